@@ -1,0 +1,48 @@
+import { UsageError } from "./args.js";
+import { QuireError } from "../util/errors.js";
+
+/** A `quire` subcommand: receives the words after its name, returns the process exit code. */
+export type Command = (argv: string[]) => Promise<number>;
+
+interface CommandEntry {
+  summary: string;
+  load: () => Promise<Command>;
+}
+
+// Each command lives in its own module and is loaded on demand, so `quire merkle` never pays for BLS or uWS.
+const COMMANDS: Record<string, CommandEntry> = {
+  merkle: { summary: "RFC 6962 Merkle root, inclusion proof and proof verification (stdin/stdout)", load: async () => (await import("./merkle.js")).merkleCommand },
+  bench: { summary: "micro-benchmarks: quire bench crypto|bls|wire|net [--json FILE]", load: async () => (await import("./bench.js")).benchCommand },
+};
+
+function usage(): string {
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return ["usage: quire <command> [options]", "", "commands:", ...rows, ""].join("\n");
+}
+
+/** Entry point of the `quire` binary. Returns the exit code; never throws. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    process.stdout.write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const entry = COMMANDS[name];
+  if (entry === undefined) {
+    process.stderr.write(`quire: unknown command "${name}"\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await (await entry.load())(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`quire ${name}: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof QuireError) {
+      process.stderr.write(`quire ${name}: ${e.code}: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}

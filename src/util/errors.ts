@@ -1,0 +1,24 @@
+/**
+ * The one base class for Quire's typed errors: a stable machine-readable `code` plus a plain payload.
+ * Protocol rejections are returned or counted as these; internal invariant breaks throw them and stop the node.
+ * Across a worker boundary, send `{ ok: false, code, payload }` records instead of Error objects.
+ */
+export class QuireError<Code extends string = string, Payload extends object = Record<string, unknown>> extends Error {
+  readonly code: Code;
+  readonly payload: Payload;
+
+  constructor(code: Code, message: string, payload?: Payload) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.payload = payload ?? ({} as Payload);
+  }
+
+  /** A structured-clone-safe record of this error (for worker threads and JSON logs). */
+  toRecord(): { ok: false; code: Code; message: string; payload: Payload } {
+    return { ok: false, code: this.code, message: this.message, payload: this.payload };
+  }
+}
+
+/** Thrown for malformed caller input to a utility (bad hex, bad arguments). */
+export class InputError extends QuireError<"BAD_HEX" | "BAD_ARGUMENT"> {}
