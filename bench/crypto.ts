@@ -1,6 +1,13 @@
-import type { ParsedArgs } from "../src/cli/args.js";
-import type { BenchOptions, BenchResult } from "./harness.js";
-// Placeholder until the crypto benchmark lands (issue 2).
-export async function cryptoSuite(_args: ParsedArgs, _opts: BenchOptions): Promise<BenchResult[]> {
-  return [];
-}
+import type { BenchSuite } from "../src/cli/bench.js";
+import { runCases } from "./harness.js";
+import { hashCases } from "./crypto/hash.js";
+import { bitmapCases } from "./crypto/bitmap.js";
+
+/** `quire bench crypto`: hashing, Merkle roots and level hashing per backend, then the bitmap codec vs roaring. */
+export const suite: BenchSuite = {
+  flags: [],
+  async run(_args, opts) {
+    const cases = [...(await hashCases()), ...(await bitmapCases())];
+    return runCases("crypto", cases, opts);
+  },
+};

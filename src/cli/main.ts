@@ -12,6 +12,7 @@ interface CommandEntry {
 // Each command lives in its own module and is loaded on demand, so `quire merkle` never pays for BLS or uWS.
 const COMMANDS: Record<string, CommandEntry> = {
   merkle: { summary: "RFC 6962 Merkle root, inclusion proof and proof verification (stdin/stdout)", load: async () => (await import("./merkle.js")).merkleCommand },
+  keygen: { summary: "write a BLS validator key file (mode 0600) with its proof of possession", load: async () => (await import("./keygen.js")).keygenCommand },
   bench: { summary: "micro-benchmarks: quire bench crypto|bls|wire|net [--json FILE]", load: async () => (await import("./bench.js")).benchCommand },
 };
 

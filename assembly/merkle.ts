@@ -1,0 +1,1 @@
+// merkle: placeholder module, filled in by the crypto core work (issue 2).
