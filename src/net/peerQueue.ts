@@ -117,7 +117,7 @@ export class PeerQueue {
   }
 
   /**
-   * Builds the next data frame of at most `maxFrameBytes` (>= 64) from the queues, or returns null when all are
+   * Builds the next data frame of at most `maxFrameBytes` (>= MIN_FRAME_BYTES) from the queues, or returns null when all are
    * empty. Dequeued messages are counted as sent.
    */
   nextFrame(maxFrameBytes: number): Uint8Array | null {
@@ -161,8 +161,10 @@ export class PeerQueue {
       plan(b); // b's messages may be smaller than a's head that did not fit
     }
     if (n === 0) return null; // unreachable while maxFrameBytes >= MIN_FRAME_BYTES: an empty frame always takes a piece
-    // Copy the planned records into one exactly sized frame. allocUnsafe: every byte is written below.
-    const frame = Buffer.allocUnsafe(size);
+    // Copy the planned records into one exactly sized frame. allocUnsafe: every byte is written below. Returned as a
+    // plain Uint8Array view, so record views handed to receivers are never Buffers (whose slice() shares memory).
+    const buf = Buffer.allocUnsafe(size);
+    const frame = new Uint8Array(buf.buffer, buf.byteOffset, size);
     frame[0] = FRAME_DATA;
     let off = FRAME_HEADER_BYTES;
     for (let k = 0; k < n; k++) {
