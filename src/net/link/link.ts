@@ -100,7 +100,8 @@ export class Link {
 
   /** Closes the link, telling the peer why. */
   refuse(code: RefusalCode): void {
-    if (this.state === "closed") return;
+    // Already closing (a close handshake can take a while): the first reason stands.
+    if (this.state === "closed" || this.ourRefusal !== undefined) return;
     if (code !== "SHUTDOWN" && code !== "DUPLICATE_CONNECTION") this.owner.refused(code);
     this.ourRefusal = code;
     this.socket.close(closeCodeOf(code), code);
