@@ -15,9 +15,10 @@ import { QuireError } from "../util/errors.js";
  * - Without injected faults, messages of one priority class from one sender to one receiver arrive in send order.
  *   A higher class may overtake a lower one (that is the point of priorities); never the reverse within a class.
  * - `send` never blocks and never delivers synchronously: the handler runs in a later task.
- * - A payload handed to `send` must not be mutated afterwards (it may be read when the link flushes). A payload
- *   handed to `onMessage` belongs to the receiver and stays valid, but may be a view into a larger buffer: copy
- *   a small slice you keep for long, so it does not pin the whole frame.
+ * - A payload handed to `send` must not be mutated afterwards (it may be read when the link flushes, and the
+ *   in-memory network hands the very same object to every receiver). A payload handed to `onMessage` stays valid
+ *   after the handler returns but is read-only (it may be shared with other receivers, or be a view into a larger
+ *   frame: copy a small slice you keep for long, so it does not pin the whole frame).
  */
 export type PeerId = number;
 
@@ -160,6 +161,7 @@ export const REFUSAL_CODES = [
   "IDLE_TIMEOUT",
   "DUPLICATE_CONNECTION",
   "SHUTDOWN",
+  "SEND_DROPPED",
 ] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 

@@ -117,7 +117,6 @@ interface PeerSlot {
   hadQueued: boolean;
   flagged: boolean;
   connects: number;
-  lastBuffered: number;
 }
 
 type Resolved = Required<Omit<UwsTransportOptions, "queueLimits" | "backoff" | "listen" | "validators" | "self" | "chainId">>;
@@ -146,7 +145,7 @@ export class UwsTransport implements Transport, LinkOwner {
   private readonly refusedCounts: Record<string, number> = {};
   private handler: TransportHandler = { onMessage: () => {} };
   private server: UwsServer | undefined;
-  private state: "new" | "started" | "stopping" | "stopped" = "new";
+  private state: "new" | "starting" | "started" | "stopping" | "stopped" = "new";
   private closeWaiters: (() => void)[] = [];
 
   constructor(opts: UwsTransportOptions, modules: UwsTransportModules) {
@@ -193,7 +192,6 @@ export class UwsTransport implements Transport, LinkOwner {
         hadQueued: false,
         flagged: false,
         connects: 0,
-        lastBuffered: 0,
       });
     });
     this.peers = peers;
@@ -220,6 +218,7 @@ export class UwsTransport implements Transport, LinkOwner {
 
   async start(): Promise<void> {
     if (this.state !== "new") throw new NetError("ALREADY_STARTED", "a UwsTransport starts once; create a new one to restart");
+    this.state = "starting";
     const o = this.o;
     const server = new UwsServer(
       {
@@ -239,7 +238,13 @@ export class UwsTransport implements Transport, LinkOwner {
     try {
       await server.listen();
     } catch (e) {
+      this.state = "stopped";
       throw new NetError("LISTEN_FAILED", e instanceof Error ? e.message : String(e));
+    }
+    if (this.state !== "starting") {
+      // stop() was called while we were binding.
+      server.close();
+      return;
     }
     this.server = server;
     this.state = "started";
@@ -248,7 +253,7 @@ export class UwsTransport implements Transport, LinkOwner {
 
   async stop(): Promise<void> {
     if (this.state === "stopped" || this.state === "stopping") return;
-    if (this.state === "new") {
+    if (this.state === "new" || this.state === "starting") {
       this.state = "stopped";
       return;
     }
@@ -470,16 +475,26 @@ export class UwsTransport implements Transport, LinkOwner {
     const sock = link.socket;
     const hw = this.o.socketHighWaterBytes;
     const fb = this.o.frameBytes;
+    let dropped = false;
     sock.cork(() => {
       let buffered = sock.bufferedAmount();
-      while (buffered < hw) {
+      while (buffered < hw && sock.writable) {
         const frame = s.queue.nextFrame(fb);
         if (frame === null) break;
-        if (!link.sendFrame(frame)) break;
+        if (!link.sendFrame(frame)) {
+          // Open link, frame refused: uWS dropped it over maxBackpressure. Cannot happen while we stop at high-water
+          // (maxBackpressure leaves two frames of room), but if it does, the frame's messages are gone: say so,
+          // and reset the link rather than carry on with a hole in the stream.
+          dropped = true;
+          break;
+        }
         buffered = sock.bufferedAmount();
       }
-      s.lastBuffered = buffered;
     });
+    if (dropped) {
+      link.refuse("SEND_DROPPED");
+      return;
+    }
     if (!s.queue.isEmpty()) {
       if (link.isOpen) {
         s.blocked = true;

@@ -85,8 +85,9 @@ export class Link {
     return this.authenticatedPeer;
   }
 
+  /** Authenticated and not closing: frames may be sent. */
   get isOpen(): boolean {
-    return this.state === "open";
+    return this.state === "open" && this.ourRefusal === undefined;
   }
 
   get isClosed(): boolean {
@@ -95,7 +96,7 @@ export class Link {
 
   /** Sends a data frame. Returns false if the link is not open. */
   sendFrame(frame: Uint8Array): boolean {
-    return this.state === "open" && this.socket.send(frame);
+    return this.isOpen && this.socket.send(frame);
   }
 
   /** Closes the link, telling the peer why. */

@@ -23,7 +23,9 @@ export interface LinkSocket {
   readonly openAtStart: boolean;
   /** Installs the event sink. Must be called once, right after construction. */
   setEvents(events: LinkSocketEvents): void;
-  /** Sends one binary frame. Returns false if the socket is closed or the library dropped it. */
+  /** Whether the socket is open for sending (false once either side started closing). */
+  readonly writable: boolean;
+  /** Sends one binary frame. Returns false if the socket is not writable or the library dropped the frame. */
   send(frame: Uint8Array): boolean;
   /** Bytes accepted by `send` but not yet written to the kernel. */
   bufferedAmount(): number;

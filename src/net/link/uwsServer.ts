@@ -48,6 +48,10 @@ export class UwsServerSocket implements LinkSocket {
     this.events = events;
   }
 
+  get writable(): boolean {
+    return !this.closed;
+  }
+
   send(frame: Uint8Array): boolean {
     if (this.closed) return false;
     // 1 = sent, 0 = sent but back-pressure built up (drain will follow), 2 = dropped (over maxBackpressure).

@@ -75,8 +75,12 @@ export class WsClientSocket implements LinkSocket {
     this.events = events;
   }
 
+  get writable(): boolean {
+    return !this.closed && this.ws.readyState === WebSocket.OPEN;
+  }
+
   send(frame: Uint8Array): boolean {
-    if (this.closed || this.ws.readyState !== WebSocket.OPEN) return false;
+    if (!this.writable) return false;
     this.ws.send(frame, { binary: true, compress: false, fin: true }, this.onSent);
     return true;
   }

@@ -10,6 +10,7 @@ import type { PeerId } from "../../../src/net/transport.js";
 import { UwsTransport } from "../../../src/net/uwsTransport.js";
 import type { UwsTransportOptions } from "../../../src/net/uwsTransport.js";
 import { encodeHandshake } from "../../../src/net/handshakeCodec.js";
+import type { VerifyFn } from "../../../src/net/handshake.js";
 import { utf8 } from "../../../src/util/bytes.js";
 import { blstVerifyFn, CHAIN_ID, CountingScheduler, eventually, rawContext, RawServer, RawSocket, Recorder, testIdentity, uwsCluster } from "./support.js";
 
@@ -22,11 +23,11 @@ interface Node {
   sched: CountingScheduler;
 }
 
-async function node(self: PeerId, extra: Partial<UwsTransportOptions> = {}): Promise<Node> {
+async function node(self: PeerId, extra: Partial<UwsTransportOptions> = {}, verify: VerifyFn = blstVerifyFn): Promise<Node> {
   const sched = new CountingScheduler();
   const t = new UwsTransport(
     { self, chainId: CHAIN_ID, validators, listen: { host: "127.0.0.1", port: 0 }, backoff: { initialMs: 10, maxMs: 100, factor: 2 }, ...extra },
-    { identity: testIdentity(self), verify: blstVerifyFn, scheduler: sched },
+    { identity: testIdentity(self), verify, scheduler: sched },
   );
   const r = new Recorder();
   t.setHandler(r);
@@ -383,5 +384,47 @@ test("a flooding peer does not delay consensus to the others: the vote overtakes
     assert.ok(relayedBefore <= atVote.sent, `${relayedBefore} relayed messages arrived before the vote, only ${atVote.sent} were sent before it`);
   } finally {
     await c.close();
+  }
+});
+
+test("data that races the verification of the peer's proof is held and delivered in order; holding more is refused", async () => {
+  // Validator 1 verifies handshakes slowly (an async verifier behind a gate the test opens).
+  let open: () => void = () => {};
+  let gate = new Promise<void>((r) => (open = r));
+  const slowVerify: VerifyFn = async (pk, m, s) => {
+    await gate;
+    return blstVerifyFn(pk, m, s);
+  };
+  const n1 = await node(1, { frameBytes: 256 * 1024 }, slowVerify);
+  try {
+    // A real dialer finishes its side first and sends at once; validator 1 holds those frames until verified.
+    const n0 = await node(0);
+    try {
+      n0.r.onPeerUp = (p: PeerId) => {
+        n0.r.ups.push(p);
+        for (let i = 0; i < 100; i++) n0.t.send(1, Priority.Consensus, new Uint8Array([i]));
+      };
+      n0.t.setPeerAddress(1, { host: "127.0.0.1", port: n1.t.listenPort });
+      await eventually(() => n0.r.ups.length === 1 && n0.t.queuedBytes(1) === 0, "dialer up and flushed");
+      assert.equal(n1.r.messages.length, 0);
+      open();
+      await eventually(() => n1.r.messages.length === 100, "held messages delivered");
+      assert.deepEqual(n1.r.messages.map((m) => m.payload[0]), Array.from({ length: 100 }, (_, i) => i));
+    } finally {
+      await stopAll(n0);
+    }
+    // A raw dialer that floods past the pre-authentication bound (4 MiB) while its proof is still being checked.
+    gate = new Promise<void>((r) => (open = r));
+    const raw = await RawSocket.connect(n1.t.listenPort);
+    await raw.handshake(rawContext(0, N), "dialer", 1);
+    const frame = new Uint8Array(200 * 1024);
+    frame[0] = FRAME_DATA;
+    for (let i = 0; i < 25; i++) raw.send(frame);
+    assert.equal((await raw.closed).reason, "PRE_AUTH_OVERFLOW");
+    open();
+    assert.equal(refused(n1, "PRE_AUTH_OVERFLOW"), 1);
+  } finally {
+    open();
+    await stopAll(n1);
   }
 });
