@@ -10,14 +10,14 @@
  * - round-trip latency of a 200-byte consensus message (echo), through the bench harness (tinybench).
  *
  * Flags: --small-count N (default 2,000,000), --large-count N (20,000), --trials N (3), --frame-bytes N,
- * --high-water N, --mask true|false (random masking keys on the dialled link).
+ * --high-water N.
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import type { BenchSuite } from "../src/cli/bench.js";
-import { choiceFlag, intFlag } from "../src/cli/args.js";
+import { intFlag } from "../src/cli/args.js";
 import { Priority } from "../src/net/transport.js";
 import { UWS_TRANSPORT_DEFAULTS, UwsTransport } from "../src/net/uwsTransport.js";
 import { formatNs, runCases, throughputResult } from "./harness.js";
@@ -117,7 +117,7 @@ async function rawTrial(peer: Peer, port: number, pool: readonly Uint8Array[], n
 }
 
 export const suite: BenchSuite = {
-  flags: ["small-count", "large-count", "trials", "frame-bytes", "high-water", "mask"],
+  flags: ["small-count", "large-count", "trials", "frame-bytes", "high-water"],
   async run(args, opts) {
     const smallN = intFlag(args, "small-count", 2_000_000)!;
     const largeN = intFlag(args, "large-count", 20_000)!;
@@ -125,7 +125,6 @@ export const suite: BenchSuite = {
     const cfg: PeerConfig = {
       frameBytes: intFlag(args, "frame-bytes", UWS_TRANSPORT_DEFAULTS.frameBytes)!,
       socketHighWaterBytes: intFlag(args, "high-water", UWS_TRANSPORT_DEFAULTS.socketHighWaterBytes)!,
-      maskFrames: choiceFlag(args, "mask", ["true", "false"], "false") === "true",
     };
     const want = (group: string): boolean => opts.filter === undefined || group.includes(opts.filter) || opts.filter === "";
 
@@ -140,7 +139,6 @@ export const suite: BenchSuite = {
         listen: { host: "127.0.0.1", port: 0 },
         frameBytes: cfg.frameBytes,
         socketHighWaterBytes: cfg.socketHighWaterBytes,
-        maskFrames: cfg.maskFrames,
       },
       { identity: ids[0]!, verify: benchVerify },
     );

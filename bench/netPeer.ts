@@ -22,7 +22,6 @@ const t = new UwsTransport(
     listen: { host: "127.0.0.1", port: 0 },
     frameBytes: cfg.frameBytes,
     socketHighWaterBytes: cfg.socketHighWaterBytes,
-    maskFrames: cfg.maskFrames,
   },
   { identity: ids[1]!, verify: benchVerify },
 );

@@ -26,7 +26,6 @@ export const benchVerify: VerifyFn = (pk, msg, sig) => {
 export interface PeerConfig {
   frameBytes: number;
   socketHighWaterBytes: number;
-  maskFrames: boolean;
 }
 
 /** Parent → peer. */
