@@ -4,7 +4,7 @@ export type { PeerId, Transport, TransportHandler, TransportStats, PeerStats, Cl
 export { UwsTransport, UWS_TRANSPORT_DEFAULTS } from "./uwsTransport.js";
 export type { UwsTransportOptions, UwsTransportModules, ValidatorEntry, PeerAddress } from "./uwsTransport.js";
 export { MemoryNetwork, MemoryTransport } from "./memoryNetwork.js";
-export type { MemoryNetworkOptions, MemoryNetworkModules, MemoryNetworkStats, NetTraceEvent, DropReason, Partition } from "./memoryNetwork.js";
+export type { MemoryNetworkOptions, MemoryNetworkModules, MemoryNetworkStats, NetTraceEvent, DropReason, Partition, Interceptor, InterceptVerdict, InterceptedMessage } from "./memoryNetwork.js";
 export { PERFECT_LINK } from "./faults.js";
 export type { LinkFaults, DelayDistribution } from "./faults.js";
 export { DEFAULT_QUEUE_LIMITS } from "./peerQueue.js";

@@ -16,6 +16,8 @@
  * - A link is up when both ends are started and no partition separates them. Crossing a partition, or reaching a
  *   stopped (or restarted) node, loses the message — checked when it is sent and again when it would arrive.
  * - `block(from, to)` silently drops one direction without any peer event (an asymmetric fault).
+ * - `setInterceptor(fn)` sees every message at send time and may drop, delay or replace it: content-aware faults
+ *   for scenario tests (drop the votes of one view, delay one leader's proposals, corrupt a signature…).
  * - Bandwidth is not modelled: nothing queues, so `send` never returns Rejected and `queuedBytes` is 0.
  * - Every event (peer up/down, delivery) runs from the scheduler, never synchronously inside a call.
  * Randomness comes from one `SeededRng(seed)`; with a `ManualScheduler` a run replays exactly.
@@ -45,7 +47,24 @@ export type NetTraceEvent =
   | { kind: "drop"; at: number; from: PeerId; to: PeerId; priority: Priority; bytes: number; reason: DropReason }
   | { kind: "link"; at: number; a: PeerId; b: PeerId; up: boolean };
 
-export type DropReason = "loss" | "partition" | "blocked" | "down";
+export type DropReason = "loss" | "partition" | "blocked" | "down" | "intercepted";
+
+/** What an interceptor sees: one message at send time (before the link's faults apply). */
+export interface InterceptedMessage {
+  at: number;
+  from: PeerId;
+  to: PeerId;
+  priority: Priority;
+  payload: Uint8Array;
+}
+
+/**
+ * An interceptor's decision; `undefined` lets the message through unchanged. `delay` holds back only this message
+ * (it leaves the link's FIFO order, later messages may overtake it); `replace` delivers other bytes instead.
+ */
+export type InterceptVerdict = { action: "drop" } | { action: "delay"; ms: number } | { action: "replace"; payload: Uint8Array };
+
+export type Interceptor = (m: InterceptedMessage) => InterceptVerdict | undefined;
 
 export interface MemoryNetworkModules {
   scheduler: Scheduler;
@@ -100,7 +119,8 @@ export class MemoryNetwork {
   private partitions: { groupOf: Map<PeerId, number> }[] = [];
   /** Current link state per unordered pair, to emit up/down events on changes only. */
   private readonly up: boolean[];
-  private readonly counters: MemoryNetworkStats = { sent: 0, delivered: 0, duplicated: 0, reordered: 0, dropped: { loss: 0, partition: 0, blocked: 0, down: 0 }, inFlight: 0 };
+  private readonly counters: MemoryNetworkStats = { sent: 0, delivered: 0, duplicated: 0, reordered: 0, dropped: { loss: 0, partition: 0, blocked: 0, down: 0, intercepted: 0 }, inFlight: 0 };
+  private interceptor: Interceptor | undefined;
 
   constructor(opts: MemoryNetworkOptions, modules: MemoryNetworkModules) {
     if (!Number.isInteger(opts.size) || opts.size < 1) throw new NetError("BAD_CONFIG", "size must be a positive integer");
@@ -142,11 +162,17 @@ export class MemoryNetwork {
     this.link(from, to).blocked = blocked;
   }
 
+  /** Installs (or with `undefined` removes) the message interceptor. */
+  setInterceptor(fn: Interceptor | undefined): void {
+    this.interceptor = fn;
+  }
+
   /**
    * Splits the network: peers in different groups cannot talk. Peers not named form one more group together.
    * Several partitions may be active; two peers are connected only if no active partition separates them.
+   * `healAfterMs` schedules `heal()` on the network's scheduler.
    */
-  partition(groups: readonly (readonly PeerId[])[]): Partition {
+  partition(groups: readonly (readonly PeerId[])[], opts: { healAfterMs?: number } = {}): Partition {
     const groupOf = new Map<PeerId, number>();
     groups.forEach((g, gi) =>
       g.forEach((p) => {
@@ -159,15 +185,14 @@ export class MemoryNetwork {
     const entry = { groupOf };
     this.partitions.push(entry);
     this.refreshLinks();
-    return {
-      groups: groups.map((g) => [...g]),
-      heal: () => {
-        const i = this.partitions.indexOf(entry);
-        if (i < 0) return;
-        this.partitions.splice(i, 1);
-        this.refreshLinks();
-      },
+    const heal = (): void => {
+      const i = this.partitions.indexOf(entry);
+      if (i < 0) return;
+      this.partitions.splice(i, 1);
+      this.refreshLinks();
     };
+    if (opts.healAfterMs !== undefined) this.scheduler.setTimeout(heal, opts.healAfterMs);
+    return { groups: groups.map((g) => [...g]), heal };
   }
 
   /** `partition([[peer]])`: cuts one peer off from everyone. */
@@ -230,12 +255,22 @@ export class MemoryNetwork {
     const link = this.link(from, to);
     const drop = this.dropReason(from, to, link);
     if (drop !== undefined) return this.dropped(drop, from, to, priority, bytes);
+    let extraDelay = 0;
+    if (this.interceptor !== undefined) {
+      const v = this.interceptor({ at, from, to, priority, payload });
+      if (v?.action === "drop") return this.dropped("intercepted", from, to, priority, bytes);
+      if (v?.action === "delay") extraDelay = Math.max(0, v.ms);
+      if (v?.action === "replace") payload = v.payload;
+    }
     const f = link.faults ?? this.faults;
     if (f.loss > 0 && this.rng.chance(f.loss)) return this.dropped("loss", from, to, priority, bytes);
     const epoch = this.transports[to]!.epoch;
     const msg: InFlight = { from, to, priority, payload, epoch, duplicate: false, done: false };
     const delay = sampleDelay(f.delay, this.rng);
-    if (f.reorder > 0 && this.rng.chance(f.reorder)) {
+    if (extraDelay > 0) {
+      // Only this message is held back (an adversary's scheduling), not the link behind it.
+      this.scheduleLoose(msg, delay + extraDelay);
+    } else if (f.reorder > 0 && this.rng.chance(f.reorder)) {
       c.reordered++;
       this.scheduleLoose(msg, delay + this.rng.float() * f.reorderExtraMs);
     } else {

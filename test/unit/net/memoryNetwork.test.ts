@@ -215,3 +215,28 @@ test("a restarted node loses what was in flight to its previous incarnation, the
   assert.equal(net.stats().dropped.down, 2);
   assert.equal(net.stats().inFlight, 0);
 });
+
+test("an interceptor drops, delays or replaces chosen messages; partitions can heal on a timer", async () => {
+  const { sched, net, ts, rs } = await setup({ size: 3, faults: { delay: { kind: "fixed", ms: 1 } } });
+  net.setInterceptor((m) => {
+    const id = idOf(m.payload);
+    if (m.to === 1 && id === 1) return { action: "drop" };
+    if (m.to === 1 && id === 2) return { action: "delay", ms: 100 };
+    if (m.to === 2) return { action: "replace", payload: tag(id + 1000) };
+    return undefined;
+  });
+  for (const i of [1, 2, 3]) ts[0]!.send(1, Priority.Consensus, tag(i));
+  ts[0]!.send(2, Priority.Consensus, tag(7));
+  sched.advance(50);
+  assert.deepEqual(rs[1]!.messages.map((m) => idOf(m.payload)), [3]); // 2 is held back alone, 3 passes it
+  assert.deepEqual(rs[2]!.messages.map((m) => idOf(m.payload)), [1007]);
+  sched.advance(100);
+  assert.deepEqual(rs[1]!.messages.map((m) => idOf(m.payload)), [3, 2]);
+  assert.equal(net.stats().dropped.intercepted, 1);
+  net.setInterceptor(undefined);
+  net.partition([[0], [1, 2]], { healAfterMs: 500 });
+  sched.advance(499);
+  assert.equal(net.connected(0, 1), false);
+  sched.advance(1);
+  assert.equal(net.connected(0, 1), true);
+});
