@@ -499,6 +499,8 @@ export class UwsTransport implements Transport, LinkOwner {
       link.refuse("SEND_DROPPED");
       return;
     }
+    // The flag marks a peer whose consensus queue overflowed; it clears once that queue has drained.
+    if (s.queue.classes[Priority.Consensus]!.queuedMessages === 0) s.flagged = false;
     if (!s.queue.isEmpty()) {
       if (link.isOpen) {
         s.blocked = true;
@@ -506,7 +508,6 @@ export class UwsTransport implements Transport, LinkOwner {
       }
       return;
     }
-    if (s.queue.classes[Priority.Consensus]!.queuedMessages === 0) s.flagged = false;
     if (s.hadQueued) {
       s.hadQueued = false;
       this.handler.onDrain?.(s.id);
