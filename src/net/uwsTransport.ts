@@ -167,8 +167,9 @@ export class UwsTransport implements Transport, LinkOwner {
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.maxMessageBytes = o.maxMessageBytes;
     this.maxFrameBytes = Math.max(o.frameBytes, o.maxMessageBytes + FRAME_HEADER_BYTES + RECORD_HEADER_BYTES);
-    // The peer may flood right after it verified our proof while we still verify its proof; a few frames is plenty.
-    this.maxPreAuthBytes = Math.max(4 * 1024 * 1024, 4 * o.frameBytes);
+    // The peer may send right after it verified our proof while we still verify its proof (≈ 1 ms with blst):
+    // room for a few full frames, at least two of the largest.
+    this.maxPreAuthBytes = Math.max(4 * 1024 * 1024, 4 * o.frameBytes, 2 * this.maxFrameBytes);
     this.scheduler = modules.scheduler ?? new SystemScheduler();
     this.random = modules.random ?? Math.random;
     this.timings = { handshakeTimeoutMs: o.handshakeTimeoutMs, pingIntervalMs: o.pingIntervalMs, idleTimeoutMs: o.idleTimeoutMs };

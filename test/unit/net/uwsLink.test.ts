@@ -395,7 +395,7 @@ test("data that races the verification of the peer's proof is held and delivered
     await gate;
     return blstVerifyFn(pk, m, s);
   };
-  const n1 = await node(1, { frameBytes: 256 * 1024 }, slowVerify);
+  const n1 = await node(1, { frameBytes: 256 * 1024, maxMessageBytes: 256 * 1024 }, slowVerify); // pre-auth bound: 4 MiB
   try {
     // A real dialer finishes its side first and sends at once; validator 1 holds those frames until verified.
     const n0 = await node(0);
