@@ -1,5 +1,5 @@
 /** The network layer's public surface (DESIGN.md §6): the contract and its two implementations. */
-export { Priority, PRIORITY_COUNT, PRIORITY_NAMES, SendStatus, NetError, REFUSAL_CODES } from "./transport.js";
+export { Priority, PRIORITY_COUNT, PRIORITY_NAMES, SendStatus, NetError, REFUSAL_CODES, DEFAULT_MAX_MESSAGE_BYTES } from "./transport.js";
 export type { PeerId, Transport, TransportHandler, TransportStats, PeerStats, ClassStats, RefusalCode, NetErrorCode } from "./transport.js";
 export { UwsTransport, UWS_TRANSPORT_DEFAULTS } from "./uwsTransport.js";
 export type { UwsTransportOptions, UwsTransportModules, ValidatorEntry, PeerAddress } from "./uwsTransport.js";

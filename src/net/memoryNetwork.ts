@@ -27,7 +27,7 @@ import { SeededRng } from "../util/rng.js";
 import { Deque } from "./deque.js";
 import { PERFECT_LINK, sampleDelay, validateFaults } from "./faults.js";
 import type { LinkFaults } from "./faults.js";
-import { checkPriority, emptyClassStats, NetError, PRIORITY_COUNT, SendStatus } from "./transport.js";
+import { checkPriority, DEFAULT_MAX_MESSAGE_BYTES, emptyClassStats, NetError, PRIORITY_COUNT, SendStatus } from "./transport.js";
 import type { ClassStats, PeerId, Priority, Transport, TransportHandler, TransportStats } from "./transport.js";
 
 export interface MemoryNetworkOptions {
@@ -36,7 +36,7 @@ export interface MemoryNetworkOptions {
   seed: number;
   /** Faults of every link (defaults: PERFECT_LINK fields). */
   faults?: Partial<LinkFaults>;
-  /** Largest payload; same meaning as in UwsTransport (default 4 MiB). */
+  /** Largest payload; same meaning as in UwsTransport (default DEFAULT_MAX_MESSAGE_BYTES). */
   maxMessageBytes?: number;
 }
 
@@ -125,7 +125,7 @@ export class MemoryNetwork {
   constructor(opts: MemoryNetworkOptions, modules: MemoryNetworkModules) {
     if (!Number.isInteger(opts.size) || opts.size < 1) throw new NetError("BAD_CONFIG", "size must be a positive integer");
     this.size = opts.size;
-    this.maxMessageBytes = opts.maxMessageBytes ?? 4 * 1024 * 1024;
+    this.maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.rng = new SeededRng(opts.seed);
     this.scheduler = modules.scheduler;
     this.trace = modules.trace;

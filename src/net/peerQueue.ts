@@ -24,9 +24,11 @@ export interface ClassLimit {
 export type QueueLimits = readonly [consensus: ClassLimit, sync: ClassLimit, gossip: ClassLimit];
 
 /**
- * Defaults. Bytes: a proposal carrying a large block is consensus traffic, so the consensus queue holds several
- * maximum-size messages; a gossip queue bigger than a few MiB only holds transactions that will be stale when
- * they arrive. Counts bound the per-entry overhead (≈ 100 B each) for floods of tiny messages.
+ * Defaults. Bytes: a proposal carrying a large block is consensus traffic, so the consensus queue holds two
+ * maximum-size (16 MiB) messages; sync holds one maximum-size response (sync is pull-based: a responder waits for
+ * onDrain); a gossip queue bigger than a few MiB only holds transactions that will be stale when they arrive.
+ * Counts bound the per-entry overhead (≈ 100 B each) for floods of tiny messages. Worst case per peer: 56 MiB
+ * queued plus the socket's high-water mark and one frame.
  */
 export const DEFAULT_QUEUE_LIMITS: QueueLimits = [
   { maxMessages: 65_536, maxBytes: 32 * 1024 * 1024 },

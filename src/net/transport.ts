@@ -33,6 +33,12 @@ export type PeerId = number;
 export const Priority = { Consensus: 0, Sync: 1, Gossip: 2 } as const;
 export type Priority = (typeof Priority)[keyof typeof Priority];
 
+/**
+ * Default largest payload: the wire codec's largest envelope (src/wire/limits.ts MAX_MESSAGE_BYTES, a full sync
+ * response), so every message the node can encode fits one transport message.
+ */
+export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
 /** Number of priority classes. */
 export const PRIORITY_COUNT = 3;
 

@@ -23,7 +23,6 @@ import { SystemScheduler } from "../util/clock.js";
 import type { Scheduler, TimerHandle } from "../util/clock.js";
 import { backoffDelay, DEFAULT_BACKOFF } from "./backoff.js";
 import type { BackoffOptions } from "./backoff.js";
-import { FRAME_HEADER_BYTES, RECORD_HEADER_BYTES } from "./framing.js";
 import { NonceCache } from "./handshake.js";
 import type { HandshakeContext, LinkIdentity, VerifyFn } from "./handshake.js";
 import { Link } from "./link/link.js";
@@ -33,7 +32,7 @@ import type { UwsServerSocket } from "./link/uwsServer.js";
 import { WsClientSocket } from "./link/wsClient.js";
 import { DEFAULT_QUEUE_LIMITS, MIN_FRAME_BYTES, PeerQueue } from "./peerQueue.js";
 import type { QueueLimits } from "./peerQueue.js";
-import { checkPriority, NetError, Priority, SendStatus } from "./transport.js";
+import { checkPriority, DEFAULT_MAX_MESSAGE_BYTES, NetError, Priority, SendStatus } from "./transport.js";
 import type { PeerId, PeerStats, RefusalCode, Transport, TransportHandler, TransportStats } from "./transport.js";
 
 export interface PeerAddress {
@@ -95,7 +94,7 @@ export interface UwsTransportModules {
  */
 export const UWS_TRANSPORT_DEFAULTS = {
   path: "/quire/link",
-  maxMessageBytes: 4 * 1024 * 1024,
+  maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
   frameBytes: 256 * 1024,
   socketHighWaterBytes: 1024 * 1024,
   handshakeTimeoutMs: 5_000,
@@ -131,8 +130,8 @@ export class UwsTransport implements Transport, LinkOwner {
   readonly maxMessageBytes: number;
   readonly maxPreAuthBytes: number;
   /**
-   * Largest frame accepted from a peer: a full coalesced frame, or one whole maximum-size message. Validators must
-   * agree on frameBytes and maxMessageBytes (network parameters), or the larger side's frames are refused.
+   * Largest frame accepted from a peer: `frameBytes`, since larger messages travel in pieces. Validators must agree
+   * on frameBytes and maxMessageBytes (network parameters), or the larger side's frames or messages are refused.
    */
   readonly maxFrameBytes: number;
   readonly ctx: HandshakeContext;
@@ -166,10 +165,11 @@ export class UwsTransport implements Transport, LinkOwner {
     this.listenAt = opts.listen;
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.maxMessageBytes = o.maxMessageBytes;
-    this.maxFrameBytes = Math.max(o.frameBytes, o.maxMessageBytes + FRAME_HEADER_BYTES + RECORD_HEADER_BYTES);
-    // The peer may send right after it verified our proof while we still verify its proof (≈ 1 ms with blst):
-    // room for a few full frames, at least two of the largest.
-    this.maxPreAuthBytes = Math.max(4 * 1024 * 1024, 4 * o.frameBytes, 2 * this.maxFrameBytes);
+    this.maxFrameBytes = o.frameBytes;
+    // The peer may send right after it verified our proof while we still verify its proof (≈ 1 ms with blst): room
+    // for a few frames. Small on purpose: an attacker holding a validator's public key (not its secret key) gets this
+    // much buffered per pending connection, times maxPendingHandshakes.
+    this.maxPreAuthBytes = Math.max(2 * 1024 * 1024, 2 * o.frameBytes);
     this.scheduler = modules.scheduler ?? new SystemScheduler();
     this.random = modules.random ?? Math.random;
     this.timings = { handshakeTimeoutMs: o.handshakeTimeoutMs, pingIntervalMs: o.pingIntervalMs, idleTimeoutMs: o.idleTimeoutMs };

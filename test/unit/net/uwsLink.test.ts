@@ -395,7 +395,7 @@ test("data that races the verification of the peer's proof is held and delivered
     await gate;
     return blstVerifyFn(pk, m, s);
   };
-  const n1 = await node(1, { frameBytes: 256 * 1024, maxMessageBytes: 256 * 1024 }, slowVerify); // pre-auth bound: 4 MiB
+  const n1 = await node(1, { frameBytes: 256 * 1024, maxMessageBytes: 256 * 1024 }, slowVerify); // pre-auth bound: 2 MiB
   try {
     // A real dialer finishes its side first and sends at once; validator 1 holds those frames until verified.
     const n0 = await node(0);
@@ -413,7 +413,7 @@ test("data that races the verification of the peer's proof is held and delivered
     } finally {
       await stopAll(n0);
     }
-    // A raw dialer that floods past the pre-authentication bound (4 MiB) while its proof is still being checked.
+    // A raw dialer that floods past the pre-authentication bound (2 MiB) while its proof is still being checked.
     gate = new Promise<void>((r) => (open = r));
     const raw = await RawSocket.connect(n1.t.listenPort);
     await raw.handshake(rawContext(0, N), "dialer", 1);
