@@ -4,6 +4,8 @@ import type { BlsBackendName } from "./backend.js";
 /**
  * One signature to check, as it came off the wire. Bytes only, so a job can cross a thread boundary as-is.
  * `publicKey`: 48 bytes compressed (or 96 uncompressed); `signature`: 96 bytes compressed or 192 uncompressed.
+ * The verifier reads the bytes when the job's batch is dispatched (the pool copies them then): do not modify them
+ * before the job's promise settles.
  */
 export interface VerifyJob {
   message: Uint8Array;
