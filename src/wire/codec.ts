@@ -214,8 +214,10 @@ function varBytes(b: Uint8Array, pos: number, vt: number, slot: number, max: num
 }
 
 function readChainId(b: Uint8Array, pos: number, vt: number, slot: number, where: string): Uint8Array {
-  const id = varBytes(b, pos, vt, slot, MAX_CHAIN_ID_BYTES, where, "chainId");
-  if (id.length === 0) fail("BAD_LENGTH", where, "chainId", "empty or missing chain id", 0, MAX_CHAIN_ID_BYTES);
+  const id = varBytes(b, pos, vt, slot, MAX_MESSAGE_BYTES, where, "chainId");
+  if (id.length === 0 || id.length > MAX_CHAIN_ID_BYTES) {
+    fail("BAD_LENGTH", where, "chainId", `${id.length} bytes, want 1..${MAX_CHAIN_ID_BYTES}`, id.length, MAX_CHAIN_ID_BYTES);
+  }
   return id;
 }
 
