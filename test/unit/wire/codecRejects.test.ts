@@ -303,6 +303,32 @@ test("decoder: tables, vtables and fields that leave the buffer or their table",
   }
 });
 
+test("decoder: self-referencing offsets (the only 'cycle' a forward-only uoffset allows) are refused", () => {
+  // The envelope's message offset set to 0 makes the union point at the offset field itself.
+  const b = rawVote();
+  const root = u32le(b, 0);
+  const vt = vtableOf(b, root);
+  const f = root + u16le(b, vt + 6);
+  put32(b, f, 0);
+  assert.throws(() => decodeMessage(b), WireError);
+  // The same for a nested table: the timeout's high QC.
+  const t = raw(fb.Message.Timeout, (bd) => {
+    const q = rawQc(bd);
+    const sig = bd.createByteVector(new Uint8Array(96));
+    fb.Timeout.startTimeout(bd);
+    fb.Timeout.addView(bd, 3n);
+    fb.Timeout.addHighQc(bd, q);
+    fb.Timeout.addVoter(bd, 1);
+    fb.Timeout.addSignature(bd, sig);
+    return fb.Timeout.endTimeout(bd);
+  });
+  decodeMessage(t);
+  const tt = messageTable(t);
+  const hq = tt + u16le(t, vtableOf(t, tt) + 6);
+  put32(t, hq, 0);
+  assert.throws(() => decodeMessage(t), WireError);
+});
+
 test("decoder: fixed-size fields, required fields and chain ids", () => {
   for (const n of [0, 31, 33, 0xffff]) rejectsDecode(rawVote({ hash: new Uint8Array(n) }), "BAD_LENGTH", "vote.blockHash");
   for (const n of [0, 95, 97]) rejectsDecode(rawVote({ sig: new Uint8Array(n) }), "BAD_LENGTH", "vote.signature");
