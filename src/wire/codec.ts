@@ -27,6 +27,7 @@ import {
   MAX_CHAIN_ID_BYTES,
   MAX_MESSAGE_BYTES,
   MAX_SYNC_BLOCKS,
+  MAX_SYNC_TXS,
   MAX_TXS_PER_BATCH,
   MAX_TXS_PER_BLOCK,
   MAX_TX_BYTES,
@@ -367,11 +368,14 @@ function readSyncResponse(b: Uint8Array, pos: number): SyncResponse {
   const t = ref(b, pos, vt, SyncResponseF.blocks, w, "blocks");
   if (t !== 0) {
     const count = vectorLength(b, t, 4, MAX_SYNC_BLOCKS, w, "blocks");
+    let txs = 0;
     for (let i = 0, p = t + 4; i < count; i++, p += 4) {
       const at = `${w}.blocks[${i}]`;
       const cb = p + u32(b, p);
       const cvt = table(b, cb, at);
       const block = readBlock(b, requiredRef(b, cb, cvt, CertifiedBlockF.block, at, "block"), `${at}.block`);
+      txs += block.txs.length;
+      if (txs > MAX_SYNC_TXS) fail("TOO_MANY", w, "txs", `more than ${MAX_SYNC_TXS} transactions after ${i + 1} blocks`, txs, MAX_SYNC_TXS);
       const qc = readQc(b, requiredRef(b, cb, cvt, CertifiedBlockF.qc, at, "qc"), `${at}.qc`);
       blocks.push({ block, qc });
     }
@@ -812,6 +816,9 @@ export class WireEncoder {
     checkU32(r.requestId, w, "requestId");
     const blocks = r.blocks;
     if (blocks.length > MAX_SYNC_BLOCKS) fail("TOO_MANY", w, "blocks", `${blocks.length} blocks, limit ${MAX_SYNC_BLOCKS}`, blocks.length, MAX_SYNC_BLOCKS);
+    let txs = 0;
+    for (const cb of blocks) txs += cb.block.txs.length;
+    if (txs > MAX_SYNC_TXS) fail("TOO_MANY", w, "txs", `${txs} transactions, limit ${MAX_SYNC_TXS}`, txs, MAX_SYNC_TXS);
     const bd = this.bd;
     const offsets: number[] = [];
     for (let i = 0; i < blocks.length; i++) {

@@ -23,6 +23,12 @@ export const MAX_TXS_PER_BATCH = 8_192;
 /** Most committed blocks in one sync response (the message size bounds the total bytes as well). */
 export const MAX_SYNC_BLOCKS = 256;
 /**
+ * Most transactions across all blocks of one sync response. Without it a 16 MiB response of tiny transactions would
+ * decode into ~3 million views (~300 MB of heap); with it a response costs at most ~26 MB of views. Responders fill
+ * a response up to whichever of MAX_SYNC_BLOCKS, MAX_SYNC_TXS and MAX_MESSAGE_BYTES comes first.
+ */
+export const MAX_SYNC_TXS = 4 * 65_536;
+/**
  * Largest encoded bitmap (QC/TC signer sets, a block's tx-result bitmap). A dense bitset of MAX_TXS_PER_BLOCK bits is
  * 8 KiB; the Roaring portable format of the same set stays under 9 KiB; this leaves generous room.
  */

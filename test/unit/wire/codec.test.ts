@@ -102,6 +102,22 @@ test("encodeView reuses the builder; encode returns bytes the caller owns", () =
   assert.equal((decodeMessage(view).body as Vote).view, 3);
 });
 
+test("bytes from encode() stay intact across many later encodes (slab copies never overlap)", (t) => {
+  const rng = seededRng(t);
+  const enc = new WireEncoder();
+  const kept: { msg: Message; bytes: Uint8Array }[] = [];
+  // Enough small messages to fill several 64 KiB slabs, with some large ones (own buffers) in between.
+  for (let i = 0; i < 2000; i++) {
+    const msg = i % 97 === 0 ? randomMessage(rng, "proposal") : randomMessage(rng, rng.pick(["vote", "timeout", "qc", "hello"] as const));
+    kept.push({ msg, bytes: enc.encode(msg) });
+    enc.encodeView(randomMessage(rng, "vote")); // must not disturb the copies either
+  }
+  for (const { msg, bytes } of kept) {
+    assert.equal(bytes.byteOffset % 8, 0);
+    assert.deepStrictEqual(decodeMessage(bytes), msg);
+  }
+});
+
 test("the encoder recovers after a large message and after a rejected one", (t) => {
   const rng = seededRng(t);
   const enc = new WireEncoder();

@@ -13,6 +13,7 @@ import {
   MAX_CERT_SIGNERS,
   MAX_MESSAGE_BYTES,
   MAX_SYNC_BLOCKS,
+  MAX_SYNC_TXS,
   MAX_TXS_PER_BATCH,
   MAX_TXS_PER_BLOCK,
   MAX_TX_BYTES,
@@ -426,6 +427,33 @@ test("decoder: vectors whose count is over the limit or whose bytes are not ther
     });
   rejectsDecode(syncWith(MAX_SYNC_BLOCKS + 1), "TOO_MANY", "syncResponse.blocks");
   decodeMessage(syncWith(MAX_SYNC_BLOCKS));
+});
+
+test("sync responses carry at most MAX_SYNC_TXS transactions in total (encoder and decoder)", () => {
+  // Five blocks of 65,536 empty transactions: each block is within its own limit, the response is not.
+  const perBlock = MAX_TXS_PER_BLOCK;
+  const blocks = Math.floor(MAX_SYNC_TXS / perBlock) + 1;
+  const empty = new Uint8Array(0);
+  const txs = new Array<Uint8Array>(perBlock).fill(empty);
+  rejectsEncode({ kind: "syncResponse", body: { requestId: 1, blocks: Array.from({ length: blocks }, () => ({ block: { ...block, txs }, qc })) } }, "TOO_MANY", "syncResponse.txs");
+  const ends = new Array<number>(perBlock).fill(0);
+  const bytes = raw(fb.Message.SyncResponse, (bd) => {
+    const offs: number[] = [];
+    for (let i = 0; i < blocks; i++) {
+      const blk = rawBlock(bd, { ends, data: new Uint8Array(0) });
+      const q = rawQc(bd);
+      fb.CertifiedBlock.startCertifiedBlock(bd);
+      fb.CertifiedBlock.addBlock(bd, blk);
+      fb.CertifiedBlock.addQc(bd, q);
+      offs.push(fb.CertifiedBlock.endCertifiedBlock(bd));
+    }
+    return fb.SyncResponse.createSyncResponse(bd, 1, fb.SyncResponse.createBlocksVector(bd, offs));
+  });
+  rejectsDecode(bytes, "TOO_MANY", "syncResponse.txs");
+  // Exactly at the limit is fine.
+  const atLimit = Array.from({ length: blocks - 1 }, () => ({ block: { ...block, txs }, qc }));
+  const decoded = decodeMessage(encodeMessage({ kind: "syncResponse", body: { requestId: 1, blocks: atLimit } }));
+  assert.equal(decoded.kind === "syncResponse" ? decoded.body.blocks.reduce((n, cb) => n + cb.block.txs.length, 0) : -1, MAX_SYNC_TXS);
 });
 
 test("decoder: offsets that reuse the same bytes many times are refused (no amplification)", () => {
