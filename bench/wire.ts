@@ -166,7 +166,8 @@ function targetLines(rows: readonly BenchResult[]): string[] {
     const row = rows.find((r) => r.group === t.group && r.backend === t.backend);
     if (row === undefined) return [];
     const perItem = row.meanNs / row.items;
-    return [`target ${t.group} (${t.backend}) <= ${t.maxNs} ns: ${formatNs(perItem)} per message -> ${perItem <= t.maxNs ? "met" : "MISSED"}`];
+    // The median is printed too: on a busy machine preemption inflates the mean of sub-microsecond cases.
+    return [`target ${t.group} (${t.backend}) <= ${t.maxNs} ns: mean ${formatNs(perItem)}, median ${formatNs(row.p50Ns / row.items)} per message -> ${perItem <= t.maxNs ? "met" : "MISSED"}`];
   });
 }
 

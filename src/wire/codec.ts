@@ -3,7 +3,8 @@
  *
  * Encoding goes through one reused `flatbuffers.Builder` per `WireEncoder` (cleared between messages) and the
  * generated start/add/end helpers; uint64 fields are written as two uint32 halves instead of the generated BigInt
- * adders (a BigInt per field cost more than the whole rest of a vote).
+ * adders (with the generated `Vote.createVote(BigInt(view))` a vote took 355-387 ns against 222-227 ns this way:
+ * the adders parse `BigInt('0')` and split the value with BigInt shifts on every call).
  *
  * Decoding does not use the generated accessors: the TypeScript runtime has no verifier and its accessors read out of
  * bounds silently (`bytes[i]` past the end is `undefined`, which reads as 0). Instead every table, vtable, field,
