@@ -49,8 +49,8 @@ const POP_DST_BYTES = new TextEncoder().encode(POP_DST);
 
 /**
  * bls-eth-wasm (herumi's mcl + bls compiled to WebAssembly, Ethereum mode = IETF draft-07 hash-to-curve with the
- * POP ciphersuite's signing DST). Deserialisation checks the subgroup for keys and signatures alike (the module's
- * `verify*Order(true)` switches), so `validate: false` is accepted but ignored: every handle is a checked point.
+ * POP ciphersuite's signing DST). Keys and signatures are subgroup-checked when parsed, so `validate: false` is
+ * accepted but ignored: every handle is a checked point.
  * herumi's own aggregateVerifyNoCheck and multiVerify take only fixed-size (32-byte) messages, so aggregateVerify,
  * batch verification and proof of possession are built here from mcl's primitives (hash-to-G2 with an explicit DST,
  * multi-scalar multiplication, Miller loops and one final exponentiation).
@@ -62,8 +62,10 @@ class HerumiBackend implements BlsBackend {
 
   constructor(private readonly lib: HerumiWithModule) {
     this.mod = lib.mod;
-    lib.verifyPublicKeyOrder(true);
-    lib.verifySignatureOrder(true);
+    // Deserialisation checks curve membership only; the subgroup check is the explicit isValidOrder() call in
+    // publicKeyFromBytes / signatureFromBytes, so it runs exactly once per point.
+    lib.verifyPublicKeyOrder(false);
+    lib.verifySignatureOrder(false);
     const g = lib.getGeneratorOfPublicKey();
     this.negG1 = new Uint32Array(G1_BYTES / 4);
     this.withStack(() => {
