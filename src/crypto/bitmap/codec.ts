@@ -1,0 +1,46 @@
+import type { Bitset } from "./bitset.js";
+import type { DecodeOptions } from "./format.js";
+import { decodeTs, encodeTs } from "./tsCodec.js";
+
+/** Which implementation runs the codec. All produce identical bytes and identical error codes. */
+export type BitmapBackend = "wasm" | "ts";
+
+/** The codec contract: the compact Quire format (format.ts) and the Roaring portable format. */
+export interface BitmapCodec {
+  readonly backend: BitmapBackend;
+  /** The canonical compact encoding of `b`. */
+  encode(b: Bitset): Uint8Array;
+  /** Decodes the compact format; `BitmapError` on any malformed input. */
+  decode(bytes: Uint8Array, opts?: DecodeOptions): Bitset;
+}
+
+/** The pure TypeScript reference codec. */
+export const tsBitmapCodec: BitmapCodec = {
+  backend: "ts",
+  encode: encodeTs,
+  decode: decodeTs,
+};
+
+/** The codec for a backend name. */
+export function bitmapCodec(backend: BitmapBackend = "ts"): BitmapCodec {
+  switch (backend) {
+    case "ts":
+    case "wasm":
+      return tsBitmapCodec;
+  }
+}
+
+/** Options that pick a backend. */
+export interface BackendOption {
+  backend?: BitmapBackend;
+}
+
+/** The canonical compact encoding of `b` (tag byte + body, see format.ts). */
+export function encodeBitmap(b: Bitset, opts?: BackendOption): Uint8Array {
+  return bitmapCodec(opts?.backend).encode(b);
+}
+
+/** Decodes a compact encoding. Throws `BitmapError` (never traps, never allocates more than `maxBits` allow). */
+export function decodeBitmap(bytes: Uint8Array, opts?: DecodeOptions & BackendOption): Bitset {
+  return bitmapCodec(opts?.backend).decode(bytes, opts);
+}
