@@ -1,6 +1,8 @@
 import type { Bitset } from "./bitset.js";
 import type { DecodeOptions } from "./format.js";
+import { LITTLE_ENDIAN } from "./format.js";
 import { decodeTs, encodeTs } from "./tsCodec.js";
+import { decodeWasm, encodeWasm } from "./wasmCodec.js";
 
 /** Which implementation runs the codec. All produce identical bytes and identical error codes. */
 export type BitmapBackend = "wasm" | "ts";
@@ -21,11 +23,22 @@ export const tsBitmapCodec: BitmapCodec = {
   decode: decodeTs,
 };
 
-/** The codec for a backend name. */
-export function bitmapCodec(backend: BitmapBackend = "ts"): BitmapCodec {
+/** The WASM codec (the default), on the calling thread's core instance. */
+export const wasmBitmapCodec: BitmapCodec = {
+  backend: "wasm",
+  encode: (b) => encodeWasm(b),
+  decode: (bytes, opts) => decodeWasm(bytes, opts),
+};
+
+/**
+ * The codec for a backend name; `wasm` by default. The core reads words as little-endian u64 while JS typed arrays
+ * use the host's byte order, so a big-endian host runs the TS codec under either name.
+ */
+export function bitmapCodec(backend: BitmapBackend = "wasm"): BitmapCodec {
   switch (backend) {
-    case "ts":
     case "wasm":
+      return LITTLE_ENDIAN ? wasmBitmapCodec : tsBitmapCodec;
+    case "ts":
       return tsBitmapCodec;
   }
 }

@@ -7,7 +7,7 @@ import { seededRng } from "../../../support/seed.js";
 import type { SeededRng } from "../../../../src/util/rng.js";
 import { oracleDense, oracleEfEncoding, oracleEncode, transitionsOf } from "./oracle.js";
 
-const BACKENDS: BitmapBackend[] = ["ts"];
+const BACKENDS: BitmapBackend[] = ["ts", "wasm"];
 const code = (c: string) => (e: unknown) => e instanceof BitmapError && e.code === c;
 const bitsOf = (b: Bitset) => Array.from({ length: b.length }, (_, i) => b.get(i));
 const fromBits = (bits: boolean[]) => Bitset.fromIndices(bits.length, bits.flatMap((v, i) => (v ? [i] : [])));
