@@ -2,7 +2,9 @@ import type { Bitset } from "./bitset.js";
 import type { DecodeOptions } from "./format.js";
 import { LITTLE_ENDIAN } from "./format.js";
 import { decodeTs, encodeTs } from "./tsCodec.js";
-import { decodeWasm, encodeWasm } from "./wasmCodec.js";
+import { decodeWasm, encodeWasm, fromRoaringWasm, toRoaringWasm } from "./wasmCodec.js";
+import { fromRoaringTs, toRoaringTs } from "./roaring.js";
+import type { RoaringImportOptions } from "./roaring.js";
 
 /** Which implementation runs the codec. All produce identical bytes and identical error codes. */
 export type BitmapBackend = "wasm" | "ts";
@@ -14,6 +16,10 @@ export interface BitmapCodec {
   encode(b: Bitset): Uint8Array;
   /** Decodes the compact format; `BitmapError` on any malformed input. */
   decode(bytes: Uint8Array, opts?: DecodeOptions): Bitset;
+  /** The Roaring portable serialization of `b`, as CRoaring writes it after runOptimize (roaring.ts). */
+  toRoaring(b: Bitset): Uint8Array;
+  /** Imports the Roaring portable serialization; `BitmapError` on any malformed input. */
+  fromRoaring(bytes: Uint8Array, opts?: RoaringImportOptions): Bitset;
 }
 
 /** The pure TypeScript reference codec. */
@@ -21,6 +27,8 @@ export const tsBitmapCodec: BitmapCodec = {
   backend: "ts",
   encode: encodeTs,
   decode: decodeTs,
+  toRoaring: toRoaringTs,
+  fromRoaring: fromRoaringTs,
 };
 
 /** The WASM codec (the default), on the calling thread's core instance. */
@@ -28,6 +36,8 @@ export const wasmBitmapCodec: BitmapCodec = {
   backend: "wasm",
   encode: (b) => encodeWasm(b),
   decode: (bytes, opts) => decodeWasm(bytes, opts),
+  toRoaring: (b) => toRoaringWasm(b),
+  fromRoaring: (bytes, opts) => fromRoaringWasm(bytes, opts),
 };
 
 /**
@@ -56,4 +66,14 @@ export function encodeBitmap(b: Bitset, opts?: BackendOption): Uint8Array {
 /** Decodes a compact encoding. Throws `BitmapError` (never traps, never allocates more than `maxBits` allow). */
 export function decodeBitmap(bytes: Uint8Array, opts?: DecodeOptions & BackendOption): Bitset {
   return bitmapCodec(opts?.backend).decode(bytes, opts);
+}
+
+/** The Roaring portable serialization of `b` (readable by Java/Go/C Roaring and npm `roaring`). */
+export function toRoaring(b: Bitset, opts?: BackendOption): Uint8Array {
+  return bitmapCodec(opts?.backend).toRoaring(b);
+}
+
+/** Imports a Roaring portable serialization. Throws `BitmapError` on malformed input or values beyond the limit. */
+export function fromRoaring(bytes: Uint8Array, opts?: RoaringImportOptions & BackendOption): Bitset {
+  return bitmapCodec(opts?.backend).fromRoaring(bytes, opts);
 }

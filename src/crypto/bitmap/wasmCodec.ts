@@ -11,6 +11,7 @@ import { BitmapError } from "./errors.js";
 import type { BitmapErrorCode } from "./errors.js";
 import { MAX_ENCODED_BYTES, TAG_DENSE_MAX, TAG_RUNS, TAG_SPARSE, checkDecodedLength, decodeLimit, readVarint } from "./format.js";
 import type { DecodeOptions } from "./format.js";
+import type { RoaringImportOptions } from "./roaring.js";
 
 /** The core's bitmap exports (assembly/bitmap.ts). Pointers are arena offsets; word arrays are u64 LE. */
 export interface BitmapExports {
@@ -28,6 +29,10 @@ export interface BitmapExports {
   bitsetClear(words: number, i: number): void;
   bitsetSetRange(words: number, from: number, to: number): void;
   bitsetIndices(words: number, nWords: number, out: number): number;
+  roaringMaxSize(n: number): number;
+  roaringExport(words: number, n: number, out: number, table: number): number;
+  roaringHeader(input: number, len: number, limit: number, isLength: boolean | number): number;
+  roaringImport(input: number, len: number, words: number, cap: number, limit: number, isLength: boolean | number): number;
 }
 
 /** Negative return codes of the core's decoders, in the order of assembly/bitmap.ts. */
@@ -120,4 +125,39 @@ export function decodeWasm(bytes: Uint8Array, opts?: DecodeOptions, core: WasmCo
     }
   }
   return result;
+}
+
+/** Roaring portable export with the core. */
+export function toRoaringWasm(b: Bitset, core: WasmCore = wasmCore()): Uint8Array {
+  const x = bitmapExports(core);
+  const wordBytes = b.words.byteLength;
+  const maxOut = x.roaringMaxSize(b.length);
+  const table = 12 * Math.ceil(b.length / 65536);
+  const base = core.reserve(wordBytes + align8(maxOut) + table);
+  copyWordsIn(core, b, base);
+  const out = base + wordBytes;
+  const size = x.roaringExport(base, b.length, out, out + align8(maxOut));
+  return core.u8().slice(out, out + size);
+}
+
+/** Roaring portable import with the core (the same checks, in the same order, as fromRoaringTs). */
+export function fromRoaringWasm(bytes: Uint8Array, opts?: RoaringImportOptions, core: WasmCore = wasmCore()): Bitset {
+  const length = opts?.length;
+  const limit = decodeLimit(opts);
+  if (bytes.length > MAX_ENCODED_BYTES) throw new BitmapError("TOO_LARGE", `roaring input of ${bytes.length} bytes is above ${MAX_ENCODED_BYTES}`, { offset: 0 });
+  const x = bitmapExports(core);
+  const inBytes = align8(bytes.length + 8);
+  let base = core.reserve(inBytes);
+  core.u8().set(bytes, base);
+  const keys = x.roaringHeader(base, bytes.length, limit, length !== undefined ? 1 : 0);
+  if (keys < 0) throw wasmBitmapError(core, keys, "roaring import");
+  // Values lie below keys * 65536 and below the limit: size the words by the smaller (as the TS reference does).
+  const cap = length ?? Math.min(limit, keys * 65536);
+  const nWords32 = Math.ceil(cap / 64) * 2;
+  base = core.reserve(inBytes + nWords32 * 4); // growing keeps the input in place
+  const rc = x.roaringImport(base, bytes.length, base + inBytes, cap, limit, length !== undefined ? 1 : 0);
+  if (rc !== 0) throw wasmBitmapError(core, rc, "roaring import");
+  const n = length ?? x.bitmapDecodedLength();
+  const words = new Uint32Array(core.exports.memory.buffer, base + inBytes, Math.ceil(n / 64) * 2).slice();
+  return new Bitset(n, words);
 }
