@@ -1,4 +1,5 @@
 import { BitmapError } from "./errors.js";
+import { useWasm, wasmCount, wasmIndices, wasmWordOp } from "./wasmBitset.js";
 
 /**
  * Hard upper bound on a bitset's length: 2^31 bits (256 MiB). Positions therefore fit a non-negative int32,
@@ -126,9 +127,10 @@ export class Bitset {
     return this;
   }
 
-  /** Number of set positions. */
+  /** Number of set positions (i64.popcnt in the WASM core for large sets). */
   count(): number {
     const w = this.words;
+    if (useWasm(w.length)) return wasmCount(w);
     let n = 0;
     for (let k = 0; k < w.length; k++) {
       const x = w[k]!;
@@ -169,7 +171,8 @@ export class Bitset {
     this.same(other);
     const a = this.words;
     const b = other.words;
-    for (let k = 0; k < a.length; k++) a[k]! &= b[k]!;
+    if (useWasm(a.length)) wasmWordOp("and", a, b);
+    else for (let k = 0; k < a.length; k++) a[k]! &= b[k]!;
     return this;
   }
 
@@ -178,7 +181,8 @@ export class Bitset {
     this.same(other);
     const a = this.words;
     const b = other.words;
-    for (let k = 0; k < a.length; k++) a[k]! |= b[k]!;
+    if (useWasm(a.length)) wasmWordOp("or", a, b);
+    else for (let k = 0; k < a.length; k++) a[k]! |= b[k]!;
     return this;
   }
 
@@ -187,7 +191,8 @@ export class Bitset {
     this.same(other);
     const a = this.words;
     const b = other.words;
-    for (let k = 0; k < a.length; k++) a[k]! ^= b[k]!;
+    if (useWasm(a.length)) wasmWordOp("xor", a, b);
+    else for (let k = 0; k < a.length; k++) a[k]! ^= b[k]!;
     return this;
   }
 
@@ -196,7 +201,8 @@ export class Bitset {
     this.same(other);
     const a = this.words;
     const b = other.words;
-    for (let k = 0; k < a.length; k++) a[k]! &= ~b[k]!;
+    if (useWasm(a.length)) wasmWordOp("andNot", a, b);
+    else for (let k = 0; k < a.length; k++) a[k]! &= ~b[k]!;
     return this;
   }
 
@@ -216,8 +222,9 @@ export class Bitset {
 
   /** The set positions in increasing order. */
   toIndices(): Uint32Array {
-    const out = new Uint32Array(this.count());
     const w = this.words;
+    if (useWasm(w.length)) return wasmIndices(w, this.count());
+    const out = new Uint32Array(this.count());
     let n = 0;
     for (let k = 0; k < w.length; k++) {
       let x = w[k]!;

@@ -209,4 +209,4 @@ export function chooseKind(n: number, s: BitmapStats): { kind: BitmapKind; size:
 }
 
 /** True on little-endian hosts (every platform Node runs on in practice; the TS codec has a byte-wise fallback). */
-export const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+export { LITTLE_ENDIAN } from "./wasmBitset.js";
