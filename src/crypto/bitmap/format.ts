@@ -156,7 +156,8 @@ export function readVarint(bytes: Uint8Array, pos: { off: number }): number {
 /** Size in bytes of an Elias-Fano body (LOW + HIGH) for m values whose largest is `last`, with width l. */
 export function efBytes(m: number, last: number, l: number): number {
   if (m === 0) return 0;
-  return Math.ceil((m * l) / 8) + Math.ceil((Math.floor(last / 2 ** l) + m) / 8);
+  // last < 2^31 and l <= 31, so `last >>> l` is exact; the sums can pass 2^32, so they are divided, not shifted.
+  return Math.floor((m * l + 7) / 8) + Math.floor(((last >>> l) + m + 7) / 8);
 }
 
 /** The width l in 0..31 minimising the Elias-Fano body (smallest l on ties). */

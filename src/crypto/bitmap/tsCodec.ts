@@ -92,41 +92,61 @@ export function encodeTs(b: Bitset): Uint8Array {
       }
     }
   }
+  ef.finish();
   return out;
 }
 
-/** Writes Elias-Fano values into a zeroed buffer: LOW at `base`, HIGH right after it. */
+/**
+ * Writes Elias-Fano values into a zeroed buffer: LOW at `base`, HIGH right after it. LOW goes through an int32
+ * accumulator flushed a byte at a time; at most 7 bits stay pending, so chunks of <= 24 bits always fit.
+ */
 class EfWriter {
   private i = 0;
+  private acc = 0;
+  private accBits = 0;
+  private lowAt: number;
   private readonly high: number;
+  private readonly mask: number;
 
   constructor(
     private readonly out: Uint8Array,
-    private readonly base: number,
+    base: number,
     m: number,
     private readonly l: number,
   ) {
+    this.lowAt = base;
     this.high = base + Math.ceil((m * l) / 8);
+    this.mask = l === 0 ? 0 : 0xffffffff >>> (32 - l);
+  }
+
+  private put(bits: number, count: number): void {
+    this.acc |= bits << this.accBits;
+    this.accBits += count;
+    while (this.accBits >= 8) {
+      this.out[this.lowAt++] = this.acc & 0xff;
+      this.acc >>>= 8;
+      this.accBits -= 8;
+    }
   }
 
   push(v: number): void {
-    const { out, l } = this;
+    const l = this.l;
     const i = this.i++;
     if (l > 0) {
-      let low = v & (2 ** l - 1);
-      let bit = i * l;
-      let left = l;
-      while (left > 0) {
-        const shift = bit & 7;
-        out[this.base + (bit >>> 3)]! |= (low << shift) & 0xff;
-        const took = 8 - shift;
-        low >>>= took;
-        bit += took;
-        left -= took;
+      const low = v & this.mask;
+      if (l <= 24) this.put(low, l);
+      else {
+        this.put(low & 0xffff, 16);
+        this.put(low >>> 16, l - 16);
       }
     }
-    const h = Math.floor(v / 2 ** l) + i;
-    out[this.high + (h >>> 3)]! |= 1 << (h & 7);
+    const h = (v >>> l) + i;
+    this.out[this.high + (h >>> 3)]! |= 1 << (h & 7);
+  }
+
+  /** Writes the last partial LOW byte. */
+  finish(): void {
+    if (this.accBits > 0) this.out[this.lowAt] = this.acc & 0xff;
   }
 }
 
@@ -221,16 +241,13 @@ function decodeEf(bytes: Uint8Array, sparse: boolean, opts: DecodeOptions | unde
   return new Bitset(n, words);
 }
 
-/** Reads `l` (1..31) bits starting at bit `bit` of `bytes[base..]`, LSB-first. */
+/** Reads `l` (1..31) bits starting at bit `bit` of `bytes[base..]`, LSB-first (bytes past the end read as 0). */
 function readLow(bytes: Uint8Array, base: number, bit: number, l: number): number {
-  let v = 0;
-  let got = 0;
-  let at = base + (bit >>> 3);
-  let shift = bit & 7;
-  while (got < l) {
-    v += ((bytes[at++]! >>> shift) * 2 ** got);
-    got += 8 - shift;
-    shift = 0;
-  }
-  return v % 2 ** l;
+  const at = base + (bit >>> 3);
+  const shift = bit & 7;
+  // Four bytes hold the value when shift + l <= 32; a fifth is needed only for widths above 25.
+  const w = ((bytes[at] ?? 0) | ((bytes[at + 1] ?? 0) << 8) | ((bytes[at + 2] ?? 0) << 16) | ((bytes[at + 3] ?? 0) << 24)) >>> shift;
+  if (shift + l <= 32) return (w & (0xffffffff >>> (32 - l))) >>> 0;
+  const top = (bytes[at + 4] ?? 0) << (32 - shift);
+  return ((w | top) & (0xffffffff >>> (32 - l))) >>> 0;
 }
