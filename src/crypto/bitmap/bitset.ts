@@ -1,5 +1,5 @@
 import { BitmapError } from "./errors.js";
-import { useWasm, wasmCount, wasmIndices, wasmWordOp } from "./wasmBitset.js";
+import { WASM_MIN_WORDS_OPS, WASM_MIN_WORDS_SCAN, useWasm, wasmCount, wasmIndices, wasmWordOp } from "./wasmBitset.js";
 
 /**
  * Hard upper bound on a bitset's length: 2^31 bits (256 MiB). Positions therefore fit a non-negative int32,
@@ -130,7 +130,7 @@ export class Bitset {
   /** Number of set positions (i64.popcnt in the WASM core for large sets). */
   count(): number {
     const w = this.words;
-    if (useWasm(w.length)) return wasmCount(w);
+    if (useWasm(w.length, WASM_MIN_WORDS_SCAN)) return wasmCount(w);
     let n = 0;
     for (let k = 0; k < w.length; k++) {
       const x = w[k]!;
@@ -171,7 +171,7 @@ export class Bitset {
     this.same(other);
     const a = this.words;
     const b = other.words;
-    if (useWasm(a.length)) wasmWordOp("and", a, b);
+    if (useWasm(a.length, WASM_MIN_WORDS_OPS)) wasmWordOp("and", a, b);
     else for (let k = 0; k < a.length; k++) a[k]! &= b[k]!;
     return this;
   }
@@ -181,7 +181,7 @@ export class Bitset {
     this.same(other);
     const a = this.words;
     const b = other.words;
-    if (useWasm(a.length)) wasmWordOp("or", a, b);
+    if (useWasm(a.length, WASM_MIN_WORDS_OPS)) wasmWordOp("or", a, b);
     else for (let k = 0; k < a.length; k++) a[k]! |= b[k]!;
     return this;
   }
@@ -191,7 +191,7 @@ export class Bitset {
     this.same(other);
     const a = this.words;
     const b = other.words;
-    if (useWasm(a.length)) wasmWordOp("xor", a, b);
+    if (useWasm(a.length, WASM_MIN_WORDS_OPS)) wasmWordOp("xor", a, b);
     else for (let k = 0; k < a.length; k++) a[k]! ^= b[k]!;
     return this;
   }
@@ -201,7 +201,7 @@ export class Bitset {
     this.same(other);
     const a = this.words;
     const b = other.words;
-    if (useWasm(a.length)) wasmWordOp("andNot", a, b);
+    if (useWasm(a.length, WASM_MIN_WORDS_OPS)) wasmWordOp("andNot", a, b);
     else for (let k = 0; k < a.length; k++) a[k]! &= ~b[k]!;
     return this;
   }
@@ -223,7 +223,7 @@ export class Bitset {
   /** The set positions in increasing order. */
   toIndices(): Uint32Array {
     const w = this.words;
-    if (useWasm(w.length)) return wasmIndices(w, this.count());
+    if (useWasm(w.length, WASM_MIN_WORDS_SCAN)) return wasmIndices(w, this.count());
     const out = new Uint32Array(this.count());
     let n = 0;
     for (let k = 0; k < w.length; k++) {

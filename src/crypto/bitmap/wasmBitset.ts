@@ -1,6 +1,7 @@
 // Bulk bitset operations on the WASM core (assembly/bitmap.ts): popcount with i64.popcnt, word-wise and/or/xor/
 // andNot, and set-bit extraction. Bitset calls these for large sets only: each call copies the words into the
-// core's arena, which costs as much as the JS loop for small sets.
+// core's arena, which costs as much as the JS loop for small sets. Like every core call, each owns the scratch
+// arena only until it returns: callers must not hold arena offsets across a Bitset method call.
 
 import { wasmCore } from "../wasm/loader.js";
 import type { BitmapExports } from "./wasmCodec.js";
@@ -9,15 +10,22 @@ import type { BitmapExports } from "./wasmCodec.js";
 export const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
- * From this many 32-bit words on, Bitset.count/toIndices/…InPlace run in the core. Measured (bench/crypto/bitmap.ts
- * "bitset" rows, this 2-core machine): at 32 words (1,024 bits) JS and WASM tie (count 0.10 vs 0.12 us); at 3,126
- * words (100,000 bits) WASM is ~6x faster on count (0.6 vs 3.6 us) and ~4.6x on toIndices (1.9 vs 8.5 us).
+ * From this many 32-bit words on, Bitset.count and toIndices run in the core. Measured on this 2-core machine
+ * (best of 30 batches, JS loop vs core including the copy into the arena): count 41 vs 72 ns at 1,024 bits,
+ * 109 vs 79 ns at 2,048, 219 vs 87 ns at 4,096; toIndices ties at 1,024 bits (406 vs 404 ns), 769 vs 586 ns at
+ * 2,048. At 100,000 bits: count 2.9 us vs 0.58 us, toIndices 5.2 vs 2.5 us (`quire bench crypto --filter "bitmap bitset"`).
  */
-export const WASM_MIN_WORDS = 128;
+export const WASM_MIN_WORDS_SCAN = 64;
 
-/** Whether a set of `nWords32` words should use the core. */
-export function useWasm(nWords32: number): boolean {
-  return LITTLE_ENDIAN && nWords32 >= WASM_MIN_WORDS;
+/**
+ * From this many 32-bit words on, the in-place and/or/xor/andNot run in the core (two copies in, one out):
+ * or 146 vs 160 ns at 4,096 bits, 297 vs 197 ns at 8,192, 3.6 vs 1.1 us at 100,000 (same measurement).
+ */
+export const WASM_MIN_WORDS_OPS = 256;
+
+/** Whether a set of `nWords32` words should use the core, for an operation with the given threshold. */
+export function useWasm(nWords32: number, threshold: number): boolean {
+  return LITTLE_ENDIAN && nWords32 >= threshold;
 }
 
 function exportsOf(): { x: BitmapExports; core: ReturnType<typeof wasmCore> } {

@@ -13,7 +13,7 @@ function model(rng: SeededRng, n: number, p: number): boolean[] {
 const fromModel = (m: boolean[]) => Bitset.fromIndices(m.length, m.flatMap((v, i) => (v ? [i] : [])));
 const indicesOf = (m: boolean[]) => m.flatMap((v, i) => (v ? [i] : []));
 
-// Sizes from 4,096 bits on (128 words, WASM_MIN_WORDS) also run count/toIndices/…InPlace in the WASM core.
+// From 2,048 bits on count/toIndices, and from 8,192 bits on the in-place ops, run in the WASM core (wasmBitset.ts).
 const SIZES = [0, 1, 2, 31, 32, 33, 63, 64, 65, 127, 128, 129, 1000, 1024, 4095, 4096, 4097, 8191, 8192, 70_001];
 
 test("set, get, clear and count agree with a boolean-array model at every boundary size", (t) => {
