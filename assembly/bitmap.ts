@@ -175,8 +175,8 @@ function scanStats(words: usize, n: u32): void {
   const used = (n + 63) >> 6;
   if (used == 0) return;
   // The loop body has no branches: at a 1% density about half of all 64-bit words are non-zero, so tracking the
-  // last set word with a branch mispredicted on every other word (measured ~4.8 us for 100,000 bits before,
-  // see the bitmap bench). The last positions are found afterwards by scanning back from the end.
+  // last set word with a branch mispredicted on every other word (this scan of 100,000 bits at 1%: 1.8 us with
+  // the branches, 0.84 us without; best of 30 batches). The last positions are found afterwards, scanning back.
   let count: u64 = 0;
   let trs: u64 = 0;
   let carry: u64 = 0;
@@ -219,8 +219,9 @@ const FLAT = memory.data((FLAT_WORDS * 64 + 4) * 4, 16);
 /**
  * Writes the positions of the set bits of words [k0, k1) (or of their transitions when `runs`; `carry` is bit 63
  * of word k0-1) as u32 at FLAT; returns the count. Branch-light: every word stores two candidate positions
- * unconditionally and advances the cursor by its popcount, so only words with more than four set bits take the
- * data-dependent loop (rare for sparse sets, and predictable for dense ones).
+ * unconditionally and advances the cursor by its popcount, so only words with more than two set bits take the
+ * data-dependent loop (2.6% of words at a 1% density, and predictably most words of dense sets); a branch per
+ * word or per bit would mispredict on about every other word of a sparse set.
  */
 function flatten(words: usize, k0: u32, k1: u32, used: u32, n: u32, runs: bool, carry: u64): u32 {
   let o = FLAT;
@@ -266,7 +267,8 @@ export function bitmapMaxEncodedSize(n: u32): u32 {
 
 /**
  * Encodes the n-bit set at `words` in the canonical compact format at `out` and returns the size. `out` must hold
- * bitmapMaxEncodedSize(n) + 8 bytes (the Elias-Fano writer ORs whole u64 words into the last bytes).
+ * bitmapMaxEncodedSize(n) + 8 bytes (the Elias-Fano writer stores whole u64 words of HIGH, the last one may
+ * reach 7 bytes past the encoding).
  */
 export function bitmapEncode(words: usize, n: u32, out: usize): u32 {
   scanStats(words, n);
@@ -302,7 +304,7 @@ export function bitmapEncode(words: usize, n: u32, out: usize): u32 {
   const used = (n + 63) >> 6;
   const runs2 = kind == 2;
   // LOW and HIGH are written through register accumulators, each output word stored once: read-modify-write of
-  // overlapping unaligned words defeated store-to-load forwarding (~3 ns per value before, bitmap bench).
+  // overlapping unaligned words defeated store-to-load forwarding (~3 ns per value that way, ~1.1 ns now).
   let lowAcc: u64 = 0;
   let lowAccBits: u32 = 0;
   let lowOut = low;

@@ -50,8 +50,11 @@
  * ## Examples
  *
  * - n = 0: `00`. n = 10 with {0, 9}: `06 01 02` (DENSE, pad 6).
- * - n = 1,024 with 683 random signers: DENSE, 129 bytes. n = 100,000 with 1,000 random failures: SPARSE with
- *   l = 6, about 1,076 bytes (6 + 750 + ~321).
+ * - n = 100,000 with {99999}: `10 a08d06 01 0e 9f06 40` — SPARSE, n, m = 1, l = 14 (the smallest width giving the
+ *   3-byte minimum), LOW = 99999 & 0x3fff = 0x069f in 14 bits, HIGH = bit (99999 >> 14) + 0 = 6.
+ * - n = 100,000, all set: `11 a08d06 01 00 01` — RUNS with the single transition t_0 = 0 (m odd: set to n).
+ * - n = 1,024 with 683 random signers: DENSE, 129 bytes. n = 100,000 with ~1,000 random failures: SPARSE with
+ *   l = 6, about 1,050-1,080 bytes (6 header bytes + 6m/8 LOW + (99999 >> 6) + m bits of HIGH).
  */
 
 import { BitmapError } from "./errors.js";

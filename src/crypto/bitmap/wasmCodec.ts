@@ -35,7 +35,7 @@ export interface BitmapExports {
   roaringImport(input: number, len: number, words: number, cap: number, limit: number, isLength: boolean | number): number;
 }
 
-/** Negative return codes of the core's decoders, in the order of assembly/bitmap.ts. */
+/** Negative return codes of the core's decoders (assembly/bitmap.ts). -6 is never returned: the caller's `length` is checked here. */
 const WASM_ERRORS: Record<number, BitmapErrorCode> = {
   [-1]: "TRUNCATED",
   [-2]: "TRAILING_BYTES",
