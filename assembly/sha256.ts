@@ -33,6 +33,10 @@ const KW: usize = memory.data(256, 16);
 // K + W of the padding block that follows a 64-byte message (0x80, zeros, bit length 512): the same for every
 // such message, so level hashing skips its schedule entirely. Filled once at instantiation.
 const PAD64_KW: usize = memory.data(256, 16);
+// K + W of the final block of a 65-byte message (an RFC 6962 node, 0x01 ‖ left ‖ right), one 256-byte row per
+// value of its single data byte: the block is that byte, 0x80, zeros and bit length 520, so these 256 schedules
+// are all there is. Node hashing then skips the second block's schedule as level hashing does.
+const NODE65_KW: usize = memory.data(256 * 256, 16);
 // Final block(s) of up to four messages: the bytes after the last full block, 0x80, zeros and the bit length.
 const TAIL: usize = memory.data(4 * 128, 16);
 
@@ -150,7 +154,8 @@ function buildTail(dst: usize, ptr: usize, len: usize, prefix: i32): usize {
   const total = len + pfx;
   const start = total & ~(<usize>63);
   const rem = total - start;
-  memory.fill(dst, 0, 128);
+  const blocks: usize = rem < 56 ? 1 : 2;
+  memory.fill(dst, 0, blocks << 6);
   if (start == 0 && pfx != 0) {
     store<u8>(dst, <u8>prefix);
     memory.copy(dst + 1, ptr, len);
@@ -158,7 +163,6 @@ function buildTail(dst: usize, ptr: usize, len: usize, prefix: i32): usize {
     memory.copy(dst, ptr - pfx + start, rem);
   }
   store<u8>(dst + rem, 0x80);
-  const blocks: usize = rem < 56 ? 1 : 2;
   store<u64>(dst + 64 * blocks - 8, bswap<u64>(<u64>total << 3));
   return blocks;
 }
@@ -183,6 +187,8 @@ export function sha256(ptr: usize, len: usize, prefix: i32, out: usize): void {
   }
   if (total == 64) {
     compress(PAD64_KW);
+  } else if (total == 65) {
+    compress(NODE65_KW + (<usize>load<u8>(ptr + len - 1) << 8));
   } else {
     const blocks = buildTail(TAIL, ptr, len, prefix);
     for (let b: usize = 0; b < blocks; b++) {
@@ -347,9 +353,16 @@ function hashFour(prefix: i32): void {
   const f1 = n1 >>> 6;
   const f2 = n2 >>> 6;
   const f3 = n3 >>> 6;
-  // A 64-byte message (a level pair) ends with the constant padding block: no tail, no schedule.
+  // A 64-byte message (a level pair) ends with the constant padding block, a 65-byte one (a node) with one of
+  // 256 known blocks: neither needs a tail or a schedule for its last block.
   const pad64 = n0 == 64 && n1 == 64 && n2 == 64 && n3 == 64;
-  if (!pad64) {
+  const node65 = n0 == 65 && n1 == 65 && n2 == 65 && n3 == 65;
+  // Rows of NODE65_KW for each lane's last byte, read before any output is written (in-place safety).
+  const r0 = NODE65_KW + (<usize>load<u8>(p0 + n0 - pfx - 1) << 8);
+  const r1 = NODE65_KW + (<usize>load<u8>(p1 + n1 - pfx - 1) << 8);
+  const r2 = NODE65_KW + (<usize>load<u8>(p2 + n2 - pfx - 1) << 8);
+  const r3 = NODE65_KW + (<usize>load<u8>(p3 + n3 - pfx - 1) << 8);
+  if (!pad64 && !node65) {
     buildTail(TAIL, p0, n0 - pfx, prefix);
     buildTail(TAIL + 128, p1, n1 - pfx, prefix);
     buildTail(TAIL + 256, p2, n2 - pfx, prefix);
@@ -368,6 +381,15 @@ function hashFour(prefix: i32): void {
   for (let b: usize = 0; b < blocks; b++) {
     if (pad64 && b == 1) {
       compress4(PAD64_KW4);
+      continue;
+    }
+    if (node65 && b == 1) {
+      // Gather each lane's precomputed row into KW4 (a 4x4 transpose per four rounds).
+      for (let t: usize = 0; t < 256; t += 16) {
+        const d = KW4 + 4 * t;
+        transposeStore(v128.load(r0 + t), v128.load(r1 + t), v128.load(r2 + t), v128.load(r3 + t), d, d + 16, d + 32, d + 48);
+      }
+      compress4(KW4);
       continue;
     }
     const off = b << 6;
@@ -503,6 +525,14 @@ function initTables(): void {
   store<u32>(W + 60, 512);
   schedule();
   memory.copy(PAD64_KW, KW, 256);
+  // Last block of a 65-byte message: its data byte v, 0x80, zeros, bit length 520.
+  for (let v: u32 = 0; v < 256; v++) {
+    memory.fill(W, 0, 64);
+    store<u32>(W, (v << 24) | 0x00800000);
+    store<u32>(W + 60, 520);
+    schedule();
+    memory.copy(NODE65_KW + (<usize>v << 8), KW, 256);
+  }
   if (ASC_FEATURE_SIMD) {
     for (let t: usize = 0; t < 64; t++) {
       v128.store(K4 + 16 * t, i32x4.splat(load<u32>(K + 4 * t)));

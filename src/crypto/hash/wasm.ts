@@ -123,9 +123,7 @@ export class WasmHasher implements TreeHasher {
     for (let i = 0; i < n; i++) {
       const m = messages[i]!;
       table[i] = off;
-      // Short messages (32-byte leaves, tx ids) copy faster byte by byte than through TypedArray#set.
-      if (m.length <= 64) for (let k = 0; k < m.length; k++) mem[data + off + k] = m[k]!;
-      else mem.set(m, data + off);
+      mem.set(m, data + off);
       off += m.length;
     }
     table[n] = off;
