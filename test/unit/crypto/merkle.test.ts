@@ -202,6 +202,25 @@ for (const { name, hasher } of hashers) {
   });
 }
 
+test("trees across the core's 4,096-leaf chunks: roots and proofs at chunk edges equal the oracle", (t) => {
+  const rng = seededRng(t);
+  for (const n of [4096, 4097, 8193, 3 * 4096 + 1]) {
+    const leaves = Array.from({ length: n }, () => rng.bytes(rng.pick([0, 32, rng.int(80)])));
+    const root = toHex(mth(leaves));
+    const indices = [0, 4095, 4096, n - 1, rng.int(n)].filter((m) => m < n);
+    const paths = indices.map((m) => hex(path(m, leaves)));
+    for (const { name, hasher } of hashers) {
+      assert.equal(toHex(merkleRoot(leaves, hasher)), root, `${name}: root of ${n}`);
+      indices.forEach((m, k) => {
+        const p = merkleProof(leaves, m, hasher);
+        assert.equal(toHex(p.root), root, `${name}: proof root, n=${n} m=${m}`);
+        assert.deepEqual(hex(p.proof), paths[k], `${name}: path, n=${n} m=${m}`);
+        assert.equal(checkInclusion(p, p.root, hasher), null);
+      });
+    }
+  }
+});
+
 test("proofs from one backend verify with every other", (t) => {
   const rng = seededRng(t);
   const leaves = randomLeaves(rng, 777);
