@@ -357,11 +357,6 @@ function hashFour(prefix: i32): void {
   // 256 known blocks: neither needs a tail or a schedule for its last block.
   const pad64 = n0 == 64 && n1 == 64 && n2 == 64 && n3 == 64;
   const node65 = n0 == 65 && n1 == 65 && n2 == 65 && n3 == 65;
-  // Rows of NODE65_KW for each lane's last byte, read before any output is written (in-place safety).
-  const r0 = NODE65_KW + (<usize>load<u8>(p0 + n0 - pfx - 1) << 8);
-  const r1 = NODE65_KW + (<usize>load<u8>(p1 + n1 - pfx - 1) << 8);
-  const r2 = NODE65_KW + (<usize>load<u8>(p2 + n2 - pfx - 1) << 8);
-  const r3 = NODE65_KW + (<usize>load<u8>(p3 + n3 - pfx - 1) << 8);
   if (!pad64 && !node65) {
     buildTail(TAIL, p0, n0 - pfx, prefix);
     buildTail(TAIL + 128, p1, n1 - pfx, prefix);
@@ -384,7 +379,12 @@ function hashFour(prefix: i32): void {
       continue;
     }
     if (node65 && b == 1) {
-      // Gather each lane's precomputed row into KW4 (a 4x4 transpose per four rounds).
+      // Gather the row of each lane's last byte into KW4 (a 4x4 transpose per four rounds). Outputs are only
+      // written after the last block, so in-place input is still intact here.
+      const r0 = NODE65_KW + (<usize>load<u8>(p0 + 64 - pfx) << 8);
+      const r1 = NODE65_KW + (<usize>load<u8>(p1 + 64 - pfx) << 8);
+      const r2 = NODE65_KW + (<usize>load<u8>(p2 + 64 - pfx) << 8);
+      const r3 = NODE65_KW + (<usize>load<u8>(p3 + 64 - pfx) << 8);
       for (let t: usize = 0; t < 256; t += 16) {
         const d = KW4 + 4 * t;
         transposeStore(v128.load(r0 + t), v128.load(r1 + t), v128.load(r2 + t), v128.load(r3 + t), d, d + 16, d + 32, d + 48);

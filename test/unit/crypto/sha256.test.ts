@@ -82,6 +82,15 @@ for (const { name, hasher } of hashers) {
     assert.equal(hasher.digestMany([]).length, 0);
   });
 
+  test(`${name}: messages of 64 and 65 bytes in total (the core's precomputed last blocks), in batches`, (t) => {
+    const rng = seededRng(t);
+    for (const [len, prefix] of [[64, undefined], [65, undefined], [63, 9], [64, 9], [64, 0], [65, 1]] as const) {
+      const messages = Array.from({ length: 13 }, () => rng.bytes(len));
+      const packed = hasher.digestMany(messages, prefix);
+      messages.forEach((m, i) => assert.equal(toHex(packed.subarray(32 * i, 32 * i + 32)), oracle(m, prefix), `${len} bytes, prefix ${prefix}, #${i}`));
+    }
+  });
+
   test(`${name}: digestLevel hashes 64-byte chunks, also in place`, (t) => {
     const rng = seededRng(t);
     for (const n of [0, 1, 3, 4, 5, 8, 13, 64, 101]) {
