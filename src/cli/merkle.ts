@@ -1,17 +1,20 @@
-import { UsageError, checkFlags, choiceFlag, intFlag, parseArgs, readStdin } from "./args.js";
+import { UsageError, checkFlags, choiceFlag, intFlag, parseArgs, readStdin, stringFlag } from "./args.js";
 import type { ParsedArgs } from "./args.js";
 import { HASH_BACKENDS } from "../crypto/hasher.js";
 import type { HashBackend, Hasher } from "../crypto/hasher.js";
 import { createHasher } from "../crypto/hash/backends.js";
-import { checkInclusion, merkleProof, merkleRoot } from "../crypto/merkle.js";
+import { checkInclusion, leafHash, merkleProof, merkleRoot } from "../crypto/merkle.js";
 import type { InclusionProof } from "../crypto/merkle.js";
-import { fromHex, toHex } from "../util/bytes.js";
+import { bytesEqual, fromHex, toHex } from "../util/bytes.js";
 import { InputError } from "../util/errors.js";
 
 const USAGE = [
   "usage: quire merkle root   [--backend wasm|node|noble]             leaves as hex, one per line, on stdin",
   "       quire merkle proof  --index I [--backend wasm|node|noble]   prints {leafIndex, treeSize, root, leafHash, proof}",
-  "       quire merkle verify [--backend wasm|node|noble]             reads that JSON on stdin; exit 0 valid, 1 invalid",
+  "       quire merkle verify [--root HEX] [--leaf HEX] [--backend wasm|node|noble]",
+  "                           reads that JSON on stdin; exit 0 valid, 1 invalid. --root: the root you trust (e.g. a",
+  "                           block header's txRoot from another node) instead of the one in the JSON; --leaf: the",
+  "                           leaf data, checked against leafHash",
 ].join("\n");
 
 /**
@@ -42,9 +45,18 @@ export async function merkleCommand(argv: string[]): Promise<number> {
       return 0;
     }
     case "verify": {
-      checkFlags(args, ["backend"]);
+      checkFlags(args, ["backend", "root", "leaf"]);
       const hasher = backendOf(args);
-      const { proof, root } = parseProofJson(await readStdin());
+      const parsed = parseProofJson(await readStdin());
+      const { proof } = parsed;
+      const trusted = hexFlag(args, "root");
+      const leaf = hexFlag(args, "leaf");
+      if (leaf !== undefined && !bytesEqual(leafHash(leaf, hasher), proof.leafHash)) {
+        process.stdout.write("invalid: LEAF_MISMATCH: --leaf does not hash to the proof's leafHash\n");
+        return 1;
+      }
+      // A trusted root wins over the document's own: a proof is only as good as the root it is checked against.
+      const root = trusted ?? parsed.root;
       const err = checkInclusion(proof, root, hasher);
       if (err !== null) {
         process.stdout.write(`invalid: ${err.code}: ${err.message}\n`);
@@ -55,6 +67,17 @@ export async function merkleCommand(argv: string[]): Promise<number> {
     }
     default:
       throw new UsageError(sub === undefined ? USAGE : `unknown subcommand "${sub}"\n${USAGE}`);
+  }
+}
+
+function hexFlag(args: ParsedArgs, name: string): Uint8Array | undefined {
+  const v = stringFlag(args, name);
+  if (v === undefined) return undefined;
+  try {
+    return fromHex(v);
+  } catch (e) {
+    if (e instanceof InputError) throw new UsageError(`--${name}: ${e.message}`);
+    throw e;
   }
 }
 

@@ -73,6 +73,25 @@ test("merkle verify: exit 0 for a valid proof, 1 with a one-line reason for an i
   assert.match(shortHash.stdout, /^invalid: DIGEST_LENGTH: /);
 });
 
+test("merkle verify --root checks against a trusted root and --leaf against the leaf data", () => {
+  const v = vector("2/happy-path.json");
+  const proof = quire(["proof", "--index", String(v.leafIdx)], RFC_LEAVES).stdout;
+  const trusted = b64hex(v.root);
+  assert.equal(quire(["verify", "--root", trusted], proof).code, 0);
+  // A self-consistent document whose root differs from the trusted one is refused.
+  const forged = quire(["proof", "--index", String(v.leafIdx)], RFC_LEAVES.replace("3031", "3032")).stdout;
+  assert.equal(quire(["verify"], forged).code, 0);
+  const r = quire(["verify", "--root", trusted], forged);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /^invalid: ROOT_MISMATCH/);
+  // Leaf 5 of the RFC reference leaves is 40414243.
+  assert.equal(quire(["verify", "--leaf", "40414243"], proof).code, 0);
+  const wrongLeaf = quire(["verify", "--leaf", "40414244"], proof);
+  assert.equal(wrongLeaf.code, 1);
+  assert.match(wrongLeaf.stdout, /^invalid: LEAF_MISMATCH/);
+  assert.equal(quire(["verify", "--root", "xyz"], proof).code, 2);
+});
+
 test("bad input is a clear error with exit code 2", () => {
   const badHex = quire(["root"], "00\nzz\n");
   assert.equal(badHex.code, 2);
