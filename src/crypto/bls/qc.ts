@@ -32,20 +32,14 @@
 import type { BlsBackend, PublicKey, Signature } from "./backend.js";
 import { BlsError } from "./errors.js";
 import { SIGNATURE_LENGTH } from "./constants.js";
-
-/** What QC code needs from a signer bitmap; the foundation's `Bitset` provides it. */
-export interface SignerSet {
-  /** Number of positions: must equal the validator count. */
-  readonly length: number;
-  count(): number;
-  /** Calls `fn` for every member in ascending order. */
-  forEach(fn: (index: number) => void): void;
-}
+import { Bitset, BitmapError, decodeBitmap } from "../bitmap/index.js";
 
 /** Why a certificate or a vote was refused. */
 export type QcRejectCode =
   /** The signer bitmap's length differs from the validator count (e.g. longer than the validator set). */
   | "QC_BITMAP_LENGTH"
+  /** The signer bitmap's bytes are not a (canonical) encoding. */
+  | "QC_BAD_BITMAP"
   /** Fewer valid signers than the quorum. */
   | "QC_BELOW_QUORUM"
   /** A signer index outside [0, n). */
@@ -70,30 +64,34 @@ export function quorumThreshold(n: number): number {
   return n - Math.floor((n - 1) / 3);
 }
 
-/** A signer set as sorted indices (used until certificates carry the bitmap module's Bitset directly). */
-export class SignerIndices implements SignerSet {
-  private constructor(
-    readonly length: number,
-    readonly indices: readonly number[],
-  ) {}
-
-  /** Sorted, de-duplicated signers; out-of-range or duplicate indices are a rejection. */
-  static from(length: number, indices: readonly number[]): SignerIndices | { ok: false; code: QcRejectCode; message: string } {
-    const sorted = [...indices].sort((a, c) => a - c);
-    for (let k = 0; k < sorted.length; k++) {
-      const i = sorted[k]!;
-      if (!Number.isInteger(i) || i < 0 || i >= length) return { ok: false, code: "QC_SIGNER_OUT_OF_RANGE", message: `signer ${i} is outside [0, ${length})` };
-      if (k > 0 && sorted[k - 1] === i) return { ok: false, code: "QC_DUPLICATE_SIGNER", message: `signer ${i} appears twice` };
-    }
-    return new SignerIndices(length, sorted);
+/**
+ * The signer bitmap for a list of validator indices; a duplicate or out-of-range index is a rejection (unlike
+ * `Bitset.fromIndices`, which ignores duplicates).
+ */
+export function signersFromIndices(n: number, indices: readonly number[]): Bitset | Extract<QcVerdict, { ok: false }> {
+  const seen = new Set<number>();
+  for (const i of indices) {
+    if (!Number.isInteger(i) || i < 0 || i >= n) return { ok: false, code: "QC_SIGNER_OUT_OF_RANGE", message: `signer ${i} is outside [0, ${n})` };
+    if (seen.has(i)) return { ok: false, code: "QC_DUPLICATE_SIGNER", message: `signer ${i} appears twice` };
+    seen.add(i);
   }
+  return Bitset.fromIndices(n, indices);
+}
 
-  count(): number {
-    return this.indices.length;
-  }
-
-  forEach(fn: (index: number) => void): void {
-    for (const i of this.indices) fn(i);
+/**
+ * Decodes a certificate's signer bitmap from the wire for a set of `n` validators: a bitmap declaring more than
+ * `n` positions is refused before it is expanded (`QC_BITMAP_LENGTH`), and only the canonical encoding of a set is
+ * accepted, so one signer set has exactly one byte form (no malleability of certificate bytes).
+ */
+export function decodeSigners(bytes: Uint8Array, n: number): Bitset | Extract<QcVerdict, { ok: false }> {
+  try {
+    const b = decodeBitmap(bytes, { maxBits: n, canonical: true });
+    if (b.length !== n) return { ok: false, code: "QC_BITMAP_LENGTH", message: `signer bitmap has ${b.length} bits, expected ${n}` };
+    return b;
+  } catch (e) {
+    if (!(e instanceof BitmapError)) throw e;
+    if (e.code === "TOO_LARGE") return { ok: false, code: "QC_BITMAP_LENGTH", message: `signer bitmap is longer than the ${n} validators` };
+    return { ok: false, code: "QC_BAD_BITMAP", message: `signer bitmap: ${e.code}: ${e.message}` };
   }
 }
 
@@ -143,23 +141,19 @@ export class ValidatorKeys {
     );
   }
 
-  /** Σ pkᵢ over the signers, from the cache when this signer set was seen recently. */
-  aggregateKey(signers: SignerSet): PublicKey {
-    const indices: number[] = [];
-    signers.forEach((i) => indices.push(i));
-    return this.aggregateKeyOf(indices);
-  }
-
-  /** As `aggregateKey`, for ascending in-range indices. */
-  aggregateKeyOf(indices: readonly number[]): PublicKey {
-    const key = Buffer.from(Uint32Array.from(indices).buffer).toString("latin1");
+  /** Σ pkᵢ over the signers (a bitmap of this set's length), from the cache when this signer set was seen recently. */
+  aggregateKey(signers: Bitset): PublicKey {
+    // The bitmap's words are the cache key: 8 bytes for 64 validators, 32 for 256.
+    const key = Buffer.from(signers.words.buffer, signers.words.byteOffset, signers.words.byteLength).toString("latin1");
     const hit = this.cache.get(key);
     if (hit !== undefined) {
       this.cache.delete(key); // re-insert: Map order is the LRU order
       this.cache.set(key, hit);
       return hit;
     }
-    const agg = this.backend.aggregatePublicKeys(indices.map((i) => this.publicKeys[i]!));
+    const pks: PublicKey[] = [];
+    signers.forEach((i) => pks.push(this.publicKeys[i]!));
+    const agg = this.backend.aggregatePublicKeys(pks);
     if (this.cacheSize > 0) {
       if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
       this.cache.set(key, agg);
@@ -170,13 +164,13 @@ export class ValidatorKeys {
 
 /** A QC as the crypto layer sees it: who signed, and their aggregate signature (96 bytes compressed). */
 export interface QuorumCertificate {
-  signers: SignerSet;
+  signers: Bitset;
   signature: Uint8Array;
 }
 
 /** A TC: `messages[k]` is what the k-th signer (ascending index) signed; `signature` aggregates all of them. */
 export interface TimeoutCertificate {
-  signers: SignerSet;
+  signers: Bitset;
   messages: readonly Uint8Array[];
   signature: Uint8Array;
 }
@@ -282,7 +276,7 @@ function collect(keys: ValidatorKeys, votes: readonly TimeoutVote[], sameMessage
 
   let checks = 1;
   const all = b.aggregateSignatures(items.map((it) => it.sig));
-  const allKey = sameMessage ? keys.aggregateKeyOf(items.map((it) => it.signer)) : undefined;
+  const allKey = sameMessage ? keys.aggregateKey(Bitset.fromIndices(keys.size, items.map((it) => it.signer))) : undefined;
   if (checkAggregate(keys, items, all, allKey)) return { items, aggregate: all, rejected, checks };
 
   // Bisect. `good` collects aggregates that verified; `bad` the single votes that failed.
@@ -332,7 +326,7 @@ function collect(keys: ValidatorKeys, votes: readonly TimeoutVote[], sameMessage
 export function buildQc(keys: ValidatorKeys, message: Uint8Array, votes: readonly Vote[]): BuildResult<QuorumCertificate> {
   const r = collect(keys, votes.map((v) => ({ ...v, message })), true);
   if (r.aggregate === null || r.items.length < keys.quorum) return { certificate: null, rejected: r.rejected, checks: r.checks };
-  const signers = SignerIndices.from(keys.size, r.items.map((it) => it.signer)) as SignerIndices;
+  const signers = Bitset.fromIndices(keys.size, r.items.map((it) => it.signer));
   return { certificate: { signers, signature: keys.backend.signatureToBytes(r.aggregate) }, rejected: r.rejected, checks: r.checks };
 }
 
@@ -340,7 +334,7 @@ export function buildQc(keys: ValidatorKeys, message: Uint8Array, votes: readonl
 export function buildTc(keys: ValidatorKeys, votes: readonly TimeoutVote[]): BuildResult<TimeoutCertificate> {
   const r = collect(keys, votes, false);
   if (r.aggregate === null || r.items.length < keys.quorum) return { certificate: null, rejected: r.rejected, checks: r.checks };
-  const signers = SignerIndices.from(keys.size, r.items.map((it) => it.signer)) as SignerIndices;
+  const signers = Bitset.fromIndices(keys.size, r.items.map((it) => it.signer));
   return {
     certificate: { signers, messages: r.items.map((it) => it.message), signature: keys.backend.signatureToBytes(r.aggregate) },
     rejected: r.rejected,
@@ -348,7 +342,7 @@ export function buildTc(keys: ValidatorKeys, votes: readonly TimeoutVote[]): Bui
   };
 }
 
-function checkSigners(keys: ValidatorKeys, signers: SignerSet): QcVerdict | null {
+function checkSigners(keys: ValidatorKeys, signers: Bitset): QcVerdict | null {
   if (signers.length > keys.size) return reject("QC_BITMAP_LENGTH", `signer bitmap has ${signers.length} bits, longer than the ${keys.size} validators`);
   if (signers.length !== keys.size) return reject("QC_BITMAP_LENGTH", `signer bitmap has ${signers.length} bits, expected ${keys.size}`);
   const count = signers.count();

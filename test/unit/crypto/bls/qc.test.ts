@@ -4,8 +4,9 @@ import { BLS_BACKEND_NAMES, loadBlsBackend } from "../../../../src/crypto/bls/ba
 import type { BlsBackend, SecretKey } from "../../../../src/crypto/bls/backend.js";
 import { BlsError } from "../../../../src/crypto/bls/errors.js";
 import { keyGen } from "../../../../src/crypto/bls/keygen.js";
-import { SignerIndices, ValidatorKeys, buildQc, buildTc, quorumThreshold, verifyQc, verifyTc } from "../../../../src/crypto/bls/qc.js";
-import type { QcVerdict, SignerSet, TimeoutVote, Vote } from "../../../../src/crypto/bls/qc.js";
+import { ValidatorKeys, buildQc, buildTc, decodeSigners, quorumThreshold, signersFromIndices, verifyQc, verifyTc } from "../../../../src/crypto/bls/qc.js";
+import type { QcVerdict, TimeoutVote, Vote } from "../../../../src/crypto/bls/qc.js";
+import { Bitset, encodeBitmap } from "../../../../src/crypto/bitmap/index.js";
 import { concatBytes, toHex, utf8 } from "../../../../src/util/bytes.js";
 import type { SeededRng } from "../../../../src/util/rng.js";
 import { seededRng } from "../../../support/seed.js";
@@ -31,13 +32,9 @@ function votes(c: Committee, message: Uint8Array, signers: number[], form: "comp
   return signers.map((signer) => ({ signer, signature: be.signatureToBytes(be.sign(c.sks[signer]!, message), form) }));
 }
 
-const indicesOf = (s: SignerSet): number[] => {
-  const out: number[] = [];
-  s.forEach((i) => out.push(i));
-  return out;
-};
+const indicesOf = (s: Bitset): number[] => Array.from(s.toIndices());
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
-const signersOf = (n: number, indices: number[]): SignerIndices => SignerIndices.from(n, indices) as SignerIndices;
+const signersOf = (n: number, indices: number[]): Bitset => Bitset.fromIndices(n, indices);
 const refused = (v: QcVerdict, code: string): boolean => !v.ok && v.code === code;
 
 test("the quorum is 2f+1 for n = 3f+1, and any two quorums share more than f validators for every n", () => {
@@ -156,7 +153,7 @@ test("verifyQc refuses a wrong bitmap length, too few signers, a wrong signer se
   assert.deepEqual(verifyQc(c.keys, msg, qc), { ok: true });
   const s = indicesOf(qc.signers);
   assert.ok(refused(verifyQc(c.keys, msg, { ...qc, signers: signersOf(n + 1, s) }), "QC_BITMAP_LENGTH"), "longer than the validator set");
-  assert.ok(refused(verifyQc(c.keys, msg, { ...qc, signers: signersOf(n - 1, s) }), "QC_BITMAP_LENGTH"), "shorter");
+  assert.ok(refused(verifyQc(c.keys, msg, { ...qc, signers: signersOf(n - 1, s.filter((i) => i < n - 1)) }), "QC_BITMAP_LENGTH"), "shorter");
   assert.ok(refused(verifyQc(c.keys, msg, { ...qc, signers: signersOf(n, s.slice(1)) }), "QC_BELOW_QUORUM"));
   assert.ok(refused(verifyQc(c.keys, msg, { ...qc, signers: signersOf(n, [...s.slice(1), 4]) }), "QC_INVALID_SIGNATURE"), "one signer swapped");
   assert.ok(refused(verifyQc(c.keys, msg, { ...qc, signers: signersOf(n, [...s, 4]) }), "QC_INVALID_SIGNATURE"), "extra signer claimed");
@@ -206,16 +203,40 @@ test("the aggregate-key cache never serves one signer set's key for another", (t
 });
 
 test("signer lists with duplicates or out-of-range indices are refused", () => {
-  assert.deepEqual(indicesOf(signersOf(5, [4, 0, 2])), [0, 2, 4]);
+  const ok = signersFromIndices(5, [4, 0, 2]);
+  assert.ok(ok instanceof Bitset && ok.length === 5);
+  assert.deepEqual(indicesOf(ok), [0, 2, 4]);
   for (const [indices, code] of [
     [[0, 1, 1], "QC_DUPLICATE_SIGNER"],
     [[0, 5], "QC_SIGNER_OUT_OF_RANGE"],
     [[-1, 2], "QC_SIGNER_OUT_OF_RANGE"],
     [[1.5], "QC_SIGNER_OUT_OF_RANGE"],
   ] as const) {
-    const r = SignerIndices.from(5, indices as readonly number[]);
-    assert.ok(!(r instanceof SignerIndices) && r.code === code, JSON.stringify(indices));
+    const r = signersFromIndices(5, indices as readonly number[]);
+    assert.ok(!(r instanceof Bitset) && r.code === code, JSON.stringify(indices));
   }
+});
+
+test("signer bitmaps from the wire: exact length only, longer ones refused before expansion, garbage typed", (t) => {
+  const rng = seededRng(t);
+  const n = 64;
+  for (let k = 0; k < 20; k++) {
+    const set = Bitset.fromIndices(n, rng.shuffle(range(n)).slice(0, rng.int(n + 1)));
+    const back = decodeSigners(encodeBitmap(set), n);
+    assert.ok(back instanceof Bitset && back.equals(set));
+  }
+  const longer = decodeSigners(encodeBitmap(Bitset.fromIndices(n + 1, [0, n])), n);
+  assert.ok(!(longer instanceof Bitset) && longer.code === "QC_BITMAP_LENGTH");
+  const huge = decodeSigners(encodeBitmap(Bitset.fromIndices(1 << 20, [5])), n);
+  assert.ok(!(huge instanceof Bitset) && huge.code === "QC_BITMAP_LENGTH");
+  const shorter = decodeSigners(encodeBitmap(Bitset.fromIndices(n - 1, [0])), n);
+  assert.ok(!(shorter instanceof Bitset) && shorter.code === "QC_BITMAP_LENGTH");
+  for (const junk of [new Uint8Array(0), Uint8Array.of(0xff, 0xff, 0xff), rng.bytes(9)]) {
+    const r = decodeSigners(junk, n);
+    assert.ok(r instanceof Bitset || r.code === "QC_BAD_BITMAP" || r.code === "QC_BITMAP_LENGTH", "typed");
+  }
+  const empty = decodeSigners(new Uint8Array(0), n);
+  assert.ok(!(empty instanceof Bitset) && empty.code === "QC_BAD_BITMAP");
 });
 
 function timeouts(c: Committee, rng: SeededRng, signers: number[], distinct: number): TimeoutVote[] {
