@@ -15,14 +15,19 @@ export interface PooledBlsVerifierOptions extends BlsVerifierOptions {
 }
 
 /**
- * Worker count. blst's verifyMultipleAggregateSignatures and aggregateVerify already fan out over blst's own
- * process-wide thread pool (one thread per core, shared by every worker thread of the process), so the question
- * is whether piscina workers on top oversubscribe this 2-core machine. Measured with `quire bench bls`
- * ("pool 256 votes", distinct messages, batch 32), per vote: main thread one by one ≈ 590 µs; main thread batched
- * ≈ 200 µs; 1 worker ≈ 210 µs; 2 workers ≈ 200 µs; 3 workers ≈ 205 µs. Extra workers neither help nor hurt
- * batched distinct-message work (the native pool is the bottleneck and the JS threads only wait on it), but
- * same-message batches (aggregateWithRandomness, single-threaded in the calling thread) scale with workers: 2
- * workers ≈ 1.7x one. So 2 workers — one per core — and no more.
+ * Worker count, chosen from measurements on this 2-core machine (256 votes from wire bytes, batch 32, median of
+ * 7 interleaved rounds in a quiet moment; wall µs per vote / process CPU µs per vote):
+ *
+ *   distinct messages:  main thread 220 / 408   1 worker 235 / 409   2 workers 209 / 408   3 workers 209 / 412
+ *   one message:        main thread  90 / 105   1 worker  93 / 109   2 workers  76 / 111   3 workers  69 / 120
+ *   (one by one on the main thread: 671 µs per vote)
+ *
+ * blst's verifyMultipleAggregateSignatures already spreads one batch over both cores through blst's own
+ * process-wide thread pool (408 µs of CPU in 209-220 µs of wall per vote), and a worker thread only waits on it, so
+ * workers do not multiply that work and do not oversubscribe it either: CPU per vote is flat from 1 to 3 workers.
+ * What runs in the calling thread (parsing, aggregateWithRandomness for votes sharing a message) does scale: 2
+ * workers beat 1 by 1.2x on one-message batches. A third worker buys nothing on distinct messages and costs +10%
+ * CPU per vote on one-message batches (the oversubscription shows there). So: one worker per core, 2.
  */
 export const DEFAULT_POOL_WORKERS = 2;
 
