@@ -9,7 +9,7 @@ import { keyGen } from "../src/crypto/bls/keygen.js";
 import type { BlsVerifier, VerifyJob } from "../src/crypto/bls/interface.js";
 import { MainThreadBlsVerifier } from "../src/crypto/bls/mainThread.js";
 import { PooledBlsVerifier } from "../src/crypto/bls/pool.js";
-import { qcCases } from "./blsQc.js";
+import { qcCases } from "./bls/qc.js";
 
 const SUITE = "bls";
 const must = (ok: boolean, what: string): void => {
