@@ -19,12 +19,13 @@
  * owner adds HANDSHAKE_TIMEOUT. Each is counted by the transport.
  */
 import { bytesEqual, toHex, utf8 } from "../util/bytes.js";
+import { PROTOCOL_VERSION } from "../wire/types.js";
 import { decodeHandshake, encodeHandshake, MAX_CHAIN_ID_BYTES, NONCE_BYTES } from "./handshakeCodec.js";
 import type { HandshakeMessage } from "./handshakeCodec.js";
 import type { PeerId, RefusalCode } from "./transport.js";
 
-/** Protocol version of the link layer; a peer with another version is refused. */
-export const LINK_VERSION = 1;
+/** Protocol version carried in the handshake (the wire schema's); a peer with another version is refused. */
+export const LINK_VERSION = PROTOCOL_VERSION;
 /** Domain separation tag: a handshake signature can never be mistaken for a vote or any other signed Quire message. */
 export const HANDSHAKE_DOMAIN = utf8("QUIRE-LINK-HANDSHAKE-V1");
 

@@ -1,4 +1,5 @@
 import { QuireError } from "../util/errors.js";
+import { MAX_MESSAGE_BYTES } from "../wire/limits.js";
 
 /**
  * The transport contract: moves opaque byte messages between validators, each message tagged with a priority class.
@@ -34,10 +35,10 @@ export const Priority = { Consensus: 0, Sync: 1, Gossip: 2 } as const;
 export type Priority = (typeof Priority)[keyof typeof Priority];
 
 /**
- * Default largest payload: the wire codec's largest envelope (src/wire/limits.ts MAX_MESSAGE_BYTES, a full sync
- * response), so every message the node can encode fits one transport message.
+ * Default largest payload: the wire codec's largest envelope (a full sync response), so every message the node can
+ * encode fits one transport message.
  */
-export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_MAX_MESSAGE_BYTES = MAX_MESSAGE_BYTES;
 
 /** Number of priority classes. */
 export const PRIORITY_COUNT = 3;
