@@ -13,3 +13,4 @@ export { LINK_VERSION, HANDSHAKE_DOMAIN } from "./handshake.js";
 export type { LinkIdentity, VerifyFn } from "./handshake.js";
 export { DEFAULT_BACKOFF } from "./backoff.js";
 export type { BackoffOptions } from "./backoff.js";
+export { blsLinkIdentity, blsLinkVerify } from "./blsLink.js";

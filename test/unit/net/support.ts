@@ -1,4 +1,4 @@
-/** Shared helpers for the net tests: BLS identities (blst directly, until src/crypto/bls lands), clusters, recorders. */
+/** Shared helpers for the net tests: BLS identities straight from @chainsafe/blst (independent of src/crypto/bls, whose adapters blsLink.ts has its own test), clusters, recorders, raw peers. */
 import { PublicKey, SecretKey, Signature, verify as blstVerify } from "@chainsafe/blst";
 import type { LinkIdentity, VerifyFn } from "../../../src/net/handshake.js";
 import type { PeerId, Priority, Transport, TransportHandler } from "../../../src/net/transport.js";

@@ -11,6 +11,10 @@ import { UwsTransport } from "../../../src/net/uwsTransport.js";
 import type { UwsTransportOptions } from "../../../src/net/uwsTransport.js";
 import { encodeHandshake } from "../../../src/net/handshakeCodec.js";
 import type { VerifyFn } from "../../../src/net/handshake.js";
+import { blsLinkIdentity, blsLinkVerify } from "../../../src/net/blsLink.js";
+import { loadBlsBackend } from "../../../src/crypto/bls/backend.js";
+import { keyGen } from "../../../src/crypto/bls/keygen.js";
+import { MainThreadBlsVerifier } from "../../../src/crypto/bls/mainThread.js";
 import { utf8 } from "../../../src/util/bytes.js";
 import { blstVerifyFn, CHAIN_ID, CountingScheduler, eventually, rawContext, RawServer, RawSocket, Recorder, testIdentity, uwsCluster } from "./support.js";
 
@@ -426,5 +430,36 @@ test("data that races the verification of the peer's proof is held and delivered
   } finally {
     open();
     await stopAll(n1);
+  }
+});
+
+test("the BLS module's keys and verifier plug into the handshake (blsLinkIdentity / blsLinkVerify)", async () => {
+  const backend = await loadBlsBackend("blst");
+  const verifier = await MainThreadBlsVerifier.create({ backend: "blst" });
+  const keys = [0, 1].map((i) => {
+    const secretKey = backend.secretKeyFromBytes(keyGen(new Uint8Array(32).fill(0x20 + i)));
+    return { secretKey, publicKey: backend.publicKeyOf(secretKey) };
+  });
+  const ids = keys.map((k) => blsLinkIdentity(backend, k));
+  const vs = ids.map((id) => ({ publicKey: id.publicKey }));
+  const ts = ids.map(
+    (identity, self) => new UwsTransport({ self, chainId: CHAIN_ID, validators: vs, listen: { host: "127.0.0.1", port: 0 } }, { identity, verify: blsLinkVerify(verifier) }),
+  );
+  try {
+    for (const t of ts) await t.start();
+    ts[0]!.setPeerAddress(1, { host: "127.0.0.1", port: ts[1]!.listenPort });
+    await eventually(() => ts[0]!.isConnected(1) && ts[1]!.isConnected(0), "authenticated with the BLS module");
+    // And it refuses what blst refuses: a proof signed by another key.
+    const raw = await RawSocket.connect(ts[1]!.listenPort);
+    const indexOf = (pk: Uint8Array) => {
+      const i = ids.findIndex((id) => Buffer.from(id.publicKey).equals(pk));
+      return i < 0 ? undefined : i;
+    };
+    const forged = rawContext(0, N, { identity: { publicKey: ids[0]!.publicKey, sign: (m) => testIdentity(5).sign(m) }, indexOf });
+    await raw.handshake(forged, "dialer", 1).catch(() => undefined);
+    assert.equal((await raw.closed).reason, "BAD_SIGNATURE");
+  } finally {
+    for (const t of ts) await t.stop();
+    await verifier.close();
   }
 });
