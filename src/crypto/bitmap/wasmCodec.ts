@@ -110,9 +110,11 @@ export function decodeWasm(bytes: Uint8Array, opts?: DecodeOptions, core: WasmCo
   if (bytes.length > MAX_ENCODED_BYTES) throw new BitmapError("TOO_LARGE", `encoding of ${bytes.length} bytes is above ${MAX_ENCODED_BYTES}`, { offset: 0 });
   const n = declaredLength(bytes, opts);
   const x = bitmapExports(core);
-  const inBytes = align8(bytes.length + 8);
+  // 16 bytes after the input (the core reads whole words and vectors across its end), one spare u64 word after the
+  // words (the fast path parks values of an invalid input there instead of checking each one).
+  const inBytes = align8(bytes.length + 16);
   const nWords32 = Math.ceil(n / 64) * 2;
-  const base = core.reserve(inBytes + nWords32 * 4);
+  const base = core.reserve(inBytes + nWords32 * 4 + 8);
   core.u8().set(bytes, base);
   const rc = x.bitmapDecode(base, bytes.length, base + inBytes, n);
   if (rc !== 0) throw wasmBitmapError(core, rc, "bitmap decode");
