@@ -4,9 +4,10 @@
 //
 // What is compared: Quire encodes a dense Bitset (scanning all n bits) and decodes into a freshly allocated dense
 // Bitset; roaring serializes/deserializes its own compressed containers (a memcpy of sorted arrays for sparse sets).
+// The "wasm into" row decodes into one reused Bitset (decodeBitmapInto), the variant for hot paths.
 // The bitset rows show the core's word operations against the plain JS loops Bitset uses below WASM_MIN_WORDS_SCAN (wasmBitset.ts).
 import type { BenchCase } from "../harness.js";
-import { Bitset, decodeBitmap, encodeBitmap } from "../../src/crypto/bitmap/index.js";
+import { Bitset, decodeBitmap, decodeBitmapInto, encodeBitmap } from "../../src/crypto/bitmap/index.js";
 import type { BitmapBackend } from "../../src/crypto/bitmap/index.js";
 import { popcount32 } from "../../src/crypto/bitmap/bitset.js";
 import { SeededRng } from "../../src/util/rng.js";
@@ -85,6 +86,16 @@ function codecCases(w: Workload, Roaring: RoaringModule["RoaringBitmap32"] | und
     const opts = { backend, length: size };
     cases.push({ group: decodeGroup, backend, ...common, fn: batch(`${backend} decode`, () => decodeBitmap(quire, opts).length === size) });
   }
+  // Not the comparison above (which ends with a new set each call): the hot-path variant reusing one Bitset.
+  const target = new Bitset(size);
+  const last = w.bits.words.length - 1;
+  const lastWord = w.bits.words[last];
+  cases.push({
+    group: decodeGroup,
+    backend: "wasm into",
+    ...common,
+    fn: batch("wasm decode into", () => decodeBitmapInto(quire, target).words[last] === lastWord),
+  });
   return cases;
 }
 
