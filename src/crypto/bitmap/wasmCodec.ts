@@ -15,7 +15,7 @@ import type { RoaringImportOptions } from "./roaring.js";
 
 /** The core's bitmap exports (assembly/bitmap.ts). Pointers are arena offsets; word arrays are u64 LE. */
 export interface BitmapExports {
-  bitmapEncode(words: number, n: number, out: number): number;
+  bitmapEncode(words: number, n: number, out: number, list: number, cap: number): number;
   bitmapDecode(input: number, len: number, words: number, maxN: number): number;
   bitmapErrorOffset(): number;
   bitmapDecodedLength(): number;
@@ -75,11 +75,13 @@ export function copyWordsIn(core: WasmCore, b: Bitset, at: number): void {
 export function encodeWasm(b: Bitset, core: WasmCore = wasmCore()): Uint8Array {
   const x = bitmapExports(core);
   const wordBytes = b.words.byteLength;
-  const maxOut = 1 + Math.ceil(b.length / 8) + 8;
-  const base = core.reserve(wordBytes + maxOut);
+  const maxOut = align8(1 + Math.ceil(b.length / 8) + 24);
+  // The fast path's position list: up to n/16 positions (a denser set takes the general path), plus slack.
+  const cap = Math.floor(b.length / 16) + 64;
+  const base = core.reserve(wordBytes + maxOut + 4 * (cap + 66));
   copyWordsIn(core, b, base);
   const out = base + wordBytes;
-  const size = x.bitmapEncode(base, b.length, out);
+  const size = x.bitmapEncode(base, b.length, out, out + maxOut, cap);
   return core.u8().slice(out, out + size);
 }
 

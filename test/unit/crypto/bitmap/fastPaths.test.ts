@@ -1,15 +1,16 @@
-// The core's SPARSE decoder has a fast path (SIMD build) that checks order and range after the fact and falls back
-// to the checked loop on any problem. These tests aim at its edges: every width, block boundaries (2,048 values),
-// values next to n, and invalid lists built to pass its pre-checks, on both compiled builds against the TS reference.
+// The core has fast paths next to its general loops: a SPARSE decoder (SIMD build) that checks order and range after
+// the fact and falls back to the checked loop on any problem, and an encoder for sparse sets of >= 128 words that
+// flattens the positions once and gives up for dense sets or when RUNS wins. These tests aim at their edges, on
+// both compiled builds, against the TS reference decoder and the naive oracle encoder.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { WasmCore, wasmCore } from "../../../../src/crypto/wasm/loader.js";
 import { Bitset, BitmapError, decodeBitmap } from "../../../../src/crypto/bitmap/index.js";
-import { decodeWasm } from "../../../../src/crypto/bitmap/wasmCodec.js";
+import { decodeWasm, encodeWasm } from "../../../../src/crypto/bitmap/wasmCodec.js";
 import { toHex } from "../../../../src/util/bytes.js";
 import { seededRng } from "../../../support/seed.js";
 import type { SeededRng } from "../../../../src/util/rng.js";
-import { oracleEfEncoding } from "./oracle.js";
+import { oracleEfEncoding, oracleEncode } from "./oracle.js";
 
 const CORES: Array<[string, WasmCore]> = [
   ["default", wasmCore()],
@@ -86,4 +87,63 @@ test("invalid SPARSE lists that pass the fast path's pre-checks give the checked
   }
   t.diagnostic(`${rejected} of 400 altered lists rejected`);
   assert.ok(rejected > 300, "most alterations are invalid");
+});
+
+/** Sets aimed at the encoder's fast path: its size gate, its position cap, RUNS winning, runs reaching n. */
+function encoderCases(rng: SeededRng): Array<[string, number, number[]]> {
+  const out: Array<[string, number, number[]]> = [];
+  for (const n of [8127, 8128, 8129, 8191, 8192, 8193, 64 * 64 * 2, 100_000, 131_072, 131_073]) {
+    const cap = Math.floor(n / 16) + 64;
+    const spread = (m: number) => sortedValues(rng, n, m);
+    const run = (from: number, len: number) => Array.from({ length: len }, (_, i) => from + i);
+    out.push(
+      ["empty", n, []],
+      ["first bit", n, [0]],
+      ["last bit", n, [n - 1]],
+      ["1%", n, spread(Math.floor(n / 100))],
+      ["cap - 1", n, spread(cap - 1)],
+      ["cap", n, spread(cap)],
+      ["cap + 1", n, spread(cap + 1)],
+      ["cap + 70", n, spread(cap + 70)],
+      ["one short run (RUNS wins)", n, run(1000, 40)],
+      ["a run reaching n", n, run(n - 37, 37)],
+      ["a run reaching n after isolated bits", n, [...spread(20).filter((v) => v < n - 200), ...run(n - 3, 3)]],
+      ["pairs (adjacency counts)", n, spread(200).filter((v) => v % 2 === 0 && v + 1 < n).flatMap((v) => [v, v + 1])],
+      ["a word with 64 bits", n, run(64 * 5, 64)],
+      // Near-ties between SPARSE and RUNS, where one transition or the last transition's position decides.
+      ["two bits ending at n", n, run(n - 2, 2)],
+      ["three bits ending at n", n, run(n - 3, 3)],
+      ["a bit, then two ending at n", n, [n >> 1, n - 2, n - 1]],
+      ["a bit, then four ending at n", n, [5, ...run(n - 4, 4)]],
+      ["two bits, then two ending at n", n, [7, 4000, n - 2, n - 1]],
+    );
+    // m = T: p isolated bits and a run of p + 1 ending at n. Which of SPARSE and RUNS is smaller can then hinge on
+    // the last transition being the start of that run (found by searching sizes with format.ts).
+    for (const p of [2, 4, 8, 65, 69, 161, 165]) {
+      if (2 * p + 1 > cap) continue;
+      const step = Math.floor((n - p - 10) / p);
+      out.push([`${p} isolated bits, then ${p + 1} ending at n`, n, [...Array.from({ length: p }, (_, i) => i * step), ...run(n - p - 1, p + 1)]]);
+    }
+    for (let k = 0; k < 4; k++) {
+      const len = 2 + rng.int(4);
+      out.push(["isolated bits, then a short run ending at n", n, [...spread(1 + rng.int(3)).filter((v) => v < n - 10), ...run(n - len, len)]]);
+    }
+  }
+  return out;
+}
+
+test("the encoder's fast path writes the oracle's bytes at its size gate, its cap, and when RUNS wins", (t) => {
+  const rng = seededRng(t);
+  for (const [what, n, values] of encoderCases(rng)) {
+    const set = [...new Set(values)].sort((a, b) => a - b);
+    const b = Bitset.fromIndices(n, set);
+    const bits = Array.from({ length: n }, () => false);
+    for (const v of set) bits[v] = true;
+    const want = toHex(oracleEncode(bits));
+    for (const [name, core] of CORES) {
+      const got = encodeWasm(b, core);
+      assert.equal(toHex(got), want, `${name} n=${n} ${what}`);
+      assert.ok(decodeWasm(got, { length: n }, core).equals(b), `${name} n=${n} ${what}: round trip`);
+    }
+  }
 });
