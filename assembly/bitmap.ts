@@ -744,9 +744,9 @@ function efDecodeRuns(input: usize, len: u32, words: usize, n: u32, m: u32, l: u
 // The result is kept only if every lane increased and the last value is below n; otherwise the words are
 // cleared and the checked loop decodes again and reports the exact error (code and offset). Measured (this
 // machine, the core call alone, 100,000 bits, 965 values, l = 6, best of 30 batches of 20,000): the checked loop
-// 2.26 us; this path 1.05 us = pre-checks and zeroing 0.10 + HIGH 0.27 + LOW and checks 0.38 + bits 0.30. Tried
-// and dropped: extracting lanes to set bits straight from the vectors (1.23 us; the store and reload is cheaper),
-// and 64-bit read-modify-writes instead of bytes (no faster; bytes need no shift count in rcx).
+// 2.26 us; this path 1.03-1.05 us = pre-checks and zeroing 0.10 + HIGH 0.27 + LOW and checks 0.36 + bits 0.30.
+// Tried and dropped: extracting lanes to set bits straight from the vectors (1.23 us; the store and reload is
+// cheaper), and 64-bit read-modify-writes instead of bytes (no faster; bytes need no shift count in rcx).
 
 /** Values per block: the high parts and values of one block live in static buffers (8 KiB each). */
 const DEC_BLOCK: u32 = 2048;
@@ -787,7 +787,7 @@ if (ASC_FEATURE_SIMD) {
 }
 
 // State of the lane-wise checks across blocks (in memory: the scalar build has no v128 globals): at +0, lane 3 is
-// value + 1 of the last value seen; at +16, the AND of every comparison so far.
+// the last value seen (-1 before the first); at +16, the AND of every comparison so far.
 const FAST_STATE = memory.data(32, 16);
 
 /**
@@ -827,7 +827,6 @@ function fastLowGroups(words: usize, groups: u32, lp: usize, l: u32, n: u32): vo
   const mask = i32x4.splat((<i32>1 << l) - 1);
   const scale = i32x4.splat(<i32>1 << l); // high << l as a multiply: the shift count would be re-materialised per use
   const nv = i32x4.splat(n);
-  const one = i32x4.splat(1);
   const second = <usize>((4 * l) >> 3);
   let prev = v128.load(FAST_STATE);
   let ok = v128.load(FAST_STATE, 16);
@@ -838,12 +837,10 @@ function fastLowGroups(words: usize, groups: u32, lp: usize, l: u32, n: u32): vo
     const l1 = v128.and(i32x4.shr_u(i32x4.mul(i8x16.swizzle(v128.load(lp + second), sw1), mu1), 7), mask);
     const v0 = v128.or(i32x4.mul(v128.load(hp), scale), l0);
     const v1 = v128.or(i32x4.mul(v128.load(hp, 16), scale), l1);
-    const w0 = i32x4.add(v0, one);
-    const w1 = i32x4.add(v1, one);
-    // Lanes [prev3, w0_0, w0_1, w0_2] and [w0_3, w1_0, w1_1, w1_2]: each value against the one before it.
-    ok = v128.and(ok, i32x4.gt_s(w0, i8x16.shuffle(prev, w0, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27)));
-    ok = v128.and(ok, i32x4.gt_s(w1, i8x16.shuffle(w0, w1, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27)));
-    prev = w1;
+    // Lanes [prev3, v0_0, v0_1, v0_2] and [v0_3, v1_0, v1_1, v1_2]: each value against the one before it.
+    ok = v128.and(ok, i32x4.gt_s(v0, i8x16.shuffle(prev, v0, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27)));
+    ok = v128.and(ok, i32x4.gt_s(v1, i8x16.shuffle(v0, v1, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27)));
+    prev = v1;
     // Byte addresses and bit masks: each value sets bit (v & 7) of byte words + (v >> 3).
     const c0 = i32x4.min_s(v0, nv);
     const c1 = i32x4.min_s(v1, nv);
@@ -895,7 +892,7 @@ function efDecodeSparseFast(input: usize, len: u32, words: usize, n: u32, m: u32
 
   fastQ = high;
   fastHb = 0;
-  v128.store(FAST_STATE, i32x4.splat(0));
+  v128.store(FAST_STATE, i32x4.splat(-1)); // "the value before the first": every value is >= 0
   v128.store(FAST_STATE, i32x4.splat(-1), 16);
   const full = DEC_HI + (<usize>DEC_BLOCK << 2);
   let have: u32 = 0; // high parts at DEC_HI not yet turned into values
@@ -912,20 +909,20 @@ function efDecodeSparseFast(input: usize, len: u32, words: usize, n: u32, m: u32
     if (done + have == m) {
       // The last values (fewer than 8): one at a time, same checks.
       const mask: u64 = (<u64>1 << <u64>l) - 1;
-      let w = <u32>load<u32>(FAST_STATE, 12);
+      let last = load<i32>(FAST_STATE, 12);
       let bad = false;
       for (let j = count; j < have; j++) {
         const bit = <u64>(j - count) * l;
         const v = (load<u32>(DEC_HI + (<usize>j << 2)) << l) | <u32>((load<u64>(lp + <usize>(bit >> 3)) >> (bit & 7)) & mask);
-        bad = bad || v + 1 <= w;
-        w = v + 1;
+        bad = bad || <i32>v <= last;
+        last = <i32>v;
         const c = min(v, n);
         store<u32>(DEC_V + (<usize>j << 2), <u32>words + (c >> 3));
         store<u32>(DEC_V + DEC_M_OFF + (<usize>j << 2), <u32>1 << (c & 7));
       }
       count = have;
       fastScatter(count);
-      return !bad && i32x4.all_true(v128.load(FAST_STATE, 16)) && w - 1 < n ? 1 : -1;
+      return !bad && i32x4.all_true(v128.load(FAST_STATE, 16)) && <u32>last < n ? 1 : -1;
     }
     fastScatter(count);
     done += count;
