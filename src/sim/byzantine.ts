@@ -1,0 +1,39 @@
+/**
+ * Byzantine behaviours, as rewrites of what an otherwise honest replica sends. The replica's own state stays honest;
+ * only its messages lie, which is all other replicas can observe.
+ */
+import { voteMessage } from "../consensus/signing.js";
+import type { Message, Vote } from "../wire/types.js";
+import type { Behaviour } from "./scenario.js";
+import type { SimReplica } from "./simReplica.js";
+
+/** The messages to send instead of `msg` to `targets`, as (message, targets) pairs. */
+export function byzantineRewrite(b: Behaviour, msg: Message, targets: readonly number[], r: SimReplica): [Message, readonly number[]][] {
+  const d = r.deps;
+  if (b === "equivocate" && msg.kind === "proposal" && msg.body.block.header.proposer === d.validator) {
+    // A second block for the same view and parent, with a different payload: half the replicas get each.
+    const h = msg.body.block.header;
+    const alt = r.buildBlock({ view: h.view, parentHash: h.parent, parentHeight: h.height - 1, parentView: 0 }, "/equivocation");
+    d.recorder.proposed(d.replica.ctx.hashBlock(alt.header));
+    d.recorder.event(d.scheduler.now(), d.instance, "equivocate", h.view, "second proposal");
+    const even = targets.filter((_, i) => i % 2 === 0);
+    const odd = targets.filter((_, i) => i % 2 === 1);
+    return [
+      [msg, even],
+      [{ kind: "proposal", body: { ...msg.body, block: alt } }, odd],
+    ];
+  }
+  if (b === "double-vote" && msg.kind === "vote" && msg.body.voter === d.validator) {
+    // Also vote for a block that does not exist, signed: the next leader sees two votes from us in one view.
+    const blockHash = d.rng.bytes(32);
+    const view = msg.body.view;
+    const second: Vote = { view, blockHash, voter: d.validator, signature: d.signer.sign(voteMessage(d.chainId, view, blockHash)) };
+    d.recorder.event(d.scheduler.now(), d.instance, "double-vote", view, "second vote");
+    const pair: [Message, readonly number[]][] = [
+      [msg, targets],
+      [{ kind: "vote", body: second }, targets],
+    ];
+    return d.rng.chance(0.5) ? pair : [pair[1]!, pair[0]!];
+  }
+  return [[msg, targets]];
+}
