@@ -1,1 +1,782 @@
-// bitmap: placeholder module, filled in by the crypto core work (issue 2).
+// Bitmaps: dense bitset operations over u64 word arrays, the compact Quire codec (DENSE / Elias-Fano SPARSE /
+// Elias-Fano RUNS — the byte format is specified in src/crypto/bitmap/format.ts), and the Roaring portable format.
+//
+// Every pointer is an offset into the scratch arena (arena.ts) that the TS side filled. Word arrays are little-endian
+// u64 words, bit i = (word[i >> 6] >> (i & 63)) & 1, with bits at or beyond the length zero. No managed allocation.
+//
+// Error reporting: decoders return 0 on success or a negative code (the table below, mirrored by
+// src/crypto/bitmap/wasmCodec.ts) and leave the failing byte offset in `bitmapErrorOffset()`. They check every
+// field in the same order as the TS reference decoder, so both report the same code for the same bytes.
+
+const E_TRUNCATED: i32 = -1;
+const E_TRAILING_BYTES: i32 = -2;
+const E_BAD_TAG: i32 = -3;
+const E_BAD_VARINT: i32 = -4;
+const E_TOO_LARGE: i32 = -5;
+const E_OUT_OF_RANGE: i32 = -7;
+const E_NOT_INCREASING: i32 = -8;
+const E_BAD_COUNT: i32 = -9;
+const E_BAD_PADDING: i32 = -10;
+const E_BAD_PARAMETER: i32 = -11;
+const E_BAD_ROARING: i32 = -12;
+
+const TAG_DENSE_MAX: u32 = 0x07;
+const TAG_SPARSE: u32 = 0x10;
+const TAG_RUNS: u32 = 0x11;
+const MAX_EF_WIDTH: u32 = 31;
+
+let errOffset: u32 = 0;
+
+/** Byte offset of the last decode error. */
+export function bitmapErrorOffset(): u32 {
+  return errOffset;
+}
+
+@inline function fail(code: i32, offset: u32): i32 {
+  errOffset = offset;
+  return code;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Dense bitset operations
+
+/** Number of set bits in `nWords` u64 words. */
+export function bitsetCount(words: usize, nWords: u32): u32 {
+  let n: u64 = 0;
+  const end = words + (<usize>nWords << 3);
+  for (let p = words; p < end; p += 8) n += popcnt<u64>(load<u64>(p));
+  return <u32>n;
+}
+
+/** dst = a & b over `nWords` words (dst may alias a or b). */
+export function bitsetAnd(dst: usize, a: usize, b: usize, nWords: u32): void {
+  for (let k: usize = 0; k < <usize>nWords << 3; k += 8) store<u64>(dst + k, load<u64>(a + k) & load<u64>(b + k));
+}
+
+/** dst = a | b. */
+export function bitsetOr(dst: usize, a: usize, b: usize, nWords: u32): void {
+  for (let k: usize = 0; k < <usize>nWords << 3; k += 8) store<u64>(dst + k, load<u64>(a + k) | load<u64>(b + k));
+}
+
+/** dst = a ^ b. */
+export function bitsetXor(dst: usize, a: usize, b: usize, nWords: u32): void {
+  for (let k: usize = 0; k < <usize>nWords << 3; k += 8) store<u64>(dst + k, load<u64>(a + k) ^ load<u64>(b + k));
+}
+
+/** dst = a & ~b. */
+export function bitsetAndNot(dst: usize, a: usize, b: usize, nWords: u32): void {
+  for (let k: usize = 0; k < <usize>nWords << 3; k += 8) store<u64>(dst + k, load<u64>(a + k) & ~load<u64>(b + k));
+}
+
+/** Bit i (the caller checks i against the length). */
+export function bitsetGet(words: usize, i: u32): u32 {
+  return <u32>((load<u64>(words + ((<usize>i >> 6) << 3)) >> (<u64>i & 63)) & 1);
+}
+
+/** Sets bit i. */
+export function bitsetSet(words: usize, i: u32): void {
+  const p = words + ((<usize>i >> 6) << 3);
+  store<u64>(p, load<u64>(p) | (<u64>1 << (<u64>i & 63)));
+}
+
+/** Clears bit i. */
+export function bitsetClear(words: usize, i: u32): void {
+  const p = words + ((<usize>i >> 6) << 3);
+  store<u64>(p, load<u64>(p) & ~(<u64>1 << (<u64>i & 63)));
+}
+
+/** Writes the set positions as u32 values at `out` in increasing order; returns how many. */
+export function bitsetIndices(words: usize, nWords: u32, out: usize): u32 {
+  let n: u32 = 0;
+  for (let k: u32 = 0; k < nWords; k++) {
+    let x = load<u64>(words + (<usize>k << 3));
+    const base = k << 6;
+    while (x != 0) {
+      store<u32>(out + (<usize>n << 2), base + <u32>ctz<u64>(x));
+      n++;
+      x &= x - 1;
+    }
+  }
+  return n;
+}
+
+/** Sets bits [from, to) (from <= to, both within the words). */
+function setRange(words: usize, from: u32, to: u32): void {
+  if (from >= to) return;
+  const first = from >> 6;
+  const last = (to - 1) >> 6;
+  const lo = <u64>-1 << (<u64>from & 63);
+  const hi = <u64>-1 >> (63 - (<u64>(to - 1) & 63));
+  const pf = words + (<usize>first << 3);
+  if (first == last) {
+    store<u64>(pf, load<u64>(pf) | (lo & hi));
+    return;
+  }
+  store<u64>(pf, load<u64>(pf) | lo);
+  if (last > first + 1) memory.fill(pf + 8, 0xff, <usize>(last - first - 1) << 3);
+  const pl = words + (<usize>last << 3);
+  store<u64>(pl, load<u64>(pl) | hi);
+}
+
+/** Exported for tests: sets bits [from, to). */
+export function bitsetSetRange(words: usize, from: u32, to: u32): void {
+  setRange(words, from, to);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Compact codec: sizes and the canonical choice (mirrors chooseKind in format.ts exactly)
+
+@inline function varintSize(v: u32): u32 {
+  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
+}
+
+@inline function efBytes(m: u32, last: u32, l: u32): u64 {
+  if (m == 0) return 0;
+  return ((<u64>m * l + 7) >> 3) + ((<u64>(last >> l) + m + 7) >> 3);
+}
+
+function efWidth(m: u32, last: u32): u32 {
+  if (m == 0) return 0;
+  let best: u32 = 0;
+  let bestBytes = efBytes(m, last, 0);
+  for (let l: u32 = 1; l <= MAX_EF_WIDTH; l++) {
+    const b = efBytes(m, last, l);
+    if (b < bestBytes) {
+      best = l;
+      bestBytes = b;
+    }
+  }
+  return best;
+}
+
+@inline function efEncodingSize(n: u32, m: u32, last: u32): u64 {
+  return 2 + <u64>varintSize(n) + varintSize(m) + efBytes(m, last, efWidth(m, last));
+}
+
+// Encoder statistics of the last scan (module globals: the stub runtime has no tuples).
+let stCount: u32 = 0;
+let stLastSet: u32 = 0;
+let stTransitions: u32 = 0;
+let stLastTransition: u32 = 0;
+
+// The transitions word k of the set: bit t set where bit t != bit t-1 (bit -1 = 0), cut at n. `carryIn` is bit 63
+// of the previous word.
+@inline function transitions(x: u64, carryIn: u64, k: u32, used: u32, n: u32): u64 {
+  const tr = x ^ ((x << 1) | carryIn);
+  return k == used - 1 && (n & 63) != 0 ? tr & ((<u64>1 << <u64>(n & 63)) - 1) : tr;
+}
+
+/** One pass: set bits, last set bit, transitions below n, last transition. */
+function scanStats(words: usize, n: u32): void {
+  stCount = 0;
+  stTransitions = 0;
+  stLastSet = 0;
+  stLastTransition = 0;
+  const used = (n + 63) >> 6;
+  if (used == 0) return;
+  // The loop body has no branches: at a 1% density about half of all 64-bit words are non-zero, so tracking the
+  // last set word with a branch mispredicted on every other word (this scan of 100,000 bits at 1%: 1.8 us with
+  // the branches, 0.84 us without; best of 30 batches). The last positions are found afterwards, scanning back.
+  let count: u64 = 0;
+  let trs: u64 = 0;
+  let carry: u64 = 0;
+  const lastK = used - 1;
+  for (let p = words, end = words + (<usize>lastK << 3); p < end; p += 8) {
+    const x = load<u64>(p);
+    count += popcnt<u64>(x);
+    trs += popcnt<u64>(x ^ ((x << 1) | carry));
+    carry = x >> 63;
+  }
+  const xl = load<u64>(words + (<usize>lastK << 3));
+  count += popcnt<u64>(xl);
+  trs += popcnt<u64>(transitions(xl, carry, lastK, used, n));
+  stCount = <u32>count;
+  stTransitions = <u32>trs;
+  if (count != 0) {
+    let k = lastK;
+    while (load<u64>(words + (<usize>k << 3)) == 0) k--;
+    stLastSet = (k << 6) + 63 - <u32>clz<u64>(load<u64>(words + (<usize>k << 3)));
+  }
+  if (trs != 0) {
+    let k = lastK;
+    for (;;) {
+      const prev = k == 0 ? <u64>0 : load<u64>(words + (<usize>(k - 1) << 3)) >> 63;
+      const tr = transitions(load<u64>(words + (<usize>k << 3)), prev, k, used, n);
+      if (tr != 0) {
+        stLastTransition = (k << 6) + 63 - <u32>clz<u64>(tr);
+        break;
+      }
+      k--;
+    }
+  }
+}
+
+// Positions of one block of FLAT_WORDS words, flattened before they are Elias-Fano coded: a static buffer keeps
+// the encoder's scratch constant (16 KiB) whatever the bitset's size.
+const FLAT_WORDS: u32 = 64;
+const FLAT = memory.data((FLAT_WORDS * 64 + 4) * 4, 16);
+
+/**
+ * Writes the positions of the set bits of words [k0, k1) (or of their transitions when `runs`; `carry` is bit 63
+ * of word k0-1) as u32 at FLAT; returns the count. Branch-light: every word stores two candidate positions
+ * unconditionally and advances the cursor by its popcount, so only words with more than two set bits take the
+ * data-dependent loop (2.6% of words at a 1% density, and predictably most words of dense sets); a branch per
+ * word or per bit would mispredict on about every other word of a sparse set.
+ */
+function flatten(words: usize, k0: u32, k1: u32, used: u32, n: u32, runs: bool, carry: u64): u32 {
+  let o = FLAT;
+  for (let k = k0; k < k1; k++) {
+    let x = load<u64>(words + (<usize>k << 3));
+    if (runs) {
+      const tr = transitions(x, carry, k, used, n);
+      carry = x >> 63;
+      x = tr;
+    }
+    const base = k << 6;
+    const c = <u32>popcnt<u64>(x);
+    store<u32>(o, base + <u32>ctz<u64>(x));
+    x &= x - 1;
+    store<u32>(o, base + <u32>ctz<u64>(x), 4);
+    x &= x - 1;
+    if (c > 2) {
+      let q = o + 8;
+      while (x != 0) {
+        store<u32>(q, base + <u32>ctz<u64>(x));
+        q += 4;
+        x &= x - 1;
+      }
+    }
+    o += <usize>c << 2;
+  }
+  return <u32>((o - FLAT) >> 2);
+}
+
+/** Upper bound on an encoding's size for n bits: the encoder never writes more than DENSE. */
+export function bitmapMaxEncodedSize(n: u32): u32 {
+  return 1 + ((n + 7) >> 3);
+}
+
+@inline function writeVarint(p: usize, v: u32): usize {
+  while (v >= 0x80) {
+    store<u8>(p++, <u8>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  store<u8>(p++, <u8>v);
+  return p;
+}
+
+/**
+ * Encodes the n-bit set at `words` in the canonical compact format at `out` and returns the size. `out` must hold
+ * bitmapMaxEncodedSize(n) + 8 bytes (the Elias-Fano writer stores whole u64 words of HIGH, the last one may
+ * reach 7 bytes past the encoding).
+ */
+export function bitmapEncode(words: usize, n: u32, out: usize): u32 {
+  scanStats(words, n);
+  const dense: u64 = 1 + ((<u64>n + 7) >> 3);
+  let size = dense;
+  let kind: u32 = 0;
+  const sparse = efEncodingSize(n, stCount, stLastSet);
+  if (sparse < size) {
+    size = sparse;
+    kind = 1;
+  }
+  const runs = efEncodingSize(n, stTransitions, stLastTransition);
+  if (runs < size) {
+    size = runs;
+    kind = 2;
+  }
+  if (kind == 0) {
+    const body = (n + 7) >> 3;
+    store<u8>(out, <u8>((body << 3) - n));
+    memory.copy(out + 1, words, body);
+    return <u32>size;
+  }
+  memory.fill(out, 0, <usize>size + 8);
+  const m = kind == 1 ? stCount : stTransitions;
+  const l = efWidth(m, kind == 1 ? stLastSet : stLastTransition);
+  store<u8>(out, <u8>(kind == 1 ? TAG_SPARSE : TAG_RUNS));
+  let p = writeVarint(out + 1, n);
+  p = writeVarint(p, m);
+  store<u8>(p++, <u8>l);
+  const low = p;
+  const high = low + <usize>((<u64>m * l + 7) >> 3);
+  const lowMask: u32 = (<u32>1 << l) - 1;
+  const used = (n + 63) >> 6;
+  const runs2 = kind == 2;
+  // LOW and HIGH are written through register accumulators, each output word stored once: read-modify-write of
+  // overlapping unaligned words defeated store-to-load forwarding (~3 ns per value that way, ~1.1 ns now).
+  let lowAcc: u64 = 0;
+  let lowAccBits: u32 = 0;
+  let lowOut = low;
+  let highAcc: u64 = 0;
+  let highWord: u32 = 0; // index of the u64 word of HIGH that highAcc holds
+  let i: u32 = 0;
+  for (let k0: u32 = 0; k0 < used; k0 += FLAT_WORDS) {
+    const k1 = min(k0 + FLAT_WORDS, used);
+    const carry = runs2 && k0 > 0 ? load<u64>(words + (<usize>(k0 - 1) << 3)) >> 63 : 0;
+    const c = flatten(words, k0, k1, used, n, runs2, carry);
+    for (let j: u32 = 0; j < c; j++, i++) {
+      const v = load<u32>(FLAT + (<usize>j << 2));
+      lowAcc |= <u64>(v & lowMask) << <u64>lowAccBits;
+      lowAccBits += l;
+      if (lowAccBits >= 32) {
+        store<u32>(lowOut, <u32>lowAcc);
+        lowOut += 4;
+        lowAcc >>= 32;
+        lowAccBits -= 32;
+      }
+      const h = (v >> l) + i;
+      if ((h >> 6) != highWord) {
+        store<u64>(high + (<usize>highWord << 3), highAcc);
+        highAcc = 0;
+        highWord = h >> 6;
+      }
+      highAcc |= <u64>1 << <u64>(h & 63);
+    }
+  }
+  // The last LOW bits: whole bytes only, so HIGH (already zeroed, written below) is not touched.
+  for (; lowAccBits > 0; lowAccBits = lowAccBits > 8 ? lowAccBits - 8 : 0) {
+    store<u8>(lowOut++, <u8>lowAcc);
+    lowAcc >>= 8;
+  }
+  // HIGH's last word may extend past the encoding's end into the 8 spare bytes; those bits are zero.
+  store<u64>(high + (<usize>highWord << 3), highAcc);
+  return <u32>size;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Compact codec: decoder
+
+let rdPos: usize = 0; // read cursor of readVarint (absolute address)
+
+/** Reads a minimal LEB128 varint (<= 5 bytes) at rdPos below `end`; returns the value or a negative code. */
+function readVarint(start: usize, end: usize): i64 {
+  let v: u64 = 0;
+  const at = rdPos;
+  for (let i: u32 = 0; i < 5; i++) {
+    if (rdPos >= end) return <i64>fail(E_TRUNCATED, <u32>(at - start));
+    const b = <u64>load<u8>(rdPos++);
+    v |= (b & 0x7f) << (7 * <u64>i);
+    if ((b & 0x80) == 0) {
+      if (b == 0 && i > 0) return <i64>fail(E_BAD_VARINT, <u32>(at - start));
+      return <i64>v;
+    }
+  }
+  return <i64>fail(E_BAD_VARINT, <u32>(at - start));
+}
+
+// Elias-Fano value loops. HIGH is read a u64 word at a time (the zeroed 8 bytes past the input end make the last
+// read safe and inert); the loop runs exactly m times, then checks that HIGH has no further set bit. A value must
+// exceed the previous one and stay below n: one unsigned compare covers both, the error path tells them apart.
+// Measured (100,000 bits, 965 values): ~2 ns per value, close to the throughput of its ~20 instructions.
+
+@inline function efFail(v: i64, prev: i64, at: u32): i32 {
+  return fail(v <= prev ? E_NOT_INCREASING : E_OUT_OF_RANGE, at);
+}
+
+/** After m values: BAD_COUNT at the next set bit of HIGH, if any. `x` is what is left of the word at `q`. */
+function efNoMore(input: usize, end: usize, q: usize, x: u64): i32 {
+  while (x == 0) {
+    q += 8;
+    if (q >= end) return 0;
+    x = load<u64>(q);
+  }
+  return fail(E_BAD_COUNT, <u32>(q - input) + <u32>(ctz<u64>(x) >> 3));
+}
+
+function efDecodeSparse(input: usize, len: u32, words: usize, n: u32, m: u32, l: u32, low: usize, high: usize): i32 {
+  const end = input + len;
+  const lowMask: u64 = (<u64>1 << <u64>l) - 1;
+  const l64 = <u64>l;
+  let q = high;
+  let x = load<u64>(q);
+  let lowBit: u64 = 0;
+  let prev: i64 = -1;
+  // hb = (bit offset of the word at q) - i: the high part of value i is hb + (bit index in the word).
+  let hb: i64 = 0;
+  for (let i: u32 = 0; i < m; i++, hb--) {
+    while (x == 0) {
+      q += 8;
+      hb += 64;
+      if (q >= end) return fail(E_TRUNCATED, len);
+      x = load<u64>(q);
+    }
+    const t = ctz<u64>(x);
+    x &= x - 1;
+    // l == 0 reads LOW with a zero mask: no branch needed.
+    const v = ((hb + <i64>t) << l64) | <i64>((load<u64>(low + <usize>(lowBit >> 3)) >> (lowBit & 7)) & lowMask);
+    lowBit += l64;
+    if (<u64>(v - prev - 1) >= <u64>(<i64>n - prev - 1)) return efFail(v, prev, <u32>(q - input) + <u32>(t >> 3));
+    const wp = words + (<usize>(v >> 6) << 3);
+    store<u64>(wp, load<u64>(wp) | (<u64>1 << (<u64>v & 63)));
+    prev = v;
+  }
+  return efNoMore(input, end, q, x);
+}
+
+function efDecodeRuns(input: usize, len: u32, words: usize, n: u32, m: u32, l: u32, low: usize, high: usize): i32 {
+  const end = input + len;
+  const lowMask: u64 = (<u64>1 << <u64>l) - 1;
+  const l64 = <u64>l;
+  let q = high;
+  let x = load<u64>(q);
+  let lowBit: u64 = 0;
+  let prev: i64 = -1;
+  let runStart: u32 = 0;
+  let hb: i64 = 0;
+  for (let i: u32 = 0; i < m; i++, hb--) {
+    while (x == 0) {
+      q += 8;
+      hb += 64;
+      if (q >= end) return fail(E_TRUNCATED, len);
+      x = load<u64>(q);
+    }
+    const t = ctz<u64>(x);
+    x &= x - 1;
+    const v = ((hb + <i64>t) << l64) | <i64>((load<u64>(low + <usize>(lowBit >> 3)) >> (lowBit & 7)) & lowMask);
+    lowBit += l64;
+    if (<u64>(v - prev - 1) >= <u64>(<i64>n - prev - 1)) return efFail(v, prev, <u32>(q - input) + <u32>(t >> 3));
+    if ((i & 1) == 0) runStart = <u32>v;
+    else setRange(words, runStart, <u32>v);
+    prev = v;
+  }
+  if ((m & 1) == 1) setRange(words, runStart, n);
+  return efNoMore(input, end, q, x);
+}
+
+/**
+ * Decodes `len` bytes at `input` into the word array at `words` (room for maxN bits, rounded up to u64 words).
+ * The 8 bytes after the input must be writable (the decoder zeroes them and reads whole u64 words across the end).
+ * Returns 0 on success or a negative error code; the decoded length is `bitmapDecodedLength()`.
+ * The caller has already checked the declared length against its `length`/`maxBits` options (it needs n to size
+ * the arena); maxN here is only the arena bound.
+ */
+export function bitmapDecode(input: usize, len: u32, words: usize, maxN: u32): i32 {
+  store<u64>(input + len, 0);
+  const end = input + len;
+  if (len == 0) return fail(E_TRUNCATED, 0);
+  const tag = <u32>load<u8>(input);
+  if (tag <= TAG_DENSE_MAX) {
+    const body = len - 1;
+    if (body == 0 && tag != 0) return fail(E_BAD_PADDING, 0);
+    const n64 = (<u64>body << 3) - tag;
+    if (n64 > <u64>maxN) return fail(E_TOO_LARGE, 0);
+    const n = <u32>n64;
+    if (tag != 0 && (<u32>load<u8>(input + body) >> (8 - tag)) != 0) return fail(E_BAD_PADDING, body);
+    decodedN = n;
+    memory.copy(words, input + 1, body);
+    memory.fill(words + body, 0, (<usize>((n + 63) >> 6) << 3) - body);
+    return 0;
+  }
+  if (tag != TAG_SPARSE && tag != TAG_RUNS) return fail(E_BAD_TAG, 0);
+  rdPos = input + 1;
+  const nv = readVarint(input, end);
+  if (nv < 0) return <i32>nv;
+  if (nv > <i64>maxN) return fail(E_TOO_LARGE, 1);
+  const n = <u32>nv;
+  const mAt = <u32>(rdPos - input);
+  const mv = readVarint(input, end);
+  if (mv < 0) return <i32>mv;
+  if (mv > nv) return fail(E_BAD_COUNT, mAt);
+  const m = <u32>mv;
+  if (rdPos >= end) return fail(E_TRUNCATED, <u32>(rdPos - input));
+  const l = <u32>load<u8>(rdPos++);
+  if (l > MAX_EF_WIDTH) return fail(E_BAD_PARAMETER, <u32>(rdPos - input) - 1);
+  const low = rdPos;
+  const lowBits = <u64>m * l;
+  const highAt64 = <u64>(low - input) + ((lowBits + 7) >> 3);
+  if (highAt64 > <u64>len) return fail(E_TRUNCATED, len);
+  const highAt = <u32>highAt64;
+  const high = input + highAt;
+  if ((lowBits & 7) != 0 && (<u32>load<u8>(high - 1) >> <u32>(lowBits & 7)) != 0) return fail(E_BAD_PADDING, highAt - 1);
+  if (m == 0) {
+    if (len != highAt) return fail(E_TRAILING_BYTES, highAt);
+  } else {
+    if (len == highAt) return fail(E_TRUNCATED, highAt);
+    if (load<u8>(end - 1) == 0) return fail(E_TRAILING_BYTES, len - 1);
+  }
+
+  const nWords = (<usize>n + 63) >> 6;
+  memory.fill(words, 0, nWords << 3);
+  const rc = tag == TAG_SPARSE ? efDecodeSparse(input, len, words, n, m, l, low, high) : efDecodeRuns(input, len, words, n, m, l, low, high);
+  if (rc != 0) return rc;
+  decodedN = n;
+  return 0;
+}
+
+let decodedN: u32 = 0;
+
+/** Bit length of the last successful decode. */
+export function bitmapDecodedLength(): u32 {
+  return decodedN;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Roaring portable format (cookies, header, offsets and containers are described in src/crypto/bitmap/roaring.ts,
+// whose checks this mirrors in the same order).
+
+const COOKIE_NO_RUNS: u32 = 12346;
+const COOKIE_RUNS: u32 = 12347;
+const NO_OFFSET_THRESHOLD: u32 = 4;
+const KIND_ARRAY: u32 = 0;
+const KIND_BITMAP: u32 = 1;
+const KIND_RUN: u32 = 2;
+
+@inline function containerBytes(kind: u32, card: u32, runs: u32): u32 {
+  return kind == KIND_RUN ? 2 + 4 * runs : kind == KIND_ARRAY ? 2 * card : 8192;
+}
+
+/** Upper bound on the export's size for n bits (header + every container as a bitmap). */
+export function roaringMaxSize(n: u32): u32 {
+  const c = (n + 65535) >> 16;
+  return 8 + ((c + 7) >> 3) + c * (8 + 8192);
+}
+
+/**
+ * Writes the Roaring portable serialization of the n-bit set at `words` to `out` (roaringMaxSize(n) bytes) and
+ * returns its size. `table` is scratch for 12 bytes per 65,536-bit chunk.
+ */
+export function roaringExport(words: usize, n: u32, out: usize, table: usize): u32 {
+  const nWords = (n + 63) >> 6;
+  let size: u32 = 0;
+  let hasRun = false;
+  for (let k0: u32 = 0; k0 < nWords; k0 += 1024) {
+    const k1 = min(k0 + 1024, nWords);
+    let card: u64 = 0;
+    let runs: u64 = 0;
+    let carry: u64 = 0; // runs do not continue across containers
+    for (let k = k0; k < k1; k++) {
+      const x = load<u64>(words + (<usize>k << 3));
+      card += popcnt<u64>(x);
+      runs += popcnt<u64>(x & ~((x << 1) | carry));
+      carry = x >> 63;
+    }
+    if (card == 0) continue;
+    let kind = card <= 4096 ? KIND_ARRAY : KIND_BITMAP;
+    if (2 + 4 * runs < (kind == KIND_ARRAY ? 2 * card : 8192)) {
+      kind = KIND_RUN;
+      hasRun = true;
+    }
+    const t = table + <usize>size * 12;
+    store<u32>(t, k0 >> 10);
+    store<u32>(t, <u32>card, 4);
+    store<u32>(t, (<u32>runs << 2) | kind, 8);
+    size++;
+  }
+  const withOffsets = !hasRun || size >= NO_OFFSET_THRESHOLD;
+  let p = out;
+  if (hasRun) {
+    store<u32>(p, COOKIE_RUNS | ((size - 1) << 16));
+    p += 4;
+    const flags = (size + 7) >> 3;
+    memory.fill(p, 0, flags);
+    for (let i: u32 = 0; i < size; i++) {
+      if ((load<u32>(table + <usize>i * 12, 8) & 3) == KIND_RUN) {
+        const fp = p + (i >> 3);
+        store<u8>(fp, load<u8>(fp) | <u8>(<u32>1 << (i & 7)));
+      }
+    }
+    p += flags;
+  } else {
+    store<u32>(p, COOKIE_NO_RUNS);
+    store<u32>(p, size, 4);
+    p += 8;
+  }
+  for (let i: u32 = 0; i < size; i++) {
+    const t = table + <usize>i * 12;
+    store<u16>(p, <u16>load<u32>(t));
+    store<u16>(p, <u16>(load<u32>(t, 4) - 1), 2);
+    p += 4;
+  }
+  if (withOffsets) {
+    let body = <u32>(p - out) + 4 * size;
+    for (let i: u32 = 0; i < size; i++) {
+      const t = table + <usize>i * 12;
+      store<u32>(p, body);
+      p += 4;
+      const kr = load<u32>(t, 8);
+      body += containerBytes(kr & 3, load<u32>(t, 4), kr >> 2);
+    }
+  }
+  for (let i: u32 = 0; i < size; i++) {
+    const t = table + <usize>i * 12;
+    const k0 = load<u32>(t) << 10;
+    const k1 = min(k0 + 1024, nWords);
+    const kr = load<u32>(t, 8);
+    const kind = kr & 3;
+    if (kind == KIND_BITMAP) {
+      const have = <usize>(k1 - k0) << 3;
+      memory.copy(p, words + (<usize>k0 << 3), have);
+      memory.fill(p + have, 0, 8192 - have);
+      p += 8192;
+    } else if (kind == KIND_ARRAY) {
+      for (let k = k0; k < k1; k++) {
+        let x = load<u64>(words + (<usize>k << 3));
+        const base = (k - k0) << 6;
+        while (x != 0) {
+          store<u16>(p, <u16>(base + <u32>ctz<u64>(x)));
+          p += 2;
+          x &= x - 1;
+        }
+      }
+    } else {
+      store<u16>(p, <u16>(kr >> 2));
+      p += 2;
+      let start: i32 = -1;
+      let carry: u64 = 0;
+      for (let k = k0; k < k1; k++) {
+        const x = load<u64>(words + (<usize>k << 3));
+        let tr = x ^ ((x << 1) | carry); // run starts (bit set) and run ends (bit clear)
+        carry = x >> 63;
+        const base = (k - k0) << 6;
+        while (tr != 0) {
+          const at = <i32>(base + <u32>ctz<u64>(tr));
+          tr &= tr - 1;
+          if (start < 0) start = at;
+          else {
+            store<u16>(p, <u16>start);
+            store<u16>(p, <u16>(at - start - 1), 2);
+            p += 4;
+            start = -1;
+          }
+        }
+      }
+      if (start >= 0) {
+        // A run still open at the end of the words ends there: at the container's end, or at the bitset's end.
+        store<u16>(p, <u16>start);
+        store<u16>(p, <u16>(<i32>((k1 - k0) << 6) - start - 1), 2);
+        p += 4;
+      }
+    }
+  }
+  return <u32>(p - out);
+}
+
+// Header fields of the last roaringHeader call.
+let rSize: u32 = 0;
+let rHasRun = false;
+let rDescAt: u32 = 0;
+let rPos: u32 = 0;
+
+/**
+ * Parses the Roaring header at `input` through the descriptive header: cookie, size, run flags, keys strictly
+ * increasing, and the last key against `limit` (every value of the last container is at least lastKey * 65536,
+ * so this refuses an oversized set before the caller allocates for it). Returns lastKey + 1 (0 when empty), or a
+ * negative error code. The caller sizes the output from it, then calls roaringImport.
+ */
+export function roaringHeader(input: usize, len: u32, limit: u32, isLength: bool): i32 {
+  if (len < 4) return fail(E_TRUNCATED, len);
+  const cookie = load<u32>(input);
+  let size: u32;
+  let pos: u32;
+  if ((cookie & 0xffff) == COOKIE_RUNS) {
+    rHasRun = true;
+    size = (cookie >> 16) + 1;
+    pos = 4 + ((size + 7) >> 3);
+    if (pos > len) return fail(E_TRUNCATED, len);
+    if ((size & 7) != 0 && (<u32>load<u8>(input + pos - 1) >> (size & 7)) != 0) return fail(E_BAD_PADDING, pos - 1);
+  } else if (cookie == COOKIE_NO_RUNS) {
+    rHasRun = false;
+    if (len < 8) return fail(E_TRUNCATED, len);
+    size = load<u32>(input, 4);
+    if (size > 65536) return fail(E_BAD_ROARING, 4);
+    pos = 8;
+  } else {
+    return fail(E_BAD_ROARING, 0);
+  }
+  const descAt = pos;
+  if (<u64>pos + 4 * <u64>size > <u64>len) return fail(E_TRUNCATED, len);
+  for (let i: u32 = 1; i < size; i++) {
+    if (load<u16>(input + descAt + 4 * i) <= load<u16>(input + descAt + 4 * (i - 1))) return fail(E_BAD_ROARING, descAt + 4 * i);
+  }
+  if (size == 0) {
+    rSize = 0;
+    rDescAt = descAt;
+    rPos = pos;
+    return 0;
+  }
+  const lastKey = <u32>load<u16>(input + descAt + 4 * (size - 1));
+  if ((<u64>lastKey << 16) >= <u64>limit) return fail(isLength ? E_OUT_OF_RANGE : E_TOO_LARGE, descAt + 4 * (size - 1));
+  rSize = size;
+  rDescAt = descAt;
+  rPos = pos + 4 * size;
+  return <i32>lastKey + 1;
+}
+
+/**
+ * Imports the Roaring bytes whose header roaringHeader just accepted into `words` (room for `cap` bits, zeroed
+ * here). Every value must be below `limit` (OUT_OF_RANGE when `isLength`, else TOO_LARGE). Returns 0 or a
+ * negative error code; bitmapDecodedLength() is then the largest value + 1.
+ */
+export function roaringImport(input: usize, len: u32, words: usize, cap: u32, limit: u32, isLength: bool): i32 {
+  const size = rSize;
+  const descAt = rDescAt;
+  let pos = rPos;
+  const rangeErr = isLength ? E_OUT_OF_RANGE : E_TOO_LARGE;
+  const withOffsets = !rHasRun || size >= NO_OFFSET_THRESHOLD;
+  const offAt = pos;
+  if (withOffsets) {
+    if (<u64>pos + 4 * <u64>size > <u64>len) return fail(E_TRUNCATED, len);
+    pos += 4 * size;
+  }
+  memory.fill(words, 0, (<usize>cap + 63) >> 6 << 3);
+  let max: i64 = -1;
+  for (let i: u32 = 0; i < size; i++) {
+    if (withOffsets && load<u32>(input + offAt + 4 * i) != pos) return fail(E_BAD_ROARING, offAt + 4 * i);
+    const key = <u32>load<u16>(input + descAt + 4 * i);
+    const card = <u32>load<u16>(input + descAt + 4 * i + 2) + 1;
+    const base = <u64>key << 16;
+    const isRun = rHasRun && ((<u32>load<u8>(input + 4 + (i >> 3)) >> (i & 7)) & 1) == 1;
+    if (isRun) {
+      if (<u64>pos + 2 > <u64>len) return fail(E_TRUNCATED, len);
+      const nRuns = <u32>load<u16>(input + pos);
+      pos += 2;
+      if (<u64>pos + 4 * <u64>nRuns > <u64>len) return fail(E_TRUNCATED, len);
+      let prevEnd: i32 = -1;
+      let sum: u32 = 0;
+      for (let r: u32 = 0; r < nRuns; r++, pos += 4) {
+        const start = <i32>load<u16>(input + pos);
+        const end = start + <i32>load<u16>(input + pos, 2);
+        if (start <= prevEnd) return fail(E_NOT_INCREASING, pos);
+        if (end > 65535) return fail(E_OUT_OF_RANGE, pos);
+        if (base + <u64>end >= <u64>limit) return fail(rangeErr, pos);
+        setRange(words, <u32>(base + start), <u32>(base + end + 1));
+        sum += <u32>(end - start + 1);
+        prevEnd = end;
+        max = <i64>(base + end);
+      }
+      if (sum != card) return fail(E_BAD_COUNT, pos);
+    } else if (card <= 4096) {
+      if (<u64>pos + 2 * <u64>card > <u64>len) return fail(E_TRUNCATED, len);
+      let prev: i32 = -1;
+      for (let j: u32 = 0; j < card; j++, pos += 2) {
+        const v = <i32>load<u16>(input + pos);
+        if (v <= prev) return fail(E_NOT_INCREASING, pos);
+        const g = base + <u64>v;
+        if (g >= <u64>limit) return fail(rangeErr, pos);
+        const wp = words + (<usize>(g >> 6) << 3);
+        store<u64>(wp, load<u64>(wp) | (<u64>1 << (g & 63)));
+        prev = v;
+      }
+      max = <i64>(base + prev);
+    } else {
+      if (<u64>pos + 8192 > <u64>len) return fail(E_TRUNCATED, len);
+      let count: u64 = 0;
+      let lastWord: i32 = -1;
+      for (let k: u32 = 0; k < 1024; k++) {
+        const x = load<u64>(input + pos + (k << 3));
+        count += popcnt<u64>(x);
+        lastWord = select<i32>(<i32>k, lastWord, x != 0);
+      }
+      if (<u32>count != card) return fail(E_BAD_COUNT, pos);
+      const last = (<u64>lastWord << 6) + 63 - clz<u64>(load<u64>(input + pos + (<u32>lastWord << 3)));
+      if (base + last >= <u64>limit) return fail(rangeErr, pos);
+      memory.copy(words + (<usize>(base >> 6) << 3), input + pos, (<usize>lastWord + 1) << 3);
+      pos += 8192;
+      max = <i64>(base + last);
+    }
+  }
+  if (pos != len) return fail(E_TRAILING_BYTES, pos);
+  decodedN = <u32>(max + 1);
+  return 0;
+}

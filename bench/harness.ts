@@ -15,6 +15,10 @@ export interface BenchCase {
   baseline?: boolean;
   /** The timed function. Setup belongs outside it; checking the result inside it keeps the work honest. */
   fn: () => unknown;
+  /** Minimum iterations for this case, overriding the run's `--iterations` (e.g. 3 for a multi-second case). */
+  iterations?: number;
+  /** Warmup iterations for this case (tinybench defaults to 16, too many for a multi-second case). */
+  warmupIterations?: number;
 }
 
 /** Machine-readable result row (`--json FILE`). Times in nanoseconds. */
@@ -47,7 +51,12 @@ export async function runCases(suite: string, cases: readonly BenchCase[], opts:
   const selected = cases.filter((c) => opts.filter === undefined || `${c.group} ${c.backend}`.includes(opts.filter));
   const rows: BenchResult[] = [];
   for (const c of selected) {
-    const bench = new Bench({ time: opts.timeMs, iterations: opts.iterations, warmupTime: Math.min(200, opts.timeMs / 4) });
+    const bench = new Bench({
+      time: opts.timeMs,
+      iterations: c.iterations ?? opts.iterations,
+      warmupTime: Math.min(200, opts.timeMs / 4),
+      ...(c.warmupIterations !== undefined ? { warmupIterations: c.warmupIterations } : {}),
+    });
     bench.add(`${c.group} ${c.backend}`, c.fn);
     await bench.run();
     const task = bench.tasks[0]!;

@@ -1,0 +1,79 @@
+import type { Bitset } from "./bitset.js";
+import type { DecodeOptions } from "./format.js";
+import { LITTLE_ENDIAN } from "./format.js";
+import { decodeTs, encodeTs } from "./tsCodec.js";
+import { decodeWasm, encodeWasm, fromRoaringWasm, toRoaringWasm } from "./wasmCodec.js";
+import { fromRoaringTs, toRoaringTs } from "./roaring.js";
+import type { RoaringImportOptions } from "./roaring.js";
+
+/** Which implementation runs the codec. All produce identical bytes and identical error codes. */
+export type BitmapBackend = "wasm" | "ts";
+
+/** The codec contract: the compact Quire format (format.ts) and the Roaring portable format. */
+export interface BitmapCodec {
+  readonly backend: BitmapBackend;
+  /** The canonical compact encoding of `b`. */
+  encode(b: Bitset): Uint8Array;
+  /** Decodes the compact format; `BitmapError` on any malformed input. */
+  decode(bytes: Uint8Array, opts?: DecodeOptions): Bitset;
+  /** The Roaring portable serialization of `b`, as CRoaring writes it after runOptimize (roaring.ts). */
+  toRoaring(b: Bitset): Uint8Array;
+  /** Imports the Roaring portable serialization; `BitmapError` on any malformed input. */
+  fromRoaring(bytes: Uint8Array, opts?: RoaringImportOptions): Bitset;
+}
+
+/** The pure TypeScript reference codec. */
+export const tsBitmapCodec: BitmapCodec = {
+  backend: "ts",
+  encode: encodeTs,
+  decode: decodeTs,
+  toRoaring: toRoaringTs,
+  fromRoaring: fromRoaringTs,
+};
+
+/** The WASM codec (the default), on the calling thread's core instance. */
+export const wasmBitmapCodec: BitmapCodec = {
+  backend: "wasm",
+  encode: (b) => encodeWasm(b),
+  decode: (bytes, opts) => decodeWasm(bytes, opts),
+  toRoaring: (b) => toRoaringWasm(b),
+  fromRoaring: (bytes, opts) => fromRoaringWasm(bytes, opts),
+};
+
+/**
+ * The codec for a backend name; `wasm` by default. The core reads words as little-endian u64 while JS typed arrays
+ * use the host's byte order, so a big-endian host runs the TS codec under either name.
+ */
+export function bitmapCodec(backend: BitmapBackend = "wasm"): BitmapCodec {
+  switch (backend) {
+    case "wasm":
+      return LITTLE_ENDIAN ? wasmBitmapCodec : tsBitmapCodec;
+    case "ts":
+      return tsBitmapCodec;
+  }
+}
+
+/** Options that pick a backend. */
+export interface BackendOption {
+  backend?: BitmapBackend;
+}
+
+/** The canonical compact encoding of `b` (tag byte + body, see format.ts). */
+export function encodeBitmap(b: Bitset, opts?: BackendOption): Uint8Array {
+  return bitmapCodec(opts?.backend).encode(b);
+}
+
+/** Decodes a compact encoding. Throws `BitmapError` (never traps, never allocates more than `maxBits` allow). */
+export function decodeBitmap(bytes: Uint8Array, opts?: DecodeOptions & BackendOption): Bitset {
+  return bitmapCodec(opts?.backend).decode(bytes, opts);
+}
+
+/** The Roaring portable serialization of `b` (readable by Java/Go/C Roaring and npm `roaring`). */
+export function toRoaring(b: Bitset, opts?: BackendOption): Uint8Array {
+  return bitmapCodec(opts?.backend).toRoaring(b);
+}
+
+/** Imports a Roaring portable serialization. Throws `BitmapError` on malformed input or values beyond the limit. */
+export function fromRoaring(bytes: Uint8Array, opts?: RoaringImportOptions & BackendOption): Bitset {
+  return bitmapCodec(opts?.backend).fromRoaring(bytes, opts);
+}

@@ -1,0 +1,163 @@
+// The WASM backend of the bitmap codec (assembly/bitmap.ts), byte-identical to the TS reference (tsCodec.ts).
+//
+// Each call copies its input into the core's scratch arena, makes one boundary crossing, and copies the result
+// out. The decoder needs the bit length before the call (to size the arena), so the header's length field is read
+// here first and checked against `length`/`maxBits`; the core then parses and validates the whole encoding itself.
+
+import { wasmCore } from "../wasm/loader.js";
+import type { WasmCore } from "../wasm/loader.js";
+import { Bitset } from "./bitset.js";
+import { BitmapError } from "./errors.js";
+import type { BitmapErrorCode } from "./errors.js";
+import { MAX_ENCODED_BYTES, TAG_DENSE_MAX, TAG_RUNS, TAG_SPARSE, checkDecodedLength, decodeLimit, readVarint } from "./format.js";
+import type { DecodeOptions } from "./format.js";
+import type { RoaringImportOptions } from "./roaring.js";
+
+/** The core's bitmap exports (assembly/bitmap.ts). Pointers are arena offsets; word arrays are u64 LE. */
+export interface BitmapExports {
+  bitmapEncode(words: number, n: number, out: number): number;
+  bitmapDecode(input: number, len: number, words: number, maxN: number): number;
+  bitmapErrorOffset(): number;
+  bitmapDecodedLength(): number;
+  bitsetCount(words: number, nWords: number): number;
+  bitsetAnd(dst: number, a: number, b: number, nWords: number): void;
+  bitsetOr(dst: number, a: number, b: number, nWords: number): void;
+  bitsetXor(dst: number, a: number, b: number, nWords: number): void;
+  bitsetAndNot(dst: number, a: number, b: number, nWords: number): void;
+  bitsetGet(words: number, i: number): number;
+  bitsetSet(words: number, i: number): void;
+  bitsetClear(words: number, i: number): void;
+  bitsetSetRange(words: number, from: number, to: number): void;
+  bitsetIndices(words: number, nWords: number, out: number): number;
+  roaringMaxSize(n: number): number;
+  roaringExport(words: number, n: number, out: number, table: number): number;
+  roaringHeader(input: number, len: number, limit: number, isLength: boolean | number): number;
+  roaringImport(input: number, len: number, words: number, cap: number, limit: number, isLength: boolean | number): number;
+}
+
+/** Negative return codes of the core's decoders (assembly/bitmap.ts). -6 is never returned: the caller's `length` is checked here. */
+const WASM_ERRORS: Record<number, BitmapErrorCode> = {
+  [-1]: "TRUNCATED",
+  [-2]: "TRAILING_BYTES",
+  [-3]: "BAD_TAG",
+  [-4]: "BAD_VARINT",
+  [-5]: "TOO_LARGE",
+  [-6]: "LENGTH_MISMATCH",
+  [-7]: "OUT_OF_RANGE",
+  [-8]: "NOT_INCREASING",
+  [-9]: "BAD_COUNT",
+  [-10]: "BAD_PADDING",
+  [-11]: "BAD_PARAMETER",
+  [-12]: "BAD_ROARING",
+};
+
+/** The bitmap view of a core instance. */
+export function bitmapExports(core: WasmCore): BitmapExports {
+  return core.exports as unknown as BitmapExports;
+}
+
+/** Turns a negative core return code into the typed error. */
+export function wasmBitmapError(core: WasmCore, rc: number, what: string): BitmapError {
+  const code = WASM_ERRORS[rc];
+  const offset = bitmapExports(core).bitmapErrorOffset();
+  if (code === undefined) return new BitmapError("BAD_ARGUMENT", `${what}: unexpected core status ${rc}`, { offset });
+  return new BitmapError(code, `${what}: ${code} at byte ${offset}`, { offset });
+}
+
+const align8 = (x: number): number => (x + 7) & ~7;
+
+/** Copies a bitset's words into the arena at `at` (the core reads them as u64 LE words). */
+export function copyWordsIn(core: WasmCore, b: Bitset, at: number): void {
+  core.u8().set(new Uint8Array(b.words.buffer, b.words.byteOffset, b.words.byteLength), at);
+}
+
+/** Encodes with the core. */
+export function encodeWasm(b: Bitset, core: WasmCore = wasmCore()): Uint8Array {
+  const x = bitmapExports(core);
+  const wordBytes = b.words.byteLength;
+  const maxOut = 1 + Math.ceil(b.length / 8) + 8;
+  const base = core.reserve(wordBytes + maxOut);
+  copyWordsIn(core, b, base);
+  const out = base + wordBytes;
+  const size = x.bitmapEncode(base, b.length, out);
+  return core.u8().slice(out, out + size);
+}
+
+/**
+ * The bit length an encoding declares, read from its header and checked against the options (the same checks, in
+ * the same order, as the TS decoder). The core re-reads and re-validates the header itself.
+ */
+function declaredLength(bytes: Uint8Array, opts: DecodeOptions | undefined): number {
+  if (bytes.length === 0) throw new BitmapError("TRUNCATED", "empty input: no tag byte", { offset: 0 });
+  const tag = bytes[0]!;
+  if (tag <= TAG_DENSE_MAX) {
+    if (bytes.length === 1 && tag !== 0) throw new BitmapError("BAD_PADDING", "empty dense body with non-zero pad", { offset: 0 });
+    const n = (bytes.length - 1) * 8 - tag;
+    checkDecodedLength(n, opts, 0);
+    return n;
+  }
+  if (tag !== TAG_SPARSE && tag !== TAG_RUNS) {
+    throw new BitmapError("BAD_TAG", `unknown bitmap tag 0x${tag.toString(16).padStart(2, "0")}`, { offset: 0, tag });
+  }
+  const n = readVarint(bytes, { off: 1 });
+  checkDecodedLength(n, opts, 1);
+  return n;
+}
+
+/** Decodes with the core. */
+export function decodeWasm(bytes: Uint8Array, opts?: DecodeOptions, core: WasmCore = wasmCore()): Bitset {
+  decodeLimit(opts);
+  if (bytes.length > MAX_ENCODED_BYTES) throw new BitmapError("TOO_LARGE", `encoding of ${bytes.length} bytes is above ${MAX_ENCODED_BYTES}`, { offset: 0 });
+  const n = declaredLength(bytes, opts);
+  const x = bitmapExports(core);
+  const inBytes = align8(bytes.length + 8);
+  const nWords32 = Math.ceil(n / 64) * 2;
+  const base = core.reserve(inBytes + nWords32 * 4);
+  core.u8().set(bytes, base);
+  const rc = x.bitmapDecode(base, bytes.length, base + inBytes, n);
+  if (rc !== 0) throw wasmBitmapError(core, rc, "bitmap decode");
+  const words = new Uint32Array(core.exports.memory.buffer, base + inBytes, nWords32).slice();
+  const result = new Bitset(n, words);
+  if (opts?.canonical === true) {
+    const again = encodeWasm(result, core);
+    if (again.length !== bytes.length || again.some((v, i) => v !== bytes[i])) {
+      throw new BitmapError("NON_CANONICAL", "valid encoding, but not the canonical one for this set", { offset: 0 });
+    }
+  }
+  return result;
+}
+
+/** Roaring portable export with the core. */
+export function toRoaringWasm(b: Bitset, core: WasmCore = wasmCore()): Uint8Array {
+  const x = bitmapExports(core);
+  const wordBytes = b.words.byteLength;
+  const maxOut = x.roaringMaxSize(b.length);
+  const table = 12 * Math.ceil(b.length / 65536);
+  const base = core.reserve(wordBytes + align8(maxOut) + table);
+  copyWordsIn(core, b, base);
+  const out = base + wordBytes;
+  const size = x.roaringExport(base, b.length, out, out + align8(maxOut));
+  return core.u8().slice(out, out + size);
+}
+
+/** Roaring portable import with the core (the same checks, in the same order, as fromRoaringTs). */
+export function fromRoaringWasm(bytes: Uint8Array, opts?: RoaringImportOptions, core: WasmCore = wasmCore()): Bitset {
+  const length = opts?.length;
+  const limit = decodeLimit(opts);
+  if (bytes.length > MAX_ENCODED_BYTES) throw new BitmapError("TOO_LARGE", `roaring input of ${bytes.length} bytes is above ${MAX_ENCODED_BYTES}`, { offset: 0 });
+  const x = bitmapExports(core);
+  const inBytes = align8(bytes.length + 8);
+  let base = core.reserve(inBytes);
+  core.u8().set(bytes, base);
+  const keys = x.roaringHeader(base, bytes.length, limit, length !== undefined ? 1 : 0);
+  if (keys < 0) throw wasmBitmapError(core, keys, "roaring import");
+  // Values lie below keys * 65536 and below the limit: size the words by the smaller (as the TS reference does).
+  const cap = length ?? Math.min(limit, keys * 65536);
+  const nWords32 = Math.ceil(cap / 64) * 2;
+  base = core.reserve(inBytes + nWords32 * 4); // growing keeps the input in place
+  const rc = x.roaringImport(base, bytes.length, base + inBytes, cap, limit, length !== undefined ? 1 : 0);
+  if (rc !== 0) throw wasmBitmapError(core, rc, "roaring import");
+  const n = length ?? x.bitmapDecodedLength();
+  const words = new Uint32Array(core.exports.memory.buffer, base + inBytes, Math.ceil(n / 64) * 2).slice();
+  return new Bitset(n, words);
+}

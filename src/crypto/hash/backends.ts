@@ -1,0 +1,33 @@
+import { HASH_BACKENDS, HashError } from "../hasher.js";
+import type { HashBackend, Hasher } from "../hasher.js";
+import type { WasmCore } from "../wasm/loader.js";
+import { NodeHasher } from "./node.js";
+import { NobleHasher } from "./noble.js";
+import { WasmHasher } from "./wasm.js";
+
+export interface HasherOptions {
+  /** For the wasm backend: the core (build) to run on; default: this thread's shared core. */
+  core?: WasmCore;
+}
+
+/** A hasher for `backend`. Throws HashError("UNKNOWN_BACKEND") for a name that is not one of HASH_BACKENDS. */
+export function createHasher(backend: HashBackend, opts: HasherOptions = {}): Hasher {
+  switch (backend) {
+    case "wasm":
+      return new WasmHasher(opts.core);
+    case "node":
+      return new NodeHasher();
+    case "noble":
+      return new NobleHasher();
+    default:
+      throw new HashError("UNKNOWN_BACKEND", `unknown hash backend "${String(backend)}" (expected ${HASH_BACKENDS.join("|")})`);
+  }
+}
+
+let shared: WasmHasher | undefined;
+
+/** This thread's default hasher: the WASM core (SIMD build when the runtime supports it). */
+export function defaultHasher(): WasmHasher {
+  shared ??= new WasmHasher();
+  return shared;
+}
