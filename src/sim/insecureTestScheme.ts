@@ -13,7 +13,7 @@
  * It has the properties the protocol logic relies on — a signature verifies only for its signer and message, an
  * aggregate only for exactly its signer set and messages — and is deterministic, so runs replay exactly.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { bytesEqual, utf8 } from "../util/bytes.js";
 import type { SignatureScheme } from "../consensus/scheme.js";
 import type { ConsensusSigner } from "../consensus/signing.js";
@@ -22,10 +22,12 @@ import { SIGNATURE_BYTES } from "../wire/limits.js";
 const KEY_DOMAIN = utf8("QUIRE-INSECURE-TEST-SCHEME");
 const AGG_DOMAIN = utf8("AGG");
 
-function sha256(...parts: Uint8Array[]): Uint8Array {
-  const h = createHash("sha256");
-  for (const p of parts) h.update(p);
-  return h.digest();
+// crypto.hash (one-shot) costs about half of createHash().update().digest() on these 60-100 byte inputs.
+function sha256(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const buf = new Uint8Array(a.length + b.length);
+  buf.set(a, 0);
+  buf.set(b, a.length);
+  return hash("sha256", buf, "buffer");
 }
 
 function triple(d: Uint8Array): Uint8Array {
@@ -36,12 +38,6 @@ function triple(d: Uint8Array): Uint8Array {
   return out;
 }
 
-function u32(v: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, v);
-  return b;
-}
-
 export class InsecureTestScheme implements SignatureScheme {
   readonly name = "insecure-test";
   private readonly secrets: Uint8Array[];
@@ -50,7 +46,12 @@ export class InsecureTestScheme implements SignatureScheme {
     readonly validatorCount: number,
     seed = 0,
   ) {
-    this.secrets = Array.from({ length: validatorCount }, (_, i) => sha256(KEY_DOMAIN, u32(seed >>> 0), u32(i)));
+    this.secrets = Array.from({ length: validatorCount }, (_, i) => {
+      const id = new Uint8Array(8);
+      new DataView(id.buffer).setUint32(0, seed >>> 0);
+      new DataView(id.buffer).setUint32(4, i);
+      return sha256(KEY_DOMAIN, id);
+    });
   }
 
   /** The signer of validator `index` (anyone can make one: this scheme is insecure by design). */
@@ -66,13 +67,16 @@ export class InsecureTestScheme implements SignatureScheme {
   }
 
   aggregate(parts: readonly { readonly signer: number; readonly signature: Uint8Array }[]): Uint8Array {
-    const h = createHash("sha256");
-    h.update(AGG_DOMAIN);
+    const buf = new Uint8Array(AGG_DOMAIN.length + parts.length * (4 + SIGNATURE_BYTES));
+    const dv = new DataView(buf.buffer);
+    buf.set(AGG_DOMAIN, 0);
+    let off = AGG_DOMAIN.length;
     for (const p of parts) {
-      h.update(u32(p.signer));
-      h.update(p.signature);
+      dv.setUint32(off, p.signer);
+      buf.set(p.signature.subarray(0, SIGNATURE_BYTES), off + 4);
+      off += 4 + SIGNATURE_BYTES;
     }
-    return triple(h.digest());
+    return triple(hash("sha256", buf, "buffer"));
   }
 
   verifyAggregate(signers: readonly number[], message: Uint8Array, aggregate: Uint8Array): boolean {

@@ -19,12 +19,13 @@ import type { Block } from "../wire/types.js";
 import { checkLiveness, checkSafety, checkValidity, RunRecorder } from "./checkers.js";
 import type { TraceEvent, Violation } from "./checkers.js";
 import { InsecureTestScheme } from "./insecureTestScheme.js";
-import { interimSignerSets, interimTxRoot } from "./interimCrypto.js";
+import { bitmapSignerSets } from "../consensus/adapters/bitmapSignerSets.js";
+import { merkleRoot } from "../crypto/merkle.js";
 import { LocalNetwork, LocalScheduler } from "./localNetwork.js";
 import { faultyValidators, planScenario } from "./scenario.js";
 import type { ScenarioKind, ScenarioPlan } from "./scenario.js";
 import { SimReplica } from "./simReplica.js";
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 export const SIM_CHAIN_ID = utf8("quire-sim");
 
@@ -37,12 +38,12 @@ export interface SimCrypto {
   readonly sha256: Sha256;
 }
 
-const nodeSha256: Sha256 = (data) => createHash("sha256").update(data).digest();
+const nodeSha256: Sha256 = (data) => hash("sha256", data, "buffer");
 
 /** The fast insecure test scheme (see insecureTestScheme.ts). */
 export function testSimCrypto(validators: number, seed: number): SimCrypto {
   const scheme = new InsecureTestScheme(validators, seed);
-  return { scheme, signer: (i) => scheme.signer(i), signerSets: interimSignerSets, txRoot: interimTxRoot, sha256: nodeSha256 };
+  return { scheme, signer: (i) => scheme.signer(i), signerSets: bitmapSignerSets(), txRoot: (txs) => merkleRoot(txs), sha256: nodeSha256 };
 }
 
 export interface SimOptions {
