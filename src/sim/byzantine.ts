@@ -16,12 +16,17 @@ export function byzantineRewrite(b: Behaviour, msg: Message, targets: readonly n
     const alt = r.buildBlock({ view: h.view, parentHash: h.parent, parentHeight: h.height - 1, parentView: 0 }, "/equivocation");
     d.recorder.proposed(d.replica.ctx.hashBlock(alt.header));
     d.recorder.event(d.scheduler.now(), d.instance, "equivocate", h.view, "second proposal");
-    const even = targets.filter((_, i) => i % 2 === 0);
-    const odd = targets.filter((_, i) => i % 2 === 1);
-    return [
-      [msg, even],
-      [{ kind: "proposal", body: { ...msg.body, block: alt } }, odd],
+    // One random target gets both, in random order: a replica that sees both must record evidence and act on one.
+    const half = Math.ceil(targets.length / 2);
+    const first = targets.slice(0, half);
+    const second = targets.slice(half);
+    const both = targets.length > 0 ? d.rng.pick(targets) : -1;
+    const altMsg: Message = { kind: "proposal", body: { ...msg.body, block: alt } };
+    const out: [Message, readonly number[]][] = [
+      [msg, first.includes(both) ? first : [...first, both]],
+      [altMsg, second.includes(both) ? second : [...second, both]],
     ];
+    return d.rng.chance(0.5) ? out : [out[1]!, out[0]!];
   }
   if (b === "double-vote" && msg.kind === "vote" && msg.body.voter === d.validator) {
     // Also vote for a block that does not exist, signed: the next leader sees two votes from us in one view.

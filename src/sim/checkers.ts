@@ -55,6 +55,13 @@ export class RunRecorder {
     this.trace = tracing ? [] : null;
   }
 
+  /** Votes, timeouts or proposals that left an instance before the safety state covering them was persisted. */
+  readonly unpersistedSends: Violation[] = [];
+
+  unpersisted(instance: number, kind: string, view: number, at: number): void {
+    this.unpersistedSends.push({ kind: "safety", message: `replica ${instance} sent a ${kind} for view ${view} at ${at.toFixed(1)} ms before persisting the safety state that covers it`, instances: [instance] });
+  }
+
   proposed(hash: Uint8Array): void {
     this.proposals.add(toHex(hash));
   }

@@ -62,6 +62,10 @@ export class SimReplica {
   private draining = false;
   /** Effects left to run before an armed crash happens (null: no crash armed). */
   private cutAfter: number | null = null;
+  /** Effects executed since the first start (over all incarnations): the crash-at-every-boundary test aims at these. */
+  effectsRun = 0;
+  /** Crash just before effect number `crashBeforeEffect` (absolute, see `effectsRun`) runs; null: never. */
+  crashBeforeEffect: number | null = null;
   /** Rejections from validation and the core, by code, summed over restarts. */
   readonly rejections = new Map<string, number>();
   evidence = 0;
@@ -177,6 +181,12 @@ export class SimReplica {
   private execute(effects: readonly Effect[]): void {
     const d = this.deps;
     for (const e of effects) {
+      if (this.crashBeforeEffect === this.effectsRun) {
+        this.crashBeforeEffect = null;
+        this.crash();
+        return;
+      }
+      this.effectsRun++;
       if (this.cutAfter !== null) {
         if (this.cutAfter === 0) {
           this.crash();
@@ -230,6 +240,7 @@ export class SimReplica {
       d.recorder.event(d.scheduler.now(), d.instance, message.kind, b.view ?? this.state?.view ?? 0, `to ${targets.join(",")}`);
     }
     const others = targets.filter((t) => t !== d.instance);
+    this.checkPersistedBeforeSend(message);
     if (message.kind === "proposal") {
       d.recorder.proposed(d.replica.ctx.hashBlock(message.body.block.header));
       d.recorder.event(d.scheduler.now(), d.instance, "propose", message.body.block.header.view, `height ${message.body.block.header.height}`);
@@ -239,6 +250,29 @@ export class SimReplica {
     } else {
       this.transmit(others, message);
     }
+  }
+
+  /**
+   * The shell-side check of "persist before send": a vote or timeout of ours may only leave when the persisted safety
+   * state already covers its view, and a proposal when it covers the proposal's view. Any breach is recorded as a
+   * safety violation of the run.
+   */
+  private checkPersistedBeforeSend(m: Message): void {
+    const d = this.deps;
+    const safety = this.disk.safety;
+    let view = -1;
+    let covered = true;
+    if (m.kind === "vote" && m.body.voter === d.validator) {
+      view = m.body.view;
+      covered = safety !== null && safety.lastVotedView >= view;
+    } else if (m.kind === "timeout" && m.body.voter === d.validator) {
+      view = m.body.view;
+      covered = safety !== null && safety.lastVotedView >= view && safety.lastTimeout?.view === view;
+    } else if (m.kind === "proposal" && m.body.block.header.proposer === d.validator) {
+      view = m.body.block.header.view;
+      covered = safety !== null && safety.lastProposedView >= view;
+    }
+    if (!covered) d.recorder.unpersisted(d.instance, m.kind, view, d.scheduler.now());
   }
 
   /** Encodes once and hands the bytes to the network for each target instance. */

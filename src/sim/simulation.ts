@@ -204,7 +204,12 @@ export class Simulation {
 
   result(): SimResult {
     const { plan, recorder } = this;
-    const violations: Violation[] = [...checkSafety(recorder, this.honest), ...checkValidity(recorder, this.honest, toHex(this.replicas[0]!.deps.replica.genesis.hash))];
+    const honestSet = new Set(this.honest);
+    const violations: Violation[] = [
+      ...checkSafety(recorder, this.honest),
+      ...checkValidity(recorder, this.honest, toHex(this.replicas[0]!.deps.replica.genesis.hash)),
+      ...recorder.unpersistedSends.filter((v) => honestSet.has(v.instances[0]!)).slice(0, 5),
+    ];
     const checkLive = faultyValidators(plan).size <= maxFaulty(plan.validators);
     const live = checkLive ? checkLiveness(recorder, this.live, plan.gstMs, plan.livenessBoundMs, this.endMs) : { violations: [], maxFirstCommitAfterGstMs: null };
     violations.push(...live.violations);
