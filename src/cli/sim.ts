@@ -47,7 +47,9 @@ export async function simCommand(argv: string[]): Promise<number> {
   if (byzantine !== undefined && byzantine > validators) throw new UsageError("--byzantine cannot exceed --validators");
 
   let lastReport = performance.now();
+  const cpu0 = process.cpuUsage();
   const summary = runSweep({
+    clock: () => performance.now(),
     validators,
     seeds,
     firstSeed,
@@ -61,6 +63,8 @@ export async function simCommand(argv: string[]): Promise<number> {
     },
   });
 
+  const cpu = process.cpuUsage(cpu0);
+  summary.cpuMs = (cpu.user + cpu.system) / 1000;
   const replay = (seed: number): string =>
     `quire sim --validators ${validators} --seeds 1 --seed ${seed} --scenario ${scenario} --views ${views}${byzantine !== undefined ? ` --byzantine ${byzantine}` : ""}`;
   process.stdout.write(report(summary, { validators, scenario, views, byzantine }));
@@ -71,7 +75,7 @@ export async function simCommand(argv: string[]): Promise<number> {
     process.stdout.write(`  minimal trace:\n${f.trace.map((l) => `    ${l}`).join("\n")}\n`);
   }
   if (json !== undefined) {
-    writeFileSync(json, JSON.stringify({ command: "sim", config: { validators, seeds, firstSeed, scenario, views, byzantine: byzantine ?? null }, ...summary, committedViewsPerSecond: summary.commits / (summary.wallMs / 1000) }, null, 2) + "\n");
+    writeFileSync(json, JSON.stringify({ command: "sim", config: { validators, seeds, firstSeed, scenario, views, byzantine: byzantine ?? null }, ...summary, committedViewsPerSecond: summary.commits / (summary.wallMs / 1000), committedViewsPerCpuSecond: summary.commits / (summary.cpuMs / 1000) }, null, 2) + "\n");
   }
   return summary.violations > 0 ? 1 : 0;
 }
@@ -84,7 +88,7 @@ function report(s: SweepSummary, c: { validators: number; scenario: string; view
   return [
     `quire sim: n=${c.validators} scenario=${c.scenario} views=${c.views}${c.byzantine !== undefined ? ` byzantine=${c.byzantine}` : ""}`,
     `  runs        ${fmt(s.runs)} (${schemes})`,
-    `  commits     ${fmt(s.commits)} (${fmt(Math.round(rate))} committed views/s)`,
+    `  commits     ${fmt(s.commits)} (${fmt(Math.round(rate))} committed views/s wall, ${fmt(Math.round(s.commits / (s.cpuMs / 1000)))} per CPU-second)`,
     `  views       ${fmt(s.views)}`,
     `  messages    ${fmt(s.messages)}`,
     `  virtual     ${(s.virtualMs / 1000).toFixed(1)} s simulated in ${(s.wallMs / 1000).toFixed(2)} s wall`,

@@ -10,7 +10,7 @@ import { ConsensusError } from "./errors.js";
 
 /** A tree holding only `root` (the last committed block, with the QC that certified it). */
 export function treeWithRoot(block: Block, hash: Hash, qc: QuorumCert): BlockTree {
-  return { root: { block, hash, key: toHex(hash), qc }, nodes: new Map() };
+  return { root: { block, hash, key: toHex(hash), parentKey: toHex(block.header.parent), qc }, nodes: new Map() };
 }
 
 /** The node for `key` (hex hash), the root included. */
@@ -27,7 +27,7 @@ export function hasBlock(tree: BlockTree, key: string): boolean {
 export function insertBlock(tree: BlockTree, block: Block, hash: Hash, key: string, qc: QuorumCert | null): BlockTree {
   if (hasBlock(tree, key)) return qc === null ? tree : attachQc(tree, key, qc);
   const nodes = new Map(tree.nodes);
-  nodes.set(key, { block, hash, key, qc });
+  nodes.set(key, { block, hash, key, parentKey: toHex(block.header.parent), qc });
   return { root: tree.root, nodes };
 }
 
@@ -51,9 +51,9 @@ export function commitTo(tree: BlockTree, key: string): { tree: BlockTree; commi
   const target = tree.nodes.get(key);
   if (target === undefined) return { tree, committed: [] }; // the root or an unknown block: nothing new
   const path: TreeNode[] = [];
-  for (let n: TreeNode | undefined = target; n !== undefined && n !== tree.root; n = tree.nodes.get(toHex(n.block.header.parent))) path.push(n);
+  for (let n: TreeNode | undefined = target; n !== undefined && n !== tree.root; n = tree.nodes.get(n.parentKey)) path.push(n);
   const last = path[path.length - 1];
-  if (last === undefined || toHex(last.block.header.parent) !== tree.root.key) throw new ConsensusError("INVARIANT", `block ${key} does not descend from the committed root`);
+  if (last === undefined || last.parentKey !== tree.root.key) throw new ConsensusError("INVARIANT", `block ${key} does not descend from the committed root`);
   path.reverse();
   const committed: CommittedBlock[] = path.map((n) => {
     if (n.qc === null) throw new ConsensusError("INVARIANT", `committing block ${n.key} without its QC`);
@@ -63,8 +63,7 @@ export function commitTo(tree: BlockTree, key: string): { tree: BlockTree; commi
   const sorted = [...tree.nodes.values()].filter((n) => n.block.header.height > target.block.header.height).sort((a, b) => a.block.header.height - b.block.header.height);
   const kept = new Map<string, TreeNode>();
   for (const n of sorted) {
-    const p = toHex(n.block.header.parent);
-    if (p === key || kept.has(p)) kept.set(n.key, n);
+    if (n.parentKey === key || kept.has(n.parentKey)) kept.set(n.key, n);
   }
   return { tree: { root: target, nodes: kept }, committed };
 }
@@ -76,7 +75,7 @@ export function commitTo(tree: BlockTree, key: string): { tree: BlockTree; commi
  */
 export function certifiedBranch(tree: BlockTree, tipKey: string): CommittedBlock[] {
   const out: CommittedBlock[] = [];
-  for (let n = tree.nodes.get(tipKey); n !== undefined; n = tree.nodes.get(toHex(n.block.header.parent))) {
+  for (let n = tree.nodes.get(tipKey); n !== undefined; n = tree.nodes.get(n.parentKey)) {
     if (n.qc !== null) out.push({ block: n.block, hash: n.hash, qc: n.qc });
   }
   return out.reverse();

@@ -202,7 +202,7 @@ export function processQc(d: Draft, qc: QuorumCert, from: number): void {
 export function commitByTwoChain(d: Draft, key: string): void {
   const node = d.tree.nodes.get(key);
   if (node === undefined || node.qc === null) return;
-  const parentKey = toHex(node.block.header.parent);
+  const parentKey = node.parentKey;
   const parent = d.tree.nodes.get(parentKey);
   if (parent === undefined) return; // the parent is the root (already committed) or was pruned
   if (node.block.header.view !== parent.block.header.view + 1) return;

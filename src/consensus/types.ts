@@ -18,6 +18,8 @@ export interface TreeNode {
   readonly hash: Hash;
   /** Lower-case hex of `hash`: the key of this node in `BlockTree.nodes`. */
   readonly key: string;
+  /** Lower-case hex of the parent hash (kept to avoid re-encoding it on every walk). */
+  readonly parentKey: string;
   /** A QC for this block, learnt from a child's proposal, a sync response or vote aggregation; null until then. */
   readonly qc: QuorumCert | null;
 }

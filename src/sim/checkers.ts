@@ -49,6 +49,7 @@ export class RunRecorder {
   readonly commits: CommitRecord[][];
   messages = 0;
   readonly trace: TraceEvent[] | null;
+  private readonly canon = new Map<string, { block: CommittedBlock; hash: string; parent: string }>();
 
   constructor(instances: number, tracing: boolean) {
     this.commits = Array.from({ length: instances }, () => []);
@@ -66,13 +67,27 @@ export class RunRecorder {
     this.proposals.add(toHex(hash));
   }
 
-  committed(instance: number, blocks: readonly CommittedBlock[], at: number): void {
+  /**
+   * Records commits and returns the blocks to store, interned by hash: every replica that commits a block keeps the
+   * same (immutable) object, and every record shares the same hex strings, so a 10,000-view run does not keep four
+   * decoded copies of the chain alive (their garbage-collection cost dominated long runs).
+   */
+  committed(instance: number, blocks: readonly CommittedBlock[], at: number): CommittedBlock[] {
     const log = this.commits[instance]!;
+    const out: CommittedBlock[] = [];
     for (const b of blocks) {
+      const hex = toHex(b.hash);
+      let c = this.canon.get(hex);
+      if (c === undefined) {
+        c = { block: b, hash: hex, parent: this.canon.get(toHex(b.block.header.parent))?.hash ?? toHex(b.block.header.parent) };
+        this.canon.set(hex, c);
+      }
       const h = b.block.header;
-      log.push({ height: h.height, view: h.view, hash: toHex(b.hash), parent: toHex(h.parent), at });
-      this.event(at, instance, "commit", h.view, `height ${h.height} ${toHex(b.hash).slice(0, 12)}`);
+      log.push({ height: h.height, view: h.view, hash: c.hash, parent: c.parent, at });
+      out.push(c.block);
+      this.event(at, instance, "commit", h.view, `height ${h.height} ${hex.slice(0, 12)}`);
     }
+    return out;
   }
 
   event(at: number, instance: number, kind: string, view: number, text: string): void {

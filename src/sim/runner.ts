@@ -21,6 +21,8 @@ export interface SweepOptions {
   /** Stop after this many failing seeds (default 5): a broken build should fail fast, not run 100,000 seeds. */
   readonly maxFailures?: number;
   readonly onProgress?: (done: number, summary: SweepSummary) => void;
+  /** Wall clock for `wallMs` (the CLI passes performance.now; the simulator itself never reads real time). */
+  readonly clock?: () => number;
 }
 
 export interface SweepFailure {
@@ -43,16 +45,20 @@ export interface SweepSummary {
   schemes: Record<string, number>;
   /** Virtual time simulated, summed over runs. */
   virtualMs: number;
+  /** Wall time of the sweep by the injected clock (0 without one). */
   wallMs: number;
+  /** CPU time of the process during the sweep (filled in by the CLI; 0 otherwise). */
+  cpuMs: number;
   /** Worst wait for a first commit after GST, over runs where liveness was checked. */
   maxFirstCommitAfterGstMs: number | null;
   failures: SweepFailure[];
 }
 
 export function runSweep(opts: SweepOptions): SweepSummary {
-  const s: SweepSummary = { runs: 0, commits: 0, views: 0, messages: 0, violations: 0, schemes: {}, virtualMs: 0, wallMs: 0, maxFirstCommitAfterGstMs: null, failures: [] };
+  const s: SweepSummary = { runs: 0, commits: 0, views: 0, messages: 0, violations: 0, schemes: {}, virtualMs: 0, wallMs: 0, cpuMs: 0, maxFirstCommitAfterGstMs: null, failures: [] };
   const maxFailures = opts.maxFailures ?? 5;
-  const t0 = performance.now();
+  const clock = opts.clock ?? ((): number => 0);
+  const t0 = clock();
   for (let i = 0; i < opts.seeds; i++) {
     const seed = (opts.firstSeed + i) >>> 0;
     const crypto = opts.cryptoFor?.(seed, i);
@@ -73,10 +79,10 @@ export function runSweep(opts: SweepOptions): SweepSummary {
       s.failures.push({ seed, plan: describePlan(r.plan), crypto: scheme, violations: r.violations, trace: minimalTrace(traced, r.violations[0]!) });
       if (s.failures.length >= maxFailures) break;
     }
-    s.wallMs = performance.now() - t0;
+    s.wallMs = clock() - t0;
     opts.onProgress?.(i + 1, s);
   }
-  s.wallMs = performance.now() - t0;
+  s.wallMs = clock() - t0;
   return s;
 }
 

@@ -217,9 +217,8 @@ export class SimReplica {
           break;
         }
         case "commit":
-          for (const b of e.blocks) this.disk.committed.push(b);
+          for (const b of d.recorder.committed(d.instance, e.blocks, d.scheduler.now())) this.disk.committed.push(b);
           this.pruneStoredBlocks();
-          d.recorder.committed(d.instance, e.blocks, d.scheduler.now());
           break;
         case "proposeRequest":
           this.inbox.push({ kind: "payload", view: e.request.view, block: this.buildBlock(e.request) });
