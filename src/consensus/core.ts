@@ -56,7 +56,6 @@ export class Draft {
   viewDeadline: number;
   safety: SafetyState;
   safetyDirty: boolean;
-  lastTc: TimeoutCert | null;
   tree: BlockTree;
   votes: ReadonlyMap<number, VoteCollection>;
   timeouts: ReadonlyMap<number, TimeoutCollection>;
@@ -78,7 +77,6 @@ export class Draft {
     this.viewDeadline = s.viewDeadline;
     this.safety = s.safety;
     this.safetyDirty = s.safetyDirty;
-    this.lastTc = s.lastTc;
     this.tree = s.tree;
     this.votes = s.votes;
     this.timeouts = s.timeouts;
@@ -127,7 +125,6 @@ export class Draft {
       viewDeadline: this.viewDeadline,
       safety: this.safety,
       safetyDirty: false,
-      lastTc: this.lastTc,
       tree: this.tree,
       votes: this.votes,
       timeouts: this.timeouts,
@@ -218,10 +215,10 @@ export function commitByTwoChain(d: Draft, key: string): void {
 
 /** A verified TC: remember it (for proposing and for laggards) and enter the next view. */
 export function processTc(d: Draft, tc: TimeoutCert): void {
-  const cur = d.lastTc;
+  const cur = d.safety.lastTc;
   // For one view, prefer the TC that the high QC we hold can justify (a lower max high-QC view): a TC assembled by a
   // faulty replica may carry a claim that no QC we can show satisfies.
-  if (cur === null || tc.view > cur.view || (tc.view === cur.view && maxHighQcView(tc) < maxHighQcView(cur))) d.lastTc = tc;
+  if (cur === null || tc.view > cur.view || (tc.view === cur.view && maxHighQcView(tc) < maxHighQcView(cur))) d.setSafety({ lastTc: tc });
   enterView(d, tc.view + 1);
 }
 
@@ -325,7 +322,7 @@ export function addTimeout(d: Draft, t: Timeout): void {
     localTimeout(d);
   }
   const all = d.timeouts.get(t.view);
-  if (all !== undefined && all.byVoter.size >= d.ctx.quorum && (d.lastTc === null || d.lastTc.view < t.view)) {
+  if (all !== undefined && all.byVoter.size >= d.ctx.quorum && (d.safety.lastTc === null || d.safety.lastTc.view < t.view)) {
     const sorted = [...all.byVoter.values()].sort((a, b) => a.voter - b.voter);
     processTc(d, d.ctx.aggregator.aggregateTc(sorted));
   }
@@ -364,7 +361,8 @@ export function maybePropose(d: Draft): void {
   if (d.ctx.leaders.leader(view) !== d.ctx.self) return;
   if (view <= d.safety.lastProposedView || view <= d.safety.lastVotedView || d.awaitingPayload === view) return;
   const qc = d.safety.highQc;
-  const justified = qc.view === view - 1 || (d.lastTc !== null && d.lastTc.view === view - 1 && qc.view >= maxHighQcView(d.lastTc));
+  const tc = d.safety.lastTc;
+  const justified = qc.view === view - 1 || (tc !== null && tc.view === view - 1 && qc.view >= maxHighQcView(tc));
   if (!justified) return;
   const parent = getNode(d.tree, toHex(qc.blockHash));
   if (parent === undefined) {
@@ -380,7 +378,7 @@ export function maybePropose(d: Draft): void {
 /** The justification a proposal in `view` carries: the high QC, plus the TC of view - 1 unless the QC is of view - 1. */
 export function justification(d: Draft, view: number): { qc: QuorumCert; tc: TimeoutCert | null } {
   const qc = d.safety.highQc;
-  return { qc, tc: qc.view === view - 1 ? null : d.lastTc };
+  return { qc, tc: qc.view === view - 1 ? null : d.safety.lastTc };
 }
 
 /** Whether `block` is a proper answer to the outstanding propose request of the current view. */

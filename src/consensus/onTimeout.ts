@@ -23,7 +23,7 @@ export function onStaleTimeout(d: Draft, from: number, view: number): void {
 function sendCatchUp(d: Draft, to: number, view: number): void {
   if (to === d.ctx.self) return;
   const qc = d.safety.highQc;
-  const tc = d.lastTc;
+  const tc = d.safety.lastTc;
   if (tc !== null && tc.view >= view && tc.view >= qc.view) d.effects.push({ kind: "send", to, message: { kind: "tc", body: tc } });
   else if (qc.view >= view) d.effects.push({ kind: "send", to, message: { kind: "qc", body: qc } });
 }

@@ -99,7 +99,7 @@ export class Replica {
    * re-sends its last vote and timeout of that view (they may have been lost with the crash), and re-arms its timer.
    */
   restore(persisted: SafetyState | null, committed: CommittedBlock, stored: readonly StoredBlock[], now: number): StepResult {
-    let safety: SafetyState = persisted ?? { lastVotedView: 0, highQc: committed.qc, lastProposedView: 0, lastVote: null, lastTimeout: null };
+    let safety: SafetyState = persisted ?? { lastVotedView: 0, highQc: committed.qc, lastProposedView: 0, lastVote: null, lastTimeout: null, lastTc: null };
     // The store may be ahead of the safety state (a crash between a commit and the next persist): a committed block's
     // QC is a QC we know, so the high QC can only move up to it.
     if (safety.highQc.view < committed.qc.view) safety = { ...safety, highQc: committed.qc };
@@ -117,7 +117,6 @@ export class Replica {
       viewDeadline: 0,
       safety,
       safetyDirty: safety !== persisted && persisted !== null,
-      lastTc: null,
       tree,
       votes: new Map(),
       timeouts: new Map(),
@@ -131,7 +130,7 @@ export class Replica {
     // Certified blocks in the rebuilt tree may complete a two-chain that the crash interrupted.
     d.tree = attachQc(d.tree, toHex(safety.highQc.blockHash), safety.highQc);
     for (const s of byHeight) if (d.tree.nodes.has(toHex(s.hash))) commitByTwoChain(d, toHex(s.hash));
-    enterView(d, Math.max(1, safety.lastVotedView, safety.highQc.view + 1));
+    enterView(d, Math.max(1, safety.lastVotedView, safety.highQc.view + 1, (safety.lastTc?.view ?? -1) + 1));
     const { lastVote, lastTimeout } = safety;
     if (lastVote !== null && lastVote.view === d.view) sendVote(d, lastVote);
     if (lastTimeout !== null && lastTimeout.view === d.view) {

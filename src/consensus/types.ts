@@ -49,6 +49,13 @@ export interface SafetyState {
   readonly lastVote: Vote | null;
   /** The last timeout sent (re-broadcast after a restart while still in its view), or null. */
   readonly lastTimeout: Timeout | null;
+  /**
+   * The TC of the highest view that timed out, or null. Not needed for safety but for liveness across restarts: the
+   * first honest replica to enter any view did so with a QC or TC of the view before, and keeping that TC lets it
+   * lift replicas stuck behind it (catch-up answers) even after it crashed and restarted. It also justifies a
+   * proposal after a timeout.
+   */
+  readonly lastTc: TimeoutCert | null;
 }
 
 /** Votes collected for one view by the leader of the next view. */
@@ -86,8 +93,6 @@ export interface ReplicaState {
   readonly safety: SafetyState;
   /** Whether `safety` changed since the last `persist` effect (always false between steps: steps flush it). */
   readonly safetyDirty: boolean;
-  /** The TC of the highest view that timed out, if any: justifies a proposal after a timeout and lets laggards catch up. */
-  readonly lastTc: TimeoutCert | null;
   readonly tree: BlockTree;
   /** Vote collections by view (only views this replica leads the next view of). */
   readonly votes: ReadonlyMap<number, VoteCollection>;

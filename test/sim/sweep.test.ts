@@ -40,6 +40,9 @@ test("fixed regression seeds", () => {
   // blocks were stored), 201, 276 (a sync ping-pong with a peer lacking the block, before requests rotated peers).
   const cases: [number, readonly ScenarioKind[] | "random", number[]][] = [
     [4, "random", [16, 27, 39, 40, 201, 276, 390, 393, 427, 456, 457, 487]],
+    // Three replicas restarted in three different views; the one ahead had lost the TC that moved it on (before the
+    // last TC was persisted), so nobody could lift the others.
+    [4, "random", [6186]],
     [7, "random", [742, 13, 641]],
     [4, ["crash-restart", "partition", "lossy"], [1, 2, 3, 4, 5]],
   ];

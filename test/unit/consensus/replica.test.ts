@@ -79,7 +79,7 @@ test("2f+1 timeouts form a TC; the next leader proposes with the TC and its high
   for (const v of [0, 1, 3]) s = rep.step(s, { kind: "timeout", from: v, timeout: c.timeout(v, 1, c.genesisQc) }, 10).state;
   // f+1 = 2 timeouts made it time out too, then the third completed the TC: it is in view 2, asks for a payload.
   assert.equal(s.view, 2);
-  assert.equal(s.lastTc?.view, 1);
+  assert.equal(s.safety.lastTc?.view, 1);
   assert.equal(s.awaitingPayload, 2);
   const block = c.block(c.ref(c.genesis), 2, "", 2);
   const r = rep.step(s, { kind: "payload", view: 2, block }, 11);
@@ -105,7 +105,7 @@ test("f+1 timeouts for a view ahead make a replica join that view's timeout", ()
   assert.equal(r.state.safety.lastVotedView, 5);
   assert.equal(effectsOf(r.effects, "broadcast")[0]?.message.kind, "timeout");
   // With its own timeout that makes 2f+1 = 3: the TC of view 5 forms and it moves on to view 6.
-  assert.equal(r.state.lastTc?.view, 5);
+  assert.equal(r.state.safety.lastTc?.view, 5);
   assert.equal(r.state.view, 6);
 });
 
@@ -184,6 +184,19 @@ test("restore: resumes in the persisted view and re-sends its last vote and time
   // It cannot vote again in view 1.
   const again = rep.step(r.state, { kind: "proposal", from: 1, proposal: c.verified(c.proposal(c.block(c.ref(c.genesis), 1, "x"), c.genesisQc)) }, 1_001);
   assert.equal(sentMessages(again.effects).filter((m) => m.message.kind === "vote").length, 0);
+});
+
+test("restore keeps the last TC: a restarted replica still lifts a replica stuck in the view that TC ended", () => {
+  const rep = c.replica(3);
+  let s = rep.init(0).state;
+  for (const v of [0, 1, 2]) s = rep.step(s, { kind: "timeout", from: v, timeout: c.timeout(v, 1, c.genesisQc) }, 10).state;
+  assert.equal(s.view, 2);
+  const r = rep.restore(s.safety, rep.genesis, [], 500);
+  assert.equal(r.state.view, 2);
+  const answer = rep.step(r.state, { kind: "staleTimeout", from: 1, view: 1 }, 501);
+  const [m] = sentMessages(answer.effects);
+  assert.equal(m?.message.kind, "tc");
+  assert.ok(m?.message.kind === "tc" && m.message.body.view === 1);
 });
 
 test("configuration errors are typed", () => {

@@ -6,7 +6,7 @@ import type { QuorumCert, TimeoutCert } from "../../../src/wire/types.js";
 
 const qc = (view: number): QuorumCert => ({ view, blockHash: new Uint8Array(32), signers: new Uint8Array(0), aggregateSignature: new Uint8Array(96) });
 const tc = (view: number, highQcViews: number[]): TimeoutCert => ({ view, signers: new Uint8Array(0), highQcViews, aggregateSignature: new Uint8Array(96) });
-const safety = (lastVotedView: number): SafetyState => ({ lastVotedView, highQc: qc(0), lastProposedView: 0, lastVote: null, lastTimeout: null });
+const safety = (lastVotedView: number): SafetyState => ({ lastVotedView, highQc: qc(0), lastProposedView: 0, lastVote: null, lastTimeout: null, lastTc: null });
 
 test("voting rule (DiemBFT v4): view above lastVotedView and justified by a QC of view-1 or a TC of view-1", () => {
   const cases: [string, number, number, number, TimeoutCert | null, boolean][] = [
