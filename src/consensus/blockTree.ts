@@ -3,6 +3,7 @@
  * returns a new tree that shares unchanged nodes with the old one. Sizes stay small in practice (blocks since the last
  * commit, plus forks), so copying the node map on update costs less than the bookkeeping a persistent map would need.
  */
+import { hashKey } from "./hashKey.js";
 import { toHex } from "../util/bytes.js";
 import type { Block, Hash, QuorumCert } from "../wire/types.js";
 import type { BlockTree, CommittedBlock, TreeNode } from "./types.js";
@@ -10,10 +11,10 @@ import { ConsensusError } from "./errors.js";
 
 /** A tree holding only `root` (the last committed block, with the QC that certified it). */
 export function treeWithRoot(block: Block, hash: Hash, qc: QuorumCert): BlockTree {
-  return { root: { block, hash, key: toHex(hash), parentKey: toHex(block.header.parent), qc }, nodes: new Map() };
+  return { root: { block, hash, key: hashKey(hash), parentKey: hashKey(block.header.parent), qc }, nodes: new Map() };
 }
 
-/** The node for `key` (hex hash), the root included. */
+/** The node for `key` (a `hashKey`), the root included. */
 export function getNode(tree: BlockTree, key: string): TreeNode | undefined {
   return key === tree.root.key ? tree.root : tree.nodes.get(key);
 }
@@ -27,7 +28,7 @@ export function hasBlock(tree: BlockTree, key: string): boolean {
 export function insertBlock(tree: BlockTree, block: Block, hash: Hash, key: string, qc: QuorumCert | null): BlockTree {
   if (hasBlock(tree, key)) return qc === null ? tree : attachQc(tree, key, qc);
   const nodes = new Map(tree.nodes);
-  nodes.set(key, { block, hash, key, parentKey: toHex(block.header.parent), qc });
+  nodes.set(key, { block, hash, key, parentKey: hashKey(block.header.parent), qc });
   return { root: tree.root, nodes };
 }
 
@@ -53,10 +54,10 @@ export function commitTo(tree: BlockTree, key: string): { tree: BlockTree; commi
   const path: TreeNode[] = [];
   for (let n: TreeNode | undefined = target; n !== undefined && n !== tree.root; n = tree.nodes.get(n.parentKey)) path.push(n);
   const last = path[path.length - 1];
-  if (last === undefined || last.parentKey !== tree.root.key) throw new ConsensusError("INVARIANT", `block ${key} does not descend from the committed root`);
+  if (last === undefined || last.parentKey !== tree.root.key) throw new ConsensusError("INVARIANT", `block ${toHex(target.hash)} does not descend from the committed root`);
   path.reverse();
   const committed: CommittedBlock[] = path.map((n) => {
-    if (n.qc === null) throw new ConsensusError("INVARIANT", `committing block ${n.key} without its QC`);
+    if (n.qc === null) throw new ConsensusError("INVARIANT", `committing block ${toHex(n.hash)} without its QC`);
     return { block: n.block, hash: n.hash, qc: n.qc };
   });
   // Keep the descendants of the new root: walk nodes in height order, keeping those whose parent is kept.

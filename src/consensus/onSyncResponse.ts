@@ -4,7 +4,7 @@
  * that extend our tree, each with its QC (which applies the commit rule and moves our view on), then retry buffered
  * proposals and, if some still lack ancestors, ask again.
  */
-import { toHex } from "../util/bytes.js";
+import { hashKey } from "./hashKey.js";
 import { getNode, hasBlock, insertBlock } from "./blockTree.js";
 import { processQc, requestSync, retryPending } from "./core.js";
 import type { Draft } from "./core.js";
@@ -20,9 +20,9 @@ export function onSyncResponse(d: Draft, from: number, requestId: number, blocks
   for (const b of blocks) {
     const h = b.block.header;
     if (h.height <= d.tree.root.block.header.height) continue;
-    const key = toHex(b.hash);
+    const key = hashKey(b.hash);
     if (!hasBlock(d.tree, key)) {
-      const parent = getNode(d.tree, toHex(h.parent));
+      const parent = getNode(d.tree, hashKey(h.parent));
       // A gap or a branch we do not share: the rest cannot link either (the response is one chain).
       if (parent === undefined || h.height !== parent.block.header.height + 1 || h.view <= parent.block.header.view) break;
       d.tree = insertBlock(d.tree, b.block, b.hash, key, b.qc);

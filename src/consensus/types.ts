@@ -16,9 +16,9 @@ import type { Block, Hash, Message, QuorumCert, Timeout, TimeoutCert, Vote } fro
 export interface TreeNode {
   readonly block: Block;
   readonly hash: Hash;
-  /** Lower-case hex of `hash`: the key of this node in `BlockTree.nodes`. */
+  /** `hashKey(hash)`: the key of this node in `BlockTree.nodes`. */
   readonly key: string;
-  /** Lower-case hex of the parent hash (kept to avoid re-encoding it on every walk). */
+  /** `hashKey` of the parent hash (kept to avoid re-encoding it on every walk). */
   readonly parentKey: string;
   /** A QC for this block, learnt from a child's proposal, a sync response or vote aggregation; null until then. */
   readonly qc: QuorumCert | null;
@@ -30,7 +30,7 @@ export interface TreeNode {
  */
 export interface BlockTree {
   readonly root: TreeNode;
-  /** Uncommitted blocks by hex hash (the root is not in here). */
+  /** Uncommitted blocks by `hashKey` (the root is not in here). */
   readonly nodes: ReadonlyMap<string, TreeNode>;
 }
 
@@ -60,7 +60,7 @@ export interface SafetyState {
 
 /** Votes collected for one view by the leader of the next view. */
 export interface VoteCollection {
-  /** Votes by hex block hash. A voter appears at most once in the whole collection (see `voters`). */
+  /** Votes by `hashKey` of the block hash. A voter appears at most once in the whole collection (see `voters`). */
   readonly byBlock: ReadonlyMap<string, readonly Vote[]>;
   /** Every voter already counted in this view: a second vote from one validator is never counted. */
   readonly voters: ReadonlySet<number>;

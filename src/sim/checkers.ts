@@ -12,6 +12,7 @@
  * validity (what they committed before crashing must agree) but excused from liveness.
  */
 import { toHex } from "../util/bytes.js";
+import { hashKey } from "../consensus/hashKey.js";
 import type { CommittedBlock } from "../consensus/types.js";
 
 export interface CommitRecord {
@@ -76,16 +77,17 @@ export class RunRecorder {
     const log = this.commits[instance]!;
     const out: CommittedBlock[] = [];
     for (const b of blocks) {
-      const hex = toHex(b.hash);
-      let c = this.canon.get(hex);
+      const key = hashKey(b.hash);
+      let c = this.canon.get(key);
       if (c === undefined) {
-        c = { block: b, hash: hex, parent: this.canon.get(toHex(b.block.header.parent))?.hash ?? toHex(b.block.header.parent) };
-        this.canon.set(hex, c);
+        // Hex once per block (for reports); the parent's hex is shared with the parent's own entry.
+        c = { block: b, hash: toHex(b.hash), parent: this.canon.get(hashKey(b.block.header.parent))?.hash ?? toHex(b.block.header.parent) };
+        this.canon.set(key, c);
       }
       const h = b.block.header;
       log.push({ height: h.height, view: h.view, hash: c.hash, parent: c.parent, at });
       out.push(c.block);
-      this.event(at, instance, "commit", h.view, `height ${h.height} ${hex.slice(0, 12)}`);
+      this.trace?.push({ at, instance, kind: "commit", view: h.view, text: `height ${h.height} ${c.hash.slice(0, 12)}` });
     }
     return out;
   }

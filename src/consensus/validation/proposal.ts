@@ -2,7 +2,8 @@
  * Proposal: check origin (sender = proposer = leader of the view) → check content (header, justification shape,
  * QC/TC, tx root, one proposal per leader and view) → hand the core a `VerifiedProposal` with its block hash.
  */
-import { bytesEqual, toHex } from "../../util/bytes.js";
+import { bytesEqual } from "../../util/bytes.js";
+import { hashKey } from "../hashKey.js";
 import type { Proposal } from "../../wire/types.js";
 import { maxHighQcView } from "../safetyRules.js";
 import type { VerifiedProposal } from "../types.js";
@@ -28,7 +29,7 @@ export function checkProposal(ctx: CheckContext, from: number, p: Proposal, now:
   }
   // repetition: a network duplicate costs one hash, not a re-verification
   const hash = ctx.hashBlock(h);
-  const key = toHex(hash);
+  const key = hashKey(hash);
   if (ctx.tracker.peek("proposal", h.proposer, h.view, key) === "duplicate") return "DUPLICATE";
   // content
   const content = checkBlockContent(ctx, p.block, now);

@@ -2,7 +2,7 @@
  * Vote: check origin (sender = voter, we lead the next view) → check content (view window, signature, one vote per
  * voter and view) → the core counts it.
  */
-import { toHex } from "../../util/bytes.js";
+import { hashKey } from "../hashKey.js";
 import { HASH_BYTES, SIGNATURE_BYTES } from "../../wire/limits.js";
 import type { Vote } from "../../wire/types.js";
 import { validIndex, validView } from "./context.js";
@@ -15,7 +15,7 @@ export function checkVote(ctx: CheckContext, from: number, vote: Vote, currentVi
   if (ctx.leaders.leader(vote.view + 1) !== ctx.self) return "NOT_NEXT_LEADER";
   if (vote.view < currentView - 1) return "VIEW_TOO_OLD";
   if (vote.view > currentView + ctx.viewWindow) return "VIEW_TOO_FAR";
-  const key = toHex(vote.blockHash);
+  const key = hashKey(vote.blockHash);
   if (ctx.tracker.peek("vote", vote.voter, vote.view, key) === "duplicate") return "DUPLICATE";
   if (!ctx.verifier.verifyVote(vote)) return "BAD_SIGNATURE";
   const seen = ctx.tracker.record("vote", vote.voter, vote.view, key, vote);

@@ -30,3 +30,13 @@ test("the genesis QC is view 0, no signers, zero signature", () => {
   assert.equal(qc.aggregateSignature.length, 96);
   assert.ok(qc.aggregateSignature.every((b) => b === 0));
 });
+
+test("hashKey: one char per byte, distinct for distinct bytes (lengths included)", async () => {
+  const { hashKey } = await import("../../../src/consensus/hashKey.js");
+  assert.equal(hashKey(Uint8Array.of(0x41, 0x00, 0xff)), "A\u0000\u00ff");
+  const seen = new Set<string>();
+  for (let i = 0; i < 256; i++) seen.add(hashKey(Uint8Array.of(i, 255 - i)));
+  seen.add(hashKey(new Uint8Array(0)));
+  seen.add(hashKey(Uint8Array.of(7)));
+  assert.equal(seen.size, 258);
+});
