@@ -291,7 +291,19 @@ export function addVote(d: Draft, vote: Vote): void {
   votes.set(vote.view, { byBlock, voters });
   d.votes = votes;
   if (forBlock.length >= d.ctx.quorum) {
-    const qc = d.ctx.aggregator.aggregateQc(forBlock);
+    const { qc, invalidVoters } = d.ctx.aggregator.assembleQc(forBlock);
+    for (const v of invalidVoters) d.reject(v, "INVALID_VOTE_SIGNATURE");
+    if (qc === null) {
+      // Optimistic mode found bad signatures: drop those votes (their voters stay counted, so they cannot vote again
+      // in this view) and wait for more.
+      const kept = forBlock.filter((v) => !invalidVoters.includes(v.voter));
+      const byBlockKept = new Map(byBlock);
+      byBlockKept.set(key, kept);
+      const next = new Map(d.votes);
+      next.set(vote.view, { byBlock: byBlockKept, voters });
+      d.votes = next;
+      return;
+    }
     const rest = new Map(d.votes);
     rest.delete(vote.view);
     d.votes = rest;

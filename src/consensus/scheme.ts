@@ -9,7 +9,7 @@
 import type { QuorumCert, Timeout, TimeoutCert, Vote } from "../wire/types.js";
 import { SIGNATURE_BYTES } from "../wire/limits.js";
 import { quorumSize } from "./certificates.js";
-import type { CertificateAggregator } from "./certificates.js";
+import type { CertificateAggregator, QcAssembly } from "./certificates.js";
 import { ConsensusError } from "./errors.js";
 import { timeoutMessage, voteMessage } from "./signing.js";
 import type { CertCheck, CertificateVerifier } from "./validation/verifier.js";
@@ -41,13 +41,21 @@ export interface SignerSetCodec {
 export interface SchemeCertificatesOptions {
   readonly chainId: Uint8Array;
   readonly validatorCount: number;
+  /**
+   * Votes reach the collector with unchecked signatures (validation's `voteSignatures: "defer"`): check the aggregate
+   * once, bisect only when it fails. Default false: validation verified every vote, the aggregate needs no check.
+   */
+  readonly optimisticVotes?: boolean;
 }
+
+type Part = { readonly signer: number; readonly signature: Uint8Array };
 
 /** QC/TC aggregation and verification over a `SignatureScheme` and a `SignerSetCodec`. */
 export class SchemeCertificates implements CertificateAggregator, CertificateVerifier {
   private readonly chainId: Uint8Array;
   private readonly n: number;
   private readonly quorum: number;
+  private readonly optimistic: boolean;
 
   constructor(
     opts: SchemeCertificatesOptions,
@@ -58,21 +66,73 @@ export class SchemeCertificates implements CertificateAggregator, CertificateVer
     this.chainId = opts.chainId;
     this.n = opts.validatorCount;
     this.quorum = quorumSize(opts.validatorCount);
+    this.optimistic = opts.optimisticVotes ?? false;
   }
 
-  aggregateQc(votes: readonly Vote[]): QuorumCert {
+  assembleQc(votes: readonly Vote[]): QcAssembly {
     const first = votes[0];
-    if (first === undefined) throw new ConsensusError("INVARIANT", "aggregateQc needs at least one vote");
+    if (first === undefined) throw new ConsensusError("INVARIANT", "assembleQc needs at least one vote");
     const sorted = [...votes].sort((a, b) => a.voter - b.voter);
-    return {
+    let parts: Part[] = sorted.map((v) => ({ signer: v.voter, signature: v.signature }));
+    let aggregate = this.scheme.aggregate(parts);
+    const invalidVoters: number[] = [];
+    if (this.optimistic) {
+      const message = voteMessage(this.chainId, first.view, first.blockHash);
+      if (!this.scheme.verifyAggregate(
+        parts.map((p) => p.signer),
+        message,
+        aggregate,
+      )) {
+        const good: Part[] = [];
+        this.bisect(parts, message, good, invalidVoters);
+        parts = good.sort((a, b) => a.signer - b.signer);
+        invalidVoters.sort((a, b) => a - b);
+        if (parts.length < this.quorum) return { qc: null, invalidVoters };
+        // The aggregate of parts that each verified (in verified subsets) is valid: no further check.
+        aggregate = this.scheme.aggregate(parts);
+      }
+    }
+    const qc: QuorumCert = {
       view: first.view,
       blockHash: first.blockHash,
       signers: this.signerSets.encode(
-        sorted.map((v) => v.voter),
+        parts.map((p) => p.signer),
         this.n,
       ),
-      aggregateSignature: this.scheme.aggregate(sorted.map((v) => ({ signer: v.voter, signature: v.signature }))),
+      aggregateSignature: aggregate,
     };
+    return { qc, invalidVoters };
+  }
+
+  /**
+   * `set` fails as a whole: split it, keep halves whose aggregate verifies, recurse into the others down to single
+   * votes, which are named. When the left half verifies, the right one must fail (the whole did), so it is not
+   * checked again — k bad votes among m cost O(k log m) aggregate checks.
+   */
+  private bisect(set: Part[], message: Uint8Array, good: Part[], bad: number[]): void {
+    if (set.length === 1) {
+      bad.push(set[0]!.signer);
+      return;
+    }
+    const mid = set.length >> 1;
+    const left = set.slice(0, mid);
+    const right = set.slice(mid);
+    if (this.verifies(left, message)) {
+      good.push(...left);
+      this.bisect(right, message, good, bad);
+      return;
+    }
+    this.bisect(left, message, good, bad);
+    if (this.verifies(right, message)) good.push(...right);
+    else this.bisect(right, message, good, bad);
+  }
+
+  private verifies(parts: Part[], message: Uint8Array): boolean {
+    return this.scheme.verifyAggregate(
+      parts.map((p) => p.signer),
+      message,
+      this.scheme.aggregate(parts),
+    );
   }
 
   aggregateTc(timeouts: readonly Timeout[]): TimeoutCert {

@@ -210,7 +210,9 @@ export type CoreRejectCode =
   /** A payload input for a view this replica may not propose in (not leader, not current, already proposed). */
   | "PAYLOAD_NOT_EXPECTED"
   /** A payload block that does not extend the requested parent. */
-  | "PAYLOAD_BAD_PARENT";
+  | "PAYLOAD_BAD_PARENT"
+  /** Optimistic vote collection: this voter's signature failed the collector's aggregate check (named by bisection). */
+  | "INVALID_VOTE_SIGNATURE";
 
 /** Result of `step`. */
 export interface StepResult {

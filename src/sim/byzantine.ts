@@ -40,5 +40,13 @@ export function byzantineRewrite(b: Behaviour, msg: Message, targets: readonly n
     ];
     return d.rng.chance(0.5) ? pair : [pair[1]!, pair[0]!];
   }
+  if (b === "bad-vote" && msg.kind === "vote" && msg.body.voter === d.validator) {
+    // The right vote with one signature bit flipped: validation refuses it (BAD_SIGNATURE), or in optimistic mode the
+    // collector's aggregate check fails and bisection names this voter.
+    const signature = Uint8Array.from(msg.body.signature);
+    signature[d.rng.int(signature.length)]! ^= 1 << d.rng.int(8);
+    d.recorder.event(d.scheduler.now(), d.instance, "bad-vote", msg.body.view, "corrupted signature");
+    return [[{ kind: "vote", body: { ...msg.body, signature } }, targets]];
+  }
   return [[msg, targets]];
 }

@@ -10,10 +10,10 @@
  */
 import type { PacemakerConfig } from "../consensus/pacemaker.js";
 import { maxFaulty } from "../consensus/certificates.js";
-import type { SeededRng } from "../util/rng.js";
+import { SeededRng } from "../util/rng.js";
 import type { SimFaults } from "./network.js";
 
-export const SCENARIO_KINDS = ["happy", "lossy", "partition", "crash-stop", "crash-restart", "equivocation", "double-vote", "twins"] as const;
+export const SCENARIO_KINDS = ["happy", "lossy", "partition", "crash-stop", "crash-restart", "equivocation", "double-vote", "twins", "bad-signatures"] as const;
 export type ScenarioKind = (typeof SCENARIO_KINDS)[number];
 
 /** How a Byzantine validator misbehaves. */
@@ -23,7 +23,9 @@ export type Behaviour =
   /** Votes for the block it received and also for a different hash, to the same next leader. */
   | "double-vote"
   /** Runs as two independent honest instances with the same key (DiemBFT Twins). */
-  | "twin";
+  | "twin"
+  /** Sends its votes with a corrupted signature (caught by validation, or by the collector's bisection). */
+  | "bad-vote";
 
 export interface CrashPlan {
   readonly instance: number;
@@ -57,6 +59,11 @@ export interface ScenarioPlan {
   readonly pacemaker: PacemakerConfig;
   /** After GST, every live honest replica must commit within this much virtual time, and keep doing so. */
   readonly livenessBoundMs: number;
+  /**
+   * Optimistic vote collection: validation leaves vote signatures to the collector, which checks the aggregate once
+   * and bisects on failure (DESIGN §3). Drawn per seed, so both paths run in every sweep.
+   */
+  readonly optimisticVotes: boolean;
 }
 
 export interface PlanOptions {
@@ -84,15 +91,21 @@ export const SIM_LIVENESS_BOUND_MS = 30_000;
 
 const MAX_DELTA_MS = 50;
 
+/** The kinds of the first soak, in their drawing order (a random plan draws these from the main stream). */
+const ORIGINAL_KINDS: readonly ScenarioKind[] = ["happy", "lossy", "partition", "crash-stop", "crash-restart", "equivocation", "double-vote", "twins"];
+
 /** Draws a concrete plan. Throws RangeError on impossible options (e.g. more Byzantine validators than validators). */
 export function planScenario(rng: SeededRng, opts: PlanOptions): ScenarioPlan {
   const n = opts.validators;
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`validators must be >= 1, got ${n}`);
   const f = maxFaulty(n);
+  // Draws added after the first soak come from a second stream, so every earlier seed keeps its plan.
+  const extra = new SeededRng((rng.seed ^ 0x6a09e667) >>> 0);
   let kinds: ScenarioKind[];
   if (opts.kinds === "random") {
-    kinds = SCENARIO_KINDS.filter((k) => k !== "happy" && rng.chance(0.4));
-    if (kinds.length === 0) kinds = [rng.pick(SCENARIO_KINDS)];
+    kinds = ORIGINAL_KINDS.filter((k) => k !== "happy" && rng.chance(0.4));
+    if (kinds.length === 0) kinds = [rng.pick(ORIGINAL_KINDS)];
+    if (extra.chance(0.2)) kinds.push("bad-signatures");
   } else {
     kinds = [...opts.kinds];
   }
@@ -101,6 +114,7 @@ export function planScenario(rng: SeededRng, opts: PlanOptions): ScenarioPlan {
   if (has("equivocation")) byzKinds.push("equivocate");
   if (has("double-vote")) byzKinds.push("double-vote");
   if (has("twins")) byzKinds.push("twin");
+  if (has("bad-signatures")) byzKinds.push("bad-vote");
 
   // Byzantine validators: as many as asked, or one per Byzantine kind within the budget.
   let byzCount = opts.byzantine ?? (byzKinds.length === 0 ? 0 : Math.min(f, rng.range(1, Math.max(1, byzKinds.length))));
@@ -201,6 +215,7 @@ export function planScenario(rng: SeededRng, opts: PlanOptions): ScenarioPlan {
     deltaMs,
     pacemaker: SIM_PACEMAKER,
     livenessBoundMs: SIM_LIVENESS_BOUND_MS,
+    optimisticVotes: extra.chance(0.5),
   };
 }
 
@@ -230,6 +245,7 @@ export function describePlan(plan: ScenarioPlan): string {
     `kinds=${plan.kinds.join(",")}`,
     `n=${plan.validators} instances=${plan.validatorOf.length}`,
     `gst=${plan.gstMs}ms delta=${plan.deltaMs}ms`,
+    `votes=${plan.optimisticVotes ? "optimistic" : "verified"}`,
     `preGst(loss=${pre.loss.toFixed(2)} dup=${pre.duplicate.toFixed(2)} reorder=${pre.reorder.toFixed(2)})`,
     byz ? `byzantine=${byz}` : "",
     crashes ? `crashes=${crashes}` : "",

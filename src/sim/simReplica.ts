@@ -39,6 +39,7 @@ export interface SimReplicaDeps {
   readonly validator: number;
   readonly replica: Replica;
   readonly validatorModules: ValidatorModules;
+  readonly voteSignatures: "verify" | "defer";
   readonly signer: ConsensusSigner;
   readonly endpoint: SimEndpoint;
   readonly scheduler: SimScheduler;
@@ -87,7 +88,7 @@ export class SimReplica {
     const d = this.deps;
     d.endpoint.start();
     this.validator = new MessageValidator(
-      { self: d.validator, validatorCount: d.instancesOf.length, genesisHash: d.replica.genesis.hash },
+      { self: d.validator, validatorCount: d.instancesOf.length, genesisHash: d.replica.genesis.hash, voteSignatures: d.voteSignatures },
       d.validatorModules,
     );
     const last = this.disk.committed[this.disk.committed.length - 1]!;

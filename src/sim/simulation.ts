@@ -113,7 +113,7 @@ export class Simulation {
     this.network = new LocalNetwork(instances, (seed ^ 0x5bd1e995) >>> 0, this.scheduler);
     this.network.setFaults(plan.preGst);
     this.recorder = new RunRecorder(instances, opts.trace ?? false);
-    const certs = new SchemeCertificates({ chainId: SIM_CHAIN_ID, validatorCount: n }, crypto.scheme, crypto.signerSets);
+    const certs = new SchemeCertificates({ chainId: SIM_CHAIN_ID, validatorCount: n, optimisticVotes: plan.optimisticVotes }, crypto.scheme, crypto.signerSets);
     const hashBlock = blockHasher(crypto.sha256);
     this.genesis = {
       header: { parent: new Uint8Array(32), view: 0, height: 0, proposer: 0, timestampMs: 0, txRoot: crypto.txRoot([]), parentStateRoot: new Uint8Array(32), parentResults: new Uint8Array(0) },
@@ -130,6 +130,7 @@ export class Simulation {
         validator: v,
         replica,
         validatorModules: { verifier: certs, txRoot: crypto.txRoot, hashBlock },
+        voteSignatures: plan.optimisticVotes ? "defer" : "verify",
         signer,
         endpoint: this.network.endpoint(instance),
         scheduler: this.scheduler,

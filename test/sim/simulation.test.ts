@@ -87,6 +87,15 @@ test("an equivocating leader and a double voter are caught as evidence and chang
   assert.ok(d.evidence > 0);
 });
 
+test("corrupted vote signatures: refused by validation, or named by the collector's bisection in optimistic mode", () => {
+  for (const optimisticVotes of [false, true]) {
+    const r = runSimulation({ validators: 4, seed: 8, kinds: ["bad-signatures"], views: 40, byzantine: 1, plan: (p) => ({ ...p, optimisticVotes }) });
+    assert.deepEqual(r.violations, []);
+    const code = optimisticVotes ? "INVALID_VOTE_SIGNATURE" : "BAD_SIGNATURE";
+    assert.ok((r.rejections[code] ?? 0) > 0, `${code}: ${JSON.stringify(r.rejections)}`);
+  }
+});
+
 test("the persist-before-send check fails a replica that sends before persisting", () => {
   const original = Replica.prototype.step;
   Replica.prototype.step = function (state, input, now) {

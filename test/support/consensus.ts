@@ -67,7 +67,7 @@ export class TestCommittee {
   }
 
   qc(view: number, hash: Hash, signers: readonly number[] = this.quorumOf()): QuorumCert {
-    return this.certs.aggregateQc(signers.map((i) => this.vote(i, view, hash)));
+    return this.certs.assembleQc(signers.map((i) => this.vote(i, view, hash))).qc!;
   }
 
   timeout(voter: number, view: number, highQc: QuorumCert): Timeout {

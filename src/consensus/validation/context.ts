@@ -20,6 +20,8 @@ export interface CheckContext {
   readonly genesisHash: Hash;
   readonly viewWindow: number;
   readonly maxClockSkewMs: number;
+  /** False in optimistic mode: vote signatures are checked in the aggregate by the collector (see vote.ts). */
+  readonly verifyVotes: boolean;
   readonly leaders: LeaderElection;
   readonly verifier: CertificateVerifier;
   readonly hashBlock: BlockHasher;

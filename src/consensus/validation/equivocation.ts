@@ -42,6 +42,12 @@ export class EquivocationTracker {
     return e.key === key ? "duplicate" : "conflict";
   }
 
+  /** The first message recorded for (validator, view) of this kind, if any. */
+  first(kind: "vote", validator: number, view: number): Vote | undefined;
+  first(kind: EvidenceKind, validator: number, view: number): Proposal | Vote | Timeout | undefined {
+    return (this.table(kind).get(view)?.get(validator) as Entry<Proposal | Vote | Timeout> | undefined)?.message;
+  }
+
   /** Records a fully validated message. Returns "conflict" (and records evidence once) when it differs from the first. */
   record(kind: "proposal", validator: number, view: number, key: string, message: Proposal): Seen;
   record(kind: "vote", validator: number, view: number, key: string, message: Vote): Seen;

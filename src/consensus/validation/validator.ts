@@ -40,6 +40,11 @@ export interface ValidatorOptions {
   readonly maxClockSkewMs?: number;
   /** Views of equivocation memory below the current view (default 64). */
   readonly evidenceMemoryViews?: number;
+  /**
+   * "verify" (default): every vote's signature is checked here. "defer": optimistic collection (DESIGN §3) — the
+   * collector checks the aggregate once and bisects on failure; the aggregator must be built with `optimisticVotes`.
+   */
+  readonly voteSignatures?: "verify" | "defer";
 }
 
 export interface ValidatorModules {
@@ -67,6 +72,7 @@ export class MessageValidator {
       genesisHash: opts.genesisHash,
       viewWindow: opts.viewWindow ?? 100,
       maxClockSkewMs: opts.maxClockSkewMs ?? 10_000,
+      verifyVotes: (opts.voteSignatures ?? "verify") === "verify",
       leaders: modules.leaders ?? new RoundRobinElection(opts.validatorCount),
       verifier,
       hashBlock: modules.hashBlock ?? blockHasher(),

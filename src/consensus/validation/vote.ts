@@ -1,6 +1,10 @@
 /**
  * Vote: check origin (sender = voter, we lead the next view) → check content (view window, signature, one vote per
  * voter and view) → the core counts it.
+ *
+ * In optimistic mode (`verifyVotes` false, DESIGN §3) a vote's signature is not checked here: the collector checks the
+ * aggregate of 2f+1 votes once and bisects only if it fails. A conflicting second vote is still verified — together
+ * with the first — before it becomes evidence, so an unverified message can never frame a validator.
  */
 import { hashKey } from "../hashKey.js";
 import { HASH_BYTES, SIGNATURE_BYTES } from "../../wire/limits.js";
@@ -16,9 +20,15 @@ export function checkVote(ctx: CheckContext, from: number, vote: Vote, currentVi
   if (vote.view < currentView - 1) return "VIEW_TOO_OLD";
   if (vote.view > currentView + ctx.viewWindow) return "VIEW_TOO_FAR";
   const key = hashKey(vote.blockHash);
-  if (ctx.tracker.peek("vote", vote.voter, vote.view, key) === "duplicate") return "DUPLICATE";
-  if (!ctx.verifier.verifyVote(vote)) return "BAD_SIGNATURE";
-  const seen = ctx.tracker.record("vote", vote.voter, vote.view, key, vote);
-  if (seen !== "new") return seen === "duplicate" ? "DUPLICATE" : "EQUIVOCATION";
+  const seen = ctx.tracker.peek("vote", vote.voter, vote.view, key);
+  if (seen === "duplicate") return "DUPLICATE";
+  if ((ctx.verifyVotes || seen === "conflict") && !ctx.verifier.verifyVote(vote)) return "BAD_SIGNATURE";
+  if (seen === "conflict" && !ctx.verifyVotes) {
+    const first = ctx.tracker.first("vote", vote.voter, vote.view);
+    // An unverified first vote that turns out invalid makes this no provable equivocation: refuse, record nothing.
+    if (first !== undefined && !ctx.verifier.verifyVote(first)) return "EQUIVOCATION";
+  }
+  const result = ctx.tracker.record("vote", vote.voter, vote.view, key, vote);
+  if (result !== "new") return result === "duplicate" ? "DUPLICATE" : "EQUIVOCATION";
   return null;
 }

@@ -199,6 +199,24 @@ test("restore keeps the last TC: a restarted replica still lifts a replica stuck
   assert.ok(m?.message.kind === "tc" && m.message.body.view === 1);
 });
 
+test("optimistic collection: a bad vote is dropped and named, the next good vote completes the QC", async () => {
+  const { SchemeCertificates } = await import("../../../src/consensus/scheme.js");
+  const { bitmapSignerSets } = await import("../../../src/consensus/adapters/bitmapSignerSets.js");
+  const aggregator = new SchemeCertificates({ chainId: CHAIN_ID, validatorCount: 4, optimisticVotes: true }, c.scheme, bitmapSignerSets());
+  const rep = new Replica({ chainId: CHAIN_ID, self: 2, validatorCount: 4, genesis: c.genesis }, { signer: c.scheme.signer(2), aggregator });
+  let s = rep.init(0).state;
+  const b1 = c.block(c.ref(c.genesis), 1);
+  const h1 = c.ref(b1).hash;
+  s = rep.step(s, { kind: "proposal", from: 1, proposal: c.verified(c.proposal(b1, c.genesisQc)) }, 1).state; // own vote counted
+  s = rep.step(s, { kind: "vote", from: 0, vote: c.vote(0, 1, h1) }, 2).state;
+  const bad = rep.step(s, { kind: "vote", from: 1, vote: { ...c.vote(1, 1, h1), signature: new Uint8Array(96) } }, 3);
+  assert.deepEqual(effectsOf(bad.effects, "rejected"), [{ kind: "rejected", from: 1, code: "INVALID_VOTE_SIGNATURE" }]);
+  assert.equal(bad.state.view, 1);
+  const done = rep.step(bad.state, { kind: "vote", from: 3, vote: c.vote(3, 1, h1) }, 4);
+  assert.equal(done.state.view, 2);
+  assert.equal(done.state.safety.highQc.view, 1);
+});
+
 test("configuration errors are typed", () => {
   const opts = { chainId: CHAIN_ID, validatorCount: 4, genesis: c.genesis };
   const modules = { signer: c.scheme.signer(0), aggregator: c.certs };

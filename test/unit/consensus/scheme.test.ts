@@ -11,8 +11,8 @@ const hash = new Uint8Array(32).fill(3);
 
 test("QC: built from 2f+1 votes in any order, verifies; fewer signers, other signers or another block do not", () => {
   const votes = [4, 0, 2, 6, 1].map((i) => c.vote(i, 9, hash));
-  const qc = c.certs.aggregateQc(votes);
-  assert.deepEqual(qc, c.certs.aggregateQc([...votes].reverse()));
+  const qc = c.certs.assembleQc(votes).qc!;
+  assert.deepEqual(c.certs.assembleQc([...votes].reverse()), { qc, invalidVoters: [] });
   assert.equal(c.certs.verifyQc(qc), "ok");
   assert.deepEqual(bitmapSignerSets().decode(qc.signers, 7), [0, 1, 2, 4, 6]);
   assert.equal(c.certs.verifyQc(c.qc(9, hash, [0, 1, 2, 3])), "BELOW_QUORUM");
@@ -57,4 +57,39 @@ test("insecure test scheme: a signature verifies only for its signer and message
   assert.ok(s.verifyAggregate([0, 1, 2], m, agg));
   assert.ok(!s.verifyAggregate([0, 1, 3], m, agg));
   assert.ok(!s.verifyAggregate([1, 0, 2], m, agg)); // signers must be ascending
+});
+
+test("optimistic QC assembly: one aggregate check when all votes are good; bisection names the bad ones", async () => {
+  const { SchemeCertificates } = await import("../../../src/consensus/scheme.js");
+  let checks = 0;
+  const counting = {
+    name: "counting",
+    verify: c.scheme.verify.bind(c.scheme),
+    aggregate: c.scheme.aggregate.bind(c.scheme),
+    verifyAggregate: (s: readonly number[], m: Uint8Array, a: Uint8Array) => (checks++, c.scheme.verifyAggregate(s, m, a)),
+    verifyAggregateMulti: c.scheme.verifyAggregateMulti.bind(c.scheme),
+  };
+  const opt = new SchemeCertificates({ chainId: CHAIN_ID, validatorCount: 7, optimisticVotes: true }, counting, bitmapSignerSets());
+  const good = [0, 1, 2, 3, 4, 5].map((i) => c.vote(i, 9, hash));
+  const all = opt.assembleQc(good);
+  assert.equal(checks, 1);
+  assert.deepEqual(all.invalidVoters, []);
+  assert.equal(c.certs.verifyQc(all.qc!), "ok");
+  const corrupt = (i: number) => ({ ...c.vote(i, 9, hash), signature: new Uint8Array(96).fill(i) });
+  // One bad vote among six: the other five still make a quorum of 7, and the QC verifies.
+  checks = 0;
+  const one = opt.assembleQc([...good.slice(0, 3), corrupt(3), ...good.slice(4)]);
+  assert.deepEqual(one.invalidVoters, [3]);
+  assert.deepEqual(bitmapSignerSets().decode(one.qc!.signers, 7), [0, 1, 2, 4, 5]);
+  assert.equal(c.certs.verifyQc(one.qc!), "ok");
+  assert.ok(checks <= 1 + 2 * Math.ceil(Math.log2(6)), `checks ${checks}`);
+  // Two bad among six: four left, below the quorum of five: no QC, both named.
+  const two = opt.assembleQc([corrupt(0), ...good.slice(1, 4), corrupt(4), good[5]!]);
+  assert.equal(two.qc, null);
+  assert.deepEqual(two.invalidVoters, [0, 4]);
+  // Without the optimistic flag the votes are trusted (validation verified them): no check at all.
+  checks = 0;
+  const trusting = new SchemeCertificates({ chainId: CHAIN_ID, validatorCount: 7 }, counting, bitmapSignerSets());
+  trusting.assembleQc(good);
+  assert.equal(checks, 0);
 });

@@ -152,3 +152,19 @@ test("sync responses: chain, QC match and QC validity", () => {
   assert.equal(code(v.validate(1, { kind: "syncResponse", body: { requestId: 1, blocks: [{ block: b1, qc: q2 }] } }, 1, 100)), "SYNC_QC_MISMATCH");
   assert.equal(code(v.validate(1, { kind: "syncResponse", body: { requestId: 1, blocks: [{ block: b1, qc: { ...q1, signers: new Uint8Array(1) } }] } }, 1, 100)), "QC_BAD_SIGNERS");
 });
+
+test("optimistic mode: vote signatures are left to the collector, but evidence needs two valid signatures", () => {
+  const v = new MessageValidator({ self: 3, validatorCount: 4, genesisHash: c.genesisHash, voteSignatures: "defer" }, { verifier: c.certs, txRoot });
+  const h2 = c.ref(b2).hash;
+  const other = c.ref(c.block(c.ref(b1), 2, "other")).hash;
+  const bad = { ...c.vote(1, 2, h2), signature: new Uint8Array(96) };
+  assert.equal(code(v.validate(1, vote(bad), 2, 0)), "ok"); // unchecked here
+  // A valid conflicting vote after an invalid first one: refused, but it is no provable equivocation.
+  assert.equal(code(v.validate(1, vote(c.vote(1, 2, other)), 2, 0)), "EQUIVOCATION");
+  assert.equal(v.evidence().length, 0);
+  // Two valid conflicting votes: evidence.
+  assert.equal(code(v.validate(2, vote(c.vote(2, 2, h2)), 2, 0)), "ok");
+  assert.equal(code(v.validate(2, vote({ ...c.vote(2, 2, other), signature: new Uint8Array(96) }), 2, 0)), "BAD_SIGNATURE");
+  assert.equal(code(v.validate(2, vote(c.vote(2, 2, other)), 2, 0)), "EQUIVOCATION");
+  assert.equal(v.evidence().length, 1);
+});
