@@ -45,9 +45,16 @@ test("quire sim with more than f Byzantine validators reports the safety violati
   assert.ok(again.stdout.includes(`FAILED seed ${seed}`));
 });
 
+test("quire sim --bls-every K runs every K-th seed with real BLS", () => {
+  const r = quire(["--seeds", "4", "--bls-every", "4", "--views", "10", "--scenario", "happy", "--quiet"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /runs {8}4 \((insecure-test 3, bls-blst 1|bls-blst 1, insecure-test 3)\)/);
+});
+
 test("quire sim: usage errors exit 2", () => {
   assert.equal(quire(["--scenario", "nonsense"]).code, 2);
   assert.equal(quire(["--validators", "0"]).code, 2);
   assert.equal(quire(["--byzantine", "5", "--validators", "4"]).code, 2);
   assert.equal(quire(["--bogus", "1"]).code, 2);
+  assert.equal(quire(["--bls-every", "1", "--bls-backend", "openssl"]).code, 2);
 });

@@ -10,6 +10,8 @@ import { blockHash } from "../../src/consensus/blockHash.js";
 import { Replica } from "../../src/consensus/replica.js";
 import type { ReplicaOptions } from "../../src/consensus/replica.js";
 import { SchemeCertificates } from "../../src/consensus/scheme.js";
+import type { SignatureScheme } from "../../src/consensus/scheme.js";
+import type { ConsensusSigner } from "../../src/consensus/signing.js";
 import { bitmapSignerSets } from "../../src/consensus/adapters/bitmapSignerSets.js";
 import { genesisQc, timeoutMessage, voteMessage } from "../../src/consensus/signing.js";
 import type { Effect, Input, ReplicaState, VerifiedProposal } from "../../src/consensus/types.js";
@@ -28,15 +30,31 @@ export function genesisBlock(): Block {
 }
 
 /** n validators with the insecure test scheme and the real certificate code. */
+/** A signature scheme with a signer per validator (the insecure test scheme by default; BLS for shared suites). */
+export interface TestCrypto {
+  readonly scheme: SignatureScheme;
+  signer(index: number): ConsensusSigner;
+}
+
+export function insecureTestCrypto(n: number): TestCrypto {
+  const scheme = new InsecureTestScheme(n, 7);
+  return { scheme, signer: (i) => scheme.signer(i) };
+}
+
 export class TestCommittee {
-  readonly scheme: InsecureTestScheme;
+  readonly scheme: SignatureScheme;
+  readonly signer: (index: number) => ConsensusSigner;
   readonly certs: SchemeCertificates;
   readonly genesis: Block = genesisBlock();
   readonly genesisHash: Hash;
   readonly genesisQc: QuorumCert;
 
-  constructor(readonly n: number) {
-    this.scheme = new InsecureTestScheme(n, 7);
+  constructor(
+    readonly n: number,
+    crypto: TestCrypto = insecureTestCrypto(n),
+  ) {
+    this.scheme = crypto.scheme;
+    this.signer = (i) => crypto.signer(i);
     this.certs = new SchemeCertificates({ chainId: CHAIN_ID, validatorCount: n }, this.scheme, bitmapSignerSets());
     this.genesisHash = blockHash(this.genesis.header);
     this.genesisQc = genesisQc(this.genesisHash);
@@ -45,7 +63,7 @@ export class TestCommittee {
   replica(self: number, opts: Partial<ReplicaOptions> = {}): Replica {
     return new Replica(
       { chainId: CHAIN_ID, self, validatorCount: this.n, genesis: this.genesis, pacemaker: PACEMAKER, ...opts },
-      { signer: this.scheme.signer(self), aggregator: this.certs },
+      { signer: this.signer(self), aggregator: this.certs },
     );
   }
 
@@ -63,7 +81,7 @@ export class TestCommittee {
   }
 
   vote(voter: number, view: number, hash: Hash): Vote {
-    return { view, blockHash: hash, voter, signature: this.scheme.signer(voter).sign(voteMessage(CHAIN_ID, view, hash)) };
+    return { view, blockHash: hash, voter, signature: this.signer(voter).sign(voteMessage(CHAIN_ID, view, hash)) };
   }
 
   qc(view: number, hash: Hash, signers: readonly number[] = this.quorumOf()): QuorumCert {
@@ -71,7 +89,7 @@ export class TestCommittee {
   }
 
   timeout(voter: number, view: number, highQc: QuorumCert): Timeout {
-    return { view, highQc, voter, signature: this.scheme.signer(voter).sign(timeoutMessage(CHAIN_ID, view, highQc.view)) };
+    return { view, highQc, voter, signature: this.signer(voter).sign(timeoutMessage(CHAIN_ID, view, highQc.view)) };
   }
 
   tc(view: number, highQcs: readonly QuorumCert[], signers: readonly number[] = this.quorumOf()): TimeoutCert {

@@ -203,7 +203,7 @@ test("optimistic collection: a bad vote is dropped and named, the next good vote
   const { SchemeCertificates } = await import("../../../src/consensus/scheme.js");
   const { bitmapSignerSets } = await import("../../../src/consensus/adapters/bitmapSignerSets.js");
   const aggregator = new SchemeCertificates({ chainId: CHAIN_ID, validatorCount: 4, optimisticVotes: true }, c.scheme, bitmapSignerSets());
-  const rep = new Replica({ chainId: CHAIN_ID, self: 2, validatorCount: 4, genesis: c.genesis }, { signer: c.scheme.signer(2), aggregator });
+  const rep = new Replica({ chainId: CHAIN_ID, self: 2, validatorCount: 4, genesis: c.genesis }, { signer: c.signer(2), aggregator });
   let s = rep.init(0).state;
   const b1 = c.block(c.ref(c.genesis), 1);
   const h1 = c.ref(b1).hash;
@@ -219,7 +219,7 @@ test("optimistic collection: a bad vote is dropped and named, the next good vote
 
 test("configuration errors are typed", () => {
   const opts = { chainId: CHAIN_ID, validatorCount: 4, genesis: c.genesis };
-  const modules = { signer: c.scheme.signer(0), aggregator: c.certs };
+  const modules = { signer: c.signer(0), aggregator: c.certs };
   assert.throws(() => new Replica({ ...opts, self: 4 }, modules), (e: unknown) => e instanceof ConsensusError && e.code === "BAD_CONFIG");
   assert.throws(() => new Replica({ ...opts, self: 1 }, modules), (e: unknown) => e instanceof ConsensusError && e.code === "BAD_CONFIG");
   assert.throws(() => c.replica(0, { validatorCount: 0 }), (e: unknown) => e instanceof ConsensusError && e.code === "BAD_CONFIG");
