@@ -25,8 +25,8 @@ const SIGNER_BITMAP_BYTES = 13;
 function fixtures(): { vote: Vote; qc: QuorumCert; timeout: Timeout; proposal: Proposal } {
   const rng = new SeededRng(1);
   const qc: QuorumCert = { view: 1_234_567, blockHash: rng.bytes(32), signers: rng.bytes(SIGNER_BITMAP_BYTES), aggregateSignature: rng.bytes(96) };
-  const vote: Vote = { view: 1_234_568, blockHash: rng.bytes(32), voter: 42, signature: rng.bytes(96) };
-  const timeout: Timeout = { view: 1_234_569, highQc: qc, voter: 42, signature: rng.bytes(96) };
+  const vote: Vote = { view: 1_234_568, blockHash: rng.bytes(32), voter: 42, signature: rng.bytes(192) };
+  const timeout: Timeout = { view: 1_234_569, highQc: qc, voter: 42, signature: rng.bytes(192) };
   const block: Block = {
     header: {
       parent: qc.blockHash,

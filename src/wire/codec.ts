@@ -35,6 +35,7 @@ import {
   NONCE_BYTES,
   PUBLIC_KEY_BYTES,
   SIGNATURE_BYTES,
+  VOTE_SIGNATURE_BYTES,
 } from "./limits.js";
 import type {
   Block,
@@ -286,7 +287,7 @@ function readVote(b: Uint8Array, pos: number): Vote {
     view: u53(b, pos, vt, VoteF.view, "vote", "view"),
     blockHash: fixedBytes(b, pos, vt, VoteF.blockHash, HASH_BYTES, "vote", "blockHash"),
     voter: u32f(b, pos, vt, VoteF.voter, "vote", "voter"),
-    signature: fixedBytes(b, pos, vt, VoteF.signature, SIGNATURE_BYTES, "vote", "signature"),
+    signature: fixedBytes(b, pos, vt, VoteF.signature, VOTE_SIGNATURE_BYTES, "vote", "signature"),
   };
 }
 
@@ -296,7 +297,7 @@ function readTimeout(b: Uint8Array, pos: number): Timeout {
     view: u53(b, pos, vt, TimeoutF.view, "timeout", "view"),
     highQc: readQc(b, requiredRef(b, pos, vt, TimeoutF.highQc, "timeout", "highQc"), "timeout.highQc"),
     voter: u32f(b, pos, vt, TimeoutF.voter, "timeout", "voter"),
-    signature: fixedBytes(b, pos, vt, TimeoutF.signature, SIGNATURE_BYTES, "timeout", "signature"),
+    signature: fixedBytes(b, pos, vt, TimeoutF.signature, VOTE_SIGNATURE_BYTES, "timeout", "signature"),
   };
 }
 
@@ -589,7 +590,7 @@ export class WireEncoder {
     checkU53(v.view, w, "view");
     checkU32(v.voter, w, "voter");
     checkExact(v.blockHash, HASH_BYTES, w, "blockHash");
-    checkExact(v.signature, SIGNATURE_BYTES, w, "signature");
+    checkExact(v.signature, VOTE_SIGNATURE_BYTES, w, "signature");
     const bd = this.bd;
     const hash = bd.createByteVector(v.blockHash);
     const sig = bd.createByteVector(v.signature);
@@ -647,7 +648,7 @@ export class WireEncoder {
     const w = "timeout";
     checkU53(t.view, w, "view");
     checkU32(t.voter, w, "voter");
-    checkExact(t.signature, SIGNATURE_BYTES, w, "signature");
+    checkExact(t.signature, VOTE_SIGNATURE_BYTES, w, "signature");
     const bd = this.bd;
     const qc = this.qc(t.highQc, "timeout.highQc");
     const sig = this.bytes(t.signature);

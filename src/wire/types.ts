@@ -44,7 +44,7 @@ export interface Vote {
   readonly blockHash: Hash;
   /** Index of the voting validator. */
   readonly voter: number;
-  /** BLS signature (96 bytes). */
+  /** BLS signature, uncompressed G2 (192 bytes: see VOTE_SIGNATURE_BYTES). */
   readonly signature: Uint8Array;
 }
 
@@ -64,7 +64,7 @@ export interface Timeout {
   /** The sender's highest QC. */
   readonly highQc: QuorumCert;
   readonly voter: number;
-  /** BLS signature (96 bytes). */
+  /** BLS signature, uncompressed G2 (192 bytes: see VOTE_SIGNATURE_BYTES). */
   readonly signature: Uint8Array;
 }
 

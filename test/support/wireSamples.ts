@@ -78,9 +78,9 @@ export function randomMessage(rng: SeededRng, kind: MessageKind): Message {
     case "proposal":
       return { kind, body: { block: randomBlock(rng), qc: randomQc(rng), tc: rng.chance(0.5) ? randomTc(rng) : null } };
     case "vote":
-      return { kind, body: { view: u53(rng), blockHash: rng.bytes(32), voter: u32(rng), signature: rng.bytes(96) } };
+      return { kind, body: { view: u53(rng), blockHash: rng.bytes(32), voter: u32(rng), signature: rng.bytes(192) } };
     case "timeout":
-      return { kind, body: { view: u53(rng), highQc: randomQc(rng), voter: u32(rng), signature: rng.bytes(96) } };
+      return { kind, body: { view: u53(rng), highQc: randomQc(rng), voter: u32(rng), signature: rng.bytes(192) } };
     case "qc":
       return { kind, body: randomQc(rng) };
     case "tc":

@@ -12,7 +12,7 @@ import { randomBlock, randomMessage, randomQc } from "../../support/wireSamples.
 import { decodeWithGenerated } from "../../support/wireOracle.js";
 
 function sampleVote(view: number): Vote {
-  return { view, blockHash: new Uint8Array(32).fill(0xab), voter: 7, signature: new Uint8Array(96).fill(0xcd) };
+  return { view, blockHash: new Uint8Array(32).fill(0xab), voter: 7, signature: new Uint8Array(192).fill(0xcd) };
 }
 
 test("every message kind round-trips, and the generated accessors read the same values", (t) => {
@@ -57,11 +57,11 @@ test("decodes default-valued fields written explicitly by another builder (force
   const ref = new Builder(64);
   ref.forceDefaults(true);
   const hash = ref.createByteVector(new Uint8Array(32));
-  const sig = ref.createByteVector(new Uint8Array(96));
+  const sig = ref.createByteVector(new Uint8Array(192));
   const vote = fb.Vote.createVote(ref, 0n, hash, 0, sig);
   ref.finish(fb.Envelope.createEnvelope(ref, fb.Message.Vote, vote), FILE_IDENTIFIER);
   const m = decodeMessage(ref.asUint8Array());
-  assert.deepStrictEqual(m, { kind: "vote", body: { view: 0, blockHash: new Uint8Array(32), voter: 0, signature: new Uint8Array(96) } });
+  assert.deepStrictEqual(m, { kind: "vote", body: { view: 0, blockHash: new Uint8Array(32), voter: 0, signature: new Uint8Array(192) } });
 });
 
 test("decoded byte fields are zero-copy views into the input", (t) => {
@@ -125,7 +125,7 @@ test("the encoder recovers after a large message and after a rejected one", (t) 
   const bigBytes = enc.encode(big);
   assert.ok(bigBytes.length > 2_000_000);
   assert.deepStrictEqual(decodeMessage(bigBytes), big);
-  assert.throws(() => enc.encode({ kind: "vote", body: { ...sampleVote(5), signature: new Uint8Array(95) } }), WireError);
+  assert.throws(() => enc.encode({ kind: "vote", body: { ...sampleVote(5), signature: new Uint8Array(96) } }), WireError);
   const msg: Message = { kind: "vote", body: sampleVote(5) };
   assert.deepStrictEqual(decodeMessage(enc.encode(msg)), msg);
 });

@@ -42,7 +42,7 @@ function rejectsEncode(msg: Message, code: WireErrorCode, field?: string): void 
 
 // ---- encoder side -------------------------------------------------------------------------------------------------
 
-const vote: Vote = { view: 5, blockHash: new Uint8Array(32), voter: 1, signature: new Uint8Array(96) };
+const vote: Vote = { view: 5, blockHash: new Uint8Array(32), voter: 1, signature: new Uint8Array(192) };
 const qc: QuorumCert = { view: 4, blockHash: new Uint8Array(32), signers: Uint8Array.of(7), aggregateSignature: new Uint8Array(96) };
 const tc: TimeoutCert = { view: 4, signers: Uint8Array.of(7), highQcViews: [3, 3, 2], aggregateSignature: new Uint8Array(96) };
 const block: Block = {
@@ -63,10 +63,13 @@ test("encoder: fixed-size byte fields must have their exact length", () => {
     }
   }
   for (const n of [0, 47, 49, 96]) rejectsEncode({ kind: "handshake", body: { ...handshake, publicKey: new Uint8Array(n) } }, "BAD_LENGTH", "handshake.publicKey");
-  for (const n of [0, 48, 95, 97]) {
+  // Votes and timeouts carry uncompressed signatures (192 bytes): the compressed size is refused like any other.
+  for (const n of [0, 96, 191, 193]) {
     rejectsEncode({ kind: "vote", body: { ...vote, signature: new Uint8Array(n) } }, "BAD_LENGTH", "vote.signature");
     rejectsEncode({ kind: "timeout", body: { view: 5, highQc: qc, voter: 0, signature: new Uint8Array(n) } }, "BAD_LENGTH", "timeout.signature");
-    rejectsEncode({ kind: "timeout", body: { view: 5, highQc: { ...qc, aggregateSignature: new Uint8Array(n) }, voter: 0, signature: new Uint8Array(96) } }, "BAD_LENGTH", "timeout.highQc.aggregateSignature");
+  }
+  for (const n of [0, 48, 95, 97]) {
+    rejectsEncode({ kind: "timeout", body: { view: 5, highQc: { ...qc, aggregateSignature: new Uint8Array(n) }, voter: 0, signature: new Uint8Array(192) } }, "BAD_LENGTH", "timeout.highQc.aggregateSignature");
     rejectsEncode({ kind: "tc", body: { ...tc, aggregateSignature: new Uint8Array(n) } }, "BAD_LENGTH", "tc.aggregateSignature");
     rejectsEncode({ kind: "proposal", body: { block, qc, tc: { ...tc, aggregateSignature: new Uint8Array(n) } } }, "BAD_LENGTH", "proposal.tc.aggregateSignature");
     rejectsEncode({ kind: "handshake", body: { ...handshake, signature: new Uint8Array(n) } }, "BAD_LENGTH", "handshake.signature");
@@ -130,7 +133,7 @@ interface RawVote {
 function rawVote(o: RawVote = {}): Uint8Array {
   return raw(fb.Message.Vote, (bd) => {
     const hash = o.hash === null ? 0 : bd.createByteVector(o.hash ?? new Uint8Array(32));
-    const sig = o.sig === null ? 0 : bd.createByteVector(o.sig ?? new Uint8Array(96));
+    const sig = o.sig === null ? 0 : bd.createByteVector(o.sig ?? new Uint8Array(192));
     fb.Vote.startVote(bd);
     fb.Vote.addView(bd, o.view ?? 1n);
     if (hash !== 0) fb.Vote.addBlockHash(bd, hash);
@@ -315,7 +318,7 @@ test("decoder: self-referencing offsets (the only 'cycle' a forward-only uoffset
   // The same for a nested table: the timeout's high QC.
   const t = raw(fb.Message.Timeout, (bd) => {
     const q = rawQc(bd);
-    const sig = bd.createByteVector(new Uint8Array(96));
+    const sig = bd.createByteVector(new Uint8Array(192));
     fb.Timeout.startTimeout(bd);
     fb.Timeout.addView(bd, 3n);
     fb.Timeout.addHighQc(bd, q);
@@ -332,7 +335,7 @@ test("decoder: self-referencing offsets (the only 'cycle' a forward-only uoffset
 
 test("decoder: fixed-size fields, required fields and chain ids", () => {
   for (const n of [0, 31, 33, 0xffff]) rejectsDecode(rawVote({ hash: new Uint8Array(n) }), "BAD_LENGTH", "vote.blockHash");
-  for (const n of [0, 95, 97]) rejectsDecode(rawVote({ sig: new Uint8Array(n) }), "BAD_LENGTH", "vote.signature");
+  for (const n of [0, 96, 191, 193]) rejectsDecode(rawVote({ sig: new Uint8Array(n) }), "BAD_LENGTH", "vote.signature");
   rejectsDecode(rawVote({ hash: null }), "MISSING_FIELD", "vote.blockHash");
   rejectsDecode(rawVote({ sig: null }), "MISSING_FIELD", "vote.signature");
   rejectsDecode(rawHandshake({ pk: new Uint8Array(47) }), "BAD_LENGTH", "handshake.publicKey");
@@ -346,7 +349,7 @@ test("decoder: fixed-size fields, required fields and chain ids", () => {
   rejectsDecode(rawProposal({}, { headerOverride: (bd) => rawHeader(bd, { results: new Uint8Array(MAX_BITMAP_BYTES + 1) }) }), "TOO_LARGE", "proposal.block.header.parentResults");
   rejectsDecode(
     raw(fb.Message.Timeout, (bd) => {
-      const sig = bd.createByteVector(new Uint8Array(96));
+      const sig = bd.createByteVector(new Uint8Array(192));
       fb.Timeout.startTimeout(bd);
       fb.Timeout.addView(bd, 3n);
       fb.Timeout.addSignature(bd, sig);
