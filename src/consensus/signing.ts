@@ -63,5 +63,6 @@ export function genesisQc(genesisHash: Hash): QuorumCert {
 export interface ConsensusSigner {
   /** The validator index whose key this is. */
   readonly index: number;
+  /** The signature of a vote or timeout message, in the wire form of those (VOTE_SIGNATURE_BYTES, uncompressed). */
   sign(message: Uint8Array): Uint8Array;
 }

@@ -7,8 +7,9 @@
  *
  *   secret(i)      = SHA-256("QUIRE-INSECURE-TEST-SCHEME" ‖ seed (u32 BE) ‖ i (u32 BE))
  *   tag(i, m)      = SHA-256(secret(i) ‖ m)                       (32 bytes)
- *   signature      = tag ‖ tag ‖ tag                               (96 bytes: the wire's signature size)
+ *   signature      = tag repeated 6 times                          (192 bytes: a vote's or timeout's wire size)
  *   aggregate(S)   = d ‖ d ‖ d with d = SHA-256("AGG" ‖ for each signer in ascending order: index (u32 BE) ‖ signature)
+ *                                                                  (96 bytes: a certificate's aggregate size)
  *
  * It has the properties the protocol logic relies on — a signature verifies only for its signer and message, an
  * aggregate only for exactly its signer set and messages — and is deterministic, so runs replay exactly.
@@ -17,7 +18,7 @@ import { hash } from "node:crypto";
 import { bytesEqual, utf8 } from "../util/bytes.js";
 import type { SignatureScheme } from "../consensus/scheme.js";
 import type { ConsensusSigner } from "../consensus/signing.js";
-import { SIGNATURE_BYTES } from "../wire/limits.js";
+import { SIGNATURE_BYTES, VOTE_SIGNATURE_BYTES } from "../wire/limits.js";
 
 const KEY_DOMAIN = utf8("QUIRE-INSECURE-TEST-SCHEME");
 const AGG_DOMAIN = utf8("AGG");
@@ -30,11 +31,10 @@ function sha256(a: Uint8Array, b: Uint8Array): Uint8Array {
   return hash("sha256", buf, "buffer");
 }
 
-function triple(d: Uint8Array): Uint8Array {
-  const out = new Uint8Array(SIGNATURE_BYTES);
-  out.set(d, 0);
-  out.set(d, 32);
-  out.set(d, 64);
+/** `d` repeated to fill `size` bytes (a multiple of 32). */
+function repeat(d: Uint8Array, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  for (let off = 0; off < size; off += 32) out.set(d, off);
   return out;
 }
 
@@ -58,25 +58,27 @@ export class InsecureTestScheme implements SignatureScheme {
   signer(index: number): ConsensusSigner {
     const secret = this.secretOf(index);
     if (secret === undefined) throw new RangeError(`no validator ${index}`);
-    return { index, sign: (message) => triple(sha256(secret, message)) };
+    return { index, sign: (message) => repeat(sha256(secret, message), VOTE_SIGNATURE_BYTES) };
   }
 
   verify(signer: number, message: Uint8Array, signature: Uint8Array): boolean {
     const secret = this.secretOf(signer);
-    return secret !== undefined && signature.length === SIGNATURE_BYTES && bytesEqual(signature, triple(sha256(secret, message)));
+    return secret !== undefined && signature.length === VOTE_SIGNATURE_BYTES && bytesEqual(signature, repeat(sha256(secret, message), VOTE_SIGNATURE_BYTES));
   }
 
   aggregate(parts: readonly { readonly signer: number; readonly signature: Uint8Array }[]): Uint8Array {
-    const buf = new Uint8Array(AGG_DOMAIN.length + parts.length * (4 + SIGNATURE_BYTES));
+    const buf = new Uint8Array(AGG_DOMAIN.length + parts.length * (4 + VOTE_SIGNATURE_BYTES));
     const dv = new DataView(buf.buffer);
     buf.set(AGG_DOMAIN, 0);
     let off = AGG_DOMAIN.length;
     for (const p of parts) {
       dv.setUint32(off, p.signer);
-      buf.set(p.signature.subarray(0, SIGNATURE_BYTES), off + 4);
-      off += 4 + SIGNATURE_BYTES;
+      // A part of another length cannot be a signature of this scheme: its bytes still enter the digest (zero-padded
+      // or cut), so the aggregate differs from any valid one.
+      buf.set(p.signature.subarray(0, VOTE_SIGNATURE_BYTES), off + 4);
+      off += 4 + VOTE_SIGNATURE_BYTES;
     }
-    return triple(hash("sha256", buf, "buffer"));
+    return repeat(hash("sha256", buf, "buffer"), SIGNATURE_BYTES);
   }
 
   verifyAggregate(signers: readonly number[], message: Uint8Array, aggregate: Uint8Array): boolean {
@@ -94,7 +96,7 @@ export class InsecureTestScheme implements SignatureScheme {
       const s = signers[i]!;
       const secret = this.secretOf(s);
       if (secret === undefined || (i > 0 && s <= signers[i - 1]!)) return false;
-      parts.push({ signer: s, signature: triple(sha256(secret, messages[i]!)) });
+      parts.push({ signer: s, signature: repeat(sha256(secret, messages[i]!), VOTE_SIGNATURE_BYTES) });
     }
     return bytesEqual(this.aggregate(parts), aggregate);
   }

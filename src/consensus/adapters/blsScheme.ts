@@ -3,7 +3,8 @@
  * `SchemeCertificates` builds and checks QCs and TCs with in the node, and in the share of simulator runs that use
  * real BLS — the same certificate, validation and core code as the fast test scheme, only the primitive differs.
  *
- * - A single vote or timeout is checked on its own: its signature is parsed with the subgroup check, then verified.
+ * - A single vote or timeout is checked on its own. Its signature travels uncompressed (192 bytes, src/wire/limits.ts):
+ *   parsing is an on-curve check, and the verify call makes the subgroup check.
  * - QCs and TCs go through the crypto layer's `verifyQc` / `verifyTc`: the signer set's aggregate public key comes from
  *   the `ValidatorKeys` cache, the aggregate signature is parsed once and subgroup-checked by the verify call, and a
  *   TC is one multi-pairing over its distinct messages (signers grouped by high-QC view).
@@ -42,7 +43,8 @@ export class BlsScheme implements SignatureScheme {
     const pk = Number.isInteger(signer) && signer >= 0 ? this.keys.publicKeys[signer] : undefined;
     if (pk === undefined) return false;
     try {
-      return this.backend.verify(message, pk, this.backend.signatureFromBytes(signature));
+      // Parsed without the subgroup check: verify performs it on the signature it checks (backend contract).
+      return this.backend.verify(message, pk, this.backend.signatureFromBytes(signature, { validate: false }));
     } catch (e) {
       if (e instanceof BlsError) return false; // not a point, not in G2, the identity: simply invalid
       throw e;
@@ -80,7 +82,7 @@ export class BlsScheme implements SignatureScheme {
   }
 }
 
-/** Signs with one validator's BLS secret key (compressed 96-byte signatures, the wire form). */
+/** Signs votes and timeouts with one validator's BLS secret key, in their wire form (192 bytes uncompressed). */
 export function blsSigner(backend: BlsBackend, secretKey: SecretKey, index: number): ConsensusSigner {
-  return { index, sign: (message) => backend.signatureToBytes(backend.sign(secretKey, message)) };
+  return { index, sign: (message) => backend.signatureToBytes(backend.sign(secretKey, message), "uncompressed") };
 }

@@ -3,7 +3,7 @@
  * one timeout per voter and view) → the core counts it. A timeout for a view below ours is passed on as a cheap
  * `stale` verdict without any signature work: the core only answers it with a certificate (public data).
  */
-import { SIGNATURE_BYTES } from "../../wire/limits.js";
+import { VOTE_SIGNATURE_BYTES } from "../../wire/limits.js";
 import type { Timeout } from "../../wire/types.js";
 import { checkQc, validIndex, validView } from "./context.js";
 import type { CheckContext, Verdict } from "./context.js";
@@ -11,7 +11,7 @@ import type { CheckContext, Verdict } from "./context.js";
 export function checkTimeout(ctx: CheckContext, from: number, t: Timeout, currentView: number): Verdict | "stale" {
   if (!validIndex(ctx, t.voter)) return "UNKNOWN_VALIDATOR";
   if (from !== t.voter) return "WRONG_SENDER";
-  if (!validView(t.view) || t.signature.length !== SIGNATURE_BYTES) return "MALFORMED";
+  if (!validView(t.view) || t.signature.length !== VOTE_SIGNATURE_BYTES) return "MALFORMED";
   if (t.highQc.view >= t.view) return "HIGH_QC_NOT_BELOW";
   if (t.view < currentView) return "stale";
   if (t.view > currentView + ctx.viewWindow) return "VIEW_TOO_FAR";

@@ -7,7 +7,7 @@
  * with the first — before it becomes evidence, so an unverified message can never frame a validator.
  */
 import { hashKey } from "../hashKey.js";
-import { HASH_BYTES, SIGNATURE_BYTES } from "../../wire/limits.js";
+import { HASH_BYTES, VOTE_SIGNATURE_BYTES } from "../../wire/limits.js";
 import type { Vote } from "../../wire/types.js";
 import { validIndex, validView } from "./context.js";
 import type { CheckContext, Verdict } from "./context.js";
@@ -15,7 +15,7 @@ import type { CheckContext, Verdict } from "./context.js";
 export function checkVote(ctx: CheckContext, from: number, vote: Vote, currentView: number): Verdict {
   if (!validIndex(ctx, vote.voter)) return "UNKNOWN_VALIDATOR";
   if (from !== vote.voter) return "WRONG_SENDER";
-  if (!validView(vote.view) || vote.blockHash.length !== HASH_BYTES || vote.signature.length !== SIGNATURE_BYTES) return "MALFORMED";
+  if (!validView(vote.view) || vote.blockHash.length !== HASH_BYTES || vote.signature.length !== VOTE_SIGNATURE_BYTES) return "MALFORMED";
   if (ctx.leaders.leader(vote.view + 1) !== ctx.self) return "NOT_NEXT_LEADER";
   if (vote.view < currentView - 1) return "VIEW_TOO_OLD";
   if (vote.view > currentView + ctx.viewWindow) return "VIEW_TOO_FAR";

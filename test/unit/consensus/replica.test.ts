@@ -209,7 +209,7 @@ test("optimistic collection: a bad vote is dropped and named, the next good vote
   const h1 = c.ref(b1).hash;
   s = rep.step(s, { kind: "proposal", from: 1, proposal: c.verified(c.proposal(b1, c.genesisQc)) }, 1).state; // own vote counted
   s = rep.step(s, { kind: "vote", from: 0, vote: c.vote(0, 1, h1) }, 2).state;
-  const bad = rep.step(s, { kind: "vote", from: 1, vote: { ...c.vote(1, 1, h1), signature: new Uint8Array(96) } }, 3);
+  const bad = rep.step(s, { kind: "vote", from: 1, vote: { ...c.vote(1, 1, h1), signature: new Uint8Array(192) } }, 3);
   assert.deepEqual(effectsOf(bad.effects, "rejected"), [{ kind: "rejected", from: 1, code: "INVALID_VOTE_SIGNATURE" }]);
   assert.equal(bad.state.view, 1);
   const done = rep.step(bad.state, { kind: "vote", from: 3, vote: c.vote(3, 1, h1) }, 4);

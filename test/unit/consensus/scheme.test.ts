@@ -93,7 +93,7 @@ for (const [name, make] of SCHEMES) {
     assert.equal(c.certs.verifyQc(all.qc!), "ok");
     // A wrong but well-formed signature (another validator's), and bytes that are not a signature at all.
     const wrong = (i: number) => ({ ...c.vote(i, 9, hash), signature: c.vote((i + 1) % 7, 9, hash).signature });
-    const junk = (i: number) => ({ ...c.vote(i, 9, hash), signature: new Uint8Array(96).fill(i + 1) });
+    const junk = (i: number) => ({ ...c.vote(i, 9, hash), signature: new Uint8Array(192).fill(i + 1) });
     checks = 0;
     const one = opt.assembleQc([...good.slice(0, 3), wrong(3), ...good.slice(4)]);
     assert.deepEqual(one.invalidVoters, [3]);
@@ -128,7 +128,7 @@ test("insecure test scheme: a signature verifies only for its signer and message
   const s = new InsecureTestScheme(4, 1);
   const m = voteMessage(CHAIN_ID, 1, hash);
   const sig = s.signer(2).sign(m);
-  assert.equal(sig.length, 96);
+  assert.equal(sig.length, 192);
   assert.ok(s.verify(2, m, sig));
   assert.ok(!s.verify(1, m, sig));
   assert.ok(!s.verify(2, timeoutMessage(CHAIN_ID, 1, 0), sig));

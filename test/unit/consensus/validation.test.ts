@@ -65,10 +65,12 @@ test("vote rejections have exact codes; a valid vote passes once", () => {
   assert.equal(code(v.validate(0, vote(c.vote(1, 2, h2)), 2, 0)), "WRONG_SENDER");
   assert.equal(code(v.validate(7, vote({ ...c.vote(1, 2, h2), voter: 7 }), 2, 0)), "UNKNOWN_VALIDATOR");
   assert.equal(code(v.validate(1, vote(c.vote(1, 3, h2)), 2, 0)), "NOT_NEXT_LEADER");
-  assert.equal(code(v.validate(2, vote({ ...c.vote(2, 2, h2), signature: new Uint8Array(96) }), 2, 0)), "BAD_SIGNATURE");
+  assert.equal(code(v.validate(2, vote({ ...c.vote(2, 2, h2), signature: new Uint8Array(192) }), 2, 0)), "BAD_SIGNATURE");
   assert.equal(code(v.validate(2, vote(c.vote(2, 2, h2)), 4, 0)), "VIEW_TOO_OLD");
   assert.equal(code(v.validate(2, vote(c.vote(2, 18, h2)), 4, 0)), "VIEW_TOO_FAR"); // leader of 19 is 3; window 10
   assert.equal(code(v.validate(2, vote({ ...c.vote(2, 2, h2), blockHash: new Uint8Array(31) }), 2, 0)), "MALFORMED");
+  // Votes travel uncompressed: a 96-byte (compressed) signature is malformed.
+  assert.equal(code(v.validate(2, vote({ ...c.vote(2, 2, h2), signature: new Uint8Array(96) }), 2, 0)), "MALFORMED");
 });
 
 test("timeout rejections have exact codes; a timeout below our view is a cheap stale input", () => {
@@ -78,12 +80,12 @@ test("timeout rejections have exact codes; a timeout below our view is a cheap s
   assert.equal(code(v.validate(0, tmo(c.timeout(1, 3, q1)), 2, 0)), "WRONG_SENDER");
   assert.equal(code(v.validate(0, tmo(c.timeout(0, 1, q1)), 2, 0)), "HIGH_QC_NOT_BELOW");
   assert.equal(code(v.validate(0, tmo(c.timeout(0, 40, q1)), 2, 0)), "VIEW_TOO_FAR");
-  assert.equal(code(v.validate(0, tmo({ ...c.timeout(0, 3, q1), signature: new Uint8Array(96) }), 2, 0)), "BAD_SIGNATURE");
+  assert.equal(code(v.validate(0, tmo({ ...c.timeout(0, 3, q1), signature: new Uint8Array(192) }), 2, 0)), "BAD_SIGNATURE");
   assert.equal(code(v.validate(0, tmo(c.timeout(0, 4, { ...q1, aggregateSignature: new Uint8Array(96) })), 2, 0)), "QC_BAD_AGGREGATE");
   // Signed over (view, highQc.view): a timeout whose high QC was swapped for another view does not verify.
   const t = c.timeout(3, 5, c.genesisQc);
   assert.equal(code(v.validate(3, tmo({ ...t, highQc: q1 }), 2, 0)), "BAD_SIGNATURE");
-  const stale = v.validate(0, tmo({ ...c.timeout(0, 2, q1), signature: new Uint8Array(96) }), 3, 0);
+  const stale = v.validate(0, tmo({ ...c.timeout(0, 2, q1), signature: new Uint8Array(192) }), 3, 0);
   assert.ok(stale.ok && stale.input.kind === "staleTimeout" && stale.input.view === 2);
 });
 
@@ -124,7 +126,7 @@ test("equivocation: recorded once as evidence, counted, never passed on", () => 
   assert.equal(pv.evidence().length, 2);
   // A badly signed second vote is not evidence (it could frame the validator): plain BAD_SIGNATURE.
   assert.equal(code(v.validate(2, vote(c.vote(2, 2, h2)), 2, 0)), "ok");
-  assert.equal(code(v.validate(2, vote({ ...c.vote(2, 2, other), signature: new Uint8Array(96) }), 2, 0)), "BAD_SIGNATURE");
+  assert.equal(code(v.validate(2, vote({ ...c.vote(2, 2, other), signature: new Uint8Array(192) }), 2, 0)), "BAD_SIGNATURE");
   assert.equal(v.evidence().length, 1);
   assert.equal(v.rejections().EQUIVOCATION, 2);
 });
@@ -157,14 +159,14 @@ test("optimistic mode: vote signatures are left to the collector, but evidence n
   const v = new MessageValidator({ self: 3, validatorCount: 4, genesisHash: c.genesisHash, voteSignatures: "defer" }, { verifier: c.certs, txRoot });
   const h2 = c.ref(b2).hash;
   const other = c.ref(c.block(c.ref(b1), 2, "other")).hash;
-  const bad = { ...c.vote(1, 2, h2), signature: new Uint8Array(96) };
+  const bad = { ...c.vote(1, 2, h2), signature: new Uint8Array(192) };
   assert.equal(code(v.validate(1, vote(bad), 2, 0)), "ok"); // unchecked here
   // A valid conflicting vote after an invalid first one: refused, but it is no provable equivocation.
   assert.equal(code(v.validate(1, vote(c.vote(1, 2, other)), 2, 0)), "EQUIVOCATION");
   assert.equal(v.evidence().length, 0);
   // Two valid conflicting votes: evidence.
   assert.equal(code(v.validate(2, vote(c.vote(2, 2, h2)), 2, 0)), "ok");
-  assert.equal(code(v.validate(2, vote({ ...c.vote(2, 2, other), signature: new Uint8Array(96) }), 2, 0)), "BAD_SIGNATURE");
+  assert.equal(code(v.validate(2, vote({ ...c.vote(2, 2, other), signature: new Uint8Array(192) }), 2, 0)), "BAD_SIGNATURE");
   assert.equal(code(v.validate(2, vote(c.vote(2, 2, other)), 2, 0)), "EQUIVOCATION");
   assert.equal(v.evidence().length, 1);
 });
