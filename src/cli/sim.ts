@@ -100,6 +100,7 @@ function report(s: SweepSummary, c: { validators: number; scenario: string; view
     `  views       ${fmt(s.views)}`,
     `  messages    ${fmt(s.messages)}`,
     `  virtual     ${(s.virtualMs / 1000).toFixed(1)} s simulated in ${(s.wallMs / 1000).toFixed(2)} s wall`,
+    `  commit latency (proposal to commit, mean): ${s.commitLatencyMs.first.toFixed(1)} ms at the first replica, ${s.commitLatencyMs.all.toFixed(1)} ms over all`,
     `  first commit after GST: worst ${s.maxFirstCommitAfterGstMs === null ? "n/a" : `${Math.round(s.maxFirstCommitAfterGstMs)} ms`}`,
     `  violations  ${s.violations}${s.failures.length > 0 ? ` in ${s.failures.length} failing seed(s)` : ""}`,
     "",

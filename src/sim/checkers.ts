@@ -21,6 +21,8 @@ export interface CommitRecord {
   readonly hash: string;
   readonly parent: string;
   readonly at: number;
+  /** The block's timestamp: when its proposer proposed it (virtual ms). */
+  readonly proposedAt: number;
 }
 
 export type ViolationKind = "safety" | "validity" | "liveness";
@@ -85,7 +87,7 @@ export class RunRecorder {
         this.canon.set(key, c);
       }
       const h = b.block.header;
-      log.push({ height: h.height, view: h.view, hash: c.hash, parent: c.parent, at });
+      log.push({ height: h.height, view: h.view, hash: c.hash, parent: c.parent, at, proposedAt: h.timestampMs });
       out.push(c.block);
       this.trace?.push({ at, instance, kind: "commit", view: h.view, text: `height ${h.height} ${c.hash.slice(0, 12)}` });
     }
@@ -174,4 +176,33 @@ export function checkLiveness(rec: RunRecorder, live: readonly number[], gstMs: 
     maxFirst = Math.max(maxFirst ?? 0, first);
   }
   return { violations, maxFirstCommitAfterGstMs: maxFirst };
+}
+
+/** Proposal-to-commit latency over the honest replicas' commits. */
+export interface CommitLatency {
+  /** Blocks measured (committed by at least one of the replicas). */
+  readonly blocks: number;
+  /** Sum over blocks of (first commit anywhere − proposal): the replica that formed the committing QC. */
+  readonly firstSumMs: number;
+  /** Commits measured (one per replica and block) and the sum of their latencies. */
+  readonly commits: number;
+  readonly allSumMs: number;
+}
+
+export function commitLatency(rec: RunRecorder, replicas: readonly number[]): CommitLatency {
+  const first = new Map<string, number>();
+  let commits = 0;
+  let allSumMs = 0;
+  for (const i of replicas) {
+    for (const c of rec.commits[i]!) {
+      const ms = c.at - c.proposedAt;
+      commits++;
+      allSumMs += ms;
+      const f = first.get(c.hash);
+      if (f === undefined || ms < f) first.set(c.hash, ms);
+    }
+  }
+  let firstSumMs = 0;
+  for (const ms of first.values()) firstSumMs += ms;
+  return { blocks: first.size, firstSumMs, commits, allSumMs };
 }

@@ -51,11 +51,14 @@ export interface SweepSummary {
   cpuMs: number;
   /** Worst wait for a first commit after GST, over runs where liveness was checked. */
   maxFirstCommitAfterGstMs: number | null;
+  /** Mean proposal-to-commit latency: at the first replica to commit each block, and over every honest commit. */
+  commitLatencyMs: { first: number; all: number };
   failures: SweepFailure[];
 }
 
 export function runSweep(opts: SweepOptions): SweepSummary {
-  const s: SweepSummary = { runs: 0, commits: 0, views: 0, messages: 0, violations: 0, schemes: {}, virtualMs: 0, wallMs: 0, cpuMs: 0, maxFirstCommitAfterGstMs: null, failures: [] };
+  const s: SweepSummary = { runs: 0, commits: 0, views: 0, messages: 0, violations: 0, schemes: {}, virtualMs: 0, wallMs: 0, cpuMs: 0, maxFirstCommitAfterGstMs: null, commitLatencyMs: { first: 0, all: 0 }, failures: [] };
+  const lat = { blocks: 0, firstSumMs: 0, commits: 0, allSumMs: 0 };
   const maxFailures = opts.maxFailures ?? 5;
   const clock = opts.clock ?? ((): number => 0);
   const t0 = clock();
@@ -69,6 +72,11 @@ export function runSweep(opts: SweepOptions): SweepSummary {
     s.views += r.maxView;
     s.messages += r.messages;
     s.virtualMs += r.endMs;
+    lat.blocks += r.latency.blocks;
+    lat.firstSumMs += r.latency.firstSumMs;
+    lat.commits += r.latency.commits;
+    lat.allSumMs += r.latency.allSumMs;
+    s.commitLatencyMs = { first: lat.blocks === 0 ? 0 : lat.firstSumMs / lat.blocks, all: lat.commits === 0 ? 0 : lat.allSumMs / lat.commits };
     const scheme = crypto?.scheme.name ?? "insecure-test";
     s.schemes[scheme] = (s.schemes[scheme] ?? 0) + 1;
     if (r.maxFirstCommitAfterGstMs !== null) s.maxFirstCommitAfterGstMs = Math.max(s.maxFirstCommitAfterGstMs ?? 0, r.maxFirstCommitAfterGstMs);

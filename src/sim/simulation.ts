@@ -16,8 +16,8 @@ import { SchemeCertificates } from "../consensus/scheme.js";
 import type { ConsensusSigner } from "../consensus/signing.js";
 import type { TxRootFn } from "../consensus/validation/context.js";
 import type { Block } from "../wire/types.js";
-import { checkLiveness, checkSafety, checkValidity, RunRecorder } from "./checkers.js";
-import type { TraceEvent, Violation } from "./checkers.js";
+import { checkLiveness, checkSafety, checkValidity, commitLatency, RunRecorder } from "./checkers.js";
+import type { CommitLatency, TraceEvent, Violation } from "./checkers.js";
 import { InsecureTestScheme } from "./insecureTestScheme.js";
 import { bitmapSignerSets } from "../consensus/adapters/bitmapSignerSets.js";
 import { merkleRoot } from "../crypto/merkle.js";
@@ -74,6 +74,8 @@ export interface SimResult {
   readonly messages: number;
   readonly endMs: number;
   readonly maxFirstCommitAfterGstMs: number | null;
+  /** Proposal-to-commit latency at honest replicas. */
+  readonly latency: CommitLatency;
   /** Equivocation evidence recorded by honest replicas. */
   readonly evidence: number;
   /** Rejections at honest replicas by code. */
@@ -235,6 +237,7 @@ export class Simulation {
       messages: recorder.messages,
       endMs: this.endMs,
       maxFirstCommitAfterGstMs: live.maxFirstCommitAfterGstMs,
+      latency: commitLatency(recorder, this.honest),
       evidence,
       rejections,
       trace: recorder.trace,
