@@ -11,7 +11,7 @@
 import type { PacemakerConfig } from "../consensus/pacemaker.js";
 import { maxFaulty } from "../consensus/certificates.js";
 import { SeededRng } from "../util/rng.js";
-import type { SimFaults } from "./network.js";
+import type { LinkFaults } from "../net/faults.js";
 
 export const SCENARIO_KINDS = ["happy", "lossy", "partition", "crash-stop", "crash-restart", "equivocation", "double-vote", "twins", "bad-signatures"] as const;
 export type ScenarioKind = (typeof SCENARIO_KINDS)[number];
@@ -52,8 +52,8 @@ export interface ScenarioPlan {
   readonly crashes: readonly CrashPlan[];
   readonly partitions: readonly PartitionPlan[];
   readonly gstMs: number;
-  readonly preGst: SimFaults;
-  readonly postGst: SimFaults;
+  readonly preGst: LinkFaults;
+  readonly postGst: LinkFaults;
   /** Largest one-way delay after GST. */
   readonly deltaMs: number;
   readonly pacemaker: PacemakerConfig;
@@ -135,7 +135,7 @@ export function planScenario(rng: SeededRng, opts: PlanOptions): ScenarioPlan {
 
   const gstMs = kinds.every((k) => k === "happy") ? 0 : rng.range(500, 4_000);
   const deltaMs = has("happy") && kinds.length === 1 ? (opts.happyDelayMs ?? 10) : rng.range(2, MAX_DELTA_MS);
-  const postGst: SimFaults = {
+  const postGst: LinkFaults = {
     delay: has("happy") && kinds.length === 1 ? { kind: "fixed", ms: deltaMs } : { kind: "uniform", minMs: 1, maxMs: deltaMs },
     loss: 0,
     duplicate: has("lossy") ? rng.float() * 0.1 : 0,
@@ -143,7 +143,7 @@ export function planScenario(rng: SeededRng, opts: PlanOptions): ScenarioPlan {
     // Reordered messages stay within the post-GST delay bound.
     reorderExtraMs: 0,
   };
-  const preGst: SimFaults = has("lossy")
+  const preGst: LinkFaults = has("lossy")
     ? { delay: { kind: "uniform", minMs: 1, maxMs: rng.range(20, 400) }, loss: rng.float() * 0.3, duplicate: rng.float() * 0.2, reorder: rng.float() * 0.3, reorderExtraMs: rng.range(0, 300) }
     : postGst;
 

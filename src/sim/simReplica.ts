@@ -18,7 +18,9 @@ import { MessageValidator } from "../consensus/validation/validator.js";
 import type { ValidatorModules } from "../consensus/validation/validator.js";
 import type { ConsensusSigner } from "../consensus/signing.js";
 import type { RunRecorder } from "./checkers.js";
-import type { SimEndpoint, SimScheduler } from "./network.js";
+import { Priority } from "../net/transport.js";
+import type { Transport } from "../net/transport.js";
+import type { Scheduler } from "../util/clock.js";
 import type { Behaviour } from "./scenario.js";
 import { byzantineRewrite } from "./byzantine.js";
 
@@ -41,8 +43,9 @@ export interface SimReplicaDeps {
   readonly validatorModules: ValidatorModules;
   readonly voteSignatures: "verify" | "defer";
   readonly signer: ConsensusSigner;
-  readonly endpoint: SimEndpoint;
-  readonly scheduler: SimScheduler;
+  /** This instance's endpoint on the in-memory network: the same Transport contract the node uses. */
+  readonly transport: Transport;
+  readonly scheduler: Scheduler;
   readonly recorder: RunRecorder;
   /** Instances of each validator (twins have two). */
   readonly instancesOf: readonly (readonly number[])[];
@@ -75,7 +78,7 @@ export class SimReplica {
 
   constructor(readonly deps: SimReplicaDeps) {
     this.disk = { safety: null, committed: [deps.replica.genesis], blocks: new Map() };
-    deps.endpoint.setHandler((from, payload) => this.onMessage(from, payload));
+    deps.transport.setHandler({ onMessage: (from, payload) => this.onMessage(from, payload) });
   }
 
   get up(): boolean {
@@ -86,7 +89,8 @@ export class SimReplica {
   start(): void {
     if (this.up) return;
     const d = this.deps;
-    d.endpoint.start();
+    // MemoryTransport starts (and stops) synchronously — the promise only reports it — so the run stays deterministic.
+    void d.transport.start();
     this.validator = new MessageValidator(
       { self: d.validator, validatorCount: d.instancesOf.length, genesisHash: d.replica.genesis.hash, voteSignatures: d.voteSignatures },
       d.validatorModules,
@@ -110,7 +114,7 @@ export class SimReplica {
     if (!this.up) return;
     const d = this.deps;
     this.collectValidatorStats();
-    d.endpoint.stop();
+    void d.transport.stop();
     this.timer?.cancel();
     this.timer = null;
     d.recorder.event(d.scheduler.now(), d.instance, "crash", this.state?.view ?? 0, "crash");
@@ -282,7 +286,7 @@ export class SimReplica {
     const bytes = encodeMessage(message);
     for (const t of targets) {
       if (t === this.deps.instance) continue;
-      this.deps.endpoint.send(t, bytes);
+      this.deps.transport.send(t, Priority.Consensus, bytes);
       this.deps.recorder.messages++;
     }
   }

@@ -21,7 +21,8 @@ import type { CommitLatency, TraceEvent, Violation } from "./checkers.js";
 import { InsecureTestScheme } from "./insecureTestScheme.js";
 import { bitmapSignerSets } from "../consensus/adapters/bitmapSignerSets.js";
 import { merkleRoot } from "../crypto/merkle.js";
-import { LocalNetwork, LocalScheduler } from "./localNetwork.js";
+import { MemoryNetwork } from "../net/memoryNetwork.js";
+import { ManualScheduler } from "../util/clock.js";
 import { faultyValidators, planScenario } from "./scenario.js";
 import type { ScenarioKind, ScenarioPlan } from "./scenario.js";
 import { SimReplica } from "./simReplica.js";
@@ -95,8 +96,8 @@ export function runSimulation(opts: SimOptions): SimResult {
 
 export class Simulation {
   readonly plan: ScenarioPlan;
-  readonly scheduler = new LocalScheduler();
-  readonly network: LocalNetwork;
+  readonly scheduler = new ManualScheduler();
+  readonly network: MemoryNetwork;
   readonly recorder: RunRecorder;
   readonly replicas: SimReplica[];
   readonly honest: number[];
@@ -112,8 +113,7 @@ export class Simulation {
     const n = plan.validators;
     const instances = plan.validatorOf.length;
     const crypto = opts.crypto ?? testSimCrypto(n, seed);
-    this.network = new LocalNetwork(instances, (seed ^ 0x5bd1e995) >>> 0, this.scheduler);
-    this.network.setFaults(plan.preGst);
+    this.network = new MemoryNetwork({ size: instances, seed: (seed ^ 0x5bd1e995) >>> 0, faults: plan.preGst }, { scheduler: this.scheduler });
     this.recorder = new RunRecorder(instances, opts.trace ?? false);
     const certs = new SchemeCertificates({ chainId: SIM_CHAIN_ID, validatorCount: n, optimisticVotes: plan.optimisticVotes }, crypto.scheme, crypto.signerSets);
     const hashBlock = blockHasher(crypto.sha256);
@@ -134,7 +134,7 @@ export class Simulation {
         validatorModules: { verifier: certs, txRoot: crypto.txRoot, hashBlock },
         voteSignatures: plan.optimisticVotes ? "defer" : "verify",
         signer,
-        endpoint: this.network.endpoint(instance),
+        transport: this.network.transport(instance),
         scheduler: this.scheduler,
         recorder: this.recorder,
         instancesOf,
@@ -180,7 +180,7 @@ export class Simulation {
       recorder.event(scheduler.now(), -1, "gst", 0, "network synchronous from now on");
     }, plan.gstMs);
     // Every endpoint is up before the first replica speaks (the leader of view 1 proposes as it starts).
-    for (let i = 0; i < this.replicas.length; i++) network.endpoint(i).start();
+    for (let i = 0; i < this.replicas.length; i++) void network.transport(i).start();
     for (const r of this.replicas) r.start();
 
     const f = maxFaulty(plan.validators);

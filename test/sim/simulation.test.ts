@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runSimulation } from "../../src/sim/simulation.js";
 import type { ScenarioPlan } from "../../src/sim/scenario.js";
-import { NO_FAULTS } from "../../src/sim/network.js";
+import { PERFECT_LINK } from "../../src/net/faults.js";
 import { runSweep } from "../../src/sim/runner.js";
 import { Replica } from "../../src/consensus/replica.js";
 
@@ -47,8 +47,8 @@ function splitBrain(p: ScenarioPlan): ScenarioPlan {
     crashes: [],
     partitions: [{ fromMs: 0, toMs: 5_000, groups: [[0, 2, 3], [1, 4, 5]] }],
     gstMs: 5_000,
-    preGst: { ...NO_FAULTS, delay: { kind: "fixed", ms: 5 } },
-    postGst: { ...NO_FAULTS, delay: { kind: "fixed", ms: 5 } },
+    preGst: { ...PERFECT_LINK, delay: { kind: "fixed", ms: 5 } },
+    postGst: { ...PERFECT_LINK, delay: { kind: "fixed", ms: 5 } },
   };
 }
 
