@@ -4,7 +4,7 @@ import { hashKey } from "../../../src/consensus/hashKey.js";
 import type { Effect, ReplicaState } from "../../../src/consensus/types.js";
 import { ConsensusError } from "../../../src/consensus/errors.js";
 import { Replica } from "../../../src/consensus/replica.js";
-import { CHAIN_ID, InstantCluster, TestCommittee, effectsOf, sentMessages } from "../../support/consensus.js";
+import { CHAIN_ID, InstantCluster, PACEMAKER, TestCommittee, effectsOf, sentMessages } from "../../support/consensus.js";
 
 const c = new TestCommittee(4);
 
@@ -215,6 +215,38 @@ test("optimistic collection: a bad vote is dropped and named, the next good vote
   const done = rep.step(bad.state, { kind: "vote", from: 3, vote: c.vote(3, 1, h1) }, 4);
   assert.equal(done.state.view, 2);
   assert.equal(done.state.safety.highQc.view, 1);
+});
+
+test("missing ancestors: fetched from the sender, then from the next peer when the answer brought nothing", () => {
+  const rep = c.replica(0);
+  let s = rep.init(0).state;
+  const b1 = c.block(c.ref(c.genesis), 1);
+  const b2 = c.block(c.ref(b1), 2);
+  const p2 = c.proposal(b2, c.qc(1, c.ref(b1).hash));
+  const r1 = rep.step(s, { kind: "proposal", from: 2, proposal: c.verified(p2) }, 10);
+  s = r1.state;
+  const [req] = sentMessages(r1.effects);
+  assert.equal(req?.to, 2);
+  assert.ok(req?.message.kind === "syncRequest" && req.message.body.fromHeight === 1 && req.message.body.toHeight === 1);
+  assert.equal(s.pendingProposals.length, 1);
+  // Peer 2 answers with nothing; the next trigger within the retry interval sends nothing, after it asks peer 3.
+  const id = req.message.kind === "syncRequest" ? req.message.body.requestId : -1;
+  s = rep.step(s, { kind: "syncResponse", from: 2, requestId: id, blocks: [] }, 20).state;
+  assert.equal(sentMessages(rep.step(s, { kind: "proposal", from: 2, proposal: c.verified(p2) }, 30).effects).length, 0);
+  const r2 = rep.step(s, { kind: "proposal", from: 2, proposal: c.verified(p2) }, 10 + PACEMAKER.baseTimeoutMs);
+  const [again] = sentMessages(r2.effects);
+  assert.equal(again?.to, 3);
+  // Peer 3 has b1: it is inserted with its QC, the buffered proposal follows, and b2 gets our vote (to the leader of 3).
+  const id2 = again?.message.kind === "syncRequest" ? again.message.body.requestId : -1;
+  const r3 = rep.step(r2.state, { kind: "syncResponse", from: 3, requestId: id2, blocks: [{ block: b1, hash: c.ref(b1).hash, qc: c.qc(1, c.ref(b1).hash) }] }, 200);
+  assert.equal(r3.state.tree.nodes.size, 2);
+  assert.equal(r3.state.pendingProposals.length, 0);
+  const votes = sentMessages(r3.effects).filter((m) => m.message.kind === "vote");
+  assert.equal(votes.length, 1);
+  assert.equal(votes[0]!.to, 3);
+  // A response nobody asked for is refused with a code.
+  const stray = rep.step(r3.state, { kind: "syncResponse", from: 1, requestId: 99, blocks: [] }, 201);
+  assert.deepEqual(effectsOf(stray.effects, "rejected"), [{ kind: "rejected", from: 1, code: "UNEXPECTED_SYNC_RESPONSE" }]);
 });
 
 test("configuration errors are typed", () => {
