@@ -2,37 +2,16 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { KvApplication } from "../../../src/chain/app/kvApp.js";
 import { encodeKvTx } from "../../../src/chain/app/kvTx.js";
-import { BucketStateTree, encodeEntry } from "../../../src/chain/app/stateTree.js";
+import { BucketStateTree } from "../../../src/chain/app/stateTree.js";
 import type { StateWriter } from "../../../src/chain/app/interface.js";
 import { bytesKey } from "../../../src/chain/keys.js";
 import { merkleRoot } from "../../../src/crypto/merkle.js";
 import { NodeHasher } from "../../../src/crypto/hash/node.js";
-import { compareBytes, utf8 } from "../../../src/util/bytes.js";
+import { utf8 } from "../../../src/util/bytes.js";
 import type { SeededRng } from "../../../src/util/rng.js";
 import { seededRng } from "../../support/seed.js";
-import { sha256 } from "./support/fixtures.js";
-
-// ---- An independent oracle: the state root by its definition, from a plain key → value map. --------------------
-
-/** RFC 6962 MTH written recursively over node:crypto (no code shared with src/crypto/merkle.ts). */
-function mth(leaves: readonly Uint8Array[]): Uint8Array {
-  if (leaves.length === 0) return sha256();
-  if (leaves.length === 1) return sha256(Uint8Array.of(0), leaves[0]!);
-  let k = 1;
-  while (k * 2 < leaves.length) k *= 2;
-  return sha256(Uint8Array.of(1), mth(leaves.slice(0, k)), mth(leaves.slice(k)));
-}
-
-function oracleRoot(model: ReadonlyMap<string, { key: Uint8Array; value: Uint8Array }>, bucketBits: number, outer: (leaves: Uint8Array[]) => Uint8Array = mth): Uint8Array {
-  const buckets: { kh: Uint8Array; entry: Uint8Array }[][] = Array.from({ length: 2 ** bucketBits }, () => []);
-  for (const { key, value } of model.values()) {
-    const kh = sha256(key);
-    const b = ((kh[0]! << 8) | kh[1]!) >>> (16 - bucketBits);
-    buckets[b]!.push({ kh, entry: encodeEntry(key, value) });
-  }
-  const roots = buckets.map((list) => mth(list.sort((x, y) => compareBytes(x.kh, y.kh)).map((e) => e.entry)));
-  return outer(roots);
-}
+import { mth, oracleRoot } from "./support/oracle.js";
+import type { KvModel } from "./support/oracle.js";
 
 /** A StateWriter over a plain map (isolates the app from the stores and the executor). */
 class MapState implements StateWriter {
@@ -99,7 +78,7 @@ test("state root: empty state is the MTH of 2^B empty bucket roots", () => {
   }
 });
 
-function randomOps(rng: SeededRng, keys: readonly string[], count: number, model: Map<string, { key: Uint8Array; value: Uint8Array }>): Uint8Array[] {
+function randomOps(rng: SeededRng, keys: readonly string[], count: number, model: KvModel): Uint8Array[] {
   const txs: Uint8Array[] = [];
   for (let i = 0; i < count; i++) {
     const k = keys[rng.int(keys.length)]!;
@@ -119,7 +98,7 @@ test("state root: incremental updates over many blocks match the definition comp
   const rng = seededRng(t);
   const state = new MapState();
   const app = new KvApplication({ bucketBits: 6 }, { committed: state, hasher: new NodeHasher() });
-  const model = new Map<string, { key: Uint8Array; value: Uint8Array }>();
+  const model = new Map() as KvModel;
   const keys = Array.from({ length: 300 }, (_, i) => `key-${i}`);
   for (let block = 0; block < 40; block++) {
     const txs = randomOps(rng, keys, 1 + rng.int(60), model);
@@ -133,7 +112,7 @@ test("state root: default B = 16 matches the definition; deleting everything lea
   const rng = seededRng(t);
   const state = new MapState();
   const app = new KvApplication({}, { committed: state });
-  const model = new Map<string, { key: Uint8Array; value: Uint8Array }>();
+  const model = new Map() as KvModel;
   const keys = Array.from({ length: 500 }, (_, i) => `k${i}`);
   const outer = (l: Uint8Array[]): Uint8Array => merkleRoot(l);
   for (let block = 0; block < 5; block++) {
