@@ -90,6 +90,11 @@ export class FakeNodeApi implements NodeApi {
     return info;
   }
 
+  /** Calls the committed-block listeners with `info` directly (no chain change): for stream tests. */
+  emit(info: BlockInfo): void {
+    for (const l of this.listeners) l(info);
+  }
+
   /** Sets a committed KV entry. */
   setKv(key: Uint8Array, value: Uint8Array): void {
     this.kvStore.set(toHex(key), value);
