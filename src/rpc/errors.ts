@@ -44,6 +44,8 @@ export const RPC_ERRORS = {
   METHOD_NOT_ALLOWED: 405,
   /** A body larger than the route's limit; the connection is closed. */
   BODY_TOO_LARGE: 413,
+  /** The request body did not arrive within the request timeout; the connection is closed. */
+  REQUEST_TIMEOUT: 408,
   /** A request path longer than the limit. */
   URI_TOO_LONG: 414,
   /** A body with the wrong Content-Type. */
@@ -56,6 +58,8 @@ export const RPC_ERRORS = {
   MEMPOOL_FULL: 503,
   /** Too many request bodies are being received at once across all connections. */
   SERVER_BUSY: 503,
+  /** The node did not answer within the request timeout (the request may still take effect, e.g. a submission). */
+  NODE_TIMEOUT: 503,
   /** The block stream has its maximum number of subscribers. */
   TOO_MANY_SUBSCRIBERS: 503,
 } as const;
@@ -94,6 +98,7 @@ const REASONS: Record<number, string> = {
   400: "Bad Request",
   404: "Not Found",
   405: "Method Not Allowed",
+  408: "Request Timeout",
   413: "Payload Too Large",
   414: "URI Too Long",
   415: "Unsupported Media Type",

@@ -21,6 +21,8 @@ export interface ExchangeHost {
   /** Claims `n` bytes of the shared request-body budget; false when it is exhausted. */
   reserveBodyBytes(n: number): boolean;
   releaseBodyBytes(n: number): void;
+  /** Called once when the exchange is answered or aborted (the server stops tracking its deadline). */
+  settled(ex: Exchange): void;
 }
 
 /** Thrown into a handler whose client went away (or whose body was refused): it only unwinds the handler. */
@@ -47,7 +49,10 @@ export class Exchange {
   route = "unknown";
   private reserved = 0;
   private bodyPending: boolean;
+  private reading = false;
   private onClosed: (() => void) | undefined;
+  /** Server tick at which the request times out (see RpcServer's sweep). */
+  deadline = Number.POSITIVE_INFINITY;
 
   /**
    * @param head a HEAD request: answered like GET without the body.
@@ -66,6 +71,7 @@ export class Exchange {
       this.state = "aborted";
       this.release();
       this.host.metrics.aborted.inc([this.route]);
+      this.host.settled(this);
       this.onClosed?.();
     });
   }
@@ -80,6 +86,7 @@ export class Exchange {
     if (!this.open) return;
     this.state = "done";
     this.release();
+    this.host.settled(this);
     const close = opts.close === true || this.bodyPending;
     this.host.metrics.requests.inc([this.route, String(status)]);
     const res = this.res;
@@ -101,6 +108,20 @@ export class Exchange {
   error(err: HttpError, headers?: readonly (readonly [string, string])[], extra?: Record<string, unknown>): void {
     const body = extra === undefined ? errorBody(err.code, err.message) : JSON.stringify({ error: { code: err.code, message: err.message }, ...extra });
     this.reply(err.status, body, headers === undefined ? {} : { headers });
+  }
+
+  /**
+   * The request timed out: 408 REQUEST_TIMEOUT while its body is still arriving (slow upload), else 503 NODE_TIMEOUT
+   * (the node did not answer). Closes the connection; a late answer from the handler is then a no-op.
+   */
+  expire(timeoutSec: number): void {
+    if (!this.open) return;
+    if (this.reading) {
+      this.refuseBody("REQUEST_TIMEOUT", `the body did not arrive within ${timeoutSec} s`);
+      return;
+    }
+    const err = new HttpError("NODE_TIMEOUT", `the node did not answer within ${timeoutSec} s`);
+    this.reply(err.status, errorBody(err.code, err.message), { close: true, headers: [["Retry-After", "1"]] });
   }
 
   /** Refuses a request body: counts it and answers with the error, closing the connection. */
@@ -130,9 +151,11 @@ export class Exchange {
       let buf = new Uint8Array(0);
       let len = 0;
       let settled = false;
+      this.reading = true;
       const fail = (): void => {
         if (settled) return;
         settled = true;
+        this.reading = false;
         reject(new ExchangeClosed());
       };
       this.onClosed = fail;
@@ -165,6 +188,7 @@ export class Exchange {
         len += n;
         if (isLast) {
           settled = true;
+          this.reading = false;
           this.bodyPending = false;
           this.onClosed = undefined;
           resolve(buf.subarray(0, len));

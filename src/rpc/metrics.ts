@@ -76,6 +76,8 @@ export class RpcMetrics {
   readonly rejectedBodies = new MetricFamily("quire_rpc_rejected_bodies_total", "Request bodies refused, by error code.", "counter", ["code"]);
   /** Handler failures turned into 500 INTERNAL: should stay 0. */
   readonly handlerErrors = new MetricFamily("quire_rpc_handler_errors_total", "Exceptions in request handlers or the node API (answered 500 INTERNAL), by route.", "counter", ["route"]);
+  /** Requests answered 408/503 by the request timeout. */
+  readonly timeouts = new MetricFamily("quire_rpc_request_timeouts_total", "Requests expired by the request timeout (slow upload or node not answering), by route.", "counter", ["route"]);
   /** Transactions offered through POST /v1/tx and /v1/txs, by outcome. */
   readonly txs = new MetricFamily("quire_rpc_txs_total", "Transactions offered to the mempool through the RPC, by outcome.", "counter", ["outcome"]);
   readonly streamSubscribers = new MetricFamily("quire_rpc_stream_subscribers", "Open /v1/stream subscriptions.", "gauge");
@@ -93,6 +95,7 @@ export class RpcMetrics {
     this.aborted,
     this.rejectedBodies,
     this.handlerErrors,
+    this.timeouts,
     this.txs,
     this.streamSubscribers,
     this.streamOpened,

@@ -41,6 +41,12 @@ export interface RpcLimits {
   maxStreamBufferedBytes: number;
   /** uWS idle timeout of stream sockets, in seconds (0, or at least 8: uWS's granularity is 4 s). */
   streamIdleTimeoutSec: number;
+  /**
+   * Seconds from a request's headers to its answer (checked once a second, so up to one second more). A body still
+   * arriving then is 408; a node that has not answered is 503 NODE_TIMEOUT. uWS has no such timer for requests
+   * waiting on an answer, so without it a stuck node call would hold its connection forever.
+   */
+  requestTimeoutSec: number;
 }
 
 /**
@@ -58,6 +64,7 @@ export const DEFAULT_RPC_LIMITS: Readonly<RpcLimits> = Object.freeze({
   maxStreamSubscribers: 256,
   maxStreamBufferedBytes: 1024 * 1024,
   streamIdleTimeoutSec: 120,
+  requestTimeoutSec: 30,
 });
 
 export interface RpcServerOptions {
@@ -131,6 +138,11 @@ export class RpcServer {
   private unsubscribe: (() => void) | undefined;
   private boundPort = 0;
   private pendingBodyBytes = 0;
+  // Request deadlines: one interval ticks once a second and expires exchanges whose deadline tick has passed, so no
+  // per-request timer and no clock read is needed.
+  private readonly inFlight = new Set<Exchange>();
+  private tick = 0;
+  private sweeper: ReturnType<typeof setInterval> | undefined;
   private state: "new" | "starting" | "running" | "stopped" = "new";
 
   constructor(opts: RpcServerOptions, modules: RpcServerModules) {
@@ -160,6 +172,9 @@ export class RpcServer {
       },
       releaseBodyBytes: (n) => {
         this.pendingBodyBytes -= n;
+      },
+      settled: (ex) => {
+        this.inFlight.delete(ex);
       },
     };
     this.routes = this.buildRoutes();
@@ -206,6 +221,8 @@ export class RpcServer {
         this.listenSocket = ls;
         this.boundPort = uWS.us_socket_local_port(ls as unknown as us_socket);
         this.state = "running";
+        this.sweeper = setInterval(() => this.sweep(), 1000);
+        this.sweeper.unref();
         this.unsubscribe = this.api.onCommittedHeader((block) => {
           try {
             this.stream.publish(block);
@@ -230,6 +247,9 @@ export class RpcServer {
       return;
     }
     this.state = "stopped";
+    if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    this.inFlight.clear();
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     this.stream.closeAll();
@@ -256,6 +276,9 @@ export class RpcServer {
       clientId: method === "post" ? Buffer.from(res.getRemoteAddressAsText()).toString("latin1") : "",
     };
     const ex = new Exchange(res, this.exchangeHost, method === "head", chunked || (length !== undefined && length > 0));
+    // +1: the next tick may come at any moment, so a request always gets at least the full timeout.
+    ex.deadline = this.tick + this.limits.requestTimeoutSec + 1;
+    this.inFlight.add(ex);
     try {
       const pending = this.dispatch(ex, method, url, info);
       if (pending !== undefined) pending.catch((e: unknown) => this.fail(ex, e));
@@ -296,6 +319,16 @@ export class RpcServer {
       if (ok) return [r, params];
     }
     return undefined;
+  }
+
+  private sweep(): void {
+    this.tick++;
+    for (const ex of this.inFlight) {
+      if (ex.deadline > this.tick) continue;
+      this.inFlight.delete(ex);
+      this.metrics.timeouts.inc([ex.route]);
+      ex.expire(this.limits.requestTimeoutSec);
+    }
   }
 
   /** The single place a handler failure ends up. */

@@ -488,6 +488,7 @@ describe("options and lifecycle", () => {
       [{ streamIdleTimeoutSec: 4 }, "limits.streamIdleTimeoutSec"],
       [{ maxPendingBodyBytes: 10 }, "limits.maxPendingBodyBytes"],
       [{ maxBodyBytes: 10 }, "limits.maxBodyBytes"],
+      [{ requestTimeoutSec: 0 }, "limits.requestTimeoutSec"],
     ];
     for (const [limits, field] of bad) {
       assert.throws(
@@ -507,6 +508,29 @@ describe("options and lifecycle", () => {
     await h.server.stop();
     assert.equal(h.api.listenerCount, 0);
     await assert.rejects(fetch(`${h.base}/v1/status`));
+  });
+
+  test("the request timeout: a stuck node call is 503 NODE_TIMEOUT, a stalled upload 408 REQUEST_TIMEOUT; both close", async () => {
+    const h = await startHarness({ limits: { requestTimeoutSec: 1 } });
+    try {
+      const upload = await RawConn.open(h.server.port);
+      upload.write(`POST /v1/tx HTTP/1.1\r\nHost: x\r\nContent-Type: ${OCTETS}\r\nContent-Length: 10\r\n\r\nabc`);
+      h.api.hang = true;
+      const stuck = http(h.base, "GET", "/v1/status");
+      const [a] = await Promise.all([stuck, upload.waitClose(10_000)]);
+      assertError(a, 503, "NODE_TIMEOUT");
+      assert.equal(a.headers.get("retry-after"), "1");
+      const r = parseResponse(upload.text)!;
+      assert.equal(r.status, 408);
+      assert.equal((JSON.parse(r.body) as { error: { code: string } }).error.code, "REQUEST_TIMEOUT");
+      assert.equal(h.metrics.timeouts.get(["status"]), 1);
+      assert.equal(h.metrics.timeouts.get(["tx_submit"]), 1);
+      assert.equal(h.server.bodyBytesInFlight, 0);
+      h.api.hang = false;
+      assert.equal((await http(h.base, "GET", "/v1/status")).status, 200);
+    } finally {
+      await h.server.stop();
+    }
   });
 
   test("the shared body budget: an upload that would pass maxPendingBodyBytes is 503 SERVER_BUSY", async () => {
