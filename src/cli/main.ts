@@ -13,6 +13,7 @@ interface CommandEntry {
 const COMMANDS: Record<string, CommandEntry> = {
   merkle: { summary: "RFC 6962 Merkle root, inclusion proof and proof verification (stdin/stdout)", load: async () => (await import("./merkle.js")).merkleCommand },
   keygen: { summary: "write a BLS validator key file (mode 0600) with its proof of possession", load: async () => (await import("./keygen.js")).keygenCommand },
+  sim: { summary: "deterministic consensus simulations: quire sim --validators N --seeds K --scenario random|KINDS --views V [--byzantine B] [--bls-every K] [--json FILE]", load: async () => (await import("./sim.js")).simCommand },
   bench: { summary: "micro-benchmarks: quire bench crypto|bls|wire|net [--json FILE]", load: async () => (await import("./bench.js")).benchCommand },
 };
 

@@ -1,0 +1,23 @@
+/**
+ * The shell's block for a `proposeRequest` (a local event). Check: we asked for exactly this view, still lead it, have
+ * not proposed in it, and the block extends our high QC's block at the next height. Apply: record the proposal in the
+ * safety state (persisted before the proposal leaves: never two proposals in one view, even across a restart),
+ * broadcast it with its justification, and process it like any proposal (insert, vote).
+ */
+import { acceptProposal, justification, payloadFits } from "./core.js";
+import type { Draft } from "./core.js";
+import type { Block } from "../wire/types.js";
+
+export function onPayload(d: Draft, view: number, block: Block): void {
+  const fit = payloadFits(d, view, block);
+  if (fit !== "ok") {
+    d.reject(d.ctx.self, fit);
+    return;
+  }
+  const hash = d.ctx.hashBlock(block.header);
+  const { qc, tc } = justification(d, view);
+  d.setSafety({ lastProposedView: view });
+  d.awaitingPayload = 0;
+  d.effects.push({ kind: "broadcast", message: { kind: "proposal", body: { block, qc, tc } } });
+  acceptProposal(d, d.ctx.self, { block, hash, qc, tc });
+}

@@ -1,0 +1,12 @@
+/**
+ * The view timer fired (a local event). Check: it is for the current view and its deadline has passed (the shell
+ * keeps one timer, but a firing may race with a view change). Apply: time out in the view (or re-broadcast the
+ * timeout already sent in it) and re-arm the timer.
+ */
+import { localTimeout } from "./core.js";
+import type { Draft } from "./core.js";
+
+export function onTimer(d: Draft, view: number): void {
+  if (view !== d.view || d.now < d.viewDeadline) return;
+  localTimeout(d);
+}

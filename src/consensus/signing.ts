@@ -1,0 +1,68 @@
+/**
+ * What consensus signatures cover, and the genesis certificate.
+ *
+ * Vote message:    "QUIRE/VOTE/V1\0\0\0" (16) ‖ len(chainId) (1) ‖ chainId ‖ view (uint64 BE) ‖ blockHash (32)
+ * Timeout message: "QUIRE/TMO/V1\0\0\0\0" (16) ‖ len(chainId) (1) ‖ chainId ‖ view (uint64 BE) ‖ highQc.view (uint64 BE)
+ *
+ * Distinct domain tags keep a vote from ever verifying as a timeout (or as anything else the key signs, like the link
+ * handshake); the chain id binds the signature to one network. The crypto layer only checks "these signers signed
+ * these bytes": building the bytes is consensus's job, here.
+ */
+import type { Hash, QuorumCert } from "../wire/types.js";
+import { SIGNATURE_BYTES } from "../wire/limits.js";
+import { utf8 } from "../util/bytes.js";
+
+function tag16(s: string): Uint8Array {
+  const t = new Uint8Array(16);
+  t.set(utf8(s));
+  return t;
+}
+
+export const VOTE_DOMAIN = tag16("QUIRE/VOTE/V1");
+export const TIMEOUT_DOMAIN = tag16("QUIRE/TMO/V1");
+
+function prefix(domain: Uint8Array, chainId: Uint8Array, extra: number): { out: Uint8Array; dv: DataView; off: number } {
+  const off = 16 + 1 + chainId.length;
+  const out = new Uint8Array(off + extra);
+  out.set(domain, 0);
+  out[16] = chainId.length;
+  out.set(chainId, 17);
+  return { out, dv: new DataView(out.buffer), off };
+}
+
+function putU64(dv: DataView, off: number, v: number): void {
+  dv.setUint32(off, Math.floor(v / 4294967296));
+  dv.setUint32(off + 4, v >>> 0);
+}
+
+/** The bytes a vote for `blockHash` in `view` signs. `chainId` is at most 255 bytes (the wire allows 64). */
+export function voteMessage(chainId: Uint8Array, view: number, blockHash: Hash): Uint8Array {
+  const { out, dv, off } = prefix(VOTE_DOMAIN, chainId, 8 + 32);
+  putU64(dv, off, view);
+  out.set(blockHash, off + 8);
+  return out;
+}
+
+/** The bytes a timeout for `view` reporting a high QC of view `highQcView` signs. */
+export function timeoutMessage(chainId: Uint8Array, view: number, highQcView: number): Uint8Array {
+  const { out, dv, off } = prefix(TIMEOUT_DOMAIN, chainId, 16);
+  putU64(dv, off, view);
+  putU64(dv, off + 8, highQcView);
+  return out;
+}
+
+/**
+ * The certificate of the genesis block: view 0, no signers, an all-zero signature. It is never verified
+ * cryptographically: validation accepts exactly this value (see `isGenesisQc`) and nothing else at view 0.
+ */
+export function genesisQc(genesisHash: Hash): QuorumCert {
+  return { view: 0, blockHash: genesisHash, signers: new Uint8Array(0), aggregateSignature: new Uint8Array(SIGNATURE_BYTES) };
+}
+
+/** Signs consensus messages with this replica's key. Must be deterministic (BLS and the test scheme are). */
+export interface ConsensusSigner {
+  /** The validator index whose key this is. */
+  readonly index: number;
+  /** The signature of a vote or timeout message, in the wire form of those (VOTE_SIGNATURE_BYTES, uncompressed). */
+  sign(message: Uint8Array): Uint8Array;
+}

@@ -1,0 +1,109 @@
+/**
+ * Equivocation detection: the first proposal, vote and timeout of each validator in each view is remembered; a
+ * different second one is evidence (recorded once per validator, view and kind, and counted), an identical one a
+ * duplicate. Either way the second message is never acted on.
+ *
+ * Only messages that passed every other check are recorded, so a malformed or badly signed message can neither frame
+ * a validator nor shadow its real message. Memory is bounded: views more than `memoryViews` below the current view
+ * are forgotten (nothing that old is acted on anyway).
+ */
+import type { Proposal, Timeout, Vote } from "../../wire/types.js";
+
+export type EvidenceKind = "proposal" | "vote" | "timeout";
+
+/** Two conflicting messages from one validator in one view. Votes and timeouts are signed: transferable proof. */
+export type Evidence =
+  | { readonly kind: "proposal"; readonly validator: number; readonly view: number; readonly first: string; readonly second: string; readonly firstProposal: Proposal; readonly secondProposal: Proposal }
+  | { readonly kind: "vote"; readonly validator: number; readonly view: number; readonly first: Vote; readonly second: Vote }
+  | { readonly kind: "timeout"; readonly validator: number; readonly view: number; readonly first: Timeout; readonly second: Timeout };
+
+export type Seen = "new" | "duplicate" | "conflict";
+
+interface Entry<T> {
+  readonly key: string;
+  readonly message: T;
+  reported: boolean;
+}
+
+export class EquivocationTracker {
+  private readonly proposals = new Map<number, Map<number, Entry<Proposal>>>();
+  private readonly votes = new Map<number, Map<number, Entry<Vote>>>();
+  private readonly timeouts = new Map<number, Map<number, Entry<Timeout>>>();
+  private readonly log: Evidence[] = [];
+  private readonly perValidator = new Map<number, number>();
+  private floor = 0;
+
+  constructor(private readonly memoryViews = 64) {}
+
+  /** Whether (validator, view) already has a message of this kind, and if so whether it is the same (`key`). */
+  peek(kind: EvidenceKind, validator: number, view: number, key: string): Seen {
+    const e = this.table(kind).get(view)?.get(validator);
+    if (e === undefined) return "new";
+    return e.key === key ? "duplicate" : "conflict";
+  }
+
+  /** The first message recorded for (validator, view) of this kind, if any. */
+  first(kind: "vote", validator: number, view: number): Vote | undefined;
+  first(kind: EvidenceKind, validator: number, view: number): Proposal | Vote | Timeout | undefined {
+    return (this.table(kind).get(view)?.get(validator) as Entry<Proposal | Vote | Timeout> | undefined)?.message;
+  }
+
+  /** Records a fully validated message. Returns "conflict" (and records evidence once) when it differs from the first. */
+  record(kind: "proposal", validator: number, view: number, key: string, message: Proposal): Seen;
+  record(kind: "vote", validator: number, view: number, key: string, message: Vote): Seen;
+  record(kind: "timeout", validator: number, view: number, key: string, message: Timeout): Seen;
+  record(kind: EvidenceKind, validator: number, view: number, key: string, message: Proposal | Vote | Timeout): Seen {
+    if (view < this.floor) return "new"; // below memory: the core ignores it anyway
+    const table = this.table(kind) as Map<number, Map<number, Entry<Proposal | Vote | Timeout>>>;
+    let byValidator = table.get(view);
+    if (byValidator === undefined) {
+      byValidator = new Map();
+      table.set(view, byValidator);
+    }
+    const e = byValidator.get(validator);
+    if (e === undefined) {
+      byValidator.set(validator, { key, message, reported: false });
+      return "new";
+    }
+    if (e.key === key) return "duplicate";
+    if (!e.reported) {
+      e.reported = true;
+      this.log.push(makeEvidence(kind, validator, view, e, key, message));
+      this.perValidator.set(validator, (this.perValidator.get(validator) ?? 0) + 1);
+    }
+    return "conflict";
+  }
+
+  /** Forgets views below `currentView - memoryViews`. */
+  advance(currentView: number): void {
+    const floor = currentView - this.memoryViews;
+    if (floor <= this.floor) return;
+    this.floor = floor;
+    for (const t of [this.proposals, this.votes, this.timeouts] as Map<number, unknown>[]) for (const v of t.keys()) if (v < floor) t.delete(v);
+  }
+
+  /** Every piece of evidence recorded, oldest first. */
+  evidence(): readonly Evidence[] {
+    return this.log;
+  }
+
+  /** Evidence count per validator. */
+  counts(): ReadonlyMap<number, number> {
+    return this.perValidator;
+  }
+
+  private table(kind: EvidenceKind): Map<number, Map<number, Entry<unknown>>> {
+    return kind === "proposal" ? this.proposals : kind === "vote" ? this.votes : this.timeouts;
+  }
+}
+
+function makeEvidence(kind: EvidenceKind, validator: number, view: number, first: Entry<Proposal | Vote | Timeout>, key: string, second: Proposal | Vote | Timeout): Evidence {
+  switch (kind) {
+    case "proposal":
+      return { kind, validator, view, first: first.key, second: key, firstProposal: first.message as Proposal, secondProposal: second as Proposal };
+    case "vote":
+      return { kind, validator, view, first: first.message as Vote, second: second as Vote };
+    case "timeout":
+      return { kind, validator, view, first: first.message as Timeout, second: second as Timeout };
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * One simulated run: n replicas (plus twins) in one process, on virtual time, over the in-memory network, with the
+ * faults of a `ScenarioPlan` — a pure function of its options and seed, so any run replays exactly.
+ *
+ *   const result = runSimulation({ validators: 4, seed: 7, kinds: "random", views: 50 });
+ *   result.violations   // [] when safety, validity and liveness held
+ */
+import { toHex, utf8 } from "../util/bytes.js";
+import { SeededRng } from "../util/rng.js";
+import { maxFaulty } from "../consensus/certificates.js";
+import { blockHasher } from "../consensus/blockHash.js";
+import type { Sha256 } from "../consensus/blockHash.js";
+import { Replica } from "../consensus/replica.js";
+import type { SignatureScheme, SignerSetCodec } from "../consensus/scheme.js";
+import { SchemeCertificates } from "../consensus/scheme.js";
+import type { ConsensusSigner } from "../consensus/signing.js";
+import type { TxRootFn } from "../consensus/validation/context.js";
+import type { Block } from "../wire/types.js";
+import { checkLiveness, checkSafety, checkValidity, commitLatency, RunRecorder } from "./checkers.js";
+import type { CommitLatency, TraceEvent, Violation } from "./checkers.js";
+import { InsecureTestScheme } from "./insecureTestScheme.js";
+import { bitmapSignerSets } from "../consensus/adapters/bitmapSignerSets.js";
+import { merkleRoot } from "../crypto/merkle.js";
+import { MemoryNetwork } from "../net/memoryNetwork.js";
+import { ManualScheduler } from "../util/clock.js";
+import { faultyValidators, planScenario } from "./scenario.js";
+import type { ScenarioKind, ScenarioPlan } from "./scenario.js";
+import { SimReplica } from "./simReplica.js";
+import { hash } from "node:crypto";
+
+export const SIM_CHAIN_ID = utf8("quire-sim");
+
+/** The signature scheme and helpers a run uses. `testSimCrypto` by default; BLS through `blsSimCrypto`. */
+export interface SimCrypto {
+  readonly scheme: SignatureScheme;
+  signer(index: number): ConsensusSigner;
+  readonly signerSets: SignerSetCodec;
+  readonly txRoot: TxRootFn;
+  readonly sha256: Sha256;
+}
+
+const nodeSha256: Sha256 = (data) => hash("sha256", data, "buffer");
+
+/** The fast insecure test scheme (see insecureTestScheme.ts). */
+export function testSimCrypto(validators: number, seed: number): SimCrypto {
+  const scheme = new InsecureTestScheme(validators, seed);
+  return { scheme, signer: (i) => scheme.signer(i), signerSets: bitmapSignerSets(), txRoot: (txs) => merkleRoot(txs), sha256: nodeSha256 };
+}
+
+export interface SimOptions {
+  readonly validators: number;
+  readonly seed: number;
+  readonly kinds: readonly ScenarioKind[] | "random";
+  /** Run until an honest replica reaches this view (after GST and the liveness witnesses), or the deadline. */
+  readonly views: number;
+  readonly byzantine?: number;
+  /** Default: the insecure test scheme. */
+  readonly crypto?: SimCrypto;
+  /** Keep a full event trace (for replaying a failure). */
+  readonly trace?: boolean;
+  /** Fixed link delay of the "happy" scenario. */
+  readonly happyDelayMs?: number;
+  /** Replaces the drawn plan (tests build exact scenarios). */
+  readonly plan?: (drawn: ScenarioPlan) => ScenarioPlan;
+}
+
+export interface SimResult {
+  readonly seed: number;
+  readonly plan: ScenarioPlan;
+  readonly violations: readonly Violation[];
+  /** Highest committed height over honest replicas. */
+  readonly committedHeight: number;
+  /** Highest view over honest replicas at the end. */
+  readonly maxView: number;
+  readonly messages: number;
+  readonly endMs: number;
+  readonly maxFirstCommitAfterGstMs: number | null;
+  /** Proposal-to-commit latency at honest replicas. */
+  readonly latency: CommitLatency;
+  /** Equivocation evidence recorded by honest replicas. */
+  readonly evidence: number;
+  /** Rejections at honest replicas by code. */
+  readonly rejections: Record<string, number>;
+  readonly trace: readonly TraceEvent[] | null;
+  /** Per-instance commit logs (for tests and latency measurements). */
+  readonly recorder: RunRecorder;
+  readonly replicas: readonly SimReplica[];
+}
+
+/** Builds the plan and the replicas, runs to completion, and checks. */
+export function runSimulation(opts: SimOptions): SimResult {
+  const sim = new Simulation(opts);
+  sim.run();
+  return sim.result();
+}
+
+export class Simulation {
+  readonly plan: ScenarioPlan;
+  readonly scheduler = new ManualScheduler();
+  readonly network: MemoryNetwork;
+  readonly recorder: RunRecorder;
+  readonly replicas: SimReplica[];
+  readonly honest: number[];
+  readonly live: number[];
+  readonly genesis: Block;
+  private endMs = 0;
+
+  constructor(readonly opts: SimOptions) {
+    const seed = opts.seed >>> 0;
+    const drawn = planScenario(new SeededRng(seed), { validators: opts.validators, kinds: opts.kinds, byzantine: opts.byzantine, happyDelayMs: opts.happyDelayMs });
+    const plan = opts.plan ? opts.plan(drawn) : drawn;
+    this.plan = plan;
+    const n = plan.validators;
+    const instances = plan.validatorOf.length;
+    const crypto = opts.crypto ?? testSimCrypto(n, seed);
+    this.network = new MemoryNetwork({ size: instances, seed: (seed ^ 0x5bd1e995) >>> 0, faults: plan.preGst }, { scheduler: this.scheduler });
+    this.recorder = new RunRecorder(instances, opts.trace ?? false);
+    const certs = new SchemeCertificates({ chainId: SIM_CHAIN_ID, validatorCount: n, optimisticVotes: plan.optimisticVotes }, crypto.scheme, crypto.signerSets);
+    const hashBlock = blockHasher(crypto.sha256);
+    this.genesis = {
+      header: { parent: new Uint8Array(32), view: 0, height: 0, proposer: 0, timestampMs: 0, txRoot: crypto.txRoot([]), parentStateRoot: new Uint8Array(32), parentResults: new Uint8Array(0) },
+      txs: [],
+    };
+    const instancesOf: number[][] = Array.from({ length: n }, () => []);
+    plan.validatorOf.forEach((v, i) => instancesOf[v]!.push(i));
+    const byzRng = new SeededRng((seed ^ 0x27d4eb2f) >>> 0);
+    this.replicas = plan.validatorOf.map((v, instance) => {
+      const signer = crypto.signer(v);
+      const replica = new Replica({ chainId: SIM_CHAIN_ID, self: v, validatorCount: n, genesis: this.genesis, pacemaker: plan.pacemaker }, { signer, aggregator: certs, hashBlock });
+      return new SimReplica({
+        instance,
+        validator: v,
+        replica,
+        validatorModules: { verifier: certs, txRoot: crypto.txRoot, hashBlock },
+        voteSignatures: plan.optimisticVotes ? "defer" : "verify",
+        signer,
+        transport: this.network.transport(instance),
+        scheduler: this.scheduler,
+        recorder: this.recorder,
+        instancesOf,
+        validatorOfInstance: plan.validatorOf,
+        instanceCount: instances,
+        behaviour: plan.byzantine.get(v) ?? null,
+        rng: byzRng,
+        txRoot: crypto.txRoot,
+        chainId: SIM_CHAIN_ID,
+      });
+    });
+    this.honest = plan.validatorOf.map((_, i) => i).filter((i) => !plan.byzantine.has(plan.validatorOf[i]!));
+    const stopped = new Set(plan.crashes.filter((c) => c.restartAtMs === null).map((c) => c.instance));
+    this.live = this.honest.filter((i) => !stopped.has(i));
+  }
+
+  /** Schedules the plan's events, starts every instance and runs until done or the deadline. */
+  run(): void {
+    const { plan, scheduler, network, recorder } = this;
+    for (const p of plan.partitions) {
+      scheduler.setTimeout(() => {
+        const handle = network.partition(p.groups);
+        recorder.event(scheduler.now(), -1, "partition", 0, p.groups.map((g) => `[${g.join(",")}]`).join(""));
+        scheduler.setTimeout(() => {
+          handle.heal();
+          recorder.event(scheduler.now(), -1, "heal", 0, "partition healed");
+        }, p.toMs - p.fromMs);
+      }, p.fromMs);
+    }
+    for (const c of plan.crashes) {
+      const r = this.replicas[c.instance]!;
+      scheduler.setTimeout(() => r.armCrash(c.cutAfterEffects), c.atMs);
+      if (c.restartAtMs !== null) {
+        scheduler.setTimeout(() => {
+          r.crash(); // if the armed crash has not happened yet
+          r.start();
+        }, c.restartAtMs);
+      }
+    }
+    scheduler.setTimeout(() => {
+      network.heal();
+      network.setFaults(plan.postGst);
+      recorder.event(scheduler.now(), -1, "gst", 0, "network synchronous from now on");
+    }, plan.gstMs);
+    // Every endpoint is up before the first replica speaks (the leader of view 1 proposes as it starts).
+    for (let i = 0; i < this.replicas.length; i++) void network.transport(i).start();
+    for (const r of this.replicas) r.start();
+
+    const f = maxFaulty(plan.validators);
+    const checkLive = faultyValidators(plan).size <= f;
+    const views = this.opts.views;
+    const deadline = plan.gstMs + plan.livenessBoundMs + views * 2 * plan.pacemaker.baseTimeoutMs;
+    const done = (): boolean => {
+      if (scheduler.now() <= plan.gstMs) return false;
+      let maxView = 0;
+      for (const i of this.honest) maxView = Math.max(maxView, this.replicas[i]!.state?.view ?? 0);
+      if (maxView < views) return false;
+      // Every live honest replica has committed since GST (the liveness witnesses), when liveness is expected.
+      if (!checkLive) return true;
+      for (const i of this.live) {
+        const log = recorder.commits[i]!;
+        const last = log[log.length - 1];
+        if (last === undefined || last.at <= plan.gstMs) return false;
+      }
+      return true;
+    };
+    scheduler.runUntil(done, deadline);
+    this.endMs = scheduler.now();
+  }
+
+  result(): SimResult {
+    const { plan, recorder } = this;
+    const honestSet = new Set(this.honest);
+    const violations: Violation[] = [
+      ...checkSafety(recorder, this.honest),
+      ...checkValidity(recorder, this.honest, toHex(this.replicas[0]!.deps.replica.genesis.hash)),
+      ...recorder.unpersistedSends.filter((v) => honestSet.has(v.instances[0]!)).slice(0, 5),
+    ];
+    const checkLive = faultyValidators(plan).size <= maxFaulty(plan.validators);
+    const live = checkLive ? checkLiveness(recorder, this.live, plan.gstMs, plan.livenessBoundMs, this.endMs) : { violations: [], maxFirstCommitAfterGstMs: null };
+    violations.push(...live.violations);
+    let committedHeight = 0;
+    let maxView = 0;
+    let evidence = 0;
+    const rejections: Record<string, number> = {};
+    for (const i of this.honest) {
+      const r = this.replicas[i]!;
+      r.collectValidatorStats();
+      committedHeight = Math.max(committedHeight, r.disk.committed.length - 1);
+      maxView = Math.max(maxView, r.state?.view ?? 0);
+      evidence += r.evidence;
+      for (const [code, c] of r.rejections) rejections[code] = (rejections[code] ?? 0) + c;
+    }
+    return {
+      seed: this.opts.seed >>> 0,
+      plan,
+      violations,
+      committedHeight,
+      maxView,
+      messages: recorder.messages,
+      endMs: this.endMs,
+      maxFirstCommitAfterGstMs: live.maxFirstCommitAfterGstMs,
+      latency: commitLatency(recorder, this.honest),
+      evidence,
+      rejections,
+      trace: recorder.trace,
+      recorder,
+      replicas: this.replicas,
+    };
+  }
+}

@@ -1,0 +1,60 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const bin = fileURLToPath(new URL("../../../bin/quire.js", import.meta.url));
+
+function quire(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [bin, "sim", ...args], { encoding: "utf8", timeout: 60_000 });
+  if (r.error !== undefined) throw r.error;
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test("quire sim: a clean sweep prints the summary, writes JSON and exits 0", () => {
+  const dir = mkdtempSync(join(tmpdir(), "quire-sim-"));
+  try {
+    const file = join(dir, "sim.json");
+    const r = quire(["--validators", "4", "--seeds", "20", "--scenario", "crash-restart,lossy", "--views", "20", "--json", file, "--quiet"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    for (const field of ["runs        20", "commits", "views", "messages", "violations  0"]) assert.ok(r.stdout.includes(field), `missing "${field}" in\n${r.stdout}`);
+    const json = JSON.parse(readFileSync(file, "utf8")) as { runs: number; violations: number; commits: number; config: { scenario: string } };
+    assert.equal(json.runs, 20);
+    assert.equal(json.violations, 0);
+    assert.ok(json.commits > 0);
+    assert.equal(json.config.scenario, "crash-restart,lossy");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("quire sim with more than f Byzantine validators reports the safety violation, the seed and a trace, exit 1", () => {
+  const r = quire(["--validators", "4", "--byzantine", "2", "--scenario", "twins", "--seeds", "20", "--views", "30", "--quiet"]);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /FAILED seed \d+/);
+  assert.match(r.stdout, /safety violation: height \d+: replica \d+ committed [0-9a-f]+ but replica \d+ committed [0-9a-f]+/);
+  assert.match(r.stdout, /replay: quire sim --validators 4 --seeds 1 --seed \d+ --scenario twins --views 30 --byzantine 2/);
+  assert.match(r.stdout, /minimal trace:\n[\s\S]*net  partition/);
+  // The printed replay command reproduces the failure on its own.
+  const seed = /replay: quire sim .* --seed (\d+)/.exec(r.stdout)![1]!;
+  const again = quire(["--validators", "4", "--seeds", "1", "--seed", seed, "--scenario", "twins", "--views", "30", "--byzantine", "2", "--quiet"]);
+  assert.equal(again.code, 1);
+  assert.ok(again.stdout.includes(`FAILED seed ${seed}`));
+});
+
+test("quire sim --bls-every K runs every K-th seed with real BLS", () => {
+  const r = quire(["--seeds", "4", "--bls-every", "4", "--views", "10", "--scenario", "happy", "--quiet"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /runs {8}4 \((insecure-test 3, bls-blst 1|bls-blst 1, insecure-test 3)\)/);
+});
+
+test("quire sim: usage errors exit 2", () => {
+  assert.equal(quire(["--scenario", "nonsense"]).code, 2);
+  assert.equal(quire(["--validators", "0"]).code, 2);
+  assert.equal(quire(["--byzantine", "5", "--validators", "4"]).code, 2);
+  assert.equal(quire(["--bogus", "1"]).code, 2);
+  assert.equal(quire(["--bls-every", "1", "--bls-backend", "openssl"]).code, 2);
+});
