@@ -1,0 +1,47 @@
+import { checkFlags, parseArgs, stringFlag, UsageError } from "./args.js";
+import { loadNodeConfig } from "../node/config.js";
+import { QuireNode } from "../node/node.js";
+
+const USAGE = "usage: quire node --config FILE";
+
+/** After a stop, the process gets this long to exit on its own before it is ended (a lingering handle is a bug). */
+const EXIT_GRACE_MS = 3_000;
+
+/**
+ * `quire node --config FILE`: runs one validator until SIGINT or SIGTERM, then stops gracefully (the write in
+ * progress finishes — store writes are synchronous, so a signal is handled between two of them —, sockets close)
+ * and exits 0. A second signal exits at once with 1. Exit 1 as well when the node stopped on a fatal error.
+ */
+export async function nodeCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, ["help"]);
+  if (args.flags.has("help")) {
+    process.stdout.write(USAGE + "\n");
+    return 0;
+  }
+  checkFlags(args, ["config", "help"]);
+  const file = stringFlag(args, "config");
+  if (file === undefined || args.positional.length > 0) throw new UsageError(USAGE);
+  const config = await loadNodeConfig(file);
+  const node = await QuireNode.open(config);
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      node.logger.warn("second signal: exiting now", { signal: sig });
+      process.exit(1);
+    }
+    node.logger.info("signal received: stopping", { signal: sig });
+    void node.stop(0);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    await node.start();
+    const code = await node.done;
+    setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
+    return code;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * One node's configuration file (JSON). Paths are relative to the config file's directory. Everything but
+ * `validatorIndex`, `genesisFile`, `keyFile`, `dataDir`, `p2p` and `rpc` has a default; `quire init` writes every
+ * field so the file documents itself.
+ *
+ *   {
+ *     "type": "quire-node-config", "version": 1,
+ *     "validatorIndex": 0,
+ *     "genesisFile": "genesis.json",
+ *     "keyFile": "node0/validator.key",
+ *     "dataDir": "node0/data",
+ *     "p2p":  { "host": "127.0.0.1", "port": 26600 },            where this node listens for validators
+ *     "peers": [{ "host": "127.0.0.1", "port": 26600 }, ...],    every validator's p2p address, in genesis order
+ *     "rpc":  { "host": "127.0.0.1", "port": 26700 },
+ *     "mempool": { "maxTxs": 20000, "maxBytes": 67108864 },
+ *     "block": { "maxTxs": 4096, "maxBytes": 4194304, "minIntervalMs": 50, "emptyIntervalMs": 250 },
+ *     "gossip": { "intervalMs": 20, "maxBatchTxs": 2048, "maxBatchBytes": 1048576 },
+ *     "bls": { "backend": "blst", "workers": 2 },
+ *     "log": { "level": "info" }
+ *   }
+ *
+ * Validated once at start (`loadNodeConfig`): an error names the field (`rpc.port`, `peers[2].host`, ...).
+ */
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { BLS_BACKEND_NAMES } from "../crypto/bls/backend.js";
+import type { BlsBackendName } from "../crypto/bls/backend.js";
+import { MAX_CERT_SIGNERS, MAX_MESSAGE_BYTES, MAX_TX_BYTES, MAX_TXS_PER_BATCH, MAX_TXS_PER_BLOCK } from "../wire/limits.js";
+import { NodeError } from "./errors.js";
+import { FieldReader, join, parseJsonDocument } from "./fields.js";
+import type { Json, JsonObject } from "./fields.js";
+
+export const CONFIG_TYPE = "quire-node-config";
+export const CONFIG_VERSION = 1;
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface BlockPolicy {
+  /** Most transactions in one proposal. */
+  readonly maxTxs: number;
+  /** Most transaction bytes in one proposal. */
+  readonly maxBytes: number;
+  /** A leader with pending transactions waits this long after the propose request (batches the next arrivals). */
+  readonly minIntervalMs: number;
+  /** A leader with an empty mempool waits up to this long for a transaction before proposing an empty block. */
+  readonly emptyIntervalMs: number;
+}
+
+export interface GossipPolicy {
+  /** How often new client transactions are batched out to the next leaders. */
+  readonly intervalMs: number;
+  readonly maxBatchTxs: number;
+  readonly maxBatchBytes: number;
+}
+
+export interface NodeConfig {
+  /** The config file this came from (absolute). */
+  readonly file: string;
+  readonly validatorIndex: number;
+  /** Absolute paths. */
+  readonly genesisFile: string;
+  readonly keyFile: string;
+  readonly dataDir: string;
+  readonly p2p: HostPort;
+  /** Every validator's p2p address by index (this node's own entry is not dialled). */
+  readonly peers: readonly HostPort[];
+  readonly rpc: HostPort;
+  readonly mempool: { readonly maxTxs: number; readonly maxBytes: number };
+  readonly block: BlockPolicy;
+  readonly gossip: GossipPolicy;
+  readonly bls: { readonly backend: BlsBackendName; readonly workers: number };
+  readonly log: { readonly level: LogLevel };
+}
+
+/**
+ * Defaults. Block: 4,096 txs of 256 B is 1 MiB per block — at the 50 ms minimum interval far above what 2 cores
+ * execute, so the bound only matters for bursts. The empty interval (250 ms) keeps an idle chain at a few blocks per
+ * second instead of spinning (each view costs two fsyncs and a signature round per node) while staying well under
+ * the 1 s base view timer. Gossip every 20 ms: a client tx waits at most that long before the leaders have it.
+ * BLS: the pool's own default worker count (measured in src/crypto/bls/pool.ts); `quire init` writes 1 for local
+ * clusters, where N nodes already share the cores.
+ */
+export const CONFIG_DEFAULTS = {
+  mempool: { maxTxs: 20_000, maxBytes: 64 * 1024 * 1024 },
+  block: { maxTxs: 4_096, maxBytes: 4 * 1024 * 1024, minIntervalMs: 50, emptyIntervalMs: 250 },
+  gossip: { intervalMs: 20, maxBatchTxs: 2_048, maxBatchBytes: 1024 * 1024 },
+  bls: { backend: "blst" as BlsBackendName, workers: 2 },
+  log: { level: "info" as LogLevel },
+} as const;
+
+export async function loadNodeConfig(path: string): Promise<NodeConfig> {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    throw new NodeError("BAD_CONFIG", `cannot read config file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file });
+  }
+  return parseNodeConfig(text, file);
+}
+
+/** Validates a config document; `file` (absolute) anchors relative paths and names the file in errors. */
+export function parseNodeConfig(text: string, file: string): NodeConfig {
+  const r = new FieldReader("BAD_CONFIG", file);
+  const base = dirname(file);
+  const doc = r.object(parseJsonDocument(text, r), "", ["type", "version", "validatorIndex", "genesisFile", "keyFile", "dataDir", "p2p", "peers", "rpc", "mempool", "block", "gossip", "bls", "log"]);
+  if (doc["type"] !== CONFIG_TYPE) r.fail("type", `must be "${CONFIG_TYPE}"`);
+  r.int(doc, "version", "", CONFIG_VERSION, CONFIG_VERSION);
+  const validatorIndex = r.int(doc, "validatorIndex", "", 0, MAX_CERT_SIGNERS - 1);
+  const path = (key: string) => resolve(base, r.string(doc, key, ""));
+  const genesisFile = path("genesisFile");
+  const keyFile = path("keyFile");
+  const dataDir = path("dataDir");
+  const p2p = hostPort(r, doc["p2p"], "p2p", false);
+  const rpc = hostPort(r, doc["rpc"], "rpc", true);
+  const list = r.array(doc, "peers", "", 1, MAX_CERT_SIGNERS);
+  const peers = list.map((p, i) => hostPort(r, p, join("peers", i), false));
+  if (validatorIndex >= peers.length) r.fail("validatorIndex", `is ${validatorIndex} but peers lists only ${peers.length} validators`);
+  const d = CONFIG_DEFAULTS;
+  const m = r.optObject(doc, "mempool", "", ["maxTxs", "maxBytes"]);
+  const mempool = { maxTxs: r.int(m, "maxTxs", "mempool", 1, 10_000_000, d.mempool.maxTxs), maxBytes: r.int(m, "maxBytes", "mempool", 1, 2 ** 40, d.mempool.maxBytes) };
+  const b = r.optObject(doc, "block", "", ["maxTxs", "maxBytes", "minIntervalMs", "emptyIntervalMs"]);
+  const block: BlockPolicy = {
+    maxTxs: r.int(b, "maxTxs", "block", 1, MAX_TXS_PER_BLOCK, d.block.maxTxs),
+    // Half the message limit: the proposal's header, certificates and per-tx framing must fit beside the txs.
+    maxBytes: r.int(b, "maxBytes", "block", MAX_TX_BYTES, MAX_MESSAGE_BYTES / 2, d.block.maxBytes),
+    minIntervalMs: r.int(b, "minIntervalMs", "block", 0, 60_000, d.block.minIntervalMs),
+    emptyIntervalMs: r.int(b, "emptyIntervalMs", "block", 0, 60_000, d.block.emptyIntervalMs),
+  };
+  const g = r.optObject(doc, "gossip", "", ["intervalMs", "maxBatchTxs", "maxBatchBytes"]);
+  const gossip: GossipPolicy = {
+    intervalMs: r.int(g, "intervalMs", "gossip", 1, 60_000, d.gossip.intervalMs),
+    maxBatchTxs: r.int(g, "maxBatchTxs", "gossip", 1, MAX_TXS_PER_BATCH, d.gossip.maxBatchTxs),
+    maxBatchBytes: r.int(g, "maxBatchBytes", "gossip", MAX_TX_BYTES, MAX_MESSAGE_BYTES / 2, d.gossip.maxBatchBytes),
+  };
+  const s = r.optObject(doc, "bls", "", ["backend", "workers"]);
+  const bls = { backend: r.choice(s, "backend", "bls", BLS_BACKEND_NAMES, d.bls.backend), workers: r.int(s, "workers", "bls", 1, 64, d.bls.workers) };
+  const l = r.optObject(doc, "log", "", ["level"]);
+  const log = { level: r.choice(l, "level", "log", LOG_LEVELS, d.log.level) };
+  return { file, validatorIndex, genesisFile, keyFile, dataDir, p2p, peers, rpc, mempool, block, gossip, bls, log };
+}
+
+function hostPort(r: FieldReader, v: Json | undefined, field: string, zeroPortOk: boolean): HostPort {
+  const o: JsonObject = r.object(v, field, ["host", "port"]);
+  return { host: r.host(o, "host", field), port: r.int(o, "port", field, zeroPortOk ? 0 : 1, 65_535) };
+}
+
+/** The JSON document of a config (paths as given, relative to the file's directory). */
+export function nodeConfigJson(c: Omit<NodeConfig, "file">): Record<string, unknown> {
+  return {
+    type: CONFIG_TYPE,
+    version: CONFIG_VERSION,
+    validatorIndex: c.validatorIndex,
+    genesisFile: c.genesisFile,
+    keyFile: c.keyFile,
+    dataDir: c.dataDir,
+    p2p: { ...c.p2p },
+    peers: c.peers.map((p) => ({ ...p })),
+    rpc: { ...c.rpc },
+    mempool: { ...c.mempool },
+    block: { ...c.block },
+    gossip: { ...c.gossip },
+    bls: { ...c.bls },
+    log: { ...c.log },
+  };
+}

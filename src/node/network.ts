@@ -1,0 +1,121 @@
+/**
+ * Creating a network on disk (`quire init`, and `quire cluster` for its temporary networks):
+ *
+ *   DIR/genesis.json                 chain id, validators' public keys with proofs of possession, consensus timing
+ *   DIR/node<i>/config.json          one per validator (paths relative to it)
+ *   DIR/node<i>/validator.key        the validator's BLS key, mode 0600 (crypto/bls/keyFile.ts)
+ *   DIR/node<i>/data/                created by the node: its LMDB store
+ *
+ * Ports: validator i listens for peers on basePort + 2i and serves RPC on basePort + 2i + 1, unless explicit ports
+ * are given (the cluster picks free ones).
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, stat, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import type { BlsBackend } from "../crypto/bls/backend.js";
+import { generateKeyFile, writeKeyFile } from "../crypto/bls/keyFile.js";
+import type { PacemakerConfig } from "../consensus/pacemaker.js";
+import { fromHex } from "../util/bytes.js";
+import { CONFIG_DEFAULTS, nodeConfigJson } from "./config.js";
+import type { BlockPolicy, HostPort, LogLevel } from "./config.js";
+import { NodeError } from "./errors.js";
+import { DEFAULT_CONSENSUS, genesisJson } from "./genesis.js";
+import { DEFAULT_BUCKET_BITS } from "../chain/app/stateTree.js";
+
+export const DEFAULT_BASE_PORT = 26600;
+
+export interface NetworkSpec {
+  readonly validators: number;
+  readonly dir: string;
+  readonly basePort?: number;
+  /** One host per validator (or one for all): where the others reach it. Default 127.0.0.1 for everyone. */
+  readonly hosts?: readonly string[];
+  /** Explicit ports per validator (overrides basePort). */
+  readonly ports?: readonly { readonly p2p: number; readonly rpc: number }[];
+  readonly chainId?: string;
+  readonly genesisTimeMs?: number;
+  readonly consensus?: PacemakerConfig;
+  readonly block?: Partial<BlockPolicy>;
+  readonly blsWorkers?: number;
+  readonly logLevel?: LogLevel;
+}
+
+export interface NetworkLayout {
+  readonly dir: string;
+  readonly chainId: string;
+  readonly genesisFile: string;
+  readonly configFiles: readonly string[];
+  readonly rpcUrls: readonly string[];
+}
+
+/** Writes genesis, configs and keys for a new network. Refuses to touch a directory that already has a genesis. */
+export async function writeNetwork(spec: NetworkSpec, backend: BlsBackend): Promise<NetworkLayout> {
+  const n = spec.validators;
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new NodeError("BAD_CONFIG", `--validators must be an integer in [1, 256], got ${n}`, { field: "validators" });
+  const dir = resolve(spec.dir);
+  const genesisFile = join(dir, "genesis.json");
+  if (await exists(genesisFile)) throw new NodeError("BAD_CONFIG", `${genesisFile} already exists: refusing to overwrite a network (choose another --dir)`, { field: "dir" });
+  const hosts = spec.hosts ?? ["127.0.0.1"];
+  if (hosts.length !== 1 && hosts.length !== n) throw new NodeError("BAD_CONFIG", `--hosts lists ${hosts.length} hosts for ${n} validators (give one per validator, or one for all)`, { field: "hosts" });
+  const hostOf = (i: number) => (hosts.length === 1 ? hosts[0]! : hosts[i]!);
+  const base = spec.basePort ?? DEFAULT_BASE_PORT;
+  if (spec.ports !== undefined && spec.ports.length !== n) throw new NodeError("BAD_CONFIG", `ports lists ${spec.ports.length} entries for ${n} validators`, { field: "ports" });
+  const portsOf = (i: number) => spec.ports?.[i] ?? { p2p: base + 2 * i, rpc: base + 2 * i + 1 };
+  if (spec.ports === undefined && base + 2 * n > 65_535) throw new NodeError("BAD_CONFIG", `--base-port ${base} leaves no room for ${n} validators (2 ports each)`, { field: "basePort" });
+  // Every validator on one loopback host: bind there. Otherwise bind every interface and let peers use the names.
+  const local = hosts.every((h) => h === "127.0.0.1" || h === "localhost" || h === "::1");
+  const chainId = spec.chainId ?? `quire-local-${randomBytes(4).toString("hex")}`;
+
+  await mkdir(dir, { recursive: true });
+  const keys = [];
+  for (let i = 0; i < n; i++) {
+    const nodeDir = join(dir, `node${i}`);
+    await mkdir(nodeDir, { recursive: true });
+    const doc = await generateKeyFile(backend);
+    await writeKeyFile(join(nodeDir, "validator.key"), doc);
+    keys.push({ publicKey: fromHex(doc.publicKey), proofOfPossession: fromHex(doc.proofOfPossession) });
+  }
+  const genesis = genesisJson({
+    chainId,
+    genesisTimeMs: spec.genesisTimeMs ?? Date.now(),
+    validators: keys,
+    consensus: spec.consensus ?? DEFAULT_CONSENSUS,
+    app: { name: "kv", bucketBits: DEFAULT_BUCKET_BITS },
+  });
+  await writeFile(genesisFile, JSON.stringify(genesis, null, 2) + "\n");
+
+  const peers: HostPort[] = Array.from({ length: n }, (_, i) => ({ host: hostOf(i), port: portsOf(i).p2p }));
+  const configFiles: string[] = [];
+  const rpcUrls: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const bind = local ? hostOf(i) : "0.0.0.0";
+    const config = nodeConfigJson({
+      validatorIndex: i,
+      genesisFile: "../genesis.json",
+      keyFile: "validator.key",
+      dataDir: "data",
+      p2p: { host: bind, port: portsOf(i).p2p },
+      peers,
+      rpc: { host: bind, port: portsOf(i).rpc },
+      mempool: { ...CONFIG_DEFAULTS.mempool },
+      block: { ...CONFIG_DEFAULTS.block, ...spec.block },
+      gossip: { ...CONFIG_DEFAULTS.gossip },
+      bls: { backend: CONFIG_DEFAULTS.bls.backend, workers: spec.blsWorkers ?? CONFIG_DEFAULTS.bls.workers },
+      log: { level: spec.logLevel ?? CONFIG_DEFAULTS.log.level },
+    });
+    const file = join(dir, `node${i}`, "config.json");
+    await writeFile(file, JSON.stringify(config, null, 2) + "\n");
+    configFiles.push(file);
+    rpcUrls.push(`http://${hostOf(i)}:${portsOf(i).rpc}`);
+  }
+  return { dir, chainId, genesisFile, configFiles, rpcUrls };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

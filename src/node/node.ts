@@ -1,0 +1,330 @@
+/**
+ * One Quire validator node: every layer wired together (DESIGN §2), constructed from a validated config.
+ *
+ *   config + genesis + key file
+ *     → LMDB chain store (refuses another chain id or genesis) → KV application → executor (genesis committed once)
+ *     → mempool → BLS verifier pool → uWS transport (BLS handshake) → replica + validation → consensus shell
+ *     → RPC server (NodeApi implemented here, over the store, mempool and shell)
+ *
+ * Lifecycle: `QuireNode.open(config)` builds everything (nothing listens yet); `start()` opens the transport, resumes
+ * consensus from the store and binds the RPC port; `stop()` closes the RPC server, stops consensus between two steps
+ * (every store write is synchronous, so none is ever cut in half), closes the links, the pool and the store.
+ * `done` resolves when the node stopped, with the exit code (0 after `stop()`, 1 after a fatal error).
+ */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { loadBlsBackend } from "../crypto/bls/backend.js";
+import type { BlsBackend } from "../crypto/bls/backend.js";
+import { loadKeyFile } from "../crypto/bls/keyFile.js";
+import { PooledBlsVerifier } from "../crypto/bls/pool.js";
+import { merkleProof, merkleRoot } from "../crypto/merkle.js";
+import { bitmapSignerSets } from "../consensus/adapters/bitmapSignerSets.js";
+import { BlsScheme, blsSigner } from "../consensus/adapters/blsScheme.js";
+import { blockHasher } from "../consensus/blockHash.js";
+import { RoundRobinElection } from "../consensus/leaderElection.js";
+import { Replica } from "../consensus/replica.js";
+import { SchemeCertificates } from "../consensus/scheme.js";
+import { genesisQc } from "../consensus/signing.js";
+import { MessageValidator } from "../consensus/validation/validator.js";
+import { KvApplication } from "../chain/app/kvApp.js";
+import type { CommittedSummary } from "../chain/executor.js";
+import { Executor } from "../chain/executor.js";
+import { Mempool } from "../chain/mempool.js";
+import { LmdbChainStore } from "../chain/store/lmdbStore.js";
+import type { ChainStore } from "../chain/store/interface.js";
+import { blsLinkIdentity, blsLinkVerify } from "../net/blsLink.js";
+import { UwsTransport } from "../net/uwsTransport.js";
+import type { BlockInfo, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, TxStatus } from "../rpc/api.js";
+import { RpcServer } from "../rpc/server.js";
+import { bytesEqual, toHex } from "../util/bytes.js";
+import type { NodeConfig } from "./config.js";
+import { ConsensusShell } from "./consensusShell.js";
+import { NodeError } from "./errors.js";
+import { genesisBlock, loadGenesis } from "./genesis.js";
+import type { Genesis } from "./genesis.js";
+import { LineLogger } from "./logger.js";
+import type { Logger } from "./logger.js";
+import { DEFAULT_PENALTIES, PeerPenalties } from "./penalties.js";
+import { PrecheckedVerifier, SignaturePrecheck } from "./precheck.js";
+
+export interface NodeOpenOptions {
+  /** Default: a `LineLogger` on stderr at the config's level, prefixed with the node index. */
+  readonly logger?: Logger;
+}
+
+export class QuireNode implements NodeApi {
+  readonly config: NodeConfig;
+  readonly genesis: Genesis;
+  readonly logger: Logger;
+  readonly store: ChainStore;
+  readonly mempool: Mempool;
+  readonly shell: ConsensusShell;
+  readonly transport: UwsTransport;
+  readonly rpc: RpcServer;
+  /** Resolves with the process exit code once the node has stopped. */
+  readonly done: Promise<number>;
+
+  private readonly app: KvApplication;
+  private readonly pool: PooledBlsVerifier;
+  private readonly leaders: RoundRobinElection;
+  private readonly listeners = new Set<CommittedBlockListener>();
+  private resolveDone!: (code: number) => void;
+  private state: "new" | "running" | "stopping" | "stopped" = "new";
+  private readonly startedAt = Date.now();
+
+  private constructor(parts: {
+    config: NodeConfig;
+    genesis: Genesis;
+    logger: Logger;
+    backend: BlsBackend;
+    store: ChainStore;
+    key: Awaited<ReturnType<typeof loadKeyFile>>;
+  }) {
+    const { config, genesis, logger, backend, store, key } = parts;
+    this.config = config;
+    this.genesis = genesis;
+    this.logger = logger;
+    this.store = store;
+    this.done = new Promise<number>((resolve) => (this.resolveDone = resolve));
+    const n = genesis.validators.length;
+    const self = config.validatorIndex;
+    const publicKeys = genesis.validators.map((v) => v.publicKey);
+
+    this.app = new KvApplication({ bucketBits: genesis.app.bucketBits }, { committed: store });
+    const executor = new Executor({}, { store, app: this.app });
+    const gBlock = genesisBlock(genesis);
+    const hashBlock = blockHasher();
+    const gHash = hashBlock(gBlock.header);
+    if (store.head() === null) executor.commitGenesis({ block: gBlock, hash: gHash, qc: genesisQc(gHash) });
+
+    this.mempool = new Mempool(
+      { maxTxs: config.mempool.maxTxs, maxBytes: config.mempool.maxBytes },
+      { check: (tx) => this.app.check(tx), isCommitted: (id) => store.txLocation(id) !== undefined, now: Date.now },
+    );
+    this.pool = new PooledBlsVerifier({ backend: config.bls.backend, workers: config.bls.workers });
+    this.transport = new UwsTransport(
+      {
+        self,
+        chainId: genesis.chainIdBytes,
+        validators: publicKeys.map((publicKey, i) => ({ publicKey, address: config.peers[i] })),
+        listen: config.p2p,
+      },
+      { identity: blsLinkIdentity(backend, key), verify: blsLinkVerify(this.pool) },
+    );
+
+    this.leaders = new RoundRobinElection(n);
+    const signerSets = bitmapSignerSets();
+    const certs = new SchemeCertificates({ chainId: genesis.chainIdBytes, validatorCount: n }, new BlsScheme(backend, publicKeys), signerSets);
+    const replica = new Replica(
+      { chainId: genesis.chainIdBytes, self, validatorCount: n, genesis: gBlock, pacemaker: genesis.consensus },
+      { signer: blsSigner(backend, key.secretKey, self), aggregator: certs, leaders: this.leaders, hashBlock },
+    );
+    const verifier = new PrecheckedVerifier(certs);
+    const validator = new MessageValidator(
+      { self, validatorCount: n, genesisHash: gHash, voteSignatures: "verify" },
+      { verifier, txRoot: (txs) => merkleRoot(txs), leaders: this.leaders, hashBlock },
+    );
+    const precheck = new SignaturePrecheck({ chainId: genesis.chainIdBytes, publicKeys }, { backend, pool: this.pool, signerSets, verifier });
+    this.shell = new ConsensusShell(
+      { chainId: genesis.chainIdBytes, self, validatorCount: n, block: config.block, gossip: config.gossip },
+      {
+        replica,
+        validator,
+        precheck,
+        store,
+        executor,
+        mempool: this.mempool,
+        transport: this.transport,
+        leaders: this.leaders,
+        penalties: new PeerPenalties(DEFAULT_PENALTIES, Date.now),
+        logger,
+        now: Date.now,
+        onCommit: (blocks) => this.onCommit(blocks),
+        onFatal: (e) => this.onFatal(e),
+      },
+    );
+    this.transport.setHandler({
+      onMessage: (from, payload) => this.shell.onMessage(from, payload),
+      onPeerUp: (peer) => {
+        logger.info("peer up", { peer });
+        this.shell.onPeerUp(peer);
+      },
+      onPeerDown: (peer, reason) => logger.info("peer down", { peer, reason }),
+      onPeerFlagged: (peer, code) => logger.warn("peer flagged", { peer, code }),
+    });
+    this.rpc = new RpcServer({ host: config.rpc.host, port: config.rpc.port }, { api: this, logger });
+  }
+
+  /** Loads genesis and key, opens the store (refusing another chain), and builds every layer. Listens on nothing yet. */
+  static async open(config: NodeConfig, opts: NodeOpenOptions = {}): Promise<QuireNode> {
+    const logger = opts.logger ?? new LineLogger(config.log.level, `node${config.validatorIndex} `);
+    const backend = await loadBlsBackend(config.bls.backend);
+    const genesis = await loadGenesis(config.genesisFile, backend);
+    if (config.peers.length !== genesis.validators.length) {
+      throw new NodeError("BAD_CONFIG", `${config.file}: peers: lists ${config.peers.length} validators but genesis has ${genesis.validators.length}`, { field: "peers", file: config.file });
+    }
+    if (config.validatorIndex >= genesis.validators.length) {
+      throw new NodeError("BAD_CONFIG", `${config.file}: validatorIndex: ${config.validatorIndex} is not a validator of genesis (${genesis.validators.length} validators)`, { field: "validatorIndex", file: config.file });
+    }
+    const key = await loadKeyFile(config.keyFile, backend);
+    if (!bytesEqual(key.publicKeyBytes, genesis.validators[config.validatorIndex]!.publicKey)) {
+      throw new NodeError("KEY_NOT_IN_GENESIS", `${config.keyFile}: its public key is not validators[${config.validatorIndex}] of ${config.genesisFile}`, { field: "keyFile", file: config.file });
+    }
+    await mkdir(config.dataDir, { recursive: true });
+    const gHash = blockHasher()(genesisBlock(genesis).header);
+    const store = await LmdbChainStore.open({ path: join(config.dataDir, "chain"), chainId: genesis.chainIdBytes, genesisHash: gHash });
+    try {
+      return new QuireNode({ config, genesis, logger, backend, store, key });
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== "new") throw new Error(`QuireNode.start: node is ${this.state}`);
+    this.state = "running";
+    try {
+      await this.transport.start();
+      this.shell.start();
+      await this.rpc.start();
+    } catch (e) {
+      await this.stop(1);
+      throw e;
+    }
+    const head = this.store.head();
+    this.logger.info("node started", {
+      chain: this.genesis.chainId,
+      index: this.config.validatorIndex,
+      height: head?.height ?? 0,
+      p2p: `${this.config.p2p.host}:${this.transport.listenPort}`,
+      rpc: this.rpc.url,
+    });
+  }
+
+  /** Graceful stop; idempotent. Resolves once everything is closed. */
+  async stop(code = 0): Promise<void> {
+    if (this.state === "stopping" || this.state === "stopped") return;
+    this.state = "stopping";
+    this.logger.info("stopping", { height: this.store.head()?.height ?? 0 });
+    this.shell.stop();
+    await settle(this.rpc.stop());
+    await settle(this.transport.stop());
+    await settle(this.pool.close());
+    await settle(this.store.close());
+    this.state = "stopped";
+    this.logger.info("stopped");
+    this.resolveDone(code);
+  }
+
+  private onFatal(e: unknown): void {
+    this.logger.error("fatal: stopping the node", { error: e instanceof Error ? `${e.name}: ${e.message}` : String(e), stack: e instanceof Error ? e.stack : undefined });
+    void this.stop(1);
+  }
+
+  private onCommit(blocks: readonly CommittedSummary[]): void {
+    for (const b of blocks) {
+      const info: BlockInfo = { hash: b.hash, header: b.block.header, txCount: b.block.txs.length, qc: b.qc };
+      for (const l of this.listeners) {
+        try {
+          l(info);
+        } catch (e) {
+          this.logger.error("commit listener threw", { error: String(e) });
+        }
+      }
+    }
+    const last = blocks[blocks.length - 1];
+    if (last !== undefined) this.logger.debug("committed", { height: last.height, txs: last.txIds.length, hash: toHex(last.hash).slice(0, 16) });
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // NodeApi
+
+  submitTx(tx: Uint8Array, clientId: string): SubmitResult {
+    const r = this.mempool.add(tx, clientId);
+    switch (r.kind) {
+      case "accepted":
+        return { kind: "accepted", id: r.id };
+      case "duplicate":
+        return { kind: "duplicate", id: r.id };
+      case "full":
+        return { kind: "full", retryAfterSec: Math.max(1, Math.ceil(r.retryAfterMs / 1000)) };
+      case "invalid":
+        return { kind: "invalid", reason: `${r.code}: ${r.reason}` };
+    }
+  }
+
+  txStatus(id: Uint8Array): TxStatus | null {
+    const loc = this.store.txLocation(id);
+    if (loc !== undefined) return { status: "committed", height: loc.height, index: loc.index, ok: loc.ok };
+    return this.mempool.has(id) ? { status: "pending" } : null;
+  }
+
+  block(height: number | "latest"): BlockInfo | null {
+    const h = height === "latest" ? this.store.head()?.height : height;
+    if (h === undefined) return null;
+    const rec = this.store.committedAt(h);
+    if (rec === undefined) return null;
+    return { hash: rec.hash, header: rec.block.header, txCount: rec.block.txs.length, qc: h === 0 ? null : rec.qc };
+  }
+
+  proof(height: number, index: number): ProofResult {
+    const rec = this.store.committedAt(height);
+    if (rec === undefined) return { kind: "noBlock" };
+    const txs = rec.block.txs;
+    if (index >= txs.length) return { kind: "noTx", txCount: txs.length };
+    return { kind: "ok", proof: merkleProof(txs, index) };
+  }
+
+  kv(key: Uint8Array): Uint8Array | null {
+    return this.app.query(key) ?? null;
+  }
+
+  status(): NodeStatus {
+    const view = this.shell.view;
+    return {
+      chainId: this.genesis.chainId,
+      nodeIndex: this.config.validatorIndex,
+      committedHeight: this.store.head()?.height ?? 0,
+      view,
+      leader: this.leaders.leader(view),
+      peersConnected: this.transport.peers.filter((p) => this.transport.isConnected(p)).length,
+      mempoolSize: this.mempool.size,
+    };
+  }
+
+  onCommittedHeader(listener: CommittedBlockListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  metrics(): string {
+    const s = this.status();
+    const mp = this.mempool.metrics();
+    const lines: string[] = [];
+    const gauge = (name: string, help: string, value: number, type: "gauge" | "counter" = "gauge") => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`);
+    };
+    gauge("quire_committed_height", "Height of the last committed block.", s.committedHeight);
+    gauge("quire_view", "The consensus view this node is in.", s.view);
+    gauge("quire_peers_connected", "Validators with an authenticated link.", s.peersConnected);
+    gauge("quire_mempool_size", "Transactions waiting in the mempool.", mp.size);
+    gauge("quire_mempool_bytes", "Bytes waiting in the mempool.", mp.bytes);
+    gauge("quire_mempool_accepted_total", "Transactions admitted to the mempool.", mp.accepted, "counter");
+    gauge("quire_committed_txs_total", "Transactions committed since start.", this.shell.committedTxs, "counter");
+    gauge("quire_proposals_total", "Blocks proposed since start.", this.shell.proposals, "counter");
+    gauge("quire_gossip_txs_total", "Transactions gossiped to leaders since start.", this.shell.gossipSent, "counter");
+    gauge("quire_uptime_seconds", "Seconds since the node started.", Math.floor((Date.now() - this.startedAt) / 1000));
+    lines.push("# HELP quire_rejected_total Messages refused or dropped, by code.", "# TYPE quire_rejected_total counter");
+    for (const [code, n] of [...this.shell.counters].sort()) lines.push(`quire_rejected_total{code="${code}"} ${n}`);
+    return lines.join("\n") + "\n";
+  }
+}
+
+async function settle(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch {
+    // Closing is best effort: one layer failing to close must not keep the others open.
+  }
+}
