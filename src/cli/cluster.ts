@@ -1,0 +1,202 @@
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { openSync, closeSync, existsSync, readdirSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { checkFlags, choiceFlag, intFlag, parseArgs, stringFlag, UsageError } from "./args.js";
+import { LoadGenerator } from "./loadgen.js";
+import { loadBlsBackend } from "../crypto/bls/backend.js";
+import { loadNodeConfig, LOG_LEVELS } from "../node/config.js";
+import { writeNetwork } from "../node/network.js";
+import { freePorts } from "../node/ports.js";
+import { RpcClient } from "../rpc/client.js";
+import type { NodeStatus } from "../rpc/api.js";
+
+const USAGE = [
+  "usage: quire cluster [--validators N] [--dir DIR] [--load TX_PER_S] [--tx-size BYTES] [--base-port P]",
+  "                     [--duration-s S] [--keep] [--log-level debug|info|warn|error]",
+  "  Starts a local N-validator network (default 4) as child processes, with a live status line and a built-in",
+  "  load (default 200 tx/s of 128-byte puts; --load 0 turns it off). Without --dir the network lives in a fresh",
+  "  temporary directory, removed at exit unless --keep; a --dir that already holds a network is resumed.",
+  "  Ctrl-C (SIGINT) or SIGTERM stops every node (by pid) and exits.",
+].join("\n");
+
+const BIN = fileURLToPath(new URL("../../../bin/quire.js", import.meta.url));
+/** Children get this long to exit after SIGTERM before they are killed. */
+const STOP_GRACE_MS = 10_000;
+const STATUS_INTERVAL_MS = 1_000;
+
+interface Child {
+  readonly index: number;
+  readonly proc: ChildProcess;
+  exited: boolean;
+  readonly exit: Promise<number | null>;
+}
+
+/**
+ * `quire cluster`: the one-command local network (`npm start`). Prints where everything is, when the first block
+ * committed (measured from the command's start), then a status line every second: highest committed height, view,
+ * committed tx/s, each node's peer count, mempool sizes, nodes up.
+ */
+export async function clusterCommand(argv: string[]): Promise<number> {
+  const t0 = performance.now();
+  const args = parseArgs(argv, ["keep", "help"]);
+  if (args.flags.has("help")) {
+    process.stdout.write(USAGE + "\n");
+    return 0;
+  }
+  checkFlags(args, ["validators", "dir", "load", "tx-size", "base-port", "duration-s", "keep", "log-level", "help"]);
+  if (args.positional.length > 0) throw new UsageError(USAGE);
+  const n = intFlag(args, "validators", 4)!;
+  if (n < 1 || n > 64) throw new UsageError("--validators must be in [1, 64] for a local cluster");
+  const rate = intFlag(args, "load", 200)!;
+  const txSize = intFlag(args, "tx-size", 128)!;
+  if (txSize < 48 || txSize > 65_536) throw new UsageError("--tx-size must be in [48, 65536]");
+  const durationS = intFlag(args, "duration-s");
+  const logLevel = choiceFlag(args, "log-level", LOG_LEVELS, "info");
+  const givenDir = stringFlag(args, "dir");
+  const keep = args.flags.has("keep") || givenDir !== undefined;
+
+  // The network: resumed, or created with free ports (or --base-port).
+  const dir = givenDir ?? (await mkdtemp(join(tmpdir(), "quire-cluster-")));
+  let configFiles: string[];
+  let chainId: string;
+  if (existsSync(join(dir, "genesis.json"))) {
+    configFiles = readdirSync(dir)
+      .filter((d) => /^node\d+$/.test(d) && existsSync(join(dir, d, "config.json")))
+      .sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)))
+      .map((d) => join(dir, d, "config.json"));
+    if (configFiles.length === 0) throw new UsageError(`${dir} has a genesis.json but no node*/config.json`);
+    chainId = "(resumed)";
+  } else {
+    const basePort = intFlag(args, "base-port");
+    const ports = basePort === undefined ? pairs(await freePorts(2 * n)) : undefined;
+    const layout = await writeNetwork(
+      {
+        validators: n,
+        dir,
+        ...(basePort !== undefined ? { basePort } : {}),
+        ...(ports !== undefined ? { ports } : {}),
+        // N nodes share this machine's cores: one BLS worker each (blst already spreads a batch over the cores).
+        blsWorkers: 1,
+        logLevel,
+      },
+      await loadBlsBackend("blst"),
+    );
+    configFiles = [...layout.configFiles];
+    chainId = layout.chainId;
+  }
+  const configs = await Promise.all(configFiles.map((f) => loadNodeConfig(f)));
+  const urls = configs.map((c) => `http://${c.rpc.host === "0.0.0.0" ? "127.0.0.1" : c.rpc.host}:${c.rpc.port}`);
+  const clients = urls.map((url) => new RpcClient({ url, timeoutMs: 800 }));
+
+  let stopping = false;
+  const tty = process.stdout.isTTY === true;
+  const out = (s: string) => process.stdout.write(s);
+  const children: Child[] = configs.map((c, i) => {
+    const logFile = join(dir, `node${i}`, "node.log");
+    const fd = openSync(logFile, "a");
+    const proc = spawn(process.execPath, [BIN, "node", "--config", configFiles[i]!], { stdio: ["ignore", fd, fd] });
+    closeSync(fd);
+    const child: Child = {
+      index: i,
+      proc,
+      exited: false,
+      exit: new Promise((resolve) => proc.once("exit", (code) => resolve(code))),
+    };
+    void child.exit.then((code) => {
+      child.exited = true;
+      if (!stopping) out(`\nnode ${i} (pid ${proc.pid}) exited with code ${code}; see ${logFile}\n`);
+    });
+    return child;
+  });
+  out(
+    [
+      `quire cluster: ${configs.length} validators, chain ${chainId}, in ${dir}${keep ? "" : " (removed at exit; --keep keeps it)"}`,
+      ...configs.map((c, i) => `  node ${i}: pid ${children[i]!.proc.pid}, rpc ${urls[i]}, log ${join(dir, `node${i}`, "node.log")}`),
+      rate > 0 ? `  load: ${rate} tx/s of ${txSize}-byte puts (--load 0 turns it off)` : "  load: off",
+      "  Ctrl-C stops every node",
+      "",
+    ].join("\n"),
+  );
+
+  const load = rate > 0 ? new LoadGenerator({ urls, rate, txBytes: txSize, batch: Math.max(1, Math.ceil(rate / 20)), maxInFlight: 4, keepIds: false }) : null;
+  load?.start();
+
+  // Status line.
+  let firstCommitReported = false;
+  let lastTxTotal: number | null = null;
+  let lastTxAt = 0;
+  let txRate = 0;
+  let ticks = 0;
+  const poll = async () => {
+    const statuses = await Promise.all(clients.map((c) => c.status().catch(() => null)));
+    const live = statuses.filter((s): s is NodeStatus => s !== null);
+    const height = Math.max(0, ...live.map((s) => s.committedHeight));
+    const view = Math.max(0, ...live.map((s) => s.view));
+    if (!firstCommitReported && height >= 1) {
+      firstCommitReported = true;
+      out(`${tty ? "\r\x1b[K" : ""}first block committed ${((performance.now() - t0) / 1000).toFixed(2)} s after start\n`);
+    }
+    const best = live.reduce<number>((b, s) => (b < 0 || s.committedHeight > statuses[b]!.committedHeight ? statuses.indexOf(s) : b), -1);
+    if (best >= 0) {
+      const m = await clients[best]!.metrics().catch(() => "");
+      const match = /^quire_committed_txs_total (\d+)$/m.exec(m);
+      if (match !== null) {
+        const total = Number(match[1]);
+        const now = performance.now();
+        if (lastTxTotal !== null && total >= lastTxTotal && now > lastTxAt) txRate = 0.5 * txRate + (0.5 * (total - lastTxTotal) * 1000) / (now - lastTxAt);
+        lastTxTotal = total;
+        lastTxAt = now;
+      }
+    }
+    const peers = statuses.map((s) => (s === null ? "-" : String(s.peersConnected))).join("/");
+    const mempool = live.reduce((a, s) => a + s.mempoolSize, 0);
+    const line = `[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] height ${height} | view ${view} | ${txRate.toFixed(0)} tx/s | peers ${peers} | mempool ${mempool} | nodes up ${live.length}/${configs.length}`;
+    ticks++;
+    if (tty) out(`\r\x1b[K${line}`);
+    else if (ticks % 2 === 0) out(`${line}\n`);
+  };
+  let polling = false;
+  const statusTimer = setInterval(() => {
+    if (polling || stopping) return;
+    polling = true;
+    void poll().finally(() => (polling = false));
+  }, STATUS_INTERVAL_MS);
+
+  // Run until a signal (or --duration-s), then stop every child by pid.
+  const signal = await new Promise<string>((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    if (durationS !== undefined) setTimeout(() => resolve(`--duration-s ${durationS}`), durationS * 1000);
+  });
+  stopping = true;
+  clearInterval(statusTimer);
+  out(`${tty ? "\n" : ""}stopping (${signal})...\n`);
+  await load?.stop();
+  const codes = await stopChildren(children);
+  codes.forEach((code, i) => out(`  node ${i}: exited ${code === null ? "(killed)" : code}\n`));
+  if (load !== null) out(`load: ${load.confirmed} txs accepted, ${load.stats.fullRetries} retried after 503\n`);
+  if (!keep) await rm(dir, { recursive: true, force: true });
+  else out(`network kept in ${dir} (resume with: quire cluster --dir ${dir})\n`);
+  return codes.every((c) => c === 0) ? 0 : 1;
+}
+
+/** SIGTERM to every live child by pid, then SIGKILL to those still running after the grace period. */
+async function stopChildren(children: readonly Child[]): Promise<(number | null)[]> {
+  for (const c of children) if (!c.exited && c.proc.pid !== undefined) c.proc.kill("SIGTERM");
+  const timer = setTimeout(() => {
+    for (const c of children) if (!c.exited) c.proc.kill("SIGKILL");
+  }, STOP_GRACE_MS);
+  const codes = await Promise.all(children.map((c) => c.exit));
+  clearTimeout(timer);
+  return codes;
+}
+
+function pairs(ports: readonly number[]): { p2p: number; rpc: number }[] {
+  const out: { p2p: number; rpc: number }[] = [];
+  for (let i = 0; i + 1 < ports.length; i += 2) out.push({ p2p: ports[i]!, rpc: ports[i + 1]! });
+  return out;
+}
