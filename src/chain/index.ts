@@ -13,6 +13,8 @@ export type {
 } from "./store/interface.js";
 export { CHAIN_SCHEMA_VERSION } from "./store/interface.js";
 export { MAX_STATE_KEY_BYTES } from "./store/tableStore.js";
+export { decodeSafetyRecord, encodeSafetyRecord } from "./store/records.js";
+export type { SafetyRecord } from "./store/records.js";
 export { LmdbChainStore } from "./store/lmdbStore.js";
 export type { LmdbChainStoreOptions } from "./store/lmdbStore.js";
 export { MemoryChainData, MemoryChainStore } from "./store/memoryStore.js";
