@@ -21,16 +21,17 @@
  * Level 0 of the outer tree holds H(0x00 ‖ bucketRoot) (its RFC 6962 leaf hashes); level B is the root. A page is the
  * bottom row of a 4-level subtree: its upper rows are recomputed when needed (15 hashes) instead of stored, which cuts
  * a 1,000-key block from ~8,000 stored nodes to ~1,200 stored pages: LMDB puts and reads dominated the commit, and
- * `quire bench chain` "execute + commit 1,000-tx block" on LMDB went from 99 ms (one record per node) to 44 ms. A
+ * `quire bench chain` "execute + commit 1,000-tx block" on LMDB went from 99 ms (one record per node) to 44-54 ms. A
  * page whose nodes are all the empty-subtree hash of their level is not stored (absent = empty), so the layout is
  * canonical: an empty state stores nothing.
  *
  * Cost of a block touching k buckets: k member-record rewrites (≈ n/2^B members each for n keys), k bucket roots,
  * about k + k/16 + k/256 page rewrites, and the hashes of those pages' subtrees — independent of the state size.
- * `quire bench chain`, "state root" rows, 1,000 keys touched: 15.7 ms (B = 16) against 42.6 ms for recomputing the
- * plain RFC 6962 root of all sorted entries of a 10,000-key state and 287 ms for a 100,000-key state (which the full
- * recompute must read and hash every block). B = 12 is as fast at 10,000 keys but 3.7x slower at 100,000 (its
- * buckets grow to ~25 members, each rewritten and re-hashed), hence B = 16.
+ * `quire bench chain`, "state root" rows, 1,000 keys touched (two runs on the noisy 2-core dev machine): 13-16 ms
+ * (B = 16) whatever the state size, against 43-51 ms for recomputing the plain RFC 6962 root of all sorted entries
+ * of a 10,000-key state and 287-305 ms for a 100,000-key state (which the full recompute must read and hash every
+ * block). B = 12 is as fast at 10,000 keys but 1.7-3.7x slower than B = 16 at 100,000 (its buckets grow to ~25
+ * members, each rewritten and re-hashed), hence B = 16.
  */
 import type { Hasher } from "../../crypto/hasher.js";
 import { DIGEST_LENGTH } from "../../crypto/hasher.js";
