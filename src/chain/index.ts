@@ -24,7 +24,7 @@ export type { ChainStoreErrorCode, ExecutionErrorCode } from "./errors.js";
 export type { Application, BlockInfo, CheckResult, DeliverResult, StateReader, StateWriter } from "./app/interface.js";
 export { KvApplication } from "./app/kvApp.js";
 export type { KvApplicationModules, KvApplicationOptions, KvDeliverCode } from "./app/kvApp.js";
-export { decodeKvTx, encodeKvTx, KV_OP, KV_TX_VERSION, KvTxError, MAX_KEY_BYTES, NONCE_BYTES } from "./app/kvTx.js";
+export { decodeKvTx, encodeKvTx, KV_OP, KV_TX_VERSION, KvTxError, MAX_KEY_BYTES, KV_NONCE_BYTES } from "./app/kvTx.js";
 export type { KvDecodeResult, KvOpName, KvTx, KvTxErrorCode, KvTxInput } from "./app/kvTx.js";
 export { BucketStateTree, DEFAULT_BUCKET_BITS, StateTreeError } from "./app/stateTree.js";
 
