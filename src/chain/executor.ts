@@ -144,14 +144,16 @@ export class Executor {
 
   /**
    * Checks that a received block carries its parent's execution outcome. Returns null when it does, the differing
-   * field otherwise, or "UNKNOWN_PARENT" when the parent is neither executed, committed nor stored (fetch it first).
+   * field otherwise, "UNKNOWN_PARENT" when an ancestor is neither executed, committed nor stored (fetch it first), or
+   * "PARENT_NOT_ON_CHAIN" when the block descends from a branch that forks below the committed head.
    */
-  checkParentExecution(block: Block): "BAD_PARENT_STATE_ROOT" | "BAD_PARENT_RESULTS" | "UNKNOWN_PARENT" | null {
+  checkParentExecution(block: Block): "BAD_PARENT_STATE_ROOT" | "BAD_PARENT_RESULTS" | "UNKNOWN_PARENT" | "PARENT_NOT_ON_CHAIN" | null {
     let parent: ExecutionOutcome;
     try {
       parent = this.parentExecution(block.header.parent);
     } catch (e) {
-      if (e instanceof ExecutionError && (e.code === "UNKNOWN_PARENT" || e.code === "NOT_EXTENDING_HEAD")) return "UNKNOWN_PARENT";
+      if (e instanceof ExecutionError && e.code === "UNKNOWN_PARENT") return "UNKNOWN_PARENT";
+      if (e instanceof ExecutionError && e.code === "NOT_EXTENDING_HEAD") return "PARENT_NOT_ON_CHAIN";
       throw e;
     }
     return checkParentOutcome(block, parent);

@@ -13,6 +13,8 @@ export type {
 } from "./store/interface.js";
 export { CHAIN_SCHEMA_VERSION } from "./store/interface.js";
 export { MAX_STATE_KEY_BYTES } from "./store/tableStore.js";
+export { decodeSafetyRecord, encodeSafetyRecord } from "./store/records.js";
+export type { SafetyRecord } from "./store/records.js";
 export { LmdbChainStore } from "./store/lmdbStore.js";
 export type { LmdbChainStoreOptions } from "./store/lmdbStore.js";
 export { MemoryChainData, MemoryChainStore } from "./store/memoryStore.js";
@@ -22,7 +24,7 @@ export type { ChainStoreErrorCode, ExecutionErrorCode } from "./errors.js";
 export type { Application, BlockInfo, CheckResult, DeliverResult, StateReader, StateWriter } from "./app/interface.js";
 export { KvApplication } from "./app/kvApp.js";
 export type { KvApplicationModules, KvApplicationOptions, KvDeliverCode } from "./app/kvApp.js";
-export { decodeKvTx, encodeKvTx, KV_OP, KV_TX_VERSION, KvTxError, MAX_KEY_BYTES, NONCE_BYTES } from "./app/kvTx.js";
+export { decodeKvTx, encodeKvTx, KV_OP, KV_TX_VERSION, KvTxError, MAX_KEY_BYTES, KV_NONCE_BYTES } from "./app/kvTx.js";
 export type { KvDecodeResult, KvOpName, KvTx, KvTxErrorCode, KvTxInput } from "./app/kvTx.js";
 export { BucketStateTree, DEFAULT_BUCKET_BITS, StateTreeError } from "./app/stateTree.js";
 

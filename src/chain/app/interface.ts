@@ -50,7 +50,7 @@ export interface Application {
   deliver(tx: Uint8Array, index: number): DeliverResult;
   /** Ends the current block: writes derived state (e.g. the state tree) and returns the 32-byte state root. */
   commit(): Uint8Array;
-  /** The state root of `state` without executing anything (the genesis parent's root: the empty state). */
+  /** The state root of `state` without executing anything (e.g. to check a store against its last commit record). */
   stateRoot(state: StateReader): Uint8Array;
   /** The committed value of an application key (what a client asked to read), or undefined. */
   query(key: Uint8Array): Uint8Array | undefined;

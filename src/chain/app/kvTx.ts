@@ -24,7 +24,7 @@ import { MAX_TX_BYTES } from "../../wire/limits.js";
 export const KV_TX_VERSION = 1;
 /** Longest key. Keys address state, values carry data: 1 KiB leaves room for structured names. */
 export const MAX_KEY_BYTES = 1024;
-export const NONCE_BYTES = 8;
+export const KV_NONCE_BYTES = 8;
 
 export const KV_OP = { put: 0x01, delete: 0x02, cas: 0x03 } as const;
 export type KvOpName = keyof typeof KV_OP;
@@ -70,7 +70,7 @@ export type KvTxInput =
 /** Encodes a KV transaction (what `quire tx put KEY VALUE` sends). Throws KvTxError for input it cannot encode. */
 export function encodeKvTx(input: KvTxInput): Uint8Array {
   const { op, nonce, key } = input;
-  if (!(nonce instanceof Uint8Array) || nonce.length !== NONCE_BYTES) throw new KvTxError("BAD_ARGUMENT", `nonce must be ${NONCE_BYTES} bytes`);
+  if (!(nonce instanceof Uint8Array) || nonce.length !== KV_NONCE_BYTES) throw new KvTxError("BAD_ARGUMENT", `nonce must be ${KV_NONCE_BYTES} bytes`);
   if (!(key instanceof Uint8Array) || key.length === 0 || key.length > MAX_KEY_BYTES) {
     throw new KvTxError("BAD_KEY_LENGTH", `key must be 1..${MAX_KEY_BYTES} bytes, got ${key instanceof Uint8Array ? key.length : typeof key}`);
   }

@@ -17,9 +17,13 @@
  *   txLocation   height(u64) index(u32) ok(u8)                         (value of the tx index)
  *   pending      flags(u8: 1 = qc, 2 = parentQc) block [qc] [parentQc] (value of the fork database, key = hash)
  *   head         height(u64) hash(32)
+ *   safety       version(u8 = 1) lastVotedView(u64) highQc lastProposedView(u64) flags(u8: 1 = vote, 2 = timeout, 4 = tc)
+ *                [vote: view(u64) blockHash(32) voter(u32) len(u32) signature]
+ *                [timeout: view(u64) highQc voter(u32) len(u32) signature]
+ *                [tc: view(u64) len(u32) signers count(u32) highQcView(u64)* len(u32) aggregateSignature]
  */
 import { ChainStoreError } from "../errors.js";
-import type { Block, BlockHeader, Hash, QuorumCert } from "../../wire/types.js";
+import type { Block, BlockHeader, Hash, QuorumCert, Timeout, TimeoutCert, Vote } from "../../wire/types.js";
 import { HASH_BYTES } from "../../wire/limits.js";
 import type { ChainHead, PendingBlock, TxLocation } from "./interface.js";
 
@@ -290,4 +294,81 @@ export function heightKey(height: number): Uint8Array {
   const w = new Writer(8);
   w.u64(height);
   return w.finish();
+}
+
+// ---- the consensus safety state ------------------------------------------------------------------------------------
+
+/**
+ * The consensus core's `SafetyState`, structurally (src/consensus/types.ts): what `ChainStore.saveSafetyState` keeps
+ * as opaque bytes. The node encodes it with `encodeSafetyRecord` before saving it and decodes it after a restart.
+ */
+export interface SafetyRecord {
+  readonly lastVotedView: number;
+  readonly highQc: QuorumCert;
+  readonly lastProposedView: number;
+  readonly lastVote: Vote | null;
+  readonly lastTimeout: Timeout | null;
+  readonly lastTc: TimeoutCert | null;
+}
+
+const SAFETY_VERSION = 1;
+
+export function encodeSafetyRecord(s: SafetyRecord): Uint8Array {
+  const { lastVote: v, lastTimeout: t, lastTc: tc } = s;
+  let size = 1 + 8 + qcSize(s.highQc) + 8 + 1;
+  if (v !== null) size += 8 + HASH_BYTES + 4 + 4 + v.signature.length;
+  if (t !== null) size += 8 + qcSize(t.highQc) + 4 + 4 + t.signature.length;
+  if (tc !== null) size += 8 + 4 + tc.signers.length + 4 + 8 * tc.highQcViews.length + 4 + tc.aggregateSignature.length;
+  const w = new Writer(size);
+  w.u8(SAFETY_VERSION);
+  w.u64(s.lastVotedView);
+  writeQc(w, s.highQc);
+  w.u64(s.lastProposedView);
+  w.u8((v === null ? 0 : 1) | (t === null ? 0 : 2) | (tc === null ? 0 : 4));
+  if (v !== null) {
+    w.u64(v.view);
+    w.fixed(v.blockHash);
+    w.u32(v.voter);
+    w.sized(v.signature);
+  }
+  if (t !== null) {
+    w.u64(t.view);
+    writeQc(w, t.highQc);
+    w.u32(t.voter);
+    w.sized(t.signature);
+  }
+  if (tc !== null) {
+    w.u64(tc.view);
+    w.sized(tc.signers);
+    w.u32(tc.highQcViews.length);
+    for (const view of tc.highQcViews) w.u64(view);
+    w.sized(tc.aggregateSignature);
+  }
+  return w.finish();
+}
+
+export function decodeSafetyRecord(bytes: Uint8Array): SafetyRecord {
+  const r = new Reader(bytes, "safety state");
+  const version = r.u8();
+  if (version !== SAFETY_VERSION) throw corrupt(`safety state: unknown version ${version}`);
+  const lastVotedView = r.u64();
+  const highQc = readQc(r);
+  const lastProposedView = r.u64();
+  const flags = r.u8();
+  if (flags > 7) throw corrupt(`safety state: flags ${flags}`);
+  const lastVote: Vote | null = flags & 1 ? { view: r.u64(), blockHash: r.fixed(HASH_BYTES), voter: r.u32(), signature: r.sized() } : null;
+  const lastTimeout: Timeout | null = flags & 2 ? { view: r.u64(), highQc: readQc(r), voter: r.u32(), signature: r.sized() } : null;
+  let lastTc: TimeoutCert | null = null;
+  if (flags & 4) {
+    const view = r.u64();
+    const signers = r.sized();
+    const count = r.u32();
+    // Each view takes 8 bytes: a count the remaining bytes cannot hold is damage, not a reason to allocate.
+    if (count * 8 > bytes.length) throw corrupt(`safety state: ${count} high-QC views in ${bytes.length} bytes`);
+    const highQcViews: number[] = [];
+    for (let i = 0; i < count; i++) highQcViews.push(r.u64());
+    lastTc = { view, signers, highQcViews, aggregateSignature: r.sized() };
+  }
+  r.end();
+  return { lastVotedView, highQc, lastProposedView, lastVote, lastTimeout, lastTc };
 }

@@ -247,19 +247,30 @@ export class TableChainStore implements ChainStore {
   }
 
   saveSafetyState(bytes: Uint8Array): void {
-    this.open();
-    if (!(bytes instanceof Uint8Array)) throw new ChainStoreError("BAD_ARGUMENT", "safety state must be bytes");
-    this.tables.transaction((w) => w.put("meta", META_KEYS.safety, bytes));
+    this.saveConsensusState({ safety: bytes });
   }
 
   savePending(p: PendingBlock): void {
+    this.saveConsensusState({ pending: [p] });
+  }
+
+  saveConsensusState(update: { readonly safety?: Uint8Array; readonly pending?: readonly PendingBlock[] }): void {
     this.open();
-    checkHash(p.hash, "hash");
-    const height = p.block.header.height;
-    if (this.currentHead !== null && height <= this.currentHead.height) return;
-    const record = encodePendingRecord(p);
-    this.tables.transaction((w) => w.put("pending", p.hash, record));
-    this.pendingIndex.set(bytesKey(p.hash), { hash: p.hash.slice(), height });
+    const { safety } = update;
+    if (safety !== undefined && !(safety instanceof Uint8Array)) throw new ChainStoreError("BAD_ARGUMENT", "safety state must be bytes");
+    const head = this.currentHead;
+    // Blocks at or below the head are committed or dead branches: nothing to keep.
+    const pending = (update.pending ?? []).filter((p) => {
+      checkHash(p.hash, "hash");
+      return head === null || p.block.header.height > head.height;
+    });
+    if (safety === undefined && pending.length === 0) return;
+    const records = pending.map((p) => encodePendingRecord(p));
+    this.tables.transaction((w) => {
+      pending.forEach((p, i) => w.put("pending", p.hash, records[i]!));
+      if (safety !== undefined) w.put("meta", META_KEYS.safety, safety);
+    });
+    for (const p of pending) this.pendingIndex.set(bytesKey(p.hash), { hash: p.hash.slice(), height: p.block.header.height });
   }
 
   pendingBlocks(): PendingBlock[] {

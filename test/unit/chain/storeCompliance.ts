@@ -223,6 +223,29 @@ export function runChainStoreCompliance<Loc>(backend: StoreBackend<Loc>): void {
       }
     });
 
+    test("saveConsensusState writes pending blocks and the safety state together; either may be omitted", async () => {
+      const loc = await backend.newLocation();
+      try {
+        let s = await backend.open(loc, opts);
+        const chain = buildChain(3);
+        s.commit([commitOf(chain[0]!), commitOf(chain[1]!)]);
+        const p = (h: number): PendingBlock => ({ block: chain[h]!.block, hash: chain[h]!.hash, qc: null, parentQc: chain[h - 1]!.qc });
+        s.saveConsensusState({ safety: utf8("s1"), pending: [p(1), p(2), p(3)] });
+        s.saveConsensusState({});
+        await s.close();
+        s = await backend.open(loc, opts);
+        assert.deepEqual(s.loadSafetyState(), utf8("s1"));
+        // Height 1 is committed: only 2 and 3 were kept.
+        assert.deepEqual(s.pendingBlocks(), [p(2), p(3)]);
+        s.saveConsensusState({ safety: utf8("s2") });
+        assert.deepEqual(s.loadSafetyState(), utf8("s2"));
+        assert.equal(s.pendingBlocks().length, 2);
+        await s.close();
+      } finally {
+        await backend.cleanup(loc);
+      }
+    });
+
     test("a reopened store resumes at the same height with the same records", async () => {
       const loc = await backend.newLocation();
       try {
