@@ -32,13 +32,13 @@ import { buildBlock } from "../chain/blocks.js";
 import { ExecutionError } from "../chain/errors.js";
 import type { CommittedSummary, Executor } from "../chain/executor.js";
 import type { Mempool } from "../chain/mempool.js";
-import type { ChainStore } from "../chain/store/interface.js";
+import type { ChainStore, PendingBlock } from "../chain/store/interface.js";
+import { decodeSafetyRecord, encodeSafetyRecord } from "../chain/store/records.js";
 import type { BlockPolicy, GossipPolicy } from "./config.js";
 import type { Logger } from "./logger.js";
 import { PENALTY } from "./penalties.js";
 import type { PeerPenalties } from "./penalties.js";
 import type { SignaturePrecheck } from "./precheck.js";
-import { decodeSafetyState, encodeSafetyState } from "./safetyCodec.js";
 
 /** Messages waiting for their signature precheck, at most; beyond it new consensus messages are dropped (counted). */
 const MAX_INBOUND = 4_096;
@@ -148,7 +148,7 @@ export class ConsensusShell {
     const rec = m.store.committedAt(head.height);
     if (rec === undefined) throw new ExecutionError("NO_GENESIS", `the store has no record of its head at height ${head.height}`);
     const saved = m.store.loadSafetyState();
-    const safety = saved === undefined ? null : decodeSafetyState(saved);
+    const safety = saved === undefined ? null : decodeSafetyRecord(saved);
     const r = m.replica.restore(safety, { block: rec.block, hash: rec.hash, qc: rec.qc }, m.store.pendingBlocks(), m.now());
     this.state = r.state;
     m.logger.info("consensus started", { height: head.height, view: r.state.view, lastVotedView: safety?.lastVotedView ?? 0 });
@@ -278,7 +278,9 @@ export class ConsensusShell {
   private checkExecution(block: Parameters<Executor["checkParentExecution"]>[0]): "BAD_PARENT_STATE_ROOT" | "BAD_PARENT_RESULTS" | null {
     try {
       const c = this.m.executor.checkParentExecution(block);
-      return c === "UNKNOWN_PARENT" ? null : c;
+      // A parent that is unknown, or on a branch below the committed head: the core decides (fetch, or refuse).
+      if (c === "UNKNOWN_PARENT" || c === "PARENT_NOT_ON_CHAIN") return null;
+      return c;
     } catch (e) {
       if (e instanceof ExecutionError) {
         this.count(`EXECUTION_${e.code}`);
@@ -358,15 +360,26 @@ export class ConsensusShell {
 
   private execute(effects: readonly Effect[]): void {
     const m = this.m;
-    for (const e of effects) {
+    for (let k = 0; k < effects.length; k++) {
+      const e = effects[k]!;
       if (this.stopped) return;
       switch (e.kind) {
         case "persist":
-          m.store.saveSafetyState(encodeSafetyState(e.safety));
+        case "saveBlock": {
+          // The core puts a step's durable writes side by side, ahead of the first vote/timeout/proposal: write them
+          // in one transaction, one fsync (ChainStore.saveConsensusState), before going on to the sends.
+          let safety: Uint8Array | undefined;
+          const pending: PendingBlock[] = [];
+          for (; k < effects.length; k++) {
+            const d = effects[k]!;
+            if (d.kind === "persist") safety = encodeSafetyRecord(d.safety);
+            else if (d.kind === "saveBlock") pending.push(d.stored);
+            else break;
+          }
+          k--;
+          m.store.saveConsensusState(safety === undefined ? { pending } : { safety, pending });
           break;
-        case "saveBlock":
-          m.store.savePending(e.stored);
-          break;
+        }
         case "send":
           this.transmit([e.to], e.message, priorityOf(e.message));
           break;
