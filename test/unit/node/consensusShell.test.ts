@@ -1,0 +1,163 @@
+/**
+ * The node's consensus shell with its real collaborators (executor, KV app, mempool, memory store, in-memory network):
+ * client txs commit everywhere with identical blocks, durable writes precede the sends that depend on them, a proposal
+ * that carries the wrong parent execution is refused, undecodable bytes mute their sender without stopping anyone,
+ * and a restarted shell resumes from its store. Real clock; every wait is a bounded poll of an observable condition.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { encodeKvTx } from "../../../src/chain/app/kvTx.js";
+import { bytesEqual, toHex, utf8 } from "../../../src/util/bytes.js";
+import { decodeMessage, encodeMessage } from "../../../src/wire/codec.js";
+import type { SafetyRecord } from "../../../src/chain/store/records.js";
+import { ShellHarness, until } from "./support/shellHarness.js";
+import type { HarnessNode } from "./support/shellHarness.js";
+
+function kvPut(i: number): Uint8Array {
+  const nonce = new Uint8Array(8);
+  new DataView(nonce.buffer).setUint32(4, i);
+  return encodeKvTx({ op: "put", nonce, key: utf8(`k${i % 50}`), value: utf8(`v${i}`) });
+}
+
+function sameChain(h: ShellHarness, upTo: number): void {
+  for (let height = 0; height <= upTo; height++) {
+    const ref = h.nodes[0]!.store.hashAt(height);
+    assert.ok(ref !== undefined, `node 0 lacks height ${height}`);
+    for (const node of h.nodes) assert.equal(toHex(node.store.hashAt(height)!), toHex(ref), `node ${node.index} at height ${height}`);
+  }
+}
+
+/** Every vote, timeout and proposal a node sent of its own was covered by the safety state it had written before. */
+function checkPersistedBeforeSend(node: HarnessNode): number {
+  let safety: SafetyRecord | null = null;
+  let checked = 0;
+  for (const e of node.events) {
+    if (e.kind === "durable") {
+      if (e.safety !== null) safety = e.safety;
+      continue;
+    }
+    const m = e.msg;
+    if (m.kind === "vote" && m.body.voter === node.index) {
+      assert.ok(safety !== null && safety.lastVotedView >= m.body.view, `node ${node.index} sent a vote for view ${m.body.view} before persisting it`);
+      checked++;
+    } else if (m.kind === "timeout" && m.body.voter === node.index) {
+      assert.ok(safety !== null && safety.lastVotedView >= m.body.view && safety.lastTimeout?.view === m.body.view, `node ${node.index}: unpersisted timeout ${m.body.view}`);
+      checked++;
+    } else if (m.kind === "proposal" && m.body.block.header.proposer === node.index) {
+      assert.ok(safety !== null && safety.lastProposedView >= m.body.block.header.view, `node ${node.index}: unpersisted proposal ${m.body.block.header.view}`);
+      checked++;
+    }
+  }
+  return checked;
+}
+
+test("client txs submitted to two nodes commit on all four with identical blocks, and leave every mempool", async () => {
+  const h = new ShellHarness(4);
+  try {
+    await h.start();
+    const txs = Array.from({ length: 300 }, (_, i) => kvPut(i));
+    txs.forEach((tx, i) => assert.equal(h.nodes[i % 2]!.mempool.add(tx, `client${i % 3}`).kind, "accepted"));
+    const ids = txs.map((tx) => h.nodes[0]!.mempool.txId(tx));
+    await until("every tx committed on every node", () => h.nodes.every((n) => ids.every((id) => n.store.txLocation(id) !== undefined)));
+    for (const node of h.nodes) {
+      for (const id of ids) assert.deepEqual(node.store.txLocation(id), h.nodes[0]!.store.txLocation(id));
+      assert.equal(node.fatal, undefined);
+    }
+    await until("mempools drained", () => h.nodes.every((n) => n.mempool.size === 0));
+    sameChain(h, Math.min(...h.nodes.map((_, i) => h.height(i))));
+    // Every node holds, for each key, the value of the put that committed last.
+    const loc = (i: number) => h.nodes[0]!.store.txLocation(ids[i]!)!;
+    for (let k = 0; k < 50; k++) {
+      const winner = [...txs.keys()]
+        .filter((j) => j % 50 === k)
+        .sort((a, b) => loc(a).height - loc(b).height || loc(a).index - loc(b).index)
+        .pop()!;
+      for (const node of h.nodes) assert.equal(new TextDecoder().decode(node.app.query(utf8(`k${k}`))), `v${winner}`);
+    }
+  } finally {
+    await h.stop();
+  }
+});
+
+test("the safety state is durable before any vote, timeout or proposal of the node leaves it", async () => {
+  const h = new ShellHarness(4);
+  try {
+    await h.start();
+    // A crashed leader forces timeouts and TCs too.
+    await until("some progress", () => h.height(0) >= 4);
+    await h.crashStop(2);
+    await until("progress without node 2", () => h.height(0) >= 12, 20_000);
+    let checked = 0;
+    for (const node of h.nodes) checked += checkPersistedBeforeSend(node);
+    const sentTimeouts = h.nodes.some((n) => n.events.some((e) => e.kind === "sent" && e.msg.kind === "timeout"));
+    assert.ok(sentTimeouts, "the scenario produced no timeout");
+    assert.ok(checked > 30, `only ${checked} messages checked`);
+  } finally {
+    await h.stop();
+  }
+});
+
+test("a proposal carrying a wrong parent state root is refused by every receiver, and the chain moves on", async () => {
+  const h = new ShellHarness(4);
+  try {
+    // Node 1's proposals reach the others with a tampered parentStateRoot (the link still authenticates node 1).
+    h.net.setInterceptor((m) => {
+      if (m.from !== 1) return undefined;
+      const msg = decodeMessage(m.payload);
+      if (msg.kind !== "proposal" || msg.body.block.header.height < 2) return undefined;
+      const header = { ...msg.body.block.header, parentStateRoot: new Uint8Array(32).fill(9) };
+      return { action: "replace", payload: encodeMessage({ kind: "proposal", body: { ...msg.body, block: { ...msg.body.block, header } } }) };
+    });
+    await h.start();
+    await until("refusals and progress", () => h.nodes.some((n) => (n.shell.counters.get("BAD_PARENT_STATE_ROOT") ?? 0) > 0) && h.height(0) >= 10, 20_000);
+    for (const i of [0, 2, 3]) {
+      // No block proposed by node 1 above height 1 was committed anywhere.
+      for (let height = 2; height <= h.height(i); height++) {
+        const rec = h.nodes[i]!.store.committedAt(height)!;
+        assert.ok(rec.block.header.proposer !== 1 || bytesEqual(rec.block.header.parentStateRoot, h.nodes[i]!.store.committedAt(height - 1)!.stateRoot));
+      }
+    }
+    sameChain(h, Math.min(h.height(0), h.height(2), h.height(3)));
+  } finally {
+    h.net.setInterceptor(undefined);
+    await h.stop();
+  }
+});
+
+test("undecodable bytes are counted, their sender is muted, and nobody stops", async () => {
+  const h = new ShellHarness(4);
+  try {
+    await h.start();
+    await until("first commits", () => h.height(0) >= 2);
+    const victim = h.nodes[0]!;
+    for (let k = 0; k < 15; k++) victim.shell.onMessage(3, Uint8Array.of(k, 1, 2, 3, 4, 5, 6, 7, 8, 9));
+    const wire = [...victim.shell.counters].filter(([c]) => c.startsWith("WIRE_")).reduce((a, [, n]) => a + n, 0);
+    assert.equal(wire, 10, JSON.stringify([...victim.shell.counters]));
+    assert.equal(victim.shell.counters.get("PEER_MUTED"), 5);
+    assert.equal(victim.penalties.muted(3), true);
+    const at = h.height(0);
+    await until("progress after the garbage", () => h.height(0) >= at + 5, 20_000);
+    for (const node of h.nodes) assert.equal(node.fatal, undefined);
+  } finally {
+    await h.stop();
+  }
+});
+
+test("a stopped node resumes from its store at its height and catches up", async () => {
+  const h = new ShellHarness(4);
+  try {
+    await h.start();
+    await until("progress", () => h.height(3) >= 3);
+    const stoppedAt = await h.crashStop(3);
+    await until("others progress", () => h.height(0) >= stoppedAt + 8, 20_000);
+    const node = await h.restart(3);
+    // Resumed from its store: the same head it stopped at, not genesis.
+    assert.equal(h.height(3), stoppedAt);
+    assert.equal(node.shell.view > 0, true);
+    await until("node 3 catches up", () => h.height(3) >= stoppedAt + 8, 20_000);
+    sameChain(h, h.height(3));
+    assert.equal(h.nodes[3]!.fatal, undefined);
+  } finally {
+    await h.stop();
+  }
+});

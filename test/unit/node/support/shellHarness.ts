@@ -1,0 +1,170 @@
+/**
+ * N consensus shells in one process: the node's real shell, executor, KV application, mempool and chain store
+ * (memory), over the in-memory network on the real clock, with the simulator's fast insecure signature scheme in
+ * place of BLS (the BLS path is covered end to end in test/e2e). Records, per node, the order of durable writes and
+ * sends, so tests can check "persisted before sent".
+ */
+import { KvApplication } from "../../../../src/chain/app/kvApp.js";
+import { buildGenesisBlock } from "../../../../src/chain/blocks.js";
+import { Executor } from "../../../../src/chain/executor.js";
+import { Mempool } from "../../../../src/chain/mempool.js";
+import { MemoryChainData, MemoryChainStore } from "../../../../src/chain/store/memoryStore.js";
+import { decodeSafetyRecord } from "../../../../src/chain/store/records.js";
+import type { SafetyRecord } from "../../../../src/chain/store/records.js";
+import type { CommittedSummary } from "../../../../src/chain/executor.js";
+import { bitmapSignerSets } from "../../../../src/consensus/adapters/bitmapSignerSets.js";
+import { blockHasher } from "../../../../src/consensus/blockHash.js";
+import { RoundRobinElection } from "../../../../src/consensus/leaderElection.js";
+import { Replica } from "../../../../src/consensus/replica.js";
+import { SchemeCertificates } from "../../../../src/consensus/scheme.js";
+import { genesisQc } from "../../../../src/consensus/signing.js";
+import { MessageValidator } from "../../../../src/consensus/validation/validator.js";
+import { merkleRoot } from "../../../../src/crypto/merkle.js";
+import { MemoryNetwork } from "../../../../src/net/memoryNetwork.js";
+import type { MemoryTransport } from "../../../../src/net/memoryNetwork.js";
+import type { Priority, SendStatus } from "../../../../src/net/transport.js";
+import { ConsensusShell } from "../../../../src/node/consensusShell.js";
+import { SILENT } from "../../../../src/node/logger.js";
+import { DEFAULT_PENALTIES, PeerPenalties } from "../../../../src/node/penalties.js";
+import { InsecureTestScheme } from "../../../../src/sim/insecureTestScheme.js";
+import { SystemScheduler } from "../../../../src/util/clock.js";
+import { utf8 } from "../../../../src/util/bytes.js";
+import { decodeMessage } from "../../../../src/wire/codec.js";
+import type { Message } from "../../../../src/wire/types.js";
+
+export const CHAIN_ID = utf8("quire-shell-test");
+
+/** One durable write or one outgoing consensus message, in the order the shell did them. */
+export type Event = { kind: "durable"; safety: SafetyRecord | null } | { kind: "sent"; to: number; msg: Message };
+
+export interface HarnessNode {
+  readonly index: number;
+  shell: ConsensusShell;
+  store: MemoryChainStore;
+  app: KvApplication;
+  readonly data: MemoryChainData;
+  mempool: Mempool;
+  readonly transport: MemoryTransport;
+  readonly penalties: PeerPenalties;
+  readonly events: Event[];
+  readonly committed: CommittedSummary[];
+  fatal: unknown;
+}
+
+export class ShellHarness {
+  readonly net: MemoryNetwork;
+  readonly nodes: HarnessNode[] = [];
+  private readonly scheme: InsecureTestScheme;
+  private readonly genesis = buildGenesisBlock({ timestampMs: 0 });
+  private readonly hashBlock = blockHasher();
+  private readonly gHash: Uint8Array;
+
+  constructor(readonly n: number) {
+    this.net = new MemoryNetwork({ size: n, seed: 1 }, { scheduler: new SystemScheduler() });
+    this.scheme = new InsecureTestScheme(n, 7);
+    this.gHash = this.hashBlock(this.genesis.header);
+    for (let i = 0; i < n; i++) this.nodes.push(this.build(i, new MemoryChainData()));
+  }
+
+  private build(i: number, data: MemoryChainData): HarnessNode {
+    const store = MemoryChainStore.open({ chainId: CHAIN_ID, genesisHash: this.gHash }, data);
+    const app = new KvApplication({}, { committed: store });
+    const executor = new Executor({}, { store, app });
+    if (store.head() === null) executor.commitGenesis({ block: this.genesis, hash: this.gHash, qc: genesisQc(this.gHash) });
+    const mempool = new Mempool({}, { check: (tx) => app.check(tx), isCommitted: (id) => store.txLocation(id) !== undefined });
+    const leaders = new RoundRobinElection(this.n);
+    const certs = new SchemeCertificates({ chainId: CHAIN_ID, validatorCount: this.n }, this.scheme, bitmapSignerSets());
+    const replica = new Replica(
+      { chainId: CHAIN_ID, self: i, validatorCount: this.n, genesis: this.genesis, pacemaker: { baseTimeoutMs: 400, backoffFactor: 2, maxTimeoutMs: 3_200 } },
+      { signer: this.scheme.signer(i), aggregator: certs, leaders },
+    );
+    const validator = new MessageValidator({ self: i, validatorCount: this.n, genesisHash: this.gHash }, { verifier: certs, txRoot: (txs) => merkleRoot(txs), leaders });
+    const prev = this.nodes[i];
+    const transport = prev?.transport ?? this.net.transport(i);
+    const events: Event[] = prev?.events ?? [];
+    const committed: CommittedSummary[] = prev?.committed ?? [];
+    // Record the order of durable writes and sends.
+    const saveConsensusState = store.saveConsensusState.bind(store);
+    store.saveConsensusState = (u) => {
+      saveConsensusState(u);
+      events.push({ kind: "durable", safety: u.safety === undefined ? null : decodeSafetyRecord(u.safety) });
+    };
+    if (prev === undefined) {
+      const send = transport.send.bind(transport);
+      transport.send = (to: number, priority: Priority, payload: Uint8Array): SendStatus => {
+        events.push({ kind: "sent", to, msg: decodeMessage(payload) });
+        return send(to, priority, payload);
+      };
+    }
+    const penalties = prev?.penalties ?? new PeerPenalties(DEFAULT_PENALTIES, Date.now);
+    const node: HarnessNode = { index: i, shell: undefined as unknown as ConsensusShell, store, app, data, mempool, transport, penalties, events, committed, fatal: undefined };
+    node.shell = new ConsensusShell(
+      { chainId: CHAIN_ID, self: i, validatorCount: this.n, block: { maxTxs: 1000, maxBytes: 1 << 20, minIntervalMs: 5, emptyIntervalMs: 40 }, gossip: { intervalMs: 5, maxBatchTxs: 500, maxBatchBytes: 1 << 20 } },
+      {
+        replica,
+        validator,
+        precheck: null,
+        store,
+        executor,
+        mempool,
+        transport,
+        leaders,
+        penalties,
+        logger: SILENT,
+        now: Date.now,
+        onCommit: (blocks) => committed.push(...blocks),
+        onFatal: (e) => (node.fatal = e),
+      },
+    );
+    transport.setHandler({ onMessage: (from, payload) => node.shell.onMessage(from, payload), onPeerUp: (p) => node.shell.onPeerUp(p) });
+    return node;
+  }
+
+  async start(): Promise<void> {
+    for (const node of this.nodes) {
+      await node.transport.start();
+      node.shell.start();
+    }
+  }
+
+  /** Stops node i (shell, transport, store) and returns its committed height; the store data survives for `restart`. */
+  async crashStop(i: number): Promise<number> {
+    const node = this.nodes[i]!;
+    node.shell.stop();
+    const height = this.height(i);
+    await node.transport.stop();
+    await node.store.close();
+    return height;
+  }
+
+  /** Rebuilds node i over its surviving store data and starts it. */
+  async restart(i: number): Promise<HarnessNode> {
+    const old = this.nodes[i]!;
+    const node = this.build(i, old.data);
+    this.nodes[i] = node;
+    await node.transport.start();
+    node.shell.start();
+    return node;
+  }
+
+  async stop(): Promise<void> {
+    for (const node of this.nodes) {
+      node.shell.stop();
+      await node.transport.stop();
+      await node.store.close().catch(() => {});
+    }
+  }
+
+  height(i: number): number {
+    return this.nodes[i]!.store.head()?.height ?? -1;
+  }
+}
+
+/** Polls `cond` every 5 ms until it holds; throws after `timeoutMs` (a hang guard, not synchronisation). */
+export async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
