@@ -277,7 +277,10 @@ async function runCli(args: readonly string[], stdin: string): Promise<{ code: n
   return { code, out };
 }
 
-/** Connects, writes `bytes`, and closes (or is closed); bounded. */
+/**
+ * Connects, writes `bytes` and half-closes. Resolves when the server closed the connection or after 100 ms (servers
+ * may keep a junk connection open until their idle timeout; the liveness checks afterwards are what matter).
+ */
 function rawJunk(port: number, bytes: Uint8Array): Promise<void> {
   return new Promise((resolve) => {
     const s = net.connect(port, "127.0.0.1");
@@ -286,7 +289,7 @@ function rawJunk(port: number, bytes: Uint8Array): Promise<void> {
       s.destroy();
       resolve();
     };
-    const timer = setTimeout(done, 500);
+    const timer = setTimeout(done, 100);
     s.on("connect", () => s.write(bytes, () => s.end()));
     s.on("close", done);
     s.on("error", done);
