@@ -98,7 +98,10 @@ export async function clusterCommand(argv: string[]): Promise<number> {
   const children: Child[] = configs.map((c, i) => {
     const logFile = join(dir, `node${i}`, "node.log");
     const fd = openSync(logFile, "a");
-    const proc = spawn(process.execPath, [BIN, "node", "--config", configFiles[i]!], { stdio: ["ignore", fd, fd] });
+    // Own process group (detached): a Ctrl-C in the terminal reaches only this process, which then stops each child
+    // once, by pid (a child that got the terminal's SIGINT too would take our SIGTERM as a second signal and exit at
+    // once). The IPC channel is the child's lifeline: if this process dies, the channel closes and the child stops.
+    const proc = spawn(process.execPath, [BIN, "node", "--config", configFiles[i]!], { stdio: ["ignore", fd, fd, "ipc"], detached: true });
     closeSync(fd);
     const child: Child = {
       index: i,

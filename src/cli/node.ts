@@ -10,7 +10,8 @@ const EXIT_GRACE_MS = 3_000;
 /**
  * `quire node --config FILE`: runs one validator until SIGINT or SIGTERM, then stops gracefully (the write in
  * progress finishes — store writes are synchronous, so a signal is handled between two of them —, sockets close)
- * and exits 0. A second signal exits at once with 1. Exit 1 as well when the node stopped on a fatal error.
+ * and exits 0. A second signal exits at once with 1. Exit 1 as well when the node stopped on a fatal error. A node
+ * started with an IPC channel (by `quire cluster`) also stops when the channel closes: its parent is gone.
  */
 export async function nodeCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ["help"]);
@@ -35,9 +36,19 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  // Started by `quire cluster` with an IPC channel: when the parent goes away (even killed), the channel closes.
+  const onParentGone = () => {
+    node.logger.info("parent process gone: stopping");
+    void node.stop(0);
+  };
+  if (process.connected === true) process.once("disconnect", onParentGone);
   try {
     await node.start();
     const code = await node.done;
+    if (process.connected === true) {
+      process.off("disconnect", onParentGone);
+      process.disconnect();
+    }
     setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
     return code;
   } finally {
