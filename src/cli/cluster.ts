@@ -1,16 +1,8 @@
-import { spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
-import { openSync, closeSync, existsSync, readdirSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { checkFlags, choiceFlag, intFlag, parseArgs, stringFlag, UsageError } from "./args.js";
 import { LoadGenerator } from "./loadgen.js";
-import { loadBlsBackend } from "../crypto/bls/backend.js";
-import { loadNodeConfig, LOG_LEVELS } from "../node/config.js";
-import { writeNetwork } from "../node/network.js";
-import { freePorts } from "../node/ports.js";
+import { launchCluster } from "./localCluster.js";
+import { LOG_LEVELS } from "../node/config.js";
 import { RpcClient } from "../rpc/client.js";
 import type { NodeStatus } from "../rpc/api.js";
 
@@ -23,17 +15,8 @@ const USAGE = [
   "  Ctrl-C (SIGINT) or SIGTERM stops every node (by pid) and exits.",
 ].join("\n");
 
-const BIN = fileURLToPath(new URL("../../../bin/quire.js", import.meta.url));
-/** Children get this long to exit after SIGTERM before they are killed. */
-const STOP_GRACE_MS = 10_000;
 const STATUS_INTERVAL_MS = 1_000;
 
-interface Child {
-  readonly index: number;
-  readonly proc: ChildProcess;
-  exited: boolean;
-  readonly exit: Promise<number | null>;
-}
 
 /**
  * `quire cluster`: the one-command local network (`npm start`). Prints where everything is, when the first block
@@ -59,62 +42,21 @@ export async function clusterCommand(argv: string[]): Promise<number> {
   const givenDir = stringFlag(args, "dir");
   const keep = args.flags.has("keep") || givenDir !== undefined;
 
-  // The network: resumed, or created with free ports (or --base-port).
-  const dir = givenDir ?? (await mkdtemp(join(tmpdir(), "quire-cluster-")));
-  let configFiles: string[];
-  let chainId: string;
-  if (existsSync(join(dir, "genesis.json"))) {
-    configFiles = readdirSync(dir)
-      .filter((d) => /^node\d+$/.test(d) && existsSync(join(dir, d, "config.json")))
-      .sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)))
-      .map((d) => join(dir, d, "config.json"));
-    if (configFiles.length === 0) throw new UsageError(`${dir} has a genesis.json but no node*/config.json`);
-    chainId = "(resumed)";
-  } else {
-    const basePort = intFlag(args, "base-port");
-    const ports = basePort === undefined ? pairs(await freePorts(2 * n)) : undefined;
-    const layout = await writeNetwork(
-      {
-        validators: n,
-        dir,
-        ...(basePort !== undefined ? { basePort } : {}),
-        ...(ports !== undefined ? { ports } : {}),
-        // N nodes share this machine's cores: one BLS worker each (blst already spreads a batch over the cores).
-        blsWorkers: 1,
-        logLevel,
-      },
-      await loadBlsBackend("blst"),
-    );
-    configFiles = [...layout.configFiles];
-    chainId = layout.chainId;
-  }
-  const configs = await Promise.all(configFiles.map((f) => loadNodeConfig(f)));
-  const urls = configs.map((c) => `http://${c.rpc.host === "0.0.0.0" ? "127.0.0.1" : c.rpc.host}:${c.rpc.port}`);
-  const clients = urls.map((url) => new RpcClient({ url, timeoutMs: 800 }));
-
   let stopping = false;
   const tty = process.stdout.isTTY === true;
   const out = (s: string) => process.stdout.write(s);
-  const children: Child[] = configs.map((c, i) => {
-    const logFile = join(dir, `node${i}`, "node.log");
-    const fd = openSync(logFile, "a");
-    // Own process group (detached): a Ctrl-C in the terminal reaches only this process, which then stops each child
-    // once, by pid (a child that got the terminal's SIGINT too would take our SIGTERM as a second signal and exit at
-    // once). The IPC channel is the child's lifeline: if this process dies, the channel closes and the child stops.
-    const proc = spawn(process.execPath, [BIN, "node", "--config", configFiles[i]!], { stdio: ["ignore", fd, fd, "ipc"], detached: true });
-    closeSync(fd);
-    const child: Child = {
-      index: i,
-      proc,
-      exited: false,
-      exit: new Promise((resolve) => proc.once("exit", (code) => resolve(code))),
-    };
-    void child.exit.then((code) => {
-      child.exited = true;
-      if (!stopping) out(`\nnode ${i} (pid ${proc.pid}) exited with code ${code}; see ${logFile}\n`);
-    });
-    return child;
+  const basePort = intFlag(args, "base-port");
+  const cluster = await launchCluster({
+    validators: n,
+    ...(givenDir !== undefined ? { dir: givenDir } : {}),
+    ...(basePort !== undefined ? { basePort } : {}),
+    logLevel,
+    onExit: (i, code, logFile, pid) => {
+      if (!stopping) out(`\nnode ${i} (pid ${pid}) exited with code ${code}; see ${logFile}\n`);
+    },
   });
+  const { dir, chainId, configs, urls, children } = cluster;
+  const clients = urls.map((url) => new RpcClient({ url, timeoutMs: 800 }));
   out(
     [
       `quire cluster: ${configs.length} validators, chain ${chainId}, in ${dir}${keep ? "" : " (removed at exit; --keep keeps it)"}`,
@@ -179,27 +121,10 @@ export async function clusterCommand(argv: string[]): Promise<number> {
   clearInterval(statusTimer);
   out(`${tty ? "\n" : ""}stopping (${signal})...\n`);
   await load?.stop();
-  const codes = await stopChildren(children);
+  const codes = await cluster.stop();
   codes.forEach((code, i) => out(`  node ${i}: exited ${code === null ? "(killed)" : code}\n`));
   if (load !== null) out(`load: ${load.confirmed} txs accepted, ${load.stats.fullRetries} retried after 503\n`);
-  if (!keep) await rm(dir, { recursive: true, force: true });
+  if (!keep) await cluster.remove();
   else out(`network kept in ${dir} (resume with: quire cluster --dir ${dir})\n`);
   return codes.every((c) => c === 0) ? 0 : 1;
-}
-
-/** SIGTERM to every live child by pid, then SIGKILL to those still running after the grace period. */
-async function stopChildren(children: readonly Child[]): Promise<(number | null)[]> {
-  for (const c of children) if (!c.exited && c.proc.pid !== undefined) c.proc.kill("SIGTERM");
-  const timer = setTimeout(() => {
-    for (const c of children) if (!c.exited) c.proc.kill("SIGKILL");
-  }, STOP_GRACE_MS);
-  const codes = await Promise.all(children.map((c) => c.exit));
-  clearTimeout(timer);
-  return codes;
-}
-
-function pairs(ports: readonly number[]): { p2p: number; rpc: number }[] {
-  const out: { p2p: number; rpc: number }[] = [];
-  for (let i = 0; i + 1 < ports.length; i += 2) out.push({ p2p: ports[i]!, rpc: ports[i + 1]! });
-  return out;
 }

@@ -1,13 +1,16 @@
 import { writeFile } from "node:fs/promises";
 import { checkFlags, intFlag, parseArgs, stringFlag, UsageError } from "./args.js";
+import type { ParsedArgs } from "./args.js";
+import { launchCluster } from "./localCluster.js";
 import { LoadGenerator } from "./loadgen.js";
 import { RpcClient } from "../rpc/client.js";
 import { subscribeBlocks } from "../rpc/streamClient.js";
 import type { TxStatus } from "../rpc/api.js";
 
 const USAGE = [
-  "usage: quire load --rpc URL[,URL...] [--txs N] [--size BYTES] [--rate TX_PER_S] [--batch B] [--in-flight R]",
-  "                  [--timeout-s T] [--json FILE]",
+  "usage: quire load (--rpc URL[,URL...] | --cluster N) [--txs N] [--size BYTES] [--rate TX_PER_S] [--batch B]",
+  "                  [--in-flight R] [--timeout-s T] [--json FILE]",
+  "  --cluster N: start a fresh local N-validator cluster (child processes), load it, stop it and remove it.",
   "  Submits N key-value puts of exactly BYTES bytes round-robin over the nodes (rate 0: as fast as they accept),",
   "  waits until the first node's block stream shows them all committed, then asks every node GET /v1/tx/:id for",
   "  every transaction and checks each is committed at the same height and index everywhere.",
@@ -29,10 +32,33 @@ export async function loadCommand(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + "\n");
     return 0;
   }
-  checkFlags(args, ["rpc", "txs", "size", "rate", "batch", "in-flight", "timeout-s", "json", "help"]);
+  checkFlags(args, ["rpc", "cluster", "txs", "size", "rate", "batch", "in-flight", "timeout-s", "json", "help"]);
   const rpc = stringFlag(args, "rpc");
-  if (rpc === undefined || args.positional.length > 0) throw new UsageError(USAGE);
-  const urls = rpc.split(",").map((u) => u.trim()).filter((u) => u !== "");
+  const clusterSize = intFlag(args, "cluster");
+  if ((rpc === undefined) === (clusterSize === undefined) || args.positional.length > 0) throw new UsageError(USAGE);
+  if (clusterSize === undefined) return runLoad(args, rpc!.split(",").map((u) => u.trim()).filter((u) => u !== ""));
+  if (clusterSize < 1 || clusterSize > 64) throw new UsageError("--cluster must be in [1, 64]");
+  const cluster = await launchCluster({ validators: clusterSize, logLevel: "warn" });
+  try {
+    const t0 = performance.now();
+    const clients = cluster.urls.map((url) => new RpcClient({ url, timeoutMs: 1_000 }));
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const s = await Promise.all(clients.map((c) => c.status().catch(() => null)));
+      if (s.every((x) => x !== null && x.committedHeight >= 1 && x.peersConnected === clusterSize - 1)) break;
+      if (Date.now() > deadline || cluster.children.some((c) => c.exited)) throw new UsageError(`the local cluster did not come up; logs in ${cluster.dir}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    process.stdout.write(`local cluster of ${clusterSize} up and committing after ${((performance.now() - t0) / 1000).toFixed(2)} s (${cluster.dir})\n`);
+    return await runLoad(args, cluster.urls);
+  } finally {
+    const codes = await cluster.stop();
+    if (codes.some((c) => c !== 0)) process.stdout.write(`warning: node exit codes ${codes.join(", ")}; logs were in ${cluster.dir}\n`);
+    await cluster.remove();
+  }
+}
+
+async function runLoad(args: ParsedArgs, urls: readonly string[]): Promise<number> {
   const total = intFlag(args, "txs", 10_000)!;
   const size = intFlag(args, "size", 256)!;
   if (total < 1) throw new UsageError("--txs must be at least 1");
