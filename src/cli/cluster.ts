@@ -104,6 +104,17 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     if (tty) out(`\r\x1b[K${line}`);
     else if (ticks % 2 === 0) out(`${line}\n`);
   };
+  // Until the first commit, watch for it every 100 ms, so the reported time-to-first-block is not rounded up to the
+  // status line's one-second period.
+  const firstWatch = setInterval(() => {
+    if (firstCommitReported || stopping) return clearInterval(firstWatch);
+    void Promise.all(clients.map((c) => c.status().catch(() => null))).then((st) => {
+      if (firstCommitReported || !st.some((x) => x !== null && x.committedHeight >= 1)) return;
+      firstCommitReported = true;
+      clearInterval(firstWatch);
+      out(`${tty ? "\r\x1b[K" : ""}first block committed ${((performance.now() - t0) / 1000).toFixed(2)} s after start\n`);
+    });
+  }, 100);
   let polling = false;
   const statusTimer = setInterval(() => {
     if (polling || stopping) return;
@@ -119,6 +130,7 @@ export async function clusterCommand(argv: string[]): Promise<number> {
   });
   stopping = true;
   clearInterval(statusTimer);
+  clearInterval(firstWatch);
   out(`${tty ? "\n" : ""}stopping (${signal})...\n`);
   await load?.stop();
   const codes = await cluster.stop();
