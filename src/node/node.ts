@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { loadBlsBackend } from "../crypto/bls/backend.js";
 import type { BlsBackend } from "../crypto/bls/backend.js";
 import { loadKeyFile } from "../crypto/bls/keyFile.js";
+import { BlsVerifierStats } from "../crypto/bls/metrics.js";
 import { PooledBlsVerifier } from "../crypto/bls/pool.js";
 import { merkleProof, merkleRoot } from "../crypto/merkle.js";
 import { bitmapSignerSets } from "../consensus/adapters/bitmapSignerSets.js";
@@ -66,6 +67,9 @@ export class QuireNode implements NodeApi {
 
   private readonly app: KvApplication;
   private readonly pool: PooledBlsVerifier;
+  private readonly poolStats = new BlsVerifierStats();
+  private readonly precheckVerifier: PrecheckedVerifier;
+  private readonly precheck: SignaturePrecheck;
   private readonly leaders: RoundRobinElection;
   private readonly listeners = new Set<CommittedBlockListener>();
   private resolveDone!: (code: number) => void;
@@ -101,7 +105,7 @@ export class QuireNode implements NodeApi {
       { maxTxs: config.mempool.maxTxs, maxBytes: config.mempool.maxBytes },
       { check: (tx) => this.app.check(tx), isCommitted: (id) => store.txLocation(id) !== undefined, now: Date.now },
     );
-    this.pool = new PooledBlsVerifier({ backend: config.bls.backend, workers: config.bls.workers });
+    this.pool = new PooledBlsVerifier({ backend: config.bls.backend, workers: config.bls.workers }, { metrics: this.poolStats });
     this.transport = new UwsTransport(
       {
         self,
@@ -120,11 +124,12 @@ export class QuireNode implements NodeApi {
       { signer: blsSigner(backend, key.secretKey, self), aggregator: certs, leaders: this.leaders, hashBlock },
     );
     const verifier = new PrecheckedVerifier(certs);
+    this.precheckVerifier = verifier;
     const validator = new MessageValidator(
       { self, validatorCount: n, genesisHash: gHash, voteSignatures: "verify" },
       { verifier, txRoot: (txs) => merkleRoot(txs), leaders: this.leaders, hashBlock },
     );
-    const precheck = new SignaturePrecheck({ chainId: genesis.chainIdBytes, publicKeys }, { backend, pool: this.pool, signerSets, verifier });
+    const precheck = (this.precheck = new SignaturePrecheck({ chainId: genesis.chainIdBytes, publicKeys }, { backend, pool: this.pool, signerSets, verifier }));
     this.shell = new ConsensusShell(
       { chainId: genesis.chainIdBytes, self, validatorCount: n, block: config.block, gossip: config.gossip },
       {
@@ -314,6 +319,15 @@ export class QuireNode implements NodeApi {
     gauge("quire_committed_txs_total", "Transactions committed since start.", this.shell.committedTxs, "counter");
     gauge("quire_proposals_total", "Blocks proposed since start.", this.shell.proposals, "counter");
     gauge("quire_gossip_txs_total", "Transactions gossiped to leaders since start.", this.shell.gossipSent, "counter");
+    const b = this.poolStats;
+    gauge("quire_bls_queue_length", "Signature jobs waiting in the BLS verifier pool.", b.queueLength);
+    gauge("quire_bls_jobs_total", "Signature jobs the BLS pool answered.", b.jobs, "counter");
+    gauge("quire_bls_invalid_total", "Signature jobs the BLS pool found invalid.", b.invalidJobs, "counter");
+    gauge("quire_bls_batches_total", "Batches the BLS pool verified.", b.batches, "counter");
+    gauge("quire_bls_latency_ms_mean", "Mean enqueue-to-answer time of BLS jobs.", +b.meanLatencyMs.toFixed(3));
+    gauge("quire_signature_precheck_hits_total", "Signature checks validation found answered by the pool.", this.precheckVerifier.hits, "counter");
+    gauge("quire_signature_precheck_misses_total", "Signature checks validation did inline (TCs, pool refusals).", this.precheckVerifier.misses, "counter");
+    gauge("quire_signature_precheck_refused_total", "Signature jobs the pool refused (queue full or closed).", this.precheck.refused, "counter");
     gauge("quire_uptime_seconds", "Seconds since the node started.", Math.floor((Date.now() - this.startedAt) / 1000));
     lines.push("# HELP quire_rejected_total Messages refused or dropped, by code.", "# TYPE quire_rejected_total counter");
     for (const [code, n] of [...this.shell.counters].sort()) lines.push(`quire_rejected_total{code="${code}"} ${n}`);
