@@ -218,6 +218,13 @@ export class RpcServer {
           reject(new RpcListenError(this.host, this.requestedPort));
           return;
         }
+        if (this.state === "stopped") {
+          // stop() ran while binding: give the socket back at once.
+          uWS.us_listen_socket_close(ls);
+          app.close();
+          reject(new Error("RpcServer stopped while starting"));
+          return;
+        }
         this.listenSocket = ls;
         this.boundPort = uWS.us_socket_local_port(ls as unknown as us_socket);
         this.state = "running";
@@ -242,11 +249,9 @@ export class RpcServer {
    * process can exit. Idempotent.
    */
   async stop(): Promise<void> {
-    if (this.state === "stopped" || this.state === "new") {
-      this.state = "stopped";
-      return;
-    }
+    const was = this.state;
     this.state = "stopped";
+    if (was !== "running") return;
     if (this.sweeper !== undefined) clearInterval(this.sweeper);
     this.sweeper = undefined;
     this.inFlight.clear();
@@ -293,7 +298,9 @@ export class RpcServer {
     if (match === undefined) throw new HttpError("NOT_FOUND", "no such route (see GET / for the list)");
     const [route, params] = match;
     ex.route = route.name;
-    const handler = route.methods[method === "head" ? "get" : method];
+    const key = method === "head" ? "get" : method;
+    // Own properties only: a method named "constructor" or "__proto__" must not find Object.prototype's members.
+    const handler = Object.hasOwn(route.methods, key) ? route.methods[key] : undefined;
     if (handler === undefined) {
       ex.error(new HttpError("METHOD_NOT_ALLOWED", `${method.toUpperCase()} is not allowed here; use ${route.allow}`), [["Allow", route.allow]]);
       return undefined;
@@ -327,20 +334,30 @@ export class RpcServer {
       if (ex.deadline > this.tick) continue;
       this.inFlight.delete(ex);
       this.metrics.timeouts.inc([ex.route]);
-      ex.expire(this.limits.requestTimeoutSec);
+      try {
+        ex.expire(this.limits.requestTimeoutSec);
+      } catch (e) {
+        this.fail(ex, e);
+      }
     }
   }
 
-  /** The single place a handler failure ends up. */
+  /** The single place a handler failure ends up. Never throws (it runs in promise callbacks and timers). */
   private fail(ex: Exchange, e: unknown): void {
     if (e instanceof ExchangeClosed) return; // the client left or its body was refused: already answered
-    if (e instanceof HttpError) {
-      ex.error(e);
-      return;
+    try {
+      if (e instanceof HttpError) {
+        ex.error(e);
+        return;
+      }
+      this.metrics.handlerErrors.inc([ex.route]);
+      this.logger.error("rpc: handler failed", { route: ex.route, error: describe(e) });
+      ex.error(new HttpError("INTERNAL", "internal error (logged on the node)"));
+    } catch (again) {
+      // Only a broken invariant gets here (uWS refusing a write the exchange believed legal): log, never rethrow.
+      this.metrics.handlerErrors.inc([ex.route]);
+      this.logger.error("rpc: cannot answer a failed request", { route: ex.route, error: describe(again) });
     }
-    this.metrics.handlerErrors.inc([ex.route]);
-    this.logger.error("rpc: handler failed", { route: ex.route, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
-    ex.error(new HttpError("INTERNAL", "internal error (logged on the node)"));
   }
 
   private buildRoutes(): Route[] {
@@ -518,7 +535,7 @@ export class RpcServer {
     const admitted = ids.filter((id) => id !== null).length;
     if (failed !== undefined) {
       this.metrics.handlerErrors.inc([ex.route]);
-      this.logger.error("rpc: submitTx failed inside a batch", { error: failed instanceof Error ? (failed.stack ?? failed.message) : String(failed) });
+      this.logger.error("rpc: submitTx failed inside a batch", { error: describe(failed) });
       ex.error(new HttpError("INTERNAL", `internal error (logged on the node); ${admitted} of ${txs.length} transactions admitted`), undefined, { ids, results });
     } else if (full > 0) {
       ex.error(new HttpError("MEMPOOL_FULL", `mempool full: ${admitted} of ${txs.length} transactions admitted; retry the rest after ${full} s`), [["Retry-After", String(full)]], { ids, results });
@@ -561,6 +578,10 @@ export class RpcServer {
 }
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+function describe(e: unknown): string {
+  return e instanceof Error ? (e.stack ?? e.message) : String(e);
+}
 
 /** Retry-After in whole seconds, at least 1 (a 0 would invite a hot retry loop). */
 function retryAfter(sec: number): number {

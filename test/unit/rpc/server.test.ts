@@ -374,6 +374,9 @@ describe("routing and request errors", () => {
       ["PATCH", `/v1/tx/${"00".repeat(32)}`, "GET, HEAD"],
       ["OPTIONS", "/metrics", "GET, HEAD"],
       ["FROB", "/v1/kv/a", "GET, HEAD"],
+      ["constructor", "/v1/status", "GET, HEAD"],
+      ["__proto__", "/v1/status", "GET, HEAD"],
+      ["toString", "/v1/tx", "POST"],
     ];
     for (const [m, p, allow] of cases) {
       const a = await http(h.base, m, p);
