@@ -35,6 +35,8 @@ export interface BenchResult {
   samples: number;
   /** baseline mean / this mean: > 1 means faster than the baseline. */
   speedupVsBaseline: number | null;
+  /** Throughput rows only: payload bytes per second (`throughputResult`). */
+  bytesPerSec?: number;
 }
 
 export interface BenchOptions {
@@ -125,4 +127,37 @@ export function formatTable(rows: readonly BenchResult[]): string {
 export function writeJson(file: string, suite: string, rows: readonly BenchResult[]): void {
   const doc = { suite, node: process.version, platform: `${process.platform}-${process.arch}`, date: new Date().toISOString(), results: rows };
   writeFileSync(file, JSON.stringify(doc, null, 2) + "\n");
+}
+
+/**
+ * A result row for a throughput measurement (many messages per timed trial, not one call per sample): one trial moved
+ * `messagesPerTrial` messages of `size` bytes in `trialSeconds[i]`. meanNs/p50Ns are per message; opsPerSec is
+ * messages/s over all trials; bytesPerSec is payload bytes/s. `baseline` (a row of the same group) fills the ratio.
+ */
+export function throughputResult(
+  suite: string,
+  group: string,
+  backend: string,
+  size: number,
+  messagesPerTrial: number,
+  trialSeconds: readonly number[],
+  baseline?: BenchResult,
+): BenchResult {
+  const total = trialSeconds.reduce((a, b) => a + b, 0);
+  const perMsgNs = trialSeconds.map((s) => (s * 1e9) / messagesPerTrial).sort((a, b) => a - b);
+  const meanNs = (total * 1e9) / (messagesPerTrial * trialSeconds.length);
+  return {
+    suite,
+    group,
+    name: `${group} ${backend}`,
+    backend,
+    size,
+    items: 1,
+    meanNs,
+    p50Ns: perMsgNs[Math.floor((perMsgNs.length - 1) / 2)]!,
+    opsPerSec: 1e9 / meanNs,
+    samples: trialSeconds.length,
+    speedupVsBaseline: baseline === undefined ? null : baseline.meanNs / meanNs,
+    bytesPerSec: (1e9 / meanNs) * size,
+  };
 }

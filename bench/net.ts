@@ -1,8 +1,284 @@
+/**
+ * `quire bench net`: two Quire peers in separate processes on 127.0.0.1.
+ *
+ * This process is validator 0 (it dials); a child process (bench/netPeer.ts) is validator 1 (uWS listener). Measured:
+ * - one-way throughput, messages/s and MB/s, for 200-byte and 64 KiB messages, in both directions of the one link
+ *   (ws client → uWS server, and uWS server → ws client), each over `--trials` trials of a fixed message count; the
+ *   receiver checks every message's length and order, and a trial ends when the receiver has counted them all;
+ * - the baseline in the same run: the bare `ws` client sending each message as its own frame to a bare uWS server
+ *   (no Quire framing, no coalescing);
+ * - round-trip latency of a 200-byte consensus message (echo), through the bench harness (tinybench).
+ *
+ * Flags: --small-count N (default 2,000,000), --large-count N (20,000), --trials N (3), --frame-bytes N,
+ * --high-water N.
+ */
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import WebSocket from "ws";
 import type { BenchSuite } from "../src/cli/bench.js";
-// Placeholder: replaced by the net benchmark suite.
+import { intFlag } from "../src/cli/args.js";
+import { Priority } from "../src/net/transport.js";
+import { UWS_TRANSPORT_DEFAULTS, UwsTransport } from "../src/net/uwsTransport.js";
+import { formatNs, runCases, throughputResult } from "./harness.js";
+import type { BenchResult } from "./harness.js";
+import { BENCH_CHAIN_ID, benchIdentity, benchVerify, DONE, payloadIndex, payloadPool, POOL, Pump } from "./netShared.js";
+import type { Command, Event, PeerConfig } from "./netShared.js";
+
+const SUITE = "net";
+const TARGET_SMALL_MSGS = 1_000_000;
+const TARGET_LARGE_BYTES = 1e9;
+
+/** The child process and its IPC channel. */
+class Peer {
+  private waiters: { pred: (e: Event) => boolean; resolve: (e: Event) => void; reject: (e: Error) => void }[] = [];
+  private exited = false;
+
+  constructor(readonly proc: ChildProcess) {
+    proc.on("message", (e: Event) => {
+      if (e.ev === "error") {
+        for (const w of this.waiters.splice(0)) w.reject(new Error(`bench peer: ${e.message}`));
+        return;
+      }
+      const i = this.waiters.findIndex((w) => w.pred(e));
+      if (i >= 0) this.waiters.splice(i, 1)[0]!.resolve(e);
+    });
+    proc.on("exit", (code) => {
+      this.exited = true;
+      for (const w of this.waiters.splice(0)) w.reject(new Error(`bench peer exited (${code})`));
+    });
+  }
+
+  next<K extends Event["ev"]>(ev: K): Promise<Extract<Event, { ev: K }>> {
+    if (this.exited) return Promise.reject(new Error("bench peer exited"));
+    return new Promise((resolve, reject) => this.waiters.push({ pred: (e) => e.ev === ev, resolve: resolve as (e: Event) => void, reject }));
+  }
+
+  async request<K extends Event["ev"]>(cmd: Command, ev: K): Promise<Extract<Event, { ev: K }>> {
+    const p = this.next(ev);
+    this.proc.send(cmd);
+    return p;
+  }
+
+  /** Always by pid: SIGKILL if it has not exited on its own. */
+  kill(): void {
+    if (!this.exited && this.proc.pid !== undefined) {
+      try {
+        process.kill(this.proc.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+function seconds(t0: number): number {
+  return (performance.now() - t0) / 1000;
+}
+
+/** Baseline: each message its own `ws` frame (default random masking, as a plain ws user would), to a bare uWS server. */
+async function rawTrial(peer: Peer, port: number, pool: readonly Uint8Array[], n: number): Promise<number> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/raw`, { perMessageDeflate: false });
+  ws.on("error", () => {});
+  await new Promise<void>((resolve, reject) => {
+    ws.once("open", () => resolve());
+    ws.once("close", () => reject(new Error("baseline connection failed")));
+  });
+  try {
+    await peer.request({ cmd: "rawSink", n }, "ok");
+    const done = peer.next("rawDone");
+    const t0 = performance.now();
+    let sent = 0;
+    const mask = pool.length - 1;
+    const limit = 1024 * 1024;
+    let waiting = false;
+    // Keep ws's buffer at most ~1 MiB ahead. ws has no drain event: frames sent past half the limit carry a write
+    // callback, and the first callback that finds the buffer below the limit resumes sending.
+    const cont = (): void => {
+      if (waiting && sent < n && ws.bufferedAmount < limit) {
+        waiting = false;
+        burst();
+      }
+    };
+    const burst = (): void => {
+      while (sent < n && ws.bufferedAmount < limit) {
+        const p = pool[sent++ & mask]!;
+        if (ws.bufferedAmount >= limit / 2) ws.send(p, { binary: true }, cont);
+        else ws.send(p, { binary: true });
+      }
+      if (sent < n) waiting = true;
+    };
+    burst();
+    await done;
+    return seconds(t0);
+  } finally {
+    ws.terminate();
+  }
+}
+
 export const suite: BenchSuite = {
-  flags: [],
-  async run() {
-    throw new Error("quire bench net: not implemented yet");
+  flags: ["small-count", "large-count", "trials", "frame-bytes", "high-water"],
+  async run(args, opts) {
+    const smallN = intFlag(args, "small-count", 2_000_000)!;
+    const largeN = intFlag(args, "large-count", 20_000)!;
+    const trials = Math.max(1, intFlag(args, "trials", 3)!);
+    const cfg: PeerConfig = {
+      frameBytes: intFlag(args, "frame-bytes", UWS_TRANSPORT_DEFAULTS.frameBytes)!,
+      socketHighWaterBytes: intFlag(args, "high-water", UWS_TRANSPORT_DEFAULTS.socketHighWaterBytes)!,
+    };
+    const want = (group: string): boolean => opts.filter === undefined || group.includes(opts.filter) || opts.filter === "";
+
+    const script = fileURLToPath(new URL("./netPeer.js", import.meta.url));
+    const peer = new Peer(spawn(process.execPath, [script, JSON.stringify(cfg)], { stdio: ["ignore", "inherit", "inherit", "ipc"] }));
+    const ids = [benchIdentity(0), benchIdentity(1)];
+    const t = new UwsTransport(
+      {
+        self: 0,
+        chainId: BENCH_CHAIN_ID,
+        validators: ids.map((id) => ({ publicKey: id.publicKey })),
+        listen: { host: "127.0.0.1", port: 0 },
+        frameBytes: cfg.frameBytes,
+        socketHighWaterBytes: cfg.socketHighWaterBytes,
+      },
+      { identity: ids[0]!, verify: benchVerify },
+    );
+    // Parent-side receive state.
+    let onDone: (() => void) | undefined;
+    let sinkExpected = 0;
+    let sinkSize = 0;
+    let sinkCount = 0;
+    let sinkBad = 0;
+    let onSinkDone: (() => void) | undefined;
+    let onEcho: (() => void) | undefined;
+    let pump: Pump | undefined;
+    t.setHandler({
+      onMessage(_from, payload, priority) {
+        if (priority === Priority.Consensus && payload.length === 1 && payload[0] === DONE[0]) {
+          onDone?.();
+          return;
+        }
+        if (onEcho !== undefined) {
+          const f = onEcho;
+          onEcho = undefined;
+          f();
+          return;
+        }
+        if (payload.length !== sinkSize || payloadIndex(payload) !== (sinkCount & (POOL - 1))) sinkBad++;
+        if (++sinkCount === sinkExpected) onSinkDone?.();
+      },
+      onDrain() {
+        pump?.drained();
+      },
+    });
+
+    const rows: BenchResult[] = [];
+    try {
+      const ready = await peer.next("ready");
+      await t.start();
+      t.setPeerAddress(1, { host: "127.0.0.1", port: ready.port });
+      await new Promise<void>((resolve, reject) => {
+        const deadline = performance.now() + 10_000;
+        const check = (): void => {
+          if (t.isConnected(1)) resolve();
+          else if (performance.now() > deadline) reject(new Error("bench: link to peer did not come up"));
+          else setTimeout(check, 5);
+        };
+        check();
+      });
+
+      // ws client (this process, dialer) → uWS server (peer).
+      const dialerToListener = async (size: number, n: number): Promise<number> => {
+        const pool = payloadPool(size, POOL);
+        await peer.request({ cmd: "sink", n, size }, "ok");
+        const done = new Promise<void>((r) => (onDone = r));
+        const t0 = performance.now();
+        pump = new Pump(t, 1, Priority.Gossip, n, pool, 4 * 1024 * 1024, () => {});
+        pump.start();
+        await done;
+        const s = seconds(t0);
+        pump = undefined;
+        return s;
+      };
+      // uWS server (peer) → ws client (this process).
+      const listenerToDialer = async (size: number, n: number): Promise<number> => {
+        sinkExpected = n;
+        sinkSize = size;
+        sinkCount = 0;
+        sinkBad = 0;
+        const done = new Promise<void>((r) => (onSinkDone = r));
+        const t0 = performance.now();
+        peer.proc.send({ cmd: "source", n, size } satisfies Command);
+        await done;
+        const s = seconds(t0);
+        if (sinkBad > 0) throw new Error(`bench: ${sinkBad} messages arrived out of order or damaged`);
+        return s;
+      };
+      const raw = async (size: number, n: number): Promise<number> => rawTrial(peer, ready.rawPort, payloadPool(size, POOL), n);
+
+      const sizes = [
+        { size: 200, n: smallN, label: "200 B" },
+        { size: 64 * 1024, n: largeN, label: "64 KiB" },
+      ];
+      for (const { size, n, label } of sizes) {
+        const group = `one-way ${label}`;
+        if (!want(group)) continue;
+        const measure = async (f: (size: number, n: number) => Promise<number>): Promise<number[]> => {
+          await f(size, Math.max(1, Math.floor(n / 10))); // warm-up (JIT, TCP windows)
+          const out: number[] = [];
+          for (let i = 0; i < trials; i++) out.push(await f(size, n));
+          process.stderr.write(".");
+          return out;
+        };
+        const base = throughputResult(SUITE, group, "bare ws→uWS, frame per msg (baseline)", size, n, await measure(raw));
+        rows.push(base);
+        rows.push(throughputResult(SUITE, group, "quire ws→uWS (dialer→listener)", size, n, await measure(dialerToListener), base));
+        rows.push(throughputResult(SUITE, group, "quire uWS→ws (listener→dialer)", size, n, await measure(listenerToDialer), base));
+      }
+      process.stderr.write("\n");
+
+      if (want("rtt 200 B")) {
+        await peer.request({ cmd: "echo" }, "ok");
+        const ping = payloadPool(200, 1)[0]!;
+        const rtt = await runCases(
+          SUITE,
+          [
+            {
+              group: "rtt 200 B",
+              backend: "quire consensus echo",
+              size: 200,
+              fn: () =>
+                new Promise<void>((resolve) => {
+                  onEcho = resolve;
+                  t.send(1, Priority.Consensus, ping);
+                }),
+            },
+          ],
+          { ...opts, filter: undefined },
+        );
+        rows.push(...rtt);
+      }
+    } finally {
+      try {
+        peer.proc.send({ cmd: "exit" } satisfies Command);
+      } catch {
+        // channel already closed
+      }
+      await t.stop();
+      peer.kill();
+    }
+
+    // Throughput summary against the issue's targets (the generic table follows on stdout).
+    const lines = ["", "throughput (payload bytes; 1 MB = 1e6 B)", ""];
+    for (const r of rows) {
+      if (r.bytesPerSec === undefined) continue;
+      const target = r.size === 200 ? `target ≥ ${TARGET_SMALL_MSGS.toLocaleString("en-US")} msg/s` : `target ≥ ${TARGET_LARGE_BYTES / 1e6} MB/s`;
+      lines.push(
+        `${r.group.padEnd(15)} ${r.backend.padEnd(40)} ${Math.round(r.opsPerSec).toLocaleString("en-US").padStart(11)} msg/s ${(r.bytesPerSec / 1e6).toFixed(0).padStart(6)} MB/s   ${r.backend.startsWith("quire") ? target : ""}`,
+      );
+    }
+    const rtt = rows.find((r) => r.group === "rtt 200 B");
+    if (rtt !== undefined) lines.push("", `round trip 200 B: mean ${formatNs(rtt.meanNs)}, p50 ${formatNs(rtt.p50Ns)}`);
+    process.stdout.write(lines.join("\n") + "\n\n");
+    return rows;
   },
 };

@@ -15,6 +15,7 @@ const SUITES: Record<string, () => Promise<BenchSuite>> = {
   bls: async () => (await import("../../bench/bls.js")).suite,
   wire: async () => (await import("../../bench/wire.js")).suite,
   net: async () => (await import("../../bench/net.js")).suite,
+  chain: async () => (await import("../../bench/chain.js")).suite,
 };
 
 const COMMON_FLAGS = ["json", "time", "iterations", "filter"];

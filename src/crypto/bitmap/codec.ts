@@ -1,8 +1,8 @@
 import type { Bitset } from "./bitset.js";
 import type { DecodeOptions } from "./format.js";
 import { LITTLE_ENDIAN } from "./format.js";
-import { decodeTs, encodeTs } from "./tsCodec.js";
-import { decodeWasm, encodeWasm, fromRoaringWasm, toRoaringWasm } from "./wasmCodec.js";
+import { decodeIntoTs, decodeTs, encodeTs } from "./tsCodec.js";
+import { decodeIntoWasm, decodeWasm, encodeWasm, fromRoaringWasm, toRoaringWasm } from "./wasmCodec.js";
 import { fromRoaringTs, toRoaringTs } from "./roaring.js";
 import type { RoaringImportOptions } from "./roaring.js";
 
@@ -16,6 +16,8 @@ export interface BitmapCodec {
   encode(b: Bitset): Uint8Array;
   /** Decodes the compact format; `BitmapError` on any malformed input. */
   decode(bytes: Uint8Array, opts?: DecodeOptions): Bitset;
+  /** Decodes into `target` (its length is the expected one) and returns it; `target` is unchanged on any error. */
+  decodeInto(bytes: Uint8Array, target: Bitset, opts?: DecodeOptions): Bitset;
   /** The Roaring portable serialization of `b`, as CRoaring writes it after runOptimize (roaring.ts). */
   toRoaring(b: Bitset): Uint8Array;
   /** Imports the Roaring portable serialization; `BitmapError` on any malformed input. */
@@ -27,6 +29,7 @@ export const tsBitmapCodec: BitmapCodec = {
   backend: "ts",
   encode: encodeTs,
   decode: decodeTs,
+  decodeInto: decodeIntoTs,
   toRoaring: toRoaringTs,
   fromRoaring: fromRoaringTs,
 };
@@ -36,6 +39,7 @@ export const wasmBitmapCodec: BitmapCodec = {
   backend: "wasm",
   encode: (b) => encodeWasm(b),
   decode: (bytes, opts) => decodeWasm(bytes, opts),
+  decodeInto: (bytes, target, opts) => decodeIntoWasm(bytes, target, opts),
   toRoaring: (b) => toRoaringWasm(b),
   fromRoaring: (bytes, opts) => fromRoaringWasm(bytes, opts),
 };
@@ -66,6 +70,15 @@ export function encodeBitmap(b: Bitset, opts?: BackendOption): Uint8Array {
 /** Decodes a compact encoding. Throws `BitmapError` (never traps, never allocates more than `maxBits` allow). */
 export function decodeBitmap(bytes: Uint8Array, opts?: DecodeOptions & BackendOption): Bitset {
   return bitmapCodec(opts?.backend).decode(bytes, opts);
+}
+
+/**
+ * Decodes a compact encoding into an existing Bitset, for hot paths that reuse one (e.g. a block's tx-result
+ * bitmap): no allocation of n/8 bytes per call. The encoding must declare `target.length` bits (LENGTH_MISMATCH
+ * otherwise; a `length` option is ignored). Throws `BitmapError` and leaves `target` unchanged on bad input.
+ */
+export function decodeBitmapInto(bytes: Uint8Array, target: Bitset, opts?: Omit<DecodeOptions, "length"> & BackendOption): Bitset {
+  return bitmapCodec(opts?.backend).decodeInto(bytes, target, opts);
 }
 
 /** The Roaring portable serialization of `b` (readable by Java/Go/C Roaring and npm `roaring`). */

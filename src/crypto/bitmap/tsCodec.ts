@@ -177,6 +177,13 @@ export function decodeTs(bytes: Uint8Array, opts?: DecodeOptions): Bitset {
   return result;
 }
 
+/** Decodes into `target` (its length is the expected length); `target` is unchanged on any error. */
+export function decodeIntoTs(bytes: Uint8Array, target: Bitset, opts?: DecodeOptions): Bitset {
+  const result = decodeTs(bytes, opts === undefined ? { length: target.length } : { ...opts, length: target.length });
+  target.words.set(result.words);
+  return target;
+}
+
 function decodeDense(bytes: Uint8Array, pad: number, opts: DecodeOptions | undefined): Bitset {
   const body = bytes.length - 1;
   if (body === 0 && pad !== 0) throw new BitmapError("BAD_PADDING", "empty dense body with non-zero pad", { offset: 0 });

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Bitset, BitmapError, decodeBitmap, encodeBitmap } from "../../../../src/crypto/bitmap/index.js";
+import { Bitset, BitmapError, decodeBitmap, decodeBitmapInto, encodeBitmap } from "../../../../src/crypto/bitmap/index.js";
 import type { BitmapBackend } from "../../../../src/crypto/bitmap/index.js";
 import { toHex, fromHex } from "../../../../src/util/bytes.js";
 import { seededRng } from "../../../support/seed.js";
@@ -184,5 +184,35 @@ test("length and maxBits options are enforced before any allocation", () => {
     assert.throws(() => decodeBitmap(enc, { backend, maxBits: -1 }), code("BAD_ARGUMENT"));
     assert.throws(() => decodeBitmap(enc, { backend, maxBits: 2 ** 31 + 1 }), code("BAD_ARGUMENT"));
     assert.throws(() => decodeBitmap(enc, { backend, length: 1.5 }), code("BAD_ARGUMENT"));
+  }
+});
+
+test("decodeBitmapInto fills an existing Bitset, and leaves it unchanged on any error", (t) => {
+  const rng = seededRng(t);
+  for (let k = 0; k < 40; k++) {
+    const n = rng.pick([0, 1, 64, 1000, 100_000]);
+    const b = fromBits(randomBits(rng, n));
+    const enc = encodeBitmap(b);
+    for (const backend of BACKENDS) {
+      const target = fromBits(randomBits(rng, n)); // stale contents must be replaced, not merged
+      assert.equal(decodeBitmapInto(enc, target, { backend, canonical: true }), target);
+      assert.ok(target.equals(b), `${backend} n=${n}`);
+      const before = target.clone();
+      if (n > 0) {
+        assert.throws(() => decodeBitmapInto(enc, new Bitset(n - 1), { backend }), code("LENGTH_MISMATCH"));
+        const broken = enc.subarray(0, enc.length - 1); // truncated, or a dense body one byte short
+        assert.throws(() => decodeBitmapInto(broken, target, { backend }), (e: unknown) => e instanceof BitmapError);
+      }
+      assert.ok(target.equals(before), `${backend}: target changed by a failed decode`);
+    }
+  }
+  // A valid but non-canonical encoding (DENSE where SPARSE is smaller) is refused with canonical: true only.
+  const sparse = Bitset.fromIndices(1000, [3, 500]);
+  const dense = Uint8Array.from(oracleDense(bitsOf(sparse)));
+  for (const backend of BACKENDS) {
+    const target = new Bitset(1000);
+    assert.throws(() => decodeBitmapInto(dense, target, { backend, canonical: true }), code("NON_CANONICAL"));
+    assert.ok(target.isEmpty());
+    assert.ok(decodeBitmapInto(dense, target, { backend }).equals(sparse));
   }
 });

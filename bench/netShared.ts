@@ -1,0 +1,112 @@
+/**
+ * Shared by `quire bench net` (bench/net.ts, the parent) and its peer process (bench/netPeer.ts): fixed validator
+ * keys, the control messages the two exchange over the IPC channel, and the payload pools.
+ */
+import { PublicKey, SecretKey, Signature, verify as blstVerify } from "@chainsafe/blst";
+import type { LinkIdentity, VerifyFn } from "../src/net/handshake.js";
+import { utf8 } from "../src/util/bytes.js";
+
+export const BENCH_CHAIN_ID = utf8("quire-bench-net");
+
+/** Validator i's key, from a fixed ikm (a benchmark, not a secret). */
+export function benchIdentity(i: number): LinkIdentity {
+  const sk = SecretKey.fromKeygen(new Uint8Array(32).fill(0x40 + i));
+  return { publicKey: sk.toPublicKey().toBytes(), sign: (m) => sk.sign(m).toBytes() };
+}
+
+export const benchVerify: VerifyFn = (pk, msg, sig) => {
+  try {
+    return blstVerify(msg, PublicKey.fromBytes(pk, true), Signature.fromBytes(sig, true));
+  } catch {
+    return false;
+  }
+};
+
+/** Transport tuning shared by both processes (validators must agree on frame and message limits). */
+export interface PeerConfig {
+  frameBytes: number;
+  socketHighWaterBytes: number;
+}
+
+/** Parent → peer. */
+export type Command =
+  /** Count `n` messages of `size` bytes arriving on the Quire link, then send DONE back over the link. */
+  | { cmd: "sink"; n: number; size: number }
+  /** Send `n` messages of `size` bytes over the Quire link to the parent, as fast as back-pressure allows. */
+  | { cmd: "source"; n: number; size: number }
+  /** Echo every message back (round-trip latency). */
+  | { cmd: "echo" }
+  /** Baseline: count `n` frames on the raw uWS server, then report over IPC. */
+  | { cmd: "rawSink"; n: number }
+  | { cmd: "exit" };
+
+/** Peer → parent. */
+export type Event =
+  | { ev: "ready"; port: number; rawPort: number }
+  | { ev: "ok" }
+  | { ev: "rawDone"; n: number }
+  | { ev: "sourceDone"; sent: number }
+  | { ev: "error"; message: string };
+
+/** The one-byte consensus message a sink sends when it has counted everything. */
+export const DONE = new Uint8Array([0xd0]);
+
+/**
+ * `count` distinct payloads of `size` bytes, each starting with its index (u32 LE) so a receiver can check order
+ * (message k carries k mod count). Built outside the timed section.
+ */
+export function payloadPool(size: number, count: number): Uint8Array[] {
+  return Array.from({ length: count }, (_, i) => {
+    const p = new Uint8Array(size);
+    for (let j = 4; j < size; j++) p[j] = (i * 31 + j) & 0xff;
+    if (size >= 4) new DataView(p.buffer).setUint32(0, i, true);
+    return p;
+  });
+}
+
+export const POOL = 1024;
+
+/** Index stamped into a pool payload (0 for payloads shorter than 4 bytes). */
+export function payloadIndex(p: Uint8Array): number {
+  return p.length >= 4 ? (p[0]! | (p[1]! << 8) | (p[2]! << 16) | (p[3]! << 24)) >>> 0 : 0;
+}
+
+/**
+ * Sends `n` pool payloads to `peer` as fast as the transport takes them without loss: keeps the transport queue
+ * topped up to `queueTarget` bytes and refills on `onDrain` (the handler must forward onDrain to `drained()`).
+ */
+export class Pump {
+  sent = 0;
+  private done = false;
+
+  constructor(
+    private readonly t: { send(to: number, priority: 0 | 1 | 2, payload: Uint8Array): number; queuedBytes(peer: number): number },
+    private readonly peer: number,
+    private readonly priority: 0 | 1 | 2,
+    private readonly n: number,
+    private readonly pool: readonly Uint8Array[],
+    private readonly queueTarget: number,
+    private readonly onFinished: () => void,
+  ) {}
+
+  start(): void {
+    this.fill();
+  }
+
+  drained(): void {
+    if (!this.done) this.fill();
+  }
+
+  private fill(): void {
+    const { t, peer, priority, pool, n } = this;
+    const mask = pool.length - 1;
+    while (this.sent < n && t.queuedBytes(peer) < this.queueTarget) {
+      if (t.send(peer, priority, pool[this.sent & mask]!) !== 0) throw new Error("bench: send refused (queue full)");
+      this.sent++;
+    }
+    if (this.sent >= n && !this.done) {
+      this.done = true;
+      this.onFinished();
+    }
+  }
+}

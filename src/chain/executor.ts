@@ -1,0 +1,370 @@
+/**
+ * The executor runs blocks through the Application and commits them to the ChainStore.
+ *
+ * Execution is speculative. With pipelined two-chain HotStuff a leader proposes block h+1 on top of a block h that is
+ * certified but not yet committed, and h+1 must carry h's state root and result bitmap; so blocks are executed when
+ * first needed (to build or to check a child), on top of their parent's post-state, and the outcome is kept with the
+ * block's writes in a StateOverlay until the commit rule decides. Committing a block reuses that outcome and writes
+ * everything of the height in one store transaction; blocks that no longer descend from the committed head are
+ * dropped. Nothing speculative is persisted: after a restart, uncommitted blocks are re-executed from the committed
+ * state when needed (execution is deterministic).
+ *
+ * Replay rule: a tx id commits at most once. A tx whose id is already committed, already in an uncommitted ancestor,
+ * or earlier in the same block is not delivered, is marked failed in the result bitmap and keeps its first location in
+ * the tx index. (The mempool and the proposer avoid this case; a Byzantine proposer cannot use it to replay a tx.)
+ */
+import { Bitset, encodeBitmap } from "../crypto/bitmap/index.js";
+import type { Hasher } from "../crypto/hasher.js";
+import { DIGEST_LENGTH } from "../crypto/hasher.js";
+import { defaultHasher } from "../crypto/hash/backends.js";
+import { bytesEqual, toHex } from "../util/bytes.js";
+import type { Block, Hash, QuorumCert } from "../wire/types.js";
+import type { Application } from "./app/interface.js";
+import { checkParentOutcome } from "./blocks.js";
+import type { ExecutionOutcome } from "./blocks.js";
+import { ExecutionError } from "./errors.js";
+import { bytesKey } from "./keys.js";
+import { StateOverlay } from "./overlay.js";
+import type { BlockCommit, ChainHead, ChainStore, TxIndexEntry } from "./store/interface.js";
+
+/** A block to commit with the QC that certifies it (the consensus core's `CommittedBlock`, structurally). */
+export interface CertifiedBlockInput {
+  readonly block: Block;
+  readonly hash: Hash;
+  readonly qc: QuorumCert;
+}
+
+/** Everything executing one block produced. */
+export interface ExecutionResult extends ExecutionOutcome {
+  readonly hash: Hash;
+  readonly height: number;
+  /** SHA-256 of each tx, in block order. */
+  readonly txIds: readonly Hash[];
+  /** Per tx: true when it succeeded (the negation of its result bit). */
+  readonly ok: readonly boolean[];
+}
+
+/** A block the executor just committed (what the node needs: mempool removal, the block stream, logs). */
+export interface CommittedSummary extends ExecutionResult {
+  readonly block: Block;
+  readonly qc: QuorumCert;
+}
+
+export interface ExecutorOptions {
+  /** Bitmap codec backend for result bitmaps (identical bytes either way); default wasm. */
+  readonly bitmapBackend?: "wasm" | "ts";
+}
+
+export interface ExecutorModules {
+  readonly store: ChainStore;
+  readonly app: Application;
+  /** SHA-256 for tx ids; default: the WASM core. */
+  readonly hasher?: Hasher;
+}
+
+/** An executed, uncommitted block. */
+interface Speculative {
+  readonly result: ExecutionResult;
+  readonly block: Block;
+  readonly key: string;
+  readonly parentKey: string;
+  readonly overlay: StateOverlay;
+  readonly txIndex: readonly TxIndexEntry[];
+  /** bytesKey of every tx id delivered in this block (duplicates excluded). */
+  readonly txKeys: ReadonlySet<string>;
+}
+
+export class Executor {
+  private readonly store: ChainStore;
+  private readonly app: Application;
+  private readonly hasher: Hasher;
+  private readonly bitmapBackend: "wasm" | "ts";
+  private readonly speculative = new Map<string, Speculative>();
+  private committedHead: ChainHead | null;
+  private cachedHeadOutcome: ExecutionOutcome | null = null;
+
+  constructor(opts: ExecutorOptions, modules: ExecutorModules) {
+    this.store = modules.store;
+    this.app = modules.app;
+    this.hasher = modules.hasher ?? defaultHasher();
+    this.bitmapBackend = opts.bitmapBackend ?? "wasm";
+    this.committedHead = this.store.head();
+  }
+
+  /** The committed head (from the store), or null before genesis. */
+  head(): ChainHead | null {
+    const h = this.committedHead;
+    return h === null ? null : { height: h.height, hash: h.hash.slice() };
+  }
+
+  /** Number of executed uncommitted blocks held in memory. */
+  get speculativeCount(): number {
+    return this.speculative.size;
+  }
+
+  /**
+   * Executes and commits the genesis block (height 0) on an empty store: its txs, if any, seed the state. Throws
+   * `BAD_GENESIS` when the store already has a head or the block is not at height 0.
+   */
+  commitGenesis(genesis: CertifiedBlockInput): CommittedSummary {
+    if (this.committedHead !== null) throw new ExecutionError("BAD_GENESIS", "the store already has a committed chain");
+    if (genesis.block.header.height !== 0) throw new ExecutionError("BAD_GENESIS", `the genesis block has height ${genesis.block.header.height}`);
+    const s = this.run(genesis.block, genesis.hash, null);
+    this.persist([{ input: genesis, s }]);
+    return { ...s.result, block: genesis.block, qc: genesis.qc };
+  }
+
+  /**
+   * Executes `block` (speculatively, if it is not committed) and returns its outcome; cached, so a second call is
+   * free. Executes uncommitted ancestors first when needed, loading them from the store's pending blocks. Throws
+   * `UNKNOWN_PARENT` (an ancestor is nowhere), `NOT_EXTENDING_HEAD` (the block forks below the committed head),
+   * `BAD_HEIGHT`, `NO_GENESIS`.
+   */
+  execute(block: Block, hash: Hash): ExecutionResult {
+    const key = bytesKey(hash);
+    const cached = this.speculative.get(key);
+    if (cached !== undefined) return cached.result;
+    const head = this.requireHead();
+    if (block.header.height <= head.height) {
+      const committed = this.committedResult(hash, block.header.height);
+      if (committed !== undefined) return committed;
+      throw new ExecutionError("NOT_EXTENDING_HEAD", `block ${toHex(hash)} at height ${block.header.height} is not on the committed chain (head ${head.height})`);
+    }
+    return this.executeChain(block, hash).result;
+  }
+
+  /**
+   * The execution outcome of the block `parentHash` — what a block extending it must carry (proposer: put it in the
+   * header; validator: compare). Executes the parent (and its uncommitted ancestors) if needed.
+   */
+  parentExecution(parentHash: Hash): ExecutionOutcome {
+    const r = this.outcomeByHash(parentHash);
+    return { stateRoot: r.stateRoot, results: r.results };
+  }
+
+  /**
+   * Checks that a received block carries its parent's execution outcome. Returns null when it does, the differing
+   * field otherwise, "UNKNOWN_PARENT" when an ancestor is neither executed, committed nor stored (fetch it first), or
+   * "PARENT_NOT_ON_CHAIN" when the block descends from a branch that forks below the committed head.
+   */
+  checkParentExecution(block: Block): "BAD_PARENT_STATE_ROOT" | "BAD_PARENT_RESULTS" | "UNKNOWN_PARENT" | "PARENT_NOT_ON_CHAIN" | null {
+    let parent: ExecutionOutcome;
+    try {
+      parent = this.parentExecution(block.header.parent);
+    } catch (e) {
+      if (e instanceof ExecutionError && e.code === "UNKNOWN_PARENT") return "UNKNOWN_PARENT";
+      if (e instanceof ExecutionError && e.code === "NOT_EXTENDING_HEAD") return "PARENT_NOT_ON_CHAIN";
+      throw e;
+    }
+    return checkParentOutcome(block, parent);
+  }
+
+  /**
+   * Ids (as bytesKey strings) of the txs in the uncommitted blocks from `tipHash` back to the committed head: a
+   * proposer extending `tipHash` leaves these out of its block. Empty when `tipHash` is the head.
+   */
+  txIdsInBranch(tipHash: Hash): Set<string> {
+    const out = new Set<string>();
+    const head = this.requireHead();
+    if (bytesEqual(tipHash, head.hash)) return out;
+    let s = this.speculative.get(bytesKey(tipHash));
+    if (s === undefined) {
+      this.outcomeByHash(tipHash);
+      s = this.speculative.get(bytesKey(tipHash));
+    }
+    for (; s !== undefined; s = this.speculative.get(s.parentKey)) for (const k of s.txKeys) out.add(k);
+    return out;
+  }
+
+  /**
+   * Commits blocks in ascending height, each extending the previous and the first extending the committed head
+   * (what the consensus `commit` effect lists). Executes those not executed yet, writes all of them in one store
+   * transaction, then drops speculative blocks that no longer descend from the new head.
+   */
+  commit(blocks: readonly CertifiedBlockInput[]): CommittedSummary[] {
+    if (blocks.length === 0) return [];
+    let head = this.requireHead();
+    const batch: { input: CertifiedBlockInput; s: Speculative }[] = [];
+    for (const input of blocks) {
+      if (!bytesEqual(input.block.header.parent, head.hash)) {
+        throw new ExecutionError("NOT_EXTENDING_HEAD", `block ${toHex(input.hash)} does not extend ${toHex(head.hash)} (height ${head.height})`);
+      }
+      if (input.block.header.height !== head.height + 1) {
+        throw new ExecutionError("BAD_HEIGHT", `block at height ${input.block.header.height} extends height ${head.height}`);
+      }
+      const key = bytesKey(input.hash);
+      let s = this.speculative.get(key);
+      if (s === undefined) {
+        // Registered so that the replay check of the next block in the batch sees this one's txs.
+        s = this.run(input.block, input.hash, batch.length === 0 ? null : batch[batch.length - 1]!.s);
+        this.speculative.set(key, s);
+      }
+      batch.push({ input, s });
+      head = { height: input.block.header.height, hash: input.hash };
+    }
+    this.persist(batch);
+    return batch.map(({ input, s }) => ({ ...s.result, block: input.block, qc: input.qc }));
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+
+  private requireHead(): ChainHead {
+    if (this.committedHead === null) throw new ExecutionError("NO_GENESIS", "no committed head: commit the genesis block first");
+    return this.committedHead;
+  }
+
+  /** Writes the batch in one store transaction and moves the executor's head. */
+  private persist(batch: readonly { input: CertifiedBlockInput; s: Speculative }[]): void {
+    const commits: BlockCommit[] = batch.map(({ input, s }) => ({
+      block: input.block,
+      hash: input.hash,
+      qc: input.qc,
+      stateRoot: s.result.stateRoot,
+      results: s.result.results,
+      txIndex: s.txIndex,
+      writes: s.overlay.entries(),
+    }));
+    this.store.commit(commits);
+    const last = batch[batch.length - 1]!.input;
+    this.committedHead = { height: last.block.header.height, hash: last.hash.slice() };
+    const lastResult = batch[batch.length - 1]!.s.result;
+    this.cachedHeadOutcome = { stateRoot: lastResult.stateRoot, results: lastResult.results };
+    for (const { s } of batch) this.speculative.delete(s.key);
+    this.prune(bytesKey(last.hash));
+  }
+
+  /** Keeps only speculative blocks descending from the head `headKey`; detaches the overlays of its children. */
+  private prune(headKey: string): void {
+    const byHeight = [...this.speculative.values()].sort((a, b) => a.block.header.height - b.block.header.height);
+    const kept = new Set<string>([headKey]);
+    for (const s of byHeight) {
+      if (!kept.has(s.parentKey)) {
+        this.speculative.delete(s.key);
+        continue;
+      }
+      kept.add(s.key);
+      // The parent's writes are in the store now.
+      if (s.parentKey === headKey) s.overlay.parent = null;
+    }
+  }
+
+  /** The outcome of any block known by hash: committed (from the store's height index) or executed / executable. */
+  private outcomeByHash(hash: Hash): ExecutionOutcome {
+    const s = this.speculative.get(bytesKey(hash));
+    if (s !== undefined) return s.result;
+    const head = this.requireHead();
+    if (bytesEqual(hash, head.hash)) return this.headOutcome(head);
+    const block = this.store.blockByHash(hash);
+    if (block === undefined) throw new ExecutionError("UNKNOWN_PARENT", `block ${toHex(hash)} is neither committed, executed nor stored`);
+    if (block.header.height <= head.height) {
+      const rec = this.store.committedAt(block.header.height);
+      if (rec === undefined || !bytesEqual(rec.hash, hash)) {
+        throw new ExecutionError("NOT_EXTENDING_HEAD", `block ${toHex(hash)} is below the committed head on another branch`);
+      }
+      return { stateRoot: rec.stateRoot, results: rec.results };
+    }
+    return this.executeChain(block, hash).result;
+  }
+
+  /** The head's outcome, cached: every proposal extending the head asks for it. */
+  private headOutcome(head: ChainHead): ExecutionOutcome {
+    if (this.cachedHeadOutcome === null) {
+      const rec = this.store.committedAt(head.height);
+      if (rec === undefined) throw new ExecutionError("NO_GENESIS", `the store has no record for committed height ${head.height}`);
+      this.cachedHeadOutcome = { stateRoot: rec.stateRoot, results: rec.results };
+    }
+    return this.cachedHeadOutcome;
+  }
+
+  /** The outcome of a committed block, from the store (tx ids and ok flags recomputed from the block and bitmap). */
+  private committedResult(hash: Hash, height: number): ExecutionResult | undefined {
+    const rec = this.store.committedAt(height);
+    if (rec === undefined || !bytesEqual(rec.hash, hash)) return undefined;
+    const ids = this.txIds(rec.block.txs);
+    const ok = ids.map((id) => this.store.txLocation(id)).map((loc, i) => loc !== undefined && loc.height === height && loc.index === i && loc.ok);
+    return { hash: rec.hash, height, stateRoot: rec.stateRoot, results: rec.results, txIds: ids, ok };
+  }
+
+  /** Executes `block` after its unexecuted uncommitted ancestors (loaded from the store), oldest first. */
+  private executeChain(block: Block, hash: Hash): Speculative {
+    const head = this.requireHead();
+    const headKey = bytesKey(head.hash);
+    const chain: { block: Block; hash: Hash }[] = [{ block, hash }];
+    let parentKey = bytesKey(block.header.parent);
+    while (parentKey !== headKey && !this.speculative.has(parentKey)) {
+      const child = chain[chain.length - 1]!.block;
+      const parentHash = child.header.parent;
+      const parent = this.store.blockByHash(parentHash);
+      if (parent === undefined) throw new ExecutionError("UNKNOWN_PARENT", `block ${toHex(parentHash)} is neither committed, executed nor stored`);
+      if (parent.header.height <= head.height) {
+        throw new ExecutionError("NOT_EXTENDING_HEAD", `block ${toHex(hash)} descends from ${toHex(parentHash)}, which forks below the committed head`);
+      }
+      chain.push({ block: parent, hash: parentHash });
+      parentKey = bytesKey(parent.header.parent);
+    }
+    let s: Speculative | undefined;
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const c = chain[i]!;
+      const parent = parentKey === headKey ? null : this.speculative.get(parentKey)!;
+      const parentHeight = parent === null ? head.height : parent.block.header.height;
+      if (c.block.header.height !== parentHeight + 1) {
+        throw new ExecutionError("BAD_HEIGHT", `block ${toHex(c.hash)} at height ${c.block.header.height} extends height ${parentHeight}`);
+      }
+      s = this.run(c.block, c.hash, parent);
+      this.speculative.set(s.key, s);
+      parentKey = s.key;
+    }
+    return s!;
+  }
+
+  /** Executes one block on top of `parent`'s overlay (null: the committed state). Does not register it. */
+  private run(block: Block, hash: Hash, parent: Speculative | null): Speculative {
+    const txs = block.txs;
+    const n = txs.length;
+    const ids = this.txIds(txs);
+    const failed = new Bitset(n);
+    const ok: boolean[] = new Array<boolean>(n);
+    const txIndex: TxIndexEntry[] = [];
+    const txKeys = new Set<string>();
+    const overlay = new StateOverlay(parent === null ? null : parent.overlay, this.store);
+    this.app.beginBlock(overlay, { height: block.header.height, txCount: n });
+    for (let i = 0; i < n; i++) {
+      const id = ids[i]!;
+      const k = bytesKey(id);
+      if (txKeys.has(k) || this.inBranch(k, parent) || this.store.txLocation(id) !== undefined) {
+        ok[i] = false;
+        failed.set(i);
+        continue;
+      }
+      txKeys.add(k);
+      const r = this.app.deliver(txs[i]!, i);
+      ok[i] = r.ok;
+      if (!r.ok) failed.set(i);
+      txIndex.push({ id, index: i, ok: r.ok });
+    }
+    const stateRoot = this.app.commit();
+    const results = encodeBitmap(failed, { backend: this.bitmapBackend });
+    return {
+      result: { hash: hash.slice(), height: block.header.height, stateRoot, results, txIds: ids, ok },
+      block,
+      key: bytesKey(hash),
+      parentKey: bytesKey(block.header.parent),
+      overlay,
+      txIndex,
+      txKeys,
+    };
+  }
+
+  private inBranch(k: string, from: Speculative | null): boolean {
+    for (let s = from; s !== null; s = this.speculative.get(s.parentKey) ?? null) if (s.txKeys.has(k)) return true;
+    return false;
+  }
+
+  private txIds(txs: readonly Uint8Array[]): Hash[] {
+    if (txs.length === 0) return [];
+    const packed = this.hasher.digestMany(txs);
+    const out: Hash[] = [];
+    for (let i = 0; i < txs.length; i++) out.push(packed.subarray(i * DIGEST_LENGTH, (i + 1) * DIGEST_LENGTH));
+    return out;
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The chain store contract: everything a node keeps on disk. Two implementations pass one compliance suite
+ * (test/unit/chain/storeCompliance.ts): `LmdbChainStore` (one LMDB environment per node data directory, the
+ * default) and `MemoryChainStore` (tests and the simulator).
+ *
+ * The API is synchronous: consensus effects are executed in order, and "durable before returning" is only
+ * meaningful for a call that returns after the write. Only `close()` is asynchronous.
+ *
+ * What is kept:
+ * - chain meta: chain id and schema version (written when the store is created), genesis hash (at the genesis commit);
+ * - committed blocks by hash, the height index (height → hash, the QC certifying the block, the state root and the
+ *   encoded tx-result bitmap produced by executing it), the tx index (tx id → height, index, ok);
+ * - committed application state: opaque binary keys and values, laid out by the application;
+ * - the consensus safety state: opaque bytes, written durably before `saveSafetyState` returns;
+ * - uncommitted blocks the replica stored before voting (the fork database), durable as well, pruned by commits.
+ *
+ * Crash consistency: `commit` writes every record of every block it is given in one atomic transaction, so a crash
+ * leaves either all of them or none. The safety state and pending blocks are separate transactions; the consensus
+ * core copes with the store being ahead of the safety state (see Replica.restore).
+ */
+import type { Block, Hash, QuorumCert } from "../../wire/types.js";
+import type { StateReader } from "../app/interface.js";
+
+/**
+ * Version of the on-disk layout (table names, key formats, records.ts). A store written by a newer version refuses
+ * to open (`SCHEMA_TOO_NEW`); an older one too (`SCHEMA_TOO_OLD`) until a migration exists. Bump on any change.
+ */
+export const CHAIN_SCHEMA_VERSION = 1;
+
+export interface ChainStoreOptions {
+  /** The chain this node runs. A store created for another chain id refuses to open (`CHAIN_ID_MISMATCH`). */
+  readonly chainId: Uint8Array;
+  /** When given, a store whose genesis block has another hash refuses to open (`GENESIS_MISMATCH`). */
+  readonly genesisHash?: Hash;
+}
+
+export interface ChainMeta {
+  readonly chainId: Uint8Array;
+  readonly schemaVersion: number;
+  /** Null until the genesis block (height 0) is committed. */
+  readonly genesisHash: Hash | null;
+}
+
+/** The last committed block. */
+export interface ChainHead {
+  readonly height: number;
+  readonly hash: Hash;
+}
+
+/** Where a committed transaction is: `GET /v1/tx/:id` answers from this. */
+export interface TxLocation {
+  readonly height: number;
+  /** Position of the tx in its block. */
+  readonly index: number;
+  /** False when the tx failed on execution (its bit in the block's result bitmap is set). */
+  readonly ok: boolean;
+}
+
+/** One tx-index entry of a commit. */
+export interface TxIndexEntry {
+  /** SHA-256 of the tx (32 bytes). */
+  readonly id: Hash;
+  readonly index: number;
+  readonly ok: boolean;
+}
+
+/** An application-state write: a value, or null to delete the key. */
+export type StateWrite = readonly [key: Uint8Array, value: Uint8Array | null];
+
+/** Everything one committed height writes (built by the executor). */
+export interface BlockCommit {
+  readonly block: Block;
+  /** The block's hash (computed by the caller; the store does not hash). */
+  readonly hash: Hash;
+  /** A QC certifying `hash`. */
+  readonly qc: QuorumCert;
+  /** The application state root after executing this block. */
+  readonly stateRoot: Hash;
+  /** The encoded tx-result bitmap of this block (bit i set = tx i failed). */
+  readonly results: Uint8Array;
+  /**
+   * Tx-index entries to add. The executor leaves out txs whose id is already indexed (a replayed tx keeps its first
+   * location); the store overwrites nothing it is not given.
+   */
+  readonly txIndex: readonly TxIndexEntry[];
+  /** Application-state writes, applied in order (a later write to the same key wins). */
+  readonly writes: Iterable<StateWrite>;
+}
+
+/** A committed height as the store returns it. */
+export interface CommittedBlockRecord {
+  readonly height: number;
+  readonly hash: Hash;
+  readonly block: Block;
+  readonly qc: QuorumCert;
+  readonly stateRoot: Hash;
+  readonly results: Uint8Array;
+}
+
+/** An uncommitted block of the fork database (the consensus core's `StoredBlock`, structurally). */
+export interface PendingBlock {
+  readonly block: Block;
+  readonly hash: Hash;
+  /** A QC certifying this block, when known. */
+  readonly qc: QuorumCert | null;
+  /** A QC certifying its parent (the proposal's justify QC), when known. */
+  readonly parentQc: QuorumCert | null;
+}
+
+export interface ChainStore extends StateReader {
+  /** Which implementation this is. */
+  readonly backend: "lmdb" | "memory";
+
+  meta(): ChainMeta;
+  /** The last committed block, or null before genesis. */
+  head(): ChainHead | null;
+
+  /**
+   * Commits consecutive blocks atomically: the first extends the head (or is the genesis block at height 0 on an
+   * empty store), each next one extends the previous. Writes, per block: the block by hash, the height index (hash,
+   * QC, state root, results), the tx index entries, the application-state writes, and the new head; prunes pending
+   * blocks at or below the new head. Throws `NOT_NEXT_HEIGHT`, `PARENT_MISMATCH`, `QC_MISMATCH`, `BAD_ARGUMENT`
+   * before writing anything; any exception (including one thrown by the `writes` iterables) leaves the store as it was.
+   * Durable on return.
+   */
+  commit(commits: readonly BlockCommit[]): void;
+
+  /** A block by hash: committed, or pending (the fork database). */
+  blockByHash(hash: Hash): Block | undefined;
+  /** Hash of the committed block at `height`. */
+  hashAt(height: number): Hash | undefined;
+  /** The committed block at `height` with its QC and execution results. */
+  committedAt(height: number): CommittedBlockRecord | undefined;
+  /** Location of a committed tx by id. */
+  txLocation(id: Hash): TxLocation | undefined;
+
+  /** Committed application state (StateReader): the value at `key`, or undefined. */
+  get(key: Uint8Array): Uint8Array | undefined;
+
+  /** The consensus safety state last saved, or undefined. */
+  loadSafetyState(): Uint8Array | undefined;
+  /** Replaces the safety state; durable (fsync'd) before it returns, so a vote may leave the node after it. */
+  saveSafetyState(bytes: Uint8Array): void;
+
+  /** Stores an uncommitted block durably (before the vote for it leaves). Ignored at or below the head height. */
+  savePending(block: PendingBlock): void;
+  /** Every stored uncommitted block above the head, in ascending height. */
+  pendingBlocks(): PendingBlock[];
+
+  /**
+   * `savePending` of each block and `saveSafetyState` in one durable transaction: what one consensus step asks to
+   * persist before its vote leaves (one fsync instead of two). Either part may be omitted.
+   */
+  saveConsensusState(update: { readonly safety?: Uint8Array; readonly pending?: readonly PendingBlock[] }): void;
+
+  /** Releases the store. Every later call throws `CLOSED`; closing twice is allowed. */
+  close(): Promise<void>;
+}

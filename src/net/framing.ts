@@ -1,0 +1,108 @@
+/**
+ * Link framing: one WebSocket binary message = one frame.
+ *
+ *   frame   = kind:u8 body
+ *   kind 1  = handshake: body is one handshake message (handshakeCodec.ts)
+ *   kind 2  = data:      body is one or more records
+ *   record  = length:u32le flags:u8 bytes[length]
+ *   flags   = class (bits 0-1: Priority) | MORE (bit 2: the message continues in the next record of this class)
+ *
+ * Coalescing many small messages into one frame is what makes a million 200-byte messages per second possible: the
+ * `ws` client costs ≈ 3.5 µs per send and the uWS server ≈ 0.5 µs per frame, but both are cheap per byte.
+ * Fragmenting large messages (MORE) lets a consensus record slip in between the pieces of a multi-megabyte block,
+ * so a vote waits behind at most one frame and the socket's high-water mark, never behind a whole block.
+ */
+import { PRIORITY_COUNT } from "./transport.js";
+import type { Priority, RefusalCode } from "./transport.js";
+
+export const FRAME_HANDSHAKE = 1;
+export const FRAME_DATA = 2;
+export const FRAME_HEADER_BYTES = 1;
+export const RECORD_HEADER_BYTES = 5;
+export const FLAG_MORE = 4;
+const CLASS_MASK = 3;
+
+/** Writes a record header at `off`. */
+export function writeRecordHeader(frame: Uint8Array, off: number, length: number, priority: Priority, more: boolean): void {
+  frame[off] = length & 0xff;
+  frame[off + 1] = (length >>> 8) & 0xff;
+  frame[off + 2] = (length >>> 16) & 0xff;
+  frame[off + 3] = (length >>> 24) & 0xff;
+  frame[off + 4] = priority | (more ? FLAG_MORE : 0);
+}
+
+/** Wraps an encoded handshake message into a frame. */
+export function handshakeFrame(body: Uint8Array): Uint8Array {
+  const f = new Uint8Array(FRAME_HEADER_BYTES + body.length);
+  f[0] = FRAME_HANDSHAKE;
+  f.set(body, FRAME_HEADER_BYTES);
+  return f;
+}
+
+/** Receives one message (whole, reassembled if it was fragmented). */
+export type DeliverFn = (priority: Priority, payload: Uint8Array) => void;
+
+/**
+ * Parses data frames of one link and reassembles fragmented messages, one reassembly per class (classes interleave,
+ * records of one class never do). Every length is checked against the frame and `maxMessageBytes`; a violation
+ * returns a refusal code (the link is then closed) and delivers nothing further from that frame.
+ */
+export class FrameDecoder {
+  private readonly parts: Uint8Array[][] = [];
+  private readonly partBytes: number[] = [];
+
+  constructor(private readonly maxMessageBytes: number) {
+    for (let c = 0; c < PRIORITY_COUNT; c++) {
+      this.parts.push([]);
+      this.partBytes.push(0);
+    }
+  }
+
+  /** Decodes the records of a data frame (kind byte already checked). The frame must not be reused afterwards. */
+  decode(frame: Uint8Array, deliver: DeliverFn): RefusalCode | undefined {
+    const n = frame.length;
+    let off = FRAME_HEADER_BYTES;
+    if (off >= n) return "MALFORMED_FRAME"; // a data frame carries at least one record
+    while (off < n) {
+      if (n - off < RECORD_HEADER_BYTES) return "MALFORMED_FRAME";
+      const len = (frame[off]! | (frame[off + 1]! << 8) | (frame[off + 2]! << 16) | (frame[off + 3]! << 24)) >>> 0;
+      const flags = frame[off + 4]!;
+      off += RECORD_HEADER_BYTES;
+      const cls = flags & CLASS_MASK;
+      if (cls >= PRIORITY_COUNT || (flags & ~(CLASS_MASK | FLAG_MORE)) !== 0) return "MALFORMED_FRAME";
+      if (len > n - off) return "MALFORMED_FRAME";
+      const piece = frame.subarray(off, off + len);
+      off += len;
+      const parts = this.parts[cls]!;
+      const more = (flags & FLAG_MORE) !== 0;
+      if (!more && parts.length === 0) {
+        if (len > this.maxMessageBytes) return "MESSAGE_TOO_LARGE";
+        deliver(cls as Priority, piece);
+        continue;
+      }
+      const total = this.partBytes[cls]! + len;
+      if (total > this.maxMessageBytes) return "MESSAGE_TOO_LARGE";
+      if (more && len === 0) return "MALFORMED_FRAME"; // an empty non-final piece could spin forever
+      parts.push(piece);
+      this.partBytes[cls] = total;
+      if (more) continue;
+      const whole = new Uint8Array(total);
+      let w = 0;
+      for (const p of parts) {
+        whole.set(p, w);
+        w += p.length;
+      }
+      parts.length = 0;
+      this.partBytes[cls] = 0;
+      deliver(cls as Priority, whole);
+    }
+    return undefined;
+  }
+
+  /** Bytes held in unfinished reassemblies (bounded by 3 × maxMessageBytes). */
+  pendingBytes(): number {
+    let s = 0;
+    for (const b of this.partBytes) s += b;
+    return s;
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * One connection to one peer over a `LinkSocket`: handshake first, then data frames; liveness by ping/idle timer.
+ *
+ * States: handshake → open → closed. While in handshake only handshake frames are accepted, except data frames that
+ * arrive after the peer's proof while that proof is still being verified (the peer may start sending as soon as it
+ * verified ours); those are held, bounded by `maxPreAuthBytes`, and decoded once the peer is authenticated.
+ */
+import type { Scheduler, TimerHandle } from "../../util/clock.js";
+import { FRAME_DATA, FRAME_HANDSHAKE, FRAME_HEADER_BYTES, FrameDecoder, handshakeFrame } from "../framing.js";
+import { HandshakeSession } from "../handshake.js";
+import type { HandshakeContext, HandshakeStep, Role } from "../handshake.js";
+import { closeCodeOf, refusalOfCloseCode } from "../transport.js";
+import type { PeerId, Priority, RefusalCode } from "../transport.js";
+import type { LinkSocket } from "./socket.js";
+
+export interface LinkTimings {
+  handshakeTimeoutMs: number;
+  /** A ping goes out when nothing was received for this long. */
+  pingIntervalMs: number;
+  /** The link closes (IDLE_TIMEOUT) when nothing at all was received for this long. */
+  idleTimeoutMs: number;
+}
+
+/** What a link reports to the transport that owns it. */
+export interface LinkOwner {
+  readonly ctx: HandshakeContext;
+  readonly scheduler: Scheduler;
+  readonly timings: LinkTimings;
+  readonly maxMessageBytes: number;
+  readonly maxPreAuthBytes: number;
+  linkAuthenticated(link: Link, peer: PeerId): void;
+  linkMessage(link: Link, priority: Priority, payload: Uint8Array): void;
+  linkWritable(link: Link): void;
+  /** `refusal`: our refusal, or the peer's (decoded from its close code), if the link ended on one. */
+  linkClosed(link: Link, refusal: RefusalCode | undefined, byPeer: boolean): void;
+  /** Counts a refusal we made. */
+  refused(code: RefusalCode): void;
+  /** Our signer failed: an internal error, the owner decides (it rethrows). */
+  internalError(err: unknown): void;
+}
+
+export class Link {
+  private state: "connecting" | "handshake" | "open" | "closed" = "connecting";
+  private readonly session: HandshakeSession;
+  private readonly decoder: FrameDecoder;
+  private handshakeQueue: Promise<void> = Promise.resolve();
+  private handshakeFramesSeen = 0;
+  private preAuth: Uint8Array[] = [];
+  private preAuthBytes = 0;
+  private handshakeTimer: TimerHandle | undefined;
+  private livenessTimer: TimerHandle | undefined;
+  private lastReceived = 0;
+  private ourRefusal: RefusalCode | undefined;
+  private authenticatedPeer: PeerId | undefined;
+  private readonly deliver: (priority: Priority, payload: Uint8Array) => void;
+
+  constructor(
+    private readonly owner: LinkOwner,
+    readonly socket: LinkSocket,
+    readonly role: Role,
+    /** For a dialer: the validator dialed. */
+    readonly expected?: PeerId,
+  ) {
+    this.session = new HandshakeSession(owner.ctx, role, expected);
+    this.decoder = new FrameDecoder(owner.maxMessageBytes);
+    this.deliver = (priority, payload) => this.owner.linkMessage(this, priority, payload);
+    socket.setEvents({
+      onOpen: () => this.begin(),
+      onFrame: (f) => this.onFrame(f),
+      onActivity: () => {
+        this.lastReceived = this.owner.scheduler.now();
+      },
+      onWritable: () => {
+        if (this.state === "open") this.owner.linkWritable(this);
+      },
+      onClose: (code) => this.onClosed(code),
+    });
+    // The handshake deadline covers the TCP connect and upgrade too.
+    this.handshakeTimer = owner.scheduler.setTimeout(() => this.refuse("HANDSHAKE_TIMEOUT"), owner.timings.handshakeTimeoutMs);
+    if (socket.openAtStart) this.begin();
+  }
+
+  /** The authenticated peer (undefined until the handshake is done). */
+  get peer(): PeerId | undefined {
+    return this.authenticatedPeer;
+  }
+
+  /** Authenticated and not closing: frames may be sent. */
+  get isOpen(): boolean {
+    return this.state === "open" && this.ourRefusal === undefined;
+  }
+
+  get isClosed(): boolean {
+    return this.state === "closed";
+  }
+
+  /** Sends a data frame. Returns false if the link is not open. */
+  sendFrame(frame: Uint8Array): boolean {
+    return this.isOpen && this.socket.send(frame);
+  }
+
+  /** Closes the link, telling the peer why. */
+  refuse(code: RefusalCode): void {
+    // Already closing (a close handshake can take a while): the first reason stands.
+    if (this.state === "closed" || this.ourRefusal !== undefined) return;
+    if (code !== "SHUTDOWN" && code !== "DUPLICATE_CONNECTION") this.owner.refused(code);
+    this.ourRefusal = code;
+    this.socket.close(closeCodeOf(code), code);
+  }
+
+  private begin(): void {
+    if (this.state !== "connecting") return;
+    this.state = "handshake";
+    this.lastReceived = this.owner.scheduler.now();
+    this.socket.send(handshakeFrame(this.session.start()));
+    this.armLiveness();
+  }
+
+  private onFrame(frame: Uint8Array): void {
+    if (this.state === "closed") return;
+    this.lastReceived = this.owner.scheduler.now();
+    const kind = frame.length >= FRAME_HEADER_BYTES ? frame[0] : -1;
+    if (this.state === "open") {
+      if (kind !== FRAME_DATA) return this.refuse("MALFORMED_FRAME");
+      const err = this.decoder.decode(frame, this.deliver);
+      if (err !== undefined) this.refuse(err);
+      return;
+    }
+    if (kind === FRAME_HANDSHAKE) {
+      if (++this.handshakeFramesSeen > 2) return this.refuse("MALFORMED_HANDSHAKE");
+      const body = frame.subarray(FRAME_HEADER_BYTES);
+      // Serialised: the peer's proof can arrive while our own proof is still being signed.
+      this.handshakeQueue = this.handshakeQueue.then(() => this.handshakeStep(body));
+      return;
+    }
+    if (kind === FRAME_DATA && this.handshakeFramesSeen === 2) {
+      this.preAuthBytes += frame.length;
+      if (this.preAuthBytes > this.owner.maxPreAuthBytes) return this.refuse("PRE_AUTH_OVERFLOW");
+      this.preAuth.push(frame);
+      return;
+    }
+    this.refuse(kind === FRAME_DATA ? "MESSAGE_BEFORE_AUTH" : "MALFORMED_FRAME");
+  }
+
+  private async handshakeStep(body: Uint8Array): Promise<void> {
+    if (this.state !== "handshake") return;
+    let steps: HandshakeStep[];
+    try {
+      steps = await this.session.receive(body);
+    } catch (err) {
+      this.socket.terminate();
+      this.owner.internalError(err);
+      return;
+    }
+    for (const step of steps) {
+      if (this.state !== "handshake") return; // closed meanwhile
+      switch (step.kind) {
+        case "send":
+          this.socket.send(handshakeFrame(step.bytes));
+          break;
+        case "refuse":
+          this.refuse(step.code);
+          return;
+        case "done":
+          this.open(step.peer);
+          break;
+        case "wait":
+          break;
+      }
+    }
+  }
+
+  private open(peer: PeerId): void {
+    this.handshakeTimer?.cancel();
+    this.handshakeTimer = undefined;
+    this.state = "open";
+    this.authenticatedPeer = peer;
+    this.owner.linkAuthenticated(this, peer);
+    // Frames that raced the verification of the peer's proof.
+    const held = this.preAuth;
+    this.preAuth = [];
+    this.preAuthBytes = 0;
+    for (const f of held) {
+      if (this.state !== "open") return;
+      this.onFrame(f);
+    }
+  }
+
+  private armLiveness(): void {
+    const { pingIntervalMs, idleTimeoutMs } = this.owner.timings;
+    const tick = (): void => {
+      if (this.state === "closed") return;
+      const quiet = this.owner.scheduler.now() - this.lastReceived;
+      if (quiet >= idleTimeoutMs) return this.refuse("IDLE_TIMEOUT");
+      if (quiet >= pingIntervalMs) this.socket.ping();
+      this.livenessTimer = this.owner.scheduler.setTimeout(tick, Math.min(pingIntervalMs, idleTimeoutMs - quiet));
+    };
+    this.livenessTimer = this.owner.scheduler.setTimeout(tick, Math.min(pingIntervalMs, idleTimeoutMs));
+  }
+
+  private onClosed(code: number): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    this.handshakeTimer?.cancel();
+    this.livenessTimer?.cancel();
+    this.handshakeTimer = undefined;
+    this.livenessTimer = undefined;
+    this.preAuth = [];
+    const peerRefusal = this.ourRefusal === undefined ? refusalOfCloseCode(code) : undefined;
+    this.owner.linkClosed(this, this.ourRefusal ?? peerRefusal, this.ourRefusal === undefined && peerRefusal !== undefined);
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * Inbound links: a uWebSockets.js server with one WebSocket route. Each accepted socket is wrapped in a
+ * `UwsServerSocket` and handed to the owner, which builds a `Link` on it.
+ *
+ * uWS rules honoured here: a uWS WebSocket object must never be touched after its close handler ran (the native
+ * object is gone), and the ArrayBuffer given to `message` is neutered when the handler returns, so each frame is
+ * copied once into memory the link owns (records are then zero-copy views into that copy).
+ */
+import * as uWS from "uWebSockets.js";
+import type { LinkSocket, LinkSocketEvents } from "./socket.js";
+
+export interface UwsServerOptions {
+  host: string;
+  /** 0 picks a free port; read it back from `port` after `listen()`. */
+  port: number;
+  /** URL path of the link route, e.g. "/quire/link". */
+  path: string;
+  /** Largest frame accepted; uWS closes the connection (1009) on a larger one. */
+  maxFrameBytes: number;
+  /**
+   * uWS drops sends beyond this many buffered bytes; the transport never sends past its own high-water mark, so
+   * set this above high-water + one frame and a drop cannot happen.
+   */
+  maxBackpressureBytes: number;
+  /** uWS's own idle timeout in seconds (granularity 4 s), a backstop behind the link's ping/idle timer. */
+  idleTimeoutSec: number;
+  /** Upgrades refused (HTTP 503) while this many accepted sockets have not finished their handshake. */
+  maxPendingHandshakes: number;
+}
+
+interface UserData {
+  socket: UwsServerSocket | undefined;
+}
+
+/** Server side of one link. */
+export class UwsServerSocket implements LinkSocket {
+  readonly openAtStart = true;
+  events: LinkSocketEvents | undefined;
+  closed = false;
+  private wantDrain = false;
+
+  constructor(
+    private readonly ws: uWS.WebSocket<UserData>,
+    private readonly lowWaterBytes: number,
+  ) {}
+
+  setEvents(events: LinkSocketEvents): void {
+    this.events = events;
+  }
+
+  get writable(): boolean {
+    return !this.closed;
+  }
+
+  send(frame: Uint8Array): boolean {
+    if (this.closed) return false;
+    // 1 = sent, 0 = sent but back-pressure built up (drain will follow), 2 = dropped (over maxBackpressure).
+    return this.ws.send(frame, true, false) !== 2;
+  }
+
+  bufferedAmount(): number {
+    return this.closed ? 0 : this.ws.getBufferedAmount();
+  }
+
+  wantWritable(): void {
+    this.wantDrain = true;
+  }
+
+  cork(fn: () => void): void {
+    if (this.closed) return;
+    this.ws.cork(fn);
+  }
+
+  ping(): void {
+    if (!this.closed) this.ws.ping();
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.ws.end(code, reason); // runs the close handler synchronously
+  }
+
+  terminate(): void {
+    if (this.closed) return;
+    this.ws.close();
+  }
+
+  /** @internal from the uWS drain handler. */
+  drained(): void {
+    if (this.wantDrain && !this.closed && this.ws.getBufferedAmount() <= this.lowWaterBytes) {
+      this.wantDrain = false;
+      this.events?.onWritable();
+    }
+  }
+
+  /** @internal from the uWS close handler. */
+  finish(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    const ev = this.events;
+    this.events = undefined;
+    ev?.onClose(code, reason);
+  }
+}
+
+/**
+ * The listening server. `onSocket` gets each new socket and must call `setEvents` on it synchronously; `pending()`
+ * tells how many accepted sockets are still unauthenticated (for the upgrade limit).
+ */
+export class UwsServer {
+  private app: uWS.TemplatedApp | undefined;
+  private listenSocket: uWS.us_listen_socket | undefined;
+  private readonly sockets = new Set<UwsServerSocket>();
+  private boundPort = 0;
+
+  constructor(
+    private readonly opts: UwsServerOptions,
+    private readonly lowWaterBytes: number,
+    private readonly onSocket: (s: UwsServerSocket) => void,
+    private readonly pending: () => number,
+    private readonly onUpgradeRefused: () => void,
+  ) {}
+
+  /** The bound port (after `listen()`). */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** Number of open sockets. */
+  get size(): number {
+    return this.sockets.size;
+  }
+
+  /** Starts listening; rejects if the address cannot be bound. */
+  listen(): Promise<number> {
+    const app = uWS.App();
+    this.app = app;
+    app.ws<UserData>(this.opts.path, {
+      maxPayloadLength: this.opts.maxFrameBytes,
+      maxBackpressure: this.opts.maxBackpressureBytes,
+      closeOnBackpressureLimit: false,
+      // compression stays at its default, DISABLED: payloads are binary FlatBuffers and signatures (incompressible).
+      idleTimeout: this.opts.idleTimeoutSec,
+      sendPingsAutomatically: true,
+      upgrade: (res, req, context) => {
+        if (this.pending() >= this.opts.maxPendingHandshakes) {
+          this.onUpgradeRefused();
+          res.writeStatus("503 Service Unavailable").end("too many pending handshakes", true);
+          return;
+        }
+        res.upgrade<UserData>(
+          { socket: undefined },
+          req.getHeader("sec-websocket-key"),
+          req.getHeader("sec-websocket-protocol"),
+          req.getHeader("sec-websocket-extensions"),
+          context,
+        );
+      },
+      open: (ws) => {
+        const s = new UwsServerSocket(ws, this.lowWaterBytes);
+        ws.getUserData().socket = s;
+        this.sockets.add(s);
+        this.onSocket(s);
+      },
+      message: (ws, message, isBinary) => {
+        const s = ws.getUserData().socket;
+        if (s === undefined || s.closed) return;
+        // Copy out of the neutered-on-return buffer: one memcpy per frame, records are views into it.
+        s.events?.onFrame(isBinary ? new Uint8Array(message.slice(0)) : new Uint8Array(0));
+      },
+      drain: (ws) => ws.getUserData().socket?.drained(),
+      ping: (ws) => ws.getUserData().socket?.events?.onActivity(),
+      pong: (ws) => ws.getUserData().socket?.events?.onActivity(),
+      close: (ws, code, message) => {
+        const s = ws.getUserData().socket;
+        if (s === undefined) return;
+        this.sockets.delete(s);
+        s.finish(code, Buffer.from(message).toString("utf8"));
+      },
+    });
+    // Everything else on this port is not ours.
+    app.any("/*", (res) => {
+      res.writeStatus("404 Not Found").end("", true);
+    });
+    return new Promise((resolve, reject) => {
+      app.listen(this.opts.host, this.opts.port, (ls) => {
+        if (ls === false) {
+          this.app = undefined;
+          reject(new Error(`cannot listen on ${this.opts.host}:${this.opts.port}`));
+          return;
+        }
+        this.listenSocket = ls;
+        this.boundPort = uWS.us_socket_local_port(ls as unknown as uWS.us_socket);
+        resolve(this.boundPort);
+      });
+    });
+  }
+
+  /** Stops accepting new connections (open sockets stay). */
+  stopListening(): void {
+    if (this.listenSocket !== undefined) {
+      uWS.us_listen_socket_close(this.listenSocket);
+      this.listenSocket = undefined;
+    }
+  }
+
+  /** Forcefully closes whatever is still open and releases the app. */
+  close(): void {
+    this.stopListening();
+    for (const s of [...this.sockets]) s.terminate();
+    this.sockets.clear();
+    this.app?.close();
+    this.app = undefined;
+  }
+}

@@ -1,0 +1,89 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ChainStoreError } from "../../../src/chain/errors.js";
+import {
+  decodeBlockRecord,
+  decodeCommitRecord,
+  decodeHead,
+  decodePendingRecord,
+  decodeQcRecord,
+  decodeSafetyRecord,
+  decodeTxLocation,
+  encodeBlockRecord,
+  encodeCommitRecord,
+  encodeHead,
+  encodePendingRecord,
+  encodeQcRecord,
+  encodeSafetyRecord,
+  encodeTxLocation,
+  heightKey,
+} from "../../../src/chain/store/records.js";
+import type { SafetyRecord } from "../../../src/chain/store/records.js";
+import { MemoryChainData, MemoryChainStore } from "../../../src/chain/store/memoryStore.js";
+import { META_KEYS } from "../../../src/chain/store/tableStore.js";
+import { bytesKey } from "../../../src/chain/keys.js";
+import { compareBytes, toHex } from "../../../src/util/bytes.js";
+import type { SeededRng } from "../../../src/util/rng.js";
+import type { QuorumCert } from "../../../src/wire/types.js";
+import { seededRng } from "../../support/seed.js";
+import { CHAIN_ID, nextBlock, randomTxs } from "./support/fixtures.js";
+
+const isCorrupt = (e: unknown): boolean => e instanceof ChainStoreError && e.code === "CORRUPT";
+
+function qc(rng: SeededRng): QuorumCert {
+  return { view: rng.int(1 << 30) * 1024 + rng.int(1024), blockHash: rng.bytes(32), signers: rng.bytes(rng.int(20)), aggregateSignature: rng.bytes(96) };
+}
+
+function safety(rng: SeededRng, flags: number): SafetyRecord {
+  return {
+    lastVotedView: rng.int(1 << 30),
+    highQc: qc(rng),
+    lastProposedView: Number.MAX_SAFE_INTEGER - rng.int(10),
+    lastVote: flags & 1 ? { view: rng.int(1000), blockHash: rng.bytes(32), voter: rng.u32(), signature: rng.bytes(192) } : null,
+    lastTimeout: flags & 2 ? { view: rng.int(1000), highQc: qc(rng), voter: rng.int(100), signature: rng.bytes(192) } : null,
+    lastTc: flags & 4 ? { view: rng.int(1000), signers: rng.bytes(3), highQcViews: Array.from({ length: rng.int(8) }, () => rng.int(1 << 40)), aggregateSignature: rng.bytes(96) } : null,
+  };
+}
+
+test("records: every record round-trips; truncation, trailing bytes and oversized integers are CORRUPT", (t) => {
+  const rng = seededRng(t);
+  const parent = nextBlock(null, randomTxs(rng, 3));
+  const b = nextBlock(parent, randomTxs(rng, 1 + rng.int(20)), { results: rng.bytes(5), stateRoot: rng.bytes(32) });
+  const cases: [Uint8Array, (x: Uint8Array) => unknown, unknown][] = [
+    [encodeBlockRecord(b.block), decodeBlockRecord, b.block],
+    [encodeQcRecord(b.qc), decodeQcRecord, b.qc],
+    [encodeCommitRecord({ hash: b.hash, stateRoot: rng.bytes(32), results: rng.bytes(4), qc: b.qc }), decodeCommitRecord, null],
+    [encodeTxLocation({ height: 2 ** 40, index: 7, ok: false }), decodeTxLocation, { height: 2 ** 40, index: 7, ok: false }],
+    [encodePendingRecord({ block: b.block, hash: b.hash, qc: null, parentQc: parent.qc }), (x) => decodePendingRecord(b.hash, x), { block: b.block, hash: b.hash, qc: null, parentQc: parent.qc }],
+    [encodeHead({ height: 12, hash: b.hash }), decodeHead, { height: 12, hash: b.hash }],
+  ];
+  for (let flags = 0; flags < 8; flags++) {
+    const s = safety(rng, flags);
+    cases.push([encodeSafetyRecord(s), decodeSafetyRecord, s]);
+  }
+  for (const [bytes, decode, want] of cases) {
+    const got = decode(bytes);
+    if (want !== null) assert.deepEqual(got, want);
+    for (const n of [0, 1, bytes.length >> 1, bytes.length - 1]) assert.throws(() => decode(bytes.subarray(0, n)), isCorrupt, `prefix ${n} of ${toHex(bytes.subarray(0, 8))}`);
+    assert.throws(() => decode(Uint8Array.of(...bytes, 0)), isCorrupt);
+  }
+  // A uint64 above 2^53 (the top byte of the location's height).
+  const loc = encodeTxLocation({ height: 1, index: 0, ok: true });
+  loc[0] = 0xff;
+  assert.throws(() => decodeTxLocation(loc), isCorrupt);
+  const badOk = encodeTxLocation({ height: 1, index: 0, ok: true });
+  badOk[12] = 2;
+  assert.throws(() => decodeTxLocation(badOk), isCorrupt);
+});
+
+test("records: height keys sort as heights", () => {
+  const heights = [0, 1, 255, 256, 65_535, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1];
+  for (let i = 1; i < heights.length; i++) assert.ok(compareBytes(heightKey(heights[i - 1]!), heightKey(heights[i]!)) < 0);
+});
+
+test("records: a store whose head record is damaged refuses to open with CORRUPT", () => {
+  const data = new MemoryChainData();
+  void MemoryChainStore.open({ chainId: CHAIN_ID }, data).close();
+  data.tables.get("meta")!.set(bytesKey(META_KEYS.head), [META_KEYS.head, Uint8Array.of(1, 2, 3)]);
+  assert.throws(() => MemoryChainStore.open({ chainId: CHAIN_ID }, data), isCorrupt);
+});

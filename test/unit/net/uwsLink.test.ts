@@ -1,0 +1,465 @@
+/**
+ * UwsTransport beyond the shared contract: the handshake against misbehaving raw peers, liveness, reconnects,
+ * back-pressure bounds and priority under floods. Everything on 127.0.0.1, bounded, closed in `finally`.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { FRAME_DATA, FRAME_HANDSHAKE, FrameDecoder, handshakeFrame } from "../../../src/net/framing.js";
+import { closeCodeOf, Priority, SendStatus } from "../../../src/net/transport.js";
+import type { PeerId } from "../../../src/net/transport.js";
+import { UwsTransport } from "../../../src/net/uwsTransport.js";
+import type { UwsTransportOptions } from "../../../src/net/uwsTransport.js";
+import { encodeHandshake } from "../../../src/net/handshakeCodec.js";
+import type { VerifyFn } from "../../../src/net/handshake.js";
+import { blsLinkIdentity, blsLinkVerify } from "../../../src/net/blsLink.js";
+import { loadBlsBackend } from "../../../src/crypto/bls/backend.js";
+import { keyGen } from "../../../src/crypto/bls/keygen.js";
+import { MainThreadBlsVerifier } from "../../../src/crypto/bls/mainThread.js";
+import { utf8 } from "../../../src/util/bytes.js";
+import { blstVerifyFn, CHAIN_ID, CountingScheduler, eventually, rawContext, RawServer, RawSocket, Recorder, testIdentity, uwsCluster } from "./support.js";
+
+const N = 4;
+const validators = Array.from({ length: N }, (_, i) => ({ publicKey: testIdentity(i).publicKey }));
+
+interface Node {
+  t: UwsTransport;
+  r: Recorder;
+  sched: CountingScheduler;
+}
+
+async function node(self: PeerId, extra: Partial<UwsTransportOptions> = {}, verify: VerifyFn = blstVerifyFn): Promise<Node> {
+  const sched = new CountingScheduler();
+  const t = new UwsTransport(
+    { self, chainId: CHAIN_ID, validators, listen: { host: "127.0.0.1", port: 0 }, backoff: { initialMs: 10, maxMs: 100, factor: 2 }, ...extra },
+    { identity: testIdentity(self), verify, scheduler: sched },
+  );
+  const r = new Recorder();
+  t.setHandler(r);
+  await t.start();
+  return { t, r, sched };
+}
+
+async function stopAll(...nodes: (Node | undefined)[]): Promise<void> {
+  for (const n of nodes) if (n !== undefined) await n.t.stop();
+  for (const n of nodes) if (n !== undefined) assert.equal(n.sched.live, 0, "timers left after stop()");
+}
+
+const refused = (n: Node, code: string) => n.t.stats().refused[code] ?? 0;
+
+test("refusals of raw peers are counted and sent as the close code: unknown key, wrong chain, direction, bad signature", async () => {
+  const n1 = await node(1);
+  try {
+    const port = n1.t.listenPort;
+    const cases: [string, ReturnType<typeof rawContext>][] = [
+      ["UNKNOWN_KEY", rawContext(0, N, { identity: testIdentity(9) })],
+      ["WRONG_CHAIN", rawContext(0, N, { chainId: utf8("another-chain") })],
+      ["WRONG_DIRECTION", rawContext(2, N)], // 2 > 1: validator 1 dials 2, never the reverse
+      ["BAD_SIGNATURE", rawContext(0, N, { identity: { publicKey: testIdentity(0).publicKey, sign: (m) => testIdentity(3).sign(m) } })],
+    ];
+    for (const [code, ctx] of cases) {
+      const raw = await RawSocket.connect(port);
+      // The raw side may or may not finish its half (a bad signature is only caught by the listener); either way
+      // the listener must refuse and close.
+      await raw.handshake(ctx, "dialer", 1).catch(() => undefined);
+      const closed = await raw.closed;
+      assert.equal(closed.code, closeCodeOf(code as "UNKNOWN_KEY"), code);
+      assert.equal(closed.reason, code);
+      assert.equal(refused(n1, code), 1, code);
+    }
+    assert.equal(n1.r.ups.length, 0);
+  } finally {
+    await stopAll(n1);
+  }
+});
+
+test("a replayed challenge is refused; frames before or outside the handshake are refused", async () => {
+  const n1 = await node(1, { handshakeTimeoutMs: 150 });
+  try {
+    const port = n1.t.listenPort;
+    // A genuine validator 0 connects, and its challenge is recorded.
+    const good = await RawSocket.connect(port);
+    const ctx0 = rawContext(0, N);
+    let recorded: Uint8Array | undefined;
+    const send = good.send.bind(good);
+    good.send = (f) => {
+      recorded ??= f;
+      send(f);
+    };
+    assert.equal(await good.handshake(ctx0, "dialer", 1), 1);
+    await eventually(() => n1.t.isConnected(0), "validator 0 up");
+    // Replaying that challenge on a new connection:
+    const replay = await RawSocket.connect(port);
+    replay.send(recorded!);
+    assert.equal((await replay.closed).reason, "REPLAYED_NONCE");
+    // A data frame before any handshake:
+    const early = await RawSocket.connect(port);
+    early.send(new Uint8Array([FRAME_DATA, 0, 0, 0, 0, 0]));
+    assert.equal((await early.closed).reason, "MESSAGE_BEFORE_AUTH");
+    // Silence: the handshake deadline.
+    const silent = await RawSocket.connect(port);
+    assert.equal((await silent.closed).reason, "HANDSHAKE_TIMEOUT");
+    // A text message is not a frame.
+    const text = await RawSocket.connect(port);
+    text.ws.send("hello");
+    assert.equal((await text.closed).reason, "MALFORMED_FRAME");
+    // After authentication: a malformed data frame closes the link (and the peer goes down)…
+    good.send(new Uint8Array([FRAME_DATA, 9, 0, 0, 0, 0]));
+    assert.equal((await good.closed).reason, "MALFORMED_FRAME");
+    await eventually(() => n1.r.downs.length === 1, "peer down");
+    // …and so does a handshake frame once the handshake is over.
+    const again = await RawSocket.connect(port);
+    await again.handshake(rawContext(0, N), "dialer", 1);
+    again.send(handshakeFrame(encodeHandshake({ version: 1, chainId: CHAIN_ID, publicKey: validators[0]!.publicKey, nonce: new Uint8Array(32) })));
+    assert.equal((await again.closed).reason, "MALFORMED_FRAME");
+    for (const [code, n] of [["REPLAYED_NONCE", 1], ["MESSAGE_BEFORE_AUTH", 1], ["HANDSHAKE_TIMEOUT", 1], ["MALFORMED_FRAME", 3]] as const) assert.equal(refused(n1, code), n, code);
+    assert.equal(n1.r.ups.length, 2);
+  } finally {
+    await stopAll(n1);
+  }
+});
+
+test("two validators on different chains never connect; the dialer keeps retrying with back-off", async () => {
+  const n1 = await node(1);
+  const n0 = await node(0, { chainId: utf8("other-chain") });
+  try {
+    n0.t.setPeerAddress(1, { host: "127.0.0.1", port: n1.t.listenPort });
+    await eventually(() => refused(n1, "WRONG_CHAIN") >= 3 && refused(n0, "WRONG_CHAIN") >= 3, "three refused attempts on each side");
+    assert.equal(n0.r.ups.length + n1.r.ups.length, 0);
+  } finally {
+    await stopAll(n0, n1);
+  }
+});
+
+test("after the listener restarts, the dialer reconnects with back-off and delivers what was queued meanwhile", async () => {
+  const n1 = await node(1);
+  const port = n1.t.listenPort;
+  const n0 = await node(0);
+  let n1b: Node | undefined;
+  try {
+    n0.t.setPeerAddress(1, { host: "127.0.0.1", port });
+    await eventually(() => n0.t.isConnected(1), "first connection");
+    await n1.t.stop();
+    await eventually(() => n0.r.downs.length === 1, "link down");
+    for (let i = 0; i < 5; i++) assert.equal(n0.t.send(1, Priority.Consensus, new Uint8Array([i])), SendStatus.Queued);
+    assert.equal(n0.t.queuedBytes(1), 5);
+    n1b = await node(1, { listen: { host: "127.0.0.1", port } });
+    await eventually(() => n1b!.r.messages.length === 5, "queued messages after reconnect");
+    assert.deepEqual(n1b.r.messages.map((m) => m.payload[0]), [0, 1, 2, 3, 4]);
+    assert.deepEqual(n0.r.ups, [1, 1]);
+    assert.equal(n0.t.stats().peers[0]!.connects, 2);
+  } finally {
+    await stopAll(n0, n1, n1b);
+  }
+});
+
+test("a silent peer is detected by the ping/idle timer on both sides of the link", async () => {
+  const timings = { pingIntervalMs: 30, idleTimeoutMs: 150 };
+  // Dialer side: a raw server that completes the handshake as validator 1, then never answers pings.
+  const server = await RawServer.start({ autoPong: false });
+  const n0 = await node(0, timings);
+  // Listener side: a raw client that authenticates as validator 0, then stops reading.
+  const n1 = await node(1, timings);
+  try {
+    n0.t.setPeerAddress(1, { host: "127.0.0.1", port: server.port });
+    const first = await server.connection(0);
+    await first.handshake(rawContext(1, N), "listener");
+    await eventually(() => n0.r.ups.length === 1, "dialer up");
+    const closed = await first.closed;
+    assert.equal(closed.reason, "IDLE_TIMEOUT");
+    await eventually(() => n0.r.downs.length === 1, "dialer notices");
+    assert.deepEqual(n0.r.downs, [{ peer: 1, reason: "IDLE_TIMEOUT" }]);
+    await server.connection(1); // and it dials again
+    const raw = await RawSocket.connect(n1.t.listenPort);
+    await raw.handshake(rawContext(0, N), "dialer", 1);
+    raw.ws.pause();
+    await eventually(() => n1.r.downs.length === 1, "listener notices");
+    assert.equal(n1.r.downs[0]!.reason, "IDLE_TIMEOUT");
+    // (n0's redial may idle out too: the raw server never answers it.)
+    assert.ok(refused(n0, "IDLE_TIMEOUT") >= 1);
+    assert.equal(refused(n1, "IDLE_TIMEOUT"), 1);
+    raw.close();
+  } finally {
+    await stopAll(n0, n1);
+    await server.close();
+  }
+});
+
+test("a newer authenticated connection from the same validator replaces the old one", async () => {
+  const n1 = await node(1);
+  try {
+    const a = await RawSocket.connect(n1.t.listenPort);
+    await a.handshake(rawContext(0, N), "dialer", 1);
+    await eventually(() => n1.r.ups.length === 1, "first up");
+    const b = await RawSocket.connect(n1.t.listenPort);
+    await b.handshake(rawContext(0, N), "dialer", 1);
+    assert.equal((await a.closed).reason, "DUPLICATE_CONNECTION");
+    await eventually(() => n1.r.ups.length === 2, "second up");
+    assert.deepEqual(n1.r.downs, [{ peer: 0, reason: "replaced" }]);
+    n1.t.send(0, Priority.Consensus, new Uint8Array([42]));
+    assert.deepEqual([...(await b.messages(1))[0]!.payload], [42]);
+    b.close();
+  } finally {
+    await stopAll(n1);
+  }
+});
+
+test("limits: upgrades beyond maxPendingHandshakes get HTTP 503; an oversized frame closes the link undelivered", async () => {
+  const n1 = await node(1, { maxPendingHandshakes: 2, frameBytes: 4096, maxMessageBytes: 4096 });
+  try {
+    const port = n1.t.listenPort;
+    const idle = [await RawSocket.connect(port), await RawSocket.connect(port)];
+    await assert.rejects(RawSocket.connect(port));
+    assert.equal(refused(n1, "PENDING_HANDSHAKE_LIMIT"), 1);
+    for (const s of idle) s.close();
+    await eventually(() => n1.t.stats().refused["PENDING_HANDSHAKE_LIMIT"] === 1, "counted");
+    // Once those are gone, a validator gets in, and a frame above the limit (4096 + headers) ends its link.
+    // (The server learns of those closes asynchronously; retry the upgrade a bounded number of times.)
+    let raw: RawSocket | undefined;
+    for (let i = 0; i < 50 && raw === undefined; i++) {
+      try {
+        raw = await RawSocket.connect(port);
+      } catch {
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+    await raw!.handshake(rawContext(0, N), "dialer", 1);
+    const big = new Uint8Array(20_000);
+    big[0] = FRAME_DATA;
+    raw!.send(big);
+    const closed = await raw!.closed;
+    assert.notEqual(closed.code, 1000);
+    await eventually(() => n1.r.downs.length === 1, "down");
+    assert.equal(n1.r.messages.length, 0);
+  } finally {
+    await stopAll(n1);
+  }
+});
+
+test("stop() closes pending handshakes and cancels dial back-off timers", async () => {
+  const n0 = await node(0, { backoff: { initialMs: 5, maxMs: 20, factor: 2 } });
+  try {
+    // Nothing listens at port 1: connection refused, again and again (timers keep being armed).
+    n0.t.setPeerAddress(1, { host: "127.0.0.1", port: 1 });
+    const raw = await RawSocket.connect(n0.t.listenPort); // a pending inbound handshake
+    await eventually(() => n0.sched.live >= 2, "timers armed");
+    await n0.t.stop();
+    assert.equal((await raw.closed).reason, "SHUTDOWN");
+    assert.equal(n0.sched.live, 0);
+  } finally {
+    await stopAll(n0);
+  }
+});
+
+/** 1 KiB gossip payload carrying its sequence number. */
+function gossip(i: number): Uint8Array {
+  const p = new Uint8Array(1024);
+  new DataView(p.buffer).setUint32(0, i, true);
+  return p;
+}
+const seqOf = (p: Uint8Array) => new DataView(p.buffer, p.byteOffset).getUint32(0, true);
+
+for (const side of ["listener (uWS) sending", "dialer (ws client) sending"] as const) {
+  test(`a peer that stops reading: the ${side} stays within its queue and socket bounds; nothing is lost silently`, async (tc) => {
+    const frameBytes = 64 * 1024;
+    const hw = 256 * 1024;
+    const gossipBytes = 512 * 1024;
+    const opts: Partial<UwsTransportOptions> = {
+      frameBytes,
+      socketHighWaterBytes: hw,
+      queueLimits: [
+        { maxMessages: 50, maxBytes: 1 << 20 },
+        { maxMessages: 1000, maxBytes: 1 << 20 },
+        { maxMessages: 1 << 20, maxBytes: gossipBytes },
+      ],
+    };
+    let n: Node | undefined;
+    let server: RawServer | undefined;
+    let raw: RawSocket;
+    let peer: PeerId;
+    try {
+      if (side === "listener (uWS) sending") {
+        n = await node(1, opts);
+        raw = await RawSocket.connect(n.t.listenPort);
+        await raw.handshake(rawContext(0, N), "dialer", 1);
+        peer = 0;
+      } else {
+        server = await RawServer.start();
+        n = await node(0, opts);
+        n.t.setPeerAddress(1, { host: "127.0.0.1", port: server.port });
+        raw = await server.connection(0);
+        await raw.handshake(rawContext(1, N), "listener");
+        peer = 1;
+      }
+      const t = n.t;
+      await eventually(() => t.isConnected(peer), "link up");
+      raw.ws.pause(); // stops reading: the kernel buffers fill, then the socket's, then the transport's queue
+      const stats = () => t.stats().peers.find((p) => p.peer === peer)!;
+      let seq = 0;
+      let maxQueued = 0;
+      let maxSocket = 0;
+      // Offer 1 KiB messages in rounds of 256 (half the gossip queue, so a round alone never overflows it) until the
+      // queue has been dropping for a while — kernel buffers absorb the first MBs — checking the bounds all along.
+      // Bounded: at most 256 MiB offered.
+      let extra = 0;
+      while (extra < 4096 && seq < 256 * 1024) {
+        for (let i = 0; i < 256; i++) t.send(peer, Priority.Gossip, gossip(seq++));
+        await new Promise<void>((r) => setImmediate(r));
+        const s = stats();
+        maxQueued = Math.max(maxQueued, t.queuedBytes(peer));
+        maxSocket = Math.max(maxSocket, s.socketBufferedBytes);
+        if (s.classes[Priority.Gossip]!.droppedOldest > 0) extra += 256;
+      }
+      tc.diagnostic(`offered ${seq} x 1 KiB; max queued ${maxQueued} B (bound ${gossipBytes}), max socket buffer ${maxSocket} B (bound ${hw + frameBytes}), dropped ${stats().classes[Priority.Gossip]!.droppedOldest}`);
+      assert.ok(extra >= 4096, "back-pressure never reached the transport queue");
+      assert.ok(maxSocket >= hw / 2, "the socket's own buffer never filled: the peer did not stop reading?");
+      assert.ok(maxQueued > gossipBytes / 2, "the queue never filled");
+      assert.ok(maxQueued <= gossipBytes, `queue grew to ${maxQueued}`);
+      assert.ok(maxSocket <= hw + frameBytes, `socket buffer grew to ${maxSocket}`);
+      // Consensus is refused (not dropped) once its queue is full, counted, and the peer is flagged once.
+      const results = Array.from({ length: 60 }, (_, i) => t.send(peer, Priority.Consensus, new Uint8Array([i])));
+      assert.equal(results.filter((r) => r === SendStatus.Rejected).length, 10);
+      assert.deepEqual(results.slice(50), new Array(10).fill(SendStatus.Rejected));
+      assert.equal(stats().classes[Priority.Consensus]!.rejected, 10);
+      assert.equal(stats().flagged, true);
+      assert.deepEqual(n.r.flagged, [{ peer, code: "CONSENSUS_QUEUE_FULL" }]);
+      // The peer reads again: the queue drains, the flag clears, and every gossip message is either delivered
+      // (in order, newest last) or counted as dropped.
+      raw.ws.resume();
+      await eventually(() => t.queuedBytes(peer) === 0 && stats().socketBufferedBytes === 0, "drained", 30_000);
+      assert.equal(stats().flagged, false);
+      t.send(peer, Priority.Consensus, new Uint8Array([0xee])); // end marker
+      const dec = new FrameDecoder(1 << 20);
+      const got: { priority: Priority; payload: Uint8Array }[] = [];
+      while (!got.some((m) => m.priority === Priority.Consensus && m.payload[0] === 0xee)) {
+        const f = await raw.next();
+        assert.equal(dec.decode(f, (priority, payload) => got.push({ priority, payload })), undefined);
+      }
+      const consensus = got.filter((m) => m.priority === Priority.Consensus).map((m) => m.payload[0]);
+      assert.deepEqual(consensus, [...Array.from({ length: 50 }, (_, i) => i), 0xee]);
+      const seqs = got.filter((m) => m.priority === Priority.Gossip).map((m) => seqOf(m.payload));
+      assert.ok(seqs.every((x, i) => i === 0 || x > seqs[i - 1]!), "gossip out of order");
+      assert.equal(seqs[seqs.length - 1], seq - 1, "the newest gossip must survive drop-oldest");
+      assert.equal(seqs.length + stats().classes[Priority.Gossip]!.droppedOldest, seq, "gossip lost without being counted");
+      raw.close();
+    } finally {
+      await stopAll(n);
+      await server?.close();
+    }
+  });
+}
+
+test("a flooding peer does not delay consensus to the others: the vote overtakes every relayed message still queued", async (tc) => {
+  // 1 floods 0 with gossip; 0 relays each message to 2 ten times over (filling its queue to 2); meanwhile 0 sends
+  // a vote to 2. Assertion on order, not time: at 2, the vote is preceded only by relayed messages that had already
+  // been handed to the socket when the vote was sent, and it overtook a non-empty backlog.
+  const c = await uwsCluster(3, { socketHighWaterBytes: 256 * 1024, frameBytes: 64 * 1024 });
+  try {
+    const [t0, t1] = c.transports as [UwsTransport, UwsTransport, UwsTransport];
+    await eventually(() => c.transports.every((t) => t.peers.every((p) => t.isConnected(p))), "links");
+    let inbound = 0;
+    let relaySeq = 0;
+    let atVote: { sent: number; queued: number } | undefined;
+    const base = c.recorders[0]!;
+    t0.setHandler({
+      ...base,
+      onMessage(from, payload, priority) {
+        base.onMessage(from, payload, priority);
+        if (from !== 1 || priority !== Priority.Gossip) return;
+        for (let k = 0; k < 10; k++) {
+          const p = new Uint8Array(4096);
+          new DataView(p.buffer).setUint32(0, relaySeq++, true);
+          t0.send(2, Priority.Gossip, p);
+        }
+        if (++inbound === 300) {
+          const g = t0.stats().peers.find((p) => p.peer === 2)!.classes[Priority.Gossip]!;
+          atVote = { sent: g.sentMessages, queued: g.queuedMessages };
+          t0.send(2, Priority.Consensus, new Uint8Array([0x56]));
+        }
+      },
+    });
+    for (let i = 0; i < 1000; i++) t1.send(0, Priority.Gossip, new Uint8Array(1024));
+    const at2 = c.recorders[2]!;
+    await eventually(() => at2.messages.some((m) => m.priority === Priority.Consensus), "vote at 2");
+    const idx = at2.messages.findIndex((m) => m.priority === Priority.Consensus);
+    const relayedBefore = at2.messages.slice(0, idx).filter((m) => m.from === 0 && m.priority === Priority.Gossip).length;
+    assert.ok(atVote !== undefined);
+    assert.ok(atVote.queued > 0, "no backlog: the test did not exercise priority");
+    tc.diagnostic(`at the vote: ${atVote.sent} relayed messages sent, ${atVote.queued} queued; ${relayedBefore} arrived before it`);
+    assert.ok(relayedBefore <= atVote.sent, `${relayedBefore} relayed messages arrived before the vote, only ${atVote.sent} were sent before it`);
+  } finally {
+    await c.close();
+  }
+});
+
+test("data that races the verification of the peer's proof is held and delivered in order; holding more is refused", async () => {
+  // Validator 1 verifies handshakes slowly (an async verifier behind a gate the test opens).
+  let open: () => void = () => {};
+  let gate = new Promise<void>((r) => (open = r));
+  const slowVerify: VerifyFn = async (pk, m, s) => {
+    await gate;
+    return blstVerifyFn(pk, m, s);
+  };
+  const n1 = await node(1, { frameBytes: 256 * 1024, maxMessageBytes: 256 * 1024 }, slowVerify); // pre-auth bound: 2 MiB
+  try {
+    // A real dialer finishes its side first and sends at once; validator 1 holds those frames until verified.
+    const n0 = await node(0);
+    try {
+      n0.r.onPeerUp = (p: PeerId) => {
+        n0.r.ups.push(p);
+        for (let i = 0; i < 100; i++) n0.t.send(1, Priority.Consensus, new Uint8Array([i]));
+      };
+      n0.t.setPeerAddress(1, { host: "127.0.0.1", port: n1.t.listenPort });
+      await eventually(() => n0.r.ups.length === 1 && n0.t.queuedBytes(1) === 0, "dialer up and flushed");
+      assert.equal(n1.r.messages.length, 0);
+      open();
+      await eventually(() => n1.r.messages.length === 100, "held messages delivered");
+      assert.deepEqual(n1.r.messages.map((m) => m.payload[0]), Array.from({ length: 100 }, (_, i) => i));
+    } finally {
+      await stopAll(n0);
+    }
+    // A raw dialer that floods past the pre-authentication bound (2 MiB) while its proof is still being checked.
+    gate = new Promise<void>((r) => (open = r));
+    const raw = await RawSocket.connect(n1.t.listenPort);
+    await raw.handshake(rawContext(0, N), "dialer", 1);
+    const frame = new Uint8Array(200 * 1024);
+    frame[0] = FRAME_DATA;
+    for (let i = 0; i < 25; i++) raw.send(frame);
+    assert.equal((await raw.closed).reason, "PRE_AUTH_OVERFLOW");
+    open();
+    assert.equal(refused(n1, "PRE_AUTH_OVERFLOW"), 1);
+  } finally {
+    open();
+    await stopAll(n1);
+  }
+});
+
+test("the BLS module's keys and verifier plug into the handshake (blsLinkIdentity / blsLinkVerify)", async () => {
+  const backend = await loadBlsBackend("blst");
+  const verifier = await MainThreadBlsVerifier.create({ backend: "blst" });
+  const keys = [0, 1].map((i) => {
+    const secretKey = backend.secretKeyFromBytes(keyGen(new Uint8Array(32).fill(0x20 + i)));
+    return { secretKey, publicKey: backend.publicKeyOf(secretKey) };
+  });
+  const ids = keys.map((k) => blsLinkIdentity(backend, k));
+  const vs = ids.map((id) => ({ publicKey: id.publicKey }));
+  const ts = ids.map(
+    (identity, self) => new UwsTransport({ self, chainId: CHAIN_ID, validators: vs, listen: { host: "127.0.0.1", port: 0 } }, { identity, verify: blsLinkVerify(verifier) }),
+  );
+  try {
+    for (const t of ts) await t.start();
+    ts[0]!.setPeerAddress(1, { host: "127.0.0.1", port: ts[1]!.listenPort });
+    await eventually(() => ts[0]!.isConnected(1) && ts[1]!.isConnected(0), "authenticated with the BLS module");
+    // And it refuses what blst refuses: a proof signed by another key.
+    const raw = await RawSocket.connect(ts[1]!.listenPort);
+    const indexOf = (pk: Uint8Array) => {
+      const i = ids.findIndex((id) => Buffer.from(id.publicKey).equals(pk));
+      return i < 0 ? undefined : i;
+    };
+    const forged = rawContext(0, N, { identity: { publicKey: ids[0]!.publicKey, sign: (m) => testIdentity(5).sign(m) }, indexOf });
+    await raw.handshake(forged, "dialer", 1).catch(() => undefined);
+    assert.equal((await raw.closed).reason, "BAD_SIGNATURE");
+  } finally {
+    for (const t of ts) await t.stop();
+    await verifier.close();
+  }
+});
