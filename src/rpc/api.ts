@@ -23,8 +23,11 @@ export type SubmitResult =
   | { readonly kind: "duplicate"; readonly id: Uint8Array }
   /** Refused for lack of room (count, bytes or this client's share); nothing was kept. Retry after this many seconds. */
   | { readonly kind: "full"; readonly retryAfterSec: number }
-  /** Malformed for the application (fails its stateless check); `reason` is shown to the client. */
-  | { readonly kind: "invalid"; readonly reason: string };
+  /**
+   * Malformed for the application (fails its stateless check). The client sees `"<code>: <reason>"` (or the reason
+   * alone without a code): the mempool's `{code, reason}` passes through unchanged.
+   */
+  | { readonly kind: "invalid"; readonly reason: string; readonly code?: string };
 
 /** Where a transaction is. `null` from `NodeApi.txStatus` means this node has never heard of it (or forgot it). */
 export type TxStatus =

@@ -22,6 +22,8 @@ import { BlockStream } from "./stream.js";
 import { renderStatusPage } from "./statusPage.js";
 import { MAX_TX_BYTES } from "../wire/limits.js";
 import { fromHex, toHex } from "../util/bytes.js";
+import { SystemScheduler } from "../util/clock.js";
+import type { Scheduler, TimerHandle } from "../util/clock.js";
 
 /** Request limits. Each is a positive integer; see DEFAULT_RPC_LIMITS for the defaults and their reasons. */
 export interface RpcLimits {
@@ -80,6 +82,8 @@ export interface RpcServerModules {
   logger?: RpcLogger;
   /** Where the server counts; a fresh registry by default. */
   metrics?: RpcMetrics;
+  /** Drives the request-timeout sweep (real timers by default; tests pass a ManualScheduler). */
+  scheduler?: Scheduler;
 }
 
 /** Validates and completes limits; throws RpcConfigError naming the bad field. */
@@ -119,7 +123,7 @@ interface Route {
   readonly allow: string;
 }
 
-const TEXT_PLAIN = "text/plain; charset=utf-8";
+const SWEEP_INTERVAL_MS = 1000;
 const PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8";
 
 /** The RPC server. `start()` binds; `stop()` closes the listen socket and every HTTP and WebSocket connection. */
@@ -138,11 +142,12 @@ export class RpcServer {
   private unsubscribe: (() => void) | undefined;
   private boundPort = 0;
   private pendingBodyBytes = 0;
-  // Request deadlines: one interval ticks once a second and expires exchanges whose deadline tick has passed, so no
-  // per-request timer and no clock read is needed.
+  // Request deadlines: one timer ticks once a second and expires exchanges whose deadline tick has passed, so there is
+  // no timer per request and no clock read on the request path.
   private readonly inFlight = new Set<Exchange>();
   private tick = 0;
-  private sweeper: ReturnType<typeof setInterval> | undefined;
+  private readonly scheduler: Scheduler;
+  private sweeper: TimerHandle | undefined;
   private state: "new" | "starting" | "running" | "stopped" = "new";
 
   constructor(opts: RpcServerOptions, modules: RpcServerModules) {
@@ -154,6 +159,7 @@ export class RpcServer {
     this.api = modules.api;
     this.logger = modules.logger ?? SILENT_LOGGER;
     this.metrics = modules.metrics ?? new RpcMetrics();
+    this.scheduler = modules.scheduler ?? new SystemScheduler();
     this.stream = new BlockStream(
       { maxSubscribers: this.limits.maxStreamSubscribers, maxBufferedBytes: this.limits.maxStreamBufferedBytes, idleTimeoutSec: this.limits.streamIdleTimeoutSec },
       this.metrics,
@@ -228,8 +234,7 @@ export class RpcServer {
         this.listenSocket = ls;
         this.boundPort = uWS.us_socket_local_port(ls as unknown as us_socket);
         this.state = "running";
-        this.sweeper = setInterval(() => this.sweep(), 1000);
-        this.sweeper.unref();
+        this.armSweep();
         this.unsubscribe = this.api.onCommittedHeader((block) => {
           try {
             this.stream.publish(block);
@@ -252,7 +257,7 @@ export class RpcServer {
     const was = this.state;
     this.state = "stopped";
     if (was !== "running") return;
-    if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    this.sweeper?.cancel();
     this.sweeper = undefined;
     this.inFlight.clear();
     this.unsubscribe?.();
@@ -326,6 +331,13 @@ export class RpcServer {
       if (ok) return [r, params];
     }
     return undefined;
+  }
+
+  private armSweep(): void {
+    this.sweeper = this.scheduler.setTimeout(() => {
+      this.sweep();
+      if (this.state === "running") this.armSweep();
+    }, SWEEP_INTERVAL_MS);
   }
 
   private sweep(): void {
@@ -468,7 +480,7 @@ export class RpcServer {
         ex.error(new HttpError("MEMPOOL_FULL", `mempool full; retry after ${retryAfter(r.retryAfterSec)} s`), [["Retry-After", String(retryAfter(r.retryAfterSec))]]);
         return;
       case "invalid":
-        ex.error(new HttpError("TX_INVALID", r.reason));
+        ex.error(new HttpError("TX_INVALID", invalidReason(r)));
         return;
     }
   }
@@ -523,7 +535,7 @@ export class RpcServer {
           break;
         case "invalid":
           invalid++;
-          results.push({ status: "invalid", reason: r.reason });
+          results.push({ status: "invalid", reason: invalidReason(r) });
           break;
         case "full":
           full = retryAfter(r.retryAfterSec);
@@ -581,6 +593,10 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 function describe(e: unknown): string {
   return e instanceof Error ? (e.stack ?? e.message) : String(e);
+}
+
+function invalidReason(r: { reason: string; code?: string }): string {
+  return r.code === undefined ? r.reason : `${r.code}: ${r.reason}`;
 }
 
 /** Retry-After in whole seconds, at least 1 (a 0 would invite a hot retry loop). */

@@ -12,7 +12,7 @@ export const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash("
 
 /** First byte of a transaction the fake application refuses. */
 export const INVALID_TX_PREFIX = 0xff;
-export const INVALID_REASON = "fake app: opcode 0xff is refused";
+export const INVALID_REASON = "BAD_OP: fake app: opcode 0xff is refused";
 
 export interface FakeNodeOptions {
   /** Mempool capacity in transactions (default 1,000). */
@@ -114,7 +114,8 @@ export class FakeNodeApi implements NodeApi {
     return this.answer("submitTx", () => {
       // Keep a copy: the server's buffer is its own, but a test must see exactly what arrived.
       this.submissions.push({ tx: tx.slice(), clientId });
-      if (tx[0] === INVALID_TX_PREFIX) return { kind: "invalid", reason: INVALID_REASON };
+      // Code and reason arrive separately, as the mempool reports them; the client sees "<code>: <reason>".
+      if (tx[0] === INVALID_TX_PREFIX) return { kind: "invalid", code: "BAD_OP", reason: "fake app: opcode 0xff is refused" };
       const id = sha256(tx);
       const key = toHex(id);
       if (this.pool.has(key) || this.where.has(key)) return { kind: "duplicate", id };
