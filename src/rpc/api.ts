@@ -45,7 +45,7 @@ export type TxStatus =
     };
 
 /** A committed block as the RPC shows it: its header, hash, size and certificate (never the transactions). */
-export interface BlockInfo {
+export interface BlockSummary {
   /** The block hash (32 bytes). */
   readonly hash: Uint8Array;
   readonly header: BlockHeader;
@@ -78,7 +78,7 @@ export interface NodeStatus {
 }
 
 /** A committed-block listener. Called once per block, in height order, with no gaps. */
-export type CommittedBlockListener = (block: BlockInfo) => void;
+export type CommittedBlockListener = (block: BlockSummary) => void;
 
 /** Everything the RPC server asks of the node. */
 export interface NodeApi {
@@ -90,7 +90,7 @@ export interface NodeApi {
   /** Status of the transaction with this 32-byte id, or null if unknown. */
   txStatus(id: Uint8Array): Awaitable<TxStatus | null>;
   /** The committed block at `height` (or the highest committed one), or null if not committed yet. */
-  block(height: number | "latest"): Awaitable<BlockInfo | null>;
+  block(height: number | "latest"): Awaitable<BlockSummary | null>;
   /** RFC 6962 inclusion proof of transaction `index` of the committed block at `height`, against its `txRoot`. */
   proof(height: number, index: number): Awaitable<ProofResult>;
   /** The committed value of `key` in the application state, or null if absent. */

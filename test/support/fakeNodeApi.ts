@@ -3,7 +3,7 @@
  * tx roots and proofs), a KV map, and switches to make any method throw, answer asynchronously, or never answer.
  */
 import { createHash } from "node:crypto";
-import type { Awaitable, BlockInfo, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, TxStatus } from "../../src/rpc/api.js";
+import type { Awaitable, BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, TxStatus } from "../../src/rpc/api.js";
 import type { BlockHeader } from "../../src/wire/types.js";
 import { merkleProof, merkleRoot } from "../../src/crypto/merkle.js";
 import { toHex } from "../../src/util/bytes.js";
@@ -22,7 +22,7 @@ export interface FakeNodeOptions {
 }
 
 interface FakeBlock {
-  info: BlockInfo;
+  info: BlockSummary;
   txs: Uint8Array[];
 }
 
@@ -64,7 +64,7 @@ export class FakeNodeApi implements NodeApi {
   }
 
   /** Commits the pending transactions (in arrival order) plus `extra`, as one block; `failed` marks results. */
-  commit(opts: { extra?: Uint8Array[]; failed?: number[]; notify?: boolean } = {}): BlockInfo {
+  commit(opts: { extra?: Uint8Array[]; failed?: number[]; notify?: boolean } = {}): BlockSummary {
     const txs = [...this.pool.values(), ...(opts.extra ?? [])];
     this.pool.clear();
     const parent = this.blocks[this.blocks.length - 1]!.info;
@@ -82,7 +82,7 @@ export class FakeNodeApi implements NodeApi {
     };
     const hash = sha256(new Uint8Array([...header.parent, ...header.txRoot, height & 255, (height >> 8) & 255]));
     const aggregateSignature = new Uint8Array(96).map((_, i) => (i * 7 + height) & 255);
-    const info: BlockInfo = { hash, header, txCount: txs.length, qc: { view, blockHash: hash, signers: new Uint8Array([0x01, 0x0e]), aggregateSignature } };
+    const info: BlockSummary = { hash, header, txCount: txs.length, qc: { view, blockHash: hash, signers: new Uint8Array([0x01, 0x0e]), aggregateSignature } };
     this.blocks.push({ info, txs });
     const failed = new Set(opts.failed ?? []);
     txs.forEach((tx, index) => this.where.set(toHex(sha256(tx)), { height, index, ok: !failed.has(index) }));
@@ -91,7 +91,7 @@ export class FakeNodeApi implements NodeApi {
   }
 
   /** Calls the committed-block listeners with `info` directly (no chain change): for stream tests. */
-  emit(info: BlockInfo): void {
+  emit(info: BlockSummary): void {
     for (const l of this.listeners) l(info);
   }
 
@@ -134,7 +134,7 @@ export class FakeNodeApi implements NodeApi {
     });
   }
 
-  block(height: number | "latest"): Awaitable<BlockInfo | null> {
+  block(height: number | "latest"): Awaitable<BlockSummary | null> {
     return this.answer("block", () => (height === "latest" ? this.blocks[this.blocks.length - 1]!.info : (this.blocks[height]?.info ?? null)));
   }
 
