@@ -1,0 +1,120 @@
+/**
+ * The contract between the RPC server and the node behind it. The RPC layer knows nothing about stores, mempools or
+ * consensus: `src/node/` implements `NodeApi` on top of them, and tests implement it with a fake
+ * (test/support/fakeNodeApi.ts).
+ *
+ * Every query may answer synchronously or with a promise (`Awaitable`): LMDB reads are synchronous, a proxying
+ * implementation would not be. Byte fields are `Uint8Array`; the server renders them as lower-case hex.
+ *
+ * An implementation may throw (or reject) on an internal failure: the server answers 500 `INTERNAL`, counts it and
+ * logs it, and keeps serving. Expected outcomes (not found, mempool full, invalid tx) are values, never exceptions.
+ */
+import type { BlockHeader, QuorumCert } from "../wire/types.js";
+import type { RootedInclusionProof } from "../crypto/merkle.js";
+
+/** A value, or a promise of one. */
+export type Awaitable<T> = T | Promise<T>;
+
+/** What the mempool did with one submitted transaction. */
+export type SubmitResult =
+  /** New to this node: admitted to the mempool. `id` = SHA-256(tx). */
+  | { readonly kind: "accepted"; readonly id: Uint8Array }
+  /** Already pending or committed here: nothing changed (safe outcome of a client retry). */
+  | { readonly kind: "duplicate"; readonly id: Uint8Array }
+  /** Refused for lack of room (count, bytes or this client's share); nothing was kept. Retry after this many seconds. */
+  | { readonly kind: "full"; readonly retryAfterSec: number }
+  /**
+   * Malformed for the application (fails its stateless check). The client sees `"<code>: <reason>"` (or the reason
+   * alone without a code): the mempool's `{code, reason}` passes through unchanged.
+   */
+  | { readonly kind: "invalid"; readonly reason: string; readonly code?: string };
+
+/** Where a transaction is. `null` from `NodeApi.txStatus` means this node has never heard of it (or forgot it). */
+export type TxStatus =
+  | { readonly status: "pending" }
+  | {
+      readonly status: "committed";
+      readonly height: number;
+      /** Position of the tx in its block (the Merkle leaf index). */
+      readonly index: number;
+      /**
+       * Whether execution succeeded (its bit in the block's result bitmap is clear). `null` while the committed block
+       * has not been executed yet, for a node that executes after it acknowledges the commit.
+       */
+      readonly ok: boolean | null;
+    };
+
+/** A committed block as the RPC shows it: its header, hash, size and certificate (never the transactions). */
+export interface BlockSummary {
+  /** The block hash (32 bytes). */
+  readonly hash: Uint8Array;
+  readonly header: BlockHeader;
+  readonly txCount: number;
+  /** The QC that certifies this block (`qc.blockHash == hash`); null for genesis, which nobody votes for. */
+  readonly qc: QuorumCert | null;
+}
+
+/** Outcome of an inclusion-proof query. */
+export type ProofResult =
+  | { readonly kind: "ok"; readonly proof: RootedInclusionProof }
+  /** No committed block at that height. */
+  | { readonly kind: "noBlock" }
+  /** The block exists but has only `txCount` transactions. */
+  | { readonly kind: "noTx"; readonly txCount: number };
+
+/** A snapshot of the node for `GET /v1/status`. */
+export interface NodeStatus {
+  /** The chain id as written in genesis. */
+  readonly chainId: string;
+  readonly nodeIndex: number;
+  readonly committedHeight: number;
+  /** The consensus view this node is in. */
+  readonly view: number;
+  /** Index of the leader of `view`. */
+  readonly leader: number;
+  readonly peersConnected: number;
+  /** Transactions waiting in the mempool. */
+  readonly mempoolSize: number;
+}
+
+/** A committed-block listener. Called once per block, in height order, with no gaps. */
+export type CommittedBlockListener = (block: BlockSummary) => void;
+
+/** Everything the RPC server asks of the node. */
+export interface NodeApi {
+  /**
+   * Offers one raw transaction to the mempool. `clientId` names the submitter for the mempool's per-client fairness
+   * (the server passes the peer's IP address as text).
+   */
+  submitTx(tx: Uint8Array, clientId: string): Awaitable<SubmitResult>;
+  /** Status of the transaction with this 32-byte id, or null if unknown. */
+  txStatus(id: Uint8Array): Awaitable<TxStatus | null>;
+  /** The committed block at `height` (or the highest committed one), or null if not committed yet. */
+  block(height: number | "latest"): Awaitable<BlockSummary | null>;
+  /** RFC 6962 inclusion proof of transaction `index` of the committed block at `height`, against its `txRoot`. */
+  proof(height: number, index: number): Awaitable<ProofResult>;
+  /** The committed value of `key` in the application state, or null if absent. */
+  kv(key: Uint8Array): Awaitable<Uint8Array | null>;
+  status(): Awaitable<NodeStatus>;
+  /**
+   * Registers a listener for blocks as they commit; returns the function that removes it. The listener is called
+   * synchronously from the commit path and must not throw (the server's listener catches everything).
+   */
+  onCommittedHeader(listener: CommittedBlockListener): () => void;
+  /** The node's own metrics in Prometheus text format (the server appends its `quire_rpc_*` series). */
+  metrics(): Awaitable<string>;
+}
+
+/** The logging the RPC server does: structured and leveled. `src/node/` adapts its logger to this. */
+export interface RpcLogger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** A logger that drops everything (the default). */
+export const SILENT_LOGGER: RpcLogger = {
+  debug: () => {},
+  warn: () => {},
+  error: () => {},
+};

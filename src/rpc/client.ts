@@ -1,0 +1,203 @@
+/**
+ * A typed client of the node's RPC (fetch-based, Node 20's global fetch). Used by `quire tx put`, `quire status`,
+ * the load generator and the end-to-end tests. It returns the same types the server is built from (`BlockSummary`,
+ * `TxStatus`, `NodeStatus`, `RootedInclusionProof` with bytes as `Uint8Array`), so a proof fetched from one node
+ * feeds `checkInclusion` against a header fetched from another without any glue.
+ *
+ * Outcomes the API defines are values: "not found" is null, a full mempool or an invalid transaction is a
+ * `SubmitOutcome`. Everything else is an `RpcClientError`: `NETWORK` (no answer, or the timeout expired), `HTTP`
+ * (an unexpected status; `payload.code` is the server's error code) or `BAD_RESPONSE` (a body the client cannot read).
+ */
+import type { BlockSummary, NodeStatus, TxStatus } from "./api.js";
+import type { RootedInclusionProof } from "../crypto/merkle.js";
+import { RpcClientError } from "./errors.js";
+import { decodeBlock, decodeKvValue, decodeProof, decodeStatus, decodeSubmitItem, decodeTxStatus } from "./json.js";
+import type { SubmitOutcome } from "./json.js";
+import { toHex, utf8 } from "../util/bytes.js";
+
+export type { SubmitOutcome } from "./json.js";
+
+export interface RpcClientOptions {
+  /** Base URL of the node's RPC, e.g. "http://127.0.0.1:7100" (a trailing slash is fine). */
+  url: string;
+  /** Per-call timeout in milliseconds (default 10,000). */
+  timeoutMs?: number;
+}
+
+/** Outcome of `submitTxs`: one entry per transaction, in order, plus the server's Retry-After when the pool filled. */
+export interface BatchOutcome {
+  readonly results: readonly SubmitOutcome[];
+  /** Seconds to wait before re-sending the `full`/`skipped` items; null when none hit a full pool. */
+  readonly retryAfterSec: number | null;
+}
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+/** Percent-encodes key bytes for `/v1/kv/:key`: RFC 3986 unreserved characters stay, every other byte is `%XX`. */
+export function encodeKey(key: Uint8Array | string): string {
+  const bytes = typeof key === "string" ? utf8(key) : key;
+  let s = "";
+  for (const b of bytes) {
+    const unreserved = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2d || b === 0x2e || b === 0x5f || b === 0x7e;
+    s += unreserved ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return s;
+}
+
+export class RpcClient {
+  readonly baseUrl: string;
+  private readonly timeoutMs: number;
+
+  constructor(opts: RpcClientOptions) {
+    this.baseUrl = opts.url.replace(/\/+$/, "");
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  /** `POST /v1/tx`. Never `skipped`/`error`: those exist in batches only. */
+  async submitTx(tx: Uint8Array): Promise<SubmitOutcome> {
+    const a = await this.call("POST", "/v1/tx", tx, "application/octet-stream");
+    if (a.status === 202 || a.status === 200) {
+      const doc = parseJson(a);
+      const o = typeof doc === "object" && doc !== null ? (doc as Record<string, unknown>) : {};
+      return decodeSubmitItem({ status: a.status === 202 ? "accepted" : "duplicate", id: o["id"] }, "submit");
+    }
+    if (a.status === 503 && errorCode(a) === "MEMPOOL_FULL") return { status: "full", retryAfterSec: retryAfterOf(a) };
+    if (a.status === 400 && errorCode(a) === "TX_INVALID") return { status: "invalid", reason: errorMessage(a) };
+    throw unexpected("POST /v1/tx", a);
+  }
+
+  /** `POST /v1/txs`: per-item outcomes (see the batch semantics in server.ts / README). */
+  async submitTxs(txs: readonly Uint8Array[]): Promise<BatchOutcome> {
+    const body = JSON.stringify({ txs: txs.map(toHex) });
+    const a = await this.call("POST", "/v1/txs", body, "application/json");
+    const code = errorCode(a);
+    const perItem = a.status === 202 || (a.status === 503 && code === "MEMPOOL_FULL") || (a.status === 400 && code === "TX_INVALID") || (a.status === 500 && code === "INTERNAL");
+    if (!perItem) throw unexpected("POST /v1/txs", a);
+    const doc = parseJson(a);
+    const list = typeof doc === "object" && doc !== null ? (doc as Record<string, unknown>)["results"] : undefined;
+    if (!Array.isArray(list)) {
+      if (a.status === 500) throw unexpected("POST /v1/txs", a);
+      throw new RpcClientError("BAD_RESPONSE", "malformed response: results must be an array");
+    }
+    if (list.length !== txs.length) throw new RpcClientError("BAD_RESPONSE", `malformed response: ${list.length} results for ${txs.length} transactions`);
+    const results = list.map((r, i) => decodeSubmitItem(r, `results[${i}]`));
+    return { results, retryAfterSec: results.some((r) => r.status === "full") ? retryAfterOf(a) : null };
+  }
+
+  /** `GET /v1/tx/:id`; null when the node does not know the transaction. */
+  async txStatus(id: Uint8Array | string): Promise<TxStatus | null> {
+    const hex = typeof id === "string" ? id : toHex(id);
+    const a = await this.call("GET", `/v1/tx/${encodeURIComponent(hex)}`);
+    if (a.status === 404 && errorCode(a) === "TX_NOT_FOUND") return null;
+    if (a.status !== 200) throw unexpected("GET /v1/tx", a);
+    return decodeTxStatus(parseJson(a)).status;
+  }
+
+  /** `GET /v1/blocks/:height`; null when nothing is committed at that height yet. */
+  async block(height: number | "latest"): Promise<BlockSummary | null> {
+    const a = await this.call("GET", `/v1/blocks/${height}`);
+    if (a.status === 404 && errorCode(a) === "BLOCK_NOT_FOUND") return null;
+    if (a.status !== 200) throw unexpected("GET /v1/blocks", a);
+    return decodeBlock(parseJson(a));
+  }
+
+  /** `GET /v1/blocks/:height/proof/:index`; null when the block or the transaction does not exist. */
+  async proof(height: number, index: number): Promise<RootedInclusionProof | null> {
+    const a = await this.call("GET", `/v1/blocks/${height}/proof/${index}`);
+    const code = errorCode(a);
+    if (a.status === 404 && (code === "BLOCK_NOT_FOUND" || code === "TX_INDEX_OUT_OF_RANGE")) return null;
+    if (a.status !== 200) throw unexpected("GET /v1/blocks/:height/proof", a);
+    return decodeProof(parseJson(a));
+  }
+
+  /** `GET /v1/kv/:key` (a string key is its UTF-8 bytes); null when the key is absent. */
+  async kv(key: Uint8Array | string): Promise<Uint8Array | null> {
+    const a = await this.call("GET", `/v1/kv/${encodeKey(key)}`);
+    if (a.status === 404 && errorCode(a) === "KEY_NOT_FOUND") return null;
+    if (a.status !== 200) throw unexpected("GET /v1/kv", a);
+    return decodeKvValue(parseJson(a));
+  }
+
+  /** `GET /v1/status`. */
+  async status(): Promise<NodeStatus> {
+    const a = await this.call("GET", "/v1/status");
+    if (a.status !== 200) throw unexpected("GET /v1/status", a);
+    return decodeStatus(parseJson(a));
+  }
+
+  /** `GET /metrics`: the Prometheus text. */
+  async metrics(): Promise<string> {
+    const a = await this.call("GET", "/metrics");
+    if (a.status !== 200) throw unexpected("GET /metrics", a);
+    return a.text;
+  }
+
+  private async call(method: string, path: string, body?: Uint8Array | string, contentType?: string): Promise<Answer> {
+    const init: RequestInit = { method, signal: AbortSignal.timeout(this.timeoutMs) };
+    if (body !== undefined) {
+      init.body = body;
+      init.headers = { "Content-Type": contentType ?? "application/octet-stream" };
+    }
+    try {
+      const res = await fetch(`${this.baseUrl}${path}`, init);
+      return { status: res.status, headers: res.headers, text: await res.text() };
+    } catch (e) {
+      const timedOut = e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError");
+      const why = timedOut ? `no answer within ${this.timeoutMs} ms` : describe(e);
+      throw new RpcClientError("NETWORK", `${method} ${this.baseUrl}${path}: ${why}`);
+    }
+  }
+}
+
+function describe(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  // undici reports "fetch failed" and puts the reason (ECONNREFUSED, ...) in `cause`.
+  const cause = (e as { cause?: unknown }).cause;
+  return cause instanceof Error ? `${e.message}: ${cause.message}` : e.message;
+}
+
+function parseJson(a: Answer): unknown {
+  try {
+    return JSON.parse(a.text);
+  } catch {
+    throw new RpcClientError("BAD_RESPONSE", `malformed response: status ${a.status} with a body that is not JSON`);
+  }
+}
+
+/** The server's `{"error": {"code", "message"}}`, if the body is one. */
+function errorOf(a: Answer): { code: string; message: string } | undefined {
+  if (a.status < 300) return undefined;
+  try {
+    const doc = JSON.parse(a.text) as { error?: { code?: unknown; message?: unknown } };
+    const e = doc.error;
+    if (e !== undefined && typeof e.code === "string") return { code: e.code, message: typeof e.message === "string" ? e.message : "" };
+  } catch {
+    // not JSON: no code
+  }
+  return undefined;
+}
+
+function errorCode(a: Answer): string | undefined {
+  return errorOf(a)?.code;
+}
+
+function errorMessage(a: Answer): string {
+  return errorOf(a)?.message ?? "";
+}
+
+function retryAfterOf(a: Answer): number {
+  const n = Number(a.headers.get("retry-after"));
+  return Number.isInteger(n) && n > 0 ? n : 1;
+}
+
+function unexpected(what: string, a: Answer): RpcClientError {
+  const e = errorOf(a);
+  const detail = e === undefined ? a.text.slice(0, 200) : `${e.code}: ${e.message}`;
+  return new RpcClientError("HTTP", `${what}: HTTP ${a.status} ${detail}`, e === undefined ? { status: a.status } : { status: a.status, code: e.code });
+}

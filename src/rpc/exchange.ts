@@ -1,0 +1,206 @@
+/**
+ * One HTTP request/response on uWS, with the uWS rules enforced in one place:
+ *
+ * - a response is answered or aborted exactly once: `reply` is a no-op once the exchange is done, aborted, or the
+ *   server stopped, so a late handler can never touch a dead `HttpResponse` (uWS throws if it is touched);
+ * - `onAborted` is registered in the constructor, before any asynchronous work;
+ * - every write happens inside `res.cork`, so status, headers and body leave in one syscall even after an `await`;
+ * - bodies are copied out of uWS's reused ArrayBuffer chunk by chunk, and the size limit is enforced while they
+ *   stream: the 413 is sent from inside the data callback that crosses the limit, and the connection is closed.
+ */
+import type { HttpResponse } from "uWebSockets.js";
+import { HttpError, errorBody, statusLine } from "./errors.js";
+import type { RpcErrorCode } from "./errors.js";
+import type { RpcMetrics } from "./metrics.js";
+
+/** What an exchange needs from its server. */
+export interface ExchangeHost {
+  readonly metrics: RpcMetrics;
+  /** True once the server stopped: every response is closed, nothing may be written. */
+  readonly stopped: boolean;
+  /** Claims `n` bytes of the shared request-body budget; false when it is exhausted. */
+  reserveBodyBytes(n: number): boolean;
+  releaseBodyBytes(n: number): void;
+  /** Called once when the exchange is answered or aborted (the server stops tracking its deadline). */
+  settled(ex: Exchange): void;
+}
+
+/** Thrown into a handler whose client went away (or whose body was refused): it only unwinds the handler. */
+export class ExchangeClosed extends Error {
+  constructor() {
+    super("exchange closed");
+  }
+}
+
+export interface ReplyOptions {
+  contentType?: string;
+  headers?: readonly (readonly [string, string])[];
+  /** Close the connection after this response. */
+  close?: boolean;
+}
+
+const JSON_TYPE = "application/json";
+// Body buffers of unknown length (chunked uploads) start here and double up to the route's limit.
+const INITIAL_BODY_BYTES = 16 * 1024;
+
+export class Exchange {
+  private state: "open" | "done" | "aborted" = "open";
+  /** Route name for metrics; set by the router once the path matched. */
+  route = "unknown";
+  private reserved = 0;
+  private bodyPending: boolean;
+  private reading = false;
+  private onClosed: (() => void) | undefined;
+  /** Server tick at which the request times out (see RpcServer's sweep). */
+  deadline = Number.POSITIVE_INFINITY;
+
+  /**
+   * @param head a HEAD request: answered like GET without the body.
+   * @param hasBody the request declared a body (Content-Length > 0 or Transfer-Encoding): until it has been read,
+   *   an answer closes the connection, since the unread rest would otherwise be parsed as the next request.
+   */
+  constructor(
+    private readonly res: HttpResponse,
+    private readonly host: ExchangeHost,
+    private readonly head: boolean,
+    hasBody: boolean,
+  ) {
+    this.bodyPending = hasBody;
+    res.onAborted(() => {
+      if (this.state !== "open") return;
+      this.state = "aborted";
+      this.release();
+      this.host.metrics.aborted.inc([this.route]);
+      this.host.settled(this);
+      this.onClosed?.();
+    });
+  }
+
+  /** Still waiting for its answer (not answered, not aborted, server running). */
+  get open(): boolean {
+    return this.state === "open" && !this.host.stopped;
+  }
+
+  /** Sends the response; ignored if the exchange is no longer open. */
+  reply(status: number, body: string, opts: ReplyOptions = {}): void {
+    if (!this.open) return;
+    this.state = "done";
+    this.release();
+    this.host.settled(this);
+    const close = opts.close === true || this.bodyPending;
+    this.host.metrics.requests.inc([this.route, String(status)]);
+    const res = this.res;
+    res.cork(() => {
+      res.writeStatus(statusLine(status));
+      res.writeHeader("Content-Type", opts.contentType ?? JSON_TYPE);
+      for (const [k, v] of opts.headers ?? []) res.writeHeader(k, v);
+      if (this.head) res.endWithoutBody(Buffer.byteLength(body), close);
+      else res.end(body, close);
+    });
+    this.onClosed?.();
+  }
+
+  json(status: number, doc: unknown, headers?: readonly (readonly [string, string])[]): void {
+    this.reply(status, JSON.stringify(doc), headers === undefined ? {} : { headers });
+  }
+
+  /** The typed error response `{"error": {"code", "message"}}` (plus `extra` fields at the top level). */
+  error(err: HttpError, headers?: readonly (readonly [string, string])[], extra?: Record<string, unknown>): void {
+    const body = extra === undefined ? errorBody(err.code, err.message) : JSON.stringify({ error: { code: err.code, message: err.message }, ...extra });
+    this.reply(err.status, body, headers === undefined ? {} : { headers });
+  }
+
+  /**
+   * The request timed out: 408 REQUEST_TIMEOUT while its body is still arriving (slow upload), else 503 NODE_TIMEOUT
+   * (the node did not answer). Closes the connection; a late answer from the handler is then a no-op.
+   */
+  expire(timeoutSec: number): void {
+    if (!this.open) return;
+    if (this.reading) {
+      this.refuseBody("REQUEST_TIMEOUT", `the body did not arrive within ${timeoutSec} s`);
+      return;
+    }
+    const err = new HttpError("NODE_TIMEOUT", `the node did not answer within ${timeoutSec} s`);
+    this.reply(err.status, errorBody(err.code, err.message), { close: true, headers: [["Retry-After", "1"]] });
+  }
+
+  /** Refuses a request body: counts it and answers with the error, closing the connection. */
+  refuseBody(code: RpcErrorCode, message: string): void {
+    this.host.metrics.rejectedBodies.inc([code]);
+    const err = new HttpError(code, message);
+    this.reply(err.status, errorBody(err.code, err.message), { close: true });
+  }
+
+  /**
+   * Reads the whole body, at most `limit` bytes. `declaredLength` is the Content-Length (undefined when chunked).
+   * Over the limit, or over the server's shared body budget, the refusal is sent at once and the promise rejects
+   * with `ExchangeClosed`; it rejects the same way when the client aborts. Must be called synchronously in the
+   * handler (uWS wants `onData` attached before the handler returns).
+   */
+  readBody(limit: number, declaredLength: number | undefined): Promise<Uint8Array> {
+    return new Promise<Uint8Array>((resolve, reject) => {
+      if (!this.open) {
+        reject(new ExchangeClosed());
+        return;
+      }
+      if (declaredLength !== undefined && declaredLength > limit) {
+        this.refuseBody("BODY_TOO_LARGE", `body of ${declaredLength} bytes is over the limit of ${limit}`);
+        reject(new ExchangeClosed());
+        return;
+      }
+      let buf = new Uint8Array(0);
+      let len = 0;
+      let settled = false;
+      this.reading = true;
+      const fail = (): void => {
+        if (settled) return;
+        settled = true;
+        this.reading = false;
+        reject(new ExchangeClosed());
+      };
+      this.onClosed = fail;
+      // Claims room for `need` bytes: exactly the declared length, else doubling (bounded by the limit).
+      const grow = (need: number): boolean => {
+        if (need <= buf.length) return true;
+        const size = declaredLength !== undefined ? Math.max(declaredLength, need) : Math.min(limit, Math.max(need, INITIAL_BODY_BYTES, buf.length * 2));
+        if (!this.host.reserveBodyBytes(size - buf.length)) return false;
+        this.reserved += size - buf.length;
+        const next = new Uint8Array(size);
+        next.set(buf.subarray(0, len));
+        buf = next;
+        return true;
+      };
+      this.res.onData((chunk, isLast) => {
+        if (settled || !this.open) return;
+        const n = chunk.byteLength;
+        if (len + n > limit) {
+          this.refuseBody("BODY_TOO_LARGE", `body is over the limit of ${limit} bytes`);
+          fail();
+          return;
+        }
+        if (!grow(len + n)) {
+          this.refuseBody("SERVER_BUSY", "too many request bodies in flight; retry shortly");
+          fail();
+          return;
+        }
+        // uWS reuses (neuters) the chunk's memory when this callback returns: copy now.
+        buf.set(new Uint8Array(chunk), len);
+        len += n;
+        if (isLast) {
+          settled = true;
+          this.reading = false;
+          this.bodyPending = false;
+          this.onClosed = undefined;
+          resolve(buf.subarray(0, len));
+        }
+      });
+    });
+  }
+
+  private release(): void {
+    if (this.reserved > 0) {
+      this.host.releaseBodyBytes(this.reserved);
+      this.reserved = 0;
+    }
+  }
+}

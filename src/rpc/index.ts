@@ -1,0 +1,12 @@
+export type { Awaitable, BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, RpcLogger, SubmitResult, TxStatus } from "./api.js";
+export { SILENT_LOGGER } from "./api.js";
+export { HttpError, RPC_ERRORS, RpcClientError, RpcConfigError, RpcListenError } from "./errors.js";
+export type { RpcClientErrorCode, RpcErrorCode } from "./errors.js";
+export type { BlockJson, KvJson, ProofJson, QcJson, StatusJson, SubmitItemJson, TxStatusJson } from "./json.js";
+export { RpcMetrics } from "./metrics.js";
+export { DEFAULT_RPC_LIMITS, RpcServer, resolveRpcLimits } from "./server.js";
+export type { RouteName, RpcLimits, RpcServerModules, RpcServerOptions } from "./server.js";
+export { RpcClient, encodeKey } from "./client.js";
+export type { BatchOutcome, RpcClientOptions, SubmitOutcome } from "./client.js";
+export { subscribeBlocks } from "./streamClient.js";
+export type { BlockSubscription, BlockSubscriptionHandlers } from "./streamClient.js";

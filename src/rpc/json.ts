@@ -1,0 +1,268 @@
+/**
+ * The JSON documents of the RPC, both directions: the server renders `NodeApi` values with the `*Json` functions,
+ * the client reads them back with the `decode*` functions, so one module owns the format. Bytes are lower-case hex
+ * without prefix; heights, views, indices and timestamps are JSON numbers (integers below 2^53).
+ *
+ * Decoders treat the document as untrusted: a wrong shape, a non-integer, bad hex or a wrong digest length is an
+ * `RpcClientError("BAD_RESPONSE")`, never a silently wrong value.
+ */
+import type { BlockSummary, NodeStatus, TxStatus } from "./api.js";
+import type { RootedInclusionProof } from "../crypto/merkle.js";
+import type { BlockHeader, QuorumCert } from "../wire/types.js";
+import { HASH_BYTES, MAX_UINT53, SIGNATURE_BYTES } from "../wire/limits.js";
+import { fromHex, toHex } from "../util/bytes.js";
+import { RpcClientError } from "./errors.js";
+
+/** `GET /v1/blocks/:height` and each `/v1/stream` frame. */
+export interface BlockJson {
+  height: number;
+  hash: string;
+  parent: string;
+  view: number;
+  proposer: number;
+  timestampMs: number;
+  txRoot: string;
+  parentStateRoot: string;
+  /** The parent block's encoded tx-result bitmap. */
+  parentResults: string;
+  txCount: number;
+  /** The certificate of this block; null for genesis. */
+  qc: QcJson | null;
+}
+
+export interface QcJson {
+  view: number;
+  blockHash: string;
+  /** The encoded signer bitmap (src/crypto/bitmap format). */
+  signers: string;
+  aggregateSignature: string;
+}
+
+/** `GET /v1/tx/:id`. `height`, `index` and `ok` are null while pending; `ok` is null until the block is executed. */
+export interface TxStatusJson {
+  id: string;
+  status: "pending" | "committed";
+  height: number | null;
+  index: number | null;
+  ok: boolean | null;
+}
+
+/** `GET /v1/blocks/:height/proof/:index`: exactly the document `quire merkle proof` prints and `merkle verify` reads. */
+export interface ProofJson {
+  leafIndex: number;
+  treeSize: number;
+  root: string;
+  leafHash: string;
+  proof: string[];
+}
+
+/** `GET /v1/kv/:key`. `valueUtf8` is the value as text when it is valid UTF-8, else null. */
+export interface KvJson {
+  key: string;
+  value: string;
+  valueUtf8: string | null;
+}
+
+/** `GET /v1/status`: the fields of `NodeStatus`. */
+export type StatusJson = { [K in keyof NodeStatus]: NodeStatus[K] };
+
+/** One item's outcome in `POST /v1/txs` (and the shape the client reports for `POST /v1/tx`). */
+export type SubmitItemJson =
+  | { status: "accepted" | "duplicate"; id: string }
+  | { status: "invalid"; reason: string }
+  | { status: "full"; retryAfterSec: number }
+  /** Not offered to the mempool: an earlier item of the batch found it full (or failed); retry it. */
+  | { status: "skipped" }
+  /** The node failed on this item (500); later items were skipped. */
+  | { status: "error" };
+
+// ---------------------------------------------------------------------------------------------------------------
+// Rendering (server side)
+
+export function qcJson(qc: QuorumCert): QcJson {
+  return { view: qc.view, blockHash: toHex(qc.blockHash), signers: toHex(qc.signers), aggregateSignature: toHex(qc.aggregateSignature) };
+}
+
+export function blockJson(b: BlockSummary): BlockJson {
+  const h = b.header;
+  return {
+    height: h.height,
+    hash: toHex(b.hash),
+    parent: toHex(h.parent),
+    view: h.view,
+    proposer: h.proposer,
+    timestampMs: h.timestampMs,
+    txRoot: toHex(h.txRoot),
+    parentStateRoot: toHex(h.parentStateRoot),
+    parentResults: toHex(h.parentResults),
+    txCount: b.txCount,
+    qc: b.qc === null ? null : qcJson(b.qc),
+  };
+}
+
+export function txStatusJson(id: Uint8Array, s: TxStatus): TxStatusJson {
+  return s.status === "pending"
+    ? { id: toHex(id), status: "pending", height: null, index: null, ok: null }
+    : { id: toHex(id), status: "committed", height: s.height, index: s.index, ok: s.ok };
+}
+
+export function proofJson(p: RootedInclusionProof): ProofJson {
+  return { leafIndex: p.leafIndex, treeSize: p.treeSize, root: toHex(p.root), leafHash: toHex(p.leafHash), proof: p.proof.map(toHex) };
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+export function kvJson(key: Uint8Array, value: Uint8Array): KvJson {
+  let text: string | null;
+  try {
+    text = strictUtf8.decode(value);
+  } catch {
+    text = null;
+  }
+  return { key: toHex(key), value: toHex(value), valueUtf8: text };
+}
+
+export function statusJson(s: NodeStatus): StatusJson {
+  // Copy the listed fields only: an implementation's extra properties never leak into the document.
+  return {
+    chainId: s.chainId,
+    nodeIndex: s.nodeIndex,
+    committedHeight: s.committedHeight,
+    view: s.view,
+    leader: s.leader,
+    peersConnected: s.peersConnected,
+    mempoolSize: s.mempoolSize,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading (client side)
+
+function bad(what: string): never {
+  throw new RpcClientError("BAD_RESPONSE", `malformed response: ${what}`);
+}
+
+function object(v: unknown, what: string): Record<string, unknown> {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) bad(`${what} must be an object`);
+  return v as Record<string, unknown>;
+}
+
+function uint(o: Record<string, unknown>, k: string, what: string): number {
+  const v = o[k];
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > MAX_UINT53) bad(`${what}.${k} must be an integer in [0, 2^53)`);
+  return v;
+}
+
+function hexOf(v: unknown, what: string, length?: number): Uint8Array {
+  if (typeof v !== "string" || v.startsWith("0x") || v.startsWith("0X")) bad(`${what} must be a hex string`);
+  let b: Uint8Array;
+  try {
+    b = fromHex(v);
+  } catch {
+    bad(`${what} must be a hex string`);
+  }
+  if (length !== undefined && b.length !== length) bad(`${what} must be ${length} bytes, got ${b.length}`);
+  return b;
+}
+
+function hex(o: Record<string, unknown>, k: string, what: string, length?: number): Uint8Array {
+  return hexOf(o[k], `${what}.${k}`, length);
+}
+
+export function decodeQc(v: unknown): QuorumCert {
+  const o = object(v, "qc");
+  return {
+    view: uint(o, "view", "qc"),
+    blockHash: hex(o, "blockHash", "qc", HASH_BYTES),
+    signers: hex(o, "signers", "qc"),
+    aggregateSignature: hex(o, "aggregateSignature", "qc", SIGNATURE_BYTES),
+  };
+}
+
+export function decodeBlock(v: unknown): BlockSummary {
+  const o = object(v, "block");
+  const header: BlockHeader = {
+    parent: hex(o, "parent", "block", HASH_BYTES),
+    view: uint(o, "view", "block"),
+    height: uint(o, "height", "block"),
+    proposer: uint(o, "proposer", "block"),
+    timestampMs: uint(o, "timestampMs", "block"),
+    txRoot: hex(o, "txRoot", "block", HASH_BYTES),
+    parentStateRoot: hex(o, "parentStateRoot", "block", HASH_BYTES),
+    parentResults: hex(o, "parentResults", "block"),
+  };
+  const qc = o["qc"] === null ? null : decodeQc(o["qc"]);
+  return { hash: hex(o, "hash", "block", HASH_BYTES), header, txCount: uint(o, "txCount", "block"), qc };
+}
+
+/** Reads a tx status document; `id` is the id it reports. */
+export function decodeTxStatus(v: unknown): { id: Uint8Array; status: TxStatus } {
+  const o = object(v, "tx status");
+  const id = hex(o, "id", "tx status", HASH_BYTES);
+  if (o["status"] === "pending") return { id, status: { status: "pending" } };
+  if (o["status"] !== "committed") bad('tx status.status must be "pending" or "committed"');
+  const ok = o["ok"];
+  if (ok !== null && typeof ok !== "boolean") bad("tx status.ok must be a boolean or null");
+  return { id, status: { status: "committed", height: uint(o, "height", "tx status"), index: uint(o, "index", "tx status"), ok } };
+}
+
+export function decodeProof(v: unknown): RootedInclusionProof {
+  const o = object(v, "proof");
+  const path = o["proof"];
+  if (!Array.isArray(path)) bad("proof.proof must be an array");
+  return {
+    leafIndex: uint(o, "leafIndex", "proof"),
+    treeSize: uint(o, "treeSize", "proof"),
+    root: hex(o, "root", "proof", HASH_BYTES),
+    leafHash: hex(o, "leafHash", "proof", HASH_BYTES),
+    proof: (path as unknown[]).map((p, i) => hexOf(p, `proof.proof[${i}]`, HASH_BYTES)),
+  };
+}
+
+export function decodeStatus(v: unknown): NodeStatus {
+  const o = object(v, "status");
+  const chainId = o["chainId"];
+  if (typeof chainId !== "string") bad("status.chainId must be a string");
+  return {
+    chainId,
+    nodeIndex: uint(o, "nodeIndex", "status"),
+    committedHeight: uint(o, "committedHeight", "status"),
+    view: uint(o, "view", "status"),
+    leader: uint(o, "leader", "status"),
+    peersConnected: uint(o, "peersConnected", "status"),
+    mempoolSize: uint(o, "mempoolSize", "status"),
+  };
+}
+
+export function decodeKvValue(v: unknown): Uint8Array {
+  return hex(object(v, "kv"), "value", "kv");
+}
+
+/** The client's view of one submission outcome (ids as bytes). */
+export type SubmitOutcome =
+  | { readonly status: "accepted" | "duplicate"; readonly id: Uint8Array }
+  | { readonly status: "invalid"; readonly reason: string }
+  | { readonly status: "full"; readonly retryAfterSec: number }
+  | { readonly status: "skipped" }
+  | { readonly status: "error" };
+
+export function decodeSubmitItem(v: unknown, what = "result"): SubmitOutcome {
+  const o = object(v, what);
+  switch (o["status"]) {
+    case "accepted":
+    case "duplicate":
+      return { status: o["status"], id: hex(o, "id", what, HASH_BYTES) };
+    case "invalid": {
+      const reason = o["reason"];
+      if (typeof reason !== "string") bad(`${what}.reason must be a string`);
+      return { status: "invalid", reason };
+    }
+    case "full":
+      return { status: "full", retryAfterSec: uint(o, "retryAfterSec", what) };
+    case "skipped":
+    case "error":
+      return { status: o["status"] };
+    default:
+      return bad(`${what}.status is not a known outcome`);
+  }
+}

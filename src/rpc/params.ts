@@ -1,0 +1,92 @@
+/**
+ * Parsing of path parameters and request headers. Every function throws an `HttpError` with the route's 400 code on
+ * bad input; none of them trusts the URL to be well-formed.
+ */
+import { HttpError } from "./errors.js";
+import { HASH_BYTES, MAX_UINT53 } from "../wire/limits.js";
+import { fromHex } from "../util/bytes.js";
+
+const TX_ID = /^[0-9a-fA-F]{64}$/;
+// Canonical decimal: no sign, no leading zeros, no exponent; 16 digits at most (2^53 - 1 has 16).
+const DECIMAL = /^(0|[1-9][0-9]{0,15})$/;
+
+/** A tx id: exactly 64 hex digits (either case, no prefix). */
+export function parseTxId(s: string): Uint8Array {
+  if (!TX_ID.test(s)) throw new HttpError("BAD_TX_ID", `tx id must be ${2 * HASH_BYTES} hex digits`);
+  return fromHex(s);
+}
+
+function decimal(s: string): number | undefined {
+  if (!DECIMAL.test(s)) return undefined;
+  const n = Number(s);
+  return n <= MAX_UINT53 ? n : undefined;
+}
+
+/** A block height: a canonical decimal integer in [0, 2^53 - 1], or `latest` when `allowLatest`. */
+export function parseHeight(s: string, allowLatest: boolean): number | "latest" {
+  if (allowLatest && s === "latest") return "latest";
+  const n = decimal(s);
+  if (n === undefined) throw new HttpError("BAD_HEIGHT", `height must be a decimal integer in [0, 2^53)${allowLatest ? ' or "latest"' : ""}`);
+  return n;
+}
+
+/** A transaction index within a block: a canonical decimal integer in [0, 2^53 - 1]. */
+export function parseIndex(s: string): number {
+  const n = decimal(s);
+  if (n === undefined) throw new HttpError("BAD_INDEX", "index must be a decimal integer in [0, 2^53)");
+  return n;
+}
+
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * A KV key from its URL path segment: percent-encoded bytes (RFC 3986). `%XX` is the byte 0xXX, any other character
+ * stands for its UTF-8 encoding, so `encodeURIComponent(text)` gives a text key and `%00%ff...` any binary key.
+ * `+` is a plus sign (this is a path, not a form). A `%` not followed by two hex digits, or an empty key, is BAD_KEY.
+ */
+export function parseKey(segment: string): Uint8Array {
+  if (segment.length === 0) throw new HttpError("BAD_KEY", "key must not be empty");
+  const out: number[] = [];
+  let plain = "";
+  const flush = (): void => {
+    if (plain.length > 0) {
+      for (const b of encoder.encode(plain)) out.push(b);
+      plain = "";
+    }
+  };
+  for (let i = 0; i < segment.length; i++) {
+    const c = segment.charCodeAt(i);
+    if (c !== 37 /* % */) {
+      plain += segment[i];
+      continue;
+    }
+    const hi = hexDigit(segment.charCodeAt(i + 1));
+    const lo = hexDigit(segment.charCodeAt(i + 2));
+    if (hi < 0 || lo < 0) throw new HttpError("BAD_KEY", `bad percent escape at offset ${i} of the key`);
+    flush();
+    out.push((hi << 4) | lo);
+    i += 2;
+  }
+  flush();
+  return Uint8Array.from(out);
+}
+
+/** The media type of a Content-Type header: lower-cased, parameters dropped (`"Application/JSON; charset=utf-8"` → `"application/json"`). */
+export function mediaType(contentType: string): string {
+  const semi = contentType.indexOf(";");
+  return (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+}
+
+/** The Content-Length header as a number, or undefined when absent (uWS has already refused malformed values). */
+export function contentLength(header: string): number | undefined {
+  if (header === "") return undefined;
+  const n = Number(header);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}

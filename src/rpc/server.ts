@@ -1,0 +1,605 @@
+/**
+ * The node's HTTP + WebSocket API on uWebSockets.js (its own port). Routes, JSON documents and error codes are
+ * documented in src/rpc/README.md; the documents themselves live in json.ts, the error codes in errors.ts.
+ *
+ * Robustness: every handler runs inside one wrapper, so an exception (or rejection) from a handler or from the node
+ * API becomes a 500 `INTERNAL` response, a log line and a count in `quire_rpc_handler_errors_total`, never an
+ * unhandled rejection. Requests are parsed with explicit limits (path length, body size per route, bodies in flight
+ * across connections, transactions per batch) and refused with a typed 4xx/503 before any work is done.
+ */
+import * as uWS from "uWebSockets.js";
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_socket } from "uWebSockets.js";
+import { SILENT_LOGGER } from "./api.js";
+import type { NodeApi, RpcLogger, SubmitResult } from "./api.js";
+import { HttpError, RpcConfigError, RpcListenError } from "./errors.js";
+import { Exchange, ExchangeClosed } from "./exchange.js";
+import type { ExchangeHost } from "./exchange.js";
+import { blockJson, kvJson, proofJson, statusJson, txStatusJson } from "./json.js";
+import type { SubmitItemJson } from "./json.js";
+import { RpcMetrics } from "./metrics.js";
+import { contentLength, mediaType, parseHeight, parseIndex, parseKey, parseTxId } from "./params.js";
+import { BlockStream } from "./stream.js";
+import { renderStatusPage } from "./statusPage.js";
+import { MAX_TX_BYTES } from "../wire/limits.js";
+import { fromHex, toHex } from "../util/bytes.js";
+import { SystemScheduler } from "../util/clock.js";
+import type { Scheduler, TimerHandle } from "../util/clock.js";
+
+/** Request limits. Each is a positive integer; see DEFAULT_RPC_LIMITS for the defaults and their reasons. */
+export interface RpcLimits {
+  /** Largest body of `POST /v1/tx` (one raw transaction); larger is 413. Also the per-item limit of `/v1/txs`. */
+  maxTxBytes: number;
+  /** Largest body of `POST /v1/txs` (JSON, so about twice the transactions' size); larger is 413. */
+  maxBatchBodyBytes: number;
+  /** Most transactions in one `POST /v1/txs`. */
+  maxBatchTxs: number;
+  /** Longest request path (without the query string); longer is 414. uWS itself refuses headers over 4 KiB (431). */
+  maxUrlBytes: number;
+  /** Request bodies being received at once, over all connections; a body that would pass it is refused with 503. */
+  maxPendingBodyBytes: number;
+  /** Most `/v1/stream` subscribers; further upgrades get 503. */
+  maxStreamSubscribers: number;
+  /** A subscriber whose backlog exceeds this is disconnected (see stream.ts). */
+  maxStreamBufferedBytes: number;
+  /** uWS idle timeout of stream sockets, in seconds (0, or at least 8: uWS's granularity is 4 s). */
+  streamIdleTimeoutSec: number;
+  /**
+   * Seconds from a request's headers to its answer (checked once a second, so up to one second more). A body still
+   * arriving then is 408; a node that has not answered is 503 NODE_TIMEOUT. uWS has no such timer for requests
+   * waiting on an answer, so without it a stuck node call would hold its connection forever.
+   */
+  requestTimeoutSec: number;
+}
+
+/**
+ * Defaults. Bodies: one tx is at most the wire's MAX_TX_BYTES (a larger body can only be invalid); a 1 MiB batch
+ * holds ~2,000 transactions of 256 bytes as hex, enough to keep a 4-node cluster's mempool fed in few requests.
+ * 64 MiB of bodies in flight bounds what slow uploaders can pin. 256 subscribers with 1 MiB of backlog each bound
+ * the stream at 256 MiB in the worst case; a healthy subscriber's backlog is one frame (< 1 KiB).
+ */
+export const DEFAULT_RPC_LIMITS: Readonly<RpcLimits> = Object.freeze({
+  maxTxBytes: MAX_TX_BYTES,
+  maxBatchBodyBytes: 1024 * 1024,
+  maxBatchTxs: 4096,
+  maxUrlBytes: 2048,
+  maxPendingBodyBytes: 64 * 1024 * 1024,
+  maxStreamSubscribers: 256,
+  maxStreamBufferedBytes: 1024 * 1024,
+  streamIdleTimeoutSec: 120,
+  requestTimeoutSec: 30,
+});
+
+export interface RpcServerOptions {
+  /** Address to bind, e.g. "127.0.0.1" (default) or "0.0.0.0". */
+  host?: string;
+  /** Port to bind; 0 (default) picks a free one, readable from `port` after `start()`. */
+  port?: number;
+  limits?: Partial<RpcLimits>;
+}
+
+export interface RpcServerModules {
+  api: NodeApi;
+  logger?: RpcLogger;
+  /** Where the server counts; a fresh registry by default. */
+  metrics?: RpcMetrics;
+  /** Drives the request-timeout sweep (real timers by default; tests pass a ManualScheduler). */
+  scheduler?: Scheduler;
+}
+
+/** Validates and completes limits; throws RpcConfigError naming the bad field. */
+export function resolveRpcLimits(partial: Partial<RpcLimits> = {}): RpcLimits {
+  const limits: RpcLimits = { ...DEFAULT_RPC_LIMITS };
+  for (const [k, v] of Object.entries(partial) as [keyof RpcLimits, unknown][]) {
+    if (!(k in DEFAULT_RPC_LIMITS)) throw new RpcConfigError(`limits.${k}`, "unknown limit");
+    if (v === undefined) continue;
+    const zeroOk = k === "streamIdleTimeoutSec";
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < (zeroOk ? 0 : 1)) throw new RpcConfigError(`limits.${k}`, `must be a ${zeroOk ? "non-negative" : "positive"} integer, got ${String(v)}`);
+    limits[k] = v;
+  }
+  if (limits.streamIdleTimeoutSec !== 0 && limits.streamIdleTimeoutSec < 8) throw new RpcConfigError("limits.streamIdleTimeoutSec", "must be 0 (off) or at least 8 seconds");
+  const largest = Math.max(limits.maxTxBytes, limits.maxBatchBodyBytes);
+  if (limits.maxPendingBodyBytes < largest) throw new RpcConfigError("limits.maxPendingBodyBytes", `must be at least the largest body limit (${largest})`);
+  return limits;
+}
+
+/** Route names: the `route` label of the metrics. */
+export type RouteName = "index" | "metrics" | "status" | "tx_submit" | "txs_submit" | "tx_status" | "block" | "proof" | "kv" | "stream" | "unknown";
+
+/** What a handler may read of the request (uWS's HttpRequest is only valid synchronously). */
+interface RequestInfo {
+  readonly contentType: string;
+  readonly contentLength: number | undefined;
+  /** The peer's IP address as text (POST routes only; "" elsewhere). */
+  readonly clientId: string;
+}
+
+type Handler = (ex: Exchange, params: readonly string[], req: RequestInfo) => void | Promise<void>;
+
+interface Route {
+  readonly name: RouteName;
+  /** Path segments after the leading "/"; ":x" matches any one segment. */
+  readonly pattern: readonly string[];
+  readonly methods: Readonly<Record<string, Handler>>;
+  readonly allow: string;
+}
+
+const SWEEP_INTERVAL_MS = 1000;
+const PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8";
+
+/** The RPC server. `start()` binds; `stop()` closes the listen socket and every HTTP and WebSocket connection. */
+export class RpcServer {
+  readonly limits: RpcLimits;
+  readonly metrics: RpcMetrics;
+  private readonly host: string;
+  private readonly requestedPort: number;
+  private readonly api: NodeApi;
+  private readonly logger: RpcLogger;
+  private readonly stream: BlockStream;
+  private readonly routes: readonly Route[];
+  private readonly exchangeHost: ExchangeHost;
+  private app: TemplatedApp | undefined;
+  private listenSocket: us_listen_socket | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private boundPort = 0;
+  private pendingBodyBytes = 0;
+  // Request deadlines: one timer ticks once a second and expires exchanges whose deadline tick has passed, so there is
+  // no timer per request and no clock read on the request path.
+  private readonly inFlight = new Set<Exchange>();
+  private tick = 0;
+  private readonly scheduler: Scheduler;
+  private sweeper: TimerHandle | undefined;
+  private state: "new" | "starting" | "running" | "stopped" = "new";
+
+  constructor(opts: RpcServerOptions, modules: RpcServerModules) {
+    this.host = opts.host ?? "127.0.0.1";
+    const port = opts.port ?? 0;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RpcConfigError("port", `must be an integer in [0, 65535], got ${String(port)}`);
+    this.requestedPort = port;
+    this.limits = resolveRpcLimits(opts.limits);
+    this.api = modules.api;
+    this.logger = modules.logger ?? SILENT_LOGGER;
+    this.metrics = modules.metrics ?? new RpcMetrics();
+    this.scheduler = modules.scheduler ?? new SystemScheduler();
+    this.stream = new BlockStream(
+      { maxSubscribers: this.limits.maxStreamSubscribers, maxBufferedBytes: this.limits.maxStreamBufferedBytes, idleTimeoutSec: this.limits.streamIdleTimeoutSec },
+      this.metrics,
+      this.logger,
+    );
+    const server = this;
+    this.exchangeHost = {
+      metrics: this.metrics,
+      get stopped() {
+        return server.state === "stopped";
+      },
+      reserveBodyBytes: (n) => {
+        if (this.pendingBodyBytes + n > this.limits.maxPendingBodyBytes) return false;
+        this.pendingBodyBytes += n;
+        return true;
+      },
+      releaseBodyBytes: (n) => {
+        this.pendingBodyBytes -= n;
+      },
+      settled: (ex) => {
+        this.inFlight.delete(ex);
+      },
+    };
+    this.routes = this.buildRoutes();
+  }
+
+  /** The bound port (after `start()`). */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** `http://host:port` of the running server. */
+  get url(): string {
+    const h = this.host.includes(":") ? `[${this.host}]` : this.host;
+    return `http://${h}:${this.boundPort}`;
+  }
+
+  /** Open `/v1/stream` subscriptions. */
+  get streamSubscribers(): number {
+    return this.stream.size;
+  }
+
+  /** Request-body bytes currently held (for tests: 0 when no upload is in progress). */
+  get bodyBytesInFlight(): number {
+    return this.pendingBodyBytes;
+  }
+
+  /** Binds and starts serving; resolves with the bound port. Rejects with RpcListenError if the address is taken. */
+  start(): Promise<number> {
+    if (this.state !== "new") return Promise.reject(new Error(`RpcServer.start: server is ${this.state}`));
+    this.state = "starting";
+    const app = uWS.App();
+    this.app = app;
+    app.ws("/v1/stream", this.stream.behavior());
+    app.any("/*", (res, req) => this.onRequest(res, req));
+    return new Promise<number>((resolve, reject) => {
+      app.listen(this.host, this.requestedPort, (ls) => {
+        if (ls === false) {
+          this.state = "stopped";
+          this.app = undefined;
+          app.close();
+          reject(new RpcListenError(this.host, this.requestedPort));
+          return;
+        }
+        if (this.state === "stopped") {
+          // stop() ran while binding: give the socket back at once.
+          uWS.us_listen_socket_close(ls);
+          app.close();
+          reject(new Error("RpcServer stopped while starting"));
+          return;
+        }
+        this.listenSocket = ls;
+        this.boundPort = uWS.us_socket_local_port(ls as unknown as us_socket);
+        this.state = "running";
+        this.armSweep();
+        this.unsubscribe = this.api.onCommittedHeader((block) => {
+          try {
+            this.stream.publish(block);
+          } catch (e) {
+            this.metrics.streamErrors.inc();
+            this.logger.error("rpc stream: publish failed", { error: String(e) });
+          }
+        });
+        resolve(this.boundPort);
+      });
+    });
+  }
+
+  /**
+   * Stops: unsubscribes from the node, closes every stream subscriber (1001), the listen socket and every open
+   * HTTP connection (in-flight requests are dropped unanswered). Afterwards the server holds no handle, so the
+   * process can exit. Idempotent.
+   */
+  async stop(): Promise<void> {
+    const was = this.state;
+    this.state = "stopped";
+    if (was !== "running") return;
+    this.sweeper?.cancel();
+    this.sweeper = undefined;
+    this.inFlight.clear();
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    this.stream.closeAll();
+    if (this.listenSocket !== undefined) {
+      uWS.us_listen_socket_close(this.listenSocket);
+      this.listenSocket = undefined;
+    }
+    this.app?.close();
+    this.app = undefined;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Dispatch
+
+  private onRequest(res: HttpResponse, req: HttpRequest): void {
+    // Everything from `req` is read here, synchronously: it is invalid once this function returns.
+    const method = req.getMethod();
+    const url = req.getUrl();
+    const length = contentLength(req.getHeader("content-length"));
+    const chunked = req.getHeader("transfer-encoding") !== "";
+    const info: RequestInfo = {
+      contentType: req.getHeader("content-type"),
+      contentLength: length,
+      clientId: method === "post" ? Buffer.from(res.getRemoteAddressAsText()).toString("latin1") : "",
+    };
+    const ex = new Exchange(res, this.exchangeHost, method === "head", chunked || (length !== undefined && length > 0));
+    // +1: the next tick may come at any moment, so a request always gets at least the full timeout.
+    ex.deadline = this.tick + this.limits.requestTimeoutSec + 1;
+    this.inFlight.add(ex);
+    try {
+      const pending = this.dispatch(ex, method, url, info);
+      if (pending !== undefined) pending.catch((e: unknown) => this.fail(ex, e));
+    } catch (e) {
+      this.fail(ex, e);
+    }
+  }
+
+  private dispatch(ex: Exchange, method: string, url: string, info: RequestInfo): void | Promise<void> {
+    if (url.length > this.limits.maxUrlBytes) throw new HttpError("URI_TOO_LONG", `request path is over ${this.limits.maxUrlBytes} bytes`);
+    const match = this.match(url);
+    if (match === undefined) throw new HttpError("NOT_FOUND", "no such route (see GET / for the list)");
+    const [route, params] = match;
+    ex.route = route.name;
+    const key = method === "head" ? "get" : method;
+    // Own properties only: a method named "constructor" or "__proto__" must not find Object.prototype's members.
+    const handler = Object.hasOwn(route.methods, key) ? route.methods[key] : undefined;
+    if (handler === undefined) {
+      ex.error(new HttpError("METHOD_NOT_ALLOWED", `${method.toUpperCase()} is not allowed here; use ${route.allow}`), [["Allow", route.allow]]);
+      return undefined;
+    }
+    return handler(ex, params, info);
+  }
+
+  private match(url: string): [Route, string[]] | undefined {
+    if (!url.startsWith("/")) return undefined;
+    const segs = url.slice(1).split("/");
+    for (const r of this.routes) {
+      if (r.pattern.length !== segs.length) continue;
+      const params: string[] = [];
+      let ok = true;
+      for (let i = 0; i < segs.length; i++) {
+        const p = r.pattern[i]!;
+        if (p.startsWith(":")) params.push(segs[i]!);
+        else if (p !== segs[i]) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok) return [r, params];
+    }
+    return undefined;
+  }
+
+  private armSweep(): void {
+    this.sweeper = this.scheduler.setTimeout(() => {
+      this.sweep();
+      if (this.state === "running") this.armSweep();
+    }, SWEEP_INTERVAL_MS);
+  }
+
+  private sweep(): void {
+    this.tick++;
+    for (const ex of this.inFlight) {
+      if (ex.deadline > this.tick) continue;
+      this.inFlight.delete(ex);
+      this.metrics.timeouts.inc([ex.route]);
+      try {
+        ex.expire(this.limits.requestTimeoutSec);
+      } catch (e) {
+        this.fail(ex, e);
+      }
+    }
+  }
+
+  /** The single place a handler failure ends up. Never throws (it runs in promise callbacks and timers). */
+  private fail(ex: Exchange, e: unknown): void {
+    if (e instanceof ExchangeClosed) return; // the client left or its body was refused: already answered
+    try {
+      if (e instanceof HttpError) {
+        ex.error(e);
+        return;
+      }
+      this.metrics.handlerErrors.inc([ex.route]);
+      this.logger.error("rpc: handler failed", { route: ex.route, error: describe(e) });
+      ex.error(new HttpError("INTERNAL", "internal error (logged on the node)"));
+    } catch (again) {
+      // Only a broken invariant gets here (uWS refusing a write the exchange believed legal): log, never rethrow.
+      this.metrics.handlerErrors.inc([ex.route]);
+      this.logger.error("rpc: cannot answer a failed request", { route: ex.route, error: describe(again) });
+    }
+  }
+
+  private buildRoutes(): Route[] {
+    const route = (name: RouteName, path: string, methods: Record<string, Handler>): Route => ({
+      name,
+      pattern: path === "/" ? [""] : path.slice(1).split("/"),
+      methods,
+      allow: Object.keys(methods)
+        .flatMap((m) => (m === "get" ? ["GET", "HEAD"] : [m.toUpperCase()]))
+        .join(", "),
+    });
+    return [
+      route("index", "/", { get: (ex) => this.getIndex(ex) }),
+      route("metrics", "/metrics", { get: (ex) => this.getMetrics(ex) }),
+      route("status", "/v1/status", { get: (ex) => this.getStatus(ex) }),
+      route("tx_submit", "/v1/tx", { post: (ex, _p, req) => this.postTx(ex, req) }),
+      route("txs_submit", "/v1/txs", { post: (ex, _p, req) => this.postTxs(ex, req) }),
+      route("tx_status", "/v1/tx/:id", { get: (ex, p) => this.getTx(ex, p[0]!) }),
+      route("block", "/v1/blocks/:height", { get: (ex, p) => this.getBlock(ex, p[0]!) }),
+      route("proof", "/v1/blocks/:height/proof/:index", { get: (ex, p) => this.getProof(ex, p[0]!, p[1]!) }),
+      route("kv", "/v1/kv/:key", { get: (ex, p) => this.getKv(ex, p[0]!) }),
+      // Upgrades are caught by the WebSocket route; a plain GET lands here.
+      route("stream", "/v1/stream", {
+        get: (ex) => ex.error(new HttpError("UPGRADE_REQUIRED", "this is a WebSocket endpoint"), [["Upgrade", "websocket"]]),
+      }),
+    ];
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Handlers. Each may throw HttpError (→ its typed response) or anything else (→ 500 INTERNAL).
+
+  private async getIndex(ex: Exchange): Promise<void> {
+    const status = await this.api.status();
+    ex.reply(200, renderStatusPage(statusJson(status)), { contentType: "text/html; charset=utf-8" });
+  }
+
+  private async getMetrics(ex: Exchange): Promise<void> {
+    const node = await this.api.metrics();
+    const sep = node === "" || node.endsWith("\n") ? "" : "\n";
+    ex.reply(200, `${node}${sep}${this.metrics.render()}`, { contentType: PROMETHEUS });
+  }
+
+  private async getStatus(ex: Exchange): Promise<void> {
+    ex.json(200, statusJson(await this.api.status()));
+  }
+
+  private async getTx(ex: Exchange, idParam: string): Promise<void> {
+    const id = parseTxId(idParam);
+    const s = await this.api.txStatus(id);
+    if (s === null) throw new HttpError("TX_NOT_FOUND", `transaction ${toHex(id)} is not known to this node`);
+    ex.json(200, txStatusJson(id, s));
+  }
+
+  private async getBlock(ex: Exchange, heightParam: string): Promise<void> {
+    const height = parseHeight(heightParam, true);
+    const b = await this.api.block(height);
+    if (b === null) throw new HttpError("BLOCK_NOT_FOUND", height === "latest" ? "no block committed yet" : `no committed block at height ${height}`);
+    ex.json(200, blockJson(b));
+  }
+
+  private async getProof(ex: Exchange, heightParam: string, indexParam: string): Promise<void> {
+    const height = parseHeight(heightParam, false) as number;
+    const index = parseIndex(indexParam);
+    const r = await this.api.proof(height, index);
+    switch (r.kind) {
+      case "ok":
+        ex.json(200, proofJson(r.proof));
+        return;
+      case "noBlock":
+        throw new HttpError("BLOCK_NOT_FOUND", `no committed block at height ${height}`);
+      case "noTx":
+        throw new HttpError("TX_INDEX_OUT_OF_RANGE", `block ${height} has ${r.txCount} transactions; index ${index} is out of range`);
+    }
+  }
+
+  private async getKv(ex: Exchange, keyParam: string): Promise<void> {
+    const key = parseKey(keyParam);
+    const value = await this.api.kv(key);
+    if (value === null) throw new HttpError("KEY_NOT_FOUND", "key is absent from the committed state");
+    ex.json(200, kvJson(key, value));
+  }
+
+  /**
+   * `POST /v1/tx`: the body is the raw transaction. 202 `{"id", "duplicate": false}` when admitted; 200 `{"id",
+   * "duplicate": true}` when already pending or committed (nothing changed; a retry is always safe); 503 with
+   * Retry-After when the mempool is full; 400 TX_INVALID with the application's reason.
+   */
+  private async postTx(ex: Exchange, req: RequestInfo): Promise<void> {
+    if (mediaType(req.contentType) !== "application/octet-stream") {
+      ex.refuseBody("UNSUPPORTED_MEDIA_TYPE", "POST /v1/tx takes the raw transaction as application/octet-stream");
+      return;
+    }
+    const tx = await ex.readBody(this.limits.maxTxBytes, req.contentLength);
+    if (tx.length === 0) {
+      this.metrics.rejectedBodies.inc(["EMPTY_TX"]);
+      throw new HttpError("EMPTY_TX", "the transaction is empty");
+    }
+    const r = await this.api.submitTx(tx, req.clientId);
+    this.metrics.txs.inc([r.kind]);
+    switch (r.kind) {
+      case "accepted":
+        ex.json(202, { id: toHex(r.id), duplicate: false });
+        return;
+      case "duplicate":
+        ex.json(200, { id: toHex(r.id), duplicate: true });
+        return;
+      case "full":
+        ex.error(new HttpError("MEMPOOL_FULL", `mempool full; retry after ${retryAfter(r.retryAfterSec)} s`), [["Retry-After", String(retryAfter(r.retryAfterSec))]]);
+        return;
+      case "invalid":
+        ex.error(new HttpError("TX_INVALID", invalidReason(r)));
+        return;
+    }
+  }
+
+  /**
+   * `POST /v1/txs` with `{"txs": [hex, ...]}`. Semantics:
+   *
+   * 1. The request is checked as a whole first: JSON, shape, hex, sizes and count. Any failure there is a 400 for
+   *    the whole request and nothing is submitted.
+   * 2. Transactions are then offered one by one, in order. An invalid one is reported and the rest continue. On the
+   *    first "full" the remaining ones are not offered (`skipped`); on a node failure the rest are `skipped` too.
+   * 3. The body always lists every item's outcome (`results`, and `ids` with null where not admitted), so an
+   *    admitted transaction is never hidden behind an error status. Status: 202 when every item was accepted or a
+   *    duplicate; otherwise 500 INTERNAL if the node failed, else 503 MEMPOOL_FULL (with Retry-After) if the pool
+   *    filled, else 400 TX_INVALID. Re-sending the whole batch is always safe: admitted items come back `duplicate`.
+   */
+  private async postTxs(ex: Exchange, req: RequestInfo): Promise<void> {
+    if (mediaType(req.contentType) !== "application/json") {
+      ex.refuseBody("UNSUPPORTED_MEDIA_TYPE", 'POST /v1/txs takes {"txs": [hex, ...]} as application/json');
+      return;
+    }
+    const body = await ex.readBody(this.limits.maxBatchBodyBytes, req.contentLength);
+    let txs: Uint8Array[];
+    try {
+      txs = this.parseBatch(body);
+    } catch (e) {
+      if (e instanceof HttpError) this.metrics.rejectedBodies.inc([e.code]);
+      throw e;
+    }
+    const results: SubmitItemJson[] = [];
+    let full = 0;
+    let invalid = 0;
+    let failed: unknown = undefined;
+    for (const tx of txs) {
+      if (full > 0 || failed !== undefined) {
+        results.push({ status: "skipped" });
+        continue;
+      }
+      let r: SubmitResult;
+      try {
+        r = await this.api.submitTx(tx, req.clientId);
+      } catch (e) {
+        failed = e;
+        results.push({ status: "error" });
+        continue;
+      }
+      this.metrics.txs.inc([r.kind]);
+      switch (r.kind) {
+        case "accepted":
+        case "duplicate":
+          results.push({ status: r.kind, id: toHex(r.id) });
+          break;
+        case "invalid":
+          invalid++;
+          results.push({ status: "invalid", reason: invalidReason(r) });
+          break;
+        case "full":
+          full = retryAfter(r.retryAfterSec);
+          results.push({ status: "full", retryAfterSec: full });
+          break;
+      }
+    }
+    const ids = results.map((r) => (r.status === "accepted" || r.status === "duplicate" ? r.id : null));
+    const admitted = ids.filter((id) => id !== null).length;
+    if (failed !== undefined) {
+      this.metrics.handlerErrors.inc([ex.route]);
+      this.logger.error("rpc: submitTx failed inside a batch", { error: describe(failed) });
+      ex.error(new HttpError("INTERNAL", `internal error (logged on the node); ${admitted} of ${txs.length} transactions admitted`), undefined, { ids, results });
+    } else if (full > 0) {
+      ex.error(new HttpError("MEMPOOL_FULL", `mempool full: ${admitted} of ${txs.length} transactions admitted; retry the rest after ${full} s`), [["Retry-After", String(full)]], { ids, results });
+    } else if (invalid > 0) {
+      ex.error(new HttpError("TX_INVALID", `${invalid} of ${txs.length} transactions are invalid; ${admitted} admitted`), undefined, { ids, results });
+    } else {
+      ex.json(202, { ids, results });
+    }
+  }
+
+  private parseBatch(body: Uint8Array): Uint8Array[] {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(strictUtf8.decode(body));
+    } catch (e) {
+      throw new HttpError("BAD_JSON", `body is not UTF-8 JSON: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new HttpError("BAD_BODY", 'body must be an object {"txs": [hex, ...]}');
+    const list = (doc as Record<string, unknown>)["txs"];
+    if (!Array.isArray(list)) throw new HttpError("BAD_BODY", '"txs" must be an array of hex strings');
+    if (list.length === 0) throw new HttpError("EMPTY_BATCH", '"txs" is empty');
+    if (list.length > this.limits.maxBatchTxs) throw new HttpError("TOO_MANY_TXS", `${list.length} transactions; at most ${this.limits.maxBatchTxs} per request`);
+    const txs: Uint8Array[] = [];
+    for (let i = 0; i < list.length; i++) {
+      const item: unknown = list[i];
+      if (typeof item !== "string") throw new HttpError("BAD_BODY", `txs[${i}] must be a hex string`);
+      if (item.length > 2 * this.limits.maxTxBytes + 2) throw new HttpError("TX_TOO_LARGE", `txs[${i}] is over ${this.limits.maxTxBytes} bytes`);
+      let tx: Uint8Array;
+      try {
+        tx = fromHex(item);
+      } catch (e) {
+        throw new HttpError("BAD_HEX", `txs[${i}]: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      if (tx.length === 0) throw new HttpError("EMPTY_TX", `txs[${i}] is empty`);
+      if (tx.length > this.limits.maxTxBytes) throw new HttpError("TX_TOO_LARGE", `txs[${i}] is over ${this.limits.maxTxBytes} bytes`);
+      txs.push(tx);
+    }
+    return txs;
+  }
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+function describe(e: unknown): string {
+  return e instanceof Error ? (e.stack ?? e.message) : String(e);
+}
+
+function invalidReason(r: { reason: string; code?: string }): string {
+  return r.code === undefined ? r.reason : `${r.code}: ${r.reason}`;
+}
+
+/** Retry-After in whole seconds, at least 1 (a 0 would invite a hot retry loop). */
+function retryAfter(sec: number): number {
+  return Number.isFinite(sec) && sec > 1 ? Math.ceil(sec) : 1;
+}

@@ -1,0 +1,44 @@
+/**
+ * A subscriber of `/v1/stream` (the `ws` client: Node 20 has no global WebSocket). Each frame is decoded with the
+ * same decoder as `RpcClient.block`, so listeners receive `BlockSummary` values.
+ */
+import WebSocket from "ws";
+import type { BlockSummary } from "./api.js";
+import { decodeBlock } from "./json.js";
+import { RpcClientError } from "./errors.js";
+
+export interface BlockSubscriptionHandlers {
+  onBlock(block: BlockSummary): void;
+  /** The connection is open (frames follow from the next committed block). */
+  onOpen?(): void;
+  /** The connection closed: 1008 when the server dropped this subscriber as too slow, 1001 when it stopped. */
+  onClose?(code: number, reason: string): void;
+  /** A frame that does not decode (the subscription is then closed), or a connection error. */
+  onError?(err: Error): void;
+}
+
+export interface BlockSubscription {
+  close(): void;
+}
+
+/** Subscribes to committed blocks of the node whose RPC base URL is `url` (http://host:port). */
+export function subscribeBlocks(url: string, handlers: BlockSubscriptionHandlers): BlockSubscription {
+  const wsUrl = `${url.replace(/\/+$/, "").replace(/^http/, "ws")}/v1/stream`;
+  const ws = new WebSocket(wsUrl, { perMessageDeflate: false });
+  ws.on("open", () => handlers.onOpen?.());
+  ws.on("message", (data, isBinary) => {
+    let block: BlockSummary;
+    try {
+      if (isBinary) throw new RpcClientError("BAD_RESPONSE", "malformed stream frame: binary");
+      block = decodeBlock(JSON.parse(String(data)));
+    } catch (e) {
+      handlers.onError?.(e instanceof Error ? e : new Error(String(e)));
+      ws.close(1003, "bad frame");
+      return;
+    }
+    handlers.onBlock(block);
+  });
+  ws.on("error", (e) => handlers.onError?.(e));
+  ws.on("close", (code, reason) => handlers.onClose?.(code, reason.toString("utf8")));
+  return { close: () => ws.close(1000) };
+}

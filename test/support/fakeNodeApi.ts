@@ -1,0 +1,193 @@
+/**
+ * An in-memory `NodeApi` for RPC tests: a bounded mempool, a chain of blocks committed on demand (real RFC 6962
+ * tx roots and proofs), a KV map, and switches to make any method throw, answer asynchronously, or never answer.
+ */
+import { createHash } from "node:crypto";
+import type { Awaitable, BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, TxStatus } from "../../src/rpc/api.js";
+import type { BlockHeader } from "../../src/wire/types.js";
+import { merkleProof, merkleRoot } from "../../src/crypto/merkle.js";
+import { toHex } from "../../src/util/bytes.js";
+
+export const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash("sha256").update(b).digest());
+
+/** First byte of a transaction the fake application refuses. */
+export const INVALID_TX_PREFIX = 0xff;
+export const INVALID_REASON = "BAD_OP: fake app: opcode 0xff is refused";
+
+export interface FakeNodeOptions {
+  /** Mempool capacity in transactions (default 1,000). */
+  capacity?: number;
+  /** "sync" answers directly; "async" answers from a later macrotask (setImmediate). Default "sync". */
+  mode?: "sync" | "async";
+}
+
+interface FakeBlock {
+  info: BlockSummary;
+  txs: Uint8Array[];
+}
+
+export class FakeNodeApi implements NodeApi {
+  capacity: number;
+  mode: "sync" | "async";
+  retryAfterSec = 2;
+  /** Methods that throw (sync mode) or reject (async mode) with an Error. */
+  readonly throwOn = new Set<keyof NodeApi>();
+  /** When set, every query (not onCommittedHeader) returns a promise that never settles. */
+  hang = false;
+  /** Every submitTx call: its bytes and client id. */
+  readonly submissions: { tx: Uint8Array; clientId: string }[] = [];
+  /** Calls per method. */
+  readonly calls = new Map<string, number>();
+  readonly pool = new Map<string, Uint8Array>();
+  readonly blocks: FakeBlock[] = [];
+  readonly kvStore = new Map<string, Uint8Array>();
+  private readonly where = new Map<string, { height: number; index: number; ok: boolean | null }>();
+  private readonly listeners = new Set<CommittedBlockListener>();
+  metricsText = "# HELP quire_fake_up The fake node is up.\n# TYPE quire_fake_up gauge\nquire_fake_up 1\n";
+  view = 1;
+  peersConnected = 3;
+
+  constructor(opts: FakeNodeOptions = {}) {
+    this.capacity = opts.capacity ?? 1000;
+    this.mode = opts.mode ?? "sync";
+    const zero = new Uint8Array(32);
+    const header: BlockHeader = { parent: zero, view: 0, height: 0, proposer: 0, timestampMs: 0, txRoot: merkleRoot([]), parentStateRoot: zero, parentResults: new Uint8Array(0) };
+    this.blocks.push({ info: { hash: sha256(new Uint8Array([0x67])), header, txCount: 0, qc: null }, txs: [] });
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  get height(): number {
+    return this.blocks.length - 1;
+  }
+
+  /** Commits the pending transactions (in arrival order) plus `extra`, as one block; `failed` marks results. */
+  commit(opts: { extra?: Uint8Array[]; failed?: number[]; notify?: boolean } = {}): BlockSummary {
+    const txs = [...this.pool.values(), ...(opts.extra ?? [])];
+    this.pool.clear();
+    const parent = this.blocks[this.blocks.length - 1]!.info;
+    const height = parent.header.height + 1;
+    const view = this.view++;
+    const header: BlockHeader = {
+      parent: parent.hash,
+      view,
+      height,
+      proposer: view % 4,
+      timestampMs: 1_700_000_000_000 + height,
+      txRoot: merkleRoot(txs),
+      parentStateRoot: sha256(new Uint8Array([1, height & 255])),
+      parentResults: height % 2 === 0 ? new Uint8Array([0x00, 0x05]) : new Uint8Array(0),
+    };
+    const hash = sha256(new Uint8Array([...header.parent, ...header.txRoot, height & 255, (height >> 8) & 255]));
+    const aggregateSignature = new Uint8Array(96).map((_, i) => (i * 7 + height) & 255);
+    const info: BlockSummary = { hash, header, txCount: txs.length, qc: { view, blockHash: hash, signers: new Uint8Array([0x01, 0x0e]), aggregateSignature } };
+    this.blocks.push({ info, txs });
+    const failed = new Set(opts.failed ?? []);
+    txs.forEach((tx, index) => this.where.set(toHex(sha256(tx)), { height, index, ok: !failed.has(index) }));
+    if (opts.notify !== false) for (const l of this.listeners) l(info);
+    return info;
+  }
+
+  /** Calls the committed-block listeners with `info` directly (no chain change): for stream tests. */
+  emit(info: BlockSummary): void {
+    for (const l of this.listeners) l(info);
+  }
+
+  /** Sets a committed KV entry. */
+  setKv(key: Uint8Array, value: Uint8Array): void {
+    this.kvStore.set(toHex(key), value);
+  }
+
+  /** Marks a committed transaction's execution result as not yet known. */
+  setUnexecuted(id: Uint8Array): void {
+    const w = this.where.get(toHex(id));
+    if (w !== undefined) w.ok = null;
+  }
+
+  txsOf(height: number): Uint8Array[] {
+    return this.blocks[height]!.txs;
+  }
+
+  submitTx(tx: Uint8Array, clientId: string): Awaitable<SubmitResult> {
+    return this.answer("submitTx", () => {
+      // Keep a copy: the server's buffer is its own, but a test must see exactly what arrived.
+      this.submissions.push({ tx: tx.slice(), clientId });
+      // Code and reason arrive separately, as the mempool reports them; the client sees "<code>: <reason>".
+      if (tx[0] === INVALID_TX_PREFIX) return { kind: "invalid", code: "BAD_OP", reason: "fake app: opcode 0xff is refused" };
+      const id = sha256(tx);
+      const key = toHex(id);
+      if (this.pool.has(key) || this.where.has(key)) return { kind: "duplicate", id };
+      if (this.pool.size >= this.capacity) return { kind: "full", retryAfterSec: this.retryAfterSec };
+      this.pool.set(key, tx.slice());
+      return { kind: "accepted", id };
+    });
+  }
+
+  txStatus(id: Uint8Array): Awaitable<TxStatus | null> {
+    return this.answer("txStatus", () => {
+      const key = toHex(id);
+      if (this.pool.has(key)) return { status: "pending" };
+      const w = this.where.get(key);
+      return w === undefined ? null : { status: "committed", ...w };
+    });
+  }
+
+  block(height: number | "latest"): Awaitable<BlockSummary | null> {
+    return this.answer("block", () => (height === "latest" ? this.blocks[this.blocks.length - 1]!.info : (this.blocks[height]?.info ?? null)));
+  }
+
+  proof(height: number, index: number): Awaitable<ProofResult> {
+    return this.answer("proof", (): ProofResult => {
+      const b = this.blocks[height];
+      if (b === undefined) return { kind: "noBlock" };
+      if (index >= b.txs.length) return { kind: "noTx", txCount: b.txs.length };
+      return { kind: "ok", proof: merkleProof(b.txs, index) };
+    });
+  }
+
+  kv(key: Uint8Array): Awaitable<Uint8Array | null> {
+    return this.answer("kv", () => this.kvStore.get(toHex(key)) ?? null);
+  }
+
+  status(): Awaitable<NodeStatus> {
+    return this.answer("status", () => ({
+      chainId: "quire-test",
+      nodeIndex: 2,
+      committedHeight: this.height,
+      view: this.view,
+      leader: this.view % 4,
+      peersConnected: this.peersConnected,
+      mempoolSize: this.pool.size,
+    }));
+  }
+
+  onCommittedHeader(listener: CommittedBlockListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  metrics(): Awaitable<string> {
+    return this.answer("metrics", () => this.metricsText);
+  }
+
+  private answer<T>(method: keyof NodeApi, fn: () => T): Awaitable<T> {
+    this.calls.set(method, (this.calls.get(method) ?? 0) + 1);
+    if (this.hang) return new Promise<T>(() => {});
+    const run = (): T => {
+      if (this.throwOn.has(method)) throw new Error(`fake ${method} failure`);
+      return fn();
+    };
+    if (this.mode === "sync") return run();
+    return new Promise<T>((resolve, reject) =>
+      setImmediate(() => {
+        try {
+          resolve(run());
+        } catch (e) {
+          reject(e instanceof Error ? e : new Error(String(e)));
+        }
+      }),
+    );
+  }
+}

@@ -1,0 +1,574 @@
+import { describe, test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { RawConn, hasResponse, parseResponse } from "../../support/rawHttp.js";
+import { assertError, eventually, http, startHarness } from "../../support/rpcHttp.js";
+import type { Harness } from "../../support/rpcHttp.js";
+import { INVALID_REASON, INVALID_TX_PREFIX, sha256 } from "../../support/fakeNodeApi.js";
+import { checkInclusion } from "../../../src/crypto/merkle.js";
+import { fromHex, toHex, utf8 } from "../../../src/util/bytes.js";
+import { DEFAULT_RPC_LIMITS, RpcServer, resolveRpcLimits } from "../../../src/rpc/server.js";
+import { RpcConfigError, RpcListenError } from "../../../src/rpc/errors.js";
+import { FakeNodeApi } from "../../support/fakeNodeApi.js";
+import { MAX_TX_BYTES } from "../../../src/wire/limits.js";
+import { ManualScheduler } from "../../../src/util/clock.js";
+
+const OCTETS = "application/octet-stream";
+const JSON_TYPE = "application/json";
+const tx = (...b: number[]): Uint8Array => Uint8Array.from(b);
+const idHex = (t: Uint8Array): string => toHex(sha256(t));
+
+// Small limits so the limit paths are cheap to reach.
+const LIMITS = { maxTxBytes: 1024, maxBatchBodyBytes: 8192, maxBatchTxs: 8, maxUrlBytes: 256 };
+
+describe("POST /v1/tx", () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ limits: LIMITS, fake: { capacity: 3 } });
+  });
+  after(() => h.server.stop());
+
+  test("202 with the SHA-256 id for a new tx; the node gets the exact bytes and the peer address as client id", async () => {
+    const t = tx(1, 2, 3);
+    const a = await http(h.base, "POST", "/v1/tx", { body: t, type: OCTETS });
+    assert.equal(a.status, 202);
+    assert.deepEqual(a.json, { id: idHex(t), duplicate: false });
+    const last = h.api.submissions.at(-1)!;
+    assert.deepEqual(last.tx, t);
+    assert.equal(last.clientId, "127.0.0.1");
+  });
+
+  test("a duplicate is 200 with the same id and duplicate: true", async () => {
+    const t = tx(1, 2, 3);
+    const a = await http(h.base, "POST", "/v1/tx", { body: t, type: OCTETS });
+    assert.equal(a.status, 200);
+    assert.deepEqual(a.json, { id: idHex(t), duplicate: true });
+  });
+
+  test("the media type is matched case-insensitively and parameters are ignored", async () => {
+    const a = await http(h.base, "POST", "/v1/tx", { body: tx(9), type: "Application/Octet-Stream; x=1" });
+    assert.equal(a.status, 202);
+  });
+
+  test("a full mempool is 503 MEMPOOL_FULL with Retry-After; nothing is kept", async () => {
+    await http(h.base, "POST", "/v1/tx", { body: tx(4), type: OCTETS }); // third and last slot
+    assert.equal(h.api.pool.size, 3);
+    const a = await http(h.base, "POST", "/v1/tx", { body: tx(5), type: OCTETS });
+    assertError(a, 503, "MEMPOOL_FULL");
+    assert.equal(a.headers.get("retry-after"), "2");
+    assert.equal(h.api.pool.size, 3);
+  });
+
+  test("an invalid tx is 400 TX_INVALID with the application's reason", async () => {
+    const a = await http(h.base, "POST", "/v1/tx", { body: tx(INVALID_TX_PREFIX, 1), type: OCTETS });
+    assertError(a, 400, "TX_INVALID");
+    assert.equal((a.json as { error: { message: string } }).error.message, INVALID_REASON);
+  });
+
+  test("an empty body is 400 EMPTY_TX", async () => {
+    assertError(await http(h.base, "POST", "/v1/tx", { body: new Uint8Array(0), type: OCTETS }), 400, "EMPTY_TX");
+  });
+
+  test("a wrong or missing Content-Type is 415 and the tx is not submitted", async () => {
+    const before = h.api.submissions.length;
+    assertError(await http(h.base, "POST", "/v1/tx", { body: tx(7), type: "application/json" }), 415, "UNSUPPORTED_MEDIA_TYPE");
+    assertError(await http(h.base, "POST", "/v1/tx", { body: "07", type: "text/plain" }), 415, "UNSUPPORTED_MEDIA_TYPE");
+    assertError(await http(h.base, "POST", "/v1/tx", { body: tx(7) }), 415, "UNSUPPORTED_MEDIA_TYPE");
+    assert.equal(h.api.submissions.length, before);
+    assert.equal(h.metrics.rejectedBodies.get(["UNSUPPORTED_MEDIA_TYPE"]), 3);
+  });
+
+  test("a declared Content-Length over the limit is 413 before any body byte is read, and the connection closes", async () => {
+    const c = await RawConn.open(h.server.port);
+    c.write(`POST /v1/tx HTTP/1.1\r\nHost: x\r\nContent-Type: ${OCTETS}\r\nContent-Length: ${LIMITS.maxTxBytes + 1}\r\n\r\n`);
+    await c.waitClose();
+    const r = parseResponse(c.text)!;
+    assert.equal(r.status, 413);
+    assert.equal((JSON.parse(r.body) as { error: { code: string } }).error.code, "BODY_TOO_LARGE");
+    assert.equal(r.headers.get("connection"), "close");
+  });
+
+  test("a chunked body is refused with 413 as soon as it crosses the limit, mid-stream, and the connection closes", async () => {
+    const c = await RawConn.open(h.server.port);
+    c.write(`POST /v1/tx HTTP/1.1\r\nHost: x\r\nContent-Type: ${OCTETS}\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    const piece = "a".repeat(400);
+    c.write(`190\r\n${piece}\r\n`); // 400 bytes
+    c.write(`190\r\n${piece}\r\n`); // 800
+    c.write(`190\r\n${piece}\r\n`); // 1200 > 1024: refused here; the terminating chunk is never sent
+    await c.waitClose();
+    const r = parseResponse(c.text)!;
+    assert.equal(r.status, 413);
+    assert.equal((JSON.parse(r.body) as { error: { code: string } }).error.code, "BODY_TOO_LARGE");
+    assert.equal(h.server.bodyBytesInFlight, 0);
+    c.destroy();
+  });
+
+  test("a chunked body under the limit is accepted", async () => {
+    const c = await RawConn.open(h.server.port);
+    c.write(`POST /v1/tx HTTP/1.1\r\nHost: x\r\nContent-Type: ${OCTETS}\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    c.write("2\r\n\xff\x01\r\n");
+    c.write("1\r\n\x02\r\n0\r\n\r\n");
+    await c.waitFor(hasResponse);
+    const r = parseResponse(c.text)!;
+    assert.equal(r.status, 400); // 0xff: the fake app refuses it, so the bytes arrived in order
+    assert.deepEqual(h.api.submissions.at(-1)!.tx, tx(0xff, 1, 2));
+    c.destroy();
+  });
+
+  test("exactly maxTxBytes is read (not 413)", async () => {
+    const big = new Uint8Array(LIMITS.maxTxBytes).fill(INVALID_TX_PREFIX);
+    assertError(await http(h.base, "POST", "/v1/tx", { body: big, type: OCTETS }), 400, "TX_INVALID");
+    assert.equal(h.api.submissions.at(-1)!.tx.length, LIMITS.maxTxBytes);
+  });
+});
+
+describe("POST /v1/txs", () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ limits: LIMITS, fake: { capacity: 4 } });
+  });
+  after(() => h.server.stop());
+  const post = (doc: unknown, type = JSON_TYPE) =>
+    http(h.base, "POST", "/v1/txs", { body: typeof doc === "string" || doc instanceof Uint8Array ? doc : JSON.stringify(doc), type });
+
+  test("all accepted: 202 with ids in order and per-item results; duplicates keep their id", async () => {
+    const a = await post({ txs: ["0a", "0B0c"] });
+    assert.equal(a.status, 202);
+    const ids = [idHex(tx(0x0a)), idHex(tx(0x0b, 0x0c))];
+    assert.deepEqual(a.json, { ids, results: [{ status: "accepted", id: ids[0] }, { status: "accepted", id: ids[1] }] });
+    const again = await post({ txs: ["0a"] });
+    assert.equal(again.status, 202);
+    assert.deepEqual(again.json, { ids: [ids[0]], results: [{ status: "duplicate", id: ids[0] }] });
+  });
+
+  test("invalid items are reported and the valid ones still admitted: 400 TX_INVALID with every result", async () => {
+    const a = await post({ txs: ["ff00", "0d"] });
+    assertError(a, 400, "TX_INVALID", ["ids", "results"]);
+    const doc = a.json as { ids: unknown[]; results: unknown[] };
+    assert.deepEqual(doc.ids, [null, idHex(tx(0x0d))]);
+    assert.deepEqual(doc.results, [{ status: "invalid", reason: INVALID_REASON }, { status: "accepted", id: idHex(tx(0x0d)) }]);
+    assert.ok(h.api.pool.has(idHex(tx(0x0d))));
+  });
+
+  test("the pool filling mid-batch: 503 with Retry-After, the admitted ones listed, the rest full/skipped and not offered", async () => {
+    assert.equal(h.api.pool.size, 3);
+    const before = h.api.submissions.length;
+    const a = await post({ txs: ["0e", "0f", "10", "11"] });
+    assertError(a, 503, "MEMPOOL_FULL", ["ids", "results"]);
+    assert.equal(a.headers.get("retry-after"), "2");
+    const doc = a.json as { ids: unknown[]; results: unknown[] };
+    assert.deepEqual(doc.ids, [idHex(tx(0x0e)), null, null, null]);
+    assert.deepEqual(doc.results, [{ status: "accepted", id: idHex(tx(0x0e)) }, { status: "full", retryAfterSec: 2 }, { status: "skipped" }, { status: "skipped" }]);
+    assert.equal(h.api.submissions.length - before, 2, "items after the first full one are not offered");
+    assert.ok(h.api.pool.has(idHex(tx(0x0e))), "an admitted tx stays admitted");
+  });
+
+  test("structural errors refuse the whole request with the exact code and submit nothing", async () => {
+    const before = h.api.submissions.length;
+    assertError(await post("{nope"), 400, "BAD_JSON");
+    assertError(await post(Uint8Array.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d])), 400, "BAD_JSON"); // {"\xff":1}: not UTF-8
+    assertError(await post([]), 400, "BAD_BODY");
+    assertError(await post("null"), 400, "BAD_BODY");
+    assertError(await post({ tx: ["00"] }), 400, "BAD_BODY");
+    assertError(await post({ txs: "00" }), 400, "BAD_BODY");
+    assertError(await post({ txs: ["01", 2] }), 400, "BAD_BODY");
+    assertError(await post({ txs: ["01", "0g"] }), 400, "BAD_HEX");
+    assertError(await post({ txs: ["01", "abc"] }), 400, "BAD_HEX");
+    assertError(await post({ txs: [] }), 400, "EMPTY_BATCH");
+    assertError(await post({ txs: ["01", ""] }), 400, "EMPTY_TX");
+    assertError(await post({ txs: Array.from({ length: LIMITS.maxBatchTxs + 1 }, (_, i) => toHex(tx(i))) }), 400, "TOO_MANY_TXS");
+    assertError(await post({ txs: ["01", "ab".repeat(LIMITS.maxTxBytes + 1)] }), 400, "TX_TOO_LARGE");
+    assertError(await post({ txs: ["01"] }, "text/plain"), 415, "UNSUPPORTED_MEDIA_TYPE");
+    assertError(await post({ txs: ["01"] }, OCTETS), 415, "UNSUPPORTED_MEDIA_TYPE");
+    assertError(await post({ txs: ["ab".repeat(5000)] }), 413, "BODY_TOO_LARGE");
+    assert.equal(h.api.submissions.length, before);
+    assert.equal(h.metrics.rejectedBodies.get(["BAD_HEX"]), 2);
+    assert.equal(h.metrics.rejectedBodies.get(["BODY_TOO_LARGE"]), 1);
+  });
+
+  test("a node failure mid-batch is 500 INTERNAL that still lists what was admitted", async () => {
+    h.api.pool.clear();
+    const real = h.api.submitTx.bind(h.api);
+    let n = 0;
+    h.api.submitTx = (t, c) => {
+      if (++n === 2) throw new Error("disk on fire");
+      return real(t, c);
+    };
+    try {
+      const a = await post({ txs: ["20", "21", "22"] });
+      assertError(a, 500, "INTERNAL", ["ids", "results"]);
+      const doc = a.json as { ids: unknown[]; results: unknown[] };
+      assert.deepEqual(doc.results, [{ status: "accepted", id: idHex(tx(0x20)) }, { status: "error" }, { status: "skipped" }]);
+      assert.equal(h.metrics.handlerErrors.get(["txs_submit"]), 1);
+      assert.match(String(h.logger.errors.at(-1)?.fields?.["error"]), /disk on fire/);
+    } finally {
+      h.api.submitTx = real;
+    }
+  });
+});
+
+describe("queries", () => {
+  let h: Harness;
+  let t0: Uint8Array;
+  before(async () => {
+    h = await startHarness({ limits: LIMITS });
+    t0 = utf8("put alpha 1");
+  });
+  after(() => h.server.stop());
+
+  test("GET /v1/tx/:id: pending, then committed with height, index and ok (true, false, null)", async () => {
+    const txs = [t0, utf8("put beta 2"), utf8("put gamma 3")];
+    for (const t of txs) assert.equal((await http(h.base, "POST", "/v1/tx", { body: t, type: OCTETS })).status, 202);
+    const pending = await http(h.base, "GET", `/v1/tx/${idHex(t0)}`);
+    assert.equal(pending.status, 200);
+    assert.deepEqual(pending.json, { id: idHex(t0), status: "pending", height: null, index: null, ok: null });
+    h.api.commit({ failed: [1] });
+    h.api.setUnexecuted(sha256(txs[2]!));
+    const expected = [true, false, null];
+    for (let i = 0; i < 3; i++) {
+      const a = await http(h.base, "GET", `/v1/tx/${idHex(txs[i]!).toUpperCase()}`);
+      assert.equal(a.status, 200);
+      assert.deepEqual(a.json, { id: idHex(txs[i]!), status: "committed", height: 1, index: i, ok: expected[i] });
+    }
+  });
+
+  test("GET /v1/tx/:id: 404 TX_NOT_FOUND for an unknown id, 400 BAD_TX_ID for a malformed one", async () => {
+    assertError(await http(h.base, "GET", `/v1/tx/${"ab".repeat(32)}`), 404, "TX_NOT_FOUND");
+    for (const bad of ["ab".repeat(31) + "a", "ab".repeat(33), "zz".repeat(32), `0x${"ab".repeat(31)}`, "", "%41".repeat(32)]) {
+      assertError(await http(h.base, "GET", `/v1/tx/${bad}`), 400, "BAD_TX_ID");
+    }
+  });
+
+  test("GET /v1/blocks/:height: header fields as hex, tx count and QC; latest; genesis has qc null", async () => {
+    const b = h.api.blocks[1]!.info;
+    const a = await http(h.base, "GET", "/v1/blocks/1");
+    assert.equal(a.status, 200);
+    assert.deepEqual(a.json, {
+      height: 1,
+      hash: toHex(b.hash),
+      parent: toHex(h.api.blocks[0]!.info.hash),
+      view: b.header.view,
+      proposer: b.header.proposer,
+      timestampMs: b.header.timestampMs,
+      txRoot: toHex(b.header.txRoot),
+      parentStateRoot: toHex(b.header.parentStateRoot),
+      parentResults: "",
+      txCount: 3,
+      qc: { view: b.qc!.view, blockHash: toHex(b.hash), signers: "010e", aggregateSignature: toHex(b.qc!.aggregateSignature) },
+    });
+    const latest = await http(h.base, "GET", "/v1/blocks/latest");
+    assert.deepEqual(latest.json, a.json);
+    const genesis = await http(h.base, "GET", "/v1/blocks/0");
+    assert.equal((genesis.json as { qc: unknown }).qc, null);
+    assert.equal((genesis.json as { txCount: number }).txCount, 0);
+  });
+
+  test("GET /v1/blocks/:height: 404 BLOCK_NOT_FOUND above the head, 400 BAD_HEIGHT for non-canonical numbers", async () => {
+    assertError(await http(h.base, "GET", "/v1/blocks/2"), 404, "BLOCK_NOT_FOUND");
+    assertError(await http(h.base, "GET", "/v1/blocks/9007199254740991"), 404, "BLOCK_NOT_FOUND");
+    for (const bad of ["-1", "01", "1.0", "1e3", "+1", "0x1", "9007199254740992", "99999999999999999", "Latest", "abc", "", "%31"]) {
+      assertError(await http(h.base, "GET", `/v1/blocks/${bad}`), 400, "BAD_HEIGHT");
+    }
+  });
+
+  test("GET /v1/blocks/:h/proof/:i: exactly the document quire merkle verify reads; it verifies against the header", async () => {
+    const a = await http(h.base, "GET", "/v1/blocks/1/proof/2");
+    assert.equal(a.status, 200);
+    const doc = a.json as { leafIndex: number; treeSize: number; root: string; leafHash: string; proof: string[] };
+    assert.deepEqual(Object.keys(doc), ["leafIndex", "treeSize", "root", "leafHash", "proof"]);
+    assert.equal(doc.leafIndex, 2);
+    assert.equal(doc.treeSize, 3);
+    const header = (await http(h.base, "GET", "/v1/blocks/1")).json as { txRoot: string };
+    assert.equal(doc.root, header.txRoot);
+    const proof = { leafIndex: doc.leafIndex, treeSize: doc.treeSize, leafHash: fromHex(doc.leafHash), proof: doc.proof.map(fromHex) };
+    assert.equal(checkInclusion(proof, fromHex(header.txRoot)), null);
+    // The CLI reads the very same bytes: valid against the header's root, with the leaf data checked too.
+    const bin = fileURLToPath(new URL("../../../../bin/quire.js", import.meta.url));
+    const leaf = toHex(h.api.txsOf(1)[2]!);
+    const r = spawnSync(process.execPath, [bin, "merkle", "verify", "--root", header.txRoot, "--leaf", leaf], { input: a.text, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^valid: leaf 2 of 3/);
+  });
+
+  test("proof errors: BLOCK_NOT_FOUND, TX_INDEX_OUT_OF_RANGE, BAD_INDEX, BAD_HEIGHT (latest is not allowed here)", async () => {
+    assertError(await http(h.base, "GET", "/v1/blocks/7/proof/0"), 404, "BLOCK_NOT_FOUND");
+    assertError(await http(h.base, "GET", "/v1/blocks/1/proof/3"), 404, "TX_INDEX_OUT_OF_RANGE");
+    assertError(await http(h.base, "GET", "/v1/blocks/0/proof/0"), 404, "TX_INDEX_OUT_OF_RANGE");
+    for (const bad of ["-1", "01", "x", "", "1.5"]) assertError(await http(h.base, "GET", `/v1/blocks/1/proof/${bad}`), 400, "BAD_INDEX");
+    assertError(await http(h.base, "GET", "/v1/blocks/latest/proof/0"), 400, "BAD_HEIGHT");
+  });
+
+  test("GET /v1/kv/:key: percent-encoded UTF-8 and binary keys; valueUtf8 only for UTF-8 values", async () => {
+    const textKey = "héllo wörld/+?#%";
+    h.api.setKv(utf8(textKey), utf8("välue"));
+    const a = await http(h.base, "GET", `/v1/kv/${encodeURIComponent(textKey)}`);
+    assert.equal(a.status, 200);
+    assert.deepEqual(a.json, { key: toHex(utf8(textKey)), value: toHex(utf8("välue")), valueUtf8: "välue" });
+    h.api.setKv(tx(0x00, 0xff, 0x2b), tx(0xc3, 0x28));
+    const b = await http(h.base, "GET", "/v1/kv/%00%Ff+");
+    assert.equal(b.status, 200);
+    assert.deepEqual(b.json, { key: "00ff2b", value: "c328", valueUtf8: null });
+  });
+
+  test("GET /v1/kv/:key: 404 KEY_NOT_FOUND, 400 BAD_KEY for an empty key or a broken escape", async () => {
+    assertError(await http(h.base, "GET", "/v1/kv/missing"), 404, "KEY_NOT_FOUND");
+    for (const bad of ["", "%", "%4", "%zz", "a%g1"]) assertError(await http(h.base, "GET", `/v1/kv/${bad}`), 400, "BAD_KEY");
+  });
+
+  test("GET /v1/status: exactly the node status fields", async () => {
+    const a = await http(h.base, "GET", "/v1/status");
+    assert.equal(a.status, 200);
+    assert.deepEqual(a.json, { chainId: "quire-test", nodeIndex: 2, committedHeight: 1, view: h.api.view, leader: h.api.view % 4, peersConnected: 3, mempoolSize: 0 });
+  });
+
+  test("GET /metrics: the node's text, then the RPC counters in Prometheus text format", async () => {
+    const a = await http(h.base, "GET", "/metrics");
+    assert.equal(a.status, 200);
+    assert.equal(a.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+    assert.ok(a.text.startsWith(h.api.metricsText));
+    const statusCount = h.metrics.requests.get(["status", "200"]);
+    assert.ok(statusCount >= 1);
+    assert.ok(a.text.includes(`\nquire_rpc_requests_total{route="status",status="200"} ${statusCount}\n`), a.text);
+    assert.ok(a.text.includes("\n# TYPE quire_rpc_rejected_bodies_total counter\n"), "rejected bodies are exported");
+    assert.ok(a.text.includes("\n# TYPE quire_rpc_stream_subscribers gauge\nquire_rpc_stream_subscribers 0\n"));
+    assert.ok(a.text.endsWith("\n"));
+  });
+
+  test("GET /: a small HTML status page", async () => {
+    const a = await http(h.base, "GET", "/");
+    assert.equal(a.status, 200);
+    assert.equal(a.headers.get("content-type"), "text/html; charset=utf-8");
+    assert.match(a.text, /<h1>Quire node 2 · quire-test<\/h1>/);
+    assert.match(a.text, /GET \/v1\/blocks\/:height\/proof\/:index/);
+  });
+
+  test("HEAD answers like GET without a body", async () => {
+    const r = await fetch(`${h.base}/v1/status`, { method: "HEAD" });
+    assert.equal(r.status, 200);
+    const full = await http(h.base, "GET", "/v1/status");
+    assert.equal(r.headers.get("content-length"), String(Buffer.byteLength(full.text)));
+    assert.equal(await r.text(), "");
+  });
+});
+
+describe("routing and request errors", () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ limits: LIMITS });
+  });
+  after(() => h.server.stop());
+
+  test("unknown routes are 404 NOT_FOUND", async () => {
+    for (const p of ["/nope", "/v1", "/v1/", "/v1/status/", "/v2/status", "/v1/tx/ab/cd", "/v1/blocks/1/proof", "/v1/blocks/1/proof/1/x", "//v1/status", "/V1/STATUS"]) {
+      assertError(await http(h.base, "GET", p), 404, "NOT_FOUND");
+    }
+  });
+
+  test("a wrong method is 405 METHOD_NOT_ALLOWED with Allow", async () => {
+    const cases: [string, string, string][] = [
+      ["DELETE", "/v1/status", "GET, HEAD"],
+      ["POST", "/v1/status", "GET, HEAD"],
+      ["PUT", "/v1/tx", "POST"],
+      ["GET", "/v1/tx", "POST"],
+      ["GET", "/v1/txs", "POST"],
+      ["PATCH", `/v1/tx/${"00".repeat(32)}`, "GET, HEAD"],
+      ["OPTIONS", "/metrics", "GET, HEAD"],
+      ["FROB", "/v1/kv/a", "GET, HEAD"],
+      ["constructor", "/v1/status", "GET, HEAD"],
+      ["__proto__", "/v1/status", "GET, HEAD"],
+      ["toString", "/v1/tx", "POST"],
+    ];
+    for (const [m, p, allow] of cases) {
+      const a = await http(h.base, m, p);
+      assertError(a, 405, "METHOD_NOT_ALLOWED");
+      assert.equal(a.headers.get("allow"), allow, `${m} ${p}`);
+    }
+  });
+
+  test("a path over maxUrlBytes is 414 URI_TOO_LONG; the query string does not count and is ignored", async () => {
+    assertError(await http(h.base, "GET", `/v1/kv/${"k".repeat(LIMITS.maxUrlBytes)}`), 414, "URI_TOO_LONG");
+    const a = await http(h.base, "GET", `/v1/status?${"q".repeat(LIMITS.maxUrlBytes)}`);
+    assert.equal(a.status, 200);
+  });
+
+  test("a plain GET on /v1/stream is 426 UPGRADE_REQUIRED", async () => {
+    const a = await http(h.base, "GET", "/v1/stream");
+    assertError(a, 426, "UPGRADE_REQUIRED");
+    assert.equal(a.headers.get("upgrade"), "websocket");
+  });
+
+  test("keep-alive: an error on a request whose body was not read closes the connection; a read one does not", async () => {
+    const c = await RawConn.open(h.server.port);
+    c.write(`POST /v1/tx HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nabc`);
+    await c.waitClose();
+    assert.equal(parseResponse(c.text)!.status, 415);
+    const d = await RawConn.open(h.server.port);
+    d.write(`POST /v1/tx HTTP/1.1\r\nHost: x\r\nContent-Type: ${OCTETS}\r\nContent-Length: 0\r\n\r\n`);
+    await d.waitFor(hasResponse);
+    assert.equal(parseResponse(d.text)!.status, 400);
+    d.write("GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n");
+    await d.waitFor((t) => t.split("HTTP/1.1 ").length === 3);
+    assert.match(d.text, /HTTP\/1\.1 200 OK/);
+    d.destroy();
+  });
+});
+
+describe("node failures never escape a handler", () => {
+  for (const mode of ["sync", "async"] as const) {
+    test(`an exception in every api method (${mode}) is 500 INTERNAL, counted and logged; the server keeps serving`, async () => {
+      const h = await startHarness({ fake: { mode } });
+      try {
+        const routes: [keyof FakeNodeApi & string, string, string, { body?: Uint8Array; type?: string }][] = [
+          ["submitTx", "POST", "/v1/tx", { body: tx(1), type: OCTETS }],
+          ["txStatus", "GET", `/v1/tx/${"00".repeat(32)}`, {}],
+          ["block", "GET", "/v1/blocks/latest", {}],
+          ["proof", "GET", "/v1/blocks/0/proof/0", {}],
+          ["kv", "GET", "/v1/kv/a", {}],
+          ["status", "GET", "/v1/status", {}],
+          ["metrics", "GET", "/metrics", {}],
+          ["status", "GET", "/", {}],
+        ];
+        for (const [method] of routes) h.api.throwOn.add(method as never);
+        for (const [, m, p, o] of routes) assertError(await http(h.base, m, p, o), 500, "INTERNAL");
+        assert.equal(h.metrics.handlerErrors.total(), routes.length);
+        assert.equal(h.logger.errors.length, routes.length);
+        h.api.throwOn.clear();
+        assert.equal((await http(h.base, "GET", "/v1/status")).status, 200);
+      } finally {
+        await h.server.stop();
+      }
+    });
+  }
+
+  test("a malformed value from the node (a block without a header) is a 500, not a crash", async () => {
+    const h = await startHarness();
+    try {
+      h.api.block = () => ({ hash: new Uint8Array(32), header: undefined as never, txCount: 0, qc: null });
+      assertError(await http(h.base, "GET", "/v1/blocks/0"), 500, "INTERNAL");
+      assert.equal(h.metrics.handlerErrors.get(["block"]), 1);
+    } finally {
+      await h.server.stop();
+    }
+  });
+
+  test("a client that leaves before the node answers: the exchange is counted as aborted, nothing is written late", async () => {
+    const h = await startHarness({ fake: { mode: "async" } });
+    try {
+      let release: (() => void) | undefined;
+      const gate = new Promise<void>((r) => (release = r));
+      const real = h.api.status.bind(h.api);
+      let entered = false;
+      h.api.status = async () => {
+        entered = true;
+        await gate;
+        return real();
+      };
+      const c = await RawConn.open(h.server.port);
+      c.write("GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n");
+      await eventually(() => entered, "the request to reach the node");
+      c.destroy();
+      await eventually(() => h.metrics.aborted.get(["status"]) === 1, "the abort to be seen");
+      release!(); // the handler now tries to answer a dead response: must be a no-op
+      await gate;
+      h.api.status = real;
+      assert.equal((await http(h.base, "GET", "/v1/status")).status, 200);
+      assert.equal(h.metrics.handlerErrors.total(), 0);
+      assert.equal(h.metrics.requests.get(["status", "200"]), 1);
+    } finally {
+      await h.server.stop();
+    }
+  });
+});
+
+describe("options and lifecycle", () => {
+  test("limits are validated with the field named", () => {
+    assert.deepEqual(resolveRpcLimits(), { ...DEFAULT_RPC_LIMITS });
+    assert.equal(DEFAULT_RPC_LIMITS.maxTxBytes, MAX_TX_BYTES);
+    const bad: [Record<string, unknown>, string][] = [
+      [{ maxTxBytes: 0 }, "limits.maxTxBytes"],
+      [{ maxBatchTxs: 1.5 }, "limits.maxBatchTxs"],
+      [{ maxUrlBytes: "2048" }, "limits.maxUrlBytes"],
+      [{ streamIdleTimeoutSec: 4 }, "limits.streamIdleTimeoutSec"],
+      [{ maxPendingBodyBytes: 10 }, "limits.maxPendingBodyBytes"],
+      [{ maxBodyBytes: 10 }, "limits.maxBodyBytes"],
+      [{ requestTimeoutSec: 0 }, "limits.requestTimeoutSec"],
+    ];
+    for (const [limits, field] of bad) {
+      assert.throws(
+        () => resolveRpcLimits(limits as never),
+        (e: unknown) => e instanceof RpcConfigError && e.code === "BAD_RPC_OPTION" && e.payload.field === field,
+      );
+    }
+    assert.throws(() => new RpcServer({ port: 70000 }, { api: new FakeNodeApi() }), RpcConfigError);
+  });
+
+  test("a taken port rejects start() with LISTEN_FAILED; stop() is idempotent and unsubscribes from the node", async () => {
+    const h = await startHarness();
+    assert.equal(h.api.listenerCount, 1);
+    const other = new RpcServer({ host: "127.0.0.1", port: h.server.port }, { api: new FakeNodeApi() });
+    await assert.rejects(other.start(), (e: unknown) => e instanceof RpcListenError && e.code === "LISTEN_FAILED");
+    await h.server.stop();
+    await h.server.stop();
+    assert.equal(h.api.listenerCount, 0);
+    await assert.rejects(fetch(`${h.base}/v1/status`));
+  });
+
+  test("the request timeout: a stuck node call is 503 NODE_TIMEOUT, a stalled upload 408 REQUEST_TIMEOUT; both close", async () => {
+    const clock = new ManualScheduler();
+    const h = await startHarness({ limits: { requestTimeoutSec: 5 }, scheduler: clock });
+    try {
+      const upload = await RawConn.open(h.server.port);
+      upload.write(`POST /v1/tx HTTP/1.1\r\nHost: x\r\nContent-Type: ${OCTETS}\r\nContent-Length: 10\r\n\r\nabc`);
+      await eventually(() => h.server.bodyBytesInFlight === 10, "the upload to start");
+      h.api.hang = true;
+      const stuck = http(h.base, "GET", "/v1/status");
+      await eventually(() => h.api.calls.get("status") === 1, "the status call to reach the node");
+      clock.advance(5000); // the full timeout has not passed for a request that arrived just before a tick
+      assert.equal(h.metrics.timeouts.total(), 0);
+      clock.advance(1000);
+      const [a] = await Promise.all([stuck, upload.waitClose()]);
+      assertError(a, 503, "NODE_TIMEOUT");
+      assert.equal(a.headers.get("retry-after"), "1");
+      const r = parseResponse(upload.text)!;
+      assert.equal(r.status, 408);
+      assert.equal((JSON.parse(r.body) as { error: { code: string } }).error.code, "REQUEST_TIMEOUT");
+      assert.equal(h.metrics.timeouts.get(["status"]), 1);
+      assert.equal(h.metrics.timeouts.get(["tx_submit"]), 1);
+      assert.equal(h.server.bodyBytesInFlight, 0);
+      h.api.hang = false;
+      assert.equal((await http(h.base, "GET", "/v1/status")).status, 200);
+    } finally {
+      await h.server.stop();
+    }
+  });
+
+  test("the shared body budget: an upload that would pass maxPendingBodyBytes is 503 SERVER_BUSY", async () => {
+    const h = await startHarness({ limits: { maxTxBytes: 1000, maxBatchBodyBytes: 1000, maxPendingBodyBytes: 1500 } });
+    try {
+      // Two uploads of 1000 declared bytes: the first claims 1000, the second cannot claim its 1000.
+      const first = await RawConn.open(h.server.port);
+      first.write(`POST /v1/tx HTTP/1.1\r\nHost: x\r\nContent-Type: ${OCTETS}\r\nContent-Length: 1000\r\n\r\nab`);
+      await eventually(() => h.server.bodyBytesInFlight === 1000, "the first upload to claim its buffer");
+      const second = await RawConn.open(h.server.port);
+      second.write(`POST /v1/tx HTTP/1.1\r\nHost: x\r\nContent-Type: ${OCTETS}\r\nContent-Length: 1000\r\n\r\ncd`);
+      await second.waitClose();
+      const r = parseResponse(second.text)!;
+      assert.equal(r.status, 503);
+      assert.equal((JSON.parse(r.body) as { error: { code: string } }).error.code, "SERVER_BUSY");
+      first.write("x".repeat(998));
+      await first.waitFor(hasResponse);
+      assert.equal(parseResponse(first.text)!.status, 202);
+      assert.equal(h.server.bodyBytesInFlight, 0);
+      first.destroy();
+      // An aborted upload gives its claim back.
+      const third = await RawConn.open(h.server.port);
+      third.write(`POST /v1/tx HTTP/1.1\r\nHost: x\r\nContent-Type: ${OCTETS}\r\nContent-Length: 1000\r\n\r\nef`);
+      await eventually(() => h.server.bodyBytesInFlight === 1000, "the third upload to claim its buffer");
+      third.destroy();
+      await eventually(() => h.server.bodyBytesInFlight === 0, "the aborted upload to release its claim");
+    } finally {
+      await h.server.stop();
+    }
+  });
+});
