@@ -23,8 +23,11 @@ export type SubmitResult =
   | { readonly kind: "duplicate"; readonly id: Uint8Array }
   /** Refused for lack of room (count, bytes or this client's share); nothing was kept. Retry after this many seconds. */
   | { readonly kind: "full"; readonly retryAfterSec: number }
-  /** Malformed for the application (fails its stateless check); `reason` is shown to the client. */
-  | { readonly kind: "invalid"; readonly reason: string };
+  /**
+   * Malformed for the application (fails its stateless check). The client sees `"<code>: <reason>"` (or the reason
+   * alone without a code): the mempool's `{code, reason}` passes through unchanged.
+   */
+  | { readonly kind: "invalid"; readonly reason: string; readonly code?: string };
 
 /** Where a transaction is. `null` from `NodeApi.txStatus` means this node has never heard of it (or forgot it). */
 export type TxStatus =
@@ -42,7 +45,7 @@ export type TxStatus =
     };
 
 /** A committed block as the RPC shows it: its header, hash, size and certificate (never the transactions). */
-export interface BlockInfo {
+export interface BlockSummary {
   /** The block hash (32 bytes). */
   readonly hash: Uint8Array;
   readonly header: BlockHeader;
@@ -75,7 +78,7 @@ export interface NodeStatus {
 }
 
 /** A committed-block listener. Called once per block, in height order, with no gaps. */
-export type CommittedBlockListener = (block: BlockInfo) => void;
+export type CommittedBlockListener = (block: BlockSummary) => void;
 
 /** Everything the RPC server asks of the node. */
 export interface NodeApi {
@@ -87,7 +90,7 @@ export interface NodeApi {
   /** Status of the transaction with this 32-byte id, or null if unknown. */
   txStatus(id: Uint8Array): Awaitable<TxStatus | null>;
   /** The committed block at `height` (or the highest committed one), or null if not committed yet. */
-  block(height: number | "latest"): Awaitable<BlockInfo | null>;
+  block(height: number | "latest"): Awaitable<BlockSummary | null>;
   /** RFC 6962 inclusion proof of transaction `index` of the committed block at `height`, against its `txRoot`. */
   proof(height: number, index: number): Awaitable<ProofResult>;
   /** The committed value of `key` in the application state, or null if absent. */

@@ -1,6 +1,6 @@
 /**
  * A typed client of the node's RPC (fetch-based, Node 20's global fetch). Used by `quire tx put`, `quire status`,
- * the load generator and the end-to-end tests. It returns the same types the server is built from (`BlockInfo`,
+ * the load generator and the end-to-end tests. It returns the same types the server is built from (`BlockSummary`,
  * `TxStatus`, `NodeStatus`, `RootedInclusionProof` with bytes as `Uint8Array`), so a proof fetched from one node
  * feeds `checkInclusion` against a header fetched from another without any glue.
  *
@@ -8,7 +8,7 @@
  * `SubmitOutcome`. Everything else is an `RpcClientError`: `NETWORK` (no answer, or the timeout expired), `HTTP`
  * (an unexpected status; `payload.code` is the server's error code) or `BAD_RESPONSE` (a body the client cannot read).
  */
-import type { BlockInfo, NodeStatus, TxStatus } from "./api.js";
+import type { BlockSummary, NodeStatus, TxStatus } from "./api.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
 import { RpcClientError } from "./errors.js";
 import { decodeBlock, decodeKvValue, decodeProof, decodeStatus, decodeSubmitItem, decodeTxStatus } from "./json.js";
@@ -100,7 +100,7 @@ export class RpcClient {
   }
 
   /** `GET /v1/blocks/:height`; null when nothing is committed at that height yet. */
-  async block(height: number | "latest"): Promise<BlockInfo | null> {
+  async block(height: number | "latest"): Promise<BlockSummary | null> {
     const a = await this.call("GET", `/v1/blocks/${height}`);
     if (a.status === 404 && errorCode(a) === "BLOCK_NOT_FOUND") return null;
     if (a.status !== 200) throw unexpected("GET /v1/blocks", a);

@@ -1,4 +1,4 @@
-export type { Awaitable, BlockInfo, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, RpcLogger, SubmitResult, TxStatus } from "./api.js";
+export type { Awaitable, BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, RpcLogger, SubmitResult, TxStatus } from "./api.js";
 export { SILENT_LOGGER } from "./api.js";
 export { HttpError, RPC_ERRORS, RpcClientError, RpcConfigError, RpcListenError } from "./errors.js";
 export type { RpcClientErrorCode, RpcErrorCode } from "./errors.js";

@@ -6,7 +6,7 @@
  * Decoders treat the document as untrusted: a wrong shape, a non-integer, bad hex or a wrong digest length is an
  * `RpcClientError("BAD_RESPONSE")`, never a silently wrong value.
  */
-import type { BlockInfo, NodeStatus, TxStatus } from "./api.js";
+import type { BlockSummary, NodeStatus, TxStatus } from "./api.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
 import type { BlockHeader, QuorumCert } from "../wire/types.js";
 import { HASH_BYTES, MAX_UINT53, SIGNATURE_BYTES } from "../wire/limits.js";
@@ -83,7 +83,7 @@ export function qcJson(qc: QuorumCert): QcJson {
   return { view: qc.view, blockHash: toHex(qc.blockHash), signers: toHex(qc.signers), aggregateSignature: toHex(qc.aggregateSignature) };
 }
 
-export function blockJson(b: BlockInfo): BlockJson {
+export function blockJson(b: BlockSummary): BlockJson {
   const h = b.header;
   return {
     height: h.height,
@@ -179,7 +179,7 @@ export function decodeQc(v: unknown): QuorumCert {
   };
 }
 
-export function decodeBlock(v: unknown): BlockInfo {
+export function decodeBlock(v: unknown): BlockSummary {
   const o = object(v, "block");
   const header: BlockHeader = {
     parent: hex(o, "parent", "block", HASH_BYTES),

@@ -22,6 +22,8 @@ import { BlockStream } from "./stream.js";
 import { renderStatusPage } from "./statusPage.js";
 import { MAX_TX_BYTES } from "../wire/limits.js";
 import { fromHex, toHex } from "../util/bytes.js";
+import { SystemScheduler } from "../util/clock.js";
+import type { Scheduler, TimerHandle } from "../util/clock.js";
 
 /** Request limits. Each is a positive integer; see DEFAULT_RPC_LIMITS for the defaults and their reasons. */
 export interface RpcLimits {
@@ -80,6 +82,8 @@ export interface RpcServerModules {
   logger?: RpcLogger;
   /** Where the server counts; a fresh registry by default. */
   metrics?: RpcMetrics;
+  /** Drives the request-timeout sweep (real timers by default; tests pass a ManualScheduler). */
+  scheduler?: Scheduler;
 }
 
 /** Validates and completes limits; throws RpcConfigError naming the bad field. */
@@ -119,7 +123,7 @@ interface Route {
   readonly allow: string;
 }
 
-const TEXT_PLAIN = "text/plain; charset=utf-8";
+const SWEEP_INTERVAL_MS = 1000;
 const PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8";
 
 /** The RPC server. `start()` binds; `stop()` closes the listen socket and every HTTP and WebSocket connection. */
@@ -138,11 +142,12 @@ export class RpcServer {
   private unsubscribe: (() => void) | undefined;
   private boundPort = 0;
   private pendingBodyBytes = 0;
-  // Request deadlines: one interval ticks once a second and expires exchanges whose deadline tick has passed, so no
-  // per-request timer and no clock read is needed.
+  // Request deadlines: one timer ticks once a second and expires exchanges whose deadline tick has passed, so there is
+  // no timer per request and no clock read on the request path.
   private readonly inFlight = new Set<Exchange>();
   private tick = 0;
-  private sweeper: ReturnType<typeof setInterval> | undefined;
+  private readonly scheduler: Scheduler;
+  private sweeper: TimerHandle | undefined;
   private state: "new" | "starting" | "running" | "stopped" = "new";
 
   constructor(opts: RpcServerOptions, modules: RpcServerModules) {
@@ -154,6 +159,7 @@ export class RpcServer {
     this.api = modules.api;
     this.logger = modules.logger ?? SILENT_LOGGER;
     this.metrics = modules.metrics ?? new RpcMetrics();
+    this.scheduler = modules.scheduler ?? new SystemScheduler();
     this.stream = new BlockStream(
       { maxSubscribers: this.limits.maxStreamSubscribers, maxBufferedBytes: this.limits.maxStreamBufferedBytes, idleTimeoutSec: this.limits.streamIdleTimeoutSec },
       this.metrics,
@@ -218,11 +224,17 @@ export class RpcServer {
           reject(new RpcListenError(this.host, this.requestedPort));
           return;
         }
+        if (this.state === "stopped") {
+          // stop() ran while binding: give the socket back at once.
+          uWS.us_listen_socket_close(ls);
+          app.close();
+          reject(new Error("RpcServer stopped while starting"));
+          return;
+        }
         this.listenSocket = ls;
         this.boundPort = uWS.us_socket_local_port(ls as unknown as us_socket);
         this.state = "running";
-        this.sweeper = setInterval(() => this.sweep(), 1000);
-        this.sweeper.unref();
+        this.armSweep();
         this.unsubscribe = this.api.onCommittedHeader((block) => {
           try {
             this.stream.publish(block);
@@ -242,12 +254,10 @@ export class RpcServer {
    * process can exit. Idempotent.
    */
   async stop(): Promise<void> {
-    if (this.state === "stopped" || this.state === "new") {
-      this.state = "stopped";
-      return;
-    }
+    const was = this.state;
     this.state = "stopped";
-    if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    if (was !== "running") return;
+    this.sweeper?.cancel();
     this.sweeper = undefined;
     this.inFlight.clear();
     this.unsubscribe?.();
@@ -293,7 +303,9 @@ export class RpcServer {
     if (match === undefined) throw new HttpError("NOT_FOUND", "no such route (see GET / for the list)");
     const [route, params] = match;
     ex.route = route.name;
-    const handler = route.methods[method === "head" ? "get" : method];
+    const key = method === "head" ? "get" : method;
+    // Own properties only: a method named "constructor" or "__proto__" must not find Object.prototype's members.
+    const handler = Object.hasOwn(route.methods, key) ? route.methods[key] : undefined;
     if (handler === undefined) {
       ex.error(new HttpError("METHOD_NOT_ALLOWED", `${method.toUpperCase()} is not allowed here; use ${route.allow}`), [["Allow", route.allow]]);
       return undefined;
@@ -321,26 +333,43 @@ export class RpcServer {
     return undefined;
   }
 
+  private armSweep(): void {
+    this.sweeper = this.scheduler.setTimeout(() => {
+      this.sweep();
+      if (this.state === "running") this.armSweep();
+    }, SWEEP_INTERVAL_MS);
+  }
+
   private sweep(): void {
     this.tick++;
     for (const ex of this.inFlight) {
       if (ex.deadline > this.tick) continue;
       this.inFlight.delete(ex);
       this.metrics.timeouts.inc([ex.route]);
-      ex.expire(this.limits.requestTimeoutSec);
+      try {
+        ex.expire(this.limits.requestTimeoutSec);
+      } catch (e) {
+        this.fail(ex, e);
+      }
     }
   }
 
-  /** The single place a handler failure ends up. */
+  /** The single place a handler failure ends up. Never throws (it runs in promise callbacks and timers). */
   private fail(ex: Exchange, e: unknown): void {
     if (e instanceof ExchangeClosed) return; // the client left or its body was refused: already answered
-    if (e instanceof HttpError) {
-      ex.error(e);
-      return;
+    try {
+      if (e instanceof HttpError) {
+        ex.error(e);
+        return;
+      }
+      this.metrics.handlerErrors.inc([ex.route]);
+      this.logger.error("rpc: handler failed", { route: ex.route, error: describe(e) });
+      ex.error(new HttpError("INTERNAL", "internal error (logged on the node)"));
+    } catch (again) {
+      // Only a broken invariant gets here (uWS refusing a write the exchange believed legal): log, never rethrow.
+      this.metrics.handlerErrors.inc([ex.route]);
+      this.logger.error("rpc: cannot answer a failed request", { route: ex.route, error: describe(again) });
     }
-    this.metrics.handlerErrors.inc([ex.route]);
-    this.logger.error("rpc: handler failed", { route: ex.route, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
-    ex.error(new HttpError("INTERNAL", "internal error (logged on the node)"));
   }
 
   private buildRoutes(): Route[] {
@@ -451,7 +480,7 @@ export class RpcServer {
         ex.error(new HttpError("MEMPOOL_FULL", `mempool full; retry after ${retryAfter(r.retryAfterSec)} s`), [["Retry-After", String(retryAfter(r.retryAfterSec))]]);
         return;
       case "invalid":
-        ex.error(new HttpError("TX_INVALID", r.reason));
+        ex.error(new HttpError("TX_INVALID", invalidReason(r)));
         return;
     }
   }
@@ -506,7 +535,7 @@ export class RpcServer {
           break;
         case "invalid":
           invalid++;
-          results.push({ status: "invalid", reason: r.reason });
+          results.push({ status: "invalid", reason: invalidReason(r) });
           break;
         case "full":
           full = retryAfter(r.retryAfterSec);
@@ -518,7 +547,7 @@ export class RpcServer {
     const admitted = ids.filter((id) => id !== null).length;
     if (failed !== undefined) {
       this.metrics.handlerErrors.inc([ex.route]);
-      this.logger.error("rpc: submitTx failed inside a batch", { error: failed instanceof Error ? (failed.stack ?? failed.message) : String(failed) });
+      this.logger.error("rpc: submitTx failed inside a batch", { error: describe(failed) });
       ex.error(new HttpError("INTERNAL", `internal error (logged on the node); ${admitted} of ${txs.length} transactions admitted`), undefined, { ids, results });
     } else if (full > 0) {
       ex.error(new HttpError("MEMPOOL_FULL", `mempool full: ${admitted} of ${txs.length} transactions admitted; retry the rest after ${full} s`), [["Retry-After", String(full)]], { ids, results });
@@ -561,6 +590,14 @@ export class RpcServer {
 }
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+function describe(e: unknown): string {
+  return e instanceof Error ? (e.stack ?? e.message) : String(e);
+}
+
+function invalidReason(r: { reason: string; code?: string }): string {
+  return r.code === undefined ? r.reason : `${r.code}: ${r.reason}`;
+}
 
 /** Retry-After in whole seconds, at least 1 (a 0 would invite a hot retry loop). */
 function retryAfter(sec: number): number {

@@ -10,7 +10,7 @@
  * Anything a subscriber sends is ignored (frames over 1 KiB close the connection).
  */
 import type { HttpRequest, HttpResponse, WebSocket, WebSocketBehavior, us_socket_context_t } from "uWebSockets.js";
-import type { BlockInfo, RpcLogger } from "./api.js";
+import type { BlockSummary, RpcLogger } from "./api.js";
 import { blockJson } from "./json.js";
 import { errorBody, statusLine } from "./errors.js";
 import type { RpcMetrics } from "./metrics.js";
@@ -78,7 +78,7 @@ export class BlockStream {
   }
 
   /** Sends `block` to every subscriber (see the slow-subscriber policy above). Never throws. */
-  publish(block: BlockInfo): void {
+  publish(block: BlockSummary): void {
     if (this.subs.size === 0 || this.closing) return;
     let frame: string;
     try {

@@ -1,14 +1,14 @@
 /**
  * A subscriber of `/v1/stream` (the `ws` client: Node 20 has no global WebSocket). Each frame is decoded with the
- * same decoder as `RpcClient.block`, so listeners receive `BlockInfo` values.
+ * same decoder as `RpcClient.block`, so listeners receive `BlockSummary` values.
  */
 import WebSocket from "ws";
-import type { BlockInfo } from "./api.js";
+import type { BlockSummary } from "./api.js";
 import { decodeBlock } from "./json.js";
 import { RpcClientError } from "./errors.js";
 
 export interface BlockSubscriptionHandlers {
-  onBlock(block: BlockInfo): void;
+  onBlock(block: BlockSummary): void;
   /** The connection is open (frames follow from the next committed block). */
   onOpen?(): void;
   /** The connection closed: 1008 when the server dropped this subscriber as too slow, 1001 when it stopped. */
@@ -27,7 +27,7 @@ export function subscribeBlocks(url: string, handlers: BlockSubscriptionHandlers
   const ws = new WebSocket(wsUrl, { perMessageDeflate: false });
   ws.on("open", () => handlers.onOpen?.());
   ws.on("message", (data, isBinary) => {
-    let block: BlockInfo;
+    let block: BlockSummary;
     try {
       if (isBinary) throw new RpcClientError("BAD_RESPONSE", "malformed stream frame: binary");
       block = decodeBlock(JSON.parse(String(data)));

@@ -3,7 +3,7 @@
  * tx roots and proofs), a KV map, and switches to make any method throw, answer asynchronously, or never answer.
  */
 import { createHash } from "node:crypto";
-import type { Awaitable, BlockInfo, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, TxStatus } from "../../src/rpc/api.js";
+import type { Awaitable, BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, TxStatus } from "../../src/rpc/api.js";
 import type { BlockHeader } from "../../src/wire/types.js";
 import { merkleProof, merkleRoot } from "../../src/crypto/merkle.js";
 import { toHex } from "../../src/util/bytes.js";
@@ -12,7 +12,7 @@ export const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash("
 
 /** First byte of a transaction the fake application refuses. */
 export const INVALID_TX_PREFIX = 0xff;
-export const INVALID_REASON = "fake app: opcode 0xff is refused";
+export const INVALID_REASON = "BAD_OP: fake app: opcode 0xff is refused";
 
 export interface FakeNodeOptions {
   /** Mempool capacity in transactions (default 1,000). */
@@ -22,7 +22,7 @@ export interface FakeNodeOptions {
 }
 
 interface FakeBlock {
-  info: BlockInfo;
+  info: BlockSummary;
   txs: Uint8Array[];
 }
 
@@ -64,7 +64,7 @@ export class FakeNodeApi implements NodeApi {
   }
 
   /** Commits the pending transactions (in arrival order) plus `extra`, as one block; `failed` marks results. */
-  commit(opts: { extra?: Uint8Array[]; failed?: number[]; notify?: boolean } = {}): BlockInfo {
+  commit(opts: { extra?: Uint8Array[]; failed?: number[]; notify?: boolean } = {}): BlockSummary {
     const txs = [...this.pool.values(), ...(opts.extra ?? [])];
     this.pool.clear();
     const parent = this.blocks[this.blocks.length - 1]!.info;
@@ -82,7 +82,7 @@ export class FakeNodeApi implements NodeApi {
     };
     const hash = sha256(new Uint8Array([...header.parent, ...header.txRoot, height & 255, (height >> 8) & 255]));
     const aggregateSignature = new Uint8Array(96).map((_, i) => (i * 7 + height) & 255);
-    const info: BlockInfo = { hash, header, txCount: txs.length, qc: { view, blockHash: hash, signers: new Uint8Array([0x01, 0x0e]), aggregateSignature } };
+    const info: BlockSummary = { hash, header, txCount: txs.length, qc: { view, blockHash: hash, signers: new Uint8Array([0x01, 0x0e]), aggregateSignature } };
     this.blocks.push({ info, txs });
     const failed = new Set(opts.failed ?? []);
     txs.forEach((tx, index) => this.where.set(toHex(sha256(tx)), { height, index, ok: !failed.has(index) }));
@@ -91,7 +91,7 @@ export class FakeNodeApi implements NodeApi {
   }
 
   /** Calls the committed-block listeners with `info` directly (no chain change): for stream tests. */
-  emit(info: BlockInfo): void {
+  emit(info: BlockSummary): void {
     for (const l of this.listeners) l(info);
   }
 
@@ -114,7 +114,8 @@ export class FakeNodeApi implements NodeApi {
     return this.answer("submitTx", () => {
       // Keep a copy: the server's buffer is its own, but a test must see exactly what arrived.
       this.submissions.push({ tx: tx.slice(), clientId });
-      if (tx[0] === INVALID_TX_PREFIX) return { kind: "invalid", reason: INVALID_REASON };
+      // Code and reason arrive separately, as the mempool reports them; the client sees "<code>: <reason>".
+      if (tx[0] === INVALID_TX_PREFIX) return { kind: "invalid", code: "BAD_OP", reason: "fake app: opcode 0xff is refused" };
       const id = sha256(tx);
       const key = toHex(id);
       if (this.pool.has(key) || this.where.has(key)) return { kind: "duplicate", id };
@@ -133,7 +134,7 @@ export class FakeNodeApi implements NodeApi {
     });
   }
 
-  block(height: number | "latest"): Awaitable<BlockInfo | null> {
+  block(height: number | "latest"): Awaitable<BlockSummary | null> {
     return this.answer("block", () => (height === "latest" ? this.blocks[this.blocks.length - 1]!.info : (this.blocks[height]?.info ?? null)));
   }
 

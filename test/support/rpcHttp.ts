@@ -6,6 +6,7 @@ import { RpcMetrics } from "../../src/rpc/metrics.js";
 import { FakeNodeApi } from "./fakeNodeApi.js";
 import type { FakeNodeOptions } from "./fakeNodeApi.js";
 import type { RpcLogger } from "../../src/rpc/api.js";
+import type { Scheduler } from "../../src/util/clock.js";
 
 export interface Answer {
   status: number;
@@ -63,11 +64,12 @@ export interface Harness {
 }
 
 /** Starts an RpcServer on 127.0.0.1 with an ephemeral port in front of a fresh fake node. */
-export async function startHarness(opts: { limits?: Partial<RpcLimits>; fake?: FakeNodeOptions } = {}): Promise<Harness> {
+export async function startHarness(opts: { limits?: Partial<RpcLimits>; fake?: FakeNodeOptions; scheduler?: Scheduler } = {}): Promise<Harness> {
   const api = new FakeNodeApi(opts.fake);
   const metrics = new RpcMetrics();
   const logger = new RecordingLogger();
-  const server = new RpcServer({ host: "127.0.0.1", port: 0, ...(opts.limits === undefined ? {} : { limits: opts.limits }) }, { api, metrics, logger });
+  const modules = { api, metrics, logger, ...(opts.scheduler === undefined ? {} : { scheduler: opts.scheduler }) };
+  const server = new RpcServer({ host: "127.0.0.1", port: 0, ...(opts.limits === undefined ? {} : { limits: opts.limits }) }, modules);
   await server.start();
   return { server, api, metrics, logger, base: server.url };
 }

@@ -138,4 +138,12 @@ test("insecure test scheme: a signature verifies only for its signer and message
   assert.ok(s.verifyAggregate([0, 1, 2], m, agg));
   assert.ok(!s.verifyAggregate([0, 1, 3], m, agg));
   assert.ok(!s.verifyAggregate([1, 0, 2], m, agg)); // signers must be ascending
+  // A flipped bit anywhere in a signature fails it, and poisons any aggregate it enters (the tail is not hashed).
+  for (const at of [0, 31, 32, 191]) {
+    const bad = Uint8Array.from(sig);
+    bad[at] = bad[at]! ^ 1;
+    assert.ok(!s.verify(2, m, bad), `bit flipped at ${at}`);
+    const parts = [0, 1, 2].map((i) => ({ signer: i, signature: i === 2 ? bad : s.signer(i).sign(m) }));
+    assert.ok(!s.verifyAggregate([0, 1, 2], m, s.aggregate(parts)), `aggregate with a bit flipped at ${at}`);
+  }
 });

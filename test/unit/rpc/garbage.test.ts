@@ -20,7 +20,7 @@ const FETCH_REQUESTS = 2400;
 const RAW_REQUESTS = 800;
 const CONCURRENCY = 24;
 
-const METHODS = ["GET", "GET", "GET", "POST", "POST", "POST", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS", "FROB", "get"];
+const METHODS = ["GET", "GET", "GET", "POST", "POST", "POST", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS", "FROB", "get", "constructor", "__proto__", "hasOwnProperty"];
 const TYPES = ["application/octet-stream", "application/json", "application/json; charset=utf-8", "text/plain", "", "multipart/form-data; boundary=x", "application/octet-stream;", "APPLICATION/JSON", "application/x-www-form-urlencoded"];
 const SEGMENTS = ["v1", "tx", "txs", "blocks", "proof", "kv", "status", "stream", "metrics", "latest", "", ".", "..", "%00", "%zz", "%", "0", "1", "-1", "01"];
 

@@ -1,12 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { BlockInfo } from "../../../src/rpc/api.js";
+import type { BlockSummary } from "../../../src/rpc/api.js";
 import { blockJson, decodeBlock, decodeProof, decodeStatus, decodeSubmitItem, decodeTxStatus, kvJson, proofJson, txStatusJson } from "../../../src/rpc/json.js";
 import { RpcClientError } from "../../../src/rpc/errors.js";
 
 const bytes = (n: number, v: number): Uint8Array => new Uint8Array(n).fill(v);
 
-const BLOCK: BlockInfo = {
+const BLOCK: BlockSummary = {
   hash: bytes(32, 0x11),
   header: { parent: bytes(32, 0x22), view: 7, height: 5, proposer: 3, timestampMs: 1_700_000_000_123, txRoot: bytes(32, 0x33), parentStateRoot: bytes(32, 0x44), parentResults: Uint8Array.of(0x01, 0x80) },
   txCount: 12,

@@ -12,6 +12,7 @@ import { DEFAULT_RPC_LIMITS, RpcServer, resolveRpcLimits } from "../../../src/rp
 import { RpcConfigError, RpcListenError } from "../../../src/rpc/errors.js";
 import { FakeNodeApi } from "../../support/fakeNodeApi.js";
 import { MAX_TX_BYTES } from "../../../src/wire/limits.js";
+import { ManualScheduler } from "../../../src/util/clock.js";
 
 const OCTETS = "application/octet-stream";
 const JSON_TYPE = "application/json";
@@ -374,6 +375,9 @@ describe("routing and request errors", () => {
       ["PATCH", `/v1/tx/${"00".repeat(32)}`, "GET, HEAD"],
       ["OPTIONS", "/metrics", "GET, HEAD"],
       ["FROB", "/v1/kv/a", "GET, HEAD"],
+      ["constructor", "/v1/status", "GET, HEAD"],
+      ["__proto__", "/v1/status", "GET, HEAD"],
+      ["toString", "/v1/tx", "POST"],
     ];
     for (const [m, p, allow] of cases) {
       const a = await http(h.base, m, p);
@@ -511,13 +515,19 @@ describe("options and lifecycle", () => {
   });
 
   test("the request timeout: a stuck node call is 503 NODE_TIMEOUT, a stalled upload 408 REQUEST_TIMEOUT; both close", async () => {
-    const h = await startHarness({ limits: { requestTimeoutSec: 1 } });
+    const clock = new ManualScheduler();
+    const h = await startHarness({ limits: { requestTimeoutSec: 5 }, scheduler: clock });
     try {
       const upload = await RawConn.open(h.server.port);
       upload.write(`POST /v1/tx HTTP/1.1\r\nHost: x\r\nContent-Type: ${OCTETS}\r\nContent-Length: 10\r\n\r\nabc`);
+      await eventually(() => h.server.bodyBytesInFlight === 10, "the upload to start");
       h.api.hang = true;
       const stuck = http(h.base, "GET", "/v1/status");
-      const [a] = await Promise.all([stuck, upload.waitClose(10_000)]);
+      await eventually(() => h.api.calls.get("status") === 1, "the status call to reach the node");
+      clock.advance(5000); // the full timeout has not passed for a request that arrived just before a tick
+      assert.equal(h.metrics.timeouts.total(), 0);
+      clock.advance(1000);
+      const [a] = await Promise.all([stuck, upload.waitClose()]);
       assertError(a, 503, "NODE_TIMEOUT");
       assert.equal(a.headers.get("retry-after"), "1");
       const r = parseResponse(upload.text)!;

@@ -4,7 +4,7 @@ import { setImmediate as tick } from "node:timers/promises";
 import WebSocket from "ws";
 import { eventually, http, startHarness } from "../../support/rpcHttp.js";
 import type { Harness } from "../../support/rpcHttp.js";
-import type { BlockInfo } from "../../../src/rpc/api.js";
+import type { BlockSummary } from "../../../src/rpc/api.js";
 import { subscribeBlocks } from "../../../src/rpc/streamClient.js";
 
 /** A `ws` subscriber that records every frame and how it closed. */
@@ -125,7 +125,7 @@ describe("/v1/stream", () => {
       let published = 0;
       while (h.server.streamSubscribers === 2) {
         if (published >= 5000) assert.fail("the slow subscriber was never dropped");
-        const info: BlockInfo = { ...template, header: { ...header, height: ++published } };
+        const info: BlockSummary = { ...template, header: { ...header, height: ++published } };
         h.api.emit(info);
         // Let the fast subscriber read between blocks (event-loop turns, not timing).
         await tick();
@@ -189,10 +189,10 @@ describe("/v1/stream", () => {
     assert.equal(h.metrics.streamDropped.get(["stopping"]), 1);
   });
 
-  test("subscribeBlocks decodes frames back into the node's BlockInfo values", async () => {
+  test("subscribeBlocks decodes frames back into the node's BlockSummary values", async () => {
     const h: Harness = await startHarness();
     try {
-      const got: BlockInfo[] = [];
+      const got: BlockSummary[] = [];
       let closed: number | undefined;
       let wake: () => void = () => {};
       const sub = subscribeBlocks(h.base, {
