@@ -35,7 +35,7 @@ import { LmdbChainStore } from "../chain/store/lmdbStore.js";
 import type { ChainStore } from "../chain/store/interface.js";
 import { blsLinkIdentity, blsLinkVerify } from "../net/blsLink.js";
 import { UwsTransport } from "../net/uwsTransport.js";
-import type { BlockInfo, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, TxStatus } from "../rpc/api.js";
+import type { BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, TxStatus } from "../rpc/api.js";
 import { RpcServer } from "../rpc/server.js";
 import { bytesEqual, toHex } from "../util/bytes.js";
 import type { NodeConfig } from "./config.js";
@@ -229,7 +229,7 @@ export class QuireNode implements NodeApi {
 
   private onCommit(blocks: readonly CommittedSummary[]): void {
     for (const b of blocks) {
-      const info: BlockInfo = { hash: b.hash, header: b.block.header, txCount: b.block.txs.length, qc: b.qc };
+      const info: BlockSummary = { hash: b.hash, header: b.block.header, txCount: b.block.txs.length, qc: b.qc };
       for (const l of this.listeners) {
         try {
           l(info);
@@ -255,7 +255,7 @@ export class QuireNode implements NodeApi {
       case "full":
         return { kind: "full", retryAfterSec: Math.max(1, Math.ceil(r.retryAfterMs / 1000)) };
       case "invalid":
-        return { kind: "invalid", reason: `${r.code}: ${r.reason}` };
+        return { kind: "invalid", code: r.code, reason: r.reason };
     }
   }
 
@@ -265,7 +265,7 @@ export class QuireNode implements NodeApi {
     return this.mempool.has(id) ? { status: "pending" } : null;
   }
 
-  block(height: number | "latest"): BlockInfo | null {
+  block(height: number | "latest"): BlockSummary | null {
     const h = height === "latest" ? this.store.head()?.height : height;
     if (h === undefined) return null;
     const rec = this.store.committedAt(h);
