@@ -92,3 +92,14 @@ test("quire cluster commits blocks under its built-in load, serves quire tx and 
   for (let i = 0; i < 4; i++) assert.match(cluster.output, new RegExp(`node ${i}: exited 0`));
   for (const { pid } of pids) assert.equal(alive(pid), false, `node pid ${pid} still running`);
 });
+
+test("quire load --cluster starts a local network, commits every tx on every node, and cleans up", async () => {
+  const load = spawnQuire(["load", "--cluster", "4", "--txs", "400", "--size", "256", "--batch", "100"]);
+  const code = await until("quire load to finish", async () => (load.exited ? load.exitCode : undefined), 90_000, () => load.output);
+  assert.equal(code, 0, load.output);
+  const dir = /local cluster of 4 up and committing after [\d.]+ s \((.+)\)/.exec(load.output)?.[1];
+  assert.ok(dir !== undefined, load.output);
+  for (const m of load.output.matchAll(/: (\d+)\/400 committed \(GET \/v1\/tx\/:id\)/g)) assert.equal(m[1], "400");
+  assert.equal([...load.output.matchAll(/\/400 committed \(GET/g)].length, 4);
+  await assert.rejects(stat(dir), "the temporary network directory is removed");
+});
