@@ -21,7 +21,7 @@ import type { Transport } from "../net/transport.js";
 import { decodeMessage, encodeMessage } from "../wire/codec.js";
 import { WireError } from "../wire/errors.js";
 import type { Hello, Message, SyncRequest, TxBatch } from "../wire/types.js";
-import { bytesEqual, toHex } from "../util/bytes.js";
+import { bytesEqual } from "../util/bytes.js";
 import { serveSyncRequest } from "../consensus/sync.js";
 import type { CommittedChain } from "../consensus/sync.js";
 import type { Replica } from "../consensus/replica.js";
@@ -546,12 +546,6 @@ export class ConsensusShell {
     if (this.stopped) return;
     this.stop();
     this.m.onFatal(e);
-  }
-
-  /** For status: a short hex of the committed head. */
-  headHex(): string {
-    const h = this.m.store.head();
-    return h === null ? "" : toHex(h.hash).slice(0, 16);
   }
 }
 
