@@ -3,7 +3,8 @@
  * real IO.
  *
  *   bytes from a peer → decode (WireError: counted, peer penalised) → signature precheck in the BLS pool
- *   → validation (MessageValidator, in arrival order) → execution check of proposals → Replica.step → effects, in order:
+ *   → validation (MessageValidator, in arrival order) → execution check of proposals (held back until their parent is
+ *   here) → Replica.step → effects, in order:
  *     persist    the safety state, fsync'd (ChainStore.saveSafetyState) — the core orders it before any vote/timeout
  *     saveBlock  the uncommitted block, fsync'd (ChainStore.savePending) — before the vote for it leaves
  *     send / broadcast  encoded with the wire codec, handed to the transport
@@ -20,7 +21,8 @@ import { Priority, SendStatus } from "../net/transport.js";
 import type { Transport } from "../net/transport.js";
 import { decodeMessage, encodeMessage } from "../wire/codec.js";
 import { WireError } from "../wire/errors.js";
-import type { Hello, Message, SyncRequest, TxBatch } from "../wire/types.js";
+import type { Block, Hello, Message, SyncRequest, TxBatch } from "../wire/types.js";
+import { hashKey } from "../consensus/hashKey.js";
 import { bytesEqual } from "../util/bytes.js";
 import { serveSyncRequest } from "../consensus/sync.js";
 import type { CommittedChain } from "../consensus/sync.js";
@@ -44,6 +46,8 @@ import type { SignaturePrecheck } from "./precheck.js";
 const MAX_INBOUND = 4_096;
 /** While a leader waits for transactions, it looks at the mempool this often. */
 const PROPOSE_POLL_MS = 10;
+/** Proposals waiting for their parent, at most (the newest views are kept: older ones are moot once we catch up). */
+const MAX_ORPHANS = 16;
 /** Distinct next leaders a gossip batch goes to (all peers in a 4-validator network). */
 const GOSSIP_FANOUT = 3;
 /** Gossip batches sent per tick at most (the rest waits for the next tick). */
@@ -105,6 +109,8 @@ export interface ConsensusShellModules {
   readonly onFatal: (error: unknown) => void;
 }
 
+type ProposalInput = Extract<Input, { kind: "proposal" }>;
+
 interface InboundEntry {
   readonly from: number;
   readonly msg: Message;
@@ -117,6 +123,7 @@ export class ConsensusShell {
   private readonly inbox: Input[] = [];
   private draining = false;
   private readonly inbound: InboundEntry[] = [];
+  private orphans: ProposalInput[] = [];
   private viewTimer: ReturnType<typeof setTimeout> | undefined;
   private proposeTimer: ReturnType<typeof setTimeout> | undefined;
   private gossipTimer: ReturnType<typeof setTimeout> | undefined;
@@ -165,6 +172,7 @@ export class ConsensusShell {
     clearTimeout(this.gossipTimer);
     this.inbox.length = 0;
     this.inbound.length = 0;
+    this.orphans = [];
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -264,27 +272,82 @@ export class ConsensusShell {
       return;
     }
     if (v.input.kind === "proposal") {
-      // The block must carry its parent's execution outcome (state root, result bitmap). An unknown parent is the
-      // core's business: it buffers the proposal and fetches the ancestors.
-      const bad = this.checkExecution(v.input.proposal.block);
-      if (bad !== null) {
-        this.reject(from, bad);
-        return;
-      }
+      this.offerProposal(v.input);
+      return;
     }
     this.input(v.input);
   }
 
-  private checkExecution(block: Parameters<Executor["checkParentExecution"]>[0]): "BAD_PARENT_STATE_ROOT" | "BAD_PARENT_RESULTS" | null {
+  /**
+   * A validated proposal reaches the core only once its block is known to carry its parent's execution outcome (state
+   * root, result bitmap): the core votes for what it inserts, and it cannot check execution itself. A proposal whose
+   * parent is not here yet waits in `orphans` (the newest few) while its certificates go to the core — they make it
+   * fetch the missing blocks (sync) and move to the proposal's view —, and is offered again after every step.
+   */
+  private offerProposal(p: ProposalInput): void {
+    const c = this.checkExecution(p.proposal.block);
+    if (c === "unknown") {
+      this.keepOrphan(p);
+      this.input({ kind: "qc", from: p.from, qc: p.proposal.qc });
+      if (p.proposal.tc !== null) this.input({ kind: "tc", from: p.from, tc: p.proposal.tc });
+      return;
+    }
+    if (c !== null) {
+      this.reject(p.from, c);
+      return;
+    }
+    this.input(p);
+  }
+
+  private keepOrphan(p: ProposalInput): void {
+    const key = hashKey(p.proposal.hash);
+    if (this.orphans.some((o) => hashKey(o.proposal.hash) === key)) return;
+    this.count("PROPOSAL_AWAITING_PARENT");
+    this.orphans.push(p);
+    this.orphans.sort((a, b) => b.proposal.block.header.view - a.proposal.block.header.view);
+    if (this.orphans.length > MAX_ORPHANS) {
+      this.count("ORPHAN_DROPPED", this.orphans.length - MAX_ORPHANS);
+      this.orphans.length = MAX_ORPHANS;
+    }
+  }
+
+  /** Offers again the orphans whose parent arrived; drops those at or below the committed height. Any queued? */
+  private retryOrphans(): boolean {
+    if (this.orphans.length === 0) return false;
+    const store = this.m.store;
+    const headHeight = store.head()?.height ?? 0;
+    let queued = false;
+    const keep: ProposalInput[] = [];
+    for (const o of this.orphans) {
+      const h = o.proposal.block.header;
+      if (h.height <= headHeight) continue;
+      if (store.blockByHash(h.parent) === undefined) {
+        keep.push(o);
+        continue;
+      }
+      const c = this.checkExecution(o.proposal.block);
+      if (c === "unknown") keep.push(o);
+      else if (c !== null) this.reject(o.from, c);
+      else {
+        this.inbox.push(o);
+        queued = true;
+      }
+    }
+    this.orphans = keep;
+    return queued;
+  }
+
+  /** null: the block carries its parent's outcome (or its parent forks below the head: the core refuses it). */
+  private checkExecution(block: Block): "BAD_PARENT_STATE_ROOT" | "BAD_PARENT_RESULTS" | "unknown" | null {
     try {
       const c = this.m.executor.checkParentExecution(block);
-      // A parent that is unknown, or on a branch below the committed head: the core decides (fetch, or refuse).
-      if (c === "UNKNOWN_PARENT" || c === "PARENT_NOT_ON_CHAIN") return null;
+      if (c === "UNKNOWN_PARENT") return "unknown";
+      if (c === "PARENT_NOT_ON_CHAIN") return null;
       return c;
     } catch (e) {
       if (e instanceof ExecutionError) {
         this.count(`EXECUTION_${e.code}`);
-        return null;
+        return "unknown";
       }
       throw e;
     }
@@ -345,12 +408,14 @@ export class ConsensusShell {
     if (this.draining) return;
     this.draining = true;
     try {
-      while (this.inbox.length > 0 && !this.stopped && this.state !== null) {
-        const next = this.inbox.shift()!;
-        const r = this.m.replica.step(this.state, next, this.m.now());
-        this.state = r.state;
-        this.execute(r.effects);
-      }
+      do {
+        while (this.inbox.length > 0 && !this.stopped && this.state !== null) {
+          const next = this.inbox.shift()!;
+          const r = this.m.replica.step(this.state, next, this.m.now());
+          this.state = r.state;
+          this.execute(r.effects);
+        }
+      } while (!this.stopped && this.retryOrphans());
     } catch (e) {
       this.fatal(e);
     } finally {

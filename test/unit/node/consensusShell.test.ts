@@ -10,6 +10,7 @@ import { encodeKvTx } from "../../../src/chain/app/kvTx.js";
 import { bytesEqual, toHex, utf8 } from "../../../src/util/bytes.js";
 import { decodeMessage, encodeMessage } from "../../../src/wire/codec.js";
 import type { SafetyRecord } from "../../../src/chain/store/records.js";
+import { blockHasher } from "../../../src/consensus/blockHash.js";
 import { ShellHarness, until } from "./support/shellHarness.js";
 import type { HarnessNode } from "./support/shellHarness.js";
 
@@ -132,8 +133,11 @@ test("undecodable bytes are counted, their sender is muted, and nobody stops", a
     const victim = h.nodes[0]!;
     for (let k = 0; k < 15; k++) victim.shell.onMessage(3, Uint8Array.of(k, 1, 2, 3, 4, 5, 6, 7, 8, 9));
     const wire = [...victim.shell.counters].filter(([c]) => c.startsWith("WIRE_")).reduce((a, [, n]) => a + n, 0);
-    assert.equal(wire, 10, JSON.stringify([...victim.shell.counters]));
-    assert.equal(victim.shell.counters.get("PEER_MUTED"), 5);
+    // 10 points each against a threshold of 100 that decays with time: the 10th or (if a millisecond passed) the 11th
+    // message mutes the sender, and every later one is dropped unread.
+    const muted = victim.shell.counters.get("PEER_MUTED") ?? 0;
+    assert.ok(wire === 10 || wire === 11, JSON.stringify([...victim.shell.counters]));
+    assert.equal(wire + muted, 15);
     assert.equal(victim.penalties.muted(3), true);
     const at = h.height(0);
     await until("progress after the garbage", () => h.height(0) >= at + 5, 20_000);
@@ -155,9 +159,43 @@ test("a stopped node resumes from its store at its height and catches up", async
     assert.equal(h.height(3), stoppedAt);
     assert.equal(node.shell.view > 0, true);
     await until("node 3 catches up", () => h.height(3) >= stoppedAt + 8, 20_000);
-    sameChain(h, h.height(3));
+    sameChain(h, Math.min(...h.nodes.map((_, i) => h.height(i))));
     assert.equal(h.nodes[3]!.fatal, undefined);
   } finally {
+    await h.stop();
+  }
+});
+
+test("a proposal that arrives before its parent waits for it, and is refused when it then shows a wrong parent state root", async () => {
+  const h = new ShellHarness(4);
+  const tampered = new Set<string>();
+  const hashOf = blockHasher();
+  try {
+    // Node 3 never receives node 0's proposals, so node 1's proposals (mostly children of node 0's blocks) reach it
+    // before their parent; and node 1's proposals to node 3 carry a wrong parent state root.
+    h.net.setInterceptor((m) => {
+      if (m.to !== 3 || (m.from !== 0 && m.from !== 1)) return undefined;
+      const msg = decodeMessage(m.payload);
+      if (msg.kind !== "proposal") return undefined;
+      if (m.from === 0) return { action: "drop" };
+      if (msg.body.block.header.height < 2) return undefined;
+      const header = { ...msg.body.block.header, parentStateRoot: new Uint8Array(32).fill(9) };
+      tampered.add(toHex(hashOf(header)));
+      return { action: "replace", payload: encodeMessage({ kind: "proposal", body: { ...msg.body, block: { ...msg.body.block, header } } }) };
+    });
+    await h.start();
+    const node = h.nodes[3]!;
+    await until(
+      "node 3 to hold back and then refuse a tampered proposal, and to keep up",
+      () => (node.shell.counters.get("PROPOSAL_AWAITING_PARENT") ?? 0) > 0 && (node.shell.counters.get("BAD_PARENT_STATE_ROOT") ?? 0) > 0 && h.height(3) >= 10,
+      30_000,
+    );
+    const votedTampered = node.events.filter((e) => e.kind === "sent" && e.msg.kind === "vote" && e.msg.body.voter === 3 && tampered.has(toHex(e.msg.body.blockHash)));
+    assert.equal(votedTampered.length, 0);
+    assert.ok(tampered.size > 0);
+    sameChain(h, Math.min(...h.nodes.map((_, i) => h.height(i))));
+  } finally {
+    h.net.setInterceptor(undefined);
     await h.stop();
   }
 });
