@@ -2,7 +2,7 @@ import { checkFlags, parseArgs, stringFlag, UsageError } from "./args.js";
 import { loadNodeConfig } from "../node/config.js";
 import { QuireNode } from "../node/node.js";
 
-const USAGE = "usage: quire node --config FILE";
+const USAGE = "usage: quire node --config FILE [--set field.path=value ...]   (e.g. --set rpc.port=27000 --set log.level=debug)";
 
 /** After a stop, the process gets this long to exit on its own before it is ended (a lingering handle is a bug). */
 const EXIT_GRACE_MS = 3_000;
@@ -14,7 +14,19 @@ const EXIT_GRACE_MS = 3_000;
  * started with an IPC channel (by `quire cluster`) also stops when the channel closes: its parent is gone.
  */
 export async function nodeCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ["help"]);
+  // `--set` may repeat: collect every occurrence before the single-valued flags are parsed.
+  const overrides: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--set") {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError("--set needs a value: field.path=value");
+      overrides.push(v);
+    } else if (a.startsWith("--set=")) overrides.push(a.slice("--set=".length));
+    else rest.push(a);
+  }
+  const args = parseArgs(rest, ["help"]);
   if (args.flags.has("help")) {
     process.stdout.write(USAGE + "\n");
     return 0;
@@ -22,7 +34,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   checkFlags(args, ["config", "help"]);
   const file = stringFlag(args, "config");
   if (file === undefined || args.positional.length > 0) throw new UsageError(USAGE);
-  const config = await loadNodeConfig(file);
+  const config = await loadNodeConfig(file, overrides);
   const node = await QuireNode.open(config);
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {

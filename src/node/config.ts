@@ -93,7 +93,7 @@ export const CONFIG_DEFAULTS = {
   log: { level: "info" as LogLevel },
 } as const;
 
-export async function loadNodeConfig(path: string): Promise<NodeConfig> {
+export async function loadNodeConfig(path: string, overrides: readonly string[] = []): Promise<NodeConfig> {
   const file = resolve(path);
   let text: string;
   try {
@@ -101,7 +101,41 @@ export async function loadNodeConfig(path: string): Promise<NodeConfig> {
   } catch (e) {
     throw new NodeError("BAD_CONFIG", `cannot read config file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file });
   }
-  return parseNodeConfig(text, file);
+  return parseNodeConfig(overrides.length === 0 ? text : applyConfigOverrides(text, file, overrides), file);
+}
+
+/**
+ * Applies command-line overrides (`quire node --set rpc.port=27000 --set log.level=debug`) to a config document
+ * before it is validated, so an override is checked exactly like the file and an error names the same field.
+ * Each override is `dotted.path=value`; the value is read as JSON when it parses (numbers, booleans, objects) and as
+ * a string otherwise. Intermediate objects are created; array entries are addressed by index (`peers.2.port`).
+ */
+export function applyConfigOverrides(text: string, file: string, overrides: readonly string[]): string {
+  const r = new FieldReader("BAD_CONFIG", file);
+  const doc = parseJsonDocument(text, r);
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) r.fail("", "must be a JSON object");
+  for (const o of overrides) {
+    const eq = o.indexOf("=");
+    const path = eq > 0 ? o.slice(0, eq).split(".") : [];
+    if (path.length === 0 || path.some((k) => k === "" || k === "__proto__" || k === "constructor" || k === "prototype")) {
+      throw new NodeError("BAD_CONFIG", `override "${o}" must look like field.path=value`, { file, field: o });
+    }
+    const raw = o.slice(eq + 1);
+    let value: Json;
+    try {
+      value = JSON.parse(raw) as Json;
+    } catch {
+      value = raw;
+    }
+    let node = doc as Record<string, Json>;
+    for (const key of path.slice(0, -1)) {
+      const next = node[key];
+      if (typeof next !== "object" || next === null) node[key] = {};
+      node = node[key] as Record<string, Json>;
+    }
+    node[path[path.length - 1]!] = value;
+  }
+  return JSON.stringify(doc);
 }
 
 /** Validates a config document; `file` (absolute) anchors relative paths and names the file in errors. */

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { loadBlsBackend } from "../../../src/crypto/bls/backend.js";
 import type { BlsBackend } from "../../../src/crypto/bls/backend.js";
 import { generateKeyFile } from "../../../src/crypto/bls/keyFile.js";
-import { CONFIG_DEFAULTS, nodeConfigJson, parseNodeConfig } from "../../../src/node/config.js";
+import { CONFIG_DEFAULTS, applyConfigOverrides, nodeConfigJson, parseNodeConfig } from "../../../src/node/config.js";
 import { NodeError } from "../../../src/node/errors.js";
 import { DEFAULT_CONSENSUS, genesisBlock, genesisJson, parseGenesis } from "../../../src/node/genesis.js";
 import { fromHex, toHex, utf8 } from "../../../src/util/bytes.js";
@@ -151,4 +151,27 @@ test("a bad genesis names its field: swapped proofs, duplicate keys, bad hex, lo
   assert.equal(await genesisField((d) => (d["consensus"] = { baseTimeoutMs: 5000, maxTimeoutMs: 1000 })), "consensus.maxTimeoutMs");
   assert.equal(await genesisField((d) => (d["consensus"] = { backoffFactor: 0.5 })), "consensus.backoffFactor");
   assert.equal(await genesisField((d) => (d["app"] = { name: "evm" })), "app.name");
+});
+
+test("command-line overrides (--set field.path=value) apply before validation and are checked like the file", () => {
+  const text = JSON.stringify(validConfig());
+  const c = parseNodeConfig(applyConfigOverrides(text, FILE, ["rpc.port=27000", "log.level=debug", "mempool.maxTxs=5", "peers.1.host=10.0.0.2"]), FILE);
+  assert.equal(c.rpc.port, 27000);
+  assert.equal(c.log.level, "debug");
+  assert.equal(c.mempool.maxTxs, 5);
+  assert.equal(c.peers[1]!.host, "10.0.0.2");
+  // A bad override is refused naming the field, exactly as the same value in the file would be.
+  const named = (overrides: string[]) => {
+    try {
+      parseNodeConfig(applyConfigOverrides(text, FILE, overrides), FILE);
+      return undefined;
+    } catch (e) {
+      assert.ok(e instanceof NodeError && e.code === "BAD_CONFIG", String(e));
+      return e.payload.field;
+    }
+  };
+  assert.equal(named(["rpc.port=70000"]), "rpc.port");
+  assert.equal(named(["log.level=loud"]), "log.level");
+  assert.equal(named(["rpc.bogus=1"]), "rpc.bogus");
+  for (const bad of ["=1", "noequals", "a..b=1", "__proto__.x=1"]) assert.notEqual(named([bad]), undefined, bad);
 });
