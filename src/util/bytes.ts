@@ -58,7 +58,9 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
+const ENCODER = new TextEncoder();
+
 /** UTF-8 encoding of a string. */
 export function utf8(s: string): Uint8Array {
-  return new TextEncoder().encode(s);
+  return ENCODER.encode(s);
 }

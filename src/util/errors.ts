@@ -13,12 +13,7 @@ export class QuireError<Code extends string = string, Payload extends object = R
     this.code = code;
     this.payload = payload ?? ({} as Payload);
   }
-
-  /** A structured-clone-safe record of this error (for worker threads and JSON logs). */
-  toRecord(): { ok: false; code: Code; message: string; payload: Payload } {
-    return { ok: false, code: this.code, message: this.message, payload: this.payload };
-  }
 }
 
-/** Thrown for malformed caller input to a utility (bad hex, bad arguments). */
-export class InputError extends QuireError<"BAD_HEX" | "BAD_ARGUMENT"> {}
+/** Thrown for malformed caller input to a utility (bad hex). */
+export class InputError extends QuireError<"BAD_HEX"> {}
