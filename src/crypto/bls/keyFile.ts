@@ -114,7 +114,9 @@ export async function loadKeyFile(path: string, backend: BlsBackend): Promise<Va
   let text: string;
   let handle: fsp.FileHandle;
   try {
-    handle = await fsp.open(path, fsc.O_RDONLY | (fsc.O_NOFOLLOW ?? 0));
+    // O_NONBLOCK: opening a FIFO (a mistaken or hostile path) must not block forever; the isFile() check below
+    // then refuses it. It has no effect on regular files.
+    handle = await fsp.open(path, fsc.O_RDONLY | (fsc.O_NOFOLLOW ?? 0) | (fsc.O_NONBLOCK ?? 0));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new KeyFileError("KEY_FILE_NOT_FOUND", `key file ${path} does not exist`, { path });

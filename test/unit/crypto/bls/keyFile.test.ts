@@ -2,6 +2,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, statSync, chmodSync, readFileSync, writeFileSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { loadBlsBackend } from "../../../../src/crypto/bls/backend.js";
 import type { BlsBackend } from "../../../../src/crypto/bls/backend.js";
@@ -105,4 +106,22 @@ test("loading refuses bad JSON, wrong lengths, a foreign public key and a foreig
     writeFileSync(path, text, { mode: 0o600 });
     await assert.rejects(loadKeyFile(path, b), isKeyFileError(code, good.secretKey), what);
   }
+});
+
+test("a key path that is a FIFO is refused at once instead of blocking the open forever", async () => {
+  const fifo = join(dir, "fifo.json");
+  const mk = spawnSync("mkfifo", ["-m", "600", fifo]);
+  if (mk.error !== undefined || mk.status !== 0) return; // no mkfifo on this system: nothing to test
+  // In a child process, bounded: before O_NONBLOCK the open never returned and held a libuv thread.
+  const keyFileModule = new URL("../../../../src/crypto/bls/keyFile.js", import.meta.url).href;
+  const backendModule = new URL("../../../../src/crypto/bls/backend.js", import.meta.url).href;
+  const script = `
+    const { loadKeyFile } = await import(${JSON.stringify(keyFileModule)});
+    const { loadBlsBackend } = await import(${JSON.stringify(backendModule)});
+    try { await loadKeyFile(${JSON.stringify(fifo)}, await loadBlsBackend("blst")); console.log("loaded"); }
+    catch (e) { console.log(e.code); }
+    process.exit(0);`;
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 20_000 });
+  assert.equal(r.signal, null, "the load must not hang");
+  assert.equal(r.stdout.trim(), "KEY_FILE_MALFORMED", r.stderr);
 });
