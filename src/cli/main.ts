@@ -15,12 +15,12 @@ const COMMANDS: Record<string, CommandEntry> = {
   keygen: { summary: "write a BLS validator key file (mode 0600) with its proof of possession", load: async () => (await import("./keygen.js")).keygenCommand },
   sim: { summary: "deterministic consensus simulations: quire sim --validators N --seeds K --scenario random|KINDS --views V [--byzantine B] [--bls-every K] [--json FILE]", load: async () => (await import("./sim.js")).simCommand },
   init: { summary: "a new network on disk: quire init --validators N --dir DIR [--base-port P] [--hosts h1,h2,...]", load: async () => (await import("./init.js")).initCommand },
-  node: { summary: "run one validator: quire node --config FILE (SIGINT/SIGTERM stop it gracefully)", load: async () => (await import("./node.js")).nodeCommand },
+  node: { summary: "run one validator: quire node --config FILE [--set field.path=value ...] (SIGINT/SIGTERM stop it gracefully)", load: async () => (await import("./node.js")).nodeCommand },
   cluster: { summary: "a local N-validator network as child processes with a live status line and load: quire cluster [--validators N] [--dir DIR] [--load TX_PER_S]", load: async () => (await import("./cluster.js")).clusterCommand },
   load: { summary: "submit N txs through the RPC, check every node reports each committed: quire load --rpc URL[,URL...] | --cluster N [--txs N] [--size B]", load: async () => (await import("./load.js")).loadCommand },
   tx: { summary: "key-value transactions: quire tx put KEY VALUE | delete KEY | get KEY | status ID --rpc URL", load: async () => (await import("./tx.js")).txCommand },
   status: { summary: "a node's chain id, height, view, leader, peers and mempool: quire status --rpc URL", load: async () => (await import("./status.js")).statusCommand },
-  bench: { summary: "micro-benchmarks: quire bench crypto|bls|wire|net [--json FILE]", load: async () => (await import("./bench.js")).benchCommand },
+  bench: { summary: "micro-benchmarks: quire bench crypto|bls|wire|net|chain [--json FILE] [--filter TEXT]", load: async () => (await import("./bench.js")).benchCommand },
 };
 
 function usage(): string {
