@@ -10,7 +10,10 @@ export class UsageError extends QuireError<"USAGE"> {
 /** Parsed `--flag value`, `--flag=value` and `--switch` options plus positional words. */
 export interface ParsedArgs {
   positional: string[];
+  /** The last value of each flag (or `true` for a switch). */
   flags: Map<string, string | true>;
+  /** Every value of each valued flag, in order (for repeatable flags such as `quire node --set`). */
+  lists: Map<string, string[]>;
 }
 
 /**
@@ -20,6 +23,13 @@ export interface ParsedArgs {
 export function parseArgs(argv: readonly string[], switches: readonly string[] = []): ParsedArgs {
   const positional: string[] = [];
   const flags = new Map<string, string | true>();
+  const lists = new Map<string, string[]>();
+  const put = (name: string, value: string) => {
+    flags.set(name, value);
+    const l = lists.get(name);
+    if (l === undefined) lists.set(name, [value]);
+    else l.push(value);
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--") {
@@ -32,16 +42,17 @@ export function parseArgs(argv: readonly string[], switches: readonly string[] =
     }
     const eq = a.indexOf("=");
     const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
-    if (eq >= 0) flags.set(name, a.slice(eq + 1));
+    if (eq >= 0) put(name, a.slice(eq + 1));
     else if (switches.includes(name)) flags.set(name, true);
     else {
       const v = argv[i + 1];
-      if (v === undefined) throw new UsageError(`--${name} needs a value`);
-      flags.set(name, v);
+      // A following `--word` is the next flag, not this one's value: `--rpc --json` is a mistake, said now.
+      if (v === undefined || v.startsWith("--")) throw new UsageError(`--${name} needs a value`);
+      put(name, v);
       i++;
     }
   }
-  return { positional, flags };
+  return { positional, flags, lists };
 }
 
 /** Throws a UsageError naming the first flag not in `allowed`. */

@@ -23,7 +23,11 @@ const USAGE = [
  */
 export async function merkleCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  const args = parseArgs(rest);
+  const args = parseArgs(rest, ["help"]);
+  if (sub === "help" || sub === "--help" || args.flags.has("help")) {
+    process.stdout.write(USAGE + "\n");
+    return 0;
+  }
   switch (sub) {
     case "root": {
       checkFlags(args, ["backend"]);

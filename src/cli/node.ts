@@ -14,27 +14,15 @@ const EXIT_GRACE_MS = 3_000;
  * started with an IPC channel (by `quire cluster`) also stops when the channel closes: its parent is gone.
  */
 export async function nodeCommand(argv: string[]): Promise<number> {
-  // `--set` may repeat: collect every occurrence before the single-valued flags are parsed.
-  const overrides: string[] = [];
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "--set") {
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError("--set needs a value: field.path=value");
-      overrides.push(v);
-    } else if (a.startsWith("--set=")) overrides.push(a.slice("--set=".length));
-    else rest.push(a);
-  }
-  const args = parseArgs(rest, ["help"]);
+  const args = parseArgs(argv, ["help"]);
   if (args.flags.has("help")) {
     process.stdout.write(USAGE + "\n");
     return 0;
   }
-  checkFlags(args, ["config", "help"]);
+  checkFlags(args, ["config", "set", "help"]);
   const file = stringFlag(args, "config");
   if (file === undefined || args.positional.length > 0) throw new UsageError(USAGE);
-  const config = await loadNodeConfig(file, overrides);
+  const config = await loadNodeConfig(file, args.lists.get("set") ?? []);
   const node = await QuireNode.open(config);
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {

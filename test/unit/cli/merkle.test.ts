@@ -110,3 +110,11 @@ test("bad input is a clear error with exit code 2", () => {
   assert.equal(quire(["verify"], '{"leafIndex":0,"treeSize":1,"root":"xy","leafHash":"00","proof":[]}').code, 2);
   assert.equal(quire(["frobnicate"], "").code, 2);
 });
+
+test("--help prints the usage and exits 0, on the command and on each subcommand", () => {
+  for (const args of [["--help"], ["root", "--help"], ["verify", "--help"]]) {
+    const r = quire(args, "");
+    assert.equal(r.code, 0, args.join(" "));
+    assert.match(r.stdout, /^usage: quire merkle root/);
+  }
+});
