@@ -22,7 +22,7 @@ export interface LmdbChainStoreOptions extends ChainStoreOptions {
  * - `noSubdir: false`: the path is always a directory, even if its name has a dot (lmdb-js guesses otherwise).
  * - no value cache, no compression: every read decodes fresh bytes, records are already compact.
  */
-const ENV_OPTIONS = { overlappingSync: false, noSync: false, noSubdir: false, maxDbs: TABLE_NAMES.length, cache: false, compression: false } as const;
+export const LMDB_ENV_OPTIONS = { overlappingSync: false, noSync: false, noSubdir: false, maxDbs: TABLE_NAMES.length, cache: false, compression: false } as const;
 const DB_OPTIONS = { encoding: "binary", keyEncoding: "binary", cache: false, compression: false } as const;
 
 /**
@@ -98,7 +98,7 @@ export class LmdbChainStore extends TableChainStore {
     openPaths.add(path);
     let env: RootDatabase<Uint8Array, Uint8Array> | undefined;
     try {
-      env = open<Uint8Array, Uint8Array>({ path, ...ENV_OPTIONS });
+      env = open<Uint8Array, Uint8Array>({ path, ...LMDB_ENV_OPTIONS });
       return new LmdbChainStore("lmdb", new LmdbTables(env, path), opts);
     } catch (e) {
       if (env !== undefined) await env.close();

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { open } from "lmdb";
-import { LmdbChainStore } from "../../../src/chain/store/lmdbStore.js";
+import { LMDB_ENV_OPTIONS, LmdbChainStore } from "../../../src/chain/store/lmdbStore.js";
 import { META_KEYS } from "../../../src/chain/store/tableStore.js";
 import { encodeU32 } from "../../../src/chain/store/records.js";
 import { runChainStoreCompliance } from "./storeCompliance.js";
@@ -112,7 +112,14 @@ test("LmdbChainStore: a process killed during commits reopens at a whole height,
   }
 });
 
-test("LmdbChainStore: a safety state reported saved survives SIGKILL", async (t) => {
+test("LmdbChainStore: the environment keeps synchronous, non-overlapping commits (what makes saves durable)", () => {
+  // SIGKILL leaves the OS page cache intact, so the kill tests below cannot tell a flushed commit from a buffered
+  // one: this tripwire is what stops someone from turning on lmdb-js's overlapping sync or noSync for speed.
+  assert.equal(LMDB_ENV_OPTIONS.overlappingSync, false);
+  assert.equal(LMDB_ENV_OPTIONS.noSync, false);
+});
+
+test("LmdbChainStore: a safety state reported saved survives SIGKILL of the process (not a power-loss test)", async (t) => {
   const rng = seededRng(t);
   const dir = newDir();
   try {
