@@ -58,6 +58,8 @@ export class PublicKeyCache {
 
   /** The parsed key, or undefined when the bytes are not a valid public key. */
   get(bytes: Uint8Array): PublicKey | undefined {
+    // Only the two G1 encodings can parse: refuse anything else before building a map key from peer-sized bytes.
+    if (bytes.length !== 48 && bytes.length !== 96) return undefined;
     const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
     let pk = this.map.get(key);
     if (pk === undefined) {
