@@ -130,7 +130,7 @@ export class SimReplica {
     const v = this.validator;
     if (v === null) return;
     for (const [code, count] of Object.entries(v.rejections())) if (count > 0) this.rejections.set(code, (this.rejections.get(code) ?? 0) + count);
-    this.evidence += v.evidence().length;
+    this.evidence += v.evidence().length + v.evidenceDropped();
     this.validator = null;
   }
 
