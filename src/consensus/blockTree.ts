@@ -46,7 +46,10 @@ export function attachQc(tree: BlockTree, key: string, qc: QuorumCert): BlockTre
 /**
  * Commits the block `key` (and every uncommitted ancestor): returns the committed blocks in ascending height and
  * the tree re-rooted at `key`, keeping only its descendants. Every committed block must carry its QC: a block is
- * committed because a certified child (or descendant) extends it, and that child's proposal carried the QC.
+ * committed because a certified child (or descendant) extends it, and the callers keep "a block with a child in the
+ * tree is certified" true by construction (a proposal's QC is attached to its parent before the proposal is linked;
+ * sync responses and restore never link under an uncertified parent). So the throw below is a real invariant, not
+ * reachable from peer input.
  */
 export function commitTo(tree: BlockTree, key: string): { tree: BlockTree; committed: CommittedBlock[] } {
   const target = tree.nodes.get(key);

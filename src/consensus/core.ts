@@ -397,9 +397,10 @@ export function justification(d: Draft, view: number): { qc: QuorumCert; tc: Tim
 export function payloadFits(d: Draft, view: number, block: Block): "ok" | CoreRejectCode {
   if (view !== d.view || d.awaitingPayload !== view || view <= d.safety.lastProposedView) return "PAYLOAD_NOT_EXPECTED";
   const h = block.header;
+  if (h.view !== view || h.proposer !== d.ctx.self) return "PAYLOAD_NOT_EXPECTED";
+  // The high QC's block may be unknown when the QC moved after the request: that too is a stale parent.
   const parent = getNode(d.tree, hashKey(d.safety.highQc.blockHash));
-  if (parent === undefined || h.view !== view || h.proposer !== d.ctx.self) return "PAYLOAD_NOT_EXPECTED";
-  if (hashKey(h.parent) !== parent.key || h.height !== parent.block.header.height + 1) return "PAYLOAD_BAD_PARENT";
+  if (parent === undefined || hashKey(h.parent) !== parent.key || h.height !== parent.block.header.height + 1) return "PAYLOAD_BAD_PARENT";
   return "ok";
 }
 

@@ -2,8 +2,10 @@
  * The shell's block for a `proposeRequest` (a local event). Check: we asked for exactly this view, still lead it, have
  * not proposed in it, and the block extends our high QC's block at the next height. Apply: record the proposal in the
  * safety state (persisted before the proposal leaves: never two proposals in one view, even across a restart),
- * broadcast it with its justification, and process it like any proposal (insert, vote).
+ * broadcast it with its justification, and process it like any proposal (insert, vote). A block built on a parent that
+ * is no longer the high QC's block is refused and the request re-issued for the current parent.
  */
+import { hashKey } from "./hashKey.js";
 import { acceptProposal, justification, payloadFits } from "./core.js";
 import type { Draft } from "./core.js";
 import type { Block } from "../wire/types.js";
@@ -12,6 +14,11 @@ export function onPayload(d: Draft, view: number, block: Block): void {
   const fit = payloadFits(d, view, block);
   if (fit !== "ok") {
     d.reject(d.ctx.self, fit);
+    // A stale answer: the high QC moved (within the view) while the shell built the block on the old parent. Forget
+    // the request so that `finish` asks again for the new parent (or fetches it first); otherwise the view would
+    // time out without a proposal. Only for a different parent: a block on the right parent at the wrong height is
+    // a shell bug, and asking again would just repeat it.
+    if (fit === "PAYLOAD_BAD_PARENT" && hashKey(block.header.parent) !== hashKey(d.safety.highQc.blockHash)) d.awaitingPayload = 0;
     return;
   }
   const hash = d.ctx.hashBlock(block.header);

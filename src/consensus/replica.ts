@@ -109,6 +109,8 @@ export class Replica {
       const h = s.block.header;
       const parent = getNode(tree, hashKey(h.parent));
       if (parent === undefined || h.height !== parent.block.header.height + 1 || h.view <= parent.block.header.view) continue;
+      // Same linking rule as live insertion: never under an uncertified parent (see commitTo).
+      if (parent.qc === null && s.parentQc === null) continue;
       tree = insertBlock(tree, s.block, s.hash, hashKey(s.hash), s.qc);
       if (s.parentQc !== null) tree = attachQc(tree, parent.key, s.parentQc);
     }

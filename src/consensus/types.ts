@@ -207,6 +207,8 @@ export type CoreRejectCode =
   | "BELOW_ROOT"
   /** A sync response nobody asked for (or an old one). */
   | "UNEXPECTED_SYNC_RESPONSE"
+  /** A sync response whose first block is not at the height we asked from. */
+  | "SYNC_WRONG_START"
   /** A payload input for a view this replica may not propose in (not leader, not current, already proposed). */
   | "PAYLOAD_NOT_EXPECTED"
   /** A payload block that does not extend the requested parent. */

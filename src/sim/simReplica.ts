@@ -7,7 +7,7 @@
 import { decodeMessage, encodeMessage } from "../wire/codec.js";
 import { WireError } from "../wire/errors.js";
 import type { Block, Message } from "../wire/types.js";
-import { utf8 } from "../util/bytes.js";
+import { bytesEqual, utf8 } from "../util/bytes.js";
 import { hashKey } from "../consensus/hashKey.js";
 import type { SeededRng } from "../util/rng.js";
 import type { Replica } from "../consensus/replica.js";
@@ -130,7 +130,7 @@ export class SimReplica {
     const v = this.validator;
     if (v === null) return;
     for (const [code, count] of Object.entries(v.rejections())) if (count > 0) this.rejections.set(code, (this.rejections.get(code) ?? 0) + count);
-    this.evidence += v.evidence().length;
+    this.evidence += v.evidence().length + v.evidenceDropped();
     this.validator = null;
   }
 
@@ -258,8 +258,9 @@ export class SimReplica {
   }
 
   /**
-   * The shell-side check of "persist before send": a vote or timeout of ours may only leave when the persisted safety
-   * state already covers its view, and a proposal when it covers the proposal's view. Any breach is recorded as a
+   * The shell-side check of "persist before send": a vote of ours may only leave when it is the persisted safety
+   * state's last vote (same view and block), a timeout when the persisted state covers its view and holds a timeout
+   * for it, and a proposal when it covers the proposal's view. Any breach is recorded as a
    * safety violation of the run.
    */
   private checkPersistedBeforeSend(m: Message): void {
@@ -269,7 +270,10 @@ export class SimReplica {
     let covered = true;
     if (m.kind === "vote" && m.body.voter === d.validator) {
       view = m.body.view;
-      covered = safety !== null && safety.lastVotedView >= view;
+      // Exactly this vote must be the persisted last vote: a view merely covered by lastVotedView would also pass a
+      // vote sent after timing out in its view, or a second, different vote in one view.
+      const last = safety?.lastVote ?? null;
+      covered = safety !== null && safety.lastVotedView >= view && last !== null && last.view === view && bytesEqual(last.blockHash, m.body.blockHash);
     } else if (m.kind === "timeout" && m.body.voter === d.validator) {
       view = m.body.view;
       covered = safety !== null && safety.lastVotedView >= view && safety.lastTimeout?.view === view;

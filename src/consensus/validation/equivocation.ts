@@ -5,15 +5,26 @@
  *
  * Only messages that passed every other check are recorded, so a malformed or badly signed message can neither frame
  * a validator nor shadow its real message. Memory is bounded: views more than `memoryViews` below the current view
- * are forgotten (nothing that old is acted on anyway).
+ * are forgotten (nothing that old is acted on anyway), proposals are remembered by header only, and the evidence log
+ * keeps the newest `MAX_EVIDENCE` entries (per-validator counts and the number dropped keep the full tally).
  */
-import type { Proposal, Timeout, Vote } from "../../wire/types.js";
+import type { BlockHeader, Proposal, Timeout, Vote } from "../../wire/types.js";
+
+/**
+ * Evidence entries kept in the log. Not a measured figure: a size bound. An entry holds two votes (~0.5 KB), two
+ * block headers, or two timeouts whose high QCs carry a signer bitmap (n/8 bytes each), so 256 entries stay well
+ * under a megabyte for committees of a few hundred validators, while f Byzantine validators produce at most three
+ * entries each per view: the log still covers many views of sustained equivocation, and `counts()` never forgets.
+ */
+export const MAX_EVIDENCE = 256;
 
 export type EvidenceKind = "proposal" | "vote" | "timeout";
 
 /** Two conflicting messages from one validator in one view. Votes and timeouts are signed: transferable proof. */
 export type Evidence =
-  | { readonly kind: "proposal"; readonly validator: number; readonly view: number; readonly first: string; readonly second: string; readonly firstProposal: Proposal; readonly secondProposal: Proposal }
+  // Proposals are not signed (no transferable proof) and may be megabytes: headers identify the two blocks (the
+  // txRoot commits to their transactions).
+  | { readonly kind: "proposal"; readonly validator: number; readonly view: number; readonly first: string; readonly second: string; readonly firstHeader: BlockHeader; readonly secondHeader: BlockHeader }
   | { readonly kind: "vote"; readonly validator: number; readonly view: number; readonly first: Vote; readonly second: Vote }
   | { readonly kind: "timeout"; readonly validator: number; readonly view: number; readonly first: Timeout; readonly second: Timeout };
 
@@ -26,12 +37,13 @@ interface Entry<T> {
 }
 
 export class EquivocationTracker {
-  private readonly proposals = new Map<number, Map<number, Entry<Proposal>>>();
+  private readonly proposals = new Map<number, Map<number, Entry<BlockHeader>>>();
   private readonly votes = new Map<number, Map<number, Entry<Vote>>>();
   private readonly timeouts = new Map<number, Map<number, Entry<Timeout>>>();
   private readonly log: Evidence[] = [];
   private readonly perValidator = new Map<number, number>();
   private floor = 0;
+  private dropped = 0;
 
   constructor(private readonly memoryViews = 64) {}
 
@@ -44,8 +56,8 @@ export class EquivocationTracker {
 
   /** The first message recorded for (validator, view) of this kind, if any. */
   first(kind: "vote", validator: number, view: number): Vote | undefined;
-  first(kind: EvidenceKind, validator: number, view: number): Proposal | Vote | Timeout | undefined {
-    return (this.table(kind).get(view)?.get(validator) as Entry<Proposal | Vote | Timeout> | undefined)?.message;
+  first(kind: EvidenceKind, validator: number, view: number): BlockHeader | Vote | Timeout | undefined {
+    return (this.table(kind).get(view)?.get(validator) as Entry<BlockHeader | Vote | Timeout> | undefined)?.message;
   }
 
   /** Records a fully validated message. Returns "conflict" (and records evidence once) when it differs from the first. */
@@ -54,21 +66,27 @@ export class EquivocationTracker {
   record(kind: "timeout", validator: number, view: number, key: string, message: Timeout): Seen;
   record(kind: EvidenceKind, validator: number, view: number, key: string, message: Proposal | Vote | Timeout): Seen {
     if (view < this.floor) return "new"; // below memory: the core ignores it anyway
-    const table = this.table(kind) as Map<number, Map<number, Entry<Proposal | Vote | Timeout>>>;
+    const table = this.table(kind) as Map<number, Map<number, Entry<BlockHeader | Vote | Timeout>>>;
     let byValidator = table.get(view);
     if (byValidator === undefined) {
       byValidator = new Map();
       table.set(view, byValidator);
     }
     const e = byValidator.get(validator);
+    // Keep a proposal's header only: the block body is not needed to tell two proposals apart.
+    const kept: BlockHeader | Vote | Timeout = kind === "proposal" ? (message as Proposal).block.header : (message as Vote | Timeout);
     if (e === undefined) {
-      byValidator.set(validator, { key, message, reported: false });
+      byValidator.set(validator, { key, message: kept, reported: false });
       return "new";
     }
     if (e.key === key) return "duplicate";
     if (!e.reported) {
       e.reported = true;
-      this.log.push(makeEvidence(kind, validator, view, e, key, message));
+      this.log.push(makeEvidence(kind, validator, view, e, key, kept));
+      if (this.log.length > MAX_EVIDENCE) {
+        this.log.shift();
+        this.dropped++;
+      }
       this.perValidator.set(validator, (this.perValidator.get(validator) ?? 0) + 1);
     }
     return "conflict";
@@ -82,9 +100,14 @@ export class EquivocationTracker {
     for (const t of [this.proposals, this.votes, this.timeouts] as Map<number, unknown>[]) for (const v of t.keys()) if (v < floor) t.delete(v);
   }
 
-  /** Every piece of evidence recorded, oldest first. */
+  /** The newest `MAX_EVIDENCE` pieces of evidence recorded, oldest first. */
   evidence(): readonly Evidence[] {
     return this.log;
+  }
+
+  /** How many pieces of evidence were dropped from the log to keep it at `MAX_EVIDENCE`. */
+  evidenceDropped(): number {
+    return this.dropped;
   }
 
   /** Evidence count per validator. */
@@ -97,10 +120,10 @@ export class EquivocationTracker {
   }
 }
 
-function makeEvidence(kind: EvidenceKind, validator: number, view: number, first: Entry<Proposal | Vote | Timeout>, key: string, second: Proposal | Vote | Timeout): Evidence {
+function makeEvidence(kind: EvidenceKind, validator: number, view: number, first: Entry<BlockHeader | Vote | Timeout>, key: string, second: BlockHeader | Vote | Timeout): Evidence {
   switch (kind) {
     case "proposal":
-      return { kind, validator, view, first: first.key, second: key, firstProposal: first.message as Proposal, secondProposal: second as Proposal };
+      return { kind, validator, view, first: first.key, second: key, firstHeader: first.message as BlockHeader, secondHeader: second as BlockHeader };
     case "vote":
       return { kind, validator, view, first: first.message as Vote, second: second as Vote };
     case "timeout":

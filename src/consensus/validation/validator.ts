@@ -93,6 +93,11 @@ export class MessageValidator {
     return this.tracker.evidence();
   }
 
+  /** Evidence dropped from the bounded log (`evidence().length + evidenceDropped()` is the total recorded). */
+  evidenceDropped(): number {
+    return this.tracker.evidenceDropped();
+  }
+
   /** Evidence count per validator. */
   evidenceCounts(): ReadonlyMap<number, number> {
     return this.tracker.counts();
