@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { BenchSuite } from "../src/cli/bench.js";
-import { choiceFlag } from "../src/cli/args.js";
+import type { BenchSuite } from "./harness.js";
 import type { BenchCase, BenchOptions, BenchResult } from "./harness.js";
 import { runCases } from "./harness.js";
 import { BLS_BACKEND_NAMES, loadBlsBackend } from "../src/crypto/bls/backend.js";
@@ -160,7 +159,7 @@ const NOBLE_OPTS = (opts: BenchOptions): BenchOptions => ({ ...opts, timeMs: Mat
 export const suite: BenchSuite = {
   flags: ["backend"],
   async run(args, opts) {
-    const choice = choiceFlag(args, "backend", [...BLS_BACKEND_NAMES, "all"] as const, "all");
+    const choice = args.choice("backend", [...BLS_BACKEND_NAMES, "all"] as const, "all");
     // blst always runs: it is every group's baseline.
     const names: BlsBackendName[] = choice === "all" ? [...BLS_BACKEND_NAMES] : choice === "blst" ? ["blst"] : ["blst", choice];
     const rows: BenchResult[] = [];

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { BenchSuite } from "../src/cli/bench.js";
+import type { BenchSuite } from "./harness.js";
 import type { BenchCase } from "./harness.js";
 import { runCases } from "./harness.js";
 import { KvApplication } from "../src/chain/app/kvApp.js";
@@ -11,7 +11,7 @@ import type { EntryChange } from "../src/chain/app/stateTree.js";
 import type { StateWriter } from "../src/chain/app/interface.js";
 import { buildBlock, buildGenesisBlock } from "../src/chain/blocks.js";
 import { Executor } from "../src/chain/executor.js";
-import { bytesKey } from "../src/chain/keys.js";
+import { bytesKey } from "../src/util/bytes.js";
 import { Mempool } from "../src/chain/mempool.js";
 import { LmdbChainStore } from "../src/chain/store/lmdbStore.js";
 import { MemoryChainStore } from "../src/chain/store/memoryStore.js";
@@ -20,7 +20,7 @@ import { defaultHasher } from "../src/crypto/hash/backends.js";
 import { merkleRoot } from "../src/crypto/merkle.js";
 import { compareBytes, concatBytes, utf8 } from "../src/util/bytes.js";
 import { SeededRng } from "../src/util/rng.js";
-import type { Block, Hash, QuorumCert } from "../src/wire/types.js";
+import type { Block, Hash, QuorumCert } from "../src/domain/types.js";
 
 /**
  * `quire bench chain`:

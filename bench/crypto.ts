@@ -1,4 +1,4 @@
-import type { BenchSuite } from "../src/cli/bench.js";
+import type { BenchSuite } from "./harness.js";
 import { runCases } from "./harness.js";
 import { hashCases } from "./crypto/hash.js";
 import { bitmapCases } from "./crypto/bitmap.js";

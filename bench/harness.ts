@@ -161,3 +161,20 @@ export function throughputResult(
     bytesPerSec: (1e9 / meanNs) * size,
   };
 }
+
+/**
+ * A suite's own command-line flags, as the `quire bench` command parsed them (bench/ stands below src/cli/, so it
+ * reads flags through this instead of importing the parser).
+ */
+export interface BenchFlags {
+  /** An integer flag, or `def` when absent; the command refuses a non-integer value with a usage error. */
+  int(name: string, def: number): number;
+  /** One of `choices`, or `def` when absent; anything else is a usage error. */
+  choice<T extends string>(name: string, choices: readonly T[], def: T): T;
+}
+
+/** What a benchmark module exports as `suite`: its own flags, and a runner that builds and runs its cases. */
+export interface BenchSuite {
+  readonly flags: readonly string[];
+  run(flags: BenchFlags, opts: BenchOptions): Promise<BenchResult[]>;
+}

@@ -16,8 +16,7 @@ import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
-import type { BenchSuite } from "../src/cli/bench.js";
-import { intFlag } from "../src/cli/args.js";
+import type { BenchSuite } from "./harness.js";
 import { Priority } from "../src/net/transport.js";
 import { UWS_TRANSPORT_DEFAULTS, UwsTransport } from "../src/net/uwsTransport.js";
 import { formatNs, runCases, throughputResult } from "./harness.js";
@@ -119,12 +118,12 @@ async function rawTrial(peer: Peer, port: number, pool: readonly Uint8Array[], n
 export const suite: BenchSuite = {
   flags: ["small-count", "large-count", "trials", "frame-bytes", "high-water"],
   async run(args, opts) {
-    const smallN = intFlag(args, "small-count", 2_000_000)!;
-    const largeN = intFlag(args, "large-count", 20_000)!;
-    const trials = Math.max(1, intFlag(args, "trials", 3)!);
+    const smallN = args.int("small-count", 2_000_000);
+    const largeN = args.int("large-count", 20_000);
+    const trials = Math.max(1, args.int("trials", 3));
     const cfg: PeerConfig = {
-      frameBytes: intFlag(args, "frame-bytes", UWS_TRANSPORT_DEFAULTS.frameBytes)!,
-      socketHighWaterBytes: intFlag(args, "high-water", UWS_TRANSPORT_DEFAULTS.socketHighWaterBytes)!,
+      frameBytes: args.int("frame-bytes", UWS_TRANSPORT_DEFAULTS.frameBytes),
+      socketHighWaterBytes: args.int("high-water", UWS_TRANSPORT_DEFAULTS.socketHighWaterBytes),
     };
     const want = (group: string): boolean => opts.filter === undefined || group.includes(opts.filter) || opts.filter === "";
 

@@ -1,8 +1,8 @@
-import type { BenchSuite } from "../src/cli/bench.js";
+import type { BenchSuite } from "./harness.js";
 import type { BenchCase, BenchResult } from "./harness.js";
 import { formatNs, runCases } from "./harness.js";
 import { decodeMessage, WireEncoder } from "../src/wire/codec.js";
-import type { Block, Message, Proposal, QuorumCert, Timeout, Vote } from "../src/wire/types.js";
+import type { Block, Message, Proposal, QuorumCert, Timeout, Vote } from "../src/domain/types.js";
 import { SeededRng } from "../src/util/rng.js";
 
 /**

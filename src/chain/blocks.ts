@@ -10,8 +10,8 @@ import type { Hasher } from "../crypto/hasher.js";
 import { merkleRoot } from "../crypto/merkle.js";
 import { defaultHasher } from "../crypto/hash/backends.js";
 import { bytesEqual } from "../util/bytes.js";
-import { HASH_BYTES } from "../wire/limits.js";
-import type { Block, Hash } from "../wire/types.js";
+import { HASH_BYTES } from "../domain/limits.js";
+import type { Block, Hash } from "../domain/types.js";
 
 /** What executing a block produced: what its child carries in `parentStateRoot` and `parentResults`. */
 export interface ExecutionOutcome {

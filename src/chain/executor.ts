@@ -18,12 +18,12 @@ import type { Hasher } from "../crypto/hasher.js";
 import { DIGEST_LENGTH } from "../crypto/hasher.js";
 import { defaultHasher } from "../crypto/hash/backends.js";
 import { bytesEqual, toHex } from "../util/bytes.js";
-import type { Block, Hash, QuorumCert } from "../wire/types.js";
+import type { Block, Hash, QuorumCert } from "../domain/types.js";
 import type { Application } from "./app/interface.js";
 import { checkParentOutcome } from "./blocks.js";
 import type { ExecutionOutcome } from "./blocks.js";
 import { ExecutionError } from "./errors.js";
-import { bytesKey } from "./keys.js";
+import { bytesKey } from "../util/bytes.js";
 import { StateOverlay } from "./overlay.js";
 import type { BlockCommit, ChainHead, ChainStore, TxIndexEntry } from "./store/interface.js";
 

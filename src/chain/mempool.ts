@@ -18,11 +18,11 @@
  */
 import type { Hasher } from "../crypto/hasher.js";
 import { defaultHasher } from "../crypto/hash/backends.js";
-import { MAX_TX_BYTES } from "../wire/limits.js";
-import type { Hash } from "../wire/types.js";
+import { MAX_TX_BYTES } from "../domain/limits.js";
+import type { Hash } from "../domain/types.js";
 import { QuireError } from "../util/errors.js";
 import type { CheckResult } from "./app/interface.js";
-import { bytesKey } from "./keys.js";
+import { bytesKey } from "../util/bytes.js";
 
 export interface MempoolOptions {
   /** Most pending txs. Default 20,000 (two seconds of the 10,000-tx target load with headroom). */

@@ -1,4 +1,4 @@
-import { bytesKey } from "./keys.js";
+import { bytesKey } from "../util/bytes.js";
 import type { StateReader, StateWriter } from "./app/interface.js";
 import type { StateWrite } from "./store/interface.js";
 

@@ -1,13 +1,6 @@
-import { checkFlags, intFlag, parseArgs, stringFlag, UsageError } from "./args.js";
-import type { ParsedArgs } from "./args.js";
-import type { BenchOptions, BenchResult } from "../../bench/harness.js";
+import { checkFlags, choiceFlag, intFlag, parseArgs, stringFlag, UsageError } from "./args.js";
+import type { BenchFlags, BenchOptions, BenchSuite } from "../../bench/harness.js";
 import { formatTable, writeJson } from "../../bench/harness.js";
-
-/** What a benchmark module in bench/ exports as `suite`: its own flags, and a runner that builds and runs its cases. */
-export interface BenchSuite {
-  flags: readonly string[];
-  run(args: ParsedArgs, opts: BenchOptions): Promise<BenchResult[]>;
-}
 
 // Loaded on demand: `quire bench crypto` never loads BLS or uWS.
 const SUITES: Record<string, () => Promise<BenchSuite>> = {
@@ -34,7 +27,11 @@ export async function benchCommand(argv: string[]): Promise<number> {
     iterations: intFlag(args, "iterations", 10)!,
     ...(filter !== undefined ? { filter } : {}),
   };
-  const rows = await loaded.run(args, opts);
+  const flags: BenchFlags = {
+    int: (name, def) => intFlag(args, name, def)!,
+    choice: (name, choices, def) => choiceFlag(args, name, choices, def),
+  };
+  const rows = await loaded.run(flags, opts);
   process.stdout.write(formatTable(rows));
   const json = stringFlag(args, "json");
   if (json !== undefined) writeJson(json, suiteName!, rows);

@@ -23,8 +23,8 @@
  * core; the default is @noble/hashes (pure JS), which keeps this module free of node:* imports.
  */
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
-import type { BlockHeader, Hash } from "../wire/types.js";
-import { utf8 } from "../util/bytes.js";
+import type { BlockHeader, Hash } from "../domain/types.js";
+import { utf8, writeU64BE } from "../util/bytes.js";
 
 /** A SHA-256 implementation: 32-byte digest of `data`. Must be pure. */
 export type Sha256 = (data: Uint8Array) => Uint8Array;
@@ -42,11 +42,6 @@ export const BLOCK_HASH_DOMAIN: Uint8Array = (() => {
 /** Bytes of the preimage before `parentResults`. */
 export const HEADER_FIXED_BYTES = 144;
 
-function putU64(view: DataView, off: number, v: number): void {
-  // v is a safe integer (the codec refuses larger ones); split it into two uint32 halves.
-  view.setUint32(off, Math.floor(v / 4294967296));
-  view.setUint32(off + 4, v >>> 0);
-}
 
 /** The canonical preimage of `header` (layout in the module comment). */
 export function headerPreimage(header: BlockHeader): Uint8Array {
@@ -54,10 +49,10 @@ export function headerPreimage(header: BlockHeader): Uint8Array {
   const dv = new DataView(out.buffer);
   out.set(BLOCK_HASH_DOMAIN, 0);
   out.set(header.parent, 16);
-  putU64(dv, 48, header.view);
-  putU64(dv, 56, header.height);
+  writeU64BE(dv, 48, header.view);
+  writeU64BE(dv, 56, header.height);
   dv.setUint32(64, header.proposer);
-  putU64(dv, 68, header.timestampMs);
+  writeU64BE(dv, 68, header.timestampMs);
   out.set(header.txRoot, 76);
   out.set(header.parentStateRoot, 108);
   dv.setUint32(140, header.parentResults.length);

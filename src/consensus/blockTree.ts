@@ -3,18 +3,18 @@
  * returns a new tree that shares unchanged nodes with the old one. Sizes stay small in practice (blocks since the last
  * commit, plus forks), so copying the node map on update costs less than the bookkeeping a persistent map would need.
  */
-import { hashKey } from "./hashKey.js";
+import { bytesKey } from "../util/bytes.js";
 import { toHex } from "../util/bytes.js";
-import type { Block, Hash, QuorumCert } from "../wire/types.js";
+import type { Block, Hash, QuorumCert } from "../domain/types.js";
 import type { BlockTree, CommittedBlock, TreeNode } from "./types.js";
 import { ConsensusError } from "./errors.js";
 
 /** A tree holding only `root` (the last committed block, with the QC that certified it). */
 export function treeWithRoot(block: Block, hash: Hash, qc: QuorumCert): BlockTree {
-  return { root: { block, hash, key: hashKey(hash), parentKey: hashKey(block.header.parent), qc }, nodes: new Map() };
+  return { root: { block, hash, key: bytesKey(hash), parentKey: bytesKey(block.header.parent), qc }, nodes: new Map() };
 }
 
-/** The node for `key` (a `hashKey`), the root included. */
+/** The node for `key` (a `bytesKey`), the root included. */
 export function getNode(tree: BlockTree, key: string): TreeNode | undefined {
   return key === tree.root.key ? tree.root : tree.nodes.get(key);
 }
@@ -28,7 +28,7 @@ export function hasBlock(tree: BlockTree, key: string): boolean {
 export function insertBlock(tree: BlockTree, block: Block, hash: Hash, key: string, qc: QuorumCert | null): BlockTree {
   if (hasBlock(tree, key)) return qc === null ? tree : attachQc(tree, key, qc);
   const nodes = new Map(tree.nodes);
-  nodes.set(key, { block, hash, key, parentKey: hashKey(block.header.parent), qc });
+  nodes.set(key, { block, hash, key, parentKey: bytesKey(block.header.parent), qc });
   return { root: tree.root, nodes };
 }
 

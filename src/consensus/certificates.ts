@@ -3,7 +3,7 @@
  * Injected, so the core stays free of BLS and bitmap code; the implementation (scheme.ts) encodes the signer bitmap
  * and aggregates the signatures with the configured signature scheme.
  */
-import type { QuorumCert, Timeout, TimeoutCert, Vote } from "../wire/types.js";
+import type { QuorumCert, Timeout, TimeoutCert, Vote } from "../domain/types.js";
 
 /** The outcome of assembling a QC from votes. */
 export interface QcAssembly {

@@ -3,9 +3,9 @@
  * immutable `ReplicaState` whose fields are replaced (never mutated in place) with new immutable values, plus the
  * effects produced so far. `finish` turns it back into a state and orders the effects (persist before sends).
  */
-import { hashKey } from "./hashKey.js";
-import { MAX_SYNC_BLOCKS } from "../wire/limits.js";
-import type { Block, QuorumCert, Timeout, TimeoutCert, Vote } from "../wire/types.js";
+import { bytesKey } from "../util/bytes.js";
+import { MAX_SYNC_BLOCKS } from "../domain/limits.js";
+import type { Block, QuorumCert, Timeout, TimeoutCert, Vote } from "../domain/types.js";
 import { attachQc, commitTo, getNode, hasBlock, insertBlock } from "./blockTree.js";
 import type { BlockHasher } from "./blockHash.js";
 import type { CertificateAggregator } from "./certificates.js";
@@ -182,7 +182,7 @@ export function processQc(d: Draft, qc: QuorumCert, from: number): void {
     d.setSafety({ highQc: qc });
     d.highQcSource = from;
   }
-  const key = hashKey(qc.blockHash);
+  const key = bytesKey(qc.blockHash);
   const node = getNode(d.tree, key);
   if (node !== undefined) {
     if (node.qc === null) d.tree = attachQc(d.tree, key, qc);
@@ -231,13 +231,13 @@ export function processTc(d: Draft, tc: TimeoutCert): void {
  */
 export function acceptProposal(d: Draft, from: number, p: VerifiedProposal): boolean {
   const h = p.block.header;
-  const key = hashKey(p.hash);
+  const key = bytesKey(p.hash);
   if (h.height <= d.tree.root.block.header.height) {
     if (key !== d.tree.root.key) d.reject(from, "BELOW_ROOT");
     return true;
   }
   if (!hasBlock(d.tree, key)) {
-    const parent = getNode(d.tree, hashKey(h.parent));
+    const parent = getNode(d.tree, bytesKey(h.parent));
     if (parent === undefined) return false;
     if (h.height !== parent.block.header.height + 1) {
       d.reject(from, "BAD_HEIGHT");
@@ -253,7 +253,7 @@ export function acceptProposal(d: Draft, from: number, p: VerifiedProposal): boo
     d.tree = insertBlock(d.tree, p.block, p.hash, key, null);
     d.effects.push({ kind: "saveBlock", stored: { block: p.block, hash: p.hash, qc: null, parentQc: p.qc } });
     // Its QC may have arrived first (in a timeout or from the vote collector): attach it and apply the commit rule.
-    if (key === hashKey(d.safety.highQc.blockHash)) processQc(d, d.safety.highQc, from);
+    if (key === bytesKey(d.safety.highQc.blockHash)) processQc(d, d.safety.highQc, from);
   }
   tryVote(d, p);
   retryPending(d, key);
@@ -281,7 +281,7 @@ export function addVote(d: Draft, vote: Vote): void {
   if (vote.view <= d.safety.highQc.view) return; // that view is certified already
   const col = d.votes.get(vote.view);
   if (col !== undefined && col.voters.has(vote.voter)) return;
-  const key = hashKey(vote.blockHash);
+  const key = bytesKey(vote.blockHash);
   const forBlock = [...(col?.byBlock.get(key) ?? []), vote];
   const byBlock = new Map(col?.byBlock);
   byBlock.set(key, forBlock);
@@ -376,7 +376,7 @@ export function maybePropose(d: Draft): void {
   const tc = d.safety.lastTc;
   const justified = qc.view === view - 1 || (tc !== null && tc.view === view - 1 && qc.view >= maxHighQcView(tc));
   if (!justified) return;
-  const parent = getNode(d.tree, hashKey(qc.blockHash));
+  const parent = getNode(d.tree, bytesKey(qc.blockHash));
   if (parent === undefined) {
     const root = d.tree.root.block.header;
     requestSync(d, d.highQcSource, root.height + (qc.view - root.view));
@@ -399,8 +399,8 @@ export function payloadFits(d: Draft, view: number, block: Block): "ok" | CoreRe
   const h = block.header;
   if (h.view !== view || h.proposer !== d.ctx.self) return "PAYLOAD_NOT_EXPECTED";
   // The high QC's block may be unknown when the QC moved after the request: that too is a stale parent.
-  const parent = getNode(d.tree, hashKey(d.safety.highQc.blockHash));
-  if (parent === undefined || hashKey(h.parent) !== parent.key || h.height !== parent.block.header.height + 1) return "PAYLOAD_BAD_PARENT";
+  const parent = getNode(d.tree, bytesKey(d.safety.highQc.blockHash));
+  if (parent === undefined || bytesKey(h.parent) !== parent.key || h.height !== parent.block.header.height + 1) return "PAYLOAD_BAD_PARENT";
   return "ok";
 }
 
@@ -439,8 +439,8 @@ export function requestSync(d: Draft, hint: number, targetHeight: number): void 
 
 /** Buffers a proposal whose parent is unknown (newest views kept) and asks its sender for the ancestors. */
 export function bufferProposal(d: Draft, from: number, p: VerifiedProposal): void {
-  const key = hashKey(p.hash);
-  if (!d.pendingProposals.some((x) => hashKey(x.proposal.hash) === key)) {
+  const key = bytesKey(p.hash);
+  if (!d.pendingProposals.some((x) => bytesKey(x.proposal.hash) === key)) {
     const next = [...d.pendingProposals, { from, proposal: p }];
     next.sort((a, b) => b.proposal.block.header.view - a.proposal.block.header.view);
     d.pendingProposals = next.slice(0, MAX_PENDING_PROPOSALS);
@@ -450,9 +450,9 @@ export function bufferProposal(d: Draft, from: number, p: VerifiedProposal): voi
 
 /** Inserts buffered proposals whose parent just became known (`parentKey`), recursively. */
 export function retryPending(d: Draft, parentKey: string): void {
-  const ready = d.pendingProposals.filter((x) => hashKey(x.proposal.block.header.parent) === parentKey);
+  const ready = d.pendingProposals.filter((x) => bytesKey(x.proposal.block.header.parent) === parentKey);
   if (ready.length === 0) return;
-  d.pendingProposals = d.pendingProposals.filter((x) => hashKey(x.proposal.block.header.parent) !== parentKey);
+  d.pendingProposals = d.pendingProposals.filter((x) => bytesKey(x.proposal.block.header.parent) !== parentKey);
   ready.sort((a, b) => a.proposal.block.header.view - b.proposal.block.header.view);
   for (const x of ready) acceptProposal(d, x.from, x.proposal);
 }

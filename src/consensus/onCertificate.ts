@@ -4,7 +4,7 @@
  */
 import { processQc, processTc } from "./core.js";
 import type { Draft } from "./core.js";
-import type { QuorumCert, TimeoutCert } from "../wire/types.js";
+import type { QuorumCert, TimeoutCert } from "../domain/types.js";
 
 export function onQc(d: Draft, from: number, qc: QuorumCert): void {
   processQc(d, qc, from);

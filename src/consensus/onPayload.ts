@@ -5,10 +5,10 @@
  * broadcast it with its justification, and process it like any proposal (insert, vote). A block built on a parent that
  * is no longer the high QC's block is refused and the request re-issued for the current parent.
  */
-import { hashKey } from "./hashKey.js";
+import { bytesKey } from "../util/bytes.js";
 import { acceptProposal, justification, payloadFits } from "./core.js";
 import type { Draft } from "./core.js";
-import type { Block } from "../wire/types.js";
+import type { Block } from "../domain/types.js";
 
 export function onPayload(d: Draft, view: number, block: Block): void {
   const fit = payloadFits(d, view, block);
@@ -18,7 +18,7 @@ export function onPayload(d: Draft, view: number, block: Block): void {
     // the request so that `finish` asks again for the new parent (or fetches it first); otherwise the view would
     // time out without a proposal. Only for a different parent: a block on the right parent at the wrong height is
     // a shell bug, and asking again would just repeat it.
-    if (fit === "PAYLOAD_BAD_PARENT" && hashKey(block.header.parent) !== hashKey(d.safety.highQc.blockHash)) d.awaitingPayload = 0;
+    if (fit === "PAYLOAD_BAD_PARENT" && bytesKey(block.header.parent) !== bytesKey(d.safety.highQc.blockHash)) d.awaitingPayload = 0;
     return;
   }
   const hash = d.ctx.hashBlock(block.header);

@@ -10,7 +10,7 @@
  * block without its certificate. Starting at `fromHeight` (root + 1 when we asked) means an honest chain brings each
  * parent's QC before the child.
  */
-import { hashKey } from "./hashKey.js";
+import { bytesKey } from "../util/bytes.js";
 import { getNode, hasBlock, insertBlock } from "./blockTree.js";
 import { processQc, requestSync, retryPending } from "./core.js";
 import type { Draft } from "./core.js";
@@ -32,9 +32,9 @@ export function onSyncResponse(d: Draft, from: number, requestId: number, blocks
   for (const b of blocks) {
     const h = b.block.header;
     if (h.height <= d.tree.root.block.header.height) continue;
-    const key = hashKey(b.hash);
+    const key = bytesKey(b.hash);
     if (!hasBlock(d.tree, key)) {
-      const parent = getNode(d.tree, hashKey(h.parent));
+      const parent = getNode(d.tree, bytesKey(h.parent));
       // A gap, a branch we do not share, or an uncertified parent: the rest cannot link either (one chain).
       if (parent === undefined || parent.qc === null || h.height !== parent.block.header.height + 1 || h.view <= parent.block.header.view) break;
       d.tree = insertBlock(d.tree, b.block, b.hash, key, b.qc);

@@ -7,7 +7,7 @@
  */
 import { addTimeout, processQc } from "./core.js";
 import type { Draft } from "./core.js";
-import type { Timeout } from "../wire/types.js";
+import type { Timeout } from "../domain/types.js";
 
 export function onTimeout(d: Draft, from: number, t: Timeout): void {
   processQc(d, t.highQc, from);

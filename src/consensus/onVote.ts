@@ -4,7 +4,7 @@
  */
 import { addVote } from "./core.js";
 import type { Draft } from "./core.js";
-import type { Vote } from "../wire/types.js";
+import type { Vote } from "../domain/types.js";
 
 export function onVote(d: Draft, vote: Vote): void {
   addVote(d, vote);

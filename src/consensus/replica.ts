@@ -31,8 +31,8 @@ import type { PacemakerConfig } from "./pacemaker.js";
 import { genesisQc } from "./signing.js";
 import type { ConsensusSigner } from "./signing.js";
 import { attachQc, getNode, insertBlock, treeWithRoot } from "./blockTree.js";
-import { hashKey } from "./hashKey.js";
-import type { Block } from "../wire/types.js";
+import { bytesKey } from "../util/bytes.js";
+import type { Block } from "../domain/types.js";
 import type { CommittedBlock, Input, ReplicaState, SafetyState, StepResult, StoredBlock } from "./types.js";
 
 export interface ReplicaOptions {
@@ -107,11 +107,11 @@ export class Replica {
     const byHeight = [...stored].sort((a, b) => a.block.header.height - b.block.header.height);
     for (const s of byHeight) {
       const h = s.block.header;
-      const parent = getNode(tree, hashKey(h.parent));
+      const parent = getNode(tree, bytesKey(h.parent));
       if (parent === undefined || h.height !== parent.block.header.height + 1 || h.view <= parent.block.header.view) continue;
       // Same linking rule as live insertion: never under an uncertified parent (see commitTo).
       if (parent.qc === null && s.parentQc === null) continue;
-      tree = insertBlock(tree, s.block, s.hash, hashKey(s.hash), s.qc);
+      tree = insertBlock(tree, s.block, s.hash, bytesKey(s.hash), s.qc);
       if (s.parentQc !== null) tree = attachQc(tree, parent.key, s.parentQc);
     }
     const blank: ReplicaState = {
@@ -130,8 +130,8 @@ export class Replica {
     };
     const d = new Draft(this.ctx, blank, now);
     // Certified blocks in the rebuilt tree may complete a two-chain that the crash interrupted.
-    d.tree = attachQc(d.tree, hashKey(safety.highQc.blockHash), safety.highQc);
-    for (const s of byHeight) if (d.tree.nodes.has(hashKey(s.hash))) commitByTwoChain(d, hashKey(s.hash));
+    d.tree = attachQc(d.tree, bytesKey(safety.highQc.blockHash), safety.highQc);
+    for (const s of byHeight) if (d.tree.nodes.has(bytesKey(s.hash))) commitByTwoChain(d, bytesKey(s.hash));
     enterView(d, Math.max(1, safety.lastVotedView, safety.highQc.view + 1, (safety.lastTc?.view ?? -1) + 1));
     const { lastVote, lastTimeout } = safety;
     if (lastVote !== null && lastVote.view === d.view) sendVote(d, lastVote);

@@ -7,7 +7,7 @@
  *   in v because the timeout raises lastVotedView to v).
  * - Commit B when a QC certifies a child B' of B with B'.view == B.view + 1 (two-chain).
  */
-import type { QuorumCert, TimeoutCert } from "../wire/types.js";
+import type { QuorumCert, TimeoutCert } from "../domain/types.js";
 import type { SafetyState } from "./types.js";
 
 /** The largest high-QC view a TC reports (−1 for an empty list, which a valid TC never has). */

@@ -6,8 +6,8 @@
  * Message construction (signing.ts) and the signer bitmap (a `SignerSetCodec`, the crypto layer's bitmap codec in the
  * node) live here; the scheme only answers "did these signers sign these bytes".
  */
-import type { QuorumCert, Timeout, TimeoutCert, Vote } from "../wire/types.js";
-import { SIGNATURE_BYTES } from "../wire/limits.js";
+import type { QuorumCert, Timeout, TimeoutCert, Vote } from "../domain/types.js";
+import { SIGNATURE_BYTES } from "../domain/limits.js";
 import { quorumSize } from "./certificates.js";
 import type { CertificateAggregator, QcAssembly } from "./certificates.js";
 import { ConsensusError } from "./errors.js";

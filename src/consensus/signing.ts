@@ -8,9 +8,9 @@
  * handshake); the chain id binds the signature to one network. The crypto layer only checks "these signers signed
  * these bytes": building the bytes is consensus's job, here.
  */
-import type { Hash, QuorumCert } from "../wire/types.js";
-import { SIGNATURE_BYTES } from "../wire/limits.js";
-import { utf8 } from "../util/bytes.js";
+import type { Hash, QuorumCert } from "../domain/types.js";
+import { SIGNATURE_BYTES } from "../domain/limits.js";
+import { utf8, writeU64BE } from "../util/bytes.js";
 
 function tag16(s: string): Uint8Array {
   const t = new Uint8Array(16);
@@ -30,15 +30,11 @@ function prefix(domain: Uint8Array, chainId: Uint8Array, extra: number): { out: 
   return { out, dv: new DataView(out.buffer), off };
 }
 
-function putU64(dv: DataView, off: number, v: number): void {
-  dv.setUint32(off, Math.floor(v / 4294967296));
-  dv.setUint32(off + 4, v >>> 0);
-}
 
 /** The bytes a vote for `blockHash` in `view` signs. `chainId` is at most 255 bytes (the wire allows 64). */
 export function voteMessage(chainId: Uint8Array, view: number, blockHash: Hash): Uint8Array {
   const { out, dv, off } = prefix(VOTE_DOMAIN, chainId, 8 + 32);
-  putU64(dv, off, view);
+  writeU64BE(dv, off, view);
   out.set(blockHash, off + 8);
   return out;
 }
@@ -46,8 +42,8 @@ export function voteMessage(chainId: Uint8Array, view: number, blockHash: Hash):
 /** The bytes a timeout for `view` reporting a high QC of view `highQcView` signs. */
 export function timeoutMessage(chainId: Uint8Array, view: number, highQcView: number): Uint8Array {
   const { out, dv, off } = prefix(TIMEOUT_DOMAIN, chainId, 16);
-  putU64(dv, off, view);
-  putU64(dv, off + 8, highQcView);
+  writeU64BE(dv, off, view);
+  writeU64BE(dv, off + 8, highQcView);
   return out;
 }
 

@@ -7,9 +7,9 @@
  *
  * Pure: the committed chain is read through `CommittedChain`, which the shell implements over its store.
  */
-import { hashKey } from "./hashKey.js";
-import { MAX_MESSAGE_BYTES, MAX_SYNC_BLOCKS, MAX_SYNC_TXS } from "../wire/limits.js";
-import type { CertifiedBlock, SyncRequest, SyncResponse } from "../wire/types.js";
+import { bytesKey } from "../util/bytes.js";
+import { MAX_MESSAGE_BYTES, MAX_SYNC_BLOCKS, MAX_SYNC_TXS } from "../domain/limits.js";
+import type { CertifiedBlock, SyncRequest, SyncResponse } from "../domain/types.js";
 import { certifiedBranch } from "./blockTree.js";
 import type { CommittedBlock, ReplicaState } from "./types.js";
 
@@ -47,7 +47,7 @@ export function serveSyncRequest(state: ReplicaState, chain: CommittedChain, req
   }
   if (h > to) return { requestId: req.requestId, blocks };
   // Past the committed chain: the certified uncommitted branch towards our high QC, which extends the root.
-  for (const b of certifiedBranch(state.tree, hashKey(state.safety.highQc.blockHash))) {
+  for (const b of certifiedBranch(state.tree, bytesKey(state.safety.highQc.blockHash))) {
     if (b.block.header.height < h) continue;
     if (b.block.header.height > to || !fits(b)) break;
     blocks.push({ block: b.block, qc: b.qc });

@@ -10,15 +10,15 @@
  * State values are immutable: `step` never mutates the state it is given, so a caller may keep an old state (the
  * simulator's crash tests and the purity test do) and stepping the same (state, input, now) twice gives equal results.
  */
-import type { Block, Hash, Message, QuorumCert, Timeout, TimeoutCert, Vote } from "../wire/types.js";
+import type { Block, Hash, Message, QuorumCert, Timeout, TimeoutCert, Vote } from "../domain/types.js";
 
 /** A block with its hash and the QC that certifies it (when one is known). */
 export interface TreeNode {
   readonly block: Block;
   readonly hash: Hash;
-  /** `hashKey(hash)`: the key of this node in `BlockTree.nodes`. */
+  /** `bytesKey(hash)`: the key of this node in `BlockTree.nodes`. */
   readonly key: string;
-  /** `hashKey` of the parent hash (kept to avoid re-encoding it on every walk). */
+  /** `bytesKey` of the parent hash (kept to avoid re-encoding it on every walk). */
   readonly parentKey: string;
   /** A QC for this block, learnt from a child's proposal, a sync response or vote aggregation; null until then. */
   readonly qc: QuorumCert | null;
@@ -30,7 +30,7 @@ export interface TreeNode {
  */
 export interface BlockTree {
   readonly root: TreeNode;
-  /** Uncommitted blocks by `hashKey` (the root is not in here). */
+  /** Uncommitted blocks by `bytesKey` (the root is not in here). */
   readonly nodes: ReadonlyMap<string, TreeNode>;
 }
 
@@ -60,7 +60,7 @@ export interface SafetyState {
 
 /** Votes collected for one view by the leader of the next view. */
 export interface VoteCollection {
-  /** Votes by `hashKey` of the block hash. A voter appears at most once in the whole collection (see `voters`). */
+  /** Votes by `bytesKey` of the block hash. A voter appears at most once in the whole collection (see `voters`). */
   readonly byBlock: ReadonlyMap<string, readonly Vote[]>;
   /** Every voter already counted in this view: a second vote from one validator is never counted. */
   readonly voters: ReadonlySet<number>;

@@ -19,7 +19,7 @@
  * owner adds HANDSHAKE_TIMEOUT. Each is counted by the transport.
  */
 import { bytesEqual, toHex, utf8 } from "../util/bytes.js";
-import { PROTOCOL_VERSION } from "../wire/types.js";
+import { PROTOCOL_VERSION } from "../domain/types.js";
 import { decodeHandshake, encodeHandshake, MAX_CHAIN_ID_BYTES, NONCE_BYTES } from "./handshakeCodec.js";
 import type { HandshakeMessage } from "./handshakeCodec.js";
 import type { PeerId, RefusalCode } from "./transport.js";

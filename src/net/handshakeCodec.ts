@@ -4,7 +4,7 @@
  */
 import { decodeMessage, encodeMessage } from "../wire/codec.js";
 import { WireError } from "../wire/errors.js";
-import { MAX_CHAIN_ID_BYTES as WIRE_MAX_CHAIN_ID_BYTES, NONCE_BYTES as WIRE_NONCE_BYTES } from "../wire/limits.js";
+import { MAX_CHAIN_ID_BYTES as WIRE_MAX_CHAIN_ID_BYTES, NONCE_BYTES as WIRE_NONCE_BYTES } from "../domain/limits.js";
 
 /** Nonce size: 256 bits of fresh randomness per connection attempt. */
 export const NONCE_BYTES = WIRE_NONCE_BYTES;

@@ -1,5 +1,5 @@
 import { QuireError } from "../util/errors.js";
-import { MAX_MESSAGE_BYTES } from "../wire/limits.js";
+import { MAX_MESSAGE_BYTES } from "../domain/limits.js";
 
 /**
  * The transport contract: moves opaque byte messages between validators, each message tagged with a priority class.

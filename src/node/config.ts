@@ -25,7 +25,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { BLS_BACKEND_NAMES } from "../crypto/bls/backend.js";
 import type { BlsBackendName } from "../crypto/bls/backend.js";
-import { MAX_CERT_SIGNERS, MAX_MESSAGE_BYTES, MAX_TX_BYTES, MAX_TXS_PER_BATCH, MAX_TXS_PER_BLOCK } from "../wire/limits.js";
+import { MAX_CERT_SIGNERS, MAX_MESSAGE_BYTES, MAX_TX_BYTES, MAX_TXS_PER_BATCH, MAX_TXS_PER_BLOCK } from "../domain/limits.js";
 import { NodeError } from "./errors.js";
 import { FieldReader, join, parseJsonDocument } from "./fields.js";
 import type { Json, JsonObject } from "./fields.js";

@@ -21,8 +21,8 @@ import { Priority, SendStatus } from "../net/transport.js";
 import type { Transport } from "../net/transport.js";
 import { decodeMessage, encodeMessage } from "../wire/codec.js";
 import { WireError } from "../wire/errors.js";
-import type { Block, Hello, Message, SyncRequest, TxBatch } from "../wire/types.js";
-import { hashKey } from "../consensus/hashKey.js";
+import type { Block, Hello, Message, SyncRequest, TxBatch } from "../domain/types.js";
+import { bytesKey } from "../util/bytes.js";
 import { bytesEqual } from "../util/bytes.js";
 import { serveSyncRequest } from "../consensus/sync.js";
 import type { CommittedChain } from "../consensus/sync.js";
@@ -300,8 +300,8 @@ export class ConsensusShell {
   }
 
   private keepOrphan(p: ProposalInput): void {
-    const key = hashKey(p.proposal.hash);
-    if (this.orphans.some((o) => hashKey(o.proposal.hash) === key)) return;
+    const key = bytesKey(p.proposal.hash);
+    if (this.orphans.some((o) => bytesKey(o.proposal.hash) === key)) return;
     this.count("PROPOSAL_AWAITING_PARENT");
     this.orphans.push(p);
     this.orphans.sort((a, b) => b.proposal.block.header.view - a.proposal.block.header.view);

@@ -16,24 +16,24 @@
  */
 import type { BlsBackend, PublicKey } from "../crypto/bls/backend.js";
 import type { BlsVerifier, VerifyJob } from "../crypto/bls/interface.js";
-import { hashKey } from "../consensus/hashKey.js";
+import { bytesKey } from "../util/bytes.js";
 import type { SignerSetCodec } from "../consensus/scheme.js";
 import { timeoutMessage, voteMessage } from "../consensus/signing.js";
 import type { CertCheck, CertificateVerifier } from "../consensus/validation/verifier.js";
 import { quorumSize } from "../consensus/certificates.js";
-import type { Message, QuorumCert, Timeout, Vote } from "../wire/types.js";
+import type { Message, QuorumCert, Timeout, Vote } from "../domain/types.js";
 
 /** Verdicts kept at most; a message's verdicts are consumed by its validation right after they arrive. */
 const MAX_VERDICTS = 16_384;
 
 function voteKey(v: Vote): string {
-  return `v${v.voter}:${v.view}:${hashKey(v.blockHash)}${hashKey(v.signature)}`;
+  return `v${v.voter}:${v.view}:${bytesKey(v.blockHash)}${bytesKey(v.signature)}`;
 }
 function timeoutKey(t: Timeout): string {
-  return `t${t.voter}:${t.view}:${t.highQc.view}:${hashKey(t.signature)}`;
+  return `t${t.voter}:${t.view}:${t.highQc.view}:${bytesKey(t.signature)}`;
 }
 function qcKey(qc: QuorumCert): string {
-  return `q${qc.view}:${qc.signers.length}:${hashKey(qc.blockHash)}${hashKey(qc.signers)}${hashKey(qc.aggregateSignature)}`;
+  return `q${qc.view}:${qc.signers.length}:${bytesKey(qc.blockHash)}${bytesKey(qc.signers)}${bytesKey(qc.aggregateSignature)}`;
 }
 
 /** A `CertificateVerifier` that answers from pool verdicts when it has them and asks `inner` otherwise. */
@@ -175,7 +175,7 @@ export class SignaturePrecheck {
     if (qc.view === 0) return; // the genesis certificate carries no signature (validation compares it exactly)
     const signers = this.m.signerSets.decode(qc.signers, this.n);
     if (signers === null || signers.length < this.quorum) return;
-    const setKey = hashKey(qc.signers);
+    const setKey = bytesKey(qc.signers);
     let agg = this.aggregates.get(setKey);
     if (agg === undefined) {
       agg = this.m.backend.publicKeyToBytes(this.m.backend.aggregatePublicKeys(signers.map((i) => this.keys[i]!)));

@@ -9,7 +9,7 @@
  * An implementation may throw (or reject) on an internal failure: the server answers 500 `INTERNAL`, counts it and
  * logs it, and keeps serving. Expected outcomes (not found, mempool full, invalid tx) are values, never exceptions.
  */
-import type { BlockHeader, QuorumCert } from "../wire/types.js";
+import type { BlockHeader, QuorumCert } from "../domain/types.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
 
 /** A value, or a promise of one. */

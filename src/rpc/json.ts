@@ -8,8 +8,8 @@
  */
 import type { BlockSummary, NodeStatus, TxStatus } from "./api.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
-import type { BlockHeader, QuorumCert } from "../wire/types.js";
-import { HASH_BYTES, MAX_UINT53, SIGNATURE_BYTES } from "../wire/limits.js";
+import type { BlockHeader, QuorumCert } from "../domain/types.js";
+import { HASH_BYTES, MAX_UINT53, SIGNATURE_BYTES } from "../domain/limits.js";
 import { fromHex, toHex } from "../util/bytes.js";
 import { RpcClientError } from "./errors.js";
 

@@ -3,7 +3,7 @@
  * bad input; none of them trusts the URL to be well-formed.
  */
 import { HttpError } from "./errors.js";
-import { HASH_BYTES, MAX_UINT53 } from "../wire/limits.js";
+import { HASH_BYTES, MAX_UINT53 } from "../domain/limits.js";
 import { fromHex } from "../util/bytes.js";
 
 const TX_ID = /^[0-9a-fA-F]{64}$/;

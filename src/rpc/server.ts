@@ -20,7 +20,7 @@ import { RpcMetrics } from "./metrics.js";
 import { contentLength, mediaType, parseHeight, parseIndex, parseKey, parseTxId } from "./params.js";
 import { BlockStream } from "./stream.js";
 import { renderStatusPage } from "./statusPage.js";
-import { MAX_TX_BYTES } from "../wire/limits.js";
+import { MAX_TX_BYTES } from "../domain/limits.js";
 import { fromHex, toHex } from "../util/bytes.js";
 import { SystemScheduler } from "../util/clock.js";
 import type { Scheduler, TimerHandle } from "../util/clock.js";

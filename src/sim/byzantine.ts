@@ -3,7 +3,7 @@
  * only its messages lie, which is all other replicas can observe.
  */
 import { voteMessage } from "../consensus/signing.js";
-import type { Message, Vote } from "../wire/types.js";
+import type { Message, Vote } from "../domain/types.js";
 import type { Behaviour } from "./scenario.js";
 import type { SimReplica } from "./simReplica.js";
 

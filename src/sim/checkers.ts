@@ -12,7 +12,7 @@
  * validity (what they committed before crashing must agree) but excused from liveness.
  */
 import { toHex } from "../util/bytes.js";
-import { hashKey } from "../consensus/hashKey.js";
+import { bytesKey } from "../util/bytes.js";
 import type { CommittedBlock } from "../consensus/types.js";
 
 export interface CommitRecord {
@@ -79,11 +79,11 @@ export class RunRecorder {
     const log = this.commits[instance]!;
     const out: CommittedBlock[] = [];
     for (const b of blocks) {
-      const key = hashKey(b.hash);
+      const key = bytesKey(b.hash);
       let c = this.canon.get(key);
       if (c === undefined) {
         // Hex once per block (for reports); the parent's hex is shared with the parent's own entry.
-        c = { block: b, hash: toHex(b.hash), parent: this.canon.get(hashKey(b.block.header.parent))?.hash ?? toHex(b.block.header.parent) };
+        c = { block: b, hash: toHex(b.hash), parent: this.canon.get(bytesKey(b.block.header.parent))?.hash ?? toHex(b.block.header.parent) };
         this.canon.set(key, c);
       }
       const h = b.block.header;

@@ -19,7 +19,7 @@ import { hash } from "node:crypto";
 import { bytesEqual, utf8 } from "../util/bytes.js";
 import type { SignatureScheme } from "../consensus/scheme.js";
 import type { ConsensusSigner } from "../consensus/signing.js";
-import { SIGNATURE_BYTES, VOTE_SIGNATURE_BYTES } from "../wire/limits.js";
+import { SIGNATURE_BYTES, VOTE_SIGNATURE_BYTES } from "../domain/limits.js";
 
 const KEY_DOMAIN = utf8("QUIRE-INSECURE-TEST-SCHEME");
 const AGG_DOMAIN = utf8("AGG");

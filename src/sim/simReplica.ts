@@ -6,9 +6,9 @@
  */
 import { decodeMessage, encodeMessage } from "../wire/codec.js";
 import { WireError } from "../wire/errors.js";
-import type { Block, Message } from "../wire/types.js";
+import type { Block, Message } from "../domain/types.js";
 import { bytesEqual, utf8 } from "../util/bytes.js";
-import { hashKey } from "../consensus/hashKey.js";
+import { bytesKey } from "../util/bytes.js";
 import type { SeededRng } from "../util/rng.js";
 import type { Replica } from "../consensus/replica.js";
 import { serveSyncRequest } from "../consensus/sync.js";
@@ -32,7 +32,7 @@ export interface Disk {
   safety: SafetyState | null;
   /** committed[h] is the block at height h (committed[0] is genesis). */
   readonly committed: CommittedBlock[];
-  /** Uncommitted blocks by `hashKey` (the fork database), pruned on commit. */
+  /** Uncommitted blocks by `bytesKey` (the fork database), pruned on commit. */
   readonly blocks: Map<string, StoredBlock>;
 }
 
@@ -205,7 +205,7 @@ export class SimReplica {
           this.disk.safety = e.safety;
           break;
         case "saveBlock":
-          this.disk.blocks.set(hashKey(e.stored.hash), e.stored);
+          this.disk.blocks.set(bytesKey(e.stored.hash), e.stored);
           break;
         case "send":
           this.emit(e.message, d.instancesOf[e.to] ?? []);

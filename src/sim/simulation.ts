@@ -15,7 +15,7 @@ import type { SignatureScheme, SignerSetCodec } from "../consensus/scheme.js";
 import { SchemeCertificates } from "../consensus/scheme.js";
 import type { ConsensusSigner } from "../consensus/signing.js";
 import type { TxRootFn } from "../consensus/validation/context.js";
-import type { Block } from "../wire/types.js";
+import type { Block } from "../domain/types.js";
 import { checkLiveness, checkSafety, checkValidity, commitLatency, RunRecorder } from "./checkers.js";
 import type { CommitLatency, TraceEvent, Violation } from "./checkers.js";
 import { InsecureTestScheme } from "./insecureTestScheme.js";

@@ -64,3 +64,35 @@ const ENCODER = new TextEncoder();
 export function utf8(s: string): Uint8Array {
   return ENCODER.encode(s);
 }
+
+/**
+ * A map key for bytes: one char code per byte. `toHex` builds two characters per byte by concatenation (one
+ * allocation per byte, once the largest source of garbage in the simulator: 18 % of the bytes allocated per view);
+ * this is a single allocation, as unique, and V8 hashes and compares it faster. Keys are for maps only: print with
+ * `toHex`.
+ */
+export function bytesKey(bytes: Uint8Array): string {
+  // apply takes the typed array as an array-like; spreading it would go through the iterator (5x slower, measured:
+  // 0.6 vs 0.11 µs for 32 bytes).
+  return String.fromCharCode.apply(null, bytes as unknown as number[]);
+}
+
+/** The bytes behind a `bytesKey` string. */
+export function keyBytes(key: string): Uint8Array {
+  const out = new Uint8Array(key.length);
+  for (let i = 0; i < key.length; i++) out[i] = key.charCodeAt(i);
+  return out;
+}
+
+const TWO_32 = 4294967296;
+
+/** Writes a safe integer as a big-endian uint64 (two uint32 halves; callers refuse values above 2^53 − 1). */
+export function writeU64BE(dv: DataView, offset: number, v: number): void {
+  dv.setUint32(offset, Math.floor(v / TWO_32));
+  dv.setUint32(offset + 4, v >>> 0);
+}
+
+/** The high 32 bits of a safe integer (the low ones are `v >>> 0`). */
+export function high32(v: number): number {
+  return Math.floor(v / TWO_32);
+}

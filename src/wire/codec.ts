@@ -19,6 +19,7 @@
  */
 import { Builder } from "flatbuffers";
 import * as fb from "./generated/quire_generated.js";
+import { high32 } from "../util/bytes.js";
 import { WireError } from "./errors.js";
 import type { WireErrorCode } from "./errors.js";
 import {
@@ -36,7 +37,7 @@ import {
   PUBLIC_KEY_BYTES,
   SIGNATURE_BYTES,
   VOTE_SIGNATURE_BYTES,
-} from "./limits.js";
+} from "../domain/limits.js";
 import type {
   Block,
   BlockHeader,
@@ -52,7 +53,7 @@ import type {
   TimeoutCert,
   TxBatch,
   Vote,
-} from "./types.js";
+} from "../domain/types.js";
 
 /** The schema's file_identifier: bytes 4..7 of every message. */
 export const FILE_IDENTIFIER = "QWR1";
@@ -62,7 +63,6 @@ const ID2 = 0x52; // R
 const ID3 = 0x31; // 1
 /** Root offset + file identifier: nothing shorter can be a message. */
 const MIN_MESSAGE_BYTES = 8;
-const TWO_32 = 4294967296;
 /** Largest high word of a uint64 that still fits 2^53 - 1. */
 const MAX_HI = 0x1fffff;
 
@@ -150,8 +150,8 @@ function u53(b: Uint8Array, pos: number, vt: number, slot: number, where: string
   const p = field(b, pos, vt, slot, 8, where, name);
   if (p === 0) return 0;
   const hi = u32(b, p + 4);
-  if (hi > MAX_HI) fail("OUT_OF_RANGE", where, name, "uint64 above 2^53 - 1", hi * TWO_32);
-  return hi * TWO_32 + u32(b, p);
+  if (hi > MAX_HI) fail("OUT_OF_RANGE", where, name, "uint64 above 2^53 - 1", hi * 2 ** 32);
+  return hi * 2 ** 32 + u32(b, p);
 }
 
 /** A uint32 field (0 when absent). */
@@ -273,8 +273,8 @@ function readTc(b: Uint8Array, pos: number, where: string): TimeoutCert {
     const count = vectorLength(b, t, 8, MAX_CERT_SIGNERS, where, "highQcViews");
     for (let i = 0, p = t + 4; i < count; i++, p += 8) {
       const hi = u32(b, p + 4);
-      if (hi > MAX_HI) fail("OUT_OF_RANGE", where, "highQcViews", `entry ${i} above 2^53 - 1`, hi * TWO_32);
-      highQcViews.push(hi * TWO_32 + u32(b, p));
+      if (hi > MAX_HI) fail("OUT_OF_RANGE", where, "highQcViews", `entry ${i} above 2^53 - 1`, hi * 2 ** 32);
+      highQcViews.push(hi * 2 ** 32 + u32(b, p));
     }
   }
   const aggregateSignature = fixedBytes(b, pos, vt, TcF.signature, SIGNATURE_BYTES, where, "aggregateSignature");
@@ -479,7 +479,7 @@ function addU53(bd: Builder, slot: number, v: number): void {
   if (v === 0) return;
   bd.prep(8, 0);
   // The builder writes downwards: the high word first lands at the higher address (little-endian uint64).
-  bd.writeInt32((v / TWO_32) >>> 0);
+  bd.writeInt32(high32(v));
   bd.writeInt32(v >>> 0);
   bd.slot(slot);
 }
@@ -631,7 +631,7 @@ export class WireEncoder {
     bd.startVector(8, views.length, 8);
     for (let i = views.length - 1; i >= 0; i--) {
       const v = views[i]!;
-      bd.writeInt32((v / TWO_32) >>> 0);
+      bd.writeInt32(high32(v));
       bd.writeInt32(v >>> 0);
     }
     const viewsOff = bd.endVector();

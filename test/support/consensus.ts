@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { utf8, toHex } from "../../src/util/bytes.js";
-import type { Block, Hash, Message, Proposal, QuorumCert, Timeout, TimeoutCert, Vote } from "../../src/wire/types.js";
+import type { Block, Hash, Message, Proposal, QuorumCert, Timeout, TimeoutCert, Vote } from "../../src/domain/types.js";
 import { blockHash } from "../../src/consensus/blockHash.js";
 import { Replica } from "../../src/consensus/replica.js";
 import type { ReplicaOptions } from "../../src/consensus/replica.js";

@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Awaitable, BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, TxStatus } from "../../src/rpc/api.js";
-import type { BlockHeader } from "../../src/wire/types.js";
+import type { BlockHeader } from "../../src/domain/types.js";
 import { merkleProof, merkleRoot } from "../../src/crypto/merkle.js";
 import { toHex } from "../../src/util/bytes.js";
 

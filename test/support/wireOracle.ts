@@ -2,7 +2,7 @@
 // Tests compare it with the codec's own decoder, so a field slot or layout the codec gets wrong cannot go unnoticed.
 import { ByteBuffer } from "flatbuffers";
 import * as fb from "../../src/wire/generated/quire_generated.js";
-import type { Block, Message, QuorumCert, TimeoutCert } from "../../src/wire/types.js";
+import type { Block, Message, QuorumCert, TimeoutCert } from "../../src/domain/types.js";
 
 function bytes(a: Uint8Array | null): Uint8Array {
   return a === null ? new Uint8Array(0) : Uint8Array.from(a);

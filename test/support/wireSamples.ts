@@ -6,8 +6,8 @@ import type {
   MessageKind,
   QuorumCert,
   TimeoutCert,
-} from "../../src/wire/types.js";
-import { MAX_UINT53 } from "../../src/wire/limits.js";
+} from "../../src/domain/types.js";
+import { MAX_UINT53 } from "../../src/domain/limits.js";
 
 /** Values that sit on encoding boundaries: zero (omitted as the default), 32-bit edges, the largest safe integer. */
 const EDGE_U53 = [0, 1, 0xff, 0x7fffffff, 0xffffffff, 0x100000000, 2 ** 52, MAX_UINT53 - 1, MAX_UINT53];

@@ -9,7 +9,7 @@
 import type { Hasher } from "../../crypto/hasher.js";
 import { defaultHasher } from "../../crypto/hash/backends.js";
 import { bytesEqual } from "../../util/bytes.js";
-import { bytesKey } from "../keys.js";
+import { bytesKey } from "../../util/bytes.js";
 import type { Application, BlockInfo, CheckResult, DeliverResult, StateReader, StateWriter } from "./interface.js";
 import { decodeKvTx, MAX_KEY_BYTES } from "./kvTx.js";
 import { BucketStateTree, decodeEntry, DEFAULT_BUCKET_BITS, encodeEntry, StateTreeError } from "./stateTree.js";

@@ -19,7 +19,7 @@
  *   01 01 0000000000000000 0001 6b 00000001 76
  */
 import { QuireError } from "../../util/errors.js";
-import { MAX_TX_BYTES } from "../../wire/limits.js";
+import { MAX_TX_BYTES } from "../../domain/limits.js";
 
 export const KV_TX_VERSION = 1;
 /** Longest key. Keys address state, values carry data: 1 KiB leaves room for structured names. */

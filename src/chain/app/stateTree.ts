@@ -37,7 +37,7 @@ import type { Hasher } from "../../crypto/hasher.js";
 import { DIGEST_LENGTH } from "../../crypto/hasher.js";
 import { compareBytes } from "../../util/bytes.js";
 import { QuireError } from "../../util/errors.js";
-import { bytesKey } from "../keys.js";
+import { bytesKey } from "../../util/bytes.js";
 import type { StateReader, StateWriter } from "./interface.js";
 
 export const DEFAULT_BUCKET_BITS = 16;

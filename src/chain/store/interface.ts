@@ -18,7 +18,7 @@
  * leaves either all of them or none. The safety state and pending blocks are separate transactions; the consensus
  * core copes with the store being ahead of the safety state (see Replica.restore).
  */
-import type { Block, Hash, QuorumCert } from "../../wire/types.js";
+import type { Block, Hash, QuorumCert } from "../../domain/types.js";
 import type { StateReader } from "../app/interface.js";
 
 /**

@@ -1,5 +1,5 @@
 import { ChainStoreError } from "../errors.js";
-import { bytesKey } from "../keys.js";
+import { bytesKey } from "../../util/bytes.js";
 import { compareBytes } from "../../util/bytes.js";
 import type { ChainStoreOptions } from "./interface.js";
 import { TABLE_NAMES, TableChainStore } from "./tableStore.js";

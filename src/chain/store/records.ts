@@ -23,11 +23,11 @@
  *                [tc: view(u64) len(u32) signers count(u32) highQcView(u64)* len(u32) aggregateSignature]
  */
 import { ChainStoreError } from "../errors.js";
-import type { Block, BlockHeader, Hash, QuorumCert, Timeout, TimeoutCert, Vote } from "../../wire/types.js";
-import { HASH_BYTES } from "../../wire/limits.js";
+import { writeU64BE } from "../../util/bytes.js";
+import type { Block, BlockHeader, Hash, QuorumCert, Timeout, TimeoutCert, Vote } from "../../domain/types.js";
+import { HASH_BYTES } from "../../domain/limits.js";
 import type { ChainHead, PendingBlock, TxLocation } from "./interface.js";
 
-const TWO_32 = 4294967296;
 
 /** Sequential writer over a buffer sized in advance (every encoder computes its exact size first). */
 class Writer {
@@ -47,8 +47,7 @@ class Writer {
     this.pos += 4;
   }
   u64(v: number): void {
-    this.dv.setUint32(this.pos, Math.floor(v / TWO_32));
-    this.dv.setUint32(this.pos + 4, v >>> 0);
+    writeU64BE(this.dv, this.pos, v);
     this.pos += 8;
   }
   fixed(b: Uint8Array): void {
@@ -91,7 +90,7 @@ class Reader {
   }
   u64(): number {
     this.need(8);
-    const v = this.dv.getUint32(this.pos) * TWO_32 + this.dv.getUint32(this.pos + 4);
+    const v = this.dv.getUint32(this.pos) * 2 ** 32 + this.dv.getUint32(this.pos + 4);
     this.pos += 8;
     if (!Number.isSafeInteger(v)) throw corrupt(`${this.what}: integer beyond 2^53 at byte ${this.pos - 8}`);
     return v;

@@ -13,10 +13,10 @@
  *   state    application key → value
  */
 import { ChainStoreError } from "../errors.js";
-import { bytesKey } from "../keys.js";
+import { bytesKey } from "../../util/bytes.js";
 import { bytesEqual, toHex, utf8 } from "../../util/bytes.js";
-import { HASH_BYTES } from "../../wire/limits.js";
-import type { Block, Hash } from "../../wire/types.js";
+import { HASH_BYTES } from "../../domain/limits.js";
+import type { Block, Hash } from "../../domain/types.js";
 import {
   decodeBlockRecord,
   decodeCommitRecord,

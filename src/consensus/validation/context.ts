@@ -3,8 +3,8 @@
  * the validator (see validator.ts).
  */
 import { bytesEqual } from "../../util/bytes.js";
-import { HASH_BYTES, SIGNATURE_BYTES } from "../../wire/limits.js";
-import type { Block, Hash, QuorumCert, TimeoutCert } from "../../wire/types.js";
+import { HASH_BYTES, SIGNATURE_BYTES } from "../../domain/limits.js";
+import type { Block, Hash, QuorumCert, TimeoutCert } from "../../domain/types.js";
 import type { BlockHasher } from "../blockHash.js";
 import type { LeaderElection } from "../leaderElection.js";
 import type { RejectCode } from "./codes.js";

@@ -8,7 +8,7 @@
  * are forgotten (nothing that old is acted on anyway), proposals are remembered by header only, and the evidence log
  * keeps the newest `MAX_EVIDENCE` entries (per-validator counts and the number dropped keep the full tally).
  */
-import type { BlockHeader, Proposal, Timeout, Vote } from "../../wire/types.js";
+import type { BlockHeader, Proposal, Timeout, Vote } from "../../domain/types.js";
 
 /**
  * Evidence entries kept in the log. Not a measured figure: a size bound. An entry holds two votes (~0.5 KB), two

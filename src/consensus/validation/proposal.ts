@@ -3,8 +3,8 @@
  * QC/TC, tx root, one proposal per leader and view) → hand the core a `VerifiedProposal` with its block hash.
  */
 import { bytesEqual } from "../../util/bytes.js";
-import { hashKey } from "../hashKey.js";
-import type { Proposal } from "../../wire/types.js";
+import { bytesKey } from "../../util/bytes.js";
+import type { Proposal } from "../../domain/types.js";
 import { maxHighQcView } from "../safetyRules.js";
 import type { VerifiedProposal } from "../types.js";
 import { checkBlockContent, checkHeaderShape, checkQc, checkTc, validIndex } from "./context.js";
@@ -29,7 +29,7 @@ export function checkProposal(ctx: CheckContext, from: number, p: Proposal, now:
   }
   // repetition: a network duplicate costs one hash, not a re-verification
   const hash = ctx.hashBlock(h);
-  const key = hashKey(hash);
+  const key = bytesKey(hash);
   if (ctx.tracker.peek("proposal", h.proposer, h.view, key) === "duplicate") return "DUPLICATE";
   // content
   const content = checkBlockContent(ctx, p.block, now);

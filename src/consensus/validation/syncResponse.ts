@@ -3,7 +3,7 @@
  * links, each block's QC certifying exactly that block in its view, tx roots, and the QCs themselves.
  */
 import { bytesEqual } from "../../util/bytes.js";
-import type { SyncResponse } from "../../wire/types.js";
+import type { SyncResponse } from "../../domain/types.js";
 import type { VerifiedCertifiedBlock } from "../types.js";
 import { checkBlockContent, checkHeaderShape, checkQc } from "./context.js";
 import type { CheckContext } from "./context.js";

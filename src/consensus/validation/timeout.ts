@@ -3,8 +3,8 @@
  * one timeout per voter and view) → the core counts it. A timeout for a view below ours is passed on as a cheap
  * `stale` verdict without any signature work: the core only answers it with a certificate (public data).
  */
-import { VOTE_SIGNATURE_BYTES } from "../../wire/limits.js";
-import type { Timeout } from "../../wire/types.js";
+import { VOTE_SIGNATURE_BYTES } from "../../domain/limits.js";
+import type { Timeout } from "../../domain/types.js";
 import { checkQc, validIndex, validView } from "./context.js";
 import type { CheckContext, Verdict } from "./context.js";
 

@@ -7,7 +7,7 @@
  * The replica's current view is passed in by the shell on each call (the view window and stale-timeout routing need
  * it).
  */
-import type { Hash, Message } from "../../wire/types.js";
+import type { Hash, Message } from "../../domain/types.js";
 import { blockHasher } from "../blockHash.js";
 import type { BlockHasher } from "../blockHash.js";
 import { RoundRobinElection } from "../leaderElection.js";

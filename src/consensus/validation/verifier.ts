@@ -2,8 +2,8 @@
  * The signature checks validation needs, behind a contract: `SchemeCertificates` (scheme.ts) implements it over the
  * fast test scheme or BLS, and `CachingVerifier` wraps any implementation so that each QC and TC is checked once.
  */
-import { hashKey } from "../hashKey.js";
-import type { QuorumCert, Timeout, TimeoutCert, Vote } from "../../wire/types.js";
+import { bytesKey } from "../../util/bytes.js";
+import type { QuorumCert, Timeout, TimeoutCert, Vote } from "../../domain/types.js";
 
 /** Result of a certificate check. */
 export type CertCheck = "ok" | "BAD_SIGNERS" | "BELOW_QUORUM" | "BAD_AGGREGATE" | "BAD_HIGH_QC_VIEWS";
@@ -48,7 +48,7 @@ export class CachingVerifier implements CertificateVerifier {
   verifyQc(qc: QuorumCert): CertCheck {
     // The key covers every field, each variable one after its length (so one key is one QC): a cached aggregate must
     // never vouch for a QC that differs in any byte.
-    const key = `${qc.view}:${qc.blockHash.length}:${qc.signers.length}:${hashKey(qc.blockHash)}${hashKey(qc.signers)}${hashKey(qc.aggregateSignature)}`;
+    const key = `${qc.view}:${qc.blockHash.length}:${qc.signers.length}:${bytesKey(qc.blockHash)}${bytesKey(qc.signers)}${bytesKey(qc.aggregateSignature)}`;
     if (this.qcs.has(key)) return "ok";
     this.qcChecks++;
     const r = this.inner.verifyQc(qc);
@@ -57,7 +57,7 @@ export class CachingVerifier implements CertificateVerifier {
   }
 
   verifyTc(tc: TimeoutCert): CertCheck {
-    const key = `${tc.view}:${tc.highQcViews.join(",")}:${tc.signers.length}:${hashKey(tc.signers)}${hashKey(tc.aggregateSignature)}`;
+    const key = `${tc.view}:${tc.highQcViews.join(",")}:${tc.signers.length}:${bytesKey(tc.signers)}${bytesKey(tc.aggregateSignature)}`;
     if (this.tcs.has(key)) return "ok";
     this.tcChecks++;
     const r = this.inner.verifyTc(tc);

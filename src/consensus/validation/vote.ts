@@ -6,9 +6,9 @@
  * aggregate of 2f+1 votes once and bisects only if it fails. A conflicting second vote is still verified — together
  * with the first — before it becomes evidence, so an unverified message can never frame a validator.
  */
-import { hashKey } from "../hashKey.js";
-import { HASH_BYTES, VOTE_SIGNATURE_BYTES } from "../../wire/limits.js";
-import type { Vote } from "../../wire/types.js";
+import { bytesKey } from "../../util/bytes.js";
+import { HASH_BYTES, VOTE_SIGNATURE_BYTES } from "../../domain/limits.js";
+import type { Vote } from "../../domain/types.js";
 import { validIndex, validView } from "./context.js";
 import type { CheckContext, Verdict } from "./context.js";
 
@@ -19,7 +19,7 @@ export function checkVote(ctx: CheckContext, from: number, vote: Vote, currentVi
   if (ctx.leaders.leader(vote.view + 1) !== ctx.self) return "NOT_NEXT_LEADER";
   if (vote.view < currentView - 1) return "VIEW_TOO_OLD";
   if (vote.view > currentView + ctx.viewWindow) return "VIEW_TOO_FAR";
-  const key = hashKey(vote.blockHash);
+  const key = bytesKey(vote.blockHash);
   const seen = ctx.tracker.peek("vote", vote.voter, vote.view, key);
   if (seen === "duplicate") return "DUPLICATE";
   if ((ctx.verifyVotes || seen === "conflict") && !ctx.verifier.verifyVote(vote)) return "BAD_SIGNATURE";

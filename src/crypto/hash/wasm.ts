@@ -2,6 +2,7 @@ import type { WasmBaseExports } from "../wasm/loader.js";
 import { WasmCore, wasmCore } from "../wasm/loader.js";
 import { DIGEST_LENGTH, checkDigestOutput, checkLevel, checkPrefix } from "../hasher.js";
 import type { TreeHasher } from "../hasher.js";
+import { high32 } from "../../util/bytes.js";
 
 /** The SHA-256 and Merkle exports of the core (assembly/sha256.ts, assembly/merkle.ts); all addresses are arena offsets. */
 interface HashExports extends WasmBaseExports {
@@ -102,7 +103,7 @@ export class WasmHasher implements TreeHasher {
     mem.set(root, base + DIGEST_LENGTH);
     const proofPtr = base + 2 * DIGEST_LENGTH;
     for (let i = 0; i < proof.length; i++) mem.set(proof[i]!, proofPtr + i * DIGEST_LENGTH);
-    return this.x.merkleVerify(base, leafIndex >>> 0, Math.floor(leafIndex / 2 ** 32), treeSize >>> 0, Math.floor(treeSize / 2 ** 32), proofPtr, proof.length, base + DIGEST_LENGTH);
+    return this.x.merkleVerify(base, leafIndex >>> 0, high32(leafIndex), treeSize >>> 0, high32(treeSize), proofPtr, proof.length, base + DIGEST_LENGTH);
   }
 
   /**

@@ -4,7 +4,7 @@ import { KvApplication } from "../../../src/chain/app/kvApp.js";
 import { encodeKvTx } from "../../../src/chain/app/kvTx.js";
 import { BucketStateTree } from "../../../src/chain/app/stateTree.js";
 import type { StateWriter } from "../../../src/chain/app/interface.js";
-import { bytesKey } from "../../../src/chain/keys.js";
+import { bytesKey } from "../../../src/util/bytes.js";
 import { merkleRoot } from "../../../src/crypto/merkle.js";
 import { NodeHasher } from "../../../src/crypto/hash/node.js";
 import { utf8 } from "../../../src/util/bytes.js";

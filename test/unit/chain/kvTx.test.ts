@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { decodeKvTx, encodeKvTx, KvTxError, MAX_KEY_BYTES } from "../../../src/chain/app/kvTx.js";
 import type { KvTxInput } from "../../../src/chain/app/kvTx.js";
 import { KvApplication } from "../../../src/chain/app/kvApp.js";
-import { MAX_TX_BYTES } from "../../../src/wire/limits.js";
+import { MAX_TX_BYTES } from "../../../src/domain/limits.js";
 import { fromHex, toHex, utf8 } from "../../../src/util/bytes.js";
 import type { SeededRng } from "../../../src/util/rng.js";
 import { seededRng } from "../../support/seed.js";

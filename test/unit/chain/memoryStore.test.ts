@@ -1,7 +1,7 @@
 import { MemoryChainData, MemoryChainStore } from "../../../src/chain/store/memoryStore.js";
 import { META_KEYS } from "../../../src/chain/store/tableStore.js";
 import { encodeU32 } from "../../../src/chain/store/records.js";
-import { bytesKey } from "../../../src/chain/keys.js";
+import { bytesKey } from "../../../src/util/bytes.js";
 import { runChainStoreCompliance } from "./storeCompliance.js";
 
 runChainStoreCompliance<MemoryChainData>({

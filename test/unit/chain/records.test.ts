@@ -21,10 +21,10 @@ import {
 import type { SafetyRecord } from "../../../src/chain/store/records.js";
 import { MemoryChainData, MemoryChainStore } from "../../../src/chain/store/memoryStore.js";
 import { META_KEYS } from "../../../src/chain/store/tableStore.js";
-import { bytesKey } from "../../../src/chain/keys.js";
+import { bytesKey } from "../../../src/util/bytes.js";
 import { compareBytes, toHex } from "../../../src/util/bytes.js";
 import type { SeededRng } from "../../../src/util/rng.js";
-import type { QuorumCert } from "../../../src/wire/types.js";
+import type { QuorumCert } from "../../../src/domain/types.js";
 import { seededRng } from "../../support/seed.js";
 import { CHAIN_ID, nextBlock, randomTxs } from "./support/fixtures.js";
 

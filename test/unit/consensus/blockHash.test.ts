@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { blockHash, headerPreimage, HEADER_FIXED_BYTES } from "../../../src/consensus/blockHash.js";
-import type { BlockHeader } from "../../../src/wire/types.js";
+import type { BlockHeader } from "../../../src/domain/types.js";
 import { toHex } from "../../../src/util/bytes.js";
 import { nodeSha256 } from "../../support/consensus.js";
 import { seededRng } from "../../support/seed.js";

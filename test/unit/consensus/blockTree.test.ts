@@ -3,15 +3,15 @@ import assert from "node:assert/strict";
 import { attachQc, certifiedBranch, commitTo, getNode, insertBlock, treeWithRoot } from "../../../src/consensus/blockTree.js";
 import { ConsensusError } from "../../../src/consensus/errors.js";
 import type { BlockTree } from "../../../src/consensus/types.js";
-import { hashKey } from "../../../src/consensus/hashKey.js";
-import type { Block } from "../../../src/wire/types.js";
+import { bytesKey } from "../../../src/util/bytes.js";
+import type { Block } from "../../../src/domain/types.js";
 import { TestCommittee } from "../../support/consensus.js";
 
 const c = new TestCommittee(4);
 
 function add(tree: BlockTree, b: Block, certified = true): BlockTree {
   const r = c.ref(b);
-  const t = insertBlock(tree, b, r.hash, hashKey(r.hash), certified ? c.qc(b.header.view, r.hash) : null);
+  const t = insertBlock(tree, b, r.hash, bytesKey(r.hash), certified ? c.qc(b.header.view, r.hash) : null);
   return t;
 }
 
@@ -23,7 +23,7 @@ const b = c.block(c.ref(a), 2);
 const cc = c.block(c.ref(a), 3);
 const d = c.block(c.ref(b), 4);
 const e = c.block(c.ref(cc), 5);
-const key = (x: Block): string => hashKey(c.ref(x).hash);
+const key = (x: Block): string => bytesKey(c.ref(x).hash);
 
 function fullTree(): BlockTree {
   let t = treeWithRoot(g, c.genesisHash, c.genesisQc);
@@ -42,12 +42,12 @@ test("commit returns the path from the root's child in height order and prunes o
   assert.deepEqual([...tree.nodes.keys()], [key(d)]); // c and e were on a conflicting branch
   // The input tree is untouched (immutability).
   assert.equal(t.nodes.size, 5);
-  assert.equal(t.root.key, hashKey(c.genesisHash));
+  assert.equal(t.root.key, bytesKey(c.genesisHash));
 });
 
 test("committing the root or an unknown block commits nothing", () => {
   const t = fullTree();
-  assert.equal(commitTo(t, hashKey(c.genesisHash)).committed.length, 0);
+  assert.equal(commitTo(t, bytesKey(c.genesisHash)).committed.length, 0);
   assert.equal(commitTo(t, "00".repeat(32)).committed.length, 0);
 });
 

@@ -5,30 +5,11 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { codeOnly as code, importsOf as imports, listSources as list, repoRoot as root } from "../../support/sourceScan.js";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
 const consensusDir = join(root, "src/consensus");
-
-function list(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? list(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
-}
-
-/** Source without comments and string contents (so that documentation may mention Date or setTimeout). */
-function code(src: string): string {
-  return src
-    .replace(/\/\*[\s\S]*?\*\//g, "")
-    .replace(/\/\/.*$/gm, "")
-    .replace(/`(?:\\.|[^`\\])*`/g, "``")
-    .replace(/"(?:\\.|[^"\\])*"/g, '""')
-    .replace(/'(?:\\.|[^'\\])*'/g, "''");
-}
-
-function imports(src: string): string[] {
-  return [...src.matchAll(/(?:import|export)[^;]*?from\s+"([^"]+)"/g), ...src.matchAll(/import\(\s*"([^"]+)"\s*\)/g)].map((m) => m[1]!);
-}
 
 const FORBIDDEN_GLOBALS = [
   /\bDate\b/,
@@ -49,7 +30,7 @@ const FORBIDDEN_GLOBALS = [
 
 // Modules outside src/consensus that the core may use: types, limits, byte helpers, the error base class.
 // adapters/ may also use the crypto layer (bitmap codec, BLS), which the core itself never imports.
-const ALLOWED_OUTSIDE = ["src/wire/types.ts", "src/wire/limits.ts", "src/util/bytes.ts", "src/util/errors.ts"];
+const ALLOWED_OUTSIDE = ["src/domain/types.ts", "src/domain/limits.ts", "src/util/bytes.ts", "src/util/errors.ts"];
 const ADAPTER_EXTRA = ["src/crypto/bitmap/", "src/crypto/bls/"];
 const ALLOWED_PACKAGES = ["@noble/hashes/sha2.js"];
 

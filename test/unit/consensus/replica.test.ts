@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { hashKey } from "../../../src/consensus/hashKey.js";
+import { bytesKey } from "../../../src/util/bytes.js";
 import type { Effect, ReplicaState } from "../../../src/consensus/types.js";
 import { ConsensusError } from "../../../src/consensus/errors.js";
 import { Replica } from "../../../src/consensus/replica.js";
@@ -26,7 +26,7 @@ test("init: view 1, timer armed; the leader of view 1 asks for a payload extendi
   assert.deepEqual(effectsOf(r1.effects, "setTimer"), [{ kind: "setTimer", view: 1, at: 100 }]);
   const [req] = effectsOf(r1.effects, "proposeRequest");
   assert.equal(req!.request.view, 1);
-  assert.equal(hashKey(req!.request.parentHash), hashKey(c.genesisHash));
+  assert.equal(bytesKey(req!.request.parentHash), bytesKey(c.genesisHash));
   assert.equal(effectsOf(c.replica(2).init(0).effects, "proposeRequest").length, 0);
 });
 

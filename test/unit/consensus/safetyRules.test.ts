@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { safeToTimeout, safeToVote } from "../../../src/consensus/safetyRules.js";
 import type { SafetyState } from "../../../src/consensus/types.js";
-import type { QuorumCert, TimeoutCert } from "../../../src/wire/types.js";
+import type { QuorumCert, TimeoutCert } from "../../../src/domain/types.js";
 
 const qc = (view: number): QuorumCert => ({ view, blockHash: new Uint8Array(32), signers: new Uint8Array(0), aggregateSignature: new Uint8Array(96) });
 const tc = (view: number, highQcViews: number[]): TimeoutCert => ({ view, signers: new Uint8Array(0), highQcViews, aggregateSignature: new Uint8Array(96) });

@@ -31,8 +31,8 @@ test("the genesis QC is view 0, no signers, zero signature", () => {
   assert.ok(qc.aggregateSignature.every((b) => b === 0));
 });
 
-test("hashKey: one char per byte, distinct for distinct bytes (lengths included)", async () => {
-  const { hashKey } = await import("../../../src/consensus/hashKey.js");
+test("bytesKey: one char per byte, distinct for distinct bytes (lengths included)", async () => {
+  const { bytesKey: hashKey } = await import("../../../src/util/bytes.js");
   assert.equal(hashKey(Uint8Array.of(0x41, 0x00, 0xff)), "A\u0000\u00ff");
   const seen = new Set<string>();
   for (let i = 0; i < 256; i++) seen.add(hashKey(Uint8Array.of(i, 255 - i)));

@@ -2,8 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { TestCommittee, sentMessages } from "../../support/consensus.js";
 import type { Effect, ReplicaState } from "../../../src/consensus/types.js";
-import { hashKey } from "../../../src/consensus/hashKey.js";
-import type { Block } from "../../../src/wire/types.js";
+import { bytesKey } from "../../../src/util/bytes.js";
+import type { Block } from "../../../src/domain/types.js";
 
 const c = new TestCommittee(4);
 
@@ -22,7 +22,7 @@ function holdingUncertifiedB1() {
   return { rep, s: r.state, peer: req.to, requestId: req.message.body.requestId, b1, b2, b3 };
 }
 
-const key = (b: Block): string => hashKey(c.ref(b).hash);
+const key = (b: Block): string => bytesKey(c.ref(b).hash);
 const certified = (b: Block) => ({ block: b, hash: c.ref(b).hash, qc: c.qc(b.header.view, c.ref(b).hash) });
 const rejections = (effects: readonly Effect[]) => effects.filter((e) => e.kind === "rejected").map((e) => (e.kind === "rejected" ? e.code : ""));
 const commits = (effects: readonly Effect[]) => effects.filter((e) => e.kind === "commit");

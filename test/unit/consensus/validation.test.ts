@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { MessageValidator } from "../../../src/consensus/validation/validator.js";
 import type { Validation } from "../../../src/consensus/validation/validator.js";
 import { CachingVerifier } from "../../../src/consensus/validation/verifier.js";
-import type { Message, Proposal, QuorumCert, Timeout, Vote } from "../../../src/wire/types.js";
+import type { Message, Proposal, QuorumCert, Timeout, Vote } from "../../../src/domain/types.js";
 import { TestCommittee, txRoot, ZERO32 } from "../../support/consensus.js";
 
 const c = new TestCommittee(4);

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { decodeMessage, encodeMessage } from "../../../src/wire/codec.js";
 import { WireError } from "../../../src/wire/errors.js";
-import type { Message } from "../../../src/wire/types.js";
+import type { Message } from "../../../src/domain/types.js";
 import { MessageValidator } from "../../../src/consensus/validation/validator.js";
 import { REJECT_CODES } from "../../../src/consensus/validation/codes.js";
 import { TestCommittee, txRoot } from "../../support/consensus.js";

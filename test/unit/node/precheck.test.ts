@@ -17,7 +17,7 @@ import { voteMessage } from "../../../src/consensus/signing.js";
 import type { CertCheck, CertificateVerifier } from "../../../src/consensus/validation/verifier.js";
 import { PrecheckedVerifier, SignaturePrecheck } from "../../../src/node/precheck.js";
 import { utf8 } from "../../../src/util/bytes.js";
-import type { QuorumCert, Timeout, TimeoutCert, Vote } from "../../../src/wire/types.js";
+import type { QuorumCert, Timeout, TimeoutCert, Vote } from "../../../src/domain/types.js";
 
 const CHAIN = utf8("quire-precheck-test");
 const N = 4;

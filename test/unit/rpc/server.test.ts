@@ -11,7 +11,7 @@ import { fromHex, toHex, utf8 } from "../../../src/util/bytes.js";
 import { DEFAULT_RPC_LIMITS, RpcServer, resolveRpcLimits } from "../../../src/rpc/server.js";
 import { RpcConfigError, RpcListenError } from "../../../src/rpc/errors.js";
 import { FakeNodeApi } from "../../support/fakeNodeApi.js";
-import { MAX_TX_BYTES } from "../../../src/wire/limits.js";
+import { MAX_TX_BYTES } from "../../../src/domain/limits.js";
 import { ManualScheduler } from "../../../src/util/clock.js";
 
 const OCTETS = "application/octet-stream";

@@ -17,8 +17,8 @@ import {
   MAX_TXS_PER_BATCH,
   MAX_TXS_PER_BLOCK,
   MAX_TX_BYTES,
-} from "../../../src/wire/limits.js";
-import type { Block, Message, QuorumCert, TimeoutCert, Vote } from "../../../src/wire/types.js";
+} from "../../../src/domain/limits.js";
+import type { Block, Message, QuorumCert, TimeoutCert, Vote } from "../../../src/domain/types.js";
 import { seededRng } from "../../support/seed.js";
 import { randomBlock, randomMessage, randomQc, randomTc } from "../../support/wireSamples.js";
 

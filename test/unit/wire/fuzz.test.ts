@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { decodeMessage, encodeMessage } from "../../../src/wire/codec.js";
 import { WireError } from "../../../src/wire/errors.js";
-import { MESSAGE_KINDS } from "../../../src/wire/types.js";
+import { MESSAGE_KINDS } from "../../../src/domain/types.js";
 import type { SeededRng } from "../../../src/util/rng.js";
 import { seededRng } from "../../support/seed.js";
 import { randomMessage } from "../../support/wireSamples.js";

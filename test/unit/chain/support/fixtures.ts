@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { merkleRoot } from "../../../../src/crypto/merkle.js";
-import type { Block, Hash, QuorumCert } from "../../../../src/wire/types.js";
+import type { Block, Hash, QuorumCert } from "../../../../src/domain/types.js";
 import { encodeBlockRecord } from "../../../../src/chain/store/records.js";
 import { utf8 } from "../../../../src/util/bytes.js";
 import type { SeededRng } from "../../../../src/util/rng.js";

@@ -30,7 +30,7 @@ import { InsecureTestScheme } from "../../../../src/sim/insecureTestScheme.js";
 import { SystemScheduler } from "../../../../src/util/clock.js";
 import { utf8 } from "../../../../src/util/bytes.js";
 import { decodeMessage } from "../../../../src/wire/codec.js";
-import type { Message } from "../../../../src/wire/types.js";
+import type { Message } from "../../../../src/domain/types.js";
 
 export const CHAIN_ID = utf8("quire-shell-test");
 
