@@ -41,6 +41,8 @@ import type { BlockPolicy, GossipPolicy } from "./config.js";
 import type { Logger } from "./logger.js";
 import { PENALTY } from "./penalties.js";
 import type { PeerPenalties } from "./penalties.js";
+import { NO_SHELL_METRICS } from "./metrics.js";
+import type { ShellMetrics } from "./metrics.js";
 import { Proposer } from "./proposer.js";
 import type { PayloadSource } from "./proposer.js";
 import { TxGossip } from "./txGossip.js";
@@ -120,6 +122,8 @@ export interface ConsensusShellModules {
   readonly onCommit: (blocks: readonly CommittedSummary[]) => void;
   /** An internal invariant broke: the node must stop. */
   readonly onFatal: (error: unknown) => void;
+  /** Default: none (`NO_SHELL_METRICS`). */
+  readonly metrics?: ShellMetrics;
 }
 
 interface InboundEntry {
@@ -137,6 +141,7 @@ export class ConsensusShell {
   private viewTimer: TimerHandle | null = null;
   private readonly proposer: Proposer;
   private readonly gossip: TxGossip;
+  private readonly metrics: ShellMetrics;
   /** Rejections and dropped messages by code (validation codes, `CORE_*`, `WIRE_*`, shell codes). */
   readonly counters = new Map<string, number>();
   /** Committed heights peers announced in their hello. */
@@ -148,6 +153,7 @@ export class ConsensusShell {
     private readonly o: ConsensusShellOptions,
     private readonly m: ConsensusShellModules,
   ) {
+    this.metrics = m.metrics ?? NO_SHELL_METRICS;
     this.proposer = new Proposer(
       { self: o.self, block: o.block },
       {
@@ -170,7 +176,10 @@ export class ConsensusShell {
         mempool: m.mempool,
         leaders: m.leaders,
         view: () => this.view,
-        send: (targets, batch) => this.transmit(targets, { kind: "txBatch", body: batch }, Priority.Gossip),
+        send: (targets, batch) => {
+          this.transmit(targets, { kind: "txBatch", body: batch }, Priority.Gossip);
+          this.metrics.txsGossiped(batch.txs.length);
+        },
         misbehaved: (from) => m.penalties.add(from, PENALTY.invalid),
         count: (code, n) => this.count(code, n),
       },
@@ -243,6 +252,7 @@ export class ConsensusShell {
       this.m.logger.debug("undecodable message", { from, code: e.code });
       return;
     }
+    this.metrics.messageIn(msg.kind);
     switch (msg.kind) {
       case "txBatch":
         this.gossip.onBatch(from, msg.body);
@@ -321,6 +331,7 @@ export class ConsensusShell {
       this.reject(from, v.code);
       return;
     }
+    if (v.input.kind === "syncResponse") this.metrics.syncBlocksApplied(v.input.blocks.length);
     this.input(v.input);
   }
 
@@ -366,8 +377,11 @@ export class ConsensusShell {
     try {
       while (this.inbox.length > 0 && !this.stopped && this.state !== null) {
         const next = this.inbox.shift()!;
-        const r = this.m.replica.step(this.state, next, this.m.scheduler.now());
+        const before = this.state.view;
+        const now = this.m.scheduler.now();
+        const r = this.m.replica.step(this.state, next, now);
         this.state = r.state;
+        if (r.state.view !== before) this.metrics.viewEntered(r.state.view, now);
         this.execute(r.effects);
       }
     } catch (e) {
@@ -396,13 +410,16 @@ export class ConsensusShell {
             else break;
           }
           k--;
+          const done = this.metrics.storeWriteTimer();
           m.store.saveConsensusState(safety === undefined ? { pending } : { safety, pending });
+          done();
           break;
         }
         case "send":
           this.transmit([e.to], e.message, priorityOf(e.message));
           break;
         case "broadcast":
+          if (e.message.kind === "proposal") this.metrics.proposed();
           this.transmit(m.transport.peers, e.message, priorityOf(e.message));
           break;
         case "setTimer": {
@@ -452,8 +469,10 @@ export class ConsensusShell {
       this.m.logger.error("cannot encode an outgoing message", { kind: msg.kind, error: e instanceof Error ? e.message : String(e) });
       return;
     }
+    let sent = 0;
     for (const t of targets) {
       if (t === this.o.self) continue;
+      sent++;
       try {
         if (this.m.transport.send(t, priority, bytes) === SendStatus.Rejected) this.count(`SEND_REJECTED_${msg.kind}`);
       } catch (e) {
@@ -461,6 +480,7 @@ export class ConsensusShell {
         this.m.logger.error("send failed", { to: t, kind: msg.kind, error: e instanceof Error ? e.message : String(e) });
       }
     }
+    this.metrics.messageOut(msg.kind, sent);
   }
 
   private reject(from: number, code: string): void {
@@ -475,6 +495,7 @@ export class ConsensusShell {
 
   private count(code: string, n = 1): void {
     this.counters.set(code, (this.counters.get(code) ?? 0) + n);
+    this.metrics.rejected(code, n);
   }
 
   private fatal(e: unknown): void {

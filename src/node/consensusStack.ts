@@ -34,6 +34,7 @@ import { ConsensusShell } from "./consensusShell.js";
 import type { SignaturePrecheckPort } from "./consensusShell.js";
 import type { PayloadSource } from "./proposer.js";
 import type { Logger } from "./logger.js";
+import type { ShellMetrics } from "./metrics.js";
 import { DEFAULT_PENALTIES, PeerPenalties } from "./penalties.js";
 
 export interface ConsensusStackOptions {
@@ -69,6 +70,7 @@ export interface ConsensusStackModules {
   readonly payload?: (mempool: Mempool) => PayloadSource;
   readonly onCommit: (blocks: readonly CommittedSummary[]) => void;
   readonly onFatal: (error: unknown) => void;
+  readonly metrics?: ShellMetrics;
 }
 
 export interface ConsensusStack {
@@ -119,6 +121,7 @@ export function buildConsensusStack(o: ConsensusStackOptions, m: ConsensusStackM
       scheduler: m.scheduler,
       onCommit: m.onCommit,
       onFatal: m.onFatal,
+      metrics: m.metrics,
     },
   );
   return { shell, replica, validator, executor, mempool, app, leaders, penalties, genesisHash };

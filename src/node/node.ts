@@ -13,10 +13,10 @@
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { Registry } from "prom-client";
 import { loadBlsBackend } from "../crypto/bls/backend.js";
 import type { BlsBackend } from "../crypto/bls/backend.js";
 import { loadKeyFile } from "../crypto/bls/keyFile.js";
-import { BlsVerifierStats } from "../crypto/bls/metrics.js";
 import { PooledBlsVerifier } from "../crypto/bls/pool.js";
 import { bitmapSignerSets } from "../consensus/adapters/bitmapSignerSets.js";
 import { BlsScheme, blsSigner } from "../consensus/adapters/blsScheme.js";
@@ -28,6 +28,7 @@ import { blsLinkIdentity, blsLinkVerify } from "../net/blsLink.js";
 import { SystemScheduler } from "../util/clock.js";
 import { UwsTransport } from "../net/uwsTransport.js";
 import type { BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, TxStatus } from "../rpc/api.js";
+import { createRpcMetrics } from "../rpc/metrics.js";
 import { RpcServer } from "../rpc/server.js";
 import { bytesEqual, toHex } from "../util/bytes.js";
 import type { NodeConfig } from "./config.js";
@@ -43,6 +44,8 @@ import { genesisBlock, loadGenesis } from "./genesis.js";
 import type { Genesis } from "./genesis.js";
 import { LineLogger } from "./logger.js";
 import type { Logger } from "./logger.js";
+import { blsVerifierMetrics, createMetrics, recordCommit, shellMetrics } from "./metrics.js";
+import type { Metrics } from "./metrics.js";
 import { PrecheckedVerifier, SignaturePrecheck } from "./precheck.js";
 
 export interface NodeOpenOptions {
@@ -59,12 +62,13 @@ export class QuireNode implements NodeApi {
   readonly shell: ConsensusShell;
   readonly transport: UwsTransport;
   readonly rpc: RpcServer;
+  /** Every node series, on the registry `GET /metrics` renders (with the RPC server's own). */
+  readonly metrics: Metrics;
   /** Resolves with the process exit code once the node has stopped. */
   readonly done: Promise<number>;
 
   private readonly app: KvApplication;
   private readonly pool: PooledBlsVerifier;
-  private readonly poolStats = new BlsVerifierStats();
   private readonly precheckVerifier: PrecheckedVerifier;
   private readonly precheck: SignaturePrecheck;
   private readonly leaders: LeaderElection;
@@ -90,9 +94,23 @@ export class QuireNode implements NodeApi {
     const n = genesis.validators.length;
     const self = config.validatorIndex;
     const publicKeys = genesis.validators.map((v) => v.publicKey);
+    // Built first (the pool reports into it); the sources are read only at scrape time, when every part exists.
+    const registry = new Registry();
+    this.metrics = createMetrics(registry, {
+      committedHeight: () => store.head()?.height ?? 0,
+      view: () => this.shell.view,
+      peersConnected: () => this.peersConnected(),
+      mempoolTxs: () => this.mempool.size,
+      mempoolBytes: () => this.mempool.bytes,
+      mempoolAccepted: () => this.mempool.metrics().accepted,
+      precheckHits: () => this.precheckVerifier.hits,
+      precheckMisses: () => this.precheckVerifier.misses,
+      precheckRefused: () => this.precheck.refused,
+      uptimeSeconds: () => Math.floor((Date.now() - this.startedAt) / 1000),
+    });
 
     const gBlock = genesisBlock(genesis);
-    this.pool = new PooledBlsVerifier({ backend: config.bls.backend, workers: config.bls.workers }, { metrics: this.poolStats });
+    this.pool = new PooledBlsVerifier({ backend: config.bls.backend, workers: config.bls.workers }, { metrics: blsVerifierMetrics(this.metrics) });
     this.transport = new UwsTransport(
       {
         self,
@@ -130,6 +148,7 @@ export class QuireNode implements NodeApi {
         logger,
         onCommit: (blocks) => this.onCommit(blocks),
         onFatal: (e) => this.onFatal(e),
+        metrics: shellMetrics(this.metrics),
       },
     );
     this.app = stack.app;
@@ -145,7 +164,7 @@ export class QuireNode implements NodeApi {
       onPeerDown: (peer, reason) => logger.info("peer down", { peer, reason }),
       onPeerFlagged: (peer, code) => logger.warn("peer flagged", { peer, code }),
     });
-    this.rpc = new RpcServer({ host: config.rpc.host, port: config.rpc.port }, { api: this, logger });
+    this.rpc = new RpcServer({ host: config.rpc.host, port: config.rpc.port }, { api: this, logger, metrics: createRpcMetrics(registry) });
   }
 
   /** Loads genesis and key, opens the store (refusing another chain), and builds every layer. Listens on nothing yet. */
@@ -216,7 +235,9 @@ export class QuireNode implements NodeApi {
   }
 
   private onCommit(blocks: readonly CommittedSummary[]): void {
+    const now = Date.now();
     for (const b of blocks) {
+      recordCommit(this.metrics, b.block.header.timestampMs, b.txIds.length, now);
       const info: BlockSummary = { hash: b.hash, header: b.block.header, txCount: b.block.txs.length, qc: b.qc };
       for (const l of this.listeners) {
         try {
@@ -281,7 +302,7 @@ export class QuireNode implements NodeApi {
       committedHeight: this.store.head()?.height ?? 0,
       view,
       leader: this.leaders.leader(view),
-      peersConnected: this.transport.peers.filter((p) => this.transport.isConnected(p)).length,
+      peersConnected: this.peersConnected(),
       mempoolSize: this.mempool.size,
     };
   }
@@ -291,35 +312,8 @@ export class QuireNode implements NodeApi {
     return () => this.listeners.delete(listener);
   }
 
-  metrics(): string {
-    const s = this.status();
-    const mp = this.mempool.metrics();
-    const lines: string[] = [];
-    const gauge = (name: string, help: string, value: number, type: "gauge" | "counter" = "gauge") => {
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`);
-    };
-    gauge("quire_committed_height", "Height of the last committed block.", s.committedHeight);
-    gauge("quire_view", "The consensus view this node is in.", s.view);
-    gauge("quire_peers_connected", "Validators with an authenticated link.", s.peersConnected);
-    gauge("quire_mempool_size", "Transactions waiting in the mempool.", mp.size);
-    gauge("quire_mempool_bytes", "Bytes waiting in the mempool.", mp.bytes);
-    gauge("quire_mempool_accepted_total", "Transactions admitted to the mempool.", mp.accepted, "counter");
-    gauge("quire_committed_txs_total", "Transactions committed since start.", this.shell.committedTxs, "counter");
-    gauge("quire_proposals_total", "Blocks proposed since start.", this.shell.proposals, "counter");
-    gauge("quire_gossip_txs_total", "Transactions gossiped to leaders since start.", this.shell.gossipSent, "counter");
-    const b = this.poolStats;
-    gauge("quire_bls_queue_length", "Signature jobs waiting in the BLS verifier pool.", b.queueLength);
-    gauge("quire_bls_jobs_total", "Signature jobs the BLS pool answered.", b.jobs, "counter");
-    gauge("quire_bls_invalid_total", "Signature jobs the BLS pool found invalid.", b.invalidJobs, "counter");
-    gauge("quire_bls_batches_total", "Batches the BLS pool verified.", b.batches, "counter");
-    gauge("quire_bls_latency_ms_mean", "Mean enqueue-to-answer time of BLS jobs.", +b.meanLatencyMs.toFixed(3));
-    gauge("quire_signature_precheck_hits_total", "Signature checks validation found answered by the pool.", this.precheckVerifier.hits, "counter");
-    gauge("quire_signature_precheck_misses_total", "Signature checks validation did inline (TCs, pool refusals).", this.precheckVerifier.misses, "counter");
-    gauge("quire_signature_precheck_refused_total", "Signature jobs the pool refused (queue full or closed).", this.precheck.refused, "counter");
-    gauge("quire_uptime_seconds", "Seconds since the node started.", Math.floor((Date.now() - this.startedAt) / 1000));
-    lines.push("# HELP quire_rejected_total Messages refused or dropped, by code.", "# TYPE quire_rejected_total counter");
-    for (const [code, n] of [...this.shell.counters].sort()) lines.push(`quire_rejected_total{code="${code}"} ${n}`);
-    return lines.join("\n") + "\n";
+  private peersConnected(): number {
+    return this.transport.peers.filter((p) => this.transport.isConnected(p)).length;
   }
 }
 

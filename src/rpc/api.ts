@@ -101,8 +101,7 @@ export interface NodeApi {
    * synchronously from the commit path and must not throw (the server's listener catches everything).
    */
   onCommittedHeader(listener: CommittedBlockListener): () => void;
-  /** The node's own metrics in Prometheus text format (the server appends its `quire_rpc_*` series). */
-  metrics(): Awaitable<string>;
+  // No metrics method: the node registers its series on the registry the server renders (RpcServerModules.metrics).
 }
 
 /** The logging the RPC server does: structured and leveled. `src/node/` adapts its logger to this. */

@@ -70,7 +70,7 @@ export class Exchange {
       if (this.state !== "open") return;
       this.state = "aborted";
       this.release();
-      this.host.metrics.aborted.inc([this.route]);
+      this.host.metrics.aborted.inc({ route: this.route });
       this.host.settled(this);
       this.onClosed?.();
     });
@@ -88,7 +88,7 @@ export class Exchange {
     this.release();
     this.host.settled(this);
     const close = opts.close === true || this.bodyPending;
-    this.host.metrics.requests.inc([this.route, String(status)]);
+    this.host.metrics.requests.inc({ route: this.route, status: String(status) });
     const res = this.res;
     res.cork(() => {
       res.writeStatus(statusLine(status));
@@ -126,7 +126,7 @@ export class Exchange {
 
   /** Refuses a request body: counts it and answers with the error, closing the connection. */
   refuseBody(code: RpcErrorCode, message: string): void {
-    this.host.metrics.rejectedBodies.inc([code]);
+    this.host.metrics.rejectedBodies.inc({ code });
     const err = new HttpError(code, message);
     this.reply(err.status, errorBody(err.code, err.message), { close: true });
   }

@@ -16,7 +16,8 @@ import { Exchange, ExchangeClosed } from "./exchange.js";
 import type { ExchangeHost } from "./exchange.js";
 import { blockJson, kvJson, proofJson, statusJson, txStatusJson } from "./json.js";
 import type { SubmitItemJson } from "./json.js";
-import { RpcMetrics } from "./metrics.js";
+import { createRpcMetrics } from "./metrics.js";
+import type { RpcMetrics } from "./metrics.js";
 import { contentLength, mediaType, parseHeight, parseIndex, parseKey, parseTxId } from "./params.js";
 import { BlockStream } from "./stream.js";
 import { renderStatusPage } from "./statusPage.js";
@@ -80,7 +81,10 @@ export interface RpcServerOptions {
 export interface RpcServerModules {
   api: NodeApi;
   logger?: RpcLogger;
-  /** Where the server counts; a fresh registry by default. */
+  /**
+   * Where the server counts, and the registry `GET /metrics` renders: pass `createRpcMetrics(registry)` with the
+   * registry the node's own series are on. Default: a fresh registry with only the `quire_rpc_*` series.
+   */
   metrics?: RpcMetrics;
   /** Drives the request-timeout sweep (real timers by default; tests pass a ManualScheduler). */
   scheduler?: Scheduler;
@@ -124,7 +128,6 @@ interface Route {
 }
 
 const SWEEP_INTERVAL_MS = 1000;
-const PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8";
 
 /** The RPC server. `start()` binds; `stop()` closes the listen socket and every HTTP and WebSocket connection. */
 export class RpcServer {
@@ -158,7 +161,7 @@ export class RpcServer {
     this.limits = resolveRpcLimits(opts.limits);
     this.api = modules.api;
     this.logger = modules.logger ?? SILENT_LOGGER;
-    this.metrics = modules.metrics ?? new RpcMetrics();
+    this.metrics = modules.metrics ?? createRpcMetrics();
     this.scheduler = modules.scheduler ?? new SystemScheduler();
     this.stream = new BlockStream(
       { maxSubscribers: this.limits.maxStreamSubscribers, maxBufferedBytes: this.limits.maxStreamBufferedBytes, idleTimeoutSec: this.limits.streamIdleTimeoutSec },
@@ -345,7 +348,7 @@ export class RpcServer {
     for (const ex of this.inFlight) {
       if (ex.deadline > this.tick) continue;
       this.inFlight.delete(ex);
-      this.metrics.timeouts.inc([ex.route]);
+      this.metrics.timeouts.inc({ route: ex.route });
       try {
         ex.expire(this.limits.requestTimeoutSec);
       } catch (e) {
@@ -362,12 +365,12 @@ export class RpcServer {
         ex.error(e);
         return;
       }
-      this.metrics.handlerErrors.inc([ex.route]);
+      this.metrics.handlerErrors.inc({ route: ex.route });
       this.logger.error("rpc: handler failed", { route: ex.route, error: describe(e) });
       ex.error(new HttpError("INTERNAL", "internal error (logged on the node)"));
     } catch (again) {
       // Only a broken invariant gets here (uWS refusing a write the exchange believed legal): log, never rethrow.
-      this.metrics.handlerErrors.inc([ex.route]);
+      this.metrics.handlerErrors.inc({ route: ex.route });
       this.logger.error("rpc: cannot answer a failed request", { route: ex.route, error: describe(again) });
     }
   }
@@ -407,9 +410,9 @@ export class RpcServer {
   }
 
   private async getMetrics(ex: Exchange): Promise<void> {
-    const node = await this.api.metrics();
-    const sep = node === "" || node.endsWith("\n") ? "" : "\n";
-    ex.reply(200, `${node}${sep}${this.metrics.render()}`, { contentType: PROMETHEUS });
+    // A collector that throws or rejects (a node gauge reading a closed store) makes this a 500 like any handler.
+    const registry = this.metrics.registry;
+    ex.reply(200, await registry.metrics(), { contentType: registry.contentType });
   }
 
   private async getStatus(ex: Exchange): Promise<void> {
@@ -464,11 +467,11 @@ export class RpcServer {
     }
     const tx = await ex.readBody(this.limits.maxTxBytes, req.contentLength);
     if (tx.length === 0) {
-      this.metrics.rejectedBodies.inc(["EMPTY_TX"]);
+      this.metrics.rejectedBodies.inc({ code: "EMPTY_TX" });
       throw new HttpError("EMPTY_TX", "the transaction is empty");
     }
     const r = await this.api.submitTx(tx, req.clientId);
-    this.metrics.txs.inc([r.kind]);
+    this.metrics.txs.inc({ outcome: r.kind });
     switch (r.kind) {
       case "accepted":
         ex.json(202, { id: toHex(r.id), duplicate: false });
@@ -507,7 +510,7 @@ export class RpcServer {
     try {
       txs = this.parseBatch(body);
     } catch (e) {
-      if (e instanceof HttpError) this.metrics.rejectedBodies.inc([e.code]);
+      if (e instanceof HttpError) this.metrics.rejectedBodies.inc({ code: e.code });
       throw e;
     }
     const results: SubmitItemJson[] = [];
@@ -527,7 +530,7 @@ export class RpcServer {
         results.push({ status: "error" });
         continue;
       }
-      this.metrics.txs.inc([r.kind]);
+      this.metrics.txs.inc({ outcome: r.kind });
       switch (r.kind) {
         case "accepted":
         case "duplicate":
@@ -546,7 +549,7 @@ export class RpcServer {
     const ids = results.map((r) => (r.status === "accepted" || r.status === "duplicate" ? r.id : null));
     const admitted = ids.filter((id) => id !== null).length;
     if (failed !== undefined) {
-      this.metrics.handlerErrors.inc([ex.route]);
+      this.metrics.handlerErrors.inc({ route: ex.route });
       this.logger.error("rpc: submitTx failed inside a batch", { error: describe(failed) });
       ex.error(new HttpError("INTERNAL", `internal error (logged on the node); ${admitted} of ${txs.length} transactions admitted`), undefined, { ids, results });
     } else if (full > 0) {

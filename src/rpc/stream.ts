@@ -67,12 +67,12 @@ export class BlockStream {
       open: (ws) => {
         this.subs.add(ws);
         this.metrics.streamOpened.inc();
-        this.metrics.streamSubscribers.set([], this.subs.size);
+        this.metrics.streamSubscribers.set(this.subs.size);
       },
       message: () => {},
       close: (ws) => {
         this.subs.delete(ws);
-        this.metrics.streamSubscribers.set([], this.subs.size);
+        this.metrics.streamSubscribers.set(this.subs.size);
       },
     };
   }
@@ -107,13 +107,13 @@ export class BlockStream {
   closeAll(): void {
     this.closing = true;
     for (const ws of [...this.subs]) {
-      this.metrics.streamDropped.inc(["stopping"]);
+      this.metrics.streamDropped.inc({ reason: "stopping" });
       ws.end(CLOSE_GOING_AWAY, "server stopping");
     }
   }
 
   private drop(ws: WebSocket<Subscriber>, reason: "slow"): void {
-    this.metrics.streamDropped.inc([reason]);
+    this.metrics.streamDropped.inc({ reason });
     this.logger.debug("rpc stream: dropping a slow subscriber", { subscriber: ws.getUserData().id, buffered: ws.getBufferedAmount() });
     ws.end(CLOSE_SLOW_CONSUMER, "slow consumer");
   }
@@ -125,14 +125,14 @@ export class BlockStream {
     const extensions = req.getHeader("sec-websocket-extensions");
     if (this.closing || this.subs.size >= this.opts.maxSubscribers) {
       this.metrics.streamRefused.inc();
-      this.metrics.requests.inc(["stream", "503"]);
+      this.metrics.requests.inc({ route: "stream", status: "503" });
       const message = this.closing ? "server stopping" : `the stream has its maximum of ${this.opts.maxSubscribers} subscribers`;
       res.cork(() => {
         res.writeStatus(statusLine(503)).writeHeader("Content-Type", "application/json").writeHeader("Retry-After", "5").end(errorBody("TOO_MANY_SUBSCRIBERS", message), true);
       });
       return;
     }
-    this.metrics.requests.inc(["stream", "101"]);
+    this.metrics.requests.inc({ route: "stream", status: "101" });
     res.upgrade<Subscriber>({ id: this.nextId++ }, key, protocol, extensions, context);
   }
 }

@@ -3,6 +3,8 @@
  * tx roots and proofs), a KV map, and switches to make any method throw, answer asynchronously, or never answer.
  */
 import { createHash } from "node:crypto";
+import { Gauge } from "prom-client";
+import type { Registry } from "prom-client";
 import type { Awaitable, BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, TxStatus } from "../../src/rpc/api.js";
 import type { BlockHeader } from "../../src/domain/types.js";
 import { merkleProof, merkleRoot } from "../../src/crypto/merkle.js";
@@ -21,6 +23,9 @@ export interface FakeNodeOptions {
   mode?: "sync" | "async";
 }
 
+/** A NodeApi method, or "metrics" for the fake's scrape-time collector. */
+export type FakeMethod = keyof NodeApi | "metrics";
+
 interface FakeBlock {
   info: BlockSummary;
   txs: Uint8Array[];
@@ -30,8 +35,8 @@ export class FakeNodeApi implements NodeApi {
   capacity: number;
   mode: "sync" | "async";
   retryAfterSec = 2;
-  /** Methods that throw (sync mode) or reject (async mode) with an Error. */
-  readonly throwOn = new Set<keyof NodeApi>();
+  /** Methods that throw (sync mode) or reject (async mode) with an Error; "metrics" is the fake's scrape collector. */
+  readonly throwOn = new Set<FakeMethod>();
   /** When set, every query (not onCommittedHeader) returns a promise that never settles. */
   hang = false;
   /** Every submitTx call: its bytes and client id. */
@@ -43,7 +48,6 @@ export class FakeNodeApi implements NodeApi {
   readonly kvStore = new Map<string, Uint8Array>();
   private readonly where = new Map<string, { height: number; index: number; ok: boolean | null }>();
   private readonly listeners = new Set<CommittedBlockListener>();
-  metricsText = "# HELP quire_fake_up The fake node is up.\n# TYPE quire_fake_up gauge\nquire_fake_up 1\n";
   view = 1;
   peersConnected = 3;
 
@@ -168,11 +172,23 @@ export class FakeNodeApi implements NodeApi {
     return () => this.listeners.delete(listener);
   }
 
-  metrics(): Awaitable<string> {
-    return this.answer("metrics", () => this.metricsText);
+  /**
+   * Registers the fake node's own series (`quire_fake_up 1`) as QuireNode registers its own: read at scrape time,
+   * through the same switches as every method, so throwOn/mode/hang reach `GET /metrics` too.
+   */
+  registerMetrics(registry: Registry): void {
+    const answer = <T>(fn: () => T) => this.answer("metrics", fn);
+    new Gauge({
+      name: "quire_fake_up",
+      help: "The fake node is up.",
+      registers: [registry],
+      collect(this: Gauge) {
+        return answer(() => this.set(1));
+      },
+    });
   }
 
-  private answer<T>(method: keyof NodeApi, fn: () => T): Awaitable<T> {
+  private answer<T>(method: FakeMethod, fn: () => T): Awaitable<T> {
     this.calls.set(method, (this.calls.get(method) ?? 0) + 1);
     if (this.hang) return new Promise<T>(() => {});
     const run = (): T => {

@@ -2,7 +2,10 @@
 import assert from "node:assert/strict";
 import { RpcServer } from "../../src/rpc/server.js";
 import type { RpcLimits } from "../../src/rpc/server.js";
-import { RpcMetrics } from "../../src/rpc/metrics.js";
+import { Registry } from "prom-client";
+import { createRpcMetrics } from "../../src/rpc/metrics.js";
+import type { RpcMetrics } from "../../src/rpc/metrics.js";
+import { PromScrape } from "./promText.js";
 import { FakeNodeApi } from "./fakeNodeApi.js";
 import type { FakeNodeOptions } from "./fakeNodeApi.js";
 import type { RpcLogger } from "../../src/rpc/api.js";
@@ -61,23 +64,47 @@ export interface Harness {
   metrics: RpcMetrics;
   logger: RecordingLogger;
   base: string;
+  /** A counter's value as a scraper reads it (0 for a series never created; throws for an unknown family). */
+  count(name: string, labels?: Record<string, string>): Promise<number>;
+  /** Sum over every series of a family, as a scraper reads it. */
+  total(name: string): Promise<number>;
 }
 
 /** Starts an RpcServer on 127.0.0.1 with an ephemeral port in front of a fresh fake node. */
 export async function startHarness(opts: { limits?: Partial<RpcLimits>; fake?: FakeNodeOptions; scheduler?: Scheduler } = {}): Promise<Harness> {
   const api = new FakeNodeApi(opts.fake);
-  const metrics = new RpcMetrics();
+  // One registry for the fake node's series and the server's, as QuireNode shares one.
+  const registry = new Registry();
+  api.registerMetrics(registry);
+  const metrics = createRpcMetrics(registry);
   const logger = new RecordingLogger();
   const modules = { api, metrics, logger, ...(opts.scheduler === undefined ? {} : { scheduler: opts.scheduler }) };
   const server = new RpcServer({ host: "127.0.0.1", port: 0, ...(opts.limits === undefined ? {} : { limits: opts.limits }) }, modules);
   await server.start();
-  return { server, api, metrics, logger, base: server.url };
+  return {
+    server,
+    api,
+    metrics,
+    logger,
+    base: server.url,
+    count: async (name, labels = {}) => (await scrapeOne(registry, name)).count(name, labels),
+    total: async (name) => (await scrapeOne(registry, name)).total(name),
+  };
+}
+
+/**
+ * Renders one family, so reading a server counter never runs the fake node's collector (which may be switched to
+ * throw or hang), and parses it as a scraper would.
+ */
+async function scrapeOne(registry: Registry, name: string): Promise<PromScrape> {
+  if (registry.getSingleMetric(name) === undefined) throw new Error(`no metric ${name} on the registry`);
+  return new PromScrape(`${await registry.getSingleMetricAsString(name)}\n`);
 }
 
 /** Waits (event loop turns, bounded) until `cond()` holds; for counters updated by the server after a response. */
-export async function eventually(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+export async function eventually(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }

@@ -1,6 +1,6 @@
 /**
- * What a BLS verifier reports. The node publishes these (Prometheus gauges/histograms); tests and benchmarks read
- * `BlsVerifierStats`. Every method is called on the main thread.
+ * What a BLS verifier reports. The node publishes these through prom-client (`blsVerifierMetrics` in
+ * src/node/metrics.ts); tests read `BlsVerifierStats`. Every method is called on the main thread.
  */
 export interface BlsVerifierMetrics {
   /** Jobs waiting to be dispatched, after every change. */

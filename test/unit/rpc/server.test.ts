@@ -11,6 +11,8 @@ import { fromHex, toHex, utf8 } from "../../../src/util/bytes.js";
 import { DEFAULT_RPC_LIMITS, RpcServer, resolveRpcLimits } from "../../../src/rpc/server.js";
 import { RpcConfigError, RpcListenError } from "../../../src/rpc/errors.js";
 import { FakeNodeApi } from "../../support/fakeNodeApi.js";
+import type { FakeMethod } from "../../support/fakeNodeApi.js";
+import { PromScrape } from "../../support/promText.js";
 import { MAX_TX_BYTES } from "../../../src/domain/limits.js";
 import { ManualScheduler } from "../../../src/util/clock.js";
 
@@ -76,7 +78,7 @@ describe("POST /v1/tx", () => {
     assertError(await http(h.base, "POST", "/v1/tx", { body: "07", type: "text/plain" }), 415, "UNSUPPORTED_MEDIA_TYPE");
     assertError(await http(h.base, "POST", "/v1/tx", { body: tx(7) }), 415, "UNSUPPORTED_MEDIA_TYPE");
     assert.equal(h.api.submissions.length, before);
-    assert.equal(h.metrics.rejectedBodies.get(["UNSUPPORTED_MEDIA_TYPE"]), 3);
+    assert.equal(await h.count("quire_rpc_rejected_bodies_total", { code: "UNSUPPORTED_MEDIA_TYPE" }), 3);
   });
 
   test("a declared Content-Length over the limit is 413 before any body byte is read, and the connection closes", async () => {
@@ -183,8 +185,8 @@ describe("POST /v1/txs", () => {
     assertError(await post({ txs: ["01"] }, OCTETS), 415, "UNSUPPORTED_MEDIA_TYPE");
     assertError(await post({ txs: ["ab".repeat(5000)] }), 413, "BODY_TOO_LARGE");
     assert.equal(h.api.submissions.length, before);
-    assert.equal(h.metrics.rejectedBodies.get(["BAD_HEX"]), 2);
-    assert.equal(h.metrics.rejectedBodies.get(["BODY_TOO_LARGE"]), 1);
+    assert.equal(await h.count("quire_rpc_rejected_bodies_total", { code: "BAD_HEX" }), 2);
+    assert.equal(await h.count("quire_rpc_rejected_bodies_total", { code: "BODY_TOO_LARGE" }), 1);
   });
 
   test("a node failure mid-batch is 500 INTERNAL that still lists what was admitted", async () => {
@@ -200,7 +202,7 @@ describe("POST /v1/txs", () => {
       assertError(a, 500, "INTERNAL", ["ids", "results"]);
       const doc = a.json as { ids: unknown[]; results: unknown[] };
       assert.deepEqual(doc.results, [{ status: "accepted", id: idHex(tx(0x20)) }, { status: "error" }, { status: "skipped" }]);
-      assert.equal(h.metrics.handlerErrors.get(["txs_submit"]), 1);
+      assert.equal(await h.count("quire_rpc_handler_errors_total", { route: "txs_submit" }), 1);
       assert.match(String(h.logger.errors.at(-1)?.fields?.["error"]), /disk on fire/);
     } finally {
       h.api.submitTx = real;
@@ -322,17 +324,20 @@ describe("queries", () => {
     assert.deepEqual(a.json, { chainId: "quire-test", nodeIndex: 2, committedHeight: 1, view: h.api.view, leader: h.api.view % 4, peersConnected: 3, mempoolSize: 0 });
   });
 
-  test("GET /metrics: the node's text, then the RPC counters in Prometheus text format", async () => {
+  test("GET /metrics: the node's series and the RPC server's, from one registry, in Prometheus text 0.0.4", async () => {
+    const before = await h.count("quire_rpc_requests_total", { route: "status", status: "200" });
+    assert.equal((await http(h.base, "GET", "/v1/status")).status, 200);
     const a = await http(h.base, "GET", "/metrics");
     assert.equal(a.status, 200);
     assert.equal(a.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
-    assert.ok(a.text.startsWith(h.api.metricsText));
-    const statusCount = h.metrics.requests.get(["status", "200"]);
-    assert.ok(statusCount >= 1);
-    assert.ok(a.text.includes(`\nquire_rpc_requests_total{route="status",status="200"} ${statusCount}\n`), a.text);
-    assert.ok(a.text.includes("\n# TYPE quire_rpc_rejected_bodies_total counter\n"), "rejected bodies are exported");
-    assert.ok(a.text.includes("\n# TYPE quire_rpc_stream_subscribers gauge\nquire_rpc_stream_subscribers 0\n"));
-    assert.ok(a.text.endsWith("\n"));
+    const s = new PromScrape(a.text);
+    // The fake node's gauge was collected at scrape time, through the same registry as the server's counters.
+    assert.equal(s.family("quire_fake_up").type, "gauge");
+    assert.equal(s.value("quire_fake_up"), 1);
+    assert.equal(s.count("quire_rpc_requests_total", { route: "status", status: "200" }), before + 1);
+    assert.equal(s.family("quire_rpc_rejected_bodies_total").type, "counter");
+    assert.equal(s.family("quire_rpc_stream_subscribers").type, "gauge");
+    assert.equal(s.value("quire_rpc_stream_subscribers"), 0);
   });
 
   test("GET /: a small HTML status page", async () => {
@@ -419,7 +424,7 @@ describe("node failures never escape a handler", () => {
     test(`an exception in every api method (${mode}) is 500 INTERNAL, counted and logged; the server keeps serving`, async () => {
       const h = await startHarness({ fake: { mode } });
       try {
-        const routes: [keyof FakeNodeApi & string, string, string, { body?: Uint8Array; type?: string }][] = [
+        const routes: [FakeMethod, string, string, { body?: Uint8Array; type?: string }][] = [
           ["submitTx", "POST", "/v1/tx", { body: tx(1), type: OCTETS }],
           ["txStatus", "GET", `/v1/tx/${"00".repeat(32)}`, {}],
           ["block", "GET", "/v1/blocks/latest", {}],
@@ -429,9 +434,9 @@ describe("node failures never escape a handler", () => {
           ["metrics", "GET", "/metrics", {}],
           ["status", "GET", "/", {}],
         ];
-        for (const [method] of routes) h.api.throwOn.add(method as never);
+        for (const [method] of routes) h.api.throwOn.add(method);
         for (const [, m, p, o] of routes) assertError(await http(h.base, m, p, o), 500, "INTERNAL");
-        assert.equal(h.metrics.handlerErrors.total(), routes.length);
+        assert.equal(await h.total("quire_rpc_handler_errors_total"), routes.length);
         assert.equal(h.logger.errors.length, routes.length);
         h.api.throwOn.clear();
         assert.equal((await http(h.base, "GET", "/v1/status")).status, 200);
@@ -446,7 +451,7 @@ describe("node failures never escape a handler", () => {
     try {
       h.api.block = () => ({ hash: new Uint8Array(32), header: undefined as never, txCount: 0, qc: null });
       assertError(await http(h.base, "GET", "/v1/blocks/0"), 500, "INTERNAL");
-      assert.equal(h.metrics.handlerErrors.get(["block"]), 1);
+      assert.equal(await h.count("quire_rpc_handler_errors_total", { route: "block" }), 1);
     } finally {
       await h.server.stop();
     }
@@ -468,13 +473,13 @@ describe("node failures never escape a handler", () => {
       c.write("GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n");
       await eventually(() => entered, "the request to reach the node");
       c.destroy();
-      await eventually(() => h.metrics.aborted.get(["status"]) === 1, "the abort to be seen");
+      await eventually(async () => (await h.count("quire_rpc_requests_aborted_total", { route: "status" })) === 1, "the abort to be seen");
       release!(); // the handler now tries to answer a dead response: must be a no-op
       await gate;
       h.api.status = real;
       assert.equal((await http(h.base, "GET", "/v1/status")).status, 200);
-      assert.equal(h.metrics.handlerErrors.total(), 0);
-      assert.equal(h.metrics.requests.get(["status", "200"]), 1);
+      assert.equal(await h.total("quire_rpc_handler_errors_total"), 0);
+      assert.equal(await h.count("quire_rpc_requests_total", { route: "status", status: "200" }), 1);
     } finally {
       await h.server.stop();
     }
@@ -525,7 +530,7 @@ describe("options and lifecycle", () => {
       const stuck = http(h.base, "GET", "/v1/status");
       await eventually(() => h.api.calls.get("status") === 1, "the status call to reach the node");
       clock.advance(5000); // the full timeout has not passed for a request that arrived just before a tick
-      assert.equal(h.metrics.timeouts.total(), 0);
+      assert.equal(await h.total("quire_rpc_request_timeouts_total"), 0);
       clock.advance(1000);
       const [a] = await Promise.all([stuck, upload.waitClose()]);
       assertError(a, 503, "NODE_TIMEOUT");
@@ -533,8 +538,8 @@ describe("options and lifecycle", () => {
       const r = parseResponse(upload.text)!;
       assert.equal(r.status, 408);
       assert.equal((JSON.parse(r.body) as { error: { code: string } }).error.code, "REQUEST_TIMEOUT");
-      assert.equal(h.metrics.timeouts.get(["status"]), 1);
-      assert.equal(h.metrics.timeouts.get(["tx_submit"]), 1);
+      assert.equal(await h.count("quire_rpc_request_timeouts_total", { route: "status" }), 1);
+      assert.equal(await h.count("quire_rpc_request_timeouts_total", { route: "tx_submit" }), 1);
       assert.equal(h.server.bodyBytesInFlight, 0);
       h.api.hang = false;
       assert.equal((await http(h.base, "GET", "/v1/status")).status, 200);

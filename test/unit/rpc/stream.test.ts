@@ -73,8 +73,8 @@ describe("/v1/stream", () => {
         const doc = await http(h.base, "GET", `/v1/blocks/${height}`);
         assert.equal(s.frames[height - 1], doc.text);
       }
-      assert.equal(h.metrics.streamFrames.get(), 5);
-      assert.equal(h.metrics.requests.get(["stream", "101"]), 1);
+      assert.equal(await h.count("quire_rpc_stream_frames_total"), 5);
+      assert.equal(await h.count("quire_rpc_requests_total", { route: "stream", status: "101" }), 1);
       s.ws.close();
       await s.until(() => false, "close");
       await eventually(() => h.server.streamSubscribers === 0, "the server to see the close");
@@ -101,7 +101,7 @@ describe("/v1/stream", () => {
       });
       assert.equal(refused.status, 503);
       assert.equal((JSON.parse(refused.body) as { error: { code: string } }).error.code, "TOO_MANY_SUBSCRIBERS");
-      assert.equal(h.metrics.streamRefused.get(), 1);
+      assert.equal(await h.count("quire_rpc_stream_refused_total"), 1);
       a.ws.close();
       await eventually(() => h.server.streamSubscribers === 1, "a slot to free");
       const d = new Sub(h.base);
@@ -130,7 +130,7 @@ describe("/v1/stream", () => {
         // Let the fast subscriber read between blocks (event-loop turns, not timing).
         await tick();
       }
-      assert.equal(h.metrics.streamDropped.get(["slow"]), 1);
+      assert.equal(await h.count("quire_rpc_stream_dropped_total", { reason: "slow" }), 1);
       await fast.until(() => fast.frames.length === published, "the fast subscriber's frames");
       assert.deepEqual(fast.heights(), Array.from({ length: published }, (_, i) => i + 1));
       slow.ws.resume();
@@ -168,7 +168,7 @@ describe("/v1/stream", () => {
       const s = new Sub(h.base);
       await s.opened();
       h.api.emit({ ...h.api.blocks[0]!.info, header: undefined as never });
-      assert.equal(h.metrics.streamErrors.get(), 1);
+      assert.equal(await h.count("quire_rpc_stream_errors_total"), 1);
       h.api.commit();
       await s.until(() => s.frames.length === 1, "the next block");
       assert.equal(s.heights()[0], 1);
@@ -186,7 +186,7 @@ describe("/v1/stream", () => {
     assert.equal(s.closed?.code, 1001);
     assert.equal(s.closed?.reason, "server stopping");
     assert.equal(h.api.listenerCount, 0);
-    assert.equal(h.metrics.streamDropped.get(["stopping"]), 1);
+    assert.equal(await h.count("quire_rpc_stream_dropped_total", { reason: "stopping" }), 1);
   });
 
   test("subscribeBlocks decodes frames back into the node's BlockSummary values", async () => {
