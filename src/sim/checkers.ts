@@ -8,12 +8,17 @@
  * - liveness: after GST, with at most f faulty validators, every live honest replica commits within the bound and
  *   keeps committing (no gap longer than the bound until the end of the run).
  *
+ * - persistence: a vote, timeout or proposal of a replica leaves only when the safety state already on its disk
+ *   covers exactly that message (`uncoveredSend`); a breach is reported as a safety violation, since a replica that
+ *   restarts without it may sign a conflicting message for the same view.
+ *
  * "Honest" excludes Byzantine validators (all their instances); crash-stopped replicas are honest for safety and
  * validity (what they committed before crashing must agree) but excused from liveness.
  */
-import { toHex } from "../util/bytes.js";
+import { bytesEqual, toHex } from "../util/bytes.js";
 import { bytesKey } from "../util/bytes.js";
-import type { CommittedBlock } from "../consensus/types.js";
+import type { CommittedBlock, SafetyState } from "../consensus/types.js";
+import type { Message } from "../domain/types.js";
 
 export interface CommitRecord {
   readonly height: number;
@@ -66,6 +71,15 @@ export class RunRecorder {
     this.unpersistedSends.push({ kind: "safety", message: `replica ${instance} sent a ${kind} for view ${view} at ${at.toFixed(1)} ms before persisting the safety state that covers it`, instances: [instance] });
   }
 
+  /**
+   * Checks one message leaving `instance` (which signs as `validator`) against the safety state on its disk at that
+   * moment (null: nothing persisted yet), and records it when that state does not cover it (see `uncoveredSend`).
+   */
+  sent(instance: number, validator: number, persisted: SafetyState | null, message: Message, at: number): void {
+    const u = uncoveredSend(persisted, message, validator);
+    if (u !== null) this.unpersisted(instance, u.kind, u.view, at);
+  }
+
   proposed(hash: Uint8Array): void {
     this.proposals.add(toHex(hash));
   }
@@ -97,6 +111,43 @@ export class RunRecorder {
   event(at: number, instance: number, kind: string, view: number, text: string): void {
     this.trace?.push({ at, instance, kind, view, text });
   }
+}
+
+/** A message of a replica's own that its persisted safety state does not cover. */
+export interface UncoveredSend {
+  readonly kind: "vote" | "timeout" | "proposal";
+  readonly view: number;
+}
+
+/**
+ * The persist-before-send rule for one outgoing message of validator `self`, given the safety state durable at the
+ * moment it leaves (null: none yet). Only messages `self` signed are checked (it also forwards others'), and only those
+ * that a restart must not contradict:
+ * - a vote must be the persisted last vote itself (same view and block) with lastVotedView raised to its view — a view
+ *   merely covered by lastVotedView would also pass a vote sent after timing out in that view, or a second, different
+ *   vote in one view;
+ * - a timeout must be the persisted last timeout's view, with lastVotedView raised to it (no vote may follow it);
+ * - a proposal must be covered by lastProposedView (never two proposals in one view).
+ * Returns null when the message is covered or needs nothing.
+ */
+export function uncoveredSend(persisted: SafetyState | null, m: Message, self: number): UncoveredSend | null {
+  if (m.kind === "vote" && m.body.voter === self) {
+    const view = m.body.view;
+    const last = persisted?.lastVote ?? null;
+    const ok = persisted !== null && persisted.lastVotedView >= view && last !== null && last.view === view && bytesEqual(last.blockHash, m.body.blockHash);
+    return ok ? null : { kind: "vote", view };
+  }
+  if (m.kind === "timeout" && m.body.voter === self) {
+    const view = m.body.view;
+    const ok = persisted !== null && persisted.lastVotedView >= view && persisted.lastTimeout?.view === view;
+    return ok ? null : { kind: "timeout", view };
+  }
+  if (m.kind === "proposal" && m.body.block.header.proposer === self) {
+    const view = m.body.block.header.view;
+    const ok = persisted !== null && persisted.lastProposedView >= view;
+    return ok ? null : { kind: "proposal", view };
+  }
+  return null;
 }
 
 /** Safety: one block per height across honest replicas. Reports each conflicting height once. */
@@ -159,11 +210,12 @@ export function checkLiveness(rec: RunRecorder, live: readonly number[], gstMs: 
   for (const i of live) {
     let last = gstMs;
     let first: number | null = null;
+    let gap: Violation | null = null;
     for (const c of rec.commits[i]!) {
       if (c.at <= gstMs) continue;
       if (first === null) first = c.at - gstMs;
       if (c.at - last > boundMs) {
-        violations.push({ kind: "liveness", message: `replica ${i}: no commit for ${c.at - last} ms after ${last} ms (bound ${boundMs} ms after GST ${gstMs} ms)`, instances: [i] });
+        gap = { kind: "liveness", message: `replica ${i}: no commit for ${c.at - last} ms after ${last} ms (bound ${boundMs} ms after GST ${gstMs} ms)`, instances: [i] };
         break;
       }
       last = c.at;
@@ -172,8 +224,11 @@ export function checkLiveness(rec: RunRecorder, live: readonly number[], gstMs: 
       violations.push({ kind: "liveness", message: `replica ${i}: no commit after GST (${gstMs} ms) until the run ended at ${endMs} ms`, instances: [i] });
       continue;
     }
-    if (endMs - last > boundMs) violations.push({ kind: "liveness", message: `replica ${i}: last commit at ${last} ms, run ended at ${endMs} ms (bound ${boundMs} ms)`, instances: [i] });
     maxFirst = Math.max(maxFirst ?? 0, first);
+    // One report per replica: after a gap, `last` is the commit before it, and an end-of-run report measured from
+    // there would name a "last commit" that was not the last.
+    if (gap !== null) violations.push(gap);
+    else if (endMs - last > boundMs) violations.push({ kind: "liveness", message: `replica ${i}: last commit at ${last} ms, run ended at ${endMs} ms (bound ${boundMs} ms)`, instances: [i] });
   }
   return { violations, maxFirstCommitAfterGstMs: maxFirst };
 }

@@ -10,8 +10,8 @@
  * - **Byzantine rewriting.** A misbehaving validator runs an honest stack whose outgoing messages are rewritten
  *   (byzantine.ts): all other replicas can observe.
  * - **Twins.** Two instances of one validator: the shell addresses validators, this endpoint maps them to instances.
- * - **The persist-before-send check**, on every message that leaves: a vote of ours must be the persisted safety
- *   state's last vote, a timeout must be covered by it, a proposal by its last proposed view.
+ * - **The persist-before-send check**, on every message that leaves, against the safety state the store holds at that
+ *   moment (the rule is checkers.ts `uncoveredSend`).
  * - **A client** that submits one KV transaction to this instance every `clientIntervalMs`, so blocks carry real
  *   transactions through the mempool, gossip, execution and commit.
  */
@@ -32,7 +32,7 @@ import { buildConsensusStack } from "../node/consensusStack.js";
 import type { ConsensusStack } from "../node/consensusStack.js";
 import type { PayloadSource } from "../node/proposer.js";
 import { SILENT } from "../node/logger.js";
-import { bytesEqual, utf8, writeU64BE } from "../util/bytes.js";
+import { utf8, writeU64BE } from "../util/bytes.js";
 import type { Scheduler, TimerHandle } from "../util/clock.js";
 import type { SeededRng } from "../util/rng.js";
 import { decodeMessage, encodeMessage } from "../wire/codec.js";
@@ -306,31 +306,11 @@ export class SimReplica {
     for (const m of plan.get(instance) ?? []) d.network.send(instance, priority, m === this.lastMessage ? payload : encodeMessage(m));
   }
 
-  /**
-   * "Persist before send", checked on what leaves: a vote of ours must be exactly the persisted last vote (same view
-   * and block — a view merely covered by lastVotedView would also pass a vote sent after timing out in it, or a second,
-   * different vote), a timeout must be the persisted last timeout of its view, a proposal must be covered by the
-   * persisted last proposed view. A breach is recorded as a safety violation of the run.
-   */
+  /** "Persist before send", checked on what leaves (the rule: checkers.ts `uncoveredSend`). */
   private checkPersistedBeforeSend(m: Message): void {
     const d = this.deps;
-    let view = -1;
-    let covered = true;
-    if (m.kind === "vote" && m.body.voter === d.validator) {
-      const safety = this.persistedSafety();
-      view = m.body.view;
-      const last = safety?.lastVote ?? null;
-      covered = safety !== null && safety.lastVotedView >= view && last !== null && last.view === view && bytesEqual(last.blockHash, m.body.blockHash);
-    } else if (m.kind === "timeout" && m.body.voter === d.validator) {
-      const safety = this.persistedSafety();
-      view = m.body.view;
-      covered = safety !== null && safety.lastVotedView >= view && safety.lastTimeout?.view === view;
-    } else if (m.kind === "proposal" && m.body.block.header.proposer === d.validator) {
-      const safety = this.persistedSafety();
-      view = m.body.block.header.view;
-      covered = safety !== null && safety.lastProposedView >= view;
-    }
-    if (!covered) d.recorder.unpersisted(d.instance, m.kind, view, d.scheduler.now());
+    if (m.kind !== "vote" && m.kind !== "timeout" && m.kind !== "proposal") return;
+    d.recorder.sent(d.instance, d.validator, this.persistedSafety(), m, d.scheduler.now());
   }
 
   /** One KV put per interval, named by instance and sequence, into this instance's mempool as a client would. */

@@ -37,17 +37,17 @@ function sweep(opts: SimOptions, instance: number, boundaries: number): number {
   return crashes;
 }
 
-test("happy path: crash each of two replicas before every one of their first 120 IO operations", () => {
-  const opts: SimOptions = { validators: 4, seed: 11, kinds: ["happy"], views: 40, happyDelayMs: 5 };
-  for (const instance of [1, 2]) assert.equal(sweep(opts, instance, 120), 120);
+test("happy path: crash each of two replicas before every one of their first 50 IO operations", () => {
+  const opts: SimOptions = { validators: 4, seed: 11, kinds: ["happy"], views: 20, happyDelayMs: 5 };
+  for (const instance of [1, 2]) assert.equal(sweep(opts, instance, 50), 50);
 });
 
-test("lossy network with timeouts and TCs: crash a replica before every one of its first 150 IO operations", () => {
+test("lossy network with timeouts and TCs: crash a replica before every one of its first 60 IO operations", () => {
   // Seed 21 draws a lossy plan whose pre-GST phase has timeouts (checked below), so timeout effects are covered.
   const opts: SimOptions = { validators: 4, seed: 21, kinds: ["lossy"], views: 40 };
   const probe = new Simulation({ ...opts, trace: true, plan: (p) => ({ ...p, crashes: [] }) });
   probe.run();
   const t = probe.result().trace ?? [];
   assert.ok(t.some((e) => e.instance === 3 && e.kind === "timeout"), "the plan has no timeout for replica 3 to crash around");
-  assert.ok(sweep(opts, 3, 150) > 100);
+  assert.ok(sweep(opts, 3, 60) > 40);
 });
