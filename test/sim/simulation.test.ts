@@ -130,3 +130,28 @@ test("the liveness checker fails a run where replicas never commit after GST", (
   });
   assert.ok(stuck.violations.some((v) => v.kind === "liveness"));
 });
+
+test("Byzantine leaders that withhold, justify with stale or inflated certificates, and a lying sync peer are refused and change nothing", () => {
+  const expect: Record<string, readonly string[]> = {
+    "stale-justify": ["UNJUSTIFIED"],
+    "inflated-justify": ["QC_BAD_AGGREGATE", "QC_VIEW_NOT_BELOW"],
+    "lying-sync": ["BAD_TX_ROOT", "QC_BAD_AGGREGATE", "SYNC_NOT_CHAIN", "SYNC_QC_MISMATCH"],
+  };
+  for (const kind of ["withhold", "stale-justify", "inflated-justify", "lying-sync"] as const) {
+    const seen = new Map<string, number>();
+    let lies = 0;
+    let syncs = 0;
+    for (const seed of [1, 2, 3]) {
+      const r = runSimulation({ validators: 4, seed, kinds: [kind], views: 40, byzantine: 1, trace: true });
+      assert.deepEqual(r.violations, [], `${kind} seed ${seed}`);
+      assert.ok(r.committedHeight > 20, `${kind} seed ${seed}: height ${r.committedHeight}`);
+      for (const [code, n] of Object.entries(r.rejections)) seen.set(code, (seen.get(code) ?? 0) + n);
+      const byz = [...r.plan.byzantine.keys()];
+      lies += r.trace!.filter((e) => byz.includes(e.instance) && ["withhold", "stale-qc", "inflated-qc", "lying-sync"].includes(e.kind)).length;
+      syncs += r.trace!.filter((e) => !byz.includes(e.instance) && e.kind === "syncRequest").length;
+    }
+    assert.ok(lies > 0, `${kind}: the behaviour never acted`);
+    if (kind === "withhold") assert.ok(syncs > 0, "replicas left out of a proposal fetch it by sync");
+    else assert.ok(expect[kind]!.some((code) => (seen.get(code) ?? 0) > 0), `${kind}: none of ${expect[kind]!.join(", ")} in ${JSON.stringify([...seen])}`);
+  }
+});
