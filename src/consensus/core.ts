@@ -250,7 +250,7 @@ export function acceptProposal(d: Draft, from: number, p: VerifiedProposal): boo
       d.reject(from, "VIEW_NOT_ABOVE_PARENT");
       return true;
     }
-    const verdict = d.ctx.execution.check(p.block, (hash) => getNode(d.tree, bytesKey(hash))?.block);
+    const verdict = d.ctx.execution.check(p.block, (hash) => getNode(d.tree, bytesKey(hash))?.block ?? committedInStep(d, hash));
     if (verdict !== "ok") {
       d.reject(from, verdict === "UNAVAILABLE" ? "EXECUTION_UNAVAILABLE" : verdict);
       return true;
@@ -266,6 +266,19 @@ export function acceptProposal(d: Draft, from: number, p: VerifiedProposal): boo
   tryVote(d, p);
   retryPending(d, key);
   return true;
+}
+
+/**
+ * A block this step committed (pruned from the tree, its commit effect not yet written by the shell): the execution
+ * check may need it as an ancestor when a sync response inserted and committed it within the same step.
+ */
+function committedInStep(d: Draft, hash: Uint8Array): Block | undefined {
+  const key = bytesKey(hash);
+  for (const e of d.effects) {
+    if (e.kind !== "commit") continue;
+    for (const c of e.blocks) if (bytesKey(c.hash) === key) return c.block;
+  }
+  return undefined;
 }
 
 /** Votes for `p` when it is for the current view and the voting rule allows it. */
