@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import type { BenchCase } from "../harness.js";
 import type { BlsBackend } from "../../src/crypto/bls/backend.js";
 import { keyGen } from "../../src/crypto/bls/keygen.js";
-import { ValidatorKeys, buildQc, buildTc, quorumThreshold, verifyQc, verifyTc } from "../../src/crypto/bls/qc.js";
+import { ValidatorKeys, buildQc, buildTc, verifyQc, verifyTc } from "../../src/crypto/bls/qc.js";
+import { quorumSize } from "../../src/domain/quorum.js";
 import type { TimeoutVote, Vote } from "../../src/crypto/bls/qc.js";
 
 const fail = (what: string): never => {
@@ -30,7 +31,7 @@ export async function qcCases(b: BlsBackend, sizes: number[]): Promise<BenchCase
   for (const n of sizes) {
     const keys = new ValidatorKeys(b, sks.slice(0, n).map((s) => b.publicKeyOf(s)));
     const cold = new ValidatorKeys(b, keys.publicKeys, { aggregateCacheSize: 0 });
-    const q = quorumThreshold(n);
+    const q = quorumSize(n);
     const votesU = Array.from({ length: q }, (_, i) => wire(i, "uncompressed"));
     const qc = buildQc(keys, msg, votesU).certificate ?? fail("QC build");
     const group = (verb: string, detail = "") => `QC ${verb} n=${n} (${q} signers)${detail}`;

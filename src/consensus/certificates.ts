@@ -26,13 +26,3 @@ export interface CertificateAggregator {
    */
   aggregateTc(timeouts: readonly Timeout[]): TimeoutCert;
 }
-
-/** Quorum size 2f+1 for n = 3f+1 validators (and ⌊2n/3⌋+1 in general, which tolerates f = ⌊(n−1)/3⌋). */
-export function quorumSize(n: number): number {
-  return Math.floor((2 * n) / 3) + 1;
-}
-
-/** The number of faults n validators tolerate: f = ⌊(n−1)/3⌋. */
-export function maxFaulty(n: number): number {
-  return Math.floor((n - 1) / 3);
-}

@@ -8,7 +8,7 @@
  */
 import type { QuorumCert, Timeout, TimeoutCert, Vote } from "../domain/types.js";
 import { SIGNATURE_BYTES } from "../domain/limits.js";
-import { quorumSize } from "./certificates.js";
+import { quorumSize } from "../domain/quorum.js";
 import type { CertificateAggregator, QcAssembly } from "./certificates.js";
 import { ConsensusError } from "./errors.js";
 import { timeoutMessage, voteMessage } from "./signing.js";

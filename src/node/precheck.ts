@@ -20,7 +20,7 @@ import { bytesKey } from "../util/bytes.js";
 import type { SignerSetCodec } from "../consensus/scheme.js";
 import { timeoutMessage, voteMessage } from "../consensus/signing.js";
 import type { CertCheck, CertificateVerifier } from "../consensus/validation/verifier.js";
-import { quorumSize } from "../consensus/certificates.js";
+import { quorumSize } from "../domain/quorum.js";
 import type { Message, QuorumCert, Timeout, Vote } from "../domain/types.js";
 
 /** Verdicts kept at most; a message's verdicts are consumed by its validation right after they arrive. */

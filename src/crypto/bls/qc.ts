@@ -33,6 +33,7 @@ import type { BlsBackend, PublicKey, Signature } from "./backend.js";
 import { BlsError } from "./errors.js";
 import { SIGNATURE_LENGTH } from "./constants.js";
 import { Bitset, BitmapError, decodeBitmap } from "../bitmap/index.js";
+import { quorumSize } from "../../domain/quorum.js";
 
 /** Why a certificate or a vote was refused. */
 export type QcRejectCode =
@@ -55,14 +56,6 @@ export type QcRejectCode =
 
 /** A certificate check: accepted, or refused with a code (a protocol rejection, not an exception). */
 export type QcVerdict = { ok: true } | { ok: false; code: QcRejectCode; message: string };
-
-/**
- * The quorum for n validators: n − f with f = ⌊(n − 1)/3⌋ faulty. For n = 3f + 1 this is 2f + 1 (43 of 64, 171
- * of 256); for other n it stays large enough that any two quorums share at least f + 1 validators.
- */
-export function quorumThreshold(n: number): number {
-  return n - Math.floor((n - 1) / 3);
-}
 
 /**
  * The signer bitmap for a list of validator indices; a duplicate or out-of-range index is a rejection (unlike
@@ -96,7 +89,7 @@ export function decodeSigners(bytes: Uint8Array, n: number): Bitset | Extract<Qc
 }
 
 export interface ValidatorKeysOptions {
-  /** Signers needed for a certificate. Default `quorumThreshold(n)`. */
+  /** Signers needed for a certificate. Default `quorumSize(n)` (src/domain/quorum.ts). */
   quorum?: number;
   /**
    * Aggregate keys kept, by signer set. Certificates of consecutive views mostly share their signer set, so a
@@ -118,7 +111,7 @@ export class ValidatorKeys {
     opts: ValidatorKeysOptions = {},
   ) {
     this.size = publicKeys.length;
-    this.quorum = opts.quorum ?? quorumThreshold(this.size);
+    this.quorum = opts.quorum ?? quorumSize(this.size);
     this.cacheSize = opts.aggregateCacheSize ?? 64;
     if (this.size === 0 || !Number.isInteger(this.quorum) || this.quorum < 1 || this.quorum > this.size) {
       throw new RangeError(`ValidatorKeys: quorum ${this.quorum} is not in [1, ${this.size}]`);
