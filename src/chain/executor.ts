@@ -26,8 +26,12 @@ import { ExecutionError } from "./errors.js";
 import { bytesKey } from "../util/bytes.js";
 import { StateOverlay } from "./overlay.js";
 import type { BlockCommit, ChainHead, ChainStore, TxIndexEntry } from "./store/interface.js";
+import type { ExecutionCheck } from "../consensus/types.js";
 
 /** A block to commit with the QC that certifies it (the consensus core's `CommittedBlock`, structurally). */
+/** Uncommitted blocks known elsewhere than in the store (the consensus core's block tree). */
+export type AncestorLookup = (hash: Hash) => Block | undefined;
+
 export interface CertifiedBlockInput {
   readonly block: Block;
   readonly hash: Hash;
@@ -137,8 +141,8 @@ export class Executor {
    * The execution outcome of the block `parentHash` — what a block extending it must carry (proposer: put it in the
    * header; validator: compare). Executes the parent (and its uncommitted ancestors) if needed.
    */
-  parentExecution(parentHash: Hash): ExecutionOutcome {
-    const r = this.outcomeByHash(parentHash);
+  parentExecution(parentHash: Hash, ancestor?: AncestorLookup): ExecutionOutcome {
+    const r = this.outcomeByHash(parentHash, ancestor);
     return { stateRoot: r.stateRoot, results: r.results };
   }
 
@@ -147,10 +151,10 @@ export class Executor {
    * field otherwise, "UNKNOWN_PARENT" when an ancestor is neither executed, committed nor stored (fetch it first), or
    * "PARENT_NOT_ON_CHAIN" when the block descends from a branch that forks below the committed head.
    */
-  checkParentExecution(block: Block): "BAD_PARENT_STATE_ROOT" | "BAD_PARENT_RESULTS" | "UNKNOWN_PARENT" | "PARENT_NOT_ON_CHAIN" | null {
+  checkParentExecution(block: Block, ancestor?: AncestorLookup): "BAD_PARENT_STATE_ROOT" | "BAD_PARENT_RESULTS" | "UNKNOWN_PARENT" | "PARENT_NOT_ON_CHAIN" | null {
     let parent: ExecutionOutcome;
     try {
-      parent = this.parentExecution(block.header.parent);
+      parent = this.parentExecution(block.header.parent, ancestor);
     } catch (e) {
       if (e instanceof ExecutionError && e.code === "UNKNOWN_PARENT") return "UNKNOWN_PARENT";
       if (e instanceof ExecutionError && e.code === "NOT_EXTENDING_HEAD") return "PARENT_NOT_ON_CHAIN";
@@ -249,12 +253,12 @@ export class Executor {
   }
 
   /** The outcome of any block known by hash: committed (from the store's height index) or executed / executable. */
-  private outcomeByHash(hash: Hash): ExecutionOutcome {
+  private outcomeByHash(hash: Hash, ancestor?: AncestorLookup): ExecutionOutcome {
     const s = this.speculative.get(bytesKey(hash));
     if (s !== undefined) return s.result;
     const head = this.requireHead();
     if (bytesEqual(hash, head.hash)) return this.headOutcome(head);
-    const block = this.store.blockByHash(hash);
+    const block = this.store.blockByHash(hash) ?? ancestor?.(hash);
     if (block === undefined) throw new ExecutionError("UNKNOWN_PARENT", `block ${toHex(hash)} is neither committed, executed nor stored`);
     if (block.header.height <= head.height) {
       const rec = this.store.committedAt(block.header.height);
@@ -263,7 +267,7 @@ export class Executor {
       }
       return { stateRoot: rec.stateRoot, results: rec.results };
     }
-    return this.executeChain(block, hash).result;
+    return this.executeChain(block, hash, ancestor).result;
   }
 
   /** The head's outcome, cached: every proposal extending the head asks for it. */
@@ -286,7 +290,7 @@ export class Executor {
   }
 
   /** Executes `block` after its unexecuted uncommitted ancestors (loaded from the store), oldest first. */
-  private executeChain(block: Block, hash: Hash): Speculative {
+  private executeChain(block: Block, hash: Hash, ancestor?: AncestorLookup): Speculative {
     const head = this.requireHead();
     const headKey = bytesKey(head.hash);
     const chain: { block: Block; hash: Hash }[] = [{ block, hash }];
@@ -294,7 +298,7 @@ export class Executor {
     while (parentKey !== headKey && !this.speculative.has(parentKey)) {
       const child = chain[chain.length - 1]!.block;
       const parentHash = child.header.parent;
-      const parent = this.store.blockByHash(parentHash);
+      const parent = this.store.blockByHash(parentHash) ?? ancestor?.(parentHash);
       if (parent === undefined) throw new ExecutionError("UNKNOWN_PARENT", `block ${toHex(parentHash)} is neither committed, executed nor stored`);
       if (parent.header.height <= head.height) {
         throw new ExecutionError("NOT_EXTENDING_HEAD", `block ${toHex(hash)} descends from ${toHex(parentHash)}, which forks below the committed head`);
@@ -367,4 +371,30 @@ export class Executor {
     for (let i = 0; i < txs.length; i++) out.push(packed.subarray(i * DIGEST_LENGTH, (i + 1) * DIGEST_LENGTH));
     return out;
   }
+}
+
+/**
+ * The consensus core's execution check over an executor: a proposed block must carry its parent's outcome. An
+ * ancestor that cannot be found or executed (`ExecutionError`) makes the block unavailable — not voted for, the
+ * sender not blamed; `onUnavailable` hears the reason (for metrics). Any other exception is a bug and propagates.
+ */
+export function executionCheck(executor: Executor, onUnavailable: (code: string) => void = () => {}): ExecutionCheck {
+  return {
+    check(block, ancestor) {
+      let c: ReturnType<Executor["checkParentExecution"]>;
+      try {
+        c = executor.checkParentExecution(block, ancestor);
+      } catch (e) {
+        if (!(e instanceof ExecutionError)) throw e;
+        onUnavailable(e.code);
+        return "UNAVAILABLE";
+      }
+      if (c === null) return "ok";
+      if (c === "UNKNOWN_PARENT" || c === "PARENT_NOT_ON_CHAIN") {
+        onUnavailable(c);
+        return "UNAVAILABLE";
+      }
+      return c;
+    },
+  };
 }

@@ -19,6 +19,7 @@ import type {
   BlockTree,
   CoreRejectCode,
   Effect,
+  ExecutionCheck,
   PendingProposal,
   ReplicaState,
   SafetyState,
@@ -43,6 +44,8 @@ export interface ReplicaContext {
   readonly signer: ConsensusSigner;
   readonly aggregator: CertificateAggregator;
   readonly hashBlock: BlockHasher;
+  /** Checks a proposed block's parent execution outcome before the core inserts it and votes for it. */
+  readonly execution: ExecutionCheck;
 }
 
 /**
@@ -245,6 +248,11 @@ export function acceptProposal(d: Draft, from: number, p: VerifiedProposal): boo
     }
     if (h.view <= parent.block.header.view) {
       d.reject(from, "VIEW_NOT_ABOVE_PARENT");
+      return true;
+    }
+    const verdict = d.ctx.execution.check(p.block, (hash) => getNode(d.tree, bytesKey(hash))?.block);
+    if (verdict !== "ok") {
+      d.reject(from, verdict === "UNAVAILABLE" ? "EXECUTION_UNAVAILABLE" : verdict);
       return true;
     }
     // The proposal's QC certifies the parent. If the proposal waited for its ancestors, the QC could not be attached

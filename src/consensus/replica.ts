@@ -33,7 +33,8 @@ import type { ConsensusSigner } from "./signing.js";
 import { attachQc, getNode, insertBlock, treeWithRoot } from "./blockTree.js";
 import { bytesKey } from "../util/bytes.js";
 import type { Block } from "../domain/types.js";
-import type { CommittedBlock, Input, ReplicaState, SafetyState, StepResult, StoredBlock } from "./types.js";
+import { NO_EXECUTION_CHECK } from "./types.js";
+import type { CommittedBlock, ExecutionCheck, Input, ReplicaState, SafetyState, StepResult, StoredBlock } from "./types.js";
 
 export interface ReplicaOptions {
   readonly chainId: Uint8Array;
@@ -53,6 +54,8 @@ export interface ReplicaModules {
   readonly leaders?: LeaderElection;
   /** Default: SHA-256 (@noble/hashes) of the canonical header preimage. Must match the validator's. */
   readonly hashBlock?: BlockHasher;
+  /** Default: every block passes (`NO_EXECUTION_CHECK`); the node and the simulator pass the executor's check. */
+  readonly execution?: ExecutionCheck;
 }
 
 export class Replica {
@@ -81,6 +84,7 @@ export class Replica {
       signer: modules.signer,
       aggregator: modules.aggregator,
       hashBlock,
+      execution: modules.execution ?? NO_EXECUTION_CHECK,
     };
     const hash = hashBlock(g);
     this.genesis = { block: opts.genesis, hash, qc: genesisQc(hash) };

@@ -197,8 +197,30 @@ export type Effect =
 
 export type EffectKind = Effect["kind"];
 
+/**
+ * Whether a proposed block carries its parent's execution outcome (state root, result bitmap): the core inserts and
+ * votes only for blocks that do, so a vote always vouches for the execution it builds on. Injected (the executor in
+ * the node and the simulator; "ok" for tests of the core alone). `ancestor` finds uncommitted blocks the core holds
+ * that the shell may not have stored yet (a sync response inserted them earlier in the same step).
+ */
+export interface ExecutionCheck {
+  check(block: Block, ancestor: (hash: Hash) => Block | undefined): ExecutionVerdict;
+}
+
+/** `UNAVAILABLE`: the parent's outcome cannot be computed here (an ancestor missing, or the parent forks off). */
+export type ExecutionVerdict = "ok" | "BAD_PARENT_STATE_ROOT" | "BAD_PARENT_RESULTS" | "UNAVAILABLE";
+
+/** Accepts every block: for tests of the core that run no application. */
+export const NO_EXECUTION_CHECK: ExecutionCheck = { check: () => "ok" };
+
 /** Why the core refused an already-validated input (validation cannot see these: they need the block tree). */
 export type CoreRejectCode =
+  /** A proposal whose block carries a state root other than its parent's (the proposer executed differently). */
+  | "BAD_PARENT_STATE_ROOT"
+  /** A proposal whose block carries a result bitmap other than its parent's. */
+  | "BAD_PARENT_RESULTS"
+  /** A proposal whose parent's outcome cannot be computed here: not voted for (no penalty, it may be our gap). */
+  | "EXECUTION_UNAVAILABLE"
   /** A block whose height is not its parent's height + 1. */
   | "BAD_HEIGHT"
   /** A block whose view is not above its parent's view. */

@@ -18,34 +18,31 @@ import type { BlsBackend } from "../crypto/bls/backend.js";
 import { loadKeyFile } from "../crypto/bls/keyFile.js";
 import { BlsVerifierStats } from "../crypto/bls/metrics.js";
 import { PooledBlsVerifier } from "../crypto/bls/pool.js";
-import { merkleProof, merkleRoot } from "../crypto/merkle.js";
 import { bitmapSignerSets } from "../consensus/adapters/bitmapSignerSets.js";
 import { BlsScheme, blsSigner } from "../consensus/adapters/blsScheme.js";
-import { blockHasher } from "../consensus/blockHash.js";
-import { RoundRobinElection } from "../consensus/leaderElection.js";
-import { Replica } from "../consensus/replica.js";
 import { SchemeCertificates } from "../consensus/scheme.js";
-import { genesisQc } from "../consensus/signing.js";
-import { MessageValidator } from "../consensus/validation/validator.js";
-import { KvApplication } from "../chain/app/kvApp.js";
 import type { CommittedSummary } from "../chain/executor.js";
-import { Executor } from "../chain/executor.js";
-import { Mempool } from "../chain/mempool.js";
 import { LmdbChainStore } from "../chain/store/lmdbStore.js";
 import type { ChainStore } from "../chain/store/interface.js";
 import { blsLinkIdentity, blsLinkVerify } from "../net/blsLink.js";
+import { SystemScheduler } from "../util/clock.js";
 import { UwsTransport } from "../net/uwsTransport.js";
 import type { BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, TxStatus } from "../rpc/api.js";
 import { RpcServer } from "../rpc/server.js";
 import { bytesEqual, toHex } from "../util/bytes.js";
 import type { NodeConfig } from "./config.js";
 import { ConsensusShell } from "./consensusShell.js";
+import { buildConsensusStack } from "./consensusStack.js";
+import type { LeaderElection } from "../consensus/leaderElection.js";
+import { merkleProof } from "../crypto/merkle.js";
+import { blockHasher } from "../consensus/blockHash.js";
+import type { KvApplication } from "../chain/app/kvApp.js";
+import type { Mempool } from "../chain/mempool.js";
 import { NodeError } from "./errors.js";
 import { genesisBlock, loadGenesis } from "./genesis.js";
 import type { Genesis } from "./genesis.js";
 import { LineLogger } from "./logger.js";
 import type { Logger } from "./logger.js";
-import { DEFAULT_PENALTIES, PeerPenalties } from "./penalties.js";
 import { PrecheckedVerifier, SignaturePrecheck } from "./precheck.js";
 
 export interface NodeOpenOptions {
@@ -70,7 +67,7 @@ export class QuireNode implements NodeApi {
   private readonly poolStats = new BlsVerifierStats();
   private readonly precheckVerifier: PrecheckedVerifier;
   private readonly precheck: SignaturePrecheck;
-  private readonly leaders: RoundRobinElection;
+  private readonly leaders: LeaderElection;
   private readonly listeners = new Set<CommittedBlockListener>();
   private resolveDone!: (code: number) => void;
   private state: "new" | "running" | "stopping" | "stopped" = "new";
@@ -94,17 +91,7 @@ export class QuireNode implements NodeApi {
     const self = config.validatorIndex;
     const publicKeys = genesis.validators.map((v) => v.publicKey);
 
-    this.app = new KvApplication({ bucketBits: genesis.app.bucketBits }, { committed: store });
-    const executor = new Executor({}, { store, app: this.app });
     const gBlock = genesisBlock(genesis);
-    const hashBlock = blockHasher();
-    const gHash = hashBlock(gBlock.header);
-    if (store.head() === null) executor.commitGenesis({ block: gBlock, hash: gHash, qc: genesisQc(gHash) });
-
-    this.mempool = new Mempool(
-      { maxTxs: config.mempool.maxTxs, maxBytes: config.mempool.maxBytes },
-      { check: (tx) => this.app.check(tx), isCommitted: (id) => store.txLocation(id) !== undefined, now: Date.now },
-    );
     this.pool = new PooledBlsVerifier({ backend: config.bls.backend, workers: config.bls.workers }, { metrics: this.poolStats });
     this.transport = new UwsTransport(
       {
@@ -115,39 +102,40 @@ export class QuireNode implements NodeApi {
       },
       { identity: blsLinkIdentity(backend, key), verify: blsLinkVerify(this.pool) },
     );
-
-    this.leaders = new RoundRobinElection(n);
     const signerSets = bitmapSignerSets();
     const certs = new SchemeCertificates({ chainId: genesis.chainIdBytes, validatorCount: n }, new BlsScheme(backend, publicKeys), signerSets);
-    const replica = new Replica(
-      { chainId: genesis.chainIdBytes, self, validatorCount: n, genesis: gBlock, pacemaker: genesis.consensus },
-      { signer: blsSigner(backend, key.secretKey, self), aggregator: certs, leaders: this.leaders, hashBlock },
-    );
-    const verifier = new PrecheckedVerifier(certs);
-    this.precheckVerifier = verifier;
-    const validator = new MessageValidator(
-      { self, validatorCount: n, genesisHash: gHash, voteSignatures: "verify" },
-      { verifier, txRoot: (txs) => merkleRoot(txs), leaders: this.leaders, hashBlock },
-    );
+    const verifier = (this.precheckVerifier = new PrecheckedVerifier(certs));
     const precheck = (this.precheck = new SignaturePrecheck({ chainId: genesis.chainIdBytes, publicKeys }, { backend, pool: this.pool, signerSets, verifier }));
-    this.shell = new ConsensusShell(
-      { chainId: genesis.chainIdBytes, self, validatorCount: n, block: config.block, gossip: config.gossip },
+    const stack = buildConsensusStack(
       {
-        replica,
-        validator,
-        precheck,
+        chainId: genesis.chainIdBytes,
+        self,
+        validatorCount: n,
+        genesis: gBlock,
+        pacemaker: genesis.consensus,
+        block: config.block,
+        gossip: config.gossip,
+        mempool: { maxTxs: config.mempool.maxTxs, maxBytes: config.mempool.maxBytes },
+        bucketBits: genesis.app.bucketBits,
+      },
+      {
         store,
-        executor,
-        mempool: this.mempool,
+        certificates: certs,
+        validationVerifier: verifier,
+        signer: blsSigner(backend, key.secretKey, self),
+        precheck: { prepare: (from, msg, ready) => void precheck.prepare(from, msg).then(ready, ready) },
         transport: this.transport,
-        leaders: this.leaders,
-        penalties: new PeerPenalties(DEFAULT_PENALTIES, Date.now),
+        // The consensus clock also stamps blocks: milliseconds since the Unix epoch.
+        scheduler: new SystemScheduler(Date.now),
         logger,
-        now: Date.now,
         onCommit: (blocks) => this.onCommit(blocks),
         onFatal: (e) => this.onFatal(e),
       },
     );
+    this.app = stack.app;
+    this.mempool = stack.mempool;
+    this.leaders = stack.leaders;
+    this.shell = stack.shell;
     this.transport.setHandler({
       onMessage: (from, payload) => this.shell.onMessage(from, payload),
       onPeerUp: (peer) => {

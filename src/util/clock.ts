@@ -20,10 +20,15 @@ export interface Scheduler extends Clock {
   setTimeout(fn: () => void, delayMs: number): TimerHandle;
 }
 
-/** Real time: `performance.now()` and Node timers. */
+/**
+ * Real time: Node timers, and `performance.now()` by default. The node's consensus shell passes `Date.now` instead:
+ * its clock also stamps blocks, which carry milliseconds since the Unix epoch.
+ */
 export class SystemScheduler implements Scheduler {
+  constructor(private readonly clock: () => number = () => performance.now()) {}
+
   now(): number {
-    return performance.now();
+    return this.clock();
   }
 
   setTimeout(fn: () => void, delayMs: number): TimerHandle {

@@ -110,7 +110,7 @@ test("a proposal carrying a wrong parent state root is refused by every receiver
       return { action: "replace", payload: encodeMessage({ kind: "proposal", body: { ...msg.body, block: { ...msg.body.block, header } } }) };
     });
     await h.start();
-    await until("refusals and progress", () => h.nodes.some((n) => (n.shell.counters.get("BAD_PARENT_STATE_ROOT") ?? 0) > 0) && h.height(0) >= 10, 20_000);
+    await until("refusals and progress", () => h.nodes.some((n) => (n.shell.counters.get("CORE_BAD_PARENT_STATE_ROOT") ?? 0) > 0) && h.height(0) >= 10, 20_000);
     for (const i of [0, 2, 3]) {
       // No block proposed by node 1 above height 1 was committed anywhere.
       for (let height = 2; height <= h.height(i); height++) {
@@ -166,7 +166,7 @@ test("a stopped node resumes from its store at its height and catches up", async
   }
 });
 
-test("a proposal that arrives before its parent waits for it, and is refused when it then shows a wrong parent state root", async () => {
+test("a proposal that arrives before its parent waits in the core while the parent is fetched, and is refused when it then shows a wrong parent state root", async () => {
   const h = new ShellHarness(4);
   const tampered = new Set<string>();
   const hashOf = blockHasher();
@@ -187,7 +187,8 @@ test("a proposal that arrives before its parent waits for it, and is refused whe
     const node = h.nodes[3]!;
     await until(
       "node 3 to hold back and then refuse a tampered proposal, and to keep up",
-      () => (node.shell.counters.get("PROPOSAL_AWAITING_PARENT") ?? 0) > 0 && (node.shell.counters.get("BAD_PARENT_STATE_ROOT") ?? 0) > 0 && h.height(3) >= 10,
+      () =>
+        node.events.some((e) => e.kind === "sent" && e.msg.kind === "syncRequest") && (node.shell.counters.get("CORE_BAD_PARENT_STATE_ROOT") ?? 0) > 0 && h.height(3) >= 10,
       30_000,
     );
     const votedTampered = node.events.filter((e) => e.kind === "sent" && e.msg.kind === "vote" && e.msg.body.voter === 3 && tampered.has(toHex(e.msg.body.blockHash)));

@@ -4,26 +4,21 @@
  * place of BLS (the BLS path is covered end to end in test/e2e). Records, per node, the order of durable writes and
  * sends, so tests can check "persisted before sent".
  */
-import { KvApplication } from "../../../../src/chain/app/kvApp.js";
 import { buildGenesisBlock } from "../../../../src/chain/blocks.js";
-import { Executor } from "../../../../src/chain/executor.js";
-import { Mempool } from "../../../../src/chain/mempool.js";
 import { MemoryChainData, MemoryChainStore } from "../../../../src/chain/store/memoryStore.js";
 import { decodeSafetyRecord } from "../../../../src/chain/store/records.js";
 import type { SafetyRecord } from "../../../../src/chain/store/records.js";
 import type { CommittedSummary } from "../../../../src/chain/executor.js";
 import { bitmapSignerSets } from "../../../../src/consensus/adapters/bitmapSignerSets.js";
 import { blockHasher } from "../../../../src/consensus/blockHash.js";
-import { RoundRobinElection } from "../../../../src/consensus/leaderElection.js";
-import { Replica } from "../../../../src/consensus/replica.js";
 import { SchemeCertificates } from "../../../../src/consensus/scheme.js";
-import { genesisQc } from "../../../../src/consensus/signing.js";
-import { MessageValidator } from "../../../../src/consensus/validation/validator.js";
-import { merkleRoot } from "../../../../src/crypto/merkle.js";
 import { MemoryNetwork } from "../../../../src/net/memoryNetwork.js";
 import type { MemoryTransport } from "../../../../src/net/memoryNetwork.js";
 import type { Priority, SendStatus } from "../../../../src/net/transport.js";
-import { ConsensusShell } from "../../../../src/node/consensusShell.js";
+import type { KvApplication } from "../../../../src/chain/app/kvApp.js";
+import type { Mempool } from "../../../../src/chain/mempool.js";
+import type { ConsensusShell } from "../../../../src/node/consensusShell.js";
+import { buildConsensusStack } from "../../../../src/node/consensusStack.js";
 import { SILENT } from "../../../../src/node/logger.js";
 import { DEFAULT_PENALTIES, PeerPenalties } from "../../../../src/node/penalties.js";
 import { InsecureTestScheme } from "../../../../src/sim/insecureTestScheme.js";
@@ -68,17 +63,6 @@ export class ShellHarness {
 
   private build(i: number, data: MemoryChainData): HarnessNode {
     const store = MemoryChainStore.open({ chainId: CHAIN_ID, genesisHash: this.gHash }, data);
-    const app = new KvApplication({}, { committed: store });
-    const executor = new Executor({}, { store, app });
-    if (store.head() === null) executor.commitGenesis({ block: this.genesis, hash: this.gHash, qc: genesisQc(this.gHash) });
-    const mempool = new Mempool({}, { check: (tx) => app.check(tx), isCommitted: (id) => store.txLocation(id) !== undefined });
-    const leaders = new RoundRobinElection(this.n);
-    const certs = new SchemeCertificates({ chainId: CHAIN_ID, validatorCount: this.n }, this.scheme, bitmapSignerSets());
-    const replica = new Replica(
-      { chainId: CHAIN_ID, self: i, validatorCount: this.n, genesis: this.genesis, pacemaker: { baseTimeoutMs: 400, backoffFactor: 2, maxTimeoutMs: 3_200 } },
-      { signer: this.scheme.signer(i), aggregator: certs, leaders },
-    );
-    const validator = new MessageValidator({ self: i, validatorCount: this.n, genesisHash: this.gHash }, { verifier: certs, txRoot: (txs) => merkleRoot(txs), leaders });
     const prev = this.nodes[i];
     const transport = prev?.transport ?? this.net.transport(i);
     const events: Event[] = prev?.events ?? [];
@@ -96,26 +80,35 @@ export class ShellHarness {
         return send(to, priority, payload);
       };
     }
+    const scheduler = new SystemScheduler(Date.now);
     const penalties = prev?.penalties ?? new PeerPenalties(DEFAULT_PENALTIES, Date.now);
-    const node: HarnessNode = { index: i, shell: undefined as unknown as ConsensusShell, store, app, data, mempool, transport, penalties, events, committed, fatal: undefined };
-    node.shell = new ConsensusShell(
-      { chainId: CHAIN_ID, self: i, validatorCount: this.n, block: { maxTxs: 1000, maxBytes: 1 << 20, minIntervalMs: 5, emptyIntervalMs: 40 }, gossip: { intervalMs: 5, maxBatchTxs: 500, maxBatchBytes: 1 << 20 } },
+    const node = { index: i, store, data, transport, penalties, events, committed, fatal: undefined } as unknown as HarnessNode;
+    const stack = buildConsensusStack(
       {
-        replica,
-        validator,
-        precheck: null,
+        chainId: CHAIN_ID,
+        self: i,
+        validatorCount: this.n,
+        genesis: this.genesis,
+        pacemaker: { baseTimeoutMs: 400, backoffFactor: 2, maxTimeoutMs: 3_200 },
+        block: { maxTxs: 1000, maxBytes: 1 << 20, minIntervalMs: 5, emptyIntervalMs: 40 },
+        gossip: { intervalMs: 5, maxBatchTxs: 500, maxBatchBytes: 1 << 20 },
+      },
+      {
         store,
-        executor,
-        mempool,
+        certificates: new SchemeCertificates({ chainId: CHAIN_ID, validatorCount: this.n }, this.scheme, bitmapSignerSets()),
+        signer: this.scheme.signer(i),
+        precheck: null,
         transport,
-        leaders,
-        penalties,
+        scheduler,
         logger: SILENT,
-        now: Date.now,
+        penalties,
         onCommit: (blocks) => committed.push(...blocks),
         onFatal: (e) => (node.fatal = e),
       },
     );
+    node.shell = stack.shell;
+    node.app = stack.app;
+    node.mempool = stack.mempool;
     transport.setHandler({ onMessage: (from, payload) => node.shell.onMessage(from, payload), onPeerUp: (p) => node.shell.onPeerUp(p) });
     return node;
   }

@@ -1,0 +1,121 @@
+/**
+ * One validator's consensus stack, wired once for everyone who runs it: the node (LMDB, uWS, BLS, the real clock),
+ * the simulator (memory store, in-memory network, the fast test scheme or BLS, virtual time) and the shell tests.
+ *
+ *   chain store → KV application → executor (genesis committed once) → mempool
+ *   → replica (its execution check is the executor's) + message validator → consensus shell (proposer, tx gossip)
+ *
+ * What differs between them is only what is passed in: the store, the certificates' signature scheme, the signer, the
+ * precheck, the transport and the scheduler.
+ */
+import { KvApplication } from "../chain/app/kvApp.js";
+import { Executor, executionCheck } from "../chain/executor.js";
+import type { CommittedSummary } from "../chain/executor.js";
+import { Mempool } from "../chain/mempool.js";
+import type { MempoolOptions } from "../chain/mempool.js";
+import type { ChainStore } from "../chain/store/interface.js";
+import { blockHasher } from "../consensus/blockHash.js";
+import type { BlockHasher } from "../consensus/blockHash.js";
+import type { CertificateAggregator } from "../consensus/certificates.js";
+import { RoundRobinElection } from "../consensus/leaderElection.js";
+import type { LeaderElection } from "../consensus/leaderElection.js";
+import type { PacemakerConfig } from "../consensus/pacemaker.js";
+import { Replica } from "../consensus/replica.js";
+import { genesisQc } from "../consensus/signing.js";
+import type { ConsensusSigner } from "../consensus/signing.js";
+import { MessageValidator } from "../consensus/validation/validator.js";
+import type { CertificateVerifier } from "../consensus/validation/verifier.js";
+import { merkleRoot } from "../crypto/merkle.js";
+import type { Block, Hash } from "../domain/types.js";
+import type { Transport } from "../net/transport.js";
+import type { Scheduler } from "../util/clock.js";
+import type { BlockPolicy, GossipPolicy } from "./config.js";
+import { ConsensusShell } from "./consensusShell.js";
+import type { SignaturePrecheckPort } from "./consensusShell.js";
+import type { Logger } from "./logger.js";
+import { DEFAULT_PENALTIES, PeerPenalties } from "./penalties.js";
+
+export interface ConsensusStackOptions {
+  readonly chainId: Uint8Array;
+  readonly self: number;
+  readonly validatorCount: number;
+  readonly genesis: Block;
+  readonly pacemaker?: PacemakerConfig;
+  readonly block: BlockPolicy;
+  readonly gossip: GossipPolicy;
+  readonly mempool?: MempoolOptions;
+  /** The KV application's state-tree buckets (a power of two; part of the state root). */
+  readonly bucketBits?: number;
+  /** Optimistic vote collection (the certificates must be built with `optimisticVotes`). Default "verify". */
+  readonly voteSignatures?: "verify" | "defer";
+}
+
+export interface ConsensusStackModules {
+  readonly store: ChainStore;
+  /** Builds QCs/TCs for the core and checks them for validation (`SchemeCertificates`). */
+  readonly certificates: CertificateAggregator & CertificateVerifier;
+  /** What validation asks; default `certificates` (the node passes the precheck's verdict cache in front of them). */
+  readonly validationVerifier?: CertificateVerifier;
+  readonly signer: ConsensusSigner;
+  readonly precheck: SignaturePrecheckPort | null;
+  readonly transport: Pick<Transport, "peers" | "send">;
+  readonly scheduler: Scheduler;
+  readonly logger: Logger;
+  readonly leaders?: LeaderElection;
+  readonly penalties?: PeerPenalties;
+  readonly hashBlock?: BlockHasher;
+  readonly onCommit: (blocks: readonly CommittedSummary[]) => void;
+  readonly onFatal: (error: unknown) => void;
+}
+
+export interface ConsensusStack {
+  readonly shell: ConsensusShell;
+  readonly replica: Replica;
+  readonly validator: MessageValidator;
+  readonly executor: Executor;
+  readonly mempool: Mempool;
+  readonly app: KvApplication;
+  readonly leaders: LeaderElection;
+  readonly penalties: PeerPenalties;
+  readonly genesisHash: Hash;
+}
+
+/** Builds the stack over `store`, committing genesis into it first if it is empty. Starts nothing. */
+export function buildConsensusStack(o: ConsensusStackOptions, m: ConsensusStackModules): ConsensusStack {
+  const store = m.store;
+  const hashBlock = m.hashBlock ?? blockHasher();
+  const genesisHash = hashBlock(o.genesis.header);
+  const app = new KvApplication({ bucketBits: o.bucketBits }, { committed: store });
+  const executor = new Executor({}, { store, app });
+  if (store.head() === null) executor.commitGenesis({ block: o.genesis, hash: genesisHash, qc: genesisQc(genesisHash) });
+  const mempool = new Mempool(o.mempool ?? {}, { check: (tx) => app.check(tx), isCommitted: (id) => store.txLocation(id) !== undefined, now: () => m.scheduler.now() });
+  const leaders = m.leaders ?? new RoundRobinElection(o.validatorCount);
+  const penalties = m.penalties ?? new PeerPenalties(DEFAULT_PENALTIES, () => m.scheduler.now());
+  const replica = new Replica(
+    { chainId: o.chainId, self: o.self, validatorCount: o.validatorCount, genesis: o.genesis, pacemaker: o.pacemaker },
+    { signer: m.signer, aggregator: m.certificates, leaders, hashBlock, execution: executionCheck(executor) },
+  );
+  const validator = new MessageValidator(
+    { self: o.self, validatorCount: o.validatorCount, genesisHash, voteSignatures: o.voteSignatures ?? "verify" },
+    { verifier: m.validationVerifier ?? m.certificates, txRoot: (txs) => merkleRoot(txs), leaders, hashBlock },
+  );
+  const shell = new ConsensusShell(
+    { chainId: o.chainId, self: o.self, validatorCount: o.validatorCount, block: o.block, gossip: o.gossip },
+    {
+      replica,
+      validator,
+      precheck: m.precheck,
+      store,
+      executor,
+      mempool,
+      transport: m.transport,
+      leaders,
+      penalties,
+      logger: m.logger,
+      scheduler: m.scheduler,
+      onCommit: m.onCommit,
+      onFatal: m.onFatal,
+    },
+  );
+  return { shell, replica, validator, executor, mempool, app, leaders, penalties, genesisHash };
+}

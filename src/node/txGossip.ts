@@ -1,0 +1,109 @@
+/**
+ * Transaction gossip, the shell's other part: every `intervalMs` the client transactions this node admitted and has
+ * not forwarded yet go, in batches, to the next few leaders (the validators that can put them in a block soonest);
+ * batches from peers go into the mempool as peer traffic (not re-gossiped). A batch with invalid transactions costs its
+ * sender penalty points: an honest peer only forwards what its own mempool admitted.
+ */
+import type { TxBatch } from "../domain/types.js";
+import type { Mempool } from "../chain/mempool.js";
+import type { LeaderElection } from "../consensus/leaderElection.js";
+import type { Scheduler, TimerHandle } from "../util/clock.js";
+import type { GossipPolicy } from "./config.js";
+
+/** Distinct next leaders a gossip batch goes to (all peers in a 4-validator network). */
+const GOSSIP_FANOUT = 3;
+/** Gossip batches sent per tick at most (the rest waits for the next tick). */
+const GOSSIP_BATCHES_PER_TICK = 8;
+
+export interface TxGossipOptions {
+  readonly self: number;
+  readonly validatorCount: number;
+  readonly policy: GossipPolicy;
+}
+
+export interface TxGossipModules {
+  readonly scheduler: Scheduler;
+  readonly mempool: Pick<Mempool, "add" | "takeNewForGossip">;
+  readonly leaders: LeaderElection;
+  /** The replica's current view (the next leaders are counted from it). */
+  readonly view: () => number;
+  /** Sends one batch to these validators. */
+  readonly send: (targets: readonly number[], batch: TxBatch) => void;
+  /** A peer's batch held invalid transactions (`invalid` of them). */
+  readonly misbehaved: (from: number, invalid: number) => void;
+  /** Counts an event by code (e.g. a batch that met a full mempool). */
+  readonly count: (code: string, n?: number) => void;
+}
+
+export class TxGossip {
+  private timer: TimerHandle | null = null;
+  private running = false;
+  /** Transactions sent to leaders since start. */
+  sent = 0;
+
+  constructor(
+    private readonly o: TxGossipOptions,
+    private readonly m: TxGossipModules,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.arm();
+  }
+
+  stop(): void {
+    this.running = false;
+    this.timer?.cancel();
+    this.timer = null;
+  }
+
+  /** A batch from a peer: each transaction into the mempool, as that peer's (copied out of the frame). */
+  onBatch(from: number, batch: TxBatch): void {
+    let invalid = 0;
+    let full = 0;
+    for (const tx of batch.txs) {
+      // A copy: the decoded tx is a view into the whole frame, which it would otherwise keep alive in the mempool.
+      const r = this.m.mempool.add(tx.slice(), `peer:${from}`, { gossip: false });
+      if (r.kind === "invalid") invalid++;
+      else if (r.kind === "full") full++;
+    }
+    if (full > 0) this.m.count("GOSSIP_MEMPOOL_FULL", full);
+    if (invalid > 0) {
+      this.m.count("GOSSIP_INVALID_TX", invalid);
+      this.m.misbehaved(from, invalid);
+    }
+  }
+
+  private arm(): void {
+    this.timer = this.m.scheduler.setTimeout(() => {
+      this.timer = null;
+      if (!this.running) return;
+      this.tick();
+      this.arm();
+    }, this.o.policy.intervalMs);
+  }
+
+  private tick(): void {
+    const targets = this.nextLeaders();
+    if (targets.length === 0) return;
+    const p = this.o.policy;
+    for (let i = 0; i < GOSSIP_BATCHES_PER_TICK; i++) {
+      const txs = this.m.mempool.takeNewForGossip(p.maxBatchTxs, p.maxBatchBytes);
+      if (txs.length === 0) return;
+      this.m.send(targets, { txs });
+      this.sent += txs.length;
+    }
+  }
+
+  private nextLeaders(): number[] {
+    const out: number[] = [];
+    const n = this.o.validatorCount;
+    const v = this.m.view();
+    for (let k = 0; k < 2 * n && out.length < GOSSIP_FANOUT; k++) {
+      const l = this.m.leaders.leader(v + k);
+      if (l !== this.o.self && !out.includes(l)) out.push(l);
+    }
+    return out;
+  }
+}
