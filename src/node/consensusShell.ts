@@ -42,6 +42,7 @@ import type { Logger } from "./logger.js";
 import { PENALTY } from "./penalties.js";
 import type { PeerPenalties } from "./penalties.js";
 import { Proposer } from "./proposer.js";
+import type { PayloadSource } from "./proposer.js";
 import { TxGossip } from "./txGossip.js";
 
 /** Messages waiting for their signature precheck, at most; beyond it new consensus messages are dropped (counted). */
@@ -102,8 +103,10 @@ export interface ConsensusShellModules {
   readonly store: ShellStore;
   /** Commits blocks; builds proposals' parent outcomes. (The core's execution check is injected into the replica.) */
   readonly executor: Pick<Executor, "commit" | "parentExecution" | "txIdsInBranch">;
-  /** The payload source of proposals and the pool gossip feeds. */
+  /** The pool gossip feeds and commits drain; by default also the payload source of proposals. */
   readonly mempool: Pick<Mempool, "size" | "reap" | "removeCommitted" | "add" | "takeNewForGossip">;
+  /** Where proposals take their transactions from; default the mempool (the simulator's twins add to it). */
+  readonly payload?: PayloadSource;
   readonly transport: Pick<Transport, "peers" | "send">;
   readonly leaders: LeaderElection;
   readonly penalties: PeerPenalties;
@@ -149,7 +152,7 @@ export class ConsensusShell {
       { self: o.self, block: o.block },
       {
         scheduler: m.scheduler,
-        payload: m.mempool,
+        payload: m.payload ?? m.mempool,
         executor: m.executor,
         wanted: (req) => !this.stopped && this.state !== null && this.state.view === req.view && this.state.awaitingPayload === req.view,
         deliver: (view, block) => this.input({ kind: "payload", view, block }),

@@ -32,6 +32,7 @@ import type { Scheduler } from "../util/clock.js";
 import type { BlockPolicy, GossipPolicy } from "./config.js";
 import { ConsensusShell } from "./consensusShell.js";
 import type { SignaturePrecheckPort } from "./consensusShell.js";
+import type { PayloadSource } from "./proposer.js";
 import type { Logger } from "./logger.js";
 import { DEFAULT_PENALTIES, PeerPenalties } from "./penalties.js";
 
@@ -64,6 +65,8 @@ export interface ConsensusStackModules {
   readonly leaders?: LeaderElection;
   readonly penalties?: PeerPenalties;
   readonly hashBlock?: BlockHasher;
+  /** Wraps the mempool as the proposer's payload source (the simulator's twins make their blocks differ). */
+  readonly payload?: (mempool: Mempool) => PayloadSource;
   readonly onCommit: (blocks: readonly CommittedSummary[]) => void;
   readonly onFatal: (error: unknown) => void;
 }
@@ -108,6 +111,7 @@ export function buildConsensusStack(o: ConsensusStackOptions, m: ConsensusStackM
       store,
       executor,
       mempool,
+      payload: m.payload?.(mempool),
       transport: m.transport,
       leaders,
       penalties,

@@ -3,50 +3,128 @@
  * only its messages lie, which is all other replicas can observe.
  */
 import { voteMessage } from "../consensus/signing.js";
-import type { Message, Vote } from "../domain/types.js";
+import type { Message, QuorumCert, Vote } from "../domain/types.js";
 import type { Behaviour } from "./scenario.js";
 import type { SimReplica } from "./simReplica.js";
 
-/** The messages to send instead of `msg` to `targets`, as (message, targets) pairs. */
-export function byzantineRewrite(b: Behaviour, msg: Message, targets: readonly number[], r: SimReplica): [Message, readonly number[]][] {
+type Rewrite = [Message, readonly number[]][];
+
+/** The messages to send instead of `msg` to `targets` (instances), as (message, targets) pairs. */
+export function byzantineRewrite(b: Behaviour, msg: Message, targets: readonly number[], r: SimReplica): Rewrite {
   const d = r.deps;
-  if (b === "equivocate" && msg.kind === "proposal" && msg.body.block.header.proposer === d.validator) {
-    // A second block for the same view and parent, with a different payload: half the replicas get each.
-    const h = msg.body.block.header;
-    const alt = r.buildBlock({ view: h.view, parentHash: h.parent, parentHeight: h.height - 1, parentView: 0 }, "/equivocation");
-    d.recorder.proposed(d.replica.ctx.hashBlock(alt.header));
-    d.recorder.event(d.scheduler.now(), d.instance, "equivocate", h.view, "second proposal");
-    // One random target gets both, in random order: a replica that sees both must record evidence and act on one.
-    const half = Math.ceil(targets.length / 2);
-    const first = targets.slice(0, half);
-    const second = targets.slice(half);
-    const both = targets.length > 0 ? d.rng.pick(targets) : -1;
-    const altMsg: Message = { kind: "proposal", body: { ...msg.body, block: alt } };
-    const out: [Message, readonly number[]][] = [
-      [msg, first.includes(both) ? first : [...first, both]],
-      [altMsg, second.includes(both) ? second : [...second, both]],
-    ];
-    return d.rng.chance(0.5) ? out : [out[1]!, out[0]!];
+  const own = (msg.kind === "proposal" && msg.body.block.header.proposer === d.validator) || ((msg.kind === "vote" || msg.kind === "timeout") && msg.body.voter === d.validator);
+  if (!own && msg.kind !== "syncResponse") return [[msg, targets]];
+  switch (b) {
+    case "equivocate":
+      return msg.kind === "proposal" ? equivocate(msg, targets, r) : [[msg, targets]];
+    case "twin":
+      // Twins send honestly: the second instance's blocks differ by their payload (SimReplica.twinPayload).
+      return [[msg, targets]];
+    case "double-vote": {
+      if (msg.kind !== "vote") return [[msg, targets]];
+      // Also vote for a block that does not exist, signed: the next leader sees two votes from us in one view.
+      const blockHash = d.rng.bytes(32);
+      const view = msg.body.view;
+      const second: Vote = { view, blockHash, voter: d.validator, signature: d.signer.sign(voteMessage(d.chainId, view, blockHash)) };
+      d.recorder.event(d.scheduler.now(), d.instance, "double-vote", view, "second vote");
+      const pair: Rewrite = [
+        [msg, targets],
+        [{ kind: "vote", body: second }, targets],
+      ];
+      return d.rng.chance(0.5) ? pair : [pair[1]!, pair[0]!];
+    }
+    case "bad-vote": {
+      if (msg.kind !== "vote") return [[msg, targets]];
+      // The right vote with one signature bit flipped: validation refuses it (BAD_SIGNATURE), or in optimistic mode
+      // the collector's aggregate check fails and bisection names this voter.
+      const signature = Uint8Array.from(msg.body.signature);
+      signature[d.rng.int(signature.length)]! ^= 1 << d.rng.int(8);
+      d.recorder.event(d.scheduler.now(), d.instance, "bad-vote", msg.body.view, "corrupted signature");
+      return [[{ kind: "vote", body: { ...msg.body, signature } }, targets]];
+    }
+    case "withhold-proposal": {
+      if (msg.kind !== "proposal") return [[msg, targets]];
+      // A leader that shows its block to a few replicas only (at most f + 1 of them, at least one): the rest must
+      // learn it by sync from its QC, or time the view out.
+      const keep = d.rng.shuffle([...targets]).slice(0, 1 + d.rng.int(Math.max(1, Math.floor((d.validatorCount - 1) / 3) + 1)));
+      d.recorder.event(d.scheduler.now(), d.instance, "withhold", msg.body.block.header.view, `proposal to ${keep.join(",")} only`);
+      return [[msg, keep]];
+    }
+    case "stale-qc":
+      return msg.kind === "proposal" ? staleJustify(msg, targets, r) : [[msg, targets]];
+    case "inflated-qc": {
+      if (msg.kind !== "proposal") return [[msg, targets]];
+      // Claims a certificate above the real one: same signers and signature, a higher view (or a flipped signature
+      // byte). Validation must refuse it on the signature, never let it raise anyone's high QC.
+      const qc = msg.body.qc;
+      const inflated: QuorumCert = d.rng.chance(0.5) ? { ...qc, view: qc.view + 1 + d.rng.int(1_000) } : { ...qc, aggregateSignature: flipByte(qc.aggregateSignature, r) };
+      d.recorder.event(d.scheduler.now(), d.instance, "inflated-qc", msg.body.block.header.view, `justify claims view ${inflated.view}`);
+      return [[{ kind: "proposal", body: { ...msg.body, qc: inflated } }, targets]];
+    }
+    case "lying-sync":
+      return msg.kind === "syncResponse" ? lyingSync(msg, targets, r) : [[msg, targets]];
   }
-  if (b === "double-vote" && msg.kind === "vote" && msg.body.voter === d.validator) {
-    // Also vote for a block that does not exist, signed: the next leader sees two votes from us in one view.
-    const blockHash = d.rng.bytes(32);
-    const view = msg.body.view;
-    const second: Vote = { view, blockHash, voter: d.validator, signature: d.signer.sign(voteMessage(d.chainId, view, blockHash)) };
-    d.recorder.event(d.scheduler.now(), d.instance, "double-vote", view, "second vote");
-    const pair: [Message, readonly number[]][] = [
-      [msg, targets],
-      [{ kind: "vote", body: second }, targets],
-    ];
-    return d.rng.chance(0.5) ? pair : [pair[1]!, pair[0]!];
-  }
-  if (b === "bad-vote" && msg.kind === "vote" && msg.body.voter === d.validator) {
-    // The right vote with one signature bit flipped: validation refuses it (BAD_SIGNATURE), or in optimistic mode the
-    // collector's aggregate check fails and bisection names this voter.
-    const signature = Uint8Array.from(msg.body.signature);
-    signature[d.rng.int(signature.length)]! ^= 1 << d.rng.int(8);
-    d.recorder.event(d.scheduler.now(), d.instance, "bad-vote", msg.body.view, "corrupted signature");
-    return [[{ kind: "vote", body: { ...msg.body, signature } }, targets]];
-  }
-  return [[msg, targets]];
+}
+
+function equivocate(msg: Extract<Message, { kind: "proposal" }>, targets: readonly number[], r: SimReplica): Rewrite {
+  const d = r.deps;
+  // A second block for the same view and parent, with a different payload: half the replicas get each.
+  const alt = r.variantOf(msg.body.block, "equivocation");
+  d.recorder.proposed(d.hashBlock(alt.header));
+  d.recorder.event(d.scheduler.now(), d.instance, "equivocate", alt.header.view, "second proposal");
+  // One random target gets both, in random order: a replica that sees both must record evidence and act on one.
+  const half = Math.ceil(targets.length / 2);
+  const first = targets.slice(0, half);
+  const second = targets.slice(half);
+  const both = targets.length > 0 ? d.rng.pick(targets) : -1;
+  const altMsg: Message = { kind: "proposal", body: { ...msg.body, block: alt } };
+  const out: Rewrite = [
+    [msg, first.includes(both) ? first : [...first, both]],
+    [altMsg, second.includes(both) ? second : [...second, both]],
+  ];
+  return d.rng.chance(0.5) ? out : [out[1]!, out[0]!];
+}
+
+/** The justifications of this replica's earlier proposals, newest last (what a stale proposal can build on). */
+const earlier = new WeakMap<SimReplica, Extract<Message, { kind: "proposal" }>["body"][]>();
+
+/**
+ * A leader that builds on an older certified block than the highest one it knows: the block extends the parent of
+ * one of its earlier proposals, justified by that proposal's (real, valid) QC, with the parent's true execution
+ * outcome. Validation accepts it — it is well-formed — but the voting rule (view = qc.view + 1, or a TC) makes
+ * honest replicas refuse to vote for it.
+ */
+function staleJustify(msg: Extract<Message, { kind: "proposal" }>, targets: readonly number[], r: SimReplica): Rewrite {
+  const d = r.deps;
+  const past = earlier.get(r) ?? [];
+  earlier.set(r, [...past, msg.body].slice(-8));
+  const old = past.length > 0 && d.rng.chance(0.7) ? d.rng.pick(past) : null;
+  if (old === null || old.qc.view >= msg.body.qc.view) return [[msg, targets]];
+  const h = msg.body.block.header;
+  const block = r.variantOf({ header: { ...old.block.header, view: h.view, timestampMs: h.timestampMs }, txs: old.block.txs }, "stale");
+  d.recorder.proposed(d.hashBlock(block.header));
+  d.recorder.event(d.scheduler.now(), d.instance, "stale-qc", h.view, `justified by the QC of view ${old.qc.view}, not ${msg.body.qc.view}`);
+  return [[{ kind: "proposal", body: { block, qc: old.qc, tc: null } }, targets]];
+}
+
+/** A sync peer that lies: a forged QC aggregate, a block whose transactions do not match its root, or a withheld range. */
+function lyingSync(msg: Extract<Message, { kind: "syncResponse" }>, targets: readonly number[], r: SimReplica): Rewrite {
+  const d = r.deps;
+  const blocks = msg.body.blocks;
+  if (blocks.length === 0) return [[msg, targets]];
+  const k = d.rng.int(blocks.length);
+  const b = blocks[k]!;
+  const lie = d.rng.int(3);
+  let lied: typeof blocks;
+  if (lie === 0) lied = blocks.map((x, i) => (i === k ? { ...x, qc: { ...x.qc, aggregateSignature: flipByte(x.qc.aggregateSignature, r) } } : x));
+  else if (lie === 1) lied = blocks.map((x, i) => (i === k ? { ...x, block: { header: x.block.header, txs: [...x.block.txs, Uint8Array.of(0xba, 0xd0)] } } : x));
+  else lied = [];
+  d.recorder.event(d.scheduler.now(), d.instance, "lying-sync", b.block.header.view, ["forged aggregate", "wrong tx root", "withheld range"][lie]!);
+  return [[{ kind: "syncResponse", body: { ...msg.body, blocks: lied } }, targets]];
+}
+
+function flipByte(bytes: Uint8Array, r: SimReplica): Uint8Array {
+  const out = Uint8Array.from(bytes);
+  out[r.deps.rng.int(out.length)]! ^= 1 << r.deps.rng.int(8);
+  return out;
 }

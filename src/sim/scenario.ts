@@ -13,7 +13,21 @@ import { maxFaulty } from "../domain/quorum.js";
 import { SeededRng } from "../util/rng.js";
 import type { LinkFaults } from "../net/faults.js";
 
-export const SCENARIO_KINDS = ["happy", "lossy", "partition", "crash-stop", "crash-restart", "equivocation", "double-vote", "twins", "bad-signatures"] as const;
+export const SCENARIO_KINDS = [
+  "happy",
+  "lossy",
+  "partition",
+  "crash-stop",
+  "crash-restart",
+  "equivocation",
+  "double-vote",
+  "twins",
+  "bad-signatures",
+  "withhold",
+  "stale-justify",
+  "inflated-justify",
+  "lying-sync",
+] as const;
 export type ScenarioKind = (typeof SCENARIO_KINDS)[number];
 
 /** How a Byzantine validator misbehaves. */
@@ -25,15 +39,23 @@ export type Behaviour =
   /** Runs as two independent honest instances with the same key (DiemBFT Twins). */
   | "twin"
   /** Sends its votes with a corrupted signature (caught by validation, or by the collector's bisection). */
-  | "bad-vote";
+  | "bad-vote"
+  /** As leader, shows its proposal to at most f + 1 replicas. */
+  | "withhold-proposal"
+  /** As leader, sometimes builds on an older certified block, justified by that block's real (stale) QC. */
+  | "stale-qc"
+  /** As leader, justifies with a certificate claiming a higher view than it has (or a forged aggregate). */
+  | "inflated-qc"
+  /** Answers sync requests with a forged QC aggregate, a block whose txs do not match its root, or nothing. */
+  | "lying-sync";
 
 export interface CrashPlan {
   readonly instance: number;
   readonly atMs: number;
   /** Null for crash-stop. */
   readonly restartAtMs: number | null;
-  /** The crash happens inside the first step at or after `atMs`, after this many of its effects ran. */
-  readonly cutAfterEffects: number;
+  /** The crash happens at or after `atMs`, just before the instance's next IO operation after this many more. */
+  readonly cutAfterIo: number;
 }
 
 export interface PartitionPlan {
@@ -94,6 +116,9 @@ const MAX_DELTA_MS = 50;
 /** The kinds of the first soak, in their drawing order (a random plan draws these from the main stream). */
 const ORIGINAL_KINDS: readonly ScenarioKind[] = ["happy", "lossy", "partition", "crash-stop", "crash-restart", "equivocation", "double-vote", "twins"];
 
+/** Byzantine kinds drawn (one at most) into random plans since the simulator runs the shipping shell. */
+const LATER_BYZANTINE_KINDS: readonly ScenarioKind[] = ["withhold", "stale-justify", "inflated-justify", "lying-sync"];
+
 /** Draws a concrete plan. Throws RangeError on impossible options (e.g. more Byzantine validators than validators). */
 export function planScenario(rng: SeededRng, opts: PlanOptions): ScenarioPlan {
   const n = opts.validators;
@@ -106,6 +131,9 @@ export function planScenario(rng: SeededRng, opts: PlanOptions): ScenarioPlan {
     kinds = ORIGINAL_KINDS.filter((k) => k !== "happy" && rng.chance(0.4));
     if (kinds.length === 0) kinds = [rng.pick(ORIGINAL_KINDS)];
     if (extra.chance(0.2)) kinds.push("bad-signatures");
+    // The behaviours added with the shared shell: a third stream, so the earlier plans stay as they were.
+    const later = new SeededRng((rng.seed ^ 0x3c6ef372) >>> 0);
+    if (later.chance(0.3)) kinds.push(later.pick(LATER_BYZANTINE_KINDS));
   } else {
     kinds = [...opts.kinds];
   }
@@ -115,6 +143,10 @@ export function planScenario(rng: SeededRng, opts: PlanOptions): ScenarioPlan {
   if (has("double-vote")) byzKinds.push("double-vote");
   if (has("twins")) byzKinds.push("twin");
   if (has("bad-signatures")) byzKinds.push("bad-vote");
+  if (has("withhold")) byzKinds.push("withhold-proposal");
+  if (has("stale-justify")) byzKinds.push("stale-qc");
+  if (has("inflated-justify")) byzKinds.push("inflated-qc");
+  if (has("lying-sync")) byzKinds.push("lying-sync");
 
   // Byzantine validators: as many as asked, or one per Byzantine kind within the budget.
   let byzCount = opts.byzantine ?? (byzKinds.length === 0 ? 0 : Math.min(f, rng.range(1, Math.max(1, byzKinds.length))));
@@ -154,7 +186,7 @@ export function planScenario(rng: SeededRng, opts: PlanOptions): ScenarioPlan {
     const count = budget === 0 ? 0 : rng.range(1, budget);
     for (let i = 0; i < count && honest.length > 0; i++) {
       const instance = honest.pop()!;
-      crashes.push({ instance, atMs: rng.range(0, gstMs + 2_000), restartAtMs: null, cutAfterEffects: rng.range(0, 4) });
+      crashes.push({ instance, atMs: rng.range(0, gstMs + 2_000), restartAtMs: null, cutAfterIo: rng.range(0, 4) });
     }
   }
   if (has("crash-restart")) {
@@ -167,7 +199,7 @@ export function planScenario(rng: SeededRng, opts: PlanOptions): ScenarioPlan {
       for (let k = 0; k < times; k++) {
         const atMs = rng.range(t, Math.max(t, gstMs - 200));
         const restartAtMs = Math.min(gstMs, atMs + rng.range(50, 2_000));
-        crashes.push({ instance, atMs, restartAtMs, cutAfterEffects: rng.range(0, 4) });
+        crashes.push({ instance, atMs, restartAtMs, cutAfterIo: rng.range(0, 4) });
         t = restartAtMs + 1;
         if (t >= gstMs) break;
       }
@@ -238,7 +270,7 @@ export function faultyValidators(plan: ScenarioPlan): Set<number> {
 /** One line describing a plan (for failure reports). */
 export function describePlan(plan: ScenarioPlan): string {
   const byz = [...plan.byzantine].map(([v, b]) => `${v}:${b}`).join(" ");
-  const crashes = plan.crashes.map((c) => `${c.instance}@${c.atMs}${c.restartAtMs === null ? "(stop)" : `->${c.restartAtMs}`}+${c.cutAfterEffects}`).join(" ");
+  const crashes = plan.crashes.map((c) => `${c.instance}@${c.atMs}${c.restartAtMs === null ? "(stop)" : `->${c.restartAtMs}`}+${c.cutAfterIo}`).join(" ");
   const parts = plan.partitions.map((p) => `${p.fromMs}-${p.toMs}:${p.groups.map((g) => `[${g.join(",")}]`).join("")}`).join(" ");
   const pre = plan.preGst;
   return [

@@ -1,336 +1,373 @@
 /**
- * The simulator's shell around one replica instance — what src/node/ will do with real IO, done on virtual time:
- * decode → validate → step → execute effects in order (persist first, then sends), with a "disk" (safety state and
- * committed blocks) that survives crashes. Byzantine behaviours are implemented here, by rewriting what an otherwise
- * honest replica sends (byzantine.ts); twins are simply two instances of one validator.
+ * One simulated validator instance: the node's own consensus stack (src/node/consensusStack.ts — the shipping
+ * `ConsensusShell` with its proposer, tx gossip, executor, KV application and mempool) over `MemoryChainStore` and the
+ * in-memory network, on the simulator's virtual clock. What this file adds is only what a simulation needs on top:
+ *
+ * - **Crashes.** The "disk" is a `MemoryChainData` that outlives the stack. A crash can be armed to happen just before
+ *   the k-th IO operation of the instance (a durable write or one message handed to the network): that operation and
+ *   everything after it never happen, and the stack is thrown away; a restart builds a new one over the same data,
+ *   exactly as `quire node` restarts over its LMDB directory.
+ * - **Byzantine rewriting.** A misbehaving validator runs an honest stack whose outgoing messages are rewritten
+ *   (byzantine.ts): all other replicas can observe.
+ * - **Twins.** Two instances of one validator: the shell addresses validators, this endpoint maps them to instances.
+ * - **The persist-before-send check**, on every message that leaves: a vote of ours must be the persisted safety
+ *   state's last vote, a timeout must be covered by it, a proposal by its last proposed view.
+ * - **A client** that submits one KV transaction to this instance every `clientIntervalMs`, so blocks carry real
+ *   transactions through the mempool, gossip, execution and commit.
  */
-import { decodeMessage, encodeMessage } from "../wire/codec.js";
-import { WireError } from "../wire/errors.js";
-import type { Block, Message } from "../domain/types.js";
-import { bytesEqual, utf8 } from "../util/bytes.js";
-import { bytesKey } from "../util/bytes.js";
-import type { SeededRng } from "../util/rng.js";
-import type { Replica } from "../consensus/replica.js";
-import { serveSyncRequest } from "../consensus/sync.js";
-import type { CommittedChain } from "../consensus/sync.js";
-import type { CommittedBlock, Effect, Input, ProposeRequest, ReplicaState, SafetyState, StoredBlock } from "../consensus/types.js";
-import { MessageValidator } from "../consensus/validation/validator.js";
-import type { ValidatorModules } from "../consensus/validation/validator.js";
+import { encodeKvTx } from "../chain/app/kvTx.js";
+import { MemoryChainData, MemoryChainStore } from "../chain/store/memoryStore.js";
+import type { ChainStore } from "../chain/store/interface.js";
+import { decodeSafetyRecord } from "../chain/store/records.js";
+import type { SafetyRecord } from "../chain/store/records.js";
+import type { BlockHasher } from "../consensus/blockHash.js";
+import type { CertificateAggregator } from "../consensus/certificates.js";
+import type { PacemakerConfig } from "../consensus/pacemaker.js";
 import type { ConsensusSigner } from "../consensus/signing.js";
-import type { RunRecorder } from "./checkers.js";
-import { Priority } from "../net/transport.js";
-import type { Transport } from "../net/transport.js";
-import type { Scheduler } from "../util/clock.js";
-import type { Behaviour } from "./scenario.js";
+import type { CertificateVerifier } from "../consensus/validation/verifier.js";
+import type { Block, Message } from "../domain/types.js";
+import { SendStatus } from "../net/transport.js";
+import type { Priority, Transport } from "../net/transport.js";
+import { buildConsensusStack } from "../node/consensusStack.js";
+import type { ConsensusStack } from "../node/consensusStack.js";
+import type { PayloadSource } from "../node/proposer.js";
+import { SILENT } from "../node/logger.js";
+import { bytesEqual, utf8, writeU64BE } from "../util/bytes.js";
+import type { Scheduler, TimerHandle } from "../util/clock.js";
+import type { SeededRng } from "../util/rng.js";
+import { decodeMessage, encodeMessage } from "../wire/codec.js";
 import { byzantineRewrite } from "./byzantine.js";
+import type { RunRecorder } from "./checkers.js";
+import type { Behaviour } from "./scenario.js";
 
-const ZERO_HASH = new Uint8Array(32);
-const NO_RESULTS = new Uint8Array(0);
+/** The sim's block policy: propose at once, with what the mempool holds (the happy-path latency test counts on it). */
+const SIM_BLOCK = { maxTxs: 256, maxBytes: 1 << 20, minIntervalMs: 0, emptyIntervalMs: 0 } as const;
+/** Keys each simulated client writes (in turn): the state holds at most this many per instance. */
+const SIM_CLIENT_KEYS = 16;
+/** A small state tree for that small state: 64 buckets, so every block rehashes a 6-level path per touched bucket. */
+const SIM_BUCKET_BITS = 6;
+const SIM_GOSSIP = { intervalMs: 10, maxBatchTxs: 256, maxBatchBytes: 1 << 20 } as const;
 
-/** What survives a crash. */
-export interface Disk {
-  safety: SafetyState | null;
-  /** committed[h] is the block at height h (committed[0] is genesis). */
-  readonly committed: CommittedBlock[];
-  /** Uncommitted blocks by `bytesKey` (the fork database), pruned on commit. */
-  readonly blocks: Map<string, StoredBlock>;
+/** Thrown from a store write when an armed crash is due: the write never happens (see the module comment). */
+export class SimCrash extends Error {
+  constructor() {
+    super("simulated crash");
+  }
 }
 
 export interface SimReplicaDeps {
   readonly instance: number;
   readonly validator: number;
-  readonly replica: Replica;
-  readonly validatorModules: ValidatorModules;
-  readonly voteSignatures: "verify" | "defer";
+  readonly validatorCount: number;
+  readonly chainId: Uint8Array;
+  readonly genesis: Block;
+  readonly pacemaker: PacemakerConfig;
+  readonly certificates: CertificateAggregator & CertificateVerifier;
+  readonly optimisticVotes: boolean;
   readonly signer: ConsensusSigner;
-  /** This instance's endpoint on the in-memory network: the same Transport contract the node uses. */
-  readonly transport: Transport;
+  readonly hashBlock: BlockHasher;
+  readonly txRoot: (txs: readonly Uint8Array[]) => Uint8Array;
+  /** This instance's endpoint on the in-memory network (instance-indexed). */
+  readonly network: Transport;
   readonly scheduler: Scheduler;
   readonly recorder: RunRecorder;
   /** Instances of each validator (twins have two). */
   readonly instancesOf: readonly (readonly number[])[];
   readonly validatorOfInstance: readonly number[];
-  readonly instanceCount: number;
   readonly behaviour: Behaviour | null;
   /** For Byzantine choices (a stream of its own, so honest behaviour does not depend on it). */
   readonly rng: SeededRng;
-  readonly txRoot: (txs: readonly Uint8Array[]) => Uint8Array;
-  readonly chainId: Uint8Array;
+  /** Virtual ms between two client transactions to this instance (0: no client). */
+  readonly clientIntervalMs: number;
 }
 
 export class SimReplica {
-  readonly disk: Disk;
-  state: ReplicaState | null = null;
-  private validator: MessageValidator | null = null;
-  private timer: { cancel(): void } | null = null;
-  private readonly inbox: Input[] = [];
-  private draining = false;
-  /** Effects left to run before an armed crash happens (null: no crash armed). */
-  private cutAfter: number | null = null;
-  /** Effects executed since the first start (over all incarnations): the crash-at-every-boundary test aims at these. */
-  effectsRun = 0;
-  /** Crash just before effect number `crashBeforeEffect` (absolute, see `effectsRun`) runs; null: never. */
-  crashBeforeEffect: number | null = null;
-  /** Rejections from validation and the core, by code, summed over restarts. */
-  readonly rejections = new Map<string, number>();
-  evidence = 0;
+  /** What survives a crash. */
+  readonly data = new MemoryChainData();
+  stack: ConsensusStack | null = null;
+  private store: MemoryChainStore | null = null;
+  private clientTimer: TimerHandle | null = null;
+  private clientSeq = 0;
+  private twinSeq = 0;
+  /** IO operations (durable writes, messages handed to the network) since the first start, over all incarnations. */
+  ioRun = 0;
+  /** Crash just before IO operation number `crashBeforeIo` (absolute, see `ioRun`); null: never. */
+  crashBeforeIo: number | null = null;
+  private pastRejections = new Map<string, number>();
+  private pastEvidence = 0;
+  /** From start to crash: IO operations happen (a crashed incarnation's leftover calls are dropped). */
+  private alive = false;
+  /** While the stack is built (the genesis commit of a first start is not an operation a crash is aimed at). */
+  private booting = false;
   crashes = 0;
+  /** Exceptions other than simulated crashes that stopped the stack (a bug: the run reports them). */
+  readonly fatal: unknown[] = [];
+  private lastPayload: Uint8Array | null = null;
+  private lastMessage: Message | null = null;
+  private lastRewrite: Map<number, Message[]> | null = null;
+  private safetyBytes: Uint8Array | undefined;
+  private safety: SafetyRecord | null = null;
 
   constructor(readonly deps: SimReplicaDeps) {
-    this.disk = { safety: null, committed: [deps.replica.genesis], blocks: new Map() };
-    deps.transport.setHandler({ onMessage: (from, payload) => this.onMessage(from, payload) });
+    deps.network.setHandler({
+      onMessage: (from, payload) => this.stack?.shell.onMessage(this.validatorOf(from), payload),
+    });
   }
 
   get up(): boolean {
-    return this.state !== null;
+    return this.stack !== null;
   }
 
-  /** Starts (first time) or restarts from the disk. */
+  /** The replica's current view (0 when down). */
+  get view(): number {
+    return this.stack?.shell.view ?? 0;
+  }
+
+  /** Starts (first time) or restarts over the surviving data. */
   start(): void {
     if (this.up) return;
     const d = this.deps;
     // MemoryTransport starts (and stops) synchronously — the promise only reports it — so the run stays deterministic.
-    void d.transport.start();
-    this.validator = new MessageValidator(
-      { self: d.validator, validatorCount: d.instancesOf.length, genesisHash: d.replica.genesis.hash, voteSignatures: d.voteSignatures },
-      d.validatorModules,
+    void d.network.start();
+    const store = MemoryChainStore.open({ chainId: d.chainId, genesisHash: d.hashBlock(d.genesis.header) }, this.data);
+    this.store = store;
+    this.alive = true;
+    this.booting = true;
+    const stack = buildConsensusStack(
+      {
+        chainId: d.chainId,
+        self: d.validator,
+        validatorCount: d.validatorCount,
+        genesis: d.genesis,
+        pacemaker: d.pacemaker,
+        block: SIM_BLOCK,
+        gossip: SIM_GOSSIP,
+        voteSignatures: d.optimisticVotes ? "defer" : "verify",
+        bucketBits: SIM_BUCKET_BITS,
+      },
+      {
+        store: this.crashableStore(store),
+        certificates: d.certificates,
+        signer: d.signer,
+        precheck: null,
+        transport: this.endpoint(),
+        scheduler: d.scheduler,
+        logger: SILENT,
+        hashBlock: d.hashBlock,
+        payload: d.behaviour === "twin" && d.instancesOf[d.validator]![0] !== d.instance ? (mempool) => this.twinPayload(mempool) : undefined,
+        onCommit: (blocks) => d.recorder.committed(d.instance, blocks, d.scheduler.now()),
+        onFatal: (e) => this.onFatal(e),
+      },
     );
-    const last = this.disk.committed[this.disk.committed.length - 1]!;
-    const r = d.replica.restore(this.disk.safety, last, [...this.disk.blocks.values()], d.scheduler.now());
-    this.state = r.state;
-    d.recorder.event(d.scheduler.now(), d.instance, "start", r.state.view, this.crashes === 0 ? "start" : `restart (lastVoted ${this.disk.safety?.lastVotedView ?? 0})`);
-    this.execute(r.effects);
-    this.drain();
+    this.booting = false;
+    this.stack = stack;
+    d.recorder.event(d.scheduler.now(), d.instance, "start", 0, this.crashes === 0 ? "start" : "restart");
+    try {
+      stack.shell.start();
+    } catch (e) {
+      this.onFatal(e);
+      return;
+    }
+    if (this.stack === null) return;
+    this.armClient();
   }
 
-  /** Crashes after `afterEffects` more effects have run (0: at the next effect boundary, i.e. now if idle). */
-  armCrash(afterEffects: number): void {
+  /** Crashes after `afterIo` more IO operations (0: now). */
+  armCrash(afterIo: number): void {
     if (!this.up) return;
-    if (afterEffects <= 0) this.crash();
-    else this.cutAfter = afterEffects;
+    if (afterIo <= 0) this.crash();
+    else this.crashBeforeIo = this.ioRun + afterIo;
   }
 
   crash(): void {
-    if (!this.up) return;
+    const stack = this.stack;
+    if (stack === null) return;
     const d = this.deps;
-    this.collectValidatorStats();
-    void d.transport.stop();
-    this.timer?.cancel();
-    this.timer = null;
-    d.recorder.event(d.scheduler.now(), d.instance, "crash", this.state?.view ?? 0, "crash");
-    this.state = null;
-    this.validator = null;
-    this.inbox.length = 0;
-    this.cutAfter = null;
+    const totals = this.stats();
+    this.pastRejections = totals.rejections;
+    this.pastEvidence = totals.evidence;
+    stack.shell.stop();
+    this.stack = null;
+    this.alive = false;
+    void this.store?.close();
+    this.store = null;
+    void d.network.stop();
+    this.clientTimer?.cancel();
+    this.clientTimer = null;
+    this.crashBeforeIo = null;
+    this.lastPayload = this.lastMessage = null;
+    this.lastRewrite = null;
     this.crashes++;
+    d.recorder.event(d.scheduler.now(), d.instance, "crash", 0, "crash");
   }
 
-  /** Folds the current validator's counters into the totals (call before dropping it and at the end of a run). */
-  collectValidatorStats(): void {
-    const v = this.validator;
-    if (v === null) return;
-    for (const [code, count] of Object.entries(v.rejections())) if (count > 0) this.rejections.set(code, (this.rejections.get(code) ?? 0) + count);
-    this.evidence += v.evidence().length + v.evidenceDropped();
-    this.validator = null;
-  }
-
-  private onMessage(fromInstance: number, payload: Uint8Array): void {
-    if (!this.up) return;
-    let msg: Message;
-    try {
-      msg = decodeMessage(payload);
-    } catch (e) {
-      if (e instanceof WireError) {
-        this.count(`WIRE_${e.code}`);
-        return;
-      }
-      throw e;
+  /** Rejections by code and equivocation evidence, over every incarnation so far (the running one included). */
+  stats(): { rejections: Map<string, number>; evidence: number } {
+    const rejections = new Map(this.pastRejections);
+    let evidence = this.pastEvidence;
+    const stack = this.stack;
+    if (stack !== null) {
+      for (const [code, n] of stack.shell.counters) rejections.set(code, (rejections.get(code) ?? 0) + n);
+      evidence += stack.validator.evidence().length + stack.validator.evidenceDropped();
     }
-    const from = this.validatorOf(fromInstance);
-    if (msg.kind === "syncRequest") {
-      const state = this.state!;
-      const chain: CommittedChain = { height: this.disk.committed.length - 1, at: (h) => this.disk.committed[h] };
-      this.transmit([fromInstance], { kind: "syncResponse", body: serveSyncRequest(state, chain, msg.body) });
-      return;
-    }
-    const v = this.validator!.validate(from, msg, this.state!.view, this.deps.scheduler.now());
-    if (!v.ok) {
-      this.count(v.code);
-      return;
-    }
-    this.input(v.input);
-  }
-
-  private input(i: Input): void {
-    this.inbox.push(i);
-    this.drain();
-  }
-
-  /** Steps through queued inputs (local ones, like a payload, queue up while effects run). */
-  private drain(): void {
-    if (this.draining) return;
-    this.draining = true;
-    try {
-      while (this.inbox.length > 0 && this.up) {
-        const next = this.inbox.shift()!;
-        const before = this.state!.view;
-        const r = this.deps.replica.step(this.state!, next, this.deps.scheduler.now());
-        this.state = r.state;
-        if (r.state.view !== before) this.deps.recorder.event(this.deps.scheduler.now(), this.deps.instance, "view", r.state.view, `entered on ${next.kind}`);
-        this.execute(r.effects);
-      }
-    } finally {
-      this.draining = false;
-    }
-  }
-
-  private execute(effects: readonly Effect[]): void {
-    const d = this.deps;
-    for (const e of effects) {
-      if (this.crashBeforeEffect === this.effectsRun) {
-        this.crashBeforeEffect = null;
-        this.crash();
-        return;
-      }
-      this.effectsRun++;
-      if (this.cutAfter !== null) {
-        if (this.cutAfter === 0) {
-          this.crash();
-          return;
-        }
-        this.cutAfter--;
-      }
-      switch (e.kind) {
-        case "persist":
-          this.disk.safety = e.safety;
-          break;
-        case "saveBlock":
-          this.disk.blocks.set(bytesKey(e.stored.hash), e.stored);
-          break;
-        case "send":
-          this.emit(e.message, d.instancesOf[e.to] ?? []);
-          break;
-        case "broadcast":
-          this.emit(e.message, this.allOthers());
-          break;
-        case "setTimer": {
-          this.timer?.cancel();
-          const view = e.view;
-          this.timer = d.scheduler.setTimeout(() => {
-            this.timer = null;
-            if (this.up) this.input({ kind: "timer", view });
-          }, e.at - d.scheduler.now());
-          break;
-        }
-        case "commit":
-          for (const b of d.recorder.committed(d.instance, e.blocks, d.scheduler.now())) this.disk.committed.push(b);
-          this.pruneStoredBlocks();
-          break;
-        case "proposeRequest":
-          this.inbox.push({ kind: "payload", view: e.request.view, block: this.buildBlock(e.request) });
-          break;
-        case "rejected":
-          this.count(e.code);
-          break;
-      }
-    }
-    if (this.cutAfter === 0) this.crash();
-  }
-
-  /** Sends `message` to `targets` (instances), through the Byzantine rewrite when this validator misbehaves. */
-  private emit(message: Message, targets: readonly number[]): void {
-    const d = this.deps;
-    if (d.recorder.trace !== null && message.kind !== "proposal") {
-      const b = message.body as { view?: number; requestId?: number };
-      d.recorder.event(d.scheduler.now(), d.instance, message.kind, b.view ?? this.state?.view ?? 0, `to ${targets.join(",")}`);
-    }
-    const others = targets.filter((t) => t !== d.instance);
-    this.checkPersistedBeforeSend(message);
-    if (message.kind === "proposal") {
-      d.recorder.proposed(d.replica.ctx.hashBlock(message.body.block.header));
-      d.recorder.event(d.scheduler.now(), d.instance, "propose", message.body.block.header.view, `height ${message.body.block.header.height}`);
-    }
-    if (d.behaviour !== null) {
-      for (const [msg, to] of byzantineRewrite(d.behaviour, message, others, this)) this.transmit(to, msg);
-    } else {
-      this.transmit(others, message);
-    }
-  }
-
-  /**
-   * The shell-side check of "persist before send": a vote of ours may only leave when it is the persisted safety
-   * state's last vote (same view and block), a timeout when the persisted state covers its view and holds a timeout
-   * for it, and a proposal when it covers the proposal's view. Any breach is recorded as a
-   * safety violation of the run.
-   */
-  private checkPersistedBeforeSend(m: Message): void {
-    const d = this.deps;
-    const safety = this.disk.safety;
-    let view = -1;
-    let covered = true;
-    if (m.kind === "vote" && m.body.voter === d.validator) {
-      view = m.body.view;
-      // Exactly this vote must be the persisted last vote: a view merely covered by lastVotedView would also pass a
-      // vote sent after timing out in its view, or a second, different vote in one view.
-      const last = safety?.lastVote ?? null;
-      covered = safety !== null && safety.lastVotedView >= view && last !== null && last.view === view && bytesEqual(last.blockHash, m.body.blockHash);
-    } else if (m.kind === "timeout" && m.body.voter === d.validator) {
-      view = m.body.view;
-      covered = safety !== null && safety.lastVotedView >= view && safety.lastTimeout?.view === view;
-    } else if (m.kind === "proposal" && m.body.block.header.proposer === d.validator) {
-      view = m.body.block.header.view;
-      covered = safety !== null && safety.lastProposedView >= view;
-    }
-    if (!covered) d.recorder.unpersisted(d.instance, m.kind, view, d.scheduler.now());
-  }
-
-  /** Encodes once and hands the bytes to the network for each target instance. */
-  transmit(targets: readonly number[], message: Message): void {
-    if (targets.length === 0) return;
-    const bytes = encodeMessage(message);
-    for (const t of targets) {
-      if (t === this.deps.instance) continue;
-      this.deps.transport.send(t, Priority.Consensus, bytes);
-      this.deps.recorder.messages++;
-    }
-  }
-
-  private allOthers(): number[] {
-    const out: number[] = [];
-    for (let i = 0; i < this.deps.instanceCount; i++) if (i !== this.deps.instance) out.push(i);
-    return out;
+    return { rejections, evidence };
   }
 
   validatorOf(instance: number): number {
     return this.deps.validatorOfInstance[instance] ?? -1;
   }
 
-  /** The block this instance proposes: one small transaction naming the instance and view (twins differ). */
-  buildBlock(req: ProposeRequest, tag = ""): Block {
+  /** The persisted safety state (decoded once per write). */
+  persistedSafety(): SafetyRecord | null {
+    const bytes = this.store?.loadSafetyState();
+    if (bytes !== this.safetyBytes) {
+      this.safetyBytes = bytes;
+      this.safety = bytes === undefined ? null : decodeSafetyRecord(bytes);
+    }
+    return this.safety;
+  }
+
+  private onFatal(e: unknown): void {
+    if (e instanceof SimCrash) return;
+    this.fatal.push(e);
+    this.crash();
+  }
+
+  /** True when the armed crash is due now: it happens, and the operation must not. */
+  private cut(): boolean {
+    if (this.booting) return false;
+    if (!this.alive) return true;
+    if (this.crashBeforeIo !== null && this.ioRun >= this.crashBeforeIo) {
+      this.crash();
+      return true;
+    }
+    this.ioRun++;
+    return false;
+  }
+
+  /** The store as the stack sees it: every write is an IO operation an armed crash can cut. */
+  private crashableStore(store: MemoryChainStore): ChainStore {
+    const guard = <A extends unknown[]>(write: (...a: A) => void) => (...a: A): void => {
+      if (this.cut()) throw new SimCrash();
+      write(...a);
+    };
+    return Object.assign(Object.create(store) as ChainStore, {
+      commit: guard(store.commit.bind(store)),
+      saveConsensusState: guard(store.saveConsensusState.bind(store)),
+      saveSafetyState: guard(store.saveSafetyState.bind(store)),
+      savePending: guard(store.savePending.bind(store)),
+    });
+  }
+
+  /** The transport the shell sees: validator-addressed, over this instance's instance-addressed network endpoint. */
+  private endpoint(): Pick<Transport, "peers" | "send"> {
     const d = this.deps;
-    const txs = [utf8(`quire-sim/${d.validator}/${d.instance}/${req.view}${tag}`)];
+    const peers: number[] = [];
+    for (let v = 0; v < d.validatorCount; v++) if (v !== d.validator || d.instancesOf[v]!.length > 1) peers.push(v);
     return {
-      header: {
-        parent: req.parentHash,
-        view: req.view,
-        height: req.parentHeight + 1,
-        proposer: d.validator,
-        timestampMs: Math.floor(d.scheduler.now()),
-        txRoot: d.txRoot(txs),
-        parentStateRoot: ZERO_HASH,
-        parentResults: NO_RESULTS,
+      peers,
+      send: (to: number, priority: Priority, payload: Uint8Array): SendStatus => {
+        for (const instance of d.instancesOf[to] ?? []) if (instance !== d.instance) this.sendTo(instance, priority, payload);
+        return SendStatus.Queued;
       },
-      txs,
     };
   }
 
-  /** Stored blocks at or below the committed height are committed (kept in `committed`) or on dead forks. */
-  private pruneStoredBlocks(): void {
-    const h = this.disk.committed.length - 1;
-    for (const [k, b] of this.disk.blocks) if (b.block.header.height <= h) this.disk.blocks.delete(k);
+  private sendTo(instance: number, priority: Priority, payload: Uint8Array): void {
+    if (this.cut()) return;
+    const d = this.deps;
+    // A broadcast hands the same bytes once per peer: decode, check and rewrite them once.
+    if (payload !== this.lastPayload) {
+      this.lastPayload = payload;
+      const msg = decodeMessage(payload);
+      this.lastMessage = msg;
+      this.lastRewrite = null;
+      this.checkPersistedBeforeSend(msg);
+      if (msg.kind === "proposal" && msg.body.block.header.proposer === d.validator) {
+        d.recorder.proposed(d.hashBlock(msg.body.block.header));
+        d.recorder.event(d.scheduler.now(), d.instance, "propose", msg.body.block.header.view, `height ${msg.body.block.header.height}`);
+      } else if (d.recorder.trace !== null) {
+        const b = msg.body as { view?: number };
+        d.recorder.event(d.scheduler.now(), d.instance, msg.kind, b.view ?? this.view, `to ${instance}`);
+      }
+      if (d.behaviour !== null) {
+        const others = d.validatorOfInstance.map((_, i) => i).filter((i) => i !== d.instance);
+        const plan = new Map<number, Message[]>();
+        for (const [m, to] of byzantineRewrite(d.behaviour, msg, others, this)) for (const t of to) plan.set(t, [...(plan.get(t) ?? []), m]);
+        this.lastRewrite = plan;
+      }
+    }
+    d.recorder.messages++;
+    const plan = this.lastRewrite;
+    if (plan === null) {
+      d.network.send(instance, priority, payload);
+      return;
+    }
+    for (const m of plan.get(instance) ?? []) d.network.send(instance, priority, m === this.lastMessage ? payload : encodeMessage(m));
   }
 
-  private count(code: string): void {
-    this.rejections.set(code, (this.rejections.get(code) ?? 0) + 1);
+  /**
+   * "Persist before send", checked on what leaves: a vote of ours must be exactly the persisted last vote (same view
+   * and block — a view merely covered by lastVotedView would also pass a vote sent after timing out in it, or a second,
+   * different vote), a timeout must be the persisted last timeout of its view, a proposal must be covered by the
+   * persisted last proposed view. A breach is recorded as a safety violation of the run.
+   */
+  private checkPersistedBeforeSend(m: Message): void {
+    const d = this.deps;
+    let view = -1;
+    let covered = true;
+    if (m.kind === "vote" && m.body.voter === d.validator) {
+      const safety = this.persistedSafety();
+      view = m.body.view;
+      const last = safety?.lastVote ?? null;
+      covered = safety !== null && safety.lastVotedView >= view && last !== null && last.view === view && bytesEqual(last.blockHash, m.body.blockHash);
+    } else if (m.kind === "timeout" && m.body.voter === d.validator) {
+      const safety = this.persistedSafety();
+      view = m.body.view;
+      covered = safety !== null && safety.lastVotedView >= view && safety.lastTimeout?.view === view;
+    } else if (m.kind === "proposal" && m.body.block.header.proposer === d.validator) {
+      const safety = this.persistedSafety();
+      view = m.body.block.header.view;
+      covered = safety !== null && safety.lastProposedView >= view;
+    }
+    if (!covered) d.recorder.unpersisted(d.instance, m.kind, view, d.scheduler.now());
+  }
+
+  /** One KV put per interval, named by instance and sequence, into this instance's mempool as a client would. */
+  private armClient(): void {
+    const d = this.deps;
+    if (d.clientIntervalMs <= 0) return;
+    this.clientTimer = d.scheduler.setTimeout(() => {
+      this.clientTimer = null;
+      const stack = this.stack;
+      if (stack === null) return;
+      const nonce = new Uint8Array(8);
+      writeU64BE(new DataView(nonce.buffer), 0, this.clientSeq);
+      // A few keys per client, rewritten over and over: the state stays small, every tx id stays distinct (nonce).
+      const seq = this.clientSeq++;
+      const key = utf8(`sim/${d.instance}/${seq % SIM_CLIENT_KEYS}`);
+      stack.mempool.add(encodeKvTx({ op: "put", nonce, key, value: utf8(`${this.crashes}/${seq}`) }), `client:${d.instance}`);
+      this.armClient();
+    }, d.clientIntervalMs);
+  }
+
+  /**
+   * The second instance of a twin pair proposes its own block for every slot: its payload carries one transaction
+   * its twin's cannot (DiemBFT Twins: two honest-looking instances, one key, different blocks).
+   */
+  private twinPayload(mempool: PayloadSource): PayloadSource {
+    return {
+      get size() {
+        return mempool.size;
+      },
+      reap: (maxTxs, maxBytes, exclude) => [...mempool.reap(maxTxs - 1, maxBytes, exclude), utf8(`quire-sim/twin/${this.deps.instance}/${this.twinSeq++}`)],
+    };
+  }
+
+  /** A block like `block` with one extra transaction (a different block for the same slot: equivocation, twins). */
+  variantOf(block: Block, tag: string): Block {
+    const d = this.deps;
+    const txs = [...block.txs, utf8(`quire-sim/${d.instance}/${block.header.view}/${tag}`)];
+    return { header: { ...block.header, txRoot: d.txRoot(txs) }, txs };
   }
 }

@@ -10,12 +10,10 @@ import { SeededRng } from "../util/rng.js";
 import { maxFaulty } from "../domain/quorum.js";
 import { blockHasher } from "../consensus/blockHash.js";
 import type { Sha256 } from "../consensus/blockHash.js";
-import { Replica } from "../consensus/replica.js";
 import type { SignatureScheme, SignerSetCodec } from "../consensus/scheme.js";
 import { SchemeCertificates } from "../consensus/scheme.js";
 import type { ConsensusSigner } from "../consensus/signing.js";
 import type { TxRootFn } from "../consensus/validation/context.js";
-import type { Block } from "../domain/types.js";
 import { checkLiveness, checkSafety, checkValidity, commitLatency, RunRecorder } from "./checkers.js";
 import type { CommitLatency, TraceEvent, Violation } from "./checkers.js";
 import { InsecureTestScheme } from "./insecureTestScheme.js";
@@ -26,9 +24,14 @@ import { ManualScheduler } from "../util/clock.js";
 import { faultyValidators, planScenario } from "./scenario.js";
 import type { ScenarioKind, ScenarioPlan } from "./scenario.js";
 import { SimReplica } from "./simReplica.js";
+import { buildGenesisBlock } from "../chain/blocks.js";
+import type { Block } from "../domain/types.js";
 import { hash } from "node:crypto";
 
 export const SIM_CHAIN_ID = utf8("quire-sim");
+
+/** Each instance's client submits one KV transaction this often (virtual ms): blocks carry a few txs each. */
+export const SIM_CLIENT_INTERVAL_MS = 100;
 
 /** The signature scheme and helpers a run uses. `testSimCrypto` by default; BLS through `blsSimCrypto`. */
 export interface SimCrypto {
@@ -62,6 +65,8 @@ export interface SimOptions {
   readonly happyDelayMs?: number;
   /** Replaces the drawn plan (tests build exact scenarios). */
   readonly plan?: (drawn: ScenarioPlan) => ScenarioPlan;
+  /** Virtual ms between client transactions to each instance (default SIM_CLIENT_INTERVAL_MS; 0: empty blocks only). */
+  readonly clientIntervalMs?: number;
 }
 
 export interface SimResult {
@@ -117,35 +122,34 @@ export class Simulation {
     this.recorder = new RunRecorder(instances, opts.trace ?? false);
     const certs = new SchemeCertificates({ chainId: SIM_CHAIN_ID, validatorCount: n, optimisticVotes: plan.optimisticVotes }, crypto.scheme, crypto.signerSets);
     const hashBlock = blockHasher(crypto.sha256);
-    this.genesis = {
-      header: { parent: new Uint8Array(32), view: 0, height: 0, proposer: 0, timestampMs: 0, txRoot: crypto.txRoot([]), parentStateRoot: new Uint8Array(32), parentResults: new Uint8Array(0) },
-      txs: [],
-    };
+    this.genesis = buildGenesisBlock({ timestampMs: 0 });
     const instancesOf: number[][] = Array.from({ length: n }, () => []);
     plan.validatorOf.forEach((v, i) => instancesOf[v]!.push(i));
     const byzRng = new SeededRng((seed ^ 0x27d4eb2f) >>> 0);
-    this.replicas = plan.validatorOf.map((v, instance) => {
-      const signer = crypto.signer(v);
-      const replica = new Replica({ chainId: SIM_CHAIN_ID, self: v, validatorCount: n, genesis: this.genesis, pacemaker: plan.pacemaker }, { signer, aggregator: certs, hashBlock });
-      return new SimReplica({
-        instance,
-        validator: v,
-        replica,
-        validatorModules: { verifier: certs, txRoot: crypto.txRoot, hashBlock },
-        voteSignatures: plan.optimisticVotes ? "defer" : "verify",
-        signer,
-        transport: this.network.transport(instance),
-        scheduler: this.scheduler,
-        recorder: this.recorder,
-        instancesOf,
-        validatorOfInstance: plan.validatorOf,
-        instanceCount: instances,
-        behaviour: plan.byzantine.get(v) ?? null,
-        rng: byzRng,
-        txRoot: crypto.txRoot,
-        chainId: SIM_CHAIN_ID,
-      });
-    });
+    this.replicas = plan.validatorOf.map(
+      (v, instance) =>
+        new SimReplica({
+          instance,
+          validator: v,
+          validatorCount: n,
+          chainId: SIM_CHAIN_ID,
+          genesis: this.genesis,
+          pacemaker: plan.pacemaker,
+          certificates: certs,
+          optimisticVotes: plan.optimisticVotes,
+          signer: crypto.signer(v),
+          hashBlock,
+          txRoot: crypto.txRoot,
+          network: this.network.transport(instance),
+          scheduler: this.scheduler,
+          recorder: this.recorder,
+          instancesOf,
+          validatorOfInstance: plan.validatorOf,
+          behaviour: plan.byzantine.get(v) ?? null,
+          rng: byzRng,
+          clientIntervalMs: opts.clientIntervalMs ?? SIM_CLIENT_INTERVAL_MS,
+        }),
+    );
     this.honest = plan.validatorOf.map((_, i) => i).filter((i) => !plan.byzantine.has(plan.validatorOf[i]!));
     const stopped = new Set(plan.crashes.filter((c) => c.restartAtMs === null).map((c) => c.instance));
     this.live = this.honest.filter((i) => !stopped.has(i));
@@ -166,7 +170,7 @@ export class Simulation {
     }
     for (const c of plan.crashes) {
       const r = this.replicas[c.instance]!;
-      scheduler.setTimeout(() => r.armCrash(c.cutAfterEffects), c.atMs);
+      scheduler.setTimeout(() => r.armCrash(c.cutAfterIo), c.atMs);
       if (c.restartAtMs !== null) {
         scheduler.setTimeout(() => {
           r.crash(); // if the armed crash has not happened yet
@@ -190,7 +194,7 @@ export class Simulation {
     const done = (): boolean => {
       if (scheduler.now() <= plan.gstMs) return false;
       let maxView = 0;
-      for (const i of this.honest) maxView = Math.max(maxView, this.replicas[i]!.state?.view ?? 0);
+      for (const i of this.honest) maxView = Math.max(maxView, this.replicas[i]!.view);
       if (maxView < views) return false;
       // Every live honest replica has committed since GST (the liveness witnesses), when liveness is expected.
       if (!checkLive) return true;
@@ -210,7 +214,7 @@ export class Simulation {
     const honestSet = new Set(this.honest);
     const violations: Violation[] = [
       ...checkSafety(recorder, this.honest),
-      ...checkValidity(recorder, this.honest, toHex(this.replicas[0]!.deps.replica.genesis.hash)),
+      ...checkValidity(recorder, this.honest, toHex(this.replicas[0]!.deps.hashBlock(this.genesis.header))),
       ...recorder.unpersistedSends.filter((v) => honestSet.has(v.instances[0]!)).slice(0, 5),
     ];
     const checkLive = faultyValidators(plan).size <= maxFaulty(plan.validators);
@@ -222,11 +226,13 @@ export class Simulation {
     const rejections: Record<string, number> = {};
     for (const i of this.honest) {
       const r = this.replicas[i]!;
-      r.collectValidatorStats();
-      committedHeight = Math.max(committedHeight, r.disk.committed.length - 1);
-      maxView = Math.max(maxView, r.state?.view ?? 0);
-      evidence += r.evidence;
-      for (const [code, c] of r.rejections) rejections[code] = (rejections[code] ?? 0) + c;
+      const log = recorder.commits[i]!;
+      committedHeight = Math.max(committedHeight, log[log.length - 1]?.height ?? 0);
+      maxView = Math.max(maxView, r.view);
+      const stats = r.stats();
+      evidence += stats.evidence;
+      for (const [code, c] of stats.rejections) rejections[code] = (rejections[code] ?? 0) + c;
+      for (const e of r.fatal) violations.push({ kind: "safety", message: `replica ${i} stopped on an internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`, instances: [i] });
     }
     return {
       seed: this.opts.seed >>> 0,

@@ -29,5 +29,5 @@ test("real BLS (blst): corrupted votes are named by the collector's bisection in
   const backend = await loadBlsBackend("blst");
   const r = runSimulation({ validators: 4, seed: 8, kinds: ["bad-signatures"], views: 20, byzantine: 1, crypto: blsSimCrypto(backend, 4, 8), plan: (p) => ({ ...p, optimisticVotes: true }) });
   assert.deepEqual(r.violations, []);
-  assert.ok((r.rejections["INVALID_VOTE_SIGNATURE"] ?? 0) > 0, JSON.stringify(r.rejections));
+  assert.ok((r.rejections["CORE_INVALID_VOTE_SIGNATURE"] ?? 0) > 0, JSON.stringify(r.rejections));
 });

@@ -91,7 +91,7 @@ test("corrupted vote signatures: refused by validation, or named by the collecto
   for (const optimisticVotes of [false, true]) {
     const r = runSimulation({ validators: 4, seed: 8, kinds: ["bad-signatures"], views: 40, byzantine: 1, plan: (p) => ({ ...p, optimisticVotes }) });
     assert.deepEqual(r.violations, []);
-    const code = optimisticVotes ? "INVALID_VOTE_SIGNATURE" : "BAD_SIGNATURE";
+    const code = optimisticVotes ? "CORE_INVALID_VOTE_SIGNATURE" : "BAD_SIGNATURE";
     assert.ok((r.rejections[code] ?? 0) > 0, `${code}: ${JSON.stringify(r.rejections)}`);
   }
 });
@@ -117,7 +117,7 @@ test("the liveness checker fails a run where replicas never commit after GST", (
     seed: 3,
     kinds: ["crash-stop"],
     views: 10,
-    plan: (p) => ({ ...p, crashes: [0, 1].map((instance) => ({ instance, atMs: 0, restartAtMs: null, cutAfterEffects: 0 })), livenessBoundMs: 2_000 }),
+    plan: (p) => ({ ...p, crashes: [0, 1].map((instance) => ({ instance, atMs: 0, restartAtMs: null, cutAfterIo: 0 })), livenessBoundMs: 2_000 }),
   });
   assert.deepEqual(excused.violations, []);
   // ...while a partition that never heals, with the plan claiming synchrony, is reported.
