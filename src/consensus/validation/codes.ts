@@ -2,12 +2,15 @@
  * Why validation refused a message, and what that says about the sender. Every code is a protocol rejection: counted,
  * maybe logged, never a crash. Tests assert these exact codes.
  *
- * Each code carries its peer-scoring action, decided here once for every shell that scores peers:
+ * Each code carries its peer-scoring action, decided here once for every shell that scores peers — and so do the
+ * core's rejections of verified inputs (`CoreRejectCode`, consensus/types.ts), in a second table below:
  * - "penalise": an honest peer never causes it — it sent bytes that are malformed, unjustified or badly signed, or
  *   it equivocated — so the sender loses points.
- * - "ignore": honest peers cause it through timing alone (late or early messages, network duplicates, clock skew),
- *   so the message is dropped and nobody is blamed.
+ * - "ignore": honest peers can cause it — through timing alone (late or early messages, network duplicates, clock
+ *   skew) or through a gap of ours — so the message is dropped and nobody is blamed. Three core codes are "ignore"
+ *   only because the shell never penalised them (see their entries).
  */
+import type { CoreRejectCode } from "../types.js";
 
 /** What a rejection costs the sender. */
 export type PeerAction = "ignore" | "penalise";
@@ -83,7 +86,39 @@ export type RejectCode = keyof typeof ACTIONS;
 /** Every rejection code, in table order. */
 export const REJECT_CODES = Object.keys(ACTIONS) as readonly RejectCode[];
 
-/** What a rejection with `code` costs its sender (see the module comment). */
-export function actionOf(code: RejectCode): PeerAction {
-  return ACTIONS[code];
+/**
+ * The core's rejections (`rejected` effects; their meaning is documented on `CoreRejectCode`) with their actions. A
+ * mapped type, so a new core code without an action does not compile.
+ */
+const CORE_ACTIONS: { readonly [K in CoreRejectCode]: PeerAction } = {
+  /** The proposer's block claims a parent outcome it did not compute: an honest proposer executes alike. */
+  BAD_PARENT_STATE_ROOT: "penalise",
+  /** As above, for the parent's result bitmap. */
+  BAD_PARENT_RESULTS: "penalise",
+  /** Our own gap (the parent's outcome is not computable here yet), not the sender's fault. */
+  EXECUTION_UNAVAILABLE: "ignore",
+  /** Not penalised so far (the shell's list before this table); validated proposals rarely reach it. */
+  BAD_HEIGHT: "ignore",
+  /** Not penalised so far, as BAD_HEIGHT. */
+  VIEW_NOT_ABOVE_PARENT: "ignore",
+  /** A block on a branch pruned by a commit the sender may not have seen yet. */
+  BELOW_ROOT: "ignore",
+  /** A late or duplicated answer to a sync request. */
+  UNEXPECTED_SYNC_RESPONSE: "ignore",
+  /** An answer to an older request of ours. */
+  SYNC_WRONG_START: "ignore",
+  /** Local input (our own proposer), never a peer's. */
+  PAYLOAD_NOT_EXPECTED: "ignore",
+  /** Local input (our own proposer), never a peer's. */
+  PAYLOAD_BAD_PARENT: "ignore",
+  /** Not penalised so far: in optimistic mode the collector names the voter, validation did not check it. */
+  INVALID_VOTE_SIGNATURE: "ignore",
+};
+
+/** Every core rejection code, in table order. */
+export const CORE_REJECT_CODES = Object.keys(CORE_ACTIONS) as readonly CoreRejectCode[];
+
+/** What a rejection with `code` (validation's or the core's) costs its sender (see the module comment). */
+export function actionOf(code: RejectCode | CoreRejectCode): PeerAction {
+  return code in ACTIONS ? ACTIONS[code as RejectCode] : CORE_ACTIONS[code as CoreRejectCode];
 }

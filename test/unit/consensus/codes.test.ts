@@ -1,13 +1,13 @@
 /**
- * The rejection-code table: every code has a peer-scoring action and a comment, and the penalised set is exactly the
- * one the node's shell penalised before the action moved into the table (the oracle below, copied from the `PENALISED`
- * set at the top of src/node/consensusShell.ts).
+ * The rejection-code tables (validation's and the core's): every code has a peer-scoring action and a comment, and the
+ * penalised set is exactly the one the node's shell penalised before the action moved into the tables (the oracle
+ * below, copied from the `PENALISED` set at the top of src/node/consensusShell.ts).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { REJECT_CODES, actionOf } from "../../../src/consensus/validation/codes.js";
+import { CORE_REJECT_CODES, REJECT_CODES, actionOf } from "../../../src/consensus/validation/codes.js";
 import { repoRoot } from "../../support/sourceScan.js";
 
 /** consensusShell.ts `PENALISED`, as of the table's introduction. */
@@ -37,25 +37,24 @@ const SHELL_PENALISED = [
   "BAD_PARENT_STATE_ROOT",
   "BAD_PARENT_RESULTS",
 ];
-/** In that set but not validation's: the shell's execution check of a proposal (chain/executor), not a validation code. */
-const SHELL_ONLY = ["BAD_PARENT_STATE_ROOT", "BAD_PARENT_RESULTS"];
+const ALL = [...REJECT_CODES, ...CORE_REJECT_CODES];
 
-test("every rejection code has an action, ignore or penalise, and no code is listed twice", () => {
-  assert.equal(new Set(REJECT_CODES).size, REJECT_CODES.length);
-  for (const code of REJECT_CODES) assert.ok(actionOf(code) === "ignore" || actionOf(code) === "penalise", code);
+test("every rejection code, validation's and the core's, has an action, ignore or penalise; no code is listed twice", () => {
+  assert.equal(new Set(ALL).size, ALL.length);
+  for (const code of ALL) assert.ok(actionOf(code) === "ignore" || actionOf(code) === "penalise", code);
 });
 
-test("the penalised codes are exactly the shell's PENALISED set, less its two execution codes", () => {
-  for (const code of SHELL_ONLY) assert.ok(!(REJECT_CODES as readonly string[]).includes(code), code);
-  const expected = SHELL_PENALISED.filter((c) => !SHELL_ONLY.includes(c)).sort();
-  assert.deepEqual(REJECT_CODES.filter((c) => actionOf(c) === "penalise").sort(), expected);
+test("the penalised codes are exactly the shell's PENALISED set", () => {
+  assert.deepEqual(ALL.filter((c) => actionOf(c) === "penalise").sort(), [...SHELL_PENALISED].sort());
+  // Two of them are the core's (its execution check), the rest validation's.
+  assert.deepEqual(CORE_REJECT_CODES.filter((c) => actionOf(c) === "penalise"), ["BAD_PARENT_STATE_ROOT", "BAD_PARENT_RESULTS"]);
   assert.deepEqual(
     REJECT_CODES.filter((c) => actionOf(c) === "ignore").sort(),
     ["DUPLICATE", "NOT_CONSENSUS", "NOT_NEXT_LEADER", "TIMESTAMP_IN_FUTURE", "VIEW_TOO_FAR", "VIEW_TOO_OLD"],
   );
 });
 
-test("each entry of the table in codes.ts has its own comment", () => {
+test("each entry of both tables in codes.ts has its own comment", () => {
   const lines = readFileSync(join(repoRoot, "src/consensus/validation/codes.ts"), "utf8").split("\n");
   const entries: string[] = [];
   lines.forEach((line, i) => {
@@ -64,5 +63,5 @@ test("each entry of the table in codes.ts has its own comment", () => {
     entries.push(m[1]!);
     assert.match(lines[i - 1]!, /\*\/\s*$/, `${m[1]} has no comment`);
   });
-  assert.deepEqual(entries, [...REJECT_CODES]);
+  assert.deepEqual(entries, ALL);
 });
