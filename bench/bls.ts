@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { BenchSuite } from "./harness.js";
 import type { BenchCase, BenchOptions, BenchResult } from "./harness.js";
-import { runCases } from "./harness.js";
+import { matchesFilter, runCases } from "./harness.js";
 import { BLS_BACKEND_NAMES, loadBlsBackend } from "../src/crypto/bls/backend.js";
 import type { BlsBackend, BlsBackendName, PublicKey, SecretKey, Signature } from "../src/crypto/bls/backend.js";
 import { keyGen } from "../src/crypto/bls/keygen.js";
@@ -121,7 +121,7 @@ async function poolRows(f: Fixture, opts: BenchOptions): Promise<BenchResult[]> 
       for (const batch of [16, 32, 64]) configs.push([`pool ${workers}w, batch ${batch}`, async () => new PooledBlsVerifier({ workers, maxBatchSize: batch, maxBufferWaitMs: 1 })]);
     }
     for (const [label, make] of configs) {
-      if (opts.filter !== undefined && !`${group} ${label}`.includes(opts.filter)) continue;
+      if (!matchesFilter(`${group} ${label}`, opts.filter)) continue;
       const v = await make();
       try {
         must((await v.verifyMany(jobs)).every(Boolean), "warm-up"); // loads the backend in every worker

@@ -44,13 +44,18 @@ export interface BenchOptions {
   timeMs: number;
   /** Minimum iterations per case. */
   iterations: number;
-  /** Only cases whose "group backend" contains this substring. */
+  /** Only cases whose "group backend" contains this substring, ignoring case (`--filter qc` finds "QC build …"). */
   filter?: string;
+}
+
+/** Whether a case named `name` ("group backend") passes `filter` (see `BenchOptions.filter`). */
+export function matchesFilter(name: string, filter: string | undefined): boolean {
+  return filter === undefined || name.toLowerCase().includes(filter.toLowerCase());
 }
 
 /** Runs the cases one by one (never concurrently: this machine has 2 cores) and returns one row per case. */
 export async function runCases(suite: string, cases: readonly BenchCase[], opts: BenchOptions): Promise<BenchResult[]> {
-  const selected = cases.filter((c) => opts.filter === undefined || `${c.group} ${c.backend}`.includes(opts.filter));
+  const selected = cases.filter((c) => matchesFilter(`${c.group} ${c.backend}`, opts.filter));
   const rows: BenchResult[] = [];
   for (const c of selected) {
     const bench = new Bench({

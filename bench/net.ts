@@ -19,7 +19,7 @@ import WebSocket from "ws";
 import type { BenchSuite } from "./harness.js";
 import { Priority } from "../src/net/transport.js";
 import { UWS_TRANSPORT_DEFAULTS, UwsTransport } from "../src/net/uwsTransport.js";
-import { formatNs, runCases, throughputResult } from "./harness.js";
+import { formatNs, matchesFilter, runCases, throughputResult } from "./harness.js";
 import type { BenchResult } from "./harness.js";
 import { BENCH_CHAIN_ID, benchIdentity, benchVerify, DONE, payloadIndex, payloadPool, POOL, Pump } from "./netShared.js";
 import type { Command, Event, PeerConfig } from "./netShared.js";
@@ -125,7 +125,7 @@ export const suite: BenchSuite = {
       frameBytes: args.int("frame-bytes", UWS_TRANSPORT_DEFAULTS.frameBytes),
       socketHighWaterBytes: args.int("high-water", UWS_TRANSPORT_DEFAULTS.socketHighWaterBytes),
     };
-    const want = (group: string): boolean => opts.filter === undefined || group.includes(opts.filter) || opts.filter === "";
+    const want = (group: string): boolean => matchesFilter(group, opts.filter);
 
     const script = fileURLToPath(new URL("./netPeer.js", import.meta.url));
     const peer = new Peer(spawn(process.execPath, [script, JSON.stringify(cfg)], { stdio: ["ignore", "inherit", "inherit", "ipc"] }));

@@ -15,24 +15,15 @@ export interface QcAssembly {
 
 export interface CertificateAggregator {
   /**
-   * A QC over `votes`: all for the same (view, blockHash), distinct voters. When validation verified every vote the
+   * A QC over `votes`: all for the same (view, blockHash), distinct validators (a breach of that throws
+   * `ConsensusError("INVARIANT")`). When validation verified every vote the
    * signatures are just aggregated; in optimistic mode (DESIGN §3) the aggregate is checked once and, only if that
    * fails, bisected to find and drop the bad votes. Deterministic: the same votes in any order give the same result.
    */
   assembleQc(votes: readonly Vote[]): QcAssembly;
   /**
-   * A TC over `timeouts`: all for the same view, distinct voters, each verified by validation. `highQcViews` lists
+   * A TC over `timeouts`: all for the same view, distinct validators (else `INVARIANT`), each verified by validation. `highQcViews` lists
    * each signer's reported high-QC view in ascending signer order.
    */
   aggregateTc(timeouts: readonly Timeout[]): TimeoutCert;
-}
-
-/** Quorum size 2f+1 for n = 3f+1 validators (and ⌊2n/3⌋+1 in general, which tolerates f = ⌊(n−1)/3⌋). */
-export function quorumSize(n: number): number {
-  return Math.floor((2 * n) / 3) + 1;
-}
-
-/** The number of faults n validators tolerate: f = ⌊(n−1)/3⌋. */
-export function maxFaulty(n: number): number {
-  return Math.floor((n - 1) / 3);
 }

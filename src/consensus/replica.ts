@@ -14,7 +14,7 @@ import { RoundRobinElection } from "./leaderElection.js";
 import type { LeaderElection } from "./leaderElection.js";
 import { blockHasher } from "./blockHash.js";
 import type { BlockHasher } from "./blockHash.js";
-import { maxFaulty, quorumSize } from "./certificates.js";
+import { maxFaulty, quorumSize } from "../domain/quorum.js";
 import type { CertificateAggregator } from "./certificates.js";
 import { addTimeout, commitByTwoChain, Draft, enterView, sendVote } from "./core.js";
 import type { ReplicaContext } from "./core.js";

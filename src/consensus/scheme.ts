@@ -1,14 +1,16 @@
 /**
  * Certificates over a pluggable signature scheme: one implementation of QC/TC building (`CertificateAggregator`, used
  * by the core) and checking (`CertificateVerifier`, used by validation) for every scheme, so the simulator's fast test
- * scheme and real BLS run the same code path — only `SignatureScheme` differs.
+ * scheme and real BLS run the same code path — only `SignatureScheme` differs. It is the one QC/TC builder: the node,
+ * the simulator, `quire bench bls` (over `BlsScheme`) and the tests all exercise it.
  *
  * Message construction (signing.ts) and the signer bitmap (a `SignerSetCodec`, the crypto layer's bitmap codec in the
  * node) live here; the scheme only answers "did these signers sign these bytes".
  */
 import type { QuorumCert, Timeout, TimeoutCert, Vote } from "../domain/types.js";
 import { SIGNATURE_BYTES } from "../domain/limits.js";
-import { quorumSize } from "./certificates.js";
+import { quorumSize } from "../domain/quorum.js";
+import { bytesEqual } from "../util/bytes.js";
 import type { CertificateAggregator, QcAssembly } from "./certificates.js";
 import { ConsensusError } from "./errors.js";
 import { timeoutMessage, voteMessage } from "./signing.js";
@@ -72,7 +74,11 @@ export class SchemeCertificates implements CertificateAggregator, CertificateVer
   assembleQc(votes: readonly Vote[]): QcAssembly {
     const first = votes[0];
     if (first === undefined) throw new ConsensusError("INVARIANT", "assembleQc needs at least one vote");
+    for (const v of votes) {
+      if (v.view !== first.view || !bytesEqual(v.blockHash, first.blockHash)) throw new ConsensusError("INVARIANT", `assembleQc: votes for view ${first.view} and view ${v.view} (or two blocks) mixed`);
+    }
     const sorted = [...votes].sort((a, b) => a.voter - b.voter);
+    this.checkVoters(sorted, "assembleQc");
     let parts: Part[] = sorted.map((v) => ({ signer: v.voter, signature: v.signature }));
     let aggregate = this.scheme.aggregate(parts);
     const invalidVoters: number[] = [];
@@ -138,7 +144,11 @@ export class SchemeCertificates implements CertificateAggregator, CertificateVer
   aggregateTc(timeouts: readonly Timeout[]): TimeoutCert {
     const first = timeouts[0];
     if (first === undefined) throw new ConsensusError("INVARIANT", "aggregateTc needs at least one timeout");
+    for (const t of timeouts) {
+      if (t.view !== first.view) throw new ConsensusError("INVARIANT", `aggregateTc: timeouts for views ${first.view} and ${t.view} mixed`);
+    }
     const sorted = [...timeouts].sort((a, b) => a.voter - b.voter);
+    this.checkVoters(sorted, "aggregateTc");
     return {
       view: first.view,
       signers: this.signerSets.encode(
@@ -175,6 +185,17 @@ export class SchemeCertificates implements CertificateAggregator, CertificateVer
     if (tc.aggregateSignature.length !== SIGNATURE_BYTES) return "BAD_AGGREGATE";
     const messages = tc.highQcViews.map((v) => timeoutMessage(this.chainId, tc.view, v));
     return this.scheme.verifyAggregateMulti(signers, messages, tc.aggregateSignature) ? "ok" : "BAD_AGGREGATE";
+  }
+
+  /**
+   * The caller's side of the contract (validation refuses unknown validators, the core keeps one vote per voter): a
+   * duplicate would otherwise be summed twice into an aggregate that its bitmap names once — an invalid certificate.
+   */
+  private checkVoters(sorted: readonly { readonly voter: number }[], what: string): void {
+    sorted.forEach((x, k) => {
+      if (!this.validSigner(x.voter)) throw new ConsensusError("INVARIANT", `${what}: voter ${x.voter} is not in [0, ${this.n})`);
+      if (k > 0 && x.voter === sorted[k - 1]!.voter) throw new ConsensusError("INVARIANT", `${what}: voter ${x.voter} appears twice`);
+    });
   }
 
   private validSigner(i: number): boolean {

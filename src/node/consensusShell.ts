@@ -30,6 +30,8 @@ import { serveSyncRequest } from "../consensus/sync.js";
 import type { CommittedChain } from "../consensus/sync.js";
 import type { Replica } from "../consensus/replica.js";
 import type { LeaderElection } from "../consensus/leaderElection.js";
+import { actionOf } from "../consensus/validation/codes.js";
+import type { RejectCode } from "../consensus/validation/codes.js";
 import type { MessageValidator } from "../consensus/validation/validator.js";
 import type { Effect, Input, ReplicaState } from "../consensus/types.js";
 import { ExecutionError } from "../chain/errors.js";
@@ -45,46 +47,11 @@ import { NO_SHELL_METRICS } from "./metrics.js";
 import type { ShellMetrics } from "./metrics.js";
 import { Proposer } from "./proposer.js";
 import type { PayloadSource } from "./proposer.js";
+import type { SignaturePrecheck } from "./precheck.js";
 import { TxGossip } from "./txGossip.js";
 
 /** Messages waiting for their signature precheck, at most; beyond it new consensus messages are dropped (counted). */
 const MAX_INBOUND = 4_096;
-
-/** Validation and core codes an honest peer never causes: they cost the sender penalty points. */
-const PENALISED = new Set<string>([
-  "UNKNOWN_VALIDATOR",
-  "WRONG_SENDER",
-  "NOT_LEADER",
-  "MALFORMED",
-  "BAD_TX_ROOT",
-  "QC_NOT_FOR_PARENT",
-  "QC_VIEW_NOT_BELOW",
-  "TC_VIEW_MISMATCH",
-  "UNJUSTIFIED",
-  "HIGH_QC_NOT_BELOW",
-  "BAD_SIGNATURE",
-  "BAD_GENESIS_QC",
-  "QC_BAD_SIGNERS",
-  "QC_BELOW_QUORUM",
-  "QC_BAD_AGGREGATE",
-  "TC_BAD_SIGNERS",
-  "TC_BELOW_QUORUM",
-  "TC_BAD_AGGREGATE",
-  "TC_BAD_HIGH_QC_VIEWS",
-  "SYNC_NOT_CHAIN",
-  "SYNC_QC_MISMATCH",
-  "EQUIVOCATION",
-  "BAD_PARENT_STATE_ROOT",
-  "BAD_PARENT_RESULTS",
-]);
-
-/**
- * Signature checks started ahead of validation (src/node/precheck.ts): `ready` is called exactly once, when the
- * verdicts validation will ask for are recorded — possibly synchronously (the simulator's main-thread precheck).
- */
-export interface SignaturePrecheckPort {
-  prepare(from: number, msg: Message, ready: () => void): void;
-}
 
 /** What the shell reads and writes in the chain store. */
 export type ShellStore = Pick<ChainStore, "head" | "committedAt" | "loadSafetyState" | "pendingBlocks" | "saveConsensusState">;
@@ -101,7 +68,7 @@ export interface ConsensusShellModules {
   readonly replica: Replica;
   readonly validator: MessageValidator;
   /** Null: every signature is verified inline by validation. */
-  readonly precheck: SignaturePrecheckPort | null;
+  readonly precheck: SignaturePrecheck | null;
   readonly store: ShellStore;
   /** Commits blocks; builds proposals' parent outcomes. (The core's execution check is injected into the replica.) */
   readonly executor: Pick<Executor, "commit" | "parentExecution" | "txIdsInBranch">;
@@ -439,7 +406,7 @@ export class ConsensusShell {
           break;
         case "rejected":
           this.count(`CORE_${e.code}`);
-          if (PENALISED.has(e.code)) this.penalise(e.from, `CORE_${e.code}`);
+          if (actionOf(e.code) === "penalise") this.penalise(e.from, `CORE_${e.code}`);
           break;
       }
     }
@@ -483,9 +450,9 @@ export class ConsensusShell {
     this.metrics.messageOut(msg.kind, sent);
   }
 
-  private reject(from: number, code: string): void {
+  private reject(from: number, code: RejectCode): void {
     this.count(code);
-    if (PENALISED.has(code)) this.penalise(from, code);
+    if (actionOf(code) === "penalise") this.penalise(from, code);
   }
 
   private penalise(from: number, code: string): void {

@@ -31,8 +31,8 @@ import type { Transport } from "../net/transport.js";
 import type { Scheduler } from "../util/clock.js";
 import type { BlockPolicy, GossipPolicy } from "./config.js";
 import { ConsensusShell } from "./consensusShell.js";
-import type { SignaturePrecheckPort } from "./consensusShell.js";
 import type { PayloadSource } from "./proposer.js";
+import type { SignaturePrecheck } from "./precheck.js";
 import type { Logger } from "./logger.js";
 import type { ShellMetrics } from "./metrics.js";
 import { DEFAULT_PENALTIES, PeerPenalties } from "./penalties.js";
@@ -59,7 +59,7 @@ export interface ConsensusStackModules {
   /** What validation asks; default `certificates` (the node passes the precheck's verdict cache in front of them). */
   readonly validationVerifier?: CertificateVerifier;
   readonly signer: ConsensusSigner;
-  readonly precheck: SignaturePrecheckPort | null;
+  readonly precheck: SignaturePrecheck | null;
   readonly transport: Pick<Transport, "peers" | "send">;
   readonly scheduler: Scheduler;
   readonly logger: Logger;

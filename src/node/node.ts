@@ -21,6 +21,7 @@ import { PooledBlsVerifier } from "../crypto/bls/pool.js";
 import { bitmapSignerSets } from "../consensus/adapters/bitmapSignerSets.js";
 import { BlsScheme, blsSigner } from "../consensus/adapters/blsScheme.js";
 import { SchemeCertificates } from "../consensus/scheme.js";
+import { CachingVerifier } from "../consensus/validation/verifier.js";
 import type { CommittedSummary } from "../chain/executor.js";
 import { LmdbChainStore } from "../chain/store/lmdbStore.js";
 import type { ChainStore } from "../chain/store/interface.js";
@@ -46,7 +47,7 @@ import { LineLogger } from "./logger.js";
 import type { Logger } from "./logger.js";
 import { blsVerifierMetrics, createMetrics, recordCommit, shellMetrics } from "./metrics.js";
 import type { Metrics } from "./metrics.js";
-import { PrecheckedVerifier, SignaturePrecheck } from "./precheck.js";
+import { PooledPrecheck } from "./precheck.js";
 
 export interface NodeOpenOptions {
   /** Default: a `LineLogger` on stderr at the config's level, prefixed with the node index. */
@@ -69,8 +70,8 @@ export class QuireNode implements NodeApi {
 
   private readonly app: KvApplication;
   private readonly pool: PooledBlsVerifier;
-  private readonly precheckVerifier: PrecheckedVerifier;
-  private readonly precheck: SignaturePrecheck;
+  private readonly precheckVerifier: CachingVerifier;
+  private readonly precheck: PooledPrecheck;
   private readonly leaders: LeaderElection;
   private readonly listeners = new Set<CommittedBlockListener>();
   private resolveDone!: (code: number) => void;
@@ -122,8 +123,9 @@ export class QuireNode implements NodeApi {
     );
     const signerSets = bitmapSignerSets();
     const certs = new SchemeCertificates({ chainId: genesis.chainIdBytes, validatorCount: n }, new BlsScheme(backend, publicKeys), signerSets);
-    const verifier = (this.precheckVerifier = new PrecheckedVerifier(certs));
-    const precheck = (this.precheck = new SignaturePrecheck({ chainId: genesis.chainIdBytes, publicKeys }, { backend, pool: this.pool, signerSets, verifier }));
+    // One verdict cache: the pool's precheck fills it, validation reads it.
+    const verifier = (this.precheckVerifier = new CachingVerifier(certs));
+    const precheck = (this.precheck = new PooledPrecheck({ chainId: genesis.chainIdBytes, publicKeys }, { backend, pool: this.pool, signerSets, cache: verifier }));
     const stack = buildConsensusStack(
       {
         chainId: genesis.chainIdBytes,
@@ -141,7 +143,7 @@ export class QuireNode implements NodeApi {
         certificates: certs,
         validationVerifier: verifier,
         signer: blsSigner(backend, key.secretKey, self),
-        precheck: { prepare: (from, msg, ready) => void precheck.prepare(from, msg).then(ready, ready) },
+        precheck,
         transport: this.transport,
         // The consensus clock also stamps blocks: milliseconds since the Unix epoch.
         scheduler: new SystemScheduler(Date.now),

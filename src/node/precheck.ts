@@ -1,187 +1,269 @@
 /**
- * Signature checks off the main thread. Validation (consensus/validation) is synchronous and asks a
- * `CertificateVerifier`; the node answers most of those questions ahead of time through the `BlsVerifier` pool:
+ * Signature checks ahead of validation. Validation (consensus/validation) is synchronous and asks a
+ * `CertificateVerifier`; in front of it sits one `CachingVerifier` (consensus/validation/verifier.ts), which a
+ * `SignaturePrecheck` fills before validation runs:
  *
- *   message arrives → `SignaturePrecheck.prepare(from, msg)` submits its signatures as pool jobs → when they settle,
- *   the verdicts sit in `PrecheckedVerifier` → validation runs and finds them there instead of verifying inline.
+ *   message arrives → shell calls `prepare(from, msg, ready)` → the message's signatures are checked and the verdicts
+ *   recorded in the cache → `ready()` → the shell validates the message (in arrival order), and validation finds them.
  *
- * What goes to the pool: a vote's or a timeout's own signature (one key, one message) and every QC (one message;
- * its signers' aggregate public key is computed here — the keys came with proofs of possession, so verifying the
- * aggregate signature against the aggregate key is the POP scheme's FastAggregateVerify). TCs are verified inline on
- * the main thread: they need a multi-pairing over distinct messages, which a single-key pool job cannot express, and
- * they only occur when views time out.
+ * Two implementations, one contract (test/unit/node/precheck.test.ts runs both):
+ * - `PooledPrecheck` (the node): BLS jobs in the verifier pool, off the main thread; `ready` when the pool answers or
+ *   refuses. A vote's or timeout's own signature is one job (one key, one message), and so is every QC: its signers'
+ *   aggregate public key is computed here — the keys came with proofs of possession, so verifying the aggregate
+ *   signature against the aggregate key is the POP scheme's FastAggregateVerify. TCs stay with validation: they need a
+ *   multi-pairing over distinct messages, which a single-key job cannot express, and occur only when views time out.
+ * - `InlinePrecheck` (the simulator, virtual time): any `CertificateVerifier` on the calling thread, TCs included;
+ *   `ready` before `prepare` returns.
  *
- * Anything not prechecked (a pool that refused the job, a TC) falls through to the inner verifier, so correctness
- * never depends on the precheck: it only moves work.
+ * Both check only what validation will ask about: the cheap origin checks validation makes first are repeated here, so
+ * junk costs no signature work, and a QC whose success is already cached is not checked again. Correctness never
+ * depends on the precheck — whatever it did not record, validation verifies through the cache's inner verifier — so a
+ * message the precheck cannot handle (a refused pool, malformed fields) is simply left to validation.
  */
 import type { BlsBackend, PublicKey } from "../crypto/bls/backend.js";
 import type { BlsVerifier, VerifyJob } from "../crypto/bls/interface.js";
-import { bytesKey } from "../util/bytes.js";
 import type { SignerSetCodec } from "../consensus/scheme.js";
 import { timeoutMessage, voteMessage } from "../consensus/signing.js";
-import type { CertCheck, CertificateVerifier } from "../consensus/validation/verifier.js";
-import { quorumSize } from "../consensus/certificates.js";
-import type { Message, QuorumCert, Timeout, Vote } from "../domain/types.js";
+import type { CachingVerifier, CertificateVerifier } from "../consensus/validation/verifier.js";
+import { quorumSize } from "../domain/quorum.js";
+import type { Message, QuorumCert, Timeout, TimeoutCert, Vote } from "../domain/types.js";
+import { bytesKey } from "../util/bytes.js";
 
-/** Verdicts kept at most; a message's verdicts are consumed by its validation right after they arrive. */
-const MAX_VERDICTS = 16_384;
-
-function voteKey(v: Vote): string {
-  return `v${v.voter}:${v.view}:${bytesKey(v.blockHash)}${bytesKey(v.signature)}`;
-}
-function timeoutKey(t: Timeout): string {
-  return `t${t.voter}:${t.view}:${t.highQc.view}:${bytesKey(t.signature)}`;
-}
-function qcKey(qc: QuorumCert): string {
-  return `q${qc.view}:${qc.signers.length}:${bytesKey(qc.blockHash)}${bytesKey(qc.signers)}${bytesKey(qc.aggregateSignature)}`;
+/** Starts the signature checks of an incoming message ahead of its validation. */
+export interface SignaturePrecheck {
+  /**
+   * Checks `msg`'s signatures (from validator `from`) into the verdict cache, then calls `ready` exactly once —
+   * possibly before returning. Never throws.
+   */
+  prepare(from: number, msg: Message, ready: () => void): void;
 }
 
-/** A `CertificateVerifier` that answers from pool verdicts when it has them and asks `inner` otherwise. */
-export class PrecheckedVerifier implements CertificateVerifier {
-  private readonly verdicts = new Map<string, boolean>();
-  /** Answers that came from the pool / from the inner verifier (for metrics and tests). */
-  hits = 0;
-  misses = 0;
+/** A signed thing in a message, worth checking ahead. */
+type Item = { readonly kind: "vote"; readonly vote: Vote } | { readonly kind: "timeout"; readonly timeout: Timeout } | { readonly kind: "qc"; readonly qc: QuorumCert } | { readonly kind: "tc"; readonly tc: TimeoutCert };
 
-  constructor(private readonly inner: CertificateVerifier) {}
-
-  record(key: string, valid: boolean): void {
-    if (this.verdicts.size >= MAX_VERDICTS) this.verdicts.delete(this.verdicts.keys().next().value!);
-    this.verdicts.set(key, valid);
-  }
-
-  private take(key: string): boolean | undefined {
-    const v = this.verdicts.get(key);
-    if (v !== undefined) {
-      this.verdicts.delete(key);
-      this.hits++;
-    } else {
-      this.misses++;
+/**
+ * What of `msg` validation will verify, screened by its origin checks (sender = voter/proposer, a validator index, a
+ * high QC below the timeout's view); QCs already cached as valid and the (unsigned) genesis QC are left out. `bulk`:
+ * catch-up traffic that may wait for a full batch.
+ */
+function itemsOf(from: number, msg: Message, n: number, cache: CachingVerifier): { items: Item[]; bulk: boolean } {
+  const items: Item[] = [];
+  const valid = (i: number): boolean => Number.isInteger(i) && i >= 0 && i < n;
+  const qc = (q: QuorumCert): void => {
+    if (q.view !== 0 && !cache.knowsQc(q)) items.push({ kind: "qc", qc: q });
+  };
+  switch (msg.kind) {
+    case "vote":
+      if (msg.body.voter === from && valid(from)) items.push({ kind: "vote", vote: msg.body });
+      break;
+    case "timeout": {
+      const t = msg.body;
+      if (t.voter !== from || !valid(from) || t.highQc.view >= t.view) break;
+      items.push({ kind: "timeout", timeout: t });
+      qc(t.highQc);
+      break;
     }
-    return v;
+    case "proposal": {
+      const p = msg.body;
+      if (p.block.header.proposer !== from) break;
+      qc(p.qc);
+      if (p.tc !== null) items.push({ kind: "tc", tc: p.tc });
+      break;
+    }
+    case "qc":
+      qc(msg.body);
+      break;
+    case "tc":
+      items.push({ kind: "tc", tc: msg.body });
+      break;
+    case "syncResponse":
+      for (const b of msg.body.blocks) qc(b.qc);
+      return { items, bulk: true };
+    default:
+      break;
   }
+  return { items, bulk: false };
+}
 
-  verifyVote(vote: Vote): boolean {
-    return this.take(voteKey(vote)) ?? this.inner.verifyVote(vote);
-  }
+export interface InlinePrecheckOptions {
+  readonly validatorCount: number;
+}
 
-  verifyTimeout(timeout: Timeout): boolean {
-    return this.take(timeoutKey(timeout)) ?? this.inner.verifyTimeout(timeout);
-  }
+export interface InlinePrecheckModules {
+  /** Does the checking (`SchemeCertificates` over the fast test scheme or BLS) — not the cache itself. */
+  readonly verifier: CertificateVerifier;
+  /** Receives the verdicts; validation reads them. */
+  readonly cache: CachingVerifier;
+}
 
-  verifyQc(qc: QuorumCert): CertCheck {
-    const v = this.take(qcKey(qc));
-    if (v === undefined) return this.inner.verifyQc(qc);
-    // Only QCs whose signer set decoded to a quorum are prechecked: a failure can only be the aggregate.
-    return v ? "ok" : "BAD_AGGREGATE";
-  }
+/** Checks on the calling thread and calls `ready` before returning: for the simulator, whose time is virtual. */
+export class InlinePrecheck implements SignaturePrecheck {
+  /** Messages left to validation because checking them threw (malformed fields validation will refuse). */
+  failed = 0;
 
-  verifyTc(tc: Parameters<CertificateVerifier["verifyTc"]>[0]): CertCheck {
-    return this.inner.verifyTc(tc);
+  constructor(
+    private readonly o: InlinePrecheckOptions,
+    private readonly m: InlinePrecheckModules,
+  ) {}
+
+  prepare(from: number, msg: Message, ready: () => void): void {
+    try {
+      const { verifier, cache } = this.m;
+      for (const it of itemsOf(from, msg, this.o.validatorCount, cache).items) {
+        switch (it.kind) {
+          case "vote":
+            cache.recordVote(it.vote, verifier.verifyVote(it.vote));
+            break;
+          case "timeout":
+            cache.recordTimeout(it.timeout, verifier.verifyTimeout(it.timeout));
+            break;
+          case "qc":
+            cache.recordQc(it.qc, verifier.verifyQc(it.qc));
+            break;
+          case "tc":
+            cache.recordTc(it.tc, verifier.verifyTc(it.tc));
+            break;
+        }
+      }
+    } catch {
+      this.failed++;
+    }
+    ready();
   }
 }
 
-export interface SignaturePrecheckOptions {
+export interface PooledPrecheckOptions {
   readonly chainId: Uint8Array;
   /** Validator public keys, compressed, in index order (with verified proofs of possession). */
   readonly publicKeys: readonly Uint8Array[];
 }
 
-export interface SignaturePrecheckModules {
+export interface PooledPrecheckModules {
   readonly backend: BlsBackend;
   readonly pool: BlsVerifier;
   readonly signerSets: SignerSetCodec;
-  readonly verifier: PrecheckedVerifier;
+  readonly cache: CachingVerifier;
 }
 
-/** Submits the signatures of incoming messages to the pool and records the verdicts (see the module comment). */
-export class SignaturePrecheck {
-  private readonly chainId: Uint8Array;
-  private readonly keyBytes: readonly Uint8Array[];
+/** Signer sets whose aggregate public key is kept: consecutive views' QCs mostly share one. */
+const AGGREGATE_KEYS_KEPT = 64;
+
+type Job = { readonly item: Item; readonly job: VerifyJob };
+
+/** Checks BLS signatures as jobs in the verifier pool (see the module comment). */
+export class PooledPrecheck implements SignaturePrecheck {
   private readonly keys: readonly PublicKey[];
   private readonly n: number;
   private readonly quorum: number;
   private readonly aggregates = new Map<string, Uint8Array>();
-  /** Jobs the pool refused (queue full, closed): their messages were verified inline. */
+  /** Jobs the pool refused (queue full, closed): validation verified their messages inline. */
   refused = 0;
+  /** Messages left to validation because building their jobs threw (malformed fields validation will refuse). */
+  failed = 0;
 
   constructor(
-    opts: SignaturePrecheckOptions,
-    private readonly m: SignaturePrecheckModules,
+    private readonly o: PooledPrecheckOptions,
+    private readonly m: PooledPrecheckModules,
   ) {
-    this.chainId = opts.chainId;
-    this.keyBytes = opts.publicKeys;
-    this.keys = opts.publicKeys.map((k) => m.backend.publicKeyFromBytes(k));
-    this.n = opts.publicKeys.length;
+    this.keys = o.publicKeys.map((k) => m.backend.publicKeyFromBytes(k));
+    this.n = o.publicKeys.length;
     this.quorum = quorumSize(this.n);
   }
 
-  /**
-   * Submits the message's signatures (those worth checking: the cheap origin checks validation would make first are
-   * repeated here so junk costs no pool time) and resolves once their verdicts are recorded. Never rejects.
-   */
-  async prepare(from: number, msg: Message): Promise<void> {
-    const jobs: { key: string; job: VerifyJob }[] = [];
-    let priority = true;
-    switch (msg.kind) {
-      case "vote": {
-        const v = msg.body;
-        if (v.voter === from && this.valid(v.voter)) jobs.push({ key: voteKey(v), job: { message: voteMessage(this.chainId, v.view, v.blockHash), publicKey: this.keyBytes[v.voter]!, signature: v.signature } });
-        break;
-      }
-      case "timeout": {
-        const t = msg.body;
-        if (t.voter !== from || !this.valid(t.voter) || t.highQc.view >= t.view) break;
-        jobs.push({ key: timeoutKey(t), job: { message: timeoutMessage(this.chainId, t.view, t.highQc.view), publicKey: this.keyBytes[t.voter]!, signature: t.signature } });
-        this.qcJob(t.highQc, jobs);
-        break;
-      }
-      case "proposal":
-        if (msg.body.block.header.proposer === from) this.qcJob(msg.body.qc, jobs);
-        break;
-      case "qc":
-        this.qcJob(msg.body, jobs);
-        break;
-      case "syncResponse":
-        // Bulk catch-up: let the pool batch these.
-        priority = false;
-        for (const b of msg.body.blocks) this.qcJob(b.qc, jobs);
-        break;
-      default:
-        break;
-    }
-    if (jobs.length === 0) return;
-    if (!this.m.pool.canAcceptWork()) {
-      this.refused += jobs.length;
+  prepare(from: number, msg: Message, ready: () => void): void {
+    let jobs: Job[];
+    let bulk: boolean;
+    try {
+      const r = itemsOf(from, msg, this.n, this.m.cache);
+      bulk = r.bulk;
+      jobs = this.jobsFor(r.items);
+    } catch {
+      this.failed++;
+      ready();
       return;
     }
-    try {
-      const results = await this.m.pool.verifyMany(
-        jobs.map((j) => j.job),
-        { priority },
-      );
-      results.forEach((ok, i) => this.m.verifier.record(jobs[i]!.key, ok));
-    } catch {
-      // Closed or full: validation verifies these inline.
-      this.refused += jobs.length;
+    if (jobs.length === 0) {
+      ready();
+      return;
     }
+    if (!this.m.pool.canAcceptWork()) {
+      this.refused += jobs.length;
+      ready();
+      return;
+    }
+    let pending: Promise<boolean[]>;
+    try {
+      pending = this.m.pool.verifyMany(
+        jobs.map((j) => j.job),
+        { priority: !bulk },
+      );
+    } catch {
+      this.refused += jobs.length;
+      ready();
+      return;
+    }
+    pending.then(
+      (results) => {
+        try {
+          results.forEach((ok, i) => this.record(jobs[i]!.item, ok));
+        } catch {
+          this.failed++; // nothing recorded is only work lost: validation checks inline
+        }
+        ready();
+      },
+      () => {
+        // Closed or full: validation verifies these inline.
+        this.refused += jobs.length;
+        ready();
+      },
+    );
   }
 
-  private valid(i: number): boolean {
-    return Number.isInteger(i) && i >= 0 && i < this.n;
+  private jobsFor(items: readonly Item[]): Job[] {
+    const jobs: Job[] = [];
+    const chainId = this.o.chainId;
+    for (const item of items) {
+      switch (item.kind) {
+        case "vote": {
+          const v = item.vote;
+          jobs.push({ item, job: { message: voteMessage(chainId, v.view, v.blockHash), publicKey: this.o.publicKeys[v.voter]!, signature: v.signature } });
+          break;
+        }
+        case "timeout": {
+          const t = item.timeout;
+          jobs.push({ item, job: { message: timeoutMessage(chainId, t.view, t.highQc.view), publicKey: this.o.publicKeys[t.voter]!, signature: t.signature } });
+          break;
+        }
+        case "qc": {
+          const qc = item.qc;
+          // Only QCs whose signers decode to a quorum go to the pool, so a failed job can only mean a bad aggregate.
+          const signers = this.m.signerSets.decode(qc.signers, this.n);
+          if (signers === null || signers.length < this.quorum) break;
+          jobs.push({ item, job: { message: voteMessage(chainId, qc.view, qc.blockHash), publicKey: this.aggregateKey(qc.signers, signers), signature: qc.aggregateSignature } });
+          break;
+        }
+        case "tc":
+          break; // validation's (see the module comment)
+      }
+    }
+    return jobs;
   }
 
-  private qcJob(qc: QuorumCert, jobs: { key: string; job: VerifyJob }[]): void {
-    if (qc.view === 0) return; // the genesis certificate carries no signature (validation compares it exactly)
-    const signers = this.m.signerSets.decode(qc.signers, this.n);
-    if (signers === null || signers.length < this.quorum) return;
-    const setKey = bytesKey(qc.signers);
+  private aggregateKey(bitmap: Uint8Array, signers: readonly number[]): Uint8Array {
+    const setKey = bytesKey(bitmap);
     let agg = this.aggregates.get(setKey);
     if (agg === undefined) {
       agg = this.m.backend.publicKeyToBytes(this.m.backend.aggregatePublicKeys(signers.map((i) => this.keys[i]!)));
-      if (this.aggregates.size >= 64) this.aggregates.delete(this.aggregates.keys().next().value!);
+      if (this.aggregates.size >= AGGREGATE_KEYS_KEPT) this.aggregates.delete(this.aggregates.keys().next().value!);
       this.aggregates.set(setKey, agg);
     }
-    jobs.push({ key: qcKey(qc), job: { message: voteMessage(this.chainId, qc.view, qc.blockHash), publicKey: agg, signature: qc.aggregateSignature } });
+    return agg;
+  }
+
+  private record(item: Item, ok: boolean): void {
+    const cache = this.m.cache;
+    if (item.kind === "vote") cache.recordVote(item.vote, ok);
+    else if (item.kind === "timeout") cache.recordTimeout(item.timeout, ok);
+    else if (item.kind === "qc") cache.recordQc(item.qc, ok ? "ok" : "BAD_AGGREGATE");
   }
 }

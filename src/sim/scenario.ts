@@ -9,7 +9,7 @@
  * is only required after GST and only with at most f faulty validators (crash-stopped or Byzantine).
  */
 import type { PacemakerConfig } from "../consensus/pacemaker.js";
-import { maxFaulty } from "../consensus/certificates.js";
+import { maxFaulty } from "../domain/quorum.js";
 import { SeededRng } from "../util/rng.js";
 import type { LinkFaults } from "../net/faults.js";
 

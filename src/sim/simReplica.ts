@@ -32,6 +32,8 @@ import { buildConsensusStack } from "../node/consensusStack.js";
 import type { ConsensusStack } from "../node/consensusStack.js";
 import type { PayloadSource } from "../node/proposer.js";
 import { SILENT } from "../node/logger.js";
+import { InlinePrecheck } from "../node/precheck.js";
+import { CachingVerifier } from "../consensus/validation/verifier.js";
 import { utf8, writeU64BE } from "../util/bytes.js";
 import type { Scheduler, TimerHandle } from "../util/clock.js";
 import type { SeededRng } from "../util/rng.js";
@@ -132,6 +134,9 @@ export class SimReplica {
     const store = MemoryChainStore.open({ chainId: d.chainId, genesisHash: d.hashBlock(d.genesis.header) }, this.data);
     this.store = store;
     this.alive = true;
+    // The node's precheck, on the main thread: verdicts go into the cache validation reads, synchronously.
+    const cache = new CachingVerifier(d.certificates);
+    const precheck = new InlinePrecheck({ validatorCount: d.validatorCount }, { verifier: d.certificates, cache });
     this.booting = true;
     const stack = buildConsensusStack(
       {
@@ -148,8 +153,9 @@ export class SimReplica {
       {
         store: this.crashableStore(store),
         certificates: d.certificates,
+        validationVerifier: cache,
         signer: d.signer,
-        precheck: null,
+        precheck,
         transport: this.endpoint(),
         scheduler: d.scheduler,
         logger: SILENT,

@@ -7,7 +7,7 @@
  */
 import { toHex, utf8 } from "../util/bytes.js";
 import { SeededRng } from "../util/rng.js";
-import { maxFaulty } from "../consensus/certificates.js";
+import { maxFaulty } from "../domain/quorum.js";
 import { blockHasher } from "../consensus/blockHash.js";
 import type { Sha256 } from "../consensus/blockHash.js";
 import type { SignatureScheme, SignerSetCodec } from "../consensus/scheme.js";

@@ -30,12 +30,16 @@ export class BlsScheme implements SignatureScheme {
    */
   readonly keys: ValidatorKeys;
 
-  /** `publicKeys[i]` is validator i's key (48 bytes compressed); each is fully validated here. */
+  /**
+   * `publicKeys[i]` is validator i's key (48 bytes compressed); each is fully validated here. `aggregateCacheSize`:
+   * signer sets whose aggregate key is kept (`ValidatorKeys`' default; 0 measures cold verification in bench bls).
+   */
   constructor(
     private readonly backend: BlsBackend,
     publicKeys: readonly Uint8Array[],
+    opts: { readonly aggregateCacheSize?: number } = {},
   ) {
-    this.keys = ValidatorKeys.fromBytes(backend, publicKeys, { quorum: 1 });
+    this.keys = ValidatorKeys.fromBytes(backend, publicKeys, { quorum: 1, aggregateCacheSize: opts.aggregateCacheSize });
     this.name = `bls-${backend.name}`;
   }
 

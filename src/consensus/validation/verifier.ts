@@ -1,6 +1,7 @@
 /**
  * The signature checks validation needs, behind a contract: `SchemeCertificates` (scheme.ts) implements it over the
- * fast test scheme or BLS, and `CachingVerifier` wraps any implementation so that each QC and TC is checked once.
+ * fast test scheme or BLS. `CachingVerifier` is the one verdict cache in front of any implementation: the node's
+ * precheck (src/node/precheck.ts) fills it ahead of validation, off the main thread or inline, and validation reads it.
  */
 import { bytesKey } from "../../util/bytes.js";
 import type { QuorumCert, Timeout, TimeoutCert, Vote } from "../../domain/types.js";
@@ -19,57 +20,120 @@ export interface CertificateVerifier {
   verifyTc(tc: TimeoutCert): CertCheck;
 }
 
+// Cache keys, one per kind. Each covers every byte its verdict depends on — numbers as decimal strings ended by ':',
+// each byte field's length before all the bytes — so two values share a key only if they are equal: a cached verdict
+// never vouches for a certificate that differs in any byte (nor for bytes shifted from one field into the next).
+
+/** A vote's key: voter, view, block hash and signature. */
+export function voteKey(v: Vote): string {
+  return `v${v.voter}:${v.view}:${v.blockHash.length}:${v.signature.length}:${bytesKey(v.blockHash)}${bytesKey(v.signature)}`;
+}
+
+/** A timeout's key: voter, view, high-QC view and signature (what it signs; its high QC is checked, and keyed, apart). */
+export function timeoutKey(t: Timeout): string {
+  return `t${t.voter}:${t.view}:${t.highQc.view}:${t.signature.length}:${bytesKey(t.signature)}`;
+}
+
+/** A QC's key: every field. */
+export function qcKey(qc: QuorumCert): string {
+  return `q${qc.view}:${qc.blockHash.length}:${qc.signers.length}:${qc.aggregateSignature.length}:${bytesKey(qc.blockHash)}${bytesKey(qc.signers)}${bytesKey(qc.aggregateSignature)}`;
+}
+
+/** A TC's key: every field (the high-QC views comma-separated after their count). */
+export function tcKey(tc: TimeoutCert): string {
+  return `c${tc.view}:${tc.highQcViews.length}:${tc.highQcViews.join(",")}:${tc.signers.length}:${tc.aggregateSignature.length}:${bytesKey(tc.signers)}${bytesKey(tc.aggregateSignature)}`;
+}
+
+type Verdict = boolean | CertCheck;
+
+export interface CachingVerifierOptions {
+  /**
+   * Verdicts kept at most (default 16,384), the oldest forgotten first. It must outlast the precheck's lead over
+   * validation: up to 4,096 queued messages (the shell's MAX_INBOUND), a sync response carrying up to 256 QCs.
+   * Keys are ≈ 100–250 bytes, so the bound is a few MB.
+   */
+  readonly capacity?: number;
+}
+
 /**
- * Remembers certificates that verified, so a QC that arrives in a proposal, then in several timeouts, then in a sync
- * response costs one aggregate check. Only successes are cached (a failure costs the sender its reputation, not us
- * memory); the cache is bounded and forgets the oldest entries first.
+ * A `CertificateVerifier` that answers from cached verdicts when it has them and asks `inner` otherwise.
+ *
+ * - A success is kept until evicted, whoever found it: a QC that arrives in a proposal, then in several timeouts, then
+ *   in a sync response costs one aggregate check.
+ * - A failure is kept only when the precheck records it, and answers once: it was recorded to spare validation the
+ *   inline check of the message it came with. Validation's own failures are not kept (a failure costs the sender its
+ *   reputation, not us memory).
+ * - One bound for all four kinds, oldest first (insertion order; a hit does not refresh an entry).
  */
 export class CachingVerifier implements CertificateVerifier {
-  private readonly qcs = new Map<string, true>();
-  private readonly tcs = new Map<string, true>();
-  /** Certificate checks that went to the inner verifier (for tests and metrics). */
-  qcChecks = 0;
-  tcChecks = 0;
+  private readonly verdicts = new Map<string, Verdict>();
+  private readonly capacity: number;
+  /** Answers found in the cache / asked of the inner verifier (for metrics and tests). */
+  hits = 0;
+  misses = 0;
 
   constructor(
     private readonly inner: CertificateVerifier,
-    /** Each cache's bound; a few views' worth of certificates is what is ever re-seen. */
-    private readonly capacity = 1024,
-  ) {}
+    opts: CachingVerifierOptions = {},
+  ) {
+    this.capacity = opts.capacity ?? 16_384;
+    if (!Number.isInteger(this.capacity) || this.capacity < 1) throw new RangeError(`CachingVerifier: capacity ${this.capacity} is not a positive integer`);
+  }
+
+  /** Records a vote verdict found ahead of validation (the precheck). */
+  recordVote(vote: Vote, valid: boolean): void {
+    this.record(voteKey(vote), valid);
+  }
+
+  recordTimeout(timeout: Timeout, valid: boolean): void {
+    this.record(timeoutKey(timeout), valid);
+  }
+
+  recordQc(qc: QuorumCert, check: CertCheck): void {
+    this.record(qcKey(qc), check);
+  }
+
+  recordTc(tc: TimeoutCert, check: CertCheck): void {
+    this.record(tcKey(tc), check);
+  }
+
+  /** Whether a success for exactly this QC is cached (the precheck skips checking it again). Counts nothing. */
+  knowsQc(qc: QuorumCert): boolean {
+    return this.verdicts.get(qcKey(qc)) === "ok";
+  }
 
   verifyVote(vote: Vote): boolean {
-    return this.inner.verifyVote(vote);
+    return this.answer(voteKey(vote), true, () => this.inner.verifyVote(vote));
   }
 
   verifyTimeout(timeout: Timeout): boolean {
-    return this.inner.verifyTimeout(timeout);
+    return this.answer(timeoutKey(timeout), true, () => this.inner.verifyTimeout(timeout));
   }
 
   verifyQc(qc: QuorumCert): CertCheck {
-    // The key covers every field, each variable one after its length (so one key is one QC): a cached aggregate must
-    // never vouch for a QC that differs in any byte.
-    const key = `${qc.view}:${qc.blockHash.length}:${qc.signers.length}:${bytesKey(qc.blockHash)}${bytesKey(qc.signers)}${bytesKey(qc.aggregateSignature)}`;
-    if (this.qcs.has(key)) return "ok";
-    this.qcChecks++;
-    const r = this.inner.verifyQc(qc);
-    if (r === "ok") remember(this.qcs, key, this.capacity);
-    return r;
+    return this.answer<CertCheck>(qcKey(qc), "ok", () => this.inner.verifyQc(qc));
   }
 
   verifyTc(tc: TimeoutCert): CertCheck {
-    const key = `${tc.view}:${tc.highQcViews.join(",")}:${tc.signers.length}:${bytesKey(tc.signers)}${bytesKey(tc.aggregateSignature)}`;
-    if (this.tcs.has(key)) return "ok";
-    this.tcChecks++;
-    const r = this.inner.verifyTc(tc);
-    if (r === "ok") remember(this.tcs, key, this.capacity);
-    return r;
+    return this.answer<CertCheck>(tcKey(tc), "ok", () => this.inner.verifyTc(tc));
   }
-}
 
-function remember(m: Map<string, true>, key: string, capacity: number): void {
-  if (m.size >= capacity) {
-    const oldest = m.keys().next();
-    if (oldest.done !== true) m.delete(oldest.value);
+  /** The cached verdict for `key` (a failure is used up), or `check()`'s, kept if it is `success`. */
+  private answer<V extends Verdict>(key: string, success: V, check: () => V): V {
+    const cached = this.verdicts.get(key) as V | undefined;
+    if (cached !== undefined) {
+      this.hits++;
+      if (cached !== success) this.verdicts.delete(key);
+      return cached;
+    }
+    this.misses++;
+    const v = check();
+    if (v === success) this.record(key, v);
+    return v;
   }
-  m.set(key, true);
+
+  private record(key: string, v: Verdict): void {
+    if (!this.verdicts.has(key) && this.verdicts.size >= this.capacity) this.verdicts.delete(this.verdicts.keys().next().value!);
+    this.verdicts.set(key, v);
+  }
 }

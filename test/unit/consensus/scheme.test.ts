@@ -9,12 +9,10 @@ import { bitmapSignerSets } from "../../../src/consensus/adapters/bitmapSignerSe
 import { BlsScheme, blsSigner } from "../../../src/consensus/adapters/blsScheme.js";
 import { SchemeCertificates } from "../../../src/consensus/scheme.js";
 import type { SignatureScheme } from "../../../src/consensus/scheme.js";
-import { quorumSize } from "../../../src/consensus/certificates.js";
 import { Bitset, encodeBitmap } from "../../../src/crypto/bitmap/index.js";
 import { loadBlsBackend } from "../../../src/crypto/bls/backend.js";
 import type { BlsBackendName } from "../../../src/crypto/bls/backend.js";
 import { keyGen } from "../../../src/crypto/bls/keygen.js";
-import { quorumThreshold } from "../../../src/crypto/bls/qc.js";
 import { timeoutMessage, voteMessage } from "../../../src/consensus/signing.js";
 import { InsecureTestScheme } from "../../../src/sim/insecureTestScheme.js";
 import { CHAIN_ID, TestCommittee, insecureTestCrypto } from "../../support/consensus.js";
@@ -109,10 +107,6 @@ for (const [name, make] of SCHEMES) {
     assert.equal(checks, 0);
   });
 }
-
-test("the consensus quorum equals the crypto layer's (n − f) for every n up to 300", () => {
-  for (let n = 1; n <= 300; n++) assert.equal(quorumSize(n), quorumThreshold(n), `n = ${n}`);
-});
 
 test("signer sets: exact validator count, canonical encodings only, no throw on hostile bytes", () => {
   const codec = bitmapSignerSets();

@@ -87,7 +87,7 @@ test("the safety state is durable before any vote, timeout or proposal of the no
     // A crashed leader forces timeouts and TCs too.
     await until("some progress", () => h.height(0) >= 4);
     await h.crashStop(2);
-    await until("progress without node 2", () => h.height(0) >= 12, 20_000);
+    await until("progress without node 2", () => h.height(0) >= 12, 60_000);
     let checked = 0;
     for (const node of h.nodes) checked += checkPersistedBeforeSend(node);
     const sentTimeouts = h.nodes.some((n) => n.events.some((e) => e.kind === "sent" && e.msg.kind === "timeout"));
@@ -153,12 +153,12 @@ test("a stopped node resumes from its store at its height and catches up", async
     await h.start();
     await until("progress", () => h.height(3) >= 3);
     const stoppedAt = await h.crashStop(3);
-    await until("others progress", () => h.height(0) >= stoppedAt + 8, 20_000);
+    await until("others progress", () => h.height(0) >= stoppedAt + 8, 60_000);
     const node = await h.restart(3);
     // Resumed from its store: the same head it stopped at, not genesis.
     assert.equal(h.height(3), stoppedAt);
     assert.equal(node.shell.view > 0, true);
-    await until("node 3 catches up", () => h.height(3) >= stoppedAt + 8, 20_000);
+    await until("node 3 catches up", () => h.height(3) >= stoppedAt + 8, 60_000);
     sameChain(h, Math.min(...h.nodes.map((_, i) => h.height(i))));
     assert.equal(h.nodes[3]!.fatal, undefined);
   } finally {
