@@ -251,17 +251,29 @@ export class SimReplica {
     return false;
   }
 
-  /** The store as the stack sees it: every write is an IO operation an armed crash can cut. */
+  /**
+   * The store as the stack sees it: every write is an IO operation an armed crash can cut (the write then throws
+   * `SimCrash` before touching the data). Every other member is the store's own, called on the store itself.
+   */
   private crashableStore(store: MemoryChainStore): ChainStore {
-    const guard = <A extends unknown[]>(write: (...a: A) => void) => (...a: A): void => {
-      if (this.cut()) throw new SimCrash();
-      write(...a);
-    };
-    return Object.assign(Object.create(store) as ChainStore, {
-      commit: guard(store.commit.bind(store)),
-      saveConsensusState: guard(store.saveConsensusState.bind(store)),
-      saveSafetyState: guard(store.saveSafetyState.bind(store)),
-      savePending: guard(store.savePending.bind(store)),
+    const writes = new Set<PropertyKey>(["commit", "saveConsensusState", "saveSafetyState", "savePending"]);
+    const members = new Map<PropertyKey, unknown>();
+    return new Proxy(store, {
+      get: (target, prop) => {
+        let m = members.get(prop);
+        if (m !== undefined) return m;
+        const v: unknown = Reflect.get(target, prop, target);
+        if (typeof v !== "function") return v;
+        const f = v as (...a: unknown[]) => unknown;
+        m = writes.has(prop)
+          ? (...a: unknown[]) => {
+              if (this.cut()) throw new SimCrash();
+              return f.apply(target, a);
+            }
+          : f.bind(target);
+        members.set(prop, m);
+        return m;
+      },
     });
   }
 
