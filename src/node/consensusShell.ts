@@ -171,9 +171,10 @@ export class ConsensusShell {
     return this.gossip.sent;
   }
 
-  /** Resumes from the store (genesis must be committed) and starts the timers. */
+  /** Resumes from the store (genesis must be committed) and starts the timers. Once: a stopped shell stays stopped. */
   start(): void {
     const m = this.m;
+    if (this.stopped || this.state !== null) throw new Error("ConsensusShell.start: already started or stopped (build a new shell to restart)");
     const head = m.store.head();
     if (head === null) throw new ExecutionError("NO_GENESIS", "the store has no committed block: commit genesis first");
     const rec = m.store.committedAt(head.height);
@@ -185,7 +186,8 @@ export class ConsensusShell {
     m.logger.info("consensus started", { height: head.height, view: r.state.view, lastVotedView: safety?.lastVotedView ?? 0 });
     this.execute(r.effects);
     this.drain();
-    this.gossip.start();
+    // A fatal error while resuming has stopped the shell: nothing may start after it.
+    if (!this.stopped) this.gossip.start();
   }
 
   /** Stops processing: timers cancelled, queued inputs dropped. Idempotent; safe between any two tasks. */
@@ -389,15 +391,9 @@ export class ConsensusShell {
           if (e.message.kind === "proposal") this.metrics.proposed();
           this.transmit(m.transport.peers, e.message, priorityOf(e.message));
           break;
-        case "setTimer": {
-          this.viewTimer?.cancel();
-          const view = e.view;
-          this.viewTimer = m.scheduler.setTimeout(() => {
-            this.viewTimer = null;
-            if (!this.stopped) this.input({ kind: "timer", view });
-          }, e.at - m.scheduler.now());
+        case "setTimer":
+          this.armViewTimer(e.view, e.at);
           break;
-        }
         case "commit":
           this.commit(e.blocks);
           break;
@@ -410,6 +406,21 @@ export class ConsensusShell {
           break;
       }
     }
+  }
+
+  /**
+   * The single view timer, due at `at` on the scheduler's clock. A timer may fire early by that clock (Node's timers
+   * run on a monotonic clock, the node's scheduler reads `Date.now`, and the wall clock can step): the core ignores a
+   * timer input before its deadline and would not re-arm, so the shell re-arms for the rest instead of losing it.
+   */
+  private armViewTimer(view: number, at: number): void {
+    this.viewTimer?.cancel();
+    this.viewTimer = this.m.scheduler.setTimeout(() => {
+      this.viewTimer = null;
+      if (this.stopped) return;
+      if (this.m.scheduler.now() < at) this.armViewTimer(view, at);
+      else this.input({ kind: "timer", view });
+    }, at - this.m.scheduler.now());
   }
 
   private commit(blocks: Extract<Effect, { kind: "commit" }>["blocks"]): void {
@@ -428,6 +439,7 @@ export class ConsensusShell {
 
   /** Encodes once and queues for each target; transport refusals are counted, never thrown. */
   private transmit(targets: readonly number[], msg: Message, priority: Priority): void {
+    if (this.stopped) return;
     let bytes: Uint8Array;
     try {
       bytes = encodeMessage(msg);

@@ -3,6 +3,7 @@
  * only its messages lie, which is all other replicas can observe.
  */
 import { voteMessage } from "../consensus/signing.js";
+import { maxFaulty } from "../domain/quorum.js";
 import type { Message, QuorumCert, Vote } from "../domain/types.js";
 import type { Behaviour } from "./scenario.js";
 import type { SimReplica } from "./simReplica.js";
@@ -46,7 +47,7 @@ export function byzantineRewrite(b: Behaviour, msg: Message, targets: readonly n
       if (msg.kind !== "proposal") return [[msg, targets]];
       // A leader that shows its block to a few replicas only (at most f + 1 of them, at least one): the rest must
       // learn it by sync from its QC, or time the view out.
-      const keep = d.rng.shuffle([...targets]).slice(0, 1 + d.rng.int(Math.max(1, Math.floor((d.validatorCount - 1) / 3) + 1)));
+      const keep = d.rng.shuffle([...targets]).slice(0, 1 + d.rng.int(maxFaulty(d.validatorCount) + 1));
       d.recorder.event(d.scheduler.now(), d.instance, "withhold", msg.body.block.header.view, `proposal to ${keep.join(",")} only`);
       return [[msg, keep]];
     }
@@ -63,6 +64,17 @@ export function byzantineRewrite(b: Behaviour, msg: Message, targets: readonly n
     }
     case "lying-sync":
       return msg.kind === "syncResponse" ? lyingSync(msg, targets, r) : [[msg, targets]];
+    case "bad-exec": {
+      if (msg.kind !== "proposal") return [[msg, targets]];
+      // A block that claims another execution of its parent: one byte of the state root (or of the result bitmap)
+      // flipped. Well-formed and well-certified, so validation passes it; the core's execution check must refuse it.
+      const h = msg.body.block.header;
+      const header = d.rng.chance(0.5) || h.parentResults.length === 0 ? { ...h, parentStateRoot: flipByte(h.parentStateRoot, r) } : { ...h, parentResults: flipByte(h.parentResults, r) };
+      const block = { header, txs: msg.body.block.txs };
+      d.recorder.proposed(d.hashBlock(header));
+      d.recorder.event(d.scheduler.now(), d.instance, "bad-exec", h.view, "parent outcome forged");
+      return [[{ kind: "proposal", body: { ...msg.body, block } }, targets]];
+    }
   }
 }
 
@@ -91,8 +103,8 @@ const earlier = new WeakMap<SimReplica, Extract<Message, { kind: "proposal" }>["
 /**
  * A leader that builds on an older certified block than the highest one it knows: the block extends the parent of
  * one of its earlier proposals, justified by that proposal's (real, valid) QC, with the parent's true execution
- * outcome. Validation accepts it — it is well-formed — but the voting rule (view = qc.view + 1, or a TC) makes
- * honest replicas refuse to vote for it.
+ * outcome. Its certificate verifies, but a proposal whose view is not its QC's view + 1 needs a TC: validation
+ * refuses it as UNJUSTIFIED (and the voting rule would refuse to vote for it if it got through).
  */
 function staleJustify(msg: Extract<Message, { kind: "proposal" }>, targets: readonly number[], r: SimReplica): Rewrite {
   const d = r.deps;

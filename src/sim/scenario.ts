@@ -27,6 +27,7 @@ export const SCENARIO_KINDS = [
   "stale-justify",
   "inflated-justify",
   "lying-sync",
+  "bad-exec",
 ] as const;
 export type ScenarioKind = (typeof SCENARIO_KINDS)[number];
 
@@ -47,7 +48,9 @@ export type Behaviour =
   /** As leader, justifies with a certificate claiming a higher view than it has (or a forged aggregate). */
   | "inflated-qc"
   /** Answers sync requests with a forged QC aggregate, a block whose txs do not match its root, or nothing. */
-  | "lying-sync";
+  | "lying-sync"
+  /** As leader, proposes blocks that claim a wrong execution outcome of their parent (state root or result bitmap). */
+  | "bad-exec";
 
 export interface CrashPlan {
   readonly instance: number;
@@ -117,7 +120,7 @@ const MAX_DELTA_MS = 50;
 const ORIGINAL_KINDS: readonly ScenarioKind[] = ["happy", "lossy", "partition", "crash-stop", "crash-restart", "equivocation", "double-vote", "twins"];
 
 /** Byzantine kinds drawn (one at most) into random plans since the simulator runs the shipping shell. */
-const LATER_BYZANTINE_KINDS: readonly ScenarioKind[] = ["withhold", "stale-justify", "inflated-justify", "lying-sync"];
+const LATER_BYZANTINE_KINDS: readonly ScenarioKind[] = ["withhold", "stale-justify", "inflated-justify", "lying-sync", "bad-exec"];
 
 /** Draws a concrete plan. Throws RangeError on impossible options (e.g. more Byzantine validators than validators). */
 export function planScenario(rng: SeededRng, opts: PlanOptions): ScenarioPlan {
@@ -147,6 +150,7 @@ export function planScenario(rng: SeededRng, opts: PlanOptions): ScenarioPlan {
   if (has("stale-justify")) byzKinds.push("stale-qc");
   if (has("inflated-justify")) byzKinds.push("inflated-qc");
   if (has("lying-sync")) byzKinds.push("lying-sync");
+  if (has("bad-exec")) byzKinds.push("bad-exec");
 
   // Byzantine validators: as many as asked, or one per Byzantine kind within the budget.
   let byzCount = opts.byzantine ?? (byzKinds.length === 0 ? 0 : Math.min(f, rng.range(1, Math.max(1, byzKinds.length))));

@@ -131,13 +131,15 @@ test("the liveness checker fails a run where replicas never commit after GST", (
   assert.ok(stuck.violations.some((v) => v.kind === "liveness"));
 });
 
-test("Byzantine leaders that withhold, justify with stale or inflated certificates, and a lying sync peer are refused and change nothing", () => {
+test("Byzantine leaders that withhold, justify with stale or inflated certificates or forge their parent's outcome, and a lying sync peer, are refused and change nothing", () => {
   const expect: Record<string, readonly string[]> = {
     "stale-justify": ["UNJUSTIFIED"],
     "inflated-justify": ["QC_BAD_AGGREGATE", "QC_VIEW_NOT_BELOW"],
     "lying-sync": ["BAD_TX_ROOT", "QC_BAD_AGGREGATE", "SYNC_NOT_CHAIN", "SYNC_QC_MISMATCH"],
+    // The core's execution check: the only place a forged parent outcome can be caught.
+    "bad-exec": ["CORE_BAD_PARENT_STATE_ROOT", "CORE_BAD_PARENT_RESULTS"],
   };
-  for (const kind of ["withhold", "stale-justify", "inflated-justify", "lying-sync"] as const) {
+  for (const kind of ["withhold", "stale-justify", "inflated-justify", "lying-sync", "bad-exec"] as const) {
     const seen = new Map<string, number>();
     let lies = 0;
     let syncs = 0;
@@ -147,7 +149,7 @@ test("Byzantine leaders that withhold, justify with stale or inflated certificat
       assert.ok(r.committedHeight > 20, `${kind} seed ${seed}: height ${r.committedHeight}`);
       for (const [code, n] of Object.entries(r.rejections)) seen.set(code, (seen.get(code) ?? 0) + n);
       const byz = [...r.plan.byzantine.keys()];
-      lies += r.trace!.filter((e) => byz.includes(e.instance) && ["withhold", "stale-qc", "inflated-qc", "lying-sync"].includes(e.kind)).length;
+      lies += r.trace!.filter((e) => byz.includes(e.instance) && ["withhold", "stale-qc", "inflated-qc", "lying-sync", "bad-exec"].includes(e.kind)).length;
       syncs += r.trace!.filter((e) => !byz.includes(e.instance) && e.kind === "syncRequest").length;
     }
     assert.ok(lies > 0, `${kind}: the behaviour never acted`);
