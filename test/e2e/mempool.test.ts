@@ -29,10 +29,7 @@ async function untilDrained(nw: TestNetwork): Promise<void> {
   await until("every pool to drain", async () => ((await Promise.all(nw.clients.map((c) => c.status()))).every((s) => s.mempoolSize === 0) ? true : undefined), 30_000, () => logs(nw));
 }
 
-/**
- * A node that answered 202 holds the tx: pending in its pool, or already committed. (Were another process listening on
- * the same port — uWS binds with SO_REUSEPORT, so that does not fail — the 202 could come from it: this says so early.)
- */
+/** A node that answered 202 holds the tx: pending in its pool, or already committed (checked at once, not eventually). */
 async function assertHeld(nw: TestNetwork, node: number, ids: readonly string[]): Promise<void> {
   for (const id of ids) {
     const s = await nw.clients[node]!.txStatus(fromHex(id));
