@@ -1,20 +1,27 @@
 /**
  * Four real validator processes on 127.0.0.1 (issue 6, item 7): transactions submitted to different nodes commit;
  * every node returns the same block hash at every height; an inclusion proof from one node verifies against the
- * header from another (merkle API and `quire merkle verify --root`); garbage on every RPC route (and on the p2p port)
- * crashes nothing; a node stopped cleanly resumes from its store at its height and catches up.
+ * header from another (merkle API and `quire merkle verify --root`); garbage on every RPC route gets the typed error
+ * src/rpc/README.md documents for it, junk on the RPC and p2p ports a closed connection or a typed refusal, and crashes
+ * nothing; a node stopped cleanly resumes from its store at its height and catches up.
  *
  * The tests share one network and run in order; `after` stops every process by pid even when a test failed.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import net from "node:net";
 import WebSocket from "ws";
 import { encodeKvTx } from "../../src/chain/app/kvTx.js";
 import { checkInclusion, leafHash } from "../../src/crypto/merkle.js";
 import { bytesEqual, toHex, utf8 } from "../../src/util/bytes.js";
 import type { TxStatus } from "../../src/rpc/api.js";
+import { RPC_ERRORS } from "../../src/rpc/errors.js";
+import type { RpcErrorCode } from "../../src/rpc/errors.js";
+import { FRAME_DATA, FRAME_HANDSHAKE } from "../../src/net/framing.js";
+import { refusalOfCloseCode } from "../../src/net/transport.js";
+import type { RefusalCode } from "../../src/net/transport.js";
+import type { SeededRng } from "../../src/util/rng.js";
+import { RawConn } from "../support/rawHttp.js";
 import { seededRng } from "../support/seed.js";
 import { BIN, logs, startNetwork, startNode, stopAll, stopNode, until, waitForHeight } from "./support/network.js";
 import type { TestNetwork } from "./support/network.js";
@@ -147,90 +154,95 @@ describe("a 4-validator network of real processes", { timeout: 150_000 }, () => 
     }
   });
 
-  test("garbage on every RPC route and on the p2p port crashes no node", async (t) => {
+  test("garbage on every RPC route gets its typed 4xx, junk on the RPC and p2p ports a closed connection, and no node crashes", async (t) => {
     const nw = network();
     const rng = seededRng(t);
     const target = 1;
     const base = nw.urls[target]!;
     const before = (await nw.clients[target]!.status()).committedHeight;
     const unknownId = toHex(rng.bytes(32));
-    const requests: { method: string; path: string; type?: string; body?: Uint8Array | string }[] = [
+    // Each request with the answer src/rpc/README.md documents for it. `closes`: answered before the body was read,
+    // so the server closes the connection (README "Limits"); only there may the upload fail on the closed socket.
+    const requests: Garbage[] = [
       // POST /v1/tx
-      { method: "POST", path: "/v1/tx", type: "application/octet-stream", body: new Uint8Array(0) },
-      { method: "POST", path: "/v1/tx", type: "application/json", body: "{}" },
-      { method: "POST", path: "/v1/tx", type: "application/octet-stream", body: new Uint8Array(70_000) },
-      { method: "POST", path: "/v1/tx", type: "application/octet-stream", body: Uint8Array.of(2, 1, 0) },
-      ...Array.from({ length: 30 }, () => ({ method: "POST", path: "/v1/tx", type: "application/octet-stream", body: rng.bytes(rng.range(1, 600)) })),
+      { method: "POST", path: "/v1/tx", type: "application/octet-stream", body: new Uint8Array(0), status: 400, code: "EMPTY_TX" },
+      { method: "POST", path: "/v1/tx", type: "application/json", body: "{}", status: 415, code: "UNSUPPORTED_MEDIA_TYPE", closes: true },
+      { method: "POST", path: "/v1/tx", type: "application/octet-stream", body: new Uint8Array(70_000), status: 413, code: "BODY_TOO_LARGE", closes: true },
+      { method: "POST", path: "/v1/tx", type: "application/octet-stream", body: Uint8Array.of(2, 1, 0), status: 400, code: "TX_INVALID", message: /^BAD_VERSION: / },
+      // Random bytes: a valid KV tx needs version 1, a known op and every length field matching the size exactly.
+      ...Array.from({ length: 30 }, (): Garbage => ({ method: "POST", path: "/v1/tx", type: "application/octet-stream", body: rng.bytes(rng.range(1, 600)), status: 400, code: "TX_INVALID", message: /^[A-Z_]+: / })),
       // POST /v1/txs
-      { method: "POST", path: "/v1/txs", type: "application/json", body: "{" },
-      { method: "POST", path: "/v1/txs", type: "application/json", body: '{"txs": 5}' },
-      { method: "POST", path: "/v1/txs", type: "application/json", body: '{"txs": ["zz", "abc"]}' },
-      { method: "POST", path: "/v1/txs", type: "application/json", body: JSON.stringify({ txs: Array.from({ length: 20 }, () => toHex(rng.bytes(rng.range(1, 80)))) }) },
-      { method: "POST", path: "/v1/txs", type: "application/json", body: JSON.stringify({ txs: Array.from({ length: 5000 }, () => "00") }) },
-      { method: "POST", path: "/v1/txs", type: "text/plain", body: '{"txs": []}' },
-      { method: "POST", path: "/v1/txs", type: "application/json", body: "x".repeat(2 * 1024 * 1024) },
+      { method: "POST", path: "/v1/txs", type: "application/json", body: "{", status: 400, code: "BAD_JSON" },
+      { method: "POST", path: "/v1/txs", type: "application/json", body: '{"txs": 5}', status: 400, code: "BAD_BODY" },
+      { method: "POST", path: "/v1/txs", type: "application/json", body: '{"txs": ["zz", "abc"]}', status: 400, code: "BAD_HEX" },
+      { method: "POST", path: "/v1/txs", type: "application/json", body: '{"txs": []}', status: 400, code: "EMPTY_BATCH" },
+      {
+        method: "POST",
+        path: "/v1/txs",
+        type: "application/json",
+        body: JSON.stringify({ txs: Array.from({ length: 20 }, () => toHex(rng.bytes(rng.range(1, 80)))) }),
+        status: 400,
+        code: "TX_INVALID",
+        // Every item offered and refused; nothing admitted.
+        doc: (d) => {
+          assert.equal(d.results?.length, 20);
+          for (const r of d.results ?? []) assert.equal(r.status, "invalid");
+          assert.ok(d.ids?.every((id) => id === null));
+        },
+      },
+      { method: "POST", path: "/v1/txs", type: "application/json", body: JSON.stringify({ txs: Array.from({ length: 5000 }, () => "00") }), status: 400, code: "TOO_MANY_TXS" },
+      { method: "POST", path: "/v1/txs", type: "text/plain", body: '{"txs": []}', status: 415, code: "UNSUPPORTED_MEDIA_TYPE", closes: true },
+      { method: "POST", path: "/v1/txs", type: "application/json", body: "x".repeat(2 * 1024 * 1024), status: 413, code: "BODY_TOO_LARGE", closes: true },
       // GET /v1/tx/:id
-      { method: "GET", path: "/v1/tx/xyz" },
-      { method: "GET", path: "/v1/tx/abcd" },
-      { method: "GET", path: `/v1/tx/${unknownId}` },
-      { method: "GET", path: `/v1/tx/${"0".repeat(500)}` },
-      // GET /v1/blocks/:height and proofs
-      ...["-1", "abc", "1e3", String(2 ** 60), "99999999", "latest", "0x10", "%00"].map((h) => ({ method: "GET", path: `/v1/blocks/${h}` })),
-      ...["0/proof/0", "1/proof/999999", "1/proof/-1", "1/proof/x", `${2 ** 53}/proof/0`, "latest/proof/0"].map((p) => ({ method: "GET", path: `/v1/blocks/${p}` })),
+      { method: "GET", path: "/v1/tx/xyz", status: 400, code: "BAD_TX_ID" },
+      { method: "GET", path: "/v1/tx/abcd", status: 400, code: "BAD_TX_ID" },
+      { method: "GET", path: `/v1/tx/${unknownId}`, status: 404, code: "TX_NOT_FOUND" },
+      { method: "GET", path: `/v1/tx/${"0".repeat(500)}`, status: 400, code: "BAD_TX_ID" },
+      // GET /v1/blocks/:height and proofs (2^60 and 2^53 are past the largest height, 2^53 - 1)
+      ...["-1", "abc", "1e3", String(2 ** 60), "0x10", "%00", "01"].map((h): Garbage => ({ method: "GET", path: `/v1/blocks/${h}`, status: 400, code: "BAD_HEIGHT" })),
+      { method: "GET", path: "/v1/blocks/99999999", status: 404, code: "BLOCK_NOT_FOUND" },
+      { method: "GET", path: "/v1/blocks/latest", status: 200 },
+      { method: "GET", path: "/v1/blocks/0/proof/0", status: 404, code: "TX_INDEX_OUT_OF_RANGE" },
+      { method: "GET", path: "/v1/blocks/1/proof/999999", status: 404, code: "TX_INDEX_OUT_OF_RANGE" },
+      { method: "GET", path: "/v1/blocks/99999999/proof/0", status: 404, code: "BLOCK_NOT_FOUND" },
+      ...["1/proof/-1", "1/proof/x"].map((p): Garbage => ({ method: "GET", path: `/v1/blocks/${p}`, status: 400, code: "BAD_INDEX" })),
+      ...[`${2 ** 53}/proof/0`, "latest/proof/0"].map((p): Garbage => ({ method: "GET", path: `/v1/blocks/${p}`, status: 400, code: "BAD_HEIGHT" })),
       // GET /v1/kv/:key
-      ...["%zz", "%", "k".repeat(1500), "%00%ff", ""].map((k) => ({ method: "GET", path: `/v1/kv/${k}` })),
+      ...["%zz", "%", "%0", ""].map((k): Garbage => ({ method: "GET", path: `/v1/kv/${k}`, status: 400, code: "BAD_KEY" })),
+      ...["k".repeat(1500), "%00%ff"].map((k): Garbage => ({ method: "GET", path: `/v1/kv/${k}`, status: 404, code: "KEY_NOT_FOUND" })),
       // other routes, wrong methods, unknown paths
-      { method: "GET", path: "/v1/status?x=%zz&&" },
-      { method: "POST", path: "/v1/status", type: "application/json", body: "{}" },
-      { method: "DELETE", path: "/v1/tx" },
-      { method: "PUT", path: "/v1/blocks/1" },
-      { method: "GET", path: "/v1/stream" },
-      { method: "GET", path: "/metrics" },
-      { method: "GET", path: `/${"a/".repeat(2000)}` },
-      { method: "GET", path: "/../../etc/passwd" },
+      { method: "GET", path: "/v1/status?x=%zz&&", status: 200 },
+      { method: "POST", path: "/v1/status", type: "application/json", body: "{}", status: 405, code: "METHOD_NOT_ALLOWED", allow: "GET, HEAD", closes: true },
+      { method: "DELETE", path: "/v1/tx", status: 405, code: "METHOD_NOT_ALLOWED", allow: "POST" },
+      { method: "PUT", path: "/v1/blocks/1", status: 405, code: "METHOD_NOT_ALLOWED", allow: "GET, HEAD" },
+      { method: "GET", path: "/v1/stream", status: 426, code: "UPGRADE_REQUIRED" },
+      { method: "GET", path: "/metrics", status: 200 },
+      { method: "GET", path: "/v1/Status", status: 404, code: "NOT_FOUND" },
+      { method: "GET", path: "/v1/status/", status: 404, code: "NOT_FOUND" },
+      { method: "GET", path: "/../../etc/passwd", status: 404, code: "NOT_FOUND" },
+      { method: "GET", path: `/${"a/".repeat(1100)}`, status: 414, code: "URI_TOO_LONG" },
+      // Over uWS's 4 KiB header limit: uWS answers itself, without a JSON body, and closes (README "Any route").
+      { method: "GET", path: `/${"a/".repeat(2100)}`, status: 431, code: null, closes: true },
     ];
-    const statuses: number[] = [];
+    let closedEarly = 0;
     for (const r of requests) {
-      const init: RequestInit = { method: r.method, signal: AbortSignal.timeout(10_000) };
-      if (r.type !== undefined) init.headers = { "content-type": r.type };
-      if (r.body !== undefined) init.body = r.body;
-      try {
-        const res = await fetch(base + r.path, init);
-        await res.arrayBuffer();
-        statuses.push(res.status);
-        assert.notEqual(res.status, 500, `${r.method} ${r.path.slice(0, 60)} answered 500`);
-      } catch (e) {
-        // A server may close the connection on a body it refuses mid-upload; that is not a crash.
-        statuses.push(0);
-        assert.ok(e instanceof Error);
-      }
+      if (await expectAnswer(base, r)) closedEarly++;
+      // Still serving after each one: a crash is pinned on the request that caused it.
+      await nw.clients[target]!.status();
     }
-    assert.ok(statuses.filter((s) => s >= 400 && s < 500).length >= requests.length / 2, `too few 4xx: ${statuses.join(",")}`);
-    // Raw bytes on the RPC and p2p ports, and a p2p WebSocket that sends junk instead of a handshake.
+    t.diagnostic(`${requests.length} requests answered as documented (${closedEarly} refused uploads ended by the server closing the socket first)`);
+    // Raw junk on the RPC and p2p ports (both uWS): a request head that is not HTTP is answered with at most an error
+    // status line, and the connection is closed by the server (we never half-close).
     const rpcPort = Number(new URL(base).port);
     for (const port of [rpcPort, nw.p2pPorts[target]!]) {
-      for (let k = 0; k < 10; k++) await rawJunk(port, rng.bytes(rng.range(1, 4096)));
+      for (let k = 0; k < 10; k++) await expectClosedOnJunk(port, rng.bytes(rng.range(1, 4000)));
     }
-    await new Promise<void>((resolve) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${nw.p2pPorts[target]}/quire/link`);
-      const done = () => resolve();
-      ws.on("open", () => {
-        for (let k = 0; k < 20; k++) ws.send(rng.bytes(rng.range(1, 2000)));
-        setTimeout(() => ws.terminate(), 200);
-      });
-      ws.on("close", done);
-      ws.on("error", done);
-    });
-    await new Promise<void>((resolve) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${rpcPort}/v1/stream`);
-      const done = () => resolve();
-      ws.on("open", () => {
-        for (let k = 0; k < 20; k++) ws.send(rng.bytes(rng.range(1, 2000)));
-        setTimeout(() => ws.terminate(), 200);
-      });
-      ws.on("close", done);
-      ws.on("error", done);
-    });
+    // A p2p WebSocket that sends junk instead of a handshake is refused with its typed close code.
+    await expectLinkRefused(nw.p2pPorts[target]!, Uint8Array.of(FRAME_DATA, ...rng.bytes(rng.range(0, 200))), ["MESSAGE_BEFORE_AUTH"]);
+    await expectLinkRefused(nw.p2pPorts[target]!, Uint8Array.of(3 + rng.int(253), ...rng.bytes(rng.range(0, 200))), ["MALFORMED_FRAME"]);
+    await expectLinkRefused(nw.p2pPorts[target]!, Uint8Array.of(FRAME_HANDSHAKE, ...rng.bytes(rng.range(0, 300))), HANDSHAKE_REFUSALS);
+    // A stream subscriber's small frames are ignored (blocks keep coming), one over 1 KiB closes it (README "Stream policy").
+    await expectStreamJunkPolicy(rpcPort, rng);
     // Alive, serving, still committing, and no handler error counted.
     assert.equal(nw.nodes[target]!.exited, false, logs(nw));
     await waitForHeight(nw, before + 3, 30_000, [target]);
@@ -277,21 +289,154 @@ async function runCli(args: readonly string[], stdin: string): Promise<{ code: n
   return { code, out };
 }
 
+interface ErrorDoc {
+  error?: { code?: unknown; message?: unknown };
+  results?: { status?: unknown }[];
+  ids?: unknown[];
+}
+
+/** One garbage request and the answer the RPC documents for it. */
+interface Garbage {
+  readonly method: string;
+  readonly path: string;
+  readonly type?: string;
+  readonly body?: Uint8Array | string;
+  readonly status: number;
+  /** The JSON error code; null: uWS's own answer (no JSON body); absent: a 2xx. */
+  readonly code?: RpcErrorCode | null;
+  readonly message?: RegExp;
+  /** The `Allow` header of a 405. */
+  readonly allow?: string;
+  /** Documented to close the connection after the answer (a body refused before it was read, or uWS's own 431). */
+  readonly closes?: boolean;
+  readonly doc?: (d: ErrorDoc) => void;
+}
+
 /**
- * Connects, writes `bytes` and half-closes. Resolves when the server closed the connection or after 100 ms (servers
- * may keep a junk connection open until their idle timeout; the liveness checks afterwards are what matter).
+ * Sends `r` and asserts the documented answer. Returns true when, instead, the upload failed because the server had
+ * already answered and closed the socket: allowed only for `closes` requests, and only as that kind of failure.
  */
-function rawJunk(port: number, bytes: Uint8Array): Promise<void> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, "127.0.0.1");
-    const done = () => {
-      clearTimeout(timer);
-      s.destroy();
-      resolve();
-    };
-    const timer = setTimeout(done, 100);
-    s.on("connect", () => s.write(bytes, () => s.end()));
-    s.on("close", done);
-    s.on("error", done);
-  });
+async function expectAnswer(base: string, r: Garbage): Promise<boolean> {
+  const what = `${r.method} ${r.path.slice(0, 60)}`;
+  const init: RequestInit = { method: r.method, signal: AbortSignal.timeout(10_000) };
+  if (r.type !== undefined) init.headers = { "content-type": r.type };
+  if (r.body !== undefined) init.body = r.body;
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(base + r.path, init);
+    text = await res.text();
+  } catch (e) {
+    assert.ok(r.closes === true && closedByPeer(e), `${what}: no answer (${describeFetchError(e)})`);
+    return true;
+  }
+  assert.equal(res.status, r.status, `${what}: ${text.slice(0, 200)}`);
+  if (r.closes === true) assert.equal(res.headers.get("connection"), "close", `${what}: the connection stays open`);
+  if (r.allow !== undefined) assert.equal(res.headers.get("allow"), r.allow, what);
+  if (r.code === null) {
+    assert.doesNotMatch(res.headers.get("content-type") ?? "", /json/, what);
+    return false;
+  }
+  if (r.code === undefined) {
+    assert.ok(r.status >= 200 && r.status < 300);
+    return false;
+  }
+  // The expectation agrees with the catalogue, and the body is the typed error document.
+  assert.equal(RPC_ERRORS[r.code], r.status, `${r.code} is not a ${r.status} in errors.ts`);
+  assert.match(res.headers.get("content-type") ?? "", /^application\/json/, what);
+  const doc = JSON.parse(text) as ErrorDoc;
+  assert.equal(doc.error?.code, r.code, `${what}: ${text.slice(0, 200)}`);
+  assert.equal(typeof doc.error?.message, "string");
+  if (r.message !== undefined) assert.match(doc.error?.message as string, r.message, what);
+  r.doc?.(doc);
+  return false;
+}
+
+/** undici's failure when the server closed the socket under it (reset, broken pipe, or "other side closed"). */
+function closedByPeer(e: unknown): boolean {
+  const code = (e as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  return e instanceof TypeError && (code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE");
+}
+
+function describeFetchError(e: unknown): string {
+  const cause = (e as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+  return `${String(e)}${cause === undefined ? "" : ` (cause ${String(cause.code)}: ${String(cause.message)})`}`;
+}
+
+/**
+ * Sends `junk` and a blank line (so the server has a whole request head to judge, not a prefix to wait on) without
+ * half-closing, and asserts the server closes the connection, having answered at most an error status line.
+ */
+async function expectClosedOnJunk(port: number, junk: Uint8Array): Promise<void> {
+  const conn = await RawConn.open(port);
+  try {
+    conn.write(junk);
+    conn.write("\r\n\r\n");
+    await conn.waitClose(5_000);
+    const head = conn.text.split("\r\n")[0] ?? "";
+    assert.ok(head === "" || /^HTTP\/1\.1 [45]\d\d /.test(head), `port ${port}: junk got ${JSON.stringify(conn.text.slice(0, 120))}`);
+  } finally {
+    conn.destroy();
+  }
+}
+
+/** Handshake frames that fail to parse or to check out end in one of these refusals. */
+const HANDSHAKE_REFUSALS: readonly RefusalCode[] = ["MALFORMED_HANDSHAKE", "BAD_VERSION", "WRONG_CHAIN", "UNKNOWN_KEY", "SELF_CONNECTION", "WRONG_DIRECTION", "NONCE_MISMATCH", "BAD_SIGNATURE"];
+
+/** Opens a p2p link, sends `first` (then more junk) and asserts the node closes it with one of `expected` as its close code. */
+async function expectLinkRefused(port: number, first: Uint8Array, expected: readonly RefusalCode[]): Promise<void> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/quire/link`);
+  try {
+    const [code, reason] = await new Promise<[number, string]>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`p2p port ${port}: the link was not closed within 5 s`)), 5_000);
+      ws.on("open", () => {
+        ws.send(first);
+        for (let k = 0; k < 5; k++) ws.send(new Uint8Array(64).fill(0xee));
+      });
+      ws.on("close", (c, r) => {
+        clearTimeout(timer);
+        resolve([c, r.toString()]);
+      });
+      ws.on("error", () => {});
+    });
+    const refusal = refusalOfCloseCode(code);
+    assert.ok(refusal !== undefined && expected.includes(refusal), `first frame kind ${first[0]}: closed with ${code} ${reason}, expected ${expected.join(" | ")}`);
+    assert.equal(reason, refusal, "the close reason names the refusal");
+  } finally {
+    ws.terminate();
+  }
+}
+
+/** Small junk frames on /v1/stream are ignored (blocks still arrive after them); a frame over 1 KiB gets the socket closed. */
+async function expectStreamJunkPolicy(rpcPort: number, rng: SeededRng): Promise<void> {
+  const ws = new WebSocket(`ws://127.0.0.1:${rpcPort}/v1/stream`);
+  try {
+    const code = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("/v1/stream: no block after the junk, or not closed after the big frame, within 10 s")), 10_000);
+      let junkSent = false;
+      let blocksAfterJunk = 0;
+      let bigSent = false;
+      ws.on("open", () => {
+        for (let k = 0; k < 20; k++) ws.send(rng.bytes(rng.range(1, 1000)));
+        junkSent = true;
+      });
+      ws.on("message", (m: Buffer) => {
+        const doc = JSON.parse(m.toString()) as { height?: unknown };
+        // Two blocks: the second was published well after the server read the junk frames.
+        if (!junkSent || bigSent || typeof doc.height !== "number" || ++blocksAfterJunk < 2) return;
+        bigSent = true;
+        ws.send(rng.bytes(1500));
+      });
+      ws.on("close", (c) => {
+        clearTimeout(timer);
+        if (bigSent) resolve(c);
+        else reject(new Error(`/v1/stream closed (${c}) before any block arrived after the small junk frames`));
+      });
+      ws.on("error", () => {});
+    });
+    // uWS drops the socket (1006, no close frame) on a frame over maxPayloadLength; 1009 would be the polite form.
+    assert.ok(code === 1006 || code === 1009, `/v1/stream closed with ${code} after an oversized frame`);
+  } finally {
+    ws.terminate();
+  }
 }

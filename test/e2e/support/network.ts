@@ -34,6 +34,8 @@ export interface TestNetwork {
   readonly urls: readonly string[];
   readonly clients: readonly RpcClient[];
   readonly p2pPorts: readonly number[];
+  /** Extra `quire node` arguments every node starts (and restarts) with, e.g. `--set mempool.maxTxs=8`. */
+  readonly nodeArgs: readonly string[];
   nodes: (NodeProcess | null)[];
 }
 
@@ -63,8 +65,11 @@ export function spawnQuire(args: readonly string[], index = -1): NodeProcess {
   return p;
 }
 
-/** Writes an n-validator network in a fresh temp dir (free ports, one BLS worker per node) and starts every node. */
-export async function startNetwork(n: number, opts: { baseTimeoutMs?: number } = {}): Promise<TestNetwork> {
+/**
+ * Writes an n-validator network in a fresh temp dir (free ports, one BLS worker per node) and starts every node, with
+ * `nodeArgs` after `--config` (config overrides: `["--set", "mempool.maxTxs=8"]`).
+ */
+export async function startNetwork(n: number, opts: { baseTimeoutMs?: number; nodeArgs?: readonly string[] } = {}): Promise<TestNetwork> {
   const dir = await mkdtemp(join(tmpdir(), "quire-e2e-"));
   const ports = await freePorts(2 * n);
   const spec = Array.from({ length: n }, (_, i) => ({ p2p: ports[2 * i]!, rpc: ports[2 * i + 1]! }));
@@ -84,6 +89,7 @@ export async function startNetwork(n: number, opts: { baseTimeoutMs?: number } =
     urls: layout.rpcUrls,
     clients: layout.rpcUrls.map((url) => new RpcClient({ url, timeoutMs: 5_000 })),
     p2pPorts: spec.map((s) => s.p2p),
+    nodeArgs: opts.nodeArgs ?? [],
     nodes: [],
   };
   for (let i = 0; i < n; i++) net.nodes.push(startNode(net, i));
@@ -91,7 +97,7 @@ export async function startNetwork(n: number, opts: { baseTimeoutMs?: number } =
 }
 
 export function startNode(net: TestNetwork, i: number): NodeProcess {
-  return spawnQuire(["node", "--config", net.layout.configFiles[i]!], i);
+  return spawnQuire(["node", "--config", net.layout.configFiles[i]!, ...net.nodeArgs], i);
 }
 
 /** SIGTERM by pid; resolves with the exit code (SIGKILL after `graceMs`, then the code is null). */
