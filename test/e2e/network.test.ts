@@ -372,7 +372,7 @@ async function expectClosedOnJunk(port: number, junk: Uint8Array): Promise<void>
   try {
     conn.write(junk);
     conn.write("\r\n\r\n");
-    await conn.waitClose(5_000);
+    await conn.waitClose(15_000);
     const head = conn.text.split("\r\n")[0] ?? "";
     assert.ok(head === "" || /^HTTP\/1\.1 [45]\d\d /.test(head), `port ${port}: junk got ${JSON.stringify(conn.text.slice(0, 120))}`);
   } finally {
@@ -388,7 +388,7 @@ async function expectLinkRefused(port: number, first: Uint8Array, expected: read
   const ws = new WebSocket(`ws://127.0.0.1:${port}/quire/link`);
   try {
     const [code, reason] = await new Promise<[number, string]>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`p2p port ${port}: the link was not closed within 5 s`)), 5_000);
+      const timer = setTimeout(() => reject(new Error(`p2p port ${port}: the link was not closed within 15 s`)), 15_000);
       ws.on("open", () => {
         ws.send(first);
         for (let k = 0; k < 5; k++) ws.send(new Uint8Array(64).fill(0xee));
