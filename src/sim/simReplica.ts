@@ -34,7 +34,7 @@ import type { PayloadSource } from "../node/proposer.js";
 import { SILENT } from "../node/logger.js";
 import { InlinePrecheck } from "../node/precheck.js";
 import { CachingVerifier } from "../consensus/validation/verifier.js";
-import { utf8, writeU64BE } from "../util/bytes.js";
+import { bytesEqual, utf8, writeU64BE } from "../util/bytes.js";
 import type { Scheduler, TimerHandle } from "../util/clock.js";
 import type { SeededRng } from "../util/rng.js";
 import { decodeMessage, encodeMessage } from "../wire/codec.js";
@@ -223,10 +223,11 @@ export class SimReplica {
     return this.deps.validatorOfInstance[instance] ?? -1;
   }
 
-  /** The persisted safety state (decoded once per write). */
+  /** The persisted safety state (decoded again only when its bytes changed: the store hands out a copy per read). */
   persistedSafety(): SafetyRecord | null {
     const bytes = this.store?.loadSafetyState();
-    if (bytes !== this.safetyBytes) {
+    const same = bytes === undefined ? this.safetyBytes === undefined : this.safetyBytes !== undefined && bytesEqual(bytes, this.safetyBytes);
+    if (!same) {
       this.safetyBytes = bytes;
       this.safety = bytes === undefined ? null : decodeSafetyRecord(bytes);
     }
