@@ -113,8 +113,6 @@ export class ConsensusShell {
   readonly counters = new Map<string, number>();
   /** Committed heights peers announced in their hello. */
   readonly peerHeights = new Map<number, number>();
-  /** Totals for metrics. */
-  committedTxs = 0;
 
   constructor(
     private readonly o: ConsensusShellOptions,
@@ -156,19 +154,6 @@ export class ConsensusShell {
   /** The current view (0 before start). */
   get view(): number {
     return this.state?.view ?? 0;
-  }
-
-  /** The core's state (null before start): read by tests and the simulator's checks. */
-  get replicaState(): ReplicaState | null {
-    return this.state;
-  }
-
-  /** Blocks this node proposed, transactions it gossiped. */
-  get proposals(): number {
-    return this.proposer.proposed;
-  }
-  get gossipSent(): number {
-    return this.gossip.sent;
   }
 
   /** Resumes from the store (genesis must be committed) and starts the timers. Once: a stopped shell stays stopped. */
@@ -426,12 +411,7 @@ export class ConsensusShell {
   private commit(blocks: Extract<Effect, { kind: "commit" }>["blocks"]): void {
     // An executor or store failure here is an invariant break (the core only commits blocks extending the head).
     const summaries = this.m.executor.commit(blocks);
-    let txs = 0;
-    for (const s of summaries) {
-      this.m.mempool.removeCommitted(s.txIds);
-      txs += s.txIds.length;
-    }
-    this.committedTxs += txs;
+    for (const s of summaries) this.m.mempool.removeCommitted(s.txIds);
     this.m.onCommit(summaries);
   }
 

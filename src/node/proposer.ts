@@ -9,7 +9,7 @@
 import { buildBlock } from "../chain/blocks.js";
 import { ExecutionError } from "../chain/errors.js";
 import type { Executor } from "../chain/executor.js";
-import type { Block, Hash } from "../domain/types.js";
+import type { Block } from "../domain/types.js";
 import type { ProposeRequest } from "../consensus/types.js";
 import type { Scheduler, TimerHandle } from "../util/clock.js";
 import type { BlockPolicy } from "./config.js";
@@ -48,8 +48,6 @@ export interface ProposerModules {
 export class Proposer {
   private timer: TimerHandle | null = null;
   private waitingSince = 0;
-  /** Blocks proposed since start. */
-  proposed = 0;
 
   constructor(
     private readonly o: ProposerOptions,
@@ -92,7 +90,6 @@ export class Proposer {
       else this.m.fatal(e);
       return;
     }
-    this.proposed++;
     this.m.deliver(req.view, block);
   }
 
@@ -101,7 +98,7 @@ export class Proposer {
     const exclude = ex.txIdsInBranch(req.parentHash);
     const p = this.o.block;
     return buildBlock({
-      parentHash: req.parentHash as Hash,
+      parentHash: req.parentHash,
       parentHeight: req.parentHeight,
       view: req.view,
       proposer: this.o.self,

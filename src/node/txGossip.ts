@@ -38,8 +38,6 @@ export interface TxGossipModules {
 export class TxGossip {
   private timer: TimerHandle | null = null;
   private running = false;
-  /** Transactions sent to leaders since start. */
-  sent = 0;
 
   constructor(
     private readonly o: TxGossipOptions,
@@ -92,7 +90,6 @@ export class TxGossip {
       const txs = this.m.mempool.takeNewForGossip(p.maxBatchTxs, p.maxBatchBytes);
       if (txs.length === 0) return;
       this.m.send(targets, { txs });
-      this.sent += txs.length;
     }
   }
 
