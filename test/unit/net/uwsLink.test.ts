@@ -353,6 +353,8 @@ test("a flooding peer does not delay consensus to the others: the vote overtakes
   // a vote to 2. Assertion on order, not time: at 2, the vote is preceded only by relayed messages that had already
   // been handed to the socket when the vote was sent, and it overtook a non-empty backlog.
   const c = await uwsCluster(3, { socketHighWaterBytes: 256 * 1024, frameBytes: 64 * 1024 });
+  // Flood messages still in flight when the test closes the cluster must not be relayed by a stopped transport.
+  let closing = false;
   try {
     const [t0, t1] = c.transports as [UwsTransport, UwsTransport, UwsTransport];
     await eventually(() => c.transports.every((t) => t.peers.every((p) => t.isConnected(p))), "links");
@@ -364,7 +366,7 @@ test("a flooding peer does not delay consensus to the others: the vote overtakes
       ...base,
       onMessage(from, payload, priority) {
         base.onMessage(from, payload, priority);
-        if (from !== 1 || priority !== Priority.Gossip) return;
+        if (closing || from !== 1 || priority !== Priority.Gossip) return;
         for (let k = 0; k < 10; k++) {
           const p = new Uint8Array(4096);
           new DataView(p.buffer).setUint32(0, relaySeq++, true);
@@ -387,6 +389,7 @@ test("a flooding peer does not delay consensus to the others: the vote overtakes
     tc.diagnostic(`at the vote: ${atVote.sent} relayed messages sent, ${atVote.queued} queued; ${relayedBefore} arrived before it`);
     assert.ok(relayedBefore <= atVote.sent, `${relayedBefore} relayed messages arrived before the vote, only ${atVote.sent} were sent before it`);
   } finally {
+    closing = true;
     await c.close();
   }
 });
