@@ -8,7 +8,7 @@ import { utf8, toHex } from "../../src/util/bytes.js";
 import type { Block, Hash, Message, Proposal, QuorumCert, Timeout, TimeoutCert, Vote } from "../../src/domain/types.js";
 import { blockHash } from "../../src/consensus/blockHash.js";
 import { Replica } from "../../src/consensus/replica.js";
-import type { ReplicaOptions } from "../../src/consensus/replica.js";
+import type { ReplicaModules, ReplicaOptions } from "../../src/consensus/replica.js";
 import { SchemeCertificates } from "../../src/consensus/scheme.js";
 import type { SignatureScheme } from "../../src/consensus/scheme.js";
 import type { ConsensusSigner } from "../../src/consensus/signing.js";
@@ -60,10 +60,10 @@ export class TestCommittee {
     this.genesisQc = genesisQc(this.genesisHash);
   }
 
-  replica(self: number, opts: Partial<ReplicaOptions> = {}): Replica {
+  replica(self: number, opts: Partial<ReplicaOptions> = {}, modules: Partial<ReplicaModules> = {}): Replica {
     return new Replica(
       { chainId: CHAIN_ID, self, validatorCount: this.n, genesis: this.genesis, pacemaker: PACEMAKER, ...opts },
-      { signer: this.signer(self), aggregator: this.certs },
+      { signer: this.signer(self), aggregator: this.certs, ...modules },
     );
   }
 

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { bytesKey } from "../../../src/util/bytes.js";
-import type { Effect, ReplicaState } from "../../../src/consensus/types.js";
+import type { Effect, ExecutionCheck, ExecutionVerdict, ReplicaState } from "../../../src/consensus/types.js";
+import type { Block } from "../../../src/domain/types.js";
 import { ConsensusError } from "../../../src/consensus/errors.js";
 import { Replica } from "../../../src/consensus/replica.js";
 import { CHAIN_ID, InstantCluster, PACEMAKER, TestCommittee, effectsOf, sentMessages } from "../../support/consensus.js";
@@ -283,4 +284,39 @@ test("durable writes (saveBlock, persist) always precede the first vote, timeout
     });
   }
   assert.ok(checked > 100);
+});
+
+test("the execution check: a refused block is neither saved nor voted for and its sender is named; an unavailable one is not voted for; ancestors come from the tree", () => {
+  const b1 = c.block(c.ref(c.genesis), 1);
+  const b2 = c.block(c.ref(b1), 2);
+  const b1Hash = c.ref(b1).hash;
+  const run = (verdict: ExecutionVerdict) => {
+    const seen: (Block | undefined)[] = [];
+    const execution: ExecutionCheck = {
+      check: (block, ancestor) => {
+        seen.push(ancestor(block.header.parent));
+        return block.header.view === 2 ? verdict : "ok";
+      },
+    };
+    const rep = c.replica(0, {}, { execution });
+    let s = rep.init(0).state;
+    s = rep.step(s, { kind: "proposal", from: 1, proposal: c.verified(c.proposal(b1, c.genesisQc)) }, 5).state;
+    const r = rep.step(s, { kind: "proposal", from: 2, proposal: c.verified(c.proposal(b2, c.qc(1, b1Hash))) }, 10);
+    return { r, seen };
+  };
+  const ok = run("ok");
+  assert.equal(effectsOf(ok.r.effects, "saveBlock").length, 1);
+  assert.equal(sentMessages(ok.r.effects).filter((m) => m.message.kind === "vote").length, 1);
+  // The parent of b2 is b1, known only to the core's tree (no store here): the lookup found it.
+  assert.equal(ok.seen[1], b1);
+  for (const [verdict, code] of [
+    ["BAD_PARENT_STATE_ROOT", "BAD_PARENT_STATE_ROOT"],
+    ["BAD_PARENT_RESULTS", "BAD_PARENT_RESULTS"],
+    ["UNAVAILABLE", "EXECUTION_UNAVAILABLE"],
+  ] as const) {
+    const { r } = run(verdict);
+    assert.deepEqual(effectsOf(r.effects, "rejected"), [{ kind: "rejected", from: 2, code }], verdict);
+    assert.equal(effectsOf(r.effects, "saveBlock").length, 0, verdict);
+    assert.equal(sentMessages(r.effects).filter((m) => m.message.kind === "vote").length, 0, verdict);
+  }
 });
