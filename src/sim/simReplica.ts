@@ -195,7 +195,10 @@ export class SimReplica {
     stack.shell.stop();
     this.stack = null;
     this.alive = false;
-    void this.store?.close();
+    // A crashed process closes nothing: the store object is dropped and the next incarnation reopens the same data.
+    // (Not `close()`: that is async, and its continuation, queued behind a sweep that never yields, would keep every
+    // crashed incarnation's tables alive until the sweep ends — 4.6 GB after 9,000 runs at n = 7.)
+    this.data.inUse = false;
     this.store = null;
     void d.network.stop();
     this.clientTimer?.cancel();
