@@ -376,9 +376,9 @@ export class Executor {
 /**
  * The consensus core's execution check over an executor: a proposed block must carry its parent's outcome. An
  * ancestor that cannot be found or executed (`ExecutionError`) makes the block unavailable — not voted for, the
- * sender not blamed; `onUnavailable` hears the reason (for metrics). Any other exception is a bug and propagates.
+ * sender not blamed (the core counts it as EXECUTION_UNAVAILABLE). Any other exception is a bug and propagates.
  */
-export function executionCheck(executor: Executor, onUnavailable: (code: string) => void = () => {}): ExecutionCheck {
+export function executionCheck(executor: Executor): ExecutionCheck {
   return {
     check(block, ancestor) {
       let c: ReturnType<Executor["checkParentExecution"]>;
@@ -386,14 +386,10 @@ export function executionCheck(executor: Executor, onUnavailable: (code: string)
         c = executor.checkParentExecution(block, ancestor);
       } catch (e) {
         if (!(e instanceof ExecutionError)) throw e;
-        onUnavailable(e.code);
         return "UNAVAILABLE";
       }
       if (c === null) return "ok";
-      if (c === "UNKNOWN_PARENT" || c === "PARENT_NOT_ON_CHAIN") {
-        onUnavailable(c);
-        return "UNAVAILABLE";
-      }
+      if (c === "UNKNOWN_PARENT" || c === "PARENT_NOT_ON_CHAIN") return "UNAVAILABLE";
       return c;
     },
   };

@@ -4,7 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { FRAME_DATA, FRAME_HANDSHAKE, FrameDecoder, handshakeFrame } from "../../../src/net/framing.js";
+import { FRAME_DATA, FrameDecoder, handshakeFrame } from "../../../src/net/framing.js";
 import { closeCodeOf, Priority, SendStatus } from "../../../src/net/transport.js";
 import type { PeerId } from "../../../src/net/transport.js";
 import { UwsTransport } from "../../../src/net/uwsTransport.js";

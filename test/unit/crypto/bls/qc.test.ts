@@ -10,7 +10,7 @@ import { Bitset, encodeBitmap } from "../../../../src/crypto/bitmap/index.js";
 import { concatBytes, toHex, utf8 } from "../../../../src/util/bytes.js";
 import type { SeededRng } from "../../../../src/util/rng.js";
 import { seededRng } from "../../../support/seed.js";
-import { encodeG2, g2OffSubgroup, g2PlusTorsion } from "../../../support/blsPoints.js";
+import { encodeG2, g2PlusTorsion } from "../../../support/blsPoints.js";
 
 let b: BlsBackend;
 before(async () => {
