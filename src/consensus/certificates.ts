@@ -22,8 +22,9 @@ export interface CertificateAggregator {
    */
   assembleQc(votes: readonly Vote[]): QcAssembly;
   /**
-   * A TC over `timeouts`: all for the same view, distinct validators (else `INVARIANT`), each verified by validation. `highQcViews` lists
-   * each signer's reported high-QC view in ascending signer order.
+   * A TC over `timeouts`: all for the same view, distinct validators (else `INVARIANT`), each verified by validation.
+   * `highQcViews` lists each signer's reported high-QC view in ascending signer order; `highQc` is the highest of the
+   * timeouts' QCs (so its view is the largest of `highQcViews`).
    */
   aggregateTc(timeouts: readonly Timeout[]): TimeoutCert;
 }

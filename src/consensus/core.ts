@@ -216,12 +216,16 @@ export function commitByTwoChain(d: Draft, key: string): void {
   }
 }
 
-/** A verified TC: remember it (for proposing and for laggards) and enter the next view. */
-export function processTc(d: Draft, tc: TimeoutCert): void {
+/**
+ * A verified TC from `from`: learn the QC it carries (raising the high QC to it and fetching its block if unknown, as
+ * for any QC), remember the TC (for proposing and for laggards), and enter the next view. The carried QC reaches the
+ * TC's bar (its largest claimed high-QC view), so after this the high QC meets the bar of every TC kept: any TC of a
+ * view serves as well as another, and a faulty aggregator cannot hand us one we could not build on.
+ */
+export function processTc(d: Draft, tc: TimeoutCert, from: number): void {
+  processQc(d, tc.highQc, from);
   const cur = d.safety.lastTc;
-  // For one view, prefer the TC that the high QC we hold can justify (a lower max high-QC view): a TC assembled by a
-  // faulty replica may carry a claim that no QC we can show satisfies.
-  if (cur === null || tc.view > cur.view || (tc.view === cur.view && maxHighQcView(tc) < maxHighQcView(cur))) d.setSafety({ lastTc: tc });
+  if (cur === null || tc.view > cur.view) d.setSafety({ lastTc: tc });
   enterView(d, tc.view + 1);
 }
 
@@ -357,7 +361,8 @@ export function addTimeout(d: Draft, t: Timeout): void {
   const all = d.timeouts.get(t.view);
   if (all !== undefined && all.byVoter.size >= d.ctx.quorum && (d.safety.lastTc === null || d.safety.lastTc.view < t.view)) {
     const sorted = [...all.byVoter.values()].sort((a, b) => a.voter - b.voter);
-    processTc(d, d.ctx.aggregator.aggregateTc(sorted));
+    // Every timeout's high QC was processed as it arrived (with its sender as the source), so the carried QC is known.
+    processTc(d, d.ctx.aggregator.aggregateTc(sorted), d.ctx.self);
   }
 }
 
@@ -387,7 +392,8 @@ export function localTimeout(d: Draft): void {
 
 /**
  * Asks the shell for a block when this replica leads the current view, has not proposed (or given up) in it, can
- * justify a proposal (a QC of view - 1, or a TC of view - 1 that its high QC satisfies) and holds the parent block.
+ * justify a proposal (a QC of view - 1, or a TC of view - 1 whose bar its high QC meets — always, since processing the
+ * TC raised the high QC to the QC it carries; checked anyway, as the voters will) and holds the parent block.
  */
 export function maybePropose(d: Draft): void {
   const view = d.view;

@@ -10,6 +10,6 @@ export function onQc(d: Draft, from: number, qc: QuorumCert): void {
   processQc(d, qc, from);
 }
 
-export function onTc(d: Draft, tc: TimeoutCert): void {
-  processTc(d, tc);
+export function onTc(d: Draft, from: number, tc: TimeoutCert): void {
+  processTc(d, tc, from);
 }

@@ -9,6 +9,6 @@ import type { VerifiedProposal } from "./types.js";
 
 export function onProposal(d: Draft, from: number, p: VerifiedProposal): void {
   processQc(d, p.qc, from);
-  if (p.tc !== null) processTc(d, p.tc);
+  if (p.tc !== null) processTc(d, p.tc, from);
   if (!acceptProposal(d, from, p)) bufferProposal(d, from, p);
 }

@@ -166,7 +166,7 @@ export class Replica {
         onQc(d, input.from, input.qc);
         break;
       case "tc":
-        onTc(d, input.tc);
+        onTc(d, input.from, input.tc);
         break;
       case "syncResponse":
         onSyncResponse(d, input.from, input.requestId, input.blocks);

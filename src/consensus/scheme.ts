@@ -13,6 +13,7 @@ import { quorumSize } from "../domain/quorum.js";
 import { bytesEqual } from "../util/bytes.js";
 import type { CertificateAggregator, QcAssembly } from "./certificates.js";
 import { ConsensusError } from "./errors.js";
+import { maxHighQcView } from "./safetyRules.js";
 import { timeoutMessage, voteMessage } from "./signing.js";
 import type { CertCheck, CertificateVerifier } from "./validation/verifier.js";
 
@@ -48,6 +49,13 @@ export interface SchemeCertificatesOptions {
    * once, bisect only when it fails. Default false: validation verified every vote, the aggregate needs no check.
    */
   readonly optimisticVotes?: boolean;
+  /**
+   * TEST ONLY — a demonstration of the weakness protocol version 2 removed, for test/sim/forgedTc.test.ts. "claimed"
+   * makes `verifyTc` skip its check that the carried QC reaches the largest claimed high-QC view, which is how a TC
+   * was accepted before it carried a QC: a signer could then claim a QC that nobody holds and stall the next leader.
+   * The node never sets it (no config field reaches it). Default "carried".
+   */
+  readonly tcRule?: "carried" | "claimed";
 }
 
 type Part = { readonly signer: number; readonly signature: Uint8Array };
@@ -58,6 +66,7 @@ export class SchemeCertificates implements CertificateAggregator, CertificateVer
   private readonly n: number;
   private readonly quorum: number;
   private readonly optimistic: boolean;
+  private readonly tcRule: "carried" | "claimed";
 
   constructor(
     opts: SchemeCertificatesOptions,
@@ -69,6 +78,7 @@ export class SchemeCertificates implements CertificateAggregator, CertificateVer
     this.n = opts.validatorCount;
     this.quorum = quorumSize(opts.validatorCount);
     this.optimistic = opts.optimisticVotes ?? false;
+    this.tcRule = opts.tcRule ?? "carried";
   }
 
   assembleQc(votes: readonly Vote[]): QcAssembly {
@@ -149,6 +159,9 @@ export class SchemeCertificates implements CertificateAggregator, CertificateVer
     }
     const sorted = [...timeouts].sort((a, b) => a.voter - b.voter);
     this.checkVoters(sorted, "aggregateTc");
+    // The carried QC: the highest among the timeouts (the lowest voter's on a tie, so the result is deterministic).
+    let highQc = sorted[0]!.highQc;
+    for (const t of sorted) if (t.highQc.view > highQc.view) highQc = t.highQc;
     return {
       view: first.view,
       signers: this.signerSets.encode(
@@ -157,6 +170,7 @@ export class SchemeCertificates implements CertificateAggregator, CertificateVer
       ),
       highQcViews: sorted.map((t) => t.highQc.view),
       aggregateSignature: this.scheme.aggregate(sorted.map((t) => ({ signer: t.voter, signature: t.signature }))),
+      highQc,
     };
   }
 
@@ -182,6 +196,8 @@ export class SchemeCertificates implements CertificateAggregator, CertificateVer
     if (signers.length < this.quorum) return "BELOW_QUORUM";
     if (tc.highQcViews.length !== signers.length) return "BAD_HIGH_QC_VIEWS";
     for (const v of tc.highQcViews) if (v >= tc.view) return "BAD_HIGH_QC_VIEWS";
+    // The claims set the bar for the next proposal; the carried QC shows that the bar can be met (see TimeoutCert).
+    if (this.tcRule === "carried" && tc.highQc.view !== maxHighQcView(tc)) return "HIGH_QC_MISMATCH";
     if (tc.aggregateSignature.length !== SIGNATURE_BYTES) return "BAD_AGGREGATE";
     const messages = tc.highQcViews.map((v) => timeoutMessage(this.chainId, tc.view, v));
     return this.scheme.verifyAggregateMulti(signers, messages, tc.aggregateSignature) ? "ok" : "BAD_AGGREGATE";

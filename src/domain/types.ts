@@ -68,7 +68,12 @@ export interface Timeout {
   readonly signature: Uint8Array;
 }
 
-/** Timeout certificate: 2f+1 timeouts for `view`, aggregated. */
+/**
+ * Timeout certificate: 2f+1 timeouts for `view`, aggregated, with the highest QC among them. The signed claims
+ * (`highQcViews`) set the bar a proposal after the TC must meet (safety); `highQc` is the evidence that the bar can be
+ * met (liveness): validation requires `highQc.view == max(highQcViews)` and a valid `highQc`, so a replica that
+ * accepts the TC also learns a QC high enough to justify the next proposal — a signer cannot claim a QC nobody has.
+ */
 export interface TimeoutCert {
   readonly view: number;
   /** Encoded bitmap of the signing validators' indices. */
@@ -77,12 +82,15 @@ export interface TimeoutCert {
   readonly highQcViews: readonly number[];
   /** Aggregate BLS signature over the distinct (view, high-QC view) messages (96 bytes). */
   readonly aggregateSignature: Uint8Array;
+  /** The highest QC among the signers' timeouts: its view is the largest of `highQcViews`. */
+  readonly highQc: QuorumCert;
 }
 
 /**
  * A proposal for `block.header.view`. `qc` certifies the parent; `tc` is present when the previous view timed out.
- * Both are needed in that case: the voting rule checks `block.view == tc.view + 1` and `qc.view >= max(tc.highQcViews)`,
- * so a TC alone cannot justify a block.
+ * Both are needed in that case: the voting rule checks `block.view == tc.view + 1` and `qc.view >= max(tc.highQcViews)`
+ * (the TC's carried QC has that view, but the parent may be a later certified block), so a TC alone does not name the
+ * block it justifies.
  */
 export interface Proposal {
   readonly block: Block;
@@ -143,7 +151,7 @@ export interface TxBatch {
 }
 
 /** Version carried in the handshake; bump it with any incompatible schema change. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Every message on the wire, tagged by kind: `switch (msg.kind)` narrows `msg.body`. */
 export type Message =

@@ -11,7 +11,8 @@
  *   refuses. A vote's or timeout's own signature is one job (one key, one message), and so is every QC: its signers'
  *   aggregate public key is computed here — the keys came with proofs of possession, so verifying the aggregate
  *   signature against the aggregate key is the POP scheme's FastAggregateVerify. TCs stay with validation: they need a
- *   multi-pairing over distinct messages, which a single-key job cannot express, and occur only when views time out.
+ *   multi-pairing over distinct messages, which a single-key job cannot express, and occur only when views time out;
+ *   the QC a TC carries is an ordinary QC job.
  * - `InlinePrecheck` (the simulator, virtual time): any `CertificateVerifier` on the calling thread, TCs included;
  *   `ready` before `prepare` returns.
  *
@@ -24,6 +25,7 @@ import type { BlsBackend, PublicKey } from "../crypto/bls/backend.js";
 import type { BlsVerifier, VerifyJob } from "../crypto/bls/interface.js";
 import type { SignerSetCodec } from "../consensus/scheme.js";
 import { timeoutMessage, voteMessage } from "../consensus/signing.js";
+import { qcKey } from "../consensus/validation/verifier.js";
 import type { CachingVerifier, CertificateVerifier } from "../consensus/validation/verifier.js";
 import { quorumSize } from "../domain/quorum.js";
 import type { Message, QuorumCert, Timeout, TimeoutCert, Vote } from "../domain/types.js";
@@ -49,8 +51,14 @@ type Item = { readonly kind: "vote"; readonly vote: Vote } | { readonly kind: "t
 function itemsOf(from: number, msg: Message, n: number, cache: CachingVerifier): { items: Item[]; bulk: boolean } {
   const items: Item[] = [];
   const valid = (i: number): boolean => Number.isInteger(i) && i >= 0 && i < n;
+  const qcs = new Set<string>();
   const qc = (q: QuorumCert): void => {
-    if (q.view !== 0 && !cache.knowsQc(q)) items.push({ kind: "qc", qc: q });
+    if (q.view === 0 || cache.knowsQc(q)) return;
+    // A proposal after a timeout often carries one QC twice: as its justification and inside its TC.
+    const key = qcKey(q);
+    if (qcs.has(key)) return;
+    qcs.add(key);
+    items.push({ kind: "qc", qc: q });
   };
   switch (msg.kind) {
     case "vote":
@@ -67,7 +75,10 @@ function itemsOf(from: number, msg: Message, n: number, cache: CachingVerifier):
       const p = msg.body;
       if (p.block.header.proposer !== from) break;
       qc(p.qc);
-      if (p.tc !== null) items.push({ kind: "tc", tc: p.tc });
+      if (p.tc !== null) {
+        items.push({ kind: "tc", tc: p.tc });
+        qc(p.tc.highQc);
+      }
       break;
     }
     case "qc":
@@ -75,6 +86,7 @@ function itemsOf(from: number, msg: Message, n: number, cache: CachingVerifier):
       break;
     case "tc":
       items.push({ kind: "tc", tc: msg.body });
+      qc(msg.body.highQc);
       break;
     case "syncResponse":
       for (const b of msg.body.blocks) qc(b.qc);

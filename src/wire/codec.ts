@@ -73,7 +73,7 @@ const enum EnvelopeF { messageType = 0, message = 1 }
 const enum HandshakeF { version = 0, chainId, publicKey, nonce, peerNonce, signature }
 const enum HelloF { chainId = 0, committedHeight, committedHash }
 const enum QcF { view = 0, blockHash, signers, signature }
-const enum TcF { view = 0, signers, highQcViews, signature }
+const enum TcF { view = 0, signers, highQcViews, signature, highQc }
 const enum VoteF { view = 0, blockHash, voter, signature }
 const enum TimeoutF { view = 0, highQc, voter, signature }
 const enum HeaderF { parent = 0, view, height, proposer, timestampMs, txRoot, parentStateRoot, parentResults }
@@ -278,7 +278,8 @@ function readTc(b: Uint8Array, pos: number, where: string): TimeoutCert {
     }
   }
   const aggregateSignature = fixedBytes(b, pos, vt, TcF.signature, SIGNATURE_BYTES, where, "aggregateSignature");
-  return { view, signers, highQcViews, aggregateSignature };
+  const highQc = readQc(b, requiredRef(b, pos, vt, TcF.highQc, where, "highQc"), `${where}.highQc`);
+  return { view, signers, highQcViews, aggregateSignature, highQc };
 }
 
 function readVote(b: Uint8Array, pos: number): Vote {
@@ -636,11 +637,13 @@ export class WireEncoder {
     }
     const viewsOff = bd.endVector();
     const sig = this.bytes(tc.aggregateSignature);
+    const highQc = this.qc(tc.highQc, `${where}.highQc`);
     fb.TimeoutCert.startTimeoutCert(bd);
     addU53(bd, TcF.view, tc.view);
     fb.TimeoutCert.addSigners(bd, signers);
     fb.TimeoutCert.addHighQcViews(bd, viewsOff);
     fb.TimeoutCert.addSignature(bd, sig);
+    fb.TimeoutCert.addHighQc(bd, highQc);
     return fb.TimeoutCert.endTimeoutCert(bd);
   }
 

@@ -30,7 +30,7 @@ function qc(q: fb.QuorumCert): QuorumCert {
 function tc(t: fb.TimeoutCert): TimeoutCert {
   const views: number[] = [];
   for (let i = 0; i < t.highQcViewsLength(); i++) views.push(num(t.highQcViews(i)!));
-  return { view: num(t.view()), signers: bytes(t.signersArray()), highQcViews: views, aggregateSignature: bytes(t.signatureArray()) };
+  return { view: num(t.view()), signers: bytes(t.signersArray()), highQcViews: views, aggregateSignature: bytes(t.signatureArray()), highQc: qc(t.highQc()!) };
 }
 
 function block(b: fb.Block): Block {

@@ -37,6 +37,7 @@ export function randomTc(rng: SeededRng): TimeoutCert {
     signers: rng.bytes(rng.range(0, 8)),
     highQcViews: Array.from({ length: n }, () => u53(rng)),
     aggregateSignature: rng.bytes(96),
+    highQc: randomQc(rng),
   };
 }
 

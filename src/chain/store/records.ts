@@ -17,10 +17,15 @@
  *   txLocation   height(u64) index(u32) ok(u8)                         (value of the tx index)
  *   pending      flags(u8: 1 = qc, 2 = parentQc) block [qc] [parentQc] (value of the fork database, key = hash)
  *   head         height(u64) hash(32)
- *   safety       version(u8 = 1) lastVotedView(u64) highQc lastProposedView(u64) flags(u8: 1 = vote, 2 = timeout, 4 = tc)
+ *   safety       version(u8 = 2) lastVotedView(u64) highQc lastProposedView(u64) flags(u8: 1 = vote, 2 = timeout, 4 = tc)
  *                [vote: view(u64) blockHash(32) voter(u32) len(u32) signature]
  *                [timeout: view(u64) highQc voter(u32) len(u32) signature]
- *                [tc: view(u64) len(u32) signers count(u32) highQcView(u64)* len(u32) aggregateSignature]
+ *                [tc: view(u64) len(u32) signers count(u32) highQcView(u64)* len(u32) aggregateSignature highQc]
+ *
+ * Safety version 1 is the same without the TC's carried highQc (protocol version 1). It is still read, with its TC
+ * dropped: a TC without the QC it now must carry cannot be sent or proposed with, and nothing safety-critical rests on
+ * the last TC (it only moves the replica to the next view and helps laggards; the next TC or QC replaces it), so a
+ * data directory survives the upgrade.
  */
 import { ChainStoreError } from "../errors.js";
 import { writeU64BE } from "../../util/bytes.js";
@@ -310,14 +315,16 @@ export interface SafetyRecord {
   readonly lastTc: TimeoutCert | null;
 }
 
-const SAFETY_VERSION = 1;
+const SAFETY_VERSION = 2;
+/** The previous layout, read with its TC dropped (see the module comment). */
+const SAFETY_VERSION_NO_TC_QC = 1;
 
 export function encodeSafetyRecord(s: SafetyRecord): Uint8Array {
   const { lastVote: v, lastTimeout: t, lastTc: tc } = s;
   let size = 1 + 8 + qcSize(s.highQc) + 8 + 1;
   if (v !== null) size += 8 + HASH_BYTES + 4 + 4 + v.signature.length;
   if (t !== null) size += 8 + qcSize(t.highQc) + 4 + 4 + t.signature.length;
-  if (tc !== null) size += 8 + 4 + tc.signers.length + 4 + 8 * tc.highQcViews.length + 4 + tc.aggregateSignature.length;
+  if (tc !== null) size += 8 + 4 + tc.signers.length + 4 + 8 * tc.highQcViews.length + 4 + tc.aggregateSignature.length + qcSize(tc.highQc);
   const w = new Writer(size);
   w.u8(SAFETY_VERSION);
   w.u64(s.lastVotedView);
@@ -342,6 +349,7 @@ export function encodeSafetyRecord(s: SafetyRecord): Uint8Array {
     w.u32(tc.highQcViews.length);
     for (const view of tc.highQcViews) w.u64(view);
     w.sized(tc.aggregateSignature);
+    writeQc(w, tc.highQc);
   }
   return w.finish();
 }
@@ -349,7 +357,7 @@ export function encodeSafetyRecord(s: SafetyRecord): Uint8Array {
 export function decodeSafetyRecord(bytes: Uint8Array): SafetyRecord {
   const r = new Reader(bytes, "safety state");
   const version = r.u8();
-  if (version !== SAFETY_VERSION) throw corrupt(`safety state: unknown version ${version}`);
+  if (version !== SAFETY_VERSION && version !== SAFETY_VERSION_NO_TC_QC) throw corrupt(`safety state: unknown version ${version}`);
   const lastVotedView = r.u64();
   const highQc = readQc(r);
   const lastProposedView = r.u64();
@@ -366,7 +374,8 @@ export function decodeSafetyRecord(bytes: Uint8Array): SafetyRecord {
     if (count * 8 > bytes.length) throw corrupt(`safety state: ${count} high-QC views in ${bytes.length} bytes`);
     const highQcViews: number[] = [];
     for (let i = 0; i < count; i++) highQcViews.push(r.u64());
-    lastTc = { view, signers, highQcViews, aggregateSignature: r.sized() };
+    const aggregateSignature = r.sized();
+    if (version === SAFETY_VERSION) lastTc = { view, signers, highQcViews, aggregateSignature, highQc: readQc(r) };
   }
   r.end();
   return { lastVotedView, highQc, lastProposedView, lastVote, lastTimeout, lastTc };

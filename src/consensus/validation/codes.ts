@@ -69,6 +69,11 @@ const ACTIONS = {
   TC_BAD_AGGREGATE: "penalise",
   /** highQcViews does not have one entry per signer, or has an entry >= the TC's view. */
   TC_BAD_HIGH_QC_VIEWS: "penalise",
+  /**
+   * The QC a TC carries is not of the largest high-QC view its signers claimed: a claim nobody can back with a QC (the
+   * forged-claim attack on liveness), since an honest aggregator carries the highest QC of the timeouts it signs over.
+   */
+  TC_HIGH_QC_MISMATCH: "penalise",
   // sync responses
   /** Blocks not at consecutive heights, or not each the parent of the next. */
   SYNC_NOT_CHAIN: "penalise",

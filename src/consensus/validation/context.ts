@@ -56,21 +56,28 @@ export function checkQc(ctx: CheckContext, qc: QuorumCert): Verdict {
       return "QC_BELOW_QUORUM";
     case "BAD_AGGREGATE":
     case "BAD_HIGH_QC_VIEWS":
+    case "HIGH_QC_MISMATCH":
       return "QC_BAD_AGGREGATE";
   }
 }
 
+/**
+ * A TC: its signers, claims and aggregate (including that the carried QC's view is the largest claim), then the carried
+ * QC as any QC — the genesis certificate exactly, or signers and aggregate that verify (a rejection of it is a QC code).
+ */
 export function checkTc(ctx: CheckContext, tc: TimeoutCert): Verdict {
   if (!validView(tc.view) || tc.aggregateSignature.length !== SIGNATURE_BYTES) return "MALFORMED";
   switch (ctx.verifier.verifyTc(tc)) {
     case "ok":
-      return null;
+      return checkQc(ctx, tc.highQc);
     case "BAD_SIGNERS":
       return "TC_BAD_SIGNERS";
     case "BELOW_QUORUM":
       return "TC_BELOW_QUORUM";
     case "BAD_HIGH_QC_VIEWS":
       return "TC_BAD_HIGH_QC_VIEWS";
+    case "HIGH_QC_MISMATCH":
+      return "TC_HIGH_QC_MISMATCH";
     case "BAD_AGGREGATE":
       return "TC_BAD_AGGREGATE";
   }

@@ -7,7 +7,7 @@ import { bytesKey } from "../../util/bytes.js";
 import type { QuorumCert, Timeout, TimeoutCert, Vote } from "../../domain/types.js";
 
 /** Result of a certificate check. */
-export type CertCheck = "ok" | "BAD_SIGNERS" | "BELOW_QUORUM" | "BAD_AGGREGATE" | "BAD_HIGH_QC_VIEWS";
+export type CertCheck = "ok" | "BAD_SIGNERS" | "BELOW_QUORUM" | "BAD_AGGREGATE" | "BAD_HIGH_QC_VIEWS" | "HIGH_QC_MISMATCH";
 
 export interface CertificateVerifier {
   /** The voter's signature over (chainId, view, blockHash). */
@@ -16,7 +16,11 @@ export interface CertificateVerifier {
   verifyTimeout(timeout: Timeout): boolean;
   /** Signers decode to a quorum of validators, and the aggregate is theirs over the QC's vote message. */
   verifyQc(qc: QuorumCert): CertCheck;
-  /** Signers decode to a quorum, one high-QC view per signer (each below the TC's view), and the aggregate checks. */
+  /**
+   * Signers decode to a quorum, one high-QC view per signer (each below the TC's view), the carried QC's view is the
+   * largest of them, and the aggregate checks. The carried QC itself is checked separately (validation's `checkQc`,
+   * which knows the genesis certificate), as a timeout's high QC is.
+   */
   verifyTc(tc: TimeoutCert): CertCheck;
 }
 
@@ -39,9 +43,12 @@ export function qcKey(qc: QuorumCert): string {
   return `q${qc.view}:${qc.blockHash.length}:${qc.signers.length}:${qc.aggregateSignature.length}:${bytesKey(qc.blockHash)}${bytesKey(qc.signers)}${bytesKey(qc.aggregateSignature)}`;
 }
 
-/** A TC's key: every field (the high-QC views comma-separated after their count). */
+/**
+ * A TC's key: every field of its own (the high-QC views comma-separated after their count) and its carried QC's view
+ * (what `verifyTc` compares; the carried QC is checked, and keyed, apart).
+ */
 export function tcKey(tc: TimeoutCert): string {
-  return `c${tc.view}:${tc.highQcViews.length}:${tc.highQcViews.join(",")}:${tc.signers.length}:${tc.aggregateSignature.length}:${bytesKey(tc.signers)}${bytesKey(tc.aggregateSignature)}`;
+  return `c${tc.view}:${tc.highQc.view}:${tc.highQcViews.length}:${tc.highQcViews.join(",")}:${tc.signers.length}:${tc.aggregateSignature.length}:${bytesKey(tc.signers)}${bytesKey(tc.aggregateSignature)}`;
 }
 
 type Verdict = boolean | CertCheck;

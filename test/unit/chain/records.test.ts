@@ -41,7 +41,7 @@ function safety(rng: SeededRng, flags: number): SafetyRecord {
     lastProposedView: Number.MAX_SAFE_INTEGER - rng.int(10),
     lastVote: flags & 1 ? { view: rng.int(1000), blockHash: rng.bytes(32), voter: rng.u32(), signature: rng.bytes(192) } : null,
     lastTimeout: flags & 2 ? { view: rng.int(1000), highQc: qc(rng), voter: rng.int(100), signature: rng.bytes(192) } : null,
-    lastTc: flags & 4 ? { view: rng.int(1000), signers: rng.bytes(3), highQcViews: Array.from({ length: rng.int(8) }, () => rng.int(1 << 40)), aggregateSignature: rng.bytes(96) } : null,
+    lastTc: flags & 4 ? { view: rng.int(1000), signers: rng.bytes(3), highQcViews: Array.from({ length: rng.int(8) }, () => rng.int(1 << 40)), aggregateSignature: rng.bytes(96), highQc: qc(rng) } : null,
   };
 }
 
@@ -74,6 +74,20 @@ test("records: every record round-trips; truncation, trailing bytes and oversize
   const badOk = encodeTxLocation({ height: 1, index: 0, ok: true });
   badOk[12] = 2;
   assert.throws(() => decodeTxLocation(badOk), isCorrupt);
+});
+
+test("records: a version-1 safety record (TCs without a carried QC) is read with its TC dropped; other versions are CORRUPT", (t) => {
+  const rng = seededRng(t);
+  for (let flags = 0; flags < 8; flags++) {
+    const s = safety(rng, flags);
+    const v2 = encodeSafetyRecord(s);
+    assert.equal(v2[0], 2);
+    // Version 1 is version 2 without the TC's trailing carried QC (the TC is the record's last part).
+    const tcQcBytes = s.lastTc === null ? 0 : encodeQcRecord(s.lastTc.highQc).length;
+    const v1 = Uint8Array.of(1, ...v2.subarray(1, v2.length - tcQcBytes));
+    assert.deepEqual(decodeSafetyRecord(v1), { ...s, lastTc: null });
+    for (const version of [0, 3, 255]) assert.throws(() => decodeSafetyRecord(Uint8Array.of(version, ...v2.subarray(1))), isCorrupt);
+  }
 });
 
 test("records: height keys sort as heights", () => {

@@ -37,6 +37,8 @@ const SHELL_PENALISED = [
   "BAD_PARENT_STATE_ROOT",
   "BAD_PARENT_RESULTS",
 ];
+/** Penalised codes added since: a TC whose carried QC does not back its largest claim (protocol version 2). */
+const PENALISED_SINCE = ["TC_HIGH_QC_MISMATCH"];
 const ALL = [...REJECT_CODES, ...CORE_REJECT_CODES];
 
 test("every rejection code, validation's and the core's, has an action, ignore or penalise; no code is listed twice", () => {
@@ -44,8 +46,8 @@ test("every rejection code, validation's and the core's, has an action, ignore o
   for (const code of ALL) assert.ok(actionOf(code) === "ignore" || actionOf(code) === "penalise", code);
 });
 
-test("the penalised codes are exactly the shell's PENALISED set", () => {
-  assert.deepEqual(ALL.filter((c) => actionOf(c) === "penalise").sort(), [...SHELL_PENALISED].sort());
+test("the penalised codes are exactly the shell's PENALISED set plus the codes added since", () => {
+  assert.deepEqual(ALL.filter((c) => actionOf(c) === "penalise").sort(), [...SHELL_PENALISED, ...PENALISED_SINCE].sort());
   // Two of them are the core's (its execution check), the rest validation's.
   assert.deepEqual(CORE_REJECT_CODES.filter((c) => actionOf(c) === "penalise"), ["BAD_PARENT_STATE_ROOT", "BAD_PARENT_RESULTS"]);
   assert.deepEqual(

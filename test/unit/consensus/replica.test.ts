@@ -96,6 +96,35 @@ test("2f+1 timeouts form a TC; the next leader proposes with the TC and its high
   assert.deepEqual(effectsOf(rep.step(r.state, { kind: "payload", view: 2, block }, 12).effects, "rejected")[0]?.code, "PAYLOAD_NOT_EXPECTED");
 });
 
+test("a TC carrying a QC this replica lacks: the high QC rises to it, its block is fetched, and the next leader proposes on it", () => {
+  // Replica 3 leads view 3 but saw nothing of view 1: no block, no QC. A TC of view 2 whose signers reported the QC of
+  // view 1 carries that QC; before TCs carried it, 3 would have entered view 3 unable to meet the TC's bar.
+  const rep = c.replica(3);
+  let s = rep.init(0).state;
+  const b1 = c.block(c.ref(c.genesis), 1);
+  const q1 = c.qc(1, c.ref(b1).hash);
+  const tc = c.tc(2, [c.genesisQc, q1, c.genesisQc]);
+  assert.equal(tc.highQc, q1);
+  const r1 = rep.step(s, { kind: "tc", from: 1, tc }, 10);
+  s = r1.state;
+  assert.equal(s.view, 3);
+  assert.equal(s.safety.highQc, q1);
+  assert.equal(s.safety.lastTc, tc);
+  // The QC's block is unknown: asked of the TC's sender, and nothing is proposed until it arrives.
+  const [req] = sentMessages(r1.effects);
+  assert.ok(req?.to === 1 && req.message.kind === "syncRequest" && req.message.body.fromHeight === 1 && req.message.body.toHeight === 1);
+  assert.equal(effectsOf(r1.effects, "proposeRequest").length, 0);
+  const id = req.message.kind === "syncRequest" ? req.message.body.requestId : -1;
+  const r2 = rep.step(s, { kind: "syncResponse", from: 1, requestId: id, blocks: [{ block: b1, hash: c.ref(b1).hash, qc: q1 }] }, 20);
+  const [ask] = effectsOf(r2.effects, "proposeRequest");
+  assert.deepEqual(ask?.request, { view: 3, parentHash: c.ref(b1).hash, parentHeight: 1, parentView: 1 });
+  const r3 = rep.step(r2.state, { kind: "payload", view: 3, block: c.block(c.ref(b1), 3, "", 3) }, 21);
+  const [prop] = sentMessages(r3.effects).filter((m) => m.message.kind === "proposal");
+  assert.ok(prop?.message.kind === "proposal");
+  assert.equal(prop.message.body.qc, q1);
+  assert.equal(prop.message.body.tc, tc);
+});
+
 test("f+1 timeouts for a view ahead make a replica join that view's timeout", () => {
   const rep = c.replica(3);
   let s = rep.init(0).state;

@@ -64,7 +64,15 @@ for (const [name, make] of SCHEMES) {
     const q4 = c.qc(4, hash);
     const tc = c.certs.aggregateTc([c.timeout(5, 6, q4), c.timeout(0, 6, q1), c.timeout(3, 6, q1), c.timeout(1, 6, q4), c.timeout(2, 6, q1)]);
     assert.deepEqual(tc.highQcViews, [1, 4, 1, 1, 4]); // ascending signer order: 0,1,2,3,5
+    assert.equal(tc.highQc, q4, "the TC carries the highest of the timeouts' QCs");
     assert.equal(c.certs.verifyTc(tc), "ok");
+    // The carried QC must be of the largest claimed view: a lower one (a claim nobody backs) or a higher one is refused,
+    // before any signature work — except under the test-only "claimed" rule, which shows the old acceptance.
+    assert.equal(c.certs.verifyTc({ ...tc, highQc: q1 }), "HIGH_QC_MISMATCH");
+    assert.equal(c.certs.verifyTc({ ...tc, highQc: c.qc(5, hash) }), "HIGH_QC_MISMATCH");
+    const claimed = new SchemeCertificates({ chainId: CHAIN_ID, validatorCount: 7, tcRule: "claimed" }, c.scheme, bitmapSignerSets());
+    assert.equal(claimed.verifyTc({ ...tc, highQc: q1 }), "ok");
+    assert.equal(claimed.verifyTc({ ...tc, highQc: q1, highQcViews: [1, 4, 1, 4, 1] }), "BAD_AGGREGATE");
     assert.ok(c.certs.verifyTimeout(c.timeout(2, 6, q1)));
     assert.ok(!c.certs.verifyTimeout({ ...c.timeout(2, 6, q1), highQc: q4 }));
     assert.equal(c.certs.verifyTc({ ...tc, highQcViews: [1, 4, 1, 4, 1] }), "BAD_AGGREGATE");

@@ -96,9 +96,19 @@ test("certificates and non-consensus messages", () => {
   assert.equal(code(v.validate(0, { kind: "tc", body: c.tc(3, [q1]) }, 1, 0)), "ok");
   assert.equal(code(v.validate(0, { kind: "tc", body: c.tc(3, [q1], [0, 1]) }, 1, 0)), "TC_BELOW_QUORUM");
   assert.equal(code(v.validate(0, { kind: "tc", body: { ...c.tc(3, [q1]), highQcViews: [1, 1] } }, 1, 0)), "TC_BAD_HIGH_QC_VIEWS");
-  assert.equal(code(v.validate(0, { kind: "tc", body: { ...c.tc(3, [q1]), highQcViews: [1, 1, 2] } }, 1, 0)), "TC_BAD_AGGREGATE");
+  assert.equal(code(v.validate(0, { kind: "tc", body: { ...c.tc(3, [q1]), highQcViews: [1, 1, 0] } }, 1, 0)), "TC_BAD_AGGREGATE");
   assert.equal(code(v.validate(0, { kind: "tc", body: { ...c.tc(3, [q1]), highQcViews: [1, 3, 1] } }, 1, 0)), "TC_BAD_HIGH_QC_VIEWS");
   assert.equal(code(v.validate(0, { kind: "tc", body: { ...c.tc(3, [q1]), signers: new Uint8Array(0) } }, 1, 0)), "TC_BAD_SIGNERS");
+  // The carried QC: the genesis certificate is accepted as it is (and only exactly), any other must verify.
+  assert.equal(code(v.validate(0, { kind: "tc", body: c.tc(3, [c.genesisQc]) }, 1, 0)), "ok");
+  assert.equal(code(v.validate(0, { kind: "tc", body: { ...c.tc(3, [c.genesisQc]), highQc: { ...c.genesisQc, blockHash: c.ref(b1).hash } } }, 1, 0)), "BAD_GENESIS_QC");
+  assert.equal(code(v.validate(0, { kind: "tc", body: { ...c.tc(3, [q1]), highQc: { ...q1, aggregateSignature: new Uint8Array(96).fill(1) } } }, 1, 0)), "QC_BAD_AGGREGATE");
+  // The forged claim: signer 1 signed a high QC of view 2 that nobody holds. Carrying a made-up QC of view 2 fails as
+  // a QC; carrying the real highest QC (view 1) fails the match with the largest claim.
+  const forged = c.tc(3, [q1, { ...q1, view: 2 }, q1]);
+  assert.deepEqual(forged.highQcViews, [1, 2, 1]);
+  assert.equal(code(v.validate(0, { kind: "tc", body: forged }, 1, 0)), "QC_BAD_AGGREGATE");
+  assert.equal(code(v.validate(0, { kind: "tc", body: { ...forged, highQc: q1 } }, 1, 0)), "TC_HIGH_QC_MISMATCH");
   assert.equal(code(v.validate(0, { kind: "hello", body: { chainId: new Uint8Array(1), committedHeight: 0, committedHash: ZERO32 } }, 1, 0)), "NOT_CONSENSUS");
   assert.equal(code(v.validate(0, { kind: "syncRequest", body: { requestId: 1, fromHeight: 1, toHeight: 2 } }, 1, 0)), "NOT_CONSENSUS");
 });

@@ -99,7 +99,7 @@ test("a cached QC verdict never vouches for a QC that differs in any byte, or ha
   assertNoFalseHits(qc, variants, qcKey, (v, x) => v.verifyQc(x));
 });
 
-test("likewise for TCs (high-QC views included), votes and timeouts", () => {
+test("likewise for TCs (high-QC views and the carried QC's view included), votes and timeouts", () => {
   const q1 = c.qc(1, hash);
   const q2 = c.qc(2, hash);
   const tc = c.tc(4, [q1, q2, q1]); // highQcViews [1, 2, 1]
@@ -108,6 +108,7 @@ test("likewise for TCs (high-QC views included), votes and timeouts", () => {
     { ...tc, highQcViews: [2, 2, 1] },
     { ...tc, highQcViews: [1, 2] },
     { ...tc, highQcViews: [1, 2, 1, 1] },
+    { ...tc, highQc: q1 },
     ...byteVariants(tc.signers).map((signers) => ({ ...tc, signers })),
     ...byteVariants(tc.aggregateSignature).map((aggregateSignature) => ({ ...tc, aggregateSignature })),
     ...shifts(tc.signers, tc.aggregateSignature).map(([signers, aggregateSignature]) => ({ ...tc, signers, aggregateSignature })),

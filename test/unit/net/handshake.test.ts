@@ -88,7 +88,7 @@ test("handshake refusals on the challenge: version, chain, unknown key, own key,
   const challenge = (from: number, over: Partial<HandshakeMessage> = {}) =>
     encodeHandshake({ version: LINK_VERSION, chainId: CHAIN_ID, publicKey: ids[from]!.publicKey, nonce: new Uint8Array(32).fill(from + 50), ...over });
   const listener2 = () => new HandshakeSession(ctx(2), "listener");
-  assert.equal(refusal(await listener2().receive(challenge(0, { version: 2 }))), "BAD_VERSION");
+  assert.equal(refusal(await listener2().receive(challenge(0, { version: LINK_VERSION + 1 }))), "BAD_VERSION");
   assert.equal(refusal(await listener2().receive(challenge(0, { chainId: utf8("other-chain") }))), "WRONG_CHAIN");
   assert.equal(refusal(await listener2().receive(challenge(0, { publicKey: testIdentity(9).publicKey }))), "UNKNOWN_KEY");
   assert.equal(refusal(await listener2().receive(challenge(2))), "SELF_CONNECTION");

@@ -44,7 +44,7 @@ function rejectsEncode(msg: Message, code: WireErrorCode, field?: string): void 
 
 const vote: Vote = { view: 5, blockHash: new Uint8Array(32), voter: 1, signature: new Uint8Array(192) };
 const qc: QuorumCert = { view: 4, blockHash: new Uint8Array(32), signers: Uint8Array.of(7), aggregateSignature: new Uint8Array(96) };
-const tc: TimeoutCert = { view: 4, signers: Uint8Array.of(7), highQcViews: [3, 3, 2], aggregateSignature: new Uint8Array(96) };
+const tc: TimeoutCert = { view: 4, signers: Uint8Array.of(7), highQcViews: [3, 3, 2], aggregateSignature: new Uint8Array(96), highQc: { ...qc, view: 3 } };
 const block: Block = {
   header: { parent: new Uint8Array(32), view: 5, height: 3, proposer: 1, timestampMs: 1_700_000_000_000, txRoot: new Uint8Array(32), parentStateRoot: new Uint8Array(32), parentResults: new Uint8Array(0) },
   txs: [Uint8Array.of(1)],
@@ -71,6 +71,8 @@ test("encoder: fixed-size byte fields must have their exact length", () => {
   for (const n of [0, 48, 95, 97]) {
     rejectsEncode({ kind: "timeout", body: { view: 5, highQc: { ...qc, aggregateSignature: new Uint8Array(n) }, voter: 0, signature: new Uint8Array(192) } }, "BAD_LENGTH", "timeout.highQc.aggregateSignature");
     rejectsEncode({ kind: "tc", body: { ...tc, aggregateSignature: new Uint8Array(n) } }, "BAD_LENGTH", "tc.aggregateSignature");
+    rejectsEncode({ kind: "tc", body: { ...tc, highQc: { ...qc, aggregateSignature: new Uint8Array(n) } } }, "BAD_LENGTH", "tc.highQc.aggregateSignature");
+    rejectsEncode({ kind: "proposal", body: { block, qc, tc: { ...tc, highQc: { ...qc, aggregateSignature: new Uint8Array(n) } } } }, "BAD_LENGTH", "proposal.tc.highQc.aggregateSignature");
     rejectsEncode({ kind: "proposal", body: { block, qc, tc: { ...tc, aggregateSignature: new Uint8Array(n) } } }, "BAD_LENGTH", "proposal.tc.aggregateSignature");
     rejectsEncode({ kind: "handshake", body: { ...handshake, signature: new Uint8Array(n) } }, "BAD_LENGTH", "handshake.signature");
   }
@@ -84,6 +86,7 @@ test("encoder: numbers must be integers in range (uint64 as 0..2^53-1, uint32)",
   for (const bad of [-1, 1.5, 2 ** 53, Number.NaN, Number.POSITIVE_INFINITY]) {
     rejectsEncode({ kind: "vote", body: { ...vote, view: bad } }, "OUT_OF_RANGE", "vote.view");
     rejectsEncode({ kind: "tc", body: { ...tc, highQcViews: [1, bad] } }, "OUT_OF_RANGE", "tc.highQcViews");
+    rejectsEncode({ kind: "tc", body: { ...tc, highQc: { ...qc, view: bad } } }, "OUT_OF_RANGE", "tc.highQc.view");
     rejectsEncode({ kind: "proposal", body: { block: { ...block, header: { ...block.header, timestampMs: bad } }, qc, tc: null } }, "OUT_OF_RANGE", "proposal.block.header.timestampMs");
     rejectsEncode({ kind: "syncRequest", body: { requestId: 1, fromHeight: bad, toHeight: 10 } }, "OUT_OF_RANGE", "syncRequest.fromHeight");
   }
@@ -148,6 +151,21 @@ function rawQc(bd: Builder, o: { view?: bigint; hash?: Uint8Array; signers?: Uin
   const signers = bd.createByteVector(o.signers ?? Uint8Array.of(1));
   const sig = bd.createByteVector(o.sig ?? new Uint8Array(96));
   return fb.QuorumCert.createQuorumCert(bd, o.view ?? 1n, hash, signers, sig);
+}
+
+/** A TC table (view 9) with these high-QC views and, unless `highQc` is null, a carried QC (`rawQc` with `highQc`). */
+function rawTc(bd: Builder, views: readonly bigint[], highQc: Parameters<typeof rawQc>[1] | null = {}): number {
+  const signers = bd.createByteVector(Uint8Array.of(3));
+  const viewsOff = fb.TimeoutCert.createHighQcViewsVector(bd, [...views]);
+  const sig = bd.createByteVector(new Uint8Array(96));
+  const q = highQc === null ? 0 : rawQc(bd, highQc);
+  fb.TimeoutCert.startTimeoutCert(bd);
+  fb.TimeoutCert.addView(bd, 9n);
+  fb.TimeoutCert.addSigners(bd, signers);
+  fb.TimeoutCert.addHighQcViews(bd, viewsOff);
+  fb.TimeoutCert.addSignature(bd, sig);
+  if (q !== 0) fb.TimeoutCert.addHighQc(bd, q);
+  return fb.TimeoutCert.endTimeoutCert(bd);
 }
 
 interface RawTxs {
@@ -359,22 +377,19 @@ test("decoder: fixed-size fields, required fields and chain ids", () => {
     "timeout.highQc",
   );
   rejectsDecode(raw(fb.Message.QuorumCert, (bd) => rawQc(bd, { signers: new Uint8Array(MAX_BITMAP_BYTES + 1) })), "TOO_LARGE", "qc.signers");
+  // A TC without its carried QC (a protocol-1 TC), or with a malformed one.
+  decodeMessage(raw(fb.Message.TimeoutCert, (bd) => rawTc(bd, [1n, 1n])));
+  rejectsDecode(raw(fb.Message.TimeoutCert, (bd) => rawTc(bd, [1n, 1n], null)), "MISSING_FIELD", "tc.highQc");
+  rejectsDecode(raw(fb.Message.TimeoutCert, (bd) => rawTc(bd, [1n, 1n], { hash: new Uint8Array(31) })), "BAD_LENGTH", "tc.highQc.blockHash");
+  rejectsDecode(raw(fb.Message.TimeoutCert, (bd) => rawTc(bd, [1n, 1n], { sig: new Uint8Array(95) })), "BAD_LENGTH", "tc.highQc.aggregateSignature");
 });
 
 test("decoder: uint64 values above 2^53 - 1 and inverted ranges", () => {
   for (const v of [2n ** 53n, 2n ** 63n, 2n ** 64n - 1n]) {
     rejectsDecode(rawVote({ view: v }), "OUT_OF_RANGE", "vote.view");
     rejectsDecode(rawProposal({}, { headerOverride: (bd) => rawHeader(bd, { height: v }) }), "OUT_OF_RANGE", "proposal.block.header.height");
-    rejectsDecode(
-      raw(fb.Message.TimeoutCert, (bd) => {
-        const signers = bd.createByteVector(Uint8Array.of(3));
-        const views = fb.TimeoutCert.createHighQcViewsVector(bd, [1n, v]);
-        const sig = bd.createByteVector(new Uint8Array(96));
-        return fb.TimeoutCert.createTimeoutCert(bd, 9n, signers, views, sig);
-      }),
-      "OUT_OF_RANGE",
-      "tc.highQcViews",
-    );
+    rejectsDecode(raw(fb.Message.TimeoutCert, (bd) => rawTc(bd, [1n, v])), "OUT_OF_RANGE", "tc.highQcViews");
+    rejectsDecode(raw(fb.Message.TimeoutCert, (bd) => rawTc(bd, [1n, 1n], { view: v })), "OUT_OF_RANGE", "tc.highQc.view");
   }
   decodeMessage(rawVote({ view: 2n ** 53n - 1n }));
   rejectsDecode(raw(fb.Message.SyncRequest, (bd) => fb.SyncRequest.createSyncRequest(bd, 1, 10n, 9n)), "OUT_OF_RANGE", "syncRequest.toHeight");
@@ -397,13 +412,7 @@ test("decoder: packed transaction lists", () => {
 });
 
 test("decoder: vectors whose count is over the limit or whose bytes are not there", () => {
-  const tcWith = (count: number) =>
-    raw(fb.Message.TimeoutCert, (bd) => {
-      const signers = bd.createByteVector(Uint8Array.of(3));
-      const views = fb.TimeoutCert.createHighQcViewsVector(bd, new Array<bigint>(count).fill(1n));
-      const sig = bd.createByteVector(new Uint8Array(96));
-      return fb.TimeoutCert.createTimeoutCert(bd, 9n, signers, views, sig);
-    });
+  const tcWith = (count: number) => raw(fb.Message.TimeoutCert, (bd) => rawTc(bd, new Array<bigint>(count).fill(1n)));
   rejectsDecode(tcWith(MAX_CERT_SIGNERS + 1), "TOO_MANY", "tc.highQcViews");
   decodeMessage(tcWith(MAX_CERT_SIGNERS));
   // A vector length patched to claim more elements than the buffer holds.

@@ -2,8 +2,12 @@
 
 import * as flatbuffers from 'flatbuffers';
 
+import { QuorumCert } from '../../quire/wire/quorum-cert.js';
+
+
 /**
  * 2f+1 timeouts for one view, aggregated; high_qc_views[i] belongs to the i-th signer in ascending index order.
+ * high_qc is the highest QC among the signers' timeouts: its view must equal the largest of high_qc_views.
  */
 export class TimeoutCert {
   bb: flatbuffers.ByteBuffer|null = null;
@@ -68,8 +72,13 @@ signatureArray():Uint8Array|null {
   return offset ? new Uint8Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
 }
 
+highQc(obj?:QuorumCert):QuorumCert|null {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? (obj || new QuorumCert()).__init(this.bb!.__indirect(this.bb_pos + offset), this.bb!) : null;
+}
+
 static startTimeoutCert(builder:flatbuffers.Builder) {
-  builder.startObject(4);
+  builder.startObject(5);
 }
 
 static addView(builder:flatbuffers.Builder, view:bigint) {
@@ -124,17 +133,13 @@ static startSignatureVector(builder:flatbuffers.Builder, numElems:number) {
   builder.startVector(1, numElems, 1);
 }
 
+static addHighQc(builder:flatbuffers.Builder, highQcOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(4, highQcOffset, 0);
+}
+
 static endTimeoutCert(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createTimeoutCert(builder:flatbuffers.Builder, view:bigint, signersOffset:flatbuffers.Offset, highQcViewsOffset:flatbuffers.Offset, signatureOffset:flatbuffers.Offset):flatbuffers.Offset {
-  TimeoutCert.startTimeoutCert(builder);
-  TimeoutCert.addView(builder, view);
-  TimeoutCert.addSigners(builder, signersOffset);
-  TimeoutCert.addHighQcViews(builder, highQcViewsOffset);
-  TimeoutCert.addSignature(builder, signatureOffset);
-  return TimeoutCert.endTimeoutCert(builder);
-}
 }
