@@ -1,10 +1,11 @@
 /**
- * Byzantine behaviours, as rewrites of what an otherwise honest replica sends. The replica's own state stays honest;
- * only its messages lie, which is all other replicas can observe.
+ * Byzantine behaviours, as rewrites of what an otherwise honest replica sends (and, for "forged-tc", messages it makes
+ * up from what it receives). The replica's own state stays honest; only its messages lie, which is all other replicas
+ * can observe.
  */
-import { voteMessage } from "../consensus/signing.js";
-import { maxFaulty } from "../domain/quorum.js";
-import type { Message, QuorumCert, Vote } from "../domain/types.js";
+import { timeoutMessage, voteMessage } from "../consensus/signing.js";
+import { maxFaulty, quorumSize } from "../domain/quorum.js";
+import type { Message, QuorumCert, Timeout, Vote } from "../domain/types.js";
 import type { Behaviour } from "./scenario.js";
 import type { SimReplica } from "./simReplica.js";
 
@@ -13,6 +14,9 @@ type Rewrite = [Message, readonly number[]][];
 /** The messages to send instead of `msg` to `targets` (instances), as (message, targets) pairs. */
 export function byzantineRewrite(b: Behaviour, msg: Message, targets: readonly number[], r: SimReplica): Rewrite {
   const d = r.deps;
+  // Its honest stack would propose, time out, and answer laggards with the certificates it holds (the QC it collected
+  // as leader among them): all withheld, so views time out and no honest replica can back the claims it forges.
+  if (b === "forged-tc") return msg.kind === "proposal" || msg.kind === "timeout" || msg.kind === "qc" || msg.kind === "tc" ? [] : [[msg, targets]];
   const own = (msg.kind === "proposal" && msg.body.block.header.proposer === d.validator) || ((msg.kind === "vote" || msg.kind === "timeout") && msg.body.voter === d.validator);
   if (!own && msg.kind !== "syncResponse") return [[msg, targets]];
   switch (b) {
@@ -133,6 +137,60 @@ function lyingSync(msg: Extract<Message, { kind: "syncResponse" }>, targets: rea
   else lied = [];
   d.recorder.event(d.scheduler.now(), d.instance, "lying-sync", b.block.header.view, ["forged aggregate", "wrong tx root", "withheld range"][lie]!);
   return [[{ kind: "syncResponse", body: { ...msg.body, blocks: lied } }, targets]];
+}
+
+/** Behaviours that also act on what the replica receives (`byzantineReceive`). */
+export const RECEIVING_BEHAVIOURS: ReadonlySet<Behaviour> = new Set(["forged-tc"]);
+
+/** A "forged-tc" replica's view of the timeouts it received, and the views it already forged a TC for. */
+interface ForgeState {
+  readonly byView: Map<number, Map<number, Timeout>>;
+  readonly forged: Set<number>;
+}
+const forging = new WeakMap<SimReplica, ForgeState>();
+
+/** Views of received timeouts a forger keeps (older views can no longer matter). */
+const FORGE_MEMORY_VIEWS = 8;
+
+/**
+ * What a Byzantine replica sends, to every other instance, on receiving `msg` from validator `from` (its honest stack
+ * gets the message too). Only "forged-tc" acts: once 2f other validators' timeouts of view v are in, it signs a timeout
+ * of its own for v claiming a high QC of view v − 1 — above every other claim, so a QC nobody else reported (one exists
+ * only if this replica formed it as the leader of v and withheld it) — aggregates the 2f + 1 into a TC whose signature
+ * verifies, and carries in it only the best QC the others' timeouts showed. Under
+ * the current rule validation refuses that TC (TC_HIGH_QC_MISMATCH); under the old one (`tcRule: "claimed"`, a test-only
+ * switch) replicas that receive it before completing their own TC enter v + 1 with a bar the next leader cannot meet.
+ */
+export function byzantineReceive(b: Behaviour, from: number, msg: Message, r: SimReplica): Message[] {
+  if (b !== "forged-tc" || msg.kind !== "timeout") return [];
+  const d = r.deps;
+  const t = msg.body;
+  if (t.voter !== from || t.voter === d.validator || !d.certificates.verifyTimeout(t)) return [];
+  let st = forging.get(r);
+  if (st === undefined) forging.set(r, (st = { byView: new Map(), forged: new Set() }));
+  if (st.forged.has(t.view)) return [];
+  let byVoter = st.byView.get(t.view);
+  if (byVoter === undefined) {
+    st.byView.set(t.view, (byVoter = new Map()));
+    for (const v of st.byView.keys()) if (v < t.view - FORGE_MEMORY_VIEWS) st.byView.delete(v);
+    for (const v of st.forged) if (v < t.view - FORGE_MEMORY_VIEWS) st.forged.delete(v);
+  }
+  byVoter.set(t.voter, t);
+  const needed = quorumSize(d.validatorCount) - 1;
+  if (byVoter.size < needed) return [];
+  const others = [...byVoter.values()].sort((a, b) => a.voter - b.voter).slice(0, needed);
+  let best = others[0]!.highQc;
+  for (const o of others) if (o.highQc.view > best.view) best = o.highQc;
+  const claim = t.view - 1;
+  if (claim <= best.view) return []; // the others' claims already reach v − 1: nothing to forge
+  // Its own timeout "reports" a QC of the claimed view: only the view is signed, so any QC-shaped value will do here,
+  // and it is replaced by the others' best below.
+  const own: Timeout = { view: t.view, highQc: { ...best, view: claim }, voter: d.validator, signature: d.signer.sign(timeoutMessage(d.chainId, t.view, claim)) };
+  const tc = { ...d.certificates.aggregateTc([...others, own]), highQc: best };
+  st.forged.add(t.view);
+  st.byView.delete(t.view);
+  d.recorder.event(d.scheduler.now(), d.instance, "forged-tc", t.view, `claims a QC of view ${claim}, carries view ${best.view}`);
+  return [{ kind: "tc", body: tc }];
 }
 
 function flipByte(bytes: Uint8Array, r: SimReplica): Uint8Array {

@@ -28,6 +28,7 @@ export const SCENARIO_KINDS = [
   "inflated-justify",
   "lying-sync",
   "bad-exec",
+  "forged-tc",
 ] as const;
 export type ScenarioKind = (typeof SCENARIO_KINDS)[number];
 
@@ -50,7 +51,14 @@ export type Behaviour =
   /** Answers sync requests with a forged QC aggregate, a block whose txs do not match its root, or nothing. */
   | "lying-sync"
   /** As leader, proposes blocks that claim a wrong execution outcome of their parent (state root or result bitmap). */
-  | "bad-exec";
+  | "bad-exec"
+  /**
+   * Forges timeout certificates: from 2f honest timeouts of a view v it receives plus one of its own that claims a high
+   * QC of view v − 1 (above every honest claim), it builds a TC carrying only the honest replicas' best QC and broadcasts
+   * it at once. To make such views happen and keep the claim unbacked it also withholds its proposals, its own
+   * timeouts and every certificate it would hand out. Before TCs carried their QC this stalled the next leader.
+   */
+  | "forged-tc";
 
 export interface CrashPlan {
   readonly instance: number;
@@ -137,6 +145,8 @@ export function planScenario(rng: SeededRng, opts: PlanOptions): ScenarioPlan {
     // The behaviours added with the shared shell: a third stream, so the earlier plans stay as they were.
     const later = new SeededRng((rng.seed ^ 0x3c6ef372) >>> 0);
     if (later.chance(0.3)) kinds.push(later.pick(LATER_BYZANTINE_KINDS));
+    // Kinds added since, each from a stream of its own (same reason).
+    if (new SeededRng((rng.seed ^ 0xa54ff53a) >>> 0).chance(0.1)) kinds.push("forged-tc");
   } else {
     kinds = [...opts.kinds];
   }
@@ -151,6 +161,7 @@ export function planScenario(rng: SeededRng, opts: PlanOptions): ScenarioPlan {
   if (has("inflated-justify")) byzKinds.push("inflated-qc");
   if (has("lying-sync")) byzKinds.push("lying-sync");
   if (has("bad-exec")) byzKinds.push("bad-exec");
+  if (has("forged-tc")) byzKinds.push("forged-tc");
 
   // Byzantine validators: as many as asked, or one per Byzantine kind within the budget.
   let byzCount = opts.byzantine ?? (byzKinds.length === 0 ? 0 : Math.min(f, rng.range(1, Math.max(1, byzKinds.length))));

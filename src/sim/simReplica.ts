@@ -8,7 +8,7 @@
  *   everything after it never happen, and the stack is thrown away; a restart builds a new one over the same data,
  *   exactly as `quire node` restarts over its LMDB directory.
  * - **Byzantine rewriting.** A misbehaving validator runs an honest stack whose outgoing messages are rewritten
- *   (byzantine.ts): all other replicas can observe.
+ *   (byzantine.ts): all other replicas can observe. A few behaviours also make up messages from what they receive.
  * - **Twins.** Two instances of one validator: the shell addresses validators, this endpoint maps them to instances.
  * - **The persist-before-send check**, on every message that leaves, against the safety state the store holds at that
  *   moment (the rule is checkers.ts `uncoveredSend`).
@@ -26,8 +26,8 @@ import type { PacemakerConfig } from "../consensus/pacemaker.js";
 import type { ConsensusSigner } from "../consensus/signing.js";
 import type { CertificateVerifier } from "../consensus/validation/verifier.js";
 import type { Block, Message } from "../domain/types.js";
-import { SendStatus } from "../net/transport.js";
-import type { Priority, Transport } from "../net/transport.js";
+import { Priority, SendStatus } from "../net/transport.js";
+import type { Transport } from "../net/transport.js";
 import { buildConsensusStack } from "../node/consensusStack.js";
 import type { ConsensusStack } from "../node/consensusStack.js";
 import type { PayloadSource } from "../node/proposer.js";
@@ -38,7 +38,7 @@ import { bytesEqual, utf8, writeU64BE } from "../util/bytes.js";
 import type { Scheduler, TimerHandle } from "../util/clock.js";
 import type { SeededRng } from "../util/rng.js";
 import { decodeMessage, encodeMessage } from "../wire/codec.js";
-import { byzantineRewrite } from "./byzantine.js";
+import { byzantineReceive, byzantineRewrite, RECEIVING_BEHAVIOURS } from "./byzantine.js";
 import type { RunRecorder } from "./checkers.js";
 import type { Behaviour } from "./scenario.js";
 
@@ -111,8 +111,12 @@ export class SimReplica {
   private safety: SafetyRecord | null = null;
 
   constructor(readonly deps: SimReplicaDeps) {
+    const receiving = deps.behaviour !== null && RECEIVING_BEHAVIOURS.has(deps.behaviour);
     deps.network.setHandler({
-      onMessage: (from, payload) => this.stack?.shell.onMessage(this.validatorOf(from), payload),
+      onMessage: (from, payload) => {
+        this.stack?.shell.onMessage(this.validatorOf(from), payload);
+        if (receiving) this.byzantineReceive(from, payload);
+      },
     });
   }
 
@@ -326,6 +330,26 @@ export class SimReplica {
       return;
     }
     for (const m of plan.get(instance) ?? []) d.network.send(instance, priority, m === this.lastMessage ? payload : encodeMessage(m));
+  }
+
+  /** Messages a Byzantine behaviour makes up from one it received (byzantine.ts), sent to every other instance. */
+  private byzantineReceive(fromInstance: number, payload: Uint8Array): void {
+    const d = this.deps;
+    if (d.behaviour === null || !this.up) return;
+    let msg: Message;
+    try {
+      msg = decodeMessage(payload);
+    } catch {
+      return; // not ours to judge: the honest stack refused it already
+    }
+    for (const m of byzantineReceive(d.behaviour, this.validatorOf(fromInstance), msg, this)) {
+      const bytes = encodeMessage(m);
+      for (let i = 0; i < d.validatorOfInstance.length; i++) {
+        if (i === d.instance || this.cut()) continue;
+        d.recorder.messages++;
+        d.network.send(i, Priority.Consensus, bytes);
+      }
+    }
   }
 
   /** "Persist before send", checked on what leaves (the rule: checkers.ts `uncoveredSend`). */

@@ -67,6 +67,11 @@ export interface SimOptions {
   readonly plan?: (drawn: ScenarioPlan) => ScenarioPlan;
   /** Virtual ms between client transactions to each instance (default SIM_CLIENT_INTERVAL_MS; 0: empty blocks only). */
   readonly clientIntervalMs?: number;
+  /**
+   * TEST ONLY: "claimed" runs every replica with the TC rule before protocol version 2 (`SchemeCertificatesOptions.tcRule`),
+   * to show what the forged-tc behaviour did to it (test/sim/forgedTc.test.ts). Not reachable from `quire sim`.
+   */
+  readonly tcRule?: "carried" | "claimed";
 }
 
 export interface SimResult {
@@ -120,7 +125,7 @@ export class Simulation {
     const crypto = opts.crypto ?? testSimCrypto(n, seed);
     this.network = new MemoryNetwork({ size: instances, seed: (seed ^ 0x5bd1e995) >>> 0, faults: plan.preGst }, { scheduler: this.scheduler });
     this.recorder = new RunRecorder(instances, opts.trace ?? false);
-    const certs = new SchemeCertificates({ chainId: SIM_CHAIN_ID, validatorCount: n, optimisticVotes: plan.optimisticVotes }, crypto.scheme, crypto.signerSets);
+    const certs = new SchemeCertificates({ chainId: SIM_CHAIN_ID, validatorCount: n, optimisticVotes: plan.optimisticVotes, tcRule: opts.tcRule }, crypto.scheme, crypto.signerSets);
     const hashBlock = blockHasher(crypto.sha256);
     this.genesis = buildGenesisBlock({ timestampMs: 0 });
     const instancesOf: number[][] = Array.from({ length: n }, () => []);

@@ -173,6 +173,25 @@ for (const [name, make] of IMPLEMENTATIONS) {
     assert.equal(s.inline.calls, 2);
   });
 
+  test(`${name}: the QC a TC carries is prechecked like any QC, once when the proposal is justified by the same QC`, async () => {
+    const s = make();
+    const tcWork = name === "inline" ? 1 : 0; // the pool leaves TCs themselves to validation
+    const q1 = c.qc(1, hash(9));
+    const tc = c.tc(2, [q1]);
+    assert.equal(tc.highQc, q1);
+    await prepared(s, 0, { kind: "tc", body: tc });
+    assert.equal(s.work(), tcWork + 1);
+    assert.equal(s.cache.verifyQc(q1), "ok");
+    // A proposal for view 3 after that TC, justified by the QC it carries (an equal copy): one QC check at most.
+    const q1copy: QuorumCert = { ...q1, aggregateSignature: Uint8Array.from(q1.aggregateSignature) };
+    const s2 = make();
+    await prepared(s2, 3, { kind: "proposal", body: c.proposal(c.block({ hash: q1.blockHash, height: 1 }, 3), q1copy, tc) });
+    assert.equal(s2.work(), tcWork + 1);
+    assert.equal(s2.cache.verifyQc(q1), "ok");
+    assert.equal(s2.cache.verifyQc(q1copy), "ok");
+    assert.equal(s2.inline.calls, 0);
+  });
+
   test(`${name}: messages whose origin checks fail cost no signature work`, async () => {
     const s = make();
     const v = c.vote(1, 5, hash(1));
