@@ -51,14 +51,8 @@ type Item = { readonly kind: "vote"; readonly vote: Vote } | { readonly kind: "t
 function itemsOf(from: number, msg: Message, n: number, cache: CachingVerifier): { items: Item[]; bulk: boolean } {
   const items: Item[] = [];
   const valid = (i: number): boolean => Number.isInteger(i) && i >= 0 && i < n;
-  const qcs = new Set<string>();
   const qc = (q: QuorumCert): void => {
-    if (q.view === 0 || cache.knowsQc(q)) return;
-    // A proposal after a timeout often carries one QC twice: as its justification and inside its TC.
-    const key = qcKey(q);
-    if (qcs.has(key)) return;
-    qcs.add(key);
-    items.push({ kind: "qc", qc: q });
+    if (q.view !== 0 && !cache.knowsQc(q)) items.push({ kind: "qc", qc: q });
   };
   switch (msg.kind) {
     case "vote":
@@ -77,7 +71,8 @@ function itemsOf(from: number, msg: Message, n: number, cache: CachingVerifier):
       qc(p.qc);
       if (p.tc !== null) {
         items.push({ kind: "tc", tc: p.tc });
-        qc(p.tc.highQc);
+        // The TC often carries the very QC that justifies the proposal: checked once.
+        if (qcKey(p.tc.highQc) !== qcKey(p.qc)) qc(p.tc.highQc);
       }
       break;
     }
