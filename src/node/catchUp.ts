@@ -89,6 +89,9 @@ export class CatchUp {
   private nextId = CATCH_UP_ID_BASE;
   private timer: TimerHandle | null = null;
   private stopped = false;
+  /** The committed height last seen moving, and when: a catch-up whose blocks stop linking starts over from it. */
+  private progressHeight = -1;
+  private progressAt = 0;
   /** Blocks handed to the core since this catch-up began (for the log and metrics). */
   delivered = 0;
 
@@ -193,8 +196,21 @@ export class CatchUp {
     const target = this.target;
     if (!this.active) {
       if (target <= committed + this.p.behindBlocks) return;
-      this.cursor = Math.max(this.cursor, this.applied + 1);
+      this.applied = committed;
+      this.cursor = committed + 1;
       this.m.count("CATCH_UP_STARTED");
+    }
+    if (committed !== this.progressHeight) {
+      this.progressHeight = committed;
+      this.progressAt = now;
+    } else if (this.applied > committed + 2 && now - this.progressAt > 2 * this.p.requestTimeoutMs) {
+      // What we handed the core does not commit (it could not link it): start again from the committed head.
+      this.m.count("CATCH_UP_RESTART");
+      this.buffered.clear();
+      this.todo.clear();
+      this.applied = committed;
+      this.cursor = committed + 1;
+      this.progressAt = now;
     }
     // Drop what the chain already holds.
     for (const [from, to] of [...this.todo]) {
