@@ -117,6 +117,8 @@ export class SimReplica {
         this.stack?.shell.onMessage(this.validatorOf(from), payload);
         if (receiving) this.byzantineReceive(from, payload);
       },
+      onPeerUp: (peer) => this.stack?.shell.onPeerUp(this.validatorOf(peer)),
+      onPeerDown: (peer) => this.stack?.shell.onPeerDown(this.validatorOf(peer)),
     });
   }
 

@@ -8,16 +8,16 @@
  * Now a TC carries the QC of its largest claim and validation refuses one that does not (TC_HIGH_QC_MISMATCH).
  *
  * The old rule is the test-only `tcRule: "claimed"` (it skips exactly that check; SchemeCertificatesOptions). It stands
- * for the code before this change faithfully: the same forger ported onto that code gave, seed for seed (1–6, both
- * schedules below), the very runs this switch gives. The checker is the simulator's own liveness check (checkers.ts
+ * for the code before this change faithfully: the same forger ported onto that code (f39b381) gave, seed for seed
+ * (1–6, both schedules below), the very runs this switch gave on the same base. The checker is the simulator's own liveness check (checkers.ts
  * `checkLiveness`: after GST, with at most f faulty, every live honest replica commits within the bound and keeps
  * committing).
  *
  * The network schedule is the adversary's, within the synchrony bound after GST: the forger's links take 1 ms, the
  * honest replicas' links 20–50 ms (δ = 50 ms), so its TC reaches the next leader before the last honest timeout does.
  * With every link drawing 1–50 ms instead, the old rule loses views only where the forger wins that race (measured
- * on seeds 1–6: 9–13 blocks by view 30 in 8.8–18.8 s against 13–14 in 7.6–8.0 s under the current rule), too rarely
- * for a 30 s liveness bound to notice — so this test gives the adversary the schedule the attack needs.
+ * on seeds 1–6: 9–13 blocks by view 30 in 7.7–15.7 s of virtual time, against 12–15 in 6.8–8.9 s under the current
+ * rule), too rarely for a 30 s liveness bound to notice — so this test gives the adversary the schedule it needs.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
