@@ -39,31 +39,57 @@ export async function auditCommand(argv: string[]): Promise<number> {
   const from = intFlag(args, "from");
   const to = intFlag(args, "to");
   if (from !== undefined && to !== undefined && to < from) throw new UsageError(`--to ${to} is below --from ${from}`);
-  const json = args.flags.has("json");
-  const nodes: AuditNode[] = urls.map((url) => ({ name: url, source: new RpcClient({ url, timeoutMs: REQUEST_TIMEOUT_MS }) }));
+  const genesisFile = stringFlag(args, "genesis");
+  const outcome = await auditNodes({ urls, ...(genesisFile !== undefined ? { genesisFile } : {}), ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) });
+  if (args.flags.has("json")) process.stdout.write(JSON.stringify(auditJson(outcome)) + "\n");
+  else if ("report" in outcome) process.stdout.write(renderReport(outcome.report, outcome.genesis));
+  else process.stderr.write(`quire audit: ${outcome.error.code}: ${outcome.error.message}\n`);
+  return outcome.exitCode;
+}
 
+/** What `quire audit` is asked. */
+export interface AuditRequest {
+  readonly urls: readonly string[];
+  /** The genesis file to audit against; without it, the genesis every node serves (byte-identical). */
+  readonly genesisFile?: string;
+  readonly from?: number;
+  readonly to?: number;
+}
+
+/** The audit's report with where genesis came from, or why no audit ran; `exitCode` is the command's. */
+export type AuditOutcome =
+  | { readonly exitCode: number; readonly report: AuditReport; readonly genesis: string }
+  | { readonly exitCode: number; readonly error: { readonly code: string; readonly message: string } };
+
+/**
+ * Everything `quire audit` does but printing (the command and in-process tests call it). Throws `UsageError` for a
+ * `genesisFile` that cannot be read or is invalid.
+ */
+export async function auditNodes(req: AuditRequest): Promise<AuditOutcome> {
+  const nodes: AuditNode[] = req.urls.map((url) => ({ name: url, source: new RpcClient({ url, timeoutMs: REQUEST_TIMEOUT_MS }) }));
   const backend = await loadBlsBackend("blst");
-  let report: AuditReport;
-  let genesisSource: string;
   try {
-    const file = stringFlag(args, "genesis");
     let genesis: Genesis;
-    if (file !== undefined) {
-      genesis = await userGenesis(() => loadGenesis(file, backend));
-      genesisSource = file;
+    let source: string;
+    if (req.genesisFile !== undefined) {
+      genesis = await userGenesis(() => loadGenesis(req.genesisFile!, backend));
+      source = req.genesisFile;
     } else {
       genesis = await nodesGenesis(() => genesisOfNodes(nodes).then((text) => parseGenesis(text, "the nodes' GET /v1/genesis", backend)));
-      genesisSource = `GET /v1/genesis, identical on ${urls.length === 1 ? "the node" : "every node that answered"}`;
+      source = `GET /v1/genesis, identical on ${nodes.length === 1 ? "the node" : "every node that answered"}`;
     }
-    report = await audit(nodes, auditChainOf(genesis, backend), { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) });
+    const report = await audit(nodes, auditChainOf(genesis, backend), { ...(req.from !== undefined ? { from: req.from } : {}), ...(req.to !== undefined ? { to: req.to } : {}) });
+    return { exitCode: auditExitCode(report), report, genesis: source };
   } catch (e) {
     if (!(e instanceof AuditError)) throw e;
-    if (json) process.stdout.write(JSON.stringify({ verdict: e.payload.exitCode === 1 ? "invalid" : "incomplete", error: { code: e.code, message: e.message } }) + "\n");
-    else process.stderr.write(`quire audit: ${e.code}: ${e.message}\n`);
-    return e.payload.exitCode;
+    return { exitCode: e.payload.exitCode, error: { code: e.code, message: e.message } };
   }
-  process.stdout.write(json ? JSON.stringify({ ...report, genesis: genesisSource }) + "\n" : renderReport(report, genesisSource));
-  return auditExitCode(report);
+}
+
+/** The `--json` document: the report plus `genesis`, or `{verdict, error}` when no audit ran. */
+export function auditJson(o: AuditOutcome): Record<string, unknown> {
+  if ("report" in o) return { ...o.report, genesis: o.genesis };
+  return { verdict: o.exitCode === 1 ? "invalid" : "incomplete", error: o.error };
 }
 
 function rpcUrls(flag: string | undefined): string[] {

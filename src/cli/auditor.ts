@@ -261,64 +261,38 @@ export async function audit(nodes: readonly AuditNode[], chain: AuditChain, opts
     pending.delete(i);
     request(i + prefetch);
 
-    // Per node: hashes, links, certificate bindings; the certificates themselves are collected for one batch.
-    const hashes: (Hash | undefined)[][] = states.map(() => []);
-    const bad = new Set<number>();
-    const toVerify = new Map<string, { qc: QuorumCert; users: { node: string; height: number }[] }>();
+    const w: WindowCheck = { from: a, hashes: states.map(() => []), bad: new Set(), qcs: new Map() };
     states.forEach((s, k) => {
       const answer = answers[k];
       if (!s.live || answer === null || answer === undefined) return;
-      const fail = (height: number, code: ProblemCode, message: string): void => {
-        bad.add(height);
-        problem(s.name, height, code, message);
-      };
       if (!answer.ok) {
         s.live = false;
-        bad.add(a);
+        w.bad.add(a);
         if (answer.error instanceof RpcClientError && answer.error.code === "BAD_RESPONSE") problem(s.name, a, "BAD_RESPONSE", `heights ${a}..${b}: ${answer.error.message}`);
         else s.error = errorOf(answer.error);
         return;
       }
-      for (const block of answer.blocks) {
-        const h = block.header.height;
-        const hash = chain.hashBlock(block.header);
-        hashes[k]![h - a] = hash;
-        if (!bytesEqual(hash, block.hash)) fail(h, "WRONG_HASH", `reports hash ${toHex(block.hash)}, its header hashes to ${toHex(hash)}`);
-        if (h === 0) {
-          if (!bytesEqual(hash, chain.genesisHash)) fail(h, "GENESIS_MISMATCH", `block 0 is ${toHex(hash)}, genesis is ${toHex(chain.genesisHash)}`);
-        } else {
-          if (s.prevHash !== null && s.checkedTo === h - 1 && !bytesEqual(block.header.parent, s.prevHash)) {
-            fail(h, "BROKEN_CHAIN", `parent ${toHex(block.header.parent)} is not block ${h - 1} (${toHex(s.prevHash)})`);
-          }
-          const qc = block.qc;
-          if (qc === null) fail(h, "MISSING_QC", "no certificate");
-          else if (!bytesEqual(qc.blockHash, hash) || qc.view !== block.header.view) {
-            fail(h, "QC_MISMATCH", `certifies ${toHex(qc.blockHash)} in view ${qc.view}, the block is ${toHex(hash)} in view ${block.header.view}`);
-          } else {
-            const key = qcKey(qc);
-            const entry = toVerify.get(key);
-            if (entry === undefined) toVerify.set(key, { qc, users: [{ node: s.name, height: h }] });
-            else entry.users.push({ node: s.name, height: h });
-          }
-        }
-        s.prevHash = hash;
-        s.checkedTo = h;
-      }
-      const expected = b - a + 1;
-      if (answer.blocks.length < expected) {
+      checkBlocks(chain, s, answer.blocks, w, w.hashes[k]!, (height, code, message) => {
+        w.bad.add(height);
+        problem(s.name, height, code, message);
+      });
+      if (answer.blocks.length < b - a + 1) {
         s.live = false;
-        fail(a + answer.blocks.length, "MISSING_BLOCKS", `status said committed height ${s.committedHeight}, but GET /v1/blocks?from=${a}&to=${b} stopped before ${a + answer.blocks.length}`);
+        const missing = a + answer.blocks.length;
+        w.bad.add(missing);
+        problem(s.name, missing, "MISSING_BLOCKS", `status said committed height ${s.committedHeight}, but GET /v1/blocks?from=${a}&to=${b} stopped before ${missing}`);
       }
     });
 
-    const entries = [...toVerify.values()];
+    // The window's distinct certificates, in one batch.
+    const entries = [...w.qcs.values()];
     const verdicts = chain.certificates.verifyQcs(entries.map((e) => e.qc));
     qcsVerified += entries.length;
     entries.forEach((e, k) => {
       const v = verdicts[k]!;
       if (v === "ok") return;
-      for (const u of e.users) {
-        bad.add(u.height);
+      for (const u of e.holders) {
+        w.bad.add(u.height);
         problem(u.node, u.height, "BAD_QC", `certificate refused: ${v}`);
       }
     });
@@ -329,13 +303,13 @@ export async function audit(nodes: readonly AuditNode[], chain: AuditChain, opts
       let missing = false;
       states.forEach((s, k) => {
         if (s.committedHeight === null) return; // never read: left out of the agreement (the verdict says incomplete)
-        const hash = hashes[k]![h - a];
+        const hash = w.hashes[k]![h - a];
         if (hash === undefined) missing = true;
         else seen.push({ node: s.name, hash });
       });
       const differs = seen.some((x) => !bytesEqual(x.hash, seen[0]!.hash));
       if (differs && divergence === null) divergence = { height: h, hashes: seen.map((x) => ({ node: x.node, hash: toHex(x.hash) })) };
-      if (clean && !differs && !missing && !bad.has(h)) agreedTo = h;
+      if (clean && !differs && !missing && !w.bad.has(h)) agreedTo = h;
       else clean = false;
     }
   }
@@ -354,6 +328,59 @@ export async function audit(nodes: readonly AuditNode[], chain: AuditChain, opts
     qcsVerified,
     elapsedMs: Math.round(performance.now() - started),
   };
+}
+
+/** What one window collects from every node before the certificates are verified and the nodes compared. */
+interface WindowCheck {
+  readonly from: number;
+  /** `hashes[k][h - from]`: node k's block hash at h, as computed here. */
+  readonly hashes: (Hash | undefined)[][];
+  /** Heights at which some node failed a check. */
+  readonly bad: Set<number>;
+  /** The distinct certificates to verify (by `qcKey`), with the nodes and heights that hold each. */
+  readonly qcs: Map<string, { qc: QuorumCert; holders: { node: string; height: number }[] }>;
+}
+
+/**
+ * One node's blocks of a window, in height order: their hashes into `hashes` (the node's row of `w.hashes`), every
+ * check that needs no signature (reported hash, genesis, parent link, what the QC certifies), and each QC that binds
+ * its block into `w.qcs`.
+ */
+function checkBlocks(
+  chain: AuditChain,
+  s: NodeState,
+  blocks: readonly BlockSummary[],
+  w: WindowCheck,
+  hashes: (Hash | undefined)[],
+  fail: (height: number, code: ProblemCode, message: string) => void,
+): void {
+  for (const block of blocks) {
+    const h = block.header.height;
+    const hash = chain.hashBlock(block.header);
+    hashes[h - w.from] = hash;
+    if (!bytesEqual(hash, block.hash)) fail(h, "WRONG_HASH", `reports hash ${toHex(block.hash)}, its header hashes to ${toHex(hash)}`);
+    if (h === 0) {
+      if (!bytesEqual(hash, chain.genesisHash)) fail(h, "GENESIS_MISMATCH", `block 0 is ${toHex(hash)}, genesis is ${toHex(chain.genesisHash)}`);
+    } else {
+      // The link to the block below is checked from the second audited height on (`--from` H: not H to H − 1).
+      if (s.prevHash !== null && s.checkedTo === h - 1 && !bytesEqual(block.header.parent, s.prevHash)) {
+        fail(h, "BROKEN_CHAIN", `parent ${toHex(block.header.parent)} is not block ${h - 1} (${toHex(s.prevHash)})`);
+      }
+      const qc = block.qc;
+      if (qc === null) fail(h, "MISSING_QC", "no certificate");
+      else if (!bytesEqual(qc.blockHash, hash) || qc.view !== block.header.view) {
+        fail(h, "QC_MISMATCH", `certifies ${toHex(qc.blockHash)} in view ${qc.view}, the block is ${toHex(hash)} in view ${block.header.view}`);
+      } else {
+        // Same key, same bytes (verifier.ts): a certificate several nodes hold is verified once.
+        const key = qcKey(qc);
+        const entry = w.qcs.get(key);
+        if (entry === undefined) w.qcs.set(key, { qc, holders: [{ node: s.name, height: h }] });
+        else entry.holders.push({ node: s.name, height: h });
+      }
+    }
+    s.prevHash = hash;
+    s.checkedTo = h;
+  }
 }
 
 function errorOf(e: unknown): { code: string; message: string } {

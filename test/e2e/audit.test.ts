@@ -2,7 +2,8 @@
  * `quire audit` against real node processes: a 4-validator network audits clean (exit 0) against its genesis file and
  * against the genesis its nodes serve; and the audit is shown to fail — on a doctored RPC (a proxy in front of one
  * node that serves one block altered, with its hash recomputed: a fork at a known height), on a node of another
- * network, and on a node that does not answer. Every process is stopped by pid in `after`.
+ * network, and on a node that does not answer. The clean and the doctored audit run as `quire audit` processes, the
+ * others in this process (`auditNodes`, the command without its start-up). Every process is stopped by pid in `after`.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -14,7 +15,8 @@ import { blockHash } from "../../src/consensus/blockHash.js";
 import { freePorts } from "../../src/node/ports.js";
 import { blockJson, decodeBlock } from "../../src/rpc/json.js";
 import { toHex } from "../../src/util/bytes.js";
-import { assertAudited, runAudit, spawnQuire, startNetwork, stopAll, waitForHeight } from "./support/network.js";
+import { auditNodes, renderReport } from "../../src/cli/audit.js";
+import { assertAudited, runAudit, startNetwork, stopAll, waitForHeight } from "./support/network.js";
 import type { TestNetwork } from "./support/network.js";
 
 const N = 4;
@@ -86,11 +88,11 @@ describe("quire audit on real processes", { timeout: 90_000 }, () => {
       report.nodes.map((n) => [n.name, n.error, n.checkedTo]),
       nw.urls.map((u) => [u, null, report.to]),
     );
-    // Genesis from the nodes (identical on all four), and the human-readable report.
-    const text = spawnQuire(["audit", "--rpc", nw.urls.join(","), "--to", "2"]);
-    assert.equal(await text.exit, 0, text.output);
-    assert.match(text.output, /^genesis: GET \/v1\/genesis, identical on every node that answered$/m);
-    assert.match(text.output, /^OK: all agree and verify on heights 0\.\.2$/m);
+    // Genesis from the nodes (identical on all four), in this process (the command's code without its start-up).
+    const fromNodes = await auditNodes({ urls: nw.urls, to: 2 });
+    assert.ok("report" in fromNodes, JSON.stringify(fromNodes));
+    assert.deepEqual([fromNodes.exitCode, fromNodes.report.verdict, fromNodes.report.agreedTo], [0, "agree", 2]);
+    assert.match(renderReport(fromNodes.report, fromNodes.genesis), /^genesis: GET \/v1\/genesis, identical on every node that answered\n[^]*^OK: all agree and verify on heights 0\.\.2$/m);
   });
 
   test("a doctored RPC serving an altered block: divergence at exactly that height, exit 1", async () => {
@@ -121,32 +123,30 @@ describe("quire audit on real processes", { timeout: 90_000 }, () => {
     const nw = network();
     assert.ok(other !== undefined);
     const mixed = [...nw.urls, other.urls[0]!];
-    const noGenesis = await runAudit(mixed);
-    assert.equal(noGenesis.exitCode, 1, noGenesis.output);
-    assert.equal(noGenesis.report?.error?.code, "GENESIS_DIFFERS");
-    const withGenesis = await runAudit(mixed, { genesisFile: nw.layout.genesisFile });
-    assert.equal(withGenesis.exitCode, 1, withGenesis.output);
-    const r = withGenesis.report!;
-    assert.equal(r.verdict, "diverged");
-    assert.equal(r.divergence?.height, 0);
-    const stranger = (r.problems ?? []).filter((p) => p.node === other!.urls[0]).map((p) => [p.height, p.code]);
+    const noGenesis = await auditNodes({ urls: mixed });
+    assert.ok("error" in noGenesis, JSON.stringify(noGenesis));
+    assert.deepEqual([noGenesis.exitCode, noGenesis.error.code], [1, "GENESIS_DIFFERS"]);
+    const withGenesis = await auditNodes({ urls: mixed, genesisFile: nw.layout.genesisFile });
+    assert.ok("report" in withGenesis, JSON.stringify(withGenesis));
+    const r = withGenesis.report;
+    assert.deepEqual([withGenesis.exitCode, r.verdict, r.divergence?.height], [1, "diverged", 0]);
+    const stranger = r.problems.filter((p) => p.node === other!.urls[0]).map((p) => [p.height, p.code]);
     assert.deepEqual(stranger.slice(0, 2), [
       [null, "CHAIN_ID_MISMATCH"],
       [0, "GENESIS_MISMATCH"],
     ]);
     assert.ok(stranger.slice(2).every(([, code]) => code === "BAD_QC"), JSON.stringify(stranger));
-    assert.ok((r.problems ?? []).every((p) => p.node === other!.urls[0]), "only the stranger is at fault");
+    assert.ok(r.problems.every((p) => p.node === other!.urls[0]), "only the stranger is at fault");
   });
 
   test("a node that does not answer: incomplete, exit 2, the others still audited", async () => {
     const nw = network();
     const [closed] = await freePorts(1);
     const dead = `http://127.0.0.1:${closed}`;
-    const run = await runAudit([...nw.urls, dead], { genesisFile: nw.layout.genesisFile });
-    assert.equal(run.exitCode, 2, run.output);
-    const r = run.report!;
-    assert.equal(r.verdict, "incomplete");
-    assert.equal(r.agreedTo, r.to);
-    assert.equal(r.nodes?.find((n) => n.name === dead)?.error?.code, "NETWORK");
+    const run = await auditNodes({ urls: [...nw.urls, dead], genesisFile: nw.layout.genesisFile });
+    assert.ok("report" in run, JSON.stringify(run));
+    const r = run.report;
+    assert.deepEqual([run.exitCode, r.verdict, r.agreedTo], [2, "incomplete", r.to]);
+    assert.equal(r.nodes.find((n) => n.name === dead)?.error?.code, "NETWORK");
   });
 });
