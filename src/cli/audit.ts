@@ -20,7 +20,8 @@ const USAGE = [
   "",
   "  exit 0: every node answered and all agree on every height, all valid",
   "  exit 1: two nodes diverge (the first height is reported), a chain fails a check, or the nodes' genesis documents differ",
-  "  exit 2: bad usage, or a node could not be read (no answer, an error status) and nothing wrong was found",
+  "  exit 2: bad usage, or a node could not be read (no answer after 3 attempts, an error status) and nothing wrong",
+  "          was found",
 ].join("\n");
 
 /** Per-request timeout: a 256-block range from a busy local node answers in tens of ms. */

@@ -150,6 +150,13 @@ export interface AuditOptions {
   readonly prefetch?: number;
   /** Problems kept in the report (default 100; all are counted). */
   readonly maxProblems?: number;
+  /**
+   * Attempts per request before a node counts as unreadable (default 3), and the wait before attempt k + 1 (k ×
+   * `retryDelayMs`, default 250 ms). Only failures without an answer are retried (connection refused or reset, a
+   * timeout, a 5xx): a node restarting at the end of a fault test is read once it is back, not reported unreadable.
+   */
+  readonly attempts?: number;
+  readonly retryDelayMs?: number;
 }
 
 /**
@@ -206,11 +213,15 @@ export async function audit(nodes: readonly AuditNode[], chain: AuditChain, opts
     if (problems.length < maxProblems) problems.push({ node, height, code, message });
   };
 
+  const attempts = Math.max(1, opts.attempts ?? 3);
+  const retryDelayMs = opts.retryDelayMs ?? 250;
+  const retried = <T>(call: () => Promise<T>): Promise<T> => withRetry(call, attempts, retryDelayMs);
+
   const states: NodeState[] = nodes.map((n) => ({ name: n.name, source: n.source, committedHeight: null, chainId: null, checkedTo: null, error: null, live: true, prevHash: null }));
   await Promise.all(
     states.map(async (s) => {
       try {
-        const st = await s.source.status();
+        const st = await retried(() => s.source.status());
         s.committedHeight = st.committedHeight;
         s.chainId = st.chainId;
       } catch (e) {
@@ -235,7 +246,7 @@ export async function audit(nodes: readonly AuditNode[], chain: AuditChain, opts
       states.map((s): Promise<WindowAnswer> | null =>
         !s.live
           ? null
-          : s.source.blocks(a, b).then(
+          : retried(() => s.source.blocks(a, b)).then(
               (blocks) => ({ ok: true, blocks }),
               (error: unknown) => ({ ok: false, error }),
             ),
@@ -259,7 +270,6 @@ export async function audit(nodes: readonly AuditNode[], chain: AuditChain, opts
     const b = Math.min(a + window - 1, to);
     const answers = await pending.get(i)!;
     pending.delete(i);
-    request(i + prefetch);
 
     const w: WindowCheck = { from: a, hashes: states.map(() => []), bad: new Set(), qcs: new Map() };
     states.forEach((s, k) => {
@@ -283,6 +293,10 @@ export async function audit(nodes: readonly AuditNode[], chain: AuditChain, opts
         problem(s.name, missing, "MISSING_BLOCKS", `status said committed height ${s.committedHeight}, but GET /v1/blocks?from=${a}&to=${b} stopped before ${missing}`);
       }
     });
+
+    // The next window goes out now (nodes found dead above are not asked), so it arrives while this one's
+    // certificates are verified.
+    request(i + prefetch);
 
     // The window's distinct certificates, in one batch.
     const entries = [...w.qcs.values()];
@@ -381,6 +395,25 @@ function checkBlocks(
     s.prevHash = hash;
     s.checkedTo = h;
   }
+}
+
+/** `call`, again after k × `delayMs` when attempt k failed without an answer (see `AuditOptions.attempts`). */
+async function withRetry<T>(call: () => Promise<T>, attempts: number, delayMs: number): Promise<T> {
+  for (let k = 1; ; k++) {
+    try {
+      return await call();
+    } catch (e) {
+      if (k >= attempts || !transient(e)) throw e;
+      await new Promise((resolve) => setTimeout(resolve, k * delayMs));
+    }
+  }
+}
+
+/** No answer (or a server error): worth asking again. A malformed answer or a 4xx would only repeat itself. */
+function transient(e: unknown): boolean {
+  if (!(e instanceof RpcClientError)) return true;
+  if (e.code === "NETWORK") return true;
+  return e.code === "HTTP" && (e.payload.status ?? 0) >= 500;
 }
 
 function errorOf(e: unknown): { code: string; message: string } {

@@ -133,7 +133,7 @@ function isPair(c: readonly BlockSummary[] | [readonly BlockSummary[], SourceOpt
   return c.length === 2 && Array.isArray(c[0]);
 }
 
-const OPTS: AuditOptions = { window: 8, prefetch: 2 };
+const OPTS: AuditOptions = { window: 8, prefetch: 2, retryDelayMs: 0 };
 
 function problemsOf(r: AuditReport): [string, number | null, string][] {
   return r.problems.map((p) => [p.node, p.height, p.code]);
@@ -301,6 +301,38 @@ describe("quire audit's engine", { timeout: 120_000 }, () => {
     assert.deepEqual([both.verdict, both.divergence?.height, auditExitCode(both)], ["diverged", 12, 1]);
 
     await assert.rejects(audit(nodes([main, { down: true }], [main, { down: true }]), chain, OPTS), (e: unknown) => e instanceof AuditError && e.code === "NO_NODE_ANSWERED" && e.payload.exitCode === 2);
+  });
+
+  test("a request that fails without an answer is retried; a malformed answer or a 4xx is not", async () => {
+    const flaky = (failures: number, error: () => Error): AuditSource & { calls: number } => {
+      const inner = new MemorySource(main);
+      const source = {
+        calls: 0,
+        status: () => inner.status(),
+        genesis: () => inner.genesis(),
+        blocks: async (from: number, to: number) => {
+          source.calls++;
+          if (source.calls <= failures) throw error();
+          return inner.blocks(from, to);
+        },
+      };
+      return source;
+    };
+    const refused = () => new RpcClientError("NETWORK", "fetch failed: connect ECONNREFUSED");
+    const busy = () => new RpcClientError("HTTP", "HTTP 503 NODE_TIMEOUT", { status: 503, code: "NODE_TIMEOUT" });
+    const windows = Math.ceil((TOP + 1) / 8);
+    for (const [what, source, verdict, calls] of [
+      ["two refused connections", flaky(2, refused), "agree", windows + 2],
+      ["a 503", flaky(1, busy), "agree", windows + 1],
+      ["three refused connections", flaky(3, refused), "incomplete", 3],
+      ["a 400", flaky(1, () => new RpcClientError("HTTP", "HTTP 400 BAD_RANGE", { status: 400, code: "BAD_RANGE" })), "incomplete", 1],
+      ["a malformed answer", flaky(1, () => new RpcClientError("BAD_RESPONSE", "malformed response")), "invalid", 1],
+    ] as const) {
+      // prefetch 1: the first window is the one that fails, and nothing else is asked meanwhile.
+      const r = await audit([{ name: "flaky", source }, ...nodes(main)], chain, { ...OPTS, prefetch: 1 });
+      assert.equal(r.verdict, verdict, what);
+      assert.equal(source.calls, calls, what);
+    }
   });
 
   test("a node on another chain id is named", async () => {
