@@ -1,8 +1,8 @@
 /**
  * A typed client of the node's RPC (fetch-based, Node 20's global fetch). Used by `quire tx put`, `quire status`,
- * `quire audit`, the load generator and the end-to-end tests. It returns the same types the server is built from (`BlockSummary`,
- * `TxStatus`, `NodeStatus`, `RootedInclusionProof` with bytes as `Uint8Array`), so a proof fetched from one node
- * feeds `checkInclusion` against a header fetched from another without any glue.
+ * `quire audit`, the load generator and the end-to-end tests. It returns the same types the server is built from
+ * (`BlockSummary`, `TxStatus`, `NodeStatus`, `RootedInclusionProof` with bytes as `Uint8Array`), so a proof fetched
+ * from one node feeds `checkInclusion` against a header fetched from another without any glue.
  *
  * Outcomes the API defines are values: "not found" is null, a full mempool or an invalid transaction is a
  * `SubmitOutcome`. Everything else is an `RpcClientError`: `NETWORK` (no answer, or the timeout expired), `HTTP`

@@ -226,8 +226,9 @@ export interface QcToVerify {
  * `verifyQc` over many certificates at once, for bulk checks of committed history (`quire audit`): the same bitmap,
  * quorum and encoding checks per certificate, then the pairing checks of those that pass them together (`verifySets`:
  * one random-linear-combination check: ≈ 218 µs per set with blst, bench bls "batch verify 64 sets, distinct
- * messages", against ≈ 660 µs for one QC verify). A batch that fails is re-checked certificate by certificate, so each gets its own verdict — the same one
- * `verifyQc` gives it, up to the batch check's 2^-63 chance of passing an invalid set.
+ * messages", against ≈ 660 µs for one QC verify). A batch that fails is re-checked certificate by certificate, so
+ * each gets its own verdict — the one `verifyQc` gives it, up to the batch check's 2^-63 chance of passing an invalid
+ * set.
  */
 export function verifyQcs(keys: ValidatorKeys, items: readonly QcToVerify[]): QcVerdict[] {
   const out: QcVerdict[] = [];
