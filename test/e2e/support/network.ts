@@ -15,6 +15,7 @@ import { writeNetwork } from "../../../src/node/network.js";
 import type { NetworkLayout } from "../../../src/node/network.js";
 import { freePorts } from "../../../src/node/ports.js";
 import { RpcClient } from "../../../src/rpc/client.js";
+import type { AuditReport } from "../../../src/cli/auditor.js";
 
 export const BIN = fileURLToPath(new URL("../../../../bin/quire.js", import.meta.url));
 
@@ -154,4 +155,38 @@ export function logs(net: TestNetwork): string {
   return net.nodes
     .map((p, i) => `--- node ${i}${p === null ? " (not running)" : ` pid ${p.proc.pid}${p.exited ? ` exited ${p.exitCode}` : ""}`}\n${p?.output.split("\n").slice(-15).join("\n") ?? ""}`)
     .join("\n");
+}
+
+/** What `quire audit --json` printed, with its exit code. */
+export interface AuditRun {
+  readonly exitCode: number | null;
+  /** The JSON document on stdout (`AuditReport` plus `genesis`, or `{verdict, error}`); undefined if none parsed. */
+  readonly report: (Partial<AuditReport> & { verdict: string; error?: { code: string; message: string } }) | undefined;
+  readonly output: string;
+}
+
+/**
+ * Runs `quire audit --rpc <urls> --json` as a process (with `--genesis` when given): what every fault test ends with.
+ * `assertAgree(run)` is the usual check.
+ */
+export async function runAudit(urls: readonly string[], opts: { genesisFile?: string; args?: readonly string[] } = {}): Promise<AuditRun> {
+  const p = spawnQuire(["audit", "--rpc", urls.join(","), ...(opts.genesisFile !== undefined ? ["--genesis", opts.genesisFile] : []), "--json", ...(opts.args ?? [])]);
+  await p.exit;
+  const line = p.output.split("\n").find((l) => l.startsWith("{"));
+  let report: AuditRun["report"];
+  try {
+    report = line === undefined ? undefined : (JSON.parse(line) as AuditRun["report"]);
+  } catch {
+    report = undefined;
+  }
+  return { exitCode: p.exitCode, report, output: p.output };
+}
+
+/** The network's audit against its genesis file: exit 0, every node read, agreement on every height from 0. */
+export async function assertAudited(net: TestNetwork): Promise<AuditReport> {
+  const run = await runAudit(net.urls, { genesisFile: net.layout.genesisFile });
+  if (run.exitCode !== 0 || run.report === undefined || run.report.verdict !== "agree") {
+    throw new Error(`quire audit did not agree (exit ${run.exitCode}):\n${run.output.slice(-4000)}\n${logs(net)}`);
+  }
+  return run.report as AuditReport;
 }
