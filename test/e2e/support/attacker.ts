@@ -24,8 +24,12 @@ import { RpcClient } from "../../../src/rpc/client.js";
 import { encodeMessage } from "../../../src/wire/codec.js";
 
 const ROUND_MS = 10;
-/** Random payloads per peer and round: with a round every ~20 ms, about 500 a second to each honest node. */
+/**
+ * Random payloads per peer and round once the flood is on (about 500 a second to each honest node with a round every
+ * ~20 ms). The first rounds send one, so every kind of offence lands a few times before the peer's penalties mute us.
+ */
 const GARBAGE_PER_ROUND = 10;
+const GENTLE_ROUNDS = 20;
 
 async function main(argv: readonly string[]): Promise<void> {
   const [configFile, durationArg, ...peerArgs] = argv;
@@ -83,7 +87,7 @@ async function main(argv: readonly string[]): Promise<void> {
   let stopped = false;
   process.once("SIGTERM", () => (stopped = true));
   let lastRefresh = Date.now();
-  while (!stopped && Date.now() < end) {
+  for (let round = 0; !stopped && Date.now() < end; round++) {
     if (Date.now() - lastRefresh > 300) {
       await refresh();
       lastRefresh = Date.now();
@@ -101,7 +105,7 @@ async function main(argv: readonly string[]): Promise<void> {
       if (qc !== null && (qc as QuorumCert).view < view) {
         send(peer, encodeMessage({ kind: "timeout", body: { view, highQc: qc, voter: self, signature: wrongSignature() } }), "badTimeouts");
       }
-      for (let k = 0; k < GARBAGE_PER_ROUND; k++) send(peer, randomBytes(1 + Math.floor(Math.random() * 300)), "garbage");
+      for (let k = 0; k < (round < GENTLE_ROUNDS ? 1 : GARBAGE_PER_ROUND); k++) send(peer, randomBytes(1 + Math.floor(Math.random() * 300)), "garbage");
       send(peer, vote.subarray(0, Math.floor(vote.length / 2)), "garbage");
     }
     await new Promise((r) => setTimeout(r, ROUND_MS));
