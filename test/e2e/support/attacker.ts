@@ -26,7 +26,8 @@ import { encodeMessage } from "../../../src/wire/codec.js";
 const ROUND_MS = 10;
 /**
  * Random payloads per peer and round once the flood is on (about 500 a second to each honest node with a round every
- * ~20 ms). The first rounds send one, so every kind of offence lands a few times before the peer's penalties mute us.
+ * ~20 ms). The first rounds send one every fourth round, so the signed offences land a few times before the peers'
+ * penalties mute us (PeerPenalties: 10 points per undecodable message, 5 per bad signature, muted at 100).
  */
 const GARBAGE_PER_ROUND = 10;
 const GENTLE_ROUNDS = 20;
@@ -105,8 +106,10 @@ async function main(argv: readonly string[]): Promise<void> {
       if (qc !== null && (qc as QuorumCert).view < view) {
         send(peer, encodeMessage({ kind: "timeout", body: { view, highQc: qc, voter: self, signature: wrongSignature() } }), "badTimeouts");
       }
-      for (let k = 0; k < (round < GENTLE_ROUNDS ? 1 : GARBAGE_PER_ROUND); k++) send(peer, randomBytes(1 + Math.floor(Math.random() * 300)), "garbage");
-      send(peer, vote.subarray(0, Math.floor(vote.length / 2)), "garbage");
+      if (round >= GENTLE_ROUNDS || round % 4 === 0) {
+        for (let k = 0; k < (round < GENTLE_ROUNDS ? 1 : GARBAGE_PER_ROUND); k++) send(peer, randomBytes(1 + Math.floor(Math.random() * 300)), "garbage");
+        send(peer, vote.subarray(0, Math.floor(vote.length / 2)), "garbage");
+      }
     }
     await new Promise((r) => setTimeout(r, ROUND_MS));
   }
