@@ -22,6 +22,7 @@ import { loadNodeConfig } from "../node/config.js";
 import type { BlockPolicy, LogLevel, NodeConfig } from "../node/config.js";
 import { writeNetwork } from "../node/network.js";
 import { freePorts } from "../node/ports.js";
+import { RpcClient } from "../rpc/client.js";
 
 const BIN = fileURLToPath(new URL("../../../bin/quire.js", import.meta.url));
 /** Children get this long to exit after SIGTERM before they are killed. */
@@ -202,6 +203,22 @@ export async function launchCluster(o: LocalClusterOptions): Promise<LocalCluste
       if (temporary) await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Resolves once every node answers its RPC, has committed a block and is linked to all the others; throws a
+ * UsageError naming the directory when that takes longer than `timeoutMs` or a node exits first.
+ */
+export async function waitUntilCommitting(cluster: LocalCluster, timeoutMs = 60_000): Promise<void> {
+  const clients = cluster.urls.map((url) => new RpcClient({ url, timeoutMs: 1_000 }));
+  const n = clients.length;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await Promise.all(clients.map((c) => c.status().catch(() => null)));
+    if (s.every((x) => x !== null && x.committedHeight >= 1 && x.peersConnected === n - 1)) return;
+    if (Date.now() > deadline || cluster.children.some((c) => c.exited)) throw new UsageError(`the local cluster did not come up; logs in ${cluster.dir}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 async function stopChildren(children: readonly ClusterChild[], graceMs: number): Promise<(number | null)[]> {
