@@ -14,7 +14,7 @@ import { bytesKey } from "../util/bytes.js";
 import { getNode, hasBlock, insertBlock } from "./blockTree.js";
 import { processQc, requestSync, retryPending } from "./core.js";
 import type { Draft } from "./core.js";
-import type { VerifiedCertifiedBlock } from "./types.js";
+import type { CommittedBlock, Effect, VerifiedCertifiedBlock } from "./types.js";
 
 export function onSyncResponse(d: Draft, from: number, requestId: number, blocks: readonly VerifiedCertifiedBlock[]): void {
   const req = d.sync;
@@ -28,6 +28,55 @@ export function onSyncResponse(d: Draft, from: number, requestId: number, blocks
     d.reject(from, "SYNC_WRONG_START");
     return;
   }
+  const inserted = insertCertified(d, from, blocks);
+  d.sync = { ...req, answered: true, progressed: inserted > 0 };
+  if (inserted > 0 && d.pendingProposals.length > 0) {
+    let target = 0;
+    for (const p of d.pendingProposals) target = Math.max(target, p.proposal.block.header.height - 1);
+    requestSync(d, from, target);
+  }
+}
+
+/**
+ * Certified blocks from the shell's catch-up (the `certifiedBlocks` input): inserted like a sync response's, without
+ * the request bookkeeping (the shell fetched them from several peers at once). A catch-up step commits many blocks:
+ * their commits go out as one `commit` effect (one store transaction), and blocks committed within the step are not
+ * also saved as uncommitted blocks (the commit writes them).
+ */
+export function onCertifiedBlocks(d: Draft, from: number, blocks: readonly VerifiedCertifiedBlock[]): void {
+  const start = d.effects.length;
+  insertCertified(d, from, blocks);
+  const committed: CommittedBlock[] = [];
+  const committedKeys = new Set<string>();
+  for (let i = start; i < d.effects.length; i++) {
+    const e = d.effects[i]!;
+    if (e.kind !== "commit") continue;
+    for (const c of e.blocks) {
+      committed.push(c);
+      committedKeys.add(bytesKey(c.hash));
+    }
+  }
+  if (committed.length === 0) return;
+  const kept: Effect[] = [];
+  let placed = false;
+  for (let i = start; i < d.effects.length; i++) {
+    const e = d.effects[i]!;
+    if (e.kind === "saveBlock" && committedKeys.has(bytesKey(e.stored.hash))) continue;
+    if (e.kind === "commit") {
+      if (!placed) kept.push({ kind: "commit", blocks: committed });
+      placed = true;
+      continue;
+    }
+    kept.push(e);
+  }
+  d.effects.splice(start, d.effects.length - start, ...kept);
+}
+
+/**
+ * Inserts the blocks that extend the tree, each with its QC (which applies the commit rule and moves the view on), and
+ * retries buffered proposals. Stops at the first block that cannot link. Returns how many blocks were inserted.
+ */
+function insertCertified(d: Draft, from: number, blocks: readonly VerifiedCertifiedBlock[]): number {
   let inserted = 0;
   for (const b of blocks) {
     const h = b.block.header;
@@ -44,10 +93,5 @@ export function onSyncResponse(d: Draft, from: number, requestId: number, blocks
     processQc(d, b.qc, from);
     retryPending(d, key);
   }
-  d.sync = { ...req, answered: true, progressed: inserted > 0 };
-  if (inserted > 0 && d.pendingProposals.length > 0) {
-    let target = 0;
-    for (const p of d.pendingProposals) target = Math.max(target, p.proposal.block.header.height - 1);
-    requestSync(d, from, target);
-  }
+  return inserted;
 }

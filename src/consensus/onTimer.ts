@@ -10,3 +10,9 @@ export function onTimer(d: Draft, view: number): void {
   if (view !== d.view || d.now < d.viewDeadline) return;
   localTimeout(d);
 }
+
+/** The validator this replica waits for in `view` is unreachable (see the `leaderDown` input): time out now. */
+export function onLeaderDown(d: Draft, view: number): void {
+  if (view !== d.view) return;
+  localTimeout(d);
+}

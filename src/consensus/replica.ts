@@ -22,8 +22,8 @@ import { ConsensusError } from "./errors.js";
 import { onQc, onTc } from "./onCertificate.js";
 import { onPayload } from "./onPayload.js";
 import { onProposal } from "./onProposal.js";
-import { onSyncResponse } from "./onSyncResponse.js";
-import { onTimer } from "./onTimer.js";
+import { onCertifiedBlocks, onSyncResponse } from "./onSyncResponse.js";
+import { onLeaderDown, onTimer } from "./onTimer.js";
 import { onStaleTimeout, onTimeout } from "./onTimeout.js";
 import { onVote } from "./onVote.js";
 import { checkPacemaker, DEFAULT_PACEMAKER } from "./pacemaker.js";
@@ -171,8 +171,14 @@ export class Replica {
       case "syncResponse":
         onSyncResponse(d, input.from, input.requestId, input.blocks);
         break;
+      case "certifiedBlocks":
+        onCertifiedBlocks(d, input.from, input.blocks);
+        break;
       case "timer":
         onTimer(d, input.view);
+        break;
+      case "leaderDown":
+        onLeaderDown(d, input.view);
         break;
       case "payload":
         onPayload(d, input.view, input.block);

@@ -139,8 +139,18 @@ export type Input =
   | { readonly kind: "qc"; readonly from: number; readonly qc: QuorumCert }
   | { readonly kind: "tc"; readonly from: number; readonly tc: TimeoutCert }
   | { readonly kind: "syncResponse"; readonly from: number; readonly requestId: number; readonly blocks: readonly VerifiedCertifiedBlock[] }
+  /**
+   * Certified blocks from the shell's catch-up (node/catchUp.ts): consecutive from the committed root + 1, verified
+   * like a sync response, fetched without a request of the core's own (it asked several peers for committed ranges).
+   */
+  | { readonly kind: "certifiedBlocks"; readonly from: number; readonly blocks: readonly VerifiedCertifiedBlock[] }
   /** The view timer set by a `setTimer` effect fired. Stale firings (another view) are ignored. */
   | { readonly kind: "timer"; readonly view: number }
+  /**
+   * The shell lost its link to the validator this replica waits for in `view` (the leader, or the next leader
+   * collecting its vote): time out now instead of at the deadline. A local liveness hint; a timeout is always safe.
+   */
+  | { readonly kind: "leaderDown"; readonly view: number }
   /** The shell's answer to `proposeRequest`: the block to propose in `view`. */
   | { readonly kind: "payload"; readonly view: number; readonly block: Block };
 

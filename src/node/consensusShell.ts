@@ -12,8 +12,11 @@
  *     commit     executed and written through the Executor (one store transaction), txs leave the mempool
  *     proposeRequest  handed to the `Proposer`, whose block comes back as a `payload` input
  *
- * The shell owns two parts with their own timers: `Proposer` (blocks from the mempool) and `TxGossip` (client txs to
- * the next leaders). It also serves sync requests from the store and says hello on link-up.
+ * The shell owns three parts with their own timers: `Proposer` (blocks from the mempool), `TxGossip` (client txs to
+ * the next leaders) and `CatchUp` (committed ranges from several peers when far behind). It serves sync requests from
+ * the store, pushes its committed height (hello) on link-up and every `statusIntervalMs`, feeds committed history to
+ * the leader election, and turns a lost link to the validator the current view waits for into an early timeout
+ * (`leaderDown`, after `leaderDownGraceMs`).
  *
  * Every store write is synchronous, so an effect list runs to completion within one task: a stop requested by a
  * signal handler always lands between two steps, never inside a write. Nothing here reads the wall clock or calls
@@ -24,6 +27,8 @@ import type { Transport } from "../net/transport.js";
 import { decodeMessage, encodeMessage } from "../wire/codec.js";
 import { WireError } from "../wire/errors.js";
 import type { Hello, Message, SyncRequest } from "../domain/types.js";
+import { CatchUp, DEFAULT_CATCH_UP } from "./catchUp.js";
+import type { CatchUpPolicy } from "./catchUp.js";
 import { bytesEqual } from "../util/bytes.js";
 import type { Scheduler, TimerHandle } from "../util/clock.js";
 import { serveSyncRequest } from "../consensus/sync.js";
@@ -50,6 +55,9 @@ import type { PayloadSource } from "./proposer.js";
 import type { SignaturePrecheck } from "./precheck.js";
 import { TxGossip } from "./txGossip.js";
 
+/** See `ConsensusShellOptions.leaderDownGraceMs`. */
+export const DEFAULT_LEADER_DOWN_GRACE_MS = 250;
+
 /** Messages waiting for their signature precheck, at most; beyond it new consensus messages are dropped (counted). */
 const MAX_INBOUND = 4_096;
 
@@ -62,6 +70,13 @@ export interface ConsensusShellOptions {
   readonly validatorCount: number;
   readonly block: BlockPolicy;
   readonly gossip: GossipPolicy;
+  /** Default `DEFAULT_CATCH_UP`. */
+  readonly catchUp?: CatchUpPolicy;
+  /**
+   * How long after the link to the validator the current view waits for went down (or after entering a view whose
+   * awaited validator is already down) the replica times out early. Default 250 ms (`DEFAULT_LEADER_DOWN_GRACE_MS`).
+   */
+  readonly leaderDownGraceMs?: number;
 }
 
 export interface ConsensusShellModules {
@@ -111,8 +126,12 @@ export class ConsensusShell {
   private readonly metrics: ShellMetrics;
   /** Rejections and dropped messages by code (validation codes, `CORE_*`, `WIRE_*`, shell codes). */
   readonly counters = new Map<string, number>();
-  /** Committed heights peers announced in their hello. */
-  readonly peerHeights = new Map<number, number>();
+  private readonly catchUp: CatchUp;
+  private statusTimer: TimerHandle | null = null;
+  private leaderDownTimer: TimerHandle | null = null;
+  private leaderDownView = 0;
+  /** Peers whose link went down (after having been up), since when. */
+  private readonly downSince = new Map<number, number>();
 
   constructor(
     private readonly o: ConsensusShellOptions,
@@ -149,6 +168,25 @@ export class ConsensusShell {
         count: (code, n) => this.count(code, n),
       },
     );
+    this.catchUp = new CatchUp(o.catchUp ?? DEFAULT_CATCH_UP, {
+      scheduler: m.scheduler,
+      committedHeight: () => m.store.head()?.height ?? 0,
+      send: (peer, req) => this.transmit([peer], { kind: "syncRequest", body: req }, Priority.Sync) === 0,
+      deliver: (from, blocks) => {
+        this.metrics.syncBlocksApplied(blocks.length);
+        this.input({ kind: "certifiedBlocks", from, blocks });
+      },
+      withheld: (peer, code) => {
+        this.count(code);
+        m.penalties.add(peer, PENALTY.withheld);
+      },
+      count: (code, n) => this.count(code, n),
+    });
+  }
+
+  /** Committed heights peers announced in their hello. */
+  get peerHeights(): ReadonlyMap<number, number> {
+    return this.catchUp.peerHeights;
   }
 
   /** The current view (0 before start). */
@@ -166,13 +204,28 @@ export class ConsensusShell {
     if (rec === undefined) throw new ExecutionError("NO_GENESIS", `the store has no record of its head at height ${head.height}`);
     const saved = m.store.loadSafetyState();
     const safety = saved === undefined ? null : decodeSafetyRecord(saved);
+    this.observeHistory(head.height);
     const r = m.replica.restore(safety, { block: rec.block, hash: rec.hash, qc: rec.qc }, m.store.pendingBlocks(), m.scheduler.now());
     this.state = r.state;
     m.logger.info("consensus started", { height: head.height, view: r.state.view, lastVotedView: safety?.lastVotedView ?? 0 });
     this.execute(r.effects);
     this.drain();
     // A fatal error while resuming has stopped the shell: nothing may start after it.
-    if (!this.stopped) this.gossip.start();
+    if (this.stopped) return;
+    this.gossip.start();
+    this.armStatusTimer();
+  }
+
+  /** The leader election's view of committed history after a restart: the newest blocks it asks for. */
+  private observeHistory(head: number): void {
+    const leaders = this.m.leaders;
+    if (leaders.observe === undefined || leaders.historyBlocks === 0) return;
+    const blocks = [];
+    for (let h = Math.max(0, head - leaders.historyBlocks + 1); h <= head; h++) {
+      const rec = this.m.store.committedAt(h);
+      if (rec !== undefined) blocks.push({ block: rec.block, hash: rec.hash, qc: rec.qc });
+    }
+    leaders.observe(blocks);
   }
 
   /** Stops processing: timers cancelled, queued inputs dropped. Idempotent; safe between any two tasks. */
@@ -180,8 +233,13 @@ export class ConsensusShell {
     this.stopped = true;
     this.viewTimer?.cancel();
     this.viewTimer = null;
+    this.statusTimer?.cancel();
+    this.statusTimer = null;
+    this.leaderDownTimer?.cancel();
+    this.leaderDownTimer = null;
     this.proposer.cancel();
     this.gossip.stop();
+    this.catchUp.stop();
     this.inbox.length = 0;
     this.inbound.length = 0;
   }
@@ -230,10 +288,34 @@ export class ConsensusShell {
   /** Transport handler: a link came up. */
   onPeerUp(peer: number): void {
     if (this.stopped) return;
+    this.downSince.delete(peer);
+    this.sendHello([peer]);
+  }
+
+  /** Transport handler: a link went down. */
+  onPeerDown(peer: number): void {
+    if (this.stopped) return;
+    this.downSince.set(peer, this.m.scheduler.now());
+    this.catchUp.onPeerDown(peer);
+    if (this.awaited() === peer) this.armLeaderDownCheck();
+  }
+
+  private sendHello(targets: readonly number[]): void {
     const head = this.m.store.head();
     if (head === null) return;
     const hello: Hello = { chainId: this.o.chainId, committedHeight: head.height, committedHash: head.hash };
-    this.transmit([peer], { kind: "hello", body: hello }, Priority.Sync);
+    this.transmit(targets, { kind: "hello", body: hello }, Priority.Sync);
+  }
+
+  /** Pushes the committed height to every peer, every `statusIntervalMs` (catch-up's view of who is ahead). */
+  private armStatusTimer(): void {
+    const every = (this.o.catchUp ?? DEFAULT_CATCH_UP).statusIntervalMs;
+    this.statusTimer = this.m.scheduler.setTimeout(() => {
+      this.statusTimer = null;
+      if (this.stopped) return;
+      this.sendHello(this.m.transport.peers);
+      this.armStatusTimer();
+    }, every);
   }
 
   /**
@@ -281,11 +363,19 @@ export class ConsensusShell {
       this.m.logger.error("validation threw", { from, kind: msg.kind, error: e instanceof Error ? e.message : String(e) });
       return;
     }
+    const catchUpId = msg.kind === "syncResponse" && CatchUp.owns(msg.body.requestId) ? msg.body.requestId : -1;
     if (!v.ok) {
       this.reject(from, v.code);
+      if (catchUpId >= 0) this.catchUp.onInvalid(from, catchUpId);
       return;
     }
-    if (v.input.kind === "syncResponse") this.metrics.syncBlocksApplied(v.input.blocks.length);
+    if (v.input.kind === "syncResponse") {
+      if (catchUpId >= 0) {
+        this.catchUp.onResponse(from, catchUpId, v.input.blocks);
+        return;
+      }
+      this.metrics.syncBlocksApplied(v.input.blocks.length);
+    }
     this.input(v.input);
   }
 
@@ -295,11 +385,7 @@ export class ConsensusShell {
       this.m.penalties.add(from, PENALTY.invalid);
       return;
     }
-    this.peerHeights.set(from, hello.committedHeight);
-    const head = this.m.store.head();
-    if (head !== null && hello.committedHeight > head.height) {
-      this.m.logger.info("peer is ahead", { peer: from, peerHeight: hello.committedHeight, height: head.height });
-    }
+    this.catchUp.onPeerHeight(from, hello.committedHeight);
   }
 
   private onSyncRequest(from: number, req: SyncRequest): void {
@@ -337,6 +423,7 @@ export class ConsensusShell {
         this.state = r.state;
         if (r.state.view !== before) this.metrics.viewEntered(r.state.view, now);
         this.execute(r.effects);
+        if (this.downSince.size > 0 && this.downSince.has(this.awaited())) this.armLeaderDownCheck();
       }
     } catch (e) {
       this.fatal(e);
@@ -411,35 +498,76 @@ export class ConsensusShell {
   private commit(blocks: Extract<Effect, { kind: "commit" }>["blocks"]): void {
     // An executor or store failure here is an invariant break (the core only commits blocks extending the head).
     const summaries = this.m.executor.commit(blocks);
+    this.m.leaders.observe?.(blocks);
     for (const s of summaries) this.m.mempool.removeCommitted(s.txIds);
     this.m.onCommit(summaries);
   }
 
+  /**
+   * The validator the current view waits for: its leader until this replica voted in it, then the next view's leader
+   * (who collects the vote into the QC everyone waits for). -1 when that is this replica.
+   */
+  private awaited(): number {
+    const s = this.state;
+    if (s === null) return -1;
+    const who = s.safety.lastVotedView >= s.view ? this.m.leaders.leader(s.view + 1) : this.m.leaders.leader(s.view);
+    return who === this.o.self ? -1 : who;
+  }
+
+  /**
+   * After the grace period, if the replica is still in the same view and the validator it waits for is still
+   * unreachable, it times out now (`leaderDown`): a killed leader then costs a fraction of a view timer, not all of it.
+   * A link that never came up does not count (peers are still connecting at start).
+   */
+  private armLeaderDownCheck(): void {
+    if (this.state === null) return;
+    const view = this.state.view;
+    if (this.leaderDownTimer !== null && this.leaderDownView === view) return;
+    this.leaderDownTimer?.cancel();
+    this.leaderDownView = view;
+    this.leaderDownTimer = this.m.scheduler.setTimeout(() => {
+      this.leaderDownTimer = null;
+      if (this.stopped || this.state === null || this.state.view !== view) return;
+      if (!this.downSince.has(this.awaited())) return;
+      this.count("LEADER_DOWN_TIMEOUT");
+      this.input({ kind: "leaderDown", view });
+    }, this.o.leaderDownGraceMs ?? DEFAULT_LEADER_DOWN_GRACE_MS);
+  }
+
   // ---------------------------------------------------------------------------------------------------------------
 
-  /** Encodes once and queues for each target; transport refusals are counted, never thrown. */
-  private transmit(targets: readonly number[], msg: Message, priority: Priority): void {
-    if (this.stopped) return;
+  /**
+   * Encodes once and queues for each target; transport refusals are counted, never thrown. Returns how many targets
+   * did not get it queued (refused, failed, or nothing could be encoded).
+   */
+  private transmit(targets: readonly number[], msg: Message, priority: Priority): number {
+    if (this.stopped) return targets.length;
     let bytes: Uint8Array;
     try {
       bytes = encodeMessage(msg);
     } catch (e) {
       this.count("ENCODE_FAILED");
       this.m.logger.error("cannot encode an outgoing message", { kind: msg.kind, error: e instanceof Error ? e.message : String(e) });
-      return;
+      return targets.length;
     }
     let sent = 0;
+    let failed = 0;
     for (const t of targets) {
       if (t === this.o.self) continue;
       sent++;
       try {
-        if (this.m.transport.send(t, priority, bytes) === SendStatus.Rejected) this.count(`SEND_REJECTED_${msg.kind}`);
+        if (this.m.transport.send(t, priority, bytes) === SendStatus.Rejected) {
+          failed++;
+          this.count(`SEND_REJECTED_${msg.kind}`);
+        }
       } catch (e) {
+        failed++;
         this.count("SEND_FAILED");
         this.m.logger.error("send failed", { to: t, kind: msg.kind, error: e instanceof Error ? e.message : String(e) });
       }
     }
     this.metrics.messageOut(msg.kind, sent);
+    return failed;
   }
 
   private reject(from: number, code: RejectCode): void {

@@ -17,8 +17,10 @@ import type { ChainStore } from "../chain/store/interface.js";
 import { blockHasher } from "../consensus/blockHash.js";
 import type { BlockHasher } from "../consensus/blockHash.js";
 import type { CertificateAggregator } from "../consensus/certificates.js";
-import { RoundRobinElection } from "../consensus/leaderElection.js";
+import { DEFAULT_REPUTATION, ReputationElection } from "../consensus/leaderElection.js";
+import { bitmapSignerSets } from "../consensus/adapters/bitmapSignerSets.js";
 import type { LeaderElection } from "../consensus/leaderElection.js";
+import { DEFAULT_PACEMAKER } from "../consensus/pacemaker.js";
 import type { PacemakerConfig } from "../consensus/pacemaker.js";
 import { Replica } from "../consensus/replica.js";
 import { genesisQc } from "../consensus/signing.js";
@@ -94,7 +96,9 @@ export function buildConsensusStack(o: ConsensusStackOptions, m: ConsensusStackM
   const executor = new Executor({}, { store, app });
   if (store.head() === null) executor.commitGenesis({ block: o.genesis, hash: genesisHash, qc: genesisQc(genesisHash) });
   const mempool = new Mempool(o.mempool ?? {}, { check: (tx) => app.check(tx), isCommitted: (id) => store.txLocation(id) !== undefined, now: () => m.scheduler.now() });
-  const leaders = m.leaders ?? new RoundRobinElection(o.validatorCount);
+  // Leaders that missed their recent views are skipped (consensus/leaderElection.ts); a test may pass round robin.
+  const signerSets = bitmapSignerSets();
+  const leaders = m.leaders ?? new ReputationElection(o.validatorCount, DEFAULT_REPUTATION, (qc) => signerSets.decode(qc.signers, o.validatorCount));
   const penalties = m.penalties ?? new PeerPenalties(DEFAULT_PENALTIES, () => m.scheduler.now());
   const replica = new Replica(
     { chainId: o.chainId, self: o.self, validatorCount: o.validatorCount, genesis: o.genesis, pacemaker: o.pacemaker },
@@ -105,7 +109,7 @@ export function buildConsensusStack(o: ConsensusStackOptions, m: ConsensusStackM
     { verifier: m.validationVerifier ?? m.certificates, txRoot: (txs) => merkleRoot(txs), leaders, hashBlock },
   );
   const shell = new ConsensusShell(
-    { chainId: o.chainId, self: o.self, validatorCount: o.validatorCount, block: o.block, gossip: o.gossip },
+    { chainId: o.chainId, self: o.self, validatorCount: o.validatorCount, block: o.block, gossip: o.gossip, leaderDownGraceMs: leaderDownGrace(o.pacemaker) },
     {
       replica,
       validator,
@@ -125,4 +129,9 @@ export function buildConsensusStack(o: ConsensusStackOptions, m: ConsensusStackM
     },
   );
   return { shell, replica, validator, executor, mempool, app, leaders, penalties, genesisHash };
+}
+
+/** A quarter of the base view timer: long enough for a link flap to heal, short next to a whole view timer. */
+function leaderDownGrace(p: PacemakerConfig | undefined): number {
+  return (p ?? DEFAULT_PACEMAKER).baseTimeoutMs / 4;
 }

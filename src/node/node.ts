@@ -163,7 +163,10 @@ export class QuireNode implements NodeApi {
         logger.info("peer up", { peer });
         this.shell.onPeerUp(peer);
       },
-      onPeerDown: (peer, reason) => logger.info("peer down", { peer, reason }),
+      onPeerDown: (peer, reason) => {
+        logger.info("peer down", { peer, reason });
+        this.shell.onPeerDown(peer);
+      },
       onPeerFlagged: (peer, code) => logger.warn("peer flagged", { peer, code }),
     });
     this.rpc = new RpcServer({ host: config.rpc.host, port: config.rpc.port }, { api: this, logger, metrics: createRpcMetrics(registry) });

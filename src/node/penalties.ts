@@ -21,7 +21,11 @@ export interface PenaltyOptions {
 export const DEFAULT_PENALTIES: PenaltyOptions = { threshold: 100, halfLifeMs: 10_000, muteMs: 30_000 };
 
 /** Points per offence. */
-export const PENALTY = { undecodable: 10, invalid: 5 } as const;
+/**
+ * `withheld`: a catch-up range the peer announced but did not serve, or did not serve in time (node/catchUp.ts). Light:
+ * an overloaded honest peer can be late; fifty in a row within a half-life mute it.
+ */
+export const PENALTY = { undecodable: 10, invalid: 5, withheld: 2 } as const;
 
 interface Score {
   points: number;

@@ -113,6 +113,8 @@ export class SimReplica {
   constructor(readonly deps: SimReplicaDeps) {
     deps.network.setHandler({
       onMessage: (from, payload) => this.stack?.shell.onMessage(this.validatorOf(from), payload),
+      onPeerUp: (peer) => this.stack?.shell.onPeerUp(this.validatorOf(peer)),
+      onPeerDown: (peer) => this.stack?.shell.onPeerDown(this.validatorOf(peer)),
     });
   }
 

@@ -24,8 +24,12 @@ const ACTIONS = {
   UNKNOWN_VALIDATOR: "penalise",
   /** The authenticated sender is not the proposer/voter named in the message (no relaying in this protocol). */
   WRONG_SENDER: "penalise",
-  /** The proposer does not lead the proposal's view. */
-  NOT_LEADER: "penalise",
+  /**
+   * The proposer does not lead the proposal's view as far as we know: leaders come from committed history
+   * (consensus/leaderElection.ts), so a replica that lags behind may disagree with an honest proposer. Checked before
+   * any signature work, so refusing costs nothing.
+   */
+  NOT_LEADER: "ignore",
   /** A vote for view v sent to a replica that does not lead view v + 1 (a voter behind on the leader schedule). */
   NOT_NEXT_LEADER: "ignore",
   // structure and views

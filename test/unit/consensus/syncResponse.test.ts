@@ -56,3 +56,28 @@ test("an honest response starting at the requested height certifies B1, links B2
   // The buffered B3 was linked too.
   assert.ok(r.state.tree.nodes.has(key(b3)));
 });
+
+test("certified blocks from catch-up commit as one effect, and blocks committed in the step are not also saved as pending", () => {
+  const rep = c.replica(0);
+  const s: ReplicaState = rep.init(0).state;
+  // A chain of 10 blocks in consecutive views: the QC of block k commits block k - 1.
+  const chain: Block[] = [];
+  let parent = c.genesis;
+  for (let v = 1; v <= 10; v++) {
+    const b = c.block(c.ref(parent), v);
+    chain.push(b);
+    parent = b;
+  }
+  const r = rep.step(s, { kind: "certifiedBlocks", from: 2, blocks: chain.map(certified) }, 20);
+  assert.deepEqual(rejections(r.effects), []);
+  const cs = commits(r.effects);
+  assert.equal(cs.length, 1);
+  assert.deepEqual(cs[0]!.kind === "commit" ? cs[0]!.blocks.map((b) => b.block.header.height) : [], [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  // Only block 10 (certified, not committed) is saved as an uncommitted block.
+  const saved = r.effects.filter((e) => e.kind === "saveBlock").map((e) => (e.kind === "saveBlock" ? e.stored.block.header.height : -1));
+  assert.deepEqual(saved, [10]);
+  // No request of the core's own was needed, and the replica moved past the last QC's view.
+  assert.equal(sentMessages(r.effects).filter((m) => m.message.kind === "syncRequest").length, 0);
+  assert.equal(r.state.view, 11);
+  assert.equal(r.state.tree.root.block.header.height, 9);
+});

@@ -11,21 +11,13 @@ import { bytesEqual, toHex, utf8 } from "../../../src/util/bytes.js";
 import { decodeMessage, encodeMessage } from "../../../src/wire/codec.js";
 import type { SafetyRecord } from "../../../src/chain/store/records.js";
 import { blockHasher } from "../../../src/consensus/blockHash.js";
-import { ShellHarness, until } from "./support/shellHarness.js";
+import { sameChain, ShellHarness, until } from "./support/shellHarness.js";
 import type { HarnessNode } from "./support/shellHarness.js";
 
 function kvPut(i: number): Uint8Array {
   const nonce = new Uint8Array(8);
   new DataView(nonce.buffer).setUint32(4, i);
   return encodeKvTx({ op: "put", nonce, key: utf8(`k${i % 50}`), value: utf8(`v${i}`) });
-}
-
-function sameChain(h: ShellHarness, upTo: number): void {
-  for (let height = 0; height <= upTo; height++) {
-    const ref = h.nodes[0]!.store.hashAt(height);
-    assert.ok(ref !== undefined, `node 0 lacks height ${height}`);
-    for (const node of h.nodes) assert.equal(toHex(node.store.hashAt(height)!), toHex(ref), `node ${node.index} at height ${height}`);
-  }
 }
 
 /** Every vote, timeout and proposal a node sent of its own was covered by the safety state it had written before. */

@@ -23,7 +23,8 @@ import { SILENT } from "../../../../src/node/logger.js";
 import { DEFAULT_PENALTIES, PeerPenalties } from "../../../../src/node/penalties.js";
 import { InsecureTestScheme } from "../../../../src/sim/insecureTestScheme.js";
 import { SystemScheduler } from "../../../../src/util/clock.js";
-import { utf8 } from "../../../../src/util/bytes.js";
+import assert from "node:assert/strict";
+import { toHex, utf8 } from "../../../../src/util/bytes.js";
 import { decodeMessage } from "../../../../src/wire/codec.js";
 import type { Message } from "../../../../src/domain/types.js";
 
@@ -109,7 +110,11 @@ export class ShellHarness {
     node.shell = stack.shell;
     node.app = stack.app;
     node.mempool = stack.mempool;
-    transport.setHandler({ onMessage: (from, payload) => node.shell.onMessage(from, payload), onPeerUp: (p) => node.shell.onPeerUp(p) });
+    transport.setHandler({
+      onMessage: (from, payload) => node.shell.onMessage(from, payload),
+      onPeerUp: (p) => node.shell.onPeerUp(p),
+      onPeerDown: (p) => node.shell.onPeerDown(p),
+    });
     return node;
   }
 
@@ -130,10 +135,10 @@ export class ShellHarness {
     return height;
   }
 
-  /** Rebuilds node i over its surviving store data and starts it. */
-  async restart(i: number): Promise<HarnessNode> {
+  /** Rebuilds node i over its surviving store data (or, `empty`, over a new empty store) and starts it. */
+  async restart(i: number, empty = false): Promise<HarnessNode> {
     const old = this.nodes[i]!;
-    const node = this.build(i, old.data);
+    const node = this.build(i, empty ? new MemoryChainData() : old.data);
     this.nodes[i] = node;
     await node.transport.start();
     node.shell.start();
@@ -150,6 +155,16 @@ export class ShellHarness {
 
   height(i: number): number {
     return this.nodes[i]!.store.head()?.height ?? -1;
+  }
+}
+
+/** Every node (of `which`, default all) holds the same block hash at every height up to `upTo`. */
+export function sameChain(h: ShellHarness, upTo: number, which: readonly number[] = h.nodes.map((_, i) => i)): void {
+  const nodes = which.map((i) => h.nodes[i]!);
+  for (let height = 0; height <= upTo; height++) {
+    const ref = nodes[0]!.store.hashAt(height);
+    assert.ok(ref !== undefined, `node ${nodes[0]!.index} lacks height ${height}`);
+    for (const node of nodes) assert.equal(toHex(node.store.hashAt(height)!), toHex(ref), `node ${node.index} at height ${height}`);
   }
 }
 
