@@ -5,10 +5,11 @@
  *
  * It takes the validator's real config and key, so it authenticates to the honest validators over the shipping
  * transport (UwsTransport with the BLS link handshake), then floods each of them for DURATION_MS with, in every
- * round: a stale vote (a view long past, sent to the leader of the view after it: VIEW_TOO_OLD), a vote and a
- * timeout for the peer's current view signed over the wrong message (BAD_SIGNATURE; the timeout carries a real QC
- * so it gets as far as the signature check), and undecodable payloads inside well-formed frames — random bytes and
- * truncated messages (WIRE_*). Peers' current views and a real QC come from their RPC (PEER=RPC_URL, by validator
+ * round: stale votes (views long past: VIEW_TOO_OLD where the peer led the view after), votes and a timeout around
+ * the peer's current view signed over the wrong message (BAD_SIGNATURE; the timeout carries a real QC so it gets as
+ * far as the signature check), and undecodable payloads inside well-formed frames — random bytes and truncated
+ * messages (WIRE_*). Votes go to every peer for a few views: a vote is only checked by the leader of the view after
+ * it, and leaders follow committed history (consensus/leaderElection.ts), which the attacker does not track. Peers' current views and a real QC come from their RPC (PEER=RPC_URL, by validator
  * index). After DURATION_MS or on SIGTERM it prints one JSON line counting what it sent, and exits 0.
  */
 import { randomBytes } from "node:crypto";
@@ -31,6 +32,8 @@ const ROUND_MS = 10;
  */
 const GARBAGE_PER_ROUND = 10;
 const GENTLE_ROUNDS = 20;
+/** Stale votes go out for views 1..STALE_VIEWS (below the reputation window's lag: round robin, see above). */
+const STALE_VIEWS = 7;
 
 async function main(argv: readonly string[]): Promise<void> {
   const [configFile, durationArg, ...peerArgs] = argv;
@@ -61,6 +64,7 @@ async function main(argv: readonly string[]): Promise<void> {
 
   // Signed with the real key, over a message nobody asked for: a valid point, the wrong signature.
   const wrongSignature = () => backend.signatureToBytes(backend.sign(key.secretKey, randomBytes(32)), "uncompressed");
+  const vote = (view: number) => encodeMessage({ kind: "vote", body: { view, blockHash: randomBytes(32), voter: self, signature: wrongSignature() } });
   const views = new Map<number, number>();
   let qc: QuorumCert | null = null;
   const refresh = async () => {
@@ -81,8 +85,6 @@ async function main(argv: readonly string[]): Promise<void> {
     if (transport.send(peer, Priority.Consensus, bytes) === SendStatus.Rejected) sent.refusedByQueue++;
     else sent[what]++;
   };
-  // The first view >= from whose successor `peer` leads (round robin): where a vote for it must go.
-  const votedTo = (peer: number, from: number) => from + ((((peer - 1 - from) % n) + n) % n);
 
   const end = Date.now() + Number(durationArg);
   let stopped = false;
@@ -97,18 +99,19 @@ async function main(argv: readonly string[]): Promise<void> {
     for (const peer of transport.peers) {
       const view = views.get(peer);
       if (view === undefined) continue;
-      if (view > n + 2) {
-        const stale = votedTo(peer, 1);
-        send(peer, encodeMessage({ kind: "vote", body: { view: stale, blockHash: randomBytes(32), voter: self, signature: wrongSignature() } }), "staleVotes");
+      // Views 1..STALE_VIEWS precede any committed history, so their leaders are round robin and every peer led one.
+      if (view > STALE_VIEWS + 2) {
+        for (let v = 1; v <= STALE_VIEWS; v++) send(peer, vote(v), "staleVotes");
       }
-      const vote = encodeMessage({ kind: "vote", body: { view: votedTo(peer, Math.max(1, view)), blockHash: randomBytes(32), voter: self, signature: wrongSignature() } });
-      send(peer, vote, "badVotes");
+      const votes = Array.from({ length: n + 2 }, (_, k) => vote(Math.max(1, view - 1) + k));
+      for (const v of votes) send(peer, v, "badVotes");
+      const last = votes[votes.length - 1]!;
       if (qc !== null && (qc as QuorumCert).view < view) {
         send(peer, encodeMessage({ kind: "timeout", body: { view, highQc: qc, voter: self, signature: wrongSignature() } }), "badTimeouts");
       }
       if (round >= GENTLE_ROUNDS || round % 4 === 0) {
         for (let k = 0; k < (round < GENTLE_ROUNDS ? 1 : GARBAGE_PER_ROUND); k++) send(peer, randomBytes(1 + Math.floor(Math.random() * 300)), "garbage");
-        send(peer, vote.subarray(0, Math.floor(vote.length / 2)), "garbage");
+        send(peer, last.subarray(0, Math.floor(last.length / 2)), "garbage");
       }
     }
     await new Promise((r) => setTimeout(r, ROUND_MS));
