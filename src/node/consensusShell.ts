@@ -290,6 +290,10 @@ export class ConsensusShell {
     if (this.stopped) return;
     this.downSince.delete(peer);
     this.sendHello([peer]);
+    // Stuck in a view that timed out here: tell the peer now, not at our next (possibly backed-off) timer. It was
+    // persisted before it first left, so sending it again is safe; a peer that restarted learns our view from it.
+    const t = this.state?.safety.lastTimeout;
+    if (t !== undefined && t !== null && t.view === this.state!.view) this.transmit([peer], { kind: "timeout", body: t }, Priority.Consensus);
   }
 
   /** Transport handler: a link went down. */
