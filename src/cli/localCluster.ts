@@ -36,7 +36,7 @@ export interface ClusterChild {
   readonly proc: ChildProcess;
   /** Where its output goes with `output: "file"` (appended across restarts). */
   readonly logFile: string;
-  /** Its output so far with `output: "capture"` (the last 4 MiB); empty with `output: "file"`. */
+  /** Its output so far with `output: "capture"` (its tail once past 4 Mi characters); empty with `output: "file"`. */
   output: string;
   exited: boolean;
   /** The exit code, null when a signal ended it (then `proc.signalCode` names the signal). */
