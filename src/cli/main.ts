@@ -19,6 +19,10 @@ const COMMANDS: Record<string, CommandEntry> = {
   cluster: { summary: "a local N-validator network as child processes with a live status line and load: quire cluster [--validators N] [--dir DIR] [--load TX_PER_S]", load: async () => (await import("./cluster.js")).clusterCommand },
   load: { summary: "submit N txs through the RPC, check every node reports each committed: quire load --rpc URL[,URL...] | --cluster N [--txs N] [--size B]", load: async () => (await import("./load.js")).loadCommand },
   tx: { summary: "key-value transactions: quire tx put KEY VALUE | delete KEY | get KEY | status ID --rpc URL", load: async () => (await import("./tx.js")).txCommand },
+  audit: {
+    summary: "check every node's committed chain against genesis and each other: quire audit --rpc URL1,URL2,... [--genesis FILE] [--from H] [--to H] [--json] (exit 0 agree, 1 diverged/invalid, 2 unreadable)",
+    load: async () => (await import("./audit.js")).auditCommand,
+  },
   status: { summary: "a node's chain id, height, view, leader, peers and mempool: quire status --rpc URL", load: async () => (await import("./status.js")).statusCommand },
   bench: { summary: "micro-benchmarks: quire bench crypto|bls|wire|net|chain [--json FILE] [--filter TEXT]; fault costs on a local cluster: quire bench faults", load: async () => (await import("./bench.js")).benchCommand },
 };

@@ -27,6 +27,18 @@ export interface SignatureScheme {
   verifyAggregate(signers: readonly number[], message: Uint8Array, aggregate: Uint8Array): boolean;
   /** `signers[i]` signed `messages[i]` (ascending signers; messages may repeat), and `aggregate` combines them. */
   verifyAggregateMulti(signers: readonly number[], messages: readonly Uint8Array[], aggregate: Uint8Array): boolean;
+  /**
+   * `verifyAggregate` of each item, answered together where the scheme can batch (BLS: one random-linear-combination
+   * check). Optional: without it, `SchemeCertificates.verifyQcs` asks `verifyAggregate` item by item.
+   */
+  verifyAggregates?(items: readonly AggregateToVerify[]): boolean[];
+}
+
+/** One item of `SignatureScheme.verifyAggregates`: the arguments of one `verifyAggregate` call. */
+export interface AggregateToVerify {
+  readonly signers: readonly number[];
+  readonly message: Uint8Array;
+  readonly aggregate: Uint8Array;
 }
 
 /** Encodes the set of signer indices of a certificate (the crypto layer's bitmap codec in the node). */
@@ -169,11 +181,43 @@ export class SchemeCertificates implements CertificateAggregator, CertificateVer
   }
 
   verifyQc(qc: QuorumCert): CertCheck {
+    const item = this.qcItem(qc);
+    if (typeof item === "string") return item;
+    return this.scheme.verifyAggregate(item.signers, item.message, item.aggregate) ? "ok" : "BAD_AGGREGATE";
+  }
+
+  /**
+   * `verifyQc` of each certificate, the signature checks batched when the scheme can (`verifyAggregates`): for bulk
+   * checks of committed history such as `quire audit`. Same verdicts as `verifyQc`, one per certificate, in order.
+   */
+  verifyQcs(qcs: readonly QuorumCert[]): CertCheck[] {
+    const out: CertCheck[] = [];
+    const items: AggregateToVerify[] = [];
+    const at: number[] = [];
+    for (const qc of qcs) {
+      const item = this.qcItem(qc);
+      if (typeof item === "string") {
+        out.push(item);
+        continue;
+      }
+      at.push(out.length);
+      out.push("ok");
+      items.push(item);
+    }
+    const valid = this.scheme.verifyAggregates?.(items) ?? items.map((i) => this.scheme.verifyAggregate(i.signers, i.message, i.aggregate));
+    valid.forEach((ok, k) => {
+      if (!ok) out[at[k]!] = "BAD_AGGREGATE";
+    });
+    return out;
+  }
+
+  /** What a QC's signature check needs, or the verdict when its signers or aggregate are refused before that. */
+  private qcItem(qc: QuorumCert): AggregateToVerify | Exclude<CertCheck, "ok"> {
     const signers = this.signerSets.decode(qc.signers, this.n);
     if (signers === null) return "BAD_SIGNERS";
     if (signers.length < this.quorum) return "BELOW_QUORUM";
     if (qc.aggregateSignature.length !== SIGNATURE_BYTES) return "BAD_AGGREGATE";
-    return this.scheme.verifyAggregate(signers, voteMessage(this.chainId, qc.view, qc.blockHash), qc.aggregateSignature) ? "ok" : "BAD_AGGREGATE";
+    return { signers, message: voteMessage(this.chainId, qc.view, qc.blockHash), aggregate: qc.aggregateSignature };
   }
 
   verifyTc(tc: TimeoutCert): CertCheck {

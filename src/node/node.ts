@@ -41,7 +41,7 @@ import { blockHasher } from "../consensus/blockHash.js";
 import type { KvApplication } from "../chain/app/kvApp.js";
 import type { Mempool } from "../chain/mempool.js";
 import { NodeError } from "./errors.js";
-import { genesisBlock, loadGenesis } from "./genesis.js";
+import { genesisBlock, genesisJson, loadGenesis } from "./genesis.js";
 import type { Genesis } from "./genesis.js";
 import { LineLogger } from "./logger.js";
 import type { Logger } from "./logger.js";
@@ -77,6 +77,8 @@ export class QuireNode implements NodeApi {
   private resolveDone!: (code: number) => void;
   private state: "new" | "running" | "stopping" | "stopped" = "new";
   private readonly startedAt = Date.now();
+  /** `GET /v1/genesis`: rendered once from the parsed genesis, so equivalent files give identical text. */
+  private readonly genesisText: string;
 
   private constructor(parts: {
     config: NodeConfig;
@@ -89,6 +91,7 @@ export class QuireNode implements NodeApi {
     const { config, genesis, logger, backend, store, key } = parts;
     this.config = config;
     this.genesis = genesis;
+    this.genesisText = JSON.stringify(genesisJson(genesis));
     this.logger = logger;
     this.store = store;
     this.done = new Promise<number>((resolve) => (this.resolveDone = resolve));
@@ -310,6 +313,10 @@ export class QuireNode implements NodeApi {
       peersConnected: this.peersConnected(),
       mempoolSize: this.mempool.size,
     };
+  }
+
+  genesisDocument(): string {
+    return this.genesisText;
   }
 
   onCommittedHeader(listener: CommittedBlockListener): () => void {

@@ -97,6 +97,11 @@ export interface NodeApi {
   kv(key: Uint8Array): Awaitable<Uint8Array | null>;
   status(): Awaitable<NodeStatus>;
   /**
+   * The genesis document this node runs, as JSON text. The node renders it from the genesis it parsed (not the file's
+   * bytes), so two nodes that loaded equivalent files serve identical text: `quire audit` compares it byte for byte.
+   */
+  genesisDocument(): Awaitable<string>;
+  /**
    * Registers a listener for blocks as they commit; returns the function that removes it. The listener is called
    * synchronously from the commit path and must not throw (the server's listener catches everything).
    */

@@ -1,6 +1,6 @@
 /**
  * A typed client of the node's RPC (fetch-based, Node 20's global fetch). Used by `quire tx put`, `quire status`,
- * the load generator and the end-to-end tests. It returns the same types the server is built from (`BlockSummary`,
+ * `quire audit`, the load generator and the end-to-end tests. It returns the same types the server is built from (`BlockSummary`,
  * `TxStatus`, `NodeStatus`, `RootedInclusionProof` with bytes as `Uint8Array`), so a proof fetched from one node
  * feeds `checkInclusion` against a header fetched from another without any glue.
  *
@@ -11,7 +11,7 @@
 import type { BlockSummary, NodeStatus, TxStatus } from "./api.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
 import { RpcClientError } from "./errors.js";
-import { decodeBlock, decodeKvValue, decodeProof, decodeStatus, decodeSubmitItem, decodeTxStatus } from "./json.js";
+import { decodeBlock, decodeBlocks, decodeKvValue, decodeProof, decodeStatus, decodeSubmitItem, decodeTxStatus } from "./json.js";
 import type { SubmitOutcome } from "./json.js";
 import { toHex, utf8 } from "../util/bytes.js";
 
@@ -105,6 +105,24 @@ export class RpcClient {
     if (a.status === 404 && errorCode(a) === "BLOCK_NOT_FOUND") return null;
     if (a.status !== 200) throw unexpected("GET /v1/blocks", a);
     return decodeBlock(parseJson(a));
+  }
+
+  /**
+   * `GET /v1/blocks?from=H&to=H2`: the committed blocks of the range, ascending from `from` and stopping at the node's
+   * head (an empty list when `from` is above it). At most the server's `maxRangeBlocks` heights per call
+   * (`DEFAULT_MAX_RANGE_BLOCKS`); more is an `HTTP` error with code `BAD_RANGE`.
+   */
+  async blocks(from: number, to: number): Promise<BlockSummary[]> {
+    const a = await this.call("GET", `/v1/blocks?from=${from}&to=${to}`);
+    if (a.status !== 200) throw unexpected("GET /v1/blocks", a);
+    return decodeBlocks(parseJson(a), from, to);
+  }
+
+  /** `GET /v1/genesis`: the genesis document the node runs, as the text it sent (compare it byte for byte). */
+  async genesis(): Promise<string> {
+    const a = await this.call("GET", "/v1/genesis");
+    if (a.status !== 200) throw unexpected("GET /v1/genesis", a);
+    return a.text;
   }
 
   /** `GET /v1/blocks/:height/proof/:index`; null when the block or the transaction does not exist. */

@@ -10,6 +10,8 @@ export const RPC_ERRORS = {
   BAD_TX_ID: 400,
   /** A height that is not a canonical decimal integer in [0, 2^53 - 1] (or `latest` where allowed). */
   BAD_HEIGHT: 400,
+  /** A `GET /v1/blocks` query without `from`, with an unknown or repeated parameter, `to` below `from`, or too many heights. */
+  BAD_RANGE: 400,
   /** A transaction index that is not a canonical decimal integer in [0, 2^53 - 1]. */
   BAD_INDEX: 400,
   /** An empty key, or a malformed percent escape in it. */

@@ -30,6 +30,11 @@ export interface BlockJson {
   qc: QcJson | null;
 }
 
+/** `GET /v1/blocks?from=H&to=H2`: the committed blocks of the range up to the head, ascending, with no gaps. */
+export interface BlocksJson {
+  blocks: BlockJson[];
+}
+
 export interface QcJson {
   view: number;
   blockHash: string;
@@ -98,6 +103,10 @@ export function blockJson(b: BlockSummary): BlockJson {
     txCount: b.txCount,
     qc: b.qc === null ? null : qcJson(b.qc),
   };
+}
+
+export function blocksJson(blocks: readonly BlockSummary[]): BlocksJson {
+  return { blocks: blocks.map(blockJson) };
 }
 
 export function txStatusJson(id: Uint8Array, s: TxStatus): TxStatusJson {
@@ -193,6 +202,21 @@ export function decodeBlock(v: unknown): BlockSummary {
   };
   const qc = o["qc"] === null ? null : decodeQc(o["qc"]);
   return { hash: hex(o, "hash", "block", HASH_BYTES), header, txCount: uint(o, "txCount", "block"), qc };
+}
+
+/**
+ * Reads a range document asked for heights `from..to`: at most that many blocks, consecutive heights from `from`.
+ * Fewer is allowed (the node's head is below `to`); what each block contains is the caller's to check.
+ */
+export function decodeBlocks(v: unknown, from: number, to: number): BlockSummary[] {
+  const list = object(v, "blocks document")["blocks"];
+  if (!Array.isArray(list)) bad("blocks must be an array");
+  if (list.length > to - from + 1) bad(`${list.length} blocks for heights ${from}..${to}`);
+  return (list as unknown[]).map((b, i) => {
+    const block = decodeBlock(b);
+    if (block.header.height !== from + i) bad(`blocks[${i}].height is ${block.header.height}, expected ${from + i}`);
+    return block;
+  });
 }
 
 /** Reads a tx status document; `id` is the id it reports. */

@@ -30,6 +30,42 @@ export function parseHeight(s: string, allowLatest: boolean): number | "latest" 
   return n;
 }
 
+/**
+ * Most heights one `GET /v1/blocks?from=H&to=H2` answers. A block document is ≈ 0.8 KB, so 256 of them are ≈ 200 KB
+ * of JSON rendered in a few ms of the node's event loop; 2,000 heights are 8 requests per node. The same bound as a
+ * sync response's blocks.
+ */
+export const DEFAULT_MAX_RANGE_BLOCKS = 256;
+
+/** An inclusive range of heights. */
+export interface HeightRange {
+  readonly from: number;
+  readonly to: number;
+}
+
+/**
+ * The query of `GET /v1/blocks`: `from=H` (required) and `to=H2` (default `from + max - 1`), canonical decimals
+ * (BAD_HEIGHT otherwise), nothing else, each once, `from <= to` and at most `max` heights (BAD_RANGE otherwise).
+ */
+export function parseRange(query: string, max: number): HeightRange {
+  const values = new Map<string, number>();
+  for (const part of query === "" ? [] : query.split("&")) {
+    const eq = part.indexOf("=");
+    const key = eq < 0 ? part : part.slice(0, eq);
+    if (key !== "from" && key !== "to") throw new HttpError("BAD_RANGE", `unknown query parameter "${key.slice(0, 32)}"; use from=H and to=H`);
+    if (values.has(key)) throw new HttpError("BAD_RANGE", `${key} is given twice`);
+    const n = eq < 0 ? undefined : decimal(part.slice(eq + 1));
+    if (n === undefined) throw new HttpError("BAD_HEIGHT", `${key} must be a decimal integer in [0, 2^53)`);
+    values.set(key, n);
+  }
+  const from = values.get("from");
+  if (from === undefined) throw new HttpError("BAD_RANGE", "from=H is required");
+  const to = values.get("to") ?? Math.min(from + max - 1, MAX_UINT53);
+  if (to < from) throw new HttpError("BAD_RANGE", `to (${to}) is below from (${from})`);
+  if (to - from + 1 > max) throw new HttpError("BAD_RANGE", `${to - from + 1} heights asked; at most ${max} per request`);
+  return { from, to };
+}
+
 /** A transaction index within a block: a canonical decimal integer in [0, 2^53 - 1]. */
 export function parseIndex(s: string): number {
   const n = decimal(s);

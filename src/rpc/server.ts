@@ -10,15 +10,15 @@
 import * as uWS from "uWebSockets.js";
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_socket } from "uWebSockets.js";
 import { SILENT_LOGGER } from "./api.js";
-import type { NodeApi, RpcLogger, SubmitResult } from "./api.js";
+import type { BlockSummary, NodeApi, RpcLogger, SubmitResult } from "./api.js";
 import { HttpError, RpcConfigError, RpcListenError } from "./errors.js";
 import { Exchange, ExchangeClosed } from "./exchange.js";
 import type { ExchangeHost } from "./exchange.js";
-import { blockJson, kvJson, proofJson, statusJson, txStatusJson } from "./json.js";
+import { blockJson, blocksJson, kvJson, proofJson, statusJson, txStatusJson } from "./json.js";
 import type { SubmitItemJson } from "./json.js";
 import { createRpcMetrics } from "./metrics.js";
 import type { RpcMetrics } from "./metrics.js";
-import { contentLength, mediaType, parseHeight, parseIndex, parseKey, parseTxId } from "./params.js";
+import { DEFAULT_MAX_RANGE_BLOCKS, contentLength, mediaType, parseHeight, parseIndex, parseKey, parseRange, parseTxId } from "./params.js";
 import { BlockStream } from "./stream.js";
 import { renderStatusPage } from "./statusPage.js";
 import { MAX_TX_BYTES } from "../domain/limits.js";
@@ -34,6 +34,8 @@ export interface RpcLimits {
   maxBatchBodyBytes: number;
   /** Most transactions in one `POST /v1/txs`. */
   maxBatchTxs: number;
+  /** Most heights one `GET /v1/blocks?from=H&to=H2` may ask for; more is 400 BAD_RANGE. */
+  maxRangeBlocks: number;
   /** Longest request path (without the query string); longer is 414. uWS itself refuses headers over 4 KiB (431). */
   maxUrlBytes: number;
   /** Request bodies being received at once, over all connections; a body that would pass it is refused with 503. */
@@ -62,6 +64,7 @@ export const DEFAULT_RPC_LIMITS: Readonly<RpcLimits> = Object.freeze({
   maxTxBytes: MAX_TX_BYTES,
   maxBatchBodyBytes: 1024 * 1024,
   maxBatchTxs: 4096,
+  maxRangeBlocks: DEFAULT_MAX_RANGE_BLOCKS,
   maxUrlBytes: 2048,
   maxPendingBodyBytes: 64 * 1024 * 1024,
   maxStreamSubscribers: 256,
@@ -107,7 +110,7 @@ export function resolveRpcLimits(partial: Partial<RpcLimits> = {}): RpcLimits {
 }
 
 /** Route names: the `route` label of the metrics. */
-export type RouteName = "index" | "metrics" | "status" | "tx_submit" | "txs_submit" | "tx_status" | "block" | "proof" | "kv" | "stream" | "unknown";
+export type RouteName = "index" | "metrics" | "status" | "genesis" | "tx_submit" | "txs_submit" | "tx_status" | "blocks" | "block" | "proof" | "kv" | "stream" | "unknown";
 
 /** What a handler may read of the request (uWS's HttpRequest is only valid synchronously). */
 interface RequestInfo {
@@ -115,6 +118,8 @@ interface RequestInfo {
   readonly contentLength: number | undefined;
   /** The peer's IP address as text (POST routes only; "" elsewhere). */
   readonly clientId: string;
+  /** The raw query string (after "?"; "" when none). Only `GET /v1/blocks` reads it. */
+  readonly query: string;
 }
 
 type Handler = (ex: Exchange, params: readonly string[], req: RequestInfo) => void | Promise<void>;
@@ -287,6 +292,7 @@ export class RpcServer {
       contentType: req.getHeader("content-type"),
       contentLength: length,
       clientId: method === "post" ? Buffer.from(res.getRemoteAddressAsText()).toString("latin1") : "",
+      query: req.getQuery() ?? "", // undefined when the URL has no "?", whatever the typings say
     };
     const ex = new Exchange(res, this.exchangeHost, method === "head", chunked || (length !== undefined && length > 0));
     // +1: the next tick may come at any moment, so a request always gets at least the full timeout.
@@ -388,9 +394,11 @@ export class RpcServer {
       route("index", "/", { get: (ex) => this.getIndex(ex) }),
       route("metrics", "/metrics", { get: (ex) => this.getMetrics(ex) }),
       route("status", "/v1/status", { get: (ex) => this.getStatus(ex) }),
+      route("genesis", "/v1/genesis", { get: (ex) => this.getGenesis(ex) }),
       route("tx_submit", "/v1/tx", { post: (ex, _p, req) => this.postTx(ex, req) }),
       route("txs_submit", "/v1/txs", { post: (ex, _p, req) => this.postTxs(ex, req) }),
       route("tx_status", "/v1/tx/:id", { get: (ex, p) => this.getTx(ex, p[0]!) }),
+      route("blocks", "/v1/blocks", { get: (ex, _p, req) => this.getBlocks(ex, req) }),
       route("block", "/v1/blocks/:height", { get: (ex, p) => this.getBlock(ex, p[0]!) }),
       route("proof", "/v1/blocks/:height/proof/:index", { get: (ex, p) => this.getProof(ex, p[0]!, p[1]!) }),
       route("kv", "/v1/kv/:key", { get: (ex, p) => this.getKv(ex, p[0]!) }),
@@ -417,6 +425,22 @@ export class RpcServer {
 
   private async getStatus(ex: Exchange): Promise<void> {
     ex.json(200, statusJson(await this.api.status()));
+  }
+
+  private async getGenesis(ex: Exchange): Promise<void> {
+    ex.reply(200, await this.api.genesisDocument());
+  }
+
+  /** `GET /v1/blocks?from=H&to=H2`: the committed blocks of the range, stopping at the head (possibly none). */
+  private async getBlocks(ex: Exchange, req: RequestInfo): Promise<void> {
+    const { from, to } = parseRange(req.query, this.limits.maxRangeBlocks);
+    const blocks: BlockSummary[] = [];
+    for (let h = from; h <= to; h++) {
+      const b = await this.api.block(h);
+      if (b === null) break;
+      blocks.push(b);
+    }
+    ex.json(200, blocksJson(blocks));
   }
 
   private async getTx(ex: Exchange, idParam: string): Promise<void> {

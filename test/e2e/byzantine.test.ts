@@ -10,8 +10,7 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { assertAudit } from "./support/audit.js";
-import { heightsOf, logs, spawnTracked, startNetwork, stopAll, until, waitForHeight } from "./support/network.js";
+import { assertAudited, heightsOf, logs, spawnTracked, startNetwork, stopAll, until, waitForHeight } from "./support/network.js";
 import type { TestNetwork } from "./support/network.js";
 import { scrape } from "../support/promText.js";
 
@@ -68,5 +67,5 @@ test("a validator flooding undecodable frames, wrong signatures and stale views:
   assert.equal(code, 0, diag());
   t.diagnostic(`attacker sent: ${attacker.output.trim().split("\n").pop()}`);
   for (const i of HONEST) assert.equal(nw.nodes[i]!.exited, false, `node ${i} exited\n${logs(nw)}`);
-  await assertAudit(nw, HONEST);
+  await assertAudited(nw, HONEST);
 });

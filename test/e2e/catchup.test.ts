@@ -8,8 +8,7 @@
  */
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { assertAudit } from "./support/audit.js";
-import { allBut, heightsOf, killNode, logs, startNetwork, startNode, stopAll, until, waitForHeight } from "./support/network.js";
+import { allBut, assertAudited, heightsOf, killNode, logs, startNetwork, startNode, stopAll, until, waitForHeight } from "./support/network.js";
 import type { TestNetwork } from "./support/network.js";
 
 const N = 4;
@@ -47,5 +46,5 @@ test(`a validator restarted from an empty data directory after ${HISTORY} blocks
   const now = Math.max(...(await heightsOf(nw, allBut(nw))));
   await waitForHeight(nw, now + 3, 30_000);
   assert.equal(restarted.exited, false, logs(nw));
-  await assertAudit(nw);
+  await assertAudited(nw);
 });

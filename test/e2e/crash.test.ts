@@ -10,9 +10,8 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { toHex } from "../../src/util/bytes.js";
-import { assertAudit } from "./support/audit.js";
 import { assertCommitted, startTxLoad } from "./support/load.js";
-import { killNode, logs, startNetwork, startNode, stopAll, until, waitForHeight } from "./support/network.js";
+import { assertAudited, killNode, logs, startNetwork, startNode, stopAll, until, waitForHeight } from "./support/network.js";
 import type { TestNetwork } from "./support/network.js";
 
 const N = 4;
@@ -76,5 +75,5 @@ test("a validator SIGKILLed under load restarts at or above its reported height,
   const promised = acks.filter((a, k) => a.node !== VICTIM || k >= acksBeforeRestart).map((a) => a.id);
   await assertCommitted(nw, promised, 0, 60_000);
   t.diagnostic(`${promised.length} acknowledged txs committed (${acks.length - promised.length} acknowledged by the victim before its kill not checked)`);
-  await assertAudit(nw);
+  await assertAudited(nw);
 });

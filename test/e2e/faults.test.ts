@@ -11,9 +11,8 @@
  */
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { assertAudit } from "./support/audit.js";
 import { assertCommitted, startTxLoad } from "./support/load.js";
-import { allBut, currentLeader, heightsOf, killNode, logs, startNetwork, startNode, stopAll, until, waitForHeight } from "./support/network.js";
+import { allBut, assertAudited, currentLeader, heightsOf, killNode, logs, startNetwork, startNode, stopAll, until, waitForHeight } from "./support/network.js";
 import type { TestNetwork } from "./support/network.js";
 import { scrape } from "../support/promText.js";
 
@@ -73,7 +72,7 @@ test("the current leader killed again and again: views advance by timeout certif
   t.diagnostic(`leaders killed in turn: ${killed.join(", ")}`);
   const top = Math.max(...(await heightsOf(nw, allBut(nw))));
   await waitForHeight(nw, top + 1, 30_000);
-  await assertAudit(nw);
+  await assertAudited(nw);
 });
 
 test("two of four stopped: no commits and no divergence; restarted, commits resume and nothing acknowledged is lost", { timeout: 120_000 }, async (t) => {
@@ -111,5 +110,5 @@ test("two of four stopped: no commits and no divergence; restarted, commits resu
     60_000,
   );
   t.diagnostic(`${acks.length} acknowledged txs committed`);
-  await assertAudit(nw);
+  await assertAudited(nw);
 });

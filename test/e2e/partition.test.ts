@@ -9,10 +9,9 @@
  */
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { assertAudit } from "./support/audit.js";
 import { createNetns } from "./support/netns.js";
 import type { Netns } from "./support/netns.js";
-import { heightsOf, logs, startNetwork, stopAll, waitForHeight } from "./support/network.js";
+import { assertAudited, heightsOf, logs, startNetwork, stopAll, waitForHeight } from "./support/network.js";
 import type { TestNetwork } from "./support/network.js";
 
 const N = 4;
@@ -56,5 +55,5 @@ test("a partition {0,1,2} | {3} in network namespaces: the minority stops, the m
   await waitForHeight(nw, tip, 60_000, [MINORITY]);
   await waitForHeight(nw, tip + 3, 30_000);
   for (let i = 0; i < N; i++) assert.equal(nw.nodes[i]!.exited, false, `node ${i} exited\n${logs(nw)}`);
-  await assertAudit(nw);
+  await assertAudited(nw);
 });

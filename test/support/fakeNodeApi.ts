@@ -50,6 +50,8 @@ export class FakeNodeApi implements NodeApi {
   private readonly listeners = new Set<CommittedBlockListener>();
   view = 1;
   peersConnected = 3;
+  /** What `genesisDocument` answers. */
+  genesisText = '{"type":"quire-genesis","chainId":"quire-test"}';
 
   constructor(opts: FakeNodeOptions = {}) {
     this.capacity = opts.capacity ?? 1000;
@@ -165,6 +167,10 @@ export class FakeNodeApi implements NodeApi {
       peersConnected: this.peersConnected,
       mempoolSize: this.pool.size,
     }));
+  }
+
+  genesisDocument(): Awaitable<string> {
+    return this.answer("genesisDocument", () => this.genesisText);
   }
 
   onCommittedHeader(listener: CommittedBlockListener): () => void {

@@ -5,9 +5,10 @@
  *
  * - A single vote or timeout is checked on its own. Its signature travels uncompressed (192 bytes, src/wire/limits.ts):
  *   parsing is an on-curve check, and the verify call makes the subgroup check.
- * - QCs and TCs go through the crypto layer's `verifyQc` / `verifyTc`: the signer set's aggregate public key comes from
- *   the `ValidatorKeys` cache, the aggregate signature is parsed once and subgroup-checked by the verify call, and a
- *   TC is one multi-pairing over its distinct messages (signers grouped by high-QC view).
+ * - QCs and TCs go through the crypto layer's `verifyQc` / `verifyTc` (many QCs at once: `verifyQcs`, one batch
+ *   check): the signer set's aggregate public key comes from the `ValidatorKeys` cache, the aggregate signature is
+ *   parsed once and subgroup-checked by the verify call, and a TC is one multi-pairing over its distinct messages
+ *   (signers grouped by high-QC view).
  * - Aggregating parses without the subgroup check: the parts are either votes validation verified one by one, or (in
  *   optimistic mode) the aggregate is verified right after, with the subgroup check on the aggregate — the argument
  *   in src/crypto/bls/qc.ts.
@@ -17,9 +18,10 @@
  */
 import type { BlsBackend, SecretKey } from "../../crypto/bls/backend.js";
 import { BlsError } from "../../crypto/bls/errors.js";
-import { ValidatorKeys, verifyQc, verifyTc } from "../../crypto/bls/qc.js";
+import { ValidatorKeys, verifyQc, verifyQcs, verifyTc } from "../../crypto/bls/qc.js";
+import type { QcToVerify } from "../../crypto/bls/qc.js";
 import { Bitset } from "../../crypto/bitmap/index.js";
-import type { SignatureScheme } from "../scheme.js";
+import type { AggregateToVerify, SignatureScheme } from "../scheme.js";
 import type { ConsensusSigner } from "../signing.js";
 
 export class BlsScheme implements SignatureScheme {
@@ -69,6 +71,21 @@ export class BlsScheme implements SignatureScheme {
   verifyAggregate(signers: readonly number[], message: Uint8Array, aggregate: Uint8Array): boolean {
     const set = this.signerSet(signers);
     return set !== null && verifyQc(this.keys, message, { signers: set, signature: aggregate }).ok;
+  }
+
+  verifyAggregates(items: readonly AggregateToVerify[]): boolean[] {
+    const valid: boolean[] = [];
+    const batch: QcToVerify[] = [];
+    const at: number[] = [];
+    for (const item of items) {
+      const set = this.signerSet(item.signers);
+      valid.push(false);
+      if (set === null) continue;
+      at.push(valid.length - 1);
+      batch.push({ message: item.message, qc: { signers: set, signature: item.aggregate } });
+    }
+    verifyQcs(this.keys, batch).forEach((v, k) => (valid[at[k]!] = v.ok));
+    return valid;
   }
 
   verifyAggregateMulti(signers: readonly number[], messages: readonly Uint8Array[], aggregate: Uint8Array): boolean {

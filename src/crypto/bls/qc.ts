@@ -32,7 +32,8 @@
  *   decompression, one subgroup check and one pairing check against the signer set's aggregate key, which is
  *   cached by signer set.
  */
-import type { BlsBackend, PublicKey, Signature } from "./backend.js";
+import type { BlsBackend, PublicKey, Signature, SignatureSet } from "./backend.js";
+import { verifySets } from "./batch.js";
 import { BlsError } from "./errors.js";
 import { SIGNATURE_LENGTH } from "./constants.js";
 import { Bitset, BitmapError, decodeBitmap } from "../bitmap/index.js";
@@ -197,14 +198,55 @@ function parseAggregate(keys: ValidatorKeys, bytes: Uint8Array): Signature | QcV
   }
 }
 
-/** Verifies a QC on `message`: bitmap length, quorum, then one pairing check against the cached aggregate key. */
-export function verifyQc(keys: ValidatorKeys, message: Uint8Array, qc: QuorumCertificate): QcVerdict {
+/** A QC's pairing check as a signature set (message, the signers' aggregate key, the aggregate), or why it has none. */
+function qcSet(keys: ValidatorKeys, message: Uint8Array, qc: QuorumCertificate): SignatureSet | QcVerdict {
   const bad = checkSigners(keys, qc.signers);
   if (bad !== null) return bad;
   const sig = parseAggregate(keys, qc.signature);
   if ("ok" in sig) return sig;
-  if (!keys.backend.verify(message, keys.aggregateKey(qc.signers), sig)) return reject("QC_INVALID_SIGNATURE", "aggregate signature does not verify for the signer set");
-  return { ok: true };
+  return { message, publicKey: keys.aggregateKey(qc.signers), signature: sig };
+}
+
+const INVALID_QC_SIGNATURE = reject("QC_INVALID_SIGNATURE", "aggregate signature does not verify for the signer set");
+
+/** Verifies a QC on `message`: bitmap length, quorum, then one pairing check against the cached aggregate key. */
+export function verifyQc(keys: ValidatorKeys, message: Uint8Array, qc: QuorumCertificate): QcVerdict {
+  const set = qcSet(keys, message, qc);
+  if ("ok" in set) return set;
+  return keys.backend.verify(set.message, set.publicKey, set.signature) ? { ok: true } : INVALID_QC_SIGNATURE;
+}
+
+/** One certificate of a batch: the message its signers signed, and the certificate. */
+export interface QcToVerify {
+  readonly message: Uint8Array;
+  readonly qc: QuorumCertificate;
+}
+
+/**
+ * `verifyQc` over many certificates at once, for bulk checks of committed history (`quire audit`): the same bitmap,
+ * quorum and encoding checks per certificate, then the pairing checks of those that pass them together (`verifySets`:
+ * one random-linear-combination check: ≈ 218 µs per set with blst, bench bls "batch verify 64 sets, distinct
+ * messages", against ≈ 660 µs for one QC verify). A batch that fails is re-checked certificate by certificate, so each gets its own verdict — the same one
+ * `verifyQc` gives it, up to the batch check's 2^-63 chance of passing an invalid set.
+ */
+export function verifyQcs(keys: ValidatorKeys, items: readonly QcToVerify[]): QcVerdict[] {
+  const out: QcVerdict[] = [];
+  const sets: SignatureSet[] = [];
+  const at: number[] = [];
+  for (const item of items) {
+    const set = qcSet(keys, item.message, item.qc);
+    if ("ok" in set) {
+      out.push(set);
+      continue;
+    }
+    at.push(out.length);
+    out.push({ ok: true });
+    sets.push(set);
+  }
+  verifySets(keys.backend, sets).results.forEach((ok, k) => {
+    if (ok === 0) out[at[k]!] = INVALID_QC_SIGNATURE;
+  });
+  return out;
 }
 
 /** Verifies a TC: signers grouped by message, one multi-pairing over the distinct messages. */

@@ -15,6 +15,7 @@ import { launchCluster } from "../../../src/cli/localCluster.js";
 import type { ClusterChild, LocalCluster, LocalClusterOptions } from "../../../src/cli/localCluster.js";
 import type { BlockPolicy } from "../../../src/node/config.js";
 import { RpcClient } from "../../../src/rpc/client.js";
+import type { AuditReport } from "../../../src/cli/auditor.js";
 
 export const BIN = fileURLToPath(new URL("../../../../bin/quire.js", import.meta.url));
 
@@ -200,4 +201,47 @@ export async function currentLeader(net: TestNetwork, nodes: readonly number[]):
 /** Every node index but the listed ones. */
 export function allBut(net: TestNetwork, ...excluded: number[]): number[] {
   return net.nodes.map((_, i) => i).filter((i) => !excluded.includes(i));
+}
+
+/** What `quire audit --json` printed, with its exit code. */
+export interface AuditRun {
+  readonly exitCode: number | null;
+  /** The JSON document on stdout (`AuditReport` plus `genesis`, or `{verdict, error}`); undefined if none parsed. */
+  readonly report: (Partial<AuditReport> & { verdict: string; error?: { code: string; message: string } }) | undefined;
+  readonly output: string;
+}
+
+/** Hang guard of one audit: a few thousand headers from four local nodes take seconds. */
+const AUDIT_TIMEOUT_MS = 60_000;
+
+/**
+ * Runs `quire audit --rpc <urls> --json` as a process (with `--genesis` when given): the one place the tests call it.
+ * `assertAudited(net)` is the usual check, which every fault test ends with.
+ */
+export async function runAudit(urls: readonly string[], opts: { genesisFile?: string; args?: readonly string[] } = {}): Promise<AuditRun> {
+  const p = spawnQuire(["audit", "--rpc", urls.join(","), ...(opts.genesisFile !== undefined ? ["--genesis", opts.genesisFile] : []), "--json", ...(opts.args ?? [])]);
+  await until("quire audit to finish", async () => (p.exited ? true : undefined), AUDIT_TIMEOUT_MS, () => p.output);
+  const line = p.output.split("\n").find((l) => l.startsWith("{"));
+  let report: AuditRun["report"];
+  try {
+    report = line === undefined ? undefined : (JSON.parse(line) as AuditRun["report"]);
+  } catch {
+    report = undefined;
+  }
+  return { exitCode: p.exitCode, report, output: p.output };
+}
+
+/**
+ * The network's audit against its genesis file: exit 0, every listed node (default all) read, agreement on every
+ * height from 0.
+ */
+export async function assertAudited(net: TestNetwork, nodes: readonly number[] = net.urls.map((_, i) => i)): Promise<AuditReport> {
+  const run = await runAudit(
+    nodes.map((i) => net.urls[i]!),
+    { genesisFile: net.genesisFile },
+  );
+  if (run.exitCode !== 0 || run.report === undefined || run.report.verdict !== "agree") {
+    throw new Error(`quire audit did not agree (exit ${run.exitCode}):\n${run.output.slice(-4000)}\n${logs(net)}`);
+  }
+  return run.report as AuditReport;
 }

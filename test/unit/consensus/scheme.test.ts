@@ -58,6 +58,51 @@ for (const [name, make] of SCHEMES) {
     assert.ok(!c.certs.verifyVote({ ...votes[0]!, voter: 99 }));
   });
 
+  test(`${name}: verifyQcs gives each certificate of a mixed list exactly verifyQc's verdict, batched where the scheme can`, async () => {
+    const c = new TestCommittee(7, await make(7));
+    const hashes = Array.from({ length: 12 }, (_, i) => new Uint8Array(32).fill(i + 1));
+    const good = hashes.map((h, i) => c.qc(i + 1, h, i % 2 === 0 ? [0, 1, 2, 3, 4] : [1, 2, 3, 5, 6]));
+    const qcs = [
+      ...good,
+      { ...good[0]!, aggregateSignature: good[1]!.aggregateSignature }, // a valid aggregate, of another certificate
+      { ...good[2]!, view: 99 },
+      c.qc(5, hashes[4]!, [0, 1, 2, 3]), // below quorum
+      { ...good[3]!, signers: Uint8Array.of(0xff) },
+      { ...good[4]!, aggregateSignature: new Uint8Array(96) },
+      { ...good[5]!, aggregateSignature: good[5]!.aggregateSignature.subarray(1) },
+      { ...good[6]!, signers: bitmapSignerSets().encode([0, 1, 2, 3, 4, 5], 7) }, // a signer claimed who did not sign
+    ];
+    const oracle = qcs.map((q) => c.certs.verifyQc(q));
+    assert.deepEqual(oracle.slice(0, good.length), good.map(() => "ok"));
+    assert.deepEqual(oracle.slice(good.length), ["BAD_AGGREGATE", "BAD_AGGREGATE", "BELOW_QUORUM", "BAD_SIGNERS", "BAD_AGGREGATE", "BAD_AGGREGATE", "BAD_AGGREGATE"]);
+    // Every order, so a bad certificate sits anywhere in the batch.
+    for (const shift of [0, 5, 13]) {
+      const order = qcs.map((_, i) => (i + shift) % qcs.length);
+      assert.deepEqual(
+        c.certs.verifyQcs(order.map((i) => qcs[i]!)),
+        order.map((i) => oracle[i]!),
+        `shift ${shift}`,
+      );
+    }
+    assert.deepEqual(c.certs.verifyQcs([]), []);
+    // A scheme that batches is asked once per call, never certificate by certificate.
+    let single = 0;
+    let batches = 0;
+    const s = c.scheme;
+    const counting: SignatureScheme = {
+      name: "counting",
+      verify: (i, m, sig) => s.verify(i, m, sig),
+      aggregate: (parts) => s.aggregate(parts),
+      verifyAggregate: (signers, m, a) => (single++, s.verifyAggregate(signers, m, a)),
+      verifyAggregateMulti: (signers, ms, a) => s.verifyAggregateMulti(signers, ms, a),
+      ...(s.verifyAggregates === undefined ? {} : { verifyAggregates: (items) => (batches++, s.verifyAggregates!(items)) }),
+    };
+    const certs = new SchemeCertificates({ chainId: CHAIN_ID, validatorCount: 7 }, counting, bitmapSignerSets());
+    assert.deepEqual(certs.verifyQcs(good), good.map(() => "ok"));
+    if (s.verifyAggregates === undefined) assert.deepEqual([single, batches], [good.length, 0]);
+    else assert.deepEqual([single, batches], [0, 1]);
+  });
+
   test(`${name}: TC with signers on different high-QC views verifies through the multi-message path`, async () => {
     const c = new TestCommittee(7, await make(7));
     const q1 = c.qc(1, hash);

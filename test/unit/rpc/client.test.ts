@@ -77,6 +77,20 @@ describe("RpcClient against the server", () => {
     assert.match(await c.metrics(), /^quire_rpc_requests_total\{route="status",status="200"\} 1$/m);
   });
 
+  test("blocks(from, to) and genesis() round-trip the node's own values", async () => {
+    h.api.commit();
+    h.api.commit();
+    const all = h.api.blocks.map((b) => b.info);
+    assert.deepEqual(await c.blocks(0, all.length - 1), all);
+    assert.deepEqual(await c.blocks(1, 2), all.slice(1, 3));
+    assert.deepEqual(await c.blocks(2, 200), all.slice(2)); // up to the head only
+    assert.deepEqual(await c.blocks(all.length, all.length + 5), []);
+    await assert.rejects(c.blocks(0, 256), isClientError("HTTP", 400, "BAD_RANGE"));
+    await assert.rejects(c.blocks(3, 2), isClientError("HTTP", 400, "BAD_RANGE"));
+    h.api.genesisText = '{"type": "quire-genesis",  "x": "exact bytes"}';
+    assert.equal(await c.genesis(), h.api.genesisText);
+  });
+
   test("HTTP errors that are not API outcomes throw, carrying the status and the server's code", async () => {
     const wrong = new RpcClient({ url: `${h.base}/nope` });
     await assert.rejects(wrong.status(), isClientError("HTTP", 404, "NOT_FOUND"));
@@ -110,6 +124,8 @@ test("RpcClient: bodies it cannot read are BAD_RESPONSE", async () => {
     "/v1/blocks/1": JSON.stringify({ height: 1, hash: "00", parent: "", view: 1, proposer: 0, timestampMs: 0, txRoot: "", parentStateRoot: "", parentResults: "", txCount: 0, qc: null }),
     "/v1/blocks/2/proof/0": "not json",
     "/v1/kv/a": '{"value": "0x00"}',
+    "/v1/blocks?from=4&to=5": JSON.stringify({ blocks: [1, 2, 3] }),
+    "/v1/blocks?from=6&to=7": JSON.stringify({ blocks: {} }),
     [`/v1/tx/${"00".repeat(32)}`]: JSON.stringify({ id: "00".repeat(32), status: "done" }),
   };
   const server = createServer((req, res) => {
@@ -125,6 +141,8 @@ test("RpcClient: bodies it cannot read are BAD_RESPONSE", async () => {
     await assert.rejects(c.proof(2, 0), bad);
     await assert.rejects(c.kv("a"), bad);
     await assert.rejects(c.txStatus(new Uint8Array(32)), bad);
+    await assert.rejects(c.blocks(4, 5), (e: unknown) => bad(e) && /3 blocks for heights 4\.\.5/.test((e as Error).message));
+    await assert.rejects(c.blocks(6, 7), bad);
   } finally {
     server.closeAllConnections();
     await new Promise((r) => server.close(r));

@@ -49,7 +49,9 @@ function randomPath(rng: SeededRng, height: number): string {
     case 6:
       return `/v1/kv/${"k".repeat(rng.range(500, 700))}`;
     case 7:
-      return `/v1/status?${randomText(rng, rng.int(100))}`;
+      return rng.chance(0.5)
+        ? `/v1/${rng.pick(["status", "blocks", "genesis"])}?${randomText(rng, rng.int(100))}`
+        : `/v1/blocks?${rng.pick(["from", "to", "x", ""])}=${rng.pick([String(rng.int(height + 3)), String(rng.int(300)), randomText(rng, 4)])}&${rng.pick(["to", "from"])}=${rng.int(height + 300)}`;
     default:
       return `/${randomText(rng, rng.int(60))}`;
   }

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { BlockSummary } from "../../../src/rpc/api.js";
-import { blockJson, decodeBlock, decodeProof, decodeStatus, decodeSubmitItem, decodeTxStatus, kvJson, proofJson, txStatusJson } from "../../../src/rpc/json.js";
+import { blockJson, blocksJson, decodeBlock, decodeBlocks, decodeProof, decodeStatus, decodeSubmitItem, decodeTxStatus, kvJson, proofJson, txStatusJson } from "../../../src/rpc/json.js";
 import { RpcClientError } from "../../../src/rpc/errors.js";
 
 const bytes = (n: number, v: number): Uint8Array => new Uint8Array(n).fill(v);
@@ -23,6 +23,21 @@ test("block document: the exact text (field names, order, hex)", () => {
   assert.deepEqual(decodeBlock(JSON.parse(expected)), BLOCK);
   const genesis = { ...BLOCK, qc: null };
   assert.deepEqual(decodeBlock(JSON.parse(JSON.stringify(blockJson(genesis)))), genesis);
+});
+
+test("block range document: the block documents in order; decoding checks count and consecutive heights", () => {
+  const at = (height: number): BlockSummary => ({ ...BLOCK, header: { ...BLOCK.header, height } });
+  const doc = JSON.parse(JSON.stringify(blocksJson([at(5), at(6), at(7)])));
+  assert.deepEqual(doc, { blocks: [5, 6, 7].map((h) => blockJson(at(h))) });
+  assert.deepEqual(decodeBlocks(doc, 5, 9), [at(5), at(6), at(7)]);
+  assert.deepEqual(decodeBlocks({ blocks: [] }, 5, 9), []);
+  const refused = (v: unknown, from: number, to: number, why: RegExp) =>
+    assert.throws(() => decodeBlocks(v, from, to), (e: unknown) => e instanceof RpcClientError && e.code === "BAD_RESPONSE" && why.test(e.message));
+  refused(doc, 5, 6, /3 blocks for heights 5\.\.6/);
+  refused(doc, 4, 9, /blocks\[0\]\.height is 5, expected 4/);
+  refused({ blocks: [5, 7].map((h) => blockJson(at(h))) }, 5, 9, /blocks\[1\]\.height is 7, expected 6/);
+  refused({ blocks: "x" }, 5, 9, /must be an array/);
+  refused([], 5, 9, /must be an object/);
 });
 
 test("tx status, proof and kv documents", () => {

@@ -357,6 +357,66 @@ describe("queries", () => {
   });
 });
 
+describe("block ranges and genesis", () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ limits: LIMITS });
+    while (h.api.height < 5) h.api.commit();
+  });
+  after(() => h.server.stop());
+
+  test("GET /v1/blocks?from&to: the /v1/blocks/:height documents of the range, in order, stopping at the head", async () => {
+    const one = async (height: number) => (await http(h.base, "GET", `/v1/blocks/${height}`)).json;
+    const range = async (q: string) => {
+      const a = await http(h.base, "GET", `/v1/blocks?${q}`);
+      assert.equal(a.status, 200, a.text);
+      assert.equal(a.headers.get("content-type"), "application/json");
+      return (a.json as { blocks: unknown[] }).blocks;
+    };
+    const head = h.api.height;
+    const all = await Promise.all(Array.from({ length: head + 1 }, (_, i) => one(i)));
+    assert.deepEqual(await range(`from=0&to=${head}`), all);
+    assert.deepEqual(await range("to=4&from=2"), all.slice(2, 5));
+    assert.deepEqual(await range("from=3&to=3"), [all[3]]);
+    assert.deepEqual(await range("from=1"), all.slice(1)); // to defaults to from + 255, cut at the head
+    assert.deepEqual(await range(`from=${head + 1}&to=${head + 256}`), []);
+    assert.deepEqual(await range("from=9007199254740991"), []);
+    assert.deepEqual(await range("from=0&to=255"), all);
+  });
+
+  test("GET /v1/blocks?from&to: 400 BAD_RANGE or BAD_HEIGHT for every malformed query", async () => {
+    const cases: [string, string][] = [
+      ["", "BAD_RANGE"],
+      ["to=5", "BAD_RANGE"],
+      ["from=0&to=256", "BAD_RANGE"],
+      ["from=5&to=4", "BAD_RANGE"],
+      ["from=1&from=2", "BAD_RANGE"],
+      ["from=1&to=2&to=3", "BAD_RANGE"],
+      ["from=1&limit=2", "BAD_RANGE"],
+      ["from=1&", "BAD_RANGE"],
+      ["&from=1", "BAD_RANGE"],
+      ["FROM=1", "BAD_RANGE"],
+      ["from", "BAD_HEIGHT"],
+      ["from=", "BAD_HEIGHT"],
+      ["from=-1", "BAD_HEIGHT"],
+      ["from=01", "BAD_HEIGHT"],
+      ["from=1e3", "BAD_HEIGHT"],
+      ["from=%31", "BAD_HEIGHT"],
+      ["from=9007199254740992", "BAD_HEIGHT"],
+      ["from=1&to=x", "BAD_HEIGHT"],
+    ];
+    for (const [q, code] of cases) assertError(await http(h.base, "GET", `/v1/blocks?${q}`), 400, code);
+  });
+
+  test("GET /v1/genesis: the node's genesis text, byte for byte", async () => {
+    h.api.genesisText = '{"type":"quire-genesis", "chainId":"quire-test" }';
+    const a = await http(h.base, "GET", "/v1/genesis");
+    assert.equal(a.status, 200);
+    assert.equal(a.headers.get("content-type"), "application/json");
+    assert.equal(a.text, h.api.genesisText);
+  });
+});
+
 describe("routing and request errors", () => {
   let h: Harness;
   before(async () => {
@@ -379,6 +439,8 @@ describe("routing and request errors", () => {
       ["GET", "/v1/txs", "POST"],
       ["PATCH", `/v1/tx/${"00".repeat(32)}`, "GET, HEAD"],
       ["OPTIONS", "/metrics", "GET, HEAD"],
+      ["POST", "/v1/blocks?from=0", "GET, HEAD"],
+      ["PUT", "/v1/genesis", "GET, HEAD"],
       ["FROB", "/v1/kv/a", "GET, HEAD"],
       ["constructor", "/v1/status", "GET, HEAD"],
       ["__proto__", "/v1/status", "GET, HEAD"],
@@ -391,7 +453,7 @@ describe("routing and request errors", () => {
     }
   });
 
-  test("a path over maxUrlBytes is 414 URI_TOO_LONG; the query string does not count and is ignored", async () => {
+  test("a path over maxUrlBytes is 414 URI_TOO_LONG; the query string does not count and is ignored (but on /v1/blocks)", async () => {
     assertError(await http(h.base, "GET", `/v1/kv/${"k".repeat(LIMITS.maxUrlBytes)}`), 414, "URI_TOO_LONG");
     const a = await http(h.base, "GET", `/v1/status?${"q".repeat(LIMITS.maxUrlBytes)}`);
     assert.equal(a.status, 200);
@@ -428,6 +490,8 @@ describe("node failures never escape a handler", () => {
           ["submitTx", "POST", "/v1/tx", { body: tx(1), type: OCTETS }],
           ["txStatus", "GET", `/v1/tx/${"00".repeat(32)}`, {}],
           ["block", "GET", "/v1/blocks/latest", {}],
+          ["block", "GET", "/v1/blocks?from=0", {}],
+          ["genesisDocument", "GET", "/v1/genesis", {}],
           ["proof", "GET", "/v1/blocks/0/proof/0", {}],
           ["kv", "GET", "/v1/kv/a", {}],
           ["status", "GET", "/v1/status", {}],

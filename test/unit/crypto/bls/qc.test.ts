@@ -4,7 +4,7 @@ import { loadBlsBackend } from "../../../../src/crypto/bls/backend.js";
 import type { BlsBackend, SecretKey } from "../../../../src/crypto/bls/backend.js";
 import { BlsError } from "../../../../src/crypto/bls/errors.js";
 import { keyGen } from "../../../../src/crypto/bls/keygen.js";
-import { ValidatorKeys, decodeSigners, verifyQc, verifyTc } from "../../../../src/crypto/bls/qc.js";
+import { ValidatorKeys, decodeSigners, verifyQc, verifyQcs, verifyTc } from "../../../../src/crypto/bls/qc.js";
 import type { QcVerdict, QuorumCertificate, TimeoutCertificate } from "../../../../src/crypto/bls/qc.js";
 import { Bitset, encodeBitmap } from "../../../../src/crypto/bitmap/index.js";
 import { concatBytes, toHex, utf8 } from "../../../../src/util/bytes.js";
@@ -78,6 +78,38 @@ test("verifyQc refuses a wrong bitmap length, too few signers, a wrong signer se
   const tainted = g2PlusTorsion(rng, b.signatureToBytes(agg, "uncompressed"));
   const taintedPoint = encodeG2FromUncompressed(tainted);
   assert.ok(!verifyQc(c.keys, msg, { ...qc, signature: taintedPoint }).ok, "aggregate with a torsion component");
+});
+
+test("verifyQcs: each certificate gets verifyQc's verdict, whatever else shares its batch", (t) => {
+  const rng = seededRng(t);
+  const n = 7; // quorum 5
+  const c = committee(b, rng, n);
+  const items = Array.from({ length: 24 }, () => {
+    const message = rng.bytes(40);
+    return { message, qc: rawQc(c, message, rng.shuffle(range(n)).slice(0, rng.range(5, n + 1))) };
+  });
+  // Break a random few in ways only the pairing catches (another certificate's valid aggregate, another message) and
+  // in ways refused before it (below quorum, not a point).
+  const broken = items.map((it, i) => {
+    switch (rng.int(6)) {
+      case 0:
+        return { ...it, qc: { ...it.qc, signature: items[(i + 1) % items.length]!.qc.signature } };
+      case 1:
+        return { ...it, message: rng.bytes(40) };
+      case 2:
+        return { ...it, qc: { ...it.qc, signers: signersOf(n, indicesOf(it.qc.signers).slice(0, 4)) } };
+      case 3:
+        return { ...it, qc: { ...it.qc, signature: new Uint8Array(96).fill(0xff) } };
+      default:
+        return it;
+    }
+  });
+  const oracle = broken.map((it) => verifyQc(c.keys, it.message, it.qc));
+  assert.ok(oracle.some((v) => v.ok) && oracle.some((v) => !v.ok), "the seed gives a mix");
+  assert.deepEqual(verifyQcs(c.keys, broken), oracle);
+  assert.deepEqual(verifyQcs(c.keys, items), items.map(() => ({ ok: true })));
+  assert.deepEqual(verifyQcs(c.keys, [broken[0]!]), [oracle[0]]);
+  assert.deepEqual(verifyQcs(c.keys, []), []);
 });
 
 /** Re-encodes an uncompressed G2 point compressed, without any backend (the flag and sort bits by hand). */
