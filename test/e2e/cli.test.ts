@@ -121,7 +121,7 @@ test("quire bench faults kills and restarts validators of a local cluster by pid
     targets: Record<string, number>;
     result: {
       validators: number;
-      outage: { victim: number; blocksPerSecBefore: number; blocksPerSecDuring: number; ratio: number; backAtTipMs: number | null };
+      outage: { victim: number; blocksPerSecBefore: number; blocksPerSecDuring: number; ratio: number; rpcUpMs: number | null; backAtTipMs: number | null };
       leaderCrashes: { leader: number; nextCommitMs: number | null; longestGapMs: number }[];
     };
   };
@@ -133,6 +133,7 @@ test("quire bench faults kills and restarts validators of a local cluster by pid
   assert.ok(outage.victim >= 0 && outage.victim < 4);
   assert.ok(Math.abs(outage.ratio - outage.blocksPerSecDuring / outage.blocksPerSecBefore) < 0.01);
   assert.ok(outage.backAtTipMs !== null && outage.backAtTipMs > 0, "the restarted validator never got back to the tip");
+  assert.ok(outage.rpcUpMs !== null && outage.rpcUpMs > 0 && outage.rpcUpMs <= outage.backAtTipMs, "its RPC answered after it was back at the tip");
   assert.equal(leaderCrashes.length, 1);
   assert.ok(leaderCrashes[0]!.leader >= 0 && leaderCrashes[0]!.leader < 4);
   assert.ok(leaderCrashes[0]!.longestGapMs > 0);
