@@ -13,10 +13,11 @@
  * completed (a missed target is a measurement, not an error), 1 when a node exited on its own.
  */
 import { writeFile } from "node:fs/promises";
-import { checkFlags, intFlag, parseArgs, stringFlag, UsageError } from "./args.js";
+import { checkFlags, choiceFlag, intFlag, parseArgs, stringFlag, UsageError } from "./args.js";
 import { LoadGenerator } from "./loadgen.js";
 import { launchCluster, waitUntilCommitting } from "./localCluster.js";
 import type { LocalCluster } from "./localCluster.js";
+import { LOG_LEVELS } from "../node/config.js";
 import { RpcClient } from "../rpc/client.js";
 import type { NodeStatus } from "../rpc/api.js";
 import { subscribeBlocks } from "../rpc/streamClient.js";
@@ -24,11 +25,12 @@ import type { BlockSubscription } from "../rpc/streamClient.js";
 
 const USAGE = [
   "usage: quire bench faults [--validators N] [--load TX_PER_S] [--tx-size BYTES] [--window-s S] [--leader-rounds R]",
-  "                          [--json FILE] [--keep]",
+  "                          [--json FILE] [--keep] [--log-level debug|info|warn|error]",
   "  Starts a local N-validator cluster (default 4) under a load (default 450 tx/s of 128-byte puts), then measures",
   "  blocks/s before and during a kill -9 of one validator, the time from its restart until it is back at the tip,",
   "  and, R times (default 3), the time from a kill -9 of the current leader to the next commit and the longest",
-  "  commit gap after it. Windows of S seconds (default 10). --keep keeps the cluster's directory (node logs).",
+  "  commit gap after it. Windows of S seconds (default 10). --keep keeps the cluster's directory (node logs, at",
+  "  --log-level, default warn).",
 ].join("\n");
 
 /** Issue 10's targets. */
@@ -105,7 +107,7 @@ export async function faultBenchCommand(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + "\n");
     return 0;
   }
-  checkFlags(args, ["validators", "load", "tx-size", "window-s", "leader-rounds", "json", "keep", "help"]);
+  checkFlags(args, ["validators", "load", "tx-size", "window-s", "leader-rounds", "json", "keep", "log-level", "help"]);
   if (args.positional.length > 0) throw new UsageError(USAGE);
   const n = intFlag(args, "validators", 4)!;
   if (n < 4 || n > 16) throw new UsageError("--validators must be in [4, 16]: a crash must leave a quorum");
@@ -117,6 +119,7 @@ export async function faultBenchCommand(argv: string[]): Promise<number> {
   const rounds = intFlag(args, "leader-rounds", 3)!;
   const jsonFile = stringFlag(args, "json");
   const keep = args.flags.has("keep");
+  const logLevel = choiceFlag(args, "log-level", LOG_LEVELS, "warn");
   const out = (s: string) => process.stdout.write(s + "\n");
 
   // A node exiting other than by our kill makes the figures meaningless: say so instead of printing them.
@@ -125,7 +128,7 @@ export async function faultBenchCommand(argv: string[]): Promise<number> {
   let stopping = false;
   const cluster = await launchCluster({
     validators: n,
-    logLevel: "warn",
+    logLevel,
     onExit: (i, code, logFile) => {
       if (i !== killing && !stopping) crashed ??= `node ${i} exited with ${code} on its own; see ${logFile}`;
     },
