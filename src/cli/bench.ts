@@ -13,11 +13,13 @@ const SUITES: Record<string, () => Promise<BenchSuite>> = {
 
 const COMMON_FLAGS = ["json", "time", "iterations", "filter"];
 
-/** `quire bench <suite> [--json FILE] [--time MS] [--iterations N] [--filter TEXT]` */
+/** `quire bench <suite> [--json FILE] [--time MS] [--iterations N] [--filter TEXT]`, and `quire bench faults …`. */
 export async function benchCommand(argv: string[]): Promise<number> {
   const [suiteName, ...rest] = argv;
+  // Not a micro-benchmark: a local cluster of node processes, faults injected (src/cli/faultBench.ts).
+  if (suiteName === "faults") return (await import("./faultBench.js")).faultBenchCommand(rest);
   const suite = suiteName === undefined ? undefined : SUITES[suiteName];
-  if (suite === undefined) throw new UsageError(`usage: quire bench <${Object.keys(SUITES).join("|")}> [--json FILE] [--time MS] [--filter TEXT]`);
+  if (suite === undefined) throw new UsageError(`usage: quire bench <${Object.keys(SUITES).join("|")}> [--json FILE] [--time MS] [--filter TEXT] | quire bench faults [--help]`);
   const loaded = await suite();
   const args = parseArgs(rest);
   checkFlags(args, [...COMMON_FLAGS, ...loaded.flags]);

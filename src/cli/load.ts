@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { checkFlags, intFlag, parseArgs, stringFlag, UsageError } from "./args.js";
 import type { ParsedArgs } from "./args.js";
-import { launchCluster } from "./localCluster.js";
+import { launchCluster, waitUntilCommitting } from "./localCluster.js";
 import { LoadGenerator } from "./loadgen.js";
 import { RpcClient } from "../rpc/client.js";
 import { subscribeBlocks } from "../rpc/streamClient.js";
@@ -41,14 +41,7 @@ export async function loadCommand(argv: string[]): Promise<number> {
   const cluster = await launchCluster({ validators: clusterSize, logLevel: "warn" });
   try {
     const t0 = performance.now();
-    const clients = cluster.urls.map((url) => new RpcClient({ url, timeoutMs: 1_000 }));
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const s = await Promise.all(clients.map((c) => c.status().catch(() => null)));
-      if (s.every((x) => x !== null && x.committedHeight >= 1 && x.peersConnected === clusterSize - 1)) break;
-      if (Date.now() > deadline || cluster.children.some((c) => c.exited)) throw new UsageError(`the local cluster did not come up; logs in ${cluster.dir}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitUntilCommitting(cluster);
     process.stdout.write(`local cluster of ${clusterSize} up and committing after ${((performance.now() - t0) / 1000).toFixed(2)} s (${cluster.dir})\n`);
     return await runLoad(args, cluster.urls);
   } finally {

@@ -98,7 +98,7 @@ describe("quire audit on real processes", { timeout: 90_000 }, () => {
   test("a doctored RPC serving an altered block: divergence at exactly that height, exit 1", async () => {
     const nw = network();
     const forged = await doctoredRpc(nw.urls[2]!);
-    const run = await runAudit([nw.urls[0]!, nw.urls[1]!, forged, nw.urls[3]!], { genesisFile: nw.layout.genesisFile });
+    const run = await runAudit([nw.urls[0]!, nw.urls[1]!, forged, nw.urls[3]!], { genesisFile: nw.genesisFile });
     assert.equal(run.exitCode, 1, run.output);
     const r = run.report!;
     assert.equal(r.verdict, "diverged");
@@ -126,7 +126,7 @@ describe("quire audit on real processes", { timeout: 90_000 }, () => {
     const noGenesis = await auditNodes({ urls: mixed });
     assert.ok("error" in noGenesis, JSON.stringify(noGenesis));
     assert.deepEqual([noGenesis.exitCode, noGenesis.error.code], [1, "GENESIS_DIFFERS"]);
-    const withGenesis = await auditNodes({ urls: mixed, genesisFile: nw.layout.genesisFile });
+    const withGenesis = await auditNodes({ urls: mixed, genesisFile: nw.genesisFile });
     assert.ok("report" in withGenesis, JSON.stringify(withGenesis));
     const r = withGenesis.report;
     assert.deepEqual([withGenesis.exitCode, r.verdict, r.divergence?.height], [1, "diverged", 0]);
@@ -143,7 +143,7 @@ describe("quire audit on real processes", { timeout: 90_000 }, () => {
     const nw = network();
     const [closed] = await freePorts(1);
     const dead = `http://127.0.0.1:${closed}`;
-    const run = await auditNodes({ urls: [...nw.urls, dead], genesisFile: nw.layout.genesisFile });
+    const run = await auditNodes({ urls: [...nw.urls, dead], genesisFile: nw.genesisFile });
     assert.ok("report" in run, JSON.stringify(run));
     const r = run.report;
     assert.deepEqual([run.exitCode, r.verdict, r.agreedTo], [2, "incomplete", r.to]);

@@ -1,7 +1,8 @@
 /**
  * The commands a newcomer types, as real processes: `quire init` writes a network (keys mode 0600), `quire node`
  * refuses a bad config naming the field, `quire cluster` commits blocks within seconds under its built-in load and
- * stops every child on SIGINT (exit 0, no process left), `quire tx` / `quire status` talk to a running node.
+ * stops every child on SIGINT (exit 0, no process left), `quire tx` / `quire status` talk to a running node, and
+ * `quire bench faults` runs its kill/restart measurement on a cluster of its own.
  */
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
@@ -102,4 +103,38 @@ test("quire load --cluster starts a local network, commits every tx on every nod
   for (const m of load.output.matchAll(/: (\d+)\/400 committed \(GET \/v1\/tx\/:id\)/g)) assert.equal(m[1], "400");
   assert.equal([...load.output.matchAll(/\/400 committed \(GET/g)].length, 4);
   await assert.rejects(stat(dir), "the temporary network directory is removed");
+});
+
+test("quire bench faults kills and restarts validators of a local cluster by pid and reports the figures against the targets", async () => {
+  const dir = await tempDir();
+  const json = join(dir, "faults.json");
+  const bench = spawnQuire(["bench", "faults", "--window-s", "2", "--leader-rounds", "1", "--load", "100", "--json", json]);
+  const code = await until("quire bench faults to finish", async () => (bench.exited ? bench.exitCode : undefined), 120_000, () => bench.output);
+  assert.equal(code, 0, bench.output);
+  const cluster = /^quire bench faults: 4 validators in (\S+),/m.exec(bench.output)?.[1];
+  assert.ok(cluster !== undefined, bench.output);
+  await assert.rejects(stat(cluster), "the temporary cluster directory is removed");
+  for (const row of ["during / before", "restart -> back at the tip", "leader kill -> next commit", "leader kill -> longest commit gap"]) assert.ok(bench.output.includes(row), `no "${row}" row\n${bench.output}`);
+
+  const doc = JSON.parse(await readFile(json, "utf8")) as {
+    suite: string;
+    targets: Record<string, number>;
+    result: {
+      validators: number;
+      outage: { victim: number; blocksPerSecBefore: number; blocksPerSecDuring: number; ratio: number; rpcUpMs: number | null; backAtTipMs: number | null };
+      leaderCrashes: { leader: number; nextCommitMs: number | null; longestGapMs: number }[];
+    };
+  };
+  assert.equal(doc.suite, "faults");
+  assert.deepEqual(Object.keys(doc.targets).sort(), ["backAtTipMs", "leaderCrashMs", "outageRatio"]);
+  const { outage, leaderCrashes } = doc.result;
+  assert.equal(doc.result.validators, 4);
+  assert.ok(outage.blocksPerSecBefore > 0, "no block committed before the outage");
+  assert.ok(outage.victim >= 0 && outage.victim < 4);
+  assert.ok(Math.abs(outage.ratio - outage.blocksPerSecDuring / outage.blocksPerSecBefore) < 0.01);
+  assert.ok(outage.backAtTipMs !== null && outage.backAtTipMs > 0, "the restarted validator never got back to the tip");
+  assert.ok(outage.rpcUpMs !== null && outage.rpcUpMs > 0 && outage.rpcUpMs <= outage.backAtTipMs, "its RPC answered after it was back at the tip");
+  assert.equal(leaderCrashes.length, 1);
+  assert.ok(leaderCrashes[0]!.leader >= 0 && leaderCrashes[0]!.leader < 4);
+  assert.ok(leaderCrashes[0]!.longestGapMs > 0);
 });

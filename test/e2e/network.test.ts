@@ -23,7 +23,7 @@ import type { RefusalCode } from "../../src/net/transport.js";
 import type { SeededRng } from "../../src/util/rng.js";
 import { RawConn } from "../support/rawHttp.js";
 import { seededRng } from "../support/seed.js";
-import { BIN, logs, startNetwork, startNode, stopAll, stopNode, until, waitForHeight } from "./support/network.js";
+import { BIN, logs, startNetwork, startNode, stopAll, until, waitForHeight } from "./support/network.js";
 import type { TestNetwork } from "./support/network.js";
 
 const N = 4;
@@ -256,15 +256,13 @@ describe("a 4-validator network of real processes", { timeout: 150_000 }, () => 
     const victim = 3;
     const atStop = (await nw.clients[victim]!.status()).committedHeight;
     const proc = nw.nodes[victim]!;
-    const code = await stopNode(proc);
+    const code = await nw.cluster.stopNode(victim);
     assert.equal(code, 0, `exit code ${code}\n${proc.output.slice(-2000)}`);
     const storedHeight = Number(/stopping height=(\d+)/.exec(proc.output)?.[1]);
     assert.ok(storedHeight >= atStop, `stopped at ${storedHeight}, had ${atStop}`);
-    nw.nodes[victim] = null;
     // The other three keep committing (3 of 4 is a quorum).
     await waitForHeight(nw, storedHeight + 4, 30_000, [0, 1, 2]);
-    const restarted = startNode(nw, victim);
-    nw.nodes[victim] = restarted;
+    const restarted = await startNode(nw, victim);
     // It resumes where it stopped: its store's height, not genesis.
     const resumed = await until("the restarted node's first log line", async () => /consensus started height=(\d+)/.exec(restarted.output)?.[1], 30_000, () => logs(nw));
     assert.equal(Number(resumed), storedHeight);

@@ -1,24 +1,25 @@
 /**
- * Real node processes on 127.0.0.1 for end-to-end tests: a network written with the same code as `quire init` (free
- * ports), each node a `quire node --config` child process. Everything a test starts is registered and stopped by pid
- * in `stopAll`, which the tests call from `after`, so a failing test still leaves no process behind. Every wait is a
- * poll of an observable condition with a deadline (a hang guard), never a sleep standing in for synchronisation.
+ * Real node processes for end-to-end tests: a network written with the same code as `quire init` (free ports), each
+ * node a `quire node --config` child process run by the shipping cluster runner (src/cli/localCluster.ts, what
+ * `quire cluster` and `quire bench faults` use), with its output captured. Every process a test starts is stopped by
+ * pid in `stopAll`, which the tests call from `after`/`finally`, so a failing test still leaves no process behind.
+ * Every wait is a poll of an observable condition with a deadline (a hang guard), never a sleep standing in for
+ * synchronisation.
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadBlsBackend } from "../../../src/crypto/bls/backend.js";
-import { writeNetwork } from "../../../src/node/network.js";
-import type { NetworkLayout } from "../../../src/node/network.js";
-import { freePorts } from "../../../src/node/ports.js";
+import { launchCluster } from "../../../src/cli/localCluster.js";
+import type { ClusterChild, LocalCluster, LocalClusterOptions } from "../../../src/cli/localCluster.js";
+import type { BlockPolicy } from "../../../src/node/config.js";
 import { RpcClient } from "../../../src/rpc/client.js";
 import type { AuditReport } from "../../../src/cli/auditor.js";
 
 export const BIN = fileURLToPath(new URL("../../../../bin/quire.js", import.meta.url));
 
+/** A process a test started: a node (a `ClusterChild`) or any other command (`spawnQuire`, `spawnScript`). */
 export interface NodeProcess {
   readonly index: number;
   readonly proc: ChildProcess;
@@ -31,20 +32,38 @@ export interface NodeProcess {
 
 export interface TestNetwork {
   readonly dir: string;
-  readonly layout: NetworkLayout;
+  readonly cluster: LocalCluster;
+  readonly genesisFile: string;
+  readonly configFiles: readonly string[];
   readonly urls: readonly string[];
   readonly clients: readonly RpcClient[];
   readonly p2pPorts: readonly number[];
-  /** Extra `quire node` arguments every node starts (and restarts) with, e.g. `--set mempool.maxTxs=8`. */
-  readonly nodeArgs: readonly string[];
-  nodes: (NodeProcess | null)[];
+  /** The latest run of each node (`exited` once stopped or killed, until `startNode` replaces it). */
+  readonly nodes: readonly ClusterChild[];
+}
+
+export interface StartNetworkOptions {
+  /** Base view timeout of the genesis (back-off factor 2, capped at 8x); default the genesis default (1 s). */
+  readonly baseTimeoutMs?: number;
+  /** Extra `quire node` arguments every node starts (and restarts) with, e.g. `["--set", "mempool.maxTxs=8"]`. */
+  readonly nodeArgs?: readonly string[];
+  readonly block?: Partial<BlockPolicy>;
+  /** Where the nodes run and are reached (network namespaces: support/netns.ts). */
+  readonly hosts?: readonly string[];
+  readonly rpcHosts?: readonly string[];
+  readonly launcher?: (index: number) => readonly string[];
+  /**
+   * Put the network directory (stores included) on /dev/shm when this machine has it: fsyncs cost nothing there, for
+   * tests about how many blocks get through rather than about durability.
+   */
+  readonly tmpfs?: boolean;
 }
 
 const live = new Set<ChildProcess>();
 
-/** Spawns `node bin/quire.js ...args` with output captured; registered for `stopAll`. */
-export function spawnQuire(args: readonly string[], index = -1): NodeProcess {
-  const proc = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+/** Spawns `command args` with output captured; registered for `stopAll`. */
+export function spawnTracked(command: string, args: readonly string[], index = -1): NodeProcess {
+  const proc = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
   live.add(proc);
   const p: NodeProcess = {
     index,
@@ -66,58 +85,68 @@ export function spawnQuire(args: readonly string[], index = -1): NodeProcess {
   return p;
 }
 
+/** Spawns `node bin/quire.js ...args` with output captured; registered for `stopAll`. */
+export function spawnQuire(args: readonly string[], index = -1): NodeProcess {
+  return spawnTracked(process.execPath, [BIN, ...args], index);
+}
+
+const clusters = new Set<LocalCluster>();
+
 /**
- * Writes an n-validator network in a fresh temp dir (free ports, one BLS worker per node) and starts every node, with
+ * Writes an n-validator network in a fresh temp dir (free ports, one BLS worker per node) and starts its nodes, with
  * `nodeArgs` after `--config` (config overrides: `["--set", "mempool.maxTxs=8"]`).
  */
-export async function startNetwork(n: number, opts: { baseTimeoutMs?: number; nodeArgs?: readonly string[] } = {}): Promise<TestNetwork> {
-  const dir = await mkdtemp(join(tmpdir(), "quire-e2e-"));
-  const ports = await freePorts(2 * n);
-  const spec = Array.from({ length: n }, (_, i) => ({ p2p: ports[2 * i]!, rpc: ports[2 * i + 1]! }));
-  const layout = await writeNetwork(
-    {
-      validators: n,
-      dir,
-      ports: spec,
-      blsWorkers: 1,
-      ...(opts.baseTimeoutMs !== undefined ? { consensus: { baseTimeoutMs: opts.baseTimeoutMs, backoffFactor: 2, maxTimeoutMs: 8 * opts.baseTimeoutMs } } : {}),
-    },
-    await loadBlsBackend("blst"),
-  );
-  const net: TestNetwork = {
-    dir,
-    layout,
-    urls: layout.rpcUrls,
-    clients: layout.rpcUrls.map((url) => new RpcClient({ url, timeoutMs: 5_000 })),
-    p2pPorts: spec.map((s) => s.p2p),
-    nodeArgs: opts.nodeArgs ?? [],
-    nodes: [],
+export async function startNetwork(n: number, opts: StartNetworkOptions = {}): Promise<TestNetwork> {
+  const base = opts.baseTimeoutMs;
+  const shm = opts.tmpfs === true && existsSync("/dev/shm") ? await mkdtemp("/dev/shm/quire-e2e-") : undefined;
+  const options: LocalClusterOptions = {
+    validators: n,
+    ...(shm !== undefined ? { dir: shm } : {}),
+    logLevel: "info",
+    output: "capture",
+    ...(base !== undefined ? { consensus: { baseTimeoutMs: base, backoffFactor: 2, maxTimeoutMs: 8 * base } } : {}),
+    ...(opts.nodeArgs !== undefined ? { nodeArgs: opts.nodeArgs } : {}),
+    ...(opts.block !== undefined ? { block: opts.block } : {}),
+    ...(opts.hosts !== undefined ? { hosts: opts.hosts } : {}),
+    ...(opts.rpcHosts !== undefined ? { rpcHosts: opts.rpcHosts } : {}),
+    ...(opts.launcher !== undefined ? { launcher: opts.launcher } : {}),
   };
-  for (let i = 0; i < n; i++) net.nodes.push(startNode(net, i));
-  return net;
+  const cluster = await launchCluster(options);
+  clusters.add(cluster);
+  return {
+    dir: cluster.dir,
+    cluster,
+    genesisFile: cluster.genesisFile,
+    configFiles: cluster.configFiles,
+    urls: cluster.urls,
+    clients: cluster.urls.map((url) => new RpcClient({ url, timeoutMs: 5_000 })),
+    p2pPorts: cluster.configs.map((c) => c.p2p.port),
+    nodes: cluster.children,
+  };
 }
 
-export function startNode(net: TestNetwork, i: number): NodeProcess {
-  return spawnQuire(["node", "--config", net.layout.configFiles[i]!, ...net.nodeArgs], i);
+/** Runs node `i` again from its config and data dir (`wipeData`: from an empty data dir). */
+export function startNode(net: TestNetwork, i: number, opts: { wipeData?: boolean } = {}): Promise<ClusterChild> {
+  return net.cluster.start(i, opts);
 }
 
-/** SIGTERM by pid; resolves with the exit code (SIGKILL after `graceMs`, then the code is null). */
-export async function stopNode(p: NodeProcess, graceMs = 10_000): Promise<number | null> {
-  if (p.exited) return p.exitCode;
-  p.proc.kill("SIGTERM");
-  const timer = setTimeout(() => p.proc.kill("SIGKILL"), graceMs);
-  const code = await p.exit;
-  clearTimeout(timer);
-  return code;
+/** SIGKILL to node `i` by pid; resolves once it exited, after checking the signal is what ended it. */
+export async function killNode(net: TestNetwork, i: number): Promise<void> {
+  await net.cluster.kill(i);
+  const c = net.nodes[i]!;
+  if (c.proc.signalCode !== "SIGKILL") throw new Error(`node ${i} was not ended by SIGKILL (exit code ${c.exitCode}, signal ${c.proc.signalCode})\n${c.output.slice(-2000)}`);
 }
 
 /** Stops every process any test started (by pid) and removes the network directory. */
 export async function stopAll(net: TestNetwork | undefined): Promise<void> {
   const procs = [...live];
   for (const p of procs) p.kill("SIGTERM");
+  const stopping = [...clusters].map((c) => c.stop());
+  clusters.clear();
   const deadline = Date.now() + 10_000;
   while (live.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   for (const p of live) p.kill("SIGKILL");
+  await Promise.all(stopping);
   if (net !== undefined) await rm(net.dir, { recursive: true, force: true });
 }
 
@@ -153,8 +182,25 @@ export async function waitForHeight(net: TestNetwork, height: number, timeoutMs:
 /** The tail of every node's output, for failure messages. */
 export function logs(net: TestNetwork): string {
   return net.nodes
-    .map((p, i) => `--- node ${i}${p === null ? " (not running)" : ` pid ${p.proc.pid}${p.exited ? ` exited ${p.exitCode}` : ""}`}\n${p?.output.split("\n").slice(-15).join("\n") ?? ""}`)
+    .map((p, i) => `--- node ${i} pid ${p.proc.pid}${p.exited ? ` exited ${p.exitCode ?? p.proc.signalCode}` : ""}\n${p.output.split("\n").slice(-15).join("\n")}`)
     .join("\n");
+}
+
+/** The committed height of each listed node, in order. */
+export async function heightsOf(net: TestNetwork, nodes: readonly number[]): Promise<number[]> {
+  return (await Promise.all(nodes.map((i) => net.clients[i]!.status()))).map((s) => s.committedHeight);
+}
+
+/** The highest view any of `nodes` is in, and its leader as that node's `/v1/status` names it. */
+export async function currentLeader(net: TestNetwork, nodes: readonly number[]): Promise<{ view: number; leader: number }> {
+  const s = await Promise.all(nodes.map((i) => net.clients[i]!.status()));
+  const top = s.reduce((a, b) => (b.view > a.view ? b : a));
+  return { view: top.view, leader: top.leader };
+}
+
+/** Every node index but the listed ones. */
+export function allBut(net: TestNetwork, ...excluded: number[]): number[] {
+  return net.nodes.map((_, i) => i).filter((i) => !excluded.includes(i));
 }
 
 /** What `quire audit --json` printed, with its exit code. */
@@ -165,13 +211,16 @@ export interface AuditRun {
   readonly output: string;
 }
 
+/** Hang guard of one audit: a few thousand headers from four local nodes take seconds. */
+const AUDIT_TIMEOUT_MS = 60_000;
+
 /**
- * Runs `quire audit --rpc <urls> --json` as a process (with `--genesis` when given): what every fault test ends with.
- * `assertAgree(run)` is the usual check.
+ * Runs `quire audit --rpc <urls> --json` as a process (with `--genesis` when given): the one place the tests call it.
+ * `assertAudited(net)` is the usual check, which every fault test ends with.
  */
 export async function runAudit(urls: readonly string[], opts: { genesisFile?: string; args?: readonly string[] } = {}): Promise<AuditRun> {
   const p = spawnQuire(["audit", "--rpc", urls.join(","), ...(opts.genesisFile !== undefined ? ["--genesis", opts.genesisFile] : []), "--json", ...(opts.args ?? [])]);
-  await p.exit;
+  await until("quire audit to finish", async () => (p.exited ? true : undefined), AUDIT_TIMEOUT_MS, () => p.output);
   const line = p.output.split("\n").find((l) => l.startsWith("{"));
   let report: AuditRun["report"];
   try {
@@ -182,9 +231,15 @@ export async function runAudit(urls: readonly string[], opts: { genesisFile?: st
   return { exitCode: p.exitCode, report, output: p.output };
 }
 
-/** The network's audit against its genesis file: exit 0, every node read, agreement on every height from 0. */
-export async function assertAudited(net: TestNetwork): Promise<AuditReport> {
-  const run = await runAudit(net.urls, { genesisFile: net.layout.genesisFile });
+/**
+ * The network's audit against its genesis file: exit 0, every listed node (default all) read, agreement on every
+ * height from 0.
+ */
+export async function assertAudited(net: TestNetwork, nodes: readonly number[] = net.urls.map((_, i) => i)): Promise<AuditReport> {
+  const run = await runAudit(
+    nodes.map((i) => net.urls[i]!),
+    { genesisFile: net.genesisFile },
+  );
   if (run.exitCode !== 0 || run.report === undefined || run.report.verdict !== "agree") {
     throw new Error(`quire audit did not agree (exit ${run.exitCode}):\n${run.output.slice(-4000)}\n${logs(net)}`);
   }
