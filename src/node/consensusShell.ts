@@ -56,7 +56,7 @@ import type { SignaturePrecheck } from "./precheck.js";
 import { TxGossip } from "./txGossip.js";
 
 /** See `ConsensusShellOptions.leaderDownGraceMs`. */
-export const DEFAULT_LEADER_DOWN_GRACE_MS = 250;
+export const DEFAULT_LEADER_DOWN_GRACE_MS = 150;
 
 /** Messages waiting for their signature precheck, at most; beyond it new consensus messages are dropped (counted). */
 const MAX_INBOUND = 4_096;
@@ -73,8 +73,8 @@ export interface ConsensusShellOptions {
   /** Default `DEFAULT_CATCH_UP`. */
   readonly catchUp?: CatchUpPolicy;
   /**
-   * How long after the link to the validator the current view waits for went down (or after entering a view whose
-   * awaited validator is already down) the replica times out early. Default 250 ms (`DEFAULT_LEADER_DOWN_GRACE_MS`).
+   * How long after the link to the validator the current view waits for went down the replica times out early (at
+   * once in a view entered later than that). Default 150 ms (`DEFAULT_LEADER_DOWN_GRACE_MS`).
    */
   readonly leaderDownGraceMs?: number;
 }
@@ -130,6 +130,7 @@ export class ConsensusShell {
   private statusTimer: TimerHandle | null = null;
   private leaderDownTimer: TimerHandle | null = null;
   private leaderDownView = 0;
+  private leaderDownFired = 0;
   /** Peers whose link went down (after having been up), since when. */
   private readonly downSince = new Map<number, number>();
 
@@ -526,16 +527,23 @@ export class ConsensusShell {
   private armLeaderDownCheck(): void {
     if (this.state === null) return;
     const view = this.state.view;
-    if (this.leaderDownTimer !== null && this.leaderDownView === view) return;
+    // Once per view: after the early timeout the replica waits for the TC like any other.
+    if (this.leaderDownFired === view || (this.leaderDownTimer !== null && this.leaderDownView === view)) return;
+    const since = this.downSince.get(this.awaited());
+    if (since === undefined) return;
     this.leaderDownTimer?.cancel();
     this.leaderDownView = view;
+    // The grace runs from when the link dropped: a view entered after it (the dead validator led the next view too)
+    // times out at once.
+    const grace = this.o.leaderDownGraceMs ?? DEFAULT_LEADER_DOWN_GRACE_MS;
     this.leaderDownTimer = this.m.scheduler.setTimeout(() => {
       this.leaderDownTimer = null;
       if (this.stopped || this.state === null || this.state.view !== view) return;
       if (!this.downSince.has(this.awaited())) return;
+      this.leaderDownFired = view;
       this.count("LEADER_DOWN_TIMEOUT");
       this.input({ kind: "leaderDown", view });
-    }, this.o.leaderDownGraceMs ?? DEFAULT_LEADER_DOWN_GRACE_MS);
+    }, Math.max(0, since + grace - this.m.scheduler.now()));
   }
 
   // ---------------------------------------------------------------------------------------------------------------

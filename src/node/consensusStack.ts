@@ -131,7 +131,10 @@ export function buildConsensusStack(o: ConsensusStackOptions, m: ConsensusStackM
   return { shell, replica, validator, executor, mempool, app, leaders, penalties, genesisHash };
 }
 
-/** A quarter of the base view timer: long enough for a link flap to heal, short next to a whole view timer. */
+/**
+ * 15 % of the base view timer (150 ms by default): room for the messages already in flight from a validator that
+ * stopped, short next to a whole view timer. A link that drops and comes back within it costs nothing.
+ */
 function leaderDownGrace(p: PacemakerConfig | undefined): number {
-  return (p ?? DEFAULT_PACEMAKER).baseTimeoutMs / 4;
+  return (p ?? DEFAULT_PACEMAKER).baseTimeoutMs * 0.15;
 }
