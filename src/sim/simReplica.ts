@@ -109,6 +109,8 @@ export class SimReplica {
   private lastRewrite: Map<number, Message[]> | null = null;
   private safetyBytes: Uint8Array | undefined;
   private safety: SafetyRecord | null = null;
+  /** Instances whose link to this one is up. */
+  private readonly linked = new Set<number>();
 
   constructor(readonly deps: SimReplicaDeps) {
     const receiving = deps.behaviour !== null && RECEIVING_BEHAVIOURS.has(deps.behaviour);
@@ -117,8 +119,17 @@ export class SimReplica {
         this.stack?.shell.onMessage(this.validatorOf(from), payload);
         if (receiving) this.byzantineReceive(from, payload);
       },
-      onPeerUp: (peer) => this.stack?.shell.onPeerUp(this.validatorOf(peer)),
-      onPeerDown: (peer) => this.stack?.shell.onPeerDown(this.validatorOf(peer)),
+      onPeerUp: (peer) => {
+        this.linked.add(peer);
+        this.stack?.shell.onPeerUp(this.validatorOf(peer));
+      },
+      // A validator is down for the shell only when no instance of it (twins share one) is linked to us any more.
+      onPeerDown: (peer) => {
+        this.linked.delete(peer);
+        const v = this.validatorOf(peer);
+        for (const other of this.linked) if (this.validatorOf(other) === v) return;
+        this.stack?.shell.onPeerDown(v);
+      },
     });
   }
 
