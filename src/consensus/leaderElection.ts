@@ -57,7 +57,8 @@ interface Evidence {
  * The rule, over committed history only: take the `windowBlocks` committed blocks of highest height among those whose
  * view is <= v - `lagViews` (the anchor); a validator is active when it proposed one of them or signed the QC of one.
  * The leader of v is `active[v mod |active|]` with `active` in index order; with no such history (the first views of
- * a chain) it is round robin, `v mod n`. A crashed validator signs no QC and proposes nothing, so once the window has
+ * a chain, or once no block has been committed for `windowBlocks` views below the lag: commits stopped, and round robin
+ * guarantees runs of live leaders again) it is round robin, `v mod n`. A crashed validator signs no QC and proposes nothing, so once the window has
  * moved past its crash it is never chosen again and its views stop costing a timeout each; as soon as it signs a QC
  * again (it restarted and caught up) it is back in the rotation. Every QC has a quorum of signers, so `active` always
  * holds at least 2f + 1 validators and some honest one leads regularly.
@@ -113,7 +114,12 @@ export class ReputationElection implements LeaderElection {
 
   /** The active validators for `view`, ascending; empty when there is no history to decide by. */
   activeAt(view: number): readonly number[] {
-    const anchor = this.anchorIndex(view - this.o.lagViews);
+    let anchor = this.anchorIndex(view - this.o.lagViews);
+    // A stale anchor — no block committed for windowBlocks views below the lag — means commits stopped: back to round
+    // robin over everyone. Otherwise a window of exactly 2f + 1 active validators, one of which then dies, would put
+    // the dead one in every run of three consecutive views (proposer, its vote collector, the next collector) and no
+    // block could commit again to move the window (a live validator outside it signs only blocks that never commit).
+    if (anchor >= 0 && view - this.o.lagViews - this.evidence[anchor]!.view > this.o.windowBlocks) anchor = -1;
     // Keyed by absolute position: a window's blocks never change once committed.
     const key = anchor < 0 ? -1 : this.base + anchor;
     if (key === this.cacheAnchor) return this.cacheActive;

@@ -221,8 +221,11 @@ export class CatchUp {
       }
     }
     this.cursor = Math.max(this.cursor, this.applied + 1);
-    while (this.cursor <= target && this.todo.size < this.p.maxInFlight * 2) {
-      const to = Math.min(target, this.cursor + this.p.rangeBlocks - 1);
+    // Ranges are queued at most 2·maxInFlight ranges above what the core holds: answers that wait for a lower, late
+    // range stay bounded in memory whatever heights peers announce.
+    const horizon = this.applied + 2 * this.p.maxInFlight * this.p.rangeBlocks;
+    while (this.cursor <= Math.min(target, horizon) && this.todo.size < this.p.maxInFlight * 2) {
+      const to = Math.min(target, horizon, this.cursor + this.p.rangeBlocks - 1);
       this.todo.set(this.cursor, to);
       this.cursor = to + 1;
     }

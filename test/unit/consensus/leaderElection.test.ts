@@ -77,3 +77,15 @@ test("the genesis block counts for nobody, and a QC whose signers cannot be read
   assert.equal(e.leader(3), 2);
   assert.equal(e.leader(4), 1);
 });
+
+test("when commits stop for windowBlocks views below the lag, the leader is round robin over everyone again", () => {
+  const e = election(4, 2);
+  // Views 1..8 committed, signed by 0, 1, 3 only (2 outside the window): active [0, 1, 3].
+  e.observe(Array.from({ length: 8 }, (_, i) => block(i + 1, i + 1, [0, 1, 3][i % 3]!, [0, 1, 3])));
+  assert.deepEqual(e.activeAt(10), [0, 1, 3]);
+  // Views 9.. commit nothing (say 3 died too: with active [0, 1, 3] every three consecutive views hold it).
+  // The anchor is view 8 for every v >= 10; it goes stale once v - 2 - 8 > 4, i.e. from v = 15.
+  assert.deepEqual(e.activeAt(14), [0, 1, 3]);
+  assert.deepEqual(e.activeAt(15), []);
+  for (let v = 15; v < 30; v++) assert.equal(e.leader(v), v % 4);
+});
