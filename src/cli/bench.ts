@@ -13,11 +13,15 @@ const SUITES: Record<string, () => Promise<BenchSuite>> = {
 
 const COMMON_FLAGS = ["json", "time", "iterations", "filter"];
 
-/** `quire bench <suite> [--json FILE] [--time MS] [--iterations N] [--filter TEXT]` */
+/**
+ * `quire bench <suite> [--json FILE] [--time MS] [--iterations N] [--filter TEXT]`; `quire bench catchup …` is not a
+ * micro-benchmark suite but a run of real node processes (benchCatchUp.ts).
+ */
 export async function benchCommand(argv: string[]): Promise<number> {
   const [suiteName, ...rest] = argv;
+  if (suiteName === "catchup") return (await import("./benchCatchUp.js")).benchCatchUpCommand(rest);
   const suite = suiteName === undefined ? undefined : SUITES[suiteName];
-  if (suite === undefined) throw new UsageError(`usage: quire bench <${Object.keys(SUITES).join("|")}> [--json FILE] [--time MS] [--filter TEXT]`);
+  if (suite === undefined) throw new UsageError(`usage: quire bench <${Object.keys(SUITES).join("|")}> [--json FILE] [--time MS] [--filter TEXT] | quire bench catchup [--blocks N] [--txs T] [--size B] [--json FILE]`);
   const loaded = await suite();
   const args = parseArgs(rest);
   checkFlags(args, [...COMMON_FLAGS, ...loaded.flags]);

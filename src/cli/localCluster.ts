@@ -15,6 +15,7 @@ import { loadBlsBackend } from "../crypto/bls/backend.js";
 import { loadNodeConfig } from "../node/config.js";
 import type { LogLevel, NodeConfig } from "../node/config.js";
 import { writeNetwork } from "../node/network.js";
+import type { NetworkLayout } from "../node/network.js";
 import { freePorts } from "../node/ports.js";
 
 const BIN = fileURLToPath(new URL("../../../bin/quire.js", import.meta.url));
@@ -37,6 +38,12 @@ export interface LocalClusterOptions {
   readonly logLevel: LogLevel;
   /** A child exited (called for every exit, expected or not: the caller knows whether it was stopping). */
   readonly onExit?: (index: number, code: number | null, logFile: string, pid: number | undefined) => void;
+  /** Runs after a fresh network is written, before any node starts (e.g. to put a chain into their data dirs). */
+  readonly prepare?: (network: NetworkLayout) => Promise<void>;
+  /** Validators not started with the others; `startDeferred(i)` starts one later (a node joining late). */
+  readonly deferred?: readonly number[];
+  /** Node.js options for validator i's process, before the script (e.g. `--cpu-prof`). Default none. */
+  readonly nodeArgs?: (index: number) => readonly string[];
 }
 
 export interface LocalCluster {
@@ -46,7 +53,10 @@ export interface LocalCluster {
   readonly chainId: string;
   readonly configs: readonly NodeConfig[];
   readonly urls: readonly string[];
+  /** The children started so far, in start order (validator order unless some were deferred). */
   readonly children: readonly ClusterChild[];
+  /** Starts a validator named in `deferred` (once). */
+  startDeferred(index: number): ClusterChild;
   /** SIGTERM to every live child by pid, SIGKILL to those still running after the grace period; the exit codes. */
   stop(): Promise<(number | null)[]>;
   /** Deletes the directory if it is temporary. */
@@ -82,24 +92,36 @@ export async function launchCluster(o: LocalClusterOptions): Promise<LocalCluste
     );
     configFiles = [...layout.configFiles];
     chainId = layout.chainId;
+    try {
+      await o.prepare?.(layout);
+    } catch (e) {
+      if (temporary) await rm(dir, { recursive: true, force: true });
+      throw e;
+    }
   }
   const configs = await Promise.all(configFiles.map((f) => loadNodeConfig(f)));
   const urls = configs.map((c) => `http://${c.rpc.host === "0.0.0.0" ? "127.0.0.1" : c.rpc.host}:${c.rpc.port}`);
-  const children: ClusterChild[] = configs.map((_, i) => {
+  const children: ClusterChild[] = [];
+  const start = (i: number): ClusterChild => {
     const logFile = join(dir, `node${i}`, "node.log");
     const fd = openSync(logFile, "a");
     // Own process group (detached): a Ctrl-C in the terminal reaches only the parent, which then stops each child
     // once, by pid (a child that got the terminal's SIGINT too would take our SIGTERM as a second signal and exit at
     // once). The IPC channel is the child's lifeline: if the parent dies, the channel closes and the child stops.
-    const proc = spawn(process.execPath, [BIN, "node", "--config", configFiles[i]!], { stdio: ["ignore", fd, fd, "ipc"], detached: true });
+    const args = [...(o.nodeArgs?.(i) ?? []), BIN, "node", "--config", configFiles[i]!];
+    const proc = spawn(process.execPath, args, { stdio: ["ignore", fd, fd, "ipc"], detached: true });
     closeSync(fd);
     const child: ClusterChild = { index: i, proc, logFile, exited: false, exit: new Promise((resolve) => proc.once("exit", (code) => resolve(code))) };
     void child.exit.then((code) => {
       child.exited = true;
       o.onExit?.(i, code, logFile, proc.pid);
     });
+    children.push(child);
     return child;
-  });
+  };
+  const deferred = new Set(o.deferred ?? []);
+  for (const i of deferred) if (!Number.isInteger(i) || i < 0 || i >= configs.length) throw new UsageError(`cannot defer validator ${i}: the network has ${configs.length}`);
+  for (let i = 0; i < configs.length; i++) if (!deferred.has(i)) start(i);
   return {
     dir,
     temporary,
@@ -107,6 +129,10 @@ export async function launchCluster(o: LocalClusterOptions): Promise<LocalCluste
     configs,
     urls,
     children,
+    startDeferred: (i) => {
+      if (!deferred.delete(i)) throw new Error(`startDeferred: validator ${i} is not deferred (or already started)`);
+      return start(i);
+    },
     stop: () => stopChildren(children),
     remove: async () => {
       if (temporary) await rm(dir, { recursive: true, force: true });

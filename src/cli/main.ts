@@ -20,7 +20,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   load: { summary: "submit N txs through the RPC, check every node reports each committed: quire load --rpc URL[,URL...] | --cluster N [--txs N] [--size B]", load: async () => (await import("./load.js")).loadCommand },
   tx: { summary: "key-value transactions: quire tx put KEY VALUE | delete KEY | get KEY | status ID --rpc URL", load: async () => (await import("./tx.js")).txCommand },
   status: { summary: "a node's chain id, height, view, leader, peers and mempool: quire status --rpc URL", load: async () => (await import("./status.js")).statusCommand },
-  bench: { summary: "micro-benchmarks: quire bench crypto|bls|wire|net|chain [--json FILE] [--filter TEXT]", load: async () => (await import("./bench.js")).benchCommand },
+  bench: { summary: "micro-benchmarks: quire bench crypto|bls|wire|net|chain [--json FILE] [--filter TEXT]; catch-up of a node from an empty data dir: quire bench catchup [--blocks N]", load: async () => (await import("./bench.js")).benchCommand },
 };
 
 function usage(): string {
