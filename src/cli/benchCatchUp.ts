@@ -17,7 +17,7 @@
  */
 import { cp, mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { checkFlags, intFlag, parseArgs, stringFlag, UsageError } from "./args.js";
+import { checkFlags, choiceFlag, intFlag, parseArgs, stringFlag, UsageError } from "./args.js";
 import { launchCluster } from "./localCluster.js";
 import type { LocalCluster } from "./localCluster.js";
 import { loadTx } from "./loadgen.js";
@@ -27,7 +27,7 @@ import { loadBlsBackend } from "../crypto/bls/backend.js";
 import { loadKeyFile } from "../crypto/bls/keyFile.js";
 import { blockHasher } from "../consensus/blockHash.js";
 import { LmdbChainStore } from "../chain/store/lmdbStore.js";
-import { loadNodeConfig } from "../node/config.js";
+import { LOG_LEVELS, loadNodeConfig } from "../node/config.js";
 import { genesisBlock, loadGenesis } from "../node/genesis.js";
 import type { NetworkLayout } from "../node/network.js";
 import { RpcClient } from "../rpc/client.js";
@@ -35,10 +35,12 @@ import { bytesEqual, toHex, utf8 } from "../util/bytes.js";
 
 const USAGE = [
   "usage: quire bench catchup [--blocks N] [--txs T] [--size B] [--json FILE] [--keep] [--profile DIR] [--timeout-s S]",
+  "                           [--log-level debug|info|warn|error]",
   "  Writes a certified chain of N blocks (default 5000) of T key-value puts (default 100) of B bytes (default 100)",
   "  into 3 of 4 validators' stores, starts them, then starts the 4th with an empty data directory and measures how",
   "  fast it catches up to height N (blocks/s and txs/s applied), then checks it holds the same chain.",
   "  --profile DIR: the 4th node runs under node --cpu-prof; its profile is written to DIR and summarised.",
+  "  --keep keeps the network directory (node logs: nodeI/node.log; --log-level debug logs every commit).",
 ].join("\n");
 
 const VALIDATORS = 4;
@@ -76,7 +78,7 @@ export async function benchCatchUpCommand(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + "\n");
     return 0;
   }
-  checkFlags(args, ["blocks", "txs", "size", "json", "keep", "profile", "timeout-s", "help"]);
+  checkFlags(args, ["blocks", "txs", "size", "json", "keep", "profile", "timeout-s", "log-level", "help"]);
   if (args.positional.length > 0) throw new UsageError(USAGE);
   const blocks = intFlag(args, "blocks", 5_000)!;
   const txs = intFlag(args, "txs", 100)!;
@@ -85,6 +87,7 @@ export async function benchCatchUpCommand(argv: string[]): Promise<number> {
   if (size < 48 || size > 65_536) throw new UsageError("--size must be in [48, 65536]");
   const timeoutMs = intFlag(args, "timeout-s", 600)! * 1000;
   const keep = args.flags.has("keep");
+  const logLevel = choiceFlag(args, "log-level", LOG_LEVELS, "warn");
   const json = stringFlag(args, "json");
   const profileArg = stringFlag(args, "profile");
   const profileDir = profileArg === undefined ? undefined : resolve(profileArg);
@@ -96,7 +99,7 @@ export async function benchCatchUpCommand(argv: string[]): Promise<number> {
   let stopping = false;
   const cluster = await launchCluster({
     validators: VALIDATORS,
-    logLevel: "warn",
+    logLevel,
     deferred: [LATE],
     nodeArgs: (i) => (i === LATE && profileDir !== undefined ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : []),
     prepare: async (layout) => {
