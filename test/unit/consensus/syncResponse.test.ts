@@ -81,3 +81,29 @@ test("certified blocks from catch-up commit as one effect, and blocks committed 
   assert.equal(r.state.view, 11);
   assert.equal(r.state.tree.root.block.header.height, 9);
 });
+
+test("a sync response commits what it certifies as one effect (one store transaction), not one per block", () => {
+  const rep = c.replica(0);
+  let s: ReplicaState = rep.init(0).state;
+  const chain: Block[] = [];
+  let parent = c.genesis;
+  for (let v = 1; v <= 12; v++) {
+    const b = c.block(c.ref(parent), v);
+    chain.push(b);
+    parent = b;
+  }
+  // A proposal far ahead (block 12 with the QC of block 11) makes the core ask its proposer for heights 1…11.
+  const ahead = rep.step(s, { kind: "proposal", from: 0, proposal: c.verified(c.proposal(chain[11]!, c.qc(11, c.ref(chain[10]!).hash))) }, 5);
+  const req = sentMessages(ahead.effects).find((m) => m.message.kind === "syncRequest");
+  assert.ok(req !== undefined && req.message.kind === "syncRequest");
+  assert.equal(req.message.body.fromHeight, 1);
+  s = ahead.state;
+  const r = rep.step(s, { kind: "syncResponse", from: req.to, requestId: req.message.body.requestId, blocks: chain.slice(0, 11).map(certified) }, 20);
+  assert.deepEqual(rejections(r.effects), []);
+  const cs = commits(r.effects);
+  assert.equal(cs.length, 1);
+  assert.deepEqual(cs[0]!.kind === "commit" ? cs[0]!.blocks.map((b) => b.block.header.height) : [], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  const saved = r.effects.filter((e) => e.kind === "saveBlock").map((e) => (e.kind === "saveBlock" ? e.stored.block.header.height : -1));
+  assert.ok(saved.every((h) => h > 10), `saved as uncommitted: ${saved.join(", ")}`);
+  assert.equal(r.state.tree.root.block.header.height, 10);
+});
