@@ -213,7 +213,9 @@ async function measure(
     if (tipAt < 0) await sleep(POLL_MS);
   }
   const metrics = parseMetrics(await late.metrics().catch(() => ""));
-  const checkedHeights = await compareChains(clients[0]!, late, o);
+  // The late node keeps catching up with the moving tip: one of its commit batches can hold its loop for seconds.
+  const patient = (url: string) => new RpcClient({ url, timeoutMs: 30_000 });
+  const checkedHeights = await compareChains(patient(cluster.urls[0]!), patient(cluster.urls[LATE]!), o);
   const f = first ?? { height: o.blocks, at: tipAt };
   const perSec = (n: number, ms: number) => (ms > 0 ? (n * 1000) / ms : 0);
   return {
