@@ -25,7 +25,7 @@ import type { ExecutionOutcome } from "./blocks.js";
 import { ExecutionError } from "./errors.js";
 import { bytesKey } from "../util/bytes.js";
 import { StateOverlay } from "./overlay.js";
-import type { BlockCommit, ChainHead, ChainStore, TxIndexEntry } from "./store/interface.js";
+import type { BlockCommit, ChainHead, ChainStore, StateWrite, TxIndexEntry } from "./store/interface.js";
 import type { ExecutionCheck } from "../consensus/types.js";
 
 /** A block to commit with the QC that certifies it (the consensus core's `CommittedBlock`, structurally). */
@@ -64,6 +64,16 @@ export interface ExecutorModules {
   readonly app: Application;
   /** SHA-256 for tx ids; default: the WASM core. */
   readonly hasher?: Hasher;
+}
+
+/** The blocks of a commit batch executed within the commit: their writes and tx keys, accumulated. */
+interface BatchRun {
+  /** The block the run extends (null: the committed head). */
+  readonly base: Speculative | null;
+  /** Over `base`'s overlay: every write of the run so far, the latest per key. */
+  readonly overlay: StateOverlay;
+  /** bytesKey of every tx id the run delivered so far. */
+  readonly txKeys: Set<string>;
 }
 
 /** An executed, uncommitted block. */
@@ -189,6 +199,7 @@ export class Executor {
     if (blocks.length === 0) return [];
     let head = this.requireHead();
     const batch: { input: CertifiedBlockInput; s: Speculative }[] = [];
+    let run: BatchRun | null = null;
     for (const input of blocks) {
       if (!bytesEqual(input.block.header.parent, head.hash)) {
         throw new ExecutionError("NOT_EXTENDING_HEAD", `block ${toHex(input.hash)} does not extend ${toHex(head.hash)} (height ${head.height})`);
@@ -196,12 +207,17 @@ export class Executor {
       if (input.block.header.height !== head.height + 1) {
         throw new ExecutionError("BAD_HEIGHT", `block at height ${input.block.header.height} extends height ${head.height}`);
       }
-      const key = bytesKey(input.hash);
-      let s = this.speculative.get(key);
+      let s = this.speculative.get(bytesKey(input.hash));
       if (s === undefined) {
-        // Registered so that the replay check of the next block in the batch sees this one's txs.
-        s = this.run(input.block, input.hash, batch.length === 0 ? null : batch[batch.length - 1]!.s);
-        this.speculative.set(key, s);
+        // Blocks not executed yet (a catch-up batch: up to a few hundred) run on top of each other through one
+        // accumulated overlay and tx-key set, so that a read or a replay check costs the same at the end of the batch
+        // as at its start (a chain of per-block overlays made both linear in the batch's length). They are not
+        // registered as speculative: nothing can extend them before they are committed, just below.
+        if (run === null) {
+          const base = batch.length === 0 ? null : batch[batch.length - 1]!.s;
+          run = { base, overlay: new StateOverlay(base?.overlay ?? null, this.store), txKeys: new Set() };
+        }
+        s = this.run(input.block, input.hash, run.base, run);
       }
       batch.push({ input, s });
       head = { height: input.block.header.height, hash: input.hash };
@@ -217,24 +233,36 @@ export class Executor {
     return this.committedHead;
   }
 
-  /** Writes the batch in one store transaction and moves the executor's head. */
+  /**
+   * Writes the batch in one store transaction and moves the executor's head. The state writes of a batch go in once,
+   * the latest per key, with its last block: consecutive blocks rewrite the same state-tree pages (the upper ones in
+   * every block), so a 128-block catch-up batch of 100-tx blocks puts about a third fewer records this way.
+   */
   private persist(batch: readonly { input: CertifiedBlockInput; s: Speculative }[]): void {
-    const commits: BlockCommit[] = batch.map(({ input, s }) => ({
+    let writes: Iterable<StateWrite>;
+    if (batch.length === 1) writes = batch[0]!.s.overlay.entries();
+    else {
+      const latest = new Map<string, { key: Uint8Array; value: Uint8Array | null }>();
+      for (const { s } of batch) for (const [k, w] of s.overlay.writes) latest.set(k, w);
+      writes = Array.from(latest.values(), (w): StateWrite => [w.key, w.value]);
+    }
+    const last = batch.length - 1;
+    const commits: BlockCommit[] = batch.map(({ input, s }, i) => ({
       block: input.block,
       hash: input.hash,
       qc: input.qc,
       stateRoot: s.result.stateRoot,
       results: s.result.results,
       txIndex: s.txIndex,
-      writes: s.overlay.entries(),
+      writes: i === last ? writes : [],
     }));
     this.store.commit(commits);
-    const last = batch[batch.length - 1]!.input;
-    this.committedHead = { height: last.block.header.height, hash: last.hash.slice() };
-    const lastResult = batch[batch.length - 1]!.s.result;
+    const head = batch[last]!.input;
+    this.committedHead = { height: head.block.header.height, hash: head.hash.slice() };
+    const lastResult = batch[last]!.s.result;
     this.cachedHeadOutcome = { stateRoot: lastResult.stateRoot, results: lastResult.results };
     for (const { s } of batch) this.speculative.delete(s.key);
-    this.prune(bytesKey(last.hash));
+    this.prune(bytesKey(head.hash));
   }
 
   /** Keeps only speculative blocks descending from the head `headKey`; detaches the overlays of its children. */
@@ -321,8 +349,12 @@ export class Executor {
     return s!;
   }
 
-  /** Executes one block on top of `parent`'s overlay (null: the committed state). Does not register it. */
-  private run(block: Block, hash: Hash, parent: Speculative | null): Speculative {
+  /**
+   * Executes one block on top of `parent`'s overlay (null: the committed state). Does not register it. Within a
+   * commit batch (`batch`), `parent` is the last block before the batch's unexecuted run, and the run's earlier
+   * blocks are reached through `batch` instead; their writes and tx keys are added to it.
+   */
+  private run(block: Block, hash: Hash, parent: Speculative | null, batch?: BatchRun): Speculative {
     const txs = block.txs;
     const n = txs.length;
     const ids = this.txIds(txs);
@@ -330,12 +362,12 @@ export class Executor {
     const ok: boolean[] = new Array<boolean>(n);
     const txIndex: TxIndexEntry[] = [];
     const txKeys = new Set<string>();
-    const overlay = new StateOverlay(parent === null ? null : parent.overlay, this.store);
+    const overlay = new StateOverlay(batch !== undefined ? batch.overlay : parent === null ? null : parent.overlay, this.store);
     this.app.beginBlock(overlay, { height: block.header.height, txCount: n });
     for (let i = 0; i < n; i++) {
       const id = ids[i]!;
       const k = bytesKey(id);
-      if (txKeys.has(k) || this.inBranch(k, parent) || this.store.txLocation(id) !== undefined) {
+      if (txKeys.has(k) || batch?.txKeys.has(k) === true || this.inBranch(k, parent) || this.store.txLocation(id) !== undefined) {
         ok[i] = false;
         failed.set(i);
         continue;
@@ -347,6 +379,10 @@ export class Executor {
       txIndex.push({ id, index: i, ok: r.ok });
     }
     const stateRoot = this.app.commit();
+    if (batch !== undefined) {
+      for (const [k, w] of overlay.writes) batch.overlay.writes.set(k, w);
+      for (const k of txKeys) batch.txKeys.add(k);
+    }
     const results = encodeBitmap(failed, { backend: this.bitmapBackend });
     return {
       result: { hash: hash.slice(), height: block.header.height, stateRoot, results, txIds: ids, ok },

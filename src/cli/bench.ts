@@ -13,13 +13,17 @@ const SUITES: Record<string, () => Promise<BenchSuite>> = {
 
 const COMMON_FLAGS = ["json", "time", "iterations", "filter"];
 
-/** `quire bench <suite> [--json FILE] [--time MS] [--iterations N] [--filter TEXT]`, and `quire bench faults …`. */
+/**
+ * `quire bench <suite> [--json FILE] [--time MS] [--iterations N] [--filter TEXT]`; `quire bench faults …` and
+ * `quire bench catchup …` are not micro-benchmark suites but runs of real node processes (faultBench.ts,
+ * benchCatchUp.ts).
+ */
 export async function benchCommand(argv: string[]): Promise<number> {
   const [suiteName, ...rest] = argv;
-  // Not a micro-benchmark: a local cluster of node processes, faults injected (src/cli/faultBench.ts).
   if (suiteName === "faults") return (await import("./faultBench.js")).faultBenchCommand(rest);
+  if (suiteName === "catchup") return (await import("./benchCatchUp.js")).benchCatchUpCommand(rest);
   const suite = suiteName === undefined ? undefined : SUITES[suiteName];
-  if (suite === undefined) throw new UsageError(`usage: quire bench <${Object.keys(SUITES).join("|")}> [--json FILE] [--time MS] [--filter TEXT] | quire bench faults [--help]`);
+  if (suite === undefined) throw new UsageError(`usage: quire bench <${Object.keys(SUITES).join("|")}> [--json FILE] [--time MS] [--filter TEXT] | quire bench faults [--help] | quire bench catchup [--blocks N] [--txs T] [--size B] [--json FILE]`);
   const loaded = await suite();
   const args = parseArgs(rest);
   checkFlags(args, [...COMMON_FLAGS, ...loaded.flags]);

@@ -21,6 +21,7 @@ import type { PacemakerConfig } from "../consensus/pacemaker.js";
 import { loadNodeConfig } from "../node/config.js";
 import type { BlockPolicy, LogLevel, NodeConfig } from "../node/config.js";
 import { writeNetwork } from "../node/network.js";
+import type { NetworkLayout } from "../node/network.js";
 import { freePorts } from "../node/ports.js";
 import { RpcClient } from "../rpc/client.js";
 
@@ -69,6 +70,12 @@ export interface LocalClusterOptions {
   readonly output?: "file" | "capture";
   /** A child exited (called for every exit, expected or not: the caller knows whether it was stopping). */
   readonly onExit?: (index: number, code: number | null, logFile: string, pid: number | undefined) => void;
+  /** Runs after a fresh network is written, before any node starts (e.g. to put a chain into their data dirs). */
+  readonly prepare?: (network: NetworkLayout) => Promise<void>;
+  /** Validators not started with the others; `startDeferred(i)` starts one later (a node joining late). */
+  readonly deferred?: readonly number[];
+  /** Node.js options for validator i's process, before the script (e.g. `--cpu-prof`). Default none. */
+  readonly nodeOptions?: (index: number) => readonly string[];
 }
 
 export interface LocalCluster {
@@ -80,7 +87,8 @@ export interface LocalCluster {
   readonly configFiles: readonly string[];
   readonly configs: readonly NodeConfig[];
   readonly urls: readonly string[];
-  /** The latest run of each node (a stopped or killed one stays here, `exited`, until `start` replaces it). */
+  /** The latest run of each node by index (a stopped or killed one stays, `exited`, until `start` replaces it; a
+   *  deferred one is absent until `startDeferred`). */
   readonly children: readonly ClusterChild[];
   /** Runs node `index` again (it must have exited); `wipeData` deletes its data directory first. */
   start(index: number, opts?: { readonly wipeData?: boolean }): Promise<ClusterChild>;
@@ -88,6 +96,8 @@ export interface LocalCluster {
   kill(index: number): Promise<void>;
   /** SIGTERM to node `index` by pid, SIGKILL after `graceMs`; its exit code (null when killed). */
   stopNode(index: number, graceMs?: number): Promise<number | null>;
+  /** Starts a validator named in `deferred` (once). */
+  startDeferred(index: number): ClusterChild;
   /** SIGTERM to every live child by pid, SIGKILL to those still running after the grace period; the exit codes. */
   stop(): Promise<(number | null)[]>;
   /** Deletes the directory if it is temporary. */
@@ -126,6 +136,12 @@ export async function launchCluster(o: LocalClusterOptions): Promise<LocalCluste
     );
     configFiles = [...layout.configFiles];
     chainId = layout.chainId;
+    try {
+      await o.prepare?.(layout);
+    } catch (e) {
+      if (temporary) await rm(dir, { recursive: true, force: true });
+      throw e;
+    }
   }
   const configs = await Promise.all(configFiles.map((f) => loadNodeConfig(f)));
   const urls = configs.map((c, i) => {
@@ -139,7 +155,7 @@ export async function launchCluster(o: LocalClusterOptions): Promise<LocalCluste
     const capture = o.output === "capture";
     const fd = capture ? undefined : openSync(logFile, "a");
     const prefix = o.launcher?.(i) ?? [];
-    const argv = [process.execPath, BIN, "node", "--config", configFiles[i]!, ...nodeArgs];
+    const argv = [process.execPath, ...(o.nodeOptions?.(i) ?? []), BIN, "node", "--config", configFiles[i]!, ...nodeArgs];
     // Own process group (detached): a Ctrl-C in the terminal reaches only the parent, which then stops each child
     // once, by pid (a child that got the terminal's SIGINT too would take our SIGTERM as a second signal and exit at
     // once). The IPC channel is the child's lifeline: if the parent dies, the channel closes and the child stops.
@@ -168,13 +184,18 @@ export async function launchCluster(o: LocalClusterOptions): Promise<LocalCluste
       child.exitCode = code;
       o.onExit?.(i, code, logFile, proc.pid);
     });
+    children.push(child);
     return child;
   };
 
-  const children: ClusterChild[] = configs.map((_, i) => run(i));
+  const deferred = new Set(o.deferred ?? []);
+  for (const i of deferred) if (!Number.isInteger(i) || i < 0 || i >= configs.length) throw new UsageError(`cannot defer validator ${i}: the network has ${configs.length}`);
+  // By validator index; a deferred validator's slot stays empty until `startDeferred`.
+  const children: ClusterChild[] = [];
+  for (let i = 0; i < configs.length; i++) if (!deferred.has(i)) children[i] = run(i);
   const child = (index: number): ClusterChild => {
     const c = children[index];
-    if (c === undefined) throw new RangeError(`no node ${index} in a cluster of ${children.length}`);
+    if (c === undefined) throw new RangeError(`no running node ${index} in a cluster of ${configs.length}`);
     return c;
   };
   return {
@@ -198,7 +219,11 @@ export async function launchCluster(o: LocalClusterOptions): Promise<LocalCluste
       await c.exit;
     },
     stopNode: async (index, graceMs = STOP_GRACE_MS) => (await stopChildren([child(index)], graceMs))[0]!,
-    stop: () => stopChildren(children, STOP_GRACE_MS),
+    stop: () => stopChildren(children.filter((c) => c !== undefined), STOP_GRACE_MS),
+    startDeferred: (i) => {
+      if (!deferred.delete(i)) throw new Error(`startDeferred: validator ${i} is not deferred (or already started)`);
+      return (children[i] = run(i));
+    },
     remove: async () => {
       if (temporary) await rm(dir, { recursive: true, force: true });
     },

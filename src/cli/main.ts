@@ -24,7 +24,7 @@ const COMMANDS: Record<string, CommandEntry> = {
     load: async () => (await import("./audit.js")).auditCommand,
   },
   status: { summary: "a node's chain id, height, view, leader, peers and mempool: quire status --rpc URL", load: async () => (await import("./status.js")).statusCommand },
-  bench: { summary: "micro-benchmarks: quire bench crypto|bls|wire|net|chain [--json FILE] [--filter TEXT]; fault costs on a local cluster: quire bench faults", load: async () => (await import("./bench.js")).benchCommand },
+  bench: { summary: "micro-benchmarks: quire bench crypto|bls|wire|net|chain [--json FILE] [--filter TEXT]; fault costs on a local cluster: quire bench faults; catch-up of a node from an empty data dir: quire bench catchup [--blocks N]", load: async () => (await import("./bench.js")).benchCommand },
 };
 
 function usage(): string {

@@ -2,8 +2,8 @@
  * Blocks we asked for (validation checked each block's hash against its QC, the QCs, and that heights and parent
  * links are consecutive). Check: it answers our outstanding request, from the peer we asked, and starts at the height
  * we asked from (an answer may be empty, never skip ahead). Apply: insert the blocks that extend our tree, each with
- * its QC (which applies the commit rule and moves our view on), then retry buffered proposals and, if some still lack
- * ancestors, ask again.
+ * its QC (which applies the commit rule and moves our view on; what they commit goes out as one `commit` effect), then
+ * retry buffered proposals and, if some still lack ancestors, ask again.
  *
  * A block is linked only under a parent that is certified (the root always is): otherwise a peer could answer with a
  * certified child while leaving out the QC of an uncertified block we hold, and the child's QC would then commit that
@@ -28,7 +28,9 @@ export function onSyncResponse(d: Draft, from: number, requestId: number, blocks
     d.reject(from, "SYNC_WRONG_START");
     return;
   }
+  const start = d.effects.length;
   const inserted = insertCertified(d, from, blocks);
+  oneCommitEffect(d, start);
   d.sync = { ...req, answered: true, progressed: inserted > 0 };
   if (inserted > 0 && d.pendingProposals.length > 0) {
     let target = 0;
@@ -46,6 +48,15 @@ export function onSyncResponse(d: Draft, from: number, requestId: number, blocks
 export function onCertifiedBlocks(d: Draft, from: number, blocks: readonly VerifiedCertifiedBlock[]): void {
   const start = d.effects.length;
   insertCertified(d, from, blocks);
+  oneCommitEffect(d, start);
+}
+
+/**
+ * The commits of a step's effects from `start` on, merged into one `commit` effect where the first was (one store
+ * transaction: a 256-block sync response committed block by block cost one fsync per block, ≈ 16 ms each in `quire
+ * bench catchup`); blocks committed by it are not also saved as uncommitted blocks.
+ */
+function oneCommitEffect(d: Draft, start: number): void {
   const committed: CommittedBlock[] = [];
   const committedKeys = new Set<string>();
   for (let i = start; i < d.effects.length; i++) {

@@ -83,7 +83,11 @@ export interface BlockCommit {
    * location); the store overwrites nothing it is not given.
    */
   readonly txIndex: readonly TxIndexEntry[];
-  /** Application-state writes, applied in order (a later write to the same key wins). */
+  /**
+   * Application-state writes, applied in order (a later write to the same key wins). Only the state after the whole
+   * commit is visible, so within one `commit` call the executor puts all of a batch's writes (the latest per key) on
+   * its last block and none on the others.
+   */
   readonly writes: Iterable<StateWrite>;
 }
 

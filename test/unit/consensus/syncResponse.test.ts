@@ -27,6 +27,18 @@ const certified = (b: Block) => ({ block: b, hash: c.ref(b).hash, qc: c.qc(b.hea
 const rejections = (effects: readonly Effect[]) => effects.filter((e) => e.kind === "rejected").map((e) => (e.kind === "rejected" ? e.code : ""));
 const commits = (effects: readonly Effect[]) => effects.filter((e) => e.kind === "commit");
 
+/** Blocks at heights 1…n in views 1…n, each extending the previous (from genesis). */
+function consecutiveChain(n: number): Block[] {
+  const chain: Block[] = [];
+  let parent = c.genesis;
+  for (let v = 1; v <= n; v++) {
+    const b = c.block(c.ref(parent), v);
+    chain.push(b);
+    parent = b;
+  }
+  return chain;
+}
+
 test("sync response that skips the requested height (leaving out an uncertified block we hold) is refused, not fatal", () => {
   const { rep, s, peer, requestId, b2 } = holdingUncertifiedB1();
   // Before the fix this threw INVARIANT "committing block … without its QC" (B2's QC committed B1 via the two-chain).
@@ -61,13 +73,7 @@ test("certified blocks from catch-up commit as one effect, and blocks committed 
   const rep = c.replica(0);
   const s: ReplicaState = rep.init(0).state;
   // A chain of 10 blocks in consecutive views: the QC of block k commits block k - 1.
-  const chain: Block[] = [];
-  let parent = c.genesis;
-  for (let v = 1; v <= 10; v++) {
-    const b = c.block(c.ref(parent), v);
-    chain.push(b);
-    parent = b;
-  }
+  const chain = consecutiveChain(10);
   const r = rep.step(s, { kind: "certifiedBlocks", from: 2, blocks: chain.map(certified) }, 20);
   assert.deepEqual(rejections(r.effects), []);
   const cs = commits(r.effects);
@@ -80,4 +86,24 @@ test("certified blocks from catch-up commit as one effect, and blocks committed 
   assert.equal(sentMessages(r.effects).filter((m) => m.message.kind === "syncRequest").length, 0);
   assert.equal(r.state.view, 11);
   assert.equal(r.state.tree.root.block.header.height, 9);
+});
+
+test("a sync response commits what it certifies as one effect (one store transaction), not one per block", () => {
+  const rep = c.replica(0);
+  let s: ReplicaState = rep.init(0).state;
+  const chain = consecutiveChain(12);
+  // A proposal far ahead (block 12 with the QC of block 11) makes the core ask its proposer for heights 1…11.
+  const ahead = rep.step(s, { kind: "proposal", from: 0, proposal: c.verified(c.proposal(chain[11]!, c.qc(11, c.ref(chain[10]!).hash))) }, 5);
+  const req = sentMessages(ahead.effects).find((m) => m.message.kind === "syncRequest");
+  assert.ok(req !== undefined && req.message.kind === "syncRequest");
+  assert.equal(req.message.body.fromHeight, 1);
+  s = ahead.state;
+  const r = rep.step(s, { kind: "syncResponse", from: req.to, requestId: req.message.body.requestId, blocks: chain.slice(0, 11).map(certified) }, 20);
+  assert.deepEqual(rejections(r.effects), []);
+  const cs = commits(r.effects);
+  assert.equal(cs.length, 1);
+  assert.deepEqual(cs[0]!.kind === "commit" ? cs[0]!.blocks.map((b) => b.block.header.height) : [], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  const saved = r.effects.filter((e) => e.kind === "saveBlock").map((e) => (e.kind === "saveBlock" ? e.stored.block.header.height : -1));
+  assert.ok(saved.every((h) => h > 10), `saved as uncommitted: ${saved.join(", ")}`);
+  assert.equal(r.state.tree.root.block.header.height, 10);
 });

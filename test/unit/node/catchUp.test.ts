@@ -9,6 +9,7 @@ import type { CatchUpPolicy } from "../../../src/node/catchUp.js";
 import type { VerifiedCertifiedBlock } from "../../../src/consensus/types.js";
 import type { SyncRequest } from "../../../src/domain/types.js";
 import { ManualScheduler } from "../../../src/util/clock.js";
+import type { Scheduler } from "../../../src/util/clock.js";
 
 const POLICY: CatchUpPolicy = { behindBlocks: 8, rangeBlocks: 10, maxInFlight: 4, perPeer: 2, requestTimeoutMs: 1_000, pauseMs: 5_000, statusIntervalMs: 1_000 };
 
@@ -21,12 +22,15 @@ function blocks(from: number, to: number): VerifiedCertifiedBlock[] {
 
 function rig(policy = POLICY) {
   const scheduler = new ManualScheduler();
+  // `hold(ms)`: the node's loop is busy for ms (a long commit): its clock moves on, its timers cannot fire meanwhile.
+  let held = 0;
+  const clock: Scheduler = { now: () => scheduler.now() + held, setTimeout: (fn, ms) => scheduler.setTimeout(fn, ms) };
   const sent: { peer: number; req: SyncRequest }[] = [];
   const penalties: { peer: number; code: string }[] = [];
   let committed = 0;
   const deliveries: { from: number; first: number; last: number }[] = [];
   const c = new CatchUp(policy, {
-    scheduler,
+    scheduler: clock,
     committedHeight: () => committed,
     send: (peer, req) => {
       sent.push({ peer, req });
@@ -42,7 +46,7 @@ function rig(policy = POLICY) {
     withheld: (peer, code) => penalties.push({ peer, code }),
     count: () => {},
   });
-  return { c, scheduler, sent, penalties, deliveries, committed: () => committed };
+  return { c, scheduler, sent, penalties, deliveries, committed: () => committed, hold: (ms: number) => (held += ms) };
 }
 
 /** Answers request `i` of `sent` fully. */
@@ -135,6 +139,23 @@ test("an unanswered request times out: the peer is penalised and the range is as
   // The late answer from the first peer is not taken.
   r.c.onResponse(first.peer, first.req.requestId, blocks(1, 10));
   assert.equal(r.deliveries.length, 0);
+});
+
+test("time this node's own loop was held (a long commit) does not count against the peers it is waiting for", () => {
+  const r = rig({ ...POLICY, maxInFlight: 1, perPeer: 1 });
+  r.c.onPeerHeight(1, 50);
+  r.c.onPeerHeight(2, 50);
+  const first = r.sent[0]!;
+  r.scheduler.advance(200);
+  r.hold(5_000); // five request timeouts pass on the clock while no timer (and no answer) can run
+  r.scheduler.advance(100); // the overdue check runs first, as Node runs due timers before reading sockets
+  assert.deepEqual(r.penalties, []);
+  assert.equal(r.sent.length, 1);
+  r.c.onResponse(first.peer, first.req.requestId, blocks(1, 10));
+  assert.deepEqual(r.deliveries, [{ from: first.peer, first: 1, last: 10 }]);
+  // Time that passes with the loop free still counts: the next request, unanswered, times out as before.
+  r.scheduler.advance(1_300);
+  assert.deepEqual(r.penalties, [{ peer: r.sent[1]!.peer, code: "CATCH_UP_TIMEOUT" }]);
 });
 
 test("an answer validation refused (a lying peer) pauses that peer and re-asks the range elsewhere", () => {
