@@ -184,7 +184,6 @@ export async function launchCluster(o: LocalClusterOptions): Promise<LocalCluste
       child.exitCode = code;
       o.onExit?.(i, code, logFile, proc.pid);
     });
-    children.push(child);
     return child;
   };
 
