@@ -100,8 +100,10 @@ async function main(argv: readonly string[]): Promise<void> {
       const view = views.get(peer);
       if (view === undefined) continue;
       // Views 1..STALE_VIEWS precede any committed history, so their leaders are round robin and every peer led one.
-      if (view > STALE_VIEWS + 2) {
-        for (let v = 1; v <= STALE_VIEWS; v++) send(peer, vote(v), "staleVotes");
+      // From the first views on, before the peers' penalties mute us (a slow network may take seconds per view):
+      // every vote below view - 1 is stale for the peer that leads the view after it.
+      if (view > 3) {
+        for (let v = 1; v <= Math.min(STALE_VIEWS, view - 2); v++) send(peer, vote(v), "staleVotes");
       }
       const votes = Array.from({ length: n + 2 }, (_, k) => vote(Math.max(1, view - 1) + k));
       for (const v of votes) send(peer, v, "badVotes");
