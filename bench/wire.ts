@@ -40,7 +40,7 @@ function fixtures(): { vote: Vote; qc: QuorumCert; timeout: Timeout; proposal: P
     },
     txs: Array.from({ length: TX_COUNT }, () => rng.bytes(TX_BYTES)),
   };
-  return { vote, qc, timeout, proposal: { block, qc, tc: null } };
+  return { vote, qc, timeout, proposal: { block, qc, tc: null, signature: rng.bytes(192) } };
 }
 
 // ---- the JSON baseline ------------------------------------------------------------------------------------------------
@@ -77,7 +77,7 @@ function blockFromJson(o: BlockJson): Block {
 
 interface VoteJson { view: number; blockHash: string; voter: number; signature: string }
 interface TimeoutJson { view: number; highQc: QcJson; voter: number; signature: string }
-interface ProposalJson { block: BlockJson; qc: QcJson; tc: null }
+interface ProposalJson { block: BlockJson; qc: QcJson; tc: null; signature: string }
 /** The JSON value that goes over the wire, for the four benchmarked kinds. */
 type JsonMessage =
   | { kind: "vote"; body: VoteJson }
@@ -94,7 +94,7 @@ function toJson(m: Message): JsonMessage {
     case "timeout":
       return { kind: m.kind, body: { view: m.body.view, highQc: qcToJson(m.body.highQc), voter: m.body.voter, signature: hex(m.body.signature) } };
     case "proposal":
-      return { kind: m.kind, body: { block: blockToJson(m.body.block), qc: qcToJson(m.body.qc), tc: null } };
+      return { kind: m.kind, body: { block: blockToJson(m.body.block), qc: qcToJson(m.body.qc), tc: null, signature: hex(m.body.signature) } };
     default:
       throw new Error(`bench: no JSON mapping for ${m.kind}`);
   }
@@ -110,7 +110,7 @@ function fromJson(o: JsonMessage): Message {
     case "timeout":
       return { kind: "timeout", body: { view: o.body.view, highQc: qcFromJson(o.body.highQc), voter: o.body.voter, signature: unhex(o.body.signature) } };
     case "proposal":
-      return { kind: "proposal", body: { block: blockFromJson(o.body.block), qc: qcFromJson(o.body.qc), tc: null } };
+      return { kind: "proposal", body: { block: blockFromJson(o.body.block), qc: qcFromJson(o.body.qc), tc: null, signature: unhex(o.body.signature) } };
   }
 }
 

@@ -2,13 +2,14 @@
  * The shell's block for a `proposeRequest` (a local event). Check: we asked for exactly this view, still lead it, have
  * not proposed in it, and the block extends our high QC's block at the next height. Apply: record the proposal in the
  * safety state (persisted before the proposal leaves: never two proposals in one view, even across a restart),
- * broadcast it with its justification, and process it like any proposal (insert, vote). A block built on a parent that
+ * sign it and broadcast it with its justification, and process it like any proposal (insert, vote). A block built on a parent that
  * is no longer the high QC's block is refused and the request re-issued for the current parent.
  */
 import { bytesKey } from "../util/bytes.js";
 import { acceptProposal, justification, payloadFits } from "./core.js";
 import type { Draft } from "./core.js";
 import type { Block } from "../domain/types.js";
+import { proposalMessage } from "./signing.js";
 
 export function onPayload(d: Draft, view: number, block: Block): void {
   const fit = payloadFits(d, view, block);
@@ -25,6 +26,10 @@ export function onPayload(d: Draft, view: number, block: Block): void {
   const { qc, tc } = justification(d, view);
   d.setSafety({ lastProposedView: view });
   d.awaitingPayload = 0;
-  d.effects.push({ kind: "broadcast", message: { kind: "proposal", body: { block, qc, tc } } });
+  // Signed here, as votes and timeouts are (the injected signer: BLS in the node, the test scheme in the simulator), and
+  // only after `lastProposedView` is raised: the persist effect precedes the broadcast, so no restart can make this
+  // replica sign a second proposal for the view — which would be transferable evidence against it.
+  const signature = d.ctx.signer.sign(proposalMessage(d.ctx.chainId, view, hash));
+  d.effects.push({ kind: "broadcast", message: { kind: "proposal", body: { block, qc, tc, signature } } });
   acceptProposal(d, d.ctx.self, { block, hash, qc, tc });
 }

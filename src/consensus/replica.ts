@@ -47,7 +47,7 @@ export interface ReplicaOptions {
 }
 
 export interface ReplicaModules {
-  /** Signs this replica's votes and timeouts; `signer.index` must equal `self`. */
+  /** Signs this replica's votes, timeouts and proposals; `signer.index` must equal `self`. */
   readonly signer: ConsensusSigner;
   readonly aggregator: CertificateAggregator;
   /** Default: round robin over the validators. */

@@ -7,14 +7,14 @@
  * Message construction (signing.ts) and the signer bitmap (a `SignerSetCodec`, the crypto layer's bitmap codec in the
  * node) live here; the scheme only answers "did these signers sign these bytes".
  */
-import type { QuorumCert, Timeout, TimeoutCert, Vote } from "../domain/types.js";
+import type { QuorumCert, SignedProposalHash, Timeout, TimeoutCert, Vote } from "../domain/types.js";
 import { SIGNATURE_BYTES } from "../domain/limits.js";
 import { quorumSize } from "../domain/quorum.js";
 import { bytesEqual } from "../util/bytes.js";
 import type { CertificateAggregator, QcAssembly } from "./certificates.js";
 import { ConsensusError } from "./errors.js";
 import { maxHighQcView } from "./safetyRules.js";
-import { timeoutMessage, voteMessage } from "./signing.js";
+import { proposalMessage, timeoutMessage, voteMessage } from "./signing.js";
 import type { CertCheck, CertificateVerifier } from "./validation/verifier.js";
 
 /** "Did these validators sign these bytes": BLS in the node, `InsecureTestScheme` in the simulator. */
@@ -192,6 +192,10 @@ export class SchemeCertificates implements CertificateAggregator, CertificateVer
 
   verifyTimeout(t: Timeout): boolean {
     return this.validSigner(t.voter) && this.scheme.verify(t.voter, timeoutMessage(this.chainId, t.view, t.highQc.view), t.signature);
+  }
+
+  verifyProposal(p: SignedProposalHash): boolean {
+    return this.validSigner(p.proposer) && this.scheme.verify(p.proposer, proposalMessage(this.chainId, p.view, p.blockHash), p.signature);
   }
 
   verifyQc(qc: QuorumCert): CertCheck {

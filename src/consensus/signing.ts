@@ -3,6 +3,14 @@
  *
  * Vote message:    "QUIRE/VOTE/V1\0\0\0" (16) ‖ len(chainId) (1) ‖ chainId ‖ view (uint64 BE) ‖ blockHash (32)
  * Timeout message: "QUIRE/TMO/V1\0\0\0\0" (16) ‖ len(chainId) (1) ‖ chainId ‖ view (uint64 BE) ‖ highQc.view (uint64 BE)
+ * Proposal message: "QUIRE/PROP/V1\0\0\0" (16) ‖ len(chainId) (1) ‖ chainId ‖ view (uint64 BE) ‖ blockHash (32)
+ *
+ * A proposal is signed by its block's proposer over the view and the block hash; the hash already commits to
+ * everything in the header (proposer, parent, height, timestamp, tx root, parent outcome), so signing it signs the
+ * block. The justification (QC/TC) is not signed: each certificate carries its own signatures and is checked alone,
+ * and any valid certificate of the same parent serves. The proposal layout equals the vote layout except for the tag,
+ * so the tag alone keeps a vote for block B from being replayed as B's proposal (or the reverse): a voter must never
+ * be able to frame itself — or be framed — as a proposer.
  *
  * Distinct domain tags keep a vote from ever verifying as a timeout (or as anything else the key signs, like the link
  * handshake); the chain id binds the signature to one network. The crypto layer only checks "these signers signed
@@ -20,6 +28,7 @@ function tag16(s: string): Uint8Array {
 
 export const VOTE_DOMAIN = tag16("QUIRE/VOTE/V1");
 export const TIMEOUT_DOMAIN = tag16("QUIRE/TMO/V1");
+export const PROPOSAL_DOMAIN = tag16("QUIRE/PROP/V1");
 
 function prefix(domain: Uint8Array, chainId: Uint8Array, extra: number): { out: Uint8Array; dv: DataView; off: number } {
   const off = 16 + 1 + chainId.length;
@@ -34,6 +43,14 @@ function prefix(domain: Uint8Array, chainId: Uint8Array, extra: number): { out: 
 /** The bytes a vote for `blockHash` in `view` signs. `chainId` is at most 255 bytes (the wire allows 64). */
 export function voteMessage(chainId: Uint8Array, view: number, blockHash: Hash): Uint8Array {
   const { out, dv, off } = prefix(VOTE_DOMAIN, chainId, 8 + 32);
+  writeU64BE(dv, off, view);
+  out.set(blockHash, off + 8);
+  return out;
+}
+
+/** The bytes the proposer of a block with hash `blockHash` in `view` signs (see the module comment). */
+export function proposalMessage(chainId: Uint8Array, view: number, blockHash: Hash): Uint8Array {
+  const { out, dv, off } = prefix(PROPOSAL_DOMAIN, chainId, 8 + 32);
   writeU64BE(dv, off, view);
   out.set(blockHash, off + 8);
   return out;
@@ -59,6 +76,6 @@ export function genesisQc(genesisHash: Hash): QuorumCert {
 export interface ConsensusSigner {
   /** The validator index whose key this is. */
   readonly index: number;
-  /** The signature of a vote or timeout message, in the wire form of those (VOTE_SIGNATURE_BYTES, uncompressed). */
+  /** The signature of a vote, timeout or proposal message, in their wire form (VOTE_SIGNATURE_BYTES, uncompressed). */
   sign(message: Uint8Array): Uint8Array;
 }

@@ -96,6 +96,26 @@ export interface Proposal {
   readonly block: Block;
   readonly qc: QuorumCert;
   readonly tc: TimeoutCert | null;
+  /**
+   * The proposer's (`block.header.proposer`) signature over domain ‖ chainId ‖ view ‖ blockHash (see
+   * consensus/signing.ts `proposalMessage`), uncompressed G2 like a vote's (VOTE_SIGNATURE_BYTES). It, not the link a
+   * proposal arrived on, says who proposed: a relayed proposal is as good as the leader's own, and two signed
+   * proposals of one view are evidence anyone can check (protocol version 3).
+   */
+  readonly signature: Uint8Array;
+}
+
+/**
+ * What a proposal's signature covers, with who signed it: the self-contained part of a proposal that equivocation
+ * evidence keeps (consensus/evidence.ts). `blockHash` is the hash of the proposal's block header.
+ */
+export interface SignedProposalHash {
+  readonly view: number;
+  readonly blockHash: Hash;
+  /** The block's proposer (`header.proposer`): whose key must have made `signature`. */
+  readonly proposer: number;
+  /** Uncompressed G2 (VOTE_SIGNATURE_BYTES), over consensus/signing.ts `proposalMessage(chainId, view, blockHash)`. */
+  readonly signature: Uint8Array;
 }
 
 /**
@@ -150,8 +170,11 @@ export interface TxBatch {
   readonly txs: readonly Uint8Array[];
 }
 
-/** Version carried in the handshake; bump it with any incompatible schema change. */
-export const PROTOCOL_VERSION = 2;
+/**
+ * Version carried in the handshake; bump it with any incompatible schema change. 2: TCs carry their highest QC.
+ * 3: proposals are signed by their proposer (`Proposal.signature`, required).
+ */
+export const PROTOCOL_VERSION = 3;
 
 /** Every message on the wire, tagged by kind: `switch (msg.kind)` narrows `msg.body`. */
 export type Message =

@@ -29,7 +29,7 @@ import { WireError } from "../wire/errors.js";
 import type { Hello, Message, SyncRequest } from "../domain/types.js";
 import { CatchUp, DEFAULT_CATCH_UP } from "./catchUp.js";
 import type { CatchUpPolicy } from "./catchUp.js";
-import { bytesEqual } from "../util/bytes.js";
+import { bytesEqual, toHex } from "../util/bytes.js";
 import type { Scheduler, TimerHandle } from "../util/clock.js";
 import { serveSyncRequest } from "../consensus/sync.js";
 import type { CommittedChain } from "../consensus/sync.js";
@@ -38,6 +38,7 @@ import type { LeaderElection } from "../consensus/leaderElection.js";
 import { actionOf } from "../consensus/validation/codes.js";
 import type { RejectCode } from "../consensus/validation/codes.js";
 import type { MessageValidator } from "../consensus/validation/validator.js";
+import type { EvidenceReport } from "../consensus/validation/evidence.js";
 import type { Effect, Input, ReplicaState } from "../consensus/types.js";
 import { ExecutionError } from "../chain/errors.js";
 import type { CommittedSummary, Executor } from "../chain/executor.js";
@@ -359,6 +360,7 @@ export class ConsensusShell {
     const state = this.state;
     if (state === null || this.stopped) return;
     let v: ReturnType<MessageValidator["validate"]>;
+    const evidenceBefore = msg.kind === "proposal" ? this.m.validator.evidenceTotal() : 0;
     try {
       v = this.m.validator.validate(from, msg, state.view, this.m.scheduler.now());
     } catch (e) {
@@ -371,6 +373,7 @@ export class ConsensusShell {
     const catchUpId = msg.kind === "syncResponse" && CatchUp.owns(msg.body.requestId) ? msg.body.requestId : -1;
     if (!v.ok) {
       this.reject(from, v.code);
+      if (v.code === "EQUIVOCATION" && msg.kind === "proposal") this.noteProposalEquivocation(evidenceBefore);
       if (catchUpId >= 0) this.catchUp.onInvalid(from, catchUpId);
       return;
     }
@@ -382,6 +385,28 @@ export class ConsensusShell {
       this.metrics.syncBlocksApplied(v.input.blocks.length);
     }
     this.input(v.input);
+  }
+
+  /**
+   * A conflicting proposal: when it made new evidence (the first conflict of that proposer and view), count it
+   * (`PROPOSAL_EVIDENCE` in the shell's counters and `quire_rejected_total`) and say so at warn — public data only:
+   * the proposer, the view and the two block hashes.
+   */
+  private noteProposalEquivocation(evidenceBefore: number): void {
+    const validator = this.m.validator;
+    if (validator.evidenceTotal() === evidenceBefore) return;
+    this.count("PROPOSAL_EVIDENCE");
+    const e = validator.evidence().at(-1);
+    if (e?.kind === "proposal") this.m.logger.warn("proposal equivocation: evidence recorded", { proposer: e.validator, view: e.view, first: toHex(e.first.blockHash), second: toHex(e.second.blockHash) });
+  }
+
+  /**
+   * Equivocation evidence this replica holds, for operators: totals of every kind and each proposal equivocation as
+   * self-contained JSON (`verifyEquivocationEvidence` checks it with the validator keys and chain id alone). Bounded by
+   * validation's log (MAX_EVIDENCE entries). Meant for a read-only RPC route such as `GET /v1/evidence`.
+   */
+  evidence(): EvidenceReport {
+    return this.m.validator.evidenceReport();
   }
 
   private onHello(from: number, hello: Hello): void {

@@ -3,9 +3,9 @@
  * up from what it receives). The replica's own state stays honest; only its messages lie, which is all other replicas
  * can observe.
  */
-import { timeoutMessage, voteMessage } from "../consensus/signing.js";
+import { proposalMessage, timeoutMessage, voteMessage } from "../consensus/signing.js";
 import { maxFaulty, quorumSize } from "../domain/quorum.js";
-import type { Message, QuorumCert, Timeout, Vote } from "../domain/types.js";
+import type { Block, Message, Proposal, QuorumCert, Timeout, Vote } from "../domain/types.js";
 import type { Behaviour } from "./scenario.js";
 import type { SimReplica } from "./simReplica.js";
 
@@ -68,6 +68,9 @@ export function byzantineRewrite(b: Behaviour, msg: Message, targets: readonly n
     }
     case "lying-sync":
       return msg.kind === "syncResponse" ? lyingSync(msg, targets, r) : [[msg, targets]];
+    case "forge-proposal":
+      // Sends its own messages honestly; its forgeries are made from what it receives (`byzantineReceive`).
+      return [[msg, targets]];
     case "bad-exec": {
       if (msg.kind !== "proposal") return [[msg, targets]];
       // A block that claims another execution of its parent: one byte of the state root (or of the result bitmap)
@@ -77,7 +80,8 @@ export function byzantineRewrite(b: Behaviour, msg: Message, targets: readonly n
       const block = { header, txs: msg.body.block.txs };
       d.recorder.proposed(d.hashBlock(header));
       d.recorder.event(d.scheduler.now(), d.instance, "bad-exec", h.view, "parent outcome forged");
-      return [[{ kind: "proposal", body: { ...msg.body, block } }, targets]];
+      // Signed with its own key, as the proposer: only the core's execution check can catch this block.
+      return [[{ kind: "proposal", body: signed(r, { ...msg.body, block }) }, targets]];
     }
   }
 }
@@ -93,7 +97,8 @@ function equivocate(msg: Extract<Message, { kind: "proposal" }>, targets: readon
   const first = targets.slice(0, half);
   const second = targets.slice(half);
   const both = targets.length > 0 ? d.rng.pick(targets) : -1;
-  const altMsg: Message = { kind: "proposal", body: { ...msg.body, block: alt } };
+  // Both signed with its key: a replica that sees both holds evidence that anyone can check.
+  const altMsg: Message = { kind: "proposal", body: signed(r, { ...msg.body, block: alt }) };
   const out: Rewrite = [
     [msg, first.includes(both) ? first : [...first, both]],
     [altMsg, second.includes(both) ? second : [...second, both]],
@@ -120,7 +125,7 @@ function staleJustify(msg: Extract<Message, { kind: "proposal" }>, targets: read
   const block = r.variantOf({ header: { ...old.block.header, view: h.view, timestampMs: h.timestampMs }, txs: old.block.txs }, "stale");
   d.recorder.proposed(d.hashBlock(block.header));
   d.recorder.event(d.scheduler.now(), d.instance, "stale-qc", h.view, `justified by the QC of view ${old.qc.view}, not ${msg.body.qc.view}`);
-  return [[{ kind: "proposal", body: { block, qc: old.qc, tc: null } }, targets]];
+  return [[{ kind: "proposal", body: signed(r, { block, qc: old.qc, tc: null, signature: msg.body.signature }) }, targets]];
 }
 
 /** A sync peer that lies: a forged QC aggregate, a block whose transactions do not match its root, or a withheld range. */
@@ -140,7 +145,7 @@ function lyingSync(msg: Extract<Message, { kind: "syncResponse" }>, targets: rea
 }
 
 /** Behaviours that also act on what the replica receives (`byzantineReceive`). */
-export const RECEIVING_BEHAVIOURS: ReadonlySet<Behaviour> = new Set(["forged-tc"]);
+export const RECEIVING_BEHAVIOURS: ReadonlySet<Behaviour> = new Set(["forged-tc", "forge-proposal"]);
 
 /** A "forged-tc" replica's view of the timeouts it received, and the views it already forged a TC for. */
 interface ForgeState {
@@ -162,6 +167,7 @@ const FORGE_MEMORY_VIEWS = 8;
  * switch) replicas that receive it before completing their own TC enter v + 1 with a bar the next leader cannot meet.
  */
 export function byzantineReceive(b: Behaviour, from: number, msg: Message, r: SimReplica): Message[] {
+  if (b === "forge-proposal") return msg.kind === "proposal" ? forgeProposal(msg.body, r) : [];
   if (b !== "forged-tc" || msg.kind !== "timeout") return [];
   const d = r.deps;
   const t = msg.body;
@@ -191,6 +197,27 @@ export function byzantineReceive(b: Behaviour, from: number, msg: Message, r: Si
   st.byView.delete(t.view);
   d.recorder.event(d.scheduler.now(), d.instance, "forged-tc", t.view, `claims a QC of view ${claim}, carries view ${best.view}`);
   return [{ kind: "tc", body: tc }];
+}
+
+/**
+ * "forge-proposal": another leader's proposal comes back as a different block of the same view, still naming that
+ * leader as proposer, signed with this replica's own key (all it can sign with). Not recorded as proposed: should a
+ * replica ever commit it, the validity checker reports a block nobody proposed.
+ */
+function forgeProposal(p: Proposal, r: SimReplica): Message[] {
+  const d = r.deps;
+  const h = p.block.header;
+  if (h.proposer === d.validator) return [];
+  const block: Block = r.variantOf(p.block, "forged");
+  d.recorder.event(d.scheduler.now(), d.instance, "forge-proposal", h.view, `a block in the name of validator ${h.proposer}`);
+  return [{ kind: "proposal", body: signed(r, { ...p, block }) }];
+}
+
+/** `p` with its signature made by this replica's key over its (view, block hash), as an honest proposer signs. */
+function signed(r: SimReplica, p: Proposal): Proposal {
+  const d = r.deps;
+  const h = p.block.header;
+  return { ...p, signature: d.signer.sign(proposalMessage(d.chainId, h.view, d.hashBlock(h))) };
 }
 
 function flipByte(bytes: Uint8Array, r: SimReplica): Uint8Array {

@@ -29,6 +29,7 @@ export const SCENARIO_KINDS = [
   "lying-sync",
   "bad-exec",
   "forged-tc",
+  "forged-proposal",
 ] as const;
 export type ScenarioKind = (typeof SCENARIO_KINDS)[number];
 
@@ -58,7 +59,15 @@ export type Behaviour =
    * it at once. To make such views happen and keep the claim unbacked it also withholds its proposals, its own
    * timeouts and every certificate it would hand out. Before TCs carried their QC this stalled the next leader.
    */
-  | "forged-tc";
+  | "forged-tc"
+  /**
+   * Forges proposals for other leaders: on each proposal it receives from another validator it sends every replica a
+   * different block of that view that still names the leader as proposer, signed with its own key (it cannot make the
+   * leader's signature). Before proposals were signed the link was the origin and such a message read as WRONG_SENDER;
+   * now relays are accepted, so only the signature check (BAD_PROPOSAL_SIGNATURE) stands between it and a framed
+   * leader or a block the leader never made.
+   */
+  | "forge-proposal";
 
 export interface CrashPlan {
   readonly instance: number;
@@ -147,6 +156,7 @@ export function planScenario(rng: SeededRng, opts: PlanOptions): ScenarioPlan {
     if (later.chance(0.3)) kinds.push(later.pick(LATER_BYZANTINE_KINDS));
     // Kinds added since, each from a stream of its own (same reason).
     if (new SeededRng((rng.seed ^ 0xa54ff53a) >>> 0).chance(0.1)) kinds.push("forged-tc");
+    if (new SeededRng((rng.seed ^ 0x510e527f) >>> 0).chance(0.1)) kinds.push("forged-proposal");
   } else {
     kinds = [...opts.kinds];
   }
@@ -162,6 +172,7 @@ export function planScenario(rng: SeededRng, opts: PlanOptions): ScenarioPlan {
   if (has("lying-sync")) byzKinds.push("lying-sync");
   if (has("bad-exec")) byzKinds.push("bad-exec");
   if (has("forged-tc")) byzKinds.push("forged-tc");
+  if (has("forged-proposal")) byzKinds.push("forge-proposal");
 
   // Byzantine validators: as many as asked, or one per Byzantine kind within the budget.
   let byzCount = opts.byzantine ?? (byzKinds.length === 0 ? 0 : Math.min(f, rng.range(1, Math.max(1, byzKinds.length))));

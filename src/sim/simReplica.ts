@@ -153,7 +153,7 @@ export class SimReplica {
     this.alive = true;
     // The node's precheck, on the main thread: verdicts go into the cache validation reads, synchronously.
     const cache = new CachingVerifier(d.certificates);
-    const precheck = new InlinePrecheck({ validatorCount: d.validatorCount }, { verifier: d.certificates, cache });
+    const precheck = new InlinePrecheck({ validatorCount: d.validatorCount }, { verifier: d.certificates, cache, hashBlock: d.hashBlock });
     this.booting = true;
     const stack = buildConsensusStack(
       {

@@ -78,7 +78,7 @@ const enum VoteF { view = 0, blockHash, voter, signature }
 const enum TimeoutF { view = 0, highQc, voter, signature }
 const enum HeaderF { parent = 0, view, height, proposer, timestampMs, txRoot, parentStateRoot, parentResults }
 const enum BlockF { header = 0, txEnds, txData }
-const enum ProposalF { block = 0, qc, tc }
+const enum ProposalF { block = 0, qc, tc, signature }
 const enum CertifiedBlockF { block = 0, qc }
 const enum SyncRequestF { requestId = 0, fromHeight, toHeight }
 const enum SyncResponseF { requestId = 0, blocks }
@@ -328,7 +328,10 @@ function readProposal(b: Uint8Array, pos: number): Proposal {
   const block = readBlock(b, requiredRef(b, pos, vt, ProposalF.block, "proposal", "block"), "proposal.block");
   const qc = readQc(b, requiredRef(b, pos, vt, ProposalF.qc, "proposal", "qc"), "proposal.qc");
   const tcPos = ref(b, pos, vt, ProposalF.tc, "proposal", "tc");
-  return { block, qc, tc: tcPos === 0 ? null : readTc(b, tcPos, "proposal.tc") };
+  const tc = tcPos === 0 ? null : readTc(b, tcPos, "proposal.tc");
+  // Required since protocol version 3: an unsigned proposal is a MISSING_FIELD here, before validation sees it.
+  const signature = fixedBytes(b, pos, vt, ProposalF.signature, VOTE_SIGNATURE_BYTES, "proposal", "signature");
+  return { block, qc, tc, signature };
 }
 
 function readHandshake(b: Uint8Array, pos: number): Handshake {
@@ -737,13 +740,16 @@ export class WireEncoder {
 
   private proposal(p: Proposal): number {
     const bd = this.bd;
+    checkExact(p.signature, VOTE_SIGNATURE_BYTES, "proposal", "signature");
     const block = this.block(p.block, "proposal.block");
     const qc = this.qc(p.qc, "proposal.qc");
     const tc = p.tc === null ? 0 : this.tc(p.tc, "proposal.tc");
+    const sig = bd.createByteVector(p.signature);
     fb.Proposal.startProposal(bd);
     fb.Proposal.addBlock(bd, block);
     fb.Proposal.addQc(bd, qc);
     if (tc !== 0) fb.Proposal.addTc(bd, tc);
+    fb.Proposal.addSignature(bd, sig);
     return fb.Proposal.endProposal(bd);
   }
 

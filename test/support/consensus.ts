@@ -13,7 +13,7 @@ import { SchemeCertificates } from "../../src/consensus/scheme.js";
 import type { SignatureScheme } from "../../src/consensus/scheme.js";
 import type { ConsensusSigner } from "../../src/consensus/signing.js";
 import { bitmapSignerSets } from "../../src/consensus/adapters/bitmapSignerSets.js";
-import { genesisQc, timeoutMessage, voteMessage } from "../../src/consensus/signing.js";
+import { genesisQc, proposalMessage, timeoutMessage, voteMessage } from "../../src/consensus/signing.js";
 import type { Effect, Input, ReplicaState, VerifiedProposal } from "../../src/consensus/types.js";
 import { merkleRoot } from "../../src/crypto/merkle.js";
 import { InsecureTestScheme } from "../../src/sim/insecureTestScheme.js";
@@ -101,8 +101,10 @@ export class TestCommittee {
     return Array.from({ length: Math.floor((2 * this.n) / 3) + 1 }, (_, i) => i);
   }
 
-  proposal(block: Block, qc: QuorumCert, tc: TimeoutCert | null = null): Proposal {
-    return { block, qc, tc };
+  /** A proposal signed by its block's proposer (`signer`: another validator's key, to forge one). */
+  proposal(block: Block, qc: QuorumCert, tc: TimeoutCert | null = null, signer: number = block.header.proposer): Proposal {
+    const h = block.header;
+    return { block, qc, tc, signature: this.signer(signer).sign(proposalMessage(CHAIN_ID, h.view, blockHash(h))) };
   }
 
   verified(p: Proposal): VerifiedProposal {

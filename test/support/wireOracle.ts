@@ -71,7 +71,7 @@ export function decodeWithGenerated(buf: Uint8Array): Message {
     case fb.Message.Proposal: {
       const p = env.message(new fb.Proposal()) as fb.Proposal;
       const t = p.tc();
-      return { kind: "proposal", body: { block: block(p.block()!), qc: qc(p.qc()!), tc: t === null ? null : tc(t) } };
+      return { kind: "proposal", body: { block: block(p.block()!), qc: qc(p.qc()!), tc: t === null ? null : tc(t), signature: bytes(p.signatureArray()) } };
     }
     case fb.Message.Handshake: {
       const h = env.message(new fb.Handshake()) as fb.Handshake;

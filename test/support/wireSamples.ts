@@ -77,7 +77,7 @@ export function randomMessage(rng: SeededRng, kind: MessageKind): Message {
     case "hello":
       return { kind, body: { chainId: rng.bytes(rng.range(1, 64)), committedHeight: u53(rng), committedHash: rng.bytes(32) } };
     case "proposal":
-      return { kind, body: { block: randomBlock(rng), qc: randomQc(rng), tc: rng.chance(0.5) ? randomTc(rng) : null } };
+      return { kind, body: { block: randomBlock(rng), qc: randomQc(rng), tc: rng.chance(0.5) ? randomTc(rng) : null, signature: rng.bytes(192) } };
     case "vote":
       return { kind, body: { view: u53(rng), blockHash: rng.bytes(32), voter: u32(rng), signature: rng.bytes(192) } };
     case "timeout":

@@ -22,7 +22,10 @@ const ACTIONS = {
   NOT_CONSENSUS: "ignore",
   /** A proposer or voter index outside the validator set. */
   UNKNOWN_VALIDATOR: "penalise",
-  /** The authenticated sender is not the proposer/voter named in the message (no relaying in this protocol). */
+  /**
+   * The authenticated sender is not the voter named in a vote or timeout (those are not relayed). Proposals are
+   * exempt since they are signed (protocol version 3): their origin is the signature (BAD_PROPOSAL_SIGNATURE).
+   */
   WRONG_SENDER: "penalise",
   /**
    * The proposer does not lead the proposal's view as far as we know: leaders come from committed history
@@ -32,6 +35,13 @@ const ACTIONS = {
   NOT_LEADER: "ignore",
   /** A vote for view v sent to a replica that does not lead view v + 1 (a voter behind on the leader schedule). */
   NOT_NEXT_LEADER: "ignore",
+  /**
+   * A proposal whose signature is not its block's proposer's over (chain id, view, block hash): forged, altered on
+   * the way, or signed for another view or block. Checked right after the leader check, before anything acts on the
+   * proposal. Penalises the peer that sent it (the proposer's own link or a relay that passed on what it should have
+   * refused); the named proposer is never blamed — it may be the victim.
+   */
+  BAD_PROPOSAL_SIGNATURE: "penalise",
   // structure and views
   /** Wrong byte lengths or a zero view/height where none is allowed (the codec already refuses most of these). */
   MALFORMED: "penalise",

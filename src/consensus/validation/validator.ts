@@ -19,6 +19,8 @@ import { checkQc, checkTc } from "./context.js";
 import type { CheckContext, TxRootFn } from "./context.js";
 import { EquivocationTracker } from "./equivocation.js";
 import type { Evidence } from "./equivocation.js";
+import { evidenceReport } from "./evidence.js";
+import type { EvidenceReport } from "./evidence.js";
 import { checkProposal } from "./proposal.js";
 import { checkSyncResponse } from "./syncResponse.js";
 import { checkTimeout } from "./timeout.js";
@@ -101,6 +103,16 @@ export class MessageValidator {
   /** Evidence count per validator. */
   evidenceCounts(): ReadonlyMap<number, number> {
     return this.tracker.counts();
+  }
+
+  /** Evidence recorded so far, dropped entries included (grows by one per new piece of evidence). */
+  evidenceTotal(): number {
+    return this.tracker.evidence().length + this.tracker.evidenceDropped();
+  }
+
+  /** The log and totals for operators, proposal evidence as JSON (evidence.ts). */
+  evidenceReport(): EvidenceReport {
+    return evidenceReport(this.tracker.evidence(), this.tracker.evidenceDropped(), this.tracker.counts());
   }
 
   /** Rejections so far, by code (every code present, zeros included). */

@@ -4,7 +4,7 @@
  * precheck (src/node/precheck.ts) fills it ahead of validation, off the main thread or inline, and validation reads it.
  */
 import { bytesKey } from "../../util/bytes.js";
-import type { QuorumCert, Timeout, TimeoutCert, Vote } from "../../domain/types.js";
+import type { QuorumCert, SignedProposalHash, Timeout, TimeoutCert, Vote } from "../../domain/types.js";
 
 /** Result of a certificate check. */
 export type CertCheck = "ok" | "BAD_SIGNERS" | "BELOW_QUORUM" | "BAD_AGGREGATE" | "BAD_HIGH_QC_VIEWS" | "HIGH_QC_MISMATCH";
@@ -14,6 +14,8 @@ export interface CertificateVerifier {
   verifyVote(vote: Vote): boolean;
   /** The voter's signature over (chainId, view, highQc.view); the high QC itself is checked separately. */
   verifyTimeout(timeout: Timeout): boolean;
+  /** The proposer's signature over (chainId, view, blockHash): the proposal message, not the vote one. */
+  verifyProposal(p: SignedProposalHash): boolean;
   /** Signers decode to a quorum of validators, and the aggregate is theirs over the QC's vote message. */
   verifyQc(qc: QuorumCert): CertCheck;
   /**
@@ -36,6 +38,11 @@ export function voteKey(v: Vote): string {
 /** A timeout's key: voter, view, high-QC view and signature (what it signs; its high QC is checked, and keyed, apart). */
 export function timeoutKey(t: Timeout): string {
   return `t${t.voter}:${t.view}:${t.highQc.view}:${t.signature.length}:${bytesKey(t.signature)}`;
+}
+
+/** A proposal signature's key: proposer, view, block hash and signature (the 'p' keeps it apart from a vote's). */
+export function proposalKey(p: SignedProposalHash): string {
+  return `p${p.proposer}:${p.view}:${p.blockHash.length}:${p.signature.length}:${bytesKey(p.blockHash)}${bytesKey(p.signature)}`;
 }
 
 /** A QC's key: every field. */
@@ -70,7 +77,7 @@ export interface CachingVerifierOptions {
  * - A failure is kept only when the precheck records it, and answers once: it was recorded to spare validation the
  *   inline check of the message it came with. Validation's own failures are not kept (a failure costs the sender its
  *   reputation, not us memory).
- * - One bound for all four kinds, oldest first (insertion order; a hit does not refresh an entry).
+ * - One bound for all five kinds, oldest first (insertion order; a hit does not refresh an entry).
  */
 export class CachingVerifier implements CertificateVerifier {
   private readonly verdicts = new Map<string, Verdict>();
@@ -96,6 +103,10 @@ export class CachingVerifier implements CertificateVerifier {
     this.record(timeoutKey(timeout), valid);
   }
 
+  recordProposal(p: SignedProposalHash, valid: boolean): void {
+    this.record(proposalKey(p), valid);
+  }
+
   recordQc(qc: QuorumCert, check: CertCheck): void {
     this.record(qcKey(qc), check);
   }
@@ -115,6 +126,10 @@ export class CachingVerifier implements CertificateVerifier {
 
   verifyTimeout(timeout: Timeout): boolean {
     return this.answer(timeoutKey(timeout), true, () => this.inner.verifyTimeout(timeout));
+  }
+
+  verifyProposal(p: SignedProposalHash): boolean {
+    return this.answer(proposalKey(p), true, () => this.inner.verifyProposal(p));
   }
 
   verifyQc(qc: QuorumCert): CertCheck {

@@ -39,8 +39,11 @@ const SHELL_PENALISED = [
   "BAD_PARENT_STATE_ROOT",
   "BAD_PARENT_RESULTS",
 ];
-/** Penalised codes added since: a TC whose carried QC does not back its largest claim (protocol version 2). */
-const PENALISED_SINCE = ["TC_HIGH_QC_MISMATCH"];
+/**
+ * Penalised codes added since: a TC whose carried QC does not back its largest claim (protocol version 2); a proposal
+ * whose signature is not its proposer's (protocol version 3).
+ */
+const PENALISED_SINCE = ["TC_HIGH_QC_MISMATCH", "BAD_PROPOSAL_SIGNATURE"];
 const ALL = [...REJECT_CODES, ...CORE_REJECT_CODES];
 
 test("every rejection code, validation's and the core's, has an action, ignore or penalise; no code is listed twice", () => {

@@ -24,16 +24,24 @@ test("the evidence log keeps the newest MAX_EVIDENCE entries and counts what it 
   assert.equal(counted, total);
 });
 
-test("proposal evidence names the two blocks by header, without their transactions", () => {
+test("proposal evidence keeps both signed (view, hash, proposer, signature) tuples and the two headers, without transactions", () => {
   const t = new EquivocationTracker();
   const a = c.block(c.ref(c.genesis), 1, "a");
   const b = c.block(c.ref(c.genesis), 1, "b");
-  t.record("proposal", 1, 1, "ka", c.proposal(a, c.genesisQc));
-  assert.equal(t.record("proposal", 1, 1, "kb", c.proposal(b, c.genesisQc)), "conflict");
+  const tracked = (blk: typeof a) => {
+    const p = c.proposal(blk, c.genesisQc);
+    return { header: blk.header, signed: { view: 1, blockHash: c.ref(blk).hash, proposer: 1, signature: p.signature } };
+  };
+  const ta = tracked(a);
+  const tb = tracked(b);
+  t.record("proposal", 1, 1, "ka", ta);
+  assert.equal(t.record("proposal", 1, 1, "kb", tb), "conflict");
   const [ev] = t.evidence();
   assert.ok(ev !== undefined && ev.kind === "proposal");
   assert.deepEqual(ev.firstHeader, a.header);
   assert.deepEqual(ev.secondHeader, b.header);
-  assert.equal(Object.hasOwn(ev, "firstProposal"), false);
+  assert.deepEqual(ev.first, ta.signed);
+  assert.deepEqual(ev.second, tb.signed);
+  assert.equal(Object.hasOwn(ev, "txs"), false);
   assert.equal(t.evidenceDropped(), 0);
 });

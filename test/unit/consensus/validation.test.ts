@@ -5,7 +5,10 @@ import type { Validation } from "../../../src/consensus/validation/validator.js"
 import { CachingVerifier } from "../../../src/consensus/validation/verifier.js";
 import type { CertificateVerifier } from "../../../src/consensus/validation/verifier.js";
 import type { Message, Proposal, QuorumCert, Timeout, Vote } from "../../../src/domain/types.js";
-import { TestCommittee, txRoot, ZERO32 } from "../../support/consensus.js";
+import { blockHash } from "../../../src/consensus/blockHash.js";
+import { proposalMessage } from "../../../src/consensus/signing.js";
+import { utf8 } from "../../../src/util/bytes.js";
+import { CHAIN_ID, TestCommittee, txRoot, ZERO32 } from "../../support/consensus.js";
 
 const c = new TestCommittee(4);
 
@@ -33,29 +36,64 @@ test("a valid proposal becomes a verified input with its block hash", () => {
 
 test("proposal rejections have exact codes", () => {
   const v = validator();
-  const withHeader = (patch: Partial<typeof b2.header>, txs = b2.txs): Proposal => ({ ...p2, block: { header: { ...b2.header, ...patch }, txs } });
+  // Every case is signed by its block's proposer (where the index is one), so only the intended fault is left.
+  const signed = (p: Omit<Proposal, "signature">): Proposal => (p.block.header.proposer < 4 ? c.proposal(p.block, p.qc, p.tc) : { ...p, signature: p2.signature });
+  const withHeader = (patch: Partial<typeof b2.header>, txs = b2.txs): Proposal => signed({ ...p2, block: { header: { ...b2.header, ...patch }, txs } });
   const cases: [string, number, Proposal][] = [
     ["UNKNOWN_VALIDATOR", 2, withHeader({ proposer: 9 })],
-    ["WRONG_SENDER", 1, p2],
     ["NOT_LEADER", 3, withHeader({ proposer: 3 })],
     ["MALFORMED", 2, withHeader({ height: 0 })],
     ["MALFORMED", 2, withHeader({ txRoot: new Uint8Array(31) })],
     ["QC_VIEW_NOT_BELOW", 2, { ...p2, qc: c.qc(2, c.ref(b1).hash) }],
     ["QC_NOT_FOR_PARENT", 2, withHeader({ parent: ZERO32 })],
-    ["UNJUSTIFIED", 2, { ...p2, block: c.block(c.ref(b1), 6, "", 2) }],
+    ["UNJUSTIFIED", 2, signed({ ...p2, block: c.block(c.ref(b1), 6, "", 2) })],
     ["TC_VIEW_MISMATCH", 2, { ...p2, tc: c.tc(0 + 5, [q1]) }],
-    ["UNJUSTIFIED", 2, { block: c.block(c.ref(c.genesis), 2), qc: c.genesisQc, tc: c.tc(1, [q1]) }],
+    ["UNJUSTIFIED", 2, c.proposal(c.block(c.ref(c.genesis), 2), c.genesisQc, c.tc(1, [q1]))],
     ["TIMESTAMP_IN_FUTURE", 2, withHeader({ timestampMs: 5_000 })],
     ["BAD_TX_ROOT", 2, withHeader({}, [new Uint8Array([1])])],
     ["QC_BAD_AGGREGATE", 2, { ...p2, qc: { ...q1, aggregateSignature: new Uint8Array(96).fill(1) } }],
     ["QC_BELOW_QUORUM", 2, { ...p2, qc: c.qc(1, c.ref(b1).hash, [0, 1]) }],
     ["QC_BAD_SIGNERS", 2, { ...p2, qc: { ...q1, signers: Uint8Array.of(0xff, 0xff) } }],
-    ["BAD_GENESIS_QC", 2, { block: c.block(c.ref(b1), 1, "", 1), qc: { ...c.genesisQc, blockHash: c.ref(b1).hash }, tc: null }],
+    ["BAD_GENESIS_QC", 2, c.proposal(c.block(c.ref(b1), 1, "", 1), { ...c.genesisQc, blockHash: c.ref(b1).hash })],
   ];
   for (const [want, from, p] of cases) {
     const sender = want === "BAD_GENESIS_QC" ? 1 : from;
     assert.equal(code(v.validate(sender, prop(p), 1, 100)), want, want);
   }
+});
+
+test("a proposal whose signature is not its proposer's over its view and block is BAD_PROPOSAL_SIGNATURE, before any other content check", () => {
+  const h = b2.header;
+  const flipped = (byte: number): Proposal => ({ ...p2, signature: Uint8Array.from(p2.signature, (b, i) => (i === byte ? b ^ 1 : b)) });
+  const cases: [string, Proposal][] = [
+    ["a flipped first byte", flipped(0)],
+    ["a flipped last byte", flipped(p2.signature.length - 1)],
+    ["another validator's signature", c.proposal(b2, q1, null, 1)],
+    ["the proposer's signature over another view", { ...p2, signature: c.signer(2).sign(proposalMessage(CHAIN_ID, h.view + 1, blockHash(h))) }],
+    ["the proposer's signature over another block", { ...p2, signature: c.signer(2).sign(proposalMessage(CHAIN_ID, h.view, c.ref(b1).hash)) }],
+    ["the proposer's signature on another chain", { ...p2, signature: c.signer(2).sign(proposalMessage(utf8("other-chain"), h.view, blockHash(h))) }],
+    // Same layout as a vote, another domain tag: the leader's vote for its own block is not its proposal signature.
+    ["the proposer's vote for the block", { ...p2, signature: c.vote(2, h.view, blockHash(h)).signature }],
+    // Another fault as well: the signature is checked first, so it is what the proposal is refused for.
+    ["a bad signature on a block with a bad tx root", { ...p2, block: { header: h, txs: [Uint8Array.of(1)] }, signature: flipped(5).signature }],
+  ];
+  for (const [what, p] of cases) {
+    const v = validator();
+    assert.equal(code(v.validate(2, prop(p), 1, 100)), "BAD_PROPOSAL_SIGNATURE", what);
+    // Nothing was recorded: the real proposal still passes afterwards.
+    assert.equal(code(v.validate(2, prop(p2), 1, 100)), "ok", what);
+  }
+});
+
+test("a relayed proposal is accepted: its origin is the signature, not the sender", () => {
+  const v = validator(3);
+  const r = v.validate(1, prop(p2), 1, 100); // proposer 2, relayed by validator 1
+  assert.ok(r.ok && r.input.kind === "proposal" && r.input.from === 1);
+  // The leader's own copy afterwards is a duplicate, a different block of the view relayed by anyone is equivocation.
+  assert.equal(code(v.validate(2, prop(p2), 1, 100)), "DUPLICATE");
+  assert.equal(code(v.validate(0, prop(c.proposal(c.block(c.ref(b1), 2, "alt"), q1)), 1, 100)), "EQUIVOCATION");
+  // A forgery in the leader's name by the relay (its own key) is refused.
+  assert.equal(code(validator(3).validate(1, prop(c.proposal(b2, q1, null, 1)), 1, 100)), "BAD_PROPOSAL_SIGNATURE");
 });
 
 test("vote rejections have exact codes; a valid vote passes once", () => {
@@ -125,7 +163,7 @@ test("equivocation: recorded once as evidence, counted, never passed on", () => 
   assert.ok(ev.kind === "vote" && ev.validator === 1 && ev.view === 2);
   assert.equal(v.evidenceCounts().get(1), 1);
   // Proposals: a second block from the leader in one view.
-  const alt: Proposal = { ...p2, block: c.block(c.ref(b1), 2, "alt") };
+  const alt: Proposal = c.proposal(c.block(c.ref(b1), 2, "alt"), q1);
   const pv = validator(0);
   assert.equal(code(pv.validate(2, prop(p2), 1, 100)), "ok");
   assert.equal(code(pv.validate(2, prop(p2), 1, 100)), "DUPLICATE");
@@ -147,6 +185,7 @@ test("QCs are verified once and then served from the cache", () => {
   const counting: CertificateVerifier = {
     verifyVote: (x) => c.certs.verifyVote(x),
     verifyTimeout: (x) => c.certs.verifyTimeout(x),
+    verifyProposal: (x) => c.certs.verifyProposal(x),
     verifyQc: (x) => (qcChecks++, c.certs.verifyQc(x)),
     verifyTc: (x) => c.certs.verifyTc(x),
   };

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CachingVerifier, qcKey, tcKey, timeoutKey, voteKey } from "../../../src/consensus/validation/verifier.js";
 import type { CertCheck, CertificateVerifier } from "../../../src/consensus/validation/verifier.js";
-import type { QuorumCert, Timeout, TimeoutCert, Vote } from "../../../src/domain/types.js";
+import type { QuorumCert, SignedProposalHash, Timeout, TimeoutCert, Vote } from "../../../src/domain/types.js";
 import { TestCommittee } from "../../support/consensus.js";
 
 const c = new TestCommittee(4);
@@ -34,6 +34,9 @@ class Counting implements CertificateVerifier {
   }
   verifyTimeout(t: Timeout): boolean {
     return this.ask(false, () => this.inner.verifyTimeout(t));
+  }
+  verifyProposal(p: SignedProposalHash): boolean {
+    return this.ask(false, () => this.inner.verifyProposal(p));
   }
   verifyQc(qc: QuorumCert): CertCheck {
     return this.ask<CertCheck>("BAD_AGGREGATE", () => this.inner.verifyQc(qc));

@@ -11,6 +11,7 @@ import { bytesEqual, toHex, utf8 } from "../../../src/util/bytes.js";
 import { decodeMessage, encodeMessage } from "../../../src/wire/codec.js";
 import type { SafetyRecord } from "../../../src/chain/store/records.js";
 import { blockHasher } from "../../../src/consensus/blockHash.js";
+import { merkleRoot } from "../../../src/crypto/merkle.js";
 import { sameChain, ShellHarness, until } from "./support/shellHarness.js";
 import type { HarnessNode } from "./support/shellHarness.js";
 
@@ -93,13 +94,13 @@ test("the safety state is durable before any vote, timeout or proposal of the no
 test("a proposal carrying a wrong parent state root is refused by every receiver, and the chain moves on", async () => {
   const h = new ShellHarness(4);
   try {
-    // Node 1's proposals reach the others with a tampered parentStateRoot (the link still authenticates node 1).
+    // Node 1's proposals reach the others with a tampered parentStateRoot, signed by node 1 (a Byzantine proposer).
     h.net.setInterceptor((m) => {
       if (m.from !== 1) return undefined;
       const msg = decodeMessage(m.payload);
       if (msg.kind !== "proposal" || msg.body.block.header.height < 2) return undefined;
       const header = { ...msg.body.block.header, parentStateRoot: new Uint8Array(32).fill(9) };
-      return { action: "replace", payload: encodeMessage({ kind: "proposal", body: { ...msg.body, block: { ...msg.body.block, header } } }) };
+      return { action: "replace", payload: encodeMessage({ kind: "proposal", body: h.signedByProposer({ ...msg.body, block: { ...msg.body.block, header } }) }) };
     });
     await h.start();
     await until("refusals and progress", () => h.nodes.some((n) => (n.shell.counters.get("CORE_BAD_PARENT_STATE_ROOT") ?? 0) > 0) && h.height(0) >= 10, 20_000);
@@ -111,6 +112,39 @@ test("a proposal carrying a wrong parent state root is refused by every receiver
       }
     }
     sameChain(h, Math.min(h.height(0), h.height(2), h.height(3)));
+  } finally {
+    h.net.setInterceptor(undefined);
+    await h.stop();
+  }
+});
+
+test("a proposal altered on the link (the relay attack of issue 11) is refused on its signature, and the chain moves on", async () => {
+  const h = new ShellHarness(4);
+  let altered = 0;
+  try {
+    // Whatever node 1 proposes reaches the others with another transaction appended (and the matching tx root), but
+    // with node 1's signature over the original block: what a proxy between the nodes could inject.
+    h.net.setInterceptor((m) => {
+      if (m.from !== 1) return undefined;
+      const msg = decodeMessage(m.payload);
+      if (msg.kind !== "proposal") return undefined;
+      altered++;
+      const txs = [...msg.body.block.txs, utf8(`injected ${altered}`)];
+      const header = { ...msg.body.block.header, txRoot: merkleRoot(txs) };
+      return { action: "replace", payload: encodeMessage({ kind: "proposal", body: { ...msg.body, block: { header, txs } } }) };
+    });
+    await h.start();
+    await until("refusals and progress", () => [0, 2, 3].every((i) => (h.nodes[i]!.shell.counters.get("BAD_PROPOSAL_SIGNATURE") ?? 0) > 0) && h.height(0) >= 10, 20_000);
+    for (const i of [0, 2, 3]) {
+      // Nothing injected was committed, nor was any block of node 1 above genesis (every copy it sent was altered).
+      for (let height = 1; height <= h.height(i); height++) {
+        const rec = h.nodes[i]!.store.committedAt(height)!;
+        assert.notEqual(rec.block.header.proposer, 1);
+        assert.ok(!rec.block.txs.some((tx) => toHex(tx).startsWith(toHex(utf8("injected")))));
+      }
+      assert.equal(h.nodes[i]!.shell.evidence().total, 0); // a forgery frames nobody
+    }
+    sameChain(h, Math.min(h.height(0), h.height(2), h.height(3)), [0, 2, 3]);
   } finally {
     h.net.setInterceptor(undefined);
     await h.stop();
@@ -173,7 +207,7 @@ test("a proposal that arrives before its parent waits in the core while the pare
       if (msg.body.block.header.height < 2) return undefined;
       const header = { ...msg.body.block.header, parentStateRoot: new Uint8Array(32).fill(9) };
       tampered.add(toHex(hashOf(header)));
-      return { action: "replace", payload: encodeMessage({ kind: "proposal", body: { ...msg.body, block: { ...msg.body.block, header } } }) };
+      return { action: "replace", payload: encodeMessage({ kind: "proposal", body: h.signedByProposer({ ...msg.body, block: { ...msg.body.block, header } }) }) };
     });
     await h.start();
     const node = h.nodes[3]!;

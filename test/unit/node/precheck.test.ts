@@ -20,7 +20,7 @@ import type { CertCheck, CertificateVerifier } from "../../../src/consensus/vali
 import { InlinePrecheck, PooledPrecheck } from "../../../src/node/precheck.js";
 import type { SignaturePrecheck } from "../../../src/node/precheck.js";
 import { utf8 } from "../../../src/util/bytes.js";
-import type { Message, QuorumCert, Timeout, TimeoutCert, Vote } from "../../../src/domain/types.js";
+import type { Message, QuorumCert, SignedProposalHash, Timeout, TimeoutCert, Vote } from "../../../src/domain/types.js";
 import { CHAIN_ID, TestCommittee } from "../../support/consensus.js";
 
 const N = 4;
@@ -41,6 +41,10 @@ class Counting implements CertificateVerifier {
   verifyTimeout(t: Timeout): boolean {
     this.calls++;
     return this.inner.verifyTimeout(t);
+  }
+  verifyProposal(p: SignedProposalHash): boolean {
+    this.calls++;
+    return this.inner.verifyProposal(p);
   }
   verifyQc(qc: QuorumCert): CertCheck {
     this.calls++;
@@ -166,7 +170,8 @@ for (const [name, make] of IMPLEMENTATIONS) {
     const tampered: QuorumCert = { ...qc, blockHash: hash(4) };
     await prepared(s, 2, proposal(tampered));
     assert.equal(s.cache.verifyQc(tampered), "BAD_AGGREGATE");
-    assert.deepEqual([s.cache.hits, s.inline.calls, s.work()], [2, 0, 2]);
+    // Three checks: the vote, the proposal's own signature (valid) and its QC.
+    assert.deepEqual([s.cache.hits, s.inline.calls, s.work()], [2, 0, 3]);
     // Failures answer once; asked again, validation verifies inline — and agrees.
     assert.equal(s.cache.verifyVote(forged), false);
     assert.equal(s.cache.verifyQc(tampered), "BAD_AGGREGATE");
@@ -186,10 +191,25 @@ for (const [name, make] of IMPLEMENTATIONS) {
     const q1copy: QuorumCert = { ...q1, aggregateSignature: Uint8Array.from(q1.aggregateSignature) };
     const s2 = make();
     await prepared(s2, 3, { kind: "proposal", body: c.proposal(c.block({ hash: q1.blockHash, height: 1 }, 3), q1copy, tc) });
-    assert.equal(s2.work(), tcWork + 1);
+    assert.equal(s2.work(), tcWork + 2); // + the proposal's own signature
     assert.equal(s2.cache.verifyQc(q1), "ok");
     assert.equal(s2.cache.verifyQc(q1copy), "ok");
     assert.equal(s2.inline.calls, 0);
+  });
+
+  test(`${name}: a proposal's own signature is prechecked, relayed or not; a forged one is recorded as refused`, async () => {
+    const s = make();
+    const q1 = c.qc(1, hash(2));
+    const block = c.block({ hash: q1.blockHash, height: 1 }, 2);
+    const real = c.proposal(block, q1);
+    const forged = c.proposal(block, q1, null, 1); // validator 1's signature on leader 2's block
+    const signedOf = (sig: Uint8Array) => ({ view: 2, blockHash: c.ref(block).hash, proposer: 2, signature: sig });
+    await prepared(s, 1, { kind: "proposal", body: real }); // relayed by validator 1: origin is the signature
+    await prepared(s, 3, { kind: "proposal", body: forged });
+    assert.equal(s.work(), 3); // two proposal signatures, one QC (the second proposal's QC is known)
+    assert.equal(s.cache.verifyProposal(signedOf(real.signature)), true);
+    assert.equal(s.cache.verifyProposal(signedOf(forged.signature)), false);
+    assert.deepEqual([s.cache.hits, s.inline.calls], [2, 0]);
   });
 
   test(`${name}: messages whose origin checks fail cost no signature work`, async () => {
@@ -199,7 +219,8 @@ for (const [name, make] of IMPLEMENTATIONS) {
     await prepared(s, 2, { kind: "vote", body: v }); // sender is not the voter
     await prepared(s, 7, { kind: "vote", body: { ...v, voter: 7 } }); // not a validator
     await prepared(s, 1, { kind: "timeout", body: c.timeout(1, 3, qc) }); // high QC not below the view
-    await prepared(s, 1, proposal(qc)); // sender is not the proposer (2)
+    const p = c.proposal(c.block({ hash: qc.blockHash, height: 1 }, 2), qc);
+    await prepared(s, 1, { kind: "proposal", body: { ...p, block: { ...p.block, header: { ...p.block.header, proposer: 7 } } } }); // not a validator
     await prepared(s, 0, { kind: "qc", body: c.genesisQc }); // the genesis QC carries no signature
     assert.equal(s.work(), 0);
     assert.equal(s.cache.verifyVote(v), true);

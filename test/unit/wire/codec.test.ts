@@ -66,7 +66,7 @@ test("decodes default-valued fields written explicitly by another builder (force
 
 test("decoded byte fields are zero-copy views into the input", (t) => {
   const rng = seededRng(t);
-  const bytes = encodeMessage({ kind: "proposal", body: { block: { header: randomBlock(rng).header, txs: [Uint8Array.of(1, 2, 3), Uint8Array.of(4)] }, qc: randomQc(rng), tc: null } });
+  const bytes = encodeMessage({ kind: "proposal", body: { block: { header: randomBlock(rng).header, txs: [Uint8Array.of(1, 2, 3), Uint8Array.of(4)] }, qc: randomQc(rng), tc: null, signature: rng.bytes(192) } });
   const m = decodeMessage(bytes);
   assert.equal(m.kind, "proposal");
   if (m.kind !== "proposal") return;
@@ -133,7 +133,7 @@ test("the encoder recovers after a large message and after a rejected one", (t) 
 test("a block at the transaction-count limit round-trips", (t) => {
   const rng = seededRng(t);
   const txs = Array.from({ length: MAX_TXS_PER_BLOCK }, (_, i) => Uint8Array.of(i & 0xff, i >>> 8));
-  const msg: Message = { kind: "proposal", body: { block: { header: randomBlock(rng).header, txs }, qc: randomQc(rng), tc: null } };
+  const msg: Message = { kind: "proposal", body: { block: { header: randomBlock(rng).header, txs }, qc: randomQc(rng), tc: null, signature: rng.bytes(192) } };
   assert.deepStrictEqual(decodeMessage(encodeMessage(msg)), msg);
 });
 

@@ -43,6 +43,8 @@ function rejectsEncode(msg: Message, code: WireErrorCode, field?: string): void 
 // ---- encoder side -------------------------------------------------------------------------------------------------
 
 const vote: Vote = { view: 5, blockHash: new Uint8Array(32), voter: 1, signature: new Uint8Array(192) };
+/** A proposal signature's size (uncompressed, as a vote's). */
+const SIG = new Uint8Array(192);
 const qc: QuorumCert = { view: 4, blockHash: new Uint8Array(32), signers: Uint8Array.of(7), aggregateSignature: new Uint8Array(96) };
 const tc: TimeoutCert = { view: 4, signers: Uint8Array.of(7), highQcViews: [3, 3, 2], aggregateSignature: new Uint8Array(96), highQc: { ...qc, view: 3 } };
 const block: Block = {
@@ -59,7 +61,7 @@ test("encoder: fixed-size byte fields must have their exact length", () => {
     rejectsEncode({ kind: "handshake", body: { ...handshake, nonce: new Uint8Array(n) } }, "BAD_LENGTH", "handshake.nonce");
     rejectsEncode({ kind: "handshake", body: { ...handshake, peerNonce: new Uint8Array(n) } }, "BAD_LENGTH", "handshake.peerNonce");
     for (const f of ["parent", "txRoot", "parentStateRoot"] as const) {
-      rejectsEncode({ kind: "proposal", body: { block: { ...block, header: { ...block.header, [f]: new Uint8Array(n) } }, qc, tc: null } }, "BAD_LENGTH", `proposal.block.header.${f}`);
+      rejectsEncode({ kind: "proposal", body: { block: { ...block, header: { ...block.header, [f]: new Uint8Array(n) } }, qc, tc: null, signature: SIG } }, "BAD_LENGTH", `proposal.block.header.${f}`);
     }
   }
   for (const n of [0, 47, 49, 96]) rejectsEncode({ kind: "handshake", body: { ...handshake, publicKey: new Uint8Array(n) } }, "BAD_LENGTH", "handshake.publicKey");
@@ -67,13 +69,14 @@ test("encoder: fixed-size byte fields must have their exact length", () => {
   for (const n of [0, 96, 191, 193]) {
     rejectsEncode({ kind: "vote", body: { ...vote, signature: new Uint8Array(n) } }, "BAD_LENGTH", "vote.signature");
     rejectsEncode({ kind: "timeout", body: { view: 5, highQc: qc, voter: 0, signature: new Uint8Array(n) } }, "BAD_LENGTH", "timeout.signature");
+    rejectsEncode({ kind: "proposal", body: { block, qc, tc: null, signature: new Uint8Array(n) } }, "BAD_LENGTH", "proposal.signature");
   }
   for (const n of [0, 48, 95, 97]) {
     rejectsEncode({ kind: "timeout", body: { view: 5, highQc: { ...qc, aggregateSignature: new Uint8Array(n) }, voter: 0, signature: new Uint8Array(192) } }, "BAD_LENGTH", "timeout.highQc.aggregateSignature");
     rejectsEncode({ kind: "tc", body: { ...tc, aggregateSignature: new Uint8Array(n) } }, "BAD_LENGTH", "tc.aggregateSignature");
     rejectsEncode({ kind: "tc", body: { ...tc, highQc: { ...qc, aggregateSignature: new Uint8Array(n) } } }, "BAD_LENGTH", "tc.highQc.aggregateSignature");
-    rejectsEncode({ kind: "proposal", body: { block, qc, tc: { ...tc, highQc: { ...qc, aggregateSignature: new Uint8Array(n) } } } }, "BAD_LENGTH", "proposal.tc.highQc.aggregateSignature");
-    rejectsEncode({ kind: "proposal", body: { block, qc, tc: { ...tc, aggregateSignature: new Uint8Array(n) } } }, "BAD_LENGTH", "proposal.tc.aggregateSignature");
+    rejectsEncode({ kind: "proposal", body: { block, qc, tc: { ...tc, highQc: { ...qc, aggregateSignature: new Uint8Array(n) } }, signature: SIG } }, "BAD_LENGTH", "proposal.tc.highQc.aggregateSignature");
+    rejectsEncode({ kind: "proposal", body: { block, qc, tc: { ...tc, aggregateSignature: new Uint8Array(n) }, signature: SIG } }, "BAD_LENGTH", "proposal.tc.aggregateSignature");
     rejectsEncode({ kind: "handshake", body: { ...handshake, signature: new Uint8Array(n) } }, "BAD_LENGTH", "handshake.signature");
   }
   for (const n of [0, 65]) {
@@ -87,7 +90,7 @@ test("encoder: numbers must be integers in range (uint64 as 0..2^53-1, uint32)",
     rejectsEncode({ kind: "vote", body: { ...vote, view: bad } }, "OUT_OF_RANGE", "vote.view");
     rejectsEncode({ kind: "tc", body: { ...tc, highQcViews: [1, bad] } }, "OUT_OF_RANGE", "tc.highQcViews");
     rejectsEncode({ kind: "tc", body: { ...tc, highQc: { ...qc, view: bad } } }, "OUT_OF_RANGE", "tc.highQc.view");
-    rejectsEncode({ kind: "proposal", body: { block: { ...block, header: { ...block.header, timestampMs: bad } }, qc, tc: null } }, "OUT_OF_RANGE", "proposal.block.header.timestampMs");
+    rejectsEncode({ kind: "proposal", body: { block: { ...block, header: { ...block.header, timestampMs: bad } }, qc, tc: null, signature: SIG } }, "OUT_OF_RANGE", "proposal.block.header.timestampMs");
     rejectsEncode({ kind: "syncRequest", body: { requestId: 1, fromHeight: bad, toHeight: 10 } }, "OUT_OF_RANGE", "syncRequest.fromHeight");
   }
   for (const bad of [-1, 2 ** 32, 0.5]) {
@@ -101,10 +104,10 @@ test("encoder: counts and sizes stay within their limits", () => {
   const tx = (n: number) => new Uint8Array(n);
   rejectsEncode({ kind: "txBatch", body: { txs: [tx(1), tx(MAX_TX_BYTES + 1)] } }, "TOO_LARGE", "txBatch.txs");
   rejectsEncode({ kind: "txBatch", body: { txs: Array.from({ length: MAX_TXS_PER_BATCH + 1 }, () => tx(0)) } }, "TOO_MANY", "txBatch.txs");
-  rejectsEncode({ kind: "proposal", body: { block: { ...block, txs: Array.from({ length: MAX_TXS_PER_BLOCK + 1 }, () => tx(0)) }, qc, tc: null } }, "TOO_MANY", "proposal.block.txs");
+  rejectsEncode({ kind: "proposal", body: { block: { ...block, txs: Array.from({ length: MAX_TXS_PER_BLOCK + 1 }, () => tx(0)) }, qc, tc: null, signature: SIG } }, "TOO_MANY", "proposal.block.txs");
   rejectsEncode({ kind: "qc", body: { ...qc, signers: new Uint8Array(MAX_BITMAP_BYTES + 1) } }, "TOO_LARGE", "qc.signers");
   rejectsEncode({ kind: "tc", body: { ...tc, highQcViews: new Array<number>(MAX_CERT_SIGNERS + 1).fill(1) } }, "TOO_MANY", "tc.highQcViews");
-  rejectsEncode({ kind: "proposal", body: { block: { ...block, header: { ...block.header, parentResults: new Uint8Array(MAX_BITMAP_BYTES + 1) } }, qc, tc: null } }, "TOO_LARGE", "proposal.block.header.parentResults");
+  rejectsEncode({ kind: "proposal", body: { block: { ...block, header: { ...block.header, parentResults: new Uint8Array(MAX_BITMAP_BYTES + 1) } }, qc, tc: null, signature: SIG } }, "TOO_LARGE", "proposal.block.header.parentResults");
   const blocks = Array.from({ length: MAX_SYNC_BLOCKS + 1 }, () => ({ block, qc }));
   rejectsEncode({ kind: "syncResponse", body: { requestId: 1, blocks } }, "TOO_MANY", "syncResponse.blocks");
   // 256 blocks of 80 KB each would be ~20 MB: refused once the builder passes the limit, not after building it all.
@@ -197,13 +200,15 @@ function rawHeader(bd: Builder, o: { height?: bigint; parent?: Uint8Array; resul
   return fb.BlockHeader.createBlockHeader(bd, parent, 2n, o.height ?? 1n, 0, 0n, root, state, results);
 }
 
-function rawProposal(txs: RawTxs = {}, o: { withQc?: boolean; headerOverride?: (bd: Builder) => number } = {}): Uint8Array {
+function rawProposal(txs: RawTxs = {}, o: { withQc?: boolean; headerOverride?: (bd: Builder) => number; signature?: Uint8Array | null } = {}): Uint8Array {
   return raw(fb.Message.Proposal, (bd) => {
     const block = rawBlock(bd, txs, o.headerOverride);
     const qcOff = o.withQc === false ? 0 : rawQc(bd);
+    const sig = o.signature === null ? 0 : bd.createByteVector(o.signature ?? new Uint8Array(192));
     fb.Proposal.startProposal(bd);
     fb.Proposal.addBlock(bd, block);
     if (qcOff !== 0) fb.Proposal.addQc(bd, qcOff);
+    if (sig !== 0) fb.Proposal.addSignature(bd, sig);
     return fb.Proposal.endProposal(bd);
   });
 }
@@ -362,6 +367,9 @@ test("decoder: fixed-size fields, required fields and chain ids", () => {
   rejectsDecode(rawHandshake({ sig: new Uint8Array(48) }), "BAD_LENGTH", "handshake.signature");
   for (const id of [null, new Uint8Array(0), new Uint8Array(65)]) rejectsDecode(rawHandshake({ chainId: id }), "BAD_LENGTH", "handshake.chainId");
   rejectsDecode(rawProposal({}, { withQc: false }), "MISSING_FIELD", "proposal.qc");
+  // Protocol version 3: an unsigned proposal (a version-2 sender's) is refused by the codec, as is a compressed-size one.
+  rejectsDecode(rawProposal({}, { signature: null }), "MISSING_FIELD", "proposal.signature");
+  for (const n of [0, 96, 191, 193]) rejectsDecode(rawProposal({}, { signature: new Uint8Array(n) }), "BAD_LENGTH", "proposal.signature");
   rejectsDecode(rawProposal({}, { headerOverride: () => 0 }), "MISSING_FIELD", "proposal.block.header");
   rejectsDecode(rawProposal({}, { headerOverride: (bd) => rawHeader(bd, { parent: new Uint8Array(20) }) }), "BAD_LENGTH", "proposal.block.header.parent");
   rejectsDecode(rawProposal({}, { headerOverride: (bd) => rawHeader(bd, { results: new Uint8Array(MAX_BITMAP_BYTES + 1) }) }), "TOO_LARGE", "proposal.block.header.parentResults");
@@ -510,7 +518,7 @@ test("honest messages at realistic sizes never trip the aliasing budget", (t) =>
     const blocks = Array.from({ length: rng.range(1, 40) }, () => ({ block: randomBlock(rng, 200), qc: randomQc(rng) }));
     const msg: Message = { kind: "syncResponse", body: { requestId: i, blocks } };
     assert.deepStrictEqual(decodeMessage(encodeMessage(msg)), msg);
-    const p: Message = { kind: "proposal", body: { block: randomBlock(rng, 500), qc: randomQc(rng), tc: randomTc(rng) } };
+    const p: Message = { kind: "proposal", body: { block: randomBlock(rng, 500), qc: randomQc(rng), tc: randomTc(rng), signature: rng.bytes(192) } };
     assert.deepStrictEqual(decodeMessage(encodeMessage(p)), p);
   }
   for (const kind of ["handshake", "hello", "vote", "timeout", "qc", "tc", "syncRequest", "txBatch"] as const) {

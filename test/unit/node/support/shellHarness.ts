@@ -26,7 +26,8 @@ import { SystemScheduler } from "../../../../src/util/clock.js";
 import assert from "node:assert/strict";
 import { toHex, utf8 } from "../../../../src/util/bytes.js";
 import { decodeMessage } from "../../../../src/wire/codec.js";
-import type { Message } from "../../../../src/domain/types.js";
+import type { Message, Proposal } from "../../../../src/domain/types.js";
+import { proposalMessage } from "../../../../src/consensus/signing.js";
 
 export const CHAIN_ID = utf8("quire-shell-test");
 
@@ -155,6 +156,12 @@ export class ShellHarness {
 
   height(i: number): number {
     return this.nodes[i]!.store.head()?.height ?? -1;
+  }
+
+  /** `p` signed by its block's proposer, as a Byzantine proposer would sign a block it tampered with itself. */
+  signedByProposer(p: Proposal): Proposal {
+    const h = p.block.header;
+    return { ...p, signature: this.scheme.signer(h.proposer).sign(proposalMessage(CHAIN_ID, h.view, this.hashBlock(h))) };
   }
 }
 

@@ -9,7 +9,8 @@ import { TimeoutCert } from '../../quire/wire/timeout-cert.js';
 
 /**
  * A proposal for view v. qc certifies block.parent (block.view == qc.view + 1 on the happy path); tc is present
- * when view v - 1 timed out (then block.view == tc.view + 1 and qc.view >= max(tc.high_qc_views)).
+ * when view v - 1 timed out (then block.view == tc.view + 1 and qc.view >= max(tc.high_qc_views)). signature is
+ * block.proposer's over (chain id, view, block hash), so the proposal's origin does not rest on the link.
  */
 export class Proposal {
   bb: flatbuffers.ByteBuffer|null = null;
@@ -44,8 +45,23 @@ tc(obj?:TimeoutCert):TimeoutCert|null {
   return offset ? (obj || new TimeoutCert()).__init(this.bb!.__indirect(this.bb_pos + offset), this.bb!) : null;
 }
 
+signature(index: number):number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.readUint8(this.bb!.__vector(this.bb_pos + offset) + index) : 0;
+}
+
+signatureLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+signatureArray():Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? new Uint8Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
+}
+
 static startProposal(builder:flatbuffers.Builder) {
-  builder.startObject(3);
+  builder.startObject(4);
 }
 
 static addBlock(builder:flatbuffers.Builder, blockOffset:flatbuffers.Offset) {
@@ -58,6 +74,22 @@ static addQc(builder:flatbuffers.Builder, qcOffset:flatbuffers.Offset) {
 
 static addTc(builder:flatbuffers.Builder, tcOffset:flatbuffers.Offset) {
   builder.addFieldOffset(2, tcOffset, 0);
+}
+
+static addSignature(builder:flatbuffers.Builder, signatureOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(3, signatureOffset, 0);
+}
+
+static createSignatureVector(builder:flatbuffers.Builder, data:number[]|Uint8Array):flatbuffers.Offset {
+  builder.startVector(1, data.length, 1);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addInt8(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startSignatureVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(1, numElems, 1);
 }
 
 static endProposal(builder:flatbuffers.Builder):flatbuffers.Offset {
