@@ -39,6 +39,7 @@ import type { Scheduler, TimerHandle } from "../util/clock.js";
 import type { SeededRng } from "../util/rng.js";
 import { decodeMessage, encodeMessage } from "../wire/codec.js";
 import { byzantineReceive, byzantineRewrite, RECEIVING_BEHAVIOURS } from "./byzantine.js";
+import type { EvidenceReport } from "../consensus/validation/evidence.js";
 import type { RunRecorder } from "./checkers.js";
 import type { Behaviour } from "./scenario.js";
 
@@ -237,6 +238,11 @@ export class SimReplica {
       evidence += stack.validator.evidence().length + stack.validator.evidenceDropped();
     }
     return { rejections, evidence };
+  }
+
+  /** The running incarnation's equivocation evidence, as the node's operator would read it (null while down). */
+  evidence(): EvidenceReport | null {
+    return this.stack?.shell.evidence() ?? null;
   }
 
   validatorOf(instance: number): number {
