@@ -1,7 +1,8 @@
 /**
- * A verified proposal (validation checked origin = leader of the view = proposer, structure, the justification's
- * shape and its certificates). Apply: learn its certificates (which may commit blocks and move us to its view), then
- * insert the block and vote for it, or buffer it and fetch its ancestors when its parent is unknown.
+ * A verified proposal (validation checked its origin — the proposer's signature, the proposer leading the view — its
+ * structure, the justification's shape and its certificates). `from` is the peer that delivered it, the leader or a
+ * relay. Apply: learn its certificates (which may commit blocks and move us to its view), then insert the block and
+ * vote for it, or buffer it and fetch its ancestors (from `from`) when its parent is unknown.
  */
 import { acceptProposal, bufferProposal, processQc, processTc } from "./core.js";
 import type { Draft } from "./core.js";
