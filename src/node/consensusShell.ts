@@ -372,8 +372,8 @@ export class ConsensusShell {
     }
     const catchUpId = msg.kind === "syncResponse" && CatchUp.owns(msg.body.requestId) ? msg.body.requestId : -1;
     if (!v.ok) {
-      this.reject(from, v.code);
-      if (v.code === "EQUIVOCATION" && msg.kind === "proposal") this.noteProposalEquivocation(evidenceBefore);
+      if (v.code === "EQUIVOCATION" && msg.kind === "proposal") this.onProposalEquivocation(from, msg, evidenceBefore);
+      else this.reject(from, v.code);
       if (catchUpId >= 0) this.catchUp.onInvalid(from, catchUpId);
       return;
     }
@@ -388,16 +388,30 @@ export class ConsensusShell {
   }
 
   /**
-   * A conflicting proposal: when it made new evidence (the first conflict of that proposer and view), count it
-   * (`PROPOSAL_EVIDENCE` in the shell's counters and `quire_rejected_total`) and say so at warn — public data only:
-   * the proposer, the view and the two block hashes.
+   * A validly signed proposal that conflicts with the one its proposer signed earlier for the view (validation
+   * returns EQUIVOCATION only after every other check, the signature included).
+   *
+   * - Blame: the proposer, whose two signatures prove it, not the peer that delivered the second one — which may be an
+   *   honest relay passing the evidence on (below).
+   * - When it made new evidence (the first conflict of that proposer and view here): counted (`PROPOSAL_EVIDENCE` in
+   *   the shell's counters and `quire_rejected_total`), logged at warn with public data only (proposer, view, the two
+   *   block hashes), and passed on: this second proposal goes to every other peer, which validates it like any relayed
+   *   proposal and so records the evidence itself if it holds the first — the wire needs no evidence message. The cost
+   *   is bounded: evidence is recorded once per proposer and view, so each replica relays at most one proposal per
+   *   view an equivocator leads, in the Gossip class (oldest dropped when full: evidence is not urgent). A peer that
+   *   had neither block treats it as the leader's proposal, which it is: safe, it votes at most once per view.
    */
-  private noteProposalEquivocation(evidenceBefore: number): void {
+  private onProposalEquivocation(from: number, msg: Extract<Message, { kind: "proposal" }>, evidenceBefore: number): void {
+    const proposer = msg.body.block.header.proposer;
+    this.count("EQUIVOCATION");
+    if (proposer !== this.o.self) this.penalise(proposer, "EQUIVOCATION");
     const validator = this.m.validator;
     if (validator.evidenceTotal() === evidenceBefore) return;
     this.count("PROPOSAL_EVIDENCE");
     const e = validator.evidence().at(-1);
     if (e?.kind === "proposal") this.m.logger.warn("proposal equivocation: evidence recorded", { proposer: e.validator, view: e.view, first: toHex(e.first.blockHash), second: toHex(e.second.blockHash) });
+    const others = this.m.transport.peers.filter((p) => p !== from && p !== proposer);
+    if (others.length > 0 && this.transmit(others, msg, Priority.Gossip) < others.length) this.count("PROPOSAL_EVIDENCE_RELAYED");
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
  * Signed proposals in the simulator (protocol version 3), on the shipping shell with both schemes: an equivocating
  * leader's two signed blocks become evidence at the honest replicas that saw both, and that evidence verifies with
- * nothing but the validator keys and the chain id (`verifyEquivocationEvidence`, after a JSON round trip); a validator
+ * nothing but the validator keys and the chain id (`verifyEquivocationEvidence`, after a JSON round trip), and it
+ * spreads (the replica that sees both relays the second to the others, which record it too); a validator
  * that forges proposals in another leader's name (signed with its own key) is refused on the signature — counted as
  * BAD_PROPOSAL_SIGNATURE — frames nobody, and changes nothing. The safety, validity and liveness checkers stay green.
  */
@@ -42,6 +43,12 @@ function checkEquivocation(r: SimResult, crypto: SimCrypto): number {
     assert.equal(verifyEquivocationEvidence(ctx, tampered), "BAD_SIGNATURE");
   }
   assert.ok((r.rejections["PROPOSAL_EVIDENCE"] ?? 0) >= found.length, JSON.stringify(r.rejections));
+  // Passed on: the equivocator shows both blocks to one replica only, whose relay of the second gives the replicas
+  // that hold the first their own copy of the evidence — so some view's evidence is held by two honest replicas.
+  assert.ok((r.rejections["PROPOSAL_EVIDENCE_RELAYED"] ?? 0) > 0, JSON.stringify(r.rejections));
+  const holders = new Map<number, Set<number>>();
+  for (const { holder, json } of found) holders.set(json.view, (holders.get(json.view) ?? new Set()).add(holder));
+  assert.ok([...holders.values()].some((h) => h.size >= 2), `no view's evidence reached a second replica: ${JSON.stringify([...holders].map(([v, h]) => [v, [...h]]))}`);
   return found.length;
 }
 
