@@ -151,6 +151,40 @@ test("a proposal altered on the link (the relay attack of issue 11) is refused o
   }
 });
 
+test("a leader's second signed block of a view, relayed by another validator: evidence recorded, the leader blamed, the relay not, the evidence passed on", async () => {
+  const h = new ShellHarness(4);
+  try {
+    await h.start();
+    await until("first commits", () => h.height(0) >= 3);
+    const node = h.nodes[0]!;
+    // The proposal of height 2 as node 0 received it (its QC is the one of height 1), and a second block of that view
+    // by the same leader, signed by it: what a relay that holds both would pass on.
+    const b2 = node.store.committedAt(2)!;
+    const qc1 = node.store.committedAt(1)!.qc;
+    const leader = b2.block.header.proposer;
+    assert.equal(b2.block.header.view, qc1.view + 1);
+    const relay = [1, 2, 3].find((i) => i !== leader)!;
+    const txs = [utf8("the other block")];
+    const alt = h.signedByProposer({ block: { header: { ...b2.block.header, txRoot: merkleRoot(txs) }, txs }, qc: qc1, tc: null, signature: new Uint8Array(0) });
+    const sentBefore = node.events.length;
+    node.shell.onMessage(relay, encodeMessage({ kind: "proposal", body: alt }));
+    assert.equal(node.shell.counters.get("PROPOSAL_EVIDENCE"), 1);
+    assert.equal(node.penalties.points(relay), 0);
+    assert.ok(node.penalties.points(leader) > 0);
+    const report = node.shell.evidence();
+    assert.equal(report.proposals.length, 1);
+    assert.deepEqual([report.proposals[0]!.proposer, report.proposals[0]!.view], [leader, b2.block.header.view]);
+    // Passed on to the validators other than the relay and the leader, as the relayed proposal itself.
+    const relayed = node.events.slice(sentBefore).filter((e) => e.kind === "sent" && e.msg.kind === "proposal" && bytesEqual(e.msg.body.signature, alt.signature));
+    assert.deepEqual(relayed.map((e) => (e.kind === "sent" ? e.to : -1)).sort(), [1, 2, 3].filter((i) => i !== relay && i !== leader));
+    // The same again is no new evidence and no new relay.
+    node.shell.onMessage(relay, encodeMessage({ kind: "proposal", body: alt }));
+    assert.equal(node.shell.counters.get("PROPOSAL_EVIDENCE"), 1);
+  } finally {
+    await h.stop();
+  }
+});
+
 test("undecodable bytes are counted, their sender is muted, and nobody stops", async () => {
   const h = new ShellHarness(4);
   try {
