@@ -56,7 +56,11 @@ export interface BlockSummary {
 
 /** Outcome of an inclusion-proof query. */
 export type ProofResult =
-  | { readonly kind: "ok"; readonly proof: RootedInclusionProof }
+  /**
+   * `cached`: false when the node had to read the block and build its tree for this request (the server charges a
+   * rebuild more of the source's request budget, see `proofRebuildCost`); true or absent for a lookup.
+   */
+  | { readonly kind: "ok"; readonly proof: RootedInclusionProof; readonly cached?: boolean }
   /** No committed block at that height. */
   | { readonly kind: "noBlock" }
   /** The block exists but has only `txCount` transactions. */
