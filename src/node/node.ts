@@ -172,7 +172,7 @@ export class QuireNode implements NodeApi {
       },
       onPeerFlagged: (peer, code) => logger.warn("peer flagged", { peer, code }),
     });
-    this.rpc = new RpcServer({ host: config.rpc.host, port: config.rpc.port }, { api: this, logger, metrics: createRpcMetrics(registry) });
+    this.rpc = new RpcServer({ host: config.rpc.host, port: config.rpc.port, limits: config.rpc.limits ?? {} }, { api: this, logger, metrics: createRpcMetrics(registry) });
   }
 
   /** Loads genesis and key, opens the store (refusing another chain), and builds every layer. Listens on nothing yet. */

@@ -166,9 +166,18 @@ export function resolveRpcLimits(partial: Partial<RpcLimits> = {}): RpcLimits {
   share("maxPendingBodyBytesPerSource", "maxPendingBodyBytes");
   share("maxUploadsPerSource", "maxUploads");
   share("maxStreamSubscribersPerSource", "maxStreamSubscribers");
-  if (limits.requestsPerSecPerSource > limits.requestBurstPerSource) throw new RpcConfigError("limits.requestBurstPerSource", "must be at least requestsPerSecPerSource");
-  // Entries that hold a slot or a subscription cannot be evicted: the table must have room beyond them.
-  if (limits.maxSources <= limits.maxUploads + limits.maxStreamSubscribers) throw new RpcConfigError("limits.maxSources", "must exceed maxUploads + maxStreamSubscribers");
+  // A burst left at its default is two seconds of a raised rate.
+  if (limits.requestsPerSecPerSource > limits.requestBurstPerSource) {
+    if (partial.requestBurstPerSource !== undefined) throw new RpcConfigError("limits.requestBurstPerSource", "must be at least requestsPerSecPerSource");
+    limits.requestBurstPerSource = 2 * limits.requestsPerSecPerSource;
+  }
+  // Entries that hold a slot or a subscription cannot be evicted: the table must have room beyond them (a default
+  // table grows with raised caps).
+  const holders = limits.maxUploads + limits.maxStreamSubscribers;
+  if (limits.maxSources <= holders) {
+    if (partial.maxSources !== undefined) throw new RpcConfigError("limits.maxSources", "must exceed maxUploads + maxStreamSubscribers");
+    limits.maxSources = 2 * holders;
+  }
   return limits;
 }
 

@@ -91,6 +91,9 @@ test("limits: shares default to at most their global cap; one set above it, or a
   assert.throws(() => resolveRpcLimits({ maxUploads: 4, maxUploadsPerSource: 5 }), RpcConfigError);
   assert.throws(() => resolveRpcLimits({ requestsPerSecPerSource: 10, requestBurstPerSource: 5 }), RpcConfigError);
   assert.throws(() => resolveRpcLimits({ maxSources: 512 }), RpcConfigError);
+  // Left at their defaults, the burst and the table follow raised limits.
+  assert.equal(resolveRpcLimits({ requestsPerSecPerSource: 5000 }).requestBurstPerSource, 10_000);
+  assert.equal(resolveRpcLimits({ maxUploads: 20_000, maxStreamSubscribers: 1000 }).maxSources, 42_000);
   assert.equal(resolveRpcLimits({ proofRebuildCost: 0 }).proofRebuildCost, 0);
 });
 
