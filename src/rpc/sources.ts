@@ -99,7 +99,7 @@ export class SourceTable {
   /** Forgets entries that hold nothing and whose bucket is full again. Runs once a tick. */
   sweep(tick: number): void {
     for (const e of this.entries.values()) {
-      if (e.uploads > 0 || e.subscribers > 0) continue;
+      if (holds(e)) continue;
       this.refill(e, tick);
       if (e.tokens >= this.opts.burst) this.entries.delete(e.key);
     }
@@ -113,10 +113,15 @@ export class SourceTable {
 
   private evictOne(): void {
     for (const e of this.entries.values()) {
-      if (e.uploads > 0 || e.subscribers > 0) continue;
+      if (holds(e)) continue;
       this.entries.delete(e.key);
       this.evicted++;
       return;
     }
   }
+}
+
+/** The entry accounts for something still held (a body being received or answered, a subscription). */
+function holds(e: SourceEntry): boolean {
+  return e.uploads > 0 || e.uploadBytes > 0 || e.subscribers > 0;
 }

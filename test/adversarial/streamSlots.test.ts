@@ -31,11 +31,12 @@ function honestBlocks(url: string, n: number, timeoutMs: number): Promise<number
     }, timeoutMs);
     const sub = subscribeBlocks(url, {
       onBlock: (b) => {
+        if (heights.length === n) return; // frames still in flight while the close goes out
         heights.push(b.header.height);
         if (heights.length === n) {
           clearTimeout(timer);
           sub.close();
-          resolve(heights);
+          resolve([...heights]);
         }
       },
       onError: (e) => {
