@@ -58,7 +58,7 @@ export interface BlockSummary {
 export type ProofResult =
   /**
    * `cached`: false when the node had to read the block and build its tree for this request (the server charges a
-   * rebuild more of the source's request budget, see `proofRebuildCost`); true or absent for a lookup.
+   * read like a block read, see `RpcLimits.txsPerToken`); true or absent for a lookup.
    */
   | { readonly kind: "ok"; readonly proof: RootedInclusionProof; readonly cached?: boolean }
   /** No committed block at that height. */

@@ -62,8 +62,11 @@ export interface RpcLimits {
   /** Requests (and stream upgrades) per second per source, and the bucket's depth; past it, 429 RATE_LIMITED. */
   requestsPerSecPerSource: number;
   requestBurstPerSource: number;
-  /** Tokens an inclusion proof costs on top of its request when the node had to rebuild the block's tree. */
-  proofRebuildCost: number;
+  /**
+   * Block reads are charged by size: a request that made the node read a committed block (`GET /v1/blocks/:h`, each
+   * height of a range, a proof whose tree was not cached) costs one more token per this many of its transactions.
+   */
+  txsPerToken: number;
   /** Sources tracked at once (the per-source table's bound; see sources.ts). */
   maxSources: number;
   /** Most `/v1/stream` subscribers; further upgrades get 503. */
@@ -98,10 +101,13 @@ export interface RpcLimits {
  * 1,000/s made that check fail with 429 (RpcClient now also retries a rate-limited GET after Retry-After). At
  * 5,000/s the proof-flood test's attacker (16 requests in flight per node, served from the tree cache) got ~1,200
  * answers/s per node, all 200, and the commit rate held at 94 %: the cache, not the bucket, is what protects proofs;
- * the bucket caps what any cheap request can cost (tens of µs each). A proof whose tree was rebuilt (a block out of
- * the cache: ~1 ms of hashing for 1,000 txs, ~3.5 ms for 4,096, plus reading and decoding the block, against a hit
- * well under 1 µs; `quire bench chain --filter proof`) costs 250 tokens more, so one source rebuilds at most ~20
- * trees a second (under 10 % of a core) however it picks its heights. Minimum upload rate: 4 KiB/s after a 2 s grace
+ * the bucket caps what any request can cost. A token is worth about 10-20 µs of the node's time: a cheap request
+ * (`/v1/status` is ~12 µs in uWS) costs one; a request that made the node read a committed block costs one more per
+ * 16 of its transactions (`txsPerToken`), because the node decodes the whole block to answer even a header: ~2 ms for
+ * a 4,096-tx block measured here (256 tokens), so a 256-height range of such blocks (~0.5 s of node time) costs
+ * 65,000 tokens and not 1. A proof whose tree was not cached is charged the same (the read plus ~3.5 ms of hashing for
+ * 4,096 txs; a hit is well under 1 µs, `quire bench chain --filter proof`). So one source costs a node at most about
+ * 5,000 x 20 µs = 10 % of a core, whatever it asks for. Minimum upload rate: 4 KiB/s after a 2 s grace
  * (measured from the request's arrival on the server's one-second tick): any body up to 8 KiB may take the whole
  * grace, a 64 KiB transaction may take 16 s; slower than a 32 kbit/s link is indistinguishable from a slot holder.
  * 16,384 sources tracked: far above the slots and subscribers that can hold an entry (512), idle ones forgotten.
@@ -120,7 +126,7 @@ export const DEFAULT_RPC_LIMITS: Readonly<RpcLimits> = Object.freeze({
   uploadGraceSec: 2,
   requestsPerSecPerSource: 5000,
   requestBurstPerSource: 10_000,
-  proofRebuildCost: 250,
+  txsPerToken: 16,
   maxSources: 16_384,
   maxStreamSubscribers: 256,
   maxStreamSubscribersPerSource: 32,
@@ -155,7 +161,7 @@ export function resolveRpcLimits(partial: Partial<RpcLimits> = {}): RpcLimits {
   for (const [k, v] of Object.entries(partial) as [keyof RpcLimits, unknown][]) {
     if (!(k in DEFAULT_RPC_LIMITS)) throw new RpcConfigError(`limits.${k}`, "unknown limit");
     if (v === undefined) continue;
-    const zeroOk = k === "streamIdleTimeoutSec" || k === "proofRebuildCost";
+    const zeroOk = k === "streamIdleTimeoutSec";
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < (zeroOk ? 0 : 1)) throw new RpcConfigError(`limits.${k}`, `must be a ${zeroOk ? "non-negative" : "positive"} integer, got ${String(v)}`);
     limits[k] = v;
   }
@@ -582,7 +588,14 @@ export class RpcServer {
       if (b === null) break;
       blocks.push(b);
     }
+    this.chargeBlockRead(ex, blocks.reduce((n, b) => n + b.txCount, 0));
     ex.json(200, blocksJson(blocks));
+  }
+
+  /** Charges the request's source for the node having read blocks of `txs` transactions (see `txsPerToken`). */
+  private chargeBlockRead(ex: Exchange, txs: number): void {
+    const cost = Math.floor(txs / this.limits.txsPerToken);
+    if (cost > 0) this.sources.charge(ex.source, cost, this.tick);
   }
 
   private async getTx(ex: Exchange, idParam: string): Promise<void> {
@@ -596,6 +609,7 @@ export class RpcServer {
     const height = parseHeight(heightParam, true);
     const b = await this.api.block(height);
     if (b === null) throw new HttpError("BLOCK_NOT_FOUND", height === "latest" ? "no block committed yet" : `no committed block at height ${height}`);
+    this.chargeBlockRead(ex, b.txCount);
     ex.json(200, blockJson(b));
   }
 
@@ -605,7 +619,7 @@ export class RpcServer {
     const r = await this.api.proof(height, index);
     switch (r.kind) {
       case "ok":
-        if (r.cached === false) this.sources.charge(ex.source, this.limits.proofRebuildCost, this.tick);
+        if (r.cached === false) this.chargeBlockRead(ex, r.proof.treeSize);
         ex.json(200, proofJson(r.proof));
         return;
       case "noBlock":

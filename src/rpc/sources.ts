@@ -7,8 +7,8 @@
  *
  * - a token bucket for requests per second (`requestsPerSecPerSource` tokens a second, up to `requestBurstPerSource`):
  *   every HTTP request and every stream upgrade takes one token; with none left the answer is 429 RATE_LIMITED with
- *   Retry-After. Expensive work can be charged after the fact (`charge`), which may put the bucket in debt: a proof
- *   whose block tree had to be rebuilt costs `proofRebuildCost` tokens;
+ *   Retry-After. Expensive work can be charged after the fact (`charge`), which may put the bucket in debt: reading
+ *   a large block costs tokens in proportion to its transactions (server.ts, `txsPerToken`);
  * - counts of what it holds: request bodies being received (slots and bytes) and stream subscriptions, each capped
  *   per source below the server's global cap, so one source can never take all of a global resource and new
  *   sources always find room (the shares and their reasons are in server.ts, DEFAULT_RPC_LIMITS).

@@ -1,7 +1,7 @@
 /**
- * Attack: requests-per-second flood. `node requestFlood.js PORT CONNECTIONS PIPELINE` opens CONNECTIONS keep-alive
- * TCP connections from ATTACKER_HOST to the RPC port on 127.0.0.1 and keeps PIPELINE `GET /v1/status` requests
- * outstanding on each (HTTP/1.1 pipelining: a new request goes out for every answer read), the cheapest way for one
+ * Attack: requests-per-second flood. `node requestFlood.js PORT CONNECTIONS PIPELINE [PATH]` opens CONNECTIONS
+ * keep-alive TCP connections from ATTACKER_HOST to the RPC port on 127.0.0.1 and keeps PIPELINE `GET PATH` requests
+ * (default `/v1/status`) outstanding on each (HTTP/1.1 pipelining: a new request goes out for every answer read), the cheapest way for one
  * process to make a server answer as many requests as it can. A closed connection is reopened after 100 ms. Once a
  * second it prints `{"answered", "perSec", "answers": {status: count}}`; it runs until SIGTERM.
  */
@@ -9,11 +9,11 @@ import { connect } from "node:net";
 import type { Socket } from "node:net";
 import { ATTACKER_HOST } from "../support.js";
 
-const [portArg, connArg, pipeArg] = process.argv.slice(2);
+const [portArg, connArg, pipeArg, pathArg] = process.argv.slice(2);
 const port = Number(portArg);
 const connections = Number(connArg ?? 8);
 const pipeline = Number(pipeArg ?? 64);
-const REQUEST = "GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n";
+const REQUEST = `GET ${pathArg ?? "/v1/status"} HTTP/1.1\r\nHost: x\r\n\r\n`;
 const answers: Record<string, number> = {};
 let answered = 0;
 let lastAnswered = 0;

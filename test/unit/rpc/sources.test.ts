@@ -94,7 +94,7 @@ test("limits: shares default to at most their global cap; one set above it, or a
   // Left at their defaults, the burst and the table follow raised limits.
   assert.equal(resolveRpcLimits({ requestsPerSecPerSource: 5000 }).requestBurstPerSource, 10_000);
   assert.equal(resolveRpcLimits({ maxUploads: 20_000, maxStreamSubscribers: 1000 }).maxSources, 42_000);
-  assert.equal(resolveRpcLimits({ proofRebuildCost: 0 }).proofRebuildCost, 0);
+  assert.throws(() => resolveRpcLimits({ txsPerToken: 0 }), RpcConfigError);
 });
 
 describe("the server's per-source limits", () => {
@@ -205,9 +205,9 @@ describe("the server's per-source limits", () => {
     }
   });
 
-  test("a proof whose tree was rebuilt costs proofRebuildCost tokens; a cached one costs one", async () => {
+  test("block reads are charged by size: a block, a range, an uncached proof cost one more token per txsPerToken txs", async () => {
     const clock = new ManualScheduler();
-    const h = await startHarness({ limits: { requestsPerSecPerSource: 10, requestBurstPerSource: 10, proofRebuildCost: 4 }, scheduler: clock });
+    const h = await startHarness({ limits: { requestsPerSecPerSource: 10, requestBurstPerSource: 10, txsPerToken: 1 }, scheduler: clock });
     try {
       h.api.commit({ extra: [Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)] });
       const proof = h.api.proof.bind(h.api);
@@ -216,11 +216,16 @@ describe("the server's per-source limits", () => {
         const r = await proof(height, index);
         return r.kind === "ok" ? { ...r, cached } : r;
       };
-      // Rebuilt: 1 + 4 tokens each, so the third request finds none (10 - 5 - 5 = 0).
-      const rebuilt = [0, 1, 2].map(() => 0);
-      for (let i = 0; i < 3; i++) rebuilt[i] = (await http(h.base, "GET", "/v1/blocks/1/proof/0")).status;
-      assert.deepEqual(rebuilt, [200, 200, 429]);
-      clock.advance(1000);
+      // A 3-tx block: 1 + 3 tokens per uncached proof: 10 -> 6 -> 2 -> -2 (admitted with 2 left), then refused.
+      const rebuilt: number[] = [];
+      for (let i = 0; i < 4; i++) rebuilt.push((await http(h.base, "GET", "/v1/blocks/1/proof/0")).status);
+      assert.deepEqual(rebuilt, [200, 200, 200, 429]);
+      clock.advance(2000); // -2 + 20, capped at the burst: 10
+      // The block itself and a range holding it cost the same 4; an empty block (genesis) costs 1.
+      const reads: number[] = [];
+      for (const path of ["/v1/blocks/1", "/v1/blocks?from=0&to=1", "/v1/blocks/0", "/v1/blocks/0", "/v1/blocks/0"]) reads.push((await http(h.base, "GET", path)).status);
+      assert.deepEqual(reads, [200, 200, 200, 200, 429]); // 10 - 4 - 4 - 1 - 1 = 0
+      clock.advance(2000);
       cached = true;
       const hits: number[] = [];
       for (let i = 0; i < 11; i++) hits.push((await http(h.base, "GET", "/v1/blocks/1/proof/1")).status);
