@@ -88,7 +88,7 @@ export type CommittedBlockListener = (block: BlockSummary) => void;
 export interface NodeApi {
   /**
    * Offers one raw transaction to the mempool. `clientId` names the submitter for the mempool's per-client fairness
-   * (the server passes the peer's IP address as text).
+   * (the server passes the request's source: the peer's IPv4 address as text, or its IPv6 /64 as "a:b:c:d::/64").
    */
   submitTx(tx: Uint8Array, clientId: string): Awaitable<SubmitResult>;
   /** Status of the transaction with this 32-byte id, or null if unknown. */

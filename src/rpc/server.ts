@@ -199,7 +199,10 @@ export type RouteName = "index" | "metrics" | "status" | "genesis" | "tx_submit"
 interface RequestInfo {
   readonly contentType: string;
   readonly contentLength: number | undefined;
-  /** The peer's IP address as text (POST routes only; "" elsewhere). */
+  /**
+   * The submitter as the mempool's per-client fairness sees it: the request's source key (sources.ts: the IPv4
+   * address, or the IPv6 /64 prefix, so one host cannot be many clients). POST routes only; "" elsewhere.
+   */
   readonly clientId: string;
   /** The raw query string (after "?"; "" when none). Only `GET /v1/blocks` reads it. */
   readonly query: string;
@@ -411,13 +414,13 @@ export class RpcServer {
     const url = req.getUrl();
     const length = contentLength(req.getHeader("content-length"));
     const chunked = req.getHeader("transfer-encoding") !== "";
+    const source = this.sources.get(sourceKey(res.getRemoteAddress()), this.tick);
     const info: RequestInfo = {
       contentType: req.getHeader("content-type"),
       contentLength: length,
-      clientId: method === "post" ? Buffer.from(res.getRemoteAddressAsText()).toString("latin1") : "",
+      clientId: method === "post" ? source.key : "",
       query: req.getQuery() ?? "", // undefined when the URL has no "?", whatever the typings say
     };
-    const source = this.sources.get(sourceKey(res.getRemoteAddress()), this.tick);
     const ex = new Exchange(res, this.exchangeHost, method === "head", chunked || (length !== undefined && length > 0), source);
     // +1: the next tick may come at any moment, so a request always gets at least the full timeout.
     ex.deadline = this.tick + this.limits.requestTimeoutSec + 1;
