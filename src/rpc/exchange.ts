@@ -183,7 +183,7 @@ export class Exchange {
       }
       const slot = this.host.beginUpload(this);
       if (slot !== null) {
-        this.refuseBody(slot, slot === "SERVER_BUSY" ? "too many request bodies in flight; retry shortly" : "this address has its maximum of uploads in flight", [["Retry-After", "1"]]);
+        this.refuseBusy(slot);
         reject(new ExchangeClosed());
         return;
       }
@@ -224,7 +224,7 @@ export class Exchange {
         }
         const refused = grow(len + n);
         if (refused !== null) {
-          this.refuseBody(refused, refused === "SERVER_BUSY" ? "too many request bodies in flight; retry shortly" : "this address has its maximum of body bytes in flight", [["Retry-After", "1"]]);
+          this.refuseBusy(refused);
           fail();
           return;
         }
@@ -242,6 +242,12 @@ export class Exchange {
         }
       });
     });
+  }
+
+  /** A body refused for want of a slot or budget: SERVER_BUSY (all uploads) or TOO_MANY_UPLOADS (this source's). */
+  private refuseBusy(code: RpcErrorCode): void {
+    const why = code === "SERVER_BUSY" ? "too many request bodies in flight" : "this address has its maximum of uploads or body bytes in flight";
+    this.refuseBody(code, `${why}; retry shortly`, [["Retry-After", "1"]]);
   }
 
   private endUpload(): void {

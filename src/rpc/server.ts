@@ -336,11 +336,6 @@ export class RpcServer {
     return this.uploads;
   }
 
-  /** Sources in the per-source table. */
-  get sourceCount(): number {
-    return this.sources.size;
-  }
-
   /** Binds and starts serving; resolves with the bound port. Rejects with RpcListenError if the address is taken. */
   start(): Promise<number> {
     if (this.state !== "new") return Promise.reject(new Error(`RpcServer.start: server is ${this.state}`));
