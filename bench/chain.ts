@@ -17,13 +17,15 @@ import { LmdbChainStore } from "../src/chain/store/lmdbStore.js";
 import { MemoryChainStore } from "../src/chain/store/memoryStore.js";
 import type { BlockCommit, ChainStore } from "../src/chain/store/interface.js";
 import { defaultHasher } from "../src/crypto/hash/backends.js";
-import { merkleRoot } from "../src/crypto/merkle.js";
+import { MerkleTree, merkleProof, merkleRoot } from "../src/crypto/merkle.js";
+import { ProofTreeCache } from "../src/chain/proofTrees.js";
 import { compareBytes, concatBytes, utf8 } from "../src/util/bytes.js";
 import { SeededRng } from "../src/util/rng.js";
 import type { Block, Hash, QuorumCert } from "../src/domain/types.js";
 
 /**
  * `quire bench chain`:
+ * - an inclusion proof of a 1,000- and a 4,096-tx block: rebuilt per request, built once (miss), cached (hit);
  * - commit of a 1,000-tx block (256-byte KV puts of new keys, so the state grows by 1,000 keys per call): the whole
  *   executor path (execute, state tree, one store transaction) and the store write alone, LMDB against the memory
  *   store (baseline: the same records kept in maps, no disk);
@@ -240,6 +242,29 @@ function mempoolCases(rng: SeededRng): BenchCase[] {
   ];
 }
 
+/**
+ * One inclusion proof of a block of `n` 256-byte txs, three ways: rebuilding the tree per request (what
+ * `GET /v1/blocks/:h/proof/:i` did before the cache, minus the store read and block decode it also paid: baseline),
+ * building a MerkleTree (a cache miss), and a cache hit (ProofTreeCache lookup + proof). Indices cycle, so every
+ * proof is a different leaf.
+ */
+function proofCases(n: number, rng: SeededRng): BenchCase[] {
+  const txs = Array.from({ length: n }, () => rng.bytes(TX_BYTES));
+  const root = merkleRoot(txs);
+  const group = `inclusion proof, ${n.toLocaleString("en-US")}-tx block`;
+  const cache = new ProofTreeCache();
+  cache.tree(1, () => txs);
+  let i = 0;
+  const check = (r: Uint8Array): void => {
+    if (r[0] !== root[0] || r[31] !== root[31]) throw new Error("bench: wrong proof root");
+  };
+  return [
+    { group, backend: "rebuild per request (merkleProof, wasm)", size: n, baseline: true, fn: () => check(merkleProof(txs, i++ % n).root) },
+    { group, backend: "MerkleTree.build + proof (cache miss)", size: n, fn: () => check(MerkleTree.build(txs).proof(i++ % n).root) },
+    { group, backend: "ProofTreeCache hit + proof", size: n, fn: () => check(cache.tree(1, () => txs)!.tree.proof(i++ % n).root) },
+  ];
+}
+
 export const suite: BenchSuite = {
   flags: [],
   async run(_args, opts) {
@@ -262,6 +287,8 @@ export const suite: BenchSuite = {
         ...stateRootCases(10_000, rng),
         ...stateRootCases(100_000, rng),
         ...mempoolCases(rng),
+        ...proofCases(1_000, rng),
+        ...proofCases(4_096, rng),
       ];
       return await runCases("chain", cases, opts);
     } finally {

@@ -76,7 +76,7 @@ export function merkleRoot(leaves: readonly Uint8Array[], hasher: Hasher = defau
   if (leaves.length === 0) return hasher.digest(new Uint8Array(0));
   const level = hasher.digestMany(leaves, LEAF_PREFIX);
   let count = leaves.length;
-  while (count > 1) count = reduceLevel(level, count, hasher);
+  while (count > 1) count = reduceLevel(level, count, level, hasher);
   return level.slice(0, DIGEST_LENGTH);
 }
 
@@ -86,19 +86,65 @@ export function merkleProof(leaves: readonly Uint8Array[], leafIndex: number, ha
   const treeSize = leaves.length;
   checkIndex(leafIndex, treeSize);
   if (isTreeHasher(hasher)) return { leafIndex, treeSize, ...hasher.treeProof(leaves, leafIndex) };
-  const level = hasher.digestMany(leaves, LEAF_PREFIX);
-  const leaf = level.slice(leafIndex * DIGEST_LENGTH, (leafIndex + 1) * DIGEST_LENGTH);
-  const proof: Uint8Array[] = [];
-  let count = treeSize;
-  let i = leafIndex;
-  while (count > 1) {
-    // The sibling exists unless i is the odd last node, which the next level receives unchanged.
-    const sibling = i ^ 1;
-    if (sibling < count) proof.push(level.slice(sibling * DIGEST_LENGTH, (sibling + 1) * DIGEST_LENGTH));
-    count = reduceLevel(level, count, hasher);
-    i >>>= 1;
+  return MerkleTree.build(leaves, hasher).proof(leafIndex);
+}
+
+/**
+ * Every level of one RFC 6962 tree, kept so that any leaf's inclusion proof is read in O(log n) without hashing:
+ * what the node caches for recent blocks (src/chain/proofTrees.ts), so repeated `GET /v1/blocks/:h/proof/:i` cost a
+ * lookup instead of a tree. Memory: about 2n digests (64 bytes per leaf; a 4,096-tx block's tree is 256 KiB).
+ * Built level by level over any Hasher (leaf hashes with `digestMany`, each level with one `digestLevel` call, an
+ * odd last node promoted), the same reduction `merkleRoot` runs in place, so both give the RFC 6962 root.
+ */
+export class MerkleTree {
+  private constructor(
+    /** Number of leaves. */
+    readonly size: number,
+    /** levels[0]: the leaf hashes, packed (digest i at [32i, 32i + 32)); each next level half as long; last: the root. */
+    private readonly levels: readonly Uint8Array[],
+    readonly root: Uint8Array,
+  ) {}
+
+  /** Hashes `leaves` into a tree (throws MerkleError BAD_LEAF for a leaf that is not bytes). */
+  static build(leaves: readonly Uint8Array[], hasher: Hasher = defaultHasher()): MerkleTree {
+    checkLeaves(leaves);
+    if (leaves.length === 0) return new MerkleTree(0, [], hasher.digest(new Uint8Array(0)));
+    const levels: Uint8Array[] = [hasher.digestMany(leaves, LEAF_PREFIX)];
+    let level = levels[0]!;
+    let count = leaves.length;
+    while (count > 1) {
+      const next = new Uint8Array(Math.ceil(count / 2) * DIGEST_LENGTH);
+      count = reduceLevel(level, count, next, hasher);
+      levels.push(next);
+      level = next;
+    }
+    return new MerkleTree(leaves.length, levels, level.slice(0, DIGEST_LENGTH));
   }
-  return { leafIndex, treeSize, root: level.slice(0, DIGEST_LENGTH), leafHash: leaf, proof };
+
+  /** Bytes held by the levels (what a cache charges for this tree). */
+  get byteLength(): number {
+    let n = DIGEST_LENGTH;
+    for (const l of this.levels) n += l.byteLength;
+    return n;
+  }
+
+  /** The inclusion proof of leaf `leafIndex` (throws MerkleError BAD_INDEX / INDEX_OUT_OF_RANGE); fresh arrays. */
+  proof(leafIndex: number): RootedInclusionProof {
+    checkIndex(leafIndex, this.size);
+    const first = this.levels[0]!;
+    const proof: Uint8Array[] = [];
+    let i = leafIndex;
+    let count = this.size;
+    for (let l = 0; count > 1; l++) {
+      // The sibling exists unless i is the odd last node, which the next level receives unchanged.
+      const sibling = i ^ 1;
+      if (sibling < count) proof.push(this.levels[l]!.slice(sibling * DIGEST_LENGTH, (sibling + 1) * DIGEST_LENGTH));
+      count = Math.ceil(count / 2);
+      i >>>= 1;
+    }
+    const leaf = first.slice(leafIndex * DIGEST_LENGTH, (leafIndex + 1) * DIGEST_LENGTH);
+    return { leafIndex, treeSize: this.size, root: this.root.slice(), leafHash: leaf, proof };
+  }
 }
 
 /**
@@ -164,11 +210,14 @@ export function inclusionProofLength(leafIndex: number, treeSize: number): numbe
 
 // ---------------------------------------------------------------------------------------------------------------
 
-/** Hashes one level of `count` nodes in `level` in place; returns the size of the next level. */
-function reduceLevel(level: Uint8Array, count: number, hasher: Hasher): number {
+/**
+ * Hashes one level of `count` nodes of `level` into `out` (which may be `level` itself: in place); an odd last node
+ * is promoted unchanged. Returns the size of the next level.
+ */
+function reduceLevel(level: Uint8Array, count: number, out: Uint8Array, hasher: Hasher): number {
   const pairs = count >>> 1;
-  hasher.digestLevel(level.subarray(0, pairs * 2 * DIGEST_LENGTH), level, NODE_PREFIX);
-  if (count & 1) level.copyWithin(pairs * DIGEST_LENGTH, (count - 1) * DIGEST_LENGTH, count * DIGEST_LENGTH);
+  hasher.digestLevel(level.subarray(0, pairs * 2 * DIGEST_LENGTH), out, NODE_PREFIX);
+  if (count & 1) out.set(level.subarray((count - 1) * DIGEST_LENGTH, count * DIGEST_LENGTH), pairs * DIGEST_LENGTH);
   return pairs + (count & 1);
 }
 

@@ -28,6 +28,9 @@ import type { BlsBackendName } from "../crypto/bls/backend.js";
 import { MAX_CERT_SIGNERS, MAX_MESSAGE_BYTES, MAX_TX_BYTES, MAX_TXS_PER_BATCH, MAX_TXS_PER_BLOCK } from "../domain/limits.js";
 import { NodeError } from "./errors.js";
 import { FieldReader, join, parseJsonDocument } from "./fields.js";
+import { DEFAULT_RPC_LIMITS, resolveRpcLimits } from "../rpc/server.js";
+import type { RpcLimits } from "../rpc/server.js";
+import { RpcConfigError } from "../rpc/errors.js";
 import type { Json, JsonObject } from "./fields.js";
 
 export const CONFIG_TYPE = "quire-node-config";
@@ -38,6 +41,14 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export interface HostPort {
   readonly host: string;
   readonly port: number;
+}
+
+/**
+ * The RPC server's address and, optionally, request limits overriding DEFAULT_RPC_LIMITS (src/rpc/server.ts):
+ * `"rpc": {"host", "port", "limits": {"requestsPerSecPerSource": 5000}}`, or `--set rpc.limits.maxUploads=512`.
+ */
+export interface RpcConfig extends HostPort {
+  readonly limits?: Partial<RpcLimits>;
 }
 
 export interface BlockPolicy {
@@ -69,7 +80,7 @@ export interface NodeConfig {
   readonly p2p: HostPort;
   /** Every validator's p2p address by index (this node's own entry is not dialled). */
   readonly peers: readonly HostPort[];
-  readonly rpc: HostPort;
+  readonly rpc: RpcConfig;
   readonly mempool: { readonly maxTxs: number; readonly maxBytes: number };
   readonly block: BlockPolicy;
   readonly gossip: GossipPolicy;
@@ -151,7 +162,7 @@ export function parseNodeConfig(text: string, file: string): NodeConfig {
   const keyFile = path("keyFile");
   const dataDir = path("dataDir");
   const p2p = hostPort(r, doc["p2p"], "p2p", false);
-  const rpc = hostPort(r, doc["rpc"], "rpc", true);
+  const rpc = rpcConfig(r, doc["rpc"]);
   const list = r.array(doc, "peers", "", 1, MAX_CERT_SIGNERS);
   const peers = list.map((p, i) => hostPort(r, p, join("peers", i), false));
   if (validatorIndex >= peers.length) r.fail("validatorIndex", `is ${validatorIndex} but peers lists only ${peers.length} validators`);
@@ -177,6 +188,22 @@ export function parseNodeConfig(text: string, file: string): NodeConfig {
   const l = r.optObject(doc, "log", "", ["level"]);
   const log = { level: r.choice(l, "level", "log", LOG_LEVELS, d.log.level) };
   return { file, validatorIndex, genesisFile, keyFile, dataDir, p2p, peers, rpc, mempool, block, gossip, bls, log };
+}
+
+function rpcConfig(r: FieldReader, v: Json | undefined): RpcConfig {
+  const o = r.object(v, "rpc", ["host", "port", "limits"]);
+  const address = hostPort(r, { host: o["host"], port: o["port"] } as JsonObject, "rpc", true);
+  if (o["limits"] === undefined) return address;
+  const l = r.optObject(o, "limits", "rpc", Object.keys(DEFAULT_RPC_LIMITS));
+  const limits: Partial<RpcLimits> = {};
+  for (const k of Object.keys(l) as (keyof RpcLimits)[]) limits[k] = r.int(l, k, "rpc.limits", 0, Number.MAX_SAFE_INTEGER);
+  try {
+    resolveRpcLimits(limits); // the server's own checks (positive, shares within their caps), named as rpc.limits.x
+  } catch (e) {
+    if (e instanceof RpcConfigError) r.fail(`rpc.${e.payload.field}`, e.message.slice(e.payload.field.length + 2));
+    throw e;
+  }
+  return { ...address, limits };
 }
 
 function hostPort(r: FieldReader, v: Json | undefined, field: string, zeroPortOk: boolean): HostPort {

@@ -36,7 +36,7 @@ import type { NodeConfig } from "./config.js";
 import { ConsensusShell } from "./consensusShell.js";
 import { buildConsensusStack } from "./consensusStack.js";
 import type { LeaderElection } from "../consensus/leaderElection.js";
-import { merkleProof } from "../crypto/merkle.js";
+import { ProofTreeCache } from "../chain/proofTrees.js";
 import { blockHasher } from "../consensus/blockHash.js";
 import type { KvApplication } from "../chain/app/kvApp.js";
 import type { Mempool } from "../chain/mempool.js";
@@ -172,7 +172,7 @@ export class QuireNode implements NodeApi {
       },
       onPeerFlagged: (peer, code) => logger.warn("peer flagged", { peer, code }),
     });
-    this.rpc = new RpcServer({ host: config.rpc.host, port: config.rpc.port }, { api: this, logger, metrics: createRpcMetrics(registry) });
+    this.rpc = new RpcServer({ host: config.rpc.host, port: config.rpc.port, limits: config.rpc.limits ?? {} }, { api: this, logger, metrics: createRpcMetrics(registry) });
   }
 
   /** Loads genesis and key, opens the store (refusing another chain), and builds every layer. Listens on nothing yet. */
@@ -290,12 +290,14 @@ export class QuireNode implements NodeApi {
     return { hash: rec.hash, header: rec.block.header, txCount: rec.block.txs.length, qc: h === 0 ? null : rec.qc };
   }
 
+  /** Trees of recent blocks' transactions: a repeated proof is a lookup, not a tree (see chain/proofTrees.ts). */
+  private readonly proofTrees = new ProofTreeCache();
+
   proof(height: number, index: number): ProofResult {
-    const rec = this.store.committedAt(height);
-    if (rec === undefined) return { kind: "noBlock" };
-    const txs = rec.block.txs;
-    if (index >= txs.length) return { kind: "noTx", txCount: txs.length };
-    return { kind: "ok", proof: merkleProof(txs, index) };
+    const t = this.proofTrees.tree(height, () => this.store.committedAt(height)?.block.txs);
+    if (t === undefined) return { kind: "noBlock" };
+    if (index >= t.tree.size) return { kind: "noTx", txCount: t.tree.size };
+    return { kind: "ok", proof: t.tree.proof(index), cached: t.cached };
   }
 
   kv(key: Uint8Array): Uint8Array | null {

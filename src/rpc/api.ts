@@ -56,7 +56,11 @@ export interface BlockSummary {
 
 /** Outcome of an inclusion-proof query. */
 export type ProofResult =
-  | { readonly kind: "ok"; readonly proof: RootedInclusionProof }
+  /**
+   * `cached`: false when the node had to read the block and build its tree for this request (the server charges a
+   * read like a block read, see `RpcLimits.txsPerToken`); true or absent for a lookup.
+   */
+  | { readonly kind: "ok"; readonly proof: RootedInclusionProof; readonly cached?: boolean }
   /** No committed block at that height. */
   | { readonly kind: "noBlock" }
   /** The block exists but has only `txCount` transactions. */
@@ -84,7 +88,7 @@ export type CommittedBlockListener = (block: BlockSummary) => void;
 export interface NodeApi {
   /**
    * Offers one raw transaction to the mempool. `clientId` names the submitter for the mempool's per-client fairness
-   * (the server passes the peer's IP address as text).
+   * (the server passes the request's source: the peer's IPv4 address as text, or its IPv6 /64 as "a:b:c:d::/64").
    */
   submitTx(tx: Uint8Array, clientId: string): Awaitable<SubmitResult>;
   /** Status of the transaction with this 32-byte id, or null if unknown. */

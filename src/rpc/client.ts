@@ -22,6 +22,11 @@ export interface RpcClientOptions {
   url: string;
   /** Per-call timeout in milliseconds (default 10,000). */
   timeoutMs?: number;
+  /**
+   * How many times a GET answered 429 RATE_LIMITED is sent again after its Retry-After (default 3; 0: never, the
+   * 429 is an error at once). Only GETs: they change nothing, so a retry is always safe.
+   */
+  rateLimitRetries?: number;
 }
 
 /** Outcome of `submitTxs`: one entry per transaction, in order, plus the server's Retry-After when the pool filled. */
@@ -38,6 +43,8 @@ interface Answer {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_RATE_LIMIT_RETRIES = 3;
+const MAX_RATE_LIMIT_WAIT_SEC = 10;
 
 /** Percent-encodes key bytes for `/v1/kv/:key`: RFC 3986 unreserved characters stay, every other byte is `%XX`. */
 export function encodeKey(key: Uint8Array | string): string {
@@ -53,10 +60,12 @@ export function encodeKey(key: Uint8Array | string): string {
 export class RpcClient {
   readonly baseUrl: string;
   private readonly timeoutMs: number;
+  private readonly rateLimitRetries: number;
 
   constructor(opts: RpcClientOptions) {
     this.baseUrl = opts.url.replace(/\/+$/, "");
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.rateLimitRetries = opts.rateLimitRetries ?? DEFAULT_RATE_LIMIT_RETRIES;
   }
 
   /** `POST /v1/tx`. Never `skipped`/`error`: those exist in batches only. */
@@ -157,6 +166,15 @@ export class RpcClient {
   }
 
   private async call(method: string, path: string, body?: Uint8Array | string, contentType?: string): Promise<Answer> {
+    for (let retries = method === "GET" ? this.rateLimitRetries : 0; ; retries--) {
+      const a = await this.once(method, path, body, contentType);
+      if (a.status !== 429 || retries <= 0 || errorCode(a) !== "RATE_LIMITED") return a;
+      // The server's bucket refills by whole seconds: wait what it says (capped, so a bad header cannot stall us).
+      await new Promise((r) => setTimeout(r, 1000 * Math.min(retryAfterOf(a), MAX_RATE_LIMIT_WAIT_SEC)));
+    }
+  }
+
+  private async once(method: string, path: string, body?: Uint8Array | string, contentType?: string): Promise<Answer> {
     const init: RequestInit = { method, signal: AbortSignal.timeout(this.timeoutMs) };
     if (body !== undefined) {
       init.body = body;

@@ -48,12 +48,20 @@ export const RPC_ERRORS = {
   BODY_TOO_LARGE: 413,
   /** The request body did not arrive within the request timeout; the connection is closed. */
   REQUEST_TIMEOUT: 408,
+  /** A request body that arrived slower than the minimum upload rate; the connection is closed. */
+  UPLOAD_TOO_SLOW: 408,
   /** A request path longer than the limit. */
   URI_TOO_LONG: 414,
   /** A body with the wrong Content-Type. */
   UNSUPPORTED_MEDIA_TYPE: 415,
   /** A plain GET on the WebSocket route. */
   UPGRADE_REQUIRED: 426,
+  /** This source (IP address, IPv6 /64) used up its requests per second; `Retry-After` says when to try again. */
+  RATE_LIMITED: 429,
+  /** This source has its maximum of request bodies (or body bytes) in flight; the connection is closed. */
+  TOO_MANY_UPLOADS: 429,
+  /** This source has its maximum of `/v1/stream` subscriptions. */
+  TOO_MANY_STREAMS: 429,
   /** A handler failed; the failure is logged and counted (quire_rpc_handler_errors_total). */
   INTERNAL: 500,
   /** The mempool has no room; `Retry-After` says when to try again. */
@@ -105,6 +113,7 @@ const REASONS: Record<number, string> = {
   414: "URI Too Long",
   415: "Unsupported Media Type",
   426: "Upgrade Required",
+  429: "Too Many Requests",
   500: "Internal Server Error",
   503: "Service Unavailable",
 };

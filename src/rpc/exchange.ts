@@ -6,21 +6,32 @@
  * - `onAborted` is registered in the constructor, before any asynchronous work;
  * - every write happens inside `res.cork`, so status, headers and body leave in one syscall even after an `await`;
  * - bodies are copied out of uWS's reused ArrayBuffer chunk by chunk, and the size limit is enforced while they
- *   stream: the 413 is sent from inside the data callback that crosses the limit, and the connection is closed.
+ *   stream: the 413 is sent from inside the data callback that crosses the limit, and the connection is closed;
+ * - body memory is claimed as it arrives, not as declared: the buffer starts at 16 KiB (or the declared length if
+ *   smaller) and doubles, capped at the declared length, so a client that declares 1 MiB and sends 1 byte holds
+ *   16 KiB of the shared budget, not 1 MiB. The server's sweep cuts bodies that arrive too slowly (`bodyReceived`,
+ *   `startTick`).
  */
 import type { HttpResponse } from "uWebSockets.js";
 import { HttpError, errorBody, statusLine } from "./errors.js";
 import type { RpcErrorCode } from "./errors.js";
 import type { RpcMetrics } from "./metrics.js";
+import type { SourceEntry } from "./sources.js";
 
 /** What an exchange needs from its server. */
 export interface ExchangeHost {
   readonly metrics: RpcMetrics;
   /** True once the server stopped: every response is closed, nothing may be written. */
   readonly stopped: boolean;
-  /** Claims `n` bytes of the shared request-body budget; false when it is exhausted. */
-  reserveBodyBytes(n: number): boolean;
-  releaseBodyBytes(n: number): void;
+  /**
+   * Claims an upload slot for this exchange's body (global and per-source caps); null when granted, else the code
+   * to refuse the body with. A granted slot is given back with `endUpload`.
+   */
+  beginUpload(ex: Exchange): RpcErrorCode | null;
+  endUpload(ex: Exchange): void;
+  /** Claims `n` more bytes of body buffer (shared budget and the source's share); null when granted, else the code. */
+  reserveBodyBytes(ex: Exchange, n: number): RpcErrorCode | null;
+  releaseBodyBytes(ex: Exchange, n: number): void;
   /** Called once when the exchange is answered or aborted (the server stops tracking its deadline). */
   settled(ex: Exchange): void;
 }
@@ -50,6 +61,10 @@ export class Exchange {
   private reserved = 0;
   private bodyPending: boolean;
   private reading = false;
+  private uploading = false;
+  private received = 0;
+  /** Server tick at which the request arrived (the minimum upload rate is measured from it). */
+  startTick = 0;
   private onClosed: (() => void) | undefined;
   /** Server tick at which the request times out (see RpcServer's sweep). */
   deadline = Number.POSITIVE_INFINITY;
@@ -64,6 +79,8 @@ export class Exchange {
     private readonly host: ExchangeHost,
     private readonly head: boolean,
     hasBody: boolean,
+    /** Who sent the request (per-source accounting, see sources.ts). */
+    readonly source: SourceEntry,
   ) {
     this.bodyPending = hasBody;
     res.onAborted(() => {
@@ -74,6 +91,16 @@ export class Exchange {
       this.host.settled(this);
       this.onClosed?.();
     });
+  }
+
+  /** The body is being received (readBody called, last chunk not yet in). */
+  get receiving(): boolean {
+    return this.reading;
+  }
+
+  /** Body bytes received so far. */
+  get bodyReceived(): number {
+    return this.received;
   }
 
   /** Still waiting for its answer (not answered, not aborted, server running). */
@@ -125,17 +152,23 @@ export class Exchange {
   }
 
   /** Refuses a request body: counts it and answers with the error, closing the connection. */
-  refuseBody(code: RpcErrorCode, message: string): void {
+  refuseBody(code: RpcErrorCode, message: string, headers?: readonly (readonly [string, string])[]): void {
     this.host.metrics.rejectedBodies.inc({ code });
     const err = new HttpError(code, message);
-    this.reply(err.status, errorBody(err.code, err.message), { close: true });
+    this.reply(err.status, errorBody(err.code, err.message), headers === undefined ? { close: true } : { close: true, headers });
+  }
+
+  /** The body arrived slower than the server's minimum rate: 408 UPLOAD_TOO_SLOW, connection closed, bytes released. */
+  tooSlow(minBytesPerSec: number): void {
+    if (!this.open || !this.reading) return;
+    this.refuseBody("UPLOAD_TOO_SLOW", `the body arrived at under ${minBytesPerSec} bytes/s`);
   }
 
   /**
    * Reads the whole body, at most `limit` bytes. `declaredLength` is the Content-Length (undefined when chunked).
-   * Over the limit, or over the server's shared body budget, the refusal is sent at once and the promise rejects
-   * with `ExchangeClosed`; it rejects the same way when the client aborts. Must be called synchronously in the
-   * handler (uWS wants `onData` attached before the handler returns).
+   * Over the limit, without an upload slot, or over the shared or per-source body budget, the refusal is sent at once
+   * and the promise rejects with `ExchangeClosed`; it rejects the same way when the client aborts or the server cuts
+   * a slow upload. Must be called synchronously in the handler (uWS wants `onData` attached before it returns).
    */
   readBody(limit: number, declaredLength: number | undefined): Promise<Uint8Array> {
     return new Promise<Uint8Array>((resolve, reject) => {
@@ -148,6 +181,15 @@ export class Exchange {
         reject(new ExchangeClosed());
         return;
       }
+      const slot = this.host.beginUpload(this);
+      if (slot !== null) {
+        this.refuseBusy(slot);
+        reject(new ExchangeClosed());
+        return;
+      }
+      this.uploading = true;
+      // Never more than the body can be: the declared length, else the route's limit.
+      const cap = declaredLength ?? limit;
       let buf = new Uint8Array(0);
       let len = 0;
       let settled = false;
@@ -159,16 +201,18 @@ export class Exchange {
         reject(new ExchangeClosed());
       };
       this.onClosed = fail;
-      // Claims room for `need` bytes: exactly the declared length, else doubling (bounded by the limit).
-      const grow = (need: number): boolean => {
-        if (need <= buf.length) return true;
-        const size = declaredLength !== undefined ? Math.max(declaredLength, need) : Math.min(limit, Math.max(need, INITIAL_BODY_BYTES, buf.length * 2));
-        if (!this.host.reserveBodyBytes(size - buf.length)) return false;
+      // Claims room for `need` bytes: doubling from INITIAL_BODY_BYTES, capped at `cap`, so what is held is at most
+      // twice what arrived (or 16 KiB). Returns the refusal code when the budget says no.
+      const grow = (need: number): RpcErrorCode | null => {
+        if (need <= buf.length) return null;
+        const size = Math.min(cap, Math.max(need, INITIAL_BODY_BYTES, buf.length * 2));
+        const refused = this.host.reserveBodyBytes(this, size - buf.length);
+        if (refused !== null) return refused;
         this.reserved += size - buf.length;
         const next = new Uint8Array(size);
         next.set(buf.subarray(0, len));
         buf = next;
-        return true;
+        return null;
       };
       this.res.onData((chunk, isLast) => {
         if (settled || !this.open) return;
@@ -178,28 +222,45 @@ export class Exchange {
           fail();
           return;
         }
-        if (!grow(len + n)) {
-          this.refuseBody("SERVER_BUSY", "too many request bodies in flight; retry shortly");
+        const refused = grow(len + n);
+        if (refused !== null) {
+          this.refuseBusy(refused);
           fail();
           return;
         }
         // uWS reuses (neuters) the chunk's memory when this callback returns: copy now.
         buf.set(new Uint8Array(chunk), len);
         len += n;
+        this.received = len;
         if (isLast) {
           settled = true;
           this.reading = false;
           this.bodyPending = false;
           this.onClosed = undefined;
+          this.endUpload();
           resolve(buf.subarray(0, len));
         }
       });
     });
   }
 
+  /** A body refused for want of a slot or budget: SERVER_BUSY (all uploads) or TOO_MANY_UPLOADS (this source's). */
+  private refuseBusy(code: RpcErrorCode): void {
+    const why = code === "SERVER_BUSY" ? "too many request bodies in flight" : "this address has its maximum of uploads or body bytes in flight";
+    this.refuseBody(code, `${why}; retry shortly`, [["Retry-After", "1"]]);
+  }
+
+  private endUpload(): void {
+    if (this.uploading) {
+      this.uploading = false;
+      this.host.endUpload(this);
+    }
+  }
+
   private release(): void {
+    this.endUpload();
     if (this.reserved > 0) {
-      this.host.releaseBodyBytes(this.reserved);
+      this.host.releaseBodyBytes(this, this.reserved);
       this.reserved = 0;
     }
   }

@@ -39,6 +39,15 @@ export function createRpcMetrics(registry: Registry = new Registry()) {
     /** Subscribers the server disconnected, by reason (`slow`: over the buffering limit; `stopping`). */
     streamDropped: new Counter<"reason">({ name: "quire_rpc_stream_dropped_total", help: "/v1/stream subscribers disconnected by the server, by reason.", labelNames: ["reason"], registers }),
     streamFrames: new Counter({ name: "quire_rpc_stream_frames_total", help: "Block frames sent to /v1/stream subscribers.", registers }),
+    /**
+     * Requests refused by a per-source limit, by limit: `rate` (429 RATE_LIMITED), `uploads` and `upload_bytes` (429
+     * TOO_MANY_UPLOADS), `subscribers` (429 TOO_MANY_STREAMS). Global caps count in rejected_bodies / stream_refused.
+     */
+    sourceRefused: new Counter<"limit">({ name: "quire_rpc_source_refused_total", help: "Requests refused by a per-source limit, by limit.", labelNames: ["limit"], registers }),
+    /** Sources the server tracks (an entry per client address or IPv6 /64 seen recently). */
+    sources: new Gauge({ name: "quire_rpc_sources", help: "Client sources (IPv4 address or IPv6 /64) in the per-source table.", registers }),
+    /** Request bodies being received, over all sources. */
+    uploads: new Gauge({ name: "quire_rpc_uploads_in_flight", help: "Request bodies being received.", registers }),
     /** Exceptions caught in the committed-block listener (should stay 0). */
     streamErrors: new Counter({ name: "quire_rpc_stream_errors_total", help: "Exceptions caught while publishing a committed block to the stream.", registers }),
   };

@@ -5,7 +5,9 @@
  * Robustness: every handler runs inside one wrapper, so an exception (or rejection) from a handler or from the node
  * API becomes a 500 `INTERNAL` response, a log line and a count in `quire_rpc_handler_errors_total`, never an
  * unhandled rejection. Requests are parsed with explicit limits (path length, body size per route, bodies in flight
- * across connections, transactions per batch) and refused with a typed 4xx/503 before any work is done.
+ * across connections, transactions per batch) and refused with a typed 4xx/503 before any work is done. Every
+ * request is also charged to its source (client IP, IPv6 /64; sources.ts): a request budget per second, upload slots,
+ * body bytes and stream subscriptions, each a bounded share of the global cap.
  */
 import * as uWS from "uWebSockets.js";
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_socket } from "uWebSockets.js";
@@ -20,6 +22,8 @@ import { createRpcMetrics } from "./metrics.js";
 import type { RpcMetrics } from "./metrics.js";
 import { DEFAULT_MAX_RANGE_BLOCKS, contentLength, mediaType, parseHeight, parseIndex, parseKey, parseRange, parseTxId } from "./params.js";
 import { BlockStream } from "./stream.js";
+import { SourceTable, sourceKey } from "./sources.js";
+import type { SourceEntry } from "./sources.js";
 import { renderStatusPage } from "./statusPage.js";
 import { MAX_TX_BYTES } from "../domain/limits.js";
 import { fromHex, toHex } from "../util/bytes.js";
@@ -38,10 +42,37 @@ export interface RpcLimits {
   maxRangeBlocks: number;
   /** Longest request path (without the query string); longer is 414. uWS itself refuses headers over 4 KiB (431). */
   maxUrlBytes: number;
-  /** Request bodies being received at once, over all connections; a body that would pass it is refused with 503. */
+  /**
+   * Request-body bytes held at once, over all connections (claimed as bodies arrive, see exchange.ts); a body that
+   * would pass it is refused with 503 SERVER_BUSY.
+   */
   maxPendingBodyBytes: number;
+  /** One source's share of `maxPendingBodyBytes`; past it, 429 TOO_MANY_UPLOADS. */
+  maxPendingBodyBytesPerSource: number;
+  /** Request bodies being received at once, over all connections; past it, 503 SERVER_BUSY. */
+  maxUploads: number;
+  /** One source's share of `maxUploads`; past it, 429 TOO_MANY_UPLOADS. */
+  maxUploadsPerSource: number;
+  /**
+   * Minimum upload rate, bytes per second, averaged from the request's arrival: a body still arriving after
+   * `uploadGraceSec` that has averaged less is cut with 408 UPLOAD_TOO_SLOW and its bytes released.
+   */
+  minUploadBytesPerSec: number;
+  uploadGraceSec: number;
+  /** Requests (and stream upgrades) per second per source, and the bucket's depth; past it, 429 RATE_LIMITED. */
+  requestsPerSecPerSource: number;
+  requestBurstPerSource: number;
+  /**
+   * Block reads are charged by size: a request that made the node read a committed block (`GET /v1/blocks/:h`, each
+   * height of a range, a proof whose tree was not cached) costs one more token per this many of its transactions.
+   */
+  txsPerToken: number;
+  /** Sources tracked at once (the per-source table's bound; see sources.ts). */
+  maxSources: number;
   /** Most `/v1/stream` subscribers; further upgrades get 503. */
   maxStreamSubscribers: number;
+  /** One source's share of `maxStreamSubscribers`; past it, 429 TOO_MANY_STREAMS. */
+  maxStreamSubscribersPerSource: number;
   /** A subscriber whose backlog exceeds this is disconnected (see stream.ts). */
   maxStreamBufferedBytes: number;
   /** uWS idle timeout of stream sockets, in seconds (0, or at least 8: uWS's granularity is 4 s). */
@@ -59,6 +90,27 @@ export interface RpcLimits {
  * holds ~2,000 transactions of 256 bytes as hex, enough to keep a 4-node cluster's mempool fed in few requests.
  * 64 MiB of bodies in flight bounds what slow uploaders can pin. 256 subscribers with 1 MiB of backlog each bound
  * the stream at 256 MiB in the worst case; a healthy subscriber's backlog is one frame (< 1 KiB).
+ *
+ * Per source (issue 11; a source is an IPv4 address or an IPv6 /64, see sources.ts). Each share leaves most of its
+ * global cap to others: 32 of 256 upload slots and of 256 subscribers (1/8), 16 MiB of the 64 MiB body budget (1/4:
+ * a source's 32 slots could otherwise pin 32 MiB). So one source, however many connections it opens, leaves 7/8 of
+ * the slots to everyone else. `quire load` keeps 4 requests in flight and `quire cluster` one subscriber, far below.
+ * Rate: 5,000 requests a second per source with a burst of 10,000. The heaviest local client is `quire load`: its
+ * submissions are tens of batch requests a second per node, but its final check asks every node `GET /v1/tx/:id`
+ * for every tx, 16 in flight (measured ~1,000 GETs/s per node here; 10,000 txs fit in one burst). A first cut at
+ * 1,000/s made that check fail with 429 (RpcClient now also retries a rate-limited GET after Retry-After). At
+ * 5,000/s the proof-flood test's attacker (16 requests in flight per node, served from the tree cache) got ~1,200
+ * answers/s per node, all 200, and the commit rate held at 94 %: the cache, not the bucket, is what protects proofs;
+ * the bucket caps what any request can cost. A token is worth about 10-20 µs of the node's time: a cheap request
+ * (`/v1/status` is ~12 µs in uWS) costs one; a request that made the node read a committed block costs one more per
+ * 16 of its transactions (`txsPerToken`), because the node decodes the whole block to answer even a header: ~2 ms for
+ * a 4,096-tx block measured here (256 tokens), so a 256-height range of such blocks (~0.5 s of node time) costs
+ * 65,000 tokens and not 1. A proof whose tree was not cached is charged the same (the read plus ~3.5 ms of hashing for
+ * 4,096 txs; a hit is well under 1 µs, `quire bench chain --filter proof`). So one source costs a node at most about
+ * 5,000 x 20 µs = 10 % of a core, whatever it asks for. Minimum upload rate: 4 KiB/s after a 2 s grace
+ * (measured from the request's arrival on the server's one-second tick): any body up to 8 KiB may take the whole
+ * grace, a 64 KiB transaction may take 16 s; slower than a 32 kbit/s link is indistinguishable from a slot holder.
+ * 16,384 sources tracked: far above the slots and subscribers that can hold an entry (512), idle ones forgotten.
  */
 export const DEFAULT_RPC_LIMITS: Readonly<RpcLimits> = Object.freeze({
   maxTxBytes: MAX_TX_BYTES,
@@ -67,7 +119,17 @@ export const DEFAULT_RPC_LIMITS: Readonly<RpcLimits> = Object.freeze({
   maxRangeBlocks: DEFAULT_MAX_RANGE_BLOCKS,
   maxUrlBytes: 2048,
   maxPendingBodyBytes: 64 * 1024 * 1024,
+  maxPendingBodyBytesPerSource: 16 * 1024 * 1024,
+  maxUploads: 256,
+  maxUploadsPerSource: 32,
+  minUploadBytesPerSec: 4096,
+  uploadGraceSec: 2,
+  requestsPerSecPerSource: 5000,
+  requestBurstPerSource: 10_000,
+  txsPerToken: 16,
+  maxSources: 16_384,
   maxStreamSubscribers: 256,
+  maxStreamSubscribersPerSource: 32,
   maxStreamBufferedBytes: 1024 * 1024,
   streamIdleTimeoutSec: 120,
   requestTimeoutSec: 30,
@@ -106,6 +168,27 @@ export function resolveRpcLimits(partial: Partial<RpcLimits> = {}): RpcLimits {
   if (limits.streamIdleTimeoutSec !== 0 && limits.streamIdleTimeoutSec < 8) throw new RpcConfigError("limits.streamIdleTimeoutSec", "must be 0 (off) or at least 8 seconds");
   const largest = Math.max(limits.maxTxBytes, limits.maxBatchBodyBytes);
   if (limits.maxPendingBodyBytes < largest) throw new RpcConfigError("limits.maxPendingBodyBytes", `must be at least the largest body limit (${largest})`);
+  // A share left at its default follows a smaller global cap down; one set explicitly above it is an error.
+  const share = (part: keyof RpcLimits, whole: keyof RpcLimits): void => {
+    if (limits[part] <= limits[whole]) return;
+    if (partial[part] === undefined) limits[part] = limits[whole];
+    else throw new RpcConfigError(`limits.${part}`, `must be at most ${whole} (${limits[whole]})`);
+  };
+  share("maxPendingBodyBytesPerSource", "maxPendingBodyBytes");
+  share("maxUploadsPerSource", "maxUploads");
+  share("maxStreamSubscribersPerSource", "maxStreamSubscribers");
+  // A burst left at its default is two seconds of a raised rate.
+  if (limits.requestsPerSecPerSource > limits.requestBurstPerSource) {
+    if (partial.requestBurstPerSource !== undefined) throw new RpcConfigError("limits.requestBurstPerSource", "must be at least requestsPerSecPerSource");
+    limits.requestBurstPerSource = 2 * limits.requestsPerSecPerSource;
+  }
+  // Entries that hold a slot or a subscription cannot be evicted: the table must have room beyond them (a default
+  // table grows with raised caps).
+  const holders = limits.maxUploads + limits.maxStreamSubscribers;
+  if (limits.maxSources <= holders) {
+    if (partial.maxSources !== undefined) throw new RpcConfigError("limits.maxSources", "must exceed maxUploads + maxStreamSubscribers");
+    limits.maxSources = 2 * holders;
+  }
   return limits;
 }
 
@@ -116,7 +199,10 @@ export type RouteName = "index" | "metrics" | "status" | "genesis" | "tx_submit"
 interface RequestInfo {
   readonly contentType: string;
   readonly contentLength: number | undefined;
-  /** The peer's IP address as text (POST routes only; "" elsewhere). */
+  /**
+   * The submitter as the mempool's per-client fairness sees it: the request's source key (sources.ts: the IPv4
+   * address, or the IPv6 /64 prefix, so one host cannot be many clients). POST routes only; "" elsewhere.
+   */
   readonly clientId: string;
   /** The raw query string (after "?"; "" when none). Only `GET /v1/blocks` reads it. */
   readonly query: string;
@@ -150,6 +236,8 @@ export class RpcServer {
   private unsubscribe: (() => void) | undefined;
   private boundPort = 0;
   private pendingBodyBytes = 0;
+  private uploads = 0;
+  private readonly sources: SourceTable;
   // Request deadlines: one timer ticks once a second and expires exchanges whose deadline tick has passed, so there is
   // no timer per request and no clock read on the request path.
   private readonly inFlight = new Set<Exchange>();
@@ -168,10 +256,16 @@ export class RpcServer {
     this.logger = modules.logger ?? SILENT_LOGGER;
     this.metrics = modules.metrics ?? createRpcMetrics();
     this.scheduler = modules.scheduler ?? new SystemScheduler();
+    const l = this.limits;
+    this.sources = new SourceTable({ requestsPerSec: l.requestsPerSecPerSource, burst: l.requestBurstPerSource, maxSources: l.maxSources });
     this.stream = new BlockStream(
-      { maxSubscribers: this.limits.maxStreamSubscribers, maxBufferedBytes: this.limits.maxStreamBufferedBytes, idleTimeoutSec: this.limits.streamIdleTimeoutSec },
+      { maxSubscribers: l.maxStreamSubscribers, maxSubscribersPerSource: l.maxStreamSubscribersPerSource, maxBufferedBytes: l.maxStreamBufferedBytes, idleTimeoutSec: l.streamIdleTimeoutSec },
       this.metrics,
       this.logger,
+      {
+        source: (addr) => this.sources.get(sourceKey(addr), this.tick),
+        admit: (src) => this.admit(src),
+      },
     );
     const server = this;
     this.exchangeHost = {
@@ -179,13 +273,35 @@ export class RpcServer {
       get stopped() {
         return server.state === "stopped";
       },
-      reserveBodyBytes: (n) => {
-        if (this.pendingBodyBytes + n > this.limits.maxPendingBodyBytes) return false;
-        this.pendingBodyBytes += n;
-        return true;
+      beginUpload: (ex) => {
+        if (this.uploads >= l.maxUploads) return "SERVER_BUSY";
+        if (ex.source.uploads >= l.maxUploadsPerSource) {
+          this.metrics.sourceRefused.inc({ limit: "uploads" });
+          return "TOO_MANY_UPLOADS";
+        }
+        this.uploads++;
+        ex.source.uploads++;
+        this.metrics.uploads.set(this.uploads);
+        return null;
       },
-      releaseBodyBytes: (n) => {
+      endUpload: (ex) => {
+        this.uploads--;
+        ex.source.uploads--;
+        this.metrics.uploads.set(this.uploads);
+      },
+      reserveBodyBytes: (ex, n) => {
+        if (this.pendingBodyBytes + n > l.maxPendingBodyBytes) return "SERVER_BUSY";
+        if (ex.source.uploadBytes + n > l.maxPendingBodyBytesPerSource) {
+          this.metrics.sourceRefused.inc({ limit: "upload_bytes" });
+          return "TOO_MANY_UPLOADS";
+        }
+        this.pendingBodyBytes += n;
+        ex.source.uploadBytes += n;
+        return null;
+      },
+      releaseBodyBytes: (ex, n) => {
         this.pendingBodyBytes -= n;
+        ex.source.uploadBytes -= n;
       },
       settled: (ex) => {
         this.inFlight.delete(ex);
@@ -213,6 +329,11 @@ export class RpcServer {
   /** Request-body bytes currently held (for tests: 0 when no upload is in progress). */
   get bodyBytesInFlight(): number {
     return this.pendingBodyBytes;
+  }
+
+  /** Request bodies being received. */
+  get uploadsInFlight(): number {
+    return this.uploads;
   }
 
   /** Binds and starts serving; resolves with the bound port. Rejects with RpcListenError if the address is taken. */
@@ -288,16 +409,23 @@ export class RpcServer {
     const url = req.getUrl();
     const length = contentLength(req.getHeader("content-length"));
     const chunked = req.getHeader("transfer-encoding") !== "";
+    const source = this.sources.get(sourceKey(res.getRemoteAddress()), this.tick);
     const info: RequestInfo = {
       contentType: req.getHeader("content-type"),
       contentLength: length,
-      clientId: method === "post" ? Buffer.from(res.getRemoteAddressAsText()).toString("latin1") : "",
+      clientId: method === "post" ? source.key : "",
       query: req.getQuery() ?? "", // undefined when the URL has no "?", whatever the typings say
     };
-    const ex = new Exchange(res, this.exchangeHost, method === "head", chunked || (length !== undefined && length > 0));
+    const ex = new Exchange(res, this.exchangeHost, method === "head", chunked || (length !== undefined && length > 0), source);
     // +1: the next tick may come at any moment, so a request always gets at least the full timeout.
     ex.deadline = this.tick + this.limits.requestTimeoutSec + 1;
+    ex.startTick = this.tick;
     this.inFlight.add(ex);
+    const limited = this.admit(source);
+    if (limited !== null) {
+      ex.error(new HttpError("RATE_LIMITED", `over ${this.limits.requestsPerSecPerSource} requests per second from this address`), [["Retry-After", String(limited)]]);
+      return;
+    }
     try {
       const pending = this.dispatch(ex, method, url, info);
       if (pending !== undefined) pending.catch((e: unknown) => this.fail(ex, e));
@@ -349,9 +477,27 @@ export class RpcServer {
     }, SWEEP_INTERVAL_MS);
   }
 
+  /** Takes one request token of `source`: null when granted, else the Retry-After in seconds (counted as refused). */
+  private admit(source: SourceEntry): number | null {
+    if (this.sources.take(source, this.tick)) return null;
+    this.metrics.sourceRefused.inc({ limit: "rate" });
+    return this.sources.retryAfterSec(source);
+  }
+
   private sweep(): void {
     this.tick++;
+    this.sources.sweep(this.tick);
+    this.metrics.sources.set(this.sources.size);
+    const { minUploadBytesPerSec: minRate, uploadGraceSec: grace } = this.limits;
     for (const ex of this.inFlight) {
+      // The minimum upload rate, over whole seconds since arrival: the request came up to a tick before startTick's
+      // tick ended, so (tick - startTick - 1) never overstates how long it has been uploading.
+      const secs = this.tick - ex.startTick - 1;
+      if (ex.receiving && secs >= grace && ex.bodyReceived < minRate * secs) {
+        this.inFlight.delete(ex);
+        ex.tooSlow(minRate);
+        continue;
+      }
       if (ex.deadline > this.tick) continue;
       this.inFlight.delete(ex);
       this.metrics.timeouts.inc({ route: ex.route });
@@ -440,7 +586,14 @@ export class RpcServer {
       if (b === null) break;
       blocks.push(b);
     }
+    this.chargeBlockRead(ex, blocks.reduce((n, b) => n + b.txCount, 0));
     ex.json(200, blocksJson(blocks));
+  }
+
+  /** Charges the request's source for the node having read blocks of `txs` transactions (see `txsPerToken`). */
+  private chargeBlockRead(ex: Exchange, txs: number): void {
+    const cost = Math.floor(txs / this.limits.txsPerToken);
+    if (cost > 0) this.sources.charge(ex.source, cost, this.tick);
   }
 
   private async getTx(ex: Exchange, idParam: string): Promise<void> {
@@ -454,6 +607,7 @@ export class RpcServer {
     const height = parseHeight(heightParam, true);
     const b = await this.api.block(height);
     if (b === null) throw new HttpError("BLOCK_NOT_FOUND", height === "latest" ? "no block committed yet" : `no committed block at height ${height}`);
+    this.chargeBlockRead(ex, b.txCount);
     ex.json(200, blockJson(b));
   }
 
@@ -463,6 +617,7 @@ export class RpcServer {
     const r = await this.api.proof(height, index);
     switch (r.kind) {
       case "ok":
+        if (r.cached === false) this.chargeBlockRead(ex, r.proof.treeSize);
         ex.json(200, proofJson(r.proof));
         return;
       case "noBlock":

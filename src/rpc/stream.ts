@@ -8,15 +8,23 @@
  * ("slow consumer") instead of being skipped, and so is one whose send uWS drops. It can reconnect and fill the
  * gap from `/v1/blocks/:height`. Per-subscriber memory is therefore bounded by `maxBufferedBytes` plus one frame.
  * Anything a subscriber sends is ignored (frames over 1 KiB close the connection).
+ *
+ * Admission: an upgrade takes one request token of its source (429 RATE_LIMITED), then needs a free slot of the
+ * global `maxSubscribers` (503 TOO_MANY_SUBSCRIBERS) and of its source's share `maxSubscribersPerSource` (429
+ * TOO_MANY_STREAMS), so idle subscribers from one address cannot shut everyone else out.
  */
 import type { HttpRequest, HttpResponse, WebSocket, WebSocketBehavior, us_socket_context_t } from "uWebSockets.js";
 import type { BlockSummary, RpcLogger } from "./api.js";
 import { blockJson } from "./json.js";
-import { errorBody, statusLine } from "./errors.js";
+import { RPC_ERRORS, errorBody, statusLine } from "./errors.js";
+import type { RpcErrorCode } from "./errors.js";
 import type { RpcMetrics } from "./metrics.js";
+import type { SourceEntry } from "./sources.js";
 
 export interface BlockStreamOptions {
   maxSubscribers: number;
+  /** One source's share of maxSubscribers (see sources.ts); past it, 429 TOO_MANY_STREAMS. */
+  maxSubscribersPerSource: number;
   /** Backlog (bytes buffered by uWS for one subscriber) beyond which the subscriber is disconnected. */
   maxBufferedBytes: number;
   /** uWS idle timeout in seconds; the server pings automatically, so only dead peers hit it. 0 disables. */
@@ -37,6 +45,15 @@ const MAX_INBOUND_BYTES = 1024;
 
 interface Subscriber {
   id: number;
+  source: SourceEntry;
+}
+
+/** The server's per-source accounting, as the stream needs it. */
+export interface StreamSourceGate {
+  /** The source entry of a remote address (`getRemoteAddress()`). */
+  source(addr: ArrayBuffer): SourceEntry;
+  /** Takes a request token: null when granted, else the Retry-After in seconds (already counted as refused). */
+  admit(source: SourceEntry): number | null;
 }
 
 export class BlockStream {
@@ -48,6 +65,7 @@ export class BlockStream {
     private readonly opts: BlockStreamOptions,
     private readonly metrics: RpcMetrics,
     private readonly logger: RpcLogger,
+    private readonly gate: StreamSourceGate,
   ) {}
 
   /** Open subscriptions. */
@@ -64,14 +82,17 @@ export class BlockStream {
       idleTimeout: this.opts.idleTimeoutSec,
       sendPingsAutomatically: true,
       upgrade: (res, req, context) => this.upgrade(res, req, context),
+      // Counted per source here and checked in upgrade(): uWS runs `open` synchronously inside `res.upgrade`, so no
+      // other upgrade can pass the check in between.
       open: (ws) => {
+        ws.getUserData().source.subscribers++;
         this.subs.add(ws);
         this.metrics.streamOpened.inc();
         this.metrics.streamSubscribers.set(this.subs.size);
       },
       message: () => {},
       close: (ws) => {
-        this.subs.delete(ws);
+        if (this.subs.delete(ws)) ws.getUserData().source.subscribers--;
         this.metrics.streamSubscribers.set(this.subs.size);
       },
     };
@@ -123,16 +144,31 @@ export class BlockStream {
     const key = req.getHeader("sec-websocket-key");
     const protocol = req.getHeader("sec-websocket-protocol");
     const extensions = req.getHeader("sec-websocket-extensions");
+    const source = this.gate.source(res.getRemoteAddress());
+    const limited = this.gate.admit(source);
+    if (limited !== null) {
+      this.refuse(res, "RATE_LIMITED", "over the requests per second allowed from this address", limited);
+      return;
+    }
     if (this.closing || this.subs.size >= this.opts.maxSubscribers) {
       this.metrics.streamRefused.inc();
-      this.metrics.requests.inc({ route: "stream", status: "503" });
-      const message = this.closing ? "server stopping" : `the stream has its maximum of ${this.opts.maxSubscribers} subscribers`;
-      res.cork(() => {
-        res.writeStatus(statusLine(503)).writeHeader("Content-Type", "application/json").writeHeader("Retry-After", "5").end(errorBody("TOO_MANY_SUBSCRIBERS", message), true);
-      });
+      this.refuse(res, "TOO_MANY_SUBSCRIBERS", this.closing ? "server stopping" : `the stream has its maximum of ${this.opts.maxSubscribers} subscribers`, 5);
+      return;
+    }
+    if (source.subscribers >= this.opts.maxSubscribersPerSource) {
+      this.metrics.sourceRefused.inc({ limit: "subscribers" });
+      this.refuse(res, "TOO_MANY_STREAMS", `this address has its maximum of ${this.opts.maxSubscribersPerSource} subscriptions`, 5);
       return;
     }
     this.metrics.requests.inc({ route: "stream", status: "101" });
-    res.upgrade<Subscriber>({ id: this.nextId++ }, key, protocol, extensions, context);
+    res.upgrade<Subscriber>({ id: this.nextId++, source }, key, protocol, extensions, context);
+  }
+
+  private refuse(res: HttpResponse, code: RpcErrorCode, message: string, retryAfterSec: number): void {
+    const status = RPC_ERRORS[code];
+    this.metrics.requests.inc({ route: "stream", status: String(status) });
+    res.cork(() => {
+      res.writeStatus(statusLine(status)).writeHeader("Content-Type", "application/json").writeHeader("Retry-After", String(retryAfterSec)).end(errorBody(code, message), true);
+    });
   }
 }

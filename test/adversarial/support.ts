@@ -54,3 +54,13 @@ export async function assertRateHolds(net: TestNetwork, nodes: readonly number[]
   assert.ok(ratio >= MIN_RATE_RATIO, `commit rate under attack ${attacked.toFixed(1)}/s is ${(100 * ratio).toFixed(0)} % of ${baseline.toFixed(1)}/s before it (need >= ${100 * MIN_RATE_RATIO} %)\n${logs(net)}`);
   return { baseline, attacked, ratio };
 }
+
+/** The latest line an attack printed, parsed as JSON (attack scripts print a one-line report each second). */
+export function attackReport<T>(p: NodeProcess): T | undefined {
+  const line = p.output.trim().split("\n").at(-1);
+  try {
+    return line === undefined || line === "" ? undefined : (JSON.parse(line) as T);
+  } catch {
+    return undefined;
+  }
+}

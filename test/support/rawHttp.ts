@@ -22,9 +22,10 @@ export class RawConn {
     socket.on("error", () => {});
   }
 
-  static open(port: number, host = "127.0.0.1"): Promise<RawConn> {
+  /** `localAddress`: the address to connect from (any 127/8 address on Linux), to be another client source. */
+  static open(port: number, host = "127.0.0.1", localAddress?: string): Promise<RawConn> {
     return new Promise((resolve, reject) => {
-      const s = net.connect(port, host);
+      const s = net.connect(localAddress === undefined ? { port, host } : { port, host, localAddress });
       s.once("connect", () => resolve(new RawConn(s)));
       s.once("error", reject);
     });

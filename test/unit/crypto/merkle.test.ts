@@ -15,6 +15,7 @@ import { NodeHasher } from "../../../src/crypto/hash/node.js";
 import { defaultHasher } from "../../../src/crypto/hash/backends.js";
 import {
   MerkleError,
+  MerkleTree,
   checkInclusion,
   inclusionProofLength,
   leafHash,
@@ -294,4 +295,43 @@ test("the core's own verifier rejects what the TypeScript checks would catch fir
     assert.equal(hasher.treeVerify(p.leafHash, 2, 5, p.proof.slice(1), p.root), TREE_VERIFY_PROOF_TOO_SHORT, name);
     assert.equal(hasher.treeVerify(p.leafHash, 3, 5, p.proof, p.root), TREE_VERIFY_ROOT_MISMATCH, name);
   }
+});
+
+test("MerkleTree: every proof of every tree size up to 70 (and chunk edges) equals the oracle, on every backend", (t) => {
+  const rng = seededRng(t);
+  const sizes = [...Array.from({ length: 71 }, (_, i) => i), 4097];
+  for (const n of sizes) {
+    const leaves = randomLeaves(rng, n);
+    const root = toHex(mth(leaves));
+    for (const { name, hasher } of hashers) {
+      const tree = MerkleTree.build(leaves, hasher);
+      assert.equal(tree.size, n);
+      assert.equal(toHex(tree.root), root, `${name}: root of ${n}`);
+      const indices = n <= 70 ? Array.from({ length: n }, (_, i) => i) : [0, 4095, 4096, rng.int(n)];
+      for (const m of indices) {
+        const p = tree.proof(m);
+        assert.deepEqual(hex(p.proof), hex(path(m, leaves)), `${name}: path n=${n} m=${m}`);
+        assert.equal(toHex(p.leafHash), toHex(sha(Uint8Array.of(0), leaves[m]!)));
+        assert.equal(toHex(p.root), root);
+        assert.equal(p.treeSize, n);
+      }
+      assert.throws(() => tree.proof(n), (e: unknown) => e instanceof MerkleError && e.code === "INDEX_OUT_OF_RANGE");
+      assert.throws(() => tree.proof(-1), (e: unknown) => e instanceof MerkleError && e.code === "BAD_INDEX");
+    }
+  }
+});
+
+test("MerkleTree: proofs are fresh arrays (a caller mutating one cannot corrupt the kept levels); byteLength counts them", (t) => {
+  const rng = seededRng(t);
+  const leaves = randomLeaves(rng, 100);
+  const tree = MerkleTree.build(leaves);
+  const a = tree.proof(7);
+  a.proof[0]!.fill(0);
+  a.leafHash.fill(0);
+  a.root.fill(0);
+  const b = tree.proof(7);
+  assert.deepEqual(hex(b.proof), hex(path(7, leaves)));
+  assert.equal(toHex(b.root), toHex(mth(leaves)));
+  // 100 + 50 + 25 + 13 + 7 + 4 + 2 + 1 nodes, plus the root kept apart.
+  assert.equal(tree.byteLength, (100 + 50 + 25 + 13 + 7 + 4 + 2 + 1 + 1) * 32);
 });

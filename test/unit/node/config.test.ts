@@ -175,3 +175,14 @@ test("command-line overrides (--set field.path=value) apply before validation an
   assert.equal(named(["rpc.bogus=1"]), "rpc.bogus");
   for (const bad of ["=1", "noequals", "a..b=1", "__proto__.x=1"]) assert.notEqual(named([bad]), undefined, bad);
 });
+
+test("rpc.limits: optional; any RpcLimits field, checked by the server's own rules and named as rpc.limits.x", () => {
+  const text = JSON.stringify(validConfig());
+  assert.equal(parseNodeConfig(text, FILE).rpc.limits, undefined);
+  const c = parseNodeConfig(applyConfigOverrides(text, FILE, ["rpc.limits.requestsPerSecPerSource=5000", "rpc.limits.maxUploads=512"]), FILE);
+  assert.deepEqual(c.rpc.limits, { requestsPerSecPerSource: 5000, maxUploads: 512 });
+  assert.equal(fieldOf((d) => ((d["rpc"] as Record<string, unknown>)["limits"] = { bogus: 1 })), "rpc.limits.bogus");
+  assert.equal(fieldOf((d) => ((d["rpc"] as Record<string, unknown>)["limits"] = { maxUploads: -1 })), "rpc.limits.maxUploads");
+  assert.equal(fieldOf((d) => ((d["rpc"] as Record<string, unknown>)["limits"] = { maxUploadsPerSource: 999 })), "rpc.limits.maxUploadsPerSource");
+  assert.equal(fieldOf((d) => ((d["rpc"] as Record<string, unknown>)["limits"] = { maxTxBytes: 0 })), "rpc.limits.maxTxBytes");
+});

@@ -2,7 +2,7 @@ import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { startHarness } from "../../support/rpcHttp.js";
+import { eventually, startHarness } from "../../support/rpcHttp.js";
 import type { Harness } from "../../support/rpcHttp.js";
 import { INVALID_REASON, sha256 } from "../../support/fakeNodeApi.js";
 import { seededRng } from "../../support/seed.js";
@@ -11,6 +11,7 @@ import { RpcClientError } from "../../../src/rpc/errors.js";
 import { parseKey } from "../../../src/rpc/params.js";
 import { checkInclusion, merkleProof } from "../../../src/crypto/merkle.js";
 import { toHex, utf8 } from "../../../src/util/bytes.js";
+import { ManualScheduler } from "../../../src/util/clock.js";
 
 const isClientError = (code: string, status?: number, serverCode?: string) => (e: unknown) =>
   e instanceof RpcClientError && e.code === code && (status === undefined || e.payload.status === status) && (serverCode === undefined || e.payload.code === serverCode);
@@ -156,5 +157,23 @@ test("encodeKey: text keys decode with decodeURIComponent; any bytes survive the
   for (let i = 0; i < 500; i++) {
     const key = rng.bytes(rng.range(1, 40));
     assert.deepEqual(parseKey(encodeKey(key)), key);
+  }
+});
+
+test("a GET answered 429 RATE_LIMITED is sent again after Retry-After (rateLimitRetries times); a POST never is", async () => {
+  const clock = new ManualScheduler();
+  const h = await startHarness({ limits: { requestsPerSecPerSource: 1, requestBurstPerSource: 1 }, scheduler: clock });
+  try {
+    const c = new RpcClient({ url: h.base });
+    assert.equal((await c.status()).committedHeight, 0); // the one token
+    const waiting = c.status();
+    await eventually(async () => (await h.count("quire_rpc_source_refused_total", { limit: "rate" })) === 1, "the first 429");
+    clock.advance(1000); // refills one token before the client's 1 s wait ends
+    assert.equal((await waiting).committedHeight, 0);
+    await assert.rejects(new RpcClient({ url: h.base, rateLimitRetries: 0 }).status(), isClientError("HTTP", 429, "RATE_LIMITED"));
+    await assert.rejects(c.submitTx(utf8("x")), isClientError("HTTP", 429, "RATE_LIMITED"));
+    assert.equal(await h.count("quire_rpc_source_refused_total", { limit: "rate" }), 3);
+  } finally {
+    await h.server.stop();
   }
 });

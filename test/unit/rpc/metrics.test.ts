@@ -91,6 +91,9 @@ test("RPC metrics: a populated registry scrapes to well-formed text with the val
     quire_rpc_stream_dropped_total: "counter",
     quire_rpc_stream_frames_total: "counter",
     quire_rpc_stream_errors_total: "counter",
+    quire_rpc_source_refused_total: "counter",
+    quire_rpc_sources: "gauge",
+    quire_rpc_uploads_in_flight: "gauge",
   };
   assert.deepEqual(Object.fromEntries([...s.families.values()].map((f) => [f.name, f.type])), expected);
   for (const f of s.families.values()) assert.ok((f.help ?? "").length > 10, `${f.name} has a help text`);

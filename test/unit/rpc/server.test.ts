@@ -585,7 +585,8 @@ describe("options and lifecycle", () => {
 
   test("the request timeout: a stuck node call is 503 NODE_TIMEOUT, a stalled upload 408 REQUEST_TIMEOUT; both close", async () => {
     const clock = new ManualScheduler();
-    const h = await startHarness({ limits: { requestTimeoutSec: 5 }, scheduler: clock });
+    // A grace longer than the timeout: this is about the timeout, not the minimum upload rate (tested below).
+    const h = await startHarness({ limits: { requestTimeoutSec: 5, uploadGraceSec: 60 }, scheduler: clock });
     try {
       const upload = await RawConn.open(h.server.port);
       upload.write(`POST /v1/tx HTTP/1.1\r\nHost: x\r\nContent-Type: ${OCTETS}\r\nContent-Length: 10\r\n\r\nabc`);
