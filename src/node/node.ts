@@ -11,6 +11,7 @@
  * (every store write is synchronous, so none is ever cut in half), closes the links, the pool and the store.
  * `done` resolves when the node stopped, with the exit code (0 after `stop()`, 1 after a fatal error).
  */
+import type { EvidenceReport } from "../consensus/validation/evidence.js";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Registry } from "prom-client";
@@ -319,6 +320,10 @@ export class QuireNode implements NodeApi {
 
   genesisDocument(): string {
     return this.genesisText;
+  }
+
+  evidence(): EvidenceReport {
+    return this.shell.evidence();
   }
 
   onCommittedHeader(listener: CommittedBlockListener): () => void {

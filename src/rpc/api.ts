@@ -9,6 +9,7 @@
  * An implementation may throw (or reject) on an internal failure: the server answers 500 `INTERNAL`, counts it and
  * logs it, and keeps serving. Expected outcomes (not found, mempool full, invalid tx) are values, never exceptions.
  */
+import type { EvidenceReport } from "../consensus/validation/evidence.js";
 import type { BlockHeader, QuorumCert } from "../domain/types.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
 
@@ -105,6 +106,12 @@ export interface NodeApi {
    * bytes), so two nodes that loaded equivalent files serve identical text: `quire audit` compares it byte for byte.
    */
   genesisDocument(): Awaitable<string>;
+  /**
+   * Equivocation evidence this node holds: totals per validator and each proposal equivocation as self-contained JSON
+   * (two signed proposals of one view by one proposer), which anyone can check with the genesis alone
+   * (`verifyEquivocationEvidence` in src/consensus/validation/evidence.ts).
+   */
+  evidence(): Awaitable<EvidenceReport>;
   /**
    * Registers a listener for blocks as they commit; returns the function that removes it. The listener is called
    * synchronously from the commit path and must not throw (the server's listener catches everything).

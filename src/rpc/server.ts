@@ -193,7 +193,7 @@ export function resolveRpcLimits(partial: Partial<RpcLimits> = {}): RpcLimits {
 }
 
 /** Route names: the `route` label of the metrics. */
-export type RouteName = "index" | "metrics" | "status" | "genesis" | "tx_submit" | "txs_submit" | "tx_status" | "blocks" | "block" | "proof" | "kv" | "stream" | "unknown";
+export type RouteName = "index" | "metrics" | "status" | "genesis" | "evidence" | "tx_submit" | "txs_submit" | "tx_status" | "blocks" | "block" | "proof" | "kv" | "stream" | "unknown";
 
 /** What a handler may read of the request (uWS's HttpRequest is only valid synchronously). */
 interface RequestInfo {
@@ -541,6 +541,7 @@ export class RpcServer {
       route("metrics", "/metrics", { get: (ex) => this.getMetrics(ex) }),
       route("status", "/v1/status", { get: (ex) => this.getStatus(ex) }),
       route("genesis", "/v1/genesis", { get: (ex) => this.getGenesis(ex) }),
+      route("evidence", "/v1/evidence", { get: async (ex) => ex.json(200, await this.api.evidence()) }),
       route("tx_submit", "/v1/tx", { post: (ex, _p, req) => this.postTx(ex, req) }),
       route("txs_submit", "/v1/txs", { post: (ex, _p, req) => this.postTxs(ex, req) }),
       route("tx_status", "/v1/tx/:id", { get: (ex, p) => this.getTx(ex, p[0]!) }),

@@ -2,6 +2,7 @@
  * An in-memory `NodeApi` for RPC tests: a bounded mempool, a chain of blocks committed on demand (real RFC 6962
  * tx roots and proofs), a KV map, and switches to make any method throw, answer asynchronously, or never answer.
  */
+import type { EvidenceReport } from "../../src/consensus/validation/evidence.js";
 import { createHash } from "node:crypto";
 import { Gauge } from "prom-client";
 import type { Registry } from "prom-client";
@@ -52,6 +53,8 @@ export class FakeNodeApi implements NodeApi {
   peersConnected = 3;
   /** What `genesisDocument` answers. */
   genesisText = '{"type":"quire-genesis","chainId":"quire-test"}';
+  /** What `evidence` answers. */
+  evidenceReport: EvidenceReport = { total: 0, dropped: 0, byValidator: {}, proposals: [] };
 
   constructor(opts: FakeNodeOptions = {}) {
     this.capacity = opts.capacity ?? 1000;
@@ -171,6 +174,10 @@ export class FakeNodeApi implements NodeApi {
 
   genesisDocument(): Awaitable<string> {
     return this.answer("genesisDocument", () => this.genesisText);
+  }
+
+  evidence(): Awaitable<EvidenceReport> {
+    return this.answer("evidence", () => this.evidenceReport);
   }
 
   onCommittedHeader(listener: CommittedBlockListener): () => void {

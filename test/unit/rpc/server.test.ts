@@ -415,6 +415,21 @@ describe("block ranges and genesis", () => {
     assert.equal(a.headers.get("content-type"), "application/json");
     assert.equal(a.text, h.api.genesisText);
   });
+
+  test("GET /v1/evidence: the node's evidence report as JSON", async () => {
+    const pair = {
+      type: "quire-proposal-equivocation" as const,
+      version: 1 as const,
+      proposer: 3,
+      view: 7,
+      first: { blockHash: "ab".repeat(32), signature: "cd".repeat(192) },
+      second: { blockHash: "ef".repeat(32), signature: "01".repeat(192) },
+    };
+    h.api.evidenceReport = { total: 2, dropped: 0, byValidator: { "3": 2 }, proposals: [pair] };
+    const a = await http(h.base, "GET", "/v1/evidence");
+    assert.equal(a.status, 200);
+    assert.deepEqual(JSON.parse(a.text), { total: 2, dropped: 0, byValidator: { "3": 2 }, proposals: [pair] });
+  });
 });
 
 describe("routing and request errors", () => {
@@ -492,6 +507,7 @@ describe("node failures never escape a handler", () => {
           ["block", "GET", "/v1/blocks/latest", {}],
           ["block", "GET", "/v1/blocks?from=0", {}],
           ["genesisDocument", "GET", "/v1/genesis", {}],
+          ["evidence", "GET", "/v1/evidence", {}],
           ["proof", "GET", "/v1/blocks/0/proof/0", {}],
           ["kv", "GET", "/v1/kv/a", {}],
           ["status", "GET", "/v1/status", {}],
