@@ -459,7 +459,7 @@ export class MemoryTransport implements Transport {
         classes: this.classes[p]!.map((c) => ({ ...c })),
       })),
       refused: {},
-      admission: { pendingHandshakes: 0, backedOffSources: 0, bannedPeers: this.peers.filter((p) => this.isBanned(p)) },
+      admission: { pendingHandshakes: 0, backedOffSources: 0, heldConnections: 0, bannedPeers: this.peers.filter((p) => this.isBanned(p)) },
     };
   }
 

@@ -99,6 +99,8 @@ export interface AdmissionStats {
   pendingHandshakes: number;
   /** Source addresses whose upgrades are refused for back-off after repeated handshake failures. */
   backedOffSources: number;
+  /** Refused connections held unanswered (a tarpit for sources in back-off). */
+  heldConnections: number;
   /** Validators banned now (`Transport.ban`). */
   bannedPeers: PeerId[];
 }

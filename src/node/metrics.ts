@@ -46,6 +46,7 @@ export interface P2pSnapshot {
   readonly refusedByPeer: Readonly<Record<string, number>>;
   readonly pendingHandshakes: number;
   readonly backedOffSources: number;
+  readonly heldConnections: number;
   readonly bannedPeers: number;
   /** Running total of bans the node's penalties imposed. */
   readonly bans: number;
@@ -214,6 +215,7 @@ export function createMetrics(registry: Registry, sources?: ScrapeSources) {
       refusedByPeer: followedByCode("quire_p2p_refused_by_peer_total", "Links peers closed on this node with a refusal code, by code.", p2p && (() => p2p().refusedByPeer)),
       pendingHandshakes: gauge("quire_p2p_pending_handshakes", "Inbound p2p connections in their handshake.", p2p && (() => p2p().pendingHandshakes)),
       backedOffSources: gauge("quire_p2p_backoff_sources", "Source addresses refused for back-off after repeated handshake failures.", p2p && (() => p2p().backedOffSources)),
+      heldConnections: gauge("quire_p2p_held_connections", "Refused p2p connections held unanswered (tarpit of sources in back-off).", p2p && (() => p2p().heldConnections)),
       bannedPeers: gauge("quire_p2p_banned_peers", "Validators banned now for repeated penalties (disconnected and refused).", p2p && (() => p2p().bannedPeers)),
       bans: followed("quire_peer_bans_total", "Bans this node's penalties imposed on validators.", p2p && (() => p2p().bans)),
     },

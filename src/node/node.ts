@@ -123,7 +123,7 @@ export class QuireNode implements NodeApi {
       uptimeSeconds: () => Math.floor((Date.now() - this.startedAt) / 1000),
       p2p: () => {
         const st = this.transport.stats();
-        return { ...splitRefusals(st.refused), pendingHandshakes: st.admission.pendingHandshakes, backedOffSources: st.admission.backedOffSources, bannedPeers: st.admission.bannedPeers.length, bans: this.penalties.bans };
+        return { ...splitRefusals(st.refused), pendingHandshakes: st.admission.pendingHandshakes, backedOffSources: st.admission.backedOffSources, heldConnections: st.admission.heldConnections, bannedPeers: st.admission.bannedPeers.length, bans: this.penalties.bans };
       },
     });
 

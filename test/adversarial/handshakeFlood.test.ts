@@ -8,9 +8,12 @@
  *
  * On the old code (the listener signed its proof, ≈ 0.4 ms, and verified the attacker's, ≈ 0.6 ms, for every
  * connection) this failed: the victim spent +40.7 % of a core (4.3 % → 45.1 %; 177 connections/s, each a full
- * handshake). Now a source whose handshakes fail 3 times is refused at the upgrade (back-off, admission.ts): +5.6 to
- * +7.2 % at 580-970 connections/s, all but ~16 refused before any WebSocket, about 70 µs each (kernel TCP and one
- * parsed HTTP request). More than that from one machine needs filtering below the process (nftables rate limits).
+ * handshake). Now a source whose handshakes fail 3 times is refused at the upgrade (back-off, admission.ts) and its
+ * refused connections are held unanswered (a bounded tarpit, uwsServer.ts TARPIT): +1.1 % (12 connections/s: the
+ * attacker waits out each held connection, 5 s, as a ws client does). Answering every refusal at once instead cost
+ * +6.5 %, +7.2 % and +16.6 % at 580, 970 and 2,300 connections/s (≈ 70 µs per connection, near the ≈ 60 µs a bare uWS
+ * server spends refusing one): an attacker that abandons its connections after milliseconds gets back to that rate,
+ * a plain TCP connection flood that only filtering below the process (nftables per-source limits) can stop.
  *
  * `after` stops every process (nodes and attacker) by pid even when the test failed.
  */
@@ -80,7 +83,8 @@ test("a flood of handshakes claiming a validator's key with bogus proofs costs t
       `(attacker: ${flood.attempts} connections in ${secs.toFixed(1)} s = ${(flood.attempts / secs).toFixed(0)}/s, ${flood.proofsSent} proofs sent, ${flood.refusedUpgrades} refused at the upgrade)`,
   );
   t.diagnostic(`commit rate ${rate.baseline.toFixed(2)}/s before, ${rate.attacked.toFixed(2)}/s during (${(100 * rate.ratio).toFixed(0)} %)`);
-  assert.ok(flood.attempts > 1_000, `the flood made only ${flood.attempts} connections: not a flood\n${diag()}`);
+  // The flood ran: it kept its connections in flight (how many it could make is what the listener decides).
+  assert.ok(flood.attempts >= CONCURRENCY && flood.proofsSent > 0, `the flood did not run\n${diag()}`);
   assert.ok(extra < MAX_EXTRA_CORE, `the flood cost the victim +${(100 * extra).toFixed(1)} % of a core (target < ${100 * MAX_EXTRA_CORE} %)\n${diag()}`);
 
   // Honest links stayed up: the victim is linked to all three and never saw a peer go down.

@@ -13,6 +13,7 @@
  */
 import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
+import { runAttackLoop } from "./loop.js";
 import { loadBlsBackend } from "../../../src/crypto/bls/backend.js";
 import { keyGen } from "../../../src/crypto/bls/keygen.js";
 import { FRAME_HANDSHAKE, FRAME_HEADER_BYTES, handshakeFrame } from "../../../src/net/framing.js";
@@ -45,10 +46,9 @@ const ctx: HandshakeContext = {
 };
 const url = `ws://${targetHost}:${Number(portArg)}/quire/link`;
 const stats = { attempts: 0, refusedUpgrades: 0, proofsSent: 0, closed: 0 };
-let stopping = false;
 
 function openOne(): void {
-  if (stopping) return;
+  if (loop.stopping) return;
   stats.attempts++;
   const ws = new WebSocket(url, { localAddress: bindHost, handshakeTimeout: 5_000, perMessageDeflate: false });
   ws.binaryType = "nodebuffer";
@@ -60,7 +60,7 @@ function openOne(): void {
     stats.closed++;
     ws.terminate();
     // As fast as we can: the next connection right away (setImmediate so a refusal loop still lets I/O run).
-    if (!stopping) setImmediate(openOne);
+    if (!loop.stopping) setImmediate(openOne);
   };
   ws.on("unexpected-response", (req, res) => {
     stats.refusedUpgrades++;
@@ -85,20 +85,4 @@ function openOne(): void {
   ws.on("close", end);
 }
 
-function report(): void {
-  process.stdout.write(JSON.stringify(stats) + "\n");
-}
-function stop(): void {
-  if (stopping) return;
-  stopping = true;
-  clearInterval(ticker);
-  report();
-  setTimeout(() => process.exit(0), 200).unref();
-}
-
-for (let i = 0; i < Number(concurrencyArg); i++) openOne();
-process.stdout.write("started\n");
-const ticker = setInterval(report, 1_000);
-setTimeout(stop, Number(durationArg)).unref();
-process.on("SIGTERM", stop);
-process.on("SIGINT", stop);
+const loop = runAttackLoop(stats, Number(concurrencyArg), Number(durationArg), openOne);

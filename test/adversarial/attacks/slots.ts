@@ -10,6 +10,7 @@
  * the server accepted; refused: upgrades answered with an HTTP status instead).
  */
 import WebSocket from "ws";
+import { runAttackLoop } from "./loop.js";
 
 /**
  * Reopen delays. A connection the server closed (after holding it) is reopened at once, as in the issue's attack, so
@@ -26,11 +27,10 @@ if (bindHost === undefined || targetHost === undefined || portArg === undefined 
 const url = `ws://${targetHost}:${Number(portArg)}/quire/link`;
 const count = Number(countArg);
 const stats = { open: 0, upgraded: 0, refused: 0, closed: 0 };
-let stopping = false;
 const sockets = new Set<WebSocket>();
 
 function openOne(): void {
-  if (stopping) return;
+  if (loop.stopping) return;
   const ws = new WebSocket(url, { localAddress: bindHost, handshakeTimeout: 10_000, perMessageDeflate: false });
   sockets.add(ws);
   let wasOpen = false;
@@ -42,7 +42,7 @@ function openOne(): void {
     sockets.delete(ws);
     if (wasOpen) stats.open--;
     stats.closed++;
-    if (!stopping) setTimeout(openOne, wasOpen ? 0 : REFUSED_RETRY_MS);
+    if (!loop.stopping) setTimeout(openOne, wasOpen ? 0 : REFUSED_RETRY_MS);
   };
   ws.on("open", () => {
     wasOpen = true;
@@ -60,22 +60,6 @@ function openOne(): void {
   ws.on("close", ended_);
 }
 
-function report(): void {
-  process.stdout.write(JSON.stringify(stats) + "\n");
-}
-
-function stop(): void {
-  if (stopping) return;
-  stopping = true;
-  clearInterval(ticker);
-  report();
+const loop = runAttackLoop(stats, count, Number(durationArg), openOne, () => {
   for (const ws of sockets) ws.terminate();
-  setTimeout(() => process.exit(0), 200).unref();
-}
-
-for (let i = 0; i < count; i++) openOne();
-process.stdout.write("started\n");
-const ticker = setInterval(report, 1_000);
-setTimeout(stop, Number(durationArg)).unref();
-process.on("SIGTERM", stop);
-process.on("SIGINT", stop);
+});

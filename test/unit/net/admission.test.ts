@@ -10,6 +10,7 @@ import { Admission, DEFAULT_ADMISSION, sourceKey } from "../../../src/net/admiss
 import type { AdmissionOptions } from "../../../src/net/admission.js";
 import { closeCodeOf } from "../../../src/net/transport.js";
 import { UwsTransport } from "../../../src/net/uwsTransport.js";
+import { TARPIT } from "../../../src/net/link/uwsServer.js";
 import type { UwsTransportOptions } from "../../../src/net/uwsTransport.js";
 import { allConnected, blstVerifyFn, CHAIN_ID, eventually, rawContext, RawSocket, Recorder, testIdentity, uwsCluster } from "./support.js";
 
@@ -116,8 +117,7 @@ test("sourceKey: IPv4 as is (also IPv4-mapped), IPv6 by /64", () => {
 
 /** The HTTP status of an upgrade from `localAddress` (101 when it was accepted; the socket is then returned open). */
 async function upgrade(port: number, localAddress: string): Promise<{ status: number; ws: WebSocket }> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/quire/link`, { localAddress, perMessageDeflate: false });
-  ws.on("error", () => {});
+  const ws = upgrading(port, localAddress);
   return new Promise((resolve) => {
     ws.once("open", () => resolve({ status: 101, ws }));
     ws.once("unexpected-response", (req, res) => {
@@ -126,6 +126,13 @@ async function upgrade(port: number, localAddress: string): Promise<{ status: nu
       req.destroy();
     });
   });
+}
+
+/** An upgrade request from `localAddress`, not waited for. */
+function upgrading(port: number, localAddress: string): WebSocket {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/quire/link`, { localAddress, perMessageDeflate: false });
+  ws.on("error", () => {});
+  return ws;
 }
 
 const N = 4;
@@ -165,7 +172,7 @@ test("a listener: idle connections from one address fill only that address's slo
   }
 });
 
-test("a listener: an address whose handshakes keep failing gets 429 for a back-off period; the validators' address does not", async () => {
+test("a listener: an address whose handshakes keep failing is held unanswered (64 at most), then answered 429, for a back-off period; the validators' address is not", async () => {
   const t = await listener({ handshakeTimeoutMs: 60_000, admission: { failuresBeforeBackoff: 3, backoffBaseMs: 60_000 } });
   try {
     const port = t.listenPort;
@@ -178,10 +185,16 @@ test("a listener: an address whose handshakes keep failing gets 429 for a back-o
       assert.equal(closed.code, closeCodeOf("BAD_SIGNATURE"));
     }
     await eventually(() => t.stats().admission.backedOffSources === 1, "the attacker's address backed off");
+    // The tarpit: its next 64 upgrades get no answer at all (each costs it a connection for 10 s, us an fd) …
+    const held = Array.from({ length: TARPIT.maxHeldPerSource }, () => upgrading(port, ATTACKER));
+    await eventually(() => t.stats().admission.heldConnections === TARPIT.maxHeldPerSource, "64 held");
+    // … and beyond that it is answered at once.
     const u = await upgrade(port, ATTACKER);
     assert.equal(u.status, 429);
     u.ws.terminate();
-    assert.equal(t.stats().refused["SOURCE_BACKOFF"], 1);
+    assert.equal(t.stats().refused["SOURCE_BACKOFF"], TARPIT.maxHeldPerSource + 1);
+    for (const ws of held) ws.terminate();
+    await eventually(() => t.stats().admission.heldConnections === 0, "held connections released when their clients go");
     assert.equal(t.stats().refused["BAD_SIGNATURE"], 3);
     // A validator from 127.0.0.1 is untouched.
     const v = await RawSocket.connect(port, "/quire/link", "127.0.0.1");

@@ -24,7 +24,7 @@ function fakeSources() {
     precheckMisses: 2,
     precheckRefused: 1,
     uptime: 42,
-    p2p: { refused: { SOURCE_BACKOFF: 4, BAD_SIGNATURE: 2 } as Record<string, number>, refusedByPeer: { BANNED: 1 } as Record<string, number>, pendingHandshakes: 5, backedOffSources: 1, bannedPeers: 1, bans: 2 },
+    p2p: { refused: { SOURCE_BACKOFF: 4, BAD_SIGNATURE: 2 } as Record<string, number>, refusedByPeer: { BANNED: 1 } as Record<string, number>, pendingHandshakes: 5, backedOffSources: 1, heldConnections: 7, bannedPeers: 1, bans: 2 },
   };
   const sources: ScrapeSources = {
     committedHeight: () => v.height,
@@ -103,6 +103,7 @@ const FAMILIES: Record<string, string> = {
   quire_p2p_refused_by_peer_total: "counter",
   quire_p2p_pending_handshakes: "gauge",
   quire_p2p_backoff_sources: "gauge",
+  quire_p2p_held_connections: "gauge",
   quire_p2p_banned_peers: "gauge",
   quire_peer_bans_total: "counter",
 };
@@ -251,6 +252,7 @@ test("node metrics: the p2p transport's refusals by code, pending handshakes, ba
   assert.equal(s.count("quire_p2p_refused_by_peer_total", { code: "BANNED" }), 1);
   assert.equal(s.value("quire_p2p_pending_handshakes"), 5);
   assert.equal(s.value("quire_p2p_backoff_sources"), 1);
+  assert.equal(s.value("quire_p2p_held_connections"), 7);
   assert.equal(s.value("quire_p2p_banned_peers"), 1);
   assert.equal(s.count("quire_peer_bans_total"), 2);
   // Running totals are followed: a new code appears, grown totals add what they grew.
