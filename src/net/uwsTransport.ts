@@ -275,6 +275,7 @@ export class UwsTransport implements Transport, LinkOwner {
       o.socketHighWaterBytes / 2,
       (s) => this.accept(s),
       (source) => this.admit(source),
+      this.scheduler,
     );
     try {
       await server.listen();
@@ -418,7 +419,8 @@ export class UwsTransport implements Transport, LinkOwner {
         pendingHandshakes: this.admission.pending,
         backedOffSources: this.admission.backedOffSources(),
         heldConnections: this.server?.heldUpgrades ?? 0,
-        bannedPeers: this.peers.filter((p) => this.isBanned(p)) },
+        bannedPeers: this.peers.filter((p) => this.isBanned(p)),
+      },
     };
   }
 

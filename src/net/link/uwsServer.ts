@@ -11,6 +11,7 @@
  * the `open` handler synchronously inside `res.upgrade`, so an admitted connection holds its slot from that moment.
  */
 import * as uWS from "uWebSockets.js";
+import type { Scheduler, TimerHandle } from "../../util/clock.js";
 import { sourceKey } from "../admission.js";
 import type { LinkSocket, LinkSocketEvents } from "./socket.js";
 
@@ -28,8 +29,8 @@ export function listenExclusive(app: uWS.TemplatedApp, host: string, port: numbe
 
 /**
  * An upgrade refused by the owner's admission: the HTTP status line, a Retry-After in seconds, a short body. `hold`:
- * answer nothing and let the connection idle until uWS's HTTP timeout (10 s) or the client gives up — a tarpit, within
- * `maxHeldUpgrades` / `maxHeldPerSource`; past those the refusal is answered at once.
+ * answer only after `TARPIT.holdMs` (or never, if the client gives up first) — a tarpit, within `maxHeldUpgrades` /
+ * `maxHeldPerSource`; past those the refusal is answered at once.
  */
 export interface UpgradeRefusal {
   readonly status: string;
@@ -41,10 +42,12 @@ export interface UpgradeRefusal {
 /**
  * Tarpit bounds. An answered refusal costs ≈ 60 µs of kernel and uWS work per connection (measured with a bare uWS
  * server refusing every upgrade: 56-60 µs; 2,400-2,900 connections/s from one ws process = 14-16 % of a core), which a
- * source that reconnects at once turns into a flood. A held connection costs an fd and no CPU, and throttles a source
- * to its own concurrency per 10 s. 512 fds in all (of 20,000 here), 64 per source, so one source cannot take them all.
+ * source that reconnects at once turns into a flood. A held connection costs an fd, a timer and no CPU, and throttles a
+ * source that waits for answers to its own concurrency per 10 s. (uWS itself never times out a request whose handler
+ * ran, so the hold ends by our timer.) 512 fds in all (of 20,000 here), 64 per source, so one source cannot take them
+ * all.
  */
-export const TARPIT = { maxHeldUpgrades: 512, maxHeldPerSource: 64 } as const;
+export const TARPIT = { maxHeldUpgrades: 512, maxHeldPerSource: 64, holdMs: 10_000 } as const;
 
 export interface UwsServerOptions {
   host: string;
@@ -150,8 +153,8 @@ export class UwsServer {
   private listenSocket: uWS.us_listen_socket | undefined;
   private readonly sockets = new Set<UwsServerSocket>();
   private boundPort = 0;
-  /** Refused upgrades held unanswered (the tarpit), in all and per source. */
-  private held = 0;
+  /** Refused upgrades held unanswered (the tarpit): their answer timers, and how many per source. */
+  private readonly heldTimers = new Set<TimerHandle>();
   private readonly heldBySource = new Map<string, number>();
 
   constructor(
@@ -159,6 +162,7 @@ export class UwsServer {
     private readonly lowWaterBytes: number,
     private readonly onSocket: (s: UwsServerSocket) => void,
     private readonly admit: (source: string) => UpgradeRefusal | undefined,
+    private readonly scheduler: Scheduler,
   ) {}
 
   /** The bound port (after `listen()`). */
@@ -187,7 +191,7 @@ export class UwsServer {
         const source = sourceKey(new Uint8Array(res.getRemoteAddress()));
         const refusal = this.admit(source);
         if (refusal !== undefined) {
-          if (refusal.hold === true && this.hold(res, source)) return;
+          if (refusal.hold === true && this.hold(res, source, refusal)) return;
           res.writeStatus(refusal.status).writeHeader("Retry-After", String(refusal.retryAfterSec)).end(refusal.reason, true);
           return;
         }
@@ -241,21 +245,36 @@ export class UwsServer {
 
   /** Connections held unanswered now (the tarpit). */
   get heldUpgrades(): number {
-    return this.held;
+    return this.heldTimers.size;
   }
 
-  /** Holds a refused upgrade unanswered if the tarpit has room; false when it has none. */
-  private hold(res: uWS.HttpResponse, source: string): boolean {
+  /** Holds a refused upgrade unanswered for `TARPIT.holdMs` if the tarpit has room; false when it has none. */
+  private hold(res: uWS.HttpResponse, source: string, refusal: UpgradeRefusal): boolean {
     const mine = this.heldBySource.get(source) ?? 0;
-    if (this.held >= TARPIT.maxHeldUpgrades || mine >= TARPIT.maxHeldPerSource) return false;
-    this.held++;
+    if (this.heldTimers.size >= TARPIT.maxHeldUpgrades || mine >= TARPIT.maxHeldPerSource) return false;
     this.heldBySource.set(source, mine + 1);
-    // uWS closes an unanswered request after its HTTP idle timeout, or the client gives up: either way, aborted.
-    res.onAborted(() => {
-      this.held--;
+    let done = false;
+    const release = (): void => {
+      done = true;
+      this.heldTimers.delete(timer);
       const n = (this.heldBySource.get(source) ?? 1) - 1;
       if (n <= 0) this.heldBySource.delete(source);
       else this.heldBySource.set(source, n);
+    };
+    const timer = this.scheduler.setTimeout(() => {
+      if (done) return;
+      release();
+      // Outside the handler: writes must be corked.
+      res.cork(() => {
+        res.writeStatus(refusal.status).writeHeader("Retry-After", String(refusal.retryAfterSec)).end(refusal.reason, true);
+      });
+    }, TARPIT.holdMs);
+    this.heldTimers.add(timer);
+    // The client gave up (or the server closed): the response must not be touched again.
+    res.onAborted(() => {
+      if (done) return;
+      timer.cancel();
+      release();
     });
     return true;
   }
@@ -271,6 +290,9 @@ export class UwsServer {
   /** Forcefully closes whatever is still open and releases the app. */
   close(): void {
     this.stopListening();
+    for (const t of this.heldTimers) t.cancel();
+    this.heldTimers.clear();
+    this.heldBySource.clear();
     for (const s of [...this.sockets]) s.terminate();
     this.sockets.clear();
     this.app?.close();
