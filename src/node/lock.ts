@@ -24,6 +24,9 @@
  * our read and our rename), it is linked back and we start over, finding it held. With two contenders this is exact;
  * only a third starter landing in the microseconds between a mistaken rename and its link back could go wrong, and
  * then both would fail to link, or the later start would find the lock held.
+ *
+ * The key's lock lives next to the key file, so that directory must be writable (else LOCK_FAILED, naming the file):
+ * two configs naming one key through different data directories are caught only there.
  */
 import { randomBytes } from "node:crypto";
 import { link, open, readFile, rename, unlink } from "node:fs/promises";

@@ -206,6 +206,28 @@ test("a listener: an address whose handshakes keep failing is held unanswered (6
   }
 });
 
+test("a listener: silent connections that time out their handshake, and dialers that hang up mid-handshake, count as failures of their address", async () => {
+  const t = await listener({ handshakeTimeoutMs: 100, admission: { failuresBeforeBackoff: 3, backoffBaseMs: 60_000 } });
+  const held: WebSocket[] = [];
+  try {
+    const port = t.listenPort;
+    // Two connections that never say a word: HANDSHAKE_TIMEOUT after 100 ms each.
+    const silent = [await RawSocket.connect(port, "/quire/link", ATTACKER), await RawSocket.connect(port, "/quire/link", ATTACKER)];
+    for (const s of silent) assert.equal((await s.closed).code, closeCodeOf("HANDSHAKE_TIMEOUT"));
+    assert.equal(t.stats().admission.backedOffSources, 0, "two failures are forgiven");
+    // A third that hangs up before proving anything.
+    const quitter = await RawSocket.connect(port, "/quire/link", ATTACKER);
+    quitter.close();
+    await eventually(() => t.stats().admission.backedOffSources === 1, "the third failure backs the address off");
+    assert.equal(t.stats().admission.pendingHandshakes, 0);
+    held.push(upgrading(port, ATTACKER));
+    await eventually(() => t.stats().admission.heldConnections === 1, "its next upgrade is held");
+  } finally {
+    for (const ws of held) ws.terminate();
+    await t.stop();
+  }
+});
+
 test("ban: the link closes with BANNED, the banned validator's redials are refused after its proof, and it links again once the ban ends", async () => {
   const c = await uwsCluster(2);
   try {
