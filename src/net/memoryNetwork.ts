@@ -16,6 +16,8 @@
  * - A link is up when both ends are started and no partition separates them. Crossing a partition, or reaching a
  *   stopped (or restarted) node, loses the message — checked when it is sent and again when it would arrive.
  * - `block(from, to)` silently drops one direction without any peer event (an asymmetric fault).
+ * - `Transport.ban(peer, ms)` cuts the pair both ways until it expires, like a two-node partition (peer down events,
+ *   drops counted as "partition"), then the link comes back up.
  * - `setInterceptor(fn)` sees every message at send time and may drop, delay or replace it: content-aware faults
  *   for scenario tests (drop the votes of one view, delay one leader's proposals, corrupt a signature…).
  * - Bandwidth is not modelled: nothing queues, so `send` never returns Rejected and `queuedBytes` is 0.
@@ -121,6 +123,8 @@ export class MemoryNetwork {
   private readonly up: boolean[];
   private readonly counters: MemoryNetworkStats = { sent: 0, delivered: 0, duplicated: 0, reordered: 0, dropped: { loss: 0, partition: 0, blocked: 0, down: 0, intercepted: 0 }, inFlight: 0 };
   private interceptor: Interceptor | undefined;
+  /** Banned pairs (`a * size + b`, a < b) → until (scheduler ms). */
+  private readonly bans = new Map<number, number>();
 
   constructor(opts: MemoryNetworkOptions, modules: MemoryNetworkModules) {
     if (!Number.isInteger(opts.size) || opts.size < 1) throw new NetError("BAD_CONFIG", "size must be a positive integer");
@@ -217,6 +221,24 @@ export class MemoryNetwork {
 
   // ---- used by MemoryTransport ----
 
+  /** @internal cuts a–b until `ms` from now (a longer cut already running stands). */
+  banPair(a: PeerId, b: PeerId, ms: number): void {
+    const k = Math.min(a, b) * this.size + Math.max(a, b);
+    const until = this.scheduler.now() + ms;
+    if (!(ms > 0) || until <= (this.bans.get(k) ?? 0)) return;
+    this.bans.set(k, until);
+    this.refreshLinks();
+    this.scheduler.setTimeout(() => {
+      if (this.bans.get(k) === until) this.bans.delete(k);
+      this.refreshLinks();
+    }, ms);
+  }
+
+  /** @internal */
+  pairBanned(a: PeerId, b: PeerId): boolean {
+    return (this.bans.get(Math.min(a, b) * this.size + Math.max(a, b)) ?? 0) > this.scheduler.now();
+  }
+
   /** @internal */
   isStarted(i: PeerId): boolean {
     return this.transports[i]?.started ?? false;
@@ -232,7 +254,7 @@ export class MemoryNetwork {
         this.up[k] = now;
         this.trace?.({ kind: "link", at: this.scheduler.now(), a, b, up: now });
         // Events go through the scheduler, each to the transport that is started at the time they fire.
-        const reason = now ? "" : this.isStarted(a) && this.isStarted(b) ? "partition" : "stopped";
+        const reason = now ? "" : !(this.isStarted(a) && this.isStarted(b)) ? "stopped" : this.pairBanned(a, b) ? "banned" : "partition";
         for (const [x, y] of [[a, b], [b, a]] as const) {
           const t = this.transports[x];
           if (t === undefined) continue;
@@ -329,6 +351,7 @@ export class MemoryNetwork {
   }
 
   private separated(a: PeerId, b: PeerId): boolean {
+    if (this.bans.size > 0 && this.pairBanned(a, b)) return true;
     for (const p of this.partitions) if (p.groupOf.get(a) !== p.groupOf.get(b)) return true;
     return false;
   }
@@ -410,6 +433,15 @@ export class MemoryTransport implements Transport {
     return this.started && this.net.connected(this.self, peer);
   }
 
+  ban(peer: PeerId, ms: number): void {
+    if (peer === this.self || !Number.isInteger(peer) || peer < 0 || peer >= this.net.size) throw new NetError("UNKNOWN_PEER", `no peer ${peer}`);
+    this.net.banPair(this.self, peer, ms);
+  }
+
+  isBanned(peer: PeerId): boolean {
+    return this.net.pairBanned(this.self, peer);
+  }
+
   queuedBytes(peer: PeerId): number {
     if (peer === this.self || !Number.isInteger(peer) || peer < 0 || peer >= this.net.size) throw new NetError("UNKNOWN_PEER", `no peer ${peer}`);
     return 0;
@@ -427,6 +459,7 @@ export class MemoryTransport implements Transport {
         classes: this.classes[p]!.map((c) => ({ ...c })),
       })),
       refused: {},
+      admission: { pendingHandshakes: 0, backedOffSources: 0, heldConnections: 0, bannedPeers: this.peers.filter((p) => this.isBanned(p)) },
     };
   }
 

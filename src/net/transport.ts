@@ -93,11 +93,28 @@ export interface PeerStats {
   classes: ClassStats[];
 }
 
-/** Counters for the whole transport. `refused` counts rejected handshakes and protocol violations by code. */
+/** Inbound admission and bans, now (zeros and an empty list where a transport has no such thing). */
+export interface AdmissionStats {
+  /** Inbound connections in their handshake. */
+  pendingHandshakes: number;
+  /** Source addresses whose upgrades are refused for back-off after repeated handshake failures. */
+  backedOffSources: number;
+  /** Refused connections held unanswered (a tarpit for sources in back-off). */
+  heldConnections: number;
+  /** Validators banned now (`Transport.ban`). */
+  bannedPeers: PeerId[];
+}
+
+/**
+ * Counters for the whole transport. `refused` counts, by code, what this node refused: upgrades (admission codes:
+ * PENDING_HANDSHAKE_LIMIT, PENDING_RESERVED, SOURCE_PENDING_LIMIT, SOURCE_BACKOFF), handshakes and links
+ * (`REFUSAL_CODES`); and, under `peer:CODE`, the refusals peers sent us as close codes.
+ */
 export interface TransportStats {
   self: PeerId;
   peers: PeerStats[];
   refused: Record<string, number>;
+  admission: AdmissionStats;
 }
 
 /** The contract. Lifecycle as in js-libp2p: construct, set the handler, `start()`, …, `stop()`. */
@@ -125,6 +142,15 @@ export interface Transport {
   multicast(to: Iterable<PeerId>, priority: Priority, payload: Uint8Array): number;
   /** `send` to every peer except `self`. Returns how many sends were refused. */
   broadcast(priority: Priority, payload: Uint8Array): number;
+
+  /**
+   * Disconnects `peer` and refuses it for `ms` from now (a longer ban already running stands); messages to it stay
+   * queued (bounded) as for any lost link. The node bans validators that keep earning penalties (node/penalties.ts).
+   * Throws `NetError("UNKNOWN_PEER")` for an id that is not a peer.
+   */
+  ban(peer: PeerId, ms: number): void;
+  /** Whether `peer` is banned now. */
+  isBanned(peer: PeerId): boolean;
 
   /** Whether the link to `peer` is currently up. */
   isConnected(peer: PeerId): boolean;
@@ -169,6 +195,8 @@ export const REFUSAL_CODES = [
   "DUPLICATE_CONNECTION",
   "SHUTDOWN",
   "SEND_DROPPED",
+  /** The peer is banned for misbehaviour (`Transport.ban`). */
+  "BANNED",
 ] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 

@@ -8,6 +8,12 @@
  *   frames and hands them to the socket while its buffered amount is under `socketHighWaterBytes`, then waits for
  *   the socket's drain. So memory per peer is bounded by the queue limits plus high-water plus one frame.
  * - Lost links are redialled with capped exponential back-off and jitter (dialer side only).
+ * - Inbound connections are admitted per source address at the upgrade (`admission.ts`: pending handshakes capped per
+ *   source and globally with room for new sources, back-off for sources whose handshakes keep failing); every
+ *   listener-side handshake that ends reports its outcome to the admission table here (`linkAuthenticated`,
+ *   `linkClosed`).
+ * - `ban(peer, ms)`: the node's penalties disconnect a validator that keeps misbehaving and refuse its handshakes
+ *   (close code BANNED) until the ban expires; we do not dial it meanwhile.
  *
  * Start one:
  *   const t = new UwsTransport({ self, chainId, validators, listen: { host: "127.0.0.1", port: 0 } }, { identity, verify });
@@ -21,6 +27,8 @@ import { randomBytes as nodeRandomBytes } from "node:crypto";
 import { toHex } from "../util/bytes.js";
 import { SystemScheduler } from "../util/clock.js";
 import type { Scheduler, TimerHandle } from "../util/clock.js";
+import { Admission, DEFAULT_ADMISSION } from "./admission.js";
+import type { AdmissionOptions } from "./admission.js";
 import { backoffDelay, DEFAULT_BACKOFF } from "./backoff.js";
 import type { BackoffOptions } from "./backoff.js";
 import { NonceCache } from "./handshake.js";
@@ -28,7 +36,7 @@ import type { HandshakeContext, LinkIdentity, VerifyFn } from "./handshake.js";
 import { Link } from "./link/link.js";
 import type { LinkOwner, LinkTimings } from "./link/link.js";
 import { UwsServer } from "./link/uwsServer.js";
-import type { UwsServerSocket } from "./link/uwsServer.js";
+import type { UpgradeRefusal, UwsServerSocket } from "./link/uwsServer.js";
 import { WsClientSocket } from "./link/wsClient.js";
 import { DEFAULT_QUEUE_LIMITS, MIN_FRAME_BYTES, PeerQueue } from "./peerQueue.js";
 import type { QueueLimits } from "./peerQueue.js";
@@ -67,8 +75,13 @@ export interface UwsTransportOptions {
   /** `stop()` waits this long for close handshakes before dropping connections. */
   closeTimeoutMs?: number;
   backoff?: BackoffOptions;
-  /** Inbound connections allowed to be mid-handshake at once (a cheap DoS bound). */
+  /**
+   * Inbound connections allowed to be mid-handshake at once, all sources together (`AdmissionOptions.maxPending`).
+   * The per-source cap and the room kept for new sources shrink with it when it is small (see `admissionOptions`).
+   */
   maxPendingHandshakes?: number;
+  /** The rest of the admission policy (per-source cap, reserve, back-off); defaults `DEFAULT_ADMISSION`. */
+  admission?: Partial<Omit<AdmissionOptions, "maxPending">>;
 }
 
 export interface UwsTransportModules {
@@ -101,7 +114,7 @@ export const UWS_TRANSPORT_DEFAULTS = {
   pingIntervalMs: 5_000,
   idleTimeoutMs: 20_000,
   closeTimeoutMs: 1_000,
-  maxPendingHandshakes: 64,
+  maxPendingHandshakes: DEFAULT_ADMISSION.maxPending,
 } as const;
 
 interface PeerSlot {
@@ -120,9 +133,30 @@ interface PeerSlot {
   hadQueued: boolean;
   flagged: boolean;
   connects: number;
+  /** Banned until this time (scheduler ms); 0 when not banned. */
+  bannedUntil: number;
 }
 
-type Resolved = Required<Omit<UwsTransportOptions, "queueLimits" | "backoff" | "listen" | "validators" | "self" | "chainId">>;
+type Resolved = Required<Omit<UwsTransportOptions, "queueLimits" | "backoff" | "listen" | "validators" | "self" | "chainId" | "admission">>;
+
+/** The admission policy for a global cap of `maxPending`: defaults scaled down for small caps (tests). */
+function admissionOptions(maxPending: number, o: Partial<Omit<AdmissionOptions, "maxPending">> | undefined): AdmissionOptions {
+  return {
+    ...DEFAULT_ADMISSION,
+    maxPending,
+    maxPendingPerSource: Math.min(DEFAULT_ADMISSION.maxPendingPerSource, maxPending),
+    reservedForNewSources: Math.min(DEFAULT_ADMISSION.reservedForNewSources, Math.floor(maxPending / 4)),
+    ...stripUndefined(o ?? {}),
+  };
+}
+
+/** HTTP answers to refused upgrades: overload is 503; a source in back-off is told when to come back (429). */
+const UPGRADE_STATUS = {
+  PENDING_HANDSHAKE_LIMIT: "503 Service Unavailable",
+  PENDING_RESERVED: "503 Service Unavailable",
+  SOURCE_PENDING_LIMIT: "503 Service Unavailable",
+  SOURCE_BACKOFF: "429 Too Many Requests",
+} as const;
 
 export class UwsTransport implements Transport, LinkOwner {
   readonly self: PeerId;
@@ -144,7 +178,9 @@ export class UwsTransport implements Transport, LinkOwner {
   private readonly random: () => number;
   private readonly slots: (PeerSlot | undefined)[] = [];
   private readonly byKey = new Map<string, PeerId>();
-  private readonly pendingInbound = new Set<Link>();
+  /** Listener-side links still in their handshake, with their admission source. */
+  private readonly pendingInbound = new Map<Link, string>();
+  private readonly admission: Admission;
   private readonly refusedCounts: Record<string, number> = {};
   private handler: TransportHandler = { onMessage: () => {} };
   private server: UwsServer | undefined;
@@ -173,6 +209,7 @@ export class UwsTransport implements Transport, LinkOwner {
     this.scheduler = modules.scheduler ?? new SystemScheduler();
     this.random = modules.random ?? Math.random;
     this.timings = { handshakeTimeoutMs: o.handshakeTimeoutMs, pingIntervalMs: o.pingIntervalMs, idleTimeoutMs: o.idleTimeoutMs };
+    this.admission = new Admission(admissionOptions(o.maxPendingHandshakes, opts.admission), () => this.scheduler.now());
     const peers: PeerId[] = [];
     opts.validators.forEach((v, i) => {
       const k = toHex(v.publicKey);
@@ -197,6 +234,7 @@ export class UwsTransport implements Transport, LinkOwner {
         hadQueued: false,
         flagged: false,
         connects: 0,
+        bannedUntil: 0,
       });
     });
     this.peers = peers;
@@ -233,12 +271,11 @@ export class UwsTransport implements Transport, LinkOwner {
         maxFrameBytes: this.maxFrameBytes,
         maxBackpressureBytes: o.socketHighWaterBytes + 2 * o.frameBytes,
         idleTimeoutSec: Math.max(8, Math.ceil((2 * o.idleTimeoutMs) / 1000)),
-        maxPendingHandshakes: o.maxPendingHandshakes,
       },
       o.socketHighWaterBytes / 2,
       (s) => this.accept(s),
-      () => this.pendingInbound.size,
-      () => this.count("PENDING_HANDSHAKE_LIMIT"),
+      (source) => this.admit(source),
+      this.scheduler,
     );
     try {
       await server.listen();
@@ -264,7 +301,7 @@ export class UwsTransport implements Transport, LinkOwner {
     }
     this.state = "stopping";
     this.server?.stopListening();
-    const links: Link[] = [...this.pendingInbound];
+    const links: Link[] = [...this.pendingInbound.keys()];
     for (const s of this.slots) {
       if (s === undefined) continue;
       s.reconnectTimer?.cancel();
@@ -342,6 +379,25 @@ export class UwsTransport implements Transport, LinkOwner {
     return this.slot(peer).queue.bytes;
   }
 
+  /**
+   * Disconnects `peer` and refuses it for `ms` (from now; a longer ban already running stands): its handshakes are
+   * refused with BANNED once it authenticated (counted, not held against its address), and we do not dial it.
+   */
+  ban(peer: PeerId, ms: number): void {
+    const s = this.slot(peer);
+    if (!(ms > 0)) return;
+    const until = this.scheduler.now() + ms;
+    if (until <= s.bannedUntil) return;
+    s.bannedUntil = until;
+    if (s.link !== undefined) s.link.refuse("BANNED");
+    if (s.dialing !== undefined && s.dialing !== s.link) s.dialing.refuse("BANNED");
+  }
+
+  /** Whether `peer` is banned now. */
+  isBanned(peer: PeerId): boolean {
+    return (this.slots[peer]?.bannedUntil ?? 0) > this.scheduler.now();
+  }
+
   stats(): TransportStats {
     const peers: PeerStats[] = [];
     for (const s of this.slots) {
@@ -355,15 +411,31 @@ export class UwsTransport implements Transport, LinkOwner {
         classes: s.queue.classes.map((c) => ({ ...c })),
       });
     }
-    return { self: this.self, peers, refused: { ...this.refusedCounts } };
+    return {
+      self: this.self,
+      peers,
+      refused: { ...this.refusedCounts },
+      admission: {
+        pendingHandshakes: this.admission.pending,
+        backedOffSources: this.admission.backedOffSources(),
+        heldConnections: this.server?.heldUpgrades ?? 0,
+        bannedPeers: this.peers.filter((p) => this.isBanned(p)),
+      },
+    };
   }
 
   // ---- LinkOwner ----
 
   linkAuthenticated(link: Link, peer: PeerId): void {
     const s = this.slots[peer]!;
+    if (s.bannedUntil > this.scheduler.now()) {
+      // A banned validator proved its key: refused, but not held against its address (it may share one with others).
+      this.settleInbound(link, "neutral");
+      link.refuse("BANNED");
+      return;
+    }
     if (link.role === "listener") {
-      this.pendingInbound.delete(link);
+      this.settleInbound(link, "authenticated");
       const old = s.link;
       if (old !== undefined) {
         s.link = undefined;
@@ -403,7 +475,8 @@ export class UwsTransport implements Transport, LinkOwner {
 
   linkClosed(link: Link, refusal: RefusalCode | undefined, byPeer: boolean): void {
     if (byPeer && refusal !== undefined && refusal !== "SHUTDOWN" && refusal !== "DUPLICATE_CONNECTION") this.count(`peer:${refusal}`);
-    this.pendingInbound.delete(link);
+    // A listener-side handshake that ends here never authenticated: its source failed one, unless we were stopping.
+    this.settleInbound(link, this.state === "started" && refusal !== "SHUTDOWN" ? "failed" : "neutral");
     const peer = link.peer ?? link.expected;
     const s = peer === undefined ? undefined : this.slots[peer];
     if (s !== undefined) {
@@ -515,17 +588,48 @@ export class UwsTransport implements Transport, LinkOwner {
     }
   }
 
+  /** The upgrade handler's question (`UwsServer`): may a connection from `source` become a pending handshake? */
+  private admit(source: string): UpgradeRefusal | undefined {
+    const v = this.admission.admit(source);
+    if (v.ok) return undefined;
+    this.count(v.code);
+    // A source in back-off is tarpitted (held unanswered, bounded: uwsServer.ts TARPIT): answering it at once would
+    // let it reconnect at once, ≈ 60 µs of our CPU per connection however cheap the refusal.
+    return { status: UPGRADE_STATUS[v.code], retryAfterSec: Math.max(1, Math.ceil(v.retryAfterMs / 1000)), reason: v.code, hold: v.code === "SOURCE_BACKOFF" };
+  }
+
   private accept(sock: UwsServerSocket): void {
     const link = new Link(this, sock, "listener");
     if (this.state !== "started") {
       link.refuse("SHUTDOWN");
       return;
     }
-    if (!link.isClosed) this.pendingInbound.add(link);
+    if (link.isClosed) return;
+    // Synchronous with the upgrade (uWS runs `open` inside `res.upgrade`): the next upgrade's admission sees this slot.
+    this.admission.opened(sock.source);
+    this.pendingInbound.set(link, sock.source);
+  }
+
+  /** Ends `link`'s admission slot, if it holds one, with this outcome. */
+  private settleInbound(link: Link, outcome: "authenticated" | "failed" | "neutral"): void {
+    const source = this.pendingInbound.get(link);
+    if (source === undefined) return;
+    this.pendingInbound.delete(link);
+    this.admission.closed(source, outcome);
   }
 
   private dial(s: PeerSlot): void {
     if (s.address === undefined || this.state !== "started") return;
+    const wait = s.bannedUntil - this.scheduler.now();
+    if (wait > 0) {
+      // Banned: dial again when the ban ends.
+      s.reconnectTimer?.cancel();
+      s.reconnectTimer = this.scheduler.setTimeout(() => {
+        s.reconnectTimer = undefined;
+        if (this.state === "started" && s.link === undefined && s.dialing === undefined) this.dial(s);
+      }, wait);
+      return;
+    }
     const { host, port } = s.address;
     const h = host.includes(":") ? `[${host}]` : host;
     const sock = new WsClientSocket(`ws://${h}:${port}${this.o.path}`, {

@@ -34,6 +34,33 @@ export interface ScrapeSources {
   precheckMisses(): number;
   precheckRefused(): number;
   uptimeSeconds(): number;
+  /** The transport's admission and refusal counters (`UwsTransport.stats()`) and the node's bans. */
+  p2p(): P2pSnapshot;
+}
+
+/** What the p2p series read at scrape time. */
+export interface P2pSnapshot {
+  /** Running totals of what this node refused, by code (admission, handshake and link codes). */
+  readonly refused: Readonly<Record<string, number>>;
+  /** Running totals of the refusals peers sent this node (their close codes), by code. */
+  readonly refusedByPeer: Readonly<Record<string, number>>;
+  readonly pendingHandshakes: number;
+  readonly backedOffSources: number;
+  readonly heldConnections: number;
+  readonly bannedPeers: number;
+  /** Running total of bans the node's penalties imposed. */
+  readonly bans: number;
+}
+
+/** Splits `TransportStats.refused` (ours, and the peers' under `peer:CODE`) for the two refusal families. */
+export function splitRefusals(refused: Readonly<Record<string, number>>): { refused: Record<string, number>; refusedByPeer: Record<string, number> } {
+  const ours: Record<string, number> = {};
+  const byPeer: Record<string, number> = {};
+  for (const [k, v] of Object.entries(refused)) {
+    if (k.startsWith("peer:")) byPeer[k.slice(5)] = v;
+    else ours[k] = v;
+  }
+  return { refused: ours, refusedByPeer: byPeer };
 }
 
 
@@ -86,6 +113,25 @@ export function createMetrics(registry: Registry, sources?: ScrapeSources) {
           }),
     });
   };
+
+  /** A counter per code following running totals by code (each code's series appears once it is non-zero). */
+  const followedByCode = (name: string, help: string, read: (() => Readonly<Record<string, number>>) | undefined) => {
+    const seen = new Map<string, number>();
+    return new Counter<"code">({
+      name,
+      help,
+      labelNames: ["code"],
+      registers,
+      ...(read === undefined
+        ? {}
+        : {
+            collect(this: Counter<"code">) {
+              for (const [code, total] of Object.entries(read())) seen.set(code, follow(this, { code }, total, seen.get(code) ?? 0));
+            },
+          }),
+    });
+  };
+  const p2p = sources === undefined ? undefined : () => sources.p2p();
 
   return {
     registry,
@@ -158,6 +204,21 @@ export function createMetrics(registry: Registry, sources?: ScrapeSources) {
     mempoolBytes: gauge("quire_mempool_bytes", "Bytes of the transactions waiting in the mempool.", sources?.mempoolBytes.bind(sources)),
     mempoolAccepted: followed("quire_mempool_accepted_total", "Transactions admitted to the mempool.", sources?.mempoolAccepted.bind(sources)),
     uptime: gauge("quire_uptime_seconds", "Seconds since the node started.", sources?.uptimeSeconds.bind(sources)),
+
+    // The p2p transport's admission, refusals and bans: read at scrape time (issue 11).
+    p2p: {
+      refused: followedByCode(
+        "quire_p2p_refused_total",
+        "Inbound connections, handshakes and links this node refused, by code (admission: PENDING_HANDSHAKE_LIMIT, PENDING_RESERVED, SOURCE_PENDING_LIMIT, SOURCE_BACKOFF; handshake and link refusal codes; BANNED).",
+        p2p && (() => p2p().refused),
+      ),
+      refusedByPeer: followedByCode("quire_p2p_refused_by_peer_total", "Links peers closed on this node with a refusal code, by code.", p2p && (() => p2p().refusedByPeer)),
+      pendingHandshakes: gauge("quire_p2p_pending_handshakes", "Inbound p2p connections in their handshake.", p2p && (() => p2p().pendingHandshakes)),
+      backedOffSources: gauge("quire_p2p_backoff_sources", "Source addresses refused for back-off after repeated handshake failures.", p2p && (() => p2p().backedOffSources)),
+      heldConnections: gauge("quire_p2p_held_connections", "Refused p2p connections held unanswered (tarpit of sources in back-off).", p2p && (() => p2p().heldConnections)),
+      bannedPeers: gauge("quire_p2p_banned_peers", "Validators banned now for repeated penalties (disconnected and refused).", p2p && (() => p2p().bannedPeers)),
+      bans: followed("quire_peer_bans_total", "Bans this node's penalties imposed on validators.", p2p && (() => p2p().bans)),
+    },
 
     // The BLS verifier pool: fed by the pool through blsVerifierMetrics().
     bls: {

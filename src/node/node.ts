@@ -6,9 +6,12 @@
  *     → mempool → BLS verifier pool → uWS transport (BLS handshake) → replica + validation → consensus shell
  *     → RPC server (NodeApi implemented here, over the store, mempool and shell)
  *
- * Lifecycle: `QuireNode.open(config)` builds everything (nothing listens yet); `start()` opens the transport, resumes
+ * Lifecycle: `QuireNode.open(config)` first takes the validator's locks (its data directory and its key file, `lock.ts`:
+ * a second process with the same config stops here, exit 1, naming the holder), then builds everything (nothing listens
+ * yet); `start()` opens the transport, resumes
  * consensus from the store and binds the RPC port; `stop()` closes the RPC server, stops consensus between two steps
- * (every store write is synchronous, so none is ever cut in half), closes the links, the pool and the store.
+ * (every store write is synchronous, so none is ever cut in half), closes the links, the pool and the store, and
+ * releases the locks.
  * `done` resolves when the node stopped, with the exit code (0 after `stop()`, 1 after a fatal error).
  */
 import type { EvidenceReport } from "../consensus/validation/evidence.js";
@@ -46,9 +49,12 @@ import { genesisBlock, genesisJson, loadGenesis } from "./genesis.js";
 import type { Genesis } from "./genesis.js";
 import { LineLogger } from "./logger.js";
 import type { Logger } from "./logger.js";
-import { blsVerifierMetrics, createMetrics, recordCommit, shellMetrics } from "./metrics.js";
+import { blsVerifierMetrics, createMetrics, recordCommit, shellMetrics, splitRefusals } from "./metrics.js";
 import type { Metrics } from "./metrics.js";
 import { PooledPrecheck } from "./precheck.js";
+import { DEFAULT_PENALTIES, PeerPenalties } from "./penalties.js";
+import { lockValidator } from "./lock.js";
+import type { FileLock } from "./lock.js";
 
 export interface NodeOpenOptions {
   /** Default: a `LineLogger` on stderr at the config's level, prefixed with the node index. */
@@ -74,6 +80,8 @@ export class QuireNode implements NodeApi {
   private readonly precheckVerifier: CachingVerifier;
   private readonly precheck: PooledPrecheck;
   private readonly leaders: LeaderElection;
+  private readonly penalties: PeerPenalties;
+  private readonly locks: readonly FileLock[];
   private readonly listeners = new Set<CommittedBlockListener>();
   private resolveDone!: (code: number) => void;
   private state: "new" | "running" | "stopping" | "stopped" = "new";
@@ -88,8 +96,10 @@ export class QuireNode implements NodeApi {
     backend: BlsBackend;
     store: ChainStore;
     key: Awaited<ReturnType<typeof loadKeyFile>>;
+    locks: readonly FileLock[];
   }) {
     const { config, genesis, logger, backend, store, key } = parts;
+    this.locks = parts.locks;
     this.config = config;
     this.genesis = genesis;
     this.genesisText = JSON.stringify(genesisJson(genesis));
@@ -112,6 +122,10 @@ export class QuireNode implements NodeApi {
       precheckMisses: () => this.precheckVerifier.misses,
       precheckRefused: () => this.precheck.refused,
       uptimeSeconds: () => Math.floor((Date.now() - this.startedAt) / 1000),
+      p2p: () => {
+        const st = this.transport.stats();
+        return { ...splitRefusals(st.refused), pendingHandshakes: st.admission.pendingHandshakes, backedOffSources: st.admission.backedOffSources, heldConnections: st.admission.heldConnections, bannedPeers: st.admission.bannedPeers.length, bans: this.penalties.bans };
+      },
     });
 
     const gBlock = genesisBlock(genesis);
@@ -130,6 +144,13 @@ export class QuireNode implements NodeApi {
     // One verdict cache: the pool's precheck fills it, validation reads it.
     const verifier = (this.precheckVerifier = new CachingVerifier(certs));
     const precheck = (this.precheck = new PooledPrecheck({ chainId: genesis.chainIdBytes, publicKeys }, { backend, pool: this.pool, signerSets, cache: verifier }));
+    // The consensus clock also stamps blocks: milliseconds since the Unix epoch.
+    const scheduler = new SystemScheduler(Date.now);
+    // Peers that keep earning penalties are banned by the transport, not only muted (penalties.ts has the policy).
+    this.penalties = new PeerPenalties(DEFAULT_PENALTIES, () => scheduler.now(), (peer, ms) => {
+      logger.warn("peer banned", { peer, seconds: ms / 1000 });
+      this.transport.ban(peer, ms);
+    });
     const stack = buildConsensusStack(
       {
         chainId: genesis.chainIdBytes,
@@ -149,8 +170,8 @@ export class QuireNode implements NodeApi {
         signer: blsSigner(backend, key.secretKey, self),
         precheck,
         transport: this.transport,
-        // The consensus clock also stamps blocks: milliseconds since the Unix epoch.
-        scheduler: new SystemScheduler(Date.now),
+        scheduler,
+        penalties: this.penalties,
         logger,
         onCommit: (blocks) => this.onCommit(blocks),
         onFatal: (e) => this.onFatal(e),
@@ -179,6 +200,21 @@ export class QuireNode implements NodeApi {
   /** Loads genesis and key, opens the store (refusing another chain), and builds every layer. Listens on nothing yet. */
   static async open(config: NodeConfig, opts: NodeOpenOptions = {}): Promise<QuireNode> {
     const logger = opts.logger ?? new LineLogger(config.log.level, `node${config.validatorIndex} `);
+    // Locks first: a second process with this config must stop before it reads the store or binds a port.
+    await mkdir(config.dataDir, { recursive: true });
+    const locks = await lockValidator(config.dataDir, config.keyFile);
+    for (const l of locks) {
+      if (l.tookOver !== undefined) logger.warn("took over a stale lock", { file: l.file, pid: l.tookOver.pid, startedAt: l.tookOver.startedAt });
+    }
+    try {
+      return await QuireNode.openLocked(config, logger, locks);
+    } catch (e) {
+      for (const l of locks) await l.release();
+      throw e;
+    }
+  }
+
+  private static async openLocked(config: NodeConfig, logger: Logger, locks: readonly FileLock[]): Promise<QuireNode> {
     const backend = await loadBlsBackend(config.bls.backend);
     const genesis = await loadGenesis(config.genesisFile, backend);
     if (config.peers.length !== genesis.validators.length) {
@@ -191,11 +227,10 @@ export class QuireNode implements NodeApi {
     if (!bytesEqual(key.publicKeyBytes, genesis.validators[config.validatorIndex]!.publicKey)) {
       throw new NodeError("KEY_NOT_IN_GENESIS", `${config.keyFile}: its public key is not validators[${config.validatorIndex}] of ${config.genesisFile}`, { field: "keyFile", file: config.file });
     }
-    await mkdir(config.dataDir, { recursive: true });
     const gHash = blockHasher()(genesisBlock(genesis).header);
     const store = await LmdbChainStore.open({ path: join(config.dataDir, "chain"), chainId: genesis.chainIdBytes, genesisHash: gHash });
     try {
-      return new QuireNode({ config, genesis, logger, backend, store, key });
+      return new QuireNode({ config, genesis, logger, backend, store, key, locks });
     } catch (e) {
       await store.close();
       throw e;
@@ -233,6 +268,7 @@ export class QuireNode implements NodeApi {
     await settle(this.transport.stop());
     await settle(this.pool.close());
     await settle(this.store.close());
+    for (const l of this.locks) await l.release();
     this.state = "stopped";
     this.logger.info("stopped");
     this.resolveDone(code);

@@ -11,6 +11,7 @@
  */
 import * as uWS from "uWebSockets.js";
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_socket } from "uWebSockets.js";
+import { listenExclusive } from "../net/link/uwsServer.js";
 import { SILENT_LOGGER } from "./api.js";
 import type { BlockSummary, NodeApi, RpcLogger, SubmitResult } from "./api.js";
 import { HttpError, RpcConfigError, RpcListenError } from "./errors.js";
@@ -345,7 +346,7 @@ export class RpcServer {
     app.ws("/v1/stream", this.stream.behavior());
     app.any("/*", (res, req) => this.onRequest(res, req));
     return new Promise<number>((resolve, reject) => {
-      app.listen(this.host, this.requestedPort, (ls) => {
+      listenExclusive(app, this.host, this.requestedPort, (ls) => {
         if (ls === false) {
           this.state = "stopped";
           this.app = undefined;

@@ -184,8 +184,9 @@ export class RawSocket {
   private isClosed = false;
   private onClose: (() => void) | undefined;
 
-  static async connect(port: number, path = "/quire/link"): Promise<RawSocket> {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { perMessageDeflate: false });
+  /** `localAddress`: the source address to connect from (any 127/8 address on Linux). */
+  static async connect(port: number, path = "/quire/link", localAddress?: string): Promise<RawSocket> {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { perMessageDeflate: false, ...(localAddress !== undefined ? { localAddress } : {}) });
     const s = new RawSocket(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once("open", () => resolve());

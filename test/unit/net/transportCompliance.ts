@@ -158,6 +158,26 @@ export function transportCompliance(name: string, make: ClusterFactory): void {
       });
     });
 
+    test("ban: the pair goes down on both sides, other links stay, bad ids are typed errors, and the link is back once the ban ends", async () => {
+      await withCluster(3, async (c) => {
+        const [t0, t1] = c.transports;
+        const [r0, r1] = c.recorders;
+        assert.throws(() => t1!.ban(1, 100), (e: unknown) => e instanceof NetError && e.code === "UNKNOWN_PEER");
+        assert.throws(() => t1!.ban(7, 100), (e: unknown) => e instanceof NetError && e.code === "UNKNOWN_PEER");
+        const downs0 = r0!.downs.length;
+        const downs1 = r1!.downs.length;
+        t1!.ban(0, 400);
+        assert.equal(t1!.isBanned(0), true);
+        assert.equal(t1!.isBanned(2), false);
+        assert.deepEqual(t1!.stats().admission.bannedPeers, [0]);
+        await c.until(() => !t0!.isConnected(1) && !t1!.isConnected(0) && r0!.downs.length > downs0 && r1!.downs.length > downs1, "the banned pair down on both sides");
+        assert.equal(t1!.isConnected(2), true, "other links stay up");
+        await c.until(() => t0!.isConnected(1) && t1!.isConnected(0), "the pair linked again after the ban");
+        assert.equal(t1!.isBanned(0), false);
+        assert.deepEqual(t1!.stats().admission.bannedPeers, []);
+      });
+    });
+
     test("a stopped transport refuses sends; its peers see it go down", async () => {
       await withCluster(3, async (c) => {
         await c.transports[2]!.stop();

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Registry } from "prom-client";
-import { blsVerifierMetrics, createMetrics, NO_SHELL_METRICS, recordCommit, shellMetrics } from "../../../src/node/metrics.js";
+import { blsVerifierMetrics, createMetrics, NO_SHELL_METRICS, recordCommit, shellMetrics, splitRefusals } from "../../../src/node/metrics.js";
 import type { Metrics, ScrapeSources } from "../../../src/node/metrics.js";
 import { createRpcMetrics } from "../../../src/rpc/metrics.js";
 import { loadBlsBackend } from "../../../src/crypto/bls/backend.js";
@@ -24,6 +24,7 @@ function fakeSources() {
     precheckMisses: 2,
     precheckRefused: 1,
     uptime: 42,
+    p2p: { refused: { SOURCE_BACKOFF: 4, BAD_SIGNATURE: 2 } as Record<string, number>, refusedByPeer: { BANNED: 1 } as Record<string, number>, pendingHandshakes: 5, backedOffSources: 1, heldConnections: 7, bannedPeers: 1, bans: 2 },
   };
   const sources: ScrapeSources = {
     committedHeight: () => v.height,
@@ -36,6 +37,7 @@ function fakeSources() {
     precheckMisses: () => v.precheckMisses,
     precheckRefused: () => v.precheckRefused,
     uptimeSeconds: () => v.uptime,
+    p2p: () => v.p2p,
   };
   return { v, sources };
 }
@@ -97,6 +99,13 @@ const FAMILIES: Record<string, string> = {
   quire_signature_precheck_hits_total: "counter",
   quire_signature_precheck_misses_total: "counter",
   quire_signature_precheck_refused_total: "counter",
+  quire_p2p_refused_total: "counter",
+  quire_p2p_refused_by_peer_total: "counter",
+  quire_p2p_pending_handshakes: "gauge",
+  quire_p2p_backoff_sources: "gauge",
+  quire_p2p_held_connections: "gauge",
+  quire_p2p_banned_peers: "gauge",
+  quire_peer_bans_total: "counter",
 };
 
 const close = (a: number | undefined, b: number) => a !== undefined && Math.abs(a - b) < 1e-9;
@@ -232,4 +241,28 @@ test("BLS pool metrics: a real verifier reports valid and invalid jobs and a ret
   assert.equal(s.count("quire_bls_batches_total", { outcome: "retried" }), 1, "the forged set fails the batch check");
   assert.equal(s.value("quire_bls_job_seconds_count"), 3);
   assert.equal(s.value("quire_bls_queue_length"), 0);
+});
+
+test("node metrics: the p2p transport's refusals by code, pending handshakes, backed-off sources and bans", async () => {
+  const { v, sources } = fakeSources();
+  const m = createMetrics(new Registry(), sources);
+  let s = await scrape(m.registry);
+  assert.equal(s.count("quire_p2p_refused_total", { code: "SOURCE_BACKOFF" }), 4);
+  assert.equal(s.count("quire_p2p_refused_total", { code: "BAD_SIGNATURE" }), 2);
+  assert.equal(s.count("quire_p2p_refused_by_peer_total", { code: "BANNED" }), 1);
+  assert.equal(s.value("quire_p2p_pending_handshakes"), 5);
+  assert.equal(s.value("quire_p2p_backoff_sources"), 1);
+  assert.equal(s.value("quire_p2p_held_connections"), 7);
+  assert.equal(s.value("quire_p2p_banned_peers"), 1);
+  assert.equal(s.count("quire_peer_bans_total"), 2);
+  // Running totals are followed: a new code appears, grown totals add what they grew.
+  v.p2p = { ...v.p2p, refused: { SOURCE_BACKOFF: 10, BAD_SIGNATURE: 2, SOURCE_PENDING_LIMIT: 3 }, pendingHandshakes: 0 };
+  s = await scrape(m.registry);
+  assert.equal(s.count("quire_p2p_refused_total", { code: "SOURCE_BACKOFF" }), 10);
+  assert.equal(s.count("quire_p2p_refused_total", { code: "SOURCE_PENDING_LIMIT" }), 3);
+  assert.equal(s.value("quire_p2p_pending_handshakes"), 0);
+});
+
+test("splitRefusals: the transport's own codes and the peers' (peer:CODE) go to separate families", () => {
+  assert.deepEqual(splitRefusals({ BAD_SIGNATURE: 3, "peer:BANNED": 2, SOURCE_BACKOFF: 1 }), { refused: { BAD_SIGNATURE: 3, SOURCE_BACKOFF: 1 }, refusedByPeer: { BANNED: 2 } });
 });
