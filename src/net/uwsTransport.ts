@@ -139,12 +139,16 @@ interface PeerSlot {
 
 type Resolved = Required<Omit<UwsTransportOptions, "queueLimits" | "backoff" | "listen" | "validators" | "self" | "chainId" | "admission">>;
 
-/** The admission policy for a global cap of `maxPending`: defaults scaled down for small caps (tests). */
-function admissionOptions(maxPending: number, o: Partial<Omit<AdmissionOptions, "maxPending">> | undefined): AdmissionOptions {
+/**
+ * The admission policy for a global cap of `maxPending` and `validators` validators: defaults scaled down for small
+ * caps (tests), and the per-source cap raised to n − 1 when more validators than the default allows could dial us from
+ * one address (a local cluster of n on one host: every other validator dials or redials us at once after a restart).
+ */
+function admissionOptions(maxPending: number, validators: number, o: Partial<Omit<AdmissionOptions, "maxPending">> | undefined): AdmissionOptions {
   return {
     ...DEFAULT_ADMISSION,
     maxPending,
-    maxPendingPerSource: Math.min(DEFAULT_ADMISSION.maxPendingPerSource, maxPending),
+    maxPendingPerSource: Math.min(Math.max(DEFAULT_ADMISSION.maxPendingPerSource, validators - 1), maxPending),
     reservedForNewSources: Math.min(DEFAULT_ADMISSION.reservedForNewSources, Math.floor(maxPending / 4)),
     ...stripUndefined(o ?? {}),
   };
@@ -209,7 +213,7 @@ export class UwsTransport implements Transport, LinkOwner {
     this.scheduler = modules.scheduler ?? new SystemScheduler();
     this.random = modules.random ?? Math.random;
     this.timings = { handshakeTimeoutMs: o.handshakeTimeoutMs, pingIntervalMs: o.pingIntervalMs, idleTimeoutMs: o.idleTimeoutMs };
-    this.admission = new Admission(admissionOptions(o.maxPendingHandshakes, opts.admission), () => this.scheduler.now());
+    this.admission = new Admission(admissionOptions(o.maxPendingHandshakes, opts.validators.length, opts.admission), () => this.scheduler.now());
     const peers: PeerId[] = [];
     opts.validators.forEach((v, i) => {
       const k = toHex(v.publicKey);
