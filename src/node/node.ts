@@ -48,6 +48,7 @@ import type { Logger } from "./logger.js";
 import { blsVerifierMetrics, createMetrics, recordCommit, shellMetrics } from "./metrics.js";
 import type { Metrics } from "./metrics.js";
 import { PooledPrecheck } from "./precheck.js";
+import { TxJournal } from "./txJournal.js";
 
 export interface NodeOpenOptions {
   /** Default: a `LineLogger` on stderr at the config's level, prefixed with the node index. */
@@ -73,6 +74,8 @@ export class QuireNode implements NodeApi {
   private readonly precheckVerifier: CachingVerifier;
   private readonly precheck: PooledPrecheck;
   private readonly leaders: LeaderElection;
+  /** Acknowledged client txs, durable before their 202 (txJournal.ts). */
+  private readonly journal: TxJournal;
   private readonly listeners = new Set<CommittedBlockListener>();
   private resolveDone!: (code: number) => void;
   private state: "new" | "running" | "stopping" | "stopped" = "new";
@@ -172,6 +175,7 @@ export class QuireNode implements NodeApi {
       },
       onPeerFlagged: (peer, code) => logger.warn("peer flagged", { peer, code }),
     });
+    this.journal = new TxJournal({ store, defer: (fn) => setImmediate(fn), now: Date.now, onError: (e) => this.onFatal(e) });
     this.rpc = new RpcServer({ host: config.rpc.host, port: config.rpc.port }, { api: this, logger, metrics: createRpcMetrics(registry) });
   }
 
@@ -205,6 +209,10 @@ export class QuireNode implements NodeApi {
     if (this.state !== "new") throw new Error(`QuireNode.start: node is ${this.state}`);
     this.state = "running";
     try {
+      // Acknowledged txs of the previous run back into the mempool before anything is served (they gossip from here).
+      const replay = this.journal.replay(this.mempool);
+      if (replay.replayed + replay.dropped + replay.invalid + replay.full > 0) this.logger.info("acknowledged txs replayed", { ...replay });
+      if (replay.full > 0) this.logger.warn("acknowledged txs left out of a smaller mempool until the next start", { full: replay.full });
       await this.transport.start();
       this.shell.start();
       await this.rpc.start();
@@ -266,9 +274,12 @@ export class QuireNode implements NodeApi {
     const r = this.mempool.add(tx, clientId);
     switch (r.kind) {
       case "accepted":
-        return { kind: "accepted", id: r.id };
+        // Journaled in this event-loop turn's group; the RPC answers once it is written (SubmitResult.durable).
+        return { kind: "accepted", id: r.id, durable: this.journal.record(r.id, tx, clientId) };
       case "duplicate":
-        return { kind: "duplicate", id: r.id };
+        // Pending already: its first copy may sit in a group not yet written (or came by gossip and is journaled by
+        // the node its client used); committed: durable anyway.
+        return r.committed ? { kind: "duplicate", id: r.id } : { kind: "duplicate", id: r.id, durable: this.journal.settled() };
       case "full":
         return { kind: "full", retryAfterSec: Math.max(1, Math.ceil(r.retryAfterMs / 1000)) };
       case "invalid":

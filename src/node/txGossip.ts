@@ -3,6 +3,11 @@
  * not forwarded yet go, in batches, to the next few leaders (the validators that can put them in a block soonest);
  * batches from peers go into the mempool as peer traffic (not re-gossiped). A batch with invalid transactions costs its
  * sender penalty points: an honest peer only forwards what its own mempool admitted.
+ *
+ * Each batch names, per tx, the client that submitted it (TxBatch.origins), and the receiving mempool counts the tx
+ * against that client as relayed by this peer (Mempool AddOptions.relay): one RPC source that floods every node is
+ * one heavy client everywhere instead of n - 1 anonymous peers, and a peer that lies about origins is held by the
+ * mempool's per-relay cap. A batch without origins (an older sender) counts under the origin "".
  */
 import type { TxBatch } from "../domain/types.js";
 import type { Mempool } from "../chain/mempool.js";
@@ -56,13 +61,15 @@ export class TxGossip {
     this.timer = null;
   }
 
-  /** A batch from a peer: each transaction into the mempool, as that peer's (copied out of the frame). */
+  /** A batch from a peer: each transaction into the mempool, relayed by that peer from its origin (copied out of the frame). */
   onBatch(from: number, batch: TxBatch): void {
     let invalid = 0;
     let full = 0;
-    for (const tx of batch.txs) {
+    const relay = `peer:${from}`;
+    const origins = batch.origins;
+    for (let i = 0; i < batch.txs.length; i++) {
       // A copy: the decoded tx is a view into the whole frame, which it would otherwise keep alive in the mempool.
-      const r = this.m.mempool.add(tx.slice(), `peer:${from}`, { gossip: false });
+      const r = this.m.mempool.add(batch.txs[i]!.slice(), origins?.[i] ?? "", { gossip: false, relay });
       if (r.kind === "invalid") invalid++;
       else if (r.kind === "full") full++;
     }
@@ -87,9 +94,9 @@ export class TxGossip {
     if (targets.length === 0) return;
     const p = this.o.policy;
     for (let i = 0; i < GOSSIP_BATCHES_PER_TICK; i++) {
-      const txs = this.m.mempool.takeNewForGossip(p.maxBatchTxs, p.maxBatchBytes);
-      if (txs.length === 0) return;
-      this.m.send(targets, { txs });
+      const items = this.m.mempool.takeNewForGossip(p.maxBatchTxs, p.maxBatchBytes);
+      if (items.length === 0) return;
+      this.m.send(targets, { txs: items.map((g) => g.tx), origins: items.map((g) => g.origin) });
     }
   }
 
