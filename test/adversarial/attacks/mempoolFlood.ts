@@ -13,6 +13,7 @@ import { request } from "node:http";
 import { randomBytes } from "node:crypto";
 import { encodeKvTx } from "../../../src/chain/app/kvTx.js";
 import { toHex, utf8 } from "../../../src/util/bytes.js";
+import { runAttack } from "../../e2e/support/validatorLink.js";
 
 const BATCH = 256;
 const INFLIGHT = 2;
@@ -83,10 +84,4 @@ async function main(argv: readonly string[]): Promise<void> {
   process.stdout.write(JSON.stringify(counts) + "\n");
 }
 
-main(process.argv.slice(2)).then(
-  () => process.exit(0),
-  (e: unknown) => {
-    process.stderr.write(`mempoolFlood: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exit(1);
-  },
-);
+runAttack("mempoolFlood", () => main(process.argv.slice(2)));

@@ -10,15 +10,10 @@
  * SIGTERM it prints one JSON line — requests sent, sync responses and their bytes received from the victim, the blocks
  * they carried, and the seconds it ran — and exits 0.
  */
-import { loadBlsBackend } from "../../../src/crypto/bls/backend.js";
-import { loadKeyFile } from "../../../src/crypto/bls/keyFile.js";
 import { MAX_SYNC_BLOCKS } from "../../../src/domain/limits.js";
-import { blsLinkIdentity } from "../../../src/net/blsLink.js";
 import { Priority, SendStatus } from "../../../src/net/transport.js";
-import { UwsTransport } from "../../../src/net/uwsTransport.js";
-import { loadNodeConfig } from "../../../src/node/config.js";
-import { loadGenesis } from "../../../src/node/genesis.js";
 import { decodeMessage, encodeMessage } from "../../../src/wire/codec.js";
+import { openValidatorLink, runAttack } from "../../e2e/support/validatorLink.js";
 
 const ROUND_MS = 5;
 const PER_ROUND = 4;
@@ -27,25 +22,8 @@ async function main(argv: readonly string[]): Promise<void> {
   const [configFile, durationArg, victimArg] = argv;
   if (configFile === undefined || durationArg === undefined || victimArg === undefined) throw new Error("usage: syncFlood.js CONFIG DURATION_MS VICTIM_INDEX");
   const victim = Number(victimArg);
-  const config = await loadNodeConfig(configFile);
-  const backend = await loadBlsBackend("blst");
-  const genesis = await loadGenesis(config.genesisFile, backend);
-  const key = await loadKeyFile(config.keyFile, backend);
-  const transport = new UwsTransport(
-    { self: config.validatorIndex, chainId: genesis.chainIdBytes, validators: genesis.validators.map((v, i) => ({ publicKey: v.publicKey, address: config.peers[i]! })), listen: config.p2p },
-    {
-      identity: blsLinkIdentity(backend, key),
-      verify: (pk, msg, sig) => {
-        try {
-          return backend.verify(msg, backend.publicKeyFromBytes(pk), backend.signatureFromBytes(sig));
-        } catch {
-          return false;
-        }
-      },
-    },
-  );
   const got = { requests: 0, refusedByOwnQueue: 0, responses: 0, responseBytes: 0, blocks: 0, seconds: 0 };
-  transport.setHandler({
+  const { transport } = await openValidatorLink(configFile, {
     onMessage: (from, payload) => {
       if (from !== victim) return;
       try {
@@ -61,7 +39,6 @@ async function main(argv: readonly string[]): Promise<void> {
       }
     },
   });
-  await transport.start();
   const t0 = Date.now();
   const end = t0 + Number(durationArg);
   let stopped = false;
@@ -81,10 +58,4 @@ async function main(argv: readonly string[]): Promise<void> {
   await transport.stop();
 }
 
-main(process.argv.slice(2)).then(
-  () => process.exit(0),
-  (e: unknown) => {
-    process.stderr.write(`syncFlood: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exit(1);
-  },
-);
+runAttack("syncFlood", () => main(process.argv.slice(2)));
