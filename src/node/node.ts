@@ -48,7 +48,7 @@ import type { Logger } from "./logger.js";
 import { blsVerifierMetrics, createMetrics, recordCommit, shellMetrics } from "./metrics.js";
 import type { Metrics } from "./metrics.js";
 import { PooledPrecheck } from "./precheck.js";
-import { TxJournal } from "./txJournal.js";
+import { submitJournaled, TxJournal } from "./txJournal.js";
 
 export interface NodeOpenOptions {
   /** Default: a `LineLogger` on stderr at the config's level, prefixed with the node index. */
@@ -271,20 +271,7 @@ export class QuireNode implements NodeApi {
   // NodeApi
 
   submitTx(tx: Uint8Array, clientId: string): SubmitResult {
-    const r = this.mempool.add(tx, clientId);
-    switch (r.kind) {
-      case "accepted":
-        // Journaled in this event-loop turn's group; the RPC answers once it is written (SubmitResult.durable).
-        return { kind: "accepted", id: r.id, durable: this.journal.record(r.id, tx, clientId) };
-      case "duplicate":
-        // Pending already: its first copy may sit in a group not yet written (or came by gossip and is journaled by
-        // the node its client used); committed: durable anyway.
-        return r.committed ? { kind: "duplicate", id: r.id } : { kind: "duplicate", id: r.id, durable: this.journal.settled() };
-      case "full":
-        return { kind: "full", retryAfterSec: Math.max(1, Math.ceil(r.retryAfterMs / 1000)) };
-      case "invalid":
-        return { kind: "invalid", code: r.code, reason: r.reason };
-    }
+    return submitJournaled(this.mempool, this.journal, tx, clientId);
   }
 
   txStatus(id: Uint8Array): TxStatus | null {

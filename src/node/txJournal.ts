@@ -23,6 +23,7 @@
 import type { Hash } from "../domain/types.js";
 import type { ChainStore, PendingTx } from "../chain/store/interface.js";
 import type { AddResult, Mempool } from "../chain/mempool.js";
+import type { SubmitResult } from "../rpc/api.js";
 
 /** Most txs in one group transaction (one POST /v1/txs carries at most a few thousand). */
 export const MAX_GROUP_TXS = 4_096;
@@ -137,6 +138,27 @@ export class TxJournal {
       g.reject(e);
       this.m.onError(e);
     }
+  }
+}
+
+/**
+ * The node's `NodeApi.submitTx`: offers `tx` to the mempool and, when admitted, journals it; the RPC acknowledges once
+ * `durable` resolved. `journal` null: nothing is journaled (the before case of `quire bench rpc`).
+ */
+export function submitJournaled(mempool: Pick<Mempool, "add">, journal: TxJournal | null, tx: Uint8Array, clientId: string): SubmitResult {
+  const r = mempool.add(tx, clientId);
+  switch (r.kind) {
+    case "accepted":
+      // Journaled in this event-loop turn's group; the RPC answers once it is written (SubmitResult.durable).
+      return journal === null ? { kind: "accepted", id: r.id } : { kind: "accepted", id: r.id, durable: journal.record(r.id, tx, clientId) };
+    case "duplicate":
+      // Pending already: its first copy may sit in a group not yet written (or came by gossip and is journaled by
+      // the node its client used); committed: durable anyway.
+      return r.committed || journal === null ? { kind: "duplicate", id: r.id } : { kind: "duplicate", id: r.id, durable: journal.settled() };
+    case "full":
+      return { kind: "full", retryAfterSec: Math.max(1, Math.ceil(r.retryAfterMs / 1000)) };
+    case "invalid":
+      return { kind: "invalid", code: r.code, reason: r.reason };
   }
 }
 
