@@ -239,6 +239,8 @@ export class QuireNode implements NodeApi {
     await settle(this.rpc.stop());
     await settle(this.transport.stop());
     await settle(this.pool.close());
+    // Submissions admitted in this last turn: written (and their answers released) before the store closes.
+    this.journal.flushNow();
     await settle(this.store.close());
     this.state = "stopped";
     this.logger.info("stopped");

@@ -10,10 +10,20 @@
  * mempool's per-relay cap. A batch without origins (an older sender) counts under the origin "".
  */
 import type { TxBatch } from "../domain/types.js";
+import { MAX_ORIGIN_BYTES } from "../domain/limits.js";
 import type { Mempool } from "../chain/mempool.js";
 import type { LeaderElection } from "../consensus/leaderElection.js";
 import type { Scheduler, TimerHandle } from "../util/clock.js";
 import type { GossipPolicy } from "./config.js";
+
+/**
+ * The origin as a batch may carry it: client ids are IP address text (ASCII, at most 45 bytes), but an id over the
+ * wire limit would make the codec refuse the whole batch, so such an id travels as "" (unknown origin, still held by
+ * the receiver's per-relay cap).
+ */
+function wireOrigin(origin: string): string {
+  return Buffer.byteLength(origin, "utf8") <= MAX_ORIGIN_BYTES ? origin : "";
+}
 
 /** Distinct next leaders a gossip batch goes to (all peers in a 4-validator network). */
 const GOSSIP_FANOUT = 3;
@@ -96,7 +106,7 @@ export class TxGossip {
     for (let i = 0; i < GOSSIP_BATCHES_PER_TICK; i++) {
       const items = this.m.mempool.takeNewForGossip(p.maxBatchTxs, p.maxBatchBytes);
       if (items.length === 0) return;
-      this.m.send(targets, { txs: items.map((g) => g.tx), origins: items.map((g) => g.origin) });
+      this.m.send(targets, { txs: items.map((g) => g.tx), origins: items.map((g) => wireOrigin(g.origin)) });
     }
   }
 

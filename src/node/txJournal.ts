@@ -125,6 +125,11 @@ export class TxJournal {
     return { replayed, dropped, invalid, full };
   }
 
+  /** Writes the open group now (the node's stop, before the store closes). */
+  flushNow(): void {
+    if (this.open !== null) this.flush(this.open);
+  }
+
   private flush(g: Group): void {
     if (this.open !== g) return; // written already (a full group) — the deferred call finds nothing to do
     this.open = null;
