@@ -5,10 +5,11 @@
  * same data directory, and every transaction it acknowledged (each `accepted` of the 202s) must commit. Runs
  * QUIRE_CRASH_RUNS rounds (default 3) in one network; `scripts/soak-crash-after-ack.sh` runs the issue's 20.
  *
- * On the old code (acknowledged txs only in memory until gossiped) this test failed in both runs made: once in round 0
- * (an acknowledged tx never committed), once in round 2 with 250 of 1,000 acknowledged txs committed after the
- * restart (rounds 0 and 1 had been gossiped out in time: the gossip tick races the kill, so the loss varies from run
- * to run — hence several rounds). With the journal: 3 of 3 rounds, every run.
+ * On the old code (acknowledged txs only in memory until gossiped) this test failed in all 3 runs made: in round 0
+ * (an acknowledged tx never committed), in round 2 with 250 of 1,000 acknowledged txs committed after the restart,
+ * and in round 1 with 250 of 1,000 (the earlier rounds had been gossiped out in time: the gossip tick races the kill,
+ * so the loss varies from run to run — hence several rounds). With the journal: 3 of 3 rounds every run, and 20 of
+ * 20 in the soak (QUIRE_CRASH_RUNS=20).
  *
  * The test owns its network; `after` stops every process by pid even when it failed.
  */
