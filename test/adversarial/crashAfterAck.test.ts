@@ -51,7 +51,7 @@ function txsOf(run: string, round: number): Uint8Array[] {
   });
 }
 
-test(`${TXS} txs acknowledged with 202, then kill -9 of that node at once: all commit after its restart (${RUNS} runs)`, { timeout: 60_000 + RUNS * 30_000 }, async (t) => {
+test(`${TXS} txs acknowledged with 202, then kill -9 of that node at once: all commit after its restart (${RUNS} runs)`, { timeout: 60_000 + RUNS * 60_000 }, async (t) => {
   const nw = await startNetwork(N, { tmpfs: true });
   netw = nw;
   t.diagnostic(`network in ${nw.dir}`);
@@ -71,7 +71,7 @@ test(`${TXS} txs acknowledged with 202, then kill -9 of that node at once: all c
     await until("the restarted node's RPC", () => nw.clients[VICTIM]!.status(), 30_000, () => logs(nw));
     // Committed on the restarted node itself and on another one (the network has them, not only its store).
     try {
-      await assertCommitted(nw, acked, VICTIM, 25_000);
+      await assertCommitted(nw, acked, VICTIM, 40_000);
       await assertCommitted(nw, acked, 0, 10_000);
     } catch (e) {
       const n = await countCommitted(nw, acked, 0);
@@ -80,6 +80,6 @@ test(`${TXS} txs acknowledged with 202, then kill -9 of that node at once: all c
     figures.push(`round ${round}: ${acked.length}/${TXS} acknowledged, all committed ${Date.now() - t0} ms after the restart began`);
     t.diagnostic(figures[figures.length - 1]!);
   }
-  const replayed = /acknowledged txs replayed replayed=(\d+)/.exec(nw.nodes[VICTIM]!.output);
+  const replayed = /acknowledged txs replayed.*/.exec(nw.nodes[VICTIM]!.output);
   t.diagnostic(`last restart: ${replayed?.[0] ?? "no replay line"}`);
 });

@@ -102,6 +102,11 @@ export class TableChainStore implements ChainStore {
   private currentHead: ChainHead | null;
   /** Heights of the pending blocks, so a commit can prune them without decoding whole blocks. */
   private readonly pendingIndex = new Map<string, PendingIndexEntry>();
+  /**
+   * Ids (bytesKey) of the stored pending-tx records, so a commit deletes only records that exist: most committed txs
+   * came by gossip and have none, and a delete is a B-tree descent each. Bounded like the table (by the mempool).
+   */
+  private readonly pendingTxIds = new Set<string>();
 
   /** Opens (or creates) the store; throws the opening errors of ChainStoreErrorCode. Does not close `tables`. */
   protected constructor(
@@ -160,6 +165,7 @@ export class TableChainStore implements ChainStore {
       const p = decodePendingRecord(key, value);
       this.pendingIndex.set(bytesKey(p.hash), { hash: p.hash, height: p.block.header.height });
     }
+    for (const [key] of tables.entries("ptxs")) this.pendingTxIds.add(bytesKey(key));
   }
 
   meta(): ChainMeta {
@@ -193,6 +199,7 @@ export class TableChainStore implements ChainStore {
     }
     const newHead = prev!;
     const pruned = [...this.pendingIndex.values()].filter((p) => p.height <= newHead.height);
+    const ackedTxs: string[] = [];
     this.tables.transaction((w) => {
       for (const c of commits) {
         const height = c.block.header.height;
@@ -200,8 +207,12 @@ export class TableChainStore implements ChainStore {
         w.put("heights", heightKey(height), encodeCommitRecord({ hash: c.hash, stateRoot: c.stateRoot, results: c.results, qc: c.qc }));
         for (const t of c.txIndex) {
           w.put("txs", t.id, encodeTxLocation({ height, index: t.index, ok: t.ok }));
-          // Committed: no longer needs replaying (a no-op on nodes that never acknowledged this tx).
-          w.remove("ptxs", t.id);
+          // Committed: an acknowledged tx no longer needs replaying.
+          const k = bytesKey(t.id);
+          if (this.pendingTxIds.has(k)) {
+            w.remove("ptxs", t.id);
+            ackedTxs.push(k);
+          }
         }
         for (const [key, value] of c.writes) {
           checkStateKey(key);
@@ -217,6 +228,7 @@ export class TableChainStore implements ChainStore {
     this.currentHead = { height: newHead.height, hash: newHead.hash.slice() };
     if (this.chainMeta.genesisHash === null) this.chainMeta.genesisHash = commits[0]!.hash.slice();
     for (const p of pruned) this.pendingIndex.delete(bytesKey(p.hash));
+    for (const k of ackedTxs) this.pendingTxIds.delete(k);
   }
 
   blockByHash(hash: Hash): Block | undefined {
@@ -305,6 +317,7 @@ export class TableChainStore implements ChainStore {
       return encodePendingTxRecord(p);
     });
     this.tables.transaction((w) => txs.forEach((p, i) => w.put("ptxs", p.id, records[i]!)));
+    for (const p of txs) this.pendingTxIds.add(bytesKey(p.id));
   }
 
   pendingTxs(): PendingTx[] {
@@ -325,6 +338,7 @@ export class TableChainStore implements ChainStore {
     this.tables.transaction((w) => {
       for (const id of ids) w.remove("ptxs", id);
     });
+    for (const id of ids) this.pendingTxIds.delete(bytesKey(id));
   }
 
   async close(): Promise<void> {
