@@ -4,8 +4,24 @@
  * - Dedup by tx id (SHA-256 of the tx): a tx already pending, or already committed (`isCommitted`), is answered
  *   `duplicate`.
  * - Bounded by count and bytes, overall and per client. A full pool answers `full` with a retry-after hint and never
- *   evicts: an accepted tx stays until it is committed (`removeCommitted`). The per-client bound (default half the
- *   pool) keeps one client from filling the pool and locking every other client out.
+ *   evicts: an accepted tx stays until it is committed (`removeCommitted`). Quotas, in the order they are checked:
+ *   1. hard per-client cap (default half the pool, count and bytes);
+ *   2. headroom for new clients: once the pool is `headroomAt` full (default 75 %, by count or by bytes), a client
+ *      already holding `smallClientTxs` (default maxTxs / 64, 312 of 20,000) or `smallClientBytes` (maxBytes / 64)
+ *      is refused, while a client holding less still gets in up to the whole pool. So however many sources flood
+ *      the pool, the last quarter stays open to clients with little pending: with the defaults a flooding source
+ *      fills the pool to 75 %, and after that the remaining 5,000 slots serve at least 16 light clients' worth of
+ *      312 txs each. 75 % because the pool must still absorb an honest burst (10,000 txs of the load test spread
+ *      over four nodes fill about half of each pool) without refusing it; 1/64 because a light client (a wallet,
+ *      a person) rarely has more than a few hundred txs pending, and 312 txs drain in one block;
+ *   3. the pool's own bounds (count and bytes).
+ * - Relayed txs count against their origin. A tx a peer gossips carries the id of the client that submitted it to
+ *   that peer (TxBatch.origins). It is accounted under the pair (relaying peer, origin) — not under the origin alone,
+ *   or a Byzantine relayer could claim an honest client's id and use up that client's quota here — and each relaying
+ *   peer's total is capped as well (`maxTxsPerRelay`, default a quarter of the pool, and `maxBytesPerRelay`), so a
+ *   relayer that invents origins gets no more than that quarter. The pair keys obey the same quotas as direct
+ *   clients (the headroom rule included), so one flooding client who submits to every node ends up with one direct
+ *   and n - 1 relayed keys per node, each refused past the headroom line.
  * - Fair reaping: `reap` takes one tx per client in turn (each client's txs in arrival order), and each call starts
  *   one client further along, so a client with 10,000 pending txs cannot starve one with 10.
  * - Gossip: txs added with `gossip: true` (the default, i.e. from the node's own clients) queue for
@@ -33,6 +49,16 @@ export interface MempoolOptions {
   readonly maxTxsPerClient?: number;
   /** Most pending bytes of one client. Default: half of maxBytes. */
   readonly maxBytesPerClient?: number;
+  /** Pool occupancy (fraction of maxTxs or of maxBytes) from which heavy clients are refused. Default 0.75. */
+  readonly headroomAt?: number;
+  /** Past `headroomAt`, a client holding this many txs is refused. Default max(1, maxTxs / 64). */
+  readonly smallClientTxs?: number;
+  /** Past `headroomAt`, a client holding this many bytes is refused. Default max(1, maxBytes / 64). */
+  readonly smallClientBytes?: number;
+  /** Most pending txs relayed by one peer (all origins together). Default max(1, maxTxs / 4). */
+  readonly maxTxsPerRelay?: number;
+  /** Most pending bytes relayed by one peer. Default max(1, maxBytes / 4). */
+  readonly maxBytesPerRelay?: number;
   /** Largest accepted tx. Default and upper bound: MAX_TX_BYTES (the wire limit). */
   readonly maxTxBytes?: number;
   /** Retry-after hint when no drain rate is known yet (ms). Default 1,000. */
@@ -56,6 +82,17 @@ export interface MempoolModules {
 export interface AddOptions {
   /** Queue the tx for `takeNewForGossip` (default true; false for txs that came from a peer). */
   readonly gossip?: boolean;
+  /**
+   * The peer that relayed the tx (e.g. "peer:2"), for gossip: the tx is accounted under (relay, client) and against
+   * the relay's cap. Absent for the node's own clients.
+   */
+  readonly relay?: string;
+}
+
+/** A tx handed to gossip, with the client that submitted it (carried to the peers, see AddOptions.relay). */
+export interface GossipItem {
+  readonly tx: Uint8Array;
+  readonly origin: string;
 }
 
 /** What `add` did with a tx. */
@@ -74,8 +111,18 @@ export interface MempoolMetrics {
   /** Clients with at least one pending tx. */
   readonly clients: number;
   readonly accepted: number;
-  /** Rejections by reason: duplicate, full (pool / client quota), invalid (all codes). */
-  readonly rejected: { readonly duplicate: number; readonly fullPool: number; readonly fullClient: number; readonly invalid: number };
+  /**
+   * Rejections by reason: duplicate, full (pool; client: hard per-client cap; headroom: heavy client past the
+   * headroom line; relay: the relaying peer's cap), invalid (all codes).
+   */
+  readonly rejected: {
+    readonly duplicate: number;
+    readonly fullPool: number;
+    readonly fullClient: number;
+    readonly fullHeadroom: number;
+    readonly fullRelay: number;
+    readonly invalid: number;
+  };
   /** Invalid rejections by code (TOO_LARGE, EMPTY and the application's codes). */
   readonly invalidByCode: Readonly<Record<string, number>>;
   /** Txs handed to proposers (a tx reaped twice counts twice). */
@@ -94,6 +141,8 @@ interface Entry {
   readonly key: string;
   readonly tx: Uint8Array;
   readonly client: ClientQueue;
+  /** The submitting client's id as gossip carries it (the queue id without the relay). */
+  readonly origin: string;
   prev: Entry | null;
   next: Entry | null;
   /** False once committed (entries may still sit in the gossip queue). */
@@ -103,8 +152,15 @@ interface Entry {
 /** One client's pending txs in arrival order (doubly linked: committed txs leave from anywhere in O(1)). */
 interface ClientQueue {
   readonly id: string;
+  /** The relaying peer's totals, for relayed clients. */
+  readonly relay: Usage | null;
   first: Entry | null;
   last: Entry | null;
+  count: number;
+  bytes: number;
+}
+
+interface Usage {
   count: number;
   bytes: number;
 }
@@ -118,6 +174,11 @@ export class Mempool {
   readonly maxTxsPerClient: number;
   readonly maxBytesPerClient: number;
   readonly maxTxBytes: number;
+  readonly headroomAt: number;
+  readonly smallClientTxs: number;
+  readonly smallClientBytes: number;
+  readonly maxTxsPerRelay: number;
+  readonly maxBytesPerRelay: number;
   private readonly defaultRetryAfterMs: number;
   private readonly minRetryAfterMs: number;
   private readonly maxRetryAfterMs: number;
@@ -130,13 +191,15 @@ export class Mempool {
   private readonly entries = new Map<string, Entry>();
   /** Clients with pending txs, in first-arrival order (the round-robin ring). */
   private readonly clients = new Map<string, ClientQueue>();
+  /** Pending totals per relaying peer (entries leave when they reach zero). */
+  private readonly relays = new Map<string, Usage>();
   private totalBytes = 0;
   private rrCursor = 0;
   private gossipQueue: Entry[] = [];
   private gossipHead = 0;
 
   private accepted = 0;
-  private readonly rejected = { duplicate: 0, fullPool: 0, fullClient: 0, invalid: 0 };
+  private readonly rejected = { duplicate: 0, fullPool: 0, fullClient: 0, fullHeadroom: 0, fullRelay: 0, invalid: 0 };
   private readonly invalidByCode: Record<string, number> = {};
   private reaped = 0;
   private committed = 0;
@@ -149,6 +212,12 @@ export class Mempool {
     this.maxTxsPerClient = positive(opts.maxTxsPerClient ?? Math.max(1, Math.floor(this.maxTxs / 2)), "maxTxsPerClient");
     this.maxBytesPerClient = positive(opts.maxBytesPerClient ?? Math.max(1, Math.floor(this.maxBytes / 2)), "maxBytesPerClient");
     this.maxTxBytes = positive(opts.maxTxBytes ?? MAX_TX_BYTES, "maxTxBytes");
+    this.headroomAt = opts.headroomAt ?? 0.75;
+    if (!(this.headroomAt > 0 && this.headroomAt <= 1)) throw new MempoolError("BAD_OPTION", `headroomAt must be in (0, 1], got ${this.headroomAt}`);
+    this.smallClientTxs = positive(opts.smallClientTxs ?? Math.max(1, Math.floor(this.maxTxs / 64)), "smallClientTxs");
+    this.smallClientBytes = positive(opts.smallClientBytes ?? Math.max(1, Math.floor(this.maxBytes / 64)), "smallClientBytes");
+    this.maxTxsPerRelay = positive(opts.maxTxsPerRelay ?? Math.max(1, Math.floor(this.maxTxs / 4)), "maxTxsPerRelay");
+    this.maxBytesPerRelay = positive(opts.maxBytesPerRelay ?? Math.max(1, Math.floor(this.maxBytes / 4)), "maxBytesPerRelay");
     if (this.maxTxBytes > MAX_TX_BYTES) throw new MempoolError("BAD_OPTION", `maxTxBytes ${this.maxTxBytes} exceeds the wire limit ${MAX_TX_BYTES}`);
     this.minRetryAfterMs = positive(opts.minRetryAfterMs ?? 100, "minRetryAfterMs");
     this.maxRetryAfterMs = positive(opts.maxRetryAfterMs ?? 30_000, "maxRetryAfterMs");
@@ -178,7 +247,10 @@ export class Mempool {
     return this.entries.has(bytesKey(id));
   }
 
-  /** Offers a tx from `clientId` (an RPC client address, or "peer:<index>" for gossip). */
+  /**
+   * Offers a tx from `clientId` (an RPC client address; for gossip the origin the batch names, with `opts.relay` the
+   * peer that sent it).
+   */
   add(tx: Uint8Array, clientId: string, opts: AddOptions = {}): AddResult {
     const id = this.hasher.digest(tx);
     if (tx.length === 0) return this.invalid(id, "EMPTY", "the tx is empty");
@@ -194,14 +266,33 @@ export class Mempool {
     }
     const checked = this.check(tx);
     if (!checked.ok) return this.invalid(id, checked.code, checked.reason);
-    const client = this.clients.get(clientId);
+    const queueId = opts.relay === undefined ? clientId : `${opts.relay}|${clientId}`;
+    const client = this.clients.get(queueId);
     const clientCount = client?.count ?? 0;
     const clientBytes = client?.bytes ?? 0;
+    // A client's txs drain at about 1/clients of the pool's rate under round-robin reaping.
+    const share = Math.max(1, this.clients.size);
     if (clientCount + 1 > this.maxTxsPerClient || clientBytes + tx.length > this.maxBytesPerClient) {
       this.rejected.fullClient++;
       const need = Math.max(clientCount + 1 - this.maxTxsPerClient, this.txsToFree(clientBytes + tx.length - this.maxBytesPerClient));
-      // A client's txs drain at about 1/clients of the pool's rate under round-robin reaping.
-      return { kind: "full", id, scope: "client", retryAfterMs: this.retryAfter(need, Math.max(1, this.clients.size)) };
+      return { kind: "full", id, scope: "client", retryAfterMs: this.retryAfter(need, share) };
+    }
+    if (
+      (clientCount >= this.smallClientTxs || clientBytes >= this.smallClientBytes) &&
+      (this.entries.size + 1 > this.headroomAt * this.maxTxs || this.totalBytes + tx.length > this.headroomAt * this.maxBytes)
+    ) {
+      // Heavy client past the headroom line: the rest of the pool is kept for clients with little pending.
+      this.rejected.fullHeadroom++;
+      const need = Math.max(1, clientCount + 1 - this.smallClientTxs);
+      return { kind: "full", id, scope: "client", retryAfterMs: this.retryAfter(need, share) };
+    }
+    let relay: Usage | null = null;
+    if (opts.relay !== undefined) {
+      relay = this.relays.get(opts.relay) ?? { count: 0, bytes: 0 };
+      if (relay.count + 1 > this.maxTxsPerRelay || relay.bytes + tx.length > this.maxBytesPerRelay) {
+        this.rejected.fullRelay++;
+        return { kind: "full", id, scope: "client", retryAfterMs: this.retryAfter(relay.count + 1 - this.maxTxsPerRelay, 1) };
+      }
     }
     if (this.entries.size + 1 > this.maxTxs || this.totalBytes + tx.length > this.maxBytes) {
       this.rejected.fullPool++;
@@ -210,10 +301,15 @@ export class Mempool {
     }
     let q = client;
     if (q === undefined) {
-      q = { id: clientId, first: null, last: null, count: 0, bytes: 0 };
-      this.clients.set(clientId, q);
+      q = { id: queueId, relay, first: null, last: null, count: 0, bytes: 0 };
+      this.clients.set(queueId, q);
     }
-    const e: Entry = { id, key, tx, client: q, prev: q.last, next: null, live: true };
+    if (relay !== null) {
+      if (relay.count === 0) this.relays.set(opts.relay!, relay);
+      relay.count++;
+      relay.bytes += tx.length;
+    }
+    const e: Entry = { id, key, tx, client: q, origin: clientId, prev: q.last, next: null, live: true };
     if (q.last === null) q.first = e;
     else q.last.next = e;
     q.last = e;
@@ -283,17 +379,17 @@ export class Mempool {
 
   /**
    * Newly accepted client txs not yet handed to gossip, oldest first, up to `maxTxs` and `maxBytes` (at least one tx
-   * if any is waiting, whatever its size). Each tx is returned once.
+   * if any is waiting, whatever its size), each with its origin client. Each tx is returned once.
    */
-  takeNewForGossip(maxTxs: number, maxBytes: number): Uint8Array[] {
-    const out: Uint8Array[] = [];
+  takeNewForGossip(maxTxs: number, maxBytes: number): GossipItem[] {
+    const out: GossipItem[] = [];
     let bytes = 0;
     const q = this.gossipQueue;
     while (this.gossipHead < q.length && out.length < maxTxs) {
       const e = q[this.gossipHead]!;
       if (e.live) {
         if (out.length > 0 && bytes + e.tx.length > maxBytes) break;
-        out.push(e.tx);
+        out.push({ tx: e.tx, origin: e.origin });
         bytes += e.tx.length;
       }
       this.gossipHead++;
@@ -344,6 +440,12 @@ export class Mempool {
     q.count--;
     q.bytes -= e.tx.length;
     if (q.count === 0) this.clients.delete(q.id);
+    const r = q.relay;
+    if (r !== null) {
+      r.count--;
+      r.bytes -= e.tx.length;
+      if (r.count === 0) this.relays.delete(q.id.slice(0, q.id.indexOf("|")));
+    }
     this.entries.delete(e.key);
     this.totalBytes -= e.tx.length;
   }

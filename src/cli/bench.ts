@@ -9,6 +9,7 @@ const SUITES: Record<string, () => Promise<BenchSuite>> = {
   wire: async () => (await import("../../bench/wire.js")).suite,
   net: async () => (await import("../../bench/net.js")).suite,
   chain: async () => (await import("../../bench/chain.js")).suite,
+  rpc: async () => (await import("../../bench/rpc.js")).suite,
 };
 
 const COMMON_FLAGS = ["json", "time", "iterations", "filter"];

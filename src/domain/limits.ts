@@ -27,6 +27,11 @@ export const MAX_TX_BYTES = 64 * 1024;
 export const MAX_TXS_PER_BLOCK = 65_536;
 /** Most transactions in one gossip batch. */
 export const MAX_TXS_PER_BATCH = 8_192;
+/**
+ * Longest client id a gossip batch carries for the origin of its txs (the RPC's client ids are IP addresses: 45
+ * characters at most for IPv6 text, a zone id included stays under this).
+ */
+export const MAX_ORIGIN_BYTES = 64;
 /** Most committed blocks in one sync response (the message size bounds the total bytes as well). */
 export const MAX_SYNC_BLOCKS = 256;
 /**

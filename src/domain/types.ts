@@ -168,6 +168,11 @@ export interface SyncResponse {
 /** Transactions gossiped between mempools. */
 export interface TxBatch {
   readonly txs: readonly Uint8Array[];
+  /**
+   * Per tx, the client that submitted it to the sender (the receiver's mempool counts the tx against it); absent when
+   * the sender did not say. Parallel to `txs` when present.
+   */
+  readonly origins?: readonly string[];
 }
 
 /**

@@ -55,9 +55,14 @@ import { Proposer } from "./proposer.js";
 import type { PayloadSource } from "./proposer.js";
 import type { SignaturePrecheck } from "./precheck.js";
 import { TxGossip } from "./txGossip.js";
+import { DEFAULT_SYNC_LIMITS, SyncLimiter } from "./syncLimiter.js";
+import type { SyncLimits } from "./syncLimiter.js";
 
 /** See `ConsensusShellOptions.leaderDownGraceMs`. */
 export const DEFAULT_LEADER_DOWN_GRACE_MS = 150;
+
+/** Framing charged per served block on top of its txs (header, QC, offsets): syncLimiter's byte bucket. */
+const SYNC_BLOCK_OVERHEAD_BYTES = 512;
 
 /** Messages waiting for their signature precheck, at most; beyond it new consensus messages are dropped (counted). */
 const MAX_INBOUND = 4_096;
@@ -78,6 +83,8 @@ export interface ConsensusShellOptions {
    * once in a view entered later than that). Default 150 ms (`DEFAULT_LEADER_DOWN_GRACE_MS`).
    */
   readonly leaderDownGraceMs?: number;
+  /** What one peer may make this node serve (syncLimiter.ts). Default `DEFAULT_SYNC_LIMITS`. */
+  readonly syncLimits?: SyncLimits;
 }
 
 export interface ConsensusShellModules {
@@ -92,7 +99,8 @@ export interface ConsensusShellModules {
   readonly mempool: Pick<Mempool, "size" | "reap" | "removeCommitted" | "add" | "takeNewForGossip">;
   /** Where proposals take their transactions from; default the mempool (the simulator's twins add to it). */
   readonly payload?: PayloadSource;
-  readonly transport: Pick<Transport, "peers" | "send">;
+  /** `queuedBytes` gates sync answers (syncLimiter.ts); without it (the simulator's endpoint, which queues nothing) 0. */
+  readonly transport: Pick<Transport, "peers" | "send"> & Partial<Pick<Transport, "queuedBytes">>;
   readonly leaders: LeaderElection;
   readonly penalties: PeerPenalties;
   readonly logger: Logger;
@@ -128,6 +136,7 @@ export class ConsensusShell {
   /** Rejections and dropped messages by code (validation codes, `CORE_*`, `WIRE_*`, shell codes). */
   readonly counters = new Map<string, number>();
   private readonly catchUp: CatchUp;
+  private readonly syncLimiter: SyncLimiter;
   private statusTimer: TimerHandle | null = null;
   private leaderDownTimer: TimerHandle | null = null;
   private leaderDownView = 0;
@@ -170,6 +179,7 @@ export class ConsensusShell {
         count: (code, n) => this.count(code, n),
       },
     );
+    this.syncLimiter = new SyncLimiter(o.syncLimits ?? DEFAULT_SYNC_LIMITS);
     this.catchUp = new CatchUp(o.catchUp ?? DEFAULT_CATCH_UP, {
       scheduler: m.scheduler,
       committedHeight: () => m.store.head()?.height ?? 0,
@@ -435,6 +445,14 @@ export class ConsensusShell {
   private onSyncRequest(from: number, req: SyncRequest): void {
     const state = this.state;
     if (state === null) return;
+    // Rate and queue room first: nothing is read from the store for a refused request (syncLimiter.ts).
+    const now = this.m.scheduler.now();
+    const grant = this.syncLimiter.admit(from, req.toHeight - req.fromHeight + 1, this.m.transport.queuedBytes?.(from) ?? 0, now);
+    if (!grant.ok) {
+      this.count(grant.reason);
+      return;
+    }
+    if (grant.heights < req.toHeight - req.fromHeight + 1) req = { ...req, toHeight: req.fromHeight + grant.heights - 1 };
     const store = this.m.store;
     const chain: CommittedChain = {
       height: store.head()?.height ?? 0,
@@ -444,6 +462,13 @@ export class ConsensusShell {
       },
     };
     const res = serveSyncRequest(state, chain, req);
+    // Charged by the size serveSyncRequest budgets with (payload + per-tx and per-block framing): no second encode.
+    let bytes = 0;
+    for (const b of res.blocks) {
+      bytes += SYNC_BLOCK_OVERHEAD_BYTES;
+      for (const tx of b.block.txs) bytes += tx.length + 8;
+    }
+    this.syncLimiter.charge(from, res.blocks.length, bytes, now);
     this.transmit([from], { kind: "syncResponse", body: res }, Priority.Sync);
   }
 

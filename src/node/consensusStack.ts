@@ -62,7 +62,7 @@ export interface ConsensusStackModules {
   readonly validationVerifier?: CertificateVerifier;
   readonly signer: ConsensusSigner;
   readonly precheck: SignaturePrecheck | null;
-  readonly transport: Pick<Transport, "peers" | "send">;
+  readonly transport: Pick<Transport, "peers" | "send"> & Partial<Pick<Transport, "queuedBytes">>;
   readonly scheduler: Scheduler;
   readonly logger: Logger;
   readonly leaders?: LeaderElection;

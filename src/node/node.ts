@@ -55,6 +55,7 @@ import { PooledPrecheck } from "./precheck.js";
 import { DEFAULT_PENALTIES, PeerPenalties } from "./penalties.js";
 import { lockValidator } from "./lock.js";
 import type { FileLock } from "./lock.js";
+import { submitJournaled, TxJournal } from "./txJournal.js";
 
 export interface NodeOpenOptions {
   /** Default: a `LineLogger` on stderr at the config's level, prefixed with the node index. */
@@ -82,6 +83,8 @@ export class QuireNode implements NodeApi {
   private readonly leaders: LeaderElection;
   private readonly penalties: PeerPenalties;
   private readonly locks: readonly FileLock[];
+  /** Acknowledged client txs, durable before their 202 (txJournal.ts). */
+  private readonly journal: TxJournal;
   private readonly listeners = new Set<CommittedBlockListener>();
   private resolveDone!: (code: number) => void;
   private state: "new" | "running" | "stopping" | "stopped" = "new";
@@ -194,6 +197,7 @@ export class QuireNode implements NodeApi {
       },
       onPeerFlagged: (peer, code) => logger.warn("peer flagged", { peer, code }),
     });
+    this.journal = new TxJournal({ store, defer: (fn) => setImmediate(fn), now: Date.now, onError: (e) => this.onFatal(e) });
     this.rpc = new RpcServer({ host: config.rpc.host, port: config.rpc.port, limits: config.rpc.limits ?? {} }, { api: this, logger, metrics: createRpcMetrics(registry) });
   }
 
@@ -241,6 +245,10 @@ export class QuireNode implements NodeApi {
     if (this.state !== "new") throw new Error(`QuireNode.start: node is ${this.state}`);
     this.state = "running";
     try {
+      // Acknowledged txs of the previous run back into the mempool before anything is served (they gossip from here).
+      const replay = this.journal.replay(this.mempool);
+      if (replay.replayed + replay.dropped + replay.invalid + replay.full > 0) this.logger.info("acknowledged txs replayed", { ...replay });
+      if (replay.full > 0) this.logger.warn("acknowledged txs left out of a smaller mempool until the next start", { full: replay.full });
       await this.transport.start();
       this.shell.start();
       await this.rpc.start();
@@ -267,6 +275,8 @@ export class QuireNode implements NodeApi {
     await settle(this.rpc.stop());
     await settle(this.transport.stop());
     await settle(this.pool.close());
+    // Submissions admitted in this last turn: written (and their answers released) before the store closes.
+    this.journal.flushNow();
     await settle(this.store.close());
     for (const l of this.locks) await l.release();
     this.state = "stopped";
@@ -300,17 +310,7 @@ export class QuireNode implements NodeApi {
   // NodeApi
 
   submitTx(tx: Uint8Array, clientId: string): SubmitResult {
-    const r = this.mempool.add(tx, clientId);
-    switch (r.kind) {
-      case "accepted":
-        return { kind: "accepted", id: r.id };
-      case "duplicate":
-        return { kind: "duplicate", id: r.id };
-      case "full":
-        return { kind: "full", retryAfterSec: Math.max(1, Math.ceil(r.retryAfterMs / 1000)) };
-      case "invalid":
-        return { kind: "invalid", code: r.code, reason: r.reason };
-    }
+    return submitJournaled(this.mempool, this.journal, tx, clientId);
   }
 
   txStatus(id: Uint8Array): TxStatus | null {

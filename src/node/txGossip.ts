@@ -3,12 +3,27 @@
  * not forwarded yet go, in batches, to the next few leaders (the validators that can put them in a block soonest);
  * batches from peers go into the mempool as peer traffic (not re-gossiped). A batch with invalid transactions costs its
  * sender penalty points: an honest peer only forwards what its own mempool admitted.
+ *
+ * Each batch names, per tx, the client that submitted it (TxBatch.origins), and the receiving mempool counts the tx
+ * against that client as relayed by this peer (Mempool AddOptions.relay): one RPC source that floods every node is
+ * one heavy client everywhere instead of n - 1 anonymous peers, and a peer that lies about origins is held by the
+ * mempool's per-relay cap. A batch without origins (an older sender) counts under the origin "".
  */
 import type { TxBatch } from "../domain/types.js";
+import { MAX_ORIGIN_BYTES } from "../domain/limits.js";
 import type { Mempool } from "../chain/mempool.js";
 import type { LeaderElection } from "../consensus/leaderElection.js";
 import type { Scheduler, TimerHandle } from "../util/clock.js";
 import type { GossipPolicy } from "./config.js";
+
+/**
+ * The origin as a batch may carry it: client ids are IP address text (ASCII, at most 45 bytes), but an id over the
+ * wire limit would make the codec refuse the whole batch, so such an id travels as "" (unknown origin, still held by
+ * the receiver's per-relay cap).
+ */
+function wireOrigin(origin: string): string {
+  return Buffer.byteLength(origin, "utf8") <= MAX_ORIGIN_BYTES ? origin : "";
+}
 
 /** Distinct next leaders a gossip batch goes to (all peers in a 4-validator network). */
 const GOSSIP_FANOUT = 3;
@@ -56,13 +71,15 @@ export class TxGossip {
     this.timer = null;
   }
 
-  /** A batch from a peer: each transaction into the mempool, as that peer's (copied out of the frame). */
+  /** A batch from a peer: each transaction into the mempool, relayed by that peer from its origin (copied out of the frame). */
   onBatch(from: number, batch: TxBatch): void {
     let invalid = 0;
     let full = 0;
-    for (const tx of batch.txs) {
+    const relay = `peer:${from}`;
+    const origins = batch.origins;
+    for (let i = 0; i < batch.txs.length; i++) {
       // A copy: the decoded tx is a view into the whole frame, which it would otherwise keep alive in the mempool.
-      const r = this.m.mempool.add(tx.slice(), `peer:${from}`, { gossip: false });
+      const r = this.m.mempool.add(batch.txs[i]!.slice(), origins?.[i] ?? "", { gossip: false, relay });
       if (r.kind === "invalid") invalid++;
       else if (r.kind === "full") full++;
     }
@@ -87,9 +104,9 @@ export class TxGossip {
     if (targets.length === 0) return;
     const p = this.o.policy;
     for (let i = 0; i < GOSSIP_BATCHES_PER_TICK; i++) {
-      const txs = this.m.mempool.takeNewForGossip(p.maxBatchTxs, p.maxBatchBytes);
-      if (txs.length === 0) return;
-      this.m.send(targets, { txs });
+      const items = this.m.mempool.takeNewForGossip(p.maxBatchTxs, p.maxBatchBytes);
+      if (items.length === 0) return;
+      this.m.send(targets, { txs: items.map((g) => g.tx), origins: items.map((g) => wireOrigin(g.origin)) });
     }
   }
 

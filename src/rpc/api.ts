@@ -16,12 +16,19 @@ import type { RootedInclusionProof } from "../crypto/merkle.js";
 /** A value, or a promise of one. */
 export type Awaitable<T> = T | Promise<T>;
 
-/** What the mempool did with one submitted transaction. */
+/**
+ * What the mempool did with one submitted transaction.
+ *
+ * `durable`, when present on an admitted tx, resolves once the tx survives a crash of the node (it is journaled):
+ * the server answers 202/200 only after it resolved, and 500 if it rejects. It is separate from the admission
+ * decision so that a batch can be admitted item by item (each item's outcome decides whether the next is offered)
+ * and then made durable by one group write instead of one write per item.
+ */
 export type SubmitResult =
   /** New to this node: admitted to the mempool. `id` = SHA-256(tx). */
-  | { readonly kind: "accepted"; readonly id: Uint8Array }
+  | { readonly kind: "accepted"; readonly id: Uint8Array; readonly durable?: Promise<void> }
   /** Already pending or committed here: nothing changed (safe outcome of a client retry). */
-  | { readonly kind: "duplicate"; readonly id: Uint8Array }
+  | { readonly kind: "duplicate"; readonly id: Uint8Array; readonly durable?: Promise<void> }
   /** Refused for lack of room (count, bytes or this client's share); nothing was kept. Retry after this many seconds. */
   | { readonly kind: "full"; readonly retryAfterSec: number }
   /**

@@ -652,6 +652,8 @@ export class RpcServer {
       throw new HttpError("EMPTY_TX", "the transaction is empty");
     }
     const r = await this.api.submitTx(tx, req.clientId);
+    // Acknowledged means durable: no 202/200 before the node journaled the tx (a rejection answers 500).
+    if ((r.kind === "accepted" || r.kind === "duplicate") && r.durable !== undefined) await r.durable;
     this.metrics.txs.inc({ outcome: r.kind });
     switch (r.kind) {
       case "accepted":
@@ -698,6 +700,8 @@ export class RpcServer {
     let full = 0;
     let invalid = 0;
     let failed: unknown = undefined;
+    // Admission item by item, durability once for the batch (one group write): see SubmitResult.durable.
+    const durable: Promise<void>[] = [];
     for (const tx of txs) {
       if (full > 0 || failed !== undefined) {
         results.push({ status: "skipped" });
@@ -716,6 +720,7 @@ export class RpcServer {
         case "accepted":
         case "duplicate":
           results.push({ status: r.kind, id: toHex(r.id) });
+          if (r.durable !== undefined) durable.push(r.durable);
           break;
         case "invalid":
           invalid++;
@@ -726,6 +731,13 @@ export class RpcServer {
           results.push({ status: "full", retryAfterSec: full });
           break;
       }
+    }
+    try {
+      await Promise.all(durable);
+    } catch (e) {
+      // Not journaled: nothing of this batch may be reported as admitted.
+      failed ??= e;
+      for (let i = 0; i < results.length; i++) if (results[i]!.status === "accepted" || results[i]!.status === "duplicate") results[i] = { status: "error" };
     }
     const ids = results.map((r) => (r.status === "accepted" || r.status === "duplicate" ? r.id : null));
     const admitted = ids.filter((id) => id !== null).length;

@@ -28,6 +28,7 @@ import {
   MAX_CERT_SIGNERS,
   MAX_CHAIN_ID_BYTES,
   MAX_MESSAGE_BYTES,
+  MAX_ORIGIN_BYTES,
   MAX_SYNC_BLOCKS,
   MAX_SYNC_TXS,
   MAX_TXS_PER_BATCH,
@@ -82,7 +83,7 @@ const enum ProposalF { block = 0, qc, tc, signature }
 const enum CertifiedBlockF { block = 0, qc }
 const enum SyncRequestF { requestId = 0, fromHeight, toHeight }
 const enum SyncResponseF { requestId = 0, blocks }
-const enum TxBatchF { txEnds = 0, txData }
+const enum TxBatchF { txEnds = 0, txData, origins, txOrigins }
 
 function fail(code: WireErrorCode, where: string, name: string, what: string, got?: number, limit?: number): never {
   const field = name === "" ? where : `${where}.${name}`;
@@ -389,9 +390,42 @@ function readSyncResponse(b: Uint8Array, pos: number): SyncResponse {
   return { requestId, blocks };
 }
 
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+const utf8Encoder = new TextEncoder();
+
 function readTxBatch(b: Uint8Array, pos: number): TxBatch {
-  const vt = table(b, pos, "txBatch");
-  return { txs: readTxs(b, pos, vt, TxBatchF.txEnds, TxBatchF.txData, MAX_TXS_PER_BATCH, "txBatch") };
+  const w = "txBatch";
+  const vt = table(b, pos, w);
+  const txs = readTxs(b, pos, vt, TxBatchF.txEnds, TxBatchF.txData, MAX_TXS_PER_BATCH, w);
+  const ot = ref(b, pos, vt, TxBatchF.origins, w, "origins");
+  const it = ref(b, pos, vt, TxBatchF.txOrigins, w, "txOrigins");
+  if (ot === 0 && it === 0) return { txs };
+  if (ot === 0 || it === 0) fail("MISSING_FIELD", w, ot === 0 ? "origins" : "txOrigins", "origins and txOrigins come together");
+  // The distinct client ids: a vector of offsets to strings (u32 length, bytes, NUL).
+  const names: string[] = [];
+  const count = vectorLength(b, ot, 4, MAX_TXS_PER_BATCH, w, "origins");
+  for (let i = 0, p = ot + 4; i < count; i++, p += 4) {
+    const sp = p + u32(b, p);
+    if (sp + 4 > b.length) fail("OUT_OF_BOUNDS", w, "origins", `string ${i} at ${sp} is outside the ${b.length}-byte buffer`, sp, b.length);
+    const len = u32(b, sp);
+    if (len > MAX_ORIGIN_BYTES) fail("TOO_LARGE", w, "origins", `origin ${i} has ${len} bytes, limit ${MAX_ORIGIN_BYTES}`, len, MAX_ORIGIN_BYTES);
+    if (sp + 4 + len > b.length) fail("OUT_OF_BOUNDS", w, "origins", `origin ${i} overruns the buffer`, sp + 4 + len, b.length);
+    charge(4 + len, w, "origins");
+    try {
+      names.push(strictUtf8.decode(b.subarray(sp + 4, sp + 4 + len)));
+    } catch {
+      fail("BAD_LENGTH", w, "origins", `origin ${i} is not UTF-8`);
+    }
+  }
+  const n = vectorLength(b, it, 2, MAX_TXS_PER_BATCH, w, "txOrigins");
+  if (n !== txs.length) fail("BAD_LENGTH", w, "txOrigins", `${n} entries for ${txs.length} txs`, n, txs.length);
+  const origins: string[] = [];
+  for (let i = 0, p = it + 4; i < n; i++, p += 2) {
+    const k = u16(b, p);
+    if (k >= names.length) fail("OUT_OF_RANGE", w, "txOrigins", `entry ${i} names origin ${k} of ${names.length}`, k, names.length);
+    origins.push(names[k]!);
+  }
+  return { txs, origins };
 }
 
 /**
@@ -758,9 +792,35 @@ export class WireEncoder {
     this.txs(batch.txs, MAX_TXS_PER_BATCH, "txBatch");
     const ends = this.txEnds;
     const data = this.txData;
+    let origins = 0;
+    let txOrigins = 0;
+    if (batch.origins !== undefined) {
+      const list = batch.origins;
+      if (list.length !== batch.txs.length) fail("BAD_LENGTH", "txBatch", "origins", `${list.length} origins for ${batch.txs.length} txs`, list.length, batch.txs.length);
+      // Distinct ids once, then a u16 index per tx (a batch mostly carries a handful of clients).
+      const index = new Map<string, number>();
+      const idx = new Uint16Array(list.length);
+      const offsets: number[] = [];
+      for (let i = 0; i < list.length; i++) {
+        const o = list[i]!;
+        let k = index.get(o);
+        if (k === undefined) {
+          const bytes = utf8Encoder.encode(o);
+          if (bytes.length > MAX_ORIGIN_BYTES) fail("TOO_LARGE", "txBatch", "origins", `origin ${i} has ${bytes.length} bytes, limit ${MAX_ORIGIN_BYTES}`, bytes.length, MAX_ORIGIN_BYTES);
+          k = offsets.length;
+          index.set(o, k);
+          offsets.push(bd.createString(bytes));
+        }
+        idx[i] = k;
+      }
+      origins = fb.TxBatch.createOriginsVector(bd, offsets);
+      txOrigins = fb.TxBatch.createTxOriginsVector(bd, idx);
+    }
     fb.TxBatch.startTxBatch(bd);
     if (ends !== 0) fb.TxBatch.addTxEnds(bd, ends);
     if (data !== 0) fb.TxBatch.addTxData(bd, data);
+    if (origins !== 0) fb.TxBatch.addOrigins(bd, origins);
+    if (txOrigins !== 0) fb.TxBatch.addTxOrigins(bd, txOrigins);
     return fb.TxBatch.endTxBatch(bd);
   }
 

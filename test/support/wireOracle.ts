@@ -108,7 +108,10 @@ export function decodeWithGenerated(buf: Uint8Array): Message {
     }
     case fb.Message.TxBatch: {
       const b = env.message(new fb.TxBatch()) as fb.TxBatch;
-      return { kind: "txBatch", body: { txs: txs(b.txEndsArray(), b.txDataArray()) } };
+      const list = txs(b.txEndsArray(), b.txDataArray());
+      if (b.originsLength() === 0 && b.txOriginsLength() === 0 && b.txOriginsArray() === null) return { kind: "txBatch", body: { txs: list } };
+      const names = Array.from({ length: b.originsLength() }, (_, i) => b.origins(i));
+      return { kind: "txBatch", body: { txs: list, origins: Array.from(b.txOriginsArray() ?? [], (k) => names[k]!) } };
     }
     default:
       throw new Error(`oracle: union type ${env.messageType()}`);

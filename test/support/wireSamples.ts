@@ -94,7 +94,12 @@ export function randomMessage(rng: SeededRng, kind: MessageKind): Message {
       const n = rng.range(0, 4);
       return { kind, body: { requestId: u32(rng), blocks: Array.from({ length: n }, () => ({ block: randomBlock(rng, 5), qc: randomQc(rng) })) } };
     }
-    case "txBatch":
-      return { kind, body: { txs: txs(rng, 30) } };
+    case "txBatch": {
+      const list = txs(rng, 30);
+      if (rng.int(2) === 0) return { kind, body: { txs: list } };
+      // Origins (client ids) drawn from a few, so the encoder's dedup is exercised; one non-ASCII.
+      const names = ["127.0.0.1", "::1", "2001:db8::7", "", "clïent"];
+      return { kind, body: { txs: list, origins: list.map(() => names[rng.int(names.length)]!) } };
+    }
   }
 }

@@ -12,7 +12,9 @@
  *   encoded tx-result bitmap produced by executing it), the tx index (tx id → height, index, ok);
  * - committed application state: opaque binary keys and values, laid out by the application;
  * - the consensus safety state: opaque bytes, written durably before `saveSafetyState` returns;
- * - uncommitted blocks the replica stored before voting (the fork database), durable as well, pruned by commits.
+ * - uncommitted blocks the replica stored before voting (the fork database), durable as well, pruned by commits;
+ * - client transactions the node acknowledged (202) and has not committed yet (`savePendingTxs`), so that an
+ *   acknowledged transaction survives a crash; a commit drops those it indexes in the same transaction.
  *
  * Crash consistency: `commit` writes every record of every block it is given in one atomic transaction, so a crash
  * leaves either all of them or none. The safety state and pending blocks are separate transactions; the consensus
@@ -25,7 +27,13 @@ import type { StateReader } from "../app/interface.js";
  * Version of the on-disk layout (table names, key formats, records.ts). A store written by a newer version refuses
  * to open (`SCHEMA_TOO_NEW`); an older one too (`SCHEMA_TOO_OLD`) until a migration exists. Bump on any change.
  */
-export const CHAIN_SCHEMA_VERSION = 1;
+export const CHAIN_SCHEMA_VERSION = 2;
+
+/**
+ * Oldest schema this build opens, upgrading it in place. Version 2 added the pending-tx table only: a version-1 store
+ * has no acknowledged txs to carry over, so the upgrade is rewriting the version number (the table starts empty).
+ */
+export const CHAIN_SCHEMA_MIN_VERSION = 1;
 
 export interface ChainStoreOptions {
   /** The chain this node runs. A store created for another chain id refuses to open (`CHAIN_ID_MISMATCH`). */
@@ -91,6 +99,17 @@ export interface BlockCommit {
   readonly writes: Iterable<StateWrite>;
 }
 
+/** An acknowledged, not yet committed client transaction (the pending-tx table). */
+export interface PendingTx {
+  /** SHA-256 of the tx (the table key). */
+  readonly id: Hash;
+  /** Replay order: ascending in submission order (the node's journal assigns it). A safe integer. */
+  readonly seq: number;
+  /** The client that submitted it (the mempool's client id, e.g. an IP address). */
+  readonly origin: string;
+  readonly tx: Uint8Array;
+}
+
 /** A committed height as the store returns it. */
 export interface CommittedBlockRecord {
   readonly height: number;
@@ -123,7 +142,7 @@ export interface ChainStore extends StateReader {
    * Commits consecutive blocks atomically: the first extends the head (or is the genesis block at height 0 on an
    * empty store), each next one extends the previous. Writes, per block: the block by hash, the height index (hash,
    * QC, state root, results), the tx index entries, the application-state writes, and the new head; prunes pending
-   * blocks at or below the new head. Throws `NOT_NEXT_HEIGHT`, `PARENT_MISMATCH`, `QC_MISMATCH`, `BAD_ARGUMENT`
+   * blocks at or below the new head and the pending-tx records of every tx id in the commits' `txIndex`. Throws `NOT_NEXT_HEIGHT`, `PARENT_MISMATCH`, `QC_MISMATCH`, `BAD_ARGUMENT`
    * before writing anything; any exception (including one thrown by the `writes` iterables) leaves the store as it was.
    * Durable on return.
    */
@@ -156,6 +175,16 @@ export interface ChainStore extends StateReader {
    * persist before its vote leaves (one fsync instead of two). Either part may be omitted.
    */
   saveConsensusState(update: { readonly safety?: Uint8Array; readonly pending?: readonly PendingBlock[] }): void;
+
+  /**
+   * Stores acknowledged client txs (replacing any record with the same id) in one durable transaction: on return they
+   * survive a crash. The node calls it once per group of submissions, before their 202s go out.
+   */
+  savePendingTxs(txs: readonly PendingTx[]): void;
+  /** Every stored pending tx, in ascending `seq` (then id). */
+  pendingTxs(): PendingTx[];
+  /** Drops pending-tx records by id (absent ids are ignored), in one durable transaction. */
+  removePendingTxs(ids: readonly Hash[]): void;
 
   /** Releases the store. Every later call throws `CLOSED`; closing twice is allowed. */
   close(): Promise<void>;

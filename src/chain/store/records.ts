@@ -17,6 +17,7 @@
  *   txLocation   height(u64) index(u32) ok(u8)                         (value of the tx index)
  *   pending      flags(u8: 1 = qc, 2 = parentQc) block [qc] [parentQc] (value of the fork database, key = hash)
  *   head         height(u64) hash(32)
+ *   pendingTx    seq(u64) len(u32) origin(UTF-8) len(u32) tx           (value of the pending-tx table, key = tx id)
  *   safety       version(u8 = 2) lastVotedView(u64) highQc lastProposedView(u64) flags(u8: 1 = vote, 2 = timeout, 4 = tc)
  *                [vote: view(u64) blockHash(32) voter(u32) len(u32) signature]
  *                [timeout: view(u64) highQc voter(u32) len(u32) signature]
@@ -31,7 +32,7 @@ import { ChainStoreError } from "../errors.js";
 import { writeU64BE } from "../../util/bytes.js";
 import type { Block, BlockHeader, Hash, QuorumCert, Timeout, TimeoutCert, Vote } from "../../domain/types.js";
 import { HASH_BYTES } from "../../domain/limits.js";
-import type { ChainHead, PendingBlock, TxLocation } from "./interface.js";
+import type { ChainHead, PendingBlock, PendingTx, TxLocation } from "./interface.js";
 
 
 /** Sequential writer over a buffer sized in advance (every encoder computes its exact size first). */
@@ -267,6 +268,35 @@ export function decodePendingRecord(hash: Hash, bytes: Uint8Array): PendingBlock
   r.end();
   return { block, hash: hash.slice(), qc, parentQc };
 }
+
+/**
+ * A client transaction acknowledged but not yet committed. `seq` orders the replay after a restart (a client's txs go
+ * back into the mempool in the order it submitted them); the origin is the client's id, so quotas hold after a replay.
+ */
+export function encodePendingTxRecord(p: PendingTx): Uint8Array {
+  const origin = utf8Encoder.encode(p.origin);
+  const w = new Writer(8 + 4 + origin.length + 4 + p.tx.length);
+  w.u64(p.seq);
+  w.sized(origin);
+  w.sized(p.tx);
+  return w.finish();
+}
+export function decodePendingTxRecord(id: Hash, bytes: Uint8Array): PendingTx {
+  const r = new Reader(bytes, "pending tx");
+  const seq = r.u64();
+  const originBytes = r.sized();
+  const tx = r.sized();
+  r.end();
+  let origin: string;
+  try {
+    origin = utf8Decoder.decode(originBytes);
+  } catch {
+    throw corrupt("pending tx: origin is not UTF-8");
+  }
+  return { id: id.slice(), seq, origin, tx };
+}
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
 
 export function encodeHead(h: ChainHead): Uint8Array {
   const w = new Writer(8 + HASH_BYTES);

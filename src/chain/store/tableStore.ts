@@ -11,6 +11,12 @@
  *   txs      tx id → tx location
  *   pending  block hash → pending record               (the fork database)
  *   state    application key → value
+ *   ptxs     tx id → pending-tx record                 (acknowledged client txs not committed yet; schema 2)
+ *
+ * The pending-tx table is bounded by the mempool: a record is written only for a tx the mempool admitted (whose
+ * bounds cap the count and bytes of pending txs), and the commit that indexes a tx removes its record in the same
+ * transaction. A record whose tx committed before the record was written (a group commit racing a block that carried
+ * the same tx from another node) is dropped when the node replays the table at its next start.
  */
 import { ChainStoreError } from "../errors.js";
 import { bytesKey } from "../../util/bytes.js";
@@ -22,17 +28,19 @@ import {
   decodeCommitRecord,
   decodeHead,
   decodePendingRecord,
+  decodePendingTxRecord,
   decodeTxLocation,
   decodeU32,
   encodeBlockRecord,
   encodeCommitRecord,
   encodeHead,
   encodePendingRecord,
+  encodePendingTxRecord,
   encodeTxLocation,
   encodeU32,
   heightKey,
 } from "./records.js";
-import { CHAIN_SCHEMA_VERSION } from "./interface.js";
+import { CHAIN_SCHEMA_MIN_VERSION, CHAIN_SCHEMA_VERSION } from "./interface.js";
 import type {
   BlockCommit,
   ChainHead,
@@ -41,11 +49,12 @@ import type {
   ChainStoreOptions,
   CommittedBlockRecord,
   PendingBlock,
+  PendingTx,
   TxLocation,
 } from "./interface.js";
 
-export type TableName = "meta" | "blocks" | "heights" | "txs" | "pending" | "state";
-export const TABLE_NAMES: readonly TableName[] = ["meta", "blocks", "heights", "txs", "pending", "state"];
+export type TableName = "meta" | "blocks" | "heights" | "txs" | "pending" | "state" | "ptxs";
+export const TABLE_NAMES: readonly TableName[] = ["meta", "blocks", "heights", "txs", "pending", "state", "ptxs"];
 
 /** Keys of the meta table. */
 export const META_KEYS = {
@@ -68,10 +77,10 @@ export interface TableWriter {
   remove(table: TableName, key: Uint8Array): void;
 }
 
-/** What a backend provides: six binary tables, atomic durable transactions, close. */
+/** What a backend provides: seven binary tables, atomic durable transactions, close. */
 export interface TableBackend {
   get(table: TableName, key: Uint8Array): Uint8Array | undefined;
-  /** Every entry of a table in key order (only used on small tables: the pending blocks). */
+  /** Every entry of a table in key order (only used on small tables: the pending blocks, and pending txs at start). */
   entries(table: TableName): Iterable<readonly [Uint8Array, Uint8Array]>;
   /**
    * Runs `fn` in one transaction: all its writes become visible and durable together when it returns, or none of
@@ -93,6 +102,11 @@ export class TableChainStore implements ChainStore {
   private currentHead: ChainHead | null;
   /** Heights of the pending blocks, so a commit can prune them without decoding whole blocks. */
   private readonly pendingIndex = new Map<string, PendingIndexEntry>();
+  /**
+   * Ids (bytesKey) of the stored pending-tx records, so a commit deletes only records that exist: most committed txs
+   * came by gossip and have none, and a delete is a B-tree descent each. Bounded like the table (by the mempool).
+   */
+  private readonly pendingTxIds = new Set<string>();
 
   /** Opens (or creates) the store; throws the opening errors of ChainStoreErrorCode. Does not close `tables`. */
   protected constructor(
@@ -117,10 +131,10 @@ export class TableChainStore implements ChainStore {
           { stored: version, supported: CHAIN_SCHEMA_VERSION },
         );
       }
-      if (version < CHAIN_SCHEMA_VERSION) {
+      if (version < CHAIN_SCHEMA_MIN_VERSION) {
         throw new ChainStoreError(
           "SCHEMA_TOO_OLD",
-          `the data directory uses store schema ${version}, this build reads only ${CHAIN_SCHEMA_VERSION} and has no migration; use another directory`,
+          `the data directory uses store schema ${version}, this build reads ${CHAIN_SCHEMA_MIN_VERSION}..${CHAIN_SCHEMA_VERSION} and has no migration; use another directory`,
           { stored: version, supported: CHAIN_SCHEMA_VERSION },
         );
       }
@@ -133,6 +147,8 @@ export class TableChainStore implements ChainStore {
           { stored: toHex(storedChain), expected: toHex(opts.chainId) },
         );
       }
+      // 1 → 2 only added the (empty) pending-tx table: record the new version, nothing else to move.
+      if (version < CHAIN_SCHEMA_VERSION) tables.transaction((w) => w.put("meta", META_KEYS.schemaVersion, encodeU32(CHAIN_SCHEMA_VERSION)));
     }
     const genesis = tables.get("meta", META_KEYS.genesisHash);
     if (genesis !== undefined && opts.genesisHash !== undefined && !bytesEqual(genesis, opts.genesisHash)) {
@@ -149,6 +165,7 @@ export class TableChainStore implements ChainStore {
       const p = decodePendingRecord(key, value);
       this.pendingIndex.set(bytesKey(p.hash), { hash: p.hash, height: p.block.header.height });
     }
+    for (const [key] of tables.entries("ptxs")) this.pendingTxIds.add(bytesKey(key));
   }
 
   meta(): ChainMeta {
@@ -182,12 +199,21 @@ export class TableChainStore implements ChainStore {
     }
     const newHead = prev!;
     const pruned = [...this.pendingIndex.values()].filter((p) => p.height <= newHead.height);
+    const ackedTxs: string[] = [];
     this.tables.transaction((w) => {
       for (const c of commits) {
         const height = c.block.header.height;
         w.put("blocks", c.hash, encodeBlockRecord(c.block));
         w.put("heights", heightKey(height), encodeCommitRecord({ hash: c.hash, stateRoot: c.stateRoot, results: c.results, qc: c.qc }));
-        for (const t of c.txIndex) w.put("txs", t.id, encodeTxLocation({ height, index: t.index, ok: t.ok }));
+        for (const t of c.txIndex) {
+          w.put("txs", t.id, encodeTxLocation({ height, index: t.index, ok: t.ok }));
+          // Committed: an acknowledged tx no longer needs replaying.
+          const k = bytesKey(t.id);
+          if (this.pendingTxIds.has(k)) {
+            w.remove("ptxs", t.id);
+            ackedTxs.push(k);
+          }
+        }
         for (const [key, value] of c.writes) {
           checkStateKey(key);
           if (value === null) w.remove("state", key);
@@ -202,6 +228,7 @@ export class TableChainStore implements ChainStore {
     this.currentHead = { height: newHead.height, hash: newHead.hash.slice() };
     if (this.chainMeta.genesisHash === null) this.chainMeta.genesisHash = commits[0]!.hash.slice();
     for (const p of pruned) this.pendingIndex.delete(bytesKey(p.hash));
+    for (const k of ackedTxs) this.pendingTxIds.delete(k);
   }
 
   blockByHash(hash: Hash): Block | undefined {
@@ -278,6 +305,40 @@ export class TableChainStore implements ChainStore {
     const out: PendingBlock[] = [];
     for (const [key, value] of this.tables.entries("pending")) out.push(decodePendingRecord(key, value));
     return out.sort((a, b) => a.block.header.height - b.block.header.height);
+  }
+
+  savePendingTxs(txs: readonly PendingTx[]): void {
+    this.open();
+    if (txs.length === 0) return;
+    const records = txs.map((p) => {
+      checkHash(p.id, "tx id");
+      if (!Number.isSafeInteger(p.seq) || p.seq < 0) throw new ChainStoreError("BAD_ARGUMENT", `pending tx seq must be a non-negative safe integer, got ${p.seq}`);
+      if (!(p.tx instanceof Uint8Array)) throw new ChainStoreError("BAD_ARGUMENT", "pending tx must be bytes");
+      return encodePendingTxRecord(p);
+    });
+    this.tables.transaction((w) => txs.forEach((p, i) => w.put("ptxs", p.id, records[i]!)));
+    for (const p of txs) this.pendingTxIds.add(bytesKey(p.id));
+  }
+
+  pendingTxs(): PendingTx[] {
+    this.open();
+    const out: PendingTx[] = [];
+    for (const [key, value] of this.tables.entries("ptxs")) {
+      if (key.length !== HASH_BYTES) throw new ChainStoreError("CORRUPT", `pending-tx key of ${key.length} bytes`);
+      out.push(decodePendingTxRecord(key, value));
+    }
+    // Stable sort: equal seqs keep key order.
+    return out.sort((a, b) => a.seq - b.seq);
+  }
+
+  removePendingTxs(ids: readonly Hash[]): void {
+    this.open();
+    if (ids.length === 0) return;
+    for (const id of ids) checkHash(id, "tx id");
+    this.tables.transaction((w) => {
+      for (const id of ids) w.remove("ptxs", id);
+    });
+    for (const id of ids) this.pendingTxIds.delete(bytesKey(id));
   }
 
   async close(): Promise<void> {

@@ -13,16 +13,11 @@
  * index). After DURATION_MS or on SIGTERM it prints one JSON line counting what it sent, and exits 0.
  */
 import { randomBytes } from "node:crypto";
-import { loadBlsBackend } from "../../../src/crypto/bls/backend.js";
-import { loadKeyFile } from "../../../src/crypto/bls/keyFile.js";
 import type { QuorumCert } from "../../../src/domain/types.js";
-import { blsLinkIdentity } from "../../../src/net/blsLink.js";
 import { Priority, SendStatus } from "../../../src/net/transport.js";
-import { UwsTransport } from "../../../src/net/uwsTransport.js";
-import { loadNodeConfig } from "../../../src/node/config.js";
-import { loadGenesis } from "../../../src/node/genesis.js";
 import { RpcClient } from "../../../src/rpc/client.js";
 import { encodeMessage } from "../../../src/wire/codec.js";
+import { openValidatorLink, runAttack } from "./validatorLink.js";
 
 const ROUND_MS = 10;
 /**
@@ -38,29 +33,10 @@ const STALE_VIEWS = 7;
 async function main(argv: readonly string[]): Promise<void> {
   const [configFile, durationArg, ...peerArgs] = argv;
   if (configFile === undefined || durationArg === undefined) throw new Error("usage: attacker.js CONFIG DURATION_MS PEER=RPC_URL ...");
-  const config = await loadNodeConfig(configFile);
-  const backend = await loadBlsBackend("blst");
-  const genesis = await loadGenesis(config.genesisFile, backend);
-  const key = await loadKeyFile(config.keyFile, backend);
+  const { config, genesis, backend, key, transport } = await openValidatorLink(configFile, { onMessage: () => {} });
   const self = config.validatorIndex;
   const n = genesis.validators.length;
   const rpc = new Map(peerArgs.map((a) => [Number(a.slice(0, a.indexOf("="))), new RpcClient({ url: a.slice(a.indexOf("=") + 1), timeoutMs: 2_000 })]));
-
-  const transport = new UwsTransport(
-    { self, chainId: genesis.chainIdBytes, validators: genesis.validators.map((v, i) => ({ publicKey: v.publicKey, address: config.peers[i]! })), listen: config.p2p },
-    {
-      identity: blsLinkIdentity(backend, key),
-      verify: (pk, msg, sig) => {
-        try {
-          return backend.verify(msg, backend.publicKeyFromBytes(pk), backend.signatureFromBytes(sig));
-        } catch {
-          return false;
-        }
-      },
-    },
-  );
-  transport.setHandler({ onMessage: () => {} });
-  await transport.start();
 
   // Signed with the real key, over a message nobody asked for: a valid point, the wrong signature.
   const wrongSignature = () => backend.signatureToBytes(backend.sign(key.secretKey, randomBytes(32)), "uncompressed");
@@ -122,10 +98,4 @@ async function main(argv: readonly string[]): Promise<void> {
   await transport.stop();
 }
 
-main(process.argv.slice(2)).then(
-  () => process.exit(0),
-  (e: unknown) => {
-    process.stderr.write(`attacker: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exit(1);
-  },
-);
+runAttack("attacker", () => main(process.argv.slice(2)));

@@ -56,7 +56,8 @@ test("mempool: invalid txs are refused with the application's reason", () => {
 });
 
 test("mempool: bounded by count and bytes, overall and per client; full never drops an accepted tx", () => {
-  const m = new Mempool({ maxTxs: 10, maxBytes: 1000, maxTxsPerClient: 6, maxBytesPerClient: 500 });
+  // headroomAt 1: the hard bounds alone (the headroom rule has its own tests below).
+  const m = new Mempool({ maxTxs: 10, maxBytes: 1000, maxTxsPerClient: 6, maxBytesPerClient: 500, headroomAt: 1 });
   for (let i = 0; i < 6; i++) expectKind(m.add(tx("a", i), "a"), "accepted");
   const quota = m.add(tx("a", 6), "a");
   assert.ok(quota.kind === "full" && quota.scope === "client" && quota.retryAfterMs > 0);
@@ -74,7 +75,7 @@ test("mempool: bounded by count and bytes, overall and per client; full never dr
   expectKind(m.add(tx("c", 0), "c"), "accepted");
   expectKind(m.add(tx("a", 6), "a"), "accepted");
   // Byte bounds: per client, then overall.
-  const bytes = new Mempool({ maxTxs: 100, maxBytes: 1000, maxBytesPerClient: 600 });
+  const bytes = new Mempool({ maxTxs: 100, maxBytes: 1000, maxBytesPerClient: 600, headroomAt: 1 });
   expectKind(bytes.add(tx("a", 0, 500), "a"), "accepted");
   const clientBytes = bytes.add(tx("a", 1, 200), "a");
   assert.ok(clientBytes.kind === "full" && clientBytes.scope === "client");
@@ -160,10 +161,10 @@ test("mempool: gossip hands out each newly accepted client tx once, skips commit
   for (let i = 0; i < 5; i++) m.add(tx("a", i), "a");
   m.add(tx("peer", 0), "peer:1", { gossip: false });
   m.removeCommitted([sha256(tx("a", 1))]);
-  assert.deepEqual(m.takeNewForGossip(2, 1 << 20).map(tag), ["a:0:", "a:2:"]);
+  assert.deepEqual(m.takeNewForGossip(2, 1 << 20).map((g) => [tag(g.tx), g.origin]), [["a:0:", "a"], ["a:2:", "a"]]);
   // Byte bound (at least one tx whatever its size).
-  assert.deepEqual(m.takeNewForGossip(10, 10).map(tag), ["a:3:"]);
-  assert.deepEqual(m.takeNewForGossip(10, 1 << 20).map(tag), ["a:4:"]);
+  assert.deepEqual(m.takeNewForGossip(10, 10).map((g) => tag(g.tx)), ["a:3:"]);
+  assert.deepEqual(m.takeNewForGossip(10, 1 << 20).map((g) => tag(g.tx)), ["a:4:"]);
   assert.deepEqual(m.takeNewForGossip(10, 1 << 20), []);
   // Long runs stay bounded (the queue compacts).
   for (let i = 0; i < 5000; i++) m.add(tx("b", i), "b");
@@ -175,7 +176,7 @@ test("mempool: gossip hands out each newly accepted client tx once, skips commit
 
 test("mempool: retry-after follows the measured drain rate, clamped; the default without a clock", () => {
   let now = 0;
-  const m = new Mempool({ maxTxs: 100, maxTxsPerClient: 100, minRetryAfterMs: 50, maxRetryAfterMs: 5000, defaultRetryAfterMs: 777 }, { now: () => now });
+  const m = new Mempool({ maxTxs: 100, maxTxsPerClient: 100, minRetryAfterMs: 50, maxRetryAfterMs: 5000, defaultRetryAfterMs: 777, headroomAt: 1 }, { now: () => now });
   for (let i = 0; i < 100; i++) m.add(tx("a", i), "a");
   const before = m.add(tx("a", 100), "a");
   assert.ok(before.kind === "full");
@@ -196,4 +197,65 @@ test("mempool: retry-after follows the measured drain rate, clamped; the default
   for (let i = 0; i < 10; i++) q.add(tx("a", i), "a");
   const quota = q.add(tx("a", 10), "a");
   assert.ok(quota.kind === "full" && quota.scope === "client" && quota.retryAfterMs === 1000);
+});
+
+// Headroom (issue 11): once the pool is 75 % full a client holding >= smallClientTxs is refused while a light client
+// still gets in. (Under the old rule — a per-client cap of half the pool, gossip counted per peer — the flooder's
+// direct key and its three relaying peers could take 4 x 3,200 slots, the whole pool; the failing run on the old code
+// is the adversarial test test/adversarial/mempoolStarvation.test.ts, this one needs the new options.)
+test("mempool quotas: past the headroom line heavy clients are refused, light ones still admitted", () => {
+  const m = new Mempool({ maxTxs: 100, maxBytes: 1 << 20 });
+  assert.equal(m.smallClientTxs, 1);
+  assert.equal(m.headroomAt, 0.75);
+  const wide = new Mempool({ maxTxs: 6400, maxBytes: 1 << 30 });
+  assert.equal(wide.smallClientTxs, 100);
+  assert.equal(wide.maxTxsPerRelay, 1600);
+  // A flooder submits directly and through three relays (as it does when it floods every node of a network).
+  const keys: [string, string | undefined][] = [["66", undefined], ["66", "peer:1"], ["66", "peer:2"], ["66", "peer:3"]];
+  let admitted = 0;
+  for (let i = 0; i < 400; i++) {
+    const [c, relay] = keys[i % 4]!;
+    if (wide.add(tx(`f${i % 4}`, i), c, relay === undefined ? {} : { relay }).kind === "accepted") admitted++;
+  }
+  // 6400 * 0.75 = 4800 is far off: everything fits so far.
+  assert.equal(admitted, 400);
+  for (let i = 400; i < 8000; i++) {
+    const [c, relay] = keys[i % 4]!;
+    const r = wide.add(tx(`f${i % 4}`, i), c, relay === undefined ? {} : { relay });
+    if (r.kind === "accepted") admitted++;
+    else assert.ok(r.kind === "full" && r.scope === "client", JSON.stringify(r));
+  }
+  assert.equal(admitted, 4800, "the flooder stops at the headroom line");
+  assert.ok(wide.metrics().rejected.fullHeadroom > 0);
+  // Light clients (direct, and relayed from a light origin) still get in; each only up to smallClientTxs.
+  for (let c = 0; c < 10; c++) for (let k = 0; k < 100; k++) expectKind(wide.add(tx(`light${c}`, k), `10.0.0.${c}`), "accepted");
+  expectKind(wide.add(tx("light0", 100), "10.0.0.0"), "full");
+  for (let k = 0; k < 100; k++) expectKind(wide.add(tx("relayed", k), "10.1.1.1", { relay: "peer:2" }), "accepted");
+  // And the whole pool still bounds everything.
+  for (let c = 10; c < 20; c++) for (let k = 0; k < 100; k++) wide.add(tx(`light${c}`, k), `10.0.0.${c}`);
+  assert.equal(wide.size, 6400);
+  expectKind(wide.add(tx("late", 0), "10.9.9.9"), "full");
+});
+
+// A Byzantine relayer that names a fresh origin per tx: each (relay, origin) key stays light, but the relay's total
+// is capped (a quarter of the pool); the honest client whose id it claims keeps its own quota untouched.
+test("mempool quotas: a relayer inventing origins is held by the per-relay cap; it cannot use up a real client's quota", () => {
+  const m = new Mempool({ maxTxs: 400, maxBytes: 1 << 30 });
+  let admitted = 0;
+  for (let i = 0; i < 1000; i++) if (m.add(tx("liar", i), `fake${i}`, { relay: "peer:3" }).kind === "accepted") admitted++;
+  assert.equal(admitted, 100);
+  assert.equal(m.metrics().rejected.fullRelay, 900);
+  // Claiming the honest client's id counts under (peer:3, 127.0.0.1), not under 127.0.0.1.
+  const m2 = new Mempool({ maxTxs: 400, maxBytes: 1 << 30, maxTxsPerClient: 10 });
+  for (let i = 0; i < 20; i++) m2.add(tx("liar", i), "127.0.0.1", { relay: "peer:3" });
+  for (let i = 0; i < 10; i++) expectKind(m2.add(tx("honest", i), "127.0.0.1"), "accepted");
+  // Committing frees the relay's share again.
+  const m3 = new Mempool({ maxTxs: 8, maxBytes: 1 << 30, maxTxsPerRelay: 2 });
+  expectKind(m3.add(tx("r", 0), "a", { relay: "peer:1" }), "accepted");
+  expectKind(m3.add(tx("r", 1), "b", { relay: "peer:1" }), "accepted");
+  expectKind(m3.add(tx("r", 2), "c", { relay: "peer:1" }), "full");
+  expectKind(m3.add(tx("r", 2), "c", { relay: "peer:2" }), "accepted");
+  m3.removeCommitted([sha256(tx("r", 0))]);
+  expectKind(m3.add(tx("r", 3), "c", { relay: "peer:1" }), "accepted");
+  assert.equal(m3.metrics().clients, 3);
 });

@@ -3,8 +3,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ChainStoreError } from "../../../src/chain/errors.js";
-import { CHAIN_SCHEMA_VERSION } from "../../../src/chain/store/interface.js";
-import type { BlockCommit, ChainStore, ChainStoreOptions, PendingBlock, StateWrite } from "../../../src/chain/store/interface.js";
+import { CHAIN_SCHEMA_MIN_VERSION, CHAIN_SCHEMA_VERSION } from "../../../src/chain/store/interface.js";
+import type { BlockCommit, ChainStore, ChainStoreOptions, PendingBlock, PendingTx, StateWrite } from "../../../src/chain/store/interface.js";
 import { utf8 } from "../../../src/util/bytes.js";
 import { CHAIN_ID, fakeQc, nextBlock, sha256 } from "./support/fixtures.js";
 import type { ChainBlock } from "./support/fixtures.js";
@@ -278,7 +278,7 @@ export function runChainStoreCompliance<Loc>(backend: StoreBackend<Loc>): void {
         await expectCodeAsync(backend.open(loc, { chainId: CHAIN_ID, genesisHash: sha256(utf8("other genesis")) }), "GENESIS_MISMATCH");
         await backend.setSchemaVersion(loc, CHAIN_SCHEMA_VERSION + 1);
         await expectCodeAsync(backend.open(loc, opts), "SCHEMA_TOO_NEW");
-        await backend.setSchemaVersion(loc, CHAIN_SCHEMA_VERSION - 1);
+        await backend.setSchemaVersion(loc, CHAIN_SCHEMA_MIN_VERSION - 1);
         await expectCodeAsync(backend.open(loc, opts), "SCHEMA_TOO_OLD");
         // Refusals release the location: the right configuration opens it.
         await backend.setSchemaVersion(loc, CHAIN_SCHEMA_VERSION);
@@ -351,6 +351,54 @@ export function runChainStoreCompliance<Loc>(backend: StoreBackend<Loc>): void {
         safety.fill(0);
         assert.deepEqual(s.loadSafetyState(), utf8("safety"));
       }));
+
+    test("a schema-1 store opens, upgraded to the current version with an empty pending-tx table", async () => {
+      const loc = await backend.newLocation();
+      try {
+        const s = await backend.open(loc, opts);
+        s.commit([commitOf(buildChain(0)[0]!)]);
+        await s.close();
+        await backend.setSchemaVersion(loc, 1);
+        const up = await backend.open(loc, opts);
+        assert.equal(up.meta().schemaVersion, CHAIN_SCHEMA_VERSION);
+        assert.deepEqual(up.pendingTxs(), []);
+        assert.equal(up.head()!.height, 0);
+        await up.close();
+      } finally {
+        await backend.cleanup(loc);
+      }
+    });
+
+    test("pending txs: saved durably across a reopen, listed in seq order, dropped by the commit that indexes them", async () => {
+      const loc = await backend.newLocation();
+      const chain = buildChain(2);
+      const ptx = (tx: Uint8Array, seq: number, origin: string): PendingTx => ({ id: sha256(tx), seq, origin, tx });
+      // Block 1's txs, one tx no block carries, in an order unlike the ids' and the seqs' (the list sorts by seq).
+      const [a, b] = chain[1]!.block.txs;
+      const other = utf8("never committed");
+      try {
+        const s = await backend.open(loc, opts);
+        s.commit([commitOf(chain[0]!)]);
+        s.savePendingTxs([ptx(other, 30, "127.0.0.1"), ptx(b!, 20, "peer client ü")]);
+        s.savePendingTxs([ptx(a!, 10, "::1")]);
+        await s.close();
+        const r = await backend.open(loc, opts);
+        assert.deepEqual(r.pendingTxs().map((p) => [p.seq, p.origin, p.tx]), [[10, "::1", a], [20, "peer client ü", b], [30, "127.0.0.1", other]]);
+        r.commit([commitOf(chain[1]!)]);
+        assert.deepEqual(r.pendingTxs().map((p) => p.tx), [other]);
+        r.removePendingTxs([sha256(other), sha256(utf8("absent"))]);
+        assert.deepEqual(r.pendingTxs(), []);
+        // Saving the same id again replaces the record.
+        r.savePendingTxs([ptx(other, 40, "x"), ptx(other, 41, "y")]);
+        assert.deepEqual(r.pendingTxs().map((p) => [p.seq, p.origin]), [[41, "y"]]);
+        expectCode(() => r.savePendingTxs([{ id: new Uint8Array(31), seq: 1, origin: "", tx: other }]), "BAD_ARGUMENT");
+        expectCode(() => r.savePendingTxs([ptx(other, -1, "")]), "BAD_ARGUMENT");
+        expectCode(() => r.removePendingTxs([new Uint8Array(5)]), "BAD_ARGUMENT");
+        await r.close();
+      } finally {
+        await backend.cleanup(loc);
+      }
+    });
 
     test("bad arguments are typed errors", () =>
       withStore((s) => {

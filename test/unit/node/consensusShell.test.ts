@@ -14,6 +14,8 @@ import { blockHasher } from "../../../src/consensus/blockHash.js";
 import { merkleRoot } from "../../../src/crypto/merkle.js";
 import { sameChain, ShellHarness, until } from "./support/shellHarness.js";
 import type { HarnessNode } from "./support/shellHarness.js";
+import { Priority } from "../../../src/net/transport.js";
+import { DEFAULT_SYNC_LIMITS } from "../../../src/node/syncLimiter.js";
 
 function kvPut(i: number): Uint8Array {
   const nonce = new Uint8Array(8);
@@ -257,6 +259,33 @@ test("a proposal that arrives before its parent waits in the core while the pare
     sameChain(h, Math.min(...h.nodes.map((_, i) => h.height(i))));
   } finally {
     h.net.setInterceptor(undefined);
+    await h.stop();
+  }
+});
+
+// Sync amplification (issue 11): 200 max-range sync requests from one peer, sent at once. Before the limiter every one
+// was answered (200 responses of the whole chain, ~20 blocks each: 4,000+ blocks read and encoded for 200 x 40 bytes;
+// this test failed with "no request refused; 200 answered" with the limiter disabled); now the heights served stay within the bucket (burst 1,024
+// plus 512/s) and the rest are refused and counted.
+test("sync requests beyond a peer's height budget are refused and counted, nothing is read for them", async () => {
+  const h = new ShellHarness(4);
+  try {
+    await h.start();
+    await until("a chain to serve", () => h.height(0) >= 20, 30_000);
+    const victim = h.nodes[0]!;
+    const t0 = Date.now();
+    const asks = 200;
+    for (let k = 0; k < asks; k++) {
+      h.nodes[3]!.transport.send(0, Priority.Sync, encodeMessage({ kind: "syncRequest", body: { requestId: 2 ** 31 + k, fromHeight: 1, toHeight: 256 } }));
+    }
+    const refused = () => victim.shell.counters.get("SYNC_RATE_LIMITED") ?? 0;
+    const answers = () => victim.events.filter((e) => e.kind === "sent" && e.to === 3 && e.msg.kind === "syncResponse" && e.msg.body.requestId >= 2 ** 31);
+    await until("every request answered or refused", () => answers().length + refused() >= asks, 30_000);
+    const served = answers().reduce((n, e) => n + (e.kind === "sent" && e.msg.kind === "syncResponse" ? e.msg.body.blocks.length : 0), 0);
+    const budget = DEFAULT_SYNC_LIMITS.heightBurst + ((Date.now() - t0) / 1000) * DEFAULT_SYNC_LIMITS.heightsPerSec;
+    assert.ok(refused() > 0, `no request refused; ${answers().length} answered`);
+    assert.ok(served <= budget + 256, `${served} heights served, budget ${budget.toFixed(0)}`);
+  } finally {
     await h.stop();
   }
 });

@@ -53,8 +53,35 @@ txDataArray():Uint8Array|null {
   return offset ? new Uint8Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
 }
 
+origins(index: number):string
+origins(index: number,optionalEncoding:flatbuffers.Encoding):string|Uint8Array
+origins(index: number,optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.__string(this.bb!.__vector(this.bb_pos + offset) + index * 4, optionalEncoding) : null;
+}
+
+originsLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+txOrigins(index: number):number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.readUint16(this.bb!.__vector(this.bb_pos + offset) + index * 2) : 0;
+}
+
+txOriginsLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+txOriginsArray():Uint16Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? new Uint16Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
+}
+
 static startTxBatch(builder:flatbuffers.Builder) {
-  builder.startObject(2);
+  builder.startObject(4);
 }
 
 static addTxEnds(builder:flatbuffers.Builder, txEndsOffset:flatbuffers.Offset) {
@@ -94,15 +121,54 @@ static startTxDataVector(builder:flatbuffers.Builder, numElems:number) {
   builder.startVector(1, numElems, 1);
 }
 
+static addOrigins(builder:flatbuffers.Builder, originsOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(2, originsOffset, 0);
+}
+
+static createOriginsVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startOriginsVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static addTxOrigins(builder:flatbuffers.Builder, txOriginsOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(3, txOriginsOffset, 0);
+}
+
+static createTxOriginsVector(builder:flatbuffers.Builder, data:number[]|Uint16Array):flatbuffers.Offset;
+/**
+ * @deprecated This Uint8Array overload will be removed in the future.
+ */
+static createTxOriginsVector(builder:flatbuffers.Builder, data:number[]|Uint8Array):flatbuffers.Offset;
+static createTxOriginsVector(builder:flatbuffers.Builder, data:number[]|Uint16Array|Uint8Array):flatbuffers.Offset {
+  builder.startVector(2, data.length, 2);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addInt16(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startTxOriginsVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(2, numElems, 2);
+}
+
 static endTxBatch(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createTxBatch(builder:flatbuffers.Builder, txEndsOffset:flatbuffers.Offset, txDataOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createTxBatch(builder:flatbuffers.Builder, txEndsOffset:flatbuffers.Offset, txDataOffset:flatbuffers.Offset, originsOffset:flatbuffers.Offset, txOriginsOffset:flatbuffers.Offset):flatbuffers.Offset {
   TxBatch.startTxBatch(builder);
   TxBatch.addTxEnds(builder, txEndsOffset);
   TxBatch.addTxData(builder, txDataOffset);
+  TxBatch.addOrigins(builder, originsOffset);
+  TxBatch.addTxOrigins(builder, txOriginsOffset);
   return TxBatch.endTxBatch(builder);
 }
 }
