@@ -4,25 +4,45 @@
  * batches from peers go into the mempool as peer traffic (not re-gossiped). A batch with invalid transactions costs its
  * sender penalty points: an honest peer only forwards what its own mempool admitted.
  *
- * Each batch names, per tx, the client that submitted it (TxBatch.origins), and the receiving mempool counts the tx
+ * Each batch names, per tx, the client that submitted it (TxBatch.origins, as a pseudonym: `OriginPseudonyms`), and the receiving mempool counts the tx
  * against that client as relayed by this peer (Mempool AddOptions.relay): one RPC source that floods every node is
  * one heavy client everywhere instead of n - 1 anonymous peers, and a peer that lies about origins is held by the
  * mempool's per-relay cap. A batch without origins (an older sender) counts under the origin "".
  */
+import { createHmac, randomBytes } from "node:crypto";
 import type { TxBatch } from "../domain/types.js";
-import { MAX_ORIGIN_BYTES } from "../domain/limits.js";
 import type { Mempool } from "../chain/mempool.js";
 import type { LeaderElection } from "../consensus/leaderElection.js";
 import type { Scheduler, TimerHandle } from "../util/clock.js";
 import type { GossipPolicy } from "./config.js";
 
 /**
- * The origin as a batch may carry it: client ids are IP address text (ASCII, at most 45 bytes), but an id over the
- * wire limit would make the codec refuse the whole batch, so such an id travels as "" (unknown origin, still held by
- * the receiver's per-relay cap).
+ * The origin as a batch carries it: a pseudonym, not the client's address. Peers need a stable key per client to
+ * count quotas (and they key it by relaying peer anyway, so a pseudonym only this node can make is as good), while
+ * client IP addresses are nobody else's business: each node keys an HMAC-SHA256 with a secret drawn at start and sends
+ * its first 12 bytes in hex (24 ASCII bytes, within MAX_ORIGIN_BYTES). The pseudonym of one client is stable while the
+ * node runs; a restart changes it, which only splits that client's count at the receivers for as long as its old txs
+ * stay pending. The empty origin (unknown) stays empty.
  */
-function wireOrigin(origin: string): string {
-  return Buffer.byteLength(origin, "utf8") <= MAX_ORIGIN_BYTES ? origin : "";
+export class OriginPseudonyms {
+  private readonly secret: Buffer;
+  private readonly cache = new Map<string, string>();
+
+  constructor(secret: Uint8Array = randomBytes(32)) {
+    this.secret = Buffer.from(secret);
+  }
+
+  of(origin: string): string {
+    if (origin === "") return "";
+    let p = this.cache.get(origin);
+    if (p === undefined) {
+      p = createHmac("sha256", this.secret).update(origin, "utf8").digest().subarray(0, 12).toString("hex");
+      // Bounded: forget everything past 4,096 distinct clients (recomputing is cheap, ~2 us).
+      if (this.cache.size >= 4096) this.cache.clear();
+      this.cache.set(origin, p);
+    }
+    return p;
+  }
 }
 
 /** Distinct next leaders a gossip batch goes to (all peers in a 4-validator network). */
@@ -53,6 +73,7 @@ export interface TxGossipModules {
 export class TxGossip {
   private timer: TimerHandle | null = null;
   private running = false;
+  private readonly pseudonyms = new OriginPseudonyms();
 
   constructor(
     private readonly o: TxGossipOptions,
@@ -106,7 +127,7 @@ export class TxGossip {
     for (let i = 0; i < GOSSIP_BATCHES_PER_TICK; i++) {
       const items = this.m.mempool.takeNewForGossip(p.maxBatchTxs, p.maxBatchBytes);
       if (items.length === 0) return;
-      this.m.send(targets, { txs: items.map((g) => g.tx), origins: items.map((g) => wireOrigin(g.origin)) });
+      this.m.send(targets, { txs: items.map((g) => g.tx), origins: items.map((g) => this.pseudonyms.of(g.origin)) });
     }
   }
 
