@@ -23,6 +23,7 @@ import { SystemScheduler } from "../util/clock.js";
 import type { Scheduler, TimerHandle } from "../util/clock.js";
 import { backoffDelay, DEFAULT_BACKOFF } from "./backoff.js";
 import type { BackoffOptions } from "./backoff.js";
+import { TAG_BYTES } from "./channel.js";
 import { NonceCache } from "./handshake.js";
 import type { HandshakeContext, LinkIdentity, VerifyFn } from "./handshake.js";
 import { Link } from "./link/link.js";
@@ -62,6 +63,8 @@ export interface UwsTransportOptions {
   socketHighWaterBytes?: number;
   queueLimits?: QueueLimits;
   handshakeTimeoutMs?: number;
+  /** Listener side: a dialer must present its handshake proof this long after accept (link.ts). */
+  proofTimeoutMs?: number;
   pingIntervalMs?: number;
   idleTimeoutMs?: number;
   /** `stop()` waits this long for close handshakes before dropping connections. */
@@ -90,6 +93,7 @@ export interface UwsTransportModules {
  * - socketHighWaterBytes 1 MiB: 4 MiB bought no clear gain in the same sweep; the high-water mark plus one frame is
  *   the most bulk data a vote can queue behind in user space (≈ 0.5 ms at the 2.4 GB/s measured here, ≈ 10 ms
  *   on a 1 Gbit/s link), so smaller is better for consensus latency once throughput is saturated.
+ * - proofTimeoutMs 1 s: the dialer proves first; one round trip and one BLS signature need a few ms (link.ts).
  * - idle/ping: uWS's own idle timer has a 4-second granularity; ours pings after 5 s of silence, gives up after 20 s.
  */
 export const UWS_TRANSPORT_DEFAULTS = {
@@ -98,6 +102,7 @@ export const UWS_TRANSPORT_DEFAULTS = {
   frameBytes: 256 * 1024,
   socketHighWaterBytes: 1024 * 1024,
   handshakeTimeoutMs: 5_000,
+  proofTimeoutMs: 1_000,
   pingIntervalMs: 5_000,
   idleTimeoutMs: 20_000,
   closeTimeoutMs: 1_000,
@@ -172,7 +177,7 @@ export class UwsTransport implements Transport, LinkOwner {
     this.maxPreAuthBytes = Math.max(2 * 1024 * 1024, 2 * o.frameBytes);
     this.scheduler = modules.scheduler ?? new SystemScheduler();
     this.random = modules.random ?? Math.random;
-    this.timings = { handshakeTimeoutMs: o.handshakeTimeoutMs, pingIntervalMs: o.pingIntervalMs, idleTimeoutMs: o.idleTimeoutMs };
+    this.timings = { handshakeTimeoutMs: o.handshakeTimeoutMs, proofTimeoutMs: o.proofTimeoutMs, pingIntervalMs: o.pingIntervalMs, idleTimeoutMs: o.idleTimeoutMs };
     const peers: PeerId[] = [];
     opts.validators.forEach((v, i) => {
       const k = toHex(v.publicKey);
@@ -484,7 +489,7 @@ export class UwsTransport implements Transport, LinkOwner {
     sock.cork(() => {
       let buffered = sock.bufferedAmount();
       while (buffered < hw && sock.writable) {
-        const frame = s.queue.nextFrame(fb);
+        const frame = s.queue.nextFrame(fb, TAG_BYTES); // the link seals the frame's last TAG_BYTES
         if (frame === null) break;
         if (!link.sendFrame(frame)) {
           // Open link, frame refused: uWS dropped it over maxBackpressure. Cannot happen while we stop at high-water
