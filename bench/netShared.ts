@@ -3,6 +3,8 @@
  * keys, the control messages the two exchange over the IPC channel, and the payload pools.
  */
 import { PublicKey, SecretKey, Signature, verify as blstVerify } from "@chainsafe/blst";
+import { authenticateFrames, deriveChannelKeys, generateEphemeral } from "../src/net/channel.js";
+import type { FrameAuth, FrameAuthFactory } from "../src/net/channel.js";
 import type { LinkIdentity, VerifyFn } from "../src/net/handshake.js";
 import { utf8 } from "../src/util/bytes.js";
 
@@ -26,6 +28,23 @@ export const benchVerify: VerifyFn = (pk, msg, sig) => {
 export interface PeerConfig {
   frameBytes: number;
   socketHighWaterBytes: number;
+  /** false: both ends stub the channel's tag out (`channelOffForBenchmark`), the baseline the channel's cost is read against. */
+  channel: boolean;
+}
+
+/**
+ * The channel-off baseline: frames keep their 16 tag bytes (unwritten) and every frame opens. Benchmarks only: it
+ * removes the link's protection against injected, replayed or dropped frames.
+ */
+export const channelOffForBenchmark: FrameAuthFactory = () => ({ seal: () => {}, open: () => true });
+
+/** The two ends of one direction of a real channel (fresh ephemeral keys): [sealing side, opening side]. */
+export function channelPairForBenchmark(): [FrameAuth, FrameAuth] {
+  const a = generateEphemeral();
+  const b = generateEphemeral();
+  const d = deriveChannelKeys(a.privateKey, b.publicKey, BENCH_CHAIN_ID, true)!;
+  const l = deriveChannelKeys(b.privateKey, a.publicKey, BENCH_CHAIN_ID, false)!;
+  return [authenticateFrames(d.send), authenticateFrames(l.receive)];
 }
 
 /** Parent → peer. */

@@ -113,12 +113,26 @@ export function deriveChannelKeys(own: KeyObject, peerPublic: Uint8Array, transc
   return weAreDialer ? { send: d2l, receive: l2d } : { send: l2d, receive: d2l };
 }
 
+/** What a link needs from one direction of a channel (FrameAuthenticator; a benchmark baseline may stub it). */
+export interface FrameAuth {
+  /** Writes the tag into the last TAG_BYTES bytes of `frame`. */
+  seal(frame: Uint8Array): void;
+  /** Whether the last TAG_BYTES bytes of `frame` are the tag of the next frame. */
+  open(frame: Uint8Array): boolean;
+}
+
+/** Makes one direction of a channel from its key. */
+export type FrameAuthFactory = (key: KeyObject) => FrameAuth;
+
+/** The real thing; what every link uses unless a benchmark injects its channel-off baseline. */
+export const authenticateFrames: FrameAuthFactory = (key) => new FrameAuthenticator(key);
+
 /**
  * One direction of a channel: a key and its frame counter. `seal` (sending side) writes the tag of the next frame;
  * `open` (receiving side) checks it. Each frame advances the counter by one, whether it verified or not: after a
  * failure the link is closed, so there is no resynchronisation.
  */
-export class FrameAuthenticator {
+export class FrameAuthenticator implements FrameAuth {
   private counter = 0;
   private readonly nonce = Buffer.alloc(NONCE_BYTES);
 

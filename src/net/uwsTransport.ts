@@ -23,7 +23,8 @@ import { SystemScheduler } from "../util/clock.js";
 import type { Scheduler, TimerHandle } from "../util/clock.js";
 import { backoffDelay, DEFAULT_BACKOFF } from "./backoff.js";
 import type { BackoffOptions } from "./backoff.js";
-import { TAG_BYTES } from "./channel.js";
+import { authenticateFrames, TAG_BYTES } from "./channel.js";
+import type { FrameAuthFactory } from "./channel.js";
 import { NonceCache } from "./handshake.js";
 import type { HandshakeContext, LinkIdentity, VerifyFn } from "./handshake.js";
 import { Link } from "./link/link.js";
@@ -82,6 +83,11 @@ export interface UwsTransportModules {
   random?: () => number;
   /** Handshake nonces: must be unpredictable (default: node:crypto). */
   randomBytes?: (n: number) => Uint8Array;
+  /**
+   * The channel's frame authentication (default `authenticateFrames`). Only `quire bench net` replaces it, with a
+   * stub on both ends, to measure the channel-off baseline in the same run; src/node never sets it.
+   */
+  frameAuth?: FrameAuthFactory;
 }
 
 /**
@@ -142,6 +148,7 @@ export class UwsTransport implements Transport, LinkOwner {
   readonly ctx: HandshakeContext;
   readonly scheduler: Scheduler;
   readonly timings: LinkTimings;
+  readonly frameAuth: FrameAuthFactory;
 
   private readonly o: Resolved;
   private readonly listenAt: PeerAddress;
@@ -177,6 +184,7 @@ export class UwsTransport implements Transport, LinkOwner {
     this.maxPreAuthBytes = Math.max(2 * 1024 * 1024, 2 * o.frameBytes);
     this.scheduler = modules.scheduler ?? new SystemScheduler();
     this.random = modules.random ?? Math.random;
+    this.frameAuth = modules.frameAuth ?? authenticateFrames;
     this.timings = { handshakeTimeoutMs: o.handshakeTimeoutMs, proofTimeoutMs: o.proofTimeoutMs, pingIntervalMs: o.pingIntervalMs, idleTimeoutMs: o.idleTimeoutMs };
     const peers: PeerId[] = [];
     opts.validators.forEach((v, i) => {

@@ -15,8 +15,8 @@
  * fails closes the link with BAD_FRAME_TAG. Frames we send are sealed by `sendFrame`.
  */
 import type { Scheduler, TimerHandle } from "../../util/clock.js";
-import { FrameAuthenticator, TAG_BYTES } from "../channel.js";
-import type { ChannelKeys } from "../channel.js";
+import { TAG_BYTES } from "../channel.js";
+import type { ChannelKeys, FrameAuth, FrameAuthFactory } from "../channel.js";
 import { FRAME_DATA, FRAME_HANDSHAKE, FRAME_HEADER_BYTES, FrameDecoder, handshakeFrame } from "../framing.js";
 import { HandshakeSession } from "../handshake.js";
 import type { HandshakeContext, HandshakeStep, Role } from "../handshake.js";
@@ -41,6 +41,8 @@ export interface LinkOwner {
   readonly timings: LinkTimings;
   readonly maxMessageBytes: number;
   readonly maxPreAuthBytes: number;
+  /** Makes each direction's frame authenticator (channel.ts `authenticateFrames`). */
+  readonly frameAuth: FrameAuthFactory;
   linkAuthenticated(link: Link, peer: PeerId): void;
   linkMessage(link: Link, priority: Priority, payload: Uint8Array): void;
   linkWritable(link: Link): void;
@@ -62,8 +64,8 @@ export class Link {
   private preAuthBytes = 0;
   private handshakeTimer: TimerHandle | undefined;
   private proofTimer: TimerHandle | undefined;
-  private sealer: FrameAuthenticator | undefined;
-  private opener: FrameAuthenticator | undefined;
+  private sealer: FrameAuth | undefined;
+  private opener: FrameAuth | undefined;
   /** Handshake frames the peer sends us: the challenge and the proof to a dialer, the proof to a listener. */
   private readonly handshakeFrames: number;
   private livenessTimer: TimerHandle | undefined;
@@ -201,8 +203,8 @@ export class Link {
   private open(peer: PeerId, keys: ChannelKeys): void {
     this.handshakeTimer?.cancel();
     this.handshakeTimer = undefined;
-    this.sealer = new FrameAuthenticator(keys.send);
-    this.opener = new FrameAuthenticator(keys.receive);
+    this.sealer = this.owner.frameAuth(keys.send);
+    this.opener = this.owner.frameAuth(keys.receive);
     this.state = "open";
     this.authenticatedPeer = peer;
     this.owner.linkAuthenticated(this, peer);
