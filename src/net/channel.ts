@@ -69,8 +69,6 @@ const NONCE_BYTES = 12;
 const KEY_BYTES = 32;
 const INFO_D2L = concatBytes(CHANNEL_DOMAIN, utf8("dialer->listener"));
 const INFO_L2D = concatBytes(CHANNEL_DOMAIN, utf8("listener->dialer"));
-// DER SubjectPublicKeyInfo prefix of an X25519 key (RFC 8410): SEQUENCE { SEQUENCE { OID 1.3.101.110 } BIT STRING }.
-const X25519_SPKI_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00]);
 
 /** One side's ephemeral key pair for one connection attempt. The secret half stays a KeyObject (never exported). */
 export interface EphemeralKeyPair {
@@ -78,11 +76,15 @@ export interface EphemeralKeyPair {
   readonly privateKey: KeyObject;
 }
 
-/** A fresh X25519 key pair (≈ 50 µs here). */
+/**
+ * A fresh X25519 key pair. Raw keys go in and out as JWK (RFC 8037: `x` is the raw key, base64url): measured here,
+ * JWK export/import cost 3 / 16 µs against 94 / 154 µs for DER SPKI (OpenSSL 3's decoders), and the keygen ≈ 80 µs.
+ */
 export function generateEphemeral(): EphemeralKeyPair {
   const { publicKey, privateKey } = generateKeyPairSync("x25519");
-  const der = publicKey.export({ format: "der", type: "spki" });
-  return { publicKey: new Uint8Array(der.subarray(der.length - EPHEMERAL_KEY_BYTES)), privateKey };
+  const x = publicKey.export({ format: "jwk" }).x;
+  if (x === undefined) throw new Error("x25519 public key without a JWK x"); // an invariant of node:crypto
+  return { publicKey: new Uint8Array(Buffer.from(x, "base64url")), privateKey };
 }
 
 /** The two directions' keys of one link, as seen by one side. */
@@ -100,7 +102,7 @@ export function deriveChannelKeys(own: KeyObject, peerPublic: Uint8Array, transc
   if (peerPublic.length !== EPHEMERAL_KEY_BYTES) return undefined;
   let shared: Buffer;
   try {
-    const peer = createPublicKey({ key: Buffer.from(concatBytes(X25519_SPKI_PREFIX, peerPublic)), format: "der", type: "spki" });
+    const peer = createPublicKey({ key: { kty: "OKP", crv: "X25519", x: Buffer.from(peerPublic).toString("base64url") }, format: "jwk" });
     shared = diffieHellman({ privateKey: own, publicKey: peer });
   } catch {
     return undefined;

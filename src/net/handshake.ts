@@ -39,8 +39,10 @@ import type { PeerId, RefusalCode } from "./transport.js";
 
 /** Protocol version carried in the handshake (the wire schema's); a peer with another version is refused. */
 export const LINK_VERSION = PROTOCOL_VERSION;
-/** Domain separation tag: a handshake signature can never be mistaken for a vote or any other signed Quire message. */
-// V2: the dialer proves first, and the signed transcript includes both ephemeral channel keys.
+/**
+ * Domain separation tag: a handshake signature can never be mistaken for a vote or any other signed Quire message.
+ * V2: the dialer proves first, and the signed transcript includes both ephemeral channel keys.
+ */
 export const HANDSHAKE_DOMAIN = utf8("QUIRE-LINK-HANDSHAKE-V2");
 
 /** This node's validator key, as the link layer sees it (the BLS module implements it; tests inject blst directly). */
