@@ -129,6 +129,8 @@ interface Rig {
   /** uWS server (peer) → ws client (this process). */
   listenerToDialer(size: number, n: number): Promise<number>;
   echo(payload: Uint8Array): Promise<void>;
+  /** CPU time of both processes (µs, user + system) during the last `dialerToListener`/`listenerToDialer`. */
+  lastCpuMicros: number;
   close(): Promise<void>;
 }
 
@@ -184,6 +186,12 @@ async function openRig(cfg: PeerConfig): Promise<Rig> {
     await t.stop();
     peer.kill();
   };
+  // CPU of both processes over a trial, read outside the timed section: this is what the channel adds, and unlike
+  // the wall time it barely depends on what else runs on the machine.
+  const cpuNow = async (): Promise<number> => {
+    const u = process.cpuUsage();
+    return u.user + u.system + (await peer.request({ cmd: "cpu" }, "cpu")).micros;
+  };
   try {
     const ready = await peer.next("ready");
     await t.start();
@@ -197,20 +205,23 @@ async function openRig(cfg: PeerConfig): Promise<Rig> {
       };
       check();
     });
-    return {
+    const rig: Rig = {
       channel: cfg.channel,
       peer,
       t,
       rawPort: ready.rawPort,
+      lastCpuMicros: 0,
       async dialerToListener(size, n) {
         const pool = payloadPool(size, POOL);
         await peer.request({ cmd: "sink", n, size }, "ok");
         const done = new Promise<void>((r) => (onDone = r));
+        const c0 = await cpuNow();
         const t0 = performance.now();
         pump = new Pump(t, 1, Priority.Gossip, n, pool, 4 * 1024 * 1024, () => {});
         pump.start();
         await done;
         const s = seconds(t0);
+        rig.lastCpuMicros = (await cpuNow()) - c0;
         pump = undefined;
         return s;
       },
@@ -220,10 +231,12 @@ async function openRig(cfg: PeerConfig): Promise<Rig> {
         sinkCount = 0;
         sinkBad = 0;
         const done = new Promise<void>((r) => (onSinkDone = r));
+        const c0 = await cpuNow();
         const t0 = performance.now();
         peer.proc.send({ cmd: "source", n, size } satisfies Command);
         await done;
         const s = seconds(t0);
+        rig.lastCpuMicros = (await cpuNow()) - c0;
         if (sinkBad > 0) throw new Error(`bench: ${sinkBad} messages arrived out of order or damaged`);
         return s;
       },
@@ -235,10 +248,20 @@ async function openRig(cfg: PeerConfig): Promise<Rig> {
       },
       close,
     };
+    return rig;
   } catch (e) {
     await close();
     throw e;
   }
+}
+
+function pct(x: number): string {
+  return `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)} %`;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
 }
 
 export const suite: BenchSuite = {
@@ -271,10 +294,18 @@ export const suite: BenchSuite = {
         if (!want(group)) continue;
         // Each rig warms up (JIT, TCP windows), then the trials alternate between the rigs, so that load from other
         // processes on this shared machine falls on channel-on and channel-off trials alike.
-        const measure = async (fs: ((size: number, n: number) => Promise<number>)[]): Promise<number[][]> => {
+        const cpu: number[][] = [];
+        const measure = async (fs: ((size: number, n: number) => Promise<number>)[], cpuOf?: (k: number) => number): Promise<number[][]> => {
           for (const f of fs) await f(size, Math.max(1, Math.floor(n / 10)));
           const out: number[][] = fs.map(() => []);
-          for (let i = 0; i < trials; i++) for (let k = 0; k < fs.length; k++) out[k]!.push(await fs[k]!(size, n));
+          cpu.length = 0;
+          for (let k = 0; k < fs.length; k++) cpu.push([]);
+          for (let i = 0; i < trials; i++) {
+            for (let k = 0; k < fs.length; k++) {
+              out[k]!.push(await fs[k]!(size, n));
+              if (cpuOf !== undefined) cpu[k]!.push(cpuOf(k));
+            }
+          }
           process.stderr.write(".");
           return out;
         };
@@ -285,10 +316,17 @@ export const suite: BenchSuite = {
           ["quire ws→uWS (dialer→listener)", (r: Rig) => r.dialerToListener.bind(r)],
           ["quire uWS→ws (listener→dialer)", (r: Rig) => r.listenerToDialer.bind(r)],
         ] as const) {
-          const times = await measure(rigs.map(pick));
+          const times = await measure(rigs.map(pick), (k) => rigs[k]!.lastCpuMicros);
           const dirRows = rigs.map((r, k) => throughputResult(SUITE, group, label(r, dir), size, n, times[k]!, baseRow));
           rows.push(...dirRows);
-          if (dirRows.length === 2) losses.push(`${group.padEnd(15)} ${dir.padEnd(40)} channel costs ${(100 * (1 - dirRows[0]!.opsPerSec / dirRows[1]!.opsPerSec)).toFixed(1)} % of the channel-off throughput`);
+          if (dirRows.length === 2) {
+            // Medians over the trials: one trial disturbed by another process should not decide the figure.
+            const wallLoss = 1 - dirRows[1]!.p50Ns / dirRows[0]!.p50Ns;
+            const [cpuOn, cpuOff] = [median(cpu[0]!), median(cpu[1]!)];
+            losses.push(
+              `${group.padEnd(15)} ${dir.padEnd(32)} throughput loss ${pct(wallLoss)} (median trial);  CPU of both processes ${((1e3 * cpuOn) / n).toFixed(0)} ns/msg, channel off ${((1e3 * cpuOff) / n).toFixed(0)} (${pct(cpuOn / cpuOff - 1)})`,
+            );
+          }
         }
       }
       process.stderr.write("\n");
@@ -331,7 +369,7 @@ export const suite: BenchSuite = {
         `${r.group.padEnd(15)} ${r.backend.padEnd(54)} ${Math.round(r.opsPerSec).toLocaleString("en-US").padStart(11)} msg/s ${(r.bytesPerSec / 1e6).toFixed(0).padStart(6)} MB/s   ${r.backend.startsWith("quire") ? target : ""}`,
       );
     }
-    if (losses.length > 0) lines.push("", "authenticated channel (targets: ≤ 15 % loss at 200 B, ≤ 10 % at 64 KiB)", "", ...losses);
+    if (losses.length > 0) lines.push("", "authenticated channel, on vs off (targets: ≤ 15 % throughput loss at 200 B, ≤ 10 % at 64 KiB)", "", ...losses);
     for (const r of rows.filter((x) => x.group.startsWith("channel tag"))) lines.push(`${r.group}: seal + open ${formatNs(r.meanNs)} per frame, ${((r.size ?? 0) / r.meanNs).toFixed(2)} GB/s`);
     for (const rtt of rows.filter((r) => r.group === "rtt 200 B")) lines.push("", `round trip 200 B (${rtt.backend}): mean ${formatNs(rtt.meanNs)}, p50 ${formatNs(rtt.p50Ns)}`);
     process.stdout.write(lines.join("\n") + "\n\n");

@@ -101,6 +101,11 @@ process.on("message", (m: Command) => {
       rawCount = 0;
       emit({ ev: "ok" });
       break;
+    case "cpu": {
+      const u = process.cpuUsage();
+      emit({ ev: "cpu", micros: u.user + u.system });
+      break;
+    }
     case "exit":
       void shutdown();
       break;

@@ -55,6 +55,8 @@ export type Command =
   | { cmd: "source"; n: number; size: number }
   /** Echo every message back (round-trip latency). */
   | { cmd: "echo" }
+  /** Report this process's CPU time (an `cpu` event). */
+  | { cmd: "cpu" }
   /** Baseline: count `n` frames on the raw uWS server, then report over IPC. */
   | { cmd: "rawSink"; n: number }
   | { cmd: "exit" };
@@ -65,7 +67,9 @@ export type Event =
   | { ev: "ok" }
   | { ev: "rawDone"; n: number }
   | { ev: "sourceDone"; sent: number }
-  | { ev: "error"; message: string };
+  | { ev: "error"; message: string }
+  /** The peer process's CPU time so far (user + system), µs. */
+  | { ev: "cpu"; micros: number };
 
 /** The one-byte consensus message a sink sends when it has counted everything. */
 export const DONE = new Uint8Array([0xd0]);
