@@ -178,9 +178,9 @@ export class UwsTransport implements Transport, LinkOwner {
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.maxMessageBytes = o.maxMessageBytes;
     this.maxFrameBytes = o.frameBytes;
-    // The peer may send right after it verified our proof while we still verify its proof (≈ 1 ms with blst): room
-    // for a few frames. Small on purpose: an attacker holding a validator's public key (not its secret key) gets this
-    // much buffered per pending connection, times maxPendingHandshakes.
+    // The listener may send right after it sent its proof while we (the dialer) still verify that proof (≈ 1 ms with
+    // blst): room for a few frames. Only a dialer holds frames (link.ts), so only what answers at an address we dial
+    // gets this much buffered, once per connection attempt.
     this.maxPreAuthBytes = Math.max(2 * 1024 * 1024, 2 * o.frameBytes);
     this.scheduler = modules.scheduler ?? new SystemScheduler();
     this.random = modules.random ?? Math.random;
