@@ -22,6 +22,8 @@ import WebSocket from "ws";
 import type { BenchSuite } from "./harness.js";
 import { Priority } from "../src/net/transport.js";
 import { UWS_TRANSPORT_DEFAULTS, UwsTransport } from "../src/net/uwsTransport.js";
+import { authenticateFrames } from "../src/net/channel.js";
+import type { FrameAuthFactory } from "../src/net/channel.js";
 import { formatNs, matchesFilter, runCases, throughputResult } from "./harness.js";
 import type { BenchResult } from "./harness.js";
 import { BENCH_CHAIN_ID, benchIdentity, benchVerify, channelOffForBenchmark, channelPairForBenchmark, DONE, payloadIndex, payloadPool, POOL, Pump } from "./netShared.js";
@@ -131,10 +133,39 @@ interface Rig {
   echo(payload: Uint8Array): Promise<void>;
   /** CPU time of both processes (µs, user + system) during the last `dialerToListener`/`listenerToDialer`. */
   lastCpuMicros: number;
+  /** This process's frame counts since the rig opened. */
+  readonly frames: FrameCounts;
   close(): Promise<void>;
 }
 
+/** Frames this process sealed and opened (count, bytes): both rigs count alike, so frame sizes can be compared. */
+interface FrameCounts {
+  sealed: number;
+  sealedBytes: number;
+  opened: number;
+  openedBytes: number;
+}
+
+function countingFrames(inner: FrameAuthFactory, c: FrameCounts): FrameAuthFactory {
+  return (key) => {
+    const a = inner(key);
+    return {
+      seal: (f) => {
+        c.sealed++;
+        c.sealedBytes += f.length;
+        a.seal(f);
+      },
+      open: (f) => {
+        c.opened++;
+        c.openedBytes += f.length;
+        return a.open(f);
+      },
+    };
+  };
+}
+
 async function openRig(cfg: PeerConfig): Promise<Rig> {
+  const frames: FrameCounts = { sealed: 0, sealedBytes: 0, opened: 0, openedBytes: 0 };
   const script = fileURLToPath(new URL("./netPeer.js", import.meta.url));
   const peer = new Peer(spawn(process.execPath, [script, JSON.stringify(cfg)], { stdio: ["ignore", "inherit", "inherit", "ipc"] }));
   const ids = [benchIdentity(0), benchIdentity(1)];
@@ -147,7 +178,7 @@ async function openRig(cfg: PeerConfig): Promise<Rig> {
       frameBytes: cfg.frameBytes,
       socketHighWaterBytes: cfg.socketHighWaterBytes,
     },
-    { identity: ids[0]!, verify: benchVerify, ...(cfg.channel ? {} : { frameAuth: channelOffForBenchmark }) },
+    { identity: ids[0]!, verify: benchVerify, frameAuth: countingFrames(cfg.channel ? authenticateFrames : channelOffForBenchmark, frames) },
   );
   // Parent-side receive state.
   let onDone: (() => void) | undefined;
@@ -211,6 +242,7 @@ async function openRig(cfg: PeerConfig): Promise<Rig> {
       t,
       rawPort: ready.rawPort,
       lastCpuMicros: 0,
+      frames,
       async dialerToListener(size, n) {
         const pool = payloadPool(size, POOL);
         await peer.request({ cmd: "sink", n, size }, "ok");
@@ -316,7 +348,13 @@ export const suite: BenchSuite = {
           ["quire ws→uWS (dialer→listener)", (r: Rig) => r.dialerToListener.bind(r)],
           ["quire uWS→ws (listener→dialer)", (r: Rig) => r.listenerToDialer.bind(r)],
         ] as const) {
+          const before = rigs.map((r) => ({ ...r.frames }));
           const times = await measure(rigs.map(pick), (k) => rigs[k]!.lastCpuMicros);
+          const frameSizes = rigs.map((r, k) => {
+            const b = before[k]!;
+            const [cnt, bytes] = dir.includes("dialer→") ? [r.frames.sealed - b.sealed, r.frames.sealedBytes - b.sealedBytes] : [r.frames.opened - b.opened, r.frames.openedBytes - b.openedBytes];
+            return `${cnt} frames of ${(bytes / Math.max(1, cnt) / 1024).toFixed(0)} KiB`;
+          });
           const dirRows = rigs.map((r, k) => throughputResult(SUITE, group, label(r, dir), size, n, times[k]!, baseRow));
           rows.push(...dirRows);
           if (dirRows.length === 2) {
@@ -324,7 +362,7 @@ export const suite: BenchSuite = {
             const wallLoss = 1 - dirRows[1]!.p50Ns / dirRows[0]!.p50Ns;
             const [cpuOn, cpuOff] = [median(cpu[0]!), median(cpu[1]!)];
             losses.push(
-              `${group.padEnd(15)} ${dir.padEnd(32)} throughput loss ${pct(wallLoss)} (median trial);  CPU of both processes ${((1e3 * cpuOn) / n).toFixed(0)} ns/msg, channel off ${((1e3 * cpuOff) / n).toFixed(0)} (${pct(cpuOn / cpuOff - 1)})`,
+              `${group.padEnd(15)} ${dir.padEnd(32)} throughput loss ${pct(wallLoss)} (median trial);  CPU of both processes ${((1e3 * cpuOn) / n).toFixed(0)} ns/msg, channel off ${((1e3 * cpuOff) / n).toFixed(0)} (${pct(cpuOn / cpuOff - 1)}); ${frameSizes.join(" vs ")}`,
             );
           }
         }
