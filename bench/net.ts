@@ -144,6 +144,8 @@ interface FrameCounts {
   sealedBytes: number;
   opened: number;
   openedBytes: number;
+  /** Wall time inside seal/open, ms (on the link's own thread: the time the tag takes in place). */
+  ms: number;
 }
 
 function countingFrames(inner: FrameAuthFactory, c: FrameCounts): FrameAuthFactory {
@@ -153,19 +155,24 @@ function countingFrames(inner: FrameAuthFactory, c: FrameCounts): FrameAuthFacto
       seal: (f) => {
         c.sealed++;
         c.sealedBytes += f.length;
+        const t0 = performance.now();
         a.seal(f);
+        c.ms += performance.now() - t0;
       },
       open: (f) => {
         c.opened++;
         c.openedBytes += f.length;
-        return a.open(f);
+        const t0 = performance.now();
+        const ok = a.open(f);
+        c.ms += performance.now() - t0;
+        return ok;
       },
     };
   };
 }
 
 async function openRig(cfg: PeerConfig): Promise<Rig> {
-  const frames: FrameCounts = { sealed: 0, sealedBytes: 0, opened: 0, openedBytes: 0 };
+  const frames: FrameCounts = { sealed: 0, sealedBytes: 0, opened: 0, openedBytes: 0, ms: 0 };
   const script = fileURLToPath(new URL("./netPeer.js", import.meta.url));
   const peer = new Peer(spawn(process.execPath, [script, JSON.stringify(cfg)], { stdio: ["ignore", "inherit", "inherit", "ipc"] }));
   const ids = [benchIdentity(0), benchIdentity(1)];
@@ -353,7 +360,7 @@ export const suite: BenchSuite = {
           const frameSizes = rigs.map((r, k) => {
             const b = before[k]!;
             const [cnt, bytes] = dir.includes("dialer→") ? [r.frames.sealed - b.sealed, r.frames.sealedBytes - b.sealedBytes] : [r.frames.opened - b.opened, r.frames.openedBytes - b.openedBytes];
-            return `${cnt} frames of ${(bytes / Math.max(1, cnt) / 1024).toFixed(0)} KiB`;
+            return `${cnt} frames of ${(bytes / Math.max(1, cnt) / 1024).toFixed(0)} KiB (${((1e3 * (r.frames.ms - b.ms)) / Math.max(1, cnt)).toFixed(1)} µs each in seal/open here)`;
           });
           const dirRows = rigs.map((r, k) => throughputResult(SUITE, group, label(r, dir), size, n, times[k]!, baseRow));
           rows.push(...dirRows);
