@@ -5,7 +5,7 @@
 import * as uWS from "uWebSockets.js";
 import { Priority } from "../src/net/transport.js";
 import { UwsTransport } from "../src/net/uwsTransport.js";
-import { BENCH_CHAIN_ID, benchIdentity, benchVerify, DONE, payloadIndex, payloadPool, POOL, Pump } from "./netShared.js";
+import { BENCH_CHAIN_ID, benchIdentity, benchVerify, channelOffForBenchmark, DONE, payloadIndex, payloadPool, POOL, Pump } from "./netShared.js";
 import type { Command, Event, PeerConfig } from "./netShared.js";
 
 function emit(e: Event): void {
@@ -23,7 +23,7 @@ const t = new UwsTransport(
     frameBytes: cfg.frameBytes,
     socketHighWaterBytes: cfg.socketHighWaterBytes,
   },
-  { identity: ids[1]!, verify: benchVerify },
+  { identity: ids[1]!, verify: benchVerify, ...(cfg.channel ? {} : { frameAuth: channelOffForBenchmark }) },
 );
 
 let mode: Command["cmd"] | "idle" = "idle";
@@ -101,6 +101,11 @@ process.on("message", (m: Command) => {
       rawCount = 0;
       emit({ ev: "ok" });
       break;
+    case "cpu": {
+      const u = process.cpuUsage();
+      emit({ ev: "cpu", micros: u.user + u.system });
+      break;
+    }
     case "exit":
       void shutdown();
       break;

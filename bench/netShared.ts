@@ -3,6 +3,8 @@
  * keys, the control messages the two exchange over the IPC channel, and the payload pools.
  */
 import { PublicKey, SecretKey, Signature, verify as blstVerify } from "@chainsafe/blst";
+import { authenticateFrames, deriveChannelKeys, generateEphemeral } from "../src/net/channel.js";
+import type { FrameAuth, FrameAuthFactory } from "../src/net/channel.js";
 import type { LinkIdentity, VerifyFn } from "../src/net/handshake.js";
 import { utf8 } from "../src/util/bytes.js";
 
@@ -26,6 +28,23 @@ export const benchVerify: VerifyFn = (pk, msg, sig) => {
 export interface PeerConfig {
   frameBytes: number;
   socketHighWaterBytes: number;
+  /** false: both ends stub the channel's tag out (`channelOffForBenchmark`), the baseline the channel's cost is read against. */
+  channel: boolean;
+}
+
+/**
+ * The channel-off baseline: frames keep their 16 tag bytes (unwritten) and every frame opens. Benchmarks only: it
+ * removes the link's protection against injected, replayed or dropped frames.
+ */
+export const channelOffForBenchmark: FrameAuthFactory = () => ({ seal: () => {}, open: () => true });
+
+/** The two ends of one direction of a real channel (fresh ephemeral keys): [sealing side, opening side]. */
+export function channelPairForBenchmark(): [FrameAuth, FrameAuth] {
+  const a = generateEphemeral();
+  const b = generateEphemeral();
+  const d = deriveChannelKeys(a.privateKey, b.publicKey, BENCH_CHAIN_ID, true)!;
+  const l = deriveChannelKeys(b.privateKey, a.publicKey, BENCH_CHAIN_ID, false)!;
+  return [authenticateFrames(d.send), authenticateFrames(l.receive)];
 }
 
 /** Parent → peer. */
@@ -36,6 +55,8 @@ export type Command =
   | { cmd: "source"; n: number; size: number }
   /** Echo every message back (round-trip latency). */
   | { cmd: "echo" }
+  /** Report this process's CPU time (an `cpu` event). */
+  | { cmd: "cpu" }
   /** Baseline: count `n` frames on the raw uWS server, then report over IPC. */
   | { cmd: "rawSink"; n: number }
   | { cmd: "exit" };
@@ -46,7 +67,9 @@ export type Event =
   | { ev: "ok" }
   | { ev: "rawDone"; n: number }
   | { ev: "sourceDone"; sent: number }
-  | { ev: "error"; message: string };
+  | { ev: "error"; message: string }
+  /** The peer process's CPU time so far (user + system), µs. */
+  | { ev: "cpu"; micros: number };
 
 /** The one-byte consensus message a sink sends when it has counted everything. */
 export const DONE = new Uint8Array([0xd0]);

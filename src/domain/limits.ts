@@ -18,6 +18,8 @@ export const SIGNATURE_BYTES = 96;
 export const VOTE_SIGNATURE_BYTES = 192;
 /** Handshake nonces: 256 bits from a CSPRNG. */
 export const NONCE_BYTES = 32;
+/** Handshake ephemeral keys: an X25519 public key (RFC 7748). */
+export const EPHEMERAL_KEY_BYTES = 32;
 
 /** Largest encoded message. The link's maximum frame must be at least this (plus its coalescing overhead). */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;

@@ -135,6 +135,8 @@ export interface Handshake {
   readonly peerNonce: Uint8Array | null;
   /** BLS signature over both nonces and the chain id (96 bytes), or null in the opening message. */
   readonly signature: Uint8Array | null;
+  /** The sender's X25519 ephemeral public key for this link (32 bytes), or null (the link layer requires it). */
+  readonly ephemeralKey: Uint8Array | null;
 }
 
 /** Sent after the handshake: where the sender's committed chain ends. */

@@ -3,9 +3,12 @@
  *
  *   frame   = kind:u8 body
  *   kind 1  = handshake: body is one handshake message (handshakeCodec.ts)
- *   kind 2  = data:      body is one or more records
+ *   kind 2  = data:      body is one or more records, then the channel tag (TAG_BYTES = 16, channel.ts)
  *   record  = length:u32le flags:u8 bytes[length]
  *   flags   = class (bits 0-1: Priority) | MORE (bit 2: the message continues in the next record of this class)
+ *
+ * The tag authenticates the whole frame before it (kind byte and records) and its position in the stream; the link
+ * checks it and hands `FrameDecoder` the frame without it. Handshake frames carry no tag (their signatures cover them).
  *
  * Coalescing many small messages into one frame is what makes a million 200-byte messages per second possible: the
  * `ws` client costs ≈ 3.5 µs per send and the uWS server ≈ 0.5 µs per frame, but both are cheap per byte.
@@ -58,7 +61,10 @@ export class FrameDecoder {
     }
   }
 
-  /** Decodes the records of a data frame (kind byte already checked). The frame must not be reused afterwards. */
+  /**
+   * Decodes the records of a data frame (kind byte and tag already checked; `frame` ends before the tag). The frame
+   * must not be reused afterwards.
+   */
   decode(frame: Uint8Array, deliver: DeliverFn): RefusalCode | undefined {
     const n = frame.length;
     let off = FRAME_HEADER_BYTES;

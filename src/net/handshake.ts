@@ -1,33 +1,49 @@
 /**
- * Link authentication: each side proves it holds its validator's BLS key before any other frame is accepted.
+ * Link authentication: each side proves it holds its validator's BLS key, and the two agree on the keys of the
+ * authenticated channel (channel.ts) that carries every later frame. The dialer proves first:
  *
- *   dialer                                   listener
- *     challenge {version, chainId, pkD, nD}  →
- *                                            ←  challenge {version, chainId, pkL, nL}
- *     proof {…, peerNonce nL, sig_D}         →
- *                                            ←  proof {…, peerNonce nD, sig_L}
+ *   dialer                                              listener
+ *                                                    ←  challenge {version, chainId, pkL, nL, ekL}        (no signature)
+ *     proof {version, chainId, pkD, nD, ekD, peerNonce nL, sig_D}  →
+ *                                                       listener verifies sig_D, and only then signs:
+ *                                                    ←  proof {…challenge fields, peerNonce nD, sig_L}
  *
- * (both challenges are sent at once; the order above is only one interleaving). Each side signs
+ * Both sides sign the same transcript T with their own role byte:
  *
- *   DOMAIN ‖ len(chainId) ‖ chainId ‖ role ‖ nD ‖ nL ‖ pkD ‖ pkL
+ *   DOMAIN ‖ role ‖ T,   T = len(chainId) ‖ chainId ‖ nD ‖ nL ‖ pkD ‖ pkL ‖ ekD ‖ ekL
  *
- * with the nonces ordered by role (dialer first) and its own role byte. Because both fresh nonces are inside, an old
- * proof never verifies again (replay), and because both keys and the role are inside, a relay between two honest
- * validators cannot splice one link's proof into another link, nor reflect a proof back to its signer.
+ * (n: 256-bit fresh nonces, pk: BLS validator keys, ek: X25519 ephemeral keys of this connection). Because both fresh
+ * nonces are inside, an old proof never verifies again (replay); because both validator keys and the role are inside,
+ * a relay between two honest validators cannot splice one link's proof into another link, nor reflect a proof back
+ * to its signer; because both ephemeral keys are inside, a relay cannot substitute its own and sit in the middle of
+ * the channel keys.
+ *
+ * Why the dialer proves first: the listener accepts connections from anyone, and a BLS signature is its most expensive
+ * step (≈ 1 ms). In the old order (both challenges at once, then both proofs) it signed for anyone who claimed a
+ * validator's public key, a free signing oracle and CPU sink. Now the listener's challenge is cheap (a random nonce
+ * and an X25519 key, ≈ 50 µs), and the listener signs only after a valid dialer proof, which only a validator can
+ * produce. The link gives the dialer PROOF_TIMEOUT_MS (1 s) from accept to present that proof; see link.ts.
+ *
  * Refusals: wrong version or chain id, a key that is not a validator (or is our own), a peer that should not dial us,
- * a nonce seen before (replay or reflection), a proof whose peerNonce is not our nonce, a bad signature; the link
- * owner adds HANDSHAKE_TIMEOUT. Each is counted by the transport.
+ * a nonce seen before (replay or reflection), a proof whose peerNonce is not our nonce, a bad signature, a missing or
+ * unusable ephemeral key (MALFORMED_HANDSHAKE); the link owner adds HANDSHAKE_TIMEOUT and PROOF_TIMEOUT. Each is
+ * counted by the transport.
  */
-import { bytesEqual, toHex, utf8 } from "../util/bytes.js";
+import { bytesEqual, concatBytes, toHex, utf8 } from "../util/bytes.js";
 import { PROTOCOL_VERSION } from "../domain/types.js";
 import { decodeHandshake, encodeHandshake, MAX_CHAIN_ID_BYTES, NONCE_BYTES } from "./handshakeCodec.js";
 import type { HandshakeMessage } from "./handshakeCodec.js";
+import { deriveChannelKeys, generateEphemeral } from "./channel.js";
+import type { ChannelKeys, EphemeralKeyPair } from "./channel.js";
 import type { PeerId, RefusalCode } from "./transport.js";
 
 /** Protocol version carried in the handshake (the wire schema's); a peer with another version is refused. */
 export const LINK_VERSION = PROTOCOL_VERSION;
-/** Domain separation tag: a handshake signature can never be mistaken for a vote or any other signed Quire message. */
-export const HANDSHAKE_DOMAIN = utf8("QUIRE-LINK-HANDSHAKE-V1");
+/**
+ * Domain separation tag: a handshake signature can never be mistaken for a vote or any other signed Quire message.
+ * V2: the dialer proves first, and the signed transcript includes both ephemeral channel keys.
+ */
+export const HANDSHAKE_DOMAIN = utf8("QUIRE-LINK-HANDSHAKE-V2");
 
 /** This node's validator key, as the link layer sees it (the BLS module implements it; tests inject blst directly). */
 export interface LinkIdentity {
@@ -54,30 +70,22 @@ export interface HandshakeContext {
   randomBytes(n: number): Uint8Array;
 }
 
-/** The bytes a side signs. `signer` is the role of the side signing. */
-export function handshakeSigningMessage(
+/** The handshake transcript T (see the header): everything both signatures and the channel keys are bound to. */
+export function handshakeTranscript(
   chainId: Uint8Array,
-  signer: Role,
   dialerNonce: Uint8Array,
   listenerNonce: Uint8Array,
   dialerKey: Uint8Array,
   listenerKey: Uint8Array,
+  dialerEphemeral: Uint8Array,
+  listenerEphemeral: Uint8Array,
 ): Uint8Array {
-  const out = new Uint8Array(HANDSHAKE_DOMAIN.length + 1 + chainId.length + 1 + 2 * NONCE_BYTES + dialerKey.length + listenerKey.length);
-  let o = 0;
-  const put = (b: Uint8Array): void => {
-    out.set(b, o);
-    o += b.length;
-  };
-  put(HANDSHAKE_DOMAIN);
-  out[o++] = chainId.length;
-  put(chainId);
-  out[o++] = signer === "dialer" ? 0x44 /* D */ : 0x4c /* L */;
-  put(dialerNonce);
-  put(listenerNonce);
-  put(dialerKey);
-  put(listenerKey);
-  return out;
+  return concatBytes(Uint8Array.of(chainId.length), chainId, dialerNonce, listenerNonce, dialerKey, listenerKey, dialerEphemeral, listenerEphemeral);
+}
+
+/** The bytes a side signs: DOMAIN ‖ role ‖ T. `signer` is the role of the side signing. */
+export function handshakeSigningMessage(signer: Role, transcript: Uint8Array): Uint8Array {
+  return concatBytes(HANDSHAKE_DOMAIN, Uint8Array.of(signer === "dialer" ? 0x44 /* D */ : 0x4c /* L */), transcript);
 }
 
 /**
@@ -102,17 +110,19 @@ export class NonceCache {
 /** What the session wants its link to do next. */
 export type HandshakeStep =
   | { kind: "send"; bytes: Uint8Array }
-  | { kind: "done"; peer: PeerId }
+  | { kind: "done"; peer: PeerId; keys: ChannelKeys }
   | { kind: "refuse"; code: RefusalCode }
   | { kind: "wait" };
 
 /**
- * One side of one handshake, independent of sockets. `start()` yields the challenge to send; each received handshake
- * body goes to `receive()`, which resolves to the steps to take in order (send the proof; done; or refuse).
+ * One side of one handshake, independent of sockets. `start()` yields the listener's challenge (nothing for a dialer,
+ * which waits for it); each received handshake body goes to `receive()`, which resolves to the steps to take in order
+ * (send our proof; done with the channel keys; or refuse).
  */
 export class HandshakeSession {
   private readonly nonce: Uint8Array;
-  private state: "new" | "challenged" | "proved" | "done" | "failed" = "new";
+  private readonly ephemeral: EphemeralKeyPair;
+  private state: "new" | "busy" | "proved" | "done" | "failed" = "new";
   private peerChallenge: HandshakeMessage | undefined;
   private peerIndex: PeerId | undefined;
 
@@ -124,16 +134,19 @@ export class HandshakeSession {
   ) {
     this.nonce = ctx.randomBytes(NONCE_BYTES);
     ctx.nonces.add(this.nonce);
+    this.ephemeral = generateEphemeral();
   }
 
-  /** The peer's index once its challenge was accepted. */
+  /** The peer's index once its challenge (dialer) or proof (listener) was accepted. */
   get peer(): PeerId | undefined {
     return this.peerIndex;
   }
 
-  start(): Uint8Array {
+  /** The first handshake message to send: the listener's challenge; undefined for a dialer. */
+  start(): Uint8Array | undefined {
     if (this.ctx.chainId.length < 1 || this.ctx.chainId.length > MAX_CHAIN_ID_BYTES) throw new RangeError("bad chain id length");
-    return encodeHandshake({ version: LINK_VERSION, chainId: this.ctx.chainId, publicKey: this.ctx.identity.publicKey, nonce: this.nonce });
+    if (this.role === "dialer") return undefined;
+    return encodeHandshake(this.ownMessage());
   }
 
   /**
@@ -143,44 +156,92 @@ export class HandshakeSession {
   async receive(body: Uint8Array): Promise<HandshakeStep[]> {
     const m = decodeHandshake(body);
     if (m === undefined) return this.fail("MALFORMED_HANDSHAKE");
-    if (this.state === "new") {
-      if (m.signature !== undefined) return this.fail("MALFORMED_HANDSHAKE"); // a proof before the challenge
-      const refusal = this.checkChallenge(m);
-      if (refusal !== undefined) return this.fail(refusal);
-      this.peerChallenge = { ...m, chainId: m.chainId.slice(), publicKey: m.publicKey.slice(), nonce: m.nonce.slice() };
-      this.state = "challenged";
-      const myKey = this.ctx.identity.publicKey;
-      const [dn, ln, dk, lk] = this.role === "dialer" ? [this.nonce, m.nonce, myKey, m.publicKey] : [m.nonce, this.nonce, m.publicKey, myKey];
-      const signature = await this.ctx.identity.sign(handshakeSigningMessage(this.ctx.chainId, this.role, dn, ln, dk, lk));
-      if (this.state !== "challenged") return [{ kind: "wait" }]; // failed meanwhile
-      this.state = "proved";
-      return [{ kind: "send", bytes: encodeHandshake({ version: LINK_VERSION, chainId: this.ctx.chainId, publicKey: myKey, nonce: this.nonce, peerNonce: m.nonce, signature }) }];
-    }
-    if (this.state === "proved") {
-      const c = this.peerChallenge!;
-      if (m.signature === undefined || m.peerNonce === undefined) return this.fail("MALFORMED_HANDSHAKE");
-      if (m.version !== c.version || !bytesEqual(m.chainId, c.chainId) || !bytesEqual(m.publicKey, c.publicKey) || !bytesEqual(m.nonce, c.nonce)) {
-        return this.fail("MALFORMED_HANDSHAKE"); // the proof must repeat the challenge it belongs to
-      }
-      if (!bytesEqual(m.peerNonce, this.nonce)) return this.fail("NONCE_MISMATCH");
-      const myKey = this.ctx.identity.publicKey;
-      const peerRole: Role = this.role === "dialer" ? "listener" : "dialer";
-      const [dn, ln, dk, lk] = this.role === "dialer" ? [this.nonce, c.nonce, myKey, c.publicKey] : [c.nonce, this.nonce, c.publicKey, myKey];
-      this.state = "done"; // no further handshake message is acceptable, whatever the verdict
-      let ok: boolean;
-      try {
-        ok = await this.ctx.verify(c.publicKey, handshakeSigningMessage(this.ctx.chainId, peerRole, dn, ln, dk, lk), m.signature);
-      } catch {
-        ok = false; // a verifier that throws on a hostile key or signature encoding: still just a bad signature
-      }
-      if (ok !== true) return this.fail("BAD_SIGNATURE");
-      return [{ kind: "done", peer: this.peerIndex! }];
-    }
-    // "challenged" (our proof is being signed) or finished: a further handshake message is a protocol violation.
-    return this.fail("MALFORMED_HANDSHAKE");
+    if (this.role === "dialer") return this.state === "new" ? this.dialerOnChallenge(m) : this.dialerOnProof(m);
+    return this.state === "new" ? this.listenerOnProof(m) : this.fail("MALFORMED_HANDSHAKE");
   }
 
-  private checkChallenge(m: HandshakeMessage): RefusalCode | undefined {
+  /** Dialer, first message: the listener's challenge. Answer with our proof. */
+  private async dialerOnChallenge(m: HandshakeMessage): Promise<HandshakeStep[]> {
+    if (m.signature !== undefined) return this.fail("MALFORMED_HANDSHAKE"); // a proof before the challenge
+    const refusal = this.checkPeer(m);
+    if (refusal !== undefined) return this.fail(refusal);
+    this.peerChallenge = copyMessage(m);
+    this.state = "busy";
+    const signature = await this.ctx.identity.sign(this.signingMessage(this.role));
+    if (this.state !== "busy") return [{ kind: "wait" }]; // failed meanwhile
+    this.state = "proved";
+    return [{ kind: "send", bytes: encodeHandshake({ ...this.ownMessage(), peerNonce: m.nonce, signature }) }];
+  }
+
+  /** Dialer, second message: the listener's proof, which must repeat its challenge. */
+  private async dialerOnProof(m: HandshakeMessage): Promise<HandshakeStep[]> {
+    if (this.state !== "proved") return this.fail("MALFORMED_HANDSHAKE"); // our proof is still being signed, or finished
+    const c = this.peerChallenge!;
+    if (m.signature === undefined || m.peerNonce === undefined) return this.fail("MALFORMED_HANDSHAKE");
+    if (m.version !== c.version || !bytesEqual(m.chainId, c.chainId) || !bytesEqual(m.publicKey, c.publicKey) || !bytesEqual(m.nonce, c.nonce) || !bytesEqual(m.ephemeralKey, c.ephemeralKey)) {
+      return this.fail("MALFORMED_HANDSHAKE"); // the proof must repeat the challenge it belongs to
+    }
+    if (!bytesEqual(m.peerNonce, this.nonce)) return this.fail("NONCE_MISMATCH");
+    this.state = "done"; // no further handshake message is acceptable, whatever the verdict
+    if (!(await this.verifyPeer(m.signature))) return this.fail("BAD_SIGNATURE");
+    const keys = this.keys();
+    if (keys === undefined) return this.fail("MALFORMED_HANDSHAKE");
+    return [{ kind: "done", peer: this.peerIndex!, keys }];
+  }
+
+  /** Listener, only message: the dialer's proof. Verify it; only then sign ours. */
+  private async listenerOnProof(m: HandshakeMessage): Promise<HandshakeStep[]> {
+    if (m.signature === undefined || m.peerNonce === undefined) return this.fail("MALFORMED_HANDSHAKE");
+    const refusal = this.checkPeer(m);
+    if (refusal !== undefined) return this.fail(refusal);
+    if (!bytesEqual(m.peerNonce, this.nonce)) return this.fail("NONCE_MISMATCH");
+    this.peerChallenge = copyMessage(m);
+    this.state = "busy";
+    if (!(await this.verifyPeer(m.signature))) return this.fail("BAD_SIGNATURE");
+    if (this.state !== "busy") return [{ kind: "wait" }];
+    const keys = this.keys();
+    if (keys === undefined) return this.fail("MALFORMED_HANDSHAKE");
+    const signature = await this.ctx.identity.sign(this.signingMessage(this.role));
+    if (this.state !== "busy") return [{ kind: "wait" }];
+    this.state = "done";
+    return [
+      { kind: "send", bytes: encodeHandshake({ ...this.ownMessage(), peerNonce: m.nonce, signature }) },
+      { kind: "done", peer: this.peerIndex!, keys },
+    ];
+  }
+
+  private ownMessage(): HandshakeMessage {
+    return { version: LINK_VERSION, chainId: this.ctx.chainId, publicKey: this.ctx.identity.publicKey, nonce: this.nonce, ephemeralKey: this.ephemeral.publicKey };
+  }
+
+  /** The transcript T of this handshake (the peer's message is known). */
+  private transcript(): Uint8Array {
+    const c = this.peerChallenge!;
+    const own = this.ownMessage();
+    const [d, l] = this.role === "dialer" ? [own, c] : [c, own];
+    return handshakeTranscript(this.ctx.chainId, d.nonce, l.nonce, d.publicKey, l.publicKey, d.ephemeralKey, l.ephemeralKey);
+  }
+
+  private signingMessage(signer: Role): Uint8Array {
+    return handshakeSigningMessage(signer, this.transcript());
+  }
+
+  private async verifyPeer(signature: Uint8Array): Promise<boolean> {
+    const peerRole: Role = this.role === "dialer" ? "listener" : "dialer";
+    try {
+      return (await this.ctx.verify(this.peerChallenge!.publicKey, this.signingMessage(peerRole), signature)) === true;
+    } catch {
+      return false; // a verifier that throws on a hostile key or signature encoding: still just a bad signature
+    }
+  }
+
+  /** The channel keys (derived once per session: the ephemeral key pair is this connection's only). */
+  private keys(): ChannelKeys | undefined {
+    return deriveChannelKeys(this.ephemeral.privateKey, this.peerChallenge!.ephemeralKey, this.transcript(), this.role === "dialer");
+  }
+
+  /** Checks the peer's identity fields (challenge or proof) and remembers its index. */
+  private checkPeer(m: HandshakeMessage): RefusalCode | undefined {
     if (m.version !== LINK_VERSION) return "BAD_VERSION";
     if (!bytesEqual(m.chainId, this.ctx.chainId)) return "WRONG_CHAIN";
     const idx = this.ctx.indexOf(m.publicKey);
@@ -198,4 +259,8 @@ export class HandshakeSession {
     this.state = "failed";
     return [{ kind: "refuse", code }];
   }
+}
+
+function copyMessage(m: HandshakeMessage): HandshakeMessage {
+  return { ...m, chainId: m.chainId.slice(), publicKey: m.publicKey.slice(), nonce: m.nonce.slice(), ephemeralKey: m.ephemeralKey.slice() };
 }

@@ -11,14 +11,16 @@ export const NONCE_BYTES = WIRE_NONCE_BYTES;
 export const MAX_CHAIN_ID_BYTES = WIRE_MAX_CHAIN_ID_BYTES;
 
 /**
- * A handshake message. The first one each side sends is a challenge (no `peerNonce`, no `signature`); the second is
- * the proof, repeating the challenge fields and adding the nonce it received and its signature.
+ * A handshake message: a challenge (no `peerNonce`, no `signature`; only the listener sends one) or a proof, carrying
+ * the sender's identity fields, the nonce it received and its signature (handshake.ts).
  */
 export interface HandshakeMessage {
   version: number;
   chainId: Uint8Array;
   publicKey: Uint8Array;
   nonce: Uint8Array;
+  /** The sender's X25519 ephemeral public key (channel.ts). Optional in the schema, required on a link. */
+  ephemeralKey: Uint8Array;
   peerNonce?: Uint8Array;
   signature?: Uint8Array;
 }
@@ -27,13 +29,22 @@ export interface HandshakeMessage {
 export function encodeHandshake(m: HandshakeMessage): Uint8Array {
   return encodeMessage({
     kind: "handshake",
-    body: { version: m.version, chainId: m.chainId, publicKey: m.publicKey, nonce: m.nonce, peerNonce: m.peerNonce ?? null, signature: m.signature ?? null },
+    body: {
+      version: m.version,
+      chainId: m.chainId,
+      publicKey: m.publicKey,
+      nonce: m.nonce,
+      peerNonce: m.peerNonce ?? null,
+      signature: m.signature ?? null,
+      ephemeralKey: m.ephemeralKey,
+    },
   });
 }
 
 /**
- * Decodes a handshake envelope; `undefined` for anything else — malformed bytes, another message kind, or a proof
- * carrying only one of peerNonce and signature (the caller refuses MALFORMED_HANDSHAKE). Byte fields are views.
+ * Decodes a handshake envelope; `undefined` for anything else — malformed bytes, another message kind, a message
+ * without an ephemeral key (an older peer), or a proof carrying only one of peerNonce and signature (the caller
+ * refuses MALFORMED_HANDSHAKE). Byte fields are views.
  */
 export function decodeHandshake(b: Uint8Array): HandshakeMessage | undefined {
   let msg;
@@ -45,8 +56,8 @@ export function decodeHandshake(b: Uint8Array): HandshakeMessage | undefined {
   }
   if (msg.kind !== "handshake") return undefined;
   const h = msg.body;
-  if ((h.peerNonce === null) !== (h.signature === null)) return undefined;
-  const out: HandshakeMessage = { version: h.version, chainId: h.chainId, publicKey: h.publicKey, nonce: h.nonce };
+  if ((h.peerNonce === null) !== (h.signature === null) || h.ephemeralKey === null) return undefined;
+  const out: HandshakeMessage = { version: h.version, chainId: h.chainId, publicKey: h.publicKey, nonce: h.nonce, ephemeralKey: h.ephemeralKey };
   if (h.peerNonce !== null && h.signature !== null) {
     out.peerNonce = h.peerNonce;
     out.signature = h.signature;

@@ -119,11 +119,13 @@ export class PeerQueue {
   }
 
   /**
-   * Builds the next data frame of at most `maxFrameBytes` (>= MIN_FRAME_BYTES) from the queues, or returns null when all are
-   * empty. Dequeued messages are counted as sent.
+   * Builds the next data frame of at most `frameBytes` (>= MIN_FRAME_BYTES) from the queues, or returns null when all are
+   * empty. Dequeued messages are counted as sent. The frame ends with `trailerBytes` (< 64) unwritten bytes, counted
+   * in `frameBytes`, where the link writes the channel tag (channel.ts), so sealing needs no copy.
    */
-  nextFrame(maxFrameBytes: number): Uint8Array | null {
+  nextFrame(frameBytes: number, trailerBytes = 0): Uint8Array | null {
     if (this.isEmpty()) return null;
+    const maxFrameBytes = frameBytes - trailerBytes;
     let n = 0;
     let size = FRAME_HEADER_BYTES;
     // Plans records for class `c` until its queue is empty or the frame is full. Returns false when the frame is full.
@@ -165,8 +167,8 @@ export class PeerQueue {
     if (n === 0) return null; // unreachable while maxFrameBytes >= MIN_FRAME_BYTES: an empty frame always takes a piece
     // Copy the planned records into one exactly sized frame. allocUnsafe: every byte is written below. Returned as a
     // plain Uint8Array view, so record views handed to receivers are never Buffers (whose slice() shares memory).
-    const buf = Buffer.allocUnsafe(size);
-    const frame = new Uint8Array(buf.buffer, buf.byteOffset, size);
+    const buf = Buffer.allocUnsafe(size + trailerBytes);
+    const frame = new Uint8Array(buf.buffer, buf.byteOffset, size + trailerBytes);
     frame[0] = FRAME_DATA;
     let off = FRAME_HEADER_BYTES;
     for (let k = 0; k < n; k++) {

@@ -197,6 +197,10 @@ export const REFUSAL_CODES = [
   "SEND_DROPPED",
   /** The peer is banned for misbehaviour (`Transport.ban`). */
   "BANNED",
+  /** A data frame failed the channel's tag: injected, modified, replayed, reordered or dropped frames (channel.ts). */
+  "BAD_FRAME_TAG",
+  /** A listener's dialer did not present its handshake proof within proofTimeoutMs of accept (link.ts). */
+  "PROOF_TIMEOUT",
 ] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 

@@ -31,6 +31,8 @@ import { Admission, DEFAULT_ADMISSION } from "./admission.js";
 import type { AdmissionOptions } from "./admission.js";
 import { backoffDelay, DEFAULT_BACKOFF } from "./backoff.js";
 import type { BackoffOptions } from "./backoff.js";
+import { authenticateFrames, TAG_BYTES } from "./channel.js";
+import type { FrameAuthFactory } from "./channel.js";
 import { NonceCache } from "./handshake.js";
 import type { HandshakeContext, LinkIdentity, VerifyFn } from "./handshake.js";
 import { Link } from "./link/link.js";
@@ -70,6 +72,8 @@ export interface UwsTransportOptions {
   socketHighWaterBytes?: number;
   queueLimits?: QueueLimits;
   handshakeTimeoutMs?: number;
+  /** Listener side: a dialer must present its handshake proof this long after accept (link.ts). */
+  proofTimeoutMs?: number;
   pingIntervalMs?: number;
   idleTimeoutMs?: number;
   /** `stop()` waits this long for close handshakes before dropping connections. */
@@ -92,6 +96,11 @@ export interface UwsTransportModules {
   random?: () => number;
   /** Handshake nonces: must be unpredictable (default: node:crypto). */
   randomBytes?: (n: number) => Uint8Array;
+  /**
+   * The channel's frame authentication (default `authenticateFrames`). Only `quire bench net` replaces it, with a
+   * stub on both ends, to measure the channel-off baseline in the same run; src/node never sets it.
+   */
+  frameAuth?: FrameAuthFactory;
 }
 
 /**
@@ -103,6 +112,7 @@ export interface UwsTransportModules {
  * - socketHighWaterBytes 1 MiB: 4 MiB bought no clear gain in the same sweep; the high-water mark plus one frame is
  *   the most bulk data a vote can queue behind in user space (≈ 0.5 ms at the 2.4 GB/s measured here, ≈ 10 ms
  *   on a 1 Gbit/s link), so smaller is better for consensus latency once throughput is saturated.
+ * - proofTimeoutMs 1 s: the dialer proves first; one round trip and one BLS signature need a few ms (link.ts).
  * - idle/ping: uWS's own idle timer has a 4-second granularity; ours pings after 5 s of silence, gives up after 20 s.
  */
 export const UWS_TRANSPORT_DEFAULTS = {
@@ -111,6 +121,7 @@ export const UWS_TRANSPORT_DEFAULTS = {
   frameBytes: 256 * 1024,
   socketHighWaterBytes: 1024 * 1024,
   handshakeTimeoutMs: 5_000,
+  proofTimeoutMs: 1_000,
   pingIntervalMs: 5_000,
   idleTimeoutMs: 20_000,
   closeTimeoutMs: 1_000,
@@ -175,6 +186,7 @@ export class UwsTransport implements Transport, LinkOwner {
   readonly ctx: HandshakeContext;
   readonly scheduler: Scheduler;
   readonly timings: LinkTimings;
+  readonly frameAuth: FrameAuthFactory;
 
   private readonly o: Resolved;
   private readonly listenAt: PeerAddress;
@@ -206,13 +218,14 @@ export class UwsTransport implements Transport, LinkOwner {
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.maxMessageBytes = o.maxMessageBytes;
     this.maxFrameBytes = o.frameBytes;
-    // The peer may send right after it verified our proof while we still verify its proof (≈ 1 ms with blst): room
-    // for a few frames. Small on purpose: an attacker holding a validator's public key (not its secret key) gets this
-    // much buffered per pending connection, times maxPendingHandshakes.
+    // The listener may send right after it sent its proof while we (the dialer) still verify that proof (≈ 1 ms with
+    // blst): room for a few frames. Only a dialer holds frames (link.ts), so only what answers at an address we dial
+    // gets this much buffered, once per connection attempt.
     this.maxPreAuthBytes = Math.max(2 * 1024 * 1024, 2 * o.frameBytes);
     this.scheduler = modules.scheduler ?? new SystemScheduler();
     this.random = modules.random ?? Math.random;
-    this.timings = { handshakeTimeoutMs: o.handshakeTimeoutMs, pingIntervalMs: o.pingIntervalMs, idleTimeoutMs: o.idleTimeoutMs };
+    this.frameAuth = modules.frameAuth ?? authenticateFrames;
+    this.timings = { handshakeTimeoutMs: o.handshakeTimeoutMs, proofTimeoutMs: o.proofTimeoutMs, pingIntervalMs: o.pingIntervalMs, idleTimeoutMs: o.idleTimeoutMs };
     this.admission = new Admission(admissionOptions(o.maxPendingHandshakes, opts.validators.length, opts.admission), () => this.scheduler.now());
     const peers: PeerId[] = [];
     opts.validators.forEach((v, i) => {
@@ -561,7 +574,7 @@ export class UwsTransport implements Transport, LinkOwner {
     sock.cork(() => {
       let buffered = sock.bufferedAmount();
       while (buffered < hw && sock.writable) {
-        const frame = s.queue.nextFrame(fb);
+        const frame = s.queue.nextFrame(fb, TAG_BYTES); // the link seals the frame's last TAG_BYTES
         if (frame === null) break;
         if (!link.sendFrame(frame)) {
           // Open link, frame refused: uWS dropped it over maxBackpressure. Cannot happen while we stop at high-water

@@ -35,6 +35,7 @@ import {
   MAX_TXS_PER_BLOCK,
   MAX_TX_BYTES,
   NONCE_BYTES,
+  EPHEMERAL_KEY_BYTES,
   PUBLIC_KEY_BYTES,
   SIGNATURE_BYTES,
   VOTE_SIGNATURE_BYTES,
@@ -71,7 +72,7 @@ const MAX_HI = 0x1fffff;
 // The encoder uses them for uint64 fields and the decoder for everything; the round-trip test reads the encoder's
 // output with the generated accessors, which would catch a slot that disagrees with the schema.
 const enum EnvelopeF { messageType = 0, message = 1 }
-const enum HandshakeF { version = 0, chainId, publicKey, nonce, peerNonce, signature }
+const enum HandshakeF { version = 0, chainId, publicKey, nonce, peerNonce, signature, ephemeralKey }
 const enum HelloF { chainId = 0, committedHeight, committedHash }
 const enum QcF { view = 0, blockHash, signers, signature }
 const enum TcF { view = 0, signers, highQcViews, signature, highQc }
@@ -345,6 +346,7 @@ function readHandshake(b: Uint8Array, pos: number): Handshake {
     nonce: fixedBytes(b, pos, vt, HandshakeF.nonce, NONCE_BYTES, w, "nonce"),
     peerNonce: optionalFixedBytes(b, pos, vt, HandshakeF.peerNonce, NONCE_BYTES, w, "peerNonce"),
     signature: optionalFixedBytes(b, pos, vt, HandshakeF.signature, SIGNATURE_BYTES, w, "signature"),
+    ephemeralKey: optionalFixedBytes(b, pos, vt, HandshakeF.ephemeralKey, EPHEMERAL_KEY_BYTES, w, "ephemeralKey"),
   };
 }
 
@@ -838,12 +840,14 @@ export class WireEncoder {
     checkExact(h.nonce, NONCE_BYTES, w, "nonce");
     if (h.peerNonce !== null) checkExact(h.peerNonce, NONCE_BYTES, w, "peerNonce");
     if (h.signature !== null) checkExact(h.signature, SIGNATURE_BYTES, w, "signature");
+    if (h.ephemeralKey !== null) checkExact(h.ephemeralKey, EPHEMERAL_KEY_BYTES, w, "ephemeralKey");
     const bd = this.bd;
     const chainId = this.chainId(h.chainId, w);
     const pk = this.bytes(h.publicKey);
     const nonce = this.bytes(h.nonce);
     const peerNonce = h.peerNonce === null ? 0 : this.bytes(h.peerNonce);
     const sig = h.signature === null ? 0 : this.bytes(h.signature);
+    const ek = h.ephemeralKey === null ? 0 : this.bytes(h.ephemeralKey);
     fb.Handshake.startHandshake(bd);
     fb.Handshake.addVersion(bd, h.version);
     fb.Handshake.addChainId(bd, chainId);
@@ -851,6 +855,7 @@ export class WireEncoder {
     fb.Handshake.addNonce(bd, nonce);
     if (peerNonce !== 0) fb.Handshake.addPeerNonce(bd, peerNonce);
     if (sig !== 0) fb.Handshake.addSignature(bd, sig);
+    if (ek !== 0) fb.Handshake.addEphemeralKey(bd, ek);
     return fb.Handshake.endHandshake(bd);
   }
 

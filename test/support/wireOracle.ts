@@ -77,6 +77,7 @@ export function decodeWithGenerated(buf: Uint8Array): Message {
       const h = env.message(new fb.Handshake()) as fb.Handshake;
       const peer = h.peerNonceArray();
       const sig = h.signatureArray();
+      const ek = h.ephemeralKeyArray();
       return {
         kind: "handshake",
         body: {
@@ -86,6 +87,7 @@ export function decodeWithGenerated(buf: Uint8Array): Message {
           nonce: bytes(h.nonceArray()),
           peerNonce: peer === null ? null : bytes(peer),
           signature: sig === null ? null : bytes(sig),
+          ephemeralKey: ek === null ? null : bytes(ek),
         },
       };
     }

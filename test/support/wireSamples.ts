@@ -66,6 +66,7 @@ function randomHandshake(rng: SeededRng): Handshake {
     nonce: rng.bytes(32),
     peerNonce: answer ? rng.bytes(32) : null,
     signature: answer ? rng.bytes(96) : null,
+    ephemeralKey: rng.chance(0.5) ? rng.bytes(32) : null,
   };
 }
 

@@ -1,11 +1,22 @@
 /**
  * One connection to one peer over a `LinkSocket`: handshake first, then data frames; liveness by ping/idle timer.
  *
- * States: handshake → open → closed. While in handshake only handshake frames are accepted, except data frames that
- * arrive after the peer's proof while that proof is still being verified (the peer may start sending as soon as it
- * verified ours); those are held, bounded by `maxPreAuthBytes`, and decoded once the peer is authenticated.
+ * States: handshake → open → closed. While in handshake only handshake frames are accepted (the listener's challenge
+ * and proof for a dialer, the dialer's proof for a listener), except, on the dialer, data frames that arrive after
+ * the listener's proof while that proof is still being verified (the listener starts sending as soon as it sent its
+ * proof); those are held, bounded by `maxPreAuthBytes`, and checked and decoded once the peer is authenticated.
+ *
+ * Deadlines: `handshakeTimeoutMs` (5 s) covers connect, upgrade and the whole handshake on both sides. A listener
+ * also gives the dialer `proofTimeoutMs` (1 s) from accept to present its proof: the dialer proves first
+ * (handshake.ts), and an honest one needs one round trip plus one BLS signature (≈ 1 ms), so a connection that is
+ * silent for a second is holding one of the listener's `maxPendingHandshakes` slots for nothing (PROOF_TIMEOUT).
+ *
+ * Once open, every data frame is checked by the authenticated channel (channel.ts) before it is decoded; a frame that
+ * fails closes the link with BAD_FRAME_TAG. Frames we send are sealed by `sendFrame`.
  */
 import type { Scheduler, TimerHandle } from "../../util/clock.js";
+import { TAG_BYTES } from "../channel.js";
+import type { ChannelKeys, FrameAuth, FrameAuthFactory } from "../channel.js";
 import { FRAME_DATA, FRAME_HANDSHAKE, FRAME_HEADER_BYTES, FrameDecoder, handshakeFrame } from "../framing.js";
 import { HandshakeSession } from "../handshake.js";
 import type { HandshakeContext, HandshakeStep, Role } from "../handshake.js";
@@ -15,6 +26,8 @@ import type { LinkSocket } from "./socket.js";
 
 export interface LinkTimings {
   handshakeTimeoutMs: number;
+  /** Listener only: the dialer's proof must arrive this long after accept (PROOF_TIMEOUT). */
+  proofTimeoutMs: number;
   /** A ping goes out when nothing was received for this long. */
   pingIntervalMs: number;
   /** The link closes (IDLE_TIMEOUT) when nothing at all was received for this long. */
@@ -28,6 +41,8 @@ export interface LinkOwner {
   readonly timings: LinkTimings;
   readonly maxMessageBytes: number;
   readonly maxPreAuthBytes: number;
+  /** Makes each direction's frame authenticator (channel.ts `authenticateFrames`). */
+  readonly frameAuth: FrameAuthFactory;
   linkAuthenticated(link: Link, peer: PeerId): void;
   linkMessage(link: Link, priority: Priority, payload: Uint8Array): void;
   linkWritable(link: Link): void;
@@ -48,6 +63,11 @@ export class Link {
   private preAuth: Uint8Array[] = [];
   private preAuthBytes = 0;
   private handshakeTimer: TimerHandle | undefined;
+  private proofTimer: TimerHandle | undefined;
+  private sealer: FrameAuth | undefined;
+  private opener: FrameAuth | undefined;
+  /** Handshake frames the peer sends us: the challenge and the proof to a dialer, the proof to a listener. */
+  private readonly handshakeFrames: number;
   private livenessTimer: TimerHandle | undefined;
   private lastReceived = 0;
   private ourRefusal: RefusalCode | undefined;
@@ -62,6 +82,7 @@ export class Link {
     readonly expected?: PeerId,
   ) {
     this.session = new HandshakeSession(owner.ctx, role, expected);
+    this.handshakeFrames = role === "dialer" ? 2 : 1;
     this.decoder = new FrameDecoder(owner.maxMessageBytes);
     this.deliver = (priority, payload) => this.owner.linkMessage(this, priority, payload);
     socket.setEvents({
@@ -77,6 +98,7 @@ export class Link {
     });
     // The handshake deadline covers the TCP connect and upgrade too.
     this.handshakeTimer = owner.scheduler.setTimeout(() => this.refuse("HANDSHAKE_TIMEOUT"), owner.timings.handshakeTimeoutMs);
+    if (role === "listener") this.proofTimer = owner.scheduler.setTimeout(() => this.refuse("PROOF_TIMEOUT"), owner.timings.proofTimeoutMs);
     if (socket.openAtStart) this.begin();
   }
 
@@ -94,9 +116,14 @@ export class Link {
     return this.state === "closed";
   }
 
-  /** Sends a data frame. Returns false if the link is not open. */
+  /**
+   * Seals and sends a data frame whose last TAG_BYTES bytes are room for the channel tag (written here, in place).
+   * Returns false if the link is not open.
+   */
   sendFrame(frame: Uint8Array): boolean {
-    return this.isOpen && this.socket.send(frame);
+    if (!this.isOpen) return false;
+    this.sealer!.seal(frame);
+    return this.socket.send(frame);
   }
 
   /** Closes the link, telling the peer why. */
@@ -112,7 +139,8 @@ export class Link {
     if (this.state !== "connecting") return;
     this.state = "handshake";
     this.lastReceived = this.owner.scheduler.now();
-    this.socket.send(handshakeFrame(this.session.start()));
+    const challenge = this.session.start();
+    if (challenge !== undefined) this.socket.send(handshakeFrame(challenge));
     this.armLiveness();
   }
 
@@ -121,19 +149,21 @@ export class Link {
     this.lastReceived = this.owner.scheduler.now();
     const kind = frame.length >= FRAME_HEADER_BYTES ? frame[0] : -1;
     if (this.state === "open") {
-      if (kind !== FRAME_DATA) return this.refuse("MALFORMED_FRAME");
-      const err = this.decoder.decode(frame, this.deliver);
+      if (kind !== FRAME_DATA || frame.length < FRAME_HEADER_BYTES + TAG_BYTES) return this.refuse("MALFORMED_FRAME");
+      if (!this.opener!.open(frame)) return this.refuse("BAD_FRAME_TAG");
+      const err = this.decoder.decode(frame.subarray(0, frame.length - TAG_BYTES), this.deliver);
       if (err !== undefined) this.refuse(err);
       return;
     }
     if (kind === FRAME_HANDSHAKE) {
-      if (++this.handshakeFramesSeen > 2) return this.refuse("MALFORMED_HANDSHAKE");
+      if (++this.handshakeFramesSeen > this.handshakeFrames) return this.refuse("MALFORMED_HANDSHAKE");
+      if (this.handshakeFramesSeen === this.handshakeFrames) this.cancelProofTimer(); // the dialer's proof is here
       const body = frame.subarray(FRAME_HEADER_BYTES);
       // Serialised: the peer's proof can arrive while our own proof is still being signed.
       this.handshakeQueue = this.handshakeQueue.then(() => this.handshakeStep(body));
       return;
     }
-    if (kind === FRAME_DATA && this.handshakeFramesSeen === 2) {
+    if (kind === FRAME_DATA && this.role === "dialer" && this.handshakeFramesSeen === this.handshakeFrames) {
       this.preAuthBytes += frame.length;
       if (this.preAuthBytes > this.owner.maxPreAuthBytes) return this.refuse("PRE_AUTH_OVERFLOW");
       this.preAuth.push(frame);
@@ -162,7 +192,7 @@ export class Link {
           this.refuse(step.code);
           return;
         case "done":
-          this.open(step.peer);
+          this.open(step.peer, step.keys);
           break;
         case "wait":
           break;
@@ -170,9 +200,11 @@ export class Link {
     }
   }
 
-  private open(peer: PeerId): void {
+  private open(peer: PeerId, keys: ChannelKeys): void {
     this.handshakeTimer?.cancel();
     this.handshakeTimer = undefined;
+    this.sealer = this.owner.frameAuth(keys.send);
+    this.opener = this.owner.frameAuth(keys.receive);
     this.state = "open";
     this.authenticatedPeer = peer;
     this.owner.linkAuthenticated(this, peer);
@@ -184,6 +216,11 @@ export class Link {
       if (this.state !== "open") return;
       this.onFrame(f);
     }
+  }
+
+  private cancelProofTimer(): void {
+    this.proofTimer?.cancel();
+    this.proofTimer = undefined;
   }
 
   private armLiveness(): void {
@@ -202,6 +239,7 @@ export class Link {
     if (this.state === "closed") return;
     this.state = "closed";
     this.handshakeTimer?.cancel();
+    this.cancelProofTimer();
     this.livenessTimer?.cancel();
     this.handshakeTimer = undefined;
     this.livenessTimer = undefined;

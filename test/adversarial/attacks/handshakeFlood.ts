@@ -68,7 +68,11 @@ function openOne(): void {
     req.destroy();
     end();
   });
-  ws.on("open", () => ws.send(handshakeFrame(session.start())));
+  ws.on("open", () => {
+    // The listener challenges first; a dialer's start() has nothing to send (kept for whichever side speaks first).
+    const first = session.start();
+    if (first !== undefined) ws.send(handshakeFrame(first));
+  });
   ws.on("message", (data: Buffer) => {
     const f = new Uint8Array(data.buffer, data.byteOffset, data.length);
     if (f[0] !== FRAME_HANDSHAKE) return;

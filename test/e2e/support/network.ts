@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { launchCluster } from "../../../src/cli/localCluster.js";
 import type { ClusterChild, LocalCluster, LocalClusterOptions } from "../../../src/cli/localCluster.js";
 import type { BlockPolicy } from "../../../src/node/config.js";
+import type { NetworkLayout } from "../../../src/node/network.js";
 import { RpcClient } from "../../../src/rpc/client.js";
 import type { AuditReport } from "../../../src/cli/auditor.js";
 
@@ -57,6 +58,8 @@ export interface StartNetworkOptions {
    * tests about how many blocks get through rather than about durability.
    */
   readonly tmpfs?: boolean;
+  /** Runs after the network is written, before any node starts (e.g. to rewrite a config: LocalClusterOptions.prepare). */
+  readonly prepare?: (layout: NetworkLayout) => Promise<void>;
 }
 
 const live = new Set<ChildProcess>();
@@ -110,6 +113,7 @@ export async function startNetwork(n: number, opts: StartNetworkOptions = {}): P
     ...(opts.hosts !== undefined ? { hosts: opts.hosts } : {}),
     ...(opts.rpcHosts !== undefined ? { rpcHosts: opts.rpcHosts } : {}),
     ...(opts.launcher !== undefined ? { launcher: opts.launcher } : {}),
+    ...(opts.prepare !== undefined ? { prepare: opts.prepare } : {}),
   };
   const cluster = await launchCluster(options);
   clusters.add(cluster);

@@ -1,7 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { PublicKey, Signature, verify as blstVerify } from "@chainsafe/blst";
-import { handshakeSigningMessage, HandshakeSession, LINK_VERSION, NonceCache } from "../../../src/net/handshake.js";
+import type { KeyObject } from "node:crypto";
+import { generateEphemeral } from "../../../src/net/channel.js";
+import type { ChannelKeys } from "../../../src/net/channel.js";
+import { handshakeSigningMessage, handshakeTranscript, HandshakeSession, LINK_VERSION, NonceCache } from "../../../src/net/handshake.js";
 import type { HandshakeContext, HandshakeStep, LinkIdentity } from "../../../src/net/handshake.js";
 import { decodeHandshake, encodeHandshake } from "../../../src/net/handshakeCodec.js";
 import type { HandshakeMessage } from "../../../src/net/handshakeCodec.js";
@@ -44,125 +47,193 @@ function refusal(steps: HandshakeStep[]): string | undefined {
   return r?.kind === "refuse" ? r.code : undefined;
 }
 
-/** Runs a full exchange between a dialer session and a listener session; returns both outcomes. */
-async function exchange(d: HandshakeSession, l: HandshakeSession): Promise<[HandshakeStep[], HandshakeStep[]]> {
-  const cd = d.start();
-  const cl = l.start();
-  const pd = sent(await d.receive(cl));
-  const pl = sent(await l.receive(cd));
-  return [await d.receive(pl), await l.receive(pd)];
+function done(steps: HandshakeStep[]): { peer: number; keys: ChannelKeys } {
+  const d = steps.find((x) => x.kind === "done");
+  assert.ok(d !== undefined && d.kind === "done", `expected done, got ${JSON.stringify(steps.map((x) => (x.kind === "refuse" ? x.code : x.kind)))}`);
+  return d;
 }
 
-test("handshake: dialer and listener authenticate each other (sync and async signer/verifier)", async () => {
+const keyBytes = (k: KeyObject) => toHex(k.export());
+
+/** Runs a full exchange: listener challenge → dialer proof → listener proof. Returns both final steps. */
+async function exchange(d: HandshakeSession, l: HandshakeSession): Promise<[HandshakeStep[], HandshakeStep[]]> {
+  assert.equal(d.start(), undefined, "the dialer sends nothing before the listener's challenge");
+  const pd = sent(await d.receive(l.start()!));
+  const rl = await l.receive(pd);
+  return [await d.receive(sent(rl)), rl];
+}
+
+/** A listener's challenge from validator `from` with a fixed nonce and a fresh ephemeral key. */
+const challengeFrom = (from: number, over: Partial<HandshakeMessage> = {}): HandshakeMessage => ({
+  version: LINK_VERSION,
+  chainId: CHAIN_ID,
+  publicKey: ids[from]!.publicKey,
+  nonce: new Uint8Array(32).fill(from + 50),
+  ephemeralKey: generateEphemeral().publicKey,
+  ...over,
+});
+
+test("handshake: dialer and listener authenticate each other and agree on one key per direction (sync and async signer/verifier)", async () => {
   const [rd, rl] = await exchange(new HandshakeSession(ctx(0), "dialer", 2), new HandshakeSession(ctx(2), "listener"));
-  assert.deepEqual(rd, [{ kind: "done", peer: 2 }]);
-  assert.deepEqual(rl, [{ kind: "done", peer: 0 }]);
+  const d = done(rd);
+  const l = done(rl);
+  assert.equal(d.peer, 2);
+  assert.equal(l.peer, 0);
+  assert.equal(keyBytes(d.keys.send), keyBytes(l.keys.receive));
+  assert.equal(keyBytes(d.keys.receive), keyBytes(l.keys.send));
+  assert.notEqual(keyBytes(d.keys.send), keyBytes(d.keys.receive), "the two directions' keys differ");
   const asyncId = (i: number): LinkIdentity => ({ publicKey: ids[i]!.publicKey, sign: async (m) => ids[i]!.sign(m) });
   const asyncVerify = async (pk: Uint8Array, m: Uint8Array, s: Uint8Array) => blstVerifyFn(pk, m, s);
   const [ad, al] = await exchange(
     new HandshakeSession(ctx(1, { identity: asyncId(1), verify: asyncVerify }), "dialer", 3),
     new HandshakeSession(ctx(3, { identity: asyncId(3), verify: asyncVerify }), "listener"),
   );
-  assert.deepEqual([ad, al], [[{ kind: "done", peer: 3 }], [{ kind: "done", peer: 1 }]]);
+  assert.deepEqual([done(ad).peer, done(al).peer], [3, 1]);
+  // Another connection between the same validators gets other keys (fresh ephemeral keys and nonces).
+  const [rd2] = await exchange(new HandshakeSession(ctx(0), "dialer", 2), new HandshakeSession(ctx(2), "listener"));
+  assert.notEqual(keyBytes(done(rd2).keys.send), keyBytes(d.keys.send));
 });
 
-test("handshake: the signed bytes are DOMAIN ‖ len ‖ chainId ‖ role ‖ dialer nonce ‖ listener nonce ‖ dialer key ‖ listener key", async () => {
+test("handshake: the signed bytes are DOMAIN-V2 ‖ role ‖ len ‖ chainId ‖ nonces ‖ BLS keys ‖ ephemeral keys (dialer first)", async () => {
   const nd = new Uint8Array(32).fill(0xd1);
   const nl = new Uint8Array(32).fill(0x11);
   const kd = ids[0]!.publicKey;
   const kl = ids[1]!.publicKey;
-  const expected = Buffer.concat([Buffer.from("QUIRE-LINK-HANDSHAKE-V1", "ascii"), Buffer.from([CHAIN_ID.length]), CHAIN_ID, Buffer.from("D"), nd, nl, kd, kl]);
-  assert.deepEqual(Buffer.from(handshakeSigningMessage(CHAIN_ID, "dialer", nd, nl, kd, kl)), expected);
-  const asListener = handshakeSigningMessage(CHAIN_ID, "listener", nd, nl, kd, kl);
-  assert.equal(asListener[23 + 1 + CHAIN_ID.length], "L".charCodeAt(0));
-  // The proof a dialer sends verifies, with blst, over exactly these bytes.
+  const challengeL = challengeFrom(1, { nonce: nl });
   const d = new HandshakeSession(ctx(0, { randomBytes: () => nd.slice() }), "dialer", 1);
-  d.start();
-  const challengeL = encodeHandshake({ version: LINK_VERSION, chainId: CHAIN_ID, publicKey: kl, nonce: nl });
-  const proof = decodeHandshake(sent(await d.receive(challengeL)))!;
+  const proof = decodeHandshake(sent(await d.receive(encodeHandshake(challengeL))))!;
   assert.deepEqual(proof.peerNonce, nl);
+  assert.equal(proof.ephemeralKey.length, 32);
+  const t = Buffer.concat([Buffer.from([CHAIN_ID.length]), CHAIN_ID, nd, nl, kd, kl, proof.ephemeralKey, challengeL.ephemeralKey]);
+  assert.deepEqual(Buffer.from(handshakeTranscript(CHAIN_ID, nd, nl, kd, kl, proof.ephemeralKey, challengeL.ephemeralKey)), t);
+  const expected = Buffer.concat([Buffer.from("QUIRE-LINK-HANDSHAKE-V2", "ascii"), Buffer.from("D"), t]);
+  assert.deepEqual(Buffer.from(handshakeSigningMessage("dialer", t)), expected);
+  assert.equal(handshakeSigningMessage("listener", t)[23], "L".charCodeAt(0));
+  // The dialer's proof verifies, with blst directly, over exactly these bytes.
   assert.ok(blstVerify(expected, PublicKey.fromBytes(kd), Signature.fromBytes(proof.signature!)));
 });
 
-test("handshake refusals on the challenge: version, chain, unknown key, own key, direction, unexpected key", async () => {
-  const challenge = (from: number, over: Partial<HandshakeMessage> = {}) =>
-    encodeHandshake({ version: LINK_VERSION, chainId: CHAIN_ID, publicKey: ids[from]!.publicKey, nonce: new Uint8Array(32).fill(from + 50), ...over });
-  const listener2 = () => new HandshakeSession(ctx(2), "listener");
-  assert.equal(refusal(await listener2().receive(challenge(0, { version: LINK_VERSION + 1 }))), "BAD_VERSION");
-  assert.equal(refusal(await listener2().receive(challenge(0, { chainId: utf8("other-chain") }))), "WRONG_CHAIN");
-  assert.equal(refusal(await listener2().receive(challenge(0, { publicKey: testIdentity(9).publicKey }))), "UNKNOWN_KEY");
-  assert.equal(refusal(await listener2().receive(challenge(2))), "SELF_CONNECTION");
-  assert.equal(refusal(await listener2().receive(challenge(3))), "WRONG_DIRECTION"); // 3 > 2: 2 dials 3, never the reverse
-  assert.equal(refusal(await new HandshakeSession(ctx(0), "dialer", 1).receive(challenge(3))), "UNKNOWN_KEY"); // dialled 1, found 3
-  assert.equal(refusal(await listener2().receive(new Uint8Array([1, 2, 3]))), "MALFORMED_HANDSHAKE");
+test("the listener signs only after it verified a valid dialer proof; its challenge costs no signature", async () => {
+  const log: string[] = [];
+  const listenerCtx = (): HandshakeContext =>
+    ctx(1, {
+      identity: { publicKey: ids[1]!.publicKey, sign: (m) => (log.push("sign"), ids[1]!.sign(m)) },
+      verify: (pk, m, sig) => {
+        const ok = blstVerifyFn(pk, m, sig);
+        log.push(`verify:${ok}`);
+        return ok;
+      },
+    });
+  // Dialer proofs that must all be refused without a signature from the listener.
+  const bad: [string, (p: HandshakeMessage) => HandshakeMessage][] = [
+    ["BAD_SIGNATURE", (p) => ({ ...p, signature: ids[3]!.secretKey.sign(utf8("anything")).toBytes() })],
+    ["BAD_SIGNATURE", (p) => ({ ...p, ephemeralKey: generateEphemeral().publicKey })], // a relay swaps the dialer's ephemeral key
+    ["NONCE_MISMATCH", (p) => ({ ...p, peerNonce: new Uint8Array(32) })],
+    ["UNKNOWN_KEY", (p) => ({ ...p, publicKey: testIdentity(9).publicKey })],
+  ];
+  for (const [code, tamper] of bad) {
+    const l = new HandshakeSession(listenerCtx(), "listener");
+    const d = new HandshakeSession(ctx(0), "dialer", 1);
+    const pd = decodeHandshake(sent(await d.receive(l.start()!)))!;
+    assert.equal(refusal(await l.receive(encodeHandshake(tamper(pd)))), code);
+  }
+  assert.ok(!log.includes("sign"), `no signature for a bad proof: ${log.join(",")}`);
+  // A valid proof: verified first, then signed.
+  log.length = 0;
+  const l = new HandshakeSession(listenerCtx(), "listener");
+  const d = new HandshakeSession(ctx(0), "dialer", 1);
+  const challenge = l.start()!;
+  assert.deepEqual(log, [], "the challenge is not signed");
+  done(await l.receive(sent(await d.receive(challenge))));
+  assert.deepEqual(log, ["verify:true", "sign"]);
 });
 
-test("handshake refusals on the proof: nonce mismatch, wrong key, garbage signature, changed challenge, extra messages", async () => {
-  const run = async (tamper: (m: HandshakeMessage) => HandshakeMessage | Uint8Array): Promise<string | undefined> => {
+test("handshake refusals on the dialer's proof at the listener: version, chain, unknown key, own key, direction, missing ephemeral key", async () => {
+  const proofFrom = async (from: number, over: Partial<HandshakeMessage> = {}): Promise<[HandshakeSession, Uint8Array]> => {
+    const l = new HandshakeSession(ctx(2), "listener");
+    const c = decodeHandshake(l.start()!)!;
+    return [l, encodeHandshake({ ...challengeFrom(from), peerNonce: c.nonce, signature: new Uint8Array(96), ...over })];
+  };
+  const refusedWith = async (from: number, over: Partial<HandshakeMessage> = {}) => {
+    const [l, p] = await proofFrom(from, over);
+    return refusal(await l.receive(p));
+  };
+  assert.equal(await refusedWith(0, { version: LINK_VERSION + 1 }), "BAD_VERSION");
+  assert.equal(await refusedWith(0, { chainId: utf8("other-chain") }), "WRONG_CHAIN");
+  assert.equal(await refusedWith(0, { publicKey: testIdentity(9).publicKey }), "UNKNOWN_KEY");
+  assert.equal(await refusedWith(2), "SELF_CONNECTION");
+  assert.equal(await refusedWith(3), "WRONG_DIRECTION"); // 3 > 2: 2 dials 3, never the reverse
+  assert.equal(await refusedWith(0), "BAD_SIGNATURE");
+  // A challenge (no signature) sent to a listener, and garbage.
+  const l = new HandshakeSession(ctx(2), "listener");
+  l.start();
+  assert.equal(refusal(await l.receive(encodeHandshake(challengeFrom(0)))), "MALFORMED_HANDSHAKE");
+  assert.equal(refusal(await new HandshakeSession(ctx(2), "listener").receive(new Uint8Array([1, 2, 3]))), "MALFORMED_HANDSHAKE");
+  // A V1 peer's message (no ephemeral key) is not a handshake of this version.
+  const v1 = encodeMessage({ kind: "handshake", body: { version: LINK_VERSION, chainId: CHAIN_ID, publicKey: ids[0]!.publicKey, nonce: new Uint8Array(32), peerNonce: new Uint8Array(32), signature: new Uint8Array(96), ephemeralKey: null } });
+  assert.equal(refusal(await new HandshakeSession(ctx(2), "listener").receive(v1)), "MALFORMED_HANDSHAKE");
+});
+
+test("handshake refusals at the dialer: unexpected key, proof before challenge, changed challenge, nonce mismatch, bad signature, extra messages", async () => {
+  assert.equal(refusal(await new HandshakeSession(ctx(0), "dialer", 1).receive(encodeHandshake(challengeFrom(3)))), "UNKNOWN_KEY"); // dialled 1, found 3
+  const fakeProof = encodeHandshake({ ...challengeFrom(1), peerNonce: new Uint8Array(32), signature: new Uint8Array(96) });
+  assert.equal(refusal(await new HandshakeSession(ctx(0), "dialer", 1).receive(fakeProof)), "MALFORMED_HANDSHAKE");
+  const run = async (tamper: (m: HandshakeMessage) => HandshakeMessage): Promise<string | undefined> => {
     const d = new HandshakeSession(ctx(0), "dialer", 1);
     const l = new HandshakeSession(ctx(1), "listener");
-    const cd = d.start();
-    const cl = l.start();
-    const pd = decodeHandshake(sent(await d.receive(cl)))!;
-    sent(await l.receive(cd));
-    const t = tamper({ ...pd });
-    return refusal(await l.receive(t instanceof Uint8Array ? t : encodeHandshake(t)));
+    const pd = sent(await d.receive(l.start()!));
+    const pl = decodeHandshake(sent(await l.receive(pd)))!;
+    return refusal(await d.receive(encodeHandshake(tamper({ ...pl }))));
   };
   assert.equal(await run((m) => m), undefined);
   assert.equal(await run((m) => ({ ...m, peerNonce: new Uint8Array(32) })), "NONCE_MISMATCH");
   assert.equal(await run((m) => ({ ...m, signature: ids[3]!.secretKey.sign(utf8("anything")).toBytes() })), "BAD_SIGNATURE");
   assert.equal(await run((m) => ({ ...m, signature: new Uint8Array(96).fill(0xff) })), "BAD_SIGNATURE"); // not a curve point: false, no throw
   assert.equal(await run((m) => ({ ...m, nonce: new Uint8Array(32).fill(1) })), "MALFORMED_HANDSHAKE");
-  assert.equal(await run((m) => ({ version: m.version, chainId: m.chainId, publicKey: m.publicKey, nonce: m.nonce })), "MALFORMED_HANDSHAKE"); // a second challenge
-  // A proof signed for another chain id (the dialer's session thinks it is on chain X).
-  const d = new HandshakeSession(ctx(0, { chainId: utf8("X") }), "dialer", 1);
+  assert.equal(await run((m) => ({ ...m, ephemeralKey: generateEphemeral().publicKey })), "MALFORMED_HANDSHAKE"); // not the challenge's key
+  // A relay that swaps the listener's ephemeral key in the challenge (to sit in the middle of the channel keys):
+  // the dialer signs the relay's key, which the listener's transcript does not contain.
+  const d = new HandshakeSession(ctx(0), "dialer", 1);
   const l = new HandshakeSession(ctx(1), "listener");
-  d.start();
-  const cl = l.start();
-  const cdOnOurChain = encodeHandshake({ version: LINK_VERSION, chainId: CHAIN_ID, publicKey: ids[0]!.publicKey, nonce: new Uint8Array(32).fill(9) });
-  sent(await l.receive(cdOnOurChain));
-  assert.equal(refusal(await d.receive(cl)), "WRONG_CHAIN");
-  // Proof before any challenge; a message after completion.
-  const fresh = new HandshakeSession(ctx(1), "listener");
-  const fakeProof = encodeHandshake({ version: LINK_VERSION, chainId: CHAIN_ID, publicKey: ids[0]!.publicKey, nonce: new Uint8Array(32), peerNonce: new Uint8Array(32), signature: new Uint8Array(96) });
-  assert.equal(refusal(await fresh.receive(fakeProof)), "MALFORMED_HANDSHAKE");
+  const swapped = encodeHandshake({ ...decodeHandshake(l.start()!)!, ephemeralKey: generateEphemeral().publicKey });
+  assert.equal(refusal(await l.receive(sent(await d.receive(swapped)))), "BAD_SIGNATURE");
+  // A message after completion.
   const a = new HandshakeSession(ctx(0), "dialer", 1);
   const b = new HandshakeSession(ctx(1), "listener");
   await exchange(a, b);
   assert.equal(refusal(await b.receive(fakeProof)), "MALFORMED_HANDSHAKE");
+  assert.equal(refusal(await a.receive(fakeProof)), "MALFORMED_HANDSHAKE");
 });
 
 test("replayed handshakes are refused: nonce reuse is caught by the cache, and an old proof never verifies anyway", async () => {
   const listenerCtx = ctx(1);
   const d = new HandshakeSession(ctx(0), "dialer", 1);
   const l = new HandshakeSession(listenerCtx, "listener");
-  const cd = d.start();
-  const cl = l.start();
-  const pd = sent(await d.receive(cl));
-  sent(await l.receive(cd));
-  assert.deepEqual(await l.receive(pd), [{ kind: "done", peer: 0 }]);
-  // An eavesdropper replays the dialer's recorded challenge and proof to the same listener…
+  const pd = sent(await d.receive(l.start()!));
+  done(await l.receive(pd));
+  // An eavesdropper replays the dialer's recorded proof to the same listener…
   const replay = new HandshakeSession(listenerCtx, "listener");
   replay.start();
-  assert.equal(refusal(await replay.receive(cd)), "REPLAYED_NONCE");
+  assert.equal(refusal(await replay.receive(pd)), "REPLAYED_NONCE");
   // …or to the listener after a restart (empty nonce cache): the old proof covers the old listener nonce.
-  // As recorded, its peerNonce is the old one; patched to the new nonce, the old signature does not cover it.
   const restarted = () => {
     const s = new HandshakeSession(ctx(1, { randomBytes: () => new Uint8Array(32).fill(0x77) }), "listener");
     s.start();
     return s;
   };
-  const r1 = restarted();
-  sent(await r1.receive(cd));
-  assert.equal(refusal(await r1.receive(pd)), "NONCE_MISMATCH");
-  const r2 = restarted();
-  sent(await r2.receive(cd));
-  assert.equal(refusal(await r2.receive(encodeHandshake({ ...decodeHandshake(pd)!, peerNonce: new Uint8Array(32).fill(0x77) }))), "BAD_SIGNATURE");
-  // Our own nonce reflected back as a peer's nonce is a replay too.
+  assert.equal(refusal(await restarted().receive(pd)), "NONCE_MISMATCH");
+  // Patched to the new nonce, the old signature does not cover it.
+  assert.equal(refusal(await restarted().receive(encodeHandshake({ ...decodeHandshake(pd)!, peerNonce: new Uint8Array(32).fill(0x77) }))), "BAD_SIGNATURE");
+  // A listener's own nonce reflected back as the dialer's is a replay too.
   const own = new HandshakeSession(ctx(2, { randomBytes: () => new Uint8Array(32).fill(0x5a) }), "listener");
   own.start();
-  const reflected = encodeHandshake({ version: LINK_VERSION, chainId: CHAIN_ID, publicKey: ids[0]!.publicKey, nonce: new Uint8Array(32).fill(0x5a) });
+  const reflected = encodeHandshake({ ...challengeFrom(0, { nonce: new Uint8Array(32).fill(0x5a) }), peerNonce: new Uint8Array(32).fill(0x5a), signature: new Uint8Array(96) });
   assert.equal(refusal(await own.receive(reflected)), "REPLAYED_NONCE");
+  // The listener's proof reflected back to it (relay loops it) is not a dialer proof: its role byte is L.
+  const d2 = new HandshakeSession(ctx(0), "dialer", 1);
+  const l2 = new HandshakeSession(ctx(1), "listener");
+  const pl2 = sent(await l2.receive(sent(await d2.receive(l2.start()!))));
+  assert.equal(refusal(await new HandshakeSession(ctx(1), "listener").receive(pl2)), "SELF_CONNECTION");
 });
 
 test("NonceCache forgets the oldest beyond its capacity", () => {
@@ -178,8 +249,8 @@ test("NonceCache forgets the oldest beyond its capacity", () => {
 test("handshake codec: round trip, truncations refused, other kinds and half proofs refused, random bytes never throw", (t) => {
   const rng = seededRng(t);
   const msgs: HandshakeMessage[] = [
-    { version: 1, chainId: CHAIN_ID, publicKey: ids[0]!.publicKey, nonce: rng.bytes(32) },
-    { version: 0xffffffff, chainId: rng.bytes(64), publicKey: rng.bytes(48), nonce: rng.bytes(32), peerNonce: rng.bytes(32), signature: rng.bytes(96) },
+    { version: 1, chainId: CHAIN_ID, publicKey: ids[0]!.publicKey, nonce: rng.bytes(32), ephemeralKey: rng.bytes(32) },
+    { version: 0xffffffff, chainId: rng.bytes(64), publicKey: rng.bytes(48), nonce: rng.bytes(32), ephemeralKey: rng.bytes(32), peerNonce: rng.bytes(32), signature: rng.bytes(96) },
   ];
   for (const m of msgs) {
     const b = encodeHandshake(m);
@@ -197,9 +268,10 @@ test("handshake codec: round trip, truncations refused, other kinds and half pro
   assert.throws(() => encodeHandshake({ ...msgs[0]!, chainId: new Uint8Array(65) }), WireError);
   assert.throws(() => encodeHandshake({ ...msgs[0]!, nonce: new Uint8Array(31) }), WireError);
   assert.throws(() => encodeHandshake({ ...msgs[0]!, publicKey: new Uint8Array(47) }), WireError);
+  assert.throws(() => encodeHandshake({ ...msgs[0]!, ephemeralKey: new Uint8Array(31) }), WireError);
   // Another message kind, and a proof with a signature but no peer nonce, are not handshakes.
   assert.equal(decodeHandshake(encodeMessage({ kind: "hello", body: { chainId: CHAIN_ID, committedHeight: 1, committedHash: new Uint8Array(32) } })), undefined);
-  const half = encodeMessage({ kind: "handshake", body: { version: 1, chainId: CHAIN_ID, publicKey: rng.bytes(48), nonce: rng.bytes(32), peerNonce: null, signature: rng.bytes(96) } });
+  const half = encodeMessage({ kind: "handshake", body: { version: 1, chainId: CHAIN_ID, publicKey: rng.bytes(48), nonce: rng.bytes(32), peerNonce: null, signature: rng.bytes(96), ephemeralKey: rng.bytes(32) } });
   assert.equal(decodeHandshake(half), undefined);
   for (let i = 0; i < 20_000; i++) {
     const b = rng.chance(0.5) ? rng.bytes(rng.int(250)) : encodeHandshake(rng.pick(msgs)).map((x) => (rng.chance(0.02) ? rng.u32() & 0xff : x));

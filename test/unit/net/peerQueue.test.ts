@@ -34,9 +34,9 @@ function decodeAll(frames: Uint8Array[], max = 1 << 30): { priority: Priority; p
   return out;
 }
 
-test("frames round-trip: every message arrives whole, per-class FIFO, frames never exceed the limit", (t) => {
+test("frames round-trip: every message arrives whole, per-class FIFO, frames (with room for the channel tag) never exceed the limit", (t) => {
   const rng = seededRng(t);
-  for (const frameBytes of [1024, 4096, 65_536]) {
+  for (const [frameBytes, trailer] of [[1024, 0], [4096, 0], [65_536, 0], [1024, 16], [65_536, 16]] as const) {
     const q = new PeerQueue(BIG);
     const sent: Uint8Array[][] = [[], [], []];
     const frames: Uint8Array[] = [];
@@ -48,19 +48,19 @@ test("frames round-trip: every message arrives whole, per-class FIFO, frames nev
       assert.equal(q.push(p, m).status, SendStatus.Queued);
       sent[p]!.push(m);
       if (rng.chance(0.3)) {
-        const f = q.nextFrame(frameBytes);
+        const f = q.nextFrame(frameBytes, trailer);
         if (f !== null) frames.push(f);
       }
     }
-    for (let f = q.nextFrame(frameBytes); f !== null; f = q.nextFrame(frameBytes)) frames.push(f);
+    for (let f = q.nextFrame(frameBytes, trailer); f !== null; f = q.nextFrame(frameBytes, trailer)) frames.push(f);
     assert.ok(q.isEmpty());
     assert.equal(q.bytes, 0);
     for (const f of frames) {
       assert.ok(f.length <= frameBytes, `frame of ${f.length} > ${frameBytes}`);
-      records(f);
+      records(f.subarray(0, f.length - trailer)); // the records end exactly where the tag's room begins
     }
     const got: Uint8Array[][] = [[], [], []];
-    for (const m of decodeAll(frames)) got[m.priority]!.push(m.payload);
+    for (const m of decodeAll(frames.map((f) => f.subarray(0, f.length - trailer)))) got[m.priority]!.push(m.payload);
     for (let c = 0; c < 3; c++) {
       assert.equal(got[c]!.length, sent[c]!.length, `class ${c} count (frame ${frameBytes})`);
       got[c]!.forEach((m, i) => assert.deepEqual(m, sent[c]![i]));

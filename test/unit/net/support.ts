@@ -9,6 +9,7 @@ import { SystemScheduler } from "../../../src/util/clock.js";
 import assert from "node:assert/strict";
 import WebSocket, { WebSocketServer } from "ws";
 import { FRAME_DATA, FRAME_HANDSHAKE, FrameDecoder, handshakeFrame } from "../../../src/net/framing.js";
+import { FrameAuthenticator, TAG_BYTES } from "../../../src/net/channel.js";
 import { HandshakeSession, NonceCache } from "../../../src/net/handshake.js";
 import type { HandshakeContext, Role } from "../../../src/net/handshake.js";
 import { toHex, utf8 } from "../../../src/util/bytes.js";
@@ -218,19 +219,36 @@ export class RawSocket {
     this.ws.send(frame, { binary: true });
   }
 
+  /** The channel of the handshake this socket completed (`handshake`): seals what we send, opens what we receive. */
+  sealer: FrameAuthenticator | undefined;
+  opener: FrameAuthenticator | undefined;
+
   /** Runs the handshake as validator `self` (role as given); returns the peer index it authenticated. */
   async handshake(ctx: HandshakeContext, role: Role, expected?: number): Promise<number> {
     const session = new HandshakeSession(ctx, role, expected);
-    this.send(handshakeFrame(session.start()));
+    const challenge = session.start();
+    if (challenge !== undefined) this.send(handshakeFrame(challenge));
     for (;;) {
       const f = await this.next();
       assert.equal(f[0], FRAME_HANDSHAKE);
       for (const step of await session.receive(f.subarray(1))) {
         if (step.kind === "send") this.send(handshakeFrame(step.bytes));
         else if (step.kind === "refuse") throw new Error(`raw handshake refused: ${step.code}`);
-        else if (step.kind === "done") return step.peer;
+        else if (step.kind === "done") {
+          this.sealer = new FrameAuthenticator(step.keys.send);
+          this.opener = new FrameAuthenticator(step.keys.receive);
+          return step.peer;
+        }
       }
     }
+  }
+
+  /** Sends a data frame (kind byte and records) with the channel tag appended, as a validator would. */
+  sendData(frame: Uint8Array): void {
+    const sealed = new Uint8Array(frame.length + TAG_BYTES);
+    sealed.set(frame);
+    this.sealer!.seal(sealed);
+    this.send(sealed);
   }
 
   /** Decodes the data frames received so far (and those arriving until `count` messages were seen). */
@@ -240,7 +258,8 @@ export class RawSocket {
     while (out.length < count) {
       const f = await this.next();
       assert.equal(f[0], FRAME_DATA);
-      assert.equal(dec.decode(f, (priority, payload) => out.push({ priority, payload })), undefined);
+      assert.ok(this.opener!.open(f), "channel tag verifies");
+      assert.equal(dec.decode(f.subarray(0, f.length - TAG_BYTES), (priority, payload) => out.push({ priority, payload })), undefined);
     }
     return out;
   }

@@ -4,12 +4,13 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { FRAME_DATA, FrameDecoder, handshakeFrame } from "../../../src/net/framing.js";
+import { TAG_BYTES } from "../../../src/net/channel.js";
+import { FRAME_DATA, FRAME_HANDSHAKE, FrameDecoder, handshakeFrame } from "../../../src/net/framing.js";
 import { closeCodeOf, Priority, SendStatus } from "../../../src/net/transport.js";
 import type { PeerId } from "../../../src/net/transport.js";
 import { UwsTransport } from "../../../src/net/uwsTransport.js";
 import type { UwsTransportOptions } from "../../../src/net/uwsTransport.js";
-import { encodeHandshake } from "../../../src/net/handshakeCodec.js";
+import { decodeHandshake, encodeHandshake } from "../../../src/net/handshakeCodec.js";
 import type { VerifyFn } from "../../../src/net/handshake.js";
 import { blsLinkIdentity, blsLinkVerify } from "../../../src/net/blsLink.js";
 import { loadBlsBackend } from "../../../src/crypto/bls/backend.js";
@@ -53,7 +54,6 @@ test("refusals of raw peers are counted and sent as the close code: unknown key,
     const port = n1.t.listenPort;
     const cases: [string, ReturnType<typeof rawContext>][] = [
       ["UNKNOWN_KEY", rawContext(0, N, { identity: testIdentity(9) })],
-      ["WRONG_CHAIN", rawContext(0, N, { chainId: utf8("another-chain") })],
       ["WRONG_DIRECTION", rawContext(2, N)], // 2 > 1: validator 1 dials 2, never the reverse
       ["BAD_SIGNATURE", rawContext(0, N, { identity: { publicKey: testIdentity(0).publicKey, sign: (m) => testIdentity(3).sign(m) } })],
     ];
@@ -67,6 +67,14 @@ test("refusals of raw peers are counted and sent as the close code: unknown key,
       assert.equal(closed.reason, code);
       assert.equal(refused(n1, code), 1, code);
     }
+    // A dialer on another chain: an honest one refuses the challenge itself (below); one that sends a proof for its
+    // chain anyway is refused before the listener verifies anything.
+    const raw = await RawSocket.connect(port);
+    const challenge = decodeHandshake((await raw.next()).subarray(1))!;
+    const otherChain = { ...challenge, chainId: utf8("another-chain"), publicKey: testIdentity(0).publicKey, peerNonce: challenge.nonce, signature: new Uint8Array(96) };
+    raw.send(handshakeFrame(encodeHandshake(otherChain)));
+    assert.equal((await raw.closed).reason, "WRONG_CHAIN");
+    assert.equal(refused(n1, "WRONG_CHAIN"), 1);
     assert.equal(n1.r.ups.length, 0);
   } finally {
     await stopAll(n1);
@@ -110,7 +118,7 @@ test("a replayed challenge is refused; frames before or outside the handshake ar
     // …and so does a handshake frame once the handshake is over.
     const again = await RawSocket.connect(port);
     await again.handshake(rawContext(0, N), "dialer", 1);
-    again.send(handshakeFrame(encodeHandshake({ version: 1, chainId: CHAIN_ID, publicKey: validators[0]!.publicKey, nonce: new Uint8Array(32) })));
+    again.send(handshakeFrame(encodeHandshake({ version: 1, chainId: CHAIN_ID, publicKey: validators[0]!.publicKey, nonce: new Uint8Array(32), ephemeralKey: new Uint8Array(32) })));
     assert.equal((await again.closed).reason, "MALFORMED_FRAME");
     for (const [code, n] of [["REPLAYED_NONCE", 1], ["MESSAGE_BEFORE_AUTH", 1], ["HANDSHAKE_TIMEOUT", 1], ["MALFORMED_FRAME", 3]] as const) assert.equal(refused(n1, code), n, code);
     assert.equal(n1.r.ups.length, 2);
@@ -124,7 +132,8 @@ test("two validators on different chains never connect; the dialer keeps retryin
   const n0 = await node(0, { chainId: utf8("other-chain") });
   try {
     n0.t.setPeerAddress(1, { host: "127.0.0.1", port: n1.t.listenPort });
-    await eventually(() => refused(n1, "WRONG_CHAIN") >= 3 && refused(n0, "WRONG_CHAIN") >= 3, "three refused attempts on each side");
+    // The dialer refuses the listener's challenge (before signing anything) and says so in its close code.
+    await eventually(() => refused(n0, "WRONG_CHAIN") >= 3 && refused(n1, "peer:WRONG_CHAIN") >= 3, "three refused attempts, seen on both sides");
     assert.equal(n0.r.ups.length + n1.r.ups.length, 0);
   } finally {
     await stopAll(n0, n1);
@@ -333,7 +342,8 @@ for (const side of ["listener (uWS) sending", "dialer (ws client) sending"] as c
       const got: { priority: Priority; payload: Uint8Array }[] = [];
       while (!got.some((m) => m.priority === Priority.Consensus && m.payload[0] === 0xee)) {
         const f = await raw.next();
-        assert.equal(dec.decode(f, (priority, payload) => got.push({ priority, payload })), undefined);
+        assert.ok(raw.opener!.open(f), "channel tag verifies");
+        assert.equal(dec.decode(f.subarray(0, f.length - TAG_BYTES), (priority, payload) => got.push({ priority, payload })), undefined);
       }
       const consensus = got.filter((m) => m.priority === Priority.Consensus).map((m) => m.payload[0]);
       assert.deepEqual(consensus, [...Array.from({ length: 50 }, (_, i) => i), 0xee]);
@@ -395,44 +405,130 @@ test("a flooding peer does not delay consensus to the others: the vote overtakes
   }
 });
 
-test("data that races the verification of the peer's proof is held and delivered in order; holding more is refused", async () => {
-  // Validator 1 verifies handshakes slowly (an async verifier behind a gate the test opens).
+test("data that races the dialer's verification of the listener's proof is held and delivered in order; holding more is refused", async () => {
+  // Validator 0 (the dialer) verifies handshakes slowly (an async verifier behind a gate the test opens). The
+  // listener finishes first (it verified the dialer's proof, then sent its own) and may send at once.
   let open: () => void = () => {};
   let gate = new Promise<void>((r) => (open = r));
   const slowVerify: VerifyFn = async (pk, m, s) => {
     await gate;
     return blstVerifyFn(pk, m, s);
   };
-  const n1 = await node(1, { frameBytes: 256 * 1024, maxMessageBytes: 256 * 1024 }, slowVerify); // pre-auth bound: 2 MiB
+  const n0 = await node(0, { frameBytes: 256 * 1024, maxMessageBytes: 256 * 1024 }, slowVerify); // pre-auth bound: 2 MiB
   try {
-    // A real dialer finishes its side first and sends at once; validator 1 holds those frames until verified.
-    const n0 = await node(0);
+    const n1 = await node(1);
     try {
-      n0.r.onPeerUp = (p: PeerId) => {
-        n0.r.ups.push(p);
-        for (let i = 0; i < 100; i++) n0.t.send(1, Priority.Consensus, new Uint8Array([i]));
+      n1.r.onPeerUp = (p: PeerId) => {
+        n1.r.ups.push(p);
+        for (let i = 0; i < 100; i++) n1.t.send(0, Priority.Consensus, new Uint8Array([i]));
       };
       n0.t.setPeerAddress(1, { host: "127.0.0.1", port: n1.t.listenPort });
-      await eventually(() => n0.r.ups.length === 1 && n0.t.queuedBytes(1) === 0, "dialer up and flushed");
-      assert.equal(n1.r.messages.length, 0);
+      await eventually(() => n1.r.ups.length === 1 && n1.t.queuedBytes(0) === 0, "listener up and flushed");
+      assert.equal(n0.r.messages.length, 0);
       open();
-      await eventually(() => n1.r.messages.length === 100, "held messages delivered");
-      assert.deepEqual(n1.r.messages.map((m) => m.payload[0]), Array.from({ length: 100 }, (_, i) => i));
+      await eventually(() => n0.r.messages.length === 100, "held messages delivered");
+      assert.deepEqual(n0.r.messages.map((m) => m.payload[0]), Array.from({ length: 100 }, (_, i) => i));
     } finally {
-      await stopAll(n0);
+      await stopAll(n1);
     }
-    // A raw dialer that floods past the pre-authentication bound (2 MiB) while its proof is still being checked.
+    // A raw listener posing as validator 1 that floods past the pre-authentication bound (2 MiB) while its proof is
+    // still being checked.
     gate = new Promise<void>((r) => (open = r));
-    const raw = await RawSocket.connect(n1.t.listenPort);
-    await raw.handshake(rawContext(0, N), "dialer", 1);
-    const frame = new Uint8Array(200 * 1024);
-    frame[0] = FRAME_DATA;
-    for (let i = 0; i < 25; i++) raw.send(frame);
-    assert.equal((await raw.closed).reason, "PRE_AUTH_OVERFLOW");
-    open();
-    assert.equal(refused(n1, "PRE_AUTH_OVERFLOW"), 1);
+    const server = await RawServer.start();
+    try {
+      n0.t.setPeerAddress(1, { host: "127.0.0.1", port: server.port });
+      const raw = await server.connection(0);
+      await raw.handshake(rawContext(1, N), "listener");
+      const big = new Uint8Array(200 * 1024);
+      big[0] = FRAME_DATA;
+      for (let i = 0; i < 25; i++) raw.sendData(big);
+      assert.equal((await raw.closed).reason, "PRE_AUTH_OVERFLOW");
+      open();
+      assert.equal(refused(n0, "PRE_AUTH_OVERFLOW"), 1);
+    } finally {
+      await server.close();
+    }
   } finally {
     open();
+    await stopAll(n0);
+  }
+});
+
+test("after the handshake every data frame needs the channel tag: forged, tampered, replayed, reordered and dropped frames are refused (BAD_FRAME_TAG)", async () => {
+  const n1 = await node(1);
+  try {
+    const port = n1.t.listenPort;
+    // A data frame with one consensus record carrying `byte`.
+    const frame = (byte: number) => Uint8Array.of(FRAME_DATA, 1, 0, 0, 0, Priority.Consensus, byte);
+    const connect = async () => {
+      const raw = await RawSocket.connect(port);
+      assert.equal(await raw.handshake(rawContext(0, N), "dialer", 1), 1);
+      return raw;
+    };
+    // Genuine frames are delivered.
+    const good = await connect();
+    good.sendData(frame(1));
+    good.sendData(frame(2));
+    await eventually(() => n1.r.messages.length === 2, "two messages");
+    // What a relay can do with the byte stream, each on its own connection (the newest replaces the previous one).
+    const seal = (raw: RawSocket, byte: number) => {
+      const f = new Uint8Array(frame(byte).length + TAG_BYTES);
+      f.set(frame(byte));
+      raw.sealer!.seal(f);
+      return f;
+    };
+    const attacks: [string, (raw: RawSocket) => void][] = [
+      ["forged (no valid tag)", (raw) => raw.send(new Uint8Array([...frame(66), ...new Uint8Array(TAG_BYTES)]))],
+      ["untagged, as before the channel", (raw) => raw.send(frame(66))],
+      ["tampered", (raw) => {
+        const f = seal(raw, 3);
+        f[6] = 66;
+        raw.send(f);
+      }],
+      ["replayed", (raw) => {
+        const f = seal(raw, 3);
+        raw.send(f);
+        raw.send(f);
+      }],
+      ["reordered", (raw) => {
+        const a = seal(raw, 3);
+        const b = seal(raw, 66);
+        raw.send(b);
+        raw.send(a);
+      }],
+      ["dropped", (raw) => {
+        seal(raw, 66);
+        raw.send(seal(raw, 66));
+      }],
+    ];
+    for (const [what, attack] of attacks) {
+      const raw = await connect();
+      attack(raw);
+      const closed = await raw.closed;
+      assert.equal(closed.reason, what.startsWith("untagged") ? "MALFORMED_FRAME" : "BAD_FRAME_TAG", what);
+    }
+    assert.equal(refused(n1, "BAD_FRAME_TAG"), attacks.length - 1);
+    // The genuine frames (1, 2, and the 3 that preceded a replay) were delivered; no forged one.
+    assert.ok(n1.r.messages.every((m) => m.payload[0] !== 66), "no forged payload delivered");
+  } finally {
+    await stopAll(n1);
+  }
+});
+
+test("a dialer that does not present its proof within proofTimeoutMs (1 s) of accept is refused with PROOF_TIMEOUT", async () => {
+  const n1 = await node(1, { handshakeTimeoutMs: 30_000 });
+  try {
+    const silent = await RawSocket.connect(n1.t.listenPort);
+    // It gets the listener's challenge (unsigned), says nothing, and is refused long before the handshake deadline.
+    assert.equal((await silent.next())[0], FRAME_HANDSHAKE);
+    assert.equal((await silent.closed).reason, "PROOF_TIMEOUT");
+    assert.equal(refused(n1, "PROOF_TIMEOUT"), 1);
+    assert.equal(refused(n1, "HANDSHAKE_TIMEOUT"), 0);
+    // An honest dialer is well within it.
+    const raw = await RawSocket.connect(n1.t.listenPort);
+    assert.equal(await raw.handshake(rawContext(0, N), "dialer", 1), 1);
+    await eventually(() => n1.t.isConnected(0), "validator 0 up");
+  } finally {
     await stopAll(n1);
   }
 });

@@ -51,7 +51,7 @@ const block: Block = {
   header: { parent: new Uint8Array(32), view: 5, height: 3, proposer: 1, timestampMs: 1_700_000_000_000, txRoot: new Uint8Array(32), parentStateRoot: new Uint8Array(32), parentResults: new Uint8Array(0) },
   txs: [Uint8Array.of(1)],
 };
-const handshake = { version: 1, chainId: Uint8Array.of(1, 2), publicKey: new Uint8Array(48), nonce: new Uint8Array(32), peerNonce: null, signature: null };
+const handshake = { version: 1, chainId: Uint8Array.of(1, 2), publicKey: new Uint8Array(48), nonce: new Uint8Array(32), peerNonce: null, signature: null, ephemeralKey: null };
 
 test("encoder: fixed-size byte fields must have their exact length", () => {
   for (const n of [0, 31, 33]) {

@@ -104,8 +104,23 @@ signatureArray():Uint8Array|null {
   return offset ? new Uint8Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
 }
 
+ephemeralKey(index: number):number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 16);
+  return offset ? this.bb!.readUint8(this.bb!.__vector(this.bb_pos + offset) + index) : 0;
+}
+
+ephemeralKeyLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 16);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+ephemeralKeyArray():Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 16);
+  return offset ? new Uint8Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
+}
+
 static startHandshake(builder:flatbuffers.Builder) {
-  builder.startObject(6);
+  builder.startObject(7);
 }
 
 static addVersion(builder:flatbuffers.Builder, version:number) {
@@ -192,12 +207,28 @@ static startSignatureVector(builder:flatbuffers.Builder, numElems:number) {
   builder.startVector(1, numElems, 1);
 }
 
+static addEphemeralKey(builder:flatbuffers.Builder, ephemeralKeyOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(6, ephemeralKeyOffset, 0);
+}
+
+static createEphemeralKeyVector(builder:flatbuffers.Builder, data:number[]|Uint8Array):flatbuffers.Offset {
+  builder.startVector(1, data.length, 1);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addInt8(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startEphemeralKeyVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(1, numElems, 1);
+}
+
 static endHandshake(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createHandshake(builder:flatbuffers.Builder, version:number, chainIdOffset:flatbuffers.Offset, publicKeyOffset:flatbuffers.Offset, nonceOffset:flatbuffers.Offset, peerNonceOffset:flatbuffers.Offset, signatureOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createHandshake(builder:flatbuffers.Builder, version:number, chainIdOffset:flatbuffers.Offset, publicKeyOffset:flatbuffers.Offset, nonceOffset:flatbuffers.Offset, peerNonceOffset:flatbuffers.Offset, signatureOffset:flatbuffers.Offset, ephemeralKeyOffset:flatbuffers.Offset):flatbuffers.Offset {
   Handshake.startHandshake(builder);
   Handshake.addVersion(builder, version);
   Handshake.addChainId(builder, chainIdOffset);
@@ -205,6 +236,7 @@ static createHandshake(builder:flatbuffers.Builder, version:number, chainIdOffse
   Handshake.addNonce(builder, nonceOffset);
   Handshake.addPeerNonce(builder, peerNonceOffset);
   Handshake.addSignature(builder, signatureOffset);
+  Handshake.addEphemeralKey(builder, ephemeralKeyOffset);
   return Handshake.endHandshake(builder);
 }
 }
