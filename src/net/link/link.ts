@@ -145,7 +145,10 @@ export class Link {
   }
 
   private onFrame(frame: Uint8Array): void {
-    if (this.state === "closed") return;
+    // Nothing is read once we refused: the `ws` client keeps delivering frames while its close handshake runs, and a
+    // relay that replaced one frame must not get the frames after it through (their counters no longer line up with
+    // what was dropped, but a frame it passes on unchanged would still verify).
+    if (this.state === "closed" || this.ourRefusal !== undefined) return;
     this.lastReceived = this.owner.scheduler.now();
     const kind = frame.length >= FRAME_HEADER_BYTES ? frame[0] : -1;
     if (this.state === "open") {
@@ -213,7 +216,7 @@ export class Link {
     this.preAuth = [];
     this.preAuthBytes = 0;
     for (const f of held) {
-      if (this.state !== "open") return;
+      if (!this.isOpen) return;
       this.onFrame(f);
     }
   }

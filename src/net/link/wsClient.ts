@@ -20,6 +20,12 @@ export interface WsClientOptions {
   lowWaterBytes: number;
 }
 
+/**
+ * How long a close handshake we started may take before the connection is dropped. `ws` waits 30 s for the peer's
+ * close frame; a peer (or relay) that never answers would keep the link slot, and its redial, waiting that long.
+ */
+const CLOSE_GRACE_MS = 1_000;
+
 export class WsClientSocket implements LinkSocket {
   readonly openAtStart = false;
   private readonly ws: WebSocket;
@@ -105,7 +111,9 @@ export class WsClientSocket implements LinkSocket {
       this.ws.close(code, reason);
     } catch {
       this.terminate();
+      return;
     }
+    setTimeout(() => this.terminate(), CLOSE_GRACE_MS).unref();
   }
 
   terminate(): void {

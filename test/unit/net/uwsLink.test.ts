@@ -515,6 +515,35 @@ test("after the handshake every data frame needs the channel tag: forged, tamper
   }
 });
 
+test("a dialer reads nothing after a bad tag: a relay that replaces one frame cannot get the following ones through", async () => {
+  // The dialer's side is the `ws` client, which keeps delivering frames while its close handshake runs: frames after
+  // the refused one must not reach the handler (review finding: they did, so a relay could censor chosen frames).
+  const n0 = await node(0);
+  const server = await RawServer.start();
+  try {
+    n0.t.setPeerAddress(1, { host: "127.0.0.1", port: server.port });
+    const raw = await server.connection(0);
+    await raw.handshake(rawContext(1, N), "listener");
+    await eventually(() => n0.r.ups.length === 1, "dialer up");
+    const frame = (byte: number) => Uint8Array.of(FRAME_DATA, 1, 0, 0, 0, Priority.Consensus, byte);
+    raw.sendData(frame(1));
+    await eventually(() => n0.r.messages.length === 1, "the genuine first frame");
+    // The relay drops frame 2 in favour of junk of the same shape, then passes frames 3 and 4 on unchanged.
+    const junk = new Uint8Array(frame(2).length + TAG_BYTES);
+    junk.set(frame(2));
+    raw.sealer!.seal(new Uint8Array(junk.length)); // frame 2's counter is spent, as the real frame would have spent it
+    raw.send(junk);
+    raw.sendData(frame(3));
+    raw.sendData(frame(4));
+    await eventually(() => refused(n0, "BAD_FRAME_TAG") === 1, "the junk refused");
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(n0.r.messages.map((m) => m.payload[0]), [1], "nothing after the refused frame is delivered");
+  } finally {
+    await server.close();
+    await stopAll(n0);
+  }
+});
+
 test("a dialer that does not present its proof within proofTimeoutMs (1 s) of accept is refused with PROOF_TIMEOUT", async () => {
   const n1 = await node(1, { handshakeTimeoutMs: 30_000 });
   try {
