@@ -20,6 +20,7 @@
  * The refusals (HTTP 503, or 429 with Retry-After for back-off) cost the listener an accepted TCP connection and one
  * parsed HTTP request — no WebSocket, no handshake frame, no signature.
  */
+import { isIP } from "node:net";
 
 export interface AdmissionOptions {
   readonly maxPending: number;
@@ -76,6 +77,7 @@ export class Admission {
   private readonly pendingBySource = new Map<string, number>();
   private pendingTotal = 0;
   private readonly records = new Map<string, SourceRecord>();
+  private readonly trusted = new Set<string>();
 
   constructor(
     readonly opts: AdmissionOptions,
@@ -104,11 +106,22 @@ export class Admission {
     return n;
   }
 
+  /**
+   * Marks `source` as the address of a configured validator: it is never put in back-off (its failures are not
+   * counted), only held to the pending caps. Before the proof is read, an attacker sharing a validator's address is
+   * indistinguishable from it; counting its failures against the address would lock the validator out (all of a
+   * local cluster shares 127.0.0.1; in production, a NAT). The pending caps and the proof deadline still bound what
+   * such a source can hold.
+   */
+  trust(source: string): void {
+    this.trusted.add(source);
+  }
+
   /** Whether a new connection from `source` may be upgraded. */
   admit(source: string): AdmissionVerdict {
     const o = this.opts;
     const t = this.now();
-    const r = this.record(source, t);
+    const r = this.trusted.has(source) ? undefined : this.record(source, t);
     if (r !== undefined && r.backoffUntil > t) return { ok: false, code: "SOURCE_BACKOFF", retryAfterMs: r.backoffUntil - t };
     const held = this.pendingBySource.get(source) ?? 0;
     if (this.pendingTotal >= o.maxPending) return { ok: false, code: "PENDING_HANDSHAKE_LIMIT", retryAfterMs: 1_000 };
@@ -138,7 +151,7 @@ export class Admission {
       this.records.delete(source);
       return;
     }
-    if (outcome === "neutral") return;
+    if (outcome === "neutral" || this.trusted.has(source)) return;
     const t = this.now();
     const r = this.record(source, t) ?? { failures: 0, backoffs: 0, backoffUntil: 0, lastFailure: t };
     r.failures++;
@@ -170,6 +183,32 @@ export class Admission {
  * The admission key of a remote address in binary form (uWS `getRemoteAddress()`: 4 or 16 bytes): an IPv4 address
  * as itself (also when it arrives IPv4-mapped on a dual-stack socket), an IPv6 address as its /64 prefix.
  */
+/** The source key of an address written as text (an IPv4 or IPv6 literal); undefined for a host name. */
+export function sourceKeyOfText(host: string): string | undefined {
+  const h = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+  const kind = isIP(h);
+  if (kind === 4) return sourceKey(Uint8Array.from(h.split(".").map(Number)));
+  if (kind !== 6) return undefined;
+  // Expand "::" and a trailing dotted quad into 16 bytes.
+  let text = h;
+  const quad = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (quad !== null) {
+    const b = quad[1]!.split(".").map(Number);
+    text = `${text.slice(0, quad.index)}${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`;
+  }
+  const [head, tail] = text.includes("::") ? text.split("::") as [string, string] : [text, undefined];
+  const hs = head === "" ? [] : head.split(":");
+  const ts = tail === undefined || tail === "" ? [] : tail.split(":");
+  const groups = tail === undefined ? hs : [...hs, ...Array<string>(8 - hs.length - ts.length).fill("0"), ...ts];
+  const out = new Uint8Array(16);
+  groups.forEach((g, i) => {
+    const v = parseInt(g, 16);
+    out[2 * i] = v >> 8;
+    out[2 * i + 1] = v & 0xff;
+  });
+  return sourceKey(out);
+}
+
 export function sourceKey(address: Uint8Array): string {
   if (address.length === 4) return address.join(".");
   if (address.length === 16) {

@@ -27,7 +27,7 @@ import { randomBytes as nodeRandomBytes } from "node:crypto";
 import { toHex } from "../util/bytes.js";
 import { SystemScheduler } from "../util/clock.js";
 import type { Scheduler, TimerHandle } from "../util/clock.js";
-import { Admission, DEFAULT_ADMISSION } from "./admission.js";
+import { Admission, DEFAULT_ADMISSION, sourceKeyOfText } from "./admission.js";
 import type { AdmissionOptions } from "./admission.js";
 import { backoffDelay, DEFAULT_BACKOFF } from "./backoff.js";
 import type { BackoffOptions } from "./backoff.js";
@@ -255,6 +255,7 @@ export class UwsTransport implements Transport, LinkOwner {
       });
     });
     this.peers = peers;
+    for (const v of opts.validators) this.trustAddress(v.address);
     this.ctx = {
       self: opts.self,
       chainId: opts.chainId,
@@ -348,6 +349,7 @@ export class UwsTransport implements Transport, LinkOwner {
   setPeerAddress(peer: PeerId, address: PeerAddress): void {
     const s = this.slot(peer);
     s.address = address;
+    this.trustAddress(address);
     if (this.state === "started" && this.weDial(peer) && s.link === undefined && s.dialing === undefined) {
       s.reconnectTimer?.cancel();
       s.reconnectTimer = undefined;
@@ -603,6 +605,12 @@ export class UwsTransport implements Transport, LinkOwner {
       s.hadQueued = false;
       this.handler.onDrain?.(s.id);
     }
+  }
+
+  /** A validator's configured address is never put in back-off (admission.ts `trust`). */
+  private trustAddress(address: PeerAddress | undefined): void {
+    const key = address === undefined ? undefined : sourceKeyOfText(address.host);
+    if (key !== undefined) this.admission.trust(key);
   }
 
   /** The upgrade handler's question (`UwsServer`): may a connection from `source` become a pending handshake? */

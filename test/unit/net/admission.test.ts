@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import WebSocket from "ws";
-import { Admission, DEFAULT_ADMISSION, sourceKey } from "../../../src/net/admission.js";
+import { Admission, DEFAULT_ADMISSION, sourceKey, sourceKeyOfText } from "../../../src/net/admission.js";
 import type { AdmissionOptions } from "../../../src/net/admission.js";
 import { closeCodeOf } from "../../../src/net/transport.js";
 import { UwsTransport } from "../../../src/net/uwsTransport.js";
@@ -103,6 +103,37 @@ test("admission: quiet sources are forgotten; the table never holds more than ma
   fail("c");
   assert.equal(a.admit("c").ok, false, "c kept its record: its second failure backs it off");
   assert.equal(a.trackedSources, 3);
+});
+
+test("admission: a validator's configured address (trusted) is never backed off, whatever fails from it; the pending caps still hold", () => {
+  const { a } = table({ failuresBeforeBackoff: 3, maxPendingPerSource: 2 });
+  a.trust("127.0.0.1");
+  for (let i = 0; i < 50; i++) {
+    a.opened("127.0.0.1");
+    a.closed("127.0.0.1", "failed");
+  }
+  assert.equal(a.admit("127.0.0.1").ok, true, "an attacker sharing the address cannot lock the validators out");
+  assert.equal(a.backedOffSources(), 0);
+  a.opened("127.0.0.1");
+  a.opened("127.0.0.1");
+  assert.deepEqual(a.admit("127.0.0.1"), { ok: false, code: "SOURCE_PENDING_LIMIT", retryAfterMs: 1_000 });
+  for (let i = 0; i < 3; i++) {
+    a.opened("127.0.0.66");
+    a.closed("127.0.0.66", "failed");
+  }
+  assert.equal(a.admit("127.0.0.66").ok, false, "an untrusted address is still backed off");
+});
+
+test("sourceKeyOfText: address literals as sourceKey keys them; host names have none", () => {
+  assert.equal(sourceKeyOfText("127.0.0.1"), "127.0.0.1");
+  assert.equal(sourceKeyOfText("2001:db8:1:2:9:9:9:1"), "2001:db8:1:2::/64");
+  assert.equal(sourceKeyOfText("[2001:db8:1:2::7]"), "2001:db8:1:2::/64");
+  assert.equal(sourceKeyOfText("2001:db8::1"), "2001:db8:0:0::/64");
+  assert.equal(sourceKeyOfText("::1"), "0:0:0:0::/64");
+  assert.equal(sourceKeyOfText("::ffff:10.1.2.3"), "10.1.2.3");
+  assert.equal(sourceKeyOfText("validator-3.example"), undefined);
+  // The same key as the bytes a socket reports.
+  assert.equal(sourceKeyOfText("2001:db8:1:2::7"), sourceKey(new Uint8Array([0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 7])));
 });
 
 test("sourceKey: IPv4 as is (also IPv4-mapped), IPv6 by /64", () => {
