@@ -20,6 +20,11 @@ import type { Priority, RefusalCode } from "./transport.js";
 
 export const FRAME_HANDSHAKE = 1;
 export const FRAME_DATA = 2;
+/**
+ * kind 3 = ready: no body (only the channel tag after the kind byte). The dialer's first sealed frame, sent as soon as
+ * it verified the listener's proof; the listener sends no data before it (link.ts).
+ */
+export const FRAME_READY = 3;
 export const FRAME_HEADER_BYTES = 1;
 export const RECORD_HEADER_BYTES = 5;
 export const FLAG_MORE = 4;

@@ -12,12 +12,19 @@
  * silent for a second is holding one of the listener's `maxPendingHandshakes` slots for nothing (PROOF_TIMEOUT).
  *
  * Once open, every data frame is checked by the authenticated channel (channel.ts) before it is decoded; a frame that
- * fails closes the link with BAD_FRAME_TAG. Frames we send are sealed by `sendFrame`.
+ * fails closes the link with BAD_FRAME_TAG, and nothing is read after a refusal. Frames we send are sealed by
+ * `sendFrame`.
+ *
+ * Ready: the dialer's first sealed frame is a READY frame, sent the moment it verified the listener's proof, and the
+ * listener sends no data until it received it (`isOpen` is false until then). Otherwise the listener would flush its
+ * whole backlog (queues kept while the peer was away, tens of MiB) into the dialer's bounded pre-authentication
+ * buffer while the dialer still verifies: PRE_AUTH_OVERFLOW, and the dequeued frames lost. READY also confirms both
+ * sides derived the same keys before anything of value is sent.
  */
 import type { Scheduler, TimerHandle } from "../../util/clock.js";
 import { TAG_BYTES } from "../channel.js";
 import type { ChannelKeys, FrameAuth, FrameAuthFactory } from "../channel.js";
-import { FRAME_DATA, FRAME_HANDSHAKE, FRAME_HEADER_BYTES, FrameDecoder, handshakeFrame } from "../framing.js";
+import { FRAME_DATA, FRAME_HANDSHAKE, FRAME_HEADER_BYTES, FRAME_READY, FrameDecoder, handshakeFrame } from "../framing.js";
 import { HandshakeSession } from "../handshake.js";
 import type { HandshakeContext, HandshakeStep, Role } from "../handshake.js";
 import { closeCodeOf, refusalOfCloseCode } from "../transport.js";
@@ -71,6 +78,8 @@ export class Link {
   private livenessTimer: TimerHandle | undefined;
   private lastReceived = 0;
   private ourRefusal: RefusalCode | undefined;
+  /** Listener: the dialer's READY arrived (we may send). A dialer sets it when it opens (it sends READY itself). */
+  private peerReady = false;
   private authenticatedPeer: PeerId | undefined;
   private readonly deliver: (priority: Priority, payload: Uint8Array) => void;
 
@@ -107,9 +116,9 @@ export class Link {
     return this.authenticatedPeer;
   }
 
-  /** Authenticated and not closing: frames may be sent. */
+  /** Authenticated, not closing, and (for a listener) the dialer's READY received: frames may be sent. */
   get isOpen(): boolean {
-    return this.state === "open" && this.ourRefusal === undefined;
+    return this.state === "open" && this.ourRefusal === undefined && this.peerReady;
   }
 
   get isClosed(): boolean {
@@ -152,8 +161,16 @@ export class Link {
     this.lastReceived = this.owner.scheduler.now();
     const kind = frame.length >= FRAME_HEADER_BYTES ? frame[0] : -1;
     if (this.state === "open") {
-      if (kind !== FRAME_DATA || frame.length < FRAME_HEADER_BYTES + TAG_BYTES) return this.refuse("MALFORMED_FRAME");
+      if ((kind !== FRAME_DATA && kind !== FRAME_READY) || frame.length < FRAME_HEADER_BYTES + TAG_BYTES) return this.refuse("MALFORMED_FRAME");
       if (!this.opener!.open(frame)) return this.refuse("BAD_FRAME_TAG");
+      if (kind === FRAME_READY) {
+        // Only a dialer sends READY, once, as its first frame.
+        if (this.role !== "listener" || this.peerReady || frame.length !== FRAME_HEADER_BYTES + TAG_BYTES) return this.refuse("MALFORMED_FRAME");
+        this.peerReady = true;
+        this.owner.linkWritable(this);
+        return;
+      }
+      if (!this.peerReady) return this.refuse("MESSAGE_BEFORE_AUTH");
       const err = this.decoder.decode(frame.subarray(0, frame.length - TAG_BYTES), this.deliver);
       if (err !== undefined) this.refuse(err);
       return;
@@ -210,6 +227,13 @@ export class Link {
     this.opener = this.owner.frameAuth(keys.receive);
     this.state = "open";
     this.authenticatedPeer = peer;
+    if (this.role === "dialer") {
+      // READY first: the listener holds its data until it has it (see the header).
+      this.peerReady = true;
+      const ready = new Uint8Array(FRAME_HEADER_BYTES + TAG_BYTES);
+      ready[0] = FRAME_READY;
+      this.sendFrame(ready);
+    }
     this.owner.linkAuthenticated(this, peer);
     // Frames that raced the verification of the peer's proof.
     const held = this.preAuth;

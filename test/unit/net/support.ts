@@ -8,7 +8,7 @@ import type { Scheduler, TimerHandle } from "../../../src/util/clock.js";
 import { SystemScheduler } from "../../../src/util/clock.js";
 import assert from "node:assert/strict";
 import WebSocket, { WebSocketServer } from "ws";
-import { FRAME_DATA, FRAME_HANDSHAKE, FrameDecoder, handshakeFrame } from "../../../src/net/framing.js";
+import { FRAME_DATA, FRAME_HANDSHAKE, FRAME_READY, FrameDecoder, handshakeFrame } from "../../../src/net/framing.js";
 import { FrameAuthenticator, TAG_BYTES } from "../../../src/net/channel.js";
 import { HandshakeSession, NonceCache } from "../../../src/net/handshake.js";
 import type { HandshakeContext, Role } from "../../../src/net/handshake.js";
@@ -166,6 +166,12 @@ export class RawSocket {
   constructor(readonly ws: WebSocket) {
     ws.on("message", (data: Buffer) => {
       const f = new Uint8Array(data.buffer, data.byteOffset, data.length).slice();
+      // As a listener, the dialer's READY (its first sealed frame) is checked and consumed here, not queued.
+      if (this.awaitingReady && f[0] === FRAME_READY && f.length === 1 + TAG_BYTES) {
+        this.awaitingReady = false;
+        this.readyVerified = this.opener!.open(f);
+        return;
+      }
       if (this.waiter !== undefined) {
         const w = this.waiter;
         this.waiter = undefined;
@@ -184,6 +190,9 @@ export class RawSocket {
 
   private isClosed = false;
   private onClose: (() => void) | undefined;
+  private awaitingReady = false;
+  /** Listener: the dialer's READY arrived and its tag verified. */
+  readyVerified = false;
 
   /** `localAddress`: the source address to connect from (any 127/8 address on Linux). */
   static async connect(port: number, path = "/quire/link", localAddress?: string): Promise<RawSocket> {
@@ -237,6 +246,14 @@ export class RawSocket {
         else if (step.kind === "done") {
           this.sealer = new FrameAuthenticator(step.keys.send);
           this.opener = new FrameAuthenticator(step.keys.receive);
+          if (role === "listener") this.awaitingReady = true;
+          // As a validator's dialer does (link.ts): READY first, before any data frame.
+          if (role === "dialer") {
+            const ready = new Uint8Array(1 + TAG_BYTES);
+            ready[0] = FRAME_READY;
+            this.sealer.seal(ready);
+            this.send(ready);
+          }
           return step.peer;
         }
       }

@@ -405,9 +405,11 @@ test("a flooding peer does not delay consensus to the others: the vote overtakes
   }
 });
 
-test("data that races the dialer's verification of the listener's proof is held and delivered in order; holding more is refused", async () => {
+test("a listener sends nothing before the dialer's READY, so a backlog far over the pre-auth bound arrives whole; a listener that sends early is bounded", async () => {
   // Validator 0 (the dialer) verifies handshakes slowly (an async verifier behind a gate the test opens). The
-  // listener finishes first (it verified the dialer's proof, then sent its own) and may send at once.
+  // listener finishes first (it verified the dialer's proof, then sent its own) and has 6 MiB queued for the dialer,
+  // three times the dialer's pre-authentication bound: it must hold it until the dialer's READY (review finding: it
+  // flushed at once, the dialer refused PRE_AUTH_OVERFLOW and the dequeued messages were lost).
   let open: () => void = () => {};
   let gate = new Promise<void>((r) => (open = r));
   const slowVerify: VerifyFn = async (pk, m, s) => {
@@ -421,13 +423,18 @@ test("data that races the dialer's verification of the listener's proof is held 
       n1.r.onPeerUp = (p: PeerId) => {
         n1.r.ups.push(p);
         for (let i = 0; i < 100; i++) n1.t.send(0, Priority.Consensus, new Uint8Array([i]));
+        for (let i = 0; i < 30; i++) n1.t.send(0, Priority.Sync, new Uint8Array(200 * 1024).fill(i));
       };
       n0.t.setPeerAddress(1, { host: "127.0.0.1", port: n1.t.listenPort });
-      await eventually(() => n1.r.ups.length === 1 && n1.t.queuedBytes(0) === 0, "listener up and flushed");
+      await eventually(() => n1.r.ups.length === 1, "listener up");
+      await new Promise((r) => setTimeout(r, 100));
+      assert.ok(n1.t.queuedBytes(0) >= 30 * 200 * 1024, "the listener holds its backlog until READY");
       assert.equal(n0.r.messages.length, 0);
       open();
-      await eventually(() => n0.r.messages.length === 100, "held messages delivered");
-      assert.deepEqual(n0.r.messages.map((m) => m.payload[0]), Array.from({ length: 100 }, (_, i) => i));
+      await eventually(() => n0.r.messages.length === 130, "every queued message delivered");
+      assert.deepEqual(n0.r.messages.filter((m) => m.priority === Priority.Consensus).map((m) => m.payload[0]), Array.from({ length: 100 }, (_, i) => i));
+      assert.deepEqual(n0.r.messages.filter((m) => m.priority === Priority.Sync).map((m) => m.payload[0]), Array.from({ length: 30 }, (_, i) => i));
+      assert.equal(refused(n0, "PRE_AUTH_OVERFLOW"), 0);
     } finally {
       await stopAll(n1);
     }
