@@ -23,7 +23,7 @@ import { createRpcMetrics } from "./metrics.js";
 import type { RpcMetrics } from "./metrics.js";
 import { DEFAULT_MAX_RANGE_BLOCKS, contentLength, mediaType, parseHeight, parseIndex, parseKey, parseRange, parseTxId } from "./params.js";
 import { BlockStream } from "./stream.js";
-import { SourceTable, sourceKey } from "./sources.js";
+import { reservedForNewSources, SourceTable, sourceKey } from "./sources.js";
 import type { SourceEntry } from "./sources.js";
 import { renderStatusPage } from "./statusPage.js";
 import { MAX_TX_BYTES } from "../domain/limits.js";
@@ -276,6 +276,8 @@ export class RpcServer {
       },
       beginUpload: (ex) => {
         if (this.uploads >= l.maxUploads) return "SERVER_BUSY";
+        // The last eighth of the slots is kept for sources holding none (room for new sources, as in net/admission.ts).
+        if (ex.source.uploads > 0 && this.uploads >= l.maxUploads - reservedForNewSources(l.maxUploads)) return "SERVER_BUSY";
         if (ex.source.uploads >= l.maxUploadsPerSource) {
           this.metrics.sourceRefused.inc({ limit: "uploads" });
           return "TOO_MANY_UPLOADS";

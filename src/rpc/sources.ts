@@ -20,6 +20,7 @@
  *
  * Time is the server's sweep tick (one a second): buckets refill by whole seconds and no clock is read per request.
  */
+import { sourceKey as addressSourceKey } from "../net/admission.js";
 
 /** One source's bucket and holdings. */
 export interface SourceEntry {
@@ -42,18 +43,8 @@ export interface SourceTableOptions {
 
 /** The source key of a remote address as uWS gives it (`getRemoteAddress()`: 4 or 16 bytes). */
 export function sourceKey(addr: ArrayBuffer): string {
-  const b = new Uint8Array(addr);
-  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-  if (b.length === 16) {
-    let mapped = b[10] === 0xff && b[11] === 0xff;
-    for (let i = 0; i < 10 && mapped; i++) mapped = b[i] === 0;
-    if (mapped) return `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
-    let s = "";
-    for (let i = 0; i < 8; i += 2) s += `${((b[i]! << 8) | b[i + 1]!).toString(16)}:`;
-    return `${s}:/64`;
-  }
-  // Not an IP socket (uWS gives an empty buffer for some socket kinds): one shared source.
-  return "unknown";
+  // One keying rule for the p2p listener and the RPC (IPv4 as is, IPv4-mapped as IPv4, IPv6 by /64).
+  return addressSourceKey(new Uint8Array(addr));
 }
 
 export class SourceTable {
@@ -124,4 +115,12 @@ export class SourceTable {
 /** The entry accounts for something still held (a body being received or answered, a subscription). */
 function holds(e: SourceEntry): boolean {
   return e.uploads > 0 || e.uploadBytes > 0 || e.subscribers > 0;
+}
+
+/**
+ * Slots of a global cap kept for sources that hold none: an eighth (32 of 256 uploads or stream subscribers). Without
+ * it, 8 sources at their per-source share (1/8 each) fill the whole cap — easy with IPv6 (many /64s) or 127/8 locally.
+ */
+export function reservedForNewSources(cap: number): number {
+  return Math.floor(cap / 8);
 }

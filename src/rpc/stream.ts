@@ -19,6 +19,7 @@ import { blockJson } from "./json.js";
 import { RPC_ERRORS, errorBody, statusLine } from "./errors.js";
 import type { RpcErrorCode } from "./errors.js";
 import type { RpcMetrics } from "./metrics.js";
+import { reservedForNewSources } from "./sources.js";
 import type { SourceEntry } from "./sources.js";
 
 export interface BlockStreamOptions {
@@ -153,6 +154,11 @@ export class BlockStream {
     if (this.closing || this.subs.size >= this.opts.maxSubscribers) {
       this.metrics.streamRefused.inc();
       this.refuse(res, "TOO_MANY_SUBSCRIBERS", this.closing ? "server stopping" : `the stream has its maximum of ${this.opts.maxSubscribers} subscribers`, 5);
+      return;
+    }
+    if (source.subscribers > 0 && this.subs.size >= this.opts.maxSubscribers - reservedForNewSources(this.opts.maxSubscribers)) {
+      this.metrics.streamRefused.inc();
+      this.refuse(res, "TOO_MANY_SUBSCRIBERS", "the rest of the stream's subscriptions are kept for addresses that hold none", 5);
       return;
     }
     if (source.subscribers >= this.opts.maxSubscribersPerSource) {

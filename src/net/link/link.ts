@@ -3,8 +3,9 @@
  *
  * States: handshake → open → closed. While in handshake only handshake frames are accepted (the listener's challenge
  * and proof for a dialer, the dialer's proof for a listener), except, on the dialer, data frames that arrive after
- * the listener's proof while that proof is still being verified (the listener starts sending as soon as it sent its
- * proof); those are held, bounded by `maxPreAuthBytes`, and checked and decoded once the peer is authenticated.
+ * the listener's proof while that proof is still being verified (an honest listener waits for our READY, see below,
+ * so only a misbehaving one sends them); those are held, bounded by `maxPreAuthBytes`, and checked and decoded once the
+ * peer is authenticated.
  *
  * Deadlines: `handshakeTimeoutMs` (5 s) covers connect, upgrade and the whole handshake on both sides. A listener
  * also gives the dialer `proofTimeoutMs` (1 s) from accept to present its proof: the dialer proves first

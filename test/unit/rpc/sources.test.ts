@@ -235,6 +235,34 @@ describe("the server's per-source limits", () => {
     }
   });
 
+  test("the last eighth of the stream's subscriptions is kept for sources that hold none", async () => {
+    // 16 in all, 8 per source, 2 kept back: two sources at their shares (8 + 6) cannot take the last two; new ones can.
+    const h = await startHarness({ limits: { maxStreamSubscribers: 16, maxStreamSubscribersPerSource: 8 } });
+    const sockets: WebSocket[] = [];
+    const subscribe = (from: string): Promise<number> =>
+      new Promise((resolve) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${h.server.port}/v1/stream`, { localAddress: from });
+        sockets.push(ws);
+        ws.on("open", () => resolve(101));
+        ws.on("unexpected-response", (_req, res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        ws.on("error", () => {});
+      });
+    try {
+      for (let i = 0; i < 8; i++) assert.equal(await subscribe("127.0.0.1"), 101);
+      for (let i = 0; i < 6; i++) assert.equal(await subscribe("127.0.0.2"), 101);
+      assert.equal(await subscribe("127.0.0.2"), 503, "a source holding some cannot take the reserve");
+      assert.equal(await subscribe("127.0.0.3"), 101, "a new source gets in");
+      assert.equal(await subscribe("127.0.0.4"), 101, "and another");
+      assert.equal(await subscribe("127.0.0.5"), 503, "the global cap");
+    } finally {
+      for (const ws of sockets) ws.terminate();
+      await h.server.stop();
+    }
+  });
+
   test("stream subscribers per source: past its share 429 TOO_MANY_STREAMS; another source subscribes; a slot frees on close", async () => {
     const h = await startHarness({ limits: { maxStreamSubscribers: 4, maxStreamSubscribersPerSource: 2 } });
     const sockets: WebSocket[] = [];
