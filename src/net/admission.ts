@@ -220,3 +220,46 @@ export function sourceKey(address: Uint8Array): string {
   }
   return "unknown";
 }
+
+/**
+ * A budget of failed handshake proofs per claimed validator key, across all source addresses. Per-source back-off
+ * (above) stops one address; an attacker rotating addresses (127/8 locally, an IPv6 /48 remotely: 65,536 /64s) would
+ * still get `failuresBeforeBackoff` BLS verifications from each. So once proofs claiming validator v failed
+ * `maxFailures` times within `windowMs`, further proofs claiming v are refused before verification (PROOF_BUDGET) —
+ * except from the address v last authenticated from, so the real validator still links while its key is abused
+ * elsewhere (one that moved to a new address meanwhile waits out the window). Defaults: 8 per 10 s, ≤ 0.8
+ * verifications a second per claimed key (≈ 0.1 % of a core at ≈ 1 ms each). Memory: n × maxFailures timestamps.
+ */
+export class ProofBudget {
+  private readonly failures = new Map<number, number[]>();
+  private readonly lastGood = new Map<number, string>();
+
+  constructor(
+    private readonly opts: { readonly maxFailures: number; readonly windowMs: number },
+    private readonly now: () => number,
+  ) {}
+
+  /** Whether a proof claiming `peer` from `source` may be verified. */
+  allows(peer: number, source: string | undefined): boolean {
+    if (source !== undefined && this.lastGood.get(peer) === source) return true;
+    const list = this.failures.get(peer);
+    if (list === undefined) return true;
+    const cutoff = this.now() - this.opts.windowMs;
+    while (list.length > 0 && list[0]! <= cutoff) list.shift();
+    return list.length < this.opts.maxFailures;
+  }
+
+  /** The verdict on a proof claiming `peer` from `source`. */
+  record(peer: number, source: string | undefined, ok: boolean): void {
+    if (ok) {
+      if (source !== undefined) this.lastGood.set(peer, source);
+      return;
+    }
+    let list = this.failures.get(peer);
+    if (list === undefined) this.failures.set(peer, (list = []));
+    list.push(this.now());
+    if (list.length > this.opts.maxFailures) list.shift();
+  }
+}
+
+export const DEFAULT_PROOF_BUDGET = { maxFailures: 8, windowMs: 10_000 } as const;

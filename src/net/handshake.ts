@@ -68,6 +68,17 @@ export interface HandshakeContext {
   dialsUs(peer: PeerId): boolean;
   nonces: NonceCache;
   randomBytes(n: number): Uint8Array;
+  /**
+   * Listener only, optional: asked before a dialer's proof is verified (a refusal code skips the verification: a
+   * banned validator, or a claimed key whose failed-proof budget is spent) and told the verdict after.
+   * `source` is the connection's admission key (its address), when the socket knows it.
+   */
+  proofGate?: ProofGate;
+}
+
+export interface ProofGate {
+  before(peer: PeerId, source: string | undefined): RefusalCode | undefined;
+  after(peer: PeerId, source: string | undefined, ok: boolean): void;
 }
 
 /** The handshake transcript T (see the header): everything both signatures and the channel keys are bound to. */
@@ -126,11 +137,15 @@ export class HandshakeSession {
   private peerChallenge: HandshakeMessage | undefined;
   private peerIndex: PeerId | undefined;
 
-  /** `expected`: for a dialer, the validator we dialed (the key on the other end must be that one's). */
+  /**
+   * `expected`: for a dialer, the validator we dialed (the key on the other end must be that one's). `source`: for a
+   * listener, the connection's address key (for `ctx.proofGate`).
+   */
   constructor(
     private readonly ctx: HandshakeContext,
     readonly role: Role,
     private readonly expected?: PeerId,
+    private readonly source?: string,
   ) {
     this.nonce = ctx.randomBytes(NONCE_BYTES);
     ctx.nonces.add(this.nonce);
@@ -196,8 +211,12 @@ export class HandshakeSession {
     if (refusal !== undefined) return this.fail(refusal);
     if (!bytesEqual(m.peerNonce, this.nonce)) return this.fail("NONCE_MISMATCH");
     this.peerChallenge = copyMessage(m);
+    const gated = this.ctx.proofGate?.before(this.peerIndex!, this.source);
+    if (gated !== undefined) return this.fail(gated);
     this.state = "busy";
-    if (!(await this.verifyPeer(m.signature))) return this.fail("BAD_SIGNATURE");
+    const ok = await this.verifyPeer(m.signature);
+    this.ctx.proofGate?.after(this.peerIndex!, this.source, ok);
+    if (!ok) return this.fail("BAD_SIGNATURE");
     if (this.state !== "busy") return [{ kind: "wait" }];
     const keys = this.keys();
     if (keys === undefined) return this.fail("MALFORMED_HANDSHAKE");

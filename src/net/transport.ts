@@ -201,6 +201,8 @@ export const REFUSAL_CODES = [
   "BAD_FRAME_TAG",
   /** A listener's dialer did not present its handshake proof within proofTimeoutMs of accept (link.ts). */
   "PROOF_TIMEOUT",
+  /** Proofs claiming this validator's key failed too often lately; only its last good address is still verified. */
+  "PROOF_BUDGET",
 ] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 

@@ -27,7 +27,7 @@ import { randomBytes as nodeRandomBytes } from "node:crypto";
 import { toHex } from "../util/bytes.js";
 import { SystemScheduler } from "../util/clock.js";
 import type { Scheduler, TimerHandle } from "../util/clock.js";
-import { Admission, DEFAULT_ADMISSION, sourceKeyOfText } from "./admission.js";
+import { Admission, DEFAULT_ADMISSION, DEFAULT_PROOF_BUDGET, ProofBudget, sourceKeyOfText } from "./admission.js";
 import type { AdmissionOptions } from "./admission.js";
 import { backoffDelay, DEFAULT_BACKOFF } from "./backoff.js";
 import type { BackoffOptions } from "./backoff.js";
@@ -197,6 +197,7 @@ export class UwsTransport implements Transport, LinkOwner {
   /** Listener-side links still in their handshake, with their admission source. */
   private readonly pendingInbound = new Map<Link, string>();
   private readonly admission: Admission;
+  private readonly proofBudget: ProofBudget;
   private readonly refusedCounts: Record<string, number> = {};
   private handler: TransportHandler = { onMessage: () => {} };
   private server: UwsServer | undefined;
@@ -226,6 +227,7 @@ export class UwsTransport implements Transport, LinkOwner {
     this.random = modules.random ?? Math.random;
     this.frameAuth = modules.frameAuth ?? authenticateFrames;
     this.timings = { handshakeTimeoutMs: o.handshakeTimeoutMs, proofTimeoutMs: o.proofTimeoutMs, pingIntervalMs: o.pingIntervalMs, idleTimeoutMs: o.idleTimeoutMs };
+    this.proofBudget = new ProofBudget(DEFAULT_PROOF_BUDGET, () => this.scheduler.now());
     this.admission = new Admission(admissionOptions(o.maxPendingHandshakes, opts.validators.length, opts.admission), () => this.scheduler.now());
     const peers: PeerId[] = [];
     opts.validators.forEach((v, i) => {
@@ -265,6 +267,12 @@ export class UwsTransport implements Transport, LinkOwner {
       dialsUs: (peer) => peer < this.self,
       nonces: new NonceCache(),
       randomBytes: modules.randomBytes ?? ((n) => new Uint8Array(nodeRandomBytes(n))),
+      // Before verifying a dialer's proof: a banned validator is refused without the verification (and without our
+      // signature), and a claimed key whose failed-proof budget is spent only from its last good address.
+      proofGate: {
+        before: (peer, source) => (this.isBanned(peer) ? "BANNED" : this.proofBudget.allows(peer, source) ? undefined : "PROOF_BUDGET"),
+        after: (peer, source, ok) => this.proofBudget.record(peer, source, ok),
+      },
     };
   }
 

@@ -91,7 +91,7 @@ export class Link {
     /** For a dialer: the validator dialed. */
     readonly expected?: PeerId,
   ) {
-    this.session = new HandshakeSession(owner.ctx, role, expected);
+    this.session = new HandshakeSession(owner.ctx, role, expected, socket.source);
     this.handshakeFrames = role === "dialer" ? 2 : 1;
     this.decoder = new FrameDecoder(owner.maxMessageBytes);
     this.deliver = (priority, payload) => this.owner.linkMessage(this, priority, payload);

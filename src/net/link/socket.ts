@@ -21,6 +21,8 @@ export interface LinkSocketEvents {
 export interface LinkSocket {
   /** Whether the socket is already open when handed to the link (server side) or opens later (client side). */
   readonly openAtStart: boolean;
+  /** Server side: the remote address's admission key (net/admission.ts `sourceKey`). */
+  readonly source?: string;
   /** Installs the event sink. Must be called once, right after construction. */
   setEvents(events: LinkSocketEvents): void;
   /** Whether the socket is open for sending (false once either side started closing). */

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import WebSocket from "ws";
-import { Admission, DEFAULT_ADMISSION, sourceKey, sourceKeyOfText } from "../../../src/net/admission.js";
+import { Admission, DEFAULT_ADMISSION, ProofBudget, sourceKey, sourceKeyOfText } from "../../../src/net/admission.js";
 import type { AdmissionOptions } from "../../../src/net/admission.js";
 import { closeCodeOf } from "../../../src/net/transport.js";
 import { UwsTransport } from "../../../src/net/uwsTransport.js";
@@ -136,6 +136,21 @@ test("sourceKeyOfText: address literals as sourceKey keys them; host names have 
   assert.equal(sourceKeyOfText("2001:db8:1:2::7"), sourceKey(new Uint8Array([0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 7])));
 });
 
+test("proof budget: 8 failed proofs for one claimed key in 10 s stop verification from other addresses; its last good address still verifies; the window ends it", () => {
+  let t = 0;
+  const b = new ProofBudget({ maxFailures: 8, windowMs: 10_000 }, () => t);
+  b.record(0, "10.0.0.1", true); // validator 0 authenticated from 10.0.0.1 once
+  for (let i = 0; i < 8; i++) {
+    assert.equal(b.allows(0, `127.0.0.${100 + i}`), true);
+    b.record(0, `127.0.0.${100 + i}`, false);
+  }
+  assert.equal(b.allows(0, "127.0.0.200"), false, "a fresh address no longer buys a verification");
+  assert.equal(b.allows(0, "10.0.0.1"), true, "the validator's own address still does");
+  assert.equal(b.allows(1, "127.0.0.200"), true, "other keys are untouched");
+  t += 10_001;
+  assert.equal(b.allows(0, "127.0.0.200"), true, "the window passed");
+});
+
 test("sourceKey: IPv4 as is (also IPv4-mapped), IPv6 by /64", () => {
   assert.equal(sourceKey(new Uint8Array([127, 0, 0, 66])), "127.0.0.66");
   assert.equal(sourceKey(new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 2, 3])), "10.1.2.3");
@@ -232,6 +247,43 @@ test("a listener: an address whose handshakes keep failing is held unanswered (6
     assert.equal(await v.handshake(rawContext(1, N), "dialer", 3), 3);
     await eventually(() => t.isConnected(1), "validator 1 linked");
     v.close();
+  } finally {
+    await t.stop();
+  }
+});
+
+test("a listener: bad proofs for one key from rotating addresses cost at most 8 verifications; then PROOF_BUDGET, and the validator's own address still links", async () => {
+  let verifications = 0;
+  const counting: typeof blstVerifyFn = (pk, m, sig) => {
+    verifications++;
+    return blstVerifyFn(pk, m, sig);
+  };
+  const t = new UwsTransport({ self: 3, chainId: CHAIN_ID, validators, listen: { host: "127.0.0.1", port: 0 }, handshakeTimeoutMs: 60_000 }, { identity: testIdentity(3), verify: counting });
+  t.setHandler(new Recorder());
+  await t.start();
+  try {
+    const port = t.listenPort;
+    // Validator 0 links once from 127.0.0.1 (its last good address), then leaves.
+    const v = await RawSocket.connect(port, "/quire/link", "127.0.0.1");
+    assert.equal(await v.handshake(rawContext(0, N), "dialer", 3), 3);
+    v.close();
+    await eventually(() => !t.isConnected(0), "validator 0 gone");
+    // 20 bad proofs claiming validator 0, each from a fresh address (per-address back-off never starts).
+    const bogus = rawContext(0, N, { identity: { publicKey: testIdentity(0).publicKey, sign: (m) => testIdentity(2).sign(m) } });
+    const codes: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const raw = await RawSocket.connect(port, "/quire/link", `127.0.1.${i + 1}`);
+      await raw.handshake(bogus, "dialer", 3).catch(() => undefined);
+      codes.push((await raw.closed).code);
+    }
+    assert.equal(verifications, 1 + 8, "the first link, then 8 failed proofs verified; the other 12 refused unverified");
+    assert.deepEqual(codes.slice(0, 8), new Array(8).fill(closeCodeOf("BAD_SIGNATURE")));
+    assert.deepEqual(codes.slice(8), new Array(12).fill(closeCodeOf("PROOF_BUDGET")));
+    // The real validator 0, from its address, still links.
+    const again = await RawSocket.connect(port, "/quire/link", "127.0.0.1");
+    assert.equal(await again.handshake(rawContext(0, N), "dialer", 3), 3);
+    await eventually(() => t.isConnected(0), "validator 0 linked again");
+    again.close();
   } finally {
     await t.stop();
   }
