@@ -21,15 +21,18 @@
  * Takeover of a stale lock is a compare-and-swap on the file: rename(2) the lock to a private name (atomic; of several
  * contenders exactly one moves a given file), check that the file moved is the very one judged stale (its nonce),
  * then link our own lock as in acquire. If the moved file is not the stale one (another contender took over between
- * our read and our rename), it is linked back and we start over, finding it held. With two contenders this is exact;
- * only a third starter landing in the microseconds between a mistaken rename and its link back could go wrong, and
- * then both would fail to link, or the later start would find the lock held.
+ * our read and our rename), it is linked back and we start over, finding it held. With two contenders this is exact.
+ * With three starting within microseconds of each other over a stale lock it is not: B can move A's fresh lock aside
+ * by mistake, C link its own into the gap, B's link-back then fail — and A and C both run. Starting one validator
+ * three times at once after a crash is the case left open; a kernel lock (flock) would close it, Node has none.
  *
- * The key's lock lives next to the key file, so that directory must be writable (else LOCK_FAILED, naming the file):
- * two configs naming one key through different data directories are caught only there.
+ * The key's lock lives next to the key file as resolved through symlinks (so a symlinked key shared by two data
+ * directories is one lock): two configs naming one key through different data directories are caught only there. A
+ * key directory we cannot write (a read-only secrets mount) cannot hold it: the node then starts with the data
+ * directory's lock alone and says so (`lockValidator`'s `warnings`).
  */
 import { randomBytes } from "node:crypto";
-import { link, open, readFile, rename, unlink } from "node:fs/promises";
+import { link, open, readFile, realpath, rename, unlink } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
@@ -103,11 +106,20 @@ export class FileLock {
   }
 }
 
-/** Takes both of a validator's locks (data directory first), releasing the first if the second is held. */
-export async function lockValidator(dataDir: string, keyFile: string): Promise<FileLock[]> {
+/**
+ * Takes both of a validator's locks (data directory first), releasing the first if the second is held. A key in a
+ * directory we may not write (read-only mount, EROFS/EACCES/EPERM) gets no lock of its own: `warnings` says so.
+ */
+export async function lockValidator(dataDir: string, keyFile: string): Promise<{ locks: FileLock[]; warnings: string[] }> {
   const data = await FileLock.acquire(join(dataDir, "quire.lock"), "data directory");
   try {
-    return [data, await FileLock.acquire(`${keyFile}.lock`, "validator key")];
+    const key = await realpath(keyFile).catch(() => keyFile);
+    try {
+      return { locks: [data, await FileLock.acquire(`${key}.lock`, "validator key")], warnings: [] };
+    } catch (e) {
+      if (!(e instanceof LockError && e.code === "LOCK_FAILED" && /EROFS|EACCES|EPERM/.test(e.message))) throw e;
+      return { locks: [data], warnings: [`the key file's directory is not writable, so the key has no lock of its own (${e.message}); only the data directory is locked`] };
+    }
   } catch (e) {
     await data.release();
     throw e;

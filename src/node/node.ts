@@ -206,7 +206,8 @@ export class QuireNode implements NodeApi {
     const logger = opts.logger ?? new LineLogger(config.log.level, `node${config.validatorIndex} `);
     // Locks first: a second process with this config must stop before it reads the store or binds a port.
     await mkdir(config.dataDir, { recursive: true });
-    const locks = await lockValidator(config.dataDir, config.keyFile);
+    const { locks, warnings } = await lockValidator(config.dataDir, config.keyFile);
+    for (const w of warnings) logger.warn(w);
     for (const l of locks) {
       if (l.tookOver !== undefined) logger.warn("took over a stale lock", { file: l.file, pid: l.tookOver.pid, startedAt: l.tookOver.startedAt });
     }

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { FileLock, lockValidator, LockError } from "../../../src/node/lock.js";
@@ -116,8 +116,14 @@ test("lockValidator takes the data-directory and key locks; a held key lock rele
   try {
     const keyFile = join(dir, "validator.key");
     writeFileSync(keyFile, "{}");
-    const locks = await lockValidator(dir, keyFile);
+    const { locks, warnings } = await lockValidator(dir, keyFile);
     assert.deepEqual(locks.map((l) => l.file), [join(dir, "quire.lock"), `${keyFile}.lock`]);
+    assert.deepEqual(warnings, []);
+    // The same key through a symlink from another data directory: one key, one lock (resolved through the link).
+    const linked = join(dir, "linked");
+    mkdirSync(linked);
+    symlinkSync(keyFile, join(linked, "validator.key"));
+    await assert.rejects(lockValidator(linked, join(linked, "validator.key")), /validator key is in use by pid/);
     for (const l of locks) await l.release();
 
     // Another data directory, same key: refused on the key, and the data lock it took is given back.
