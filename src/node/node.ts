@@ -249,7 +249,7 @@ export class QuireNode implements NodeApi {
       // Acknowledged txs of the previous run back into the mempool before anything is served (they gossip from here).
       const replay = this.journal.replay(this.mempool);
       if (replay.replayed + replay.dropped + replay.invalid + replay.full > 0) this.logger.info("acknowledged txs replayed", { ...replay });
-      if (replay.full > 0) this.logger.warn("acknowledged txs left out of a smaller mempool until the next start", { full: replay.full });
+      if (replay.full > 0) this.logger.warn("acknowledged txs left out of a full mempool: offered again as commits make room", { full: replay.full });
       await this.transport.start();
       this.shell.start();
       await this.rpc.start();
@@ -292,6 +292,8 @@ export class QuireNode implements NodeApi {
 
   private onCommit(blocks: readonly CommittedSummary[]): void {
     const now = Date.now();
+    const retried = this.journal.retryLeftOut(this.mempool);
+    if (retried !== undefined && retried.replayed > 0) this.logger.info("acknowledged txs left out at start now replayed", { ...retried });
     for (const b of blocks) {
       recordCommit(this.metrics, b.block.header.timestampMs, b.txIds.length, now);
       const info: BlockSummary = { hash: b.hash, header: b.block.header, txCount: b.block.txs.length, qc: b.qc };

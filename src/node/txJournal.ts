@@ -96,6 +96,9 @@ export class TxJournal {
    * Resolves once every tx recorded so far is durable. A duplicate submission answers after this: the first copy may
    * still sit in an unwritten group, and a 200 "already pending" must not be given for a tx a crash could still lose.
    */
+  /** Records the last replay could not put into the mempool (it was full). */
+  private leftOut = 0;
+
   settled(): Promise<void> {
     return this.open?.done ?? this.lastDone;
   }
@@ -115,14 +118,28 @@ export class TxJournal {
       const r: AddResult = mempool.add(p.tx, p.origin);
       if (r.kind === "accepted") replayed++;
       else if (r.kind === "full") full++;
-      else {
-        if (r.kind === "duplicate") dropped++;
-        else invalid++;
+      else if (r.kind === "duplicate") {
+        // Committed meanwhile: the record goes. Still pending (a second pass, below): it stays until its commit.
+        if (r.committed) {
+          dropped++;
+          drop.push(p.id);
+        }
+      } else {
+        invalid++;
         drop.push(p.id);
       }
     }
     this.m.store.removePendingTxs(drop);
+    this.leftOut = full;
     return { replayed, dropped, invalid, full };
+  }
+
+  /**
+   * After a commit made room: if the start's replay left records out of a full mempool, offers them again (a second
+   * replay pass; txs already pending are duplicates and stay journaled). Without it they would wait for the next start.
+   */
+  retryLeftOut(mempool: Pick<Mempool, "add">): ReplaySummary | undefined {
+    return this.leftOut > 0 ? this.replay(mempool) : undefined;
   }
 
   /** Writes the open group now (the node's stop, before the store closes). */

@@ -96,6 +96,24 @@ test("txJournal: replay after a crash puts every acknowledged tx back in submiss
   assert.equal(second.store.pendingTxs().length, 9);
 });
 
+test("txJournal: records a full mempool refused at replay are offered again after commits make room, and stay journaled until committed", async () => {
+  const r = rig(new MemoryChainData());
+  const txs = Array.from({ length: 4 }, (_, i) => utf8(`left ${i}`));
+  const acks = txs.map((tx, i) => r.journal.record(sha256(tx), tx, `client ${i}`)); // one each: no quota applies
+  r.turn();
+  await Promise.all(acks);
+  const pool = new Mempool({ maxTxs: 2 });
+  assert.deepEqual(r.journal.replay(pool), { replayed: 2, dropped: 0, invalid: 0, full: 2 });
+  // The two in the pool commit: they leave the pool and the commit deletes their records; the retry brings in the rest.
+  pool.removeCommitted([sha256(txs[0]!), sha256(txs[1]!)]);
+  r.store.removePendingTxs([sha256(txs[0]!), sha256(txs[1]!)]);
+  assert.deepEqual(r.journal.retryLeftOut(pool), { replayed: 2, dropped: 0, invalid: 0, full: 0 });
+  assert.equal(pool.size, 2);
+  assert.equal(r.journal.retryLeftOut(pool), undefined, "nothing left out: no further passes");
+  assert.deepEqual(r.journal.replay(pool), { replayed: 0, dropped: 0, invalid: 0, full: 0 });
+  assert.equal(r.store.pendingTxs().length, 2, "a pending duplicate is not a committed one: its record stays");
+});
+
 test("txJournal: a failing write rejects every submitter of the group and reports the error", async () => {
   const data = new MemoryChainData();
   const store = MemoryChainStore.open({ chainId: CHAIN_ID }, data);
