@@ -43,7 +43,8 @@ test("a relay between two validators cannot inject a frame: the link is refused 
   const nw = net;
   const diag = () => `${logs(nw)}\n--- relay\n${relay?.output ?? ""}`;
   await until("the relay's first injection", async () => (relay!.output.includes("relay: injected") ? true : undefined), 30_000, diag);
-  const atInjection = Math.max(...(await Promise.all(nw.clients.map((c) => c.status()))).map((s) => s.committedHeight));
+  // Polled: the injection can come before every node's RPC listens (startNetwork does not wait for it).
+  const atInjection = await until("every node's status", async () => Math.max(...(await Promise.all(nw.clients.map((c) => c.status()))).map((s) => s.committedHeight)), 30_000, diag);
   // 8 more blocks is two full leader rotations: node 0, whose mempool the forged put would have entered, proposed at
   // least twice meanwhile.
   await waitForHeight(nw, atInjection + 8, 30_000);
