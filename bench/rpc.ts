@@ -8,6 +8,7 @@ import { LmdbChainStore } from "../src/chain/store/lmdbStore.js";
 import { encodeKvTx } from "../src/chain/app/kvTx.js";
 import { submitJournaled, TxJournal } from "../src/node/txJournal.js";
 import type { NodeApi } from "../src/rpc/api.js";
+import { encodeTxBatchBody } from "../src/rpc/client.js";
 import { RpcServer } from "../src/rpc/server.js";
 import { toHex, utf8 } from "../src/util/bytes.js";
 
@@ -19,7 +20,8 @@ import { toHex, utf8 } from "../src/util/bytes.js";
  * trial by trial in one run. Rows: submissions/s (`ops/s`), mean and p50 latency of one request; p99 and the number
  * of group writes are printed below the table.
  *
- * Cases: single txs (`POST /v1/tx`, 32 clients at once) and batches (`POST /v1/txs` of 100, 4 clients at once), KV puts
+ * Cases: single txs (`POST /v1/tx`, 32 clients at once) and batches (`POST /v1/txs` of 100, 4 clients at once, as JSON
+ * and as the binary length-prefixed form), KV puts
  * of 100 bytes.
  */
 
@@ -131,6 +133,14 @@ const CASES: readonly Case[] = [
     requests: BATCHES_PER_TRIAL,
     txsPerRequest: BATCH,
     send: (url) => fetch(`${url}/v1/txs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ txs: Array.from({ length: BATCH }, () => toHex(nextTx())) }) }),
+  },
+  {
+    // The same batch as length-prefixed bytes (what `quire load` sends): no hex or JSON on either end.
+    group: `POST /v1/txs of ${BATCH} binary, ${BATCH_CLIENTS} clients`,
+    clients: BATCH_CLIENTS,
+    requests: BATCHES_PER_TRIAL,
+    txsPerRequest: BATCH,
+    send: (url) => fetch(`${url}/v1/txs`, { method: "POST", headers: { "content-type": "application/octet-stream" }, body: encodeTxBatchBody(Array.from({ length: BATCH }, () => nextTx())) }),
   },
 ];
 

@@ -1,6 +1,6 @@
 /**
  * A load generator over the RPC (`quire load`, and the built-in load of `quire cluster`): key-value puts of an exact
- * size, submitted in batches (`POST /v1/txs`) round-robin over the nodes, open loop at a target rate (or as fast as
+ * size, submitted in batches (`POST /v1/txs`, binary: length-prefixed bytes, no hex or JSON on either end) round-robin over the nodes, open loop at a target rate (or as fast as
  * the nodes accept). A 503 (mempool full) or an unreachable node puts the affected transactions back in the queue
  * and rests that node for the Retry-After; nothing is ever dropped, so "all N committed" is a fair check.
  */
@@ -133,7 +133,7 @@ export class LoadGenerator {
     this.inFlight++;
     const sentAt = performance.now();
     if (this.o.keepIds) for (const p of batch) this.submittedAt[p.index] ??= sentAt;
-    this.clients[node]!.submitTxs(batch.map((p) => p.tx)).then(
+    this.clients[node]!.submitTxs(batch.map((p) => p.tx), { binary: true }).then(
       (out) => {
         const retry: Pending[] = [];
         out.results.forEach((r, i) => {

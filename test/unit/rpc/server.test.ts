@@ -15,6 +15,7 @@ import type { FakeMethod } from "../../support/fakeNodeApi.js";
 import { PromScrape } from "../../support/promText.js";
 import { MAX_TX_BYTES } from "../../../src/domain/limits.js";
 import { ManualScheduler } from "../../../src/util/clock.js";
+import { encodeTxBatchBody } from "../../../src/rpc/client.js";
 
 const OCTETS = "application/octet-stream";
 const JSON_TYPE = "application/json";
@@ -182,11 +183,34 @@ describe("POST /v1/txs", () => {
     assertError(await post({ txs: Array.from({ length: LIMITS.maxBatchTxs + 1 }, (_, i) => toHex(tx(i))) }), 400, "TOO_MANY_TXS");
     assertError(await post({ txs: ["01", "ab".repeat(LIMITS.maxTxBytes + 1)] }), 400, "TX_TOO_LARGE");
     assertError(await post({ txs: ["01"] }, "text/plain"), 415, "UNSUPPORTED_MEDIA_TYPE");
-    assertError(await post({ txs: ["01"] }, OCTETS), 415, "UNSUPPORTED_MEDIA_TYPE");
+    assertError(await post({ txs: ["01"] }, OCTETS), 400, "TX_TOO_LARGE"); // JSON read as binary: '{"tx' is the length
     assertError(await post({ txs: ["ab".repeat(5000)] }), 413, "BODY_TOO_LARGE");
     assert.equal(h.api.submissions.length, before);
     assert.equal(await h.count("quire_rpc_rejected_bodies_total", { code: "BAD_HEX" }), 2);
     assert.equal(await h.count("quire_rpc_rejected_bodies_total", { code: "BODY_TOO_LARGE" }), 1);
+  });
+
+  test("the binary form (application/octet-stream, u32 big-endian length before each tx) admits like the JSON form; malformed bodies are refused whole", async () => {
+    h.api.pool.clear();
+    // Built by hand, byte by byte (not with the client's encoder): [0,0,0,1, 0x21] [0,0,0,2, 0x22,0x23].
+    const body = Uint8Array.of(0, 0, 0, 1, 0x21, 0, 0, 0, 2, 0x22, 0x23);
+    const a = await post(body, OCTETS);
+    assert.equal(a.status, 202);
+    const ids = [idHex(tx(0x21)), idHex(tx(0x22, 0x23))];
+    assert.deepEqual(a.json, { ids, results: [{ status: "accepted", id: ids[0] }, { status: "accepted", id: ids[1] }] });
+    assert.deepEqual(encodeTxBatchBody([tx(0x21), tx(0x22, 0x23)]), body, "the client's encoder writes the same bytes");
+    h.api.pool.clear();
+    const before = h.api.submissions.length;
+    assertError(await post(Uint8Array.of(0, 0, 0, 1, 0x21, 0, 0), OCTETS), 400, "BAD_BODY"); // a cut length prefix
+    assertError(await post(Uint8Array.of(0, 0, 0, 3, 0x21, 0x22), OCTETS), 400, "BAD_BODY"); // a cut transaction
+    assertError(await post(Uint8Array.of(0, 0, 0, 1, 0x21, 0, 0, 0, 0), OCTETS), 400, "EMPTY_TX");
+    const tooBig = new Uint8Array(4 + LIMITS.maxTxBytes + 1);
+    new DataView(tooBig.buffer).setUint32(0, LIMITS.maxTxBytes + 1);
+    assertError(await post(tooBig, OCTETS), 400, "TX_TOO_LARGE");
+    const many = new Uint8Array(5 * (LIMITS.maxBatchTxs + 1));
+    for (let i = 0; i <= LIMITS.maxBatchTxs; i++) many.set([0, 0, 0, 1, i & 0xff], 5 * i);
+    assertError(await post(many, OCTETS), 400, "TOO_MANY_TXS");
+    assert.equal(h.api.submissions.length, before, "nothing offered from a refused body");
   });
 
   test("a node failure mid-batch is 500 INTERNAL that still lists what was admitted", async () => {
