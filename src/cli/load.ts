@@ -8,8 +8,10 @@ import { subscribeBlocks } from "../rpc/streamClient.js";
 import type { TxStatus } from "../rpc/api.js";
 
 const USAGE = [
-  "usage: quire load (--rpc URL[,URL...] | --cluster N) [--txs N] [--size BYTES] [--rate TX_PER_S] [--batch B]",
-  "                  [--in-flight R] [--timeout-s T] [--json FILE]",
+  "usage: quire load (--rpc URL[,URL...] | --cluster N) [--txs N | --rate TX_PER_S --duration S] [--size BYTES]",
+  "                  [--rate TX_PER_S] [--batch B] [--in-flight R] [--timeout-s T] [--json FILE]",
+  "  --rate R --duration S: R txs offered per second for S seconds (R x S txs); when the nodes fall behind, sending",
+  "  waits for requests in flight (--in-flight), so this is a rate cap, not yet a strict open loop.",
   "  --cluster N: start a fresh local N-validator cluster (child processes), load it, stop it and remove it.",
   "  Submits N key-value puts of exactly BYTES bytes round-robin over the nodes (rate 0: as fast as they accept),",
   "  waits until the first node's block stream shows them all committed, then asks every node GET /v1/tx/:id for",
@@ -32,7 +34,7 @@ export async function loadCommand(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + "\n");
     return 0;
   }
-  checkFlags(args, ["rpc", "cluster", "txs", "size", "rate", "batch", "in-flight", "timeout-s", "json", "help"]);
+  checkFlags(args, ["rpc", "cluster", "txs", "size", "rate", "duration", "batch", "in-flight", "timeout-s", "json", "help"]);
   const rpc = stringFlag(args, "rpc");
   const clusterSize = intFlag(args, "cluster");
   if ((rpc === undefined) === (clusterSize === undefined) || args.positional.length > 0) throw new UsageError(USAGE);
@@ -52,14 +54,18 @@ export async function loadCommand(argv: string[]): Promise<number> {
 }
 
 async function runLoad(args: ParsedArgs, urls: readonly string[]): Promise<number> {
-  const total = intFlag(args, "txs", 10_000)!;
+  const rate = intFlag(args, "rate", 0)!;
+  const duration = intFlag(args, "duration");
+  if (duration !== undefined && (rate < 1 || duration < 1)) throw new UsageError("--duration S needs --rate R: both at least 1 (R x S txs offered over S seconds)");
+  if (duration !== undefined && intFlag(args, "txs") !== undefined) throw new UsageError("give --txs or --rate with --duration, not both");
+  const total = duration !== undefined ? rate * duration : intFlag(args, "txs", 10_000)!;
   const size = intFlag(args, "size", 256)!;
   if (total < 1) throw new UsageError("--txs must be at least 1");
   if (size < 48 || size > 65_536) throw new UsageError("--size must be in [48, 65536]");
   const timeoutMs = intFlag(args, "timeout-s", 300)! * 1000;
   const gen = new LoadGenerator({
     urls,
-    rate: intFlag(args, "rate", 0)!,
+    rate,
     total,
     txBytes: size,
     batch: Math.max(1, intFlag(args, "batch", 500)!),
@@ -152,7 +158,9 @@ async function runLoad(args: ParsedArgs, urls: readonly string[]): Promise<numbe
     txs: total,
     txBytes: size,
     nodes: urls.length,
+    offeredTxPerSecond: rate > 0 ? rate : null,
     submitSeconds: +((tSubmitted - t0) / 1000).toFixed(3),
+    acceptedTxPerSecond: +(total / ((tSubmitted - t0) / 1000)).toFixed(1),
     allCommittedSeconds: +elapsed.toFixed(3),
     committedTxPerSecond: +(total / elapsed).toFixed(1),
     latencyMs: { p50: Math.round(pct(50)), p90: Math.round(pct(90)), p99: Math.round(pct(99)), max: Math.round(pct(100)) },
@@ -163,7 +171,7 @@ async function runLoad(args: ParsedArgs, urls: readonly string[]): Promise<numbe
     checkSeconds: +checkS.toFixed(1),
   };
   const lines = [
-    `submitted ${total} txs in ${result.submitSeconds} s (${result.retries503} retried after 503, ${result.failedRequests} failed requests re-sent)`,
+    `submitted ${total} txs in ${result.submitSeconds} s: ${result.acceptedTxPerSecond} tx/s accepted${rate > 0 ? ` of ${rate} tx/s offered` : ""} (${result.retries503} retried after 503, ${result.failedRequests} failed requests re-sent)`,
     `all committed after ${result.allCommittedSeconds} s: ${result.committedTxPerSecond} tx/s`,
     `commit latency ms: p50 ${result.latencyMs.p50}, p90 ${result.latencyMs.p90}, p99 ${result.latencyMs.p99}, max ${result.latencyMs.max}`,
     ...perNode.map((p) => `  ${p.url}: ${p.committed}/${total} committed (GET /v1/tx/:id)`),
