@@ -46,7 +46,10 @@ export class LoadGenerator {
   readonly runId = randomBytes(4).toString("hex");
   /** Hex ids by tx index (when keepIds). */
   readonly ids: string[] = [];
-  /** When each tx was first submitted (ms, `performance.now()` time base), by index (when keepIds). */
+  /**
+   * When each tx was due (ms, `performance.now()` time base), by index (when keepIds): at a fixed rate, its slot in
+   * the schedule; as fast as possible, when it was first sent.
+   */
   readonly submittedAt: number[] = [];
   readonly stats = { generated: 0, accepted: 0, duplicate: 0, fullRetries: 0, invalid: 0, failedRequests: 0 };
   private readonly clients: RpcClient[];
@@ -103,6 +106,9 @@ export class LoadGenerator {
       const index = this.stats.generated++;
       const tx = loadTx(this.runId, index, this.o.txBytes);
       this.queue.push({ index, tx });
+      // At a fixed rate, a tx's latency counts from when it was due, not from when a free request slot let it out:
+      // time spent waiting here because the nodes fell behind is latency too (no coordinated omission).
+      if (this.o.keepIds && this.o.rate > 0) this.submittedAt[index] = this.t0 + (1000 * index) / this.o.rate;
     }
   }
 
