@@ -25,6 +25,13 @@ export interface CommittedChain {
 const RESPONSE_BYTE_BUDGET = MAX_MESSAGE_BYTES / 2;
 const BLOCK_OVERHEAD_BYTES = 512;
 
+/** The bytes a sync response budgets for one certified block: its txs plus per-tx and per-block framing. */
+export function syncBlockBytes(b: { readonly block: { readonly txs: readonly Uint8Array[] } }): number {
+  let size = BLOCK_OVERHEAD_BYTES;
+  for (const tx of b.block.txs) size += tx.length + 8;
+  return size;
+}
+
 /** The answer to `req`: consecutive certified blocks from `req.fromHeight`, as many as fit the limits (maybe none). */
 export function serveSyncRequest(state: ReplicaState, chain: CommittedChain, req: SyncRequest): SyncResponse {
   const blocks: CertifiedBlock[] = [];
@@ -32,8 +39,7 @@ export function serveSyncRequest(state: ReplicaState, chain: CommittedChain, req
   let txs = 0;
   let bytes = 0;
   const fits = (b: CommittedBlock): boolean => {
-    let size = BLOCK_OVERHEAD_BYTES;
-    for (const tx of b.block.txs) size += tx.length + 8;
+    const size = syncBlockBytes(b);
     if (txs + b.block.txs.length > MAX_SYNC_TXS || bytes + size > RESPONSE_BYTE_BUDGET) return false;
     txs += b.block.txs.length;
     bytes += size;

@@ -31,7 +31,7 @@ import { CatchUp, DEFAULT_CATCH_UP } from "./catchUp.js";
 import type { CatchUpPolicy } from "./catchUp.js";
 import { bytesEqual, toHex } from "../util/bytes.js";
 import type { Scheduler, TimerHandle } from "../util/clock.js";
-import { serveSyncRequest } from "../consensus/sync.js";
+import { serveSyncRequest, syncBlockBytes } from "../consensus/sync.js";
 import type { CommittedChain } from "../consensus/sync.js";
 import type { Replica } from "../consensus/replica.js";
 import type { LeaderElection } from "../consensus/leaderElection.js";
@@ -60,9 +60,6 @@ import type { SyncLimits } from "./syncLimiter.js";
 
 /** See `ConsensusShellOptions.leaderDownGraceMs`. */
 export const DEFAULT_LEADER_DOWN_GRACE_MS = 150;
-
-/** Framing charged per served block on top of its txs (header, QC, offsets): syncLimiter's byte bucket. */
-const SYNC_BLOCK_OVERHEAD_BYTES = 512;
 
 /** Messages waiting for their signature precheck, at most; beyond it new consensus messages are dropped (counted). */
 const MAX_INBOUND = 4_096;
@@ -464,10 +461,7 @@ export class ConsensusShell {
     const res = serveSyncRequest(state, chain, req);
     // Charged by the size serveSyncRequest budgets with (payload + per-tx and per-block framing): no second encode.
     let bytes = 0;
-    for (const b of res.blocks) {
-      bytes += SYNC_BLOCK_OVERHEAD_BYTES;
-      for (const tx of b.block.txs) bytes += tx.length + 8;
-    }
+    for (const b of res.blocks) bytes += syncBlockBytes(b);
     this.syncLimiter.charge(from, res.blocks.length, bytes, now);
     this.transmit([from], { kind: "syncResponse", body: res }, Priority.Sync);
   }

@@ -14,7 +14,6 @@
  * releases the locks.
  * `done` resolves when the node stopped, with the exit code (0 after `stop()`, 1 after a fatal error).
  */
-import type { EvidenceReport } from "../consensus/validation/evidence.js";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Registry } from "prom-client";
@@ -40,6 +39,7 @@ import type { NodeConfig } from "./config.js";
 import { ConsensusShell } from "./consensusShell.js";
 import { buildConsensusStack } from "./consensusStack.js";
 import type { LeaderElection } from "../consensus/leaderElection.js";
+import type { EvidenceReport } from "../consensus/validation/evidence.js";
 import { ProofTreeCache } from "../chain/proofTrees.js";
 import { blockHasher } from "../consensus/blockHash.js";
 import type { KvApplication } from "../chain/app/kvApp.js";
