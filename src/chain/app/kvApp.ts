@@ -7,6 +7,7 @@
  * include unchecked txs) fail with MALFORMED. A failed tx writes nothing.
  */
 import type { Hasher } from "../../crypto/hasher.js";
+import { DIGEST_LENGTH } from "../../crypto/hasher.js";
 import { defaultHasher } from "../../crypto/hash/backends.js";
 import { bytesEqual } from "../../util/bytes.js";
 import { bytesKey } from "../../util/bytes.js";
@@ -38,8 +39,12 @@ export class KvApplication implements Application {
   private readonly hasher: Hasher;
   private readonly committed: StateReader;
   private state: StateWriter | null = null;
-  /** Keys written in the current block, by bytesKey(keyHash): the state tree's input at commit. */
-  private readonly dirty = new Map<string, EntryChange>();
+  /**
+   * The current block's writes by bytesKey(key): the new entry, or null once deleted. Entries reach `state` only at
+   * commit, where every written key is hashed in one batched call: a put needs neither a hash nor a state read while
+   * its block executes (before: one `digest` and one store read per put, 9.6 µs of a 39 µs/tx block execution).
+   */
+  private readonly written = new Map<string, { readonly key: Uint8Array; readonly entry: Uint8Array | null }>();
 
   constructor(opts: KvApplicationOptions, modules: KvApplicationModules) {
     this.hasher = modules.hasher ?? defaultHasher();
@@ -54,7 +59,7 @@ export class KvApplication implements Application {
 
   beginBlock(state: StateWriter, _info: BlockInfo): void {
     this.state = state;
-    this.dirty.clear();
+    this.written.clear();
   }
 
   deliver(tx: Uint8Array, _index: number): DeliverResult {
@@ -62,29 +67,42 @@ export class KvApplication implements Application {
     const d = decodeKvTx(tx);
     if (!d.ok) return fail("MALFORMED");
     const t = d.tx;
-    const keyHash = this.hasher.digest(t.key);
-    const entryKey = this.tree.entryKey(keyHash);
-    const current = this.read(state, entryKey, t.key);
+    const k = bytesKey(t.key);
     switch (t.op) {
       case "put":
-        this.write(state, keyHash, entryKey, encodeEntry(t.key, t.value));
+        this.written.set(k, { key: t.key, entry: encodeEntry(t.key, t.value) });
         return OK;
       case "delete":
-        if (current === undefined) return fail("NOT_FOUND");
-        this.write(state, keyHash, entryKey, null);
+        if (this.currentValue(state, k, t.key) === undefined) return fail("NOT_FOUND");
+        this.written.set(k, { key: t.key, entry: null });
         return OK;
-      case "cas":
+      case "cas": {
+        const current = this.currentValue(state, k, t.key);
         if (current === undefined) return fail("NOT_FOUND");
         if (!bytesEqual(current, t.expected)) return fail("CAS_MISMATCH");
-        this.write(state, keyHash, entryKey, encodeEntry(t.key, t.value));
+        this.written.set(k, { key: t.key, entry: encodeEntry(t.key, t.value) });
         return OK;
+      }
     }
   }
 
   commit(): Uint8Array {
     const state = this.current();
-    const root = this.tree.update(state, this.dirty.values());
-    this.dirty.clear();
+    const writes = [...this.written.values()];
+    const changes: EntryChange[] = new Array<EntryChange>(writes.length);
+    if (writes.length > 0) {
+      const hashes = this.hasher.digestMany(writes.map((w) => w.key));
+      for (let i = 0; i < writes.length; i++) {
+        const keyHash = hashes.subarray(i * DIGEST_LENGTH, (i + 1) * DIGEST_LENGTH);
+        const entry = writes[i]!.entry;
+        const entryKey = this.tree.entryKey(keyHash);
+        if (entry === null) state.delete(entryKey);
+        else state.put(entryKey, entry);
+        changes[i] = { keyHash, entry };
+      }
+    }
+    const root = this.tree.update(state, changes);
+    this.written.clear();
     this.state = null;
     return root;
   }
@@ -103,6 +121,13 @@ export class KvApplication implements Application {
     return this.state;
   }
 
+  /** The value of `key` as this block left it so far (`k` = bytesKey(key)): its own write, else the parent state. */
+  private currentValue(state: StateReader, k: string, key: Uint8Array): Uint8Array | undefined {
+    const w = this.written.get(k);
+    if (w !== undefined) return w.entry === null ? undefined : decodeEntry(w.entry).value;
+    return this.read(state, this.tree.entryKey(this.hasher.digest(key)), key);
+  }
+
   /** The value stored for `key`, checking that the entry really is that key's (keyHash collisions do not happen). */
   private read(state: StateReader, entryKey: Uint8Array, key: Uint8Array): Uint8Array | undefined {
     const entry = state.get(entryKey);
@@ -110,12 +135,6 @@ export class KvApplication implements Application {
     const e = decodeEntry(entry);
     if (!bytesEqual(e.key, key)) throw new StateTreeError("CORRUPT_STATE", "a state entry stored under another key's hash");
     return e.value;
-  }
-
-  private write(state: StateWriter, keyHash: Uint8Array, entryKey: Uint8Array, entry: Uint8Array | null): void {
-    if (entry === null) state.delete(entryKey);
-    else state.put(entryKey, entry);
-    this.dirty.set(bytesKey(keyHash), { keyHash, entry });
   }
 }
 

@@ -37,7 +37,6 @@ import type { Hasher } from "../../crypto/hasher.js";
 import { DIGEST_LENGTH } from "../../crypto/hasher.js";
 import { compareBytes } from "../../util/bytes.js";
 import { QuireError } from "../../util/errors.js";
-import { bytesKey } from "../../util/bytes.js";
 import type { StateReader, StateWriter } from "./interface.js";
 
 export const DEFAULT_BUCKET_BITS = 16;
@@ -139,66 +138,83 @@ export class BucketStateTree {
 
   /**
    * Rewrites the member records of the buckets `changes` touch and the outer-tree pages above them in `state`;
-   * returns the new state root. The entries themselves must already be written (or deleted) by the caller.
+   * returns the new state root. The entries themselves must already be written (or deleted) by the caller. At most
+   * one change per key hash.
+   *
+   * The changes are sorted by key hash once, so each touched bucket's changes are one run that merges into the
+   * bucket's sorted member record in a single pass (no per-member maps or strings), and the touched buckets come out
+   * in ascending order for the page phase.
    */
   update(state: StateWriter, changes: Iterable<EntryChange>): Uint8Array {
-    const byBucket = new Map<number, EntryChange[]>();
-    const live: EntryChange[] = [];
-    for (const c of changes) {
-      const b = this.bucketOf(c.keyHash);
-      let list = byBucket.get(b);
-      if (list === undefined) byBucket.set(b, (list = []));
-      list.push(c);
-      if (c.entry !== null) live.push(c);
+    const list = Array.isArray(changes) ? (changes as EntryChange[]) : [...changes];
+    const n = list.length;
+    if (n === 0) return this.root(state);
+    const order = sortByKeyHash(list);
+    // Leaf hashes of every new entry in one batched call (the SIMD path hashes equal-length entries 4 at a time), in
+    // sorted order: live change j's leaf hash is at leafHashes[32 * liveRank[j]].
+    const live: Uint8Array[] = [];
+    const liveRank = new Int32Array(n);
+    let deletes = false;
+    for (let j = 0; j < n; j++) {
+      const e = list[order[j]!]!.entry;
+      if (e === null) {
+        liveRank[j] = -1;
+        deletes = true;
+      } else {
+        liveRank[j] = live.length;
+        live.push(e);
+      }
     }
-    if (byBucket.size === 0) return this.root(state);
-    // Leaf hashes of every new entry in one batched call (the SIMD path hashes equal-length entries 4 at a time).
-    const leafHashes = live.length === 0 ? new Uint8Array(0) : this.hasher.digestMany(live.map((c) => c.entry!), LEAF);
-    const leafOf = new Map<EntryChange, Uint8Array>();
-    live.forEach((c, i) => leafOf.set(c, leafHashes.subarray(i * DIGEST_LENGTH, (i + 1) * DIGEST_LENGTH)));
+    const leafHashes = live.length === 0 ? new Uint8Array(0) : this.hasher.digestMany(live, LEAF);
 
-    // Level 0: rewrite the touched buckets' member records; their roots' leaf hashes in one batched call.
-    let indices = [...byBucket.keys()].sort((a, b) => a - b);
+    // Level 0: merge each touched bucket's run of changes into its member record; the new bucket roots' leaf hashes
+    // in one batched call.
+    let indices: number[] = [];
     const bucketRoots: Uint8Array[] = [];
-    for (const b of indices) {
-      const members = this.readMembers(state, b);
-      for (const c of byBucket.get(b)!) members.set(bytesKey(c.keyHash), c.entry === null ? null : [c.keyHash, leafOf.get(c)!]);
-      const sorted = [...members.values()].filter((m): m is [Uint8Array, Uint8Array] => m !== null).sort((x, y) => compareBytes(x[0], y[0]));
-      const record = new Uint8Array(sorted.length * MEMBER_BYTES);
-      sorted.forEach(([kh, lh], i) => {
-        record.set(kh, i * MEMBER_BYTES);
-        record.set(lh, i * MEMBER_BYTES + DIGEST_LENGTH);
-      });
-      if (sorted.length === 0) state.delete(this.membersKey(b));
+    for (let j = 0; j < n; ) {
+      const b = this.bucketOf(list[order[j]!]!.keyHash);
+      let end = j + 1;
+      while (end < n && this.bucketOf(list[order[end]!]!.keyHash) === b) end++;
+      const old = this.readMembers(state, b);
+      const record = mergeMembers(old, list, order, liveRank, leafHashes, j, end);
+      const count = record.length / MEMBER_BYTES;
+      if (count === 0) state.delete(this.membersKey(b));
       else state.put(this.membersKey(b), record);
-      bucketRoots.push(this.rootOfMembers(record, sorted.length));
+      indices.push(b);
+      bucketRoots.push(this.rootOfMembers(record, count));
+      j = end;
     }
     let hashes = this.hasher.digestMany(bucketRoots, LEAF);
 
     // Each group: put the dirty nodes of its bottom level into their pages, store the pages, hash every page up to
     // its root (the dirty nodes of the next group's bottom level). `indices` stays sorted, so a page's dirty nodes
-    // are consecutive.
+    // are consecutive. Pages are read straight into the work buffer; the stored copy is taken before hashing in place.
     for (let g = 0; g < this.groups; g++) {
       const w = this.pageLevels(g);
       const width = 1 << w;
       const pageBytes = width * DIGEST_LENGTH;
       const pageIds: number[] = [];
-      const pages: Uint8Array[] = [];
+      for (let j = 0; j < indices.length; j++) {
+        const p = indices[j]! >>> w;
+        if (pageIds[pageIds.length - 1] !== p) pageIds.push(p);
+      }
+      const work = new Uint8Array(pageIds.length * pageBytes);
+      let k = -1;
       for (let j = 0; j < indices.length; j++) {
         const i = indices[j]!;
-        const p = i >>> w;
-        if (pageIds[pageIds.length - 1] !== p) {
-          pageIds.push(p);
-          pages.push(this.readPage(state, g, p).slice());
+        if (k < 0 || pageIds[k] !== i >>> w) {
+          k++;
+          work.set(this.readPage(state, g, pageIds[k]!), k * pageBytes);
         }
-        pages[pages.length - 1]!.set(hashes.subarray(j * DIGEST_LENGTH, (j + 1) * DIGEST_LENGTH), (i & (width - 1)) * DIGEST_LENGTH);
+        work.set(hashes.subarray(j * DIGEST_LENGTH, (j + 1) * DIGEST_LENGTH), k * pageBytes + (i & (width - 1)) * DIGEST_LENGTH);
       }
-      const work = new Uint8Array(pages.length * pageBytes);
-      pages.forEach((page, k) => {
-        this.writePage(state, g, pageIds[k]!, page);
-        work.set(page, k * pageBytes);
-      });
-      hashes = this.hashPages(work, pages.length, w);
+      for (let q = 0; q < pageIds.length; q++) {
+        const page = work.slice(q * pageBytes, (q + 1) * pageBytes);
+        // Only a deletion can empty a page (every other touched bucket is non-empty afterwards).
+        if (deletes && compareBytes(page, this.emptyPage[g]!) === 0) state.delete(this.pageKey(g, pageIds[q]!));
+        else state.put(this.pageKey(g, pageIds[q]!), page);
+      }
+      hashes = this.hashPages(work, pageIds.length, w);
       indices = pageIds;
     }
     return hashes.slice(0, DIGEST_LENGTH);
@@ -207,6 +223,8 @@ export class BucketStateTree {
   /** bucketRoot from a member record: MTH over the members' leaf hashes. */
   private rootOfMembers(record: Uint8Array, count: number): Uint8Array {
     if (count === 0) return this.hasher.digest(new Uint8Array(0));
+    // One member: the MTH of one leaf is its leaf hash (a view, read once by the caller's batched hash).
+    if (count === 1) return record.subarray(DIGEST_LENGTH, MEMBER_BYTES);
     const level = new Uint8Array(count * DIGEST_LENGTH);
     for (let i = 0; i < count; i++) level.set(record.subarray(i * MEMBER_BYTES + DIGEST_LENGTH, (i + 1) * MEMBER_BYTES), i * DIGEST_LENGTH);
     let n = count;
@@ -220,17 +238,12 @@ export class BucketStateTree {
     return level.slice(0, DIGEST_LENGTH);
   }
 
-  /** A bucket's members by bytesKey(keyHash); values null once deleted in this update. */
-  private readMembers(state: StateReader, bucket: number): Map<string, [Uint8Array, Uint8Array] | null> {
-    const out = new Map<string, [Uint8Array, Uint8Array] | null>();
+  /** A bucket's stored member record (empty when absent); checked for shape. */
+  private readMembers(state: StateReader, bucket: number): Uint8Array {
     const record = state.get(this.membersKey(bucket));
-    if (record === undefined) return out;
+    if (record === undefined) return EMPTY;
     if (record.length % MEMBER_BYTES !== 0) throw new StateTreeError("CORRUPT_STATE", `bucket ${bucket}: member record of ${record.length} bytes`);
-    for (let off = 0; off < record.length; off += MEMBER_BYTES) {
-      const kh = record.subarray(off, off + DIGEST_LENGTH);
-      out.set(bytesKey(kh), [kh, record.subarray(off + DIGEST_LENGTH, off + MEMBER_BYTES)]);
-    }
-    return out;
+    return record;
   }
 
   /** Levels inside the pages of group g. */
@@ -244,12 +257,6 @@ export class BucketStateTree {
     if (v === undefined) return this.emptyPage[g]!;
     if (v.length !== this.emptyPage[g]!.length) throw new StateTreeError("CORRUPT_STATE", `tree page (${g}, ${p}) of ${v.length} bytes`);
     return v;
-  }
-
-  private writePage(state: StateWriter, g: number, p: number, page: Uint8Array): void {
-    const key = this.pageKey(g, p);
-    if (compareBytes(page, this.emptyPage[g]!) === 0) state.delete(key);
-    else state.put(key, page);
   }
 
   /** Hashes `count` consecutive pages of 2^w nodes each up w levels, in place; returns their `count` roots packed. */
@@ -270,4 +277,88 @@ export class BucketStateTree {
   private membersKey(bucket: number): Uint8Array {
     return new Uint8Array([MEMBERS_PREFIX, bucket >>> 8, bucket & 0xff]);
   }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Change indices in ascending key-hash order. Each change sorts as one float, (first four bytes of its key hash) ·
+ * 2^21 + index, so the engine's numeric sort does the work without a comparator call per comparison; the rare runs
+ * whose first four bytes tie are then put in full key-hash order by insertion. Blocks have at most 2^21 changes.
+ */
+function sortByKeyHash(list: readonly EntryChange[]): Int32Array {
+  const n = list.length;
+  if (n > INDEX_SPAN) throw new StateTreeError("BAD_ARGUMENT", `a block of ${n} state changes (at most ${INDEX_SPAN})`);
+  const packed = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const h = list[i]!.keyHash;
+    packed[i] = (((h[0]! << 24) >>> 0) + (h[1]! << 16) + (h[2]! << 8) + h[3]!) * INDEX_SPAN + i;
+  }
+  packed.sort();
+  const order = new Int32Array(n);
+  for (let j = 0; j < n; j++) order[j] = packed[j]! % INDEX_SPAN;
+  for (let j = 1; j < n; j++) {
+    if (Math.floor(packed[j]! / INDEX_SPAN) !== Math.floor(packed[j - 1]! / INDEX_SPAN)) continue;
+    // A tie on the first four bytes: insertion within the run (runs are one or two long in practice).
+    for (let k = j; k > 0 && Math.floor(packed[k]! / INDEX_SPAN) === Math.floor(packed[k - 1]! / INDEX_SPAN); k--) {
+      if (compareAt(list[order[k - 1]!]!.keyHash, 0, list[order[k]!]!.keyHash, 0) <= 0) break;
+      const t = order[k]!;
+      order[k] = order[k - 1]!;
+      order[k - 1] = t;
+    }
+  }
+  return order;
+}
+
+/** 2^21: the index part of `sortByKeyHash`'s packed sort key (2^32 · 2^21 = 2^53 stays exact). */
+const INDEX_SPAN = 2 ** 21;
+
+/** Compares the 32-byte key hashes at a[ao] and b[bo]. */
+function compareAt(a: Uint8Array, ao: number, b: Uint8Array, bo: number): number {
+  for (let i = 0; i < DIGEST_LENGTH; i++) {
+    const d = a[ao + i]! - b[bo + i]!;
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/**
+ * The member record of one bucket after the changes order[from..to) (sorted by key hash, all in this bucket): a
+ * single merge of the old sorted record with the sorted changes. A live change replaces or inserts its member, a
+ * deletion drops it.
+ */
+function mergeMembers(
+  old: Uint8Array,
+  list: readonly EntryChange[],
+  order: Int32Array,
+  liveRank: Int32Array,
+  leafHashes: Uint8Array,
+  from: number,
+  to: number,
+): Uint8Array {
+  const out = new Uint8Array(old.length + (to - from) * MEMBER_BYTES);
+  let o = 0;
+  let w = 0;
+  let j = from;
+  while (o < old.length || j < to) {
+    let c: number;
+    if (j >= to) c = -1;
+    else if (o >= old.length) c = 1;
+    else c = compareAt(old, o, list[order[j]!]!.keyHash, 0);
+    if (c < 0) {
+      out.set(old.subarray(o, o + MEMBER_BYTES), w);
+      w += MEMBER_BYTES;
+      o += MEMBER_BYTES;
+      continue;
+    }
+    if (c === 0) o += MEMBER_BYTES;
+    const rank = liveRank[j]!;
+    if (rank >= 0) {
+      out.set(list[order[j]!]!.keyHash, w);
+      out.set(leafHashes.subarray(rank * DIGEST_LENGTH, (rank + 1) * DIGEST_LENGTH), w + DIGEST_LENGTH);
+      w += MEMBER_BYTES;
+    }
+    j++;
+  }
+  return w === out.length ? out : out.slice(0, w);
 }

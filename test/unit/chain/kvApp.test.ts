@@ -153,3 +153,41 @@ test("kv app: a failed tx writes nothing and leaves the root unchanged", () => {
   assert.deepEqual(after.root, before);
   assert.deepEqual(state.map, snapshot);
 });
+
+test("state tree: key hashes that tie on their first four bytes merge in full key-hash order (B = 6)", (t) => {
+  // The update sorts changes by their first four key-hash bytes and orders ties by the whole hash: craft ties on
+  // purpose (random key hashes tie with probability 2^-32), insert them in shuffled order over two blocks, replace
+  // and delete some, and compare with the definition computed from (key hash, entry) pairs directly.
+  const rng = seededRng(t);
+  const tree = new BucketStateTree(new NodeHasher(), 6);
+  const state = new MapState();
+  const prefix = Uint8Array.of(0x9a, 0x42, 0x07, 0x31);
+  const model = new Map<string, { kh: Uint8Array; entry: Uint8Array }>();
+  const kh = (i: number): Uint8Array => {
+    const h = new Uint8Array(32);
+    h.set(i < 24 ? prefix : Uint8Array.of(i, 0x42, 0x07, 0x31));
+    for (let j = 4; j < 32; j++) h[j] = (i * 37 + j * 11) & 255;
+    h[31] = i;
+    return h;
+  };
+  const oracle = (): Uint8Array => {
+    const buckets: { kh: Uint8Array; entry: Uint8Array }[][] = Array.from({ length: 64 }, () => []);
+    for (const e of model.values()) buckets[e.kh[0]! >>> 2]!.push(e);
+    return mth(buckets.map((list) => mth(list.sort((x, y) => Buffer.compare(x.kh, y.kh)).map((e) => e.entry))));
+  };
+  for (const round of [0, 1, 2]) {
+    const ids = Array.from({ length: 32 }, (_, i) => i).filter(() => rng.int(3) > 0);
+    for (let i = ids.length - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      [ids[i], ids[j]] = [ids[j]!, ids[i]!];
+    }
+    const changes = ids.map((i) => {
+      const gone = round > 0 && model.has(String(i)) && rng.int(3) === 0;
+      const entry = gone ? null : utf8(`entry ${i} round ${round} ${rng.u32()}`);
+      if (entry === null) model.delete(String(i));
+      else model.set(String(i), { kh: kh(i), entry });
+      return { keyHash: kh(i), entry };
+    });
+    assert.deepEqual(tree.update(state, changes), oracle(), `round ${round}`);
+  }
+});
