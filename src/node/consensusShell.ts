@@ -26,7 +26,7 @@ import { Priority, SendStatus } from "../net/transport.js";
 import type { Transport } from "../net/transport.js";
 import { decodeMessage, encodeMessage } from "../wire/codec.js";
 import { WireError } from "../wire/errors.js";
-import type { Hello, Message, SyncRequest } from "../domain/types.js";
+import type { Block, Hash, Hello, Message, SyncRequest } from "../domain/types.js";
 import { CatchUp, DEFAULT_CATCH_UP } from "./catchUp.js";
 import type { CatchUpPolicy } from "./catchUp.js";
 import { bytesEqual, toHex } from "../util/bytes.js";
@@ -91,7 +91,7 @@ export interface ConsensusShellModules {
   readonly precheck: SignaturePrecheck | null;
   readonly store: ShellStore;
   /** Commits blocks; builds proposals' parent outcomes. (The core's execution check is injected into the replica.) */
-  readonly executor: Pick<Executor, "commit" | "parentExecution" | "txIdsInBranch">;
+  readonly executor: Pick<Executor, "commit" | "parentExecution" | "txIdsInBranch" | "execute" | "head">;
   /** The pool gossip feeds and commits drain; by default also the payload source of proposals. */
   readonly mempool: Pick<Mempool, "size" | "reap" | "removeCommitted" | "add" | "takeNewForGossip">;
   /** Where proposals take their transactions from; default the mempool (the simulator's twins add to it). */
@@ -125,6 +125,13 @@ export class ConsensusShell {
   private stopped = false;
   private readonly inbox: Input[] = [];
   private draining = false;
+  /**
+   * Work taken off the critical path of a step, run by one zero-delay task right after it (`afterStep`): the commit
+   * effects (in order), then the eager execution of the blocks just stored.
+   */
+  private readonly deferredCommits: Extract<Effect, { kind: "commit" }>["blocks"][] = [];
+  private readonly executeAhead: { readonly block: Block; readonly hash: Hash }[] = [];
+  private afterStepTimer: TimerHandle | null = null;
   private readonly inbound: InboundEntry[] = [];
   private viewTimer: TimerHandle | null = null;
   private readonly proposer: Proposer;
@@ -510,8 +517,11 @@ export class ConsensusShell {
           for (; k < effects.length; k++) {
             const d = effects[k]!;
             if (d.kind === "persist") safety = encodeSafetyRecord(d.safety);
-            else if (d.kind === "saveBlock") pending.push(d.stored);
-            else break;
+            else if (d.kind === "saveBlock") {
+              pending.push(d.stored);
+              this.executeAhead.push({ block: d.stored.block, hash: d.stored.hash });
+              this.scheduleAfterStep();
+            } else break;
           }
           k--;
           const done = this.metrics.storeWriteTimer();
@@ -530,7 +540,8 @@ export class ConsensusShell {
           this.armViewTimer(e.view, e.at);
           break;
         case "commit":
-          this.commit(e.blocks);
+          this.deferredCommits.push(e.blocks);
+          this.scheduleAfterStep();
           break;
         case "proposeRequest":
           this.proposer.request(e.request);
@@ -556,6 +567,47 @@ export class ConsensusShell {
       if (this.m.scheduler.now() < at) this.armViewTimer(view, at);
       else this.input({ kind: "timer", view });
     }, at - this.m.scheduler.now());
+  }
+
+  private scheduleAfterStep(): void {
+    if (this.afterStepTimer !== null) return;
+    this.afterStepTimer = this.m.scheduler.setTimeout(() => {
+      this.afterStepTimer = null;
+      if (!this.stopped) this.afterStep();
+    }, 0);
+  }
+
+  /**
+   * What a step decided but its sends need not wait for, run as the next task (after the transport has flushed the
+   * step's messages):
+   *
+   * - Commits. The decision stands once the core made it; applying it (the executor's store transaction with its
+   *   fsync, the mempool, the block stream) is local, so the step's vote or proposal leaves first. Until the task runs
+   *   the executor still holds the decided blocks as speculative ones, so every reader sees the same state.
+   * - Execute ahead. A block this replica just stored (it voted for it, or proposed it) is executed while its vote
+   *   travels and the QC forms: the next proposal must carry its state root, and checking that proposal (or building
+   *   it, on the next leader) then finds the outcome cached instead of executing on the view's critical path. A block
+   *   whose ancestors cannot be executed yet is left for when it is needed.
+   *
+   * Trace of a 4-node run before this (3,000 tx/s offered, this machine): a voter spent 117–290 ms executing the
+   * parent inside the proposal's step and 40–300 ms in the commit, both before its vote left.
+   */
+  private afterStep(): void {
+    try {
+      while (this.deferredCommits.length > 0 && !this.stopped) this.commit(this.deferredCommits.shift()!);
+      while (this.executeAhead.length > 0 && !this.stopped) {
+        const { block, hash } = this.executeAhead.shift()!;
+        const head = this.m.executor.head();
+        if (head !== null && block.header.height <= head.height) continue;
+        try {
+          this.m.executor.execute(block, hash);
+        } catch (e) {
+          if (!(e instanceof ExecutionError)) throw e;
+        }
+      }
+    } catch (e) {
+      this.fatal(e);
+    }
   }
 
   private commit(blocks: Extract<Effect, { kind: "commit" }>["blocks"]): void {
