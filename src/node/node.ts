@@ -41,7 +41,7 @@ import { buildConsensusStack } from "./consensusStack.js";
 import type { LeaderElection } from "../consensus/leaderElection.js";
 import type { EvidenceReport } from "../consensus/validation/evidence.js";
 import { ProofTreeCache } from "../chain/proofTrees.js";
-import { defaultHasher } from "../crypto/hash/backends.js";
+import { createHasher, defaultHasher, setDefaultHasher } from "../crypto/hash/backends.js";
 import { blockHasher } from "../consensus/blockHash.js";
 import type { KvApplication } from "../chain/app/kvApp.js";
 import type { Mempool } from "../chain/mempool.js";
@@ -221,6 +221,8 @@ export class QuireNode implements NodeApi {
   }
 
   private static async openLocked(config: NodeConfig, logger: Logger, locks: readonly FileLock[]): Promise<QuireNode> {
+    // Before anything is built: the mempool, executor and KV app take the thread's default hasher when constructed.
+    if (config.hash !== undefined) setDefaultHasher(createHasher(config.hash.backend));
     const backend = await loadBlsBackend(config.bls.backend);
     const genesis = await loadGenesis(config.genesisFile, backend);
     if (config.peers.length !== genesis.validators.length) {
@@ -265,6 +267,8 @@ export class QuireNode implements NodeApi {
       height: head?.height ?? 0,
       p2p: `${this.config.p2p.host}:${this.transport.listenPort}`,
       rpc: this.rpc.url,
+      hash: defaultHasher().backend,
+      bls: this.config.bls.backend,
     });
   }
 
