@@ -58,6 +58,11 @@ export interface StepResult {
   readonly seconds: number;
   readonly load: LoadResult;
   readonly nodes: readonly NodeResources[];
+  /** Wall time of the whole step (load, drain, check) and the share of the machine's cores its nodes used in it. */
+  readonly wallSeconds: number;
+  readonly nodesCpuShare: number;
+  /** Txs of the step committed (node 0's count) per CPU second of all nodes together over the step. */
+  readonly txPerNodeCpuSecond: number;
   readonly saturated: boolean;
   readonly reasons: readonly string[];
 }
@@ -139,11 +144,26 @@ interface StepOptions {
 async function runStep(cluster: LocalCluster, o: StepOptions, out: (s: string) => void): Promise<StepResult> {
   out(`\n${o.phase} step: ${o.rate} tx/s offered for ${o.seconds} s (first ${o.warmupSeconds} s warm-up)\n`);
   const sampler = new ProcSampler(cluster.children.map((c) => c.proc.pid));
+  const t0 = performance.now();
   const load = startLoadProcess(["--rpc", cluster.urls.join(","), "--rate", String(o.rate), "--duration", String(o.seconds), "--warmup-s", String(o.warmupSeconds), "--size", String(o.txBytes)]);
   const result = await load.result;
   const nodes = sampler.finish();
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = nodes.reduce((n, x) => n + x.cpuSeconds, 0);
+  const committed = result.perNode[0]?.committed ?? 0;
   const reasons = saturationReasons(result);
-  return { phase: o.phase, rate: o.rate, seconds: o.seconds, load: result, nodes, saturated: reasons.length > 0, reasons };
+  return {
+    phase: o.phase,
+    rate: o.rate,
+    seconds: o.seconds,
+    load: result,
+    nodes,
+    wallSeconds: +wall.toFixed(2),
+    nodesCpuShare: +(cpu / (wall * availableParallelism())).toFixed(3),
+    txPerNodeCpuSecond: cpu > 0 ? +(committed / cpu).toFixed(1) : 0,
+    saturated: reasons.length > 0,
+    reasons,
+  };
 }
 
 export interface ClusterBenchResult {
@@ -160,15 +180,19 @@ export interface ClusterBenchResult {
   readonly saturation: { readonly maxUnsaturatedRate: number | null; readonly maxUnsaturatedCommitted: number | null; readonly saturatedAtRate: number | null; readonly bestCommitted: number };
   readonly sustain: StepResult | null;
   readonly soak: StepResult | null;
-  /** cluster committed tx/s ÷ floor tx/s: at the best step of the sweep, and over the sustained run. */
-  readonly efficiency: { readonly atSaturation: number | null; readonly sustained: number | null };
+  /**
+   * cluster committed tx/s ÷ floor tx/s: at the best step of the sweep, and over the sustained run. `perCpu`: the
+   * same ratio per CPU second (the best step's txs per CPU second of all nodes × validators ÷ the floor's txs per
+   * CPU second), which does not depend on how much of the machine others left to either run.
+   */
+  readonly efficiency: { readonly atSaturation: number | null; readonly sustained: number | null; readonly perCpu: number | null };
   /** Acknowledged txs lost over every step (must be 0). */
   readonly lost: number;
 }
 
 /** The per-step table. */
 export function formatSteps(steps: readonly StepResult[]): string {
-  const head = ["phase", "offered", "accepted", "committed", "p50 ms", "p90 ms", "p99 ms", "max ms", "503s", "shed", "failed", "lost", "CPU s/node", "peak RSS MiB", "saturated"];
+  const head = ["phase", "offered", "accepted", "committed", "p50 ms", "p90 ms", "p99 ms", "max ms", "503s", "shed", "failed", "lost", "CPU s/node", "CPU share", "tx/CPU s", "peak RSS MiB", "saturated"];
   const rows = steps.map((s) => {
     const l = s.load;
     return [
@@ -185,6 +209,8 @@ export function formatSteps(steps: readonly StepResult[]): string {
       String(l.failedTxs),
       String(l.lost ?? "?"),
       s.nodes.map((n) => n.cpuSeconds.toFixed(1)).join("/"),
+      `${Math.round(s.nodesCpuShare * 100)} %`,
+      String(s.txPerNodeCpuSecond),
       s.nodes.map((n) => n.peakRssMiB.toFixed(0)).join("/"),
       s.saturated ? "yes" : "no",
     ];
@@ -272,6 +298,7 @@ export async function benchClusterCommand(argv: string[]): Promise<number> {
   const ok = steps.filter((s) => !s.saturated);
   const best = ok.length === 0 ? undefined : ok.reduce((a, b) => (b.rate > a.rate ? b : a));
   const bestCommitted = Math.max(0, ...steps.map((s) => s.load.committedTxPerSecond ?? 0));
+  const bestStep = steps.find((s) => (s.load.committedTxPerSecond ?? 0) === bestCommitted);
   const floorRate = floor?.floorTxPerSecond ?? null;
   const ratio = (v: number | null | undefined) => (floorRate === null || floorRate <= 0 || v === null || v === undefined ? null : +(v / floorRate).toFixed(3));
   const result: ClusterBenchResult = {
@@ -287,7 +314,11 @@ export async function benchClusterCommand(argv: string[]): Promise<number> {
     saturation: { maxUnsaturatedRate: best?.rate ?? null, maxUnsaturatedCommitted: best?.load.committedTxPerSecond ?? null, saturatedAtRate: steps.find((s) => s.saturated)?.rate ?? null, bestCommitted },
     sustain,
     soak,
-    efficiency: { atSaturation: ratio(bestCommitted), sustained: ratio(sustain?.load.committedTxPerSecond) },
+    efficiency: {
+      atSaturation: ratio(bestCommitted),
+      sustained: ratio(sustain?.load.committedTxPerSecond),
+      perCpu: floor === null || floor.txPerCpuSecond <= 0 || bestStep === undefined ? null : +((bestStep.txPerNodeCpuSecond * validators) / floor.txPerCpuSecond).toFixed(3),
+    },
     lost: all.reduce((n, s) => n + (s.load.lost ?? 0), 0),
   };
   out(`\n${formatSteps(all)}\n`);
@@ -310,7 +341,9 @@ function formatSummary(r: ClusterBenchResult): string {
   const s = r.saturation;
   return [
     `saturation: highest rate kept up ${s.maxUnsaturatedRate ?? "none"} tx/s offered (${s.maxUnsaturatedCommitted ?? "-"} committed); first saturated at ${s.saturatedAtRate ?? "none (raise the rates)"}; best committed ${s.bestCommitted} tx/s`,
-    r.floor === null ? "cost floor: not measured (--no-floor)" : `cost floor: ${r.floor.floorTxPerSecond} tx/s for ${r.validators} validators; efficiency at saturation ${r.efficiency.atSaturation ?? "-"}, sustained ${r.efficiency.sustained ?? "-"}`,
+    r.floor === null
+      ? "cost floor: not measured (--no-floor)"
+      : `cost floor: ${r.floor.floorTxPerSecond} tx/s for ${r.validators} validators (${r.floor.quietFloorTxPerSecond} with every core free); efficiency at saturation ${r.efficiency.atSaturation ?? "-"}, sustained ${r.efficiency.sustained ?? "-"}, per CPU second ${r.efficiency.perCpu ?? "-"}`,
     r.sustain === null ? "" : `sustained ${r.sustain.seconds} s at ${r.sustain.rate} tx/s: committed ${r.sustain.load.committedTxPerSecond} tx/s, p50 ${r.sustain.load.latencyMs?.p50 ?? "-"} ms, p99 ${r.sustain.load.latencyMs?.p99 ?? "-"} ms`,
     r.soak === null ? "" : `soak ${r.soak.seconds} s at ${r.soak.rate} tx/s: peak RSS per node ${r.soak.nodes.map((n) => `${n.peakRssMiB} MiB`).join(", ")}`,
     r.lost === 0 ? "no acknowledged tx lost in any step" : `LOST: ${r.lost} acknowledged txs`,

@@ -61,6 +61,13 @@ export interface FloorResult {
   readonly machineTxPerSecond: number;
   /** machineTxPerSecond ÷ validators. */
   readonly floorTxPerSecond: number;
+  /**
+   * Txs committed per CPU second of the workers in the window, and what that gives with every core busy ÷ validators:
+   * the floor as a quiet machine would show it. On a shared machine the workers get only part of the cores (other
+   * processes run too), which the measured floor includes and this estimate does not.
+   */
+  readonly txPerCpuSecond: number;
+  readonly quietFloorTxPerSecond: number;
   /** Per worker: tx/s in the window and CPU seconds used in it. */
   readonly perWorker: readonly { readonly txPerSecond: number; readonly cpuSeconds: number }[];
   /** The generator's own report (closed loop: accepted tx/s and its CPU). */
@@ -154,6 +161,8 @@ export async function measureFloor(o: FloorOptions): Promise<FloorResult> {
     const count = (s: FloorWorkerStats) => (o.mode === "floor" ? s.committed : s.accepted);
     const perWorker = b.map((x, i) => ({ txPerSecond: +((count(x) - count(a[i]!)) / window).toFixed(1), cpuSeconds: +(x.cpuSeconds - a[i]!.cpuSeconds).toFixed(2) }));
     const machine = perWorker.reduce((s, w) => s + w.txPerSecond, 0);
+    const cpu = perWorker.reduce((s, w) => s + w.cpuSeconds, 0);
+    const perCpu = cpu > 0 ? (machine * window) / cpu : 0;
     return {
       mode: o.mode,
       workers: n,
@@ -162,6 +171,8 @@ export async function measureFloor(o: FloorOptions): Promise<FloorResult> {
       windowSeconds: +window.toFixed(3),
       machineTxPerSecond: +machine.toFixed(1),
       floorTxPerSecond: +(machine / o.validators).toFixed(1),
+      txPerCpuSecond: +perCpu.toFixed(1),
+      quietFloorTxPerSecond: +((perCpu * n) / o.validators).toFixed(1),
       perWorker,
       load: loadResult,
       hash: o.hash ?? "default",
@@ -176,7 +187,9 @@ export function formatFloor(f: FloorResult): string {
   const what = f.mode === "floor" ? "committed" : "accepted by the sink";
   return [
     `${f.workers} worker(s): ${f.machineTxPerSecond} tx/s ${what} over ${f.windowSeconds} s (${f.perWorker.map((w) => `${w.txPerSecond} tx/s, ${w.cpuSeconds} CPU s`).join("; ")})`,
-    f.mode === "floor" ? `floor for ${f.validators} validators: ${f.floorTxPerSecond} tx/s per validator set (machine ÷ ${f.validators})` : `generator ceiling: ${f.machineTxPerSecond} tx/s (its CPU ${f.load.generatorCpuSeconds} s, shed ${f.load.shed}, failed ${f.load.failedTxs})`,
+    f.mode === "floor"
+      ? `floor for ${f.validators} validators: ${f.floorTxPerSecond} tx/s (machine ÷ ${f.validators}); ${f.txPerCpuSecond} tx per CPU second of the workers, so ${f.quietFloorTxPerSecond} tx/s with all ${f.workers} cores free`
+      : `generator ceiling: ${f.machineTxPerSecond} tx/s (its CPU ${f.load.generatorCpuSeconds} s, shed ${f.load.shed}, failed ${f.load.failedTxs})`,
   ].join("\n");
 }
 

@@ -105,11 +105,13 @@ async function main(): Promise<void> {
 
   // One block per turn of the event loop, so the server answers between blocks as the node's would.
   let scheduled = false;
+  let stopped = false;
   function scheduleBlock(): void {
-    if (scheduled || executor === null) return;
+    if (scheduled || stopped || executor === null) return;
     scheduled = true;
     setImmediate(() => {
       scheduled = false;
+      if (stopped) return; // the store is closing
       commitBlock(executor);
       if (queue.length > 0) scheduleBlock();
     });
@@ -133,6 +135,8 @@ async function main(): Promise<void> {
   const server = new RpcServer({ host: "127.0.0.1", port: 0, limits: { requestsPerSecPerSource: 1_000_000, requestBurstPerSource: 1_000_000 } }, { api });
   await server.start();
   const stop = async () => {
+    if (stopped) return;
+    stopped = true;
     await server.stop();
     await store?.close();
     await rm(cfg.dataDir, { recursive: true, force: true });

@@ -36,11 +36,13 @@ test("quire bench cluster: floor, two steps, no acknowledged tx lost, JSON and S
     for (const n of s.load.perNode) assert.equal(n.committed, s.load.accepted + s.load.duplicate, "every acknowledged tx in every node's blocks");
     assert.equal(s.nodes.length, 4);
     for (const n of s.nodes) assert.ok(n.cpuSeconds > 0 && n.peakRssMiB > 10, JSON.stringify(n));
+    assert.ok(s.nodesCpuShare > 0 && s.nodesCpuShare <= 1.05 && s.txPerNodeCpuSecond > 0, JSON.stringify(s));
     assert.equal(s.saturated, s.reasons.length > 0);
   }
   assert.equal(r.lost, 0);
   assert.ok(r.floor !== null && r.floor.floorTxPerSecond > 0 && r.floor.workers >= 1);
   assert.equal(r.floor.floorTxPerSecond, +(r.floor.machineTxPerSecond / 4).toFixed(1));
+  assert.ok(r.floor.txPerCpuSecond > 0 && r.floor.quietFloorTxPerSecond > 0);
   assert.equal(r.efficiency.atSaturation, +(r.saturation.bestCommitted / r.floor.floorTxPerSecond).toFixed(3));
   const svg = await readFile(join(dir, "run.svg"), "utf8");
   assert.match(svg, /^<\?xml [^>]*\?>\n<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
