@@ -34,7 +34,8 @@ const USAGE = [
   "                           [--no-floor] [--floor-s S] [--max-steps K] [--json FILE]",
   "  Starts a fresh local network of N validators (default 4), measures the cost floor first, then offers open-loop",
   "  load at increasing rates (default: from 2,000 tx/s, x1.5 per step, until a step saturates: committed < 90 % of",
-  "  offered, p99 > 1 s, or > 1 % of txs refused/shed/failed), each for S s (default 15) with the first W s (default 3)",
+  "  offered, p99 > 1 s, or > 1 % of txs refused/shed/failed; when the first already saturates, halving down to 250 until",
+  "  one keeps up), each for S s (default 15) with the first W s (default 3)",
   "  left out. Per step: offered/accepted/committed tx/s, latency p50/p90/p99/max, 503s, node CPU and peak RSS, and",
   "  the check that no acknowledged tx was lost. --sustain-s S holds the highest unsaturated rate S s afterwards;",
   "  --soak-s S holds the saturation rate S s sampling each node's RSS. --json FILE also writes FILE.svg (the chart).",
@@ -277,9 +278,16 @@ export async function benchClusterCommand(argv: string[]): Promise<number> {
       if (cluster.children.some((c) => c.exited)) throw new Error("a node exited during the sweep");
       if (step.saturated && explicit === undefined) break;
     }
+    // The default sweep saturated at its first rate: halve (down to 250 tx/s) until a step keeps up, so the curve
+    // still shows where the knee is.
+    for (let rate = Math.round(rates[0]! / 2); explicit === undefined && steps.every((s) => s.saturated) && rate >= 250; rate = Math.round(rate / 2)) {
+      const step = await runStep(cluster, { phase: "sweep", rate, seconds: stepS, warmupSeconds: warmupS, txBytes }, out);
+      steps.push(step);
+      out(`  → ${step.saturated ? `saturated: ${step.reasons.join("; ")}` : "kept up"}\n`);
+    }
     const ok = steps.filter((s) => !s.saturated);
     const best = ok.length === 0 ? undefined : ok.reduce((a, b) => (b.rate > a.rate ? b : a));
-    const firstSaturated = steps.find((s) => s.saturated);
+    const firstSaturated = lowestSaturated(steps);
     if (sustainS > 0 && best !== undefined) {
       sustain = await runStep(cluster, { phase: "sustain", rate: best.rate, seconds: sustainS, warmupSeconds: warmupS, txBytes }, out);
     }
@@ -311,7 +319,7 @@ export async function benchClusterCommand(argv: string[]): Promise<number> {
     hash: hash ?? "default",
     floor,
     steps,
-    saturation: { maxUnsaturatedRate: best?.rate ?? null, maxUnsaturatedCommitted: best?.load.committedTxPerSecond ?? null, saturatedAtRate: steps.find((s) => s.saturated)?.rate ?? null, bestCommitted },
+    saturation: { maxUnsaturatedRate: best?.rate ?? null, maxUnsaturatedCommitted: best?.load.committedTxPerSecond ?? null, saturatedAtRate: lowestSaturated(steps)?.rate ?? null, bestCommitted },
     sustain,
     soak,
     efficiency: {
@@ -330,6 +338,11 @@ export async function benchClusterCommand(argv: string[]): Promise<number> {
     out(`wrote ${json} and ${svg}\n`);
   }
   return result.lost === 0 && all.every((s) => s.load.lost !== null) ? 0 : 1;
+}
+
+/** The saturated step of the lowest rate (the sweep may have gone down after its first step saturated). */
+function lowestSaturated(steps: readonly StepResult[]): StepResult | undefined {
+  return steps.filter((s) => s.saturated).sort((a, b) => a.rate - b.rate)[0];
 }
 
 /** FILE.json → FILE.svg; any other name gets ".svg" appended. */
@@ -357,7 +370,7 @@ export function clusterChart(r: ClusterBenchResult): string {
     title: `quire bench cluster: ${r.validators} validators, ${r.txBytes} B txs`,
     subtitle: `bls ${r.bls}, hash ${r.hash}, ${r.machine.cpus} CPUs, load avg ${r.machine.loadAvgBefore[0]}, ${r.startedAt}`,
     points: r.steps.map((s) => ({ offered: s.load.offeredTxPerSecond, committed: s.load.committedTxPerSecond ?? 0, p50: s.load.latencyMs?.p50 ?? null, p99: s.load.latencyMs?.p99 ?? null, saturated: s.saturated })),
-    saturationOffered: r.steps.find((s) => s.saturated)?.load.offeredTxPerSecond ?? null,
+    saturationOffered: lowestSaturated(r.steps)?.load.offeredTxPerSecond ?? null,
     floor: r.floor?.floorTxPerSecond ?? null,
     latencyTargetMs: SATURATION.maxP99Ms,
   });
