@@ -264,20 +264,21 @@ export class LoadGenerator {
   }
 
   private send(node: number, indices: readonly number[]): void {
+    // The request body itself (encodeTxBatchBody's layout: length u32 BE ‖ tx, back to back), written in place.
     const size = this.o.txBytes;
-    const buf = new Uint8Array(indices.length * size);
-    const views: Uint8Array[] = [];
+    const body = new Uint8Array(indices.length * (4 + size));
+    const view = new DataView(body.buffer);
     for (let k = 0; k < indices.length; k++) {
       const index = indices[k]!;
-      this.txs.write(index, buf, k * size);
-      const view = buf.subarray(k * size, (k + 1) * size);
-      views.push(view);
-      if (this.o.trackIds) this.ids.add(hash("sha256", view, "buffer"), index);
+      const off = k * (4 + size);
+      view.setUint32(off, size);
+      this.txs.write(index, body, off + 4);
+      if (this.o.trackIds) this.ids.add(hash("sha256", body.subarray(off + 4, off + 4 + size), "buffer"), index);
     }
     this.inFlight++;
     this.stats.sent += indices.length;
     const closed = this.o.rate === 0;
-    this.clients[node]!.submitTxs(views, { binary: true }).then(
+    this.clients[node]!.submitTxBatchBody(body, indices.length).then(
       (out) => {
         let rest = false;
         out.results.forEach((r, k) => {

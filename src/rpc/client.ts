@@ -104,10 +104,19 @@ export class RpcClient {
    * (`application/octet-stream`, `encodeTxBatchBody`), which spares both ends the hex and JSON work.
    */
   async submitTxs(txs: readonly Uint8Array[], opts: { binary?: boolean } = {}): Promise<BatchOutcome> {
-    const a =
-      opts.binary === true
-        ? await this.call("POST", "/v1/txs", encodeTxBatchBody(txs), "application/octet-stream")
-        : await this.call("POST", "/v1/txs", JSON.stringify({ txs: txs.map(toHex) }), "application/json");
+    if (opts.binary === true) return this.submitTxBatchBody(encodeTxBatchBody(txs), txs.length);
+    return this.batchOutcome(await this.call("POST", "/v1/txs", JSON.stringify({ txs: txs.map(toHex) }), "application/json"), txs.length);
+  }
+
+  /**
+   * `POST /v1/txs` with a binary body already laid out (`encodeTxBatchBody`'s format) holding `count` txs: for a load
+   * generator that writes its txs straight into the body instead of building them and copying them again.
+   */
+  async submitTxBatchBody(body: Uint8Array, count: number): Promise<BatchOutcome> {
+    return this.batchOutcome(await this.call("POST", "/v1/txs", body, "application/octet-stream"), count);
+  }
+
+  private batchOutcome(a: Answer, count: number): BatchOutcome {
     const code = errorCode(a);
     const perItem = a.status === 202 || (a.status === 503 && code === "MEMPOOL_FULL") || (a.status === 400 && code === "TX_INVALID") || (a.status === 500 && code === "INTERNAL");
     if (!perItem) throw unexpected("POST /v1/txs", a);
@@ -117,7 +126,7 @@ export class RpcClient {
       if (a.status === 500) throw unexpected("POST /v1/txs", a);
       throw new RpcClientError("BAD_RESPONSE", "malformed response: results must be an array");
     }
-    if (list.length !== txs.length) throw new RpcClientError("BAD_RESPONSE", `malformed response: ${list.length} results for ${txs.length} transactions`);
+    if (list.length !== count) throw new RpcClientError("BAD_RESPONSE", `malformed response: ${list.length} results for ${count} transactions`);
     const results = list.map((r, i) => decodeSubmitItem(r, `results[${i}]`));
     return { results, retryAfterSec: results.some((r) => r.status === "full") ? retryAfterOf(a) : null };
   }
