@@ -35,8 +35,8 @@ const USAGE = [
   "  Starts a fresh local network of N validators (default 4), measures the cost floor first, then offers open-loop",
   "  load at increasing rates (default: from 2,000 tx/s, x1.5 per step, until a step saturates: committed < 90 % of",
   "  offered, p99 > 1 s, or > 1 % of txs refused/shed/failed; when the first already saturates, halving down to 250 until",
-  "  one keeps up), each for S s (default 15) with the first W s (default 3)",
-  "  left out. Per step: offered/accepted/committed tx/s, latency p50/p90/p99/max, 503s, node CPU and peak RSS, and",
+  "  one keeps up), each for S s (default 15) with the first W s (default: min(3, S / 4)) left out of the window.",
+  "  Per step: offered/accepted/committed tx/s, latency p50/p90/p99/max, 503s, node CPU and peak RSS, and",
   "  the check that no acknowledged tx was lost. --sustain-s S holds the highest unsaturated rate S s afterwards;",
   "  --soak-s S holds the saturation rate S s sampling each node's RSS. --json FILE also writes FILE.svg (the chart).",
 ].join("\n");
