@@ -72,6 +72,7 @@ async function startSubject(mode: Mode): Promise<Subject> {
     submitTx: (tx, clientId) => submitJournaled(mempool, journal, tx, clientId),
     txStatus: unused,
     block: unused,
+    blockTxIds: unused,
     proof: unused,
     kv: unused,
     status: unused,

@@ -23,8 +23,10 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const [suiteName, ...rest] = argv;
   if (suiteName === "faults") return (await import("./faultBench.js")).faultBenchCommand(rest);
   if (suiteName === "catchup") return (await import("./benchCatchUp.js")).benchCatchUpCommand(rest);
+  if (suiteName === "floor") return (await import("./costFloor.js")).benchFloorCommand(rest);
+  if (suiteName === "cluster") return (await import("./benchCluster.js")).benchClusterCommand(rest);
   const suite = suiteName === undefined ? undefined : SUITES[suiteName];
-  if (suite === undefined) throw new UsageError(`usage: quire bench <${Object.keys(SUITES).join("|")}> [--json FILE] [--time MS] [--filter TEXT] | quire bench faults [--help] | quire bench catchup [--blocks N] [--txs T] [--size B] [--json FILE]`);
+  if (suite === undefined) throw new UsageError(`usage: quire bench <${Object.keys(SUITES).join("|")}> [--json FILE] [--time MS] [--filter TEXT] | quire bench faults [--help] | quire bench catchup [--blocks N] [--txs T] [--size B] [--json FILE] | quire bench floor [--help] | quire bench cluster [--help]`);
   const loaded = await suite();
   const args = parseArgs(rest);
   checkFlags(args, [...COMMON_FLAGS, ...loaded.flags]);

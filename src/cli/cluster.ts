@@ -67,7 +67,7 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     ].join("\n"),
   );
 
-  const load = rate > 0 ? new LoadGenerator({ urls, rate, txBytes: txSize, batch: Math.max(1, Math.ceil(rate / 20)), maxInFlight: 4, keepIds: false }) : null;
+  const load = rate > 0 ? new LoadGenerator({ urls, rate, txBytes: txSize, batch: Math.max(1, Math.ceil(rate / 20)), trackIds: false }) : null;
   load?.start();
 
   // Status line.
@@ -135,7 +135,7 @@ export async function clusterCommand(argv: string[]): Promise<number> {
   await load?.stop();
   const codes = await cluster.stop();
   codes.forEach((code, i) => out(`  node ${i}: exited ${code === null ? "(killed)" : code}\n`));
-  if (load !== null) out(`load: ${load.confirmed} txs accepted, ${load.stats.fullRetries} retried after 503\n`);
+  if (load !== null) out(`load: ${load.confirmed} txs accepted, ${load.stats.rejected503} refused with 503 (open loop: not sent again), ${load.stats.shed} shed by the generator\n`);
   if (!keep) await cluster.remove();
   else out(`network kept in ${dir} (resume with: quire cluster --dir ${dir})\n`);
   return codes.every((c) => c === 0) ? 0 : 1;

@@ -142,7 +142,7 @@ export async function faultBenchCommand(argv: string[]): Promise<number> {
     killing = -1;
   };
   const watch = new CommitWatch(cluster.urls);
-  const load = rate > 0 ? new LoadGenerator({ urls: cluster.urls, rate, txBytes, batch: Math.max(1, Math.ceil(rate / 20)), maxInFlight: 4, keepIds: false }) : null;
+  const load = rate > 0 ? new LoadGenerator({ urls: cluster.urls, rate, txBytes, batch: Math.max(1, Math.ceil(rate / 20)), trackIds: false }) : null;
   try {
     await waitUntilCommitting(cluster);
     out(`quire bench faults: ${n} validators in ${cluster.dir}, load ${rate} tx/s of ${txBytes} B, windows of ${windowMs / 1000} s`);

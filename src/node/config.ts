@@ -16,6 +16,8 @@
  *     "block": { "maxTxs": 4096, "maxBytes": 4194304, "minIntervalMs": 50, "emptyIntervalMs": 250 },
  *     "gossip": { "intervalMs": 20, "maxBatchTxs": 2048, "maxBatchBytes": 1048576 },
  *     "bls": { "backend": "blst", "workers": 2 },
+ *     "hash": { "backend": "wasm" },                              optional: SHA-256 backend of every tx id, Merkle
+ *                                                                 tree and state hash (default: the process default)
  *     "log": { "level": "info" }
  *   }
  *
@@ -24,6 +26,8 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { BLS_BACKEND_NAMES } from "../crypto/bls/backend.js";
+import { HASH_BACKENDS } from "../crypto/hasher.js";
+import type { HashBackend } from "../crypto/hasher.js";
 import type { BlsBackendName } from "../crypto/bls/backend.js";
 import { MAX_CERT_SIGNERS, MAX_MESSAGE_BYTES, MAX_TX_BYTES, MAX_TXS_PER_BATCH, MAX_TXS_PER_BLOCK } from "../domain/limits.js";
 import { NodeError } from "./errors.js";
@@ -85,6 +89,12 @@ export interface NodeConfig {
   readonly block: BlockPolicy;
   readonly gossip: GossipPolicy;
   readonly bls: { readonly backend: BlsBackendName; readonly workers: number };
+  /**
+   * The SHA-256 backend the node makes its thread's default at start (crypto/hash/backends.ts `setDefaultHasher`):
+   * tx ids, Merkle roots and proofs, the state tree. Absent: the process default. Block header hashes are not
+   * covered (consensus/blockHash.ts fixes its own, one small hash per block).
+   */
+  readonly hash?: { readonly backend: HashBackend };
   readonly log: { readonly level: LogLevel };
 }
 
@@ -155,7 +165,7 @@ export function applyConfigOverrides(text: string, file: string, overrides: read
 export function parseNodeConfig(text: string, file: string): NodeConfig {
   const r = new FieldReader("BAD_CONFIG", file);
   const base = dirname(file);
-  const doc = r.object(parseJsonDocument(text, r), "", ["type", "version", "validatorIndex", "genesisFile", "keyFile", "dataDir", "p2p", "peers", "rpc", "mempool", "block", "gossip", "bls", "log"]);
+  const doc = r.object(parseJsonDocument(text, r), "", ["type", "version", "validatorIndex", "genesisFile", "keyFile", "dataDir", "p2p", "peers", "rpc", "mempool", "block", "gossip", "bls", "hash", "log"]);
   if (doc["type"] !== CONFIG_TYPE) r.fail("type", `must be "${CONFIG_TYPE}"`);
   r.int(doc, "version", "", CONFIG_VERSION, CONFIG_VERSION);
   const validatorIndex = r.int(doc, "validatorIndex", "", 0, MAX_CERT_SIGNERS - 1);
@@ -187,9 +197,11 @@ export function parseNodeConfig(text: string, file: string): NodeConfig {
   };
   const s = r.optObject(doc, "bls", "", ["backend", "workers"]);
   const bls = { backend: r.choice(s, "backend", "bls", BLS_BACKEND_NAMES, d.bls.backend), workers: r.int(s, "workers", "bls", 1, 64, d.bls.workers) };
+  const hs = r.optObject(doc, "hash", "", ["backend"]);
+  const hash = hs["backend"] === undefined ? undefined : { backend: r.choice(hs, "backend", "hash", HASH_BACKENDS, HASH_BACKENDS[0]!) };
   const l = r.optObject(doc, "log", "", ["level"]);
   const log = { level: r.choice(l, "level", "log", LOG_LEVELS, d.log.level) };
-  return { file, validatorIndex, genesisFile, keyFile, dataDir, p2p, peers, rpc, mempool, block, gossip, bls, log };
+  return { file, validatorIndex, genesisFile, keyFile, dataDir, p2p, peers, rpc, mempool, block, gossip, bls, ...(hash !== undefined ? { hash } : {}), log };
 }
 
 function rpcConfig(r: FieldReader, v: Json | undefined): RpcConfig {
@@ -229,6 +241,7 @@ export function nodeConfigJson(c: Omit<NodeConfig, "file">): Record<string, unkn
     block: { ...c.block },
     gossip: { ...c.gossip },
     bls: { ...c.bls },
+    ...(c.hash !== undefined ? { hash: { ...c.hash } } : {}),
     log: { ...c.log },
   };
 }

@@ -103,6 +103,12 @@ export interface NodeApi {
   txStatus(id: Uint8Array): Awaitable<TxStatus | null>;
   /** The committed block at `height` (or the highest committed one), or null if not committed yet. */
   block(height: number | "latest"): Awaitable<BlockSummary | null>;
+  /**
+   * The ids (SHA-256 of each tx) of the committed block at `height`, packed in block order: id i at bytes
+   * [32i, 32i + 32). Null when nothing is committed there. For bulk checks (`quire load`'s lost-tx check reads every
+   * block of a run this way instead of asking for each tx).
+   */
+  blockTxIds(height: number): Awaitable<Uint8Array | null>;
   /** RFC 6962 inclusion proof of transaction `index` of the committed block at `height`, against its `txRoot`. */
   proof(height: number, index: number): Awaitable<ProofResult>;
   /** The committed value of `key` in the application state, or null if absent. */

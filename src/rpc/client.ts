@@ -40,6 +40,8 @@ interface Answer {
   status: number;
   headers: Headers;
   text: string;
+  /** The body as bytes, for a binary answer (200 application/octet-stream) when the caller asked for them. */
+  bytes?: Uint8Array;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -102,10 +104,19 @@ export class RpcClient {
    * (`application/octet-stream`, `encodeTxBatchBody`), which spares both ends the hex and JSON work.
    */
   async submitTxs(txs: readonly Uint8Array[], opts: { binary?: boolean } = {}): Promise<BatchOutcome> {
-    const a =
-      opts.binary === true
-        ? await this.call("POST", "/v1/txs", encodeTxBatchBody(txs), "application/octet-stream")
-        : await this.call("POST", "/v1/txs", JSON.stringify({ txs: txs.map(toHex) }), "application/json");
+    if (opts.binary === true) return this.submitTxBatchBody(encodeTxBatchBody(txs), txs.length);
+    return this.batchOutcome(await this.call("POST", "/v1/txs", JSON.stringify({ txs: txs.map(toHex) }), "application/json"), txs.length);
+  }
+
+  /**
+   * `POST /v1/txs` with a binary body already laid out (`encodeTxBatchBody`'s format) holding `count` txs: for a load
+   * generator that writes its txs straight into the body instead of building them and copying them again.
+   */
+  async submitTxBatchBody(body: Uint8Array, count: number): Promise<BatchOutcome> {
+    return this.batchOutcome(await this.call("POST", "/v1/txs", body, "application/octet-stream"), count);
+  }
+
+  private batchOutcome(a: Answer, count: number): BatchOutcome {
     const code = errorCode(a);
     const perItem = a.status === 202 || (a.status === 503 && code === "MEMPOOL_FULL") || (a.status === 400 && code === "TX_INVALID") || (a.status === 500 && code === "INTERNAL");
     if (!perItem) throw unexpected("POST /v1/txs", a);
@@ -115,7 +126,7 @@ export class RpcClient {
       if (a.status === 500) throw unexpected("POST /v1/txs", a);
       throw new RpcClientError("BAD_RESPONSE", "malformed response: results must be an array");
     }
-    if (list.length !== txs.length) throw new RpcClientError("BAD_RESPONSE", `malformed response: ${list.length} results for ${txs.length} transactions`);
+    if (list.length !== count) throw new RpcClientError("BAD_RESPONSE", `malformed response: ${list.length} results for ${count} transactions`);
     const results = list.map((r, i) => decodeSubmitItem(r, `results[${i}]`));
     return { results, retryAfterSec: results.some((r) => r.status === "full") ? retryAfterOf(a) : null };
   }
@@ -155,6 +166,18 @@ export class RpcClient {
     return a.text;
   }
 
+  /**
+   * `GET /v1/blocks/:height/txids`: the ids of the block's transactions, packed 32 bytes each in block order; null
+   * when nothing is committed at that height yet.
+   */
+  async blockTxIds(height: number): Promise<Uint8Array | null> {
+    const a = await this.call("GET", `/v1/blocks/${height}/txids`, undefined, undefined, true);
+    if (a.status === 404 && errorCode(a) === "BLOCK_NOT_FOUND") return null;
+    if (a.status !== 200) throw unexpected("GET /v1/blocks/:height/txids", a);
+    if (a.bytes === undefined || a.bytes.length % 32 !== 0) throw new RpcClientError("BAD_RESPONSE", `malformed response: ${a.bytes?.length ?? 0} bytes of tx ids, not a multiple of 32`);
+    return a.bytes;
+  }
+
   /** `GET /v1/blocks/:height/proof/:index`; null when the block or the transaction does not exist. */
   async proof(height: number, index: number): Promise<RootedInclusionProof | null> {
     const a = await this.call("GET", `/v1/blocks/${height}/proof/${index}`);
@@ -186,16 +209,16 @@ export class RpcClient {
     return a.text;
   }
 
-  private async call(method: string, path: string, body?: Uint8Array | string, contentType?: string): Promise<Answer> {
+  private async call(method: string, path: string, body?: Uint8Array | string, contentType?: string, binary = false): Promise<Answer> {
     for (let retries = method === "GET" ? this.rateLimitRetries : 0; ; retries--) {
-      const a = await this.once(method, path, body, contentType);
+      const a = await this.once(method, path, body, contentType, binary);
       if (a.status !== 429 || retries <= 0 || errorCode(a) !== "RATE_LIMITED") return a;
       // The server's bucket refills by whole seconds: wait what it says (capped, so a bad header cannot stall us).
       await new Promise((r) => setTimeout(r, 1000 * Math.min(retryAfterOf(a), MAX_RATE_LIMIT_WAIT_SEC)));
     }
   }
 
-  private async once(method: string, path: string, body?: Uint8Array | string, contentType?: string): Promise<Answer> {
+  private async once(method: string, path: string, body?: Uint8Array | string, contentType?: string, binary = false): Promise<Answer> {
     const init: RequestInit = { method, signal: AbortSignal.timeout(this.timeoutMs) };
     if (body !== undefined) {
       init.body = body;
@@ -203,6 +226,9 @@ export class RpcClient {
     }
     try {
       const res = await fetch(`${this.baseUrl}${path}`, init);
+      if (binary && res.status === 200 && (res.headers.get("content-type") ?? "").startsWith("application/octet-stream")) {
+        return { status: res.status, headers: res.headers, text: "", bytes: new Uint8Array(await res.arrayBuffer()) };
+      }
       return { status: res.status, headers: res.headers, text: await res.text() };
     } catch (e) {
       const timedOut = e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError");

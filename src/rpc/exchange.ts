@@ -108,8 +108,8 @@ export class Exchange {
     return this.state === "open" && !this.host.stopped;
   }
 
-  /** Sends the response; ignored if the exchange is no longer open. */
-  reply(status: number, body: string, opts: ReplyOptions = {}): void {
+  /** Sends the response (text, or bytes for an application/octet-stream answer); ignored if no longer open. */
+  reply(status: number, body: string | Uint8Array, opts: ReplyOptions = {}): void {
     if (!this.open) return;
     this.state = "done";
     this.release();

@@ -194,7 +194,7 @@ export function resolveRpcLimits(partial: Partial<RpcLimits> = {}): RpcLimits {
 }
 
 /** Route names: the `route` label of the metrics. */
-export type RouteName = "index" | "metrics" | "status" | "genesis" | "evidence" | "tx_submit" | "txs_submit" | "tx_status" | "blocks" | "block" | "proof" | "kv" | "stream" | "unknown";
+export type RouteName = "index" | "metrics" | "status" | "genesis" | "evidence" | "tx_submit" | "txs_submit" | "tx_status" | "blocks" | "block" | "block_txids" | "proof" | "kv" | "stream" | "unknown";
 
 /** What a handler may read of the request (uWS's HttpRequest is only valid synchronously). */
 interface RequestInfo {
@@ -550,6 +550,7 @@ export class RpcServer {
       route("tx_status", "/v1/tx/:id", { get: (ex, p) => this.getTx(ex, p[0]!) }),
       route("blocks", "/v1/blocks", { get: (ex, _p, req) => this.getBlocks(ex, req) }),
       route("block", "/v1/blocks/:height", { get: (ex, p) => this.getBlock(ex, p[0]!) }),
+      route("block_txids", "/v1/blocks/:height/txids", { get: (ex, p) => this.getBlockTxIds(ex, p[0]!) }),
       route("proof", "/v1/blocks/:height/proof/:index", { get: (ex, p) => this.getProof(ex, p[0]!, p[1]!) }),
       route("kv", "/v1/kv/:key", { get: (ex, p) => this.getKv(ex, p[0]!) }),
       // Upgrades are caught by the WebSocket route; a plain GET lands here.
@@ -613,6 +614,15 @@ export class RpcServer {
     if (b === null) throw new HttpError("BLOCK_NOT_FOUND", height === "latest" ? "no block committed yet" : `no committed block at height ${height}`);
     this.chargeBlockRead(ex, b.txCount);
     ex.json(200, blockJson(b));
+  }
+
+  /** `GET /v1/blocks/:height/txids`: the block's tx ids, 32 bytes each in block order, as application/octet-stream. */
+  private async getBlockTxIds(ex: Exchange, heightParam: string): Promise<void> {
+    const height = parseHeight(heightParam, false) as number;
+    const ids = await this.api.blockTxIds(height);
+    if (ids === null) throw new HttpError("BLOCK_NOT_FOUND", `no committed block at height ${height}`);
+    this.chargeBlockRead(ex, ids.length / 32);
+    ex.reply(200, ids, { contentType: "application/octet-stream" });
   }
 
   private async getProof(ex: Exchange, heightParam: string, indexParam: string): Promise<void> {

@@ -147,6 +147,16 @@ export class FakeNodeApi implements NodeApi {
     return this.answer("block", () => (height === "latest" ? this.blocks[this.blocks.length - 1]!.info : (this.blocks[height]?.info ?? null)));
   }
 
+  blockTxIds(height: number): Awaitable<Uint8Array | null> {
+    return this.answer("blockTxIds", () => {
+      const b = this.blocks[height];
+      if (b === undefined) return null;
+      const out = new Uint8Array(32 * b.txs.length);
+      b.txs.forEach((tx, i) => out.set(sha256(tx), 32 * i));
+      return out;
+    });
+  }
+
   proof(height: number, index: number): Awaitable<ProofResult> {
     return this.answer("proof", (): ProofResult => {
       const b = this.blocks[height];

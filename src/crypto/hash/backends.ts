@@ -31,3 +31,13 @@ export function defaultHasher(): WasmHasher {
   shared ??= new WasmHasher();
   return shared;
 }
+
+/**
+ * Makes `hasher` what `defaultHasher()` returns on this thread from now on: the node's `hash.backend` setting, applied
+ * at start before anything takes the default (the mempool, executor and KV app take it when they are built). Callers
+ * of `defaultHasher()` use only the `Hasher` contract (tree methods are probed with `isTreeHasher`), which the cast
+ * below relies on.
+ */
+export function setDefaultHasher(hasher: Hasher): void {
+  shared = hasher as NonNullable<typeof shared>;
+}

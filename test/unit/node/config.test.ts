@@ -186,3 +186,14 @@ test("rpc.limits: optional; any RpcLimits field, checked by the server's own rul
   assert.equal(fieldOf((d) => ((d["rpc"] as Record<string, unknown>)["limits"] = { maxUploadsPerSource: 999 })), "rpc.limits.maxUploadsPerSource");
   assert.equal(fieldOf((d) => ((d["rpc"] as Record<string, unknown>)["limits"] = { maxTxBytes: 0 })), "rpc.limits.maxTxBytes");
 });
+
+test("hash.backend: optional (absent: the process default); one of the SHA-256 backends, else named as hash.backend", () => {
+  const text = JSON.stringify(validConfig());
+  assert.equal(parseNodeConfig(text, FILE).hash, undefined);
+  for (const b of ["wasm", "node", "noble"]) assert.deepEqual(parseNodeConfig(applyConfigOverrides(text, FILE, [`hash.backend=${b}`]), FILE).hash, { backend: b });
+  assert.equal(fieldOf((d) => (d["hash"] = { backend: "md5" })), "hash.backend");
+  assert.equal(fieldOf((d) => (d["hash"] = { backend: "wasm", extra: 1 })), "hash.extra");
+  // Written back as given, and parsed again to the same value.
+  const c = parseNodeConfig(applyConfigOverrides(text, FILE, ["hash.backend=noble"]), FILE);
+  assert.deepEqual((nodeConfigJson(c) as { hash?: unknown }).hash, { backend: "noble" });
+});

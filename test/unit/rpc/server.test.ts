@@ -15,7 +15,7 @@ import type { FakeMethod } from "../../support/fakeNodeApi.js";
 import { PromScrape } from "../../support/promText.js";
 import { MAX_TX_BYTES } from "../../../src/domain/limits.js";
 import { ManualScheduler } from "../../../src/util/clock.js";
-import { encodeTxBatchBody } from "../../../src/rpc/client.js";
+import { encodeTxBatchBody, RpcClient } from "../../../src/rpc/client.js";
 
 const OCTETS = "application/octet-stream";
 const JSON_TYPE = "application/json";
@@ -288,6 +288,23 @@ describe("queries", () => {
     const genesis = await http(h.base, "GET", "/v1/blocks/0");
     assert.equal((genesis.json as { qc: unknown }).qc, null);
     assert.equal((genesis.json as { txCount: number }).txCount, 0);
+  });
+
+  test("GET /v1/blocks/:height/txids: the block's tx ids as SHA-256 of each tx, 32 bytes each in block order", async () => {
+    const txs = h.api.txsOf(1);
+    const r = await fetch(`${h.base}/v1/blocks/1/txids`);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get("content-type"), OCTETS);
+    const body = new Uint8Array(await r.arrayBuffer());
+    assert.equal(body.length, 32 * txs.length);
+    txs.forEach((t, i) => assert.equal(toHex(body.subarray(32 * i, 32 * i + 32)), idHex(t)));
+    // The client reads the same bytes; an empty block (genesis) has none; above the head is null / 404.
+    const client = new RpcClient({ url: h.base });
+    assert.deepEqual(await client.blockTxIds(1), body);
+    assert.equal((await client.blockTxIds(0))!.length, 0);
+    assert.equal(await client.blockTxIds(2), null);
+    assertError(await http(h.base, "GET", "/v1/blocks/2/txids"), 404, "BLOCK_NOT_FOUND");
+    assertError(await http(h.base, "GET", "/v1/blocks/latest/txids"), 400, "BAD_HEIGHT");
   });
 
   test("GET /v1/blocks/:height: 404 BLOCK_NOT_FOUND above the head, 400 BAD_HEIGHT for non-canonical numbers", async () => {
