@@ -506,15 +506,16 @@ function adjacentPairs(list: usize, m: u32): u32 {
   return adjacent;
 }
 
+// The canonical choice for a sorted position list (listKind), shared by the fast path and bitmapEncodeList.
+let listSize: u64 = 0; // size of the encoding listKind chose
+let listLast: u32 = 0; // largest position (0 when m = 0)
+
 /**
- * The fast path: the encoding's size, or 0 when the general path must encode (too many positions for `cap`, or
- * RUNS is the smallest kind). `list` has room for cap + 66 u32 values.
+ * The kind the encoder writes for the m sorted positions at `list` over n bits (0 DENSE, 1 SPARSE, 2 RUNS, exactly
+ * as chooseKind in format.ts), from the list alone: count and last position directly; runs = count - (adjacent
+ * pairs); transitions = 2 runs, minus one when the last run reaches n. Its size goes to listSize.
  */
-function encodeSparseFast(words: usize, n: u32, out: usize, list: usize, cap: u32): u32 {
-  const nWords = (n + 63) >> 6;
-  const got = flattenAll(words, nWords, list, cap);
-  if (got < 0) return 0;
-  const m = <u32>got;
+function listKind(n: u32, list: usize, m: u32): u32 {
   let lastSet: u32 = 0;
   let transitions: u32 = 0;
   let lastTransition: u32 = 0;
@@ -532,15 +533,81 @@ function encodeSparseFast(words: usize, n: u32, out: usize, list: usize, cap: u3
       lastTransition = lastSet + 1;
     }
   }
-  // The canonical choice, exactly as in bitmapEncode.
+  listLast = lastSet;
   const dense: u64 = 1 + ((<u64>n + 7) >> 3);
   const sparse = efEncodingSize(n, m, lastSet);
   const runs = efEncodingSize(n, transitions, lastTransition);
-  if (runs < min(dense, sparse)) return 0;
-  if (dense <= sparse) return writeDense(words, n, out);
-  memory.fill(out, 0, <usize>sparse + 8);
-  writeSparseList(out, n, m, efWidth(m, lastSet), list);
-  return <u32>sparse;
+  if (runs < min(dense, sparse)) {
+    listSize = runs;
+    return 2;
+  }
+  if (dense <= sparse) {
+    listSize = dense;
+    return 0;
+  }
+  listSize = sparse;
+  return 1;
+}
+
+/** Writes the SPARSE encoding listKind chose for the m positions at `list` (consumed) to `out`; returns its size. */
+function writeListed(out: usize, n: u32, m: u32, list: usize): u32 {
+  memory.fill(out, 0, <usize>listSize + 8);
+  writeSparseList(out, n, m, efWidth(m, listLast), list);
+  return <u32>listSize;
+}
+
+/**
+ * The fast path: the encoding's size, or 0 when the general path must encode (too many positions for `cap`, or
+ * RUNS is the smallest kind). `list` has room for cap + 66 u32 values.
+ */
+function encodeSparseFast(words: usize, n: u32, out: usize, list: usize, cap: u32): u32 {
+  const nWords = (n + 63) >> 6;
+  const got = flattenAll(words, nWords, list, cap);
+  if (got < 0) return 0;
+  const m = <u32>got;
+  const kind = listKind(n, list, m);
+  if (kind == 2) return 0;
+  if (kind == 0) return writeDense(words, n, out);
+  return writeListed(out, n, m, list);
+}
+
+/** True when the m values at `list` strictly increase and stay below n (i32x4.gt_u four at a time). */
+function listValid(list: usize, m: u32, n: u32): bool {
+  if (m == 0) return true;
+  if (load<u32>(list + (<usize>(m - 1) << 2)) >= n) return false;
+  let i: u32 = 1;
+  let ok = true;
+  if (ASC_FEATURE_SIMD) {
+    let all = i32x4.splat(-1);
+    for (; i + 4 <= m; i += 4) {
+      const at = list + (<usize>i << 2);
+      all = v128.and(all, i32x4.gt_u(v128.load(at), v128.load(at - 4)));
+    }
+    ok = i32x4.all_true(all);
+  }
+  for (; i < m; i++) ok = ok && load<u32>(list + (<usize>i << 2)) > load<u32>(list + (<usize>(i - 1) << 2));
+  return ok;
+}
+
+/**
+ * Encodes the set given as its m positions at `list` (u32, meant to be strictly increasing and below n; the list
+ * is overwritten) in the canonical compact format at `out` (room as for bitmapEncode) and returns the size, the
+ * same bytes bitmapEncode writes for the same set. Returns -1 when the list is not strictly increasing or reaches
+ * n: the caller finds and reports the offending position. A SPARSE result is written from the list directly
+ * (nothing of size n is touched); DENSE and RUNS set the positions in `words` (room for n bits, zeroed here) and
+ * take the general encoder.
+ */
+export function bitmapEncodeList(list: usize, m: u32, n: u32, out: usize, words: usize): i32 {
+  if (!listValid(list, m, n)) return -1;
+  const kind = listKind(n, list, m);
+  if (kind == 1) return <i32>writeListed(out, n, m, list);
+  memory.fill(words, 0, <usize>((n + 63) >> 6) << 3);
+  for (let e = list, end = list + (<usize>m << 2); e < end; e += 4) {
+    const v = load<u32>(e);
+    const wp = words + (<usize>(v >> 6) << 3);
+    store<u64>(wp, load<u64>(wp) | (<u64>1 << <u64>(v & 63)));
+  }
+  return <i32>bitmapEncode(words, n, out, 0, 0);
 }
 
 /**
@@ -814,8 +881,11 @@ function fastHighBlock(end: usize, o: usize, full: usize): usize {
   return o;
 }
 
-/** Values of `groups` groups of 8 (high parts at DEC_HI, LOW from `lp`) into DEC_V, clamped to n. */
-function fastLowGroups(words: usize, groups: u32, lp: usize, l: u32, n: u32): void {
+/**
+ * Values of `groups` groups of 8 (high parts at DEC_HI, LOW from `lp`): with `list` = 0 into DEC_V as byte
+ * addresses and bit masks, clamped to n; otherwise as u32 values at `list`.
+ */
+function fastLowGroups(words: usize, groups: u32, lp: usize, l: u32, n: u32, list: usize): void {
   const wv = i32x4.splat(<i32>words);
   const seven = i32x4.splat(7);
   const hiIdx = i32x4.splat(0x80808000); // swizzle index >= 16 gives 0: only byte 0 of each lane is a mask
@@ -841,6 +911,11 @@ function fastLowGroups(words: usize, groups: u32, lp: usize, l: u32, n: u32): vo
     ok = v128.and(ok, i32x4.gt_s(v0, i8x16.shuffle(prev, v0, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27)));
     ok = v128.and(ok, i32x4.gt_s(v1, i8x16.shuffle(v0, v1, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27)));
     prev = v1;
+    if (list != 0) {
+      v128.store(list + (<usize>g << 5), v0);
+      v128.store(list + (<usize>g << 5), v1, 16);
+      continue;
+    }
     // Byte addresses and bit masks: each value sets bit (v & 7) of byte words + (v >> 3).
     const c0 = i32x4.min_s(v0, nv);
     const c1 = i32x4.min_s(v1, nv);
@@ -877,9 +952,10 @@ function fastScatter(count: u32): void {
  * The fast SPARSE decode (see above). Returns 1 when the encoding is valid and the words hold its set; 0 when it
  * declined without writing (l above FAST_MAX_WIDTH, or the pre-checks failed); -1 when it wrote to the words and
  * then found the encoding invalid. The header has been checked; 16 bytes follow the input (the first 8 zeroed);
- * the words are zeroed and have a spare word after the last one.
+ * the words are zeroed and have a spare word after the last one. With `list` != 0 (room for m + 8 values) the
+ * values are written there in order instead, and the words are not touched: step 4 is skipped.
  */
-function efDecodeSparseFast(input: usize, len: u32, words: usize, n: u32, m: u32, l: u32, low: usize, high: usize): i32 {
+function efDecodeSparseFast(input: usize, len: u32, words: usize, n: u32, m: u32, l: u32, low: usize, high: usize, list: usize): i32 {
   if (l > FAST_MAX_WIDTH || m == 0) return 0;
   const end = input + len;
   // 1. Exactly m set bits in HIGH, and the last high part small enough (see above).
@@ -903,7 +979,8 @@ function efDecodeSparseFast(input: usize, len: u32, words: usize, n: u32, m: u32
     // The table writes lanes past a byte's bits: only min(have, m - done) entries are values.
     if (have > m - done) have = m - done;
     const groups = have >> 3;
-    fastLowGroups(words, groups, lp, l, n);
+    const listAt = list != 0 ? list + (<usize>done << 2) : 0;
+    fastLowGroups(words, groups, lp, l, n, listAt);
     lp += <usize>groups * l;
     let count = groups << 3;
     if (done + have == m) {
@@ -916,15 +993,19 @@ function efDecodeSparseFast(input: usize, len: u32, words: usize, n: u32, m: u32
         const v = (load<u32>(DEC_HI + (<usize>j << 2)) << l) | <u32>((load<u64>(lp + <usize>(bit >> 3)) >> (bit & 7)) & mask);
         bad = bad || <i32>v <= last;
         last = <i32>v;
+        if (listAt != 0) {
+          store<u32>(listAt + (<usize>j << 2), v);
+          continue;
+        }
         const c = min(v, n);
         store<u32>(DEC_V + (<usize>j << 2), <u32>words + (c >> 3));
         store<u32>(DEC_V + DEC_M_OFF + (<usize>j << 2), <u32>1 << (c & 7));
       }
       count = have;
-      fastScatter(count);
+      if (listAt == 0) fastScatter(count);
       return !bad && i32x4.all_true(v128.load(FAST_STATE, 16)) && <u32>last < n ? 1 : -1;
     }
-    fastScatter(count);
+    if (listAt == 0) fastScatter(count);
     done += count;
     // Carry the high parts of an incomplete group to the front of the buffer.
     have -= count;
@@ -942,6 +1023,31 @@ function efDecodeSparseFast(input: usize, len: u32, words: usize, n: u32, m: u32
  * the arena); maxN here is only the arena bound.
  */
 export function bitmapDecode(input: usize, len: u32, words: usize, maxN: u32): i32 {
+  decodeList = 0;
+  return decode(input, len, words, maxN);
+}
+
+/**
+ * Decodes a SPARSE encoding (the caller checked the tag) to its m positions, written as u32 at `list` (room for
+ * m + 8 values; m is the header's count, which the caller read to size it), with the arguments and checks of
+ * bitmapDecode. On the SIMD build a valid encoding goes straight to the list without touching the words;
+ * otherwise the words are decoded (or the error found) as bitmapDecode does and the set bits extracted.
+ */
+export function bitmapDecodeList(input: usize, len: u32, words: usize, maxN: u32, list: usize): i32 {
+  decodeList = list;
+  decodedToList = false;
+  const rc = decode(input, len, words, maxN);
+  decodeList = 0;
+  if (rc != 0 || decodedToList) return rc;
+  bitsetIndices(words, (decodedN + 63) >> 6, list);
+  return 0;
+}
+
+// bitmapDecodeList's output (0 in bitmapDecode), and whether the fast path wrote the values there.
+let decodeList: usize = 0;
+let decodedToList = false;
+
+function decode(input: usize, len: u32, words: usize, maxN: u32): i32 {
   store<u64>(input + len, 0);
   store<u64>(input + len, 0, 8);
   const end = input + len;
@@ -988,18 +1094,18 @@ export function bitmapDecode(input: usize, len: u32, words: usize, maxN: u32): i
   }
 
   const nWords = (<usize>n + 63) >> 6;
-  memory.fill(words, 0, nWords << 3);
-  if (ASC_FEATURE_SIMD) {
-    if (tag == TAG_SPARSE) {
-      const fast = efDecodeSparseFast(input, len, words, n, m, l, low, high);
-      if (fast > 0) {
-        decodedN = n;
-        return 0;
-      }
-      // Invalid: clear what the fast path wrote (including the spare word) and let the checked loop find the error.
-      if (fast < 0) memory.fill(words, 0, (nWords + 1) << 3);
+  if (ASC_FEATURE_SIMD && tag == TAG_SPARSE) {
+    // To a list, the words are only needed (and zeroed) if the fast path does not finish.
+    if (decodeList == 0) memory.fill(words, 0, nWords << 3);
+    const fast = efDecodeSparseFast(input, len, words, n, m, l, low, high, decodeList);
+    if (fast > 0) {
+      decodedN = n;
+      decodedToList = decodeList != 0;
+      return 0;
     }
-  }
+    // Invalid: clear what the fast path wrote (including the spare word) and let the checked loop find the error.
+    if (fast < 0 || decodeList != 0) memory.fill(words, 0, (nWords + 1) << 3);
+  } else memory.fill(words, 0, nWords << 3);
   const rc = tag == TAG_SPARSE ? efDecodeSparse(input, len, words, n, m, l, low, high) : efDecodeRuns(input, len, words, n, m, l, low, high);
   if (rc != 0) return rc;
   decodedN = n;
