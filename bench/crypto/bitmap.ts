@@ -7,10 +7,12 @@
 // positions to bytes (encodeBitmapIndices) and from bytes to the sorted positions (decodeBitmapIndices), the same
 // input form and the same output form on both sides. The "wasm" and "ts" rows do more: they encode a dense Bitset
 // (scanning all n bits) and decode into a freshly allocated dense Bitset; "wasm into" decodes into one reused Bitset
-// (decodeBitmapInto), the variant for hot paths that want a bit per position.
+// (decodeBitmapInto), the variant for hot paths that want a bit per position. "roaring into" deserializes into one
+// reused bitmap and "wasm list into" into one reused position array (decodeBitmapIndicesInto): no allocation on
+// either side.
 // The bitset rows show the core's word operations against the plain JS loops Bitset uses below WASM_MIN_WORDS_SCAN (wasmBitset.ts).
 import type { BenchCase } from "../harness.js";
-import { Bitset, decodeBitmap, decodeBitmapIndices, decodeBitmapInto, encodeBitmap, encodeBitmapIndices } from "../../src/crypto/bitmap/index.js";
+import { Bitset, decodeBitmap, decodeBitmapIndices, decodeBitmapIndicesInto, decodeBitmapInto, encodeBitmap, encodeBitmapIndices } from "../../src/crypto/bitmap/index.js";
 import type { BitmapBackend } from "../../src/crypto/bitmap/index.js";
 import { popcount32 } from "../../src/crypto/bitmap/bitset.js";
 import { SeededRng } from "../../src/util/rng.js";
@@ -110,6 +112,18 @@ function codecCases(w: Workload, Roaring: RoaringModule["RoaringBitmap32"] | und
       const got = decodeBitmapIndices(quire, { length: size });
       return got.length === count && got[count - 1] === lastIndex;
     }),
+  });
+  // Both sides reusing their output: roaring deserializing into one bitmap, Quire into one position array.
+  if (Roaring !== undefined && roaringBytes !== undefined) {
+    const into = new Roaring();
+    cases.push({ group: decodeGroup, backend: "roaring into", ...common, fn: batch("roaring deserialize into", () => into.deserialize(roaringBytes, true).size === count) });
+  }
+  const positions = new Uint32Array(count);
+  cases.push({
+    group: decodeGroup,
+    backend: "wasm list into",
+    ...common,
+    fn: batch("wasm decode list into", () => decodeBitmapIndicesInto(quire, positions, { length: size }) === count && positions[count - 1] === lastIndex),
   });
   // Not the comparison above (which ends with a new set each call): the hot-path variant reusing one Bitset.
   const target = new Bitset(size);

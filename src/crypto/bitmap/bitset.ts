@@ -296,6 +296,11 @@ export function checkSortedIndices(length: number, indices: Uint32Array): void {
   }
 }
 
+/** BAD_ARGUMENT unless `out` holds `count` positions (the output of the list decoders' `Into` forms). */
+export function checkIndicesRoom(out: Uint32Array, count: number): void {
+  if (count > out.length) throw new BitmapError("BAD_ARGUMENT", `the bitmap has ${count} positions, the output holds ${out.length}`, { count, room: out.length });
+}
+
 /** Sets bits [from, to) of little-endian 32-bit words (no bounds checks: callers validate). */
 export function setRangeWords(w: Uint32Array, from: number, to: number): void {
   if (from >= to) return;

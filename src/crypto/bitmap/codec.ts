@@ -1,8 +1,8 @@
 import type { Bitset } from "./bitset.js";
 import type { DecodeOptions } from "./format.js";
 import { LITTLE_ENDIAN } from "./format.js";
-import { decodeIndicesTs, decodeIntoTs, decodeTs, encodeIndicesTs, encodeTs } from "./tsCodec.js";
-import { decodeIndicesWasm, decodeIntoWasm, decodeWasm, encodeIndicesWasm, encodeWasm, fromRoaringWasm, toRoaringWasm } from "./wasmCodec.js";
+import { decodeIndicesIntoTs, decodeIndicesTs, decodeIntoTs, decodeTs, encodeIndicesTs, encodeTs } from "./tsCodec.js";
+import { decodeIndicesIntoWasm, decodeIndicesWasm, decodeIntoWasm, decodeWasm, encodeIndicesWasm, encodeWasm, fromRoaringWasm, toRoaringWasm } from "./wasmCodec.js";
 import { fromRoaringTs, toRoaringTs } from "./roaring.js";
 import type { RoaringImportOptions } from "./roaring.js";
 
@@ -22,6 +22,8 @@ export interface BitmapCodec {
   encodeIndices(length: number, indices: Uint32Array): Uint8Array;
   /** Decodes the compact format to its set positions, increasing. */
   decodeIndices(bytes: Uint8Array, opts?: DecodeOptions): Uint32Array;
+  /** Decodes the positions into out[0, count) and returns count; `out` is unchanged on any error. */
+  decodeIndicesInto(bytes: Uint8Array, out: Uint32Array, opts?: DecodeOptions): number;
   /** The Roaring portable serialization of `b`, as CRoaring writes it after runOptimize (roaring.ts). */
   toRoaring(b: Bitset): Uint8Array;
   /** Imports the Roaring portable serialization; `BitmapError` on any malformed input. */
@@ -36,6 +38,7 @@ export const tsBitmapCodec: BitmapCodec = {
   decodeInto: decodeIntoTs,
   encodeIndices: encodeIndicesTs,
   decodeIndices: decodeIndicesTs,
+  decodeIndicesInto: decodeIndicesIntoTs,
   toRoaring: toRoaringTs,
   fromRoaring: fromRoaringTs,
 };
@@ -48,6 +51,7 @@ export const wasmBitmapCodec: BitmapCodec = {
   decodeInto: (bytes, target, opts) => decodeIntoWasm(bytes, target, opts),
   encodeIndices: (length, indices) => encodeIndicesWasm(length, indices),
   decodeIndices: (bytes, opts) => decodeIndicesWasm(bytes, opts),
+  decodeIndicesInto: (bytes, out, opts) => decodeIndicesIntoWasm(bytes, out, opts),
   toRoaring: (b) => toRoaringWasm(b),
   fromRoaring: (bytes, opts) => fromRoaringWasm(bytes, opts),
 };
@@ -106,6 +110,14 @@ export function encodeBitmapIndices(length: number, indices: Uint32Array, opts?:
  */
 export function decodeBitmapIndices(bytes: Uint8Array, opts?: DecodeOptions & BackendOption): Uint32Array {
   return bitmapCodec(opts?.backend).decodeIndices(bytes, opts);
+}
+
+/**
+ * Decodes a compact encoding's positions into `out` (at [0, count)) and returns count, for readers that decode many
+ * bitmaps: no allocation per call. BAD_ARGUMENT when `out` is too short; `out` is unchanged on any error.
+ */
+export function decodeBitmapIndicesInto(bytes: Uint8Array, out: Uint32Array, opts?: DecodeOptions & BackendOption): number {
+  return bitmapCodec(opts?.backend).decodeIndicesInto(bytes, out, opts);
 }
 
 /** The Roaring portable serialization of `b` (readable by Java/Go/C Roaring and npm `roaring`). */

@@ -6,7 +6,7 @@
 
 import { wasmCore } from "../wasm/loader.js";
 import type { WasmCore } from "../wasm/loader.js";
-import { Bitset, MAX_BITS, checkSortedIndices, wordsFor } from "./bitset.js";
+import { Bitset, MAX_BITS, checkIndicesRoom, checkSortedIndices, wordsFor } from "./bitset.js";
 import { BitmapError } from "./errors.js";
 import type { BitmapErrorCode } from "./errors.js";
 import { MAX_ENCODED_BYTES, TAG_DENSE_MAX, TAG_RUNS, TAG_SPARSE, checkDecodedLength, decodeLimit, readVarint } from "./format.js";
@@ -146,18 +146,17 @@ function decodeToArena(bytes: Uint8Array, n: number, core: WasmCore): number {
 }
 
 /**
- * Decodes with the core to the sorted set positions. A SPARSE encoding goes from Elias-Fano straight to the list
- * (the SIMD build never builds the n-bit words); DENSE and RUNS are decoded to words and their bits extracted.
- * The result takes 4 bytes per set position, up to 32x the dense form's n/8: pass `length` or `maxBits`.
+ * Decodes with the core to the sorted set positions, left in the arena (valid until the next core call). A SPARSE
+ * encoding goes from Elias-Fano straight to the list (the SIMD build never builds the n-bit words); DENSE and RUNS
+ * are decoded to words and their bits extracted. Throws the typed error of an invalid encoding.
  */
-export function decodeIndicesWasm(bytes: Uint8Array, opts?: DecodeOptions, core: WasmCore = wasmCore()): Uint32Array {
+function decodeIndicesToArena(bytes: Uint8Array, opts: DecodeOptions | undefined, core: WasmCore): { n: number; list: number; count: number } {
   decodeLimit(opts);
   if (bytes.length > MAX_ENCODED_BYTES) throw new BitmapError("TOO_LARGE", `encoding of ${bytes.length} bytes is above ${MAX_ENCODED_BYTES}`, { offset: 0 });
   const n = declaredLength(bytes, opts);
   const x = bitmapExports(core);
   const inBytes = align8(bytes.length + 16);
   const wordBytes = wordsFor(n) * 4 + 8;
-  let result: Uint32Array;
   if (bytes[0] === TAG_SPARSE) {
     // m sizes the list; an m above n is the core's BAD_COUNT to report, so the room is capped at n.
     const pos = { off: 1 };
@@ -168,30 +167,54 @@ export function decodeIndicesWasm(bytes: Uint8Array, opts?: DecodeOptions, core:
     const list = base + inBytes + wordBytes;
     const rc = x.bitmapDecodeList(base, bytes.length, base + inBytes, n, list);
     if (rc !== 0) throw wasmBitmapError(core, rc, "bitmap decode");
-    result = copyIndicesOut(core, list, m);
-  } else {
-    const at = decodeToArena(bytes, n, core);
-    const count = x.bitsetCount(at, wordsFor(n) >>> 1);
-    const list = at + wordBytes;
-    core.reserve(inBytes + wordBytes + 4 * count); // grows in place: the arena's base, the input and the words stay
-    x.bitsetIndices(at, wordsFor(n) >>> 1, list);
-    result = copyIndicesOut(core, list, count);
+    return { n, list, count: m };
   }
-  if (opts?.canonical === true) {
-    const again = encodeIndicesWasm(n, result, core);
-    if (again.length !== bytes.length || again.some((v, i) => v !== bytes[i])) {
-      throw new BitmapError("NON_CANONICAL", "valid encoding, but not the canonical one for this set", { offset: 0 });
-    }
-  }
+  const at = decodeToArena(bytes, n, core);
+  const count = x.bitsetCount(at, wordsFor(n) >>> 1);
+  const list = at + wordBytes;
+  core.reserve(inBytes + wordBytes + 4 * count); // grows in place: the arena's base, the input and the words stay
+  x.bitsetIndices(at, wordsFor(n) >>> 1, list);
+  return { n, list, count };
+}
+
+/**
+ * Decodes with the core to a new array of the sorted set positions. It takes 4 bytes per set position, up to 32x
+ * the dense form's n/8: pass `length` or `maxBits`.
+ */
+export function decodeIndicesWasm(bytes: Uint8Array, opts?: DecodeOptions, core: WasmCore = wasmCore()): Uint32Array {
+  const { n, list, count } = decodeIndicesToArena(bytes, opts, core);
+  const result = copyIndicesOut(core, list, count);
+  if (opts?.canonical === true) checkSameBytes(encodeIndicesWasm(n, result, core), bytes);
   return result;
+}
+
+/**
+ * Decodes with the core into `out` (positions at [0, count)) and returns the count: no allocation per call. BAD_ARGUMENT,
+ * with `out` untouched, when `out` cannot hold them all.
+ */
+export function decodeIndicesIntoWasm(bytes: Uint8Array, out: Uint32Array, opts?: DecodeOptions, core: WasmCore = wasmCore()): number {
+  const { n, list, count } = decodeIndicesToArena(bytes, opts, core);
+  checkIndicesRoom(out, count);
+  const view = new Uint32Array(core.exports.memory.buffer, list, count);
+  if (opts?.canonical === true) {
+    // The re-encoding reuses the arena: check a copy, then copy it in (`out` stays unchanged on NON_CANONICAL).
+    const copy = view.slice();
+    checkSameBytes(encodeIndicesWasm(n, copy, core), bytes);
+    out.set(copy);
+  } else out.set(view);
+  return count;
+}
+
+/** NON_CANONICAL unless `again` (the re-encoding of what `bytes` decoded to) equals `bytes`. */
+function checkSameBytes(again: Uint8Array, bytes: Uint8Array): void {
+  if (again.length !== bytes.length || again.some((v, i) => v !== bytes[i])) {
+    throw new BitmapError("NON_CANONICAL", "valid encoding, but not the canonical one for this set", { offset: 0 });
+  }
 }
 
 /** NON_CANONICAL unless `bytes` is what the encoder writes for `b`. */
 function checkCanonical(bytes: Uint8Array, b: Bitset, core: WasmCore): void {
-  const again = encodeWasm(b, core);
-  if (again.length !== bytes.length || again.some((v, i) => v !== bytes[i])) {
-    throw new BitmapError("NON_CANONICAL", "valid encoding, but not the canonical one for this set", { offset: 0 });
-  }
+  checkSameBytes(encodeWasm(b, core), bytes);
 }
 
 /**

@@ -5,9 +5,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { WasmCore, wasmCore } from "../../../../src/crypto/wasm/loader.js";
-import { Bitset, BitmapError, decodeBitmap, decodeBitmapIndices, encodeBitmap, encodeBitmapIndices } from "../../../../src/crypto/bitmap/index.js";
+import { Bitset, BitmapError, decodeBitmap, decodeBitmapIndices, decodeBitmapIndicesInto, encodeBitmap, encodeBitmapIndices } from "../../../../src/crypto/bitmap/index.js";
 import type { BitmapBackend } from "../../../../src/crypto/bitmap/index.js";
-import { decodeIndicesWasm, encodeIndicesWasm } from "../../../../src/crypto/bitmap/wasmCodec.js";
+import { decodeIndicesIntoWasm, decodeIndicesWasm, encodeIndicesWasm } from "../../../../src/crypto/bitmap/wasmCodec.js";
 import { toHex } from "../../../../src/util/bytes.js";
 import { seededRng } from "../../../support/seed.js";
 import type { SeededRng } from "../../../../src/util/rng.js";
@@ -27,7 +27,20 @@ const ENCODERS: Array<[string, (n: number, v: Uint32Array) => Uint8Array]> = [
 const DECODERS: Array<[string, (b: Uint8Array, maxBits: number) => Uint32Array]> = [
   ...BACKENDS.map((backend): [string, (b: Uint8Array, maxBits: number) => Uint32Array] => [backend, (b, maxBits) => decodeBitmapIndices(b, { backend, maxBits })]),
   ...CORES.map(([name, core]): [string, (b: Uint8Array, maxBits: number) => Uint32Array] => [`core ${name}`, (b, maxBits) => decodeIndicesWasm(b, { maxBits }, core)]),
+  // The Into forms, through an output with room to spare, whose tail must stay as it was.
+  ...BACKENDS.map((backend): [string, (b: Uint8Array, maxBits: number) => Uint32Array] => [`${backend} into`, (b, maxBits) => viaInto((out) => decodeBitmapIndicesInto(b, out, { backend, maxBits }))]),
+  ...CORES.map(([name, core]): [string, (b: Uint8Array, maxBits: number) => Uint32Array] => [`core ${name} into`, (b, maxBits) => viaInto((out) => decodeIndicesIntoWasm(b, out, { maxBits }, core))]),
 ];
+
+const ROOM = 1 << 18;
+const out = new Uint32Array(ROOM + 3);
+/** Runs an Into decoder on a reused output (the 3 words past ROOM must stay 0xdeadbeef) and returns its positions. */
+function viaInto(decode: (out: Uint32Array) => number): Uint32Array {
+  out.fill(0xdeadbeef);
+  const count = decode(out.subarray(0, ROOM));
+  assert.ok(out.subarray(ROOM).every((v) => v === 0xdeadbeef), "wrote past its output");
+  return out.slice(0, count);
+}
 
 /** m distinct sorted values below n. */
 function sortedValues(rng: SeededRng, n: number, m: number): number[] {
@@ -189,5 +202,23 @@ test("decodeBitmapIndices enforces length, maxBits and canonical like decodeBitm
     const wide = Uint8Array.from(oracleEfEncoding(0x10, 100_000, [3, 99_999], 3));
     assert.deepEqual(Array.from(decodeBitmapIndices(wide, { backend })), [3, 99_999], backend);
     assert.throws(() => decodeBitmapIndices(wide, { backend, canonical: true }), code("NON_CANONICAL"), backend);
+  }
+});
+
+test("decodeBitmapIndicesInto refuses an output that is too short and leaves it unchanged on any error", () => {
+  const values = [3, 64, 65, 99_999];
+  const bytes = encodeBitmap(Bitset.fromIndices(100_000, values));
+  const wide = Uint8Array.from(oracleEfEncoding(0x10, 100_000, values, 3));
+  for (const backend of BACKENDS) {
+    const code = (c: string) => (e: unknown) => e instanceof BitmapError && e.code === c;
+    const short = new Uint32Array(3).fill(7);
+    assert.throws(() => decodeBitmapIndicesInto(bytes, short, { backend }), code("BAD_ARGUMENT"), backend);
+    assert.deepEqual(Array.from(short), [7, 7, 7], `${backend}: short output unchanged`);
+    const room = new Uint32Array(4).fill(7);
+    assert.throws(() => decodeBitmapIndicesInto(wide, room, { backend, canonical: true }), code("NON_CANONICAL"), backend);
+    assert.throws(() => decodeBitmapIndicesInto(bytes, room, { backend, length: 5 }), code("LENGTH_MISMATCH"), backend);
+    assert.deepEqual(Array.from(room), [7, 7, 7, 7], `${backend}: output unchanged on errors`);
+    assert.equal(decodeBitmapIndicesInto(bytes, room, { backend, canonical: true }), 4, backend);
+    assert.deepEqual(Array.from(room), values, backend);
   }
 });
