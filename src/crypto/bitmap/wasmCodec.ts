@@ -106,7 +106,10 @@ export function encodeIndicesWasm(length: number, indices: Uint32Array, core: Wa
     checkSortedIndices(length, indices); // the core only says "invalid": name the position
     throw new BitmapError("BAD_ARGUMENT", "bitmap encode: the core refused a list the reference accepts");
   }
-  return core.u8().slice(out, out + size);
+  // Out through Node's Buffer pool, as copyIndicesOut does: no ArrayBuffer of its own per call below 4 KB.
+  const pooled = Buffer.allocUnsafe(size);
+  pooled.set(core.u8().subarray(out, out + size));
+  return new Uint8Array(pooled.buffer, pooled.byteOffset, size);
 }
 
 /**
