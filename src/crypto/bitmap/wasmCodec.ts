@@ -1,4 +1,4 @@
-// The WASM backend of the bitmap codec (assembly/bitmap.ts), byte-identical to the TS reference (tsCodec.ts).
+// The WASM backend of the bitmap codec (assembly/bitmap/), byte-identical to the TS reference (tsCodec.ts).
 //
 // Each call copies its input into the core's scratch arena, makes one boundary crossing, and copies the result
 // out. The decoder needs the bit length before the call (to size the arena), so the header's length field is read
@@ -13,7 +13,7 @@ import { MAX_ENCODED_BYTES, TAG_DENSE_MAX, TAG_RUNS, TAG_SPARSE, checkDecodedLen
 import type { DecodeOptions } from "./format.js";
 import type { RoaringImportOptions } from "./roaring.js";
 
-/** The core's bitmap exports (assembly/bitmap.ts). Pointers are arena offsets; word arrays are u64 LE. */
+/** The core's bitmap exports (assembly/bitmap/, listed in assembly/index.ts). Pointers are arena offsets; word arrays are u64 LE. */
 export interface BitmapExports {
   bitmapEncode(words: number, n: number, out: number, list: number, cap: number): number;
   bitmapEncodeList(list: number, m: number, n: number, out: number, words: number): number;
@@ -37,7 +37,7 @@ export interface BitmapExports {
   roaringImport(input: number, len: number, words: number, cap: number, limit: number, isLength: boolean | number): number;
 }
 
-/** Negative return codes of the core's decoders (assembly/bitmap.ts). -6 is never returned: the caller's `length` is checked here. */
+/** Negative return codes of the core's decoders (assembly/bitmap/common.ts). -6 is never returned: the caller's `length` is checked here. */
 const WASM_ERRORS: Record<number, BitmapErrorCode> = {
   [-1]: "TRUNCATED",
   [-2]: "TRAILING_BYTES",
