@@ -12,6 +12,7 @@ import type { BitmapErrorCode } from "./errors.js";
 import { MAX_ENCODED_BYTES, TAG_DENSE_MAX, TAG_RUNS, TAG_SPARSE, checkDecodedLength, decodeLimit, readVarint } from "./format.js";
 import type { DecodeOptions } from "./format.js";
 import type { RoaringImportOptions } from "./roaring.js";
+import { slabCopyU32, slabCopyU8 } from "./slab.js";
 
 /** The core's bitmap exports (assembly/bitmap/, listed in assembly/index.ts). Pointers are arena offsets; word arrays are u64 LE. */
 export interface BitmapExports {
@@ -106,10 +107,7 @@ export function encodeIndicesWasm(length: number, indices: Uint32Array, core: Wa
     checkSortedIndices(length, indices); // the core only says "invalid": name the position
     throw new BitmapError("BAD_ARGUMENT", "bitmap encode: the core refused a list the reference accepts");
   }
-  // Out through Node's Buffer pool, as copyIndicesOut does: no ArrayBuffer of its own per call below 4 KB.
-  const pooled = Buffer.allocUnsafe(size);
-  pooled.set(core.u8().subarray(out, out + size));
-  return new Uint8Array(pooled.buffer, pooled.byteOffset, size);
+  return slabCopyU8(core.u8().subarray(out, out + size));
 }
 
 /**
@@ -186,7 +184,7 @@ function decodeIndicesToArena(bytes: Uint8Array, opts: DecodeOptions | undefined
  */
 export function decodeIndicesWasm(bytes: Uint8Array, opts?: DecodeOptions, core: WasmCore = wasmCore()): Uint32Array {
   const { n, list, count } = decodeIndicesToArena(bytes, opts, core);
-  const result = copyIndicesOut(core, list, count);
+  const result = slabCopyU32(new Uint32Array(core.exports.memory.buffer, list, count));
   if (opts?.canonical === true) checkSameBytes(encodeIndicesWasm(n, result, core), bytes);
   return result;
 }
@@ -233,20 +231,6 @@ function copyWordsOut(core: WasmCore, at: number, nWords32: number): Uint32Array
   const words = new Uint32Array(b.buffer, b.byteOffset, nWords32);
   words.set(view);
   return words;
-}
-
-/**
- * A copy of `count` positions of the arena at `at`. Through Buffer.allocUnsafe, whose results under 4 KB (up to
- * 1,023 positions) are slices of Node's shared 8 KB pool, so a call allocates no ArrayBuffer of its own: for the
- * 965 positions of the 100,000-tx bench bitmap, copy and decode cost 1.1 us median against 2.3 us with slice()
- * (40 x 2,000 calls; best 0.95 vs 0.82 us: what slice() saves per call the collector takes back). Like any pooled
- * Buffer, the result's `.buffer` may be shared: do not transfer it.
- */
-function copyIndicesOut(core: WasmCore, at: number, count: number): Uint32Array {
-  const b = Buffer.allocUnsafe(4 * count);
-  const out = new Uint32Array(b.buffer, b.byteOffset, count);
-  out.set(new Uint32Array(core.exports.memory.buffer, at, count));
-  return out;
 }
 
 /** Decodes with the core into a new Bitset. */

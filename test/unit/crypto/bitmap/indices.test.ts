@@ -222,3 +222,19 @@ test("decodeBitmapIndicesInto refuses an output that is too short and leaves it 
     assert.deepEqual(Array.from(room), values, backend);
   }
 });
+
+test("results kept across many calls stay intact (small ones share slabs, large ones do not)", (t) => {
+  const rng = seededRng(t);
+  const kept: Array<{ values: number[]; bytes: string; decoded: Uint32Array; encoded: Uint8Array }> = [];
+  for (let k = 0; k < 300; k++) {
+    // Sizes from a few bytes to past SLAB_MAX_RESULT (4 KiB of positions), so slabs fill up and get replaced.
+    const n = rng.pick([50, 5000, 100_000, 1_000_000]);
+    const values = sortedValues(rng, n, rng.pick([0, 1, 3, 100, 965, 1100, Math.floor(n / 40)]));
+    const bytes = encodeBitmap(Bitset.fromIndices(n, values));
+    kept.push({ values, bytes: toHex(bytes), decoded: decodeBitmapIndices(bytes, { length: n }), encoded: encodeBitmapIndices(n, Uint32Array.from(values)) });
+  }
+  kept.forEach((r, k) => {
+    assert.deepEqual(Array.from(r.decoded), r.values, `decoded #${k}`);
+    assert.equal(toHex(r.encoded), r.bytes, `encoded #${k}`);
+  });
+});
