@@ -51,17 +51,19 @@ export class AutoHasher implements TreeHasher {
     this.node = modules.node ?? new NodeHasher();
   }
 
-  /** The backend a single message of `length` bytes (prefix excluded) goes to. */
-  singleBackend(length: number, prefix?: number): WasmHasher | NodeHasher {
-    return length + (prefix === undefined ? 0 : 1) >= SINGLE_NODE_MIN_BYTES ? this.node : this.wasm;
+  /** Whether a single message of `length` bytes (prefix excluded) goes to node:crypto. */
+  singleToNode(length: number, prefix?: number): boolean {
+    return length + (prefix === undefined ? 0 : 1) >= SINGLE_NODE_MIN_BYTES;
   }
 
+  // One call site per backend (not a method called on either): each stays monomorphic for the JIT.
   digest(data: Uint8Array, prefix?: number): Uint8Array {
-    return this.singleBackend(data.length, prefix).digest(data, prefix);
+    return this.singleToNode(data.length, prefix) ? this.node.digest(data, prefix) : this.wasm.digest(data, prefix);
   }
 
   digestInto(data: Uint8Array, out: Uint8Array, offset = 0, prefix?: number): void {
-    this.singleBackend(data.length, prefix).digestInto(data, out, offset, prefix);
+    if (this.singleToNode(data.length, prefix)) this.node.digestInto(data, out, offset, prefix);
+    else this.wasm.digestInto(data, out, offset, prefix);
   }
 
   /**
