@@ -2,12 +2,17 @@
 // portable format (the baseline) on the two bitmaps the node ships: a QC signer set and a block's tx-result bitmap.
 // Group names carry the encoded sizes; a summary line with counts and sizes goes to stderr.
 //
-// What is compared: Quire encodes a dense Bitset (scanning all n bits) and decodes into a freshly allocated dense
-// Bitset; roaring serializes/deserializes its own compressed containers (a memcpy of sorted arrays for sparse sets).
-// The "wasm into" row decodes into one reused Bitset (decodeBitmapInto), the variant for hot paths.
+// What is compared: roaring serializes/deserializes its own compressed containers (for a sparse set, sorted arrays
+// of positions: little more than a memcpy). The equivalent Quire work is the "wasm list" row: from the sorted
+// positions to bytes (encodeBitmapIndices) and from bytes to the sorted positions (decodeBitmapIndices), the same
+// input form and the same output form on both sides. The "wasm" and "ts" rows do more: they encode a dense Bitset
+// (scanning all n bits) and decode into a freshly allocated dense Bitset; "wasm into" decodes into one reused Bitset
+// (decodeBitmapInto), the variant for hot paths that want a bit per position. "roaring into" deserializes into one
+// reused bitmap and "wasm list into" into one reused position array (decodeBitmapIndicesInto): no allocation on
+// either side.
 // The bitset rows show the core's word operations against the plain JS loops Bitset uses below WASM_MIN_WORDS_SCAN (wasmBitset.ts).
 import type { BenchCase } from "../harness.js";
-import { Bitset, decodeBitmap, decodeBitmapInto, encodeBitmap } from "../../src/crypto/bitmap/index.js";
+import { Bitset, decodeBitmap, decodeBitmapIndices, decodeBitmapIndicesInto, decodeBitmapInto, encodeBitmap, encodeBitmapIndices } from "../../src/crypto/bitmap/index.js";
 import type { BitmapBackend } from "../../src/crypto/bitmap/index.js";
 import { popcount32 } from "../../src/crypto/bitmap/bitset.js";
 import { SeededRng } from "../../src/util/rng.js";
@@ -79,6 +84,17 @@ function codecCases(w: Workload, Roaring: RoaringModule["RoaringBitmap32"] | und
   for (const backend of BACKENDS) {
     cases.push({ group: encodeGroup, backend, ...common, fn: batch(`${backend} encode`, () => encodeBitmap(w.bits, { backend }).length === quire.length) });
   }
+  const indices = w.bits.toIndices();
+  const lastByte = quire[quire.length - 1];
+  cases.push({
+    group: encodeGroup,
+    backend: "wasm list",
+    ...common,
+    fn: batch("wasm encode list", () => {
+      const got = encodeBitmapIndices(size, indices);
+      return got.length === quire.length && got[got.length - 1] === lastByte;
+    }),
+  });
   if (Roaring !== undefined && roaringBytes !== undefined) {
     // Both sides end with a queryable set: roaring's deserialized bitmap, Quire's dense Bitset.
     cases.push({ group: decodeGroup, backend: "roaring", baseline: true, ...common, fn: batch("roaring deserialize", () => Roaring.deserialize(roaringBytes, true).size === count) });
@@ -87,6 +103,28 @@ function codecCases(w: Workload, Roaring: RoaringModule["RoaringBitmap32"] | und
     const opts = { backend, length: size };
     cases.push({ group: decodeGroup, backend, ...common, fn: batch(`${backend} decode`, () => decodeBitmap(quire, opts).length === size) });
   }
+  const lastIndex = indices[count - 1];
+  cases.push({
+    group: decodeGroup,
+    backend: "wasm list",
+    ...common,
+    fn: batch("wasm decode list", () => {
+      const got = decodeBitmapIndices(quire, { length: size });
+      return got.length === count && got[count - 1] === lastIndex;
+    }),
+  });
+  // Both sides reusing their output: roaring deserializing into one bitmap, Quire into one position array.
+  if (Roaring !== undefined && roaringBytes !== undefined) {
+    const into = new Roaring();
+    cases.push({ group: decodeGroup, backend: "roaring into", ...common, fn: batch("roaring deserialize into", () => into.deserialize(roaringBytes, true).size === count) });
+  }
+  const positions = new Uint32Array(count);
+  cases.push({
+    group: decodeGroup,
+    backend: "wasm list into",
+    ...common,
+    fn: batch("wasm decode list into", () => decodeBitmapIndicesInto(quire, positions, { length: size }) === count && positions[count - 1] === lastIndex),
+  });
   // Not the comparison above (which ends with a new set each call): the hot-path variant reusing one Bitset.
   const target = new Bitset(size);
   const last = w.bits.words.length - 1;

@@ -3,6 +3,7 @@ import type { BenchCase } from "../harness.js";
 import type { Hasher } from "../../src/crypto/hasher.js";
 import { NobleHasher } from "../../src/crypto/hash/noble.js";
 import { NodeHasher } from "../../src/crypto/hash/node.js";
+import { AutoHasher } from "../../src/crypto/hash/auto.js";
 import { WasmHasher } from "../../src/crypto/hash/wasm.js";
 import { merkleRoot } from "../../src/crypto/merkle.js";
 import { WasmCore, wasmCore } from "../../src/crypto/wasm/loader.js";
@@ -26,7 +27,7 @@ export async function hashCases(): Promise<BenchCase[]> {
     { name: "node", hasher: new NodeHasher(), baseline: true },
     { name: "noble", hasher: new NobleHasher() },
   ];
-  const cases: BenchCase[] = [];
+  const cases: BenchCase[] = [...perJobCases(rng, wasm)];
 
   for (const [label, size] of [["64B", 64], ["1KiB", 1024], ["1MiB", 1 << 20]] as const) {
     const data = rng.bytes(size);
@@ -96,6 +97,60 @@ export async function hashCases(): Promise<BenchCase[]> {
           out[32 * (n - 1)] = last ^ 1;
           c.fn(input, out);
           if (out[32 * (n - 1)] !== last) throw new Error(`${c.name}: wrong level`);
+        },
+      });
+    }
+  }
+  return cases;
+}
+
+/**
+ * "hash per job": the jobs the node hands its default hasher, each timed on the core, on node:crypto and on the
+ * per-job dispatcher (auto.ts), which should match the faster of the two on every row. The baseline is `wasm`, the
+ * default before the dispatcher. Short messages run several calls per task (tinybench's own ~40 ns per task would
+ * otherwise be a tenth of a 32-byte hash); the per-item column is per call.
+ */
+function perJobCases(rng: SeededRng, wasm: WasmHasher): BenchCase[] {
+  const contenders: Array<{ name: string; hasher: Hasher; baseline?: boolean }> = [
+    { name: "wasm", hasher: wasm, baseline: true },
+    { name: "node", hasher: new NodeHasher() },
+    { name: "auto", hasher: new AutoHasher({ wasm }) },
+  ];
+  const cases: BenchCase[] = [];
+  const out = new Uint8Array(32);
+  for (const [label, size] of [["32B", 32], ["64B", 64], ["256B", 256], ["1KiB", 1024], ["4KiB", 4096], ["64KiB", 65536], ["1MiB", 1 << 20]] as const) {
+    const data = rng.bytes(size);
+    const first = createHash("sha256").update(data).digest()[0]!;
+    const calls = Math.max(1, Math.min(32, Math.floor(16384 / size)));
+    for (const c of contenders) {
+      cases.push({
+        group: `hash per job: digestInto ${label}`,
+        backend: c.name,
+        size,
+        items: calls,
+        ...(c.baseline === true ? { baseline: true } : {}),
+        fn: () => {
+          for (let i = 0; i < calls; i++) {
+            out[0] = first ^ 1;
+            c.hasher.digestInto(data, out);
+            if (out[0] !== first) throw new Error(`${c.name}: wrong digest`);
+          }
+        },
+      });
+    }
+  }
+  for (const [label, count, size] of [["1000 x 256B", 1000, 256], ["10 x 64KiB", 10, 65536]] as const) {
+    const messages = Array.from({ length: count }, () => rng.bytes(size));
+    const last = createHash("sha256").update(messages[count - 1]!).digest()[0]!;
+    for (const c of contenders) {
+      cases.push({
+        group: `hash per job: digestMany ${label}`,
+        backend: c.name,
+        size: count * size,
+        items: count,
+        ...(c.baseline === true ? { baseline: true } : {}),
+        fn: () => {
+          if (c.hasher.digestMany(messages)[32 * (count - 1)] !== last) throw new Error(`${c.name}: wrong digests`);
         },
       });
     }

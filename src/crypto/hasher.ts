@@ -3,9 +3,12 @@ import { QuireError } from "../util/errors.js";
 /** Length of a SHA-256 digest in bytes. */
 export const DIGEST_LENGTH = 32;
 
-/** The SHA-256 implementations Quire can run; all give identical bytes. */
-export type HashBackend = "wasm" | "node" | "noble";
-export const HASH_BACKENDS: readonly HashBackend[] = ["wasm", "node", "noble"];
+/**
+ * The SHA-256 implementations Quire can run; all give identical bytes. `auto` is not a fourth implementation: it
+ * sends each call to `wasm` or `node`, whichever is faster for it (hash/auto.ts), and is the default.
+ */
+export type HashBackend = "wasm" | "node" | "noble" | "auto";
+export const HASH_BACKENDS: readonly HashBackend[] = ["wasm", "node", "noble", "auto"];
 
 export type HashErrorCode =
   /** A prefix that is not an integer in 0..255. */

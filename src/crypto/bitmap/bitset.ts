@@ -280,6 +280,27 @@ export class Bitset {
   }
 }
 
+/**
+ * Checks that `indices` is a valid sorted position list of a `length`-bit set (the input of the list codecs):
+ * `length` in [0, MAX_BITS] (BAD_ARGUMENT), and, position by position, each below `length` (OUT_OF_RANGE) and
+ * above the one before it (NOT_INCREASING). The payload names the first offending index.
+ */
+export function checkSortedIndices(length: number, indices: Uint32Array): void {
+  checkLength(length);
+  let prev = -1;
+  for (let i = 0; i < indices.length; i++) {
+    const v = indices[i]!;
+    if (v >= length) throw new BitmapError("OUT_OF_RANGE", `position ${v} at index ${i} is outside [0, ${length})`, { index: i, value: v, length });
+    if (v <= prev) throw new BitmapError("NOT_INCREASING", `position ${v} at index ${i} does not exceed ${prev}`, { index: i, value: v, previous: prev });
+    prev = v;
+  }
+}
+
+/** BAD_ARGUMENT unless `out` holds `count` positions (the output of the list decoders' `Into` forms). */
+export function checkIndicesRoom(out: Uint32Array, count: number): void {
+  if (count > out.length) throw new BitmapError("BAD_ARGUMENT", `the bitmap has ${count} positions, the output holds ${out.length}`, { count, room: out.length });
+}
+
 /** Sets bits [from, to) of little-endian 32-bit words (no bounds checks: callers validate). */
 export function setRangeWords(w: Uint32Array, from: number, to: number): void {
   if (from >= to) return;

@@ -4,6 +4,6 @@ export { BitmapError } from "./errors.js";
 export type { BitmapErrorCode } from "./errors.js";
 export { DEFAULT_MAX_BITS, TAG_DENSE_MAX, TAG_RUNS, TAG_SPARSE } from "./format.js";
 export type { BitmapKind, DecodeOptions } from "./format.js";
-export { bitmapCodec, decodeBitmap, decodeBitmapInto, encodeBitmap, fromRoaring, toRoaring, tsBitmapCodec, wasmBitmapCodec } from "./codec.js";
+export { bitmapCodec, decodeBitmap, decodeBitmapIndices, decodeBitmapIndicesInto, decodeBitmapInto, encodeBitmap, encodeBitmapIndices, fromRoaring, toRoaring, tsBitmapCodec, wasmBitmapCodec } from "./codec.js";
 export type { RoaringImportOptions } from "./roaring.js";
 export type { BackendOption, BitmapBackend, BitmapCodec } from "./codec.js";

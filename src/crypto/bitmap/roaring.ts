@@ -1,6 +1,6 @@
 /**
  * # Roaring portable serialization (the format of Java/Go Roaring, CRoaring's `portable` mode, npm `roaring`'s
- * `serialize(true)`), pure TypeScript reference. The WASM core implements the same rules (assembly/bitmap.ts).
+ * `serialize(true)`), pure TypeScript reference. The WASM core implements the same rules (assembly/bitmap/roaring.ts).
  *
  * Layout (all integers little-endian):
  *

@@ -2,7 +2,7 @@
 // core is tested against (byte-identical output, identical error codes) and a selectable backend. It favours
 // obvious correctness over speed, but avoids per-bit work where a word-at-a-time loop is just as clear.
 
-import { Bitset, ctz32, popcount32, setRangeWords, wordsFor } from "./bitset.js";
+import { Bitset, checkIndicesRoom, checkSortedIndices, ctz32, popcount32, setRangeWords, wordsFor } from "./bitset.js";
 import { BitmapError } from "./errors.js";
 import {
   LITTLE_ENDIAN,
@@ -257,4 +257,23 @@ function readLow(bytes: Uint8Array, base: number, bit: number, l: number): numbe
   if (shift + l <= 32) return (w & (0xffffffff >>> (32 - l))) >>> 0;
   const top = (bytes[at + 4] ?? 0) << (32 - shift);
   return ((w | top) & (0xffffffff >>> (32 - l))) >>> 0;
+}
+
+/** The encoding of the set whose sorted positions are `indices` (the reference: through a Bitset). */
+export function encodeIndicesTs(length: number, indices: Uint32Array): Uint8Array {
+  checkSortedIndices(length, indices);
+  return encodeTs(Bitset.fromIndices(length, indices));
+}
+
+/** The sorted positions of an encoding (the reference: through a Bitset). */
+export function decodeIndicesTs(bytes: Uint8Array, opts?: DecodeOptions): Uint32Array {
+  return decodeTs(bytes, opts).toIndices();
+}
+
+/** The sorted positions of an encoding, written to `out`; returns their count (BAD_ARGUMENT if `out` is short). */
+export function decodeIndicesIntoTs(bytes: Uint8Array, out: Uint32Array, opts?: DecodeOptions): number {
+  const positions = decodeIndicesTs(bytes, opts);
+  checkIndicesRoom(out, positions.length);
+  out.set(positions);
+  return positions.length;
 }

@@ -1,4 +1,4 @@
-// Bulk bitset operations on the WASM core (assembly/bitmap.ts): popcount with i64.popcnt, word-wise and/or/xor/
+// Bulk bitset operations on the WASM core (assembly/bitmap/bitset.ts): popcount with i64.popcnt, word-wise and/or/xor/
 // andNot, and set-bit extraction. Bitset calls these for large sets only: each call copies the words into the
 // core's arena, which costs as much as the JS loop for small sets. Like every core call, each owns the scratch
 // arena only until it returns: callers must not hold arena offsets across a Bitset method call.

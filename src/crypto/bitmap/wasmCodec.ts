@@ -1,4 +1,4 @@
-// The WASM backend of the bitmap codec (assembly/bitmap.ts), byte-identical to the TS reference (tsCodec.ts).
+// The WASM backend of the bitmap codec (assembly/bitmap/), byte-identical to the TS reference (tsCodec.ts).
 //
 // Each call copies its input into the core's scratch arena, makes one boundary crossing, and copies the result
 // out. The decoder needs the bit length before the call (to size the arena), so the header's length field is read
@@ -6,17 +6,20 @@
 
 import { wasmCore } from "../wasm/loader.js";
 import type { WasmCore } from "../wasm/loader.js";
-import { Bitset, wordsFor } from "./bitset.js";
+import { Bitset, MAX_BITS, checkIndicesRoom, checkSortedIndices, wordsFor } from "./bitset.js";
 import { BitmapError } from "./errors.js";
 import type { BitmapErrorCode } from "./errors.js";
 import { MAX_ENCODED_BYTES, TAG_DENSE_MAX, TAG_RUNS, TAG_SPARSE, checkDecodedLength, decodeLimit, readVarint } from "./format.js";
 import type { DecodeOptions } from "./format.js";
 import type { RoaringImportOptions } from "./roaring.js";
+import { slabCopyU32, slabCopyU8 } from "./slab.js";
 
-/** The core's bitmap exports (assembly/bitmap.ts). Pointers are arena offsets; word arrays are u64 LE. */
+/** The core's bitmap exports (assembly/bitmap/, listed in assembly/index.ts). Pointers are arena offsets; word arrays are u64 LE. */
 export interface BitmapExports {
   bitmapEncode(words: number, n: number, out: number, list: number, cap: number): number;
+  bitmapEncodeList(list: number, m: number, n: number, out: number, words: number): number;
   bitmapDecode(input: number, len: number, words: number, maxN: number): number;
+  bitmapDecodeList(input: number, len: number, words: number, maxN: number, list: number): number;
   bitmapErrorOffset(): number;
   bitmapDecodedLength(): number;
   bitsetCount(words: number, nWords: number): number;
@@ -35,7 +38,7 @@ export interface BitmapExports {
   roaringImport(input: number, len: number, words: number, cap: number, limit: number, isLength: boolean | number): number;
 }
 
-/** Negative return codes of the core's decoders (assembly/bitmap.ts). -6 is never returned: the caller's `length` is checked here. */
+/** Negative return codes of the core's decoders (assembly/bitmap/common.ts). -6 is never returned: the caller's `length` is checked here. */
 const WASM_ERRORS: Record<number, BitmapErrorCode> = {
   [-1]: "TRUNCATED",
   [-2]: "TRAILING_BYTES",
@@ -86,6 +89,28 @@ export function encodeWasm(b: Bitset, core: WasmCore = wasmCore()): Uint8Array {
 }
 
 /**
+ * Encodes the set given by its sorted positions with the core, without a Bitset: for a sparse set only the list
+ * crosses into the core (4 bytes per position instead of n/8 bytes of words) and nothing of size n is scanned.
+ */
+export function encodeIndicesWasm(length: number, indices: Uint32Array, core: WasmCore = wasmCore()): Uint8Array {
+  if (!Number.isSafeInteger(length) || length < 0 || length > MAX_BITS) checkSortedIndices(length, indices);
+  const x = bitmapExports(core);
+  const m = indices.length;
+  const maxOut = align8(1 + Math.ceil(length / 8) + 24);
+  // The list is overwritten (HIGH positions) and read 4 values past its end by vector loads: 16 bytes of slack.
+  const listBytes = align8(4 * m + 16);
+  const base = core.reserve(listBytes + maxOut + wordsFor(length) * 4);
+  new Uint32Array(core.exports.memory.buffer, base, m).set(indices);
+  const out = base + listBytes;
+  const size = x.bitmapEncodeList(base, m, length, out, out + maxOut);
+  if (size < 0) {
+    checkSortedIndices(length, indices); // the core only says "invalid": name the position
+    throw new BitmapError("BAD_ARGUMENT", "bitmap encode: the core refused a list the reference accepts");
+  }
+  return slabCopyU8(core.u8().subarray(out, out + size));
+}
+
+/**
  * The bit length an encoding declares, read from its header and checked against the options (the same checks, in
  * the same order, as the TS decoder). The core re-reads and re-validates the header itself.
  */
@@ -121,12 +146,76 @@ function decodeToArena(bytes: Uint8Array, n: number, core: WasmCore): number {
   return base + inBytes;
 }
 
-/** NON_CANONICAL unless `bytes` is what the encoder writes for `b`. */
-function checkCanonical(bytes: Uint8Array, b: Bitset, core: WasmCore): void {
-  const again = encodeWasm(b, core);
+/**
+ * Decodes with the core to the sorted set positions, left in the arena (valid until the next core call). A SPARSE
+ * encoding goes from Elias-Fano straight to the list (the SIMD build never builds the n-bit words); DENSE and RUNS
+ * are decoded to words and their bits extracted. Throws the typed error of an invalid encoding.
+ */
+function decodeIndicesToArena(bytes: Uint8Array, opts: DecodeOptions | undefined, core: WasmCore): { n: number; list: number; count: number } {
+  decodeLimit(opts);
+  if (bytes.length > MAX_ENCODED_BYTES) throw new BitmapError("TOO_LARGE", `encoding of ${bytes.length} bytes is above ${MAX_ENCODED_BYTES}`, { offset: 0 });
+  const n = declaredLength(bytes, opts);
+  const x = bitmapExports(core);
+  const inBytes = align8(bytes.length + 16);
+  const wordBytes = wordsFor(n) * 4 + 8;
+  if (bytes[0] === TAG_SPARSE) {
+    // m sizes the list; an m above n is the core's BAD_COUNT to report, so the room is capped at n.
+    const pos = { off: 1 };
+    readVarint(bytes, pos);
+    const m = Math.min(readVarint(bytes, pos), n);
+    const base = core.reserve(inBytes + wordBytes + 4 * (m + 8));
+    core.u8().set(bytes, base);
+    const list = base + inBytes + wordBytes;
+    const rc = x.bitmapDecodeList(base, bytes.length, base + inBytes, n, list);
+    if (rc !== 0) throw wasmBitmapError(core, rc, "bitmap decode");
+    return { n, list, count: m };
+  }
+  const at = decodeToArena(bytes, n, core);
+  const count = x.bitsetCount(at, wordsFor(n) >>> 1);
+  const list = at + wordBytes;
+  core.reserve(inBytes + wordBytes + 4 * count); // grows in place: the arena's base, the input and the words stay
+  x.bitsetIndices(at, wordsFor(n) >>> 1, list);
+  return { n, list, count };
+}
+
+/**
+ * Decodes with the core to a new array of the sorted set positions. It takes 4 bytes per set position, up to 32x
+ * the dense form's n/8: pass `length` or `maxBits`.
+ */
+export function decodeIndicesWasm(bytes: Uint8Array, opts?: DecodeOptions, core: WasmCore = wasmCore()): Uint32Array {
+  const { n, list, count } = decodeIndicesToArena(bytes, opts, core);
+  const result = slabCopyU32(new Uint32Array(core.exports.memory.buffer, list, count));
+  if (opts?.canonical === true) checkSameBytes(encodeIndicesWasm(n, result, core), bytes);
+  return result;
+}
+
+/**
+ * Decodes with the core into `out` (positions at [0, count)) and returns the count: no allocation per call. BAD_ARGUMENT,
+ * with `out` untouched, when `out` cannot hold them all.
+ */
+export function decodeIndicesIntoWasm(bytes: Uint8Array, out: Uint32Array, opts?: DecodeOptions, core: WasmCore = wasmCore()): number {
+  const { n, list, count } = decodeIndicesToArena(bytes, opts, core);
+  checkIndicesRoom(out, count);
+  const view = new Uint32Array(core.exports.memory.buffer, list, count);
+  if (opts?.canonical === true) {
+    // The re-encoding reuses the arena: check a copy, then copy it in (`out` stays unchanged on NON_CANONICAL).
+    const copy = view.slice();
+    checkSameBytes(encodeIndicesWasm(n, copy, core), bytes);
+    out.set(copy);
+  } else out.set(view);
+  return count;
+}
+
+/** NON_CANONICAL unless `again` (the re-encoding of what `bytes` decoded to) equals `bytes`. */
+function checkSameBytes(again: Uint8Array, bytes: Uint8Array): void {
   if (again.length !== bytes.length || again.some((v, i) => v !== bytes[i])) {
     throw new BitmapError("NON_CANONICAL", "valid encoding, but not the canonical one for this set", { offset: 0 });
   }
+}
+
+/** NON_CANONICAL unless `bytes` is what the encoder writes for `b`. */
+function checkCanonical(bytes: Uint8Array, b: Bitset, core: WasmCore): void {
+  checkSameBytes(encodeWasm(b, core), bytes);
 }
 
 /**

@@ -1,12 +1,13 @@
 import { HASH_BACKENDS, HashError } from "../hasher.js";
 import type { HashBackend, Hasher } from "../hasher.js";
 import type { WasmCore } from "../wasm/loader.js";
+import { AutoHasher } from "./auto.js";
 import { NodeHasher } from "./node.js";
 import { NobleHasher } from "./noble.js";
 import { WasmHasher } from "./wasm.js";
 
 export interface HasherOptions {
-  /** For the wasm backend: the core (build) to run on; default: this thread's shared core. */
+  /** For the wasm and auto backends: the core (build) to run on; default: this thread's shared core. */
   core?: WasmCore;
 }
 
@@ -19,16 +20,21 @@ export function createHasher(backend: HashBackend, opts: HasherOptions = {}): Ha
       return new NodeHasher();
     case "noble":
       return new NobleHasher();
+    case "auto":
+      return new AutoHasher({ wasm: new WasmHasher(opts.core) });
     default:
       throw new HashError("UNKNOWN_BACKEND", `unknown hash backend "${String(backend)}" (expected ${HASH_BACKENDS.join("|")})`);
   }
 }
 
-let shared: WasmHasher | undefined;
+let shared: AutoHasher | undefined;
 
-/** This thread's default hasher: the WASM core (SIMD build when the runtime supports it). */
-export function defaultHasher(): WasmHasher {
-  shared ??= new WasmHasher();
+/**
+ * This thread's default hasher: per call, the WASM core (SIMD build when the runtime supports it) for short
+ * messages, batches, levels and trees, node:crypto for long messages (thresholds in auto.ts).
+ */
+export function defaultHasher(): AutoHasher {
+  shared ??= new AutoHasher();
   return shared;
 }
 

@@ -2,7 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { DIGEST_LENGTH, HashError } from "../../../src/crypto/hasher.js";
+import { DIGEST_LENGTH, HashError, isTreeHasher } from "../../../src/crypto/hasher.js";
+import { AutoHasher, BATCH_LANES, MANY_NODE_MIN_BYTES, SINGLE_NODE_MIN_BYTES } from "../../../src/crypto/hash/auto.js";
+import { NodeHasher } from "../../../src/crypto/hash/node.js";
 import { createHasher, defaultHasher } from "../../../src/crypto/hash/backends.js";
 import { WasmHasher } from "../../../src/crypto/hash/wasm.js";
 import { WasmCore, simdAvailable } from "../../../src/crypto/wasm/loader.js";
@@ -146,14 +148,75 @@ test("wasm memory grows for large inputs and keeps working afterwards", (t) => {
   assert.equal(toHex(hasher.digest(small)), oracle(small));
 });
 
-test("createHasher builds each backend, the default is the wasm core, and an unknown name is a typed error", () => {
+test("createHasher builds each backend, the default is the per-job dispatcher, and an unknown name is a typed error", () => {
   assert.equal(createHasher("wasm").backend, "wasm");
   assert.equal(createHasher("node").backend, "node");
   assert.equal(createHasher("noble").backend, "noble");
+  assert.equal(createHasher("auto").backend, "auto");
   assert.equal(defaultHasher(), defaultHasher());
-  assert.equal(defaultHasher().backend, "wasm");
+  assert.equal(defaultHasher().backend, "auto");
+  assert.ok(isTreeHasher(defaultHasher()), "merkle.ts computes whole trees in the core through the default hasher");
   assert.throws(
     () => createHasher("sha1" as never),
     (e: unknown) => e instanceof HashError && e.code === "UNKNOWN_BACKEND",
   );
+});
+
+// The per-job dispatcher: correct bytes on both sides of each threshold, and the side each job goes to.
+test("auto: single messages on both sides of SINGLE_NODE_MIN_BYTES go to the expected backend and match node:crypto", (t) => {
+  const rng = seededRng(t);
+  const auto = new AutoHasher();
+  const N = SINGLE_NODE_MIN_BYTES;
+  for (const prefix of [undefined, 0, 1]) {
+    const extra = prefix === undefined ? 0 : 1; // the threshold counts the prefix byte
+    // [message length, whether node:crypto hashes it]: the threshold counts bytes hashed, the prefix byte included.
+    const cases: Array<[number, boolean]> = [[N - 1 - extra, false], [N - extra, true], [N + 1 - extra, true], [0, false], [4096, true]];
+    for (const [len, toNode] of cases) {
+      const data = rng.bytes(len);
+      assert.equal(auto.singleToNode(len, prefix), toNode, `length ${len}, prefix ${prefix}`);
+      assert.equal(toHex(auto.digest(data, prefix)), oracle(data, prefix), `digest, length ${len}, prefix ${prefix}`);
+      const out = new Uint8Array(40).fill(0xee);
+      auto.digestInto(data, out, 5, prefix);
+      assert.equal(toHex(out.subarray(5, 37)), oracle(data, prefix), `digestInto, length ${len}, prefix ${prefix}`);
+      assert.ok(out.subarray(0, 5).every((b) => b === 0xee) && out.subarray(37).every((b) => b === 0xee));
+    }
+  }
+});
+
+test("auto: digestMany around MANY_NODE_MIN_BYTES and BATCH_LANES, all short, all long and mixed, in order", (t) => {
+  const rng = seededRng(t);
+  const auto = new AutoHasher();
+  // Counts what reaches node:crypto, to see the split happen (the bytes are checked against the oracle regardless).
+  let nodeCalls = 0;
+  const node = new NodeHasher();
+  const counting = Object.assign(Object.create(node) as NodeHasher, {
+    digestInto: (d: Uint8Array, o: Uint8Array, off?: number, p?: number) => (nodeCalls++, node.digestInto(d, o, off, p)),
+    digestMany: (ms: readonly Uint8Array[], p?: number) => ((nodeCalls += ms.length), node.digestMany(ms, p)),
+  });
+  const spied = new AutoHasher({ wasm: auto.wasm, node: counting });
+  const M = MANY_NODE_MIN_BYTES;
+  const S = SINGLE_NODE_MIN_BYTES;
+  const cases: Array<{ lengths: number[]; long: number }> = [
+    { lengths: Array(BATCH_LANES).fill(M - 1), long: 0 },
+    { lengths: Array(BATCH_LANES).fill(M), long: BATCH_LANES },
+    { lengths: Array(BATCH_LANES + 3).fill(M + 1), long: BATCH_LANES + 3 },
+    { lengths: [M - 1, M, M + 1, 3, M * 4, 0, M - 1, 64], long: 3 },
+    { lengths: [M - 1, M, M + 1, 3, M * 4, 0, M - 1, 64].reverse(), long: 3 },
+    // Fewer messages than lanes: judged like single messages.
+    { lengths: Array(BATCH_LANES - 1).fill(S - 1), long: 0 },
+    { lengths: Array(BATCH_LANES - 1).fill(S), long: BATCH_LANES - 1 },
+    { lengths: [S - 1, S + 1], long: 1 },
+  ];
+  for (const { lengths, long } of cases) {
+    const messages = lengths.map((len) => rng.bytes(len));
+    nodeCalls = 0;
+    const packed = spied.digestMany(messages);
+    assert.equal(nodeCalls, long, `lengths ${lengths.join(",")}: messages hashed by node:crypto`);
+    assert.equal(packed.length, 32 * messages.length);
+    messages.forEach((m, i) => assert.equal(toHex(packed.subarray(32 * i, 32 * i + 32)), oracle(m), `lengths ${lengths.join(",")}, #${i}`));
+    // With a prefix the threshold moves down by one byte: the same lengths still hash correctly.
+    const withPrefix = auto.digestMany(messages, 7);
+    messages.forEach((m, i) => assert.equal(toHex(withPrefix.subarray(32 * i, 32 * i + 32)), oracle(m, 7), `prefixed, lengths ${lengths.join(",")}, #${i}`));
+  }
+  assert.throws(() => auto.digestMany([new Uint8Array(M)], 256), (e: unknown) => e instanceof HashError && e.code === "BAD_PREFIX");
 });
