@@ -27,13 +27,13 @@ export function createHasher(backend: HashBackend, opts: HasherOptions = {}): Ha
   }
 }
 
-let shared: AutoHasher | undefined;
+let shared: Hasher | undefined;
 
 /**
  * This thread's default hasher: per call, the WASM core (SIMD build when the runtime supports it) for short
  * messages, batches, levels and trees, node:crypto for long messages (thresholds in auto.ts).
  */
-export function defaultHasher(): AutoHasher {
+export function defaultHasher(): Hasher {
   shared ??= new AutoHasher();
   return shared;
 }
@@ -41,9 +41,8 @@ export function defaultHasher(): AutoHasher {
 /**
  * Makes `hasher` what `defaultHasher()` returns on this thread from now on: the node's `hash.backend` setting, applied
  * at start before anything takes the default (the mempool, executor and KV app take it when they are built). Callers
- * of `defaultHasher()` use only the `Hasher` contract (tree methods are probed with `isTreeHasher`), which the cast
- * below relies on.
+ * of `defaultHasher()` use only the `Hasher` contract (tree methods are probed with `isTreeHasher`).
  */
 export function setDefaultHasher(hasher: Hasher): void {
-  shared = hasher as NonNullable<typeof shared>;
+  shared = hasher;
 }
