@@ -51,7 +51,7 @@ import { PENALTY } from "./penalties.js";
 import type { PeerPenalties } from "./penalties.js";
 import { NO_SHELL_METRICS } from "./metrics.js";
 import type { ShellMetrics } from "./metrics.js";
-import { Proposer } from "./proposer.js";
+import { ExecutionPace, Proposer } from "./proposer.js";
 import type { PayloadSource } from "./proposer.js";
 import type { SignaturePrecheck } from "./precheck.js";
 import { TxGossip } from "./txGossip.js";
@@ -91,7 +91,7 @@ export interface ConsensusShellModules {
   readonly precheck: SignaturePrecheck | null;
   readonly store: ShellStore;
   /** Commits blocks; builds proposals' parent outcomes. (The core's execution check is injected into the replica.) */
-  readonly executor: Pick<Executor, "commit" | "parentExecution" | "txIdsInBranch" | "execute" | "head">;
+  readonly executor: Pick<Executor, "commit" | "parentExecution" | "txIdsInBranch" | "execute" | "head" | "speculativeCount">;
   /** The pool gossip feeds and commits drain; by default also the payload source of proposals. */
   readonly mempool: Pick<Mempool, "size" | "reap" | "removeCommitted" | "add" | "takeNewForGossip">;
   /** Where proposals take their transactions from; default the mempool (the simulator's twins add to it). */
@@ -132,6 +132,8 @@ export class ConsensusShell {
   private readonly deferredCommits: Extract<Effect, { kind: "commit" }>["blocks"][] = [];
   private readonly executeAhead: { readonly block: Block; readonly hash: Hash }[] = [];
   private afterStepTimer: TimerHandle | null = null;
+  /** How fast this node executed its recent blocks (timed in `afterStep`): bounds the blocks it proposes. */
+  private readonly pace = new ExecutionPace();
   private readonly inbound: InboundEntry[] = [];
   private viewTimer: TimerHandle | null = null;
   private readonly proposer: Proposer;
@@ -157,6 +159,7 @@ export class ConsensusShell {
       { self: o.self, block: o.block },
       {
         scheduler: m.scheduler,
+        pace: this.pace,
         payload: m.payload ?? m.mempool,
         executor: m.executor,
         wanted: (req) => !this.stopped && this.state !== null && this.state.view === req.view && this.state.awaitingPayload === req.view,
@@ -449,6 +452,10 @@ export class ConsensusShell {
   private onSyncRequest(from: number, req: SyncRequest): void {
     const state = this.state;
     if (state === null) return;
+    // The answer is the store's committed heights then the core's certified branch above its root: commits the core
+    // decided but the shell has not applied yet would be a hole between the two (a review finding: [1, 2, 6] for
+    // 1..10, refused by the requester as SYNC_NOT_CHAIN and blamed on this honest node).
+    this.applyDeferredCommits();
     // Rate and queue room first: nothing is read from the store for a refused request (syncLimiter.ts).
     const now = this.m.scheduler.now();
     const grant = this.syncLimiter.admit(from, req.toHeight - req.fromHeight + 1, this.m.transport.queuedBytes?.(from) ?? 0, now);
@@ -485,6 +492,8 @@ export class ConsensusShell {
     if (this.draining) return;
     this.draining = true;
     try {
+      // A new input sees every decided commit applied (the executor, the leaders' history), as before the deferral.
+      if (this.inbox.length > 0) this.applyDeferredCommits();
       while (this.inbox.length > 0 && !this.stopped && this.state !== null) {
         const next = this.inbox.shift()!;
         const before = this.state.view;
@@ -583,7 +592,8 @@ export class ConsensusShell {
    *
    * - Commits. The decision stands once the core made it; applying it (the executor's store transaction with its
    *   fsync, the mempool, the block stream) is local, so the step's vote or proposal leaves first. Until the task runs
-   *   the executor still holds the decided blocks as speculative ones, so every reader sees the same state.
+   *   the executor still holds the decided blocks as speculative ones, so every reader sees the same state; a next
+   *   input (`drain`) or a sync request (which serves store heights, then the core's branch) applies them first.
    * - Execute ahead. A block this replica just stored (it voted for it, or proposed it) is executed while its vote
    *   travels and the QC forms: the next proposal must carry its state root, and checking that proposal (or building
    *   it, on the next leader) then finds the outcome cached instead of executing on the view's critical path. A block
@@ -592,15 +602,24 @@ export class ConsensusShell {
    * Trace of a 4-node run before this (3,000 tx/s offered, this machine): a voter spent 117–290 ms executing the
    * parent inside the proposal's step and 40–300 ms in the commit, both before its vote left.
    */
+  /** Applies the commits decided by earlier steps and not applied yet, in order. */
+  private applyDeferredCommits(): void {
+    while (this.deferredCommits.length > 0 && !this.stopped) this.commit(this.deferredCommits.shift()!);
+  }
+
   private afterStep(): void {
     try {
-      while (this.deferredCommits.length > 0 && !this.stopped) this.commit(this.deferredCommits.shift()!);
+      this.applyDeferredCommits();
       while (this.executeAhead.length > 0 && !this.stopped) {
         const { block, hash } = this.executeAhead.shift()!;
         const head = this.m.executor.head();
         if (head !== null && block.header.height <= head.height) continue;
         try {
+          const t0 = this.m.scheduler.now();
+          const before = this.m.executor.speculativeCount;
           this.m.executor.execute(block, hash);
+          // Timed only when this call executed the block itself (not found cached, no ancestors run with it).
+          if (this.m.executor.speculativeCount === before + 1) this.pace.observe(block.txs.length, this.m.scheduler.now() - t0);
         } catch (e) {
           if (!(e instanceof ExecutionError)) throw e;
         }

@@ -128,7 +128,10 @@ export class KvApplication implements Application {
     return this.read(state, this.tree.entryKey(this.hasher.digest(key)), key);
   }
 
-  /** The value stored for `key`, checking that the entry really is that key's (keyHash collisions do not happen). */
+  /**
+   * The value stored for `key`, checking that the entry really is that key's (keyHash collisions do not happen). Only
+   * delete, cas and queries read: a put overwrites without reading, so a damaged entry is found when it is next read.
+   */
   private read(state: StateReader, entryKey: Uint8Array, key: Uint8Array): Uint8Array | undefined {
     const entry = state.get(entryKey);
     if (entry === undefined) return undefined;
