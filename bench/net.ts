@@ -5,8 +5,11 @@
  * - one-way throughput, messages/s and MB/s, for 200-byte and 64 KiB messages, in both directions of the one link
  *   (ws client → uWS server, and uWS server → ws client), each over `--trials` trials of a fixed message count; the
  *   receiver checks every message's length and order, and a trial ends when the receiver has counted them all;
- * - the baseline in the same run: the bare `ws` client sending each message as its own frame to a bare uWS server
- *   (no Quire framing, no coalescing);
+ * - the baselines in the same run, one per direction, in the same two processes and the same pairing: the bare `ws`
+ *   client here sending each message as its own frame to a bare uWS server in the peer (ws→uWS), and that uWS server
+ *   sending each message as its own message to the bare `ws` client (uWS→ws); no Quire framing, no coalescing, no
+ *   channel. Trials alternate between the baseline and the Quire rows; the summary prints each Quire row's ratio to its
+ *   direction's baseline, over all trials and per pair of neighbouring trials;
  * - round-trip latency of a 200-byte consensus message (echo), through the bench harness (tinybench);
  * - the cost of the authenticated channel (src/net/channel.ts): every Quire row is measured twice in the same run,
  *   on a link with the channel and on a second link (own peer process) whose two ends stub the tag out
@@ -80,16 +83,22 @@ function seconds(t0: number): number {
   return (performance.now() - t0) / 1000;
 }
 
-/** Baseline: each message its own `ws` frame (default random masking, as a plain ws user would), to a bare uWS server. */
-async function rawTrial(peer: Peer, port: number, pool: readonly Uint8Array[], n: number): Promise<number> {
+/** Opens a bare `ws` client to the peer's bare uWS server (the baselines' connection). */
+async function rawConnect(port: number): Promise<WebSocket> {
   const ws = new WebSocket(`ws://127.0.0.1:${port}/raw`, { perMessageDeflate: false });
   ws.on("error", () => {});
   await new Promise<void>((resolve, reject) => {
     ws.once("open", () => resolve());
     ws.once("close", () => reject(new Error("baseline connection failed")));
   });
+  return ws;
+}
+
+/** Baseline ws→uWS: each message its own `ws` frame (default random masking, as a plain ws user would), to a bare uWS server. */
+async function rawSendTrial(peer: Peer, port: number, pool: readonly Uint8Array[], n: number): Promise<number> {
+  const ws = await rawConnect(port);
   try {
-    await peer.request({ cmd: "rawSink", n }, "ok");
+    await peer.request({ cmd: "rawSink", n, size: pool[0]!.length }, "ok");
     const done = peer.next("rawDone");
     const t0 = performance.now();
     let sent = 0;
@@ -115,6 +124,33 @@ async function rawTrial(peer: Peer, port: number, pool: readonly Uint8Array[], n
     burst();
     await done;
     return seconds(t0);
+  } finally {
+    ws.terminate();
+  }
+}
+
+/**
+ * Baseline uWS→ws: the peer's bare uWS server sends each message as its own uWS message (back-pressure at 1 MiB, as
+ * the transport's default high-water mark) to a bare `ws` client here, which checks each one's length and index as
+ * the Quire sink does.
+ */
+async function rawReceiveTrial(peer: Peer, port: number, size: number, n: number): Promise<number> {
+  const ws = await rawConnect(port);
+  try {
+    let count = 0;
+    let bad = 0;
+    const done = new Promise<void>((resolve) => {
+      ws.on("message", (data: Buffer) => {
+        if (data.length !== size || payloadIndex(data) !== (count & (POOL - 1))) bad++;
+        if (++count === n) resolve();
+      });
+    });
+    const t0 = performance.now();
+    peer.proc.send({ cmd: "rawSource", n, size } satisfies Command);
+    await done;
+    const s = seconds(t0);
+    if (bad > 0) throw new Error(`bench: ${bad} baseline messages arrived out of order or damaged`);
+    return s;
   } finally {
     ws.terminate();
   }
@@ -320,6 +356,7 @@ export const suite: BenchSuite = {
     const rows: BenchResult[] = [];
     const rigs: Rig[] = [];
     const losses: string[] = [];
+    const vsBare: string[] = [];
     try {
       if (channelMode !== "off") rigs.push(await openRig({ ...base, channel: true }));
       if (channelMode !== "on") rigs.push(await openRig({ ...base, channel: false }));
@@ -348,15 +385,17 @@ export const suite: BenchSuite = {
           process.stderr.write(".");
           return out;
         };
-        const [rawTimes] = await measure([(sz, k) => rawTrial(first.peer, first.rawPort, payloadPool(sz, POOL), k)]);
-        const baseRow = throughputResult(SUITE, group, "bare ws→uWS, frame per msg (baseline)", size, n, rawTimes!);
-        rows.push(baseRow);
-        for (const [dir, pick] of [
-          ["quire ws→uWS (dialer→listener)", (r: Rig) => r.dialerToListener.bind(r)],
-          ["quire uWS→ws (listener→dialer)", (r: Rig) => r.listenerToDialer.bind(r)],
+        // Each direction against its own baseline, bare ws and uWS in the same two processes and the same pairing
+        // (ws client here, uWS server in the peer), trials alternating with the Quire rows.
+        for (const [dir, bareLabel, bare, pick] of [
+          ["quire ws→uWS (dialer→listener)", "bare ws→uWS, frame per msg (baseline)", (sz: number, k: number) => rawSendTrial(first.peer, first.rawPort, payloadPool(sz, POOL), k), (r: Rig) => r.dialerToListener.bind(r)],
+          ["quire uWS→ws (listener→dialer)", "bare uWS→ws, frame per msg (baseline)", (sz: number, k: number) => rawReceiveTrial(first.peer, first.rawPort, sz, k), (r: Rig) => r.listenerToDialer.bind(r)],
         ] as const) {
           const before = rigs.map((r) => ({ ...r.frames }));
-          const times = await measure(rigs.map(pick), (k) => rigs[k]!.lastCpuMicros);
+          const [bareTimes, ...times] = await measure([bare, ...rigs.map(pick)], (k) => (k === 0 ? 0 : rigs[k - 1]!.lastCpuMicros));
+          cpu.shift();
+          const baseRow = throughputResult(SUITE, group, bareLabel, size, n, bareTimes!);
+          rows.push(baseRow);
           const frameSizes = rigs.map((r, k) => {
             const b = before[k]!;
             const [cnt, bytes] = dir.includes("dialer→") ? [r.frames.sealed - b.sealed, r.frames.sealedBytes - b.sealedBytes] : [r.frames.opened - b.opened, r.frames.openedBytes - b.openedBytes];
@@ -364,6 +403,14 @@ export const suite: BenchSuite = {
           });
           const dirRows = rigs.map((r, k) => throughputResult(SUITE, group, label(r, dir), size, n, times[k]!, baseRow));
           rows.push(...dirRows);
+          // Trial i of a Quire row against trial i of the baseline (run next to each other): the range says how much
+          // of the ratio is the machine's noise.
+          rigs.forEach((r, k) => {
+            const paired = times[k]!.map((t, i) => bareTimes![i]! / t).sort((a, b) => a - b);
+            vsBare.push(
+              `${group.padEnd(15)} ${label(r, dir).padEnd(44)} ${(baseRow.meanNs / dirRows[k]!.meanNs).toFixed(2)}x bare (all trials), paired trials ${paired[0]!.toFixed(2)}–${paired[paired.length - 1]!.toFixed(2)}x, median ${median(paired).toFixed(2)}x`,
+            );
+          });
           if (dirRows.length === 2) {
             // Medians over the trials: one trial disturbed by another process should not decide the figure.
             const wallLoss = 1 - dirRows[1]!.p50Ns / dirRows[0]!.p50Ns;
@@ -414,6 +461,7 @@ export const suite: BenchSuite = {
         `${r.group.padEnd(15)} ${r.backend.padEnd(54)} ${Math.round(r.opsPerSec).toLocaleString("en-US").padStart(11)} msg/s ${(r.bytesPerSec / 1e6).toFixed(0).padStart(6)} MB/s   ${r.backend.startsWith("quire") ? target : ""}`,
       );
     }
+    if (vsBare.length > 0) lines.push("", "Quire vs bare ws/uWS in the same direction (target at 64 KiB: ≥ 1.00x in both directions)", "", ...vsBare);
     if (losses.length > 0) lines.push("", "authenticated channel, on vs off (targets: ≤ 15 % throughput loss at 200 B, ≤ 10 % at 64 KiB)", "", ...losses);
     for (const r of rows.filter((x) => x.group.startsWith("channel tag"))) lines.push(`${r.group}: seal + open ${formatNs(r.meanNs)} per frame, ${((r.size ?? 0) / r.meanNs).toFixed(2)} GB/s`);
     for (const rtt of rows.filter((r) => r.group === "rtt 200 B")) lines.push("", `round trip 200 B (${rtt.backend}): mean ${formatNs(rtt.meanNs)}, p50 ${formatNs(rtt.p50Ns)}`);

@@ -57,8 +57,10 @@ export type Command =
   | { cmd: "echo" }
   /** Report this process's CPU time (an `cpu` event). */
   | { cmd: "cpu" }
-  /** Baseline: count `n` frames on the raw uWS server, then report over IPC. */
-  | { cmd: "rawSink"; n: number }
+  /** Baseline: count `n` frames of `size` bytes on the raw uWS server, then report over IPC. */
+  | { cmd: "rawSink"; n: number; size: number }
+  /** Baseline: send `n` messages of `size` bytes, one uWS message each, to the raw ws client connected last. */
+  | { cmd: "rawSource"; n: number; size: number }
   | { cmd: "exit" };
 
 /** Peer → parent. */
