@@ -67,6 +67,18 @@ class Peer {
     return p;
   }
 
+  /** Resolves once the process has exited, or after `ms`, whichever comes first. */
+  exitedWithin(ms: number): Promise<void> {
+    if (this.exited) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.proc.once("exit", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   /** Always by pid: SIGKILL if it has not exited on its own. */
   kill(): void {
     if (!this.exited && this.proc.pid !== undefined) {
@@ -78,6 +90,15 @@ class Peer {
     }
   }
 }
+
+/** CPU time of both processes so far (µs, user + system), read outside the timed sections. */
+async function cpuOfBoth(peer: Peer): Promise<number> {
+  const u = process.cpuUsage();
+  return u.user + u.system + (await peer.request({ cmd: "cpu" }, "cpu")).micros;
+}
+
+/** CPU time of both processes during the last baseline trial, µs. */
+let rawCpuMicros = 0;
 
 function seconds(t0: number): number {
   return (performance.now() - t0) / 1000;
@@ -100,6 +121,7 @@ async function rawSendTrial(peer: Peer, port: number, pool: readonly Uint8Array[
   try {
     await peer.request({ cmd: "rawSink", n, size: pool[0]!.length }, "ok");
     const done = peer.next("rawDone");
+    const c0 = await cpuOfBoth(peer);
     const t0 = performance.now();
     let sent = 0;
     const mask = pool.length - 1;
@@ -123,7 +145,9 @@ async function rawSendTrial(peer: Peer, port: number, pool: readonly Uint8Array[
     };
     burst();
     await done;
-    return seconds(t0);
+    const s = seconds(t0);
+    rawCpuMicros = (await cpuOfBoth(peer)) - c0;
+    return s;
   } finally {
     ws.terminate();
   }
@@ -145,10 +169,12 @@ async function rawReceiveTrial(peer: Peer, port: number, size: number, n: number
         if (++count === n) resolve();
       });
     });
+    const c0 = await cpuOfBoth(peer);
     const t0 = performance.now();
     peer.proc.send({ cmd: "rawSource", n, size } satisfies Command);
     await done;
     const s = seconds(t0);
+    rawCpuMicros = (await cpuOfBoth(peer)) - c0;
     if (bad > 0) throw new Error(`bench: ${bad} baseline messages arrived out of order or damaged`);
     return s;
   } finally {
@@ -210,7 +236,8 @@ function countingFrames(inner: FrameAuthFactory, c: FrameCounts): FrameAuthFacto
 async function openRig(cfg: PeerConfig): Promise<Rig> {
   const frames: FrameCounts = { sealed: 0, sealedBytes: 0, opened: 0, openedBytes: 0, ms: 0 };
   const script = fileURLToPath(new URL("./netPeer.js", import.meta.url));
-  const peer = new Peer(spawn(process.execPath, [script, JSON.stringify(cfg)], { stdio: ["ignore", "inherit", "inherit", "ipc"] }));
+  // The peer inherits this process's node flags: `node --cpu-prof bin/quire.js bench net` profiles both processes.
+  const peer = new Peer(spawn(process.execPath, [...process.execArgv, script, JSON.stringify(cfg)], { stdio: ["ignore", "inherit", "inherit", "ipc"] }));
   const ids = [benchIdentity(0), benchIdentity(1)];
   const t = new UwsTransport(
     {
@@ -258,14 +285,13 @@ async function openRig(cfg: PeerConfig): Promise<Rig> {
       // channel already closed
     }
     await t.stop();
+    // A moment to exit on its own (and write its --cpu-prof profile), then by pid.
+    await peer.exitedWithin(3_000);
     peer.kill();
   };
   // CPU of both processes over a trial, read outside the timed section: this is what the channel adds, and unlike
   // the wall time it barely depends on what else runs on the machine.
-  const cpuNow = async (): Promise<number> => {
-    const u = process.cpuUsage();
-    return u.user + u.system + (await peer.request({ cmd: "cpu" }, "cpu")).micros;
-  };
+  const cpuNow = (): Promise<number> => cpuOfBoth(peer);
   try {
     const ready = await peer.next("ready");
     await t.start();
@@ -367,7 +393,7 @@ export const suite: BenchSuite = {
       ];
       for (const { size, n, label: sizeLabel } of sizes) {
         const group = `one-way ${sizeLabel}`;
-        if (!want(group)) continue;
+        if (!want(group) && !want(`${group} quire ws→uWS`) && !want(`${group} quire uWS→ws`)) continue;
         // Each rig warms up (JIT, TCP windows), then the trials alternate between the rigs, so that load from other
         // processes on this shared machine falls on channel-on and channel-off trials alike.
         const cpu: number[][] = [];
@@ -391,9 +417,10 @@ export const suite: BenchSuite = {
           ["quire ws→uWS (dialer→listener)", "bare ws→uWS, frame per msg (baseline)", (sz: number, k: number) => rawSendTrial(first.peer, first.rawPort, payloadPool(sz, POOL), k), (r: Rig) => r.dialerToListener.bind(r)],
           ["quire uWS→ws (listener→dialer)", "bare uWS→ws, frame per msg (baseline)", (sz: number, k: number) => rawReceiveTrial(first.peer, first.rawPort, sz, k), (r: Rig) => r.listenerToDialer.bind(r)],
         ] as const) {
+          if (!want(group) && !want(`${group} ${dir}`)) continue; // --filter "64 KiB quire uWS→ws": one direction only
           const before = rigs.map((r) => ({ ...r.frames }));
-          const [bareTimes, ...times] = await measure([bare, ...rigs.map(pick)], (k) => (k === 0 ? 0 : rigs[k - 1]!.lastCpuMicros));
-          cpu.shift();
+          const [bareTimes, ...times] = await measure([bare, ...rigs.map(pick)], (k) => (k === 0 ? rawCpuMicros : rigs[k - 1]!.lastCpuMicros));
+          const bareCpu = median(cpu.shift()!);
           const baseRow = throughputResult(SUITE, group, bareLabel, size, n, bareTimes!);
           rows.push(baseRow);
           const frameSizes = rigs.map((r, k) => {
@@ -408,7 +435,7 @@ export const suite: BenchSuite = {
           rigs.forEach((r, k) => {
             const paired = times[k]!.map((t, i) => bareTimes![i]! / t).sort((a, b) => a - b);
             vsBare.push(
-              `${group.padEnd(15)} ${label(r, dir).padEnd(44)} ${(baseRow.meanNs / dirRows[k]!.meanNs).toFixed(2)}x bare (all trials), paired trials ${paired[0]!.toFixed(2)}–${paired[paired.length - 1]!.toFixed(2)}x, median ${median(paired).toFixed(2)}x`,
+              `${group.padEnd(15)} ${label(r, dir).padEnd(44)} ${(baseRow.meanNs / dirRows[k]!.meanNs).toFixed(2)}x bare (all trials), paired trials ${paired[0]!.toFixed(2)}–${paired[paired.length - 1]!.toFixed(2)}x, median ${median(paired).toFixed(2)}x; CPU of both processes ${((1e3 * median(cpu[k]!)) / n).toFixed(0)} ns/msg, bare ${((1e3 * bareCpu) / n).toFixed(0)}`,
             );
           });
           if (dirRows.length === 2) {
