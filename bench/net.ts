@@ -435,7 +435,7 @@ export const suite: BenchSuite = {
           rigs.forEach((r, k) => {
             const paired = times[k]!.map((t, i) => bareTimes![i]! / t).sort((a, b) => a - b);
             vsBare.push(
-              `${group.padEnd(15)} ${label(r, dir).padEnd(44)} ${(baseRow.meanNs / dirRows[k]!.meanNs).toFixed(2)}x bare (all trials), paired trials ${paired[0]!.toFixed(2)}–${paired[paired.length - 1]!.toFixed(2)}x, median ${median(paired).toFixed(2)}x; CPU of both processes ${((1e3 * median(cpu[k]!)) / n).toFixed(0)} ns/msg, bare ${((1e3 * bareCpu) / n).toFixed(0)}`,
+              `${group.padEnd(15)} ${label(r, dir).padEnd(44)} ${(baseRow.meanNs / dirRows[k]!.meanNs).toFixed(2)}x bare (all trials), paired trials ${paired[0]!.toFixed(2)}–${paired[paired.length - 1]!.toFixed(2)}x, median ${median(paired).toFixed(2)}x; CPU of both processes ${((1e3 * median(cpu[k]!)) / n).toFixed(0)} ns/msg, bare ${((1e3 * bareCpu) / n).toFixed(0)}; trials (s) ${times[k]!.map((t) => t.toFixed(2)).join(" ")}, bare ${bareTimes!.map((t) => t.toFixed(2)).join(" ")}`,
             );
           });
           if (dirRows.length === 2) {

@@ -58,7 +58,8 @@ let rawExpectedSize = 0;
 let rawCount = 0;
 let rawBad = 0;
 let rawSocket: uWS.WebSocket<unknown> | undefined;
-let rawSourceMore: (() => void) | undefined;
+/** The baseline sender's resume function, and the connection it sends on. */
+let rawSourceMore: { ws: uWS.WebSocket<unknown>; burst: () => void } | undefined;
 const app = uWS.App().ws("/*", {
   maxPayloadLength: 1024 * 1024,
   maxBackpressure: 16 * 1024 * 1024,
@@ -67,10 +68,13 @@ const app = uWS.App().ws("/*", {
     rawSocket = ws;
   },
   close: (ws) => {
+    // The previous trial's connection may close after the next one opened: only its own state goes.
     if (rawSocket === ws) rawSocket = undefined;
-    rawSourceMore = undefined;
+    if (rawSourceMore?.ws === ws) rawSourceMore = undefined;
   },
-  drain: () => rawSourceMore?.(),
+  drain: (ws) => {
+    if (rawSourceMore?.ws === ws) rawSourceMore.burst();
+  },
   message: (_ws, m) => {
     if (m.byteLength !== rawExpectedSize || payloadIndex(new Uint8Array(m, 0, Math.min(4, m.byteLength))) !== (rawCount & (POOL - 1))) rawBad++;
     if (++rawCount === rawExpected) {
@@ -102,8 +106,23 @@ function rawSource(n: number, size: number): void {
     });
     if (sent >= n) rawSourceMore = undefined;
   };
-  rawSourceMore = burst;
+  rawSourceMore = { ws, burst };
   burst();
+  // Once in about a dozen runs a baseline trial stalled for minutes (253 s for 640 MB) in `quire bench net` and never
+  // in a standalone loop of the same trial: if one second passes without progress, say so and push again (bounded by
+  // the trial: the timer stops with the last message or the connection).
+  let lastSent = -1;
+  const watchdog = setInterval(() => {
+    if (sent >= n || rawSourceMore?.ws !== ws) {
+      clearInterval(watchdog);
+      return;
+    }
+    if (sent === lastSent) {
+      process.stderr.write(`bench peer: baseline sender stalled at ${sent}/${n} with ${ws.getBufferedAmount()} B buffered; pushing again\n`);
+      burst();
+    }
+    lastSent = sent;
+  }, 1_000);
 }
 
 await t.start();
