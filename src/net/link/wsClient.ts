@@ -1,5 +1,6 @@
 /**
- * Outbound links: the `ws` client (Node 20 has no global WebSocket), with bufferutil for frame masking.
+ * Outbound links: the `ws` client (Node 20 has no global WebSocket; bufferutil unmasks nothing here and masks only
+ * control frames, see below).
  *
  * Frames go out with the all-zero masking key, which `ws` does not apply: it writes the WebSocket header and our frame
  * as they are (one writev), where a random key makes it allocate a second buffer of the frame's size and copy the
