@@ -115,42 +115,58 @@ async function rawConnect(port: number): Promise<WebSocket> {
   return ws;
 }
 
+/**
+ * The baselines' bare `ws` connection to a peer, kept across trials as the Quire link is. A fresh connection per trial
+ * started every baseline trial on TCP's initial windows, and about once in a dozen runs such a trial (uWS→ws) stalled
+ * for ≈ 250 s.
+ */
+const rawConns = new Map<number, WebSocket>();
+
+async function rawConnection(port: number): Promise<WebSocket> {
+  const have = rawConns.get(port);
+  if (have !== undefined && have.readyState === WebSocket.OPEN) return have;
+  const ws = await rawConnect(port);
+  rawConns.set(port, ws);
+  return ws;
+}
+
+function closeRawConnections(): void {
+  for (const ws of rawConns.values()) ws.terminate();
+  rawConns.clear();
+}
+
 /** Baseline ws→uWS: each message its own `ws` frame (default random masking, as a plain ws user would), to a bare uWS server. */
 async function rawSendTrial(peer: Peer, port: number, pool: readonly Uint8Array[], n: number): Promise<number> {
-  const ws = await rawConnect(port);
-  try {
-    await peer.request({ cmd: "rawSink", n, size: pool[0]!.length }, "ok");
-    const done = peer.next("rawDone");
-    const c0 = await cpuOfBoth(peer);
-    const t0 = performance.now();
-    let sent = 0;
-    const mask = pool.length - 1;
-    const limit = 1024 * 1024;
-    let waiting = false;
-    // Keep ws's buffer at most ~1 MiB ahead. ws has no drain event: frames sent past half the limit carry a write
-    // callback, and the first callback that finds the buffer below the limit resumes sending.
-    const cont = (): void => {
-      if (waiting && sent < n && ws.bufferedAmount < limit) {
-        waiting = false;
-        burst();
-      }
-    };
-    const burst = (): void => {
-      while (sent < n && ws.bufferedAmount < limit) {
-        const p = pool[sent++ & mask]!;
-        if (ws.bufferedAmount >= limit / 2) ws.send(p, { binary: true }, cont);
-        else ws.send(p, { binary: true });
-      }
-      if (sent < n) waiting = true;
-    };
-    burst();
-    await done;
-    const s = seconds(t0);
-    rawCpuMicros = (await cpuOfBoth(peer)) - c0;
-    return s;
-  } finally {
-    ws.terminate();
-  }
+  const ws = await rawConnection(port);
+  await peer.request({ cmd: "rawSink", n, size: pool[0]!.length }, "ok");
+  const done = peer.next("rawDone");
+  const c0 = await cpuOfBoth(peer);
+  const t0 = performance.now();
+  let sent = 0;
+  const mask = pool.length - 1;
+  const limit = 1024 * 1024;
+  let waiting = false;
+  // Keep ws's buffer at most ~1 MiB ahead. ws has no drain event: frames sent past half the limit carry a write
+  // callback, and the first callback that finds the buffer below the limit resumes sending.
+  const cont = (): void => {
+    if (waiting && sent < n && ws.bufferedAmount < limit) {
+      waiting = false;
+      burst();
+    }
+  };
+  const burst = (): void => {
+    while (sent < n && ws.bufferedAmount < limit) {
+      const p = pool[sent++ & mask]!;
+      if (ws.bufferedAmount >= limit / 2) ws.send(p, { binary: true }, cont);
+      else ws.send(p, { binary: true });
+    }
+    if (sent < n) waiting = true;
+  };
+  burst();
+  await done;
+  const s = seconds(t0);
+  rawCpuMicros = (await cpuOfBoth(peer)) - c0;
+  return s;
 }
 
 /**
@@ -159,15 +175,17 @@ async function rawSendTrial(peer: Peer, port: number, pool: readonly Uint8Array[
  * the Quire sink does.
  */
 async function rawReceiveTrial(peer: Peer, port: number, size: number, n: number): Promise<number> {
-  const ws = await rawConnect(port);
+  const ws = await rawConnection(port);
+  let onMessage: ((data: Buffer) => void) | undefined;
   try {
     let count = 0;
     let bad = 0;
     const done = new Promise<void>((resolve) => {
-      ws.on("message", (data: Buffer) => {
+      onMessage = (data: Buffer) => {
         if (data.length !== size || payloadIndex(data) !== (count & (POOL - 1))) bad++;
         if (++count === n) resolve();
-      });
+      };
+      ws.on("message", onMessage);
     });
     const c0 = await cpuOfBoth(peer);
     const t0 = performance.now();
@@ -178,7 +196,7 @@ async function rawReceiveTrial(peer: Peer, port: number, size: number, n: number
     if (bad > 0) throw new Error(`bench: ${bad} baseline messages arrived out of order or damaged`);
     return s;
   } finally {
-    ws.terminate();
+    if (onMessage !== undefined) ws.off("message", onMessage);
   }
 }
 
@@ -476,6 +494,7 @@ export const suite: BenchSuite = {
         }
       }
     } finally {
+      closeRawConnections();
       for (const r of rigs) await r.close();
     }
 
