@@ -5,8 +5,11 @@
  * - one-way throughput, messages/s and MB/s, for 200-byte and 64 KiB messages, in both directions of the one link
  *   (ws client → uWS server, and uWS server → ws client), each over `--trials` trials of a fixed message count; the
  *   receiver checks every message's length and order, and a trial ends when the receiver has counted them all;
- * - the baseline in the same run: the bare `ws` client sending each message as its own frame to a bare uWS server
- *   (no Quire framing, no coalescing);
+ * - the baselines in the same run, one per direction, in the same two processes and the same pairing: the bare `ws`
+ *   client here sending each message as its own frame to a bare uWS server in the peer (ws→uWS), and that uWS server
+ *   sending each message as its own message to the bare `ws` client (uWS→ws); no Quire framing, no coalescing, no
+ *   channel. Trials alternate between the baseline and the Quire rows; the summary prints each Quire row's ratio to its
+ *   direction's baseline, over all trials and per pair of neighbouring trials;
  * - round-trip latency of a 200-byte consensus message (echo), through the bench harness (tinybench);
  * - the cost of the authenticated channel (src/net/channel.ts): every Quire row is measured twice in the same run,
  *   on a link with the channel and on a second link (own peer process) whose two ends stub the tag out
@@ -64,6 +67,18 @@ class Peer {
     return p;
   }
 
+  /** Resolves once the process has exited, or after `ms`, whichever comes first. */
+  exitedWithin(ms: number): Promise<void> {
+    if (this.exited) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.proc.once("exit", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   /** Always by pid: SIGKILL if it has not exited on its own. */
   kill(): void {
     if (!this.exited && this.proc.pid !== undefined) {
@@ -76,47 +91,112 @@ class Peer {
   }
 }
 
+/** CPU time of both processes so far (µs, user + system), read outside the timed sections. */
+async function cpuOfBoth(peer: Peer): Promise<number> {
+  const u = process.cpuUsage();
+  return u.user + u.system + (await peer.request({ cmd: "cpu" }, "cpu")).micros;
+}
+
+/** CPU time of both processes during the last baseline trial, µs. */
+let rawCpuMicros = 0;
+
 function seconds(t0: number): number {
   return (performance.now() - t0) / 1000;
 }
 
-/** Baseline: each message its own `ws` frame (default random masking, as a plain ws user would), to a bare uWS server. */
-async function rawTrial(peer: Peer, port: number, pool: readonly Uint8Array[], n: number): Promise<number> {
+/** Opens a bare `ws` client to the peer's bare uWS server (the baselines' connection). */
+async function rawConnect(port: number): Promise<WebSocket> {
   const ws = new WebSocket(`ws://127.0.0.1:${port}/raw`, { perMessageDeflate: false });
   ws.on("error", () => {});
   await new Promise<void>((resolve, reject) => {
     ws.once("open", () => resolve());
     ws.once("close", () => reject(new Error("baseline connection failed")));
   });
+  return ws;
+}
+
+/**
+ * The baselines' bare `ws` connection to a peer, kept across trials as the Quire link is. A fresh connection per trial
+ * started every baseline trial on TCP's initial windows, and about once in a dozen runs such a trial (uWS→ws) stalled
+ * for ≈ 250 s.
+ */
+const rawConns = new Map<number, WebSocket>();
+
+async function rawConnection(port: number): Promise<WebSocket> {
+  const have = rawConns.get(port);
+  if (have !== undefined && have.readyState === WebSocket.OPEN) return have;
+  const ws = await rawConnect(port);
+  rawConns.set(port, ws);
+  return ws;
+}
+
+function closeRawConnections(): void {
+  for (const ws of rawConns.values()) ws.terminate();
+  rawConns.clear();
+}
+
+/** Baseline ws→uWS: each message its own `ws` frame (default random masking, as a plain ws user would), to a bare uWS server. */
+async function rawSendTrial(peer: Peer, port: number, pool: readonly Uint8Array[], n: number): Promise<number> {
+  const ws = await rawConnection(port);
+  await peer.request({ cmd: "rawSink", n, size: pool[0]!.length }, "ok");
+  const done = peer.next("rawDone");
+  const c0 = await cpuOfBoth(peer);
+  const t0 = performance.now();
+  let sent = 0;
+  const mask = pool.length - 1;
+  const limit = 1024 * 1024;
+  let waiting = false;
+  // Keep ws's buffer at most ~1 MiB ahead. ws has no drain event: frames sent past half the limit carry a write
+  // callback, and the first callback that finds the buffer below the limit resumes sending.
+  const cont = (): void => {
+    if (waiting && sent < n && ws.bufferedAmount < limit) {
+      waiting = false;
+      burst();
+    }
+  };
+  const burst = (): void => {
+    while (sent < n && ws.bufferedAmount < limit) {
+      const p = pool[sent++ & mask]!;
+      if (ws.bufferedAmount >= limit / 2) ws.send(p, { binary: true }, cont);
+      else ws.send(p, { binary: true });
+    }
+    if (sent < n) waiting = true;
+  };
+  burst();
+  await done;
+  const s = seconds(t0);
+  rawCpuMicros = (await cpuOfBoth(peer)) - c0;
+  return s;
+}
+
+/**
+ * Baseline uWS→ws: the peer's bare uWS server sends each message as its own uWS message (back-pressure at 1 MiB, as
+ * the transport's default high-water mark) to a bare `ws` client here, which checks each one's length and index as
+ * the Quire sink does.
+ */
+async function rawReceiveTrial(peer: Peer, port: number, size: number, n: number): Promise<number> {
+  const ws = await rawConnection(port);
+  let onMessage: ((data: Buffer) => void) | undefined;
   try {
-    await peer.request({ cmd: "rawSink", n }, "ok");
-    const done = peer.next("rawDone");
+    let count = 0;
+    let bad = 0;
+    const done = new Promise<void>((resolve) => {
+      onMessage = (data: Buffer) => {
+        if (data.length !== size || payloadIndex(data) !== (count & (POOL - 1))) bad++;
+        if (++count === n) resolve();
+      };
+      ws.on("message", onMessage);
+    });
+    const c0 = await cpuOfBoth(peer);
     const t0 = performance.now();
-    let sent = 0;
-    const mask = pool.length - 1;
-    const limit = 1024 * 1024;
-    let waiting = false;
-    // Keep ws's buffer at most ~1 MiB ahead. ws has no drain event: frames sent past half the limit carry a write
-    // callback, and the first callback that finds the buffer below the limit resumes sending.
-    const cont = (): void => {
-      if (waiting && sent < n && ws.bufferedAmount < limit) {
-        waiting = false;
-        burst();
-      }
-    };
-    const burst = (): void => {
-      while (sent < n && ws.bufferedAmount < limit) {
-        const p = pool[sent++ & mask]!;
-        if (ws.bufferedAmount >= limit / 2) ws.send(p, { binary: true }, cont);
-        else ws.send(p, { binary: true });
-      }
-      if (sent < n) waiting = true;
-    };
-    burst();
+    peer.proc.send({ cmd: "rawSource", n, size } satisfies Command);
     await done;
-    return seconds(t0);
+    const s = seconds(t0);
+    rawCpuMicros = (await cpuOfBoth(peer)) - c0;
+    if (bad > 0) throw new Error(`bench: ${bad} baseline messages arrived out of order or damaged`);
+    return s;
   } finally {
-    ws.terminate();
+    if (onMessage !== undefined) ws.off("message", onMessage);
   }
 }
 
@@ -174,7 +254,8 @@ function countingFrames(inner: FrameAuthFactory, c: FrameCounts): FrameAuthFacto
 async function openRig(cfg: PeerConfig): Promise<Rig> {
   const frames: FrameCounts = { sealed: 0, sealedBytes: 0, opened: 0, openedBytes: 0, ms: 0 };
   const script = fileURLToPath(new URL("./netPeer.js", import.meta.url));
-  const peer = new Peer(spawn(process.execPath, [script, JSON.stringify(cfg)], { stdio: ["ignore", "inherit", "inherit", "ipc"] }));
+  // The peer inherits this process's node flags: `node --cpu-prof bin/quire.js bench net` profiles both processes.
+  const peer = new Peer(spawn(process.execPath, [...process.execArgv, script, JSON.stringify(cfg)], { stdio: ["ignore", "inherit", "inherit", "ipc"] }));
   const ids = [benchIdentity(0), benchIdentity(1)];
   const t = new UwsTransport(
     {
@@ -222,14 +303,13 @@ async function openRig(cfg: PeerConfig): Promise<Rig> {
       // channel already closed
     }
     await t.stop();
+    // A moment to exit on its own (and write its --cpu-prof profile), then by pid.
+    await peer.exitedWithin(3_000);
     peer.kill();
   };
   // CPU of both processes over a trial, read outside the timed section: this is what the channel adds, and unlike
   // the wall time it barely depends on what else runs on the machine.
-  const cpuNow = async (): Promise<number> => {
-    const u = process.cpuUsage();
-    return u.user + u.system + (await peer.request({ cmd: "cpu" }, "cpu")).micros;
-  };
+  const cpuNow = (): Promise<number> => cpuOfBoth(peer);
   try {
     const ready = await peer.next("ready");
     await t.start();
@@ -320,6 +400,7 @@ export const suite: BenchSuite = {
     const rows: BenchResult[] = [];
     const rigs: Rig[] = [];
     const losses: string[] = [];
+    const vsBare: string[] = [];
     try {
       if (channelMode !== "off") rigs.push(await openRig({ ...base, channel: true }));
       if (channelMode !== "on") rigs.push(await openRig({ ...base, channel: false }));
@@ -330,7 +411,7 @@ export const suite: BenchSuite = {
       ];
       for (const { size, n, label: sizeLabel } of sizes) {
         const group = `one-way ${sizeLabel}`;
-        if (!want(group)) continue;
+        if (!want(group) && !want(`${group} quire ws→uWS`) && !want(`${group} quire uWS→ws`)) continue;
         // Each rig warms up (JIT, TCP windows), then the trials alternate between the rigs, so that load from other
         // processes on this shared machine falls on channel-on and channel-off trials alike.
         const cpu: number[][] = [];
@@ -348,15 +429,18 @@ export const suite: BenchSuite = {
           process.stderr.write(".");
           return out;
         };
-        const [rawTimes] = await measure([(sz, k) => rawTrial(first.peer, first.rawPort, payloadPool(sz, POOL), k)]);
-        const baseRow = throughputResult(SUITE, group, "bare ws→uWS, frame per msg (baseline)", size, n, rawTimes!);
-        rows.push(baseRow);
-        for (const [dir, pick] of [
-          ["quire ws→uWS (dialer→listener)", (r: Rig) => r.dialerToListener.bind(r)],
-          ["quire uWS→ws (listener→dialer)", (r: Rig) => r.listenerToDialer.bind(r)],
+        // Each direction against its own baseline, bare ws and uWS in the same two processes and the same pairing
+        // (ws client here, uWS server in the peer), trials alternating with the Quire rows.
+        for (const [dir, bareLabel, bare, pick] of [
+          ["quire ws→uWS (dialer→listener)", "bare ws→uWS, frame per msg (baseline)", (sz: number, k: number) => rawSendTrial(first.peer, first.rawPort, payloadPool(sz, POOL), k), (r: Rig) => r.dialerToListener.bind(r)],
+          ["quire uWS→ws (listener→dialer)", "bare uWS→ws, frame per msg (baseline)", (sz: number, k: number) => rawReceiveTrial(first.peer, first.rawPort, sz, k), (r: Rig) => r.listenerToDialer.bind(r)],
         ] as const) {
+          if (!want(group) && !want(`${group} ${dir}`)) continue; // --filter "64 KiB quire uWS→ws": one direction only
           const before = rigs.map((r) => ({ ...r.frames }));
-          const times = await measure(rigs.map(pick), (k) => rigs[k]!.lastCpuMicros);
+          const [bareTimes, ...times] = await measure([bare, ...rigs.map(pick)], (k) => (k === 0 ? rawCpuMicros : rigs[k - 1]!.lastCpuMicros));
+          const bareCpu = median(cpu.shift()!);
+          const baseRow = throughputResult(SUITE, group, bareLabel, size, n, bareTimes!);
+          rows.push(baseRow);
           const frameSizes = rigs.map((r, k) => {
             const b = before[k]!;
             const [cnt, bytes] = dir.includes("dialer→") ? [r.frames.sealed - b.sealed, r.frames.sealedBytes - b.sealedBytes] : [r.frames.opened - b.opened, r.frames.openedBytes - b.openedBytes];
@@ -364,6 +448,14 @@ export const suite: BenchSuite = {
           });
           const dirRows = rigs.map((r, k) => throughputResult(SUITE, group, label(r, dir), size, n, times[k]!, baseRow));
           rows.push(...dirRows);
+          // Trial i of a Quire row against trial i of the baseline (run next to each other): the range says how much
+          // of the ratio is the machine's noise.
+          rigs.forEach((r, k) => {
+            const paired = times[k]!.map((t, i) => bareTimes![i]! / t).sort((a, b) => a - b);
+            vsBare.push(
+              `${group.padEnd(15)} ${label(r, dir).padEnd(44)} ${(baseRow.meanNs / dirRows[k]!.meanNs).toFixed(2)}x bare (all trials), paired trials ${paired[0]!.toFixed(2)}–${paired[paired.length - 1]!.toFixed(2)}x, median ${median(paired).toFixed(2)}x; CPU of both processes ${((1e3 * median(cpu[k]!)) / n).toFixed(0)} ns/msg, bare ${((1e3 * bareCpu) / n).toFixed(0)}; trials (s) ${times[k]!.map((t) => t.toFixed(2)).join(" ")}, bare ${bareTimes!.map((t) => t.toFixed(2)).join(" ")}`,
+            );
+          });
           if (dirRows.length === 2) {
             // Medians over the trials: one trial disturbed by another process should not decide the figure.
             const wallLoss = 1 - dirRows[1]!.p50Ns / dirRows[0]!.p50Ns;
@@ -402,6 +494,7 @@ export const suite: BenchSuite = {
         }
       }
     } finally {
+      closeRawConnections();
       for (const r of rigs) await r.close();
     }
 
@@ -414,6 +507,7 @@ export const suite: BenchSuite = {
         `${r.group.padEnd(15)} ${r.backend.padEnd(54)} ${Math.round(r.opsPerSec).toLocaleString("en-US").padStart(11)} msg/s ${(r.bytesPerSec / 1e6).toFixed(0).padStart(6)} MB/s   ${r.backend.startsWith("quire") ? target : ""}`,
       );
     }
+    if (vsBare.length > 0) lines.push("", "Quire vs bare ws/uWS in the same direction (target at 64 KiB: ≥ 1.00x in both directions)", "", ...vsBare);
     if (losses.length > 0) lines.push("", "authenticated channel, on vs off (targets: ≤ 15 % throughput loss at 200 B, ≤ 10 % at 64 KiB)", "", ...losses);
     for (const r of rows.filter((x) => x.group.startsWith("channel tag"))) lines.push(`${r.group}: seal + open ${formatNs(r.meanNs)} per frame, ${((r.size ?? 0) / r.meanNs).toFixed(2)} GB/s`);
     for (const rtt of rows.filter((r) => r.group === "rtt 200 B")) lines.push("", `round trip 200 B (${rtt.backend}): mean ${formatNs(rtt.meanNs)}, p50 ${formatNs(rtt.p50Ns)}`);

@@ -51,17 +51,79 @@ t.setHandler({
   },
 });
 
-// Baseline: a bare uWS server that only counts frames.
+// Baselines: a bare uWS server that counts the frames a bare ws client sends it (checking each one's length and index,
+// as the Quire sink does), and sends the ws client one message per frame on "rawSource". No Quire framing, no channel.
 let rawExpected = 0;
+let rawExpectedSize = 0;
 let rawCount = 0;
+let rawBad = 0;
+let rawSocket: uWS.WebSocket<unknown> | undefined;
+/** The baseline sender's resume function, and the connection it sends on. */
+let rawSourceMore: { ws: uWS.WebSocket<unknown>; burst: () => void } | undefined;
 const app = uWS.App().ws("/*", {
   maxPayloadLength: 1024 * 1024,
   maxBackpressure: 16 * 1024 * 1024,
   idleTimeout: 0,
-  message: () => {
-    if (++rawCount === rawExpected) emit({ ev: "rawDone", n: rawCount });
+  open: (ws) => {
+    rawSocket = ws;
+  },
+  close: (ws) => {
+    // The previous trial's connection may close after the next one opened: only its own state goes.
+    if (rawSocket === ws) rawSocket = undefined;
+    if (rawSourceMore?.ws === ws) rawSourceMore = undefined;
+  },
+  drain: (ws) => {
+    if (rawSourceMore?.ws === ws) rawSourceMore.burst();
+  },
+  message: (_ws, m) => {
+    if (m.byteLength !== rawExpectedSize || payloadIndex(new Uint8Array(m, 0, Math.min(4, m.byteLength))) !== (rawCount & (POOL - 1))) rawBad++;
+    if (++rawCount === rawExpected) {
+      if (rawBad > 0) emit({ ev: "error", message: `${rawBad} baseline messages arrived out of order or damaged` });
+      emit({ ev: "rawDone", n: rawCount });
+    }
   },
 });
+
+/**
+ * Baseline uWS→ws: `n` pool messages, one uWS message each, to the bare ws client, while uWS buffers under 1 MiB (the
+ * transport's default socketHighWaterBytes); the drain handler resumes.
+ */
+function rawSource(n: number, size: number): void {
+  const ws = rawSocket;
+  if (ws === undefined) {
+    emit({ ev: "error", message: "rawSource: no baseline connection" });
+    return;
+  }
+  const pool = payloadPool(size, POOL);
+  const limit = 1024 * 1024;
+  let sent = 0;
+  const burst = (): void => {
+    ws.cork(() => {
+      while (sent < n && ws.getBufferedAmount() < limit) {
+        if (ws.send(pool[sent & (POOL - 1)]!, true, false) === 2) throw new Error("rawSource: uWS dropped a message");
+        sent++;
+      }
+    });
+    if (sent >= n) rawSourceMore = undefined;
+  };
+  rawSourceMore = { ws, burst };
+  burst();
+  // Once in about a dozen runs a baseline trial stalled for minutes (253 s for 640 MB) in `quire bench net` and never
+  // in a standalone loop of the same trial: if one second passes without progress, say so and push again (bounded by
+  // the trial: the timer stops with the last message or the connection).
+  let lastSent = -1;
+  const watchdog = setInterval(() => {
+    if (sent >= n || rawSourceMore?.ws !== ws) {
+      clearInterval(watchdog);
+      return;
+    }
+    if (sent === lastSent) {
+      process.stderr.write(`bench peer: baseline sender stalled at ${sent}/${n} with ${ws.getBufferedAmount()} B buffered; pushing again\n`);
+      burst();
+    }
+    lastSent = sent;
+  }, 1_000);
+}
 
 await t.start();
 const rawPort = await new Promise<number>((resolve, reject) =>
@@ -98,8 +160,13 @@ process.on("message", (m: Command) => {
       break;
     case "rawSink":
       rawExpected = m.n;
+      rawExpectedSize = m.size;
       rawCount = 0;
+      rawBad = 0;
       emit({ ev: "ok" });
+      break;
+    case "rawSource":
+      rawSource(m.n, m.size);
       break;
     case "cpu": {
       const u = process.cpuUsage();

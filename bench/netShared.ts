@@ -57,8 +57,10 @@ export type Command =
   | { cmd: "echo" }
   /** Report this process's CPU time (an `cpu` event). */
   | { cmd: "cpu" }
-  /** Baseline: count `n` frames on the raw uWS server, then report over IPC. */
-  | { cmd: "rawSink"; n: number }
+  /** Baseline: count `n` frames of `size` bytes on the raw uWS server, then report over IPC. */
+  | { cmd: "rawSink"; n: number; size: number }
+  /** Baseline: send `n` messages of `size` bytes, one uWS message each, to the raw ws client connected last. */
+  | { cmd: "rawSource"; n: number; size: number }
   | { cmd: "exit" };
 
 /** Peer → parent. */
@@ -76,16 +78,24 @@ export const DONE = new Uint8Array([0xd0]);
 
 /**
  * `count` distinct payloads of `size` bytes, each starting with its index (u32 LE) so a receiver can check order
- * (message k carries k mod count). Built outside the timed section.
+ * (message k carries k mod count). Built once per (size, count) and kept: 1,024 × 64 KiB takes 100-250 ms to fill,
+ * which must not land inside a timed trial (the peer builds its pool after the parent started the clock).
  */
 export function payloadPool(size: number, count: number): Uint8Array[] {
-  return Array.from({ length: count }, (_, i) => {
+  const key = `${size}/${count}`;
+  const cached = pools.get(key);
+  if (cached !== undefined) return cached;
+  const pool = Array.from({ length: count }, (_, i) => {
     const p = new Uint8Array(size);
     for (let j = 4; j < size; j++) p[j] = (i * 31 + j) & 0xff;
     if (size >= 4) new DataView(p.buffer).setUint32(0, i, true);
     return p;
   });
+  pools.set(key, pool);
+  return pool;
 }
+
+const pools = new Map<string, Uint8Array[]>();
 
 export const POOL = 1024;
 

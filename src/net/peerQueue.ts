@@ -14,6 +14,18 @@ import { FRAME_DATA, FRAME_HEADER_BYTES, RECORD_HEADER_BYTES, writeRecordHeader 
 import { emptyClassStats, Priority, PRIORITY_COUNT, SendStatus } from "./transport.js";
 import type { ClassStats } from "./transport.js";
 
+/** Memory for one frame of exactly `size` bytes, whose content the caller overwrites. */
+export type FrameAlloc = (size: number) => Uint8Array;
+
+/**
+ * A fresh frame (allocUnsafe: `nextFrame` writes every byte). A plain Uint8Array view, so record views handed to
+ * receivers are never Buffers (whose slice() shares memory).
+ */
+export const freshFrame: FrameAlloc = (size) => {
+  const buf = Buffer.allocUnsafe(size);
+  return new Uint8Array(buf.buffer, buf.byteOffset, size);
+};
+
 /** Bound of one class queue. A queue is full when adding a message would exceed either limit. */
 export interface ClassLimit {
   maxMessages: number;
@@ -121,9 +133,10 @@ export class PeerQueue {
   /**
    * Builds the next data frame of at most `frameBytes` (>= MIN_FRAME_BYTES) from the queues, or returns null when all are
    * empty. Dequeued messages are counted as sent. The frame ends with `trailerBytes` (< 64) unwritten bytes, counted
-   * in `frameBytes`, where the link writes the channel tag (channel.ts), so sealing needs no copy.
+   * in `frameBytes`, where the link writes the channel tag (channel.ts), so sealing needs no copy. `alloc` gives the
+   * memory the frame is built in (a socket's reused frame buffer, `LinkSocket.frameBuffer`; fresh by default).
    */
-  nextFrame(frameBytes: number, trailerBytes = 0): Uint8Array | null {
+  nextFrame(frameBytes: number, trailerBytes = 0, alloc: FrameAlloc = freshFrame): Uint8Array | null {
     if (this.isEmpty()) return null;
     const maxFrameBytes = frameBytes - trailerBytes;
     let n = 0;
@@ -165,10 +178,8 @@ export class PeerQueue {
       plan(b); // b's messages may be smaller than a's head that did not fit
     }
     if (n === 0) return null; // unreachable while maxFrameBytes >= MIN_FRAME_BYTES: an empty frame always takes a piece
-    // Copy the planned records into one exactly sized frame. allocUnsafe: every byte is written below. Returned as a
-    // plain Uint8Array view, so record views handed to receivers are never Buffers (whose slice() shares memory).
-    const buf = Buffer.allocUnsafe(size + trailerBytes);
-    const frame = new Uint8Array(buf.buffer, buf.byteOffset, size + trailerBytes);
+    // Copy the planned records into one exactly sized frame; every byte before the trailer is written below.
+    const frame = alloc(size + trailerBytes);
     frame[0] = FRAME_DATA;
     let off = FRAME_HEADER_BYTES;
     for (let k = 0; k < n; k++) {

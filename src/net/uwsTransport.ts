@@ -584,7 +584,8 @@ export class UwsTransport implements Transport, LinkOwner {
     sock.cork(() => {
       let buffered = sock.bufferedAmount();
       while (buffered < hw && sock.writable) {
-        const frame = s.queue.nextFrame(fb, TAG_BYTES); // the link seals the frame's last TAG_BYTES
+        // Built in the socket's reused frame memory; the link seals the frame's last TAG_BYTES.
+        const frame = s.queue.nextFrame(fb, TAG_BYTES, sock.frameBuffer);
         if (frame === null) break;
         if (!link.sendFrame(frame)) {
           // Open link, frame refused: uWS dropped it over maxBackpressure. Cannot happen while we stop at high-water

@@ -154,13 +154,17 @@ export class Link {
     this.armLiveness();
   }
 
-  private onFrame(frame: Uint8Array): void {
+  private onFrame(lent: Uint8Array, borrowed = this.socket.framesBorrowed): void {
     // Nothing is read once we refused: the `ws` client keeps delivering frames while its close handshake runs, and a
     // relay that replaced one frame must not get the frames after it through (their counters no longer line up with
     // what was dropped, but a frame it passes on unchanged would still verify).
     if (this.state === "closed" || this.ourRefusal !== undefined) return;
     this.lastReceived = this.owner.scheduler.now();
-    const kind = frame.length >= FRAME_HEADER_BYTES ? frame[0] : -1;
+    const kind = lent.length >= FRAME_HEADER_BYTES ? lent[0] : -1;
+    // A lent data frame of an open link is checked and decoded in place (the decoder copies out what it delivers);
+    // any other frame may be kept past this call (handshake steps are asynchronous, pre-auth frames are held): copied.
+    const inPlace = this.state === "open" && kind === FRAME_DATA;
+    const frame = borrowed && !inPlace ? lent.slice() : lent;
     if (this.state === "open") {
       if ((kind !== FRAME_DATA && kind !== FRAME_READY) || frame.length < FRAME_HEADER_BYTES + TAG_BYTES) return this.refuse("MALFORMED_FRAME");
       if (!this.opener!.open(frame)) return this.refuse("BAD_FRAME_TAG");
@@ -172,7 +176,7 @@ export class Link {
         return;
       }
       if (!this.peerReady) return this.refuse("MESSAGE_BEFORE_AUTH");
-      const err = this.decoder.decode(frame.subarray(0, frame.length - TAG_BYTES), this.deliver);
+      const err = this.decoder.decode(frame.subarray(0, frame.length - TAG_BYTES), this.deliver, borrowed && inPlace);
       if (err !== undefined) this.refuse(err);
       return;
     }
@@ -242,7 +246,7 @@ export class Link {
     this.preAuthBytes = 0;
     for (const f of held) {
       if (!this.isOpen) return;
-      this.onFrame(f);
+      this.onFrame(f, false); // copied when held
     }
   }
 

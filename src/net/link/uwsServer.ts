@@ -10,6 +10,7 @@
  * gets the remote address and may refuse with an HTTP status before any WebSocket exists (`../admission.ts`). uWS runs
  * the `open` handler synchronously inside `res.upgrade`, so an admitted connection holds its slot from that moment.
  */
+import { Buffer } from "node:buffer";
 import * as uWS from "uWebSockets.js";
 import type { Scheduler, TimerHandle } from "../../util/clock.js";
 import { sourceKey } from "../admission.js";
@@ -74,9 +75,15 @@ interface UserData {
 /** Server side of one link. */
 export class UwsServerSocket implements LinkSocket {
   readonly openAtStart = true;
+  readonly framesBorrowed = true;
   events: LinkSocketEvents | undefined;
   closed = false;
   private wantDrain = false;
+  /**
+   * The frame memory `frameBuffer` hands out: one buffer, reused for every frame, since uWS copies a frame (into the
+   * kernel or its own back-pressure buffer) before `send` returns. Grown to the largest frame asked for.
+   */
+  private scratch = new Uint8Array(0);
 
   constructor(
     private readonly ws: uWS.WebSocket<UserData>,
@@ -92,6 +99,14 @@ export class UwsServerSocket implements LinkSocket {
   get writable(): boolean {
     return !this.closed;
   }
+
+  readonly frameBuffer = (size: number): Uint8Array => {
+    if (this.scratch.length < size) {
+      const b = Buffer.allocUnsafe(size);
+      this.scratch = new Uint8Array(b.buffer, b.byteOffset, size);
+    }
+    return this.scratch.subarray(0, size);
+  };
 
   send(frame: Uint8Array): boolean {
     if (this.closed) return false;
@@ -212,8 +227,9 @@ export class UwsServer {
       message: (ws, message, isBinary) => {
         const s = ws.getUserData().socket;
         if (s === undefined || s.closed) return;
-        // Copy out of the neutered-on-return buffer: one memcpy per frame, records are views into it.
-        s.events?.onFrame(isBinary ? new Uint8Array(message.slice(0)) : new Uint8Array(0));
+        // Lent: uWS neuters the buffer when this returns. The link checks the tag in place and copies out only what it
+        // keeps (framing.ts BorrowedCopier), in blocks small enough to stay clear of fresh mmaps.
+        s.events?.onFrame(isBinary ? new Uint8Array(message) : new Uint8Array(0));
       },
       drain: (ws) => ws.getUserData().socket?.drained(),
       ping: (ws) => ws.getUserData().socket?.events?.onActivity(),

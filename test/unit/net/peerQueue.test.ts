@@ -1,5 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { createSecretKey } from "node:crypto";
+import { FrameAuthenticator, TAG_BYTES } from "../../../src/net/channel.js";
 import { FLAG_MORE, FRAME_DATA, FrameDecoder, RECORD_HEADER_BYTES } from "../../../src/net/framing.js";
 import { PeerQueue } from "../../../src/net/peerQueue.js";
 import type { QueueLimits } from "../../../src/net/peerQueue.js";
@@ -233,4 +235,41 @@ test("FrameDecoder refuses malformed frames with a code and never throws (hand-m
     if (r !== undefined) refused++;
   }
   assert.ok(refused > 1000);
+});
+
+test("a frame built and sealed in reused memory is byte for byte the frame built fresh, and opens the same", (t) => {
+  // What UwsTransport.flush does now (the socket's frameBuffer, one buffer reused for every frame) against the
+  // default fresh allocation, from two queues fed the same messages; both frames sealed by one key's two counters.
+  const rng = seededRng(t);
+  const key = createSecretKey(rng.bytes(32));
+  const [fresh, reused] = [new PeerQueue(BIG), new PeerQueue(BIG)];
+  const sealFresh = new FrameAuthenticator(key);
+  const sealReused = new FrameAuthenticator(key);
+  const opener = new FrameAuthenticator(key);
+  const scratch = new Uint8Array(262_144).fill(0xaa); // stale bytes from an "earlier frame"
+  const frameBytes = 262_144;
+  let frames = 0;
+  for (let round = 0; round < 40; round++) {
+    for (let i = rng.int(20); i >= 0; i--) {
+      const p = rng.int(3) as Priority;
+      const m = rng.bytes(rng.chance(0.3) ? 65_536 : rng.chance(0.05) ? rng.int(600_000) : rng.int(400));
+      fresh.push(p, m);
+      reused.push(p, m);
+    }
+    for (;;) {
+      const a = fresh.nextFrame(frameBytes, TAG_BYTES);
+      const b = reused.nextFrame(frameBytes, TAG_BYTES, (size) => scratch.subarray(0, size));
+      if (a === null || b === null) {
+        assert.equal(a, b);
+        break;
+      }
+      assert.equal(b.buffer, scratch.buffer, "built in the given memory");
+      sealFresh.seal(a);
+      sealReused.seal(b);
+      assert.ok(Buffer.from(a).equals(Buffer.from(b)), `frame ${frames}: same bytes, same tag`);
+      assert.ok(opener.open(b), `frame ${frames} opens`);
+      frames++;
+    }
+  }
+  assert.ok(frames > 40);
 });

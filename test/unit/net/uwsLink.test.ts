@@ -17,6 +17,7 @@ import { loadBlsBackend } from "../../../src/crypto/bls/backend.js";
 import { keyGen } from "../../../src/crypto/bls/keygen.js";
 import { MainThreadBlsVerifier } from "../../../src/crypto/bls/mainThread.js";
 import { utf8 } from "../../../src/util/bytes.js";
+import { seededRng } from "../../support/seed.js";
 import { blstVerifyFn, CHAIN_ID, CountingScheduler, eventually, rawContext, RawServer, RawSocket, Recorder, testIdentity, uwsCluster } from "./support.js";
 
 const N = 4;
@@ -597,5 +598,78 @@ test("the BLS module's keys and verifier plug into the handshake (blsLinkIdentit
   } finally {
     for (const t of ts) await t.stop();
     await verifier.close();
+  }
+});
+
+test("64 KiB messages both ways arrive whole and in order through reused frame memory (ws client's pool, uWS server's scratch)", async () => {
+  // Frames are built in memory the sockets reuse once written; a buffer reused too early would show here as a message
+  // with another message's bytes. Bursts of 96 messages (≈ 6 MiB, 32 frames of 192 KiB) keep many frames in flight.
+  const c = await uwsCluster(2, { queueLimits: [{ maxMessages: 1e4, maxBytes: 1 << 28 }, { maxMessages: 1e4, maxBytes: 1 << 28 }, { maxMessages: 1e4, maxBytes: 1 << 28 }] });
+  try {
+    const [t0, t1] = c.transports as [UwsTransport, UwsTransport];
+    await eventually(() => t0.isConnected(1) && t1.isConnected(0), "link");
+    const count = 480;
+    const message = (from: number, k: number) => {
+      const m = new Uint8Array(64 * 1024);
+      new DataView(m.buffer).setUint32(0, k, true);
+      m[4] = from;
+      for (let j = 5; j < m.length; j++) m[j] = (k * 131 + j * 7 + from) & 0xff;
+      return m;
+    };
+    for (let k = 0; k < count; k++) {
+      assert.equal(t0.send(1, Priority.Gossip, message(0, k)), SendStatus.Queued);
+      assert.equal(t1.send(0, Priority.Gossip, message(1, k)), SendStatus.Queued);
+      if (k % 96 === 95) await new Promise<void>((r) => setImmediate(r));
+    }
+    await eventually(() => c.recorders[0]!.messages.length === count && c.recorders[1]!.messages.length === count, "every message", 30_000);
+    for (const [to, from] of [[0, 1], [1, 0]] as const) {
+      c.recorders[to]!.messages.forEach((m, k) => {
+        assert.equal(m.from, from);
+        assert.ok(Buffer.from(m.payload).equals(Buffer.from(message(from, k))), `message ${k} from ${from} intact`);
+      });
+    }
+  } finally {
+    await c.close();
+  }
+});
+
+test("a flipped byte anywhere in a large frame is refused (BAD_FRAME_TAG) by the uWS side, which checks it in uWS's lent buffer; nothing of that frame is delivered", async (tc) => {
+  const rng = seededRng(tc);
+  const n1 = await node(1);
+  try {
+    const port = n1.t.listenPort;
+    // Three 64 KiB gossip records in one frame (as PeerQueue builds them), each filled with its own byte.
+    const frame = (fill: number) => {
+      const f = new Uint8Array(1 + 3 * (5 + 65_536));
+      f[0] = FRAME_DATA;
+      for (let r = 0; r < 3; r++) {
+        const o = 1 + r * (5 + 65_536);
+        f.set([0, 0, 1, 0, Priority.Gossip], o); // length 65,536 little-endian, class Gossip
+        f.fill(fill + r, o + 5, o + 5 + 65_536);
+      }
+      return f;
+    };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const raw = await RawSocket.connect(port);
+      assert.equal(await raw.handshake(rawContext(0, N), "dialer", 1), 1);
+      const before = n1.r.messages.length;
+      raw.sendData(frame(10));
+      await eventually(() => n1.r.messages.length === before + 3, "the genuine frame's three messages");
+      const f = new Uint8Array(frame(66).length + TAG_BYTES);
+      f.set(frame(66));
+      raw.sealer!.seal(f);
+      const at = rng.int(f.length); // kind byte, a record header, a body byte or the tag itself
+      f[at]! ^= 1 << rng.int(8);
+      raw.send(f);
+      const closed = await raw.closed;
+      assert.equal(closed.reason, "BAD_FRAME_TAG", `byte ${at} flipped`);
+    }
+    assert.equal(refused(n1, "BAD_FRAME_TAG"), 3);
+    assert.equal(n1.r.messages.length, 9);
+    assert.ok(n1.r.messages.every((m) => m.payload.length === 65_536 && m.payload[0]! < 66), "nothing of a tampered frame delivered");
+    // Delivered messages are copies that outlive uWS's buffer: still intact after more traffic went through it.
+    n1.r.messages.forEach((m, k) => assert.ok(m.payload.every((b) => b === 10 + (k % 3)), `message ${k} intact`));
+  } finally {
+    await stopAll(n1);
   }
 });
