@@ -51,6 +51,11 @@ export interface NodeResources {
   readonly cpuSeconds: number;
   /** Highest VmRSS sampled (once a second), MiB. */
   readonly peakRssMiB: number;
+  /**
+   * Highest RssAnon sampled, MiB: the process's own memory (heap, buffers), without the file pages of the LMDB map
+   * it has touched (RssFile), which the kernel can drop at will and which grow with the chain, not with the load.
+   */
+  readonly peakAnonMiB: number;
 }
 
 export interface StepResult {
@@ -92,23 +97,33 @@ class ProcSampler {
   private readonly tick: number;
   private readonly cpu0: number[];
   private readonly peak: number[];
+  private readonly peakAnon: number[];
   private readonly timer: ReturnType<typeof setInterval>;
 
   constructor(private readonly pids: readonly (number | undefined)[]) {
     this.tick = 100; // USER_HZ: 100 on every Linux ABI Node supports (sysconf(_SC_CLK_TCK)).
     this.cpu0 = pids.map((p) => cpuTicks(p));
-    this.peak = pids.map((p) => rssKiB(p));
+    this.peak = pids.map((p) => rssKiB(p, "VmRSS"));
+    this.peakAnon = pids.map((p) => rssKiB(p, "RssAnon"));
     this.timer = setInterval(() => this.sample(), 1000);
   }
 
   private sample(): void {
-    this.pids.forEach((p, i) => (this.peak[i] = Math.max(this.peak[i]!, rssKiB(p))));
+    this.pids.forEach((p, i) => {
+      this.peak[i] = Math.max(this.peak[i]!, rssKiB(p, "VmRSS"));
+      this.peakAnon[i] = Math.max(this.peakAnon[i]!, rssKiB(p, "RssAnon"));
+    });
   }
 
   finish(): NodeResources[] {
     clearInterval(this.timer);
     this.sample();
-    return this.pids.map((pid, i) => ({ pid, cpuSeconds: +((cpuTicks(pid) - this.cpu0[i]!) / this.tick).toFixed(2), peakRssMiB: +(this.peak[i]! / 1024).toFixed(1) }));
+    return this.pids.map((pid, i) => ({
+      pid,
+      cpuSeconds: +((cpuTicks(pid) - this.cpu0[i]!) / this.tick).toFixed(2),
+      peakRssMiB: +(this.peak[i]! / 1024).toFixed(1),
+      peakAnonMiB: +(this.peakAnon[i]! / 1024).toFixed(1),
+    }));
   }
 }
 
@@ -124,10 +139,10 @@ function cpuTicks(pid: number | undefined): number {
   }
 }
 
-function rssKiB(pid: number | undefined): number {
+function rssKiB(pid: number | undefined, field: "VmRSS" | "RssAnon"): number {
   if (pid === undefined) return 0;
   try {
-    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
     return m === null ? 0 : Number(m[1]);
   } catch {
     return 0;
@@ -193,7 +208,7 @@ export interface ClusterBenchResult {
 
 /** The per-step table. */
 export function formatSteps(steps: readonly StepResult[]): string {
-  const head = ["phase", "offered", "accepted", "committed", "p50 ms", "p90 ms", "p99 ms", "max ms", "503s", "shed", "failed", "lost", "CPU s/node", "CPU share", "tx/CPU s", "peak RSS MiB", "saturated"];
+  const head = ["phase", "offered", "accepted", "committed", "p50 ms", "p90 ms", "p99 ms", "max ms", "503s", "shed", "failed", "lost", "CPU s/node", "CPU share", "tx/CPU s", "peak RSS MiB", "anon MiB", "saturated"];
   const rows = steps.map((s) => {
     const l = s.load;
     return [
@@ -213,6 +228,7 @@ export function formatSteps(steps: readonly StepResult[]): string {
       `${Math.round(s.nodesCpuShare * 100)} %`,
       String(s.txPerNodeCpuSecond),
       s.nodes.map((n) => n.peakRssMiB.toFixed(0)).join("/"),
+      s.nodes.map((n) => n.peakAnonMiB.toFixed(0)).join("/"),
       s.saturated ? "yes" : "no",
     ];
   });
@@ -358,7 +374,7 @@ function formatSummary(r: ClusterBenchResult): string {
       ? "cost floor: not measured (--no-floor)"
       : `cost floor: ${r.floor.floorTxPerSecond} tx/s for ${r.validators} validators (${r.floor.quietFloorTxPerSecond} with every core free); efficiency at saturation ${r.efficiency.atSaturation ?? "-"}, sustained ${r.efficiency.sustained ?? "-"}, per CPU second ${r.efficiency.perCpu ?? "-"}`,
     r.sustain === null ? "" : `sustained ${r.sustain.seconds} s at ${r.sustain.rate} tx/s: committed ${r.sustain.load.committedTxPerSecond} tx/s, p50 ${r.sustain.load.latencyMs?.p50 ?? "-"} ms, p99 ${r.sustain.load.latencyMs?.p99 ?? "-"} ms`,
-    r.soak === null ? "" : `soak ${r.soak.seconds} s at ${r.soak.rate} tx/s: peak RSS per node ${r.soak.nodes.map((n) => `${n.peakRssMiB} MiB`).join(", ")}`,
+    r.soak === null ? "" : `soak ${r.soak.seconds} s at ${r.soak.rate} tx/s: peak RSS per node ${r.soak.nodes.map((n) => `${n.peakRssMiB} MiB`).join(", ")} (anonymous: ${r.soak.nodes.map((n) => `${n.peakAnonMiB} MiB`).join(", ")})`,
     r.lost === 0 ? "no acknowledged tx lost in any step" : `LOST: ${r.lost} acknowledged txs`,
     `machine: ${r.machine.cpus} CPUs, load average ${r.machine.loadAvgBefore.join(" ")} before, ${r.machine.loadAvgAfter.join(" ")} after`,
   ].filter((l) => l !== "").join("\n");

@@ -35,7 +35,7 @@ test("quire bench cluster: floor, two steps, no acknowledged tx lost, JSON and S
     assert.equal(s.load.perNode.length, 4);
     for (const n of s.load.perNode) assert.equal(n.committed, s.load.accepted + s.load.duplicate, "every acknowledged tx in every node's blocks");
     assert.equal(s.nodes.length, 4);
-    for (const n of s.nodes) assert.ok(n.cpuSeconds > 0 && n.peakRssMiB > 10, JSON.stringify(n));
+    for (const n of s.nodes) assert.ok(n.cpuSeconds > 0 && n.peakRssMiB > 10 && n.peakAnonMiB > 10 && n.peakAnonMiB <= n.peakRssMiB, JSON.stringify(n));
     assert.ok(s.nodesCpuShare > 0 && s.nodesCpuShare <= 1.05 && s.txPerNodeCpuSecond > 0, JSON.stringify(s));
     assert.equal(s.saturated, s.reasons.length > 0);
   }
