@@ -289,3 +289,38 @@ test("sync requests beyond a peer's height budget are refused and counted, nothi
     await h.stop();
   }
 });
+
+test("sync answers served while commits are decided but not yet applied are contiguous from the asked height", async () => {
+  // A step's commits are applied in the task after it (afterStep); a sync request arriving in between must not be
+  // answered with the store's heights and then the core's branch above a root the store has not reached (a hole that
+  // the requester refuses as SYNC_NOT_CHAIN and blames on this node). Requests go out every few ms while node 0
+  // commits, so some land between a committing step and its afterStep.
+  const h = new ShellHarness(4);
+  try {
+    await h.start();
+    await until("a chain to serve", () => h.height(0) >= 5, 30_000);
+    const server = h.nodes[0]!;
+    const base = 2 ** 30;
+    const asked = new Map<number, number>();
+    for (let k = 0; k < 150; k++) {
+      const from = Math.max(1, h.height(0) - 2);
+      asked.set(base + k, from);
+      h.nodes[3]!.transport.send(0, Priority.Sync, encodeMessage({ kind: "syncRequest", body: { requestId: base + k, fromHeight: from, toHeight: from + 7 } }));
+      await new Promise((r) => setTimeout(r, 4));
+    }
+    const answers = () => server.events.filter((e) => e.kind === "sent" && e.msg.kind === "syncResponse" && e.msg.body.requestId >= base);
+    const refused = () => server.shell.counters.get("SYNC_RATE_LIMITED") ?? 0;
+    await until("every request answered or refused", () => answers().length + refused() >= asked.size, 30_000);
+    let checked = 0;
+    for (const e of answers()) {
+      if (e.kind !== "sent" || e.msg.kind !== "syncResponse") continue;
+      const from = asked.get(e.msg.body.requestId)!;
+      const heights = e.msg.body.blocks.map((b) => b.block.header.height);
+      heights.forEach((height, i) => assert.equal(height, from + i, `request ${e.msg.kind === "syncResponse" ? e.msg.body.requestId - base : -1} from ${from}: heights ${heights.join(",")}`));
+      if (heights.length > 0) checked++;
+    }
+    assert.ok(checked >= 50, `only ${checked} non-empty answers`);
+  } finally {
+    await h.stop();
+  }
+});
