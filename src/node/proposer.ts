@@ -21,9 +21,10 @@ const PROPOSE_POLL_MS = 10;
  * Execution time one block may take on this node, by its recent pace (`ExecutionPace`): every replica executes a
  * block's parent before it votes and the next leader before it proposes, so a block that takes longer than the view
  * timer (1 s base) to execute on a loaded machine times the view out, its work is thrown away and the next, larger
- * block does worse. Without this bound, 7 validators on this 2-core machine committed 1,261 tx/s at 1,500 tx/s
- * offered, 1,046 at 2,000 and 814 at 3,000 (`quire bench cluster --validators 7`): load past saturation collapsed the
- * rate. A quarter of the base view timer leaves the view its round trips and fsyncs.
+ * block does worse. 7 validators on this 2-core machine (`quire bench cluster --validators 7`, 15 s steps, one run
+ * each, load average 1-7) committed 1,261 / 1,046 / 814 tx/s at 1,500 / 2,000 / 3,000 tx/s offered without this bound
+ * and 1,363 / 1,426 / 1,093 with it: past saturation the rate still falls, less. A quarter of the base view timer
+ * leaves the view its round trips and fsyncs.
  */
 export const EXECUTION_BUDGET_MS = 250;
 /** Never fewer txs per block than this, whatever the pace says (a slow sample must not starve the chain). */
