@@ -63,8 +63,11 @@ test("kv app: put, delete, cas semantics and failure codes", () => {
     del("a"),
     put("b", ""),
     Uint8Array.of(9, 9, 9),
+    Uint8Array.of(1, 9, 9),
+    put(Uint8Array.of(0xff, 0x10, 1), "x"),
   ]);
-  assert.deepEqual(r.codes, [null, "NOT_FOUND", "NOT_FOUND", "CAS_MISMATCH", null, null, "NOT_FOUND", null, "MALFORMED"]);
+  assert.deepEqual(r.codes, [null, "NOT_FOUND", "NOT_FOUND", "CAS_MISMATCH", null, null, "NOT_FOUND", null, "UNKNOWN_MODULE", "MALFORMED", "RESERVED_KEY"]);
+  assert.equal(app.check(put(Uint8Array.of(0xff), "x")).ok, false);
   assert.equal(app.query(utf8("a")), undefined);
   assert.deepEqual(app.query(utf8("b")), new Uint8Array(0));
   assert.equal(app.query(new Uint8Array(0)), undefined);

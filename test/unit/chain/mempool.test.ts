@@ -43,7 +43,9 @@ test("mempool: invalid txs are refused with the application's reason", () => {
   const m = new Mempool({ maxTxBytes: 1000 }, { check: (t) => app.check(t) });
   expectKind(m.add(encodeKvTx({ op: "put", nonce: new Uint8Array(8), key: utf8("k"), value: utf8("v") }), "c"), "accepted");
   const bad = m.add(Uint8Array.of(7, 1, 2), "c");
-  assert.ok(bad.kind === "invalid" && bad.code === "BAD_VERSION" && bad.reason.length > 0);
+  assert.ok(bad.kind === "invalid" && bad.code === "UNKNOWN_MODULE" && bad.reason.length > 0);
+  const badOp = m.add(Uint8Array.of(1, 9, 2), "c");
+  assert.ok(badOp.kind === "invalid" && badOp.code === "BAD_OP" && badOp.reason.length > 0);
   const empty = m.add(new Uint8Array(0), "c");
   assert.ok(empty.kind === "invalid" && empty.code === "EMPTY");
   const big = m.add(new Uint8Array(1001).fill(1), "c");

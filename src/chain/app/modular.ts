@@ -1,0 +1,170 @@
+/**
+ * The one application a Quire chain runs: modules behind a dispatcher on the transaction's first byte.
+ *
+ *   first byte   module                       format
+ *   0x01         kv        (kvApp.ts)         kvTx.ts (the byte is the KV format's version)
+ *   0x10         accounts  (accounts/)        accounts/accountTx.ts: Ed25519-signed transfers, deposits, withdrawals
+ *   0x20–0x22    paracross (paracross/)       paracross/format.ts: commit messages, para-tagged txs, groups
+ *
+ * Every module reads and writes through one `TreeKeyedState` (one state tree, one state root per block): the KV
+ * module with the client's keys as they are, every other module inside its own namespace (`0xFF ‖ tag ‖ key`, see
+ * keyedState.ts), so no client key can reach a balance. Which modules a chain runs is part of its genesis
+ * (`app.modules`), and so part of what every node must agree on.
+ *
+ * A failed transaction writes nothing: each deliver runs inside a savepoint that is rolled back when the module
+ * answers failed (a module may fail after some writes, e.g. a group whose second leg fails). Malformed bytes and a
+ * first byte no module claims fail with MALFORMED / UNKNOWN_MODULE, never throw.
+ */
+import type { Hasher } from "../../crypto/hasher.js";
+import { defaultHasher } from "../../crypto/hash/backends.js";
+import type { Application, BlockInfo, CheckResult, DeliverResult, StateReader, StateWriter } from "./interface.js";
+import { NamespacedState, TreeKeyedState } from "./keyedState.js";
+import { DEFAULT_BUCKET_BITS, StateTreeError } from "./stateTree.js";
+
+/** The block being executed, as modules see it. */
+export interface BlockContext {
+  readonly height: number;
+  /** Every tx of the block, in order (a module may prepare work for all of them in `beginBlock`, e.g. batch-verify). */
+  readonly txs: readonly Uint8Array[];
+  /** Delivers a nested transaction (a group's leg) through the dispatcher, as if it were tx `index`. */
+  deliverNested(tx: Uint8Array, index: number): DeliverResult;
+  /** Savepoints of the block's write log (see TreeKeyedState). */
+  savepoint(): number;
+  rollback(mark: number): void;
+  release(mark: number): void;
+}
+
+/** One part of the application: owns the txs whose first byte is one of `txTags`. */
+export interface AppModule {
+  readonly name: string;
+  readonly txTags: readonly number[];
+  /** Stateless check of a submitted tx (mempool admission). Must not throw for any bytes. */
+  check(tx: Uint8Array): CheckResult;
+  /** Before the block's first tx. */
+  beginBlock?(ctx: BlockContext): void;
+  /** Applies one tx. Must not throw for any bytes; may write and then fail (the writes are rolled back). */
+  deliver(tx: Uint8Array, index: number, ctx: BlockContext): DeliverResult;
+  /** After the block's last tx, before the state root is computed. */
+  endBlock?(ctx: BlockContext): void;
+}
+
+export interface ModularApplicationOptions {
+  /** Buckets of the state tree, as a power of two (part of the state-root definition). */
+  readonly bucketBits?: number;
+}
+
+export interface ModularApplicationModules {
+  /** The committed state (the chain store), read by queries. */
+  readonly committed: StateReader;
+  /** SHA-256 for key hashes and the state tree; default: the thread's default hasher. */
+  readonly hasher?: Hasher;
+}
+
+const UNKNOWN_MODULE: CheckResult = { ok: false, code: "UNKNOWN_MODULE", reason: "no module of this chain handles transactions with this first byte" };
+
+export class ModularApplication implements Application {
+  readonly name: string = "quire";
+  /** The shared state: the KV module uses it directly, the others through `namespace(tag)`. */
+  readonly state: TreeKeyedState;
+  private readonly byTag = new Map<number, AppModule>();
+  private readonly modules: AppModule[] = [];
+  private ctx: Context | null = null;
+
+  constructor(opts: ModularApplicationOptions, modules: ModularApplicationModules) {
+    this.state = new TreeKeyedState(modules.hasher ?? defaultHasher(), opts.bucketBits ?? DEFAULT_BUCKET_BITS, modules.committed);
+  }
+
+  /** A module's own key space (`0xFF ‖ tag ‖ key`). */
+  namespace(tag: number): NamespacedState {
+    return new NamespacedState(this.state, tag);
+  }
+
+  /** Adds a module; its tags must be free. Returns the module for chaining. */
+  use<M extends AppModule>(m: M): M {
+    for (const t of m.txTags) {
+      const other = this.byTag.get(t);
+      if (other !== undefined) throw new StateTreeError("BAD_ARGUMENT", `tx tag 0x${t.toString(16)} is claimed by both ${other.name} and ${m.name}`);
+    }
+    for (const t of m.txTags) this.byTag.set(t, m);
+    this.modules.push(m);
+    return m;
+  }
+
+  /** The modules, in registration order. */
+  moduleNames(): string[] {
+    return this.modules.map((m) => m.name);
+  }
+
+  check(tx: Uint8Array): CheckResult {
+    if (tx.length === 0) return { ok: false, code: "EMPTY", reason: "the tx is empty" };
+    const m = this.byTag.get(tx[0]!);
+    return m === undefined ? UNKNOWN_MODULE : m.check(tx);
+  }
+
+  beginBlock(state: StateWriter, info: BlockInfo): void {
+    this.state.begin(state);
+    this.ctx = new Context(this, info.height, info.txs ?? []);
+    for (const m of this.modules) m.beginBlock?.(this.ctx);
+  }
+
+  deliver(tx: Uint8Array, index: number): DeliverResult {
+    return this.dispatch(tx, index, this.current());
+  }
+
+  commit(): Uint8Array {
+    const ctx = this.current();
+    for (const m of this.modules) m.endBlock?.(ctx);
+    this.ctx = null;
+    return this.state.commit();
+  }
+
+  stateRoot(state: StateReader): Uint8Array {
+    return this.state.tree.root(state);
+  }
+
+  /** The committed value of a raw state key (KV keys are raw; see the modules for their own query helpers). */
+  query(key: Uint8Array): Uint8Array | undefined {
+    return this.state.query(key);
+  }
+
+  /** @internal the dispatcher behind `deliver` and `BlockContext.deliverNested`. */
+  dispatch(tx: Uint8Array, index: number, ctx: BlockContext): DeliverResult {
+    if (tx.length === 0) return { ok: false, code: "MALFORMED" };
+    const m = this.byTag.get(tx[0]!);
+    if (m === undefined) return { ok: false, code: "UNKNOWN_MODULE" };
+    const mark = this.state.savepoint();
+    const r = m.deliver(tx, index, ctx);
+    if (r.ok) this.state.release();
+    else this.state.rollback(mark);
+    return r;
+  }
+
+  private current(): Context {
+    if (this.ctx === null) throw new StateTreeError("BAD_ARGUMENT", "deliver/commit outside a block (beginBlock first)");
+    return this.ctx;
+  }
+}
+
+class Context implements BlockContext {
+  constructor(
+    private readonly app: ModularApplication,
+    readonly height: number,
+    readonly txs: readonly Uint8Array[],
+  ) {}
+
+  deliverNested(tx: Uint8Array, index: number): DeliverResult {
+    return this.app.dispatch(tx, index, this);
+  }
+
+  savepoint(): number {
+    return this.app.state.savepoint();
+  }
+
+  rollback(mark: number): void {
+    this.app.state.rollback(mark);
+  }
+
+  release(_mark: number): void {
+    this.app.state.release();
+  }
+}
