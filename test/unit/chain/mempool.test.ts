@@ -51,7 +51,7 @@ test("mempool: invalid txs are refused with the application's reason", () => {
   const big = m.add(new Uint8Array(1001).fill(1), "c");
   assert.ok(big.kind === "invalid" && big.code === "TOO_LARGE");
   assert.deepEqual(m.metrics().invalidByCode, { BAD_OP: 1, EMPTY: 1, TOO_LARGE: 1, UNKNOWN_MODULE: 1 });
-  assert.equal(m.metrics().rejected.invalid, 3);
+  assert.equal(m.metrics().rejected.invalid, 4);
   assert.equal(m.size, 1);
   assert.throws(() => new Mempool({ maxTxBytes: MAX_TX_BYTES + 1 }), MempoolError);
   assert.throws(() => new Mempool({ maxTxs: 0 }), MempoolError);
