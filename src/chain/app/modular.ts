@@ -26,6 +26,11 @@ export interface BlockContext {
   readonly height: number;
   /** Every tx of the block, in order (a module may prepare work for all of them in `beginBlock`, e.g. batch-verify). */
   readonly txs: readonly Uint8Array[];
+  /**
+   * Whether tx `i` of the block succeeded: known for the txs delivered so far (false for one not delivered, e.g. a
+   * replay the executor refused without delivering it). Modules that act on the block's outcome read it in `endBlock`.
+   */
+  succeeded(i: number): boolean;
   /** Delivers a nested transaction (a group's leg) through the dispatcher, as if it were tx `index`. */
   deliverNested(tx: Uint8Array, index: number): DeliverResult;
   /** Savepoints of the block's write log (see TreeKeyedState). */
@@ -108,7 +113,10 @@ export class ModularApplication implements Application {
   }
 
   deliver(tx: Uint8Array, index: number): DeliverResult {
-    return this.dispatch(tx, index, this.current());
+    const ctx = this.current();
+    const r = this.dispatch(tx, index, ctx);
+    if (r.ok) ctx.ok[index] = 1;
+    return r;
   }
 
   commit(): Uint8Array {
@@ -146,11 +154,20 @@ export class ModularApplication implements Application {
 }
 
 class Context implements BlockContext {
+  /** 1 at index i once tx i succeeded. */
+  readonly ok: Uint8Array;
+
   constructor(
     private readonly app: ModularApplication,
     readonly height: number,
     readonly txs: readonly Uint8Array[],
-  ) {}
+  ) {
+    this.ok = new Uint8Array(txs.length);
+  }
+
+  succeeded(i: number): boolean {
+    return this.ok[i] === 1;
+  }
 
   deliverNested(tx: Uint8Array, index: number): DeliverResult {
     return this.app.dispatch(tx, index, this);
