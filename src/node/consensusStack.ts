@@ -9,6 +9,7 @@
  * precheck, the transport and the scheduler.
  */
 import { KvApplication } from "../chain/app/kvApp.js";
+import type { ModularApplication } from "../chain/app/modular.js";
 import { Executor, executionCheck } from "../chain/executor.js";
 import type { CommittedSummary } from "../chain/executor.js";
 import { Mempool } from "../chain/mempool.js";
@@ -73,6 +74,8 @@ export interface ConsensusStackModules {
   readonly onCommit: (blocks: readonly CommittedSummary[]) => void;
   readonly onFatal: (error: unknown) => void;
   readonly metrics?: ShellMetrics;
+  /** The chain's application over the store (default: the KV module alone, `bucketBits` from the options). */
+  readonly application?: (store: ChainStore) => ModularApplication;
 }
 
 export interface ConsensusStack {
@@ -81,7 +84,7 @@ export interface ConsensusStack {
   readonly validator: MessageValidator;
   readonly executor: Executor;
   readonly mempool: Mempool;
-  readonly app: KvApplication;
+  readonly app: ModularApplication;
   readonly leaders: LeaderElection;
   readonly penalties: PeerPenalties;
   readonly genesisHash: Hash;
@@ -92,7 +95,7 @@ export function buildConsensusStack(o: ConsensusStackOptions, m: ConsensusStackM
   const store = m.store;
   const hashBlock = m.hashBlock ?? blockHasher();
   const genesisHash = hashBlock(o.genesis.header);
-  const app = new KvApplication({ bucketBits: o.bucketBits }, { committed: store });
+  const app = m.application?.(store) ?? new KvApplication({ bucketBits: o.bucketBits }, { committed: store });
   const executor = new Executor({}, { store, app });
   if (store.head() === null) executor.commitGenesis({ block: o.genesis, hash: genesisHash, qc: genesisQc(genesisHash) });
   const mempool = new Mempool(o.mempool ?? {}, { check: (tx) => app.check(tx), isCommitted: (id) => store.txLocation(id) !== undefined, now: () => m.scheduler.now() });

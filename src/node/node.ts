@@ -43,10 +43,11 @@ import type { EvidenceReport } from "../consensus/validation/evidence.js";
 import { ProofTreeCache } from "../chain/proofTrees.js";
 import { createHasher, defaultHasher, setDefaultHasher } from "../crypto/hash/backends.js";
 import { blockHasher } from "../consensus/blockHash.js";
-import type { KvApplication } from "../chain/app/kvApp.js";
+import { buildApplication } from "../chain/app/build.js";
+import type { BuiltApplication } from "../chain/app/build.js";
 import type { Mempool } from "../chain/mempool.js";
 import { NodeError } from "./errors.js";
-import { genesisBlock, genesisJson, loadGenesis } from "./genesis.js";
+import { appSpecOf, genesisBlock, genesisJson, loadGenesis } from "./genesis.js";
 import type { Genesis } from "./genesis.js";
 import { LineLogger } from "./logger.js";
 import type { Logger } from "./logger.js";
@@ -77,7 +78,7 @@ export class QuireNode implements NodeApi {
   /** Resolves with the process exit code once the node has stopped. */
   readonly done: Promise<number>;
 
-  private readonly app: KvApplication;
+  private app!: BuiltApplication;
   private readonly pool: PooledBlsVerifier;
   private readonly precheckVerifier: CachingVerifier;
   private readonly precheck: PooledPrecheck;
@@ -180,9 +181,12 @@ export class QuireNode implements NodeApi {
         onCommit: (blocks) => this.onCommit(blocks),
         onFatal: (e) => this.onFatal(e),
         metrics: shellMetrics(this.metrics),
+        application: (committed) => {
+          this.app = buildApplication(appSpecOf(genesis), { committed, bls: backend });
+          return this.app.app;
+        },
       },
     );
-    this.app = stack.app;
     this.mempool = stack.mempool;
     this.leaders = stack.leaders;
     this.shell = stack.shell;
@@ -353,7 +357,7 @@ export class QuireNode implements NodeApi {
   }
 
   kv(key: Uint8Array): Uint8Array | null {
-    return this.app.query(key) ?? null;
+    return this.app.kv?.query(key) ?? null;
   }
 
   status(): NodeStatus {

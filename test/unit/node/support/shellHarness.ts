@@ -15,7 +15,7 @@ import { SchemeCertificates } from "../../../../src/consensus/scheme.js";
 import { MemoryNetwork } from "../../../../src/net/memoryNetwork.js";
 import type { MemoryTransport } from "../../../../src/net/memoryNetwork.js";
 import type { Priority, SendStatus } from "../../../../src/net/transport.js";
-import type { KvApplication } from "../../../../src/chain/app/kvApp.js";
+import type { ModularApplication } from "../../../../src/chain/app/modular.js";
 import type { Mempool } from "../../../../src/chain/mempool.js";
 import type { ConsensusShell } from "../../../../src/node/consensusShell.js";
 import { buildConsensusStack } from "../../../../src/node/consensusStack.js";
@@ -38,7 +38,7 @@ export interface HarnessNode {
   readonly index: number;
   shell: ConsensusShell;
   store: MemoryChainStore;
-  app: KvApplication;
+  app: ModularApplication;
   readonly data: MemoryChainData;
   mempool: Mempool;
   readonly transport: MemoryTransport;

@@ -1,0 +1,59 @@
+/**
+ * Builds a chain's application from its specification (the genesis's `app` section, plus what the modules need):
+ * the one place that knows which module classes exist. The node, the para node and the tools call it; the KV-only
+ * `KvApplication` is what the simulator and the KV benches build directly.
+ */
+import type { BlsBackend } from "../../crypto/bls/backend.js";
+import type { Hasher } from "../../crypto/hasher.js";
+import type { StateReader } from "./interface.js";
+import { KvModule } from "./kvApp.js";
+import { ModularApplication } from "./modular.js";
+import { StateTreeError } from "./stateTree.js";
+
+export type ModuleName = "kv" | "accounts" | "paracross";
+
+/** A para chain the main chain's paracross module counts commits for. */
+export interface ParaRegistration {
+  readonly title: string;
+  /** The para nodes' BLS public keys (48 bytes compressed), in para-genesis order; each came with a verified proof of possession. */
+  readonly nodes: readonly Uint8Array[];
+}
+
+export interface AppSpec {
+  readonly bucketBits: number;
+  readonly modules: readonly ModuleName[];
+  /** The chain's id: what account signatures are bound to. */
+  readonly chainId: Uint8Array;
+  /** Set on a para chain: its title (deposits of this title are credited, withdrawals burn). Absent on a main chain. */
+  readonly paraTitle?: string;
+  /** Main chain: the registered para chains. */
+  readonly paras?: readonly ParaRegistration[];
+}
+
+export interface AppDeps {
+  readonly committed: StateReader;
+  readonly hasher?: Hasher;
+  /** The BLS backend the paracross module verifies commit signatures with (required with that module). */
+  readonly bls?: BlsBackend;
+}
+
+/** The application and handles on its modules (for RPC queries). */
+export interface BuiltApplication {
+  readonly app: ModularApplication;
+  readonly kv: KvModule | null;
+}
+
+export function buildApplication(spec: AppSpec, deps: AppDeps): BuiltApplication {
+  const app = new ModularApplication({ bucketBits: spec.bucketBits }, { committed: deps.committed, hasher: deps.hasher });
+  let kv: KvModule | null = null;
+  for (const name of spec.modules) {
+    switch (name) {
+      case "kv":
+        kv = app.use(new KvModule(app.state));
+        break;
+      default:
+        throw new StateTreeError("BAD_ARGUMENT", `module ${name} is not built yet`);
+    }
+  }
+  return { app, kv };
+}
