@@ -30,7 +30,7 @@ export interface CommitRecord {
   readonly proposedAt: number;
 }
 
-export type ViolationKind = "safety" | "validity" | "liveness";
+export type ViolationKind = "safety" | "validity" | "liveness" | "para";
 
 export interface Violation {
   readonly kind: ViolationKind;

@@ -168,7 +168,7 @@ describe("a 4-validator network of real processes", { timeout: 150_000 }, () => 
       { method: "POST", path: "/v1/tx", type: "application/octet-stream", body: new Uint8Array(0), status: 400, code: "EMPTY_TX" },
       { method: "POST", path: "/v1/tx", type: "application/json", body: "{}", status: 415, code: "UNSUPPORTED_MEDIA_TYPE", closes: true },
       { method: "POST", path: "/v1/tx", type: "application/octet-stream", body: new Uint8Array(70_000), status: 413, code: "BODY_TOO_LARGE", closes: true },
-      { method: "POST", path: "/v1/tx", type: "application/octet-stream", body: Uint8Array.of(2, 1, 0), status: 400, code: "TX_INVALID", message: /^BAD_VERSION: / },
+      { method: "POST", path: "/v1/tx", type: "application/octet-stream", body: Uint8Array.of(2, 1, 0), status: 400, code: "TX_INVALID", message: /^UNKNOWN_MODULE: / },
       // Random bytes: a valid KV tx needs version 1, a known op and every length field matching the size exactly.
       ...Array.from({ length: 30 }, (): Garbage => ({ method: "POST", path: "/v1/tx", type: "application/octet-stream", body: rng.bytes(rng.range(1, 600)), status: 400, code: "TX_INVALID", message: /^[A-Z_]+: / })),
       // POST /v1/txs
