@@ -18,6 +18,8 @@
 import { encodeKvTx } from "../chain/app/kvTx.js";
 import { MemoryChainData, MemoryChainStore } from "../chain/store/memoryStore.js";
 import type { ChainStore } from "../chain/store/interface.js";
+import type { CommittedSummary } from "../chain/executor.js";
+import type { ModularApplication } from "../chain/app/modular.js";
 import { decodeSafetyRecord } from "../chain/store/records.js";
 import type { SafetyRecord } from "../chain/store/records.js";
 import type { BlockHasher } from "../consensus/blockHash.js";
@@ -82,6 +84,10 @@ export interface SimReplicaDeps {
   readonly rng: SeededRng;
   /** Virtual ms between two client transactions to this instance (0: no client). */
   readonly clientIntervalMs: number;
+  /** The chain's application over the store (default: the KV module alone). Multi-chain runs pass the main chain's. */
+  readonly application?: (store: ChainStore) => ModularApplication;
+  /** Also told of every commit of this instance (after the recorder): multi-chain runs feed para nodes from it. */
+  readonly onCommitted?: (instance: number, blocks: readonly CommittedSummary[]) => void;
 }
 
 export class SimReplica {
@@ -179,8 +185,12 @@ export class SimReplica {
         logger: SILENT,
         hashBlock: d.hashBlock,
         payload: d.behaviour === "twin" && d.instancesOf[d.validator]![0] !== d.instance ? (mempool) => this.twinPayload(mempool) : undefined,
-        onCommit: (blocks) => d.recorder.committed(d.instance, blocks, d.scheduler.now()),
+        onCommit: (blocks) => {
+          d.recorder.committed(d.instance, blocks, d.scheduler.now());
+          d.onCommitted?.(d.instance, blocks);
+        },
         onFatal: (e) => this.onFatal(e),
+        application: d.application,
       },
     );
     this.booting = false;

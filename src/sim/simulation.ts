@@ -26,6 +26,9 @@ import type { ScenarioKind, ScenarioPlan } from "./scenario.js";
 import { SimReplica } from "./simReplica.js";
 import { buildGenesisBlock } from "../chain/blocks.js";
 import type { Block } from "../domain/types.js";
+import type { ChainStore } from "../chain/store/interface.js";
+import type { CommittedSummary } from "../chain/executor.js";
+import type { ModularApplication } from "../chain/app/modular.js";
 import { hash } from "node:crypto";
 
 export const SIM_CHAIN_ID = utf8("quire-sim");
@@ -72,6 +75,11 @@ export interface SimOptions {
    * to show what the forged-tc behaviour did to it (test/sim/forgedTc.test.ts). Not reachable from `quire sim`.
    */
   readonly tcRule?: "carried" | "claimed";
+  /** Multi-chain runs: the main chain's application and genesis block (default: KV alone, an empty genesis). */
+  readonly application?: (store: ChainStore) => ModularApplication;
+  readonly genesis?: Block;
+  /** Multi-chain runs: told of every commit of every instance. */
+  readonly onCommitted?: (instance: number, blocks: readonly CommittedSummary[]) => void;
 }
 
 export interface SimResult {
@@ -127,7 +135,7 @@ export class Simulation {
     this.recorder = new RunRecorder(instances, opts.trace ?? false);
     const certs = new SchemeCertificates({ chainId: SIM_CHAIN_ID, validatorCount: n, optimisticVotes: plan.optimisticVotes, tcRule: opts.tcRule }, crypto.scheme, crypto.signerSets);
     const hashBlock = blockHasher(crypto.sha256);
-    this.genesis = buildGenesisBlock({ timestampMs: 0 });
+    this.genesis = opts.genesis ?? buildGenesisBlock({ timestampMs: 0 });
     const instancesOf: number[][] = Array.from({ length: n }, () => []);
     plan.validatorOf.forEach((v, i) => instancesOf[v]!.push(i));
     const byzRng = new SeededRng((seed ^ 0x27d4eb2f) >>> 0);
@@ -153,6 +161,8 @@ export class Simulation {
           behaviour: plan.byzantine.get(v) ?? null,
           rng: byzRng,
           clientIntervalMs: opts.clientIntervalMs ?? SIM_CLIENT_INTERVAL_MS,
+          application: opts.application,
+          onCommitted: opts.onCommitted,
         }),
     );
     this.honest = plan.validatorOf.map((_, i) => i).filter((i) => !plan.byzantine.has(plan.validatorOf[i]!));
@@ -162,6 +172,31 @@ export class Simulation {
 
   /** Schedules the plan's events, starts every instance and runs until done or the deadline. */
   run(): void {
+    const { done, deadline } = this.begin();
+    this.scheduler.runUntil(done, deadline);
+    this.endMs = this.scheduler.now();
+  }
+
+  /**
+   * Like `run`, for runs that also drive asynchronous parts on the virtual clock (the para nodes of a multi-chain run:
+   * their main-chain client is promise-based): after every event the pending promise callbacks run before the next
+   * event, so the run stays a deterministic function of its seed. Stops when `done` and `also()` hold, or at the
+   * deadline plus `extraMs`.
+   */
+  async runAsync(also: () => boolean, extraMs: number): Promise<void> {
+    const { done, deadline } = this.begin();
+    const s = this.scheduler;
+    const end = deadline + extraMs;
+    while (!(done() && also())) {
+      const at = s.nextAt();
+      if (at === undefined || at > end) break;
+      s.runNext();
+      await drainMicrotasks();
+    }
+    this.endMs = s.now();
+  }
+
+  private begin(): { done: () => boolean; deadline: number } {
     const { plan, scheduler, network, recorder } = this;
     for (const p of plan.partitions) {
       scheduler.setTimeout(() => {
@@ -210,8 +245,7 @@ export class Simulation {
       }
       return true;
     };
-    scheduler.runUntil(done, deadline);
-    this.endMs = scheduler.now();
+    return { done, deadline };
   }
 
   result(): SimResult {
@@ -256,4 +290,9 @@ export class Simulation {
       replicas: this.replicas,
     };
   }
+}
+
+/** Lets every pending promise callback (and those they queue) run: one macrotask turn. */
+function drainMicrotasks(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
