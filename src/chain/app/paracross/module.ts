@@ -15,7 +15,7 @@
  * when every commit is at or below done; DUPLICATE_COMMIT when every other commit was already signed by this signer;
  * otherwise the new commits apply, all or nothing.
  */
-import type { BlsBackend, PublicKey } from "../../../crypto/bls/backend.js";
+import type { BlsBackend, PublicKey, Signature } from "../../../crypto/bls/backend.js";
 import type { Hasher } from "../../../crypto/hasher.js";
 import { defaultHasher } from "../../../crypto/hash/backends.js";
 import { Bitset, decodeBitmap, encodeBitmap } from "../../../crypto/bitmap/index.js";
@@ -25,8 +25,8 @@ import type { ParaRegistration } from "../build.js";
 import type { CheckResult, DeliverResult } from "../interface.js";
 import type { NamespacedState } from "../keyedState.js";
 import type { AppModule, BlockContext } from "../modular.js";
-import { VERDICT_UNCHECKED, VERDICT_VALID, verifyCommitChecks } from "./blockVerifier.js";
-import type { PendingCheck } from "./blockVerifier.js";
+import { newTxVerdicts, VERDICT_UNCHECKED, VERDICT_VALID, verifyCommitChecks } from "./blockVerifier.js";
+import type { PendingCheck, TxVerdicts } from "./blockVerifier.js";
 import { COMMIT_TX_TAG, commitSigningBytes, decodeCommitMessage, decodeCommitTx, decodeGroupTx, decodeParaTx, GROUP_TX_TAG, PARA_TX_TAG } from "./format.js";
 import type { CommitMessage, CommitTx } from "./format.js";
 import { crossIndices, isParaTagged, packParaTxs } from "./packing.js";
@@ -122,6 +122,8 @@ interface NewCommit {
   readonly hash: Uint8Array;
   readonly message: Uint8Array;
   readonly signature: Uint8Array;
+  /** The signature as blockVerifier parsed and checked it. */
+  readonly parsed: Signature;
   readonly record: CommitRecord | null;
   readonly signers: Bitset;
 }
@@ -150,7 +152,13 @@ export class ParacrossModule implements AppModule {
   private readonly hasher: Hasher;
   private readonly escrow: EscrowLedger;
   /** This block's commit-signature verdicts by tx index (VERDICT_* per commit), from beginBlock. */
-  private readonly verdicts = new Map<number, Uint8Array>();
+  private readonly verdicts = new Map<number, TxVerdicts>();
+  /**
+   * Aggregates computed in this block, by their compressed bytes: the next signer of the same message adds to the
+   * parsed point instead of decompressing the stored bytes again. Keyed by bytes, so a rolled-back write cannot
+   * leave a stale entry in use.
+   */
+  private readonly aggregates = new Map<string, Signature>();
   private blockTxs: readonly Uint8Array[] = [];
 
   constructor(opts: ParacrossModuleOptions, modules: ParacrossModuleModules) {
@@ -200,6 +208,7 @@ export class ParacrossModule implements AppModule {
 
   beginBlock(ctx: BlockContext): void {
     this.verdicts.clear();
+    this.aggregates.clear();
     this.blockTxs = ctx.txs;
     const doneAtStart = new Map<string, number>();
     const checks: PendingCheck[] = [];
@@ -235,6 +244,7 @@ export class ParacrossModule implements AppModule {
   /** Notes the block's withdrawals of every title (credited when the para height made from this block is done). */
   endBlock(ctx: BlockContext): void {
     this.verdicts.clear();
+    this.aggregates.clear();
     this.blockTxs = [];
     if (!ctx.txs.some(isParaTagged)) return;
     const succeeded = (i: number): boolean => ctx.succeeded(i);
@@ -292,9 +302,9 @@ export class ParacrossModule implements AppModule {
     return tx.signer < para.n ? null : "NOT_PARA_NODE";
   }
 
-  /** Queues the signature checks of a commit tx's commits above `done`; returns its verdict array. */
-  private collectChecks(tx: CommitTx, para: Para, done: number, index: number, checks: PendingCheck[]): Uint8Array {
-    const verdict = new Uint8Array(tx.commits.length);
+  /** Queues the signature checks of a commit tx's commits above `done`; returns its (unfilled) verdicts. */
+  private collectChecks(tx: CommitTx, para: Para, done: number, index: number, checks: PendingCheck[]): TxVerdicts {
+    const verdict = newTxVerdicts(tx.commits.length);
     tx.commits.forEach((c, j) => {
       // At or below done the commit is skipped whatever its signature: no pairing spent on it.
       if (c.decoded.height <= done) return;
@@ -304,7 +314,7 @@ export class ParacrossModule implements AppModule {
   }
 
   /** The verdicts of beginBlock for this tx, or (a commit tx delivered as a group leg) checked now. */
-  private verdictsFor(tx: Uint8Array, index: number, d: CommitTx, para: Para, done: number): Uint8Array {
+  private verdictsFor(tx: Uint8Array, index: number, d: CommitTx, para: Para, done: number): TxVerdicts {
     const known = this.verdicts.get(index);
     const t = this.blockTxs[index];
     if (known !== undefined && t !== undefined && (t === tx || bytesEqual(t, tx))) return known;
@@ -335,14 +345,12 @@ export class ParacrossModule implements AppModule {
         skipped++;
         continue;
       }
-      let v = verdict[j];
-      if (v === VERDICT_UNCHECKED) {
+      if (verdict.verdict[j] === VERDICT_UNCHECKED) {
         // Not checked in beginBlock (it was at or below done then, which cannot happen as done only grows): check now.
-        const one = new Uint8Array(commits.length);
-        verifyCommitChecks(this.bls, [{ tx: index, commit: j, signingBytes: commitSigningBytes(c.message, this.hasher), publicKey: para.keys[signer]!, signature: c.signature }], new Map([[index, one]]));
-        v = one[j];
+        verifyCommitChecks(this.bls, [{ tx: index, commit: j, signingBytes: commitSigningBytes(c.message, this.hasher), publicKey: para.keys[signer]!, signature: c.signature }], new Map([[index, verdict]]));
       }
-      if (v !== VERDICT_VALID) return fail("BAD_SIGNATURE");
+      const sig = verdict.signatures[j];
+      if (verdict.verdict[j] !== VERDICT_VALID || sig === null || sig === undefined) return fail("BAD_SIGNATURE");
       if (h > meta.done + MAX_HEIGHTS_AHEAD) return fail("TOO_FAR_AHEAD");
       const m = c.decoded.mainHeight;
       // A para block is made from a committed main block, so its main height is below this block's, and done
@@ -357,7 +365,7 @@ export class ParacrossModule implements AppModule {
       const signers = record === null ? new Bitset(para.n) : decodeBitmap(record.signers, { length: para.n });
       if (signers.get(signer)) continue;
       if (record === null && this.messagesBy(para, h, signer) >= MAX_MESSAGES_PER_SIGNER) return fail("TOO_MANY_MESSAGES");
-      fresh.push({ height: h, hash, message: c.message, signature: c.signature, record, signers });
+      fresh.push({ height: h, hash, message: c.message, signature: c.signature, parsed: sig, record, signers });
     }
     if (skipped === commits.length) return fail("ALREADY_DONE");
     if (fresh.length === 0) return fail("DUPLICATE_COMMIT");
@@ -382,14 +390,14 @@ export class ParacrossModule implements AppModule {
 
   private addSignature(para: Para, meta: TitleMeta, signer: number, f: NewCommit): void {
     let aggregate = f.signature;
+    let sum = f.parsed;
     if (f.record !== null) {
-      // Both were subgroup-checked when they entered (blockVerifier), so no validation on this re-parse.
-      const sum = this.bls.aggregateSignatures([
-        this.bls.signatureFromBytes(f.record.aggregateSignature, { validate: false }),
-        this.bls.signatureFromBytes(f.signature, { validate: false }),
-      ]);
+      // Every signature in the stored aggregate was subgroup-checked when it entered (blockVerifier): no check here.
+      const stored = this.aggregates.get(bytesKey(f.record.aggregateSignature)) ?? this.bls.signatureFromBytes(f.record.aggregateSignature, { validate: false });
+      sum = this.bls.aggregateSignatures([stored, f.parsed]);
       aggregate = this.bls.signatureToBytes(sum, "compressed");
     }
+    this.aggregates.set(bytesKey(aggregate), sum);
     f.signers.set(signer);
     this.state.put(recordKey(para.title, f.height, f.hash), encodeRecord({ message: f.message, aggregateSignature: aggregate, signers: encodeBitmap(f.signers) }));
     const hk = heightKey(para.title, f.height);
