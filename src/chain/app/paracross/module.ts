@@ -73,7 +73,7 @@ export type ParacrossDeliverCode =
 export const MAX_HEIGHTS_AHEAD = 10_000;
 /** Distinct messages one signer may sign at one height (one correction): bounds a height's records to 2·n. */
 export const MAX_MESSAGES_PER_SIGNER = 2;
-/** `status().holes` lists at most this many heights. */
+/** `status().holes` looks at most this many heights above done (a bounded read for an RPC query). */
 export const MAX_HOLES_LISTED = 1_000;
 
 /** A para chain's progress on the main chain (committed state). */
@@ -82,7 +82,7 @@ export interface ParaStatus {
   readonly nodes: number;
   readonly doneHeight: number;
   readonly recordedHeight: number;
-  /** Heights in (done, recorded] without a quorum yet, increasing, at most MAX_HOLES_LISTED. */
+  /** Heights in (done, min(recorded, done + MAX_HOLES_LISTED)] without a quorum yet, increasing. */
   readonly holes: number[];
 }
 
@@ -266,7 +266,8 @@ export class ParacrossModule implements AppModule {
     if (para === undefined) return null;
     const meta = decodeMeta(this.state.query(metaKey(title)));
     const holes: number[] = [];
-    for (let h = meta.done + 1; h <= meta.recorded && holes.length < MAX_HOLES_LISTED; h++) {
+    const last = Math.min(meta.recorded, meta.done + MAX_HOLES_LISTED);
+    for (let h = meta.done + 1; h <= last; h++) {
       if (decodeHeightIndex(this.state.query(heightKey(title, h))).quorum === null) holes.push(h);
     }
     return { title, nodes: para.n, doneHeight: meta.done, recordedHeight: meta.recorded, holes };
