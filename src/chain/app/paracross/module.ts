@@ -338,6 +338,8 @@ export class ParacrossModule implements AppModule {
     // Check every commit before writing anything, so a refused tx has no side effect (escrow releases included).
     const fresh: NewCommit[] = [];
     const seen = new Set<string>();
+    /** New messages this tx opens per height (not yet in the height index that `messagesBy` reads). */
+    const opened = new Map<number, number>();
     let skipped = 0;
     for (let j = 0; j < commits.length; j++) {
       const c = commits[j]!;
@@ -365,7 +367,11 @@ export class ParacrossModule implements AppModule {
       const record = decodeRecord(this.state.get(recordKey(para.title, h, hash)));
       const signers = record === null ? new Bitset(para.n) : decodeBitmap(record.signers, { length: para.n });
       if (signers.get(signer)) continue;
-      if (record === null && this.messagesBy(para, h, signer) >= MAX_MESSAGES_PER_SIGNER) return fail("TOO_MANY_MESSAGES");
+      if (record === null) {
+        const mine = this.messagesBy(para, h, signer) + (opened.get(h) ?? 0);
+        if (mine >= MAX_MESSAGES_PER_SIGNER) return fail("TOO_MANY_MESSAGES");
+        opened.set(h, (opened.get(h) ?? 0) + 1);
+      }
       fresh.push({ height: h, hash, message: c.message, signature: c.signature, parsed: sig, record, signers });
     }
     if (skipped === commits.length) return fail("ALREADY_DONE");

@@ -41,13 +41,18 @@ export function verifyDoneCommit(doc: DoneCommitDoc, registration: ParaRegistrat
   }
   const count = signers.count();
   if (!paraQuorumReached(count, n)) return { ok: false, code: "BELOW_QUORUM", reason: `${count} of ${n} signers, a done commit needs 3·signers ≥ 2·n` };
-  let sig: Signature;
   const keys: PublicKey[] = [];
   try {
-    sig = bls.signatureFromBytes(doc.aggregateSignature);
     for (let i = 0; i < n; i++) if (signers.get(i)) keys.push(bls.publicKeyFromBytes(registration.nodes[i]!));
   } catch (e) {
-    return { ok: false, code: e instanceof Error && /PUBLIC_KEY/.test((e as { code?: string }).code ?? "") ? "MALFORMED" : "BAD_SIGNATURE", reason: (e as Error).message };
+    return { ok: false, code: "MALFORMED", reason: `a registered key does not parse: ${(e as Error).message}` };
+  }
+  let sig: Signature;
+  try {
+    // Full validation (subgroup check, identity refused): the one check an aggregate needs (crypto/bls/qc.ts).
+    sig = bls.signatureFromBytes(doc.aggregateSignature);
+  } catch (e) {
+    return { ok: false, code: "BAD_SIGNATURE", reason: `the aggregate signature does not parse: ${(e as Error).message}` };
   }
   if (!bls.fastAggregateVerify(commitSigningBytes(doc.message, hasher), keys, sig)) return { ok: false, code: "BAD_SIGNATURE", reason: "the aggregate signature does not verify for the signers" };
   return { ok: true, signerCount: count };

@@ -145,6 +145,10 @@ test("paracross: refusals — forged signature, non-member, replay, at or below 
   assert.deepEqual(c.block(commits(A, [3], m1)), ["ALREADY_DONE"]);
   // A forged signature at or below done costs nothing and is skipped, not refused as bad.
   assert.deepEqual(c.block([testCommitTx(bls, hasher, A.secrets[0]!, 3, [m1])]), ["ALREADY_DONE"]);
+  // One signer opens at most two messages per height (a correction), in one tx or across txs.
+  const variants = [1, 2, 3].map((v) => testMessage("alpha", 2, 2, { variant: v }));
+  assert.deepEqual(c.block([testCommitTx(bls, hasher, A.secrets[0]!, 0, variants)]), ["TOO_MANY_MESSAGES"]);
+  assert.deepEqual(c.block([testCommitTx(bls, hasher, A.secrets[0]!, 0, variants.slice(0, 2)), testCommitTx(bls, hasher, A.secrets[0]!, 0, variants.slice(2))]), [null, "TOO_MANY_MESSAGES"]);
   // Done commits' main heights increase.
   assert.deepEqual(c.block([testCommitTx(bls, hasher, A.secrets[0]!, 0, [testMessage("alpha", 2, 1)])]), ["BAD_MAIN_HEIGHT"]);
 });
