@@ -203,6 +203,12 @@ test("paracross: groups run their main legs as one and only check their para leg
     "UNKNOWN_TITLE",
   ]);
   assert.ok(bytesEqual(c.app.query(utf8("k"))!, utf8("v")));
+  // A commit tx as a leg is verified when delivered (beginBlock only sees top-level commit txs).
+  const m1 = testMessage("alpha", 1, 1);
+  const forged = testCommitTx(bls, hasher, A.secrets[0]!, 1, [m1]);
+  assert.deepEqual(c.block([encodeGroupTx([commits(A, [0], m1)[0]!, put]), encodeGroupTx([forged, put])]), [null, "GROUP_LEG_FAILED:BAD_SIGNATURE"]);
+  c.block(commits(A, [1, 2], m1));
+  assert.deepEqual([...decodeBitmap(c.px.doneCommit("alpha", 1)!.signers).toIndices()], [0, 1, 2]);
 });
 
 test("paracross: verifyDoneCommit accepts the stored commit and refuses tampering and a short quorum", () => {
