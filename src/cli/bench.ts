@@ -10,6 +10,7 @@ const SUITES: Record<string, () => Promise<BenchSuite>> = {
   net: async () => (await import("../../bench/net.js")).suite,
   chain: async () => (await import("../../bench/chain.js")).suite,
   rpc: async () => (await import("../../bench/rpc.js")).suite,
+  paracross: async () => (await import("../../bench/paracross.js")).suite,
 };
 
 const COMMON_FLAGS = ["json", "time", "iterations", "filter"];

@@ -23,8 +23,12 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: "check every node's committed chain against genesis and each other: quire audit --rpc URL1,URL2,... [--genesis FILE] [--from H] [--to H] [--json] (exit 0 agree, 1 diverged/invalid, 2 unreadable)",
     load: async () => (await import("./audit.js")).auditCommand,
   },
+  verify: {
+    summary: "offline checks: quire verify para-commit --genesis MAIN_GENESIS.json (--file DOC.json | --rpc URL --title T --height H) (exit 0 valid, 1 invalid)",
+    load: async () => (await import("./verify.js")).verifyCommand,
+  },
   status: { summary: "a node's chain id, height, view, leader, peers and mempool: quire status --rpc URL", load: async () => (await import("./status.js")).statusCommand },
-  bench: { summary: "micro-benchmarks: quire bench crypto|bls|wire|net|chain [--json FILE] [--filter TEXT]; fault costs on a local cluster: quire bench faults; catch-up of a node from an empty data dir: quire bench catchup [--blocks N]", load: async () => (await import("./bench.js")).benchCommand },
+  bench: { summary: "micro-benchmarks: quire bench crypto|bls|wire|net|chain|rpc|paracross [--json FILE] [--filter TEXT]; fault costs on a local cluster: quire bench faults; catch-up of a node from an empty data dir: quire bench catchup [--blocks N]", load: async () => (await import("./bench.js")).benchCommand },
 };
 
 function usage(): string {

@@ -44,6 +44,7 @@ import { ProofTreeCache } from "../chain/proofTrees.js";
 import { createHasher, defaultHasher, setDefaultHasher } from "../crypto/hash/backends.js";
 import { blockHasher } from "../consensus/blockHash.js";
 import { buildApplication } from "../chain/app/build.js";
+import type { DoneCommit, ParaStatus } from "../chain/app/paracross/module.js";
 import type { BuiltApplication } from "../chain/app/build.js";
 import type { Mempool } from "../chain/mempool.js";
 import { NodeError } from "./errors.js";
@@ -358,6 +359,14 @@ export class QuireNode implements NodeApi {
 
   kv(key: Uint8Array): Uint8Array | null {
     return this.app.kv?.query(key) ?? null;
+  }
+
+  paraStatus(title: string): ParaStatus | null {
+    return this.app.paracross?.status(title) ?? null;
+  }
+
+  paraCommit(title: string, height: number): DoneCommit | null {
+    return this.app.paracross?.doneCommit(title, height) ?? null;
   }
 
   status(): NodeStatus {

@@ -12,6 +12,7 @@
 import type { EvidenceReport } from "../consensus/validation/evidence.js";
 import type { BlockHeader, QuorumCert } from "../domain/types.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
+import type { DoneCommit, ParaStatus } from "../chain/app/paracross/module.js";
 
 /** A value, or a promise of one. */
 export type Awaitable<T> = T | Promise<T>;
@@ -113,6 +114,13 @@ export interface NodeApi {
   proof(height: number, index: number): Awaitable<ProofResult>;
   /** The committed value of `key` in the application state, or null if absent. */
   kv(key: Uint8Array): Awaitable<Uint8Array | null>;
+  /**
+   * Paracross (a main chain): a registered para chain's progress (committed state), or null for an unknown title.
+   * Absent on a node without the paracross module (every para route answers PARA_NOT_FOUND).
+   */
+  paraStatus?(title: string): Awaitable<ParaStatus | null>;
+  /** The done commit of para height `height` of `title`, or null when that height is not done (yet). */
+  paraCommit?(title: string, height: number): Awaitable<DoneCommit | null>;
   status(): Awaitable<NodeStatus>;
   /**
    * The genesis document this node runs, as JSON text. The node renders it from the genesis it parsed (not the file's

@@ -11,7 +11,8 @@
 import type { BlockSummary, NodeStatus, TxStatus } from "./api.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
 import { RpcClientError } from "./errors.js";
-import { decodeBlock, decodeBlocks, decodeKvValue, decodeProof, decodeStatus, decodeSubmitItem, decodeTxStatus } from "./json.js";
+import { decodeBlock, decodeBlocks, decodeKvValue, decodeParaCommit, decodeParaStatus, decodeProof, decodeStatus, decodeSubmitItem, decodeTxStatus } from "./json.js";
+import type { DoneCommit, ParaStatus } from "../chain/app/paracross/module.js";
 import type { SubmitOutcome } from "./json.js";
 import { toHex, utf8 } from "../util/bytes.js";
 
@@ -193,6 +194,23 @@ export class RpcClient {
     if (a.status === 404 && errorCode(a) === "KEY_NOT_FOUND") return null;
     if (a.status !== 200) throw unexpected("GET /v1/kv", a);
     return decodeKvValue(parseJson(a));
+  }
+
+  /** `GET /v1/para/:title/status` (main chain); null when no such para chain is registered there. */
+  async paraStatus(title: string): Promise<ParaStatus | null> {
+    const a = await this.call("GET", `/v1/para/${encodeURIComponent(title)}/status`);
+    if (a.status === 404 && errorCode(a) === "PARA_NOT_FOUND") return null;
+    if (a.status !== 200) throw unexpected("GET /v1/para/:title/status", a);
+    return decodeParaStatus(parseJson(a));
+  }
+
+  /** `GET /v1/para/:title/:height` (main chain): the done commit; null when the title is unknown or the height not done. */
+  async paraCommit(title: string, height: number): Promise<DoneCommit | null> {
+    const a = await this.call("GET", `/v1/para/${encodeURIComponent(title)}/${height}`);
+    const code = errorCode(a);
+    if (a.status === 404 && (code === "PARA_NOT_FOUND" || code === "COMMIT_NOT_DONE")) return null;
+    if (a.status !== 200) throw unexpected("GET /v1/para/:title/:height", a);
+    return decodeParaCommit(parseJson(a));
   }
 
   /** `GET /v1/status`. */

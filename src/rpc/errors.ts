@@ -16,6 +16,8 @@ export const RPC_ERRORS = {
   BAD_INDEX: 400,
   /** An empty key, or a malformed percent escape in it. */
   BAD_KEY: 400,
+  /** A para title that is not 1..32 bytes of UTF-8 (percent-encoded in the path). */
+  BAD_TITLE: 400,
   /** A body that is not UTF-8 JSON. */
   BAD_JSON: 400,
   /** JSON of the wrong shape (POST /v1/txs wants `{"txs": [hex, ...]}`). */
@@ -42,6 +44,10 @@ export const RPC_ERRORS = {
   TX_INDEX_OUT_OF_RANGE: 404,
   /** The key is absent from the committed state. */
   KEY_NOT_FOUND: 404,
+  /** No para chain of this title is registered on this chain (or it runs no paracross module). */
+  PARA_NOT_FOUND: 404,
+  /** The para height is not done (yet) on this chain. */
+  COMMIT_NOT_DONE: 404,
   /** The route exists, the method does not (the `Allow` header lists the methods that do). */
   METHOD_NOT_ALLOWED: 405,
   /** A body larger than the route's limit; the connection is closed. */

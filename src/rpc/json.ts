@@ -12,6 +12,8 @@ import type { BlockHeader, QuorumCert } from "../domain/types.js";
 import { HASH_BYTES, MAX_UINT53, SIGNATURE_BYTES } from "../domain/limits.js";
 import { fromHex, toHex } from "../util/bytes.js";
 import { RpcClientError } from "./errors.js";
+import type { DoneCommit, ParaStatus } from "../chain/app/paracross/module.js";
+import { decodeCommitMessage } from "../chain/app/paracross/format.js";
 
 /** `GET /v1/blocks/:height` and each `/v1/stream` frame. */
 export interface BlockJson {
@@ -289,4 +291,85 @@ export function decodeSubmitItem(v: unknown, what = "result"): SubmitOutcome {
     default:
       return bad(`${what}.status is not a known outcome`);
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Paracross (main chain): `GET /v1/para/:title/status` and `GET /v1/para/:title/:height`.
+
+/** `GET /v1/para/:title/status`. */
+export interface ParaStatusJson {
+  title: string;
+  nodes: number;
+  doneHeight: number;
+  recordedHeight: number;
+  holes: number[];
+}
+
+/** `GET /v1/para/:title/:height`: the done commit; `message` is what the signers signed (decoded alongside). */
+export interface ParaCommitJson {
+  title: string;
+  height: number;
+  message: string;
+  aggregateSignature: string;
+  /** Encoded signer bitmap over the title's nodes. */
+  signers: string;
+  signerCount: number;
+  nodes: number;
+  decoded: { mainHeight: number; blockHash: string; stateRoot: string; results: string; crossTxs: string };
+}
+
+export function paraStatusJson(s: ParaStatus): ParaStatusJson {
+  return { title: s.title, nodes: s.nodes, doneHeight: s.doneHeight, recordedHeight: s.recordedHeight, holes: [...s.holes] };
+}
+
+export function paraCommitJson(c: DoneCommit): ParaCommitJson {
+  const d = c.decoded;
+  return {
+    title: c.title,
+    height: c.height,
+    message: toHex(c.message),
+    aggregateSignature: toHex(c.aggregateSignature),
+    signers: toHex(c.signers),
+    signerCount: c.signerCount,
+    nodes: c.nodes,
+    decoded: { mainHeight: d.mainHeight, blockHash: toHex(d.blockHash), stateRoot: toHex(d.stateRoot), results: toHex(d.results), crossTxs: toHex(d.crossTxs) },
+  };
+}
+
+export function decodeParaStatus(v: unknown): ParaStatus {
+  const o = object(v, "para status");
+  const title = o["title"];
+  if (typeof title !== "string") bad("para status.title must be a string");
+  const holes = o["holes"];
+  if (!Array.isArray(holes)) bad("para status.holes must be an array");
+  return {
+    title,
+    nodes: uint(o, "nodes", "para status"),
+    doneHeight: uint(o, "doneHeight", "para status"),
+    recordedHeight: uint(o, "recordedHeight", "para status"),
+    holes: (holes as unknown[]).map((h, i) => (typeof h === "number" && Number.isSafeInteger(h) && h >= 0 ? h : bad(`para status.holes[${i}] must be a height`))),
+  };
+}
+
+/**
+ * Reads a done commit document (from the RPC or a file). The decoded fields are re-derived from `message` — the
+ * bytes the signature covers — never taken from the document's `decoded` object.
+ */
+export function decodeParaCommit(v: unknown): DoneCommit {
+  const o = object(v, "para commit");
+  const title = o["title"];
+  if (typeof title !== "string") bad("para commit.title must be a string");
+  const message = hex(o, "message", "para commit");
+  const m = decodeCommitMessage(message);
+  if (!m.ok) bad(`para commit.message: ${m.reason}`);
+  return {
+    title,
+    height: uint(o, "height", "para commit"),
+    message,
+    decoded: m.value,
+    aggregateSignature: hex(o, "aggregateSignature", "para commit", 96),
+    signers: hex(o, "signers", "para commit"),
+    signerCount: uint(o, "signerCount", "para commit"),
+    nodes: uint(o, "nodes", "para commit"),
+  };
 }

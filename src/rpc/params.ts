@@ -5,6 +5,7 @@
 import { HttpError } from "./errors.js";
 import { HASH_BYTES, MAX_UINT53 } from "../domain/limits.js";
 import { fromHex } from "../util/bytes.js";
+import { MAX_TITLE_BYTES } from "../chain/app/accounts/accountTx.js";
 
 const TX_ID = /^[0-9a-fA-F]{64}$/;
 // Canonical decimal: no sign, no leading zeros, no exponent; 16 digits at most (2^53 - 1 has 16).
@@ -125,4 +126,17 @@ export function contentLength(header: string): number | undefined {
   if (header === "") return undefined;
   const n = Number(header);
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** A para chain's title from its path segment (percent-encoded UTF-8, as `encodeURIComponent` gives): BAD_TITLE. */
+export function parseTitle(segment: string): string {
+  let title: string;
+  try {
+    title = decodeURIComponent(segment);
+  } catch {
+    throw new HttpError("BAD_TITLE", "the title is not percent-encoded UTF-8");
+  }
+  const n = encoder.encode(title).length;
+  if (n === 0 || n > MAX_TITLE_BYTES) throw new HttpError("BAD_TITLE", `a title is 1..${MAX_TITLE_BYTES} bytes of UTF-8`);
+  return title;
 }

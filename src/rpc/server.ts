@@ -17,11 +17,11 @@ import type { BlockSummary, NodeApi, RpcLogger, SubmitResult } from "./api.js";
 import { HttpError, RpcConfigError, RpcListenError } from "./errors.js";
 import { Exchange, ExchangeClosed } from "./exchange.js";
 import type { ExchangeHost } from "./exchange.js";
-import { blockJson, blocksJson, kvJson, proofJson, statusJson, txStatusJson } from "./json.js";
+import { blockJson, blocksJson, kvJson, paraCommitJson, paraStatusJson, proofJson, statusJson, txStatusJson } from "./json.js";
 import type { SubmitItemJson } from "./json.js";
 import { createRpcMetrics } from "./metrics.js";
 import type { RpcMetrics } from "./metrics.js";
-import { DEFAULT_MAX_RANGE_BLOCKS, contentLength, mediaType, parseHeight, parseIndex, parseKey, parseRange, parseTxId } from "./params.js";
+import { DEFAULT_MAX_RANGE_BLOCKS, contentLength, mediaType, parseHeight, parseIndex, parseKey, parseRange, parseTitle, parseTxId } from "./params.js";
 import { BlockStream } from "./stream.js";
 import { reservedForNewSources, SourceTable, sourceKey } from "./sources.js";
 import type { SourceEntry } from "./sources.js";
@@ -194,7 +194,7 @@ export function resolveRpcLimits(partial: Partial<RpcLimits> = {}): RpcLimits {
 }
 
 /** Route names: the `route` label of the metrics. */
-export type RouteName = "index" | "metrics" | "status" | "genesis" | "evidence" | "tx_submit" | "txs_submit" | "tx_status" | "blocks" | "block" | "block_txids" | "proof" | "kv" | "stream" | "unknown";
+export type RouteName = "index" | "metrics" | "status" | "genesis" | "evidence" | "tx_submit" | "txs_submit" | "tx_status" | "blocks" | "block" | "block_txids" | "proof" | "kv" | "para_status" | "para_commit" | "stream" | "unknown";
 
 /** What a handler may read of the request (uWS's HttpRequest is only valid synchronously). */
 interface RequestInfo {
@@ -553,6 +553,9 @@ export class RpcServer {
       route("block_txids", "/v1/blocks/:height/txids", { get: (ex, p) => this.getBlockTxIds(ex, p[0]!) }),
       route("proof", "/v1/blocks/:height/proof/:index", { get: (ex, p) => this.getProof(ex, p[0]!, p[1]!) }),
       route("kv", "/v1/kv/:key", { get: (ex, p) => this.getKv(ex, p[0]!) }),
+      // "status" is matched before ":height" (routes match in order; a height is decimal, so the two never overlap).
+      route("para_status", "/v1/para/:title/status", { get: (ex, p) => this.getParaStatus(ex, p[0]!) }),
+      route("para_commit", "/v1/para/:title/:height", { get: (ex, p) => this.getParaCommit(ex, p[0]!, p[1]!) }),
       // Upgrades are caught by the WebSocket route; a plain GET lands here.
       route("stream", "/v1/stream", {
         get: (ex) => ex.error(new HttpError("UPGRADE_REQUIRED", "this is a WebSocket endpoint"), [["Upgrade", "websocket"]]),
@@ -647,6 +650,25 @@ export class RpcServer {
     const value = await this.api.kv(key);
     if (value === null) throw new HttpError("KEY_NOT_FOUND", "key is absent from the committed state");
     ex.json(200, kvJson(key, value));
+  }
+
+  private async getParaStatus(ex: Exchange, titleParam: string): Promise<void> {
+    const title = parseTitle(titleParam);
+    const s = await this.api.paraStatus?.(title);
+    if (s === undefined || s === null) throw new HttpError("PARA_NOT_FOUND", `no para chain titled ${JSON.stringify(title)} is registered here`);
+    ex.json(200, paraStatusJson(s));
+  }
+
+  private async getParaCommit(ex: Exchange, titleParam: string, heightParam: string): Promise<void> {
+    const title = parseTitle(titleParam);
+    const height = parseHeight(heightParam, false) as number;
+    const c = await this.api.paraCommit?.(title, height);
+    if (c === undefined || c === null) {
+      // Which 404: ask for the title only on this (rarer) path.
+      if ((await this.api.paraStatus?.(title)) == null) throw new HttpError("PARA_NOT_FOUND", `no para chain titled ${JSON.stringify(title)} is registered here`);
+      throw new HttpError("COMMIT_NOT_DONE", `para height ${height} of ${JSON.stringify(title)} is not done`);
+    }
+    ex.json(200, paraCommitJson(c));
   }
 
   /**

@@ -8,6 +8,7 @@ import { Gauge } from "prom-client";
 import type { Registry } from "prom-client";
 import type { Awaitable, BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, TxStatus } from "../../src/rpc/api.js";
 import type { BlockHeader } from "../../src/domain/types.js";
+import type { DoneCommit, ParaStatus } from "../../src/chain/app/paracross/module.js";
 import { merkleProof, merkleRoot } from "../../src/crypto/merkle.js";
 import { toHex } from "../../src/util/bytes.js";
 
@@ -47,6 +48,9 @@ export class FakeNodeApi implements NodeApi {
   readonly pool = new Map<string, Uint8Array>();
   readonly blocks: FakeBlock[] = [];
   readonly kvStore = new Map<string, Uint8Array>();
+  /** Para chains (a main chain's paracross module): status by title, done commits by `${title}/${height}`. */
+  readonly paraStatuses = new Map<string, ParaStatus>();
+  readonly paraCommits = new Map<string, DoneCommit>();
   private readonly where = new Map<string, { height: number; index: number; ok: boolean | null }>();
   private readonly listeners = new Set<CommittedBlockListener>();
   view = 1;
@@ -168,6 +172,14 @@ export class FakeNodeApi implements NodeApi {
 
   kv(key: Uint8Array): Awaitable<Uint8Array | null> {
     return this.answer("kv", () => this.kvStore.get(toHex(key)) ?? null);
+  }
+
+  paraStatus(title: string): Awaitable<ParaStatus | null> {
+    return this.answer("paraStatus", () => this.paraStatuses.get(title) ?? null);
+  }
+
+  paraCommit(title: string, height: number): Awaitable<DoneCommit | null> {
+    return this.answer("paraCommit", () => this.paraCommits.get(`${title}/${height}`) ?? null);
   }
 
   status(): Awaitable<NodeStatus> {

@@ -8,6 +8,9 @@ import type { Hasher } from "../../crypto/hasher.js";
 import type { StateReader } from "./interface.js";
 import { KvModule } from "./kvApp.js";
 import { ModularApplication } from "./modular.js";
+import { ParacrossModule } from "./paracross/module.js";
+import type { EscrowLedger } from "./paracross/module.js";
+import { COMMIT_TX_TAG } from "./paracross/format.js";
 import { StateTreeError } from "./stateTree.js";
 
 export type ModuleName = "kv" | "accounts" | "paracross";
@@ -35,25 +38,46 @@ export interface AppDeps {
   readonly hasher?: Hasher;
   /** The BLS backend the paracross module verifies commit signatures with (required with that module). */
   readonly bls?: BlsBackend;
+  /**
+   * Where the paracross module credits withdrawals from. The accounts module is the ledger when the chain runs it
+   * (built before paracross); this dep stands in until then. Without either, a credit throws.
+   */
+  readonly escrow?: EscrowLedger;
 }
 
 /** The application and handles on its modules (for RPC queries). */
 export interface BuiltApplication {
   readonly app: ModularApplication;
   readonly kv: KvModule | null;
+  readonly paracross: ParacrossModule | null;
 }
 
 export function buildApplication(spec: AppSpec, deps: AppDeps): BuiltApplication {
   const app = new ModularApplication({ bucketBits: spec.bucketBits }, { committed: deps.committed, hasher: deps.hasher });
   let kv: KvModule | null = null;
+  let paracross: ParacrossModule | null = null;
   for (const name of spec.modules) {
     switch (name) {
       case "kv":
         kv = app.use(new KvModule(app.state));
         break;
+      case "paracross": {
+        if (deps.bls === undefined) throw new StateTreeError("BAD_ARGUMENT", "the paracross module needs a BLS backend (deps.bls)");
+        paracross = app.use(
+          new ParacrossModule({ paras: spec.paras ?? [] }, { state: app.namespace(COMMIT_TX_TAG), bls: deps.bls, hasher: deps.hasher, escrow: deps.escrow ?? NO_ESCROW }),
+        );
+        break;
+      }
       default:
         throw new StateTreeError("BAD_ARGUMENT", `module ${name} is not built yet`);
     }
   }
-  return { app, kv };
+  return { app, kv, paracross };
 }
+
+/** A chain without a ledger cannot credit withdrawals: reaching one is a configuration error, not a tx failure. */
+const NO_ESCROW: EscrowLedger = {
+  releaseEscrow(): void {
+    throw new StateTreeError("BAD_ARGUMENT", "paracross credits a withdrawal but the chain has no accounts module (escrow)");
+  },
+};
