@@ -62,6 +62,13 @@ export interface BlockSummary {
   readonly qc: QuorumCert | null;
 }
 
+/** A committed block's transactions and its own encoded result bitmap (`GET /v1/blocks/:height/body`). */
+export interface BlockBody {
+  /** Encoded bitmap (crypto/bitmap codec): bit i set = tx i failed on execution. */
+  readonly results: Uint8Array;
+  readonly txs: readonly Uint8Array[];
+}
+
 /** Outcome of an inclusion-proof query. */
 export type ProofResult =
   /**
@@ -109,6 +116,11 @@ export interface NodeApi {
    * block of a run this way instead of asking for each tx).
    */
   blockTxIds(height: number): Awaitable<Uint8Array | null>;
+  /**
+   * The transactions of the committed block at `height` and the result bitmap executing it produced (from the
+   * node's committed record); null when nothing is committed there. What a para node follows the main chain with.
+   */
+  blockBody(height: number): Awaitable<BlockBody | null>;
   /** RFC 6962 inclusion proof of transaction `index` of the committed block at `height`, against its `txRoot`. */
   proof(height: number, index: number): Awaitable<ProofResult>;
   /** The committed value of `key` in the application state, or null if absent. */
