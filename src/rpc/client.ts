@@ -64,6 +64,19 @@ export function encodeTxBatchBody(txs: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** `GET /v1/para/:title/status` on a main node: the paracross module's progress for one para chain. */
+export interface ParaStatus {
+  readonly title: string;
+  /** Number of registered para nodes. */
+  readonly nodes: number;
+  /** Highest para height done (contiguous from 1); 0 before the first. */
+  readonly doneHeight: number;
+  /** Highest para height with ≥ 2/3 of the nodes' commits on one message (done or waiting for a hole below it). */
+  readonly recordedHeight: number;
+  /** Heights between done and recorded still waiting for 2/3. */
+  readonly holes: readonly number[];
+}
+
 /** Percent-encodes key bytes for `/v1/kv/:key`: RFC 3986 unreserved characters stay, every other byte is `%XX`. */
 export function encodeKey(key: Uint8Array | string): string {
   const bytes = typeof key === "string" ? utf8(key) : key;
@@ -207,6 +220,23 @@ export class RpcClient {
     if (a.status === 404 && errorCode(a) === "KEY_NOT_FOUND") return null;
     if (a.status !== 200) throw unexpected("GET /v1/kv", a);
     return decodeKvValue(parseJson(a));
+  }
+
+  /** `GET /v1/para/:title/status` (a main node running the paracross module). */
+  async paraStatus(title: string): Promise<ParaStatus> {
+    const a = await this.call("GET", `/v1/para/${encodeURIComponent(title)}/status`);
+    if (a.status !== 200) throw unexpected("GET /v1/para/:title/status", a);
+    const doc = parseJson(a);
+    const o = typeof doc === "object" && doc !== null ? (doc as Record<string, unknown>) : {};
+    const int = (k: string): number => {
+      const v = o[k];
+      if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw new RpcClientError("BAD_RESPONSE", `malformed para status: ${k} must be a non-negative integer`);
+      return v;
+    };
+    const holes = o["holes"];
+    if (!Array.isArray(holes) || !holes.every((h) => typeof h === "number" && Number.isSafeInteger(h) && h > 0)) throw new RpcClientError("BAD_RESPONSE", "malformed para status: holes must be an array of heights");
+    if (typeof o["title"] !== "string") throw new RpcClientError("BAD_RESPONSE", "malformed para status: title must be a string");
+    return { title: o["title"], nodes: int("nodes"), doneHeight: int("doneHeight"), recordedHeight: int("recordedHeight"), holes: holes as number[] };
   }
 
   /** `GET /v1/status`. */
