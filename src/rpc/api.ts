@@ -94,6 +94,19 @@ export interface NodeStatus {
   readonly peersConnected: number;
   /** Transactions waiting in the mempool. */
   readonly mempoolSize: number;
+  /** Set by a para node only (src/node/para/): its title and progress against the main chain. */
+  readonly para?: ParaNodeStatus;
+}
+
+/** A para node's progress: `GET /v1/status` carries it as `"para"` (absent on a validator). */
+export interface ParaNodeStatus {
+  readonly title: string;
+  /** The main chain's done height for this title, as last heard. */
+  readonly doneHeight: number;
+  /** The main chain's head as last heard. */
+  readonly mainHeight: number;
+  /** Why the node stopped making para blocks, or null. */
+  readonly stalled: string | null;
 }
 
 /** A committed-block listener. Called once per block, in height order, with no gaps. */

@@ -736,6 +736,8 @@ export class RpcServer {
       try {
         r = await this.api.submitTx(tx, req.clientId);
       } catch (e) {
+        // A typed refusal (a para node takes no txs) is the node's answer to the whole batch, not a failure.
+        if (e instanceof HttpError) throw e;
         failed = e;
         results.push({ status: "error" });
         continue;
