@@ -179,16 +179,19 @@ export class ParaSender {
     });
   }
 
-  /** Resolves when every event given so far has been handled (tests, shutdown). */
+  /** Resolves when every event given so far has been handled (tests, shutdown); never rejects. */
   idle(): Promise<void> {
     return this.work;
   }
 
+  /**
+   * Runs `fn` after every earlier step. The caller sees the step's failure (a main node down: the follower retries
+   * the block, the node retries its start); the chain itself goes on, so a failed step never wedges later ones.
+   */
   private serial(fn: () => Promise<void>): Promise<void> {
     const next = this.work.then(fn);
-    // A failing step (a main node down) must not wedge the chain; the next event retries.
-    this.work = next.catch((e: unknown) => this.m.logger.warn("para sender step failed", { error: e instanceof Error ? e.message : String(e) }));
-    return this.work;
+    this.work = next.catch(() => {});
+    return next;
   }
 
   private async refreshDone(): Promise<void> {
