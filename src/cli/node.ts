@@ -8,7 +8,7 @@ import { QuireNode } from "../node/node.js";
 import { PARA_CONFIG_TYPE, parseParaNodeConfig } from "../node/para/paraConfig.js";
 import { ParaNode } from "../node/para/paraNode.js";
 
-const USAGE = "usage: quire node --config FILE [--set field.path=value ...]   (e.g. --set rpc.port=27000 --set log.level=debug)";
+const USAGE = "usage: quire node --config FILE [--set field.path=value ...]   (e.g. --set rpc.port=27000 --set log.level=debug; a quire-para-node-config file runs a para node)";
 
 /** What the command runs: a validator (`QuireNode`) or a para node (`ParaNode`). */
 interface RunnableNode {

@@ -1,10 +1,12 @@
 /**
  * `MainChainClient` over the main nodes' RPC: requests go to the first configured main node and move to the next one
  * when it fails (network error, 5xx, a body that does not match its header), so one main node down does not stop the
- * para node. Every block body is checked against the header's txRoot before it is used: the para node trusts the main
+ * para node. Every block body is checked against the header's txRoot (and its result bitmap for its length) before it
+ * is used: the para node trusts the main
  * node for *which* blocks are committed (it follows one it trusts), not for their bytes.
  */
 import { bytesEqual } from "../../util/bytes.js";
+import { decodeBitmap } from "../../crypto/bitmap/index.js";
 import type { Hasher } from "../../crypto/hasher.js";
 import { defaultHasher } from "../../crypto/hash/backends.js";
 import { txRoot } from "../../chain/blocks.js";
@@ -52,6 +54,11 @@ export class RpcMainChain implements MainChainClient {
       if (body === null) return null;
       if (!bytesEqual(txRoot(body.txs, this.hasher), header.header.txRoot)) {
         throw new ParaNodeError("BAD_MAIN_BODY", `${c.baseUrl}: the body of main block ${height} does not match its header's txRoot`);
+      }
+      try {
+        decodeBitmap(body.results, { length: body.txs.length });
+      } catch {
+        throw new ParaNodeError("BAD_MAIN_BODY", `${c.baseUrl}: main block ${height}'s result bitmap is not ${body.txs.length} bits`);
       }
       return { height, timestampMs: header.header.timestampMs, txs: body.txs, results: body.results };
     });

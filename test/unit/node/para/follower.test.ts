@@ -79,3 +79,27 @@ test("a failed request is retried after retryMs on the scheduler", async () => {
   assert.equal(n.builder.paraHeight, 2);
   n.follower.stop();
 });
+
+test("a lost stream is resubscribed after retryMs and the blocks committed meanwhile are caught up", async () => {
+  const main = new FakeMain();
+  main.add();
+  const n = node(main, 100);
+  await n.sender.start(0);
+  await n.follower.start();
+  await n.follower.idle();
+  assert.equal(n.builder.paraHeight, 1);
+  main.closeStreams();
+  main.add();
+  main.add();
+  await n.follower.idle();
+  assert.equal(main.subscribers, 0);
+  assert.equal(n.builder.paraHeight, 1);
+  n.scheduler.advance(500);
+  assert.equal(main.subscribers, 1);
+  await new Promise((r) => setImmediate(r));
+  await n.follower.idle();
+  await n.sender.idle();
+  assert.equal(n.builder.paraHeight, 3);
+  n.follower.stop();
+  assert.equal(main.subscribers, 0);
+});

@@ -22,6 +22,19 @@ export class FakeMain implements MainChainClient {
   done = 0;
   failRequests = 0;
   private heads: ((h: number) => void)[] = [];
+  private closes: (() => void)[] = [];
+  /** Head subscriptions open now. */
+  get subscribers(): number {
+    return this.heads.length;
+  }
+
+  /** Drops every head subscription (a main node restarting). Blocks added after it reach nobody until resubscribed. */
+  closeStreams(): void {
+    const closes = this.closes;
+    this.heads = [];
+    this.closes = [];
+    for (const c of closes) c();
+  }
 
   /** Appends main block `height = blocks.length + 1` with `txs`, `failed` naming the indices whose result bit is set. */
   add(txs: Uint8Array[] = [], failed: number[] = []): MainBlock {
@@ -50,9 +63,13 @@ export class FakeMain implements MainChainClient {
     this.submitted.push(tx);
   }
 
-  subscribeHeads(onHead: (h: number) => void): () => void {
+  subscribeHeads(onHead: (h: number) => void, onClose: () => void): () => void {
     this.heads.push(onHead);
-    return () => (this.heads = this.heads.filter((x) => x !== onHead));
+    this.closes.push(onClose);
+    return () => {
+      this.heads = this.heads.filter((x) => x !== onHead);
+      this.closes = this.closes.filter((x) => x !== onClose);
+    };
   }
 
   private maybeFail(): void {
