@@ -102,6 +102,9 @@ test("ParaNode: follows a main chain, serves its para chain over RPC, refuses PO
     const r = await fetch(`${node.rpc.url}/v1/tx`, { method: "POST", body: new Uint8Array([1, 2, 3]), headers: { "Content-Type": "application/octet-stream" } });
     assert.equal(r.status, 400);
     assert.equal(((await r.json()) as { error: { code: string } }).error.code, "PARA_SUBMIT_TO_MAIN");
+    const rb = await fetch(`${node.rpc.url}/v1/txs`, { method: "POST", body: JSON.stringify({ txs: ["0102"] }), headers: { "Content-Type": "application/json" } });
+    assert.equal(rb.status, 400);
+    assert.equal(((await rb.json()) as { error: { code: string } }).error.code, "PARA_SUBMIT_TO_MAIN");
     // The commit tx: signer 0, para height 1 (made first; height 2 waits: one tx in flight), each signature valid
     // under node 0's key from the para genesis.
     assert.equal(main.submitted.length, 1);
