@@ -14,8 +14,7 @@
  * queues change only inside one step at a time. No timers: the main chain's blocks are the clock.
  */
 import { randomBytes } from "node:crypto";
-import { encodeCommitTx } from "../../chain/app/paracross/format.js";
-import { COMMIT_TX_TAG } from "../../chain/app/paracross/format.js";
+import { COMMIT_TX_TAG, encodeCommitTx } from "../../chain/app/paracross/format.js";
 import { decodeBitmap } from "../../crypto/bitmap/index.js";
 import { bytesEqual } from "../../util/bytes.js";
 import type { Logger } from "../logger.js";
