@@ -73,6 +73,7 @@ async function startSubject(mode: Mode): Promise<Subject> {
     txStatus: unused,
     block: unused,
     blockTxIds: unused,
+    blockBody: unused,
     proof: unused,
     kv: unused,
     status: unused,

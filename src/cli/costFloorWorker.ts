@@ -92,6 +92,7 @@ async function main(): Promise<void> {
     txStatus: unused,
     block: unused,
     blockTxIds: unused,
+    blockBody: unused,
     proof: unused,
     kv: unused,
     status: () => ({ chainId: "quire-cost-floor", nodeIndex: 0, committedHeight: parent.height, view: parent.height, leader: 0, peersConnected: 0, mempoolSize: queue.length }),

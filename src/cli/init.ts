@@ -1,8 +1,9 @@
 import { checkFlags, choiceFlag, intFlag, parseArgs, stringFlag, UsageError } from "./args.js";
 import { BLS_BACKEND_NAMES, loadBlsBackend } from "../crypto/bls/backend.js";
 import { DEFAULT_BASE_PORT, writeNetwork } from "../node/network.js";
+import { DEFAULT_PARA_BASE_PORT, generateParaKeys, paraRegistration, writeParaChain } from "../node/para/paraNetwork.js";
 
-const USAGE = "usage: quire init --validators N --dir DIR [--base-port P] [--hosts h1,h2,...] [--chain-id ID] [--bls-workers W] [--backend blst|noble|herumi]";
+const USAGE = "usage: quire init --validators N --dir DIR [--base-port P] [--hosts h1,h2,...] [--chain-id ID] [--bls-workers W] [--backend blst|noble|herumi] [--para TITLE [--para-nodes N] [--para-base-port P]]";
 
 /**
  * `quire init`: a new network on disk — DIR/genesis.json plus DIR/node<i>/{config.json, validator.key} per validator
@@ -15,7 +16,7 @@ export async function initCommand(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + "\n");
     return 0;
   }
-  checkFlags(args, ["validators", "dir", "base-port", "hosts", "chain-id", "bls-workers", "backend", "help"]);
+  checkFlags(args, ["validators", "dir", "base-port", "hosts", "chain-id", "bls-workers", "backend", "para", "para-nodes", "para-base-port", "help"]);
   if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"; ${USAGE}`);
   const validators = intFlag(args, "validators");
   const dir = stringFlag(args, "dir");
@@ -27,6 +28,10 @@ export async function initCommand(argv: string[]): Promise<number> {
   if (hosts !== undefined && hosts.some((h) => h === "")) throw new UsageError(`--hosts has an empty entry: "${hostsFlag}"`);
   const blsWorkers = intFlag(args, "bls-workers");
   const backend = await loadBlsBackend(choiceFlag(args, "backend", BLS_BACKEND_NAMES, "blst"));
+  // A para chain: its nodes' keys first, since the main genesis registers them (paraNetwork.ts).
+  const title = stringFlag(args, "para");
+  const paraNodes = intFlag(args, "para-nodes", 4)!;
+  const paraKeys = title === undefined ? undefined : await generateParaKeys(paraNodes, backend);
   const layout = await writeNetwork(
     {
       validators,
@@ -35,11 +40,17 @@ export async function initCommand(argv: string[]): Promise<number> {
       ...(hosts !== undefined ? { hosts } : {}),
       ...(stringFlag(args, "chain-id") !== undefined ? { chainId: stringFlag(args, "chain-id")! } : {}),
       ...(blsWorkers !== undefined ? { blsWorkers } : {}),
+      ...(title !== undefined ? { paras: [paraRegistration(title, paraKeys!)] } : {}),
     },
     backend,
   );
   const lines = [`wrote a ${validators}-validator network "${layout.chainId}" in ${layout.dir}`, `  genesis: ${layout.genesisFile}`];
   layout.configFiles.forEach((f, i) => lines.push(`  node ${i}: quire node --config ${f}   (rpc ${layout.rpcUrls[i]})`));
+  if (title !== undefined) {
+    const para = await writeParaChain({ dir: layout.dir, title, keys: paraKeys!, mainGenesisFile: layout.genesisFile, mainRpcUrls: layout.rpcUrls, basePort: intFlag(args, "para-base-port", DEFAULT_PARA_BASE_PORT)! }, backend);
+    lines.push(`  para chain "${title}": ${para.genesisFile}`);
+    para.configFiles.forEach((f, i) => lines.push(`  para node ${i}: quire node --config ${f}   (rpc ${para.rpcUrls[i]})`));
+  }
   process.stdout.write(lines.join("\n") + "\n");
   return 0;
 }

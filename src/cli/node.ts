@@ -1,8 +1,44 @@
 import { checkFlags, parseArgs, stringFlag, UsageError } from "./args.js";
-import { loadNodeConfig } from "../node/config.js";
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { applyConfigOverrides, loadNodeConfig } from "../node/config.js";
+import { NodeError } from "../node/errors.js";
+import type { Logger } from "../node/logger.js";
 import { QuireNode } from "../node/node.js";
+import { PARA_CONFIG_TYPE, parseParaNodeConfig } from "../node/para/paraConfig.js";
+import { ParaNode } from "../node/para/paraNode.js";
 
-const USAGE = "usage: quire node --config FILE [--set field.path=value ...]   (e.g. --set rpc.port=27000 --set log.level=debug)";
+const USAGE = "usage: quire node --config FILE [--set field.path=value ...]   (e.g. --set rpc.port=27000 --set log.level=debug; a quire-para-node-config file runs a para node)";
+
+/** What the command runs: a validator (`QuireNode`) or a para node (`ParaNode`). */
+interface RunnableNode {
+  readonly logger: Logger;
+  readonly done: Promise<number>;
+  start(): Promise<void>;
+  stop(code?: number): Promise<void>;
+}
+
+/** Opens the node the config file describes: its `type` says which (a para node config or a validator's). */
+async function openNode(file: string, overrides: readonly string[]): Promise<RunnableNode> {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    throw new NodeError("BAD_CONFIG", `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file: path });
+  }
+  let type: unknown;
+  try {
+    type = (JSON.parse(text) as { type?: unknown }).type;
+  } catch {
+    type = undefined; // the validator config's parser names the JSON error
+  }
+  if (type === PARA_CONFIG_TYPE) {
+    const applied = overrides.length === 0 ? text : applyConfigOverrides(text, path, overrides);
+    return ParaNode.open(parseParaNodeConfig(applied, path));
+  }
+  return QuireNode.open(await loadNodeConfig(file, overrides));
+}
 
 /** After a stop, the process gets this long to exit on its own before it is ended (a lingering handle is a bug). */
 const EXIT_GRACE_MS = 3_000;
@@ -22,8 +58,7 @@ export async function nodeCommand(argv: string[]): Promise<number> {
   checkFlags(args, ["config", "set", "help"]);
   const file = stringFlag(args, "config");
   if (file === undefined || args.positional.length > 0) throw new UsageError(USAGE);
-  const config = await loadNodeConfig(file, args.lists.get("set") ?? []);
-  const node = await QuireNode.open(config);
+  const node = await openNode(file, args.lists.get("set") ?? []);
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     signals++;

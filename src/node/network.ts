@@ -19,7 +19,8 @@ import { fromHex } from "../util/bytes.js";
 import { CONFIG_DEFAULTS, nodeConfigJson } from "./config.js";
 import type { BlockPolicy, HostPort, LogLevel } from "./config.js";
 import { NodeError } from "./errors.js";
-import { DEFAULT_CONSENSUS, genesisJson } from "./genesis.js";
+import { APP_MODULE_NAMES, DEFAULT_CONSENSUS, genesisJson } from "./genesis.js";
+import type { GenesisPara } from "./genesis.js";
 import { DEFAULT_BUCKET_BITS } from "../chain/app/stateTree.js";
 
 export const DEFAULT_BASE_PORT = 26600;
@@ -38,6 +39,11 @@ export interface NetworkSpec {
   readonly block?: Partial<BlockPolicy>;
   readonly blsWorkers?: number;
   readonly logLevel?: LogLevel;
+  /**
+   * Para chains to register in the genesis (`paras`), with their nodes' keys (src/node/para/paraNetwork.ts
+   * `generateParaKeys` + `paraRegistration`); the application then runs every module (paracross needs accounts).
+   */
+  readonly paras?: readonly GenesisPara[];
 }
 
 export interface NetworkLayout {
@@ -80,7 +86,8 @@ export async function writeNetwork(spec: NetworkSpec, backend: BlsBackend): Prom
     genesisTimeMs: spec.genesisTimeMs ?? Date.now(),
     validators: keys,
     consensus: spec.consensus ?? DEFAULT_CONSENSUS,
-    app: { name: "kv", bucketBits: DEFAULT_BUCKET_BITS },
+    app: spec.paras !== undefined && spec.paras.length > 0 ? { name: "quire", bucketBits: DEFAULT_BUCKET_BITS, modules: APP_MODULE_NAMES } : { name: "kv", bucketBits: DEFAULT_BUCKET_BITS },
+    ...(spec.paras !== undefined ? { paras: spec.paras } : {}),
   });
   await writeFile(genesisFile, JSON.stringify(genesis, null, 2) + "\n");
 

@@ -31,7 +31,7 @@ import type { ChainStore } from "../chain/store/interface.js";
 import { blsLinkIdentity, blsLinkVerify } from "../net/blsLink.js";
 import { SystemScheduler } from "../util/clock.js";
 import { UwsTransport } from "../net/uwsTransport.js";
-import type { BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, TxStatus } from "../rpc/api.js";
+import type { BlockBody, BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, TxStatus } from "../rpc/api.js";
 import { createRpcMetrics } from "../rpc/metrics.js";
 import { RpcServer } from "../rpc/server.js";
 import { bytesEqual, toHex } from "../util/bytes.js";
@@ -345,6 +345,11 @@ export class QuireNode implements NodeApi {
     if (rec === undefined) return null;
     // The ids are not stored by block (only id → location), so they are hashed again: ~1 µs per 256-byte tx.
     return rec.block.txs.length === 0 ? new Uint8Array(0) : defaultHasher().digestMany(rec.block.txs);
+  }
+
+  blockBody(height: number): BlockBody | null {
+    const rec = this.store.committedAt(height);
+    return rec === undefined ? null : { results: rec.results, txs: rec.block.txs };
   }
 
   /** Trees of recent blocks' transactions: a repeated proof is a lookup, not a tree (see chain/proofTrees.ts). */

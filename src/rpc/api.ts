@@ -63,6 +63,13 @@ export interface BlockSummary {
   readonly qc: QuorumCert | null;
 }
 
+/** A committed block's transactions and its own encoded result bitmap (`GET /v1/blocks/:height/body`). */
+export interface BlockBody {
+  /** Encoded bitmap (crypto/bitmap codec): bit i set = tx i failed on execution. */
+  readonly results: Uint8Array;
+  readonly txs: readonly Uint8Array[];
+}
+
 /** Outcome of an inclusion-proof query. */
 export type ProofResult =
   /**
@@ -88,6 +95,19 @@ export interface NodeStatus {
   readonly peersConnected: number;
   /** Transactions waiting in the mempool. */
   readonly mempoolSize: number;
+  /** Set by a para node only (src/node/para/): its title and progress against the main chain. */
+  readonly para?: ParaNodeStatus;
+}
+
+/** A para node's progress: `GET /v1/status` carries it as `"para"` (absent on a validator). */
+export interface ParaNodeStatus {
+  readonly title: string;
+  /** The main chain's done height for this title, as last heard. */
+  readonly doneHeight: number;
+  /** The main chain's head as last heard. */
+  readonly mainHeight: number;
+  /** Why the node stopped making para blocks, or null. */
+  readonly stalled: string | null;
 }
 
 /** A committed-block listener. Called once per block, in height order, with no gaps. */
@@ -110,6 +130,11 @@ export interface NodeApi {
    * block of a run this way instead of asking for each tx).
    */
   blockTxIds(height: number): Awaitable<Uint8Array | null>;
+  /**
+   * The transactions of the committed block at `height` and the result bitmap executing it produced (from the
+   * node's committed record); null when nothing is committed there. What a para node follows the main chain with.
+   */
+  blockBody(height: number): Awaitable<BlockBody | null>;
   /** RFC 6962 inclusion proof of transaction `index` of the committed block at `height`, against its `txRoot`. */
   proof(height: number, index: number): Awaitable<ProofResult>;
   /** The committed value of `key` in the application state, or null if absent. */

@@ -8,7 +8,8 @@
  * `SubmitOutcome`. Everything else is an `RpcClientError`: `NETWORK` (no answer, or the timeout expired), `HTTP`
  * (an unexpected status; `payload.code` is the server's error code) or `BAD_RESPONSE` (a body the client cannot read).
  */
-import type { BlockSummary, NodeStatus, TxStatus } from "./api.js";
+import type { BlockBody, BlockSummary, NodeStatus, TxStatus } from "./api.js";
+import { decodeBlockBody } from "./blockBody.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
 import { RpcClientError } from "./errors.js";
 import { decodeBlock, decodeBlocks, decodeKvValue, decodeParaCommit, decodeParaStatus, decodeProof, decodeStatus, decodeSubmitItem, decodeTxStatus } from "./json.js";
@@ -63,6 +64,7 @@ export function encodeTxBatchBody(txs: readonly Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
 
 /** Percent-encodes key bytes for `/v1/kv/:key`: RFC 3986 unreserved characters stay, every other byte is `%XX`. */
 export function encodeKey(key: Uint8Array | string): string {
@@ -177,6 +179,19 @@ export class RpcClient {
     if (a.status !== 200) throw unexpected("GET /v1/blocks/:height/txids", a);
     if (a.bytes === undefined || a.bytes.length % 32 !== 0) throw new RpcClientError("BAD_RESPONSE", `malformed response: ${a.bytes?.length ?? 0} bytes of tx ids, not a multiple of 32`);
     return a.bytes;
+  }
+
+  /**
+   * `GET /v1/blocks/:height/body`: the block's txs and its own result bitmap; null when nothing is committed at that
+   * height yet. The caller checks the txs against the header's txRoot before trusting them.
+   */
+  async blockBody(height: number): Promise<BlockBody | null> {
+    const a = await this.call("GET", `/v1/blocks/${height}/body`, undefined, undefined, true);
+    if (a.status === 404 && errorCode(a) === "BLOCK_NOT_FOUND") return null;
+    if (a.status !== 200) throw unexpected("GET /v1/blocks/:height/body", a);
+    const d = decodeBlockBody(a.bytes ?? new Uint8Array(0));
+    if (!d.ok) throw new RpcClientError("BAD_RESPONSE", `malformed block body: ${d.reason}`);
+    return d.value;
   }
 
   /** `GET /v1/blocks/:height/proof/:index`; null when the block or the transaction does not exist. */

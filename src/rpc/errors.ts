@@ -34,6 +34,11 @@ export const RPC_ERRORS = {
   TX_TOO_LARGE: 400,
   /** The application refused the transaction (malformed for it); the message carries its reason. */
   TX_INVALID: 400,
+  /**
+   * `POST /v1/tx` on a para node: a para chain has no mempool of its own; its txs go to the main chain wrapped in a
+   * 0x21 para tx, and the para nodes pack them from there.
+   */
+  PARA_SUBMIT_TO_MAIN: 400,
   /** No such route. */
   NOT_FOUND: 404,
   /** The node does not know this transaction. */

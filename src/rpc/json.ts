@@ -6,7 +6,7 @@
  * Decoders treat the document as untrusted: a wrong shape, a non-integer, bad hex or a wrong digest length is an
  * `RpcClientError("BAD_RESPONSE")`, never a silently wrong value.
  */
-import type { BlockSummary, NodeStatus, TxStatus } from "./api.js";
+import type { BlockSummary, NodeStatus, ParaNodeStatus, TxStatus } from "./api.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
 import type { BlockHeader, QuorumCert } from "../domain/types.js";
 import { HASH_BYTES, MAX_UINT53, SIGNATURE_BYTES } from "../domain/limits.js";
@@ -143,6 +143,7 @@ export function statusJson(s: NodeStatus): StatusJson {
     leader: s.leader,
     peersConnected: s.peersConnected,
     mempoolSize: s.mempoolSize,
+    ...(s.para !== undefined ? { para: { title: s.para.title, doneHeight: s.para.doneHeight, mainHeight: s.para.mainHeight, stalled: s.para.stalled } } : {}),
   };
 }
 
@@ -257,7 +258,17 @@ export function decodeStatus(v: unknown): NodeStatus {
     leader: uint(o, "leader", "status"),
     peersConnected: uint(o, "peersConnected", "status"),
     mempoolSize: uint(o, "mempoolSize", "status"),
+    ...(o["para"] !== undefined ? { para: decodeParaNodeStatus(o["para"]) } : {}),
   };
+}
+
+function decodeParaNodeStatus(v: unknown): ParaNodeStatus {
+  const p = object(v, "status.para");
+  const title = p["title"];
+  const stalled = p["stalled"];
+  if (typeof title !== "string") bad("status.para.title must be a string");
+  if (stalled !== null && typeof stalled !== "string") bad("status.para.stalled must be a string or null");
+  return { title, doneHeight: uint(p, "doneHeight", "status.para"), mainHeight: uint(p, "mainHeight", "status.para"), stalled };
 }
 
 export function decodeKvValue(v: unknown): Uint8Array {

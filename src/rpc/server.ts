@@ -26,6 +26,7 @@ import { BlockStream } from "./stream.js";
 import { reservedForNewSources, SourceTable, sourceKey } from "./sources.js";
 import type { SourceEntry } from "./sources.js";
 import { renderStatusPage } from "./statusPage.js";
+import { encodeBlockBody } from "./blockBody.js";
 import { MAX_TX_BYTES } from "../domain/limits.js";
 import { fromHex, toHex } from "../util/bytes.js";
 import { SystemScheduler } from "../util/clock.js";
@@ -194,7 +195,7 @@ export function resolveRpcLimits(partial: Partial<RpcLimits> = {}): RpcLimits {
 }
 
 /** Route names: the `route` label of the metrics. */
-export type RouteName = "index" | "metrics" | "status" | "genesis" | "evidence" | "tx_submit" | "txs_submit" | "tx_status" | "blocks" | "block" | "block_txids" | "proof" | "kv" | "para_status" | "para_commit" | "stream" | "unknown";
+export type RouteName = "index" | "metrics" | "status" | "genesis" | "evidence" | "tx_submit" | "txs_submit" | "tx_status" | "blocks" | "block" | "block_txids" | "block_body" | "proof" | "kv" | "para_status" | "para_commit" | "stream" | "unknown";
 
 /** What a handler may read of the request (uWS's HttpRequest is only valid synchronously). */
 interface RequestInfo {
@@ -551,6 +552,7 @@ export class RpcServer {
       route("blocks", "/v1/blocks", { get: (ex, _p, req) => this.getBlocks(ex, req) }),
       route("block", "/v1/blocks/:height", { get: (ex, p) => this.getBlock(ex, p[0]!) }),
       route("block_txids", "/v1/blocks/:height/txids", { get: (ex, p) => this.getBlockTxIds(ex, p[0]!) }),
+      route("block_body", "/v1/blocks/:height/body", { get: (ex, p) => this.getBlockBody(ex, p[0]!) }),
       route("proof", "/v1/blocks/:height/proof/:index", { get: (ex, p) => this.getProof(ex, p[0]!, p[1]!) }),
       route("kv", "/v1/kv/:key", { get: (ex, p) => this.getKv(ex, p[0]!) }),
       // "status" is matched before ":height" (routes match in order; a height is decimal, so the two never overlap).
@@ -627,6 +629,15 @@ export class RpcServer {
     // Charged double a block read: the node decodes the block and hashes every tx again to answer (≈ 1 µs/tx).
     this.chargeBlockRead(ex, ids.length / 16);
     ex.reply(200, ids, { contentType: "application/octet-stream" });
+  }
+
+  /** `GET /v1/blocks/:height/body`: the block's results and txs (blockBody.ts), as application/octet-stream. */
+  private async getBlockBody(ex: Exchange, heightParam: string): Promise<void> {
+    const height = parseHeight(heightParam, false) as number;
+    const body = await this.api.blockBody(height);
+    if (body === null) throw new HttpError("BLOCK_NOT_FOUND", `no committed block at height ${height}`);
+    this.chargeBlockRead(ex, body.txs.length);
+    ex.reply(200, encodeBlockBody(body), { contentType: "application/octet-stream" });
   }
 
   private async getProof(ex: Exchange, heightParam: string, indexParam: string): Promise<void> {
@@ -747,6 +758,8 @@ export class RpcServer {
       try {
         r = await this.api.submitTx(tx, req.clientId);
       } catch (e) {
+        // A typed refusal (a para node takes no txs) is the node's answer to the whole batch, not a failure.
+        if (e instanceof HttpError) throw e;
         failed = e;
         results.push({ status: "error" });
         continue;

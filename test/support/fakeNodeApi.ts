@@ -6,11 +6,12 @@ import type { EvidenceReport } from "../../src/consensus/validation/evidence.js"
 import { createHash } from "node:crypto";
 import { Gauge } from "prom-client";
 import type { Registry } from "prom-client";
-import type { Awaitable, BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, TxStatus } from "../../src/rpc/api.js";
+import type { Awaitable, BlockBody, BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, TxStatus } from "../../src/rpc/api.js";
 import type { BlockHeader } from "../../src/domain/types.js";
 import type { DoneCommit, ParaStatus } from "../../src/chain/app/paracross/module.js";
 import { merkleProof, merkleRoot } from "../../src/crypto/merkle.js";
 import { toHex } from "../../src/util/bytes.js";
+import { encodeBitmapIndices } from "../../src/crypto/bitmap/index.js";
 
 export const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash("sha256").update(b).digest());
 
@@ -31,6 +32,8 @@ export type FakeMethod = keyof NodeApi | "metrics";
 interface FakeBlock {
   info: BlockSummary;
   txs: Uint8Array[];
+  /** The block's own encoded result bitmap. */
+  results: Uint8Array;
 }
 
 export class FakeNodeApi implements NodeApi {
@@ -65,7 +68,7 @@ export class FakeNodeApi implements NodeApi {
     this.mode = opts.mode ?? "sync";
     const zero = new Uint8Array(32);
     const header: BlockHeader = { parent: zero, view: 0, height: 0, proposer: 0, timestampMs: 0, txRoot: merkleRoot([]), parentStateRoot: zero, parentResults: new Uint8Array(0) };
-    this.blocks.push({ info: { hash: sha256(new Uint8Array([0x67])), header, txCount: 0, qc: null }, txs: [] });
+    this.blocks.push({ info: { hash: sha256(new Uint8Array([0x67])), header, txCount: 0, qc: null }, txs: [], results: encodeBitmapIndices(0, new Uint32Array(0)) });
   }
 
   get listenerCount(): number {
@@ -96,8 +99,8 @@ export class FakeNodeApi implements NodeApi {
     const hash = sha256(new Uint8Array([...header.parent, ...header.txRoot, height & 255, (height >> 8) & 255]));
     const aggregateSignature = new Uint8Array(96).map((_, i) => (i * 7 + height) & 255);
     const info: BlockSummary = { hash, header, txCount: txs.length, qc: { view, blockHash: hash, signers: new Uint8Array([0x01, 0x0e]), aggregateSignature } };
-    this.blocks.push({ info, txs });
     const failed = new Set(opts.failed ?? []);
+    this.blocks.push({ info, txs, results: encodeBitmapIndices(txs.length, Uint32Array.from([...failed].sort((a, b) => a - b))) });
     txs.forEach((tx, index) => this.where.set(toHex(sha256(tx)), { height, index, ok: !failed.has(index) }));
     if (opts.notify !== false) for (const l of this.listeners) l(info);
     return info;
@@ -158,6 +161,13 @@ export class FakeNodeApi implements NodeApi {
       const out = new Uint8Array(32 * b.txs.length);
       b.txs.forEach((tx, i) => out.set(sha256(tx), 32 * i));
       return out;
+    });
+  }
+
+  blockBody(height: number): Awaitable<BlockBody | null> {
+    return this.answer("blockBody", () => {
+      const b = this.blocks[height];
+      return b === undefined ? null : { results: b.results, txs: b.txs };
     });
   }
 

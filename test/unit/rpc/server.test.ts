@@ -15,6 +15,7 @@ import type { FakeMethod } from "../../support/fakeNodeApi.js";
 import { PromScrape } from "../../support/promText.js";
 import { MAX_TX_BYTES } from "../../../src/domain/limits.js";
 import { ManualScheduler } from "../../../src/util/clock.js";
+import { decodeBitmapIndices } from "../../../src/crypto/bitmap/index.js";
 import { encodeTxBatchBody, RpcClient } from "../../../src/rpc/client.js";
 
 const OCTETS = "application/octet-stream";
@@ -232,6 +233,39 @@ describe("POST /v1/txs", () => {
       h.api.submitTx = real;
     }
   });
+});
+
+describe("block bodies", () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ limits: LIMITS });
+  });
+  after(() => h.server.stop());
+
+  test("GET /v1/blocks/:height/body: u32 R ‖ the block's own results ‖ each tx as u32 len ‖ bytes", async () => {
+    const extra = [new Uint8Array([1, 2, 3]), new Uint8Array([9]), new Uint8Array(300).fill(7)];
+    h.api.commit({ extra, failed: [1] });
+    const height = h.api.height;
+    const txs = h.api.txsOf(height);
+    const r = await fetch(`${h.base}/v1/blocks/${height}/body`);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get("content-type"), OCTETS);
+    const body = new Uint8Array(await r.arrayBuffer());
+    // Read by hand (an oracle independent of decodeBlockBody): the result bitmap, then the txs.
+    const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    const R = dv.getUint32(0);
+    assert.deepEqual([...decodeBitmapIndices(body.subarray(4, 4 + R), { length: txs.length })], [1]);
+    const got: Uint8Array[] = [];
+    for (let p = 4 + R; p < body.length; p += 4 + dv.getUint32(p)) got.push(body.slice(p + 4, p + 4 + dv.getUint32(p)));
+    assert.deepEqual(got, txs.map((t) => Uint8Array.from(t)));
+    const client = new RpcClient({ url: h.base });
+    const viaClient = await client.blockBody(height);
+    assert.deepEqual(viaClient?.txs.map((t) => Uint8Array.from(t)), got);
+    assert.equal(await client.blockBody(height + 1), null);
+    assertError(await http(h.base, "GET", `/v1/blocks/${height + 1}/body`), 404, "BLOCK_NOT_FOUND");
+    assertError(await http(h.base, "GET", "/v1/blocks/latest/body"), 400, "BAD_HEIGHT");
+  });
+
 });
 
 describe("queries", () => {

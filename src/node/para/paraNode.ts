@@ -1,0 +1,294 @@
+/**
+ * One para node (paracross README): follows the main chain, builds and commits para blocks into its own LMDB store,
+ * signs a commit per para block and sends them to the main chain, and serves its chain over the ordinary RPC.
+ *
+ *   config + para genesis + key file
+ *     → LMDB chain store (the para chain id, the para genesis hash) → application (genesis modules) → executor
+ *     → builder (packParaTxs) + sender (queues, resend, stall) + follower (main stream + bodies, fail-over)
+ *     → RPC server (NodeApi over the para store; `POST /v1/tx` refused: para txs go to the main chain)
+ *
+ * Lifecycle as `QuireNode`: `open` takes the data-directory and key-file locks and builds everything; `start` binds the
+ * RPC port, asks the main chain for the done height (retrying on the scheduler while no main node answers) and starts
+ * following; `stop` stops following, closes the RPC server and the store, releases the locks.
+ */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { Registry } from "prom-client";
+import { buildApplication } from "../../chain/app/build.js";
+import type { BuiltApplication } from "../../chain/app/build.js";
+import { Executor } from "../../chain/executor.js";
+import { ProofTreeCache } from "../../chain/proofTrees.js";
+import { LmdbChainStore } from "../../chain/store/lmdbStore.js";
+import type { ChainStore } from "../../chain/store/interface.js";
+import { encodeBitmapIndices } from "../../crypto/bitmap/index.js";
+import { loadBlsBackend } from "../../crypto/bls/backend.js";
+import type { BlsBackend } from "../../crypto/bls/backend.js";
+import { loadKeyFile } from "../../crypto/bls/keyFile.js";
+import type { ValidatorKey } from "../../crypto/bls/keyFile.js";
+import { defaultHasher } from "../../crypto/hash/backends.js";
+import { blockHasher } from "../../consensus/blockHash.js";
+import type { EvidenceReport } from "../../consensus/validation/evidence.js";
+import type { BlockBody, BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, TxStatus } from "../../rpc/api.js";
+import { HttpError } from "../../rpc/errors.js";
+import { createRpcMetrics } from "../../rpc/metrics.js";
+import { RpcServer } from "../../rpc/server.js";
+import { bytesEqual } from "../../util/bytes.js";
+import { SystemScheduler } from "../../util/clock.js";
+import type { Scheduler, TimerHandle } from "../../util/clock.js";
+import { NodeError } from "../errors.js";
+import { lockValidator } from "../lock.js";
+import type { FileLock } from "../lock.js";
+import { LineLogger } from "../logger.js";
+import type { Logger } from "../logger.js";
+import { ParaBuilder } from "./builder.js";
+import { MainFollower } from "./follower.js";
+import type { MainChainClient } from "./mainChain.js";
+import type { ParaNodeConfig } from "./paraConfig.js";
+import { loadParaGenesis, paraAppSpec, paraGenesisBlock, paraGenesisJson } from "./paraGenesis.js";
+import type { ParaGenesis } from "./paraGenesis.js";
+import { createParaMetrics } from "./paraMetrics.js";
+import type { ParaMetrics } from "./paraMetrics.js";
+import { RpcMainChain } from "./rpcMainChain.js";
+import { ParaSender } from "./sender.js";
+
+export interface ParaNodeOpenOptions {
+  readonly logger?: Logger;
+  /** Default: real time. */
+  readonly scheduler?: Scheduler;
+  /** Default: `RpcMainChain` over `config.mainRpc`. */
+  readonly main?: MainChainClient;
+}
+
+const EMPTY_EVIDENCE: EvidenceReport = { total: 0, dropped: 0, byValidator: {}, proposals: [] };
+/** Wait between attempts to reach the main chain at start. */
+const START_RETRY_MS = 1_000;
+
+export class ParaNode implements NodeApi {
+  readonly config: ParaNodeConfig;
+  readonly genesis: ParaGenesis;
+  readonly logger: Logger;
+  readonly store: ChainStore;
+  readonly builder: ParaBuilder;
+  readonly sender: ParaSender;
+  readonly follower: MainFollower;
+  readonly rpc: RpcServer;
+  readonly metrics: ParaMetrics;
+  /** Resolves with the exit code once the node stopped. */
+  readonly done: Promise<number>;
+
+  private readonly app: BuiltApplication;
+  private readonly main: MainChainClient;
+  private readonly scheduler: Scheduler;
+  private readonly locks: readonly FileLock[];
+  private readonly listeners = new Set<CommittedBlockListener>();
+  private readonly proofTrees = new ProofTreeCache();
+  private readonly genesisText: string;
+  private resolveDone!: (code: number) => void;
+  private state: "new" | "running" | "stopping" | "stopped" = "new";
+  private startRetry: TimerHandle | null = null;
+
+  private constructor(parts: { config: ParaNodeConfig; genesis: ParaGenesis; logger: Logger; backend: BlsBackend; key: ValidatorKey; store: ChainStore; locks: readonly FileLock[]; opts: ParaNodeOpenOptions }) {
+    const { config, genesis, logger, backend, key, store } = parts;
+    this.config = config;
+    this.genesis = genesis;
+    this.logger = logger;
+    this.store = store;
+    this.locks = parts.locks;
+    this.genesisText = JSON.stringify(paraGenesisJson(genesis));
+    this.done = new Promise<number>((resolve) => (this.resolveDone = resolve));
+    this.scheduler = parts.opts.scheduler ?? new SystemScheduler(Date.now);
+    this.main = parts.opts.main ?? new RpcMainChain({ urls: config.mainRpc }, { logger });
+    this.app = buildApplication(paraAppSpec(genesis), { committed: store });
+    const executor = new Executor({}, { store, app: this.app.app });
+    if (store.head() === null) {
+      const g = paraGenesisBlock(genesis);
+      const hash = blockHasher()(g.header);
+      // The genesis anchor: like every para block's, no signers (a para chain has no votes).
+      executor.commitGenesis({ block: g, hash, qc: { view: 0, blockHash: hash, signers: encodeBitmapIndices(0, new Uint32Array(0)), aggregateSignature: new Uint8Array(96) } });
+    }
+    const policy = config.blockPolicy ?? genesis.blockPolicy;
+    this.builder = new ParaBuilder(
+      { title: genesis.title, startHeight: genesis.startHeight, emptyBlockInterval: policy.emptyBlockInterval },
+      { store, executor, sign: (m) => backend.signatureToBytes(backend.sign(key.secretKey, m)) },
+    );
+    const registry = new Registry();
+    this.metrics = createParaMetrics(registry, {
+      height: () => this.builder.paraHeight,
+      doneHeight: () => this.sender.doneHeight,
+      mainHeight: () => Math.max(0, this.follower.mainHeight),
+      stalled: () => this.sender.stalled !== null,
+    });
+    this.sender = new ParaSender(
+      { title: genesis.title, nodeIndex: config.nodeIndex, ...config.sender },
+      { main: this.main, commit: (h) => this.builder.commit(h), paraHead: () => this.builder.paraHeight, logger, metrics: { resends: this.metrics.resends, commitsSent: this.metrics.commitsSent } },
+    );
+    this.follower = new MainFollower({}, { main: this.main, scheduler: this.scheduler, builder: this.builder, sender: this.sender, logger, onParaBlock: (h) => this.onParaBlock(h) });
+    this.rpc = new RpcServer({ host: config.rpc.host, port: config.rpc.port }, { api: this, logger, metrics: createRpcMetrics(registry) });
+  }
+
+  /** Takes the locks, loads the para genesis and key, opens the store (refusing another chain). Listens on nothing yet. */
+  static async open(config: ParaNodeConfig, opts: ParaNodeOpenOptions = {}): Promise<ParaNode> {
+    const logger = opts.logger ?? new LineLogger(config.log.level, `para${config.nodeIndex} `);
+    await mkdir(config.dataDir, { recursive: true });
+    const { locks, warnings } = await lockValidator(config.dataDir, config.keyFile);
+    for (const w of warnings) logger.warn(w);
+    try {
+      const backend = await loadBlsBackend("blst");
+      const genesis = await loadParaGenesis(config.paraGenesisFile, backend);
+      if (config.nodeIndex >= genesis.nodes.length) {
+        throw new NodeError("BAD_CONFIG", `${config.file}: nodeIndex: ${config.nodeIndex} is not a node of the para genesis (${genesis.nodes.length} nodes)`, { field: "nodeIndex", file: config.file });
+      }
+      const key = await loadKeyFile(config.keyFile, backend);
+      if (!bytesEqual(key.publicKeyBytes, genesis.nodes[config.nodeIndex]!.publicKey)) {
+        throw new NodeError("KEY_NOT_IN_GENESIS", `${config.keyFile}: its public key is not nodes[${config.nodeIndex}] of ${config.paraGenesisFile}`, { field: "keyFile", file: config.file });
+      }
+      const gHash = blockHasher()(paraGenesisBlock(genesis).header);
+      const store = await LmdbChainStore.open({ path: join(config.dataDir, "chain"), chainId: genesis.chainIdBytes, genesisHash: gHash });
+      try {
+        return new ParaNode({ config, genesis, logger, backend, key, store, locks, opts });
+      } catch (e) {
+        await store.close();
+        throw e;
+      }
+    } catch (e) {
+      for (const l of locks) await l.release();
+      throw e;
+    }
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== "new") throw new Error(`ParaNode.start: node is ${this.state}`);
+    this.state = "running";
+    try {
+      await this.rpc.start();
+    } catch (e) {
+      await this.stop(1);
+      throw e;
+    }
+    this.logger.info("para node started", { title: this.genesis.title, chain: this.genesis.chainId, index: this.config.nodeIndex, height: this.builder.paraHeight, mainHeight: this.builder.lastMainHeight, rpc: this.rpc.url });
+    await this.connect();
+  }
+
+  /** Asks the main chain for its head and the done height, then follows it; retried until a main node answers. */
+  private async connect(): Promise<void> {
+    if (this.state !== "running") return;
+    try {
+      const head = await this.main.head();
+      await this.sender.start(head);
+    } catch (e) {
+      this.logger.warn("main chain not reachable: retrying", { error: e instanceof Error ? e.message : String(e), retryMs: START_RETRY_MS });
+      this.startRetry = this.scheduler.setTimeout(() => {
+        this.startRetry = null;
+        void this.connect();
+      }, START_RETRY_MS);
+      return;
+    }
+    await this.follower.start();
+  }
+
+  async stop(code = 0): Promise<void> {
+    if (this.state === "stopping" || this.state === "stopped") return;
+    this.state = "stopping";
+    this.startRetry?.cancel();
+    this.follower.stop();
+    await settle(this.rpc.stop());
+    await settle(this.follower.idle());
+    await settle(this.sender.idle());
+    await settle(this.store.close());
+    for (const l of this.locks) await l.release();
+    this.state = "stopped";
+    this.logger.info("stopped");
+    this.resolveDone(code);
+  }
+
+  private onParaBlock(height: number): void {
+    const rec = this.store.committedAt(height);
+    if (rec === undefined) return;
+    this.logger.debug("para block", { height, mainHeight: rec.block.header.view, txs: rec.block.txs.length });
+    const info: BlockSummary = { hash: rec.hash, header: rec.block.header, txCount: rec.block.txs.length, qc: rec.qc };
+    for (const l of this.listeners) {
+      try {
+        l(info);
+      } catch (e) {
+        this.logger.error("commit listener threw", { error: String(e) });
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // NodeApi over the para store
+
+  submitTx(_tx: Uint8Array, _clientId: string): SubmitResult {
+    throw new HttpError("PARA_SUBMIT_TO_MAIN", `para txs go to the main chain wrapped in a 0x21 para tx (title "${this.genesis.title}")`);
+  }
+
+  txStatus(id: Uint8Array): TxStatus | null {
+    const loc = this.store.txLocation(id);
+    return loc === undefined ? null : { status: "committed", height: loc.height, index: loc.index, ok: loc.ok };
+  }
+
+  block(height: number | "latest"): BlockSummary | null {
+    const h = height === "latest" ? this.store.head()?.height : height;
+    if (h === undefined) return null;
+    const rec = this.store.committedAt(h);
+    if (rec === undefined) return null;
+    // The QC slot holds the anchor (view = main height, no signers); shown as it is, documented in the README.
+    return { hash: rec.hash, header: rec.block.header, txCount: rec.block.txs.length, qc: h === 0 ? null : rec.qc };
+  }
+
+  blockTxIds(height: number): Uint8Array | null {
+    const rec = this.store.committedAt(height);
+    if (rec === undefined) return null;
+    return rec.block.txs.length === 0 ? new Uint8Array(0) : defaultHasher().digestMany(rec.block.txs);
+  }
+
+  blockBody(height: number): BlockBody | null {
+    const rec = this.store.committedAt(height);
+    return rec === undefined ? null : { results: rec.results, txs: rec.block.txs };
+  }
+
+  proof(height: number, index: number): ProofResult {
+    const t = this.proofTrees.tree(height, () => this.store.committedAt(height)?.block.txs);
+    if (t === undefined) return { kind: "noBlock" };
+    if (index >= t.tree.size) return { kind: "noTx", txCount: t.tree.size };
+    return { kind: "ok", proof: t.tree.proof(index), cached: t.cached };
+  }
+
+  kv(key: Uint8Array): Uint8Array | null {
+    return this.app.kv?.query(key) ?? null;
+  }
+
+  status(): NodeStatus {
+    return {
+      chainId: this.genesis.chainId,
+      nodeIndex: this.config.nodeIndex,
+      committedHeight: this.builder.paraHeight,
+      view: Math.max(0, this.builder.lastMainHeight),
+      leader: 0,
+      peersConnected: 0,
+      mempoolSize: 0,
+      para: { title: this.genesis.title, doneHeight: this.sender.doneHeight, mainHeight: Math.max(0, this.follower.mainHeight), stalled: this.sender.stalled },
+    };
+  }
+
+  genesisDocument(): string {
+    return this.genesisText;
+  }
+
+  evidence(): EvidenceReport {
+    return EMPTY_EVIDENCE;
+  }
+
+  onCommittedHeader(listener: CommittedBlockListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
+
+async function settle(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch {
+    // Closing is best effort.
+  }
+}

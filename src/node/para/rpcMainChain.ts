@@ -1,0 +1,116 @@
+/**
+ * `MainChainClient` over the main nodes' RPC: requests go to the first configured main node and move to the next one
+ * when it fails (network error, 5xx, a body that does not match its header), so one main node down does not stop the
+ * para node. Every block body is checked against the header's txRoot (and its result bitmap for its length) before it
+ * is used: the para node trusts the main
+ * node for *which* blocks are committed (it follows one it trusts), not for their bytes.
+ */
+import { bytesEqual } from "../../util/bytes.js";
+import { decodeBitmap } from "../../crypto/bitmap/index.js";
+import type { Hasher } from "../../crypto/hasher.js";
+import { defaultHasher } from "../../crypto/hash/backends.js";
+import { txRoot } from "../../chain/blocks.js";
+import { RpcClient } from "../../rpc/client.js";
+import { subscribeBlocks } from "../../rpc/streamClient.js";
+import type { Logger } from "../logger.js";
+import { ParaNodeError } from "./errors.js";
+import type { MainBlock, MainChainClient, ParaStatusView } from "./mainChain.js";
+
+export interface RpcMainChainOptions {
+  /** Main nodes' RPC base URLs, in order of preference. */
+  readonly urls: readonly string[];
+  /** Per-request timeout (default 5,000 ms). */
+  readonly timeoutMs?: number;
+}
+
+export class RpcMainChain implements MainChainClient {
+  private readonly clients: RpcClient[];
+  private current = 0;
+  private readonly hasher: Hasher;
+
+  constructor(
+    opts: RpcMainChainOptions,
+    private readonly modules: { readonly logger: Logger; readonly hasher?: Hasher },
+  ) {
+    if (opts.urls.length === 0) throw new ParaNodeError("BAD_OPTION", "at least one main RPC URL is needed");
+    this.clients = opts.urls.map((url) => new RpcClient({ url, timeoutMs: opts.timeoutMs ?? 5_000, rateLimitRetries: 1 }));
+    this.hasher = modules.hasher ?? defaultHasher();
+  }
+
+  /** The main node in use. */
+  get url(): string {
+    return this.clients[this.current]!.baseUrl;
+  }
+
+  head(): Promise<number> {
+    return this.withFailover(async (c) => (await c.block("latest"))?.header.height ?? 0);
+  }
+
+  blockBody(height: number): Promise<MainBlock | null> {
+    return this.withFailover(async (c) => {
+      const header = await c.block(height);
+      if (header === null) return null;
+      const body = await c.blockBody(height);
+      if (body === null) return null;
+      if (!bytesEqual(txRoot(body.txs, this.hasher), header.header.txRoot)) {
+        throw new ParaNodeError("BAD_MAIN_BODY", `${c.baseUrl}: the body of main block ${height} does not match its header's txRoot`);
+      }
+      try {
+        decodeBitmap(body.results, { length: body.txs.length });
+      } catch {
+        throw new ParaNodeError("BAD_MAIN_BODY", `${c.baseUrl}: main block ${height}'s result bitmap is not ${body.txs.length} bits`);
+      }
+      return { height, timestampMs: header.header.timestampMs, txs: body.txs, results: body.results };
+    });
+  }
+
+  paraStatus(title: string): Promise<ParaStatusView> {
+    return this.withFailover(async (c) => {
+      const st = await c.paraStatus(title);
+      // Not registered there: a configuration error the operator must see, not a transient failure.
+      if (st === null) throw new ParaNodeError("NOT_REGISTERED", `${c.baseUrl}: the main chain has no para chain titled "${title}" (not in its genesis paras)`);
+      return st;
+    });
+  }
+
+  async submitTx(tx: Uint8Array): Promise<void> {
+    await this.withFailover(async (c) => {
+      const r = await c.submitTx(tx);
+      // A full or refusing mempool is an answer, not a failure of the node: the sender resends after a few blocks.
+      if (r.status === "invalid") this.modules.logger.warn("main chain refused a para commit tx", { reason: r.reason });
+    });
+  }
+
+  subscribeHeads(onHead: (height: number) => void, onClose: () => void): () => void {
+    let closed = false;
+    const sub = subscribeBlocks(this.url, {
+      onBlock: (b) => onHead(b.header.height),
+      onClose: () => {
+        if (!closed) {
+          closed = true;
+          onClose();
+        }
+      },
+      onError: (e) => this.modules.logger.debug("main stream error", { url: this.url, error: e.message }),
+    });
+    return () => {
+      closed = true;
+      sub.close();
+    };
+  }
+
+  private async withFailover<T>(fn: (c: RpcClient) => Promise<T>): Promise<T> {
+    let last: unknown;
+    for (let i = 0; i < this.clients.length; i++) {
+      const c = this.clients[this.current]!;
+      try {
+        return await fn(c);
+      } catch (e) {
+        last = e;
+        this.modules.logger.warn("main node request failed: trying the next one", { url: c.baseUrl, error: e instanceof Error ? e.message : String(e) });
+        this.current = (this.current + 1) % this.clients.length;
+      }
+    }
+    throw new ParaNodeError("MAIN_UNAVAILABLE", `no main node answered: ${last instanceof Error ? last.message : String(last)}`);
+  }
+}

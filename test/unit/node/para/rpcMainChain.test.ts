@@ -1,0 +1,52 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { decodeBitmapIndices } from "../../../../src/crypto/bitmap/index.js";
+import { SILENT } from "../../../../src/node/logger.js";
+import { ParaNodeError } from "../../../../src/node/para/errors.js";
+import { RpcMainChain } from "../../../../src/node/para/rpcMainChain.js";
+import { utf8 } from "../../../../src/util/bytes.js";
+import { eventually, startHarness } from "../../../support/rpcHttp.js";
+import type { Harness } from "../../../support/rpcHttp.js";
+
+let h: Harness;
+before(async () => {
+  h = await startHarness();
+  h.api.commit({ extra: [utf8("a"), utf8("bb"), utf8("ccc")], failed: [2] });
+});
+after(() => h.server.stop());
+
+// A port nothing listens on: the first URL fails and the client moves to the next.
+const DEAD = "http://127.0.0.1:9";
+
+test("RpcMainChain: fails over to the next main node and reads checked bodies with their own results", async () => {
+  const main = new RpcMainChain({ urls: [DEAD, h.base], timeoutMs: 2_000 }, { logger: SILENT });
+  assert.equal(await main.head(), 1);
+  assert.equal(main.url, h.base);
+  const b = await main.blockBody(1);
+  assert.ok(b !== null);
+  assert.deepEqual(b.txs.map((t) => Uint8Array.from(t)), [utf8("a"), utf8("bb"), utf8("ccc")]);
+  assert.deepEqual([...decodeBitmapIndices(b.results, { length: 3 })], [2]);
+  assert.equal(b.timestampMs, h.api.blocks[1]!.info.header.timestampMs);
+  assert.equal(await main.blockBody(2), null);
+});
+
+test("RpcMainChain: a body that does not match its header's txRoot is refused", async () => {
+  h.api.commit({ extra: [utf8("x")] });
+  h.api.blocks[2]!.txs = [utf8("y")]; // the node serves other bytes than the header commits to
+  const main = new RpcMainChain({ urls: [h.base] }, { logger: SILENT });
+  await assert.rejects(main.blockBody(2), (e: unknown) => e instanceof ParaNodeError && e.code === "MAIN_UNAVAILABLE" && /txRoot/.test(e.message));
+});
+
+test("RpcMainChain: new heads arrive from the main node's stream", async () => {
+  const main = new RpcMainChain({ urls: [h.base] }, { logger: SILENT });
+  const heads: number[] = [];
+  const stop = main.subscribeHeads((x) => heads.push(x), () => {});
+  // Frames flow from the first commit after the socket opened: commit until one arrives, then check it is a new head.
+  let last = 0;
+  await eventually(() => {
+    if (heads.length === 0) last = h.api.commit().header.height;
+    return heads.length > 0;
+  }, "a new head from the stream");
+  assert.ok(heads[0]! >= 3 && heads[0]! <= last);
+  stop();
+});
