@@ -41,6 +41,7 @@ import type { FileLock } from "../lock.js";
 import { LineLogger } from "../logger.js";
 import type { Logger } from "../logger.js";
 import { ParaBuilder } from "./builder.js";
+import { buildParaStack } from "./paraStack.js";
 import { MainFollower } from "./follower.js";
 import type { MainChainClient } from "./mainChain.js";
 import type { ParaNodeConfig } from "./paraConfig.js";
@@ -98,31 +99,30 @@ export class ParaNode implements NodeApi {
     this.done = new Promise<number>((resolve) => (this.resolveDone = resolve));
     this.scheduler = parts.opts.scheduler ?? new SystemScheduler(Date.now);
     this.main = parts.opts.main ?? new RpcMainChain({ urls: config.mainRpc }, { logger });
-    this.app = buildApplication(paraAppSpec(genesis), { committed: store });
-    const executor = new Executor({}, { store, app: this.app.app });
-    if (store.head() === null) {
-      const g = paraGenesisBlock(genesis);
-      const hash = blockHasher()(g.header);
-      // The genesis anchor: like every para block's, no signers (a para chain has no votes).
-      executor.commitGenesis({ block: g, hash, qc: { view: 0, blockHash: hash, signers: encodeBitmapIndices(0, new Uint32Array(0)), aggregateSignature: new Uint8Array(96) } });
-    }
-    const policy = config.blockPolicy ?? genesis.blockPolicy;
-    this.builder = new ParaBuilder(
-      { title: genesis.title, startHeight: genesis.startHeight, emptyBlockInterval: policy.emptyBlockInterval },
-      { store, executor, sign: (m) => backend.signatureToBytes(backend.sign(key.secretKey, m)) },
-    );
     const registry = new Registry();
+    // Read at scrape time, when every part exists.
     this.metrics = createParaMetrics(registry, {
       height: () => this.builder.paraHeight,
       doneHeight: () => this.sender.doneHeight,
       mainHeight: () => Math.max(0, this.follower.mainHeight),
       stalled: () => this.sender.stalled !== null,
     });
-    this.sender = new ParaSender(
-      { title: genesis.title, nodeIndex: config.nodeIndex, ...config.sender },
-      { main: this.main, commit: (h) => this.builder.commit(h), paraHead: () => this.builder.paraHeight, logger, metrics: { resends: this.metrics.resends, commitsSent: this.metrics.commitsSent } },
+    const stack = buildParaStack(
+      { genesis, nodeIndex: config.nodeIndex, blockPolicy: config.blockPolicy ?? undefined, sender: config.sender },
+      {
+        store,
+        main: this.main,
+        scheduler: this.scheduler,
+        logger,
+        sign: (m) => backend.signatureToBytes(backend.sign(key.secretKey, m)),
+        metrics: { resends: this.metrics.resends, commitsSent: this.metrics.commitsSent },
+        onParaBlock: (h) => this.onParaBlock(h),
+      },
     );
-    this.follower = new MainFollower({}, { main: this.main, scheduler: this.scheduler, builder: this.builder, sender: this.sender, logger, onParaBlock: (h) => this.onParaBlock(h) });
+    this.app = stack.app;
+    this.builder = stack.builder;
+    this.sender = stack.sender;
+    this.follower = stack.follower;
     this.rpc = new RpcServer({ host: config.rpc.host, port: config.rpc.port }, { api: this, logger, metrics: createRpcMetrics(registry) });
   }
 
