@@ -6,6 +6,8 @@
 import type { BlsBackend } from "../../crypto/bls/backend.js";
 import type { Hasher } from "../../crypto/hasher.js";
 import type { StateReader } from "./interface.js";
+import { AccountsModule } from "./accounts/module.js";
+import { ACCOUNT_TX_TAG } from "./accounts/accountTx.js";
 import { KvModule } from "./kvApp.js";
 import { ModularApplication } from "./modular.js";
 import { StateTreeError } from "./stateTree.js";
@@ -41,19 +43,26 @@ export interface AppDeps {
 export interface BuiltApplication {
   readonly app: ModularApplication;
   readonly kv: KvModule | null;
+  readonly accounts: AccountsModule | null;
 }
 
 export function buildApplication(spec: AppSpec, deps: AppDeps): BuiltApplication {
   const app = new ModularApplication({ bucketBits: spec.bucketBits }, { committed: deps.committed, hasher: deps.hasher });
   let kv: KvModule | null = null;
+  let accounts: AccountsModule | null = null;
   for (const name of spec.modules) {
     switch (name) {
       case "kv":
         kv = app.use(new KvModule(app.state));
         break;
+      case "accounts": {
+        const opts = { chainId: spec.chainId, titles: (spec.paras ?? []).map((p) => p.title) };
+        accounts = app.use(new AccountsModule(spec.paraTitle === undefined ? opts : { ...opts, paraTitle: spec.paraTitle }, { state: app.namespace(ACCOUNT_TX_TAG) }));
+        break;
+      }
       default:
         throw new StateTreeError("BAD_ARGUMENT", `module ${name} is not built yet`);
     }
   }
-  return { app, kv };
+  return { app, kv, accounts };
 }
