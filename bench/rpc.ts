@@ -75,6 +75,8 @@ async function startSubject(mode: Mode): Promise<Subject> {
     blockTxIds: unused,
     proof: unused,
     kv: unused,
+    account: unused,
+    supply: unused,
     status: unused,
     evidence: unused,
     genesisDocument: unused,

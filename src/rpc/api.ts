@@ -89,6 +89,20 @@ export interface NodeStatus {
   readonly mempoolSize: number;
 }
 
+/** An account's committed state (`GET /v1/accounts/:pubkey`); zeros for an account never credited. */
+export interface AccountView {
+  readonly publicKey: Uint8Array;
+  readonly balance: number;
+  /** The nonce the account's next signed tx must carry. */
+  readonly nonce: number;
+}
+
+/** `GET /v1/supply`: Σ balances on this chain, and what each registered para chain's escrow holds (main chain). */
+export interface SupplyView {
+  readonly supply: number;
+  readonly escrows: ReadonlyMap<string, number>;
+}
+
 /** A committed-block listener. Called once per block, in height order, with no gaps. */
 export type CommittedBlockListener = (block: BlockSummary) => void;
 
@@ -114,6 +128,10 @@ export interface NodeApi {
   /** The committed value of `key` in the application state, or null if absent. */
   kv(key: Uint8Array): Awaitable<Uint8Array | null>;
   status(): Awaitable<NodeStatus>;
+  /** The committed state of an Ed25519 account (32-byte key); null when the chain runs no accounts module. */
+  account(publicKey: Uint8Array): Awaitable<AccountView | null>;
+  /** The committed supply and escrows; null when the chain runs no accounts module. */
+  supply(): Awaitable<SupplyView | null>;
   /**
    * The genesis document this node runs, as JSON text. The node renders it from the genesis it parsed (not the file's
    * bytes), so two nodes that loaded equivalent files serve identical text: `quire audit` compares it byte for byte.

@@ -8,10 +8,10 @@
  * `SubmitOutcome`. Everything else is an `RpcClientError`: `NETWORK` (no answer, or the timeout expired), `HTTP`
  * (an unexpected status; `payload.code` is the server's error code) or `BAD_RESPONSE` (a body the client cannot read).
  */
-import type { BlockSummary, NodeStatus, TxStatus } from "./api.js";
+import type { AccountView, BlockSummary, NodeStatus, SupplyView, TxStatus } from "./api.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
 import { RpcClientError } from "./errors.js";
-import { decodeBlock, decodeBlocks, decodeKvValue, decodeProof, decodeStatus, decodeSubmitItem, decodeTxStatus } from "./json.js";
+import { decodeAccount, decodeBlock, decodeBlocks, decodeKvValue, decodeSupply, decodeProof, decodeStatus, decodeSubmitItem, decodeTxStatus } from "./json.js";
 import type { SubmitOutcome } from "./json.js";
 import { toHex, utf8 } from "../util/bytes.js";
 
@@ -193,6 +193,22 @@ export class RpcClient {
     if (a.status === 404 && errorCode(a) === "KEY_NOT_FOUND") return null;
     if (a.status !== 200) throw unexpected("GET /v1/kv", a);
     return decodeKvValue(parseJson(a));
+  }
+
+  /** `GET /v1/accounts/:pubkey`: balance and next nonce. An `HTTP` error with code NO_ACCOUNTS on a chain without accounts. */
+  async account(publicKey: Uint8Array): Promise<AccountView> {
+    const a = await this.call("GET", `/v1/accounts/${toHex(publicKey)}`);
+    if (a.status !== 200) throw unexpected("GET /v1/accounts", a);
+    const v = decodeAccount(parseJson(a));
+    if (toHex(v.publicKey) !== toHex(publicKey)) throw new RpcClientError("BAD_RESPONSE", "malformed response: the account of another key");
+    return v;
+  }
+
+  /** `GET /v1/supply`: the supply and each para chain's escrow. */
+  async supply(): Promise<SupplyView> {
+    const a = await this.call("GET", "/v1/supply");
+    if (a.status !== 200) throw unexpected("GET /v1/supply", a);
+    return decodeSupply(parseJson(a));
   }
 
   /** `GET /v1/status`. */

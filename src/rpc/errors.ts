@@ -16,6 +16,8 @@ export const RPC_ERRORS = {
   BAD_INDEX: 400,
   /** An empty key, or a malformed percent escape in it. */
   BAD_KEY: 400,
+  /** An account public key that is not 64 hex digits. */
+  BAD_PUBLIC_KEY: 400,
   /** A body that is not UTF-8 JSON. */
   BAD_JSON: 400,
   /** JSON of the wrong shape (POST /v1/txs wants `{"txs": [hex, ...]}`). */
@@ -42,6 +44,8 @@ export const RPC_ERRORS = {
   TX_INDEX_OUT_OF_RANGE: 404,
   /** The key is absent from the committed state. */
   KEY_NOT_FOUND: 404,
+  /** The chain runs no accounts module (its genesis's `app.modules` lacks "accounts"). */
+  NO_ACCOUNTS: 404,
   /** The route exists, the method does not (the `Allow` header lists the methods that do). */
   METHOD_NOT_ALLOWED: 405,
   /** A body larger than the route's limit; the connection is closed. */

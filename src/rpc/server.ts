@@ -17,11 +17,11 @@ import type { BlockSummary, NodeApi, RpcLogger, SubmitResult } from "./api.js";
 import { HttpError, RpcConfigError, RpcListenError } from "./errors.js";
 import { Exchange, ExchangeClosed } from "./exchange.js";
 import type { ExchangeHost } from "./exchange.js";
-import { blockJson, blocksJson, kvJson, proofJson, statusJson, txStatusJson } from "./json.js";
+import { accountJson, blockJson, blocksJson, kvJson, proofJson, statusJson, supplyJson, txStatusJson } from "./json.js";
 import type { SubmitItemJson } from "./json.js";
 import { createRpcMetrics } from "./metrics.js";
 import type { RpcMetrics } from "./metrics.js";
-import { DEFAULT_MAX_RANGE_BLOCKS, contentLength, mediaType, parseHeight, parseIndex, parseKey, parseRange, parseTxId } from "./params.js";
+import { DEFAULT_MAX_RANGE_BLOCKS, contentLength, mediaType, parseHeight, parseIndex, parseKey, parsePublicKey, parseRange, parseTxId } from "./params.js";
 import { BlockStream } from "./stream.js";
 import { reservedForNewSources, SourceTable, sourceKey } from "./sources.js";
 import type { SourceEntry } from "./sources.js";
@@ -194,7 +194,7 @@ export function resolveRpcLimits(partial: Partial<RpcLimits> = {}): RpcLimits {
 }
 
 /** Route names: the `route` label of the metrics. */
-export type RouteName = "index" | "metrics" | "status" | "genesis" | "evidence" | "tx_submit" | "txs_submit" | "tx_status" | "blocks" | "block" | "block_txids" | "proof" | "kv" | "stream" | "unknown";
+export type RouteName = "index" | "metrics" | "status" | "genesis" | "evidence" | "tx_submit" | "txs_submit" | "tx_status" | "blocks" | "block" | "block_txids" | "proof" | "kv" | "account" | "supply" | "stream" | "unknown";
 
 /** What a handler may read of the request (uWS's HttpRequest is only valid synchronously). */
 interface RequestInfo {
@@ -553,6 +553,8 @@ export class RpcServer {
       route("block_txids", "/v1/blocks/:height/txids", { get: (ex, p) => this.getBlockTxIds(ex, p[0]!) }),
       route("proof", "/v1/blocks/:height/proof/:index", { get: (ex, p) => this.getProof(ex, p[0]!, p[1]!) }),
       route("kv", "/v1/kv/:key", { get: (ex, p) => this.getKv(ex, p[0]!) }),
+      route("account", "/v1/accounts/:pubkey", { get: (ex, p) => this.getAccount(ex, p[0]!) }),
+      route("supply", "/v1/supply", { get: (ex) => this.getSupply(ex) }),
       // Upgrades are caught by the WebSocket route; a plain GET lands here.
       route("stream", "/v1/stream", {
         get: (ex) => ex.error(new HttpError("UPGRADE_REQUIRED", "this is a WebSocket endpoint"), [["Upgrade", "websocket"]]),
@@ -647,6 +649,21 @@ export class RpcServer {
     const value = await this.api.kv(key);
     if (value === null) throw new HttpError("KEY_NOT_FOUND", "key is absent from the committed state");
     ex.json(200, kvJson(key, value));
+  }
+
+  /** `GET /v1/accounts/:pubkey`: balance and next nonce (zeros for an account never credited). */
+  private async getAccount(ex: Exchange, keyParam: string): Promise<void> {
+    const publicKey = parsePublicKey(keyParam);
+    const a = await this.api.account(publicKey);
+    if (a === null) throw new HttpError("NO_ACCOUNTS", "this chain runs no accounts module");
+    ex.json(200, accountJson(a));
+  }
+
+  /** `GET /v1/supply`: Σ balances on this chain and each registered para chain's escrow. */
+  private async getSupply(ex: Exchange): Promise<void> {
+    const s = await this.api.supply();
+    if (s === null) throw new HttpError("NO_ACCOUNTS", "this chain runs no accounts module");
+    ex.json(200, supplyJson(s));
   }
 
   /**

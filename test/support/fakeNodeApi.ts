@@ -6,7 +6,7 @@ import type { EvidenceReport } from "../../src/consensus/validation/evidence.js"
 import { createHash } from "node:crypto";
 import { Gauge } from "prom-client";
 import type { Registry } from "prom-client";
-import type { Awaitable, BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, TxStatus } from "../../src/rpc/api.js";
+import type { AccountView, Awaitable, BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, SupplyView, TxStatus } from "../../src/rpc/api.js";
 import type { BlockHeader } from "../../src/domain/types.js";
 import { merkleProof, merkleRoot } from "../../src/crypto/merkle.js";
 import { toHex } from "../../src/util/bytes.js";
@@ -47,6 +47,10 @@ export class FakeNodeApi implements NodeApi {
   readonly pool = new Map<string, Uint8Array>();
   readonly blocks: FakeBlock[] = [];
   readonly kvStore = new Map<string, Uint8Array>();
+  /** Accounts by hex public key; null: the chain runs no accounts module (the routes answer NO_ACCOUNTS). */
+  accounts: Map<string, { balance: number; nonce: number }> | null = new Map();
+  /** Escrows by title (what `supply` answers next to the sum of `accounts`). */
+  readonly escrows = new Map<string, number>();
   private readonly where = new Map<string, { height: number; index: number; ok: boolean | null }>();
   private readonly listeners = new Set<CommittedBlockListener>();
   view = 1;
@@ -168,6 +172,23 @@ export class FakeNodeApi implements NodeApi {
 
   kv(key: Uint8Array): Awaitable<Uint8Array | null> {
     return this.answer("kv", () => this.kvStore.get(toHex(key)) ?? null);
+  }
+
+  account(publicKey: Uint8Array): Awaitable<AccountView | null> {
+    return this.answer("account", () => {
+      if (this.accounts === null) return null;
+      const a = this.accounts.get(toHex(publicKey)) ?? { balance: 0, nonce: 0 };
+      return { publicKey, balance: a.balance, nonce: a.nonce };
+    });
+  }
+
+  supply(): Awaitable<SupplyView | null> {
+    return this.answer("supply", () => {
+      if (this.accounts === null) return null;
+      let supply = 0;
+      for (const a of this.accounts.values()) supply += a.balance;
+      return { supply, escrows: new Map(this.escrows) };
+    });
   }
 
   status(): Awaitable<NodeStatus> {
