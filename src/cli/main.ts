@@ -23,6 +23,10 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: "check every node's committed chain against genesis and each other: quire audit --rpc URL1,URL2,... [--genesis FILE] [--from H] [--to H] [--json] (exit 0 agree, 1 diverged/invalid, 2 unreadable)",
     load: async () => (await import("./audit.js")).auditCommand,
   },
+  account: {
+    summary: "Ed25519 accounts: quire account new --out FILE | balance (PUBKEY | --key FILE) | transfer | deposit | withdraw --key FILE --to PUBKEY --amount N --rpc URL [--wait]",
+    load: async () => (await import("./account.js")).accountCommand,
+  },
   status: { summary: "a node's chain id, height, view, leader, peers and mempool: quire status --rpc URL", load: async () => (await import("./status.js")).statusCommand },
   bench: { summary: "micro-benchmarks: quire bench crypto|bls|wire|net|chain [--json FILE] [--filter TEXT]; fault costs on a local cluster: quire bench faults; catch-up of a node from an empty data dir: quire bench catchup [--blocks N]", load: async () => (await import("./bench.js")).benchCommand },
 };
