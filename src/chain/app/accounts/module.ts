@@ -56,7 +56,10 @@ export interface AccountsModuleOptions {
   readonly paraTitle?: string;
   /** Main chain: the registered para chains' titles (deposits to others fail UNKNOWN_TITLE). */
   readonly titles?: readonly string[];
-  /** Txs whose verified signature check() remembers; default 65,536 (≈ 11 MB of keys: a full mempool's worth). */
+  /**
+   * Txs whose verified signature check() remembers; default 65,536 (≈ 15 MB: a 147-byte tx as a string key plus the
+   * map's entry). Keyed by the whole tx: keying by the signature alone would let a valid signature vouch for another body.
+   */
   readonly verifiedCacheSize?: number;
 }
 
@@ -107,10 +110,12 @@ export class AccountsModule implements AppModule {
       case "deposit":
         // A para chain credits deposits the main chain packed for it; clients submit them to the main chain.
         if (this.isPara) return { ok: false, code: "WRONG_CHAIN", reason: "deposits are submitted to the main chain" };
+        if (!this.titles.has(t.title)) return { ok: false, code: "UNKNOWN_TITLE", reason: `no para chain "${t.title}" is registered on this chain` };
         break;
       case "withdraw":
         // On the main chain a withdrawal arrives wrapped in a para tx (0x21) and executes on its para chain.
         if (!this.isPara) return { ok: false, code: "WRONG_CHAIN", reason: "a withdrawal executes on its para chain (submit it wrapped in a para tx)" };
+        if (t.title !== this.paraTitle) return { ok: false, code: "WRONG_TITLE", reason: `this para chain is "${this.paraTitle}"` };
         break;
       case "transfer":
         break;

@@ -98,6 +98,11 @@ test("accounts: check refuses bad signatures, other chains' signatures, mints an
   assert.equal((c.app.check(good.subarray(0, 90)) as { code: string }).code, "MALFORMED");
   const w = signed(alice, { op: "withdraw", nonce: 0, amount: 1, to: bob.pub, title: "demo" });
   assert.equal((c.app.check(w) as { code: string }).code, "WRONG_CHAIN");
+  const d = signed(alice, { op: "deposit", nonce: 0, amount: 1, to: bob.pub, title: "nope" });
+  assert.equal((c.app.check(d) as { code: string }).code, "UNKNOWN_TITLE");
+  const para = new Chain({ paraTitle: "demo" });
+  const wOther = signed(alice, { op: "withdraw", nonce: 0, amount: 1, to: bob.pub, title: "other" }, PARA_ID);
+  assert.equal((para.app.check(wOther) as { code: string }).code, "WRONG_TITLE");
 });
 
 test("accounts: failed txs write nothing (the state root is unchanged)", () => {
