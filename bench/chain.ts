@@ -35,7 +35,10 @@ import type { Block, Hash, QuorumCert } from "../src/domain/types.js";
  *   store (baseline: the same records kept in maps, no disk);
  * - verify + execute a block of 1,000 signed transfers (accounts module, LMDB) against the KV put block of the same
  *   size: with the signatures checked at submission (check(), then the block; the node's path) and verified in
- *   deliver (a block of txs this node never saw). Target ≥ 5,000 transfers/s verified and executed.
+ *   deliver (a block of txs this node never saw). Target ≥ 5,000 transfers/s verified and executed. Measured
+ *   (`quire bench chain --filter transfer`, 2 cores shared with other work, load ≈ 4.6): KV put block 74.6 µs/tx,
+ *   check + block 138 µs/tx (7,230 transfers/s), verified in deliver 137 µs/tx (7,320/s); Ed25519 verify is ≈ 74 µs
+ *   of it, so the two paths cost the same and the check cache only moves the work to submission time.
  * - the KV state root after a block touching 1,000 keys, bucket tree (stateTree.ts) against recomputing the plain
  *   RFC 6962 root of all sorted entries, for states of 10,000 and 100,000 keys;
  * - mempool add and reap with 10 clients, against a bare Map keyed by tx id (no bounds, no fairness).
