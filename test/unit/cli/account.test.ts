@@ -71,6 +71,12 @@ test("quire account balance / transfer / withdraw against a node: the account's 
     // The fake node's chain id is "quire-test" (its /v1/status).
     assert.equal(noble.verify(d.tx.signature, signingMessage(utf8("quire-test"), d.tx.body), key.publicKey), true);
 
+    const dep = await quireAsync("account", "deposit", "--key", path, "--title", "demo", "--to", toHex(to), "--amount", "9", "--rpc", h.base);
+    assert.equal(dep.code, 0, dep.stderr);
+    const dd = decodeAccountTx(h.api.submissions.at(-1)!.tx);
+    assert.ok(dd.ok && dd.tx.op === "deposit" && dd.tx.title === "demo" && dd.tx.amount === 9);
+    assert.equal(noble.verify(dd.tx.signature, signingMessage(utf8("quire-test"), dd.tx.body), key.publicKey), true);
+
     const w = await quireAsync("account", "withdraw", "--key", path, "--title", "demo", "--to", toHex(to), "--amount", "5", "--rpc", h.base, "--para-rpc", h.base);
     assert.equal(w.code, 0, w.stderr);
     const p = decodeParaTx(h.api.submissions.at(-1)!.tx);
