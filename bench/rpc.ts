@@ -76,6 +76,8 @@ async function startSubject(mode: Mode): Promise<Subject> {
     blockBody: unused,
     proof: unused,
     kv: unused,
+    account: unused,
+    supply: unused,
     status: unused,
     evidence: unused,
     genesisDocument: unused,

@@ -95,6 +95,8 @@ async function main(): Promise<void> {
     blockBody: unused,
     proof: unused,
     kv: unused,
+    account: unused,
+    supply: unused,
     status: () => ({ chainId: "quire-cost-floor", nodeIndex: 0, committedHeight: parent.height, view: parent.height, leader: 0, peersConnected: 0, mempoolSize: queue.length }),
     evidence: unused,
     genesisDocument: unused,

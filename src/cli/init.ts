@@ -44,7 +44,7 @@ export async function initCommand(argv: string[]): Promise<number> {
     },
     backend,
   );
-  const lines = [`wrote a ${validators}-validator network "${layout.chainId}" in ${layout.dir}`, `  genesis: ${layout.genesisFile}`];
+  const lines = [`wrote a ${validators}-validator network "${layout.chainId}" in ${layout.dir}`, `  genesis: ${layout.genesisFile}`, `  faucet:  ${layout.faucetKeyFile} (quire account balance --key ${layout.faucetKeyFile} --rpc ${layout.rpcUrls[0]})`];
   layout.configFiles.forEach((f, i) => lines.push(`  node ${i}: quire node --config ${f}   (rpc ${layout.rpcUrls[i]})`));
   if (title !== undefined) {
     const para = await writeParaChain({ dir: layout.dir, title, keys: paraKeys!, mainGenesisFile: layout.genesisFile, mainRpcUrls: layout.rpcUrls, basePort: intFlag(args, "para-base-port", DEFAULT_PARA_BASE_PORT)! }, backend);

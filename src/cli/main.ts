@@ -27,6 +27,10 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: "offline checks: quire verify para-commit --genesis MAIN_GENESIS.json (--file DOC.json | --rpc URL --title T --height H) (exit 0 valid, 1 invalid)",
     load: async () => (await import("./verify.js")).verifyCommand,
   },
+  account: {
+    summary: "Ed25519 accounts: quire account new --out FILE | balance (PUBKEY | --key FILE) | transfer | deposit | withdraw --key FILE --to PUBKEY --amount N --rpc URL [--wait]",
+    load: async () => (await import("./account.js")).accountCommand,
+  },
   status: { summary: "a node's chain id, height, view, leader, peers and mempool: quire status --rpc URL", load: async () => (await import("./status.js")).statusCommand },
   bench: { summary: "micro-benchmarks: quire bench crypto|bls|wire|net|chain|rpc|paracross [--json FILE] [--filter TEXT]; fault costs on a local cluster: quire bench faults; catch-up of a node from an empty data dir: quire bench catchup [--blocks N]", load: async () => (await import("./bench.js")).benchCommand },
 };

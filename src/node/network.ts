@@ -1,7 +1,9 @@
 /**
  * Creating a network on disk (`quire init`, and `quire cluster` for its temporary networks):
  *
- *   DIR/genesis.json                 chain id, validators' public keys with proofs of possession, consensus timing
+ *   DIR/genesis.json                 chain id, validators' public keys with proofs of possession, consensus timing,
+ *                                    the application's modules (kv, accounts) and the faucet's allocation
+ *   DIR/faucet.key                   the faucet: an account key (mode 0600) holding FAUCET_BALANCE from genesis
  *   DIR/node<i>/config.json          one per validator (paths relative to it)
  *   DIR/node<i>/validator.key        the validator's BLS key, mode 0600 (crypto/bls/keyFile.ts)
  *   DIR/node<i>/data/                created by the node: its LMDB store
@@ -14,16 +16,19 @@ import { mkdir, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { BlsBackend } from "../crypto/bls/backend.js";
 import { generateKeyFile, writeKeyFile } from "../crypto/bls/keyFile.js";
+import { generateAccountKeyFile, writeAccountKeyFile } from "../crypto/accountKeyFile.js";
 import type { PacemakerConfig } from "../consensus/pacemaker.js";
 import { fromHex } from "../util/bytes.js";
 import { CONFIG_DEFAULTS, nodeConfigJson } from "./config.js";
 import type { BlockPolicy, HostPort, LogLevel } from "./config.js";
 import { NodeError } from "./errors.js";
 import { APP_MODULE_NAMES, DEFAULT_CONSENSUS, genesisJson } from "./genesis.js";
-import type { GenesisPara } from "./genesis.js";
+import type { GenesisAllocation, GenesisPara } from "./genesis.js";
 import { DEFAULT_BUCKET_BITS } from "../chain/app/stateTree.js";
 
 export const DEFAULT_BASE_PORT = 26600;
+/** The faucet's genesis balance: 10^12 units, room for a million test accounts of 10^6 each. */
+export const FAUCET_BALANCE = 1_000_000_000_000;
 
 export interface NetworkSpec {
   readonly validators: number;
@@ -44,6 +49,8 @@ export interface NetworkSpec {
    * `generateParaKeys` + `paraRegistration`); the application then runs every module (paracross needs accounts).
    */
   readonly paras?: readonly GenesisPara[];
+  /** Genesis allocations besides the faucet's. */
+  readonly accounts?: readonly GenesisAllocation[];
 }
 
 export interface NetworkLayout {
@@ -52,6 +59,8 @@ export interface NetworkLayout {
   readonly genesisFile: string;
   readonly configFiles: readonly string[];
   readonly rpcUrls: readonly string[];
+  /** DIR/faucet.key: the account holding FAUCET_BALANCE. */
+  readonly faucetKeyFile: string;
 }
 
 /** Writes genesis, configs and keys for a new network. Refuses to touch a directory that already has a genesis. */
@@ -81,12 +90,16 @@ export async function writeNetwork(spec: NetworkSpec, backend: BlsBackend): Prom
     await writeKeyFile(join(nodeDir, "validator.key"), doc);
     keys.push({ publicKey: fromHex(doc.publicKey), proofOfPossession: fromHex(doc.proofOfPossession) });
   }
+  const faucetKeyFile = join(dir, "faucet.key");
+  const faucet = generateAccountKeyFile();
+  await writeAccountKeyFile(faucetKeyFile, faucet);
   const genesis = genesisJson({
     chainId,
     genesisTimeMs: spec.genesisTimeMs ?? Date.now(),
     validators: keys,
     consensus: spec.consensus ?? DEFAULT_CONSENSUS,
-    app: spec.paras !== undefined && spec.paras.length > 0 ? { name: "quire", bucketBits: DEFAULT_BUCKET_BITS, modules: APP_MODULE_NAMES } : { name: "kv", bucketBits: DEFAULT_BUCKET_BITS },
+    app: { name: "quire", bucketBits: DEFAULT_BUCKET_BITS, modules: APP_MODULE_NAMES },
+    accounts: [{ publicKey: fromHex(faucet.publicKey), balance: FAUCET_BALANCE }, ...(spec.accounts ?? [])],
     ...(spec.paras !== undefined ? { paras: spec.paras } : {}),
   });
   await writeFile(genesisFile, JSON.stringify(genesis, null, 2) + "\n");
@@ -115,7 +128,7 @@ export async function writeNetwork(spec: NetworkSpec, backend: BlsBackend): Prom
     configFiles.push(file);
     rpcUrls.push(`http://${hostOf(i)}:${portsOf(i).rpc}`);
   }
-  return { dir, chainId, genesisFile, configFiles, rpcUrls };
+  return { dir, chainId, genesisFile, configFiles, rpcUrls, faucetKeyFile };
 }
 
 async function exists(path: string): Promise<boolean> {

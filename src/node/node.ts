@@ -31,7 +31,7 @@ import type { ChainStore } from "../chain/store/interface.js";
 import { blsLinkIdentity, blsLinkVerify } from "../net/blsLink.js";
 import { SystemScheduler } from "../util/clock.js";
 import { UwsTransport } from "../net/uwsTransport.js";
-import type { BlockBody, BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, TxStatus } from "../rpc/api.js";
+import type { AccountView, BlockBody, BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, SupplyView, TxStatus } from "../rpc/api.js";
 import { createRpcMetrics } from "../rpc/metrics.js";
 import { RpcServer } from "../rpc/server.js";
 import { bytesEqual, toHex } from "../util/bytes.js";
@@ -372,6 +372,17 @@ export class QuireNode implements NodeApi {
 
   paraCommit(title: string, height: number): DoneCommit | null {
     return this.app.paracross?.doneCommit(title, height) ?? null;
+  }
+
+  account(publicKey: Uint8Array): AccountView | null {
+    const a = this.app.accounts;
+    return a === null ? null : { publicKey, ...a.account(publicKey) };
+  }
+
+  supply(): SupplyView | null {
+    const a = this.app.accounts;
+    if (a === null) return null;
+    return { supply: a.supply(), escrows: new Map(a.registeredTitles().map((t) => [t, a.escrow(t)])) };
   }
 
   status(): NodeStatus {

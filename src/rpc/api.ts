@@ -110,6 +110,20 @@ export interface ParaNodeStatus {
   readonly stalled: string | null;
 }
 
+/** An account's committed state (`GET /v1/accounts/:pubkey`); zeros for an account never credited. */
+export interface AccountView {
+  readonly publicKey: Uint8Array;
+  readonly balance: number;
+  /** The nonce the account's next signed tx must carry. */
+  readonly nonce: number;
+}
+
+/** `GET /v1/supply`: Σ balances on this chain, and what each registered para chain's escrow holds (main chain). */
+export interface SupplyView {
+  readonly supply: number;
+  readonly escrows: ReadonlyMap<string, number>;
+}
+
 /** A committed-block listener. Called once per block, in height order, with no gaps. */
 export type CommittedBlockListener = (block: BlockSummary) => void;
 
@@ -147,6 +161,10 @@ export interface NodeApi {
   /** The done commit of para height `height` of `title`, or null when that height is not done (yet). */
   paraCommit?(title: string, height: number): Awaitable<DoneCommit | null>;
   status(): Awaitable<NodeStatus>;
+  /** The committed state of an Ed25519 account (32-byte key); null when the chain runs no accounts module. */
+  account(publicKey: Uint8Array): Awaitable<AccountView | null>;
+  /** The committed supply and escrows; null when the chain runs no accounts module. */
+  supply(): Awaitable<SupplyView | null>;
   /**
    * The genesis document this node runs, as JSON text. The node renders it from the genesis it parsed (not the file's
    * bytes), so two nodes that loaded equivalent files serve identical text: `quire audit` compares it byte for byte.

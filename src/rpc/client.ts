@@ -8,11 +8,11 @@
  * `SubmitOutcome`. Everything else is an `RpcClientError`: `NETWORK` (no answer, or the timeout expired), `HTTP`
  * (an unexpected status; `payload.code` is the server's error code) or `BAD_RESPONSE` (a body the client cannot read).
  */
-import type { BlockBody, BlockSummary, NodeStatus, TxStatus } from "./api.js";
+import type { AccountView, BlockBody, BlockSummary, NodeStatus, SupplyView, TxStatus } from "./api.js";
 import { decodeBlockBody } from "./blockBody.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
 import { RpcClientError } from "./errors.js";
-import { decodeBlock, decodeBlocks, decodeKvValue, decodeParaCommit, decodeParaStatus, decodeProof, decodeStatus, decodeSubmitItem, decodeTxStatus } from "./json.js";
+import { decodeAccount, decodeBlock, decodeBlocks, decodeKvValue, decodeParaCommit, decodeParaStatus, decodeProof, decodeStatus, decodeSubmitItem, decodeSupply, decodeTxStatus } from "./json.js";
 import type { DoneCommit, ParaStatus } from "../chain/app/paracross/module.js";
 import type { SubmitOutcome } from "./json.js";
 import { toHex, utf8 } from "../util/bytes.js";
@@ -226,6 +226,22 @@ export class RpcClient {
     if (a.status === 404 && (code === "PARA_NOT_FOUND" || code === "COMMIT_NOT_DONE")) return null;
     if (a.status !== 200) throw unexpected("GET /v1/para/:title/:height", a);
     return decodeParaCommit(parseJson(a));
+  }
+
+  /** `GET /v1/accounts/:pubkey`: balance and next nonce. An `HTTP` error with code NO_ACCOUNTS on a chain without accounts. */
+  async account(publicKey: Uint8Array): Promise<AccountView> {
+    const a = await this.call("GET", `/v1/accounts/${toHex(publicKey)}`);
+    if (a.status !== 200) throw unexpected("GET /v1/accounts", a);
+    const v = decodeAccount(parseJson(a));
+    if (toHex(v.publicKey) !== toHex(publicKey)) throw new RpcClientError("BAD_RESPONSE", "malformed response: the account of another key");
+    return v;
+  }
+
+  /** `GET /v1/supply`: the supply and each para chain's escrow. */
+  async supply(): Promise<SupplyView> {
+    const a = await this.call("GET", "/v1/supply");
+    if (a.status !== 200) throw unexpected("GET /v1/supply", a);
+    return decodeSupply(parseJson(a));
   }
 
   /** `GET /v1/status`. */

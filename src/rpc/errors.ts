@@ -18,6 +18,8 @@ export const RPC_ERRORS = {
   BAD_KEY: 400,
   /** A para title that is not 1..32 bytes of UTF-8 (percent-encoded in the path). */
   BAD_TITLE: 400,
+  /** An account public key that is not 64 hex digits. */
+  BAD_PUBLIC_KEY: 400,
   /** A body that is not UTF-8 JSON. */
   BAD_JSON: 400,
   /** JSON of the wrong shape (POST /v1/txs wants `{"txs": [hex, ...]}`). */
@@ -53,6 +55,8 @@ export const RPC_ERRORS = {
   PARA_NOT_FOUND: 404,
   /** The para height is not done (yet) on this chain. */
   COMMIT_NOT_DONE: 404,
+  /** The chain runs no accounts module (its genesis's `app.modules` lacks "accounts"). */
+  NO_ACCOUNTS: 404,
   /** The route exists, the method does not (the `Allow` header lists the methods that do). */
   METHOD_NOT_ALLOWED: 405,
   /** A body larger than the route's limit; the connection is closed. */

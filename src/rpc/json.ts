@@ -6,7 +6,7 @@
  * Decoders treat the document as untrusted: a wrong shape, a non-integer, bad hex or a wrong digest length is an
  * `RpcClientError("BAD_RESPONSE")`, never a silently wrong value.
  */
-import type { BlockSummary, NodeStatus, ParaNodeStatus, TxStatus } from "./api.js";
+import type { AccountView, BlockSummary, NodeStatus, ParaNodeStatus, SupplyView, TxStatus } from "./api.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
 import type { BlockHeader, QuorumCert } from "../domain/types.js";
 import { HASH_BYTES, MAX_UINT53, SIGNATURE_BYTES } from "../domain/limits.js";
@@ -70,6 +70,19 @@ export interface KvJson {
   valueUtf8: string | null;
 }
 
+/** `GET /v1/accounts/:pubkey`. */
+export interface AccountJson {
+  publicKey: string;
+  balance: number;
+  nonce: number;
+}
+
+/** `GET /v1/supply`: `escrows` maps each registered para chain's title to its escrow. */
+export interface SupplyJson {
+  supply: number;
+  escrows: Record<string, number>;
+}
+
 /** `GET /v1/status`: the fields of `NodeStatus`. */
 export type StatusJson = { [K in keyof NodeStatus]: NodeStatus[K] };
 
@@ -119,6 +132,14 @@ export function txStatusJson(id: Uint8Array, s: TxStatus): TxStatusJson {
 
 export function proofJson(p: RootedInclusionProof): ProofJson {
   return { leafIndex: p.leafIndex, treeSize: p.treeSize, root: toHex(p.root), leafHash: toHex(p.leafHash), proof: p.proof.map(toHex) };
+}
+
+export function accountJson(a: AccountView): AccountJson {
+  return { publicKey: toHex(a.publicKey), balance: a.balance, nonce: a.nonce };
+}
+
+export function supplyJson(s: SupplyView): SupplyJson {
+  return { supply: s.supply, escrows: Object.fromEntries(s.escrows) };
 }
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -273,6 +294,19 @@ function decodeParaNodeStatus(v: unknown): ParaNodeStatus {
 
 export function decodeKvValue(v: unknown): Uint8Array {
   return hex(object(v, "kv"), "value", "kv");
+}
+
+export function decodeAccount(v: unknown): AccountView {
+  const o = object(v, "account");
+  return { publicKey: hex(o, "publicKey", "account", 32), balance: uint(o, "balance", "account"), nonce: uint(o, "nonce", "account") };
+}
+
+export function decodeSupply(v: unknown): SupplyView {
+  const o = object(v, "supply");
+  const escrows = new Map<string, number>();
+  const e = object(o["escrows"], "supply.escrows");
+  for (const title of Object.keys(e)) escrows.set(title, uint(e, title, "supply.escrows"));
+  return { supply: uint(o, "supply", "supply"), escrows };
 }
 
 /** The client's view of one submission outcome (ids as bytes). */

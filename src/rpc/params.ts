@@ -17,6 +17,14 @@ export function parseTxId(s: string): Uint8Array {
   return fromHex(s);
 }
 
+const PUBLIC_KEY = /^[0-9a-fA-F]{64}$/;
+
+/** An Ed25519 account key: exactly 64 hex digits. */
+export function parsePublicKey(s: string): Uint8Array {
+  if (!PUBLIC_KEY.test(s)) throw new HttpError("BAD_PUBLIC_KEY", "public key must be 64 hex digits (32-byte Ed25519 key)");
+  return fromHex(s);
+}
+
 function decimal(s: string): number | undefined {
   if (!DECIMAL.test(s)) return undefined;
   const n = Number(s);

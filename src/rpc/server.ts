@@ -17,11 +17,11 @@ import type { BlockSummary, NodeApi, RpcLogger, SubmitResult } from "./api.js";
 import { HttpError, RpcConfigError, RpcListenError } from "./errors.js";
 import { Exchange, ExchangeClosed } from "./exchange.js";
 import type { ExchangeHost } from "./exchange.js";
-import { blockJson, blocksJson, kvJson, paraCommitJson, paraStatusJson, proofJson, statusJson, txStatusJson } from "./json.js";
+import { accountJson, blockJson, blocksJson, kvJson, paraCommitJson, paraStatusJson, proofJson, statusJson, supplyJson, txStatusJson } from "./json.js";
 import type { SubmitItemJson } from "./json.js";
 import { createRpcMetrics } from "./metrics.js";
 import type { RpcMetrics } from "./metrics.js";
-import { DEFAULT_MAX_RANGE_BLOCKS, contentLength, mediaType, parseHeight, parseIndex, parseKey, parseRange, parseTitle, parseTxId } from "./params.js";
+import { DEFAULT_MAX_RANGE_BLOCKS, contentLength, mediaType, parseHeight, parseIndex, parseKey, parsePublicKey, parseRange, parseTitle, parseTxId } from "./params.js";
 import { BlockStream } from "./stream.js";
 import { reservedForNewSources, SourceTable, sourceKey } from "./sources.js";
 import type { SourceEntry } from "./sources.js";
@@ -195,7 +195,7 @@ export function resolveRpcLimits(partial: Partial<RpcLimits> = {}): RpcLimits {
 }
 
 /** Route names: the `route` label of the metrics. */
-export type RouteName = "index" | "metrics" | "status" | "genesis" | "evidence" | "tx_submit" | "txs_submit" | "tx_status" | "blocks" | "block" | "block_txids" | "block_body" | "proof" | "kv" | "para_status" | "para_commit" | "stream" | "unknown";
+export type RouteName = "index" | "metrics" | "status" | "genesis" | "evidence" | "tx_submit" | "txs_submit" | "tx_status" | "blocks" | "block" | "block_txids" | "block_body" | "proof" | "kv" | "account" | "supply" | "para_status" | "para_commit" | "stream" | "unknown";
 
 /** What a handler may read of the request (uWS's HttpRequest is only valid synchronously). */
 interface RequestInfo {
@@ -558,6 +558,8 @@ export class RpcServer {
       // "status" is matched before ":height" (routes match in order; a height is decimal, so the two never overlap).
       route("para_status", "/v1/para/:title/status", { get: (ex, p) => this.getParaStatus(ex, p[0]!) }),
       route("para_commit", "/v1/para/:title/:height", { get: (ex, p) => this.getParaCommit(ex, p[0]!, p[1]!) }),
+      route("account", "/v1/accounts/:pubkey", { get: (ex, p) => this.getAccount(ex, p[0]!) }),
+      route("supply", "/v1/supply", { get: (ex) => this.getSupply(ex) }),
       // Upgrades are caught by the WebSocket route; a plain GET lands here.
       route("stream", "/v1/stream", {
         get: (ex) => ex.error(new HttpError("UPGRADE_REQUIRED", "this is a WebSocket endpoint"), [["Upgrade", "websocket"]]),
@@ -680,6 +682,21 @@ export class RpcServer {
       throw new HttpError("COMMIT_NOT_DONE", `para height ${height} of ${JSON.stringify(title)} is not done`);
     }
     ex.json(200, paraCommitJson(c));
+  }
+
+  /** `GET /v1/accounts/:pubkey`: balance and next nonce (zeros for an account never credited). */
+  private async getAccount(ex: Exchange, keyParam: string): Promise<void> {
+    const publicKey = parsePublicKey(keyParam);
+    const a = await this.api.account(publicKey);
+    if (a === null) throw new HttpError("NO_ACCOUNTS", "this chain runs no accounts module");
+    ex.json(200, accountJson(a));
+  }
+
+  /** `GET /v1/supply`: Σ balances on this chain and each registered para chain's escrow. */
+  private async getSupply(ex: Exchange): Promise<void> {
+    const s = await this.api.supply();
+    if (s === null) throw new HttpError("NO_ACCOUNTS", "this chain runs no accounts module");
+    ex.json(200, supplyJson(s));
   }
 
   /**

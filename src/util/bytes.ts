@@ -92,6 +92,11 @@ export function writeU64BE(dv: DataView, offset: number, v: number): void {
   dv.setUint32(offset + 4, v >>> 0);
 }
 
+/** Reads a big-endian uint64 written by `writeU64BE` (values above 2^53 − 1 lose precision: callers store safe integers). */
+export function readU64BE(dv: DataView, offset: number): number {
+  return dv.getUint32(offset) * TWO_32 + dv.getUint32(offset + 4);
+}
+
 /** The high 32 bits of a safe integer (the low ones are `v >>> 0`). */
 export function high32(v: number): number {
   return Math.floor(v / TWO_32);

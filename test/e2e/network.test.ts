@@ -169,6 +169,9 @@ describe("a 4-validator network of real processes", { timeout: 150_000 }, () => 
       { method: "POST", path: "/v1/tx", type: "application/json", body: "{}", status: 415, code: "UNSUPPORTED_MEDIA_TYPE", closes: true },
       { method: "POST", path: "/v1/tx", type: "application/octet-stream", body: new Uint8Array(70_000), status: 413, code: "BODY_TOO_LARGE", closes: true },
       { method: "POST", path: "/v1/tx", type: "application/octet-stream", body: Uint8Array.of(2, 1, 0), status: 400, code: "TX_INVALID", message: /^UNKNOWN_MODULE: / },
+      // Module state is unreachable from the KV module: a put of a key beginning with 0xff (`quire init` runs kv + accounts).
+      { method: "POST", path: "/v1/tx", type: "application/octet-stream", body: encodeKvTx({ op: "put", nonce: new Uint8Array(8), key: Uint8Array.of(0xff, 0x10, 1), value: Uint8Array.of(1) }), status: 400, code: "TX_INVALID", message: /^RESERVED_KEY: / },
+      { method: "POST", path: "/v1/tx", type: "application/octet-stream", body: Uint8Array.of(0x10, 1, 0), status: 400, code: "TX_INVALID", message: /^MALFORMED: / },
       // Random bytes: a valid KV tx needs version 1, a known op and every length field matching the size exactly.
       ...Array.from({ length: 30 }, (): Garbage => ({ method: "POST", path: "/v1/tx", type: "application/octet-stream", body: rng.bytes(rng.range(1, 600)), status: 400, code: "TX_INVALID", message: /^[A-Z_]+: / })),
       // POST /v1/txs
@@ -202,7 +205,7 @@ describe("a 4-validator network of real processes", { timeout: 150_000 }, () => 
       ...["-1", "abc", "1e3", String(2 ** 60), "0x10", "%00", "01"].map((h): Garbage => ({ method: "GET", path: `/v1/blocks/${h}`, status: 400, code: "BAD_HEIGHT" })),
       { method: "GET", path: "/v1/blocks/99999999", status: 404, code: "BLOCK_NOT_FOUND" },
       { method: "GET", path: "/v1/blocks/latest", status: 200 },
-      { method: "GET", path: "/v1/blocks/0/proof/0", status: 404, code: "TX_INDEX_OUT_OF_RANGE" },
+      { method: "GET", path: "/v1/blocks/0/proof/1", status: 404, code: "TX_INDEX_OUT_OF_RANGE" }, // genesis holds one tx: the faucet mint
       { method: "GET", path: "/v1/blocks/1/proof/999999", status: 404, code: "TX_INDEX_OUT_OF_RANGE" },
       { method: "GET", path: "/v1/blocks/99999999/proof/0", status: 404, code: "BLOCK_NOT_FOUND" },
       ...["1/proof/-1", "1/proof/x"].map((p): Garbage => ({ method: "GET", path: `/v1/blocks/${p}`, status: 400, code: "BAD_INDEX" })),
@@ -216,6 +219,7 @@ describe("a 4-validator network of real processes", { timeout: 150_000 }, () => 
       { method: "DELETE", path: "/v1/tx", status: 405, code: "METHOD_NOT_ALLOWED", allow: "POST" },
       { method: "PUT", path: "/v1/blocks/1", status: 405, code: "METHOD_NOT_ALLOWED", allow: "GET, HEAD" },
       { method: "GET", path: "/v1/stream", status: 426, code: "UPGRADE_REQUIRED" },
+      { method: "GET", path: "/v1/accounts/xyz", status: 400, code: "BAD_PUBLIC_KEY" },
       { method: "GET", path: "/metrics", status: 200 },
       { method: "GET", path: "/v1/Status", status: 404, code: "NOT_FOUND" },
       { method: "GET", path: "/v1/status/", status: 404, code: "NOT_FOUND" },

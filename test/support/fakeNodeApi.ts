@@ -6,7 +6,7 @@ import type { EvidenceReport } from "../../src/consensus/validation/evidence.js"
 import { createHash } from "node:crypto";
 import { Gauge } from "prom-client";
 import type { Registry } from "prom-client";
-import type { Awaitable, BlockBody, BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, TxStatus } from "../../src/rpc/api.js";
+import type { AccountView, Awaitable, BlockBody, BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, SupplyView, TxStatus } from "../../src/rpc/api.js";
 import type { BlockHeader } from "../../src/domain/types.js";
 import type { DoneCommit, ParaStatus } from "../../src/chain/app/paracross/module.js";
 import { merkleProof, merkleRoot } from "../../src/crypto/merkle.js";
@@ -54,6 +54,10 @@ export class FakeNodeApi implements NodeApi {
   /** Para chains (a main chain's paracross module): status by title, done commits by `${title}/${height}`. */
   readonly paraStatuses = new Map<string, ParaStatus>();
   readonly paraCommits = new Map<string, DoneCommit>();
+  /** Accounts by hex public key; null: the chain runs no accounts module (the routes answer NO_ACCOUNTS). */
+  accounts: Map<string, { balance: number; nonce: number }> | null = new Map();
+  /** Escrows by title (what `supply` answers next to the sum of `accounts`). */
+  readonly escrows = new Map<string, number>();
   private readonly where = new Map<string, { height: number; index: number; ok: boolean | null }>();
   private readonly listeners = new Set<CommittedBlockListener>();
   view = 1;
@@ -190,6 +194,23 @@ export class FakeNodeApi implements NodeApi {
 
   paraCommit(title: string, height: number): Awaitable<DoneCommit | null> {
     return this.answer("paraCommit", () => this.paraCommits.get(`${title}/${height}`) ?? null);
+  }
+
+  account(publicKey: Uint8Array): Awaitable<AccountView | null> {
+    return this.answer("account", () => {
+      if (this.accounts === null) return null;
+      const a = this.accounts.get(toHex(publicKey)) ?? { balance: 0, nonce: 0 };
+      return { publicKey, balance: a.balance, nonce: a.nonce };
+    });
+  }
+
+  supply(): Awaitable<SupplyView | null> {
+    return this.answer("supply", () => {
+      if (this.accounts === null) return null;
+      let supply = 0;
+      for (const a of this.accounts.values()) supply += a.balance;
+      return { supply, escrows: new Map(this.escrows) };
+    });
   }
 
   status(): Awaitable<NodeStatus> {

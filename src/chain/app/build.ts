@@ -6,6 +6,8 @@
 import type { BlsBackend } from "../../crypto/bls/backend.js";
 import type { Hasher } from "../../crypto/hasher.js";
 import type { StateReader } from "./interface.js";
+import { AccountsModule } from "./accounts/module.js";
+import { ACCOUNT_TX_TAG } from "./accounts/accountTx.js";
 import { KvModule } from "./kvApp.js";
 import { ModularApplication } from "./modular.js";
 import { ParacrossModule } from "./paracross/module.js";
@@ -49,22 +51,31 @@ export interface AppDeps {
 export interface BuiltApplication {
   readonly app: ModularApplication;
   readonly kv: KvModule | null;
+  readonly accounts: AccountsModule | null;
   readonly paracross: ParacrossModule | null;
 }
 
 export function buildApplication(spec: AppSpec, deps: AppDeps): BuiltApplication {
   const app = new ModularApplication({ bucketBits: spec.bucketBits }, { committed: deps.committed, hasher: deps.hasher });
   let kv: KvModule | null = null;
+  let accounts: AccountsModule | null = null;
   let paracross: ParacrossModule | null = null;
+  // Whichever order the genesis lists the modules in, withdrawals are credited by the accounts module.
+  const ledger: EscrowLedger = { releaseEscrow: (title, to, amount) => (accounts ?? NO_ESCROW).releaseEscrow(title, to, amount) };
   for (const name of spec.modules) {
     switch (name) {
       case "kv":
         kv = app.use(new KvModule(app.state));
         break;
+      case "accounts": {
+        const opts = { chainId: spec.chainId, titles: (spec.paras ?? []).map((p) => p.title) };
+        accounts = app.use(new AccountsModule(spec.paraTitle === undefined ? opts : { ...opts, paraTitle: spec.paraTitle }, { state: app.namespace(ACCOUNT_TX_TAG) }));
+        break;
+      }
       case "paracross": {
         if (deps.bls === undefined) throw new StateTreeError("BAD_ARGUMENT", "the paracross module needs a BLS backend (deps.bls)");
         paracross = app.use(
-          new ParacrossModule({ paras: spec.paras ?? [] }, { state: app.namespace(COMMIT_TX_TAG), bls: deps.bls, hasher: deps.hasher, escrow: deps.escrow ?? NO_ESCROW }),
+          new ParacrossModule({ paras: spec.paras ?? [] }, { state: app.namespace(COMMIT_TX_TAG), bls: deps.bls, hasher: deps.hasher, escrow: deps.escrow ?? ledger }),
         );
         break;
       }
@@ -72,7 +83,7 @@ export function buildApplication(spec: AppSpec, deps: AppDeps): BuiltApplication
         throw new StateTreeError("BAD_ARGUMENT", `module ${name} is not built yet`);
     }
   }
-  return { app, kv, paracross };
+  return { app, kv, accounts, paracross };
 }
 
 /** A chain without a ledger cannot credit withdrawals: reaching one is a configuration error, not a tx failure. */

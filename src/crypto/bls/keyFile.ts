@@ -74,7 +74,7 @@ export async function generateKeyFile(backend: BlsBackend, ikm: Uint8Array = ran
  * created with O_EXCL. With `force` the document goes to a fresh temporary file beside the target first and is
  * renamed over it, so a crash never leaves a half-written key or a window with looser permissions.
  */
-export async function writeKeyFile(path: string, doc: KeyFileJson, opts: { force?: boolean } = {}): Promise<void> {
+export async function writeKeyFile(path: string, doc: KeyFileJson | object, opts: { force?: boolean } = {}): Promise<void> {
   const text = JSON.stringify(doc, null, 2) + "\n";
   const target = opts.force === true ? join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`) : path;
   let handle: fsp.FileHandle;
@@ -107,10 +107,10 @@ export async function writeKeyFile(path: string, doc: KeyFileJson, opts: { force
 }
 
 /**
- * Loads and checks a key file: a regular file that group and others cannot access, the expected JSON shape, a
- * 32-byte secret in [1, r), a public key that is the secret's, and a valid proof of possession for it.
+ * The text of a key file (any kind: validator, account): a regular file, not a symlink, that group and others cannot
+ * access. Throws KeyFileError.
  */
-export async function loadKeyFile(path: string, backend: BlsBackend): Promise<ValidatorKey> {
+export async function readKeyFileText(path: string): Promise<string> {
   let text: string;
   let handle: fsp.FileHandle;
   try {
@@ -138,7 +138,15 @@ export async function loadKeyFile(path: string, backend: BlsBackend): Promise<Va
   } finally {
     await handle.close();
   }
+  return text;
+}
 
+/**
+ * Loads and checks a key file: a regular file that group and others cannot access, the expected JSON shape, a
+ * 32-byte secret in [1, r), a public key that is the secret's, and a valid proof of possession for it.
+ */
+export async function loadKeyFile(path: string, backend: BlsBackend): Promise<ValidatorKey> {
+  const text = await readKeyFileText(path);
   let doc: unknown;
   try {
     doc = JSON.parse(text);

@@ -28,7 +28,7 @@ import type { ValidatorKey } from "../../crypto/bls/keyFile.js";
 import { defaultHasher } from "../../crypto/hash/backends.js";
 import { blockHasher } from "../../consensus/blockHash.js";
 import type { EvidenceReport } from "../../consensus/validation/evidence.js";
-import type { BlockBody, BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, TxStatus } from "../../rpc/api.js";
+import type { AccountView, BlockBody, BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, SupplyView, TxStatus } from "../../rpc/api.js";
 import { HttpError } from "../../rpc/errors.js";
 import { createRpcMetrics } from "../../rpc/metrics.js";
 import { RpcServer } from "../../rpc/server.js";
@@ -256,6 +256,17 @@ export class ParaNode implements NodeApi {
 
   kv(key: Uint8Array): Uint8Array | null {
     return this.app.kv?.query(key) ?? null;
+  }
+
+  account(publicKey: Uint8Array): AccountView | null {
+    const a = this.app.accounts;
+    return a === null ? null : { publicKey, ...a.account(publicKey) };
+  }
+
+  /** A para chain holds no escrows: its supply is what deposits credited minus what withdrawals burned. */
+  supply(): SupplyView | null {
+    const a = this.app.accounts;
+    return a === null ? null : { supply: a.supply(), escrows: new Map() };
   }
 
   status(): NodeStatus {
