@@ -21,6 +21,15 @@ import type { Logger } from "../logger.js";
 import type { OwnCommit } from "./builder.js";
 import type { MainBlock, MainChainClient } from "./mainChain.js";
 
+/**
+ * Main blocks that cannot carry a tx sent when the main chain's committed head was H: under two-chain HotStuff the
+ * blocks H+1 and H+2 are already proposed (certified, waiting for the QC that commits them) when H commits, so the
+ * first block that can carry the tx is H+3. The seed's "not there within 2 blocks" counts from there: without this,
+ * every commit tx of a 4-validator local network was resent once (seen in the first end-to-end run: resends on every
+ * send, the resent copies refused as DUPLICATE_COMMIT).
+ */
+export const MAIN_PIPELINE_BLOCKS = 2;
+
 export interface ParaSenderOptions {
   readonly title: string;
   /** This node's index in the para genesis (the commit tx's signer). */
@@ -167,7 +176,7 @@ export class ParaSender {
           this.single = true;
           this.m.metrics?.resends.inc();
         }
-      } else if (this.sending !== null && this.mainHead >= this.sending.sentAt + this.opts.resendAfterBlocks) {
+      } else if (this.sending !== null && this.mainHead >= this.sending.sentAt + MAIN_PIPELINE_BLOCKS + this.opts.resendAfterBlocks) {
         const f = this.sending;
         this.sending = null;
         this.m.logger.info("para commit tx not carried: sending it again with a new nonce", { from: f.from, to: f.to, sentAt: f.sentAt, mainHead: this.mainHead });
