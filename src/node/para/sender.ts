@@ -66,6 +66,8 @@ interface InFlight {
   readonly from: number;
   readonly to: number;
   readonly nonce: Uint8Array;
+  /** The commit tx as sent: what a committed main block must carry, byte for byte. */
+  readonly tx: Uint8Array;
   /** The main head when it was (last) sent. */
   readonly sentAt: number;
 }
@@ -151,7 +153,7 @@ export class ParaSender {
       if (!this.started) return;
       this.mainHead = Math.max(this.mainHead, b.height);
       const s = this.sending;
-      const found = s === null ? -1 : this.findOwnTx(b, s.nonce);
+      const found = s === null ? -1 : this.findOwnTx(b, s.tx);
       let failed = false;
       if (s !== null && found >= 0) {
         failed = decodeBitmap(b.results, { length: b.txs.length }).get(found);
@@ -240,7 +242,7 @@ export class ParaSender {
     if (commits.length === 0) return;
     const nonce = this.nonce();
     const tx = encodeCommitTx({ signer: this.opts.nodeIndex, nonce, commits });
-    this.sending = { from, to: from + commits.length - 1, nonce, sentAt: this.mainHead };
+    this.sending = { from, to: from + commits.length - 1, nonce, tx, sentAt: this.mainHead };
     this.m.metrics?.commitsSent.inc(commits.length);
     // A submission that fails (main node down, mempool full) is a tx not carried: resent after resendAfterBlocks.
     try {
@@ -250,13 +252,15 @@ export class ParaSender {
     }
   }
 
-  /** Index of this node's in-flight commit tx in `b`, or −1: a 0x20 tx with this signer and nonce. */
-  private findOwnTx(b: MainBlock, nonce: Uint8Array): number {
+  /**
+   * Index of this node's in-flight commit tx in `b`, or −1: the very bytes it sent. Matching on (signer, nonce) only
+   * let anyone copy the nonce into a tx with a broken signature, have it fail, and make this node take the failure
+   * for its own and pass over heights (review finding, Dec 3).
+   */
+  private findOwnTx(b: MainBlock, sent: Uint8Array): number {
     for (let i = 0; i < b.txs.length; i++) {
       const tx = b.txs[i]!;
-      if (tx.length < 13 || tx[0] !== COMMIT_TX_TAG) continue;
-      if (((tx[2]! << 8) | tx[3]!) !== this.opts.nodeIndex) continue;
-      if (bytesEqual(tx.subarray(4, 12), nonce)) return i;
+      if (tx.length === sent.length && tx[0] === COMMIT_TX_TAG && bytesEqual(tx, sent)) return i;
     }
     return -1;
   }

@@ -7,6 +7,8 @@
  *   - 0x21 para tx titled T                 → its inner tx
  *   - 0x22 group                            → the inner tx of each of its 0x21 legs titled T, in leg order
  *   - 0x10 accounts deposit titled T        → the deposit tx itself (the para chain credits it)
+ * except an inner tx that is an accounts deposit: a deposit credits the para chain only as a main tx, which locked its
+ * amount in the main chain's escrow first (the main chain refuses such wrapping too: DEPOSIT_IN_PARA_TX).
  * A main tx that failed contributes nothing: a para leg grouped with a main leg that failed is not packed, and the para
  * block's result bitmap covers only packed txs (seed rule). Nothing else is a para tx of T.
  *
@@ -27,14 +29,14 @@ export function packParaTxs(title: string, mainTxs: readonly Uint8Array[], succe
     if (!succeeded(i)) continue;
     if (tag === PARA_TX_TAG) {
       const p = decodeParaTx(tx);
-      if (p.ok && p.value.title === title) out.push(p.value.inner);
+      if (p.ok && p.value.title === title && !isDeposit(p.value.inner)) out.push(p.value.inner);
     } else if (tag === GROUP_TX_TAG) {
       const g = decodeGroupTx(tx);
       if (!g.ok) continue;
       for (const leg of g.value) {
         if (leg[0] !== PARA_TX_TAG) continue;
         const p = decodeParaTx(leg);
-        if (p.ok && p.value.title === title) out.push(p.value.inner);
+        if (p.ok && p.value.title === title && !isDeposit(p.value.inner)) out.push(p.value.inner);
       }
     } else if (tx[1] === ACCOUNT_OP.deposit) {
       const d = decodeAccountTx(tx);
@@ -58,4 +60,8 @@ export function crossIndices(packed: readonly Uint8Array[]): number[] {
 export function isParaTagged(tx: Uint8Array): boolean {
   const t = tx[0];
   return t === PARA_TX_TAG || t === GROUP_TX_TAG || (t === ACCOUNT_TX_TAG && tx[1] === ACCOUNT_OP.deposit);
+}
+
+function isDeposit(tx: Uint8Array): boolean {
+  return tx.length > 1 && tx[0] === ACCOUNT_TX_TAG && tx[1] === ACCOUNT_OP.deposit;
 }

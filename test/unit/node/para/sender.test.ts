@@ -138,3 +138,18 @@ test("a full notification queue stops building until the main chain carries the 
   assert.deepEqual(sent(main.submitted[1]!).heights, [2, 3]);
   assert.equal(sender.canBuild, true);
 });
+
+test("a copy of the in-flight tx (same signer and nonce, a broken signature) carried and failed is not taken for this node's", async () => {
+  const { main, sender, counters } = setup({ maxCommitsPerTx: 5 }, 5);
+  await sender.start(0);
+  const mine = main.submitted[0]!;
+  const copy = mine.slice();
+  copy[copy.length - 1]! ^= 1;
+  await sender.onMainBlock(main.add([copy], [0]));
+  // Still waiting for its own tx: nothing resent, nothing passed over.
+  assert.equal(main.submitted.length, 1);
+  assert.equal(counters.resends, 0);
+  assert.deepEqual(sender.inFlight === null ? null : [sender.inFlight.from, sender.inFlight.to], [1, 5]);
+  await sender.onMainBlock(main.add([mine]));
+  assert.equal(sender.inFlight, null);
+});
