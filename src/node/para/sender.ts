@@ -14,7 +14,8 @@
  * queues change only inside one step at a time. No timers: the main chain's blocks are the clock.
  */
 import { randomBytes } from "node:crypto";
-import { COMMIT_TX_TAG, encodeCommitTx } from "../../chain/app/paracross/format.js";
+import { COMMIT_SIGNATURE_BYTES, COMMIT_TX_HEADER_BYTES, COMMIT_TX_TAG, encodeCommitTx } from "../../chain/app/paracross/format.js";
+import { MAX_TX_BYTES } from "../../domain/limits.js";
 import { decodeBitmap } from "../../crypto/bitmap/index.js";
 import { bytesEqual } from "../../util/bytes.js";
 import type { Logger } from "../logger.js";
@@ -234,9 +235,16 @@ export class ParaSender {
     const to = Math.min(this.m.paraHead(), from + (this.single ? 1 : this.opts.maxCommitsPerTx) - 1);
     if (to < from) return;
     const commits: OwnCommit[] = [];
+    // Count and bytes: a commit of a large para block carries kilobytes of bitmaps, and a tx over MAX_TX_BYTES would
+    // be refused at every submission (review finding, Dec 3). The first commit always fits: the packing rule caps a
+    // para block's txs (MAX_PARA_BLOCK_TXS), so its two bitmaps stay far below the limit.
+    let bytes = COMMIT_TX_HEADER_BYTES;
     for (let h = from; h <= to; h++) {
       const c = this.m.commit(h);
       if (c === undefined) break;
+      const size = 4 + c.message.length + COMMIT_SIGNATURE_BYTES;
+      if (commits.length > 0 && bytes + size > MAX_TX_BYTES) break;
+      bytes += size;
       commits.push(c);
     }
     if (commits.length === 0) return;
