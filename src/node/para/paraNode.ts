@@ -96,7 +96,7 @@ export class ParaNode implements NodeApi {
     this.genesisText = JSON.stringify(paraGenesisJson(genesis));
     this.done = new Promise<number>((resolve) => (this.resolveDone = resolve));
     this.scheduler = parts.opts.scheduler ?? new SystemScheduler(Date.now);
-    this.main = parts.opts.main ?? new RpcMainChain({ urls: config.mainRpc }, { logger });
+    this.main = parts.opts.main ?? new RpcMainChain({ urls: config.mainRpc, expect: { chainId: genesis.mainChainId, genesisHash: genesis.mainGenesisHash } }, { logger });
     const registry = new Registry();
     // Read at scrape time, when every part exists.
     this.metrics = createParaMetrics(registry, {
