@@ -80,9 +80,11 @@ export type ParacrossDeliverCode =
 
 /**
  * How far above done a commit may be. A para node stops making blocks 100 heights ahead of done (README, the
- * sender), so honest commits never come near it; it bounds the per-height state a quorum can leave waiting.
+ * sender), so honest commits never come near it; it bounds the records one signer can leave waiting: at most
+ * 1,000 heights × MAX_MESSAGES_PER_SIGNER messages (was 10,000: up to ~1.3 GB of 64 KiB messages per Byzantine signer,
+ * review finding, Dec 3).
  */
-export const MAX_HEIGHTS_AHEAD = 10_000;
+export const MAX_HEIGHTS_AHEAD = 1_000;
 /** Distinct messages one signer may sign at one height (one correction): bounds a height's records to 2·n. */
 export const MAX_MESSAGES_PER_SIGNER = 2;
 /** Commits of one signer checked per block: two full commit txs (a send and its resend). Bounds what a Byzantine
