@@ -99,8 +99,10 @@ export interface ParaSimResult {
   readonly violations: readonly Violation[];
   /** Highest committed main height over honest replicas. */
   readonly mainHeight: number;
-  /** Highest para head over honest para nodes. */
+  /** Highest para height an honest para node made. */
   readonly paraHead: number;
+  /** Each para node's head at the end (0 while it is down), Byzantine ones included. */
+  readonly paraHeads: readonly number[];
   readonly done: readonly ParaDoneReport[];
   /** `paraHead` minus the lowest done height in `done` (how far the main chain's agreement trails the para chain). */
   readonly doneLag: number;
@@ -448,6 +450,7 @@ export class ParaSimulation {
       violations,
       mainHeight: main.committedHeight,
       paraHead,
+      paraHeads: this.paras.map((p) => p.head),
       done,
       doneLag: paraHead - lowest,
       resends: this.paras.reduce((a, p) => a + p.resends, 0),
