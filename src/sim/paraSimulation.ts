@@ -84,6 +84,8 @@ export interface ParaSimOptions {
   readonly plan?: (drawn: ScenarioPlan) => ScenarioPlan;
   /** Virtual ms past the main run's deadline the para target may take (default 10,000). */
   readonly extraMs?: number;
+  /** Keep the main chain's event trace (a failing seed is replayed with it). */
+  readonly trace?: boolean;
 }
 
 /** Per honest main replica with a live stack at the end. */
@@ -288,6 +290,7 @@ export class ParaSimulation {
       views: opts.views ?? 20,
       byzantine: opts.byzantine,
       plan: opts.plan,
+      trace: opts.trace,
       genesis: mainGenesis,
       application: (store, instance) => {
         const built = buildApplication({ bucketBits: SIM_BUCKET_BITS, modules: ["kv", "accounts", "paracross"], chainId: SIM_CHAIN_ID, paras: [registration] }, { committed: store, bls });
