@@ -189,6 +189,7 @@ class SimParaNode {
   readonly data = new MemoryChainData();
   stack: ParaStack | null = null;
   link: SimMainChain | null = null;
+  private store: MemoryChainStore | null = null;
   /** The commit message this node made for each para height (over all incarnations). */
   readonly made = new Map<number, Uint8Array>();
   resends = 0;
@@ -239,19 +240,25 @@ class SimParaNode {
     );
     this.stack = stack;
     this.link = link;
+    this.store = store;
     void this.connect(link, stack);
   }
 
-  /** Drops the parts, as a killed process would: the store data stays. */
+  /**
+   * Drops the parts, as a killed process would: the store data stays. The store is closed (synchronously: the memory
+   * store's close does its work before its promise), so a step of the dropped incarnation still under way when the
+   * outage starts fails on its next store access instead of writing on.
+   */
   stop(): void {
-    const { stack, link } = this;
-    if (stack === null || link === null) return;
+    const { stack, link, store } = this;
+    if (stack === null || link === null || store === null) return;
     link.closed = true;
     link.listeners.clear();
     stack.follower.stop();
-    this.data.inUse = false;
+    void store.close();
     this.stack = null;
     this.link = null;
+    this.store = null;
   }
 
   /** As `ParaNode.connect`: the main head and the done height, then follow; retried until a main replica answers. */
