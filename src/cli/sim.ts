@@ -6,6 +6,7 @@
  *   quire sim --seeds 100000 --json soak.json                              # soak
  *   quire sim --seeds 100 --bls-every 10                                   # every 10th run with real BLS (blst)
  *   quire sim --validators 4 --para 4 --seeds 200 --scenario random        # multi-chain: main + 4 para nodes
+ *   quire sim --validators 4 --para 4 --seeds 200 --scenario random --para-outages random   # + para node outages
  *   quire sim --para 4 --byzantine-paras 3 --para-policy shared --scenario happy --seeds 3   # 2/3 collude: must fail
  *
  * With `--para P` each run is a multi-chain run (src/sim/paraSimulation.ts): the main chain's replicas run
@@ -28,7 +29,7 @@ import type { ScenarioKind } from "../sim/scenario.js";
 import { runSweep } from "../sim/runner.js";
 import type { SweepSummary } from "../sim/runner.js";
 
-const FLAGS = ["validators", "seeds", "seed", "scenario", "views", "byzantine", "json", "quiet", "bls-every", "bls-backend", "para", "byzantine-paras", "para-policy", "para-height"];
+const FLAGS = ["validators", "seeds", "seed", "scenario", "views", "byzantine", "json", "quiet", "bls-every", "bls-backend", "para", "byzantine-paras", "para-policy", "para-height", "para-outages"];
 
 function parseKinds(s: string): readonly ScenarioKind[] | "random" {
   if (s === "random") return "random";
@@ -67,7 +68,7 @@ export async function simCommand(argv: string[]): Promise<number> {
     if (blsEvery > 0) throw new UsageError("--bls-every does not apply to --para runs (their para commits are always BLS)");
     return paraSim(args, { validators, seeds, firstSeed, views, byzantine, scenario, kinds, json, quiet, para });
   }
-  for (const f of ["byzantine-paras", "para-policy", "para-height"]) if (args.flags.has(f)) throw new UsageError(`--${f} needs --para`);
+  for (const f of ["byzantine-paras", "para-policy", "para-height", "para-outages"]) if (args.flags.has(f)) throw new UsageError(`--${f} needs --para`);
 
   let lastReport = performance.now();
   const cpu0 = process.cpuUsage();
@@ -141,6 +142,8 @@ async function paraSim(args: ParsedArgs, c: SimConfig): Promise<number> {
   const byzantineParas = intFlag(args, "byzantine-paras", 0)!;
   const policy = choiceFlag(args, "para-policy", ["distinct", "shared"] as const, "distinct");
   const paraHeight = intFlag(args, "para-height", 20)!;
+  // "random": some seeds take one or two para nodes down for a while and rebuild them over their data.
+  const outages = choiceFlag(args, "para-outages", ["none", "random"] as const, "none");
   if (c.para < 1 || c.para > 64) throw new UsageError("--para must be in 1..64");
   if (byzantineParas < 0 || byzantineParas > c.para) throw new UsageError("--byzantine-paras must be in 0..--para");
   if (paraHeight < 1) throw new UsageError("--para-height must be >= 1");
@@ -158,6 +161,7 @@ async function paraSim(args: ParsedArgs, c: SimConfig): Promise<number> {
     byzantineParas,
     byzantinePolicy: policy,
     paraHeight,
+    ...(outages === "random" ? { paraOutages: "random" as const } : {}),
     bls,
     onProgress: (done, sum) => {
       if (c.quiet || performance.now() - lastReport < 2_000) return;
@@ -165,9 +169,9 @@ async function paraSim(args: ParsedArgs, c: SimConfig): Promise<number> {
       process.stderr.write(`quire sim --para: ${fmt(done)}/${fmt(c.seeds)} runs, ${fmt(sum.done)} done para heights, ${sum.violations} violations, ${(sum.wallMs / 1000).toFixed(1)} s\n`);
     },
   });
-  const extra = `${c.byzantine !== undefined ? ` --byzantine ${c.byzantine}` : ""}${byzantineParas > 0 ? ` --byzantine-paras ${byzantineParas} --para-policy ${policy}` : ""} --para-height ${paraHeight}`;
+  const extra = `${c.byzantine !== undefined ? ` --byzantine ${c.byzantine}` : ""}${byzantineParas > 0 ? ` --byzantine-paras ${byzantineParas} --para-policy ${policy}` : ""} --para-height ${paraHeight}${outages === "random" ? " --para-outages random" : ""}`;
   const replay = (seed: number): string => `quire sim --validators ${c.validators} --para ${c.para} --seeds 1 --seed ${seed} --scenario ${c.scenario} --views ${c.views}${extra}`;
-  process.stdout.write(paraReport(s, c, byzantineParas, policy));
+  process.stdout.write(paraReport(s, c, byzantineParas, policy, outages));
   for (const f of s.failures) {
     process.stdout.write(`\nFAILED seed ${f.seed}: ${f.plan}\n  replay: ${replay(f.seed)}\n`);
     for (const v of f.violations.slice(0, 5)) process.stdout.write(`  ${v.kind} violation: ${v.message}\n`);
@@ -175,20 +179,20 @@ async function paraSim(args: ParsedArgs, c: SimConfig): Promise<number> {
     process.stdout.write(`  minimal trace:\n${f.trace.map((l) => `    ${l}`).join("\n")}\n`);
   }
   if (c.json !== undefined) {
-    const config = { validators: c.validators, para: c.para, seeds: c.seeds, firstSeed: c.firstSeed, scenario: c.scenario, views: c.views, byzantine: c.byzantine ?? null, byzantineParas, paraPolicy: policy, paraHeight };
+    const config = { validators: c.validators, para: c.para, seeds: c.seeds, firstSeed: c.firstSeed, scenario: c.scenario, views: c.views, byzantine: c.byzantine ?? null, byzantineParas, paraPolicy: policy, paraHeight, paraOutages: outages };
     writeFileSync(c.json, JSON.stringify({ command: "sim", config, ...s, seedsPerSecond: s.runs / (s.wallMs / 1000) }, null, 2) + "\n");
   }
   return s.violations > 0 ? 1 : 0;
 }
 
-function paraReport(s: ParaSweepSummary, c: SimConfig, byzantineParas: number, policy: string): string {
+function paraReport(s: ParaSweepSummary, c: SimConfig, byzantineParas: number, policy: string, outages: string): string {
   const runs = Math.max(1, s.runs);
   return [
-    `quire sim: n=${c.validators} para=${c.para} scenario=${c.scenario} views=${c.views}${c.byzantine !== undefined ? ` byzantine=${c.byzantine}` : ""}${byzantineParas > 0 ? ` byzantine-paras=${byzantineParas} (${policy})` : ""}`,
+    `quire sim: n=${c.validators} para=${c.para} scenario=${c.scenario} views=${c.views}${c.byzantine !== undefined ? ` byzantine=${c.byzantine}` : ""}${byzantineParas > 0 ? ` byzantine-paras=${byzantineParas} (${policy})` : ""}${outages === "random" ? " para-outages=random" : ""}`,
     `  runs        ${fmt(s.runs)} (${(s.runs / (s.wallMs / 1000)).toFixed(2)} seeds/s wall)`,
     `  main blocks ${fmt(s.mainBlocks)} committed (mean ${(s.mainBlocks / runs).toFixed(1)} per run)`,
     `  para blocks ${fmt(s.paraBlocks)} made, ${fmt(s.done)} done (mean ${(s.done / runs).toFixed(1)} done per run; worst done lag ${s.maxDoneLag})`,
-    `  para txs    ${fmt(s.paraTxs)} submitted; commit txs resent ${fmt(s.resends)}`,
+    `  para txs    ${fmt(s.paraTxs)} submitted; commit txs resent ${fmt(s.resends)}; para node outages ${fmt(s.outages)}`,
     `  virtual     ${(s.virtualMs / 1000).toFixed(1)} s simulated in ${(s.wallMs / 1000).toFixed(2)} s wall`,
     `  violations  ${s.violations}${s.failures.length > 0 ? ` in ${s.failures.length} failing seed(s)` : ""}`,
     "",

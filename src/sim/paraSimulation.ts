@@ -33,6 +33,7 @@ import type { ParaBlockPolicy, ParaGenesis } from "../node/para/paraGenesis.js";
 import { buildParaStack } from "../node/para/paraStack.js";
 import type { ParaStack } from "../node/para/paraStack.js";
 import { toHex, utf8, writeU64BE } from "../util/bytes.js";
+import { SeededRng } from "../util/rng.js";
 import type { Violation } from "./checkers.js";
 import { checkParaDone } from "./paraChecker.js";
 import type { ParaDoneView } from "./paraChecker.js";
@@ -73,7 +74,8 @@ export interface ParaSimOptions {
    * either; "shared": all use 2 — colluding on one wrong chain (with ≥ 2/3 of the nodes this must break the checker).
    */
   readonly byzantinePolicy?: "distinct" | "shared";
-  readonly paraOutages?: readonly ParaOutage[];
+  /** Para node outages; "random": drawn from the seed (`drawParaOutages`). Default none. */
+  readonly paraOutages?: readonly ParaOutage[] | "random";
   /** Run until every live honest para node made this many para blocks and, when a quorum can form, done reached it. Default 20. */
   readonly paraHeight?: number;
   /** The sync BLS backend (blst): para nodes sign with it, the main chain's paracross module verifies with it. */
@@ -105,6 +107,8 @@ export interface ParaSimResult {
   readonly paraHead: number;
   /** Each para node's head at the end (0 while it is down), Byzantine ones included. */
   readonly paraHeads: readonly number[];
+  /** The para outages of the run (drawn ones included). */
+  readonly outages: readonly ParaOutage[];
   readonly done: readonly ParaDoneReport[];
   /** `paraHead` minus the lowest done height in `done` (how far the main chain's agreement trails the para chain). */
   readonly doneLag: number;
@@ -114,6 +118,18 @@ export interface ParaSimResult {
   /** Warnings the para nodes logged (failed main-chain requests, refused commits): informational. */
   readonly paraWarnings: number;
   readonly endMs: number;
+}
+
+/**
+ * Random para outages for a seed, from a stream of their own (the main chain's plan for the seed stays the same): with
+ * probability 1/2 none, else one or two para nodes each down once, within the first 3 virtual s, for 0.1–2.5 s —
+ * sometimes overlapping, so the para nodes up can fall below 2/3 for a while (done pauses; it must resume, no hole).
+ */
+export function drawParaOutages(seed: number, paraNodes: number): ParaOutage[] {
+  const rng = new SeededRng((seed ^ 0x1f83d9ab) >>> 0);
+  if (!rng.chance(0.5)) return [];
+  const nodes = rng.shuffle(Array.from({ length: paraNodes }, (_, i) => i)).slice(0, rng.range(1, Math.min(2, paraNodes)));
+  return nodes.map((node) => ({ node, atMs: rng.range(0, 3_000), forMs: rng.range(100, 2_500) }));
 }
 
 /** Builds the main chain and the para nodes, runs them on one virtual clock, and checks. */
@@ -280,6 +296,7 @@ export class ParaSimulation {
   /** Each main instance's application handles (its running incarnation's). */
   readonly apps = new Map<number, BuiltApplication>();
   readonly paras: SimParaNode[];
+  readonly outages: readonly ParaOutage[];
   private paraTxs = 0;
 
   private constructor(
@@ -308,6 +325,7 @@ export class ParaSimulation {
     });
     const p = opts.paraNodes;
     const byz = opts.byzantineParas ?? 0;
+    this.outages = opts.paraOutages === "random" ? drawParaOutages(opts.seed, p) : (opts.paraOutages ?? []);
     this.paras = secrets.map((sk, i) => {
       const k = i - (p - byz);
       const policy = k < 0 ? paraGenesis.blockPolicy : { emptyBlockInterval: opts.byzantinePolicy === "shared" ? 2 : 2 + k };
@@ -346,7 +364,7 @@ export class ParaSimulation {
   async run(): Promise<void> {
     const s = this.main.scheduler;
     for (const p of this.paras) p.start();
-    for (const o of this.opts.paraOutages ?? []) {
+    for (const o of this.outages) {
       const node = this.paras[o.node];
       if (node === undefined) throw new RangeError(`para outage of node ${o.node}: there are ${this.paras.length} para nodes`);
       s.setTimeout(() => node.stop(), o.atMs);
@@ -360,7 +378,7 @@ export class ParaSimulation {
   private paraDone(): boolean {
     const target = this.opts.paraHeight ?? 20;
     const now = this.main.scheduler.now();
-    for (const o of this.opts.paraOutages ?? []) if (now < o.atMs + o.forMs) return false;
+    for (const o of this.outages) if (now < o.atMs + o.forMs) return false;
     for (const p of this.paras) if (!p.byzantine && p.head < target) return false;
     if (!this.quorumPossible()) return true;
     for (const i of this.main.live) {
@@ -461,6 +479,7 @@ export class ParaSimulation {
       mainHeight: main.committedHeight,
       paraHead,
       paraHeads: this.paras.map((p) => p.head),
+      outages: this.outages,
       done,
       doneLag: paraHead - lowest,
       resends: this.paras.reduce((a, p) => a + p.resends, 0),

@@ -21,6 +21,7 @@ export interface ParaSweepOptions {
   readonly byzantineParas?: number;
   readonly byzantinePolicy?: "distinct" | "shared";
   readonly paraHeight?: number;
+  readonly paraOutages?: "random";
   readonly bls: BlsBackend;
   /** Stop after this many failing seeds (default 5). */
   readonly maxFailures?: number;
@@ -46,6 +47,8 @@ export interface ParaSweepSummary {
   maxDoneLag: number;
   resends: number;
   paraTxs: number;
+  /** Para node outages over all runs. */
+  outages: number;
   violations: number;
   virtualMs: number;
   wallMs: number;
@@ -53,7 +56,7 @@ export interface ParaSweepSummary {
 }
 
 export async function runParaSweep(opts: ParaSweepOptions): Promise<ParaSweepSummary> {
-  const s: ParaSweepSummary = { runs: 0, mainBlocks: 0, paraBlocks: 0, done: 0, maxDoneLag: 0, resends: 0, paraTxs: 0, violations: 0, virtualMs: 0, wallMs: 0, failures: [] };
+  const s: ParaSweepSummary = { runs: 0, mainBlocks: 0, paraBlocks: 0, done: 0, maxDoneLag: 0, resends: 0, paraTxs: 0, outages: 0, violations: 0, virtualMs: 0, wallMs: 0, failures: [] };
   const maxFailures = opts.maxFailures ?? 5;
   const clock = opts.clock ?? ((): number => 0);
   const t0 = clock();
@@ -69,6 +72,7 @@ export async function runParaSweep(opts: ParaSweepOptions): Promise<ParaSweepSum
       byzantineParas: opts.byzantineParas,
       byzantinePolicy: opts.byzantinePolicy,
       paraHeight: opts.paraHeight,
+      paraOutages: opts.paraOutages,
       bls: opts.bls,
     };
     const r = await runParaSimulation(base);
@@ -79,11 +83,12 @@ export async function runParaSweep(opts: ParaSweepOptions): Promise<ParaSweepSum
     s.maxDoneLag = Math.max(s.maxDoneLag, r.doneLag);
     s.resends += r.resends;
     s.paraTxs += r.paraTxs;
+    s.outages += r.outages.length;
     s.virtualMs += r.endMs;
     if (r.violations.length > 0) {
       s.violations += r.violations.length;
       const traced = await runParaSimulation({ ...base, trace: true });
-      s.failures.push({ seed, plan: describePlan(r.main.plan), violations: r.violations, trace: minimalTrace(traced.main, r.violations[0]!) });
+      s.failures.push({ seed, plan: describePlan(r.main.plan) + (r.outages.length === 0 ? "" : ` para-outages(${r.outages.map((o) => `${o.node}@${o.atMs}+${o.forMs}`).join(" ")})`), violations: r.violations, trace: minimalTrace(traced.main, r.violations[0]!) });
       if (s.failures.length >= maxFailures) break;
     }
     s.wallMs = clock() - t0;
