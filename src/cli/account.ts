@@ -7,6 +7,7 @@ import { generateAccountKeyFile, loadAccountKeyFile, writeAccountKeyFile } from 
 import { ed25519Sign } from "../crypto/ed25519.js";
 import type { Ed25519KeyPair } from "../crypto/ed25519.js";
 import { RpcClient } from "../rpc/client.js";
+import { waitCommitted } from "./tx.js";
 import { fromHex, toHex, utf8 } from "../util/bytes.js";
 
 const USAGE = [
@@ -32,7 +33,6 @@ const OPTIONS = {
 } as const;
 
 /** How often `--wait` asks whether the tx committed. */
-const POLL_MS = 100;
 
 type Values = ReturnType<typeof parse>["values"];
 
@@ -108,19 +108,7 @@ async function sendTx(op: "transfer" | "deposit" | "withdraw", v: Values): Promi
   const id = toHex(r.id);
   process.stdout.write(`id: ${id} (${op} of ${amount}, nonce ${nonce})\n`);
   if (v.wait !== true) return 0;
-  const deadline = Date.now() + amountArg(v["timeout-ms"] ?? "30000");
-  for (;;) {
-    const s = await main.txStatus(id);
-    if (s !== null && s.status === "committed") {
-      process.stdout.write(`committed: height ${s.height}, index ${s.index}, ${s.ok === false ? "failed" : "ok"}\n`);
-      return s.ok === false ? 1 : 0;
-    }
-    if (Date.now() > deadline) {
-      process.stdout.write(`not committed yet (${s === null ? "unknown" : s.status}) after the timeout\n`);
-      return 1;
-    }
-    await new Promise((res) => setTimeout(res, POLL_MS));
-  }
+  return waitCommitted(main, id, amountArg(v["timeout-ms"] ?? "30000"));
 }
 
 function sign(key: Ed25519KeyPair, chainId: Uint8Array, input: AccountTxInput): Uint8Array {

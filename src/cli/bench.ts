@@ -26,8 +26,9 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (suiteName === "catchup") return (await import("./benchCatchUp.js")).benchCatchUpCommand(rest);
   if (suiteName === "floor") return (await import("./costFloor.js")).benchFloorCommand(rest);
   if (suiteName === "cluster") return (await import("./benchCluster.js")).benchClusterCommand(rest);
+  if (suiteName === "para") return (await import("./benchPara.js")).benchParaCommand(rest);
   const suite = suiteName === undefined ? undefined : SUITES[suiteName];
-  if (suite === undefined) throw new UsageError(`usage: quire bench <${Object.keys(SUITES).join("|")}> [--json FILE] [--time MS] [--filter TEXT] | quire bench faults [--help] | quire bench catchup [--blocks N] [--txs T] [--size B] [--json FILE] | quire bench floor [--help] | quire bench cluster [--help]`);
+  if (suite === undefined) throw new UsageError(`usage: quire bench <${Object.keys(SUITES).join("|")}> [--json FILE] [--time MS] [--filter TEXT] | quire bench faults [--help] | quire bench catchup [--blocks N] [--txs T] [--size B] [--json FILE] | quire bench floor [--help] | quire bench cluster [--help] | quire bench para [--help]`);
   const loaded = await suite();
   const args = parseArgs(rest);
   checkFlags(args, [...COMMON_FLAGS, ...loaded.flags]);

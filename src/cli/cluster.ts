@@ -8,11 +8,13 @@ import type { NodeStatus } from "../rpc/api.js";
 
 const USAGE = [
   "usage: quire cluster [--validators N] [--dir DIR] [--load TX_PER_S] [--tx-size BYTES] [--base-port P]",
-  "                     [--duration-s S] [--keep] [--log-level debug|info|warn|error]",
+  "                     [--para TITLE:NODES] [--duration-s S] [--keep] [--log-level debug|info|warn|error]",
   "  Starts a local N-validator network (default 4) as child processes, with a live status line and a built-in",
   "  load (default 200 tx/s of 128-byte puts; --load 0 turns it off). Without --dir the network lives in a fresh",
   "  temporary directory, removed at exit unless --keep; a --dir that already holds a network is resumed.",
-  "  Ctrl-C (SIGINT) or SIGTERM stops every node (by pid) and exits.",
+  "  --para demo:4 adds a para chain \"demo\" of 4 para nodes (paracross): registered in the main genesis, following the",
+  "  main chain; the status line then shows its head and the main chain's done height for it, and a part of the load",
+  "  (a tenth) goes to it as para txs. Ctrl-C (SIGINT) or SIGTERM stops every node (by pid) and exits.",
 ].join("\n");
 
 const STATUS_INTERVAL_MS = 1_000;
@@ -30,7 +32,7 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + "\n");
     return 0;
   }
-  checkFlags(args, ["validators", "dir", "load", "tx-size", "base-port", "duration-s", "keep", "log-level", "help"]);
+  checkFlags(args, ["validators", "dir", "load", "tx-size", "base-port", "duration-s", "keep", "log-level", "para", "help"]);
   if (args.positional.length > 0) throw new UsageError(USAGE);
   const n = intFlag(args, "validators", 4)!;
   if (n < 1 || n > 64) throw new UsageError("--validators must be in [1, 64] for a local cluster");
@@ -41,6 +43,14 @@ export async function clusterCommand(argv: string[]): Promise<number> {
   const logLevel = choiceFlag(args, "log-level", LOG_LEVELS, "info");
   const givenDir = stringFlag(args, "dir");
   const keep = args.flags.has("keep") || givenDir !== undefined;
+  const paraFlag = stringFlag(args, "para");
+  let para: { title: string; nodes: number } | undefined;
+  if (paraFlag !== undefined) {
+    const m = /^([^:]{1,32}):(\d{1,2})$/.exec(paraFlag);
+    const nodes = m === null ? NaN : Number(m[2]);
+    if (m === null || nodes < 1 || nodes > 32) throw new UsageError("--para takes TITLE:NODES, e.g. demo:4 (1..32 para nodes)");
+    para = { title: m[1]!, nodes };
+  }
 
   let stopping = false;
   const tty = process.stdout.isTTY === true;
@@ -51,16 +61,26 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     ...(givenDir !== undefined ? { dir: givenDir } : {}),
     ...(basePort !== undefined ? { basePort } : {}),
     logLevel,
+    ...(para !== undefined ? { paras: [para] } : {}),
     onExit: (i, code, logFile, pid) => {
-      if (!stopping) out(`\nnode ${i} (pid ${pid}) exited with code ${code}; see ${logFile}\n`);
+      const who = i >= 1000 ? `para node ${i % 1000}` : `node ${i}`;
+      if (!stopping) out(`\n${who} (pid ${pid}) exited with code ${code}; see ${logFile}\n`);
     },
   });
+  const paraChain = cluster.paras[0];
+  const paraClients = paraChain?.urls.map((url) => new RpcClient({ url, timeoutMs: 800 })) ?? [];
   const { dir, chainId, configs, urls, children } = cluster;
   const clients = urls.map((url) => new RpcClient({ url, timeoutMs: 800 }));
   out(
     [
       `quire cluster: ${configs.length} validators, chain ${chainId}, in ${dir}${keep ? "" : " (removed at exit; --keep keeps it)"}`,
       ...configs.map((c, i) => `  node ${i}: pid ${children[i]!.proc.pid}, rpc ${urls[i]}, log ${join(dir, `node${i}`, "node.log")}`),
+      ...(paraChain === undefined
+        ? []
+        : [
+            `  para chain "${paraChain.title}" in ${paraChain.dir}:`,
+            ...paraChain.urls.map((u, i) => `    para node ${i}: pid ${paraChain.children[i]!.proc.pid}, rpc ${u}, log ${paraChain.children[i]!.logFile}`),
+          ]),
       rate > 0 ? `  load: ${rate} tx/s of ${txSize}-byte puts (--load 0 turns it off)` : "  load: off",
       "  Ctrl-C stops every node",
       "",
@@ -69,6 +89,10 @@ export async function clusterCommand(argv: string[]): Promise<number> {
 
   const load = rate > 0 ? new LoadGenerator({ urls, rate, txBytes: txSize, batch: Math.max(1, Math.ceil(rate / 20)), trackIds: false }) : null;
   load?.start();
+  // A tenth of the load as para txs (KV puts wrapped for the para chain), so its blocks carry something.
+  const paraRate = para !== undefined && rate > 0 ? Math.max(1, Math.round(rate / 10)) : 0;
+  const paraLoad = paraRate > 0 ? new LoadGenerator({ urls, rate: paraRate, txBytes: txSize, batch: Math.max(1, Math.ceil(paraRate / 20)), trackIds: false, paraTitle: para!.title }) : null;
+  paraLoad?.start();
 
   // Status line.
   let firstCommitReported = false;
@@ -99,7 +123,16 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     }
     const peers = statuses.map((s) => (s === null ? "-" : String(s.peersConnected))).join("/");
     const mempool = live.reduce((a, s) => a + s.mempoolSize, 0);
-    const line = `[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] height ${height} | view ${view} | ${txRate.toFixed(0)} tx/s | peers ${peers} | mempool ${mempool} | nodes up ${live.length}/${configs.length}`;
+    let paraPart = "";
+    if (paraChain !== undefined) {
+      const ps = await Promise.all(paraClients.map((c) => c.status().catch(() => null)));
+      const pl = ps.filter((s): s is NodeStatus => s !== null);
+      const paraHead = Math.max(0, ...pl.map((s) => s.committedHeight));
+      const doneSt = best >= 0 ? await clients[best]!.paraStatus(paraChain.title).catch(() => null) : null;
+      const stalled = pl.find((s) => s.para?.stalled != null)?.para?.stalled;
+      paraPart = ` | ${paraChain.title}: head ${paraHead}, done ${doneSt?.doneHeight ?? "?"}${doneSt !== null && doneSt !== undefined && doneSt.holes.length > 0 ? ` (holes ${doneSt.holes.length})` : ""}, up ${pl.length}/${paraClients.length}${stalled != null ? ` STALLED: ${stalled}` : ""}`;
+    }
+    const line = `[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] height ${height} | view ${view} | ${txRate.toFixed(0)} tx/s | peers ${peers} | mempool ${mempool} | nodes up ${live.length}/${configs.length}${paraPart}`;
     ticks++;
     if (tty) out(`\r\x1b[K${line}`);
     else if (ticks % 2 === 0) out(`${line}\n`);
@@ -133,6 +166,7 @@ export async function clusterCommand(argv: string[]): Promise<number> {
   clearInterval(firstWatch);
   out(`${tty ? "\n" : ""}stopping (${signal})...\n`);
   await load?.stop();
+  await paraLoad?.stop();
   const codes = await cluster.stop();
   codes.forEach((code, i) => out(`  node ${i}: exited ${code === null ? "(killed)" : code}\n`));
   if (load !== null) out(`load: ${load.confirmed} txs accepted, ${load.stats.rejected503} refused with 503 (open loop: not sent again), ${load.stats.shed} shed by the generator\n`);

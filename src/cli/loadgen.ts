@@ -21,6 +21,7 @@
  */
 import { hash, randomBytes } from "node:crypto";
 import { encodeKvTx } from "../chain/app/kvTx.js";
+import { encodeParaTx } from "../chain/app/paracross/format.js";
 import { RpcClient } from "../rpc/client.js";
 import { utf8 } from "../util/bytes.js";
 import { GrowableBytes, GrowableTimes, TxIdIndex } from "./txIdIndex.js";
@@ -51,6 +52,8 @@ export interface LoadOptions {
   readonly slotMs?: number;
   /** Remember every sent id (TxIdIndex) and which were acknowledged, for the commit tracker. */
   readonly trackIds: boolean;
+  /** Para txs instead: each KV put wrapped in a 0x21 para tx for this title (paracross); `txBytes` is the whole tx. */
+  readonly paraTitle?: string;
 }
 
 /** Counts of a run so far (txs unless named otherwise). */
@@ -85,23 +88,28 @@ const INDEX_DIGITS = 10;
 export class LoadTxs {
   private readonly template: Uint8Array;
   private readonly digitsAt: number;
+  /** Where the KV put starts in the tx (after a para tx's tag and title). */
+  private readonly kvAt: number;
 
   constructor(
     readonly runId: string,
     readonly size: number,
+    paraTitle?: string,
   ) {
     const key = utf8(`load/${runId}/${"0".repeat(INDEX_DIGITS)}`);
-    const valueLen = size - 12 - key.length - 4;
+    this.kvAt = paraTitle === undefined ? 0 : 2 + utf8(paraTitle).length;
+    const valueLen = size - this.kvAt - 12 - key.length - 4;
     if (valueLen < 0) throw new RangeError(`a load tx of run "${runId}" needs at least ${size - valueLen} bytes, asked for ${size}`);
-    this.template = encodeKvTx({ op: "put", nonce: new Uint8Array(8), key, value: new Uint8Array(valueLen).fill(0x61) });
+    const kv = encodeKvTx({ op: "put", nonce: new Uint8Array(8), key, value: new Uint8Array(valueLen).fill(0x61) });
+    this.template = paraTitle === undefined ? kv : encodeParaTx(paraTitle, kv);
     // Layout (kvTx.ts): version, op, nonce (8), key length (2), key.
-    this.digitsAt = 12 + key.length - INDEX_DIGITS;
+    this.digitsAt = this.kvAt + 12 + key.length - INDEX_DIGITS;
   }
 
   /** Writes tx `index` into `out` at `offset` (size bytes). */
   write(index: number, out: Uint8Array, offset: number): void {
     out.set(this.template, offset);
-    new DataView(out.buffer, out.byteOffset + offset + 2, 8).setFloat64(0, index);
+    new DataView(out.buffer, out.byteOffset + offset + this.kvAt + 2, 8).setFloat64(0, index);
     let v = index;
     for (let d = INDEX_DIGITS - 1; d >= 0; d--) {
       out[offset + this.digitsAt + d] = 0x30 + (v % 10);
@@ -149,7 +157,7 @@ export class LoadGenerator {
 
   constructor(private readonly o: LoadOptions) {
     if (o.urls.length === 0) throw new RangeError("LoadGenerator: no node URLs");
-    this.txs = new LoadTxs(this.runId, o.txBytes);
+    this.txs = new LoadTxs(this.runId, o.txBytes, o.paraTitle);
     this.clients = o.urls.map((url) => new RpcClient({ url, timeoutMs: 30_000 }));
     this.restUntil = o.urls.map(() => 0);
     this.maxInFlight = Math.max(1, o.maxInFlight ?? (o.rate > 0 ? DEFAULT_MAX_IN_FLIGHT : 4));

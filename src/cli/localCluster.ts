@@ -21,6 +21,8 @@ import type { PacemakerConfig } from "../consensus/pacemaker.js";
 import { loadNodeConfig } from "../node/config.js";
 import type { BlockPolicy, LogLevel, NodeConfig } from "../node/config.js";
 import { writeNetwork } from "../node/network.js";
+import { loadParaNodeConfig } from "../node/para/paraConfig.js";
+import { generateParaKeys, paraRegistration, writeParaChain } from "../node/para/paraNetwork.js";
 import type { NetworkLayout } from "../node/network.js";
 import { freePorts } from "../node/ports.js";
 import { RpcClient } from "../rpc/client.js";
@@ -76,16 +78,25 @@ export interface LocalClusterOptions {
   readonly deferred?: readonly number[];
   /** Node.js options for validator i's process, before the script (e.g. `--cpu-prof`). Default none. */
   readonly nodeOptions?: (index: number) => readonly string[];
+  /**
+   * Para chains of a new network (paracross): each registered in the main genesis and written to DIR/para-TITLE
+   * (src/node/para/paraNetwork.ts), its nodes following the main nodes' RPC. Started after the main nodes.
+   */
+  readonly paras?: readonly LocalParaOptions[];
 }
 
-export interface LocalCluster {
-  readonly dir: string;
-  /** Whether the directory was created here (temporary). */
-  readonly temporary: boolean;
-  readonly chainId: string;
-  readonly genesisFile: string;
+export interface LocalParaOptions {
+  readonly title: string;
+  readonly nodes: number;
+  /** Para nodes not started with the others (`para.startDeferred(i)` later: a para node starting late). */
+  readonly deferred?: readonly number[];
+  /** Extra `quire node` arguments of para node i, e.g. `["--set", "blockPolicy.emptyBlockInterval=3"]`. */
+  readonly nodeArgs?: (index: number) => readonly string[];
+}
+
+/** The node processes of one chain (the validators, or one para chain's nodes), by index. */
+export interface ProcessGroup {
   readonly configFiles: readonly string[];
-  readonly configs: readonly NodeConfig[];
   readonly urls: readonly string[];
   /** The latest run of each node by index (a stopped or killed one stays, `exited`, until `start` replaces it; a
    *  deferred one is absent until `startDeferred`). */
@@ -96,9 +107,28 @@ export interface LocalCluster {
   kill(index: number): Promise<void>;
   /** SIGTERM to node `index` by pid, SIGKILL after `graceMs`; its exit code (null when killed). */
   stopNode(index: number, graceMs?: number): Promise<number | null>;
-  /** Starts a validator named in `deferred` (once). */
+  /** Starts a node named in `deferred` (once). */
   startDeferred(index: number): ClusterChild;
-  /** SIGTERM to every live child by pid, SIGKILL to those still running after the grace period; the exit codes. */
+}
+
+/** A para chain of the cluster. */
+export interface LocalPara extends ProcessGroup {
+  readonly title: string;
+  readonly dir: string;
+  readonly genesisFile: string;
+}
+
+export interface LocalCluster extends ProcessGroup {
+  readonly dir: string;
+  /** Whether the directory was created here (temporary). */
+  readonly temporary: boolean;
+  readonly chainId: string;
+  readonly genesisFile: string;
+  readonly configs: readonly NodeConfig[];
+  /** The para chains (empty without `paras`). */
+  readonly paras: readonly LocalPara[];
+  /** SIGTERM to every live child by pid (para nodes first), SIGKILL to those still running after the grace period;
+   *  the validators' exit codes (para nodes' through `paras[k].children`). */
   stop(): Promise<(number | null)[]>;
   /** Deletes the directory if it is temporary. */
   remove(): Promise<void>;
@@ -110,15 +140,15 @@ export async function launchCluster(o: LocalClusterOptions): Promise<LocalCluste
   let configFiles: string[];
   let chainId: string;
   if (existsSync(join(dir, "genesis.json"))) {
-    configFiles = readdirSync(dir)
-      .filter((d) => /^node\d+$/.test(d) && existsSync(join(dir, d, "config.json")))
-      .sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)))
-      .map((d) => join(dir, d, "config.json"));
+    configFiles = nodeConfigsIn(dir);
     if (configFiles.length === 0) throw new UsageError(`${dir} has a genesis.json but no node*/config.json`);
     chainId = "(resumed)";
   } else {
     const n = o.validators;
     const ports = o.basePort === undefined ? pairs(await freePorts(2 * n)) : undefined;
+    const backend = await loadBlsBackend("blst");
+    // Para chains: their nodes' keys first, since the main genesis registers them.
+    const paraKeys = await Promise.all((o.paras ?? []).map((p) => generateParaKeys(p.nodes, backend)));
     const layout = await writeNetwork(
       {
         validators: n,
@@ -128,12 +158,28 @@ export async function launchCluster(o: LocalClusterOptions): Promise<LocalCluste
         ...(o.hosts !== undefined ? { hosts: o.hosts } : {}),
         ...(o.consensus !== undefined ? { consensus: o.consensus } : {}),
         ...(o.block !== undefined ? { block: o.block } : {}),
+        ...(o.paras !== undefined && o.paras.length > 0 ? { paras: o.paras.map((p, k) => paraRegistration(p.title, paraKeys[k]!)) } : {}),
         // N nodes share this machine's cores: one BLS worker each (blst already spreads a batch over the cores).
         blsWorkers: 1,
         logLevel: o.logLevel,
       },
-      await loadBlsBackend("blst"),
+      backend,
     );
+    for (const [k, p] of (o.paras ?? []).entries()) {
+      const paraPorts = o.basePort === undefined ? await freePorts(p.nodes) : undefined;
+      await writeParaChain(
+        {
+          dir,
+          title: p.title,
+          keys: paraKeys[k]!,
+          mainGenesisFile: layout.genesisFile,
+          mainRpcUrls: layout.rpcUrls,
+          ...(paraPorts !== undefined ? { ports: paraPorts } : { basePort: o.basePort! + 2 * n + 100 * k }),
+          logLevel: o.logLevel,
+        },
+        backend,
+      );
+    }
     configFiles = [...layout.configFiles];
     chainId = layout.chainId;
     try {
@@ -144,22 +190,82 @@ export async function launchCluster(o: LocalClusterOptions): Promise<LocalCluste
     }
   }
   const configs = await Promise.all(configFiles.map((f) => loadNodeConfig(f)));
-  const urls = configs.map((c, i) => {
-    const host = o.rpcHosts?.[i] ?? (c.rpc.host === "0.0.0.0" ? "127.0.0.1" : c.rpc.host);
-    return `http://${host.includes(":") ? `[${host}]` : host}:${c.rpc.port}`;
-  });
+  const urls = configs.map((c, i) => rpcUrl(o.rpcHosts?.[i] ?? c.rpc.host, c.rpc.port));
   const nodeArgs = o.nodeArgs ?? [];
+  const main = processGroup({
+    configFiles,
+    urls,
+    dataDirs: configs.map((c) => c.dataDir),
+    logFile: (i) => join(dir, `node${i}`, "node.log"),
+    argv: (i) => [...(o.launcher?.(i) ?? []), process.execPath, ...(o.nodeOptions?.(i) ?? []), BIN, "node", "--config", configFiles[i]!, ...nodeArgs],
+    capture: o.output === "capture",
+    deferred: o.deferred ?? [],
+    onExit: (i, code, logFile, pid) => o.onExit?.(i, code, logFile, pid),
+    what: "validator",
+  });
 
+  const paras: LocalPara[] = [];
+  for (const paraDir of readdirSync(dir).filter((d) => d.startsWith("para-") && existsSync(join(dir, d, "genesis.json"))).sort()) {
+    const title = paraDir.slice("para-".length);
+    const spec = o.paras?.find((p) => p.title === title);
+    const files = nodeConfigsIn(join(dir, paraDir));
+    const paraConfigs = await Promise.all(files.map((f) => loadParaNodeConfig(f)));
+    const group = processGroup({
+      configFiles: files,
+      urls: paraConfigs.map((c) => rpcUrl(c.rpc.host, c.rpc.port)),
+      dataDirs: paraConfigs.map((c) => c.dataDir),
+      logFile: (i) => join(dir, paraDir, `node${i}`, "node.log"),
+      argv: (i) => [process.execPath, BIN, "node", "--config", files[i]!, ...(spec?.nodeArgs?.(i) ?? [])],
+      capture: o.output === "capture",
+      deferred: spec?.deferred ?? [],
+      // Para node k of title T is reported to onExit as index 1000·(chain + 1) + k (validators keep 0..N−1).
+      onExit: (i, code, logFile, pid) => o.onExit?.(1000 * (paras.length + 1) + i, code, logFile, pid),
+      what: `para node of ${title}`,
+    });
+    paras.push({ title, dir: join(dir, paraDir), genesisFile: join(dir, paraDir, "genesis.json"), ...group });
+  }
+
+  return {
+    dir,
+    temporary,
+    chainId,
+    genesisFile: join(dir, "genesis.json"),
+    configs,
+    paras,
+    ...main,
+    stop: async () => {
+      // Para nodes first: they follow the validators and would only log failed requests while those stop.
+      await stopChildren(paras.flatMap((p) => p.children.filter((c) => c !== undefined)), STOP_GRACE_MS);
+      return stopChildren(main.children.filter((c) => c !== undefined), STOP_GRACE_MS);
+    },
+    remove: async () => {
+      if (temporary) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+interface GroupSpec {
+  readonly configFiles: readonly string[];
+  readonly urls: readonly string[];
+  readonly dataDirs: readonly string[];
+  readonly logFile: (index: number) => string;
+  /** The whole command line of node `index` (a launcher prefix included). */
+  readonly argv: (index: number) => readonly string[];
+  readonly capture: boolean;
+  readonly deferred: readonly number[];
+  readonly onExit: (index: number, code: number | null, logFile: string, pid: number | undefined) => void;
+  readonly what: string;
+}
+
+/** Spawns and tracks the node processes of one chain. */
+function processGroup(g: GroupSpec): ProcessGroup {
   const run = (i: number): ClusterChild => {
-    const logFile = join(dir, `node${i}`, "node.log");
-    const capture = o.output === "capture";
-    const fd = capture ? undefined : openSync(logFile, "a");
-    const prefix = o.launcher?.(i) ?? [];
-    const argv = [process.execPath, ...(o.nodeOptions?.(i) ?? []), BIN, "node", "--config", configFiles[i]!, ...nodeArgs];
+    const logFile = g.logFile(i);
+    const fd = g.capture ? undefined : openSync(logFile, "a");
     // Own process group (detached): a Ctrl-C in the terminal reaches only the parent, which then stops each child
     // once, by pid (a child that got the terminal's SIGINT too would take our SIGTERM as a second signal and exit at
     // once). The IPC channel is the child's lifeline: if the parent dies, the channel closes and the child stops.
-    const all = [...prefix, ...argv];
+    const all = g.argv(i);
     const proc = spawn(all[0]!, all.slice(1), { stdio: ["ignore", fd ?? "pipe", fd ?? "pipe", "ipc"], detached: true });
     if (fd !== undefined) closeSync(fd);
     const child: ClusterChild = {
@@ -171,7 +277,7 @@ export async function launchCluster(o: LocalClusterOptions): Promise<LocalCluste
       exitCode: null,
       exit: new Promise((resolve) => proc.once("exit", (code) => resolve(code))),
     };
-    if (capture) {
+    if (g.capture) {
       const append = (d: Buffer) => {
         child.output += d.toString("utf8");
         if (child.output.length > CAPTURE_LIMIT_CHARS) child.output = child.output.slice(-CAPTURE_LIMIT_CHARS / 2);
@@ -182,34 +288,30 @@ export async function launchCluster(o: LocalClusterOptions): Promise<LocalCluste
     void child.exit.then((code) => {
       child.exited = true;
       child.exitCode = code;
-      o.onExit?.(i, code, logFile, proc.pid);
+      g.onExit(i, code, logFile, proc.pid);
     });
     return child;
   };
 
-  const deferred = new Set(o.deferred ?? []);
-  for (const i of deferred) if (!Number.isInteger(i) || i < 0 || i >= configs.length) throw new UsageError(`cannot defer validator ${i}: the network has ${configs.length}`);
-  // By validator index; a deferred validator's slot stays empty until `startDeferred`.
+  const n = g.configFiles.length;
+  const deferred = new Set(g.deferred);
+  for (const i of deferred) if (!Number.isInteger(i) || i < 0 || i >= n) throw new UsageError(`cannot defer ${g.what} ${i}: there are ${n}`);
+  // By index; a deferred node's slot stays empty until `startDeferred`.
   const children: ClusterChild[] = [];
-  for (let i = 0; i < configs.length; i++) if (!deferred.has(i)) children[i] = run(i);
+  for (let i = 0; i < n; i++) if (!deferred.has(i)) children[i] = run(i);
   const child = (index: number): ClusterChild => {
     const c = children[index];
-    if (c === undefined) throw new RangeError(`no running node ${index} in a cluster of ${configs.length}`);
+    if (c === undefined) throw new RangeError(`no running ${g.what} ${index} of ${n}`);
     return c;
   };
   return {
-    dir,
-    temporary,
-    chainId,
-    genesisFile: join(dir, "genesis.json"),
-    configFiles,
-    configs,
-    urls,
+    configFiles: g.configFiles,
+    urls: g.urls,
     children,
     async start(index, opts = {}) {
       const c = child(index);
-      if (!c.exited) throw new Error(`node ${index} (pid ${c.proc.pid}) is still running`);
-      if (opts.wipeData === true) await rm(configs[index]!.dataDir, { recursive: true, force: true });
+      if (!c.exited) throw new Error(`${g.what} ${index} (pid ${c.proc.pid}) is still running`);
+      if (opts.wipeData === true) await rm(g.dataDirs[index]!, { recursive: true, force: true });
       return (children[index] = run(index));
     },
     async kill(index) {
@@ -218,15 +320,24 @@ export async function launchCluster(o: LocalClusterOptions): Promise<LocalCluste
       await c.exit;
     },
     stopNode: async (index, graceMs = STOP_GRACE_MS) => (await stopChildren([child(index)], graceMs))[0]!,
-    stop: () => stopChildren(children.filter((c) => c !== undefined), STOP_GRACE_MS),
     startDeferred: (i) => {
-      if (!deferred.delete(i)) throw new Error(`startDeferred: validator ${i} is not deferred (or already started)`);
+      if (!deferred.delete(i)) throw new Error(`startDeferred: ${g.what} ${i} is not deferred (or already started)`);
       return (children[i] = run(i));
     },
-    remove: async () => {
-      if (temporary) await rm(dir, { recursive: true, force: true });
-    },
   };
+}
+
+/** The nodeN/config.json files of a network directory, by node index. */
+function nodeConfigsIn(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((d) => /^node\d+$/.test(d) && existsSync(join(dir, d, "config.json")))
+    .sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)))
+    .map((d) => join(dir, d, "config.json"));
+}
+
+function rpcUrl(bindHost: string, port: number): string {
+  const host = bindHost === "0.0.0.0" ? "127.0.0.1" : bindHost;
+  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
 /**

@@ -52,19 +52,7 @@ export async function txCommand(argv: string[]): Promise<number> {
       const id = toHex(r.id);
       process.stdout.write(`id: ${id}\n`);
       if (args.flags.has("no-wait")) return 0;
-      const deadline = Date.now() + intFlag(args, "timeout-ms", 30_000)!;
-      for (;;) {
-        const s = await client.txStatus(id);
-        if (s !== null && s.status === "committed") {
-          process.stdout.write(`committed: height ${s.height}, index ${s.index}, ${s.ok === false ? "failed" : "ok"}\n`);
-          return s.ok === false ? 1 : 0;
-        }
-        if (Date.now() > deadline) {
-          process.stdout.write(`not committed yet (${s === null ? "unknown" : s.status}) after the timeout\n`);
-          return 1;
-        }
-        await new Promise((r) => setTimeout(r, POLL_MS));
-      }
+      return waitCommitted(client, id, intFlag(args, "timeout-ms", 30_000)!);
     }
     case "get": {
       arity(1);
@@ -88,5 +76,25 @@ export async function txCommand(argv: string[]): Promise<number> {
     }
     default:
       throw new UsageError(USAGE);
+  }
+}
+
+/**
+ * Polls `GET /v1/tx/:id` until the tx is committed (prints its height, index and ok/failed; exit code 0 ok, 1 failed)
+ * or the timeout passes (exit code 1). What `quire tx` and `quire account` do after a submission.
+ */
+export async function waitCommitted(client: RpcClient, id: string, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await client.txStatus(id);
+    if (s !== null && s.status === "committed") {
+      process.stdout.write(`committed: height ${s.height}, index ${s.index}, ${s.ok === false ? "failed" : "ok"}\n`);
+      return s.ok === false ? 1 : 0;
+    }
+    if (Date.now() > deadline) {
+      process.stdout.write(`not committed yet (${s === null ? "unknown" : s.status}) after the timeout\n`);
+      return 1;
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }

@@ -40,7 +40,7 @@ import { ConsensusShell } from "./consensusShell.js";
 import { buildConsensusStack } from "./consensusStack.js";
 import type { LeaderElection } from "../consensus/leaderElection.js";
 import type { EvidenceReport } from "../consensus/validation/evidence.js";
-import { ProofTreeCache } from "../chain/proofTrees.js";
+import { ChainReads } from "./chainReads.js";
 import { createHasher, defaultHasher, setDefaultHasher } from "../crypto/hash/backends.js";
 import { blockHasher } from "../consensus/blockHash.js";
 import { buildApplication } from "../chain/app/build.js";
@@ -111,6 +111,7 @@ export class QuireNode implements NodeApi {
     this.genesisText = JSON.stringify(genesisJson(genesis));
     this.logger = logger;
     this.store = store;
+    this.reads = new ChainReads(store, () => this.app);
     this.done = new Promise<number>((resolve) => (this.resolveDone = resolve));
     const n = genesis.validators.length;
     const self = config.validatorIndex;
@@ -333,56 +334,42 @@ export class QuireNode implements NodeApi {
   }
 
   block(height: number | "latest"): BlockSummary | null {
-    const h = height === "latest" ? this.store.head()?.height : height;
-    if (h === undefined) return null;
-    const rec = this.store.committedAt(h);
-    if (rec === undefined) return null;
-    return { hash: rec.hash, header: rec.block.header, txCount: rec.block.txs.length, qc: h === 0 ? null : rec.qc };
+    return this.reads.block(height);
   }
 
   blockTxIds(height: number): Uint8Array | null {
-    const rec = this.store.committedAt(height);
-    if (rec === undefined) return null;
-    // The ids are not stored by block (only id → location), so they are hashed again: ~1 µs per 256-byte tx.
-    return rec.block.txs.length === 0 ? new Uint8Array(0) : defaultHasher().digestMany(rec.block.txs);
+    return this.reads.blockTxIds(height);
   }
 
   blockBody(height: number): BlockBody | null {
-    const rec = this.store.committedAt(height);
-    return rec === undefined ? null : { results: rec.results, txs: rec.block.txs };
+    return this.reads.blockBody(height);
   }
 
-  /** Trees of recent blocks' transactions: a repeated proof is a lookup, not a tree (see chain/proofTrees.ts). */
-  private readonly proofTrees = new ProofTreeCache();
+  /** Blocks, proofs, KV, accounts, supply and paracross reads over the store (shared with the para node). */
+  private readonly reads: ChainReads;
 
   proof(height: number, index: number): ProofResult {
-    const t = this.proofTrees.tree(height, () => this.store.committedAt(height)?.block.txs);
-    if (t === undefined) return { kind: "noBlock" };
-    if (index >= t.tree.size) return { kind: "noTx", txCount: t.tree.size };
-    return { kind: "ok", proof: t.tree.proof(index), cached: t.cached };
+    return this.reads.proof(height, index);
   }
 
   kv(key: Uint8Array): Uint8Array | null {
-    return this.app.kv?.query(key) ?? null;
+    return this.reads.kv(key);
   }
 
   paraStatus(title: string): ParaStatus | null {
-    return this.app.paracross?.status(title) ?? null;
+    return this.reads.paraStatus(title);
   }
 
   paraCommit(title: string, height: number): DoneCommit | null {
-    return this.app.paracross?.doneCommit(title, height) ?? null;
+    return this.reads.paraCommit(title, height);
   }
 
   account(publicKey: Uint8Array): AccountView | null {
-    const a = this.app.accounts;
-    return a === null ? null : { publicKey, ...a.account(publicKey) };
+    return this.reads.account(publicKey);
   }
 
   supply(): SupplyView | null {
-    const a = this.app.accounts;
-    if (a === null) return null;
-    return { supply: a.supply(), escrows: new Map(a.registeredTitles().map((t) => [t, a.escrow(t)])) };
+    return this.reads.supply();
   }
 
   status(): NodeStatus {

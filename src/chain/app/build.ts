@@ -61,7 +61,10 @@ export function buildApplication(spec: AppSpec, deps: AppDeps): BuiltApplication
   let accounts: AccountsModule | null = null;
   let paracross: ParacrossModule | null = null;
   // Whichever order the genesis lists the modules in, withdrawals are credited by the accounts module.
-  const ledger: EscrowLedger = { releaseEscrow: (title, to, amount) => (accounts ?? NO_ESCROW).releaseEscrow(title, to, amount) };
+  if (spec.modules.includes("paracross") && !spec.modules.includes("accounts") && deps.escrow === undefined) {
+    throw new StateTreeError("BAD_ARGUMENT", "the paracross module credits withdrawals through the accounts module: list both");
+  }
+  const ledger: EscrowLedger = { releaseEscrow: (title, to, amount) => accounts!.releaseEscrow(title, to, amount) };
   for (const name of spec.modules) {
     switch (name) {
       case "kv":
@@ -85,10 +88,3 @@ export function buildApplication(spec: AppSpec, deps: AppDeps): BuiltApplication
   }
   return { app, kv, accounts, paracross };
 }
-
-/** A chain without a ledger cannot credit withdrawals: reaching one is a configuration error, not a tx failure. */
-const NO_ESCROW: EscrowLedger = {
-  releaseEscrow(): void {
-    throw new StateTreeError("BAD_ARGUMENT", "paracross credits a withdrawal but the chain has no accounts module (escrow)");
-  },
-};

@@ -38,7 +38,7 @@ export interface BlockInfo {
   readonly height: number;
   readonly txCount: number;
   /** The block's transactions, in order (the executor passes them; modules may prepare work for all of them). */
-  readonly txs?: readonly Uint8Array[];
+  readonly txs: readonly Uint8Array[];
 }
 
 export interface Application {

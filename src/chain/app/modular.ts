@@ -108,7 +108,7 @@ export class ModularApplication implements Application {
 
   beginBlock(state: StateWriter, info: BlockInfo): void {
     this.state.begin(state);
-    this.ctx = new Context(this, info.height, info.txs ?? []);
+    this.ctx = new Context(this, info.height, info.txs);
     for (const m of this.modules) m.beginBlock?.(this.ctx);
   }
 

@@ -100,8 +100,10 @@ export class ParaBuilder {
     // The main block's own result bitmap decides which txs succeeded (a para leg of a failed group is not packed).
     const failed = decodeBitmap(main.results, { length: main.txs.length });
     const packed = packParaTxs(this.opts.title, main.txs, (i) => !failed.get(i));
-    this.last = H;
-    if (packed.length === 0 && (H - this.opts.startHeight) % this.opts.emptyBlockInterval !== 0) return null;
+    if (packed.length === 0 && (H - this.opts.startHeight) % this.opts.emptyBlockInterval !== 0) {
+      this.last = H;
+      return null;
+    }
     const head = this.store.head()!;
     const block = buildBlock(
       { parentHash: head.hash, parentHeight: head.height, view: H, proposer: 0, timestampMs: main.timestampMs, txs: packed, parentExecution: this.executor.parentExecution(head.hash) },
@@ -112,6 +114,9 @@ export class ParaBuilder {
     // chain. The store's QC slot records the main height it was made from and the block's hash, with no signers.
     const anchor: QuorumCert = { view: H, blockHash: hash, signers: NO_SIGNERS, aggregateSignature: ZERO_SIGNATURE };
     this.executor.commit([{ block, hash, qc: anchor }]);
+    // Only once the block is stored: a commit that throws (a full disk) leaves H to be processed again, not skipped
+    // (review finding, Dec 3: setting it first made the retry start at H + 1 and this node's chain diverge).
+    this.last = H;
     return block.header.height;
   }
 

@@ -8,6 +8,8 @@ export type ParaNodeErrorCode =
   | "BAD_MAIN_BODY"
   /** The main chain does not register this para chain's title (its genesis `paras`). */
   | "NOT_REGISTERED"
+  /** A configured main node runs another chain than the para genesis's main chain (chain id or genesis block). */
+  | "WRONG_MAIN_CHAIN"
   /** Every configured main node failed to answer. */
   | "MAIN_UNAVAILABLE"
   /** A para option out of range (e.g. an empty-block interval below 1). */

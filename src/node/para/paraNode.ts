@@ -14,18 +14,14 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Registry } from "prom-client";
-import { buildApplication } from "../../chain/app/build.js";
 import type { BuiltApplication } from "../../chain/app/build.js";
-import { Executor } from "../../chain/executor.js";
-import { ProofTreeCache } from "../../chain/proofTrees.js";
+import { ChainReads } from "../chainReads.js";
 import { LmdbChainStore } from "../../chain/store/lmdbStore.js";
 import type { ChainStore } from "../../chain/store/interface.js";
-import { encodeBitmapIndices } from "../../crypto/bitmap/index.js";
 import { loadBlsBackend } from "../../crypto/bls/backend.js";
 import type { BlsBackend } from "../../crypto/bls/backend.js";
 import { loadKeyFile } from "../../crypto/bls/keyFile.js";
 import type { ValidatorKey } from "../../crypto/bls/keyFile.js";
-import { defaultHasher } from "../../crypto/hash/backends.js";
 import { blockHasher } from "../../consensus/blockHash.js";
 import type { EvidenceReport } from "../../consensus/validation/evidence.js";
 import type { AccountView, BlockBody, BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, SupplyView, TxStatus } from "../../rpc/api.js";
@@ -45,7 +41,7 @@ import { buildParaStack } from "./paraStack.js";
 import { MainFollower } from "./follower.js";
 import type { MainChainClient } from "./mainChain.js";
 import type { ParaNodeConfig } from "./paraConfig.js";
-import { loadParaGenesis, paraAppSpec, paraGenesisBlock, paraGenesisJson } from "./paraGenesis.js";
+import { loadParaGenesis, paraGenesisBlock, paraGenesisJson } from "./paraGenesis.js";
 import type { ParaGenesis } from "./paraGenesis.js";
 import { createParaMetrics } from "./paraMetrics.js";
 import type { ParaMetrics } from "./paraMetrics.js";
@@ -82,7 +78,8 @@ export class ParaNode implements NodeApi {
   private readonly scheduler: Scheduler;
   private readonly locks: readonly FileLock[];
   private readonly listeners = new Set<CommittedBlockListener>();
-  private readonly proofTrees = new ProofTreeCache();
+  /** Blocks, proofs, KV, accounts and supply reads over the store (shared with the validator node). */
+  private readonly reads: ChainReads;
   private readonly genesisText: string;
   private resolveDone!: (code: number) => void;
   private state: "new" | "running" | "stopping" | "stopped" = "new";
@@ -94,11 +91,12 @@ export class ParaNode implements NodeApi {
     this.genesis = genesis;
     this.logger = logger;
     this.store = store;
+    this.reads = new ChainReads(store, () => this.app);
     this.locks = parts.locks;
     this.genesisText = JSON.stringify(paraGenesisJson(genesis));
     this.done = new Promise<number>((resolve) => (this.resolveDone = resolve));
     this.scheduler = parts.opts.scheduler ?? new SystemScheduler(Date.now);
-    this.main = parts.opts.main ?? new RpcMainChain({ urls: config.mainRpc }, { logger });
+    this.main = parts.opts.main ?? new RpcMainChain({ urls: config.mainRpc, expect: { chainId: genesis.mainChainId, genesisHash: genesis.mainGenesisHash } }, { logger });
     const registry = new Registry();
     // Read at scrape time, when every part exists.
     this.metrics = createParaMetrics(registry, {
@@ -228,45 +226,31 @@ export class ParaNode implements NodeApi {
   }
 
   block(height: number | "latest"): BlockSummary | null {
-    const h = height === "latest" ? this.store.head()?.height : height;
-    if (h === undefined) return null;
-    const rec = this.store.committedAt(h);
-    if (rec === undefined) return null;
-    // The QC slot holds the anchor (view = main height, no signers); shown as it is, documented in the README.
-    return { hash: rec.hash, header: rec.block.header, txCount: rec.block.txs.length, qc: h === 0 ? null : rec.qc };
+    return this.reads.block(height);
   }
 
   blockTxIds(height: number): Uint8Array | null {
-    const rec = this.store.committedAt(height);
-    if (rec === undefined) return null;
-    return rec.block.txs.length === 0 ? new Uint8Array(0) : defaultHasher().digestMany(rec.block.txs);
+    return this.reads.blockTxIds(height);
   }
 
   blockBody(height: number): BlockBody | null {
-    const rec = this.store.committedAt(height);
-    return rec === undefined ? null : { results: rec.results, txs: rec.block.txs };
+    return this.reads.blockBody(height);
   }
 
   proof(height: number, index: number): ProofResult {
-    const t = this.proofTrees.tree(height, () => this.store.committedAt(height)?.block.txs);
-    if (t === undefined) return { kind: "noBlock" };
-    if (index >= t.tree.size) return { kind: "noTx", txCount: t.tree.size };
-    return { kind: "ok", proof: t.tree.proof(index), cached: t.cached };
+    return this.reads.proof(height, index);
   }
 
   kv(key: Uint8Array): Uint8Array | null {
-    return this.app.kv?.query(key) ?? null;
+    return this.reads.kv(key);
   }
 
   account(publicKey: Uint8Array): AccountView | null {
-    const a = this.app.accounts;
-    return a === null ? null : { publicKey, ...a.account(publicKey) };
+    return this.reads.account(publicKey);
   }
 
-  /** A para chain holds no escrows: its supply is what deposits credited minus what withdrawals burned. */
   supply(): SupplyView | null {
-    const a = this.app.accounts;
-    return a === null ? null : { supply: a.supply(), escrows: new Map() };
+    return this.reads.supply();
   }
 
   status(): NodeStatus {

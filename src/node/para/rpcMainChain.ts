@@ -19,12 +19,19 @@ import type { MainBlock, MainChainClient, ParaStatusView } from "./mainChain.js"
 export interface RpcMainChainOptions {
   /** Main nodes' RPC base URLs, in order of preference. */
   readonly urls: readonly string[];
+  /**
+   * The main chain the para genesis names: a main node is used only once its chain id and genesis block hash match
+   * (checked once per node), so a misconfigured URL cannot feed the para chain another chain's blocks.
+   */
+  readonly expect?: { readonly chainId: string; readonly genesisHash: Uint8Array };
   /** Per-request timeout (default 5,000 ms). */
   readonly timeoutMs?: number;
 }
 
 export class RpcMainChain implements MainChainClient {
   private readonly clients: RpcClient[];
+  private readonly verified = new Set<RpcClient>();
+  private readonly expect: RpcMainChainOptions["expect"];
   private current = 0;
   private readonly hasher: Hasher;
 
@@ -34,6 +41,7 @@ export class RpcMainChain implements MainChainClient {
   ) {
     if (opts.urls.length === 0) throw new ParaNodeError("BAD_OPTION", "at least one main RPC URL is needed");
     this.clients = opts.urls.map((url) => new RpcClient({ url, timeoutMs: opts.timeoutMs ?? 5_000, rateLimitRetries: 1 }));
+    this.expect = opts.expect;
     this.hasher = modules.hasher ?? defaultHasher();
   }
 
@@ -99,11 +107,20 @@ export class RpcMainChain implements MainChainClient {
     };
   }
 
+  private async verifyIdentity(c: RpcClient, expect: { readonly chainId: string; readonly genesisHash: Uint8Array }): Promise<void> {
+    const [status, genesis] = await Promise.all([c.status(), c.block(0)]);
+    if (status.chainId !== expect.chainId || genesis === null || !bytesEqual(genesis.hash, expect.genesisHash)) {
+      throw new ParaNodeError("WRONG_MAIN_CHAIN", `${c.baseUrl} runs chain ${JSON.stringify(status.chainId)}, not the para genesis's main chain ${JSON.stringify(expect.chainId)} (or another genesis block)`);
+    }
+    this.verified.add(c);
+  }
+
   private async withFailover<T>(fn: (c: RpcClient) => Promise<T>): Promise<T> {
     let last: unknown;
     for (let i = 0; i < this.clients.length; i++) {
       const c = this.clients[this.current]!;
       try {
+        if (this.expect !== undefined && !this.verified.has(c)) await this.verifyIdentity(c, this.expect);
         return await fn(c);
       } catch (e) {
         last = e;

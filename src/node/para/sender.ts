@@ -14,7 +14,8 @@
  * queues change only inside one step at a time. No timers: the main chain's blocks are the clock.
  */
 import { randomBytes } from "node:crypto";
-import { COMMIT_TX_TAG, encodeCommitTx } from "../../chain/app/paracross/format.js";
+import { COMMIT_SIGNATURE_BYTES, COMMIT_TX_HEADER_BYTES, COMMIT_TX_TAG, encodeCommitTx } from "../../chain/app/paracross/format.js";
+import { MAX_TX_BYTES } from "../../domain/limits.js";
 import { decodeBitmap } from "../../crypto/bitmap/index.js";
 import { bytesEqual } from "../../util/bytes.js";
 import type { Logger } from "../logger.js";
@@ -66,6 +67,8 @@ interface InFlight {
   readonly from: number;
   readonly to: number;
   readonly nonce: Uint8Array;
+  /** The commit tx as sent: what a committed main block must carry, byte for byte. */
+  readonly tx: Uint8Array;
   /** The main head when it was (last) sent. */
   readonly sentAt: number;
 }
@@ -151,7 +154,7 @@ export class ParaSender {
       if (!this.started) return;
       this.mainHead = Math.max(this.mainHead, b.height);
       const s = this.sending;
-      const found = s === null ? -1 : this.findOwnTx(b, s.nonce);
+      const found = s === null ? -1 : this.findOwnTx(b, s.tx);
       let failed = false;
       if (s !== null && found >= 0) {
         failed = decodeBitmap(b.results, { length: b.txs.length }).get(found);
@@ -232,15 +235,22 @@ export class ParaSender {
     const to = Math.min(this.m.paraHead(), from + (this.single ? 1 : this.opts.maxCommitsPerTx) - 1);
     if (to < from) return;
     const commits: OwnCommit[] = [];
+    // Count and bytes: a commit of a large para block carries kilobytes of bitmaps, and a tx over MAX_TX_BYTES would
+    // be refused at every submission (review finding, Dec 3). The first commit always fits: the packing rule caps a
+    // para block's txs (MAX_PARA_BLOCK_TXS), so its two bitmaps stay far below the limit.
+    let bytes = COMMIT_TX_HEADER_BYTES;
     for (let h = from; h <= to; h++) {
       const c = this.m.commit(h);
       if (c === undefined) break;
+      const size = 4 + c.message.length + COMMIT_SIGNATURE_BYTES;
+      if (commits.length > 0 && bytes + size > MAX_TX_BYTES) break;
+      bytes += size;
       commits.push(c);
     }
     if (commits.length === 0) return;
     const nonce = this.nonce();
     const tx = encodeCommitTx({ signer: this.opts.nodeIndex, nonce, commits });
-    this.sending = { from, to: from + commits.length - 1, nonce, sentAt: this.mainHead };
+    this.sending = { from, to: from + commits.length - 1, nonce, tx, sentAt: this.mainHead };
     this.m.metrics?.commitsSent.inc(commits.length);
     // A submission that fails (main node down, mempool full) is a tx not carried: resent after resendAfterBlocks.
     try {
@@ -250,13 +260,15 @@ export class ParaSender {
     }
   }
 
-  /** Index of this node's in-flight commit tx in `b`, or −1: a 0x20 tx with this signer and nonce. */
-  private findOwnTx(b: MainBlock, nonce: Uint8Array): number {
+  /**
+   * Index of this node's in-flight commit tx in `b`, or −1: the very bytes it sent. Matching on (signer, nonce) only
+   * let anyone copy the nonce into a tx with a broken signature, have it fail, and make this node take the failure
+   * for its own and pass over heights (review finding, Dec 3).
+   */
+  private findOwnTx(b: MainBlock, sent: Uint8Array): number {
     for (let i = 0; i < b.txs.length; i++) {
       const tx = b.txs[i]!;
-      if (tx.length < 13 || tx[0] !== COMMIT_TX_TAG) continue;
-      if (((tx[2]! << 8) | tx[3]!) !== this.opts.nodeIndex) continue;
-      if (bytesEqual(tx.subarray(4, 12), nonce)) return i;
+      if (tx.length === sent.length && tx[0] === COMMIT_TX_TAG && bytesEqual(tx, sent)) return i;
     }
     return -1;
   }

@@ -39,7 +39,7 @@ const del = (k: string | Uint8Array): Uint8Array => encodeKvTx({ op: "delete", n
 const cas = (k: string, e: string, v: string): Uint8Array => encodeKvTx({ op: "cas", nonce: nonce(), key: utf8(k), expected: utf8(e), value: utf8(v) });
 
 function runBlock(app: KvApplication, state: StateWriter, txs: readonly Uint8Array[], height = 1): { ok: boolean[]; codes: (string | null)[]; root: Uint8Array } {
-  app.beginBlock(state, { height, txCount: txs.length });
+  app.beginBlock(state, { height, txCount: txs.length, txs });
   const ok: boolean[] = [];
   const codes: (string | null)[] = [];
   txs.forEach((tx, i) => {

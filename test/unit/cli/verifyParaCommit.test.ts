@@ -37,7 +37,7 @@ test("quire verify para-commit: exit 0 for a done commit, 1 with the typed code 
   const map = new Map<string, Uint8Array>();
   const state: StateWriter = { get: (k) => map.get(bytesKey(k)), put: (k, v) => void map.set(bytesKey(k), v), delete: (k) => void map.delete(bytesKey(k)) };
   const app = new ModularApplication({}, { committed: state, hasher });
-  const px = app.use(new ParacrossModule({ paras: [para.registration] }, { state: app.namespace(0x20), bls, hasher, escrow: { releaseEscrow: () => undefined } }));
+  const px = app.use(new ParacrossModule({ paras: [para.registration] }, { state: app.namespace(0x20), bls, hasher, escrow: { releaseEscrow: () => true } }));
   const msg = testMessage("alpha", 1, 1);
   for (const [h, txs] of [[1, []], [2, [0, 1, 3].map((i) => testCommitTx(bls, hasher, para.secrets[i]!, i, [msg]))]] as const) {
     app.beginBlock(state, { height: h, txCount: txs.length, txs });

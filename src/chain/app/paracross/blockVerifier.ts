@@ -1,18 +1,17 @@
 /**
  * Verifies the commit signatures of one block together (the paracross module calls it from `beginBlock`):
  *
- * 1. commits with identical signing bytes (the same message) are grouped, and each group becomes one set: the sum
- *    of its signers' keys and the sum of their signatures. Para keys are registered with proofs of possession
- *    (checked at genesis), so same-message aggregation is sound (see crypto/bls/qc.ts);
- * 2. one `verifyBatch` (random linear combination) checks every group at once: with N nodes signing one para height
- *    that is one multi-pairing of 1 set, instead of N pairings;
- * 3. when the batch fails, each group is checked alone (`fastAggregateVerify`), and a failing group's commits one by
- *    one, so only the bad signatures are named invalid.
+ * 1. every commit is one set (its signing bytes, its signer's key, its signature), and one `verifyBatch` checks them
+ *    all with fresh random scalars — the blst backend first collapses the sets that share a message (the N nodes of one
+ *    para height) with `aggregateWithRandomness` (Σ rᵢ·pkᵢ, Σ rᵢ·sigᵢ), so a para height still costs about one
+ *    Miller loop, not N;
+ * 2. when the batch fails, each message's sets are checked alone, and a failing message's commits one by one, so only
+ *    the bad signatures are named invalid.
  *
- * Each signature is parsed with the subgroup check (`validate: true`): the module stores a running aggregate per
- * message and adds a signature to it only when its tx applies, so a signature must be valid on its own, not only as
- * part of its group's sum (two Byzantine signatures with cancelling torsion would otherwise leave a stored aggregate
- * that no longer verifies).
+ * Random weights, never a plain sum: the module adds each valid signature to a stored aggregate, so each must be valid
+ * on its own. With a plain sum, σa + X and σb − X (anyone can make them from two honest signatures) pass as a group
+ * while neither is valid, and the stored aggregate of a done height would not verify (review finding, Dec 3). Each
+ * signature is also parsed with the subgroup check (`validate: true`).
  */
 import type { BlsBackend, PublicKey, Signature, SignatureSet } from "../../../crypto/bls/backend.js";
 import { bytesKey } from "../../../util/bytes.js";
@@ -63,24 +62,11 @@ export function verifyCommitChecks(bls: BlsBackend, checks: readonly PendingChec
   }
   if (groups.size === 0) return;
   const list = [...groups.values()];
-  const sets: SignatureSet[] = list.map((g) => ({
-    message: g.signingBytes,
-    publicKey: g.members.length === 1 ? g.members[0]!.check.publicKey : bls.aggregatePublicKeys(g.members.map((m) => m.check.publicKey)),
-    signature: g.members.length === 1 ? g.members[0]!.sig : bls.aggregateSignatures(g.members.map((m) => m.sig)),
-  }));
-  // One set (the common block: one para height) needs no random linear combination: a plain check is cheaper.
-  const all = sets.length === 1 ? bls.verify(sets[0]!.message, sets[0]!.publicKey, sets[0]!.signature) : bls.verifyBatch(sets);
-  for (let i = 0; i < list.length; i++) {
-    const g = list[i]!;
-    const groupOk =
-      all ||
-      (g.members.length === 1
-        ? bls.verify(g.signingBytes, sets[i]!.publicKey, sets[i]!.signature)
-        : bls.fastAggregateVerify(
-            g.signingBytes,
-            g.members.map((m) => m.check.publicKey),
-            sets[i]!.signature,
-          ));
+  const setsOf = (g: Group): SignatureSet[] => g.members.map((m) => ({ message: g.signingBytes, publicKey: m.check.publicKey, signature: m.sig }));
+  const check = (sets: readonly SignatureSet[]): boolean => (sets.length === 1 ? bls.verify(sets[0]!.message, sets[0]!.publicKey, sets[0]!.signature) : bls.verifyBatch(sets));
+  const all = check(list.flatMap(setsOf));
+  for (const g of list) {
+    const groupOk = all || (list.length > 1 && check(setsOf(g)));
     for (const m of g.members) {
       const ok = groupOk || (g.members.length > 1 && bls.verify(g.signingBytes, m.check.publicKey, m.sig));
       const v = verdicts.get(m.check.tx)!;

@@ -56,6 +56,8 @@ export const PARACROSS_VERSION = 1;
 export const MAX_COMMITS_PER_TX = 20;
 export const MAX_GROUP_LEGS = 16;
 export const COMMIT_SIGNATURE_BYTES = 96;
+/** A commit tx before its commits: tag, version, signer, nonce, count. */
+export const COMMIT_TX_HEADER_BYTES = 13;
 export const COMMIT_DOMAIN = "QUIRE-PARA-COMMIT-V1";
 /** A bitmap in a commit message: generous for a para block of MAX_BLOCK_TXS txs. */
 const MAX_BITMAP_BYTES = 1 << 20;

@@ -20,14 +20,15 @@ import type { Hasher } from "../../../crypto/hasher.js";
 import { defaultHasher } from "../../../crypto/hash/backends.js";
 import { Bitset, decodeBitmap, encodeBitmap } from "../../../crypto/bitmap/index.js";
 import { bytesEqual, bytesKey } from "../../../util/bytes.js";
-import { decodeAccountTx } from "../accounts/accountTx.js";
+import { LruCache } from "../../../util/lru.js";
+import { ACCOUNT_OP, ACCOUNT_TX_TAG, decodeAccountTx } from "../accounts/accountTx.js";
 import type { ParaRegistration } from "../build.js";
 import type { CheckResult, DeliverResult } from "../interface.js";
 import type { NamespacedState } from "../keyedState.js";
 import type { AppModule, BlockContext } from "../modular.js";
 import { newTxVerdicts, VERDICT_UNCHECKED, VERDICT_VALID, verifyCommitChecks } from "./blockVerifier.js";
 import type { PendingCheck, TxVerdicts } from "./blockVerifier.js";
-import { COMMIT_TX_TAG, commitSigningBytes, decodeCommitMessage, decodeCommitTx, decodeGroupTx, decodeParaTx, GROUP_TX_TAG, PARA_TX_TAG } from "./format.js";
+import { COMMIT_TX_TAG, commitSigningBytes, decodeCommitMessage, decodeCommitTx, decodeGroupTx, decodeParaTx, GROUP_TX_TAG, MAX_COMMITS_PER_TX, PARA_TX_TAG } from "./format.js";
 import type { CommitMessage, CommitTx } from "./format.js";
 import { crossIndices, isParaTagged, packParaTxs } from "./packing.js";
 import type { CommitRecord, PendingWithdrawal, TitleMeta } from "./records.js";
@@ -49,7 +50,12 @@ import {
 
 /** What the module credits withdrawals from: the accounts module's escrow of each title. */
 export interface EscrowLedger {
-  releaseEscrow(title: string, to: Uint8Array, amount: number): void;
+  /**
+   * Moves `amount` from the title's escrow to `to`; false (nothing moved) when the escrow holds less. Never throws
+   * for that: a para quorum that signs withdrawals its chain never burned can only empty the escrow, not stop the
+   * main chain (review finding, Dec 3).
+   */
+  releaseEscrow(title: string, to: Uint8Array, amount: number): boolean;
 }
 
 /** Why a paracross tx failed (its result bit is set). A group's failure is `GROUP_LEG_FAILED:<leg's code>`. */
@@ -64,7 +70,13 @@ export type ParacrossDeliverCode =
   | "BAD_MAIN_HEIGHT"
   | "BAD_BITMAP"
   | "TOO_FAR_AHEAD"
-  | "TOO_MANY_MESSAGES";
+  | "TOO_MANY_MESSAGES"
+  /** A 0x21 para tx wrapping an accounts deposit (deposits are main txs: they lock the amount first). */
+  | "DEPOSIT_IN_PARA_TX"
+  /** An accounts deposit as a group's main leg (it would be locked and never credited). */
+  | "DEPOSIT_IN_GROUP"
+  /** The block holds more of this signer's commits than MAX_COMMITS_PER_SIGNER_PER_BLOCK. */
+  | "TOO_MANY_COMMITS";
 
 /**
  * How far above done a commit may be. A para node stops making blocks 100 heights ahead of done (README, the
@@ -73,6 +85,11 @@ export type ParacrossDeliverCode =
 export const MAX_HEIGHTS_AHEAD = 10_000;
 /** Distinct messages one signer may sign at one height (one correction): bounds a height's records to 2·n. */
 export const MAX_MESSAGES_PER_SIGNER = 2;
+/** Commits of one signer checked per block: two full commit txs (a send and its resend). Bounds what a Byzantine
+ * proposer can make every validator verify with unchecked commit txs (review finding, Dec 3). */
+export const MAX_COMMITS_PER_SIGNER_PER_BLOCK = 2 * MAX_COMMITS_PER_TX;
+/** Admitted commit txs remembered (their verified signatures): far more than a mempool holds between two blocks. */
+const CHECKED_TXS = 4_096;
 /** `status().holes` looks at most this many heights above done (a bounded read for an RPC query). */
 export const MAX_HOLES_LISTED = 1_000;
 
@@ -153,6 +170,14 @@ export class ParacrossModule implements AppModule {
   private readonly escrow: EscrowLedger;
   /** This block's commit-signature verdicts by tx index (VERDICT_* per commit), from beginBlock. */
   private readonly verdicts = new Map<number, TxVerdicts>();
+  /** Withdrawals a done height asked for that the escrow could not cover (only a dishonest para quorum causes one). */
+  escrowShort = 0;
+  /**
+   * Commit txs whose signatures `check` verified (mempool admission), by SHA-256 of the tx: their parsed signatures
+   * (null for commits at or below done then). A block's commit txs that are here need no pairing in `beginBlock`; the
+   * cache changes what verification costs, never its outcome (the key is the whole tx).
+   */
+  private readonly checked = new LruCache<string, readonly (Signature | null)[]>(CHECKED_TXS);
   /**
    * Aggregates computed in this block, by their compressed bytes: the next signer of the same message adds to the
    * parsed point instead of decompressing the stored bytes again. Keyed by bytes, so a rolled-back write cannot
@@ -183,21 +208,19 @@ export class ParacrossModule implements AppModule {
         const d = decodeCommitTx(tx);
         if (!d.ok) return { ok: false, code: d.code, reason: d.reason };
         const c = this.checkCommitOrigin(d.value);
-        return c === null ? OK : reject(c, `commit tx refused: ${c}`);
+        if (c !== null) return reject(c, `commit tx refused: ${c}`);
+        return this.checkSignatures(tx, d.value);
       }
       case PARA_TX_TAG: {
-        const d = decodeParaTx(tx);
-        if (!d.ok) return { ok: false, code: d.code, reason: d.reason };
-        return this.paras.has(d.value.title) ? OK : reject("UNKNOWN_TITLE", `no para chain titled ${JSON.stringify(d.value.title)} is registered`);
+        const c = this.paraTxProblem(tx);
+        return c === null ? OK : reject(c, `para tx refused: ${c}`);
       }
       case GROUP_TX_TAG: {
         const d = decodeGroupTx(tx);
         if (!d.ok) return { ok: false, code: d.code, reason: d.reason };
         for (const leg of d.value) {
-          if (leg[0] !== PARA_TX_TAG) continue;
-          const p = decodeParaTx(leg);
-          if (!p.ok) return { ok: false, code: p.code, reason: `para leg: ${p.reason}` };
-          if (!this.paras.has(p.value.title)) return reject("UNKNOWN_TITLE", `a para leg names the unregistered title ${JSON.stringify(p.value.title)}`);
+          const c = leg[0] === PARA_TX_TAG ? this.paraTxProblem(leg) : isDeposit(leg) ? "DEPOSIT_IN_GROUP" : null;
+          if (c !== null) return reject(c, `group leg refused: ${c}`);
         }
         return OK;
       }
@@ -212,6 +235,7 @@ export class ParacrossModule implements AppModule {
     this.blockTxs = ctx.txs;
     const doneAtStart = new Map<string, number>();
     const checks: PendingCheck[] = [];
+    const perSigner = new Map<string, number>();
     for (let i = 0; i < ctx.txs.length; i++) {
       const tx = ctx.txs[i]!;
       if (tx[0] !== COMMIT_TX_TAG) continue;
@@ -220,7 +244,21 @@ export class ParacrossModule implements AppModule {
       const para = this.paras.get(d.value.commits[0]!.decoded.title)!;
       let done = doneAtStart.get(para.title);
       if (done === undefined) doneAtStart.set(para.title, (done = decodeMeta(this.state.get(metaKey(para.title))).done));
-      this.verdicts.set(i, this.collectChecks(d.value, para, done, i, checks));
+      const admitted = this.checked.get(bytesKey(this.hasher.digest(tx)));
+      if (admitted !== undefined) {
+        // Verified at admission: valid above the done height it was checked against; re-check any commit that was at
+        // or below it then (done never decreases, so such a commit is skipped now anyway).
+        const v = newTxVerdicts(d.value.commits.length);
+        admitted.forEach((sig, j) => {
+          if (sig !== null) {
+            v.verdict[j] = VERDICT_VALID;
+            v.signatures[j] = sig;
+          }
+        });
+        this.verdicts.set(i, v);
+        continue;
+      }
+      this.verdicts.set(i, this.collectChecks(d.value, para, done, i, checks, perSigner));
     }
     verifyCommitChecks(this.bls, checks, this.verdicts);
   }
@@ -230,9 +268,8 @@ export class ParacrossModule implements AppModule {
       case COMMIT_TX_TAG:
         return this.deliverCommit(tx, index, ctx);
       case PARA_TX_TAG: {
-        const d = decodeParaTx(tx);
-        if (!d.ok) return fail("MALFORMED");
-        return this.paras.has(d.value.title) ? OK : fail("UNKNOWN_TITLE");
+        const c = this.paraTxProblem(tx);
+        return c === null ? OK : fail(c);
       }
       case GROUP_TX_TAG:
         return this.deliverGroup(tx, index, ctx);
@@ -303,12 +340,42 @@ export class ParacrossModule implements AppModule {
     return tx.signer < para.n ? null : "NOT_PARA_NODE";
   }
 
-  /** Queues the signature checks of a commit tx's commits above `done`; returns its (unfilled) verdicts. */
-  private collectChecks(tx: CommitTx, para: Para, done: number, index: number, checks: PendingCheck[]): TxVerdicts {
+  /**
+   * Mempool admission of a commit tx: every commit above the committed done height must carry a valid signature
+   * (one batch for the tx). Without it anyone could fill the mempools with commit txs that claim a para node's index
+   * and make every validator pair them in every block (review finding, Dec 3: 50 such txs cost 4.4 s of one block).
+   */
+  private checkSignatures(tx: Uint8Array, d: CommitTx): CheckResult {
+    const para = this.paras.get(d.commits[0]!.decoded.title)!;
+    const done = decodeMeta(this.state.query(metaKey(para.title))).done;
+    const checks: PendingCheck[] = [];
+    const verdict = this.collectChecks(d, para, done, 0, checks, null);
+    verifyCommitChecks(this.bls, checks, new Map([[0, verdict]]));
+    for (const c of checks) {
+      if (verdict.verdict[c.commit] !== VERDICT_VALID) return reject("BAD_SIGNATURE", `commit ${c.commit} (height ${d.commits[c.commit]!.decoded.height}) has an invalid signature`);
+    }
+    this.checked.set(bytesKey(this.hasher.digest(tx)), verdict.signatures);
+    return OK;
+  }
+
+  /**
+   * Queues the signature checks of a commit tx's commits above `done`; returns its (unfilled) verdicts. With
+   * `perSigner` (a block's count of queued checks per title and signer), a signer's commits past
+   * MAX_COMMITS_PER_SIGNER_PER_BLOCK and commits more than MAX_HEIGHTS_AHEAD above done are not queued (they fail
+   * without a pairing), so a block of unchecked commit txs costs a bounded number of pairings.
+   */
+  private collectChecks(tx: CommitTx, para: Para, done: number, index: number, checks: PendingCheck[], perSigner: Map<string, number> | null): TxVerdicts {
     const verdict = newTxVerdicts(tx.commits.length);
+    const who = `${para.title}/${tx.signer}`;
     tx.commits.forEach((c, j) => {
       // At or below done the commit is skipped whatever its signature: no pairing spent on it.
       if (c.decoded.height <= done) return;
+      if (perSigner !== null) {
+        if (c.decoded.height > done + MAX_HEIGHTS_AHEAD) return;
+        const n = perSigner.get(who) ?? 0;
+        if (n >= MAX_COMMITS_PER_SIGNER_PER_BLOCK) return;
+        perSigner.set(who, n + 1);
+      }
       checks.push({ tx: index, commit: j, signingBytes: commitSigningBytes(c.message, this.hasher), publicKey: para.keys[tx.signer]!, signature: c.signature });
     });
     return verdict;
@@ -320,7 +387,7 @@ export class ParacrossModule implements AppModule {
     const t = this.blockTxs[index];
     if (known !== undefined && t !== undefined && (t === tx || bytesEqual(t, tx))) return known;
     const checks: PendingCheck[] = [];
-    const verdict = this.collectChecks(d, para, done, index, checks);
+    const verdict = this.collectChecks(d, para, done, index, checks, new Map());
     verifyCommitChecks(this.bls, checks, new Map([[index, verdict]]));
     return verdict;
   }
@@ -348,13 +415,12 @@ export class ParacrossModule implements AppModule {
         skipped++;
         continue;
       }
-      if (verdict.verdict[j] === VERDICT_UNCHECKED) {
-        // Not checked in beginBlock (it was at or below done then, which cannot happen as done only grows): check now.
-        verifyCommitChecks(this.bls, [{ tx: index, commit: j, signingBytes: commitSigningBytes(c.message, this.hasher), publicKey: para.keys[signer]!, signature: c.signature }], new Map([[index, verdict]]));
-      }
+      if (h > meta.done + MAX_HEIGHTS_AHEAD) return fail("TOO_FAR_AHEAD");
+      // Unchecked above done: beginBlock queued no pairing for it, past its signer's share of the block (done only
+      // grows, so nothing else leaves a commit unchecked).
+      if (verdict.verdict[j] === VERDICT_UNCHECKED) return fail("TOO_MANY_COMMITS");
       const sig = verdict.signatures[j];
       if (verdict.verdict[j] !== VERDICT_VALID || sig === null || sig === undefined) return fail("BAD_SIGNATURE");
-      if (h > meta.done + MAX_HEIGHTS_AHEAD) return fail("TOO_FAR_AHEAD");
       const m = c.decoded.mainHeight;
       // A para block is made from a committed main block, so its main height is below this block's, and done
       // commits' main heights increase.
@@ -457,9 +523,23 @@ export class ParacrossModule implements AppModule {
     const cross = decodeBitmap(msg.crossTxs);
     for (const w of pending) {
       // A failed para tx did not burn: nothing to credit, the record goes all the same.
-      if (bit(cross, w.index) && !bit(results, w.index)) this.escrow.releaseEscrow(title, w.to.slice(), w.amount);
+      if (bit(cross, w.index) && !bit(results, w.index) && !this.escrow.releaseEscrow(title, w.to.slice(), w.amount)) this.escrowShort++;
     }
     this.state.delete(key);
+  }
+
+  /**
+   * Why a 0x21 para tx (standalone or a group's leg) is refused, or null: it must decode, name a registered title and
+   * not wrap an accounts deposit — a deposit is credited on the para chain only when it is a main tx that locked its
+   * amount in escrow; wrapped, it would credit the para chain with nothing locked (review finding, Dec 3: unbacked para
+   * balances that could then drain the escrow through withdrawals).
+   */
+  private paraTxProblem(tx: Uint8Array): ParacrossDeliverCode | null {
+    const d = decodeParaTx(tx);
+    if (!d.ok) return "MALFORMED";
+    if (!this.paras.has(d.value.title)) return "UNKNOWN_TITLE";
+    if (isDeposit(d.value.inner)) return "DEPOSIT_IN_PARA_TX";
+    return null;
   }
 
   private deliverGroup(tx: Uint8Array, index: number, ctx: BlockContext): DeliverResult {
@@ -467,11 +547,13 @@ export class ParacrossModule implements AppModule {
     if (!d.ok) return fail("MALFORMED");
     for (const leg of d.value) {
       if (leg[0] === PARA_TX_TAG) {
-        const p = decodeParaTx(leg);
-        if (!p.ok) return { ok: false, code: "GROUP_LEG_FAILED:MALFORMED" };
-        if (!this.paras.has(p.value.title)) return { ok: false, code: "GROUP_LEG_FAILED:UNKNOWN_TITLE" };
+        const c = this.paraTxProblem(leg);
+        if (c !== null) return { ok: false, code: `GROUP_LEG_FAILED:${c}` };
         continue;
       }
+      // A deposit is credited on its para chain only as a top-level main tx (packing.ts): inside a group it would lock
+      // the amount in escrow and never be credited.
+      if (isDeposit(leg)) return { ok: false, code: "GROUP_LEG_FAILED:DEPOSIT_IN_GROUP" };
       const r = ctx.deliverNested(leg, index);
       if (!r.ok) return { ok: false, code: `GROUP_LEG_FAILED:${r.code}` };
     }
@@ -492,4 +574,8 @@ function bitmapsDecode(m: CommitMessage): boolean {
   } catch {
     return false;
   }
+}
+
+function isDeposit(tx: Uint8Array): boolean {
+  return tx.length > 1 && tx[0] === ACCOUNT_TX_TAG && tx[1] === ACCOUNT_OP.deposit;
 }

@@ -37,8 +37,9 @@ class MapState implements StateWriter {
 
 class FakeEscrow implements EscrowLedger {
   readonly calls: { title: string; to: string; amount: number }[] = [];
-  releaseEscrow(title: string, to: Uint8Array, amount: number): void {
+  releaseEscrow(title: string, to: Uint8Array, amount: number): boolean {
     this.calls.push({ title, to: toHex(to), amount });
+    return true;
   }
 }
 
@@ -255,3 +256,80 @@ function signing(m: Uint8Array): Uint8Array {
 function code(v: { ok: boolean; code?: string }): string | null {
   return v.ok ? null : (v.code ?? null);
 }
+
+// --- Review findings (Dec 3) -----------------------------------------------------------------------------------------
+
+test("paracross: a deposit wrapped in a para tx (alone or as a group leg) and a deposit as a group's main leg are refused, never packed", async () => {
+  const { packParaTxs } = await import("../../../../src/chain/app/paracross/packing.js");
+  const c = chain();
+  c.block([]);
+  // Unsigned on purpose: wrapped, nobody would ever check its signature (the para chain credits deposits it packs).
+  const deposit = attachSignature(encodeAccountTxBody({ op: "deposit", from: new Uint8Array(32).fill(1), nonce: 0, amount: 1_000_000, to: new Uint8Array(32).fill(2), title: "alpha" }), new Uint8Array(64));
+  const wrapped = encodeParaTx("alpha", deposit);
+  const inGroup = encodeGroupTx([encodeKvTx({ op: "put", nonce: new Uint8Array(8), key: utf8("k"), value: utf8("v") }), wrapped]);
+  const depositLeg = encodeGroupTx([deposit, encodeParaTx("alpha", encodeKvTx({ op: "put", nonce: new Uint8Array(8), key: utf8("p"), value: utf8("v") }))]);
+  for (const [tx, code] of [[wrapped, "DEPOSIT_IN_PARA_TX"], [inGroup, "DEPOSIT_IN_PARA_TX"], [depositLeg, "DEPOSIT_IN_GROUP"]] as const) {
+    const r = c.app.check(tx);
+    assert.ok(!r.ok && r.code === code, `check: ${JSON.stringify(r)}`);
+  }
+  assert.deepEqual(c.block([wrapped, inGroup, depositLeg]), ["DEPOSIT_IN_PARA_TX", "GROUP_LEG_FAILED:DEPOSIT_IN_PARA_TX", "GROUP_LEG_FAILED:DEPOSIT_IN_GROUP"]);
+  // The packing rule skips wrapped deposits even where the main chain let one through (it cannot now).
+  assert.deepEqual(packParaTxs("alpha", [wrapped, inGroup], () => true), []);
+});
+
+test("paracross: cancelling signatures (σa + X, σb − X) pass no check, so no stored aggregate goes bad", async () => {
+  const { bls12_381 } = await import("@noble/curves/bls12-381.js");
+  const G2 = bls12_381.G2.Point;
+  const c = chain();
+  c.block([]);
+  const m = testMessage("alpha", 1, 1);
+  const sig = (i: number): Uint8Array => bls.signatureToBytes(bls.sign(A.secrets[i]!, signing(m)), "compressed");
+  const x = G2.fromHex(toHex(bls.signatureToBytes(bls.sign(A.secrets[3]!, utf8("anything")), "compressed")));
+  const a = G2.fromHex(toHex(sig(0))).add(x).toBytes(true);
+  const b = G2.fromHex(toHex(sig(1))).subtract(x).toBytes(true);
+  const { encodeCommitTx } = await import("../../../../src/chain/app/paracross/format.js");
+  const forged = [encodeCommitTx({ signer: 0, nonce: new Uint8Array(8), commits: [{ message: m, signature: a }] }), encodeCommitTx({ signer: 1, nonce: new Uint8Array(8), commits: [{ message: m, signature: b }] })];
+  // Refused at admission, and in a block (a proposer may include txs no mempool admitted).
+  for (const tx of forged) assert.ok(!c.app.check(tx).ok);
+  assert.deepEqual(c.block(forged), ["BAD_SIGNATURE", "BAD_SIGNATURE"]);
+  // The honest signatures still make the height done, and its certificate verifies.
+  assert.deepEqual(c.block(commits(A, [0, 1, 2], m)), [null, null, null]);
+  assert.ok(verifyDoneCommit(c.px.doneCommit("alpha", 1)!, A.registration, bls, hasher).ok);
+});
+
+test("paracross: commit txs are verified at admission; a block of unchecked ones costs a bounded number of pairings", () => {
+  const c = chain();
+  c.block([]);
+  const good = testCommitTx(bls, hasher, A.secrets[0]!, 0, [testMessage("alpha", 1, 1)]);
+  assert.deepEqual(c.app.check(good), { ok: true });
+  // Signed by node 1's key, claiming node 0: refused before it reaches a mempool.
+  const claimed = testCommitTx(bls, hasher, A.secrets[1]!, 0, [testMessage("alpha", 1, 1)]);
+  const r = c.app.check(claimed);
+  assert.ok(!r.ok && r.code === "BAD_SIGNATURE");
+  // 60 unchecked commits of one signer in one block: the first 40 are checked (and valid), the rest fail unverified.
+  const txs = [0, 1, 2].map((k) => testCommitTx(bls, hasher, A.secrets[2]!, 2, Array.from({ length: 20 }, (_, j) => testMessage("alpha", 1 + 20 * k + j, 1, { variant: 7 }))));
+  assert.deepEqual(c.block(txs), [null, null, "TOO_MANY_COMMITS"]);
+});
+
+test("paracross: a withdrawal the escrow cannot cover is skipped and counted, and the chain goes on", () => {
+  const state = new MapState();
+  const app = new ModularApplication({}, { committed: state, hasher });
+  const px = app.use(new ParacrossModule({ paras: [A.registration] }, { state: app.namespace(0x20), bls, hasher, escrow: { releaseEscrow: () => false } }));
+  let height = 0;
+  const block = (txs: readonly Uint8Array[]): (string | null)[] => {
+    height++;
+    app.beginBlock(state, { height, txCount: txs.length, txs });
+    const codes = txs.map((tx, i) => {
+      const res = app.deliver(tx, i);
+      return res.ok ? null : res.code;
+    });
+    app.commit();
+    return codes;
+  };
+  const w = attachSignature(encodeAccountTxBody({ op: "withdraw", from: new Uint8Array(32).fill(3), nonce: 0, amount: 5, to: new Uint8Array(32).fill(4), title: "alpha" }), new Uint8Array(64));
+  assert.deepEqual(block([encodeParaTx("alpha", w)]), [null]);
+  const m = testMessage("alpha", 1, 1, { packed: 1, cross: [0] });
+  assert.deepEqual(block(commits(A, [0, 1, 2], m)), [null, null, null]);
+  assert.equal(px.status("alpha")!.doneHeight, 1);
+  assert.equal(px.escrowShort, 1);
+});

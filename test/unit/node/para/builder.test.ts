@@ -103,3 +103,21 @@ test("main blocks are processed in order: an old one is ignored, a gap is refuse
   assert.equal(p.builder.apply(main.blocks[0]!), null);
   assert.throws(() => p.builder.apply(main.blocks[2]!), (e: unknown) => e instanceof ParaNodeError && e.code === "BAD_MAIN_BLOCK");
 });
+
+test("a store commit that throws leaves the main block to be processed again, not skipped", () => {
+  const p = paraChain(backend, { startHeight: 2 });
+  const main = mainChain();
+  p.builder.apply(main.blocks[0]!); // height 1: before startHeight, nothing made
+  const real = p.executor.commit.bind(p.executor);
+  let fail = true;
+  p.executor.commit = (blocks) => {
+    if (fail) throw new Error("disk full");
+    return real(blocks);
+  };
+  assert.throws(() => p.builder.apply(main.blocks[1]!), /disk full/);
+  assert.equal(p.builder.lastMainHeight, 1);
+  fail = false;
+  assert.equal(p.builder.apply(main.blocks[1]!), 1);
+  assert.equal(p.builder.lastMainHeight, 2);
+  assert.equal(p.store.committedAt(1)!.block.header.view, 2);
+});

@@ -113,7 +113,9 @@ export function paraChain(backend: BlsBackend, opts: { startHeight?: number; emp
 }
 
 /** An unsigned stand-in commit for para height h (the sender never looks inside the signature). */
-export function fakeCommit(h: number): OwnCommit {
-  const message = encodeCommitMessage({ title: TITLE, height: h, mainHeight: h, blockHash: new Uint8Array(32).fill(h & 0xff), stateRoot: new Uint8Array(32), results: encodeBitmapIndices(0, new Uint32Array(0)), crossTxs: encodeBitmapIndices(0, new Uint32Array(0)) });
+export function fakeCommit(h: number, packedTxs = 0): OwnCommit {
+  // Every other packed tx failed: a dense results bitmap of packedTxs bits.
+  const failed = Uint32Array.from({ length: packedTxs >>> 1 }, (_, i) => 2 * i);
+  const message = encodeCommitMessage({ title: TITLE, height: h, mainHeight: h, blockHash: new Uint8Array(32).fill(h & 0xff), stateRoot: new Uint8Array(32), results: encodeBitmapIndices(packedTxs, failed), crossTxs: encodeBitmapIndices(packedTxs, new Uint32Array(0)) });
   return { height: h, mainHeight: h, message, signature: new Uint8Array(96) };
 }

@@ -1,3 +1,4 @@
+import { RpcClient } from "../../../../src/rpc/client.js";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { decodeBitmapIndices } from "../../../../src/crypto/bitmap/index.js";
@@ -49,4 +50,14 @@ test("RpcMainChain: new heads arrive from the main node's stream", async () => {
   }, "a new head from the stream");
   assert.ok(heads[0]! >= 3 && heads[0]! <= last);
   stop();
+});
+
+test("RpcMainChain: a main node of another chain (chain id or genesis block) is never used", async () => {
+  const genesis = (await new RpcClient({ url: h.base }).block(0))!;
+  const right = new RpcMainChain({ urls: [h.base], expect: { chainId: "quire-test", genesisHash: genesis.hash } }, { logger: SILENT });
+  assert.ok((await right.head()) >= 1);
+  const wrongId = new RpcMainChain({ urls: [h.base], expect: { chainId: "another-chain", genesisHash: genesis.hash } }, { logger: SILENT });
+  await assert.rejects(wrongId.head(), (e: unknown) => e instanceof ParaNodeError && e.code === "MAIN_UNAVAILABLE" && /not the para genesis's main chain/.test(e.message));
+  const wrongGenesis = new RpcMainChain({ urls: [h.base], expect: { chainId: "quire-test", genesisHash: new Uint8Array(32) } }, { logger: SILENT });
+  await assert.rejects(wrongGenesis.blockBody(1), (e: unknown) => e instanceof ParaNodeError && /genesis block/.test(e.message));
 });

@@ -2,13 +2,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { decodeCommitTx } from "../../../../src/chain/app/paracross/format.js";
 import { SILENT } from "../../../../src/node/logger.js";
+import { MAX_TX_BYTES } from "../../../../src/domain/limits.js";
 import { MAIN_PIPELINE_BLOCKS, ParaSender } from "../../../../src/node/para/sender.js";
 import type { ParaSenderOptions } from "../../../../src/node/para/sender.js";
 import { fakeCommit, FakeMain, TITLE } from "./harness.js";
 
 const SEED: ParaSenderOptions = { title: TITLE, nodeIndex: 2, notificationQueue: 100, maxCommitsPerTx: 20, resendAfterBlocks: 2, stallAfterBlocks: 100 };
 
-function setup(opts: Partial<ParaSenderOptions> = {}, head = 0) {
+function setup(opts: Partial<ParaSenderOptions> = {}, head = 0, packedTxs = 0) {
   const main = new FakeMain();
   const chain = { head };
   let n = 0;
@@ -17,7 +18,7 @@ function setup(opts: Partial<ParaSenderOptions> = {}, head = 0) {
     { ...SEED, ...opts },
     {
       main,
-      commit: (h) => (h >= 1 && h <= chain.head ? fakeCommit(h) : undefined),
+      commit: (h) => (h >= 1 && h <= chain.head ? fakeCommit(h, packedTxs) : undefined),
       paraHead: () => chain.head,
       logger: SILENT,
       nonce: () => {
@@ -137,4 +138,30 @@ test("a full notification queue stops building until the main chain carries the 
   await sender.onMainBlock(main.add([main.submitted[0]!]));
   assert.deepEqual(sent(main.submitted[1]!).heights, [2, 3]);
   assert.equal(sender.canBuild, true);
+});
+
+test("a copy of the in-flight tx (same signer and nonce, a broken signature) carried and failed is not taken for this node's", async () => {
+  const { main, sender, counters } = setup({ maxCommitsPerTx: 5 }, 5);
+  await sender.start(0);
+  const mine = main.submitted[0]!;
+  const copy = mine.slice();
+  copy[copy.length - 1]! ^= 1;
+  await sender.onMainBlock(main.add([copy], [0]));
+  // Still waiting for its own tx: nothing resent, nothing passed over.
+  assert.equal(main.submitted.length, 1);
+  assert.equal(counters.resends, 0);
+  assert.deepEqual(sender.inFlight === null ? null : [sender.inFlight.from, sender.inFlight.to], [1, 5]);
+  await sender.onMainBlock(main.add([mine]));
+  assert.equal(sender.inFlight, null);
+});
+
+test("commit txs are cut by bytes too: big para blocks' commits go out in txs under MAX_TX_BYTES", async () => {
+  // 65,536 packed txs per block: ~8 KiB of dense results bitmap per commit.
+  const { main, sender } = setup({}, 20, 65_536);
+  await sender.start(0);
+  const first = main.submitted[0]!;
+  assert.ok(first.length <= MAX_TX_BYTES, `${first.length} bytes`);
+  const n = sent(first).heights.length;
+  assert.ok(n >= 1 && n < 20, `${n} commits in the first tx`);
+  assert.deepEqual(sent(first).heights, range(1, n));
 });

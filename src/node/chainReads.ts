@@ -1,0 +1,73 @@
+/**
+ * The RPC's reads of a committed chain, over its store and application: what a validator (`QuireNode`) and a para
+ * node (`ParaNode`) answer alike for blocks, block tx ids and bodies, inclusion proofs, KV values, accounts, supply
+ * and (on a main chain) paracross progress. Each node keeps what differs (tx status, submission, status, genesis).
+ */
+import type { BuiltApplication } from "../chain/app/build.js";
+import type { DoneCommit, ParaStatus } from "../chain/app/paracross/module.js";
+import { ProofTreeCache } from "../chain/proofTrees.js";
+import type { ChainStore } from "../chain/store/interface.js";
+import { defaultHasher } from "../crypto/hash/backends.js";
+import type { AccountView, BlockBody, BlockSummary, ProofResult, SupplyView } from "../rpc/api.js";
+
+export class ChainReads {
+  /** Trees of recent blocks' transactions: a repeated proof is a lookup, not a tree (see chain/proofTrees.ts). */
+  private readonly proofTrees = new ProofTreeCache();
+
+  constructor(
+    private readonly store: ChainStore,
+    private readonly app: () => BuiltApplication,
+  ) {}
+
+  block(height: number | "latest"): BlockSummary | null {
+    const h = height === "latest" ? this.store.head()?.height : height;
+    if (h === undefined) return null;
+    const rec = this.store.committedAt(h);
+    if (rec === undefined) return null;
+    // A para block's QC slot holds its anchor (view = main height, no signers): shown as it is (src/node/para/README.md).
+    return { hash: rec.hash, header: rec.block.header, txCount: rec.block.txs.length, qc: h === 0 ? null : rec.qc };
+  }
+
+  blockTxIds(height: number): Uint8Array | null {
+    const rec = this.store.committedAt(height);
+    if (rec === undefined) return null;
+    // The ids are not stored by block (only id → location), so they are hashed again: ~1 µs per 256-byte tx.
+    return rec.block.txs.length === 0 ? new Uint8Array(0) : defaultHasher().digestMany(rec.block.txs);
+  }
+
+  blockBody(height: number): BlockBody | null {
+    const rec = this.store.committedAt(height);
+    return rec === undefined ? null : { results: rec.results, txs: rec.block.txs };
+  }
+
+  proof(height: number, index: number): ProofResult {
+    const t = this.proofTrees.tree(height, () => this.store.committedAt(height)?.block.txs);
+    if (t === undefined) return { kind: "noBlock" };
+    if (index >= t.tree.size) return { kind: "noTx", txCount: t.tree.size };
+    return { kind: "ok", proof: t.tree.proof(index), cached: t.cached };
+  }
+
+  kv(key: Uint8Array): Uint8Array | null {
+    return this.app().kv?.query(key) ?? null;
+  }
+
+  account(publicKey: Uint8Array): AccountView | null {
+    const a = this.app().accounts;
+    return a === null ? null : { publicKey, ...a.account(publicKey) };
+  }
+
+  /** Σ balances and each registered para chain's escrow (a para chain registers none). */
+  supply(): SupplyView | null {
+    const a = this.app().accounts;
+    if (a === null) return null;
+    return { supply: a.supply(), escrows: new Map(a.registeredTitles().map((t) => [t, a.escrow(t)])) };
+  }
+
+  paraStatus(title: string): ParaStatus | null {
+    return this.app().paracross?.status(title) ?? null;
+  }
+
+  paraCommit(title: string, height: number): DoneCommit | null {
+    return this.app().paracross?.doneCommit(title, height) ?? null;
+  }
+}
