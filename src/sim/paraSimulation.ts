@@ -349,7 +349,7 @@ export class ParaSimulation {
       title: PARA_SIM_TITLE,
       chainId: PARA_SIM_CHAIN_ID,
       chainIdBytes: utf8(PARA_SIM_CHAIN_ID),
-      mainChainId: "quire-sim",
+      mainChainId: new TextDecoder().decode(SIM_CHAIN_ID),
       mainGenesisHash,
       startHeight: 1,
       genesisTimeMs: 0,
