@@ -13,7 +13,7 @@ interface CommandEntry {
 const COMMANDS: Record<string, CommandEntry> = {
   merkle: { summary: "RFC 6962 Merkle root, inclusion proof and proof verification (stdin/stdout)", load: async () => (await import("./merkle.js")).merkleCommand },
   keygen: { summary: "write a BLS validator key file (mode 0600) with its proof of possession", load: async () => (await import("./keygen.js")).keygenCommand },
-  sim: { summary: "deterministic consensus simulations: quire sim --validators N --seeds K --scenario random|KINDS --views V [--byzantine B] [--bls-every K] [--json FILE]", load: async () => (await import("./sim.js")).simCommand },
+  sim: { summary: "deterministic consensus simulations: quire sim --validators N --seeds K --scenario random|KINDS --views V [--byzantine B] [--bls-every K] [--para P [--byzantine-paras K] [--para-outages random]] [--json FILE]", load: async () => (await import("./sim.js")).simCommand },
   init: { summary: "a new network on disk: quire init --validators N --dir DIR [--base-port P] [--hosts h1,h2,...] [--para TITLE --para-nodes N]", load: async () => (await import("./init.js")).initCommand },
   node: { summary: "run one validator or para node (by the config's type): quire node --config FILE [--set field.path=value ...] (SIGINT/SIGTERM stop it gracefully)", load: async () => (await import("./node.js")).nodeCommand },
   cluster: { summary: "a local N-validator network as child processes with a live status line and load: quire cluster [--validators N] [--dir DIR] [--load TX_PER_S]", load: async () => (await import("./cluster.js")).clusterCommand },

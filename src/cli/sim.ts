@@ -5,12 +5,23 @@
  *   quire sim --validators 4 --byzantine 2 --scenario twins --seeds 20     # more than f Byzantine: must fail
  *   quire sim --seeds 100000 --json soak.json                              # soak
  *   quire sim --seeds 100 --bls-every 10                                   # every 10th run with real BLS (blst)
+ *   quire sim --validators 4 --para 4 --seeds 200 --scenario random        # multi-chain: main + 4 para nodes
+ *   quire sim --validators 4 --para 4 --seeds 200 --scenario random --para-outages random   # + para node outages
+ *   quire sim --para 4 --byzantine-paras 3 --para-policy shared --scenario happy --seeds 3   # 2/3 collude: must fail
+ *
+ * With `--para P` each run is a multi-chain run (src/sim/paraSimulation.ts): the main chain's replicas run
+ * kv + accounts + paracross, P para nodes (real BLS, blst) follow it on the same virtual clock, and the paracross
+ * invariant (every done height contiguous and agreed by ≥ 2/3, the honest para nodes' commit) is checked with the
+ * main chain's own.
  *
  * Exit code 0 when every run kept safety, validity and liveness; 1 on any violation (the failing seeds are printed
  * with a replay command and a minimal trace); 2 on bad usage.
  */
 import { writeFileSync } from "node:fs";
 import { checkFlags, choiceFlag, intFlag, parseArgs, stringFlag, UsageError } from "./args.js";
+import type { ParsedArgs } from "./args.js";
+import { runParaSweep } from "../sim/paraSweep.js";
+import type { ParaSweepSummary } from "../sim/paraSweep.js";
 import { BLS_BACKEND_NAMES, loadBlsBackend } from "../crypto/bls/backend.js";
 import { blsSimCrypto } from "../sim/blsCrypto.js";
 import { SCENARIO_KINDS } from "../sim/scenario.js";
@@ -18,7 +29,7 @@ import type { ScenarioKind } from "../sim/scenario.js";
 import { runSweep } from "../sim/runner.js";
 import type { SweepSummary } from "../sim/runner.js";
 
-const FLAGS = ["validators", "seeds", "seed", "scenario", "views", "byzantine", "json", "quiet", "bls-every", "bls-backend"];
+const FLAGS = ["validators", "seeds", "seed", "scenario", "views", "byzantine", "json", "quiet", "bls-every", "bls-backend", "para", "byzantine-paras", "para-policy", "para-height", "para-outages"];
 
 function parseKinds(s: string): readonly ScenarioKind[] | "random" {
   if (s === "random") return "random";
@@ -52,6 +63,12 @@ export async function simCommand(argv: string[]): Promise<number> {
   if (firstSeed > 0xffffffff) throw new UsageError("--seed must fit in 32 bits");
   if (views < 1) throw new UsageError("--views must be >= 1");
   if (byzantine !== undefined && byzantine > validators) throw new UsageError("--byzantine cannot exceed --validators");
+  const para = intFlag(args, "para");
+  if (para !== undefined) {
+    if (blsEvery > 0) throw new UsageError("--bls-every does not apply to --para runs (their para commits are always BLS)");
+    return paraSim(args, { validators, seeds, firstSeed, views, byzantine, scenario, kinds, json, quiet, para });
+  }
+  for (const f of ["byzantine-paras", "para-policy", "para-height", "para-outages"]) if (args.flags.has(f)) throw new UsageError(`--${f} needs --para`);
 
   let lastReport = performance.now();
   const cpu0 = process.cpuUsage();
@@ -102,6 +119,81 @@ function report(s: SweepSummary, c: { validators: number; scenario: string; view
     `  virtual     ${(s.virtualMs / 1000).toFixed(1)} s simulated in ${(s.wallMs / 1000).toFixed(2)} s wall`,
     `  commit latency (proposal to commit, mean): ${s.commitLatencyMs.first.toFixed(1)} ms at the first replica, ${s.commitLatencyMs.all.toFixed(1)} ms over all`,
     `  first commit after GST: worst ${s.maxFirstCommitAfterGstMs === null ? "n/a" : `${Math.round(s.maxFirstCommitAfterGstMs)} ms`}`,
+    `  violations  ${s.violations}${s.failures.length > 0 ? ` in ${s.failures.length} failing seed(s)` : ""}`,
+    "",
+  ].join("\n");
+}
+
+interface SimConfig {
+  readonly validators: number;
+  readonly seeds: number;
+  readonly firstSeed: number;
+  readonly views: number;
+  readonly byzantine: number | undefined;
+  readonly scenario: string;
+  readonly kinds: readonly ScenarioKind[] | "random";
+  readonly json: string | undefined;
+  readonly quiet: boolean;
+  readonly para: number;
+}
+
+/** `quire sim --para P`: multi-chain seeds, the same summary, failure and exit-code conventions as the main sweeps. */
+async function paraSim(args: ParsedArgs, c: SimConfig): Promise<number> {
+  const byzantineParas = intFlag(args, "byzantine-paras", 0)!;
+  const policy = choiceFlag(args, "para-policy", ["distinct", "shared"] as const, "distinct");
+  const paraHeight = intFlag(args, "para-height", 20)!;
+  // "random": some seeds take one or two para nodes down for a while and rebuild them over their data.
+  const outages = choiceFlag(args, "para-outages", ["none", "random"] as const, "none");
+  if (c.para < 1 || c.para > 64) throw new UsageError("--para must be in 1..64");
+  if (byzantineParas < 0 || byzantineParas > c.para) throw new UsageError("--byzantine-paras must be in 0..--para");
+  if (paraHeight < 1) throw new UsageError("--para-height must be >= 1");
+  const bls = await loadBlsBackend("blst");
+  let lastReport = performance.now();
+  const s = await runParaSweep({
+    clock: () => performance.now(),
+    validators: c.validators,
+    paraNodes: c.para,
+    seeds: c.seeds,
+    firstSeed: c.firstSeed,
+    kinds: c.kinds,
+    views: c.views,
+    ...(c.byzantine !== undefined ? { byzantine: c.byzantine } : {}),
+    byzantineParas,
+    byzantinePolicy: policy,
+    paraHeight,
+    ...(outages === "random" ? { paraOutages: "random" as const } : {}),
+    bls,
+    onProgress: (done, sum) => {
+      if (c.quiet || performance.now() - lastReport < 2_000) return;
+      lastReport = performance.now();
+      process.stderr.write(`quire sim --para: ${fmt(done)}/${fmt(c.seeds)} runs, ${fmt(sum.done)} done para heights, ${sum.violations} violations, ${(sum.wallMs / 1000).toFixed(1)} s\n`);
+    },
+  });
+  const extra = `${c.byzantine !== undefined ? ` --byzantine ${c.byzantine}` : ""}${byzantineParas > 0 ? ` --byzantine-paras ${byzantineParas} --para-policy ${policy}` : ""} --para-height ${paraHeight}${outages === "random" ? " --para-outages random" : ""}`;
+  const replay = (seed: number): string => `quire sim --validators ${c.validators} --para ${c.para} --seeds 1 --seed ${seed} --scenario ${c.scenario} --views ${c.views}${extra}`;
+  process.stdout.write(paraReport(s, c, byzantineParas, policy, outages));
+  for (const f of s.failures) {
+    process.stdout.write(`\nFAILED seed ${f.seed}: ${f.plan}\n  replay: ${replay(f.seed)}\n`);
+    for (const v of f.violations.slice(0, 5)) process.stdout.write(`  ${v.kind} violation: ${v.message}\n`);
+    if (f.violations.length > 5) process.stdout.write(`  … and ${f.violations.length - 5} more\n`);
+    process.stdout.write(`  minimal trace:\n${f.trace.map((l) => `    ${l}`).join("\n")}\n`);
+  }
+  if (c.json !== undefined) {
+    const config = { validators: c.validators, para: c.para, seeds: c.seeds, firstSeed: c.firstSeed, scenario: c.scenario, views: c.views, byzantine: c.byzantine ?? null, byzantineParas, paraPolicy: policy, paraHeight, paraOutages: outages };
+    writeFileSync(c.json, JSON.stringify({ command: "sim", config, ...s, seedsPerSecond: s.runs / (s.wallMs / 1000) }, null, 2) + "\n");
+  }
+  return s.violations > 0 ? 1 : 0;
+}
+
+function paraReport(s: ParaSweepSummary, c: SimConfig, byzantineParas: number, policy: string, outages: string): string {
+  const runs = Math.max(1, s.runs);
+  return [
+    `quire sim: n=${c.validators} para=${c.para} scenario=${c.scenario} views=${c.views}${c.byzantine !== undefined ? ` byzantine=${c.byzantine}` : ""}${byzantineParas > 0 ? ` byzantine-paras=${byzantineParas} (${policy})` : ""}${outages === "random" ? " para-outages=random" : ""}`,
+    `  runs        ${fmt(s.runs)} (${(s.runs / (s.wallMs / 1000)).toFixed(2)} seeds/s wall)`,
+    `  main blocks ${fmt(s.mainBlocks)} committed (mean ${(s.mainBlocks / runs).toFixed(1)} per run)`,
+    `  para blocks ${fmt(s.paraBlocks)} made, ${fmt(s.done)} done (mean ${(s.done / runs).toFixed(1)} done per run; worst done lag ${s.maxDoneLag})`,
+    `  para txs    ${fmt(s.paraTxs)} submitted; commit txs resent ${fmt(s.resends)}; para node outages ${fmt(s.outages)}`,
+    `  virtual     ${(s.virtualMs / 1000).toFixed(1)} s simulated in ${(s.wallMs / 1000).toFixed(2)} s wall`,
     `  violations  ${s.violations}${s.failures.length > 0 ? ` in ${s.failures.length} failing seed(s)` : ""}`,
     "",
   ].join("\n");

@@ -50,7 +50,7 @@ const SIM_BLOCK = { maxTxs: 256, maxBytes: 1 << 20, minIntervalMs: 0, emptyInter
 /** Keys each simulated client writes (in turn): the state holds at most this many per instance. */
 const SIM_CLIENT_KEYS = 16;
 /** A small state tree for that small state: 64 buckets, so every block rehashes a 6-level path per touched bucket. */
-const SIM_BUCKET_BITS = 6;
+export const SIM_BUCKET_BITS = 6;
 const SIM_GOSSIP = { intervalMs: 10, maxBatchTxs: 256, maxBatchBytes: 1 << 20 } as const;
 
 /** Thrown from a store write when an armed crash is due: the write never happens (see the module comment). */
@@ -84,8 +84,11 @@ export interface SimReplicaDeps {
   readonly rng: SeededRng;
   /** Virtual ms between two client transactions to this instance (0: no client). */
   readonly clientIntervalMs: number;
-  /** The chain's application over the store (default: the KV module alone). Multi-chain runs pass the main chain's. */
-  readonly application?: (store: ChainStore) => ModularApplication;
+  /**
+   * The chain's application over the store, built once per incarnation (default: the KV module alone). Multi-chain
+   * runs pass the main chain's, and keep each instance's handle on its modules (hence the instance).
+   */
+  readonly application?: (store: ChainStore, instance: number) => ModularApplication;
   /** Also told of every commit of this instance (after the recorder): multi-chain runs feed para nodes from it. */
   readonly onCommitted?: (instance: number, blocks: readonly CommittedSummary[]) => void;
 }
@@ -144,6 +147,11 @@ export class SimReplica {
     return this.stack !== null;
   }
 
+  /** The running incarnation's committed chain store (null while down): what a main node's RPC would read. */
+  get chainStore(): ChainStore | null {
+    return this.store;
+  }
+
   /** The replica's current view (0 when down). */
   get view(): number {
     return this.stack?.shell.view ?? 0;
@@ -190,7 +198,7 @@ export class SimReplica {
           d.onCommitted?.(d.instance, blocks);
         },
         onFatal: (e) => this.onFatal(e),
-        application: d.application,
+        application: d.application === undefined ? undefined : (s) => d.application!(s, d.instance),
       },
     );
     this.booting = false;

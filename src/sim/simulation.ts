@@ -75,8 +75,11 @@ export interface SimOptions {
    * to show what the forged-tc behaviour did to it (test/sim/forgedTc.test.ts). Not reachable from `quire sim`.
    */
   readonly tcRule?: "carried" | "claimed";
-  /** Multi-chain runs: the main chain's application and genesis block (default: KV alone, an empty genesis). */
-  readonly application?: (store: ChainStore) => ModularApplication;
+  /**
+   * Multi-chain runs: the main chain's application (built per instance and incarnation) and genesis block (default:
+   * KV alone, an empty genesis).
+   */
+  readonly application?: (store: ChainStore, instance: number) => ModularApplication;
   readonly genesis?: Block;
   /** Multi-chain runs: told of every commit of every instance. */
   readonly onCommitted?: (instance: number, blocks: readonly CommittedSummary[]) => void;

@@ -58,3 +58,16 @@ test("quire sim: usage errors exit 2", () => {
   assert.equal(quire(["--bogus", "1"]).code, 2);
   assert.equal(quire(["--bls-every", "1", "--bls-backend", "openssl"]).code, 2);
 });
+
+test("quire sim --para: clean multi-chain seeds exit 0 with the para summary", () => {
+  const r = quire(["--validators", "4", "--para", "4", "--seeds", "2", "--scenario", "crash-restart", "--views", "20", "--para-height", "10", "--quiet"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  for (const field of ["para=4", "runs        2", "para blocks", "done", "violations  0"]) assert.ok(r.stdout.includes(field), `missing "${field}" in\n${r.stdout}`);
+});
+
+test("quire sim --para with 3 of 4 para nodes colluding reports the paracross violation and a replay line, exit 1", () => {
+  const r = quire(["--para", "4", "--byzantine-paras", "3", "--para-policy", "shared", "--scenario", "happy", "--seeds", "1", "--para-height", "10", "--quiet"]);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /para violation: demo: replica \d's done commit at height \d+ is not the one the honest para nodes computed/);
+  assert.match(r.stdout, /replay: quire sim --validators 4 --para 4 --seeds 1 --seed 1 --scenario happy --views 30 --byzantine-paras 3 --para-policy shared --para-height 10/);
+});
