@@ -3,10 +3,18 @@
  * src/cli/localCluster.ts), signed account txs for either chain, tx waits and the checks every scenario repeats (done
  * heights contiguous with a commit each, para nodes agreeing block by block). Every wait is a bounded poll (`until`).
  */
-import { rm } from "node:fs/promises";
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer, request } from "node:http";
+import type { IncomingMessage } from "node:http";
+import { connect } from "node:net";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { join } from "node:path";
 import assert from "node:assert/strict";
 import { attachSignature, encodeAccountTxBody, signingMessage } from "../../../src/chain/app/accounts/accountTx.js";
 import type { AccountTxInput } from "../../../src/chain/app/accounts/accountTx.js";
+import { COMMIT_TX_TAG } from "../../../src/chain/app/paracross/format.js";
+import { defaultHasher } from "../../../src/crypto/hash/backends.js";
 import { launchCluster, waitUntilCommitting } from "../../../src/cli/localCluster.js";
 import type { LocalCluster, LocalClusterOptions, LocalPara } from "../../../src/cli/localCluster.js";
 import { ed25519Sign } from "../../../src/crypto/ed25519.js";
@@ -141,4 +149,83 @@ export async function blockHashes(client: RpcClient, from: number, to: number): 
 export function metricValue(text: string, name: string): number {
   const line = text.split("\n").find((l) => l.startsWith(`${name} `));
   return line === undefined ? 0 : Number(line.slice(name.length + 1));
+}
+
+/**
+ * An HTTP relay in front of one main node, put first in the para nodes' mainRpc lists: it forwards everything
+ * (streams included) except the commit txs it is told to lose, which it answers 202 as the node would and drops, as
+ * a main node that accepted a tx and died before it was carried or gossiped. When the node behind it is down, every
+ * request fails as it would against that node.
+ */
+export interface LossyRelay {
+  readonly url: string;
+  /** Lose the next commit tx of each listed para node (by signer index). */
+  loseNextCommitOf(signers: readonly number[]): void;
+  /** The commit txs lost so far, as sent. */
+  readonly lost: Uint8Array[];
+  close(): Promise<void>;
+}
+
+export async function startLossyRelay(target: string): Promise<LossyRelay> {
+  const t = new URL(target);
+  const toLose = new Set<number>();
+  const lost: Uint8Array[] = [];
+  const hasher = defaultHasher();
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      if (req.method === "POST" && req.url === "/v1/tx" && body[0] === COMMIT_TX_TAG && body.length > 4) {
+        const signer = (body[2]! << 8) | body[3]!;
+        if (toLose.delete(signer)) {
+          lost.push(new Uint8Array(body));
+          res.writeHead(202, { "Content-Type": "application/json" }).end(JSON.stringify({ id: toHex(hasher.digest(body)) }));
+          return;
+        }
+      }
+      const fwd = request({ host: t.hostname, port: t.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      fwd.on("error", () => res.destroy());
+      res.on("close", () => fwd.destroy());
+      fwd.end(body);
+    });
+  });
+  // The head stream is a WebSocket: its upgrade request and then its bytes, both ways, relayed as they are.
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const up = connect(Number(t.port), t.hostname, () => {
+      const headers = Object.entries(req.headers).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${k}: ${x}\r\n`));
+      up.write(`${req.method} ${req.url} HTTP/1.1\r\n${headers.join("")}\r\n`);
+      if (head.length > 0) up.write(head);
+      socket.pipe(up).pipe(socket);
+    });
+    up.on("error", () => socket.destroy());
+    socket.on("error", () => up.destroy());
+    socket.on("close", () => up.destroy());
+    up.on("close", () => socket.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    loseNextCommitOf: (signers) => signers.forEach((s) => toLose.add(s)),
+    lost,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Rewrites the para nodes' configs of `title` in a fresh network: `url` in place of the first main node's. */
+export async function replaceFirstMainRpc(dir: string, title: string, url: string): Promise<void> {
+  const paraDir = join(dir, `para-${title}`);
+  for (const d of (await readdir(paraDir)).filter((x) => /^node\d+$/.test(x))) {
+    const file = join(paraDir, d, "config.json");
+    const doc = JSON.parse(await readFile(file, "utf8")) as { mainRpc: string[] };
+    doc.mainRpc = [url, ...doc.mainRpc.slice(1)];
+    await writeFile(file, JSON.stringify(doc, null, 2) + "\n");
+  }
 }
