@@ -124,6 +124,8 @@ export async function assertContiguous(net: ParaNet, k: number, via = 1, nodes =
   const s = (await net.main[via]!.paraStatus(para.title))!;
   assert.deepEqual(s.holes, [], `holes of ${para.title}`);
   const done = s.doneHeight;
+  // A node that was down may trail the done height the others made: compare once it has the blocks.
+  await until(`para nodes ${nodes.join(",")} at done height ${done}`, async () => ((await paraHead(net, k, nodes)) >= done ? true : undefined), 30_000, () => paraLogs(net));
   const hashes = await Promise.all(nodes.map((i) => blockHashes(net.paras[k]![i]!, 1, done)));
   for (let h = 1; h <= done; h++) {
     const c = await net.main[via]!.paraCommit(para.title, h);
