@@ -91,15 +91,26 @@ export class RpcMainChain implements MainChainClient {
 
   subscribeHeads(onHead: (height: number) => void, onClose: () => void): () => void {
     let closed = false;
-    const sub = subscribeBlocks(this.url, {
-      onBlock: (b) => onHead(b.header.height),
-      onClose: () => {
-        if (!closed) {
-          closed = true;
-          onClose();
-        }
+    let frames = 0;
+    const url = this.url;
+    const sub = subscribeBlocks(url, {
+      onBlock: (b) => {
+        frames++;
+        onHead(b.header.height);
       },
-      onError: (e) => this.modules.logger.debug("main stream error", { url: this.url, error: e.message }),
+      onClose: () => {
+        if (closed) return;
+        closed = true;
+        // A stream that closes before its first frame (refused upgrade, 426 through a proxy, node down): the next
+        // subscription tries the next main node, as a failed request does (seen in the e2e tests: a relay that did not
+        // pass upgrades left every para node on a dead stream while the same node's HTTP worked).
+        if (frames === 0 && this.clients.length > 1 && this.url === url) {
+          this.current = (this.current + 1) % this.clients.length;
+          this.modules.logger.warn("main stream closed before any block: trying the next main node", { url, next: this.url });
+        }
+        onClose();
+      },
+      onError: (e) => this.modules.logger.debug("main stream error", { url, error: e.message }),
     });
     return () => {
       closed = true;
