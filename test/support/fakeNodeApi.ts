@@ -98,7 +98,8 @@ export class FakeNodeApi implements NodeApi {
       timestampMs: 1_700_000_000_000 + height,
       txRoot: merkleRoot(txs),
       parentStateRoot: sha256(new Uint8Array([1, height & 255])),
-      parentResults: height % 2 === 0 ? new Uint8Array([0x00, 0x05]) : new Uint8Array(0),
+      // As on a real chain: the parent's own result bitmap.
+      parentResults: this.blocks[this.blocks.length - 1]!.results,
     };
     const hash = sha256(new Uint8Array([...header.parent, ...header.txRoot, height & 255, (height >> 8) & 255]));
     const aggregateSignature = new Uint8Array(96).map((_, i) => (i * 7 + height) & 255);

@@ -10,6 +10,8 @@ export type ParaNodeErrorCode =
   | "NOT_REGISTERED"
   /** A configured main node runs another chain than the para genesis's main chain (chain id or genesis block). */
   | "WRONG_MAIN_CHAIN"
+  /** A main block's results, as served, differ from what the next block's header certifies (parentResults). */
+  | "MAIN_RESULTS_MISMATCH"
   /** Every configured main node failed to answer. */
   | "MAIN_UNAVAILABLE"
   /** A para option out of range (e.g. an empty-block interval below 1). */

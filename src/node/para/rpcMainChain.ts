@@ -1,9 +1,9 @@
 /**
  * `MainChainClient` over the main nodes' RPC: requests go to the first configured main node and move to the next one
  * when it fails (network error, 5xx, a body that does not match its header), so one main node down does not stop the
- * para node. Every block body is checked against the header's txRoot (and its result bitmap for its length) before it
- * is used: the para node trusts the main
- * node for *which* blocks are committed (it follows one it trusts), not for their bytes.
+ * para node. Every block body is checked against the header's txRoot, and its result bitmap against the next block's
+ * certified `parentResults` when that is read: the para node trusts the main node for *which* blocks are committed
+ * (it follows one it trusts), not for their bytes.
  */
 import { bytesEqual } from "../../util/bytes.js";
 import { decodeBitmap } from "../../crypto/bitmap/index.js";
@@ -15,6 +15,9 @@ import { subscribeBlocks } from "../../rpc/streamClient.js";
 import type { Logger } from "../logger.js";
 import { ParaNodeError } from "./errors.js";
 import type { MainBlock, MainChainClient, ParaStatusView } from "./mainChain.js";
+
+/** Served result bitmaps kept for the check (the follower reads blocks in order; a few for re-reads). */
+const SERVED_KEPT = 16;
 
 export interface RpcMainChainOptions {
   /** Main nodes' RPC base URLs, in order of preference. */
@@ -31,6 +34,8 @@ export interface RpcMainChainOptions {
 export class RpcMainChain implements MainChainClient {
   private readonly clients: RpcClient[];
   private readonly verified = new Set<RpcClient>();
+  /** Result bitmaps served lately by height, to check against the next block's certified `parentResults`. */
+  private readonly served = new Map<number, { readonly url: string; readonly results: Uint8Array }>();
   private readonly expect: RpcMainChainOptions["expect"];
   private current = 0;
   private readonly hasher: Hasher;
@@ -68,6 +73,17 @@ export class RpcMainChain implements MainChainClient {
       } catch {
         throw new ParaNodeError("BAD_MAIN_BODY", `${c.baseUrl}: main block ${height}'s result bitmap is not ${body.txs.length} bits`);
       }
+      // A block's own results come from the main node's store, uncertified; the next block's header carries them
+      // (parentResults, under that block's QC). Checked as soon as it is read: a main node that served other results
+      // for the block before is caught here, and the para node stops taking blocks (every request then fails) rather
+      // than build on — its para block of that height may be wrong and needs an operator.
+      const prev = this.served.get(height - 1);
+      if (prev !== undefined && !bytesEqual(prev.results, header.header.parentResults)) {
+        throw new ParaNodeError("MAIN_RESULTS_MISMATCH", `main block ${height - 1}'s results served by ${prev.url} differ from those block ${height} certifies (${c.baseUrl})`);
+      }
+      this.served.delete(height - 1);
+      this.served.set(height, { url: c.baseUrl, results: body.results });
+      if (this.served.size > SERVED_KEPT) this.served.delete(this.served.keys().next().value!);
       return { height, timestampMs: header.header.timestampMs, txs: body.txs, results: body.results };
     });
   }

@@ -313,7 +313,7 @@ describe("queries", () => {
       timestampMs: b.header.timestampMs,
       txRoot: toHex(b.header.txRoot),
       parentStateRoot: toHex(b.header.parentStateRoot),
-      parentResults: "",
+      parentResults: toHex(b.header.parentResults),
       txCount: 3,
       qc: { view: b.qc!.view, blockHash: toHex(b.hash), signers: "010e", aggregateSignature: toHex(b.qc!.aggregateSignature) },
     });

@@ -61,3 +61,19 @@ test("RpcMainChain: a main node of another chain (chain id or genesis block) is 
   const wrongGenesis = new RpcMainChain({ urls: [h.base], expect: { chainId: "quire-test", genesisHash: new Uint8Array(32) } }, { logger: SILENT });
   await assert.rejects(wrongGenesis.blockBody(1), (e: unknown) => e instanceof ParaNodeError && /genesis block/.test(e.message));
 });
+
+test("RpcMainChain: results served for a block that the next block's certified header contradicts stop the para node", async () => {
+  const main = new RpcMainChain({ urls: [h.base] }, { logger: SILENT });
+  const at = h.api.commit({ extra: [utf8("p"), utf8("q")], failed: [1] }).header.height;
+  assert.ok((await main.blockBody(at)) !== null);
+  // The next block certifies other results for `at` than the ones just served.
+  h.api.commit({ extra: [utf8("r")] });
+  h.api.blocks[at + 1]!.info = { ...h.api.blocks[at + 1]!.info, header: { ...h.api.blocks[at + 1]!.info.header, parentResults: new Uint8Array([0x00, 0x02]) } };
+  await assert.rejects(main.blockBody(at + 1), (e: unknown) => e instanceof ParaNodeError && /differ from those block/.test(e.message));
+  // Consistent results pass.
+  const fresh = new RpcMainChain({ urls: [h.base] }, { logger: SILENT });
+  const again = h.api.commit({ extra: [utf8("s")] }).header.height;
+  assert.ok((await fresh.blockBody(again)) !== null);
+  h.api.commit();
+  assert.ok((await fresh.blockBody(again + 1)) !== null);
+});
