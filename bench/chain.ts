@@ -8,7 +8,6 @@ import { KvApplication } from "../src/chain/app/kvApp.js";
 import { encodeKvTx } from "../src/chain/app/kvTx.js";
 import { BucketStateTree, encodeEntry } from "../src/chain/app/stateTree.js";
 import type { EntryChange } from "../src/chain/app/stateTree.js";
-import type { StateWriter } from "../src/chain/app/interface.js";
 import { buildBlock, buildGenesisBlock } from "../src/chain/blocks.js";
 import { Executor } from "../src/chain/executor.js";
 import { buildApplication } from "../src/chain/app/build.js";
@@ -26,6 +25,7 @@ import { ProofTreeCache } from "../src/chain/proofTrees.js";
 import { compareBytes, concatBytes, utf8 } from "../src/util/bytes.js";
 import { SeededRng } from "../src/util/rng.js";
 import type { Block, Hash, QuorumCert } from "../src/domain/types.js";
+import { MapState } from "../src/chain/app/mapState.js";
 
 /**
  * `quire bench chain`:
@@ -185,19 +185,6 @@ class StoreWriteSubject {
     };
     this.store.commit([commit]);
     this.head = { height, hash };
-  }
-}
-
-class MapState implements StateWriter {
-  readonly map = new Map<string, Uint8Array>();
-  get(key: Uint8Array): Uint8Array | undefined {
-    return this.map.get(bytesKey(key));
-  }
-  put(key: Uint8Array, value: Uint8Array): void {
-    this.map.set(bytesKey(key), value);
-  }
-  delete(key: Uint8Array): void {
-    this.map.delete(bytesKey(key));
   }
 }
 

@@ -1,6 +1,5 @@
 import type { BenchResult, BenchSuite } from "./harness.js";
 import { matchesFilter } from "./harness.js";
-import type { StateWriter } from "../src/chain/app/interface.js";
 import { ModularApplication } from "../src/chain/app/modular.js";
 import { ParacrossModule } from "../src/chain/app/paracross/module.js";
 import { commitSigningBytes, decodeCommitTx } from "../src/chain/app/paracross/format.js";
@@ -8,7 +7,7 @@ import { testCommitTx, testMessage, testPara } from "../src/chain/app/paracross/
 import { BLS_BACKEND_NAMES, loadBlsBackend } from "../src/crypto/bls/backend.js";
 import type { BlsBackend } from "../src/crypto/bls/backend.js";
 import { defaultHasher } from "../src/crypto/hash/backends.js";
-import { bytesKey } from "../src/util/bytes.js";
+import { MapState } from "../src/chain/app/mapState.js";
 
 /**
  * `quire bench paracross [--bls blst|noble|herumi]`: the main chain's CPU for one para height, at one main node. Each
@@ -23,19 +22,6 @@ import { bytesKey } from "../src/util/bytes.js";
 
 const HEIGHTS: Record<number, number> = { 4: 40, 64: 12 };
 const WARMUP_HEIGHTS = 3;
-
-class MapState implements StateWriter {
-  private readonly map = new Map<string, Uint8Array>();
-  get(key: Uint8Array): Uint8Array | undefined {
-    return this.map.get(bytesKey(key));
-  }
-  put(key: Uint8Array, value: Uint8Array): void {
-    this.map.set(bytesKey(key), value);
-  }
-  delete(key: Uint8Array): void {
-    this.map.delete(bytesKey(key));
-  }
-}
 
 function row(group: string, backend: string, n: number, samplesMs: number[], baseline: number | null): BenchResult {
   const sorted = [...samplesMs].sort((a, b) => a - b);

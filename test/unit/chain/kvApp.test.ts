@@ -4,7 +4,6 @@ import { KvApplication } from "../../../src/chain/app/kvApp.js";
 import { encodeKvTx } from "../../../src/chain/app/kvTx.js";
 import { BucketStateTree } from "../../../src/chain/app/stateTree.js";
 import type { StateWriter } from "../../../src/chain/app/interface.js";
-import { bytesKey } from "../../../src/util/bytes.js";
 import { merkleRoot } from "../../../src/crypto/merkle.js";
 import { NodeHasher } from "../../../src/crypto/hash/node.js";
 import { utf8 } from "../../../src/util/bytes.js";
@@ -12,20 +11,7 @@ import type { SeededRng } from "../../../src/util/rng.js";
 import { seededRng } from "../../support/seed.js";
 import { mth, oracleRoot } from "./support/oracle.js";
 import type { KvModel } from "./support/oracle.js";
-
-/** A StateWriter over a plain map (isolates the app from the stores and the executor). */
-class MapState implements StateWriter {
-  readonly map = new Map<string, Uint8Array>();
-  get(key: Uint8Array): Uint8Array | undefined {
-    return this.map.get(bytesKey(key));
-  }
-  put(key: Uint8Array, value: Uint8Array): void {
-    this.map.set(bytesKey(key), value);
-  }
-  delete(key: Uint8Array): void {
-    this.map.delete(bytesKey(key));
-  }
-}
+import { MapState } from "../../../src/chain/app/mapState.js";
 
 let nonceCounter = 0;
 function nonce(): Uint8Array {

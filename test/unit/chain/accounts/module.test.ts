@@ -6,22 +6,9 @@ import { AccountsModule } from "../../../../src/chain/app/accounts/module.js";
 import { ACCOUNT_TX_TAG, attachSignature, encodeAccountTxBody, signingMessage } from "../../../../src/chain/app/accounts/accountTx.js";
 import type { AccountTxInput } from "../../../../src/chain/app/accounts/accountTx.js";
 import { buildApplication } from "../../../../src/chain/app/build.js";
-import type { StateWriter } from "../../../../src/chain/app/interface.js";
-import { bytesKey, toHex, utf8 } from "../../../../src/util/bytes.js";
+import { toHex, utf8 } from "../../../../src/util/bytes.js";
 import { seededRng } from "../../../support/seed.js";
-
-class MapState implements StateWriter {
-  readonly map = new Map<string, Uint8Array>();
-  get(key: Uint8Array): Uint8Array | undefined {
-    return this.map.get(bytesKey(key));
-  }
-  put(key: Uint8Array, value: Uint8Array): void {
-    this.map.set(bytesKey(key), value);
-  }
-  delete(key: Uint8Array): void {
-    this.map.delete(bytesKey(key));
-  }
-}
+import { MapState } from "../../../../src/chain/app/mapState.js";
 
 const MAIN_ID = utf8("quire-main");
 const PARA_ID = utf8("quire-para-demo");

@@ -4,7 +4,6 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { loadBlsBackend } from "../../../../src/crypto/bls/backend.js";
 import { NodeHasher } from "../../../../src/crypto/hash/node.js";
 import { Bitset, decodeBitmap, encodeBitmap } from "../../../../src/crypto/bitmap/index.js";
-import type { StateWriter } from "../../../../src/chain/app/interface.js";
 import { ModularApplication } from "../../../../src/chain/app/modular.js";
 import { KvModule } from "../../../../src/chain/app/kvApp.js";
 import { encodeKvTx } from "../../../../src/chain/app/kvTx.js";
@@ -15,25 +14,13 @@ import { encodeGroupTx, encodeParaTx } from "../../../../src/chain/app/paracross
 import { verifyDoneCommit } from "../../../../src/chain/app/paracross/verify.js";
 import { testCommitTx, testMessage, testPara } from "../../../../src/chain/app/paracross/testonly.js";
 import type { TestPara } from "../../../../src/chain/app/paracross/testonly.js";
-import { bytesEqual, bytesKey, toHex, utf8 } from "../../../../src/util/bytes.js";
+import { bytesEqual, toHex, utf8 } from "../../../../src/util/bytes.js";
+import { MapState } from "../../../../src/chain/app/mapState.js";
 
 const bls = await loadBlsBackend("blst");
 const hasher = new NodeHasher();
 const A = testPara(bls, "alpha", 4);
 const B = testPara(bls, "beta", 4, 1);
-
-class MapState implements StateWriter {
-  readonly map = new Map<string, Uint8Array>();
-  get(key: Uint8Array): Uint8Array | undefined {
-    return this.map.get(bytesKey(key));
-  }
-  put(key: Uint8Array, value: Uint8Array): void {
-    this.map.set(bytesKey(key), value);
-  }
-  delete(key: Uint8Array): void {
-    this.map.delete(bytesKey(key));
-  }
-}
 
 class FakeEscrow implements EscrowLedger {
   readonly calls: { title: string; to: string; amount: number }[] = [];

@@ -1,0 +1,22 @@
+/**
+ * A `StateWriter` over a plain Map: application state with no store and no executor behind it, for the tests and
+ * benches that drive an application directly (`beginBlock` / `deliver` / `commit`). Not used by the node.
+ */
+import { bytesKey } from "../../util/bytes.js";
+import type { StateWriter } from "./interface.js";
+
+export class MapState implements StateWriter {
+  readonly map = new Map<string, Uint8Array>();
+
+  get(key: Uint8Array): Uint8Array | undefined {
+    return this.map.get(bytesKey(key));
+  }
+
+  put(key: Uint8Array, value: Uint8Array): void {
+    this.map.set(bytesKey(key), value);
+  }
+
+  delete(key: Uint8Array): void {
+    this.map.delete(bytesKey(key));
+  }
+}
