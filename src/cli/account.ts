@@ -7,7 +7,7 @@ import { generateAccountKeyFile, loadAccountKeyFile, writeAccountKeyFile } from 
 import { ed25519Sign } from "../crypto/ed25519.js";
 import type { Ed25519KeyPair } from "../crypto/ed25519.js";
 import { RpcClient } from "../rpc/client.js";
-import { waitCommitted } from "./tx.js";
+import { submitOrReport, waitCommitted } from "./tx.js";
 import { fromHex, toHex, utf8 } from "../util/bytes.js";
 
 const USAGE = [
@@ -96,16 +96,8 @@ async function sendTx(op: "transfer" | "deposit" | "withdraw", v: Values): Promi
   const { nonce } = await signer.account(key.publicKey);
   const inner = sign(key, chainId, { op, from: key.publicKey, nonce, amount, to, ...(title === undefined ? {} : { title }) });
   const tx = op === "withdraw" ? encodeParaTx(title!, inner) : inner;
-  const r = await main.submitTx(tx);
-  if (r.status === "full") {
-    process.stdout.write(`refused: the mempool is full; retry after ${r.retryAfterSec} s\n`);
-    return 1;
-  }
-  if (r.status !== "accepted" && r.status !== "duplicate") {
-    process.stdout.write(`refused: ${r.status === "invalid" ? r.reason : r.status}\n`);
-    return 1;
-  }
-  const id = toHex(r.id);
+  const id = await submitOrReport(main, tx);
+  if (id === null) return 1;
   process.stdout.write(`id: ${id} (${op} of ${amount}, nonce ${nonce})\n`);
   if (v.wait !== true) return 0;
   return waitCommitted(main, id, amountArg(v["timeout-ms"] ?? "30000"));

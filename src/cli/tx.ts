@@ -40,16 +40,8 @@ export async function txCommand(argv: string[]): Promise<number> {
       const key = utf8(words[0]!);
       const nonce = new Uint8Array(randomBytes(8));
       const tx = sub === "put" ? encodeKvTx({ op: "put", nonce, key, value: utf8(words[1]!) }) : encodeKvTx({ op: "delete", nonce, key });
-      const r = await client.submitTx(tx);
-      if (r.status === "full") {
-        process.stdout.write(`refused: the mempool is full; retry after ${r.retryAfterSec} s\n`);
-        return 1;
-      }
-      if (r.status !== "accepted" && r.status !== "duplicate") {
-        process.stdout.write(`refused: ${r.status === "invalid" ? r.reason : r.status}\n`);
-        return 1;
-      }
-      const id = toHex(r.id);
+      const id = await submitOrReport(client, tx);
+      if (id === null) return 1;
       process.stdout.write(`id: ${id}\n`);
       if (args.flags.has("no-wait")) return 0;
       return waitCommitted(client, id, intFlag(args, "timeout-ms", 30_000)!);
@@ -97,4 +89,18 @@ export async function waitCommitted(client: RpcClient, id: string, timeoutMs: nu
     }
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
+}
+
+/** Submits `tx`; its id (hex) when the node took it (accepted or already known), else null after printing why not. */
+export async function submitOrReport(client: RpcClient, tx: Uint8Array): Promise<string | null> {
+  const r = await client.submitTx(tx);
+  if (r.status === "full") {
+    process.stdout.write(`refused: the mempool is full; retry after ${r.retryAfterSec} s\n`);
+    return null;
+  }
+  if (r.status !== "accepted" && r.status !== "duplicate") {
+    process.stdout.write(`refused: ${r.status === "invalid" ? r.reason : r.status}\n`);
+    return null;
+  }
+  return toHex(r.id);
 }
