@@ -41,7 +41,7 @@ export type AccountsCode =
   | "OVERFLOW";
 
 /** Internal invariant breaks (a caller's bug, never a client's error). */
-export class AccountsError extends QuireError<"ESCROW_SHORT" | "BAD_ARGUMENT" | "CORRUPT_STATE"> {}
+export class AccountsError extends QuireError<"BAD_ARGUMENT" | "CORRUPT_STATE"> {}
 
 /** An account's committed balance and nonce (the nonce its next signed tx must carry). */
 export interface AccountState {

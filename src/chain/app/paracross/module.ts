@@ -1,17 +1,20 @@
 /**
  * The main chain's paracross module (tx tags 0x20–0x22, design: README.md in this folder).
  *
- * - 0x21 para tx: ordered only; succeeds when its title is registered (UNKNOWN_TITLE).
+ * - 0x21 para tx: ordered only; succeeds when its title is registered (UNKNOWN_TITLE) and it does not wrap an accounts
+ *   deposit (DEPOSIT_IN_PARA_TX: deposits are credited on a para chain only as main txs that locked the amount).
  * - 0x22 group: the main legs are delivered through the dispatcher and must all succeed (the first failure fails the
  *   group with `GROUP_LEG_FAILED:<leg code>`, and the dispatcher rolls the whole group back); para legs must name a
- *   registered title and are never executed here.
- * - 0x20 commit tx: a para node's BLS-signed commit messages. Signatures of all commit txs of a block are verified in
- *   `beginBlock` (blockVerifier.ts); `deliver` reads the verdicts. Per (title, height, message) one aggregate signature
+ *   registered title and are never executed here; a deposit as a main leg is refused (DEPOSIT_IN_GROUP).
+ * - 0x20 commit tx: a para node's BLS-signed commit messages. Their signatures are verified at mempool admission
+ *   (`check`, remembered by tx hash); `beginBlock` verifies only the block's commit txs no mempool admitted, bounded per
+ *   signer (blockVerifier.ts, random weights); `deliver` reads the verdicts. Per (title, height, message) one aggregate signature
  *   and signer bitmap; a message signed by ≥ 2/3 of the nodes (3·signers ≥ 2·n) records its height, and recorded
  *   heights become done contiguously from done + 1. When a height becomes done its withdrawals are credited from the
  *   title's escrow (pending withdrawals are noted in `endBlock` of the main block that carried them).
  *
- * Commit tx outcome: BAD_SIGNATURE if any commit above done has an invalid signature (nothing applies); ALREADY_DONE
+ * Commit tx outcome: BAD_SIGNATURE if any commit above done has an invalid signature (nothing applies); TOO_FAR_AHEAD /
+ * TOO_MANY_COMMITS for commits past MAX_HEIGHTS_AHEAD or past the signer's share of unchecked commits in the block; ALREADY_DONE
  * when every commit is at or below done; DUPLICATE_COMMIT when every other commit was already signed by this signer;
  * otherwise the new commits apply, all or nothing.
  */
