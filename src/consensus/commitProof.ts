@@ -86,6 +86,16 @@ export function buildCommitProof(h: number, head: number, at: (height: number) =
   return null;
 }
 
+/** A proof from the blocks h..k+1 as served (`GET /v1/blocks/:h/commit-proof`: each block with the QC certifying it). */
+export function commitProofOf(blocks: readonly { readonly header: BlockHeader; readonly qc: QuorumCert | null }[]): CommitProof | null {
+  const n = blocks.length;
+  if (n < 2) return null;
+  const a = blocks[n - 2]!.qc;
+  const b = blocks[n - 1]!.qc;
+  if (a === null || b === null) return null;
+  return { headers: blocks.map((x) => x.header), qcs: [a, b] };
+}
+
 function bad(code: CommitProofCode, reason: string): CommitProofResult {
   return { ok: false, code, reason };
 }
