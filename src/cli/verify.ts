@@ -5,7 +5,10 @@ import { loadBlsBackend } from "../crypto/bls/backend.js";
 import { defaultHasher } from "../crypto/hash/backends.js";
 import { verifyDoneCommit } from "../chain/app/paracross/verify.js";
 import type { DoneCommitDoc } from "../chain/app/paracross/verify.js";
-import { decodeParaCommit } from "../rpc/json.js";
+import { decodeBlocks, decodeParaCommit } from "../rpc/json.js";
+import { commitProofOf, MAX_COMMIT_PROOF_HEADERS, verifyCommitProof } from "../consensus/commitProof.js";
+import { auditChainOf } from "./auditor.js";
+import { toHex } from "../util/bytes.js";
 import { RpcClient } from "../rpc/client.js";
 import { QuireError } from "../util/errors.js";
 
@@ -14,6 +17,9 @@ const USAGE = [
   "       checks a done para commit (the JSON of GET /v1/para/:title/:height on the main chain) against the para",
   "       nodes' BLS keys registered in the main genesis: ≥ 2/3 signers and their aggregate signature over the",
   "       message. Exit 0 valid, 1 invalid (the typed code on stdout), 2 bad usage or unreadable input",
+  "       quire verify commit --genesis GENESIS.json (--file DOC.json | --rpc URL --height H)",
+  "       checks a commit proof (the JSON of GET /v1/blocks/:h/commit-proof) from the genesis alone: the headers link by",
+  "       hash up to the first consecutive-view pair and its two QCs verify against the genesis validators",
 ].join("\n");
 
 /** `quire verify para-commit …` (offline checks of documents a chain serves). */
@@ -24,6 +30,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + "\n");
     return sub === undefined ? 2 : 0;
   }
+  if (sub === "commit") return verifyCommitProofCommand(args);
   if (sub !== "para-commit") throw new UsageError(`unknown check "${sub}"\n${USAGE}`);
   checkFlags(args, ["genesis", "file", "rpc", "title", "height"]);
   const genesisFile = stringFlag(args, "genesis");
@@ -73,5 +80,40 @@ export async function verifyCommand(argv: string[]): Promise<number> {
     return 1;
   }
   process.stdout.write(`valid: ${JSON.stringify(doc.title)} height ${doc.height} done, ${v.signerCount} of ${registration!.nodes.length} para nodes signed\n`);
+  return 0;
+}
+
+/** `quire verify commit`: a commit proof checked against the genesis's validators (consensus/commitProof.ts). */
+async function verifyCommitProofCommand(args: ReturnType<typeof parseArgs>): Promise<number> {
+  checkFlags(args, ["genesis", "file", "rpc", "height"]);
+  const genesisFile = stringFlag(args, "genesis");
+  if (genesisFile === undefined) throw new UsageError(`--genesis is required\n${USAGE}`);
+  const file = stringFlag(args, "file");
+  const rpc = stringFlag(args, "rpc");
+  const height = intFlag(args, "height");
+  if ((file === undefined) === (rpc === undefined) || height === undefined) throw new UsageError(`give --height and exactly one of --file and --rpc\n${USAGE}`);
+  const bls = await loadBlsBackend();
+  const genesis = await loadGenesis(genesisFile, bls);
+  let blocks;
+  try {
+    blocks = file !== undefined ? decodeBlocks(JSON.parse(readFileSync(file, "utf8")), height, height + MAX_COMMIT_PROOF_HEADERS - 1) : await new RpcClient({ url: rpc! }).commitProof(height);
+  } catch (e) {
+    if (e instanceof SyntaxError || e instanceof QuireError) {
+      process.stdout.write(`invalid: MALFORMED: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  const proof = blocks === null ? null : commitProofOf(blocks);
+  if (proof === null) {
+    process.stdout.write(`invalid: NOT_COMMITTED: no commit proof for height ${height}\n`);
+    return 1;
+  }
+  const r = verifyCommitProof(proof, auditChainOf(genesis, bls));
+  if (!r.ok) {
+    process.stdout.write(`invalid: ${r.code}: ${r.reason}\n`);
+    return 1;
+  }
+  process.stdout.write(`valid: block ${r.height} (${toHex(r.hash)}) of ${genesis.chainId} is committed\n`);
   return 0;
 }

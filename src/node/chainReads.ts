@@ -6,6 +6,7 @@
 import type { BuiltApplication } from "../chain/app/build.js";
 import type { DoneCommit, ParaStatus } from "../chain/app/paracross/module.js";
 import { ProofTreeCache } from "../chain/proofTrees.js";
+import { buildCommitProof } from "../consensus/commitProof.js";
 import type { ChainStore } from "../chain/store/interface.js";
 import { defaultHasher } from "../crypto/hash/backends.js";
 import type { AccountView, BlockBody, BlockSummary, ProofResult, SupplyView } from "../rpc/api.js";
@@ -61,6 +62,20 @@ export class ChainReads {
     const a = this.app().accounts;
     if (a === null) return null;
     return { supply: a.supply(), escrows: new Map(a.registeredTitles().map((t) => [t, a.escrow(t)])) };
+  }
+
+  /** The committed blocks h..k+1 that prove h committed (consensus/commitProof.ts), or null when not provable yet. */
+  commitProof(height: number): BlockSummary[] | null {
+    const head = this.store.head()?.height ?? -1;
+    if (height < 1 || height > head) return null;
+    const p = buildCommitProof(height, head, (i) => {
+      const rec = this.store.committedAt(i);
+      return rec === undefined ? undefined : { header: rec.block.header, qc: rec.qc };
+    });
+    if (p === null) return null;
+    const out: BlockSummary[] = [];
+    for (let i = 0; i < p.headers.length; i++) out.push(this.block(height + i)!);
+    return out;
   }
 
   paraStatus(title: string): ParaStatus | null {

@@ -345,6 +345,10 @@ export class QuireNode implements NodeApi {
     return this.reads.blockBody(height);
   }
 
+  commitProof(height: number): BlockSummary[] | null {
+    return this.reads.commitProof(height);
+  }
+
   /** Blocks, proofs, KV, accounts, supply and paracross reads over the store (shared with the para node). */
   private readonly reads: ChainReads;
 

@@ -149,6 +149,11 @@ export interface NodeApi {
    * node's committed record); null when nothing is committed there. What a para node follows the main chain with.
    */
   blockBody(height: number): Awaitable<BlockBody | null>;
+  /**
+   * The committed blocks h..k+1 (each with its QC) that prove block h committed from the genesis alone
+   * (consensus/commitProof.ts); null when h is not committed or not provable yet. Optional: absent, the route is 404.
+   */
+  commitProof?(height: number): Awaitable<readonly BlockSummary[] | null>;
   /** RFC 6962 inclusion proof of transaction `index` of the committed block at `height`, against its `txRoot`. */
   proof(height: number, index: number): Awaitable<ProofResult>;
   /** The committed value of `key` in the application state, or null if absent. */

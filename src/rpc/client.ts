@@ -12,6 +12,7 @@ import type { AccountView, BlockBody, BlockSummary, NodeStatus, SupplyView, TxSt
 import { decodeBlockBody } from "./blockBody.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
 import { RpcClientError } from "./errors.js";
+import { MAX_COMMIT_PROOF_HEADERS } from "../consensus/commitProof.js";
 import { decodeAccount, decodeBlock, decodeBlocks, decodeKvValue, decodeParaCommit, decodeParaStatus, decodeProof, decodeStatus, decodeSubmitItem, decodeSupply, decodeTxStatus } from "./json.js";
 import type { DoneCommit, ParaStatus } from "../chain/app/paracross/module.js";
 import type { SubmitOutcome } from "./json.js";
@@ -242,6 +243,14 @@ export class RpcClient {
     const a = await this.call("GET", "/v1/supply");
     if (a.status !== 200) throw unexpected("GET /v1/supply", a);
     return decodeSupply(parseJson(a));
+  }
+
+  /** `GET /v1/blocks/:h/commit-proof`: the blocks h..k+1 with their QCs; null when not provable (yet). */
+  async commitProof(height: number): Promise<BlockSummary[] | null> {
+    const a = await this.call("GET", `/v1/blocks/${height}/commit-proof`);
+    if (a.status === 404 && errorCode(a) === "COMMIT_PROOF_UNAVAILABLE") return null;
+    if (a.status !== 200) throw unexpected("GET /v1/blocks/:h/commit-proof", a);
+    return decodeBlocks(parseJson(a), height, height + MAX_COMMIT_PROOF_HEADERS - 1);
   }
 
   /** `GET /v1/status`. */

@@ -195,7 +195,7 @@ export function resolveRpcLimits(partial: Partial<RpcLimits> = {}): RpcLimits {
 }
 
 /** Route names: the `route` label of the metrics. */
-export type RouteName = "index" | "metrics" | "status" | "genesis" | "evidence" | "tx_submit" | "txs_submit" | "tx_status" | "blocks" | "block" | "block_txids" | "block_body" | "proof" | "kv" | "account" | "supply" | "para_status" | "para_commit" | "stream" | "unknown";
+export type RouteName = "index" | "metrics" | "status" | "genesis" | "evidence" | "tx_submit" | "txs_submit" | "tx_status" | "blocks" | "block" | "block_txids" | "block_body" | "commit_proof" | "proof" | "kv" | "account" | "supply" | "para_status" | "para_commit" | "stream" | "unknown";
 
 /** What a handler may read of the request (uWS's HttpRequest is only valid synchronously). */
 interface RequestInfo {
@@ -553,6 +553,7 @@ export class RpcServer {
       route("block", "/v1/blocks/:height", { get: (ex, p) => this.getBlock(ex, p[0]!) }),
       route("block_txids", "/v1/blocks/:height/txids", { get: (ex, p) => this.getBlockTxIds(ex, p[0]!) }),
       route("block_body", "/v1/blocks/:height/body", { get: (ex, p) => this.getBlockBody(ex, p[0]!) }),
+      route("commit_proof", "/v1/blocks/:height/commit-proof", { get: (ex, p) => this.getCommitProof(ex, p[0]!) }),
       route("proof", "/v1/blocks/:height/proof/:index", { get: (ex, p) => this.getProof(ex, p[0]!, p[1]!) }),
       route("kv", "/v1/kv/:key", { get: (ex, p) => this.getKv(ex, p[0]!) }),
       // "status" is matched before ":height" (routes match in order; a height is decimal, so the two never overlap).
@@ -640,6 +641,15 @@ export class RpcServer {
     if (body === null) throw new HttpError("BLOCK_NOT_FOUND", `no committed block at height ${height}`);
     this.chargeBlockRead(ex, body.txs.length);
     ex.reply(200, encodeBlockBody(body), { contentType: "application/octet-stream" });
+  }
+
+  /** `GET /v1/blocks/:height/commit-proof`: `{"blocks": [...]}`, the blocks h..k+1 with their QCs. */
+  private async getCommitProof(ex: Exchange, heightParam: string): Promise<void> {
+    const height = parseHeight(heightParam, false) as number;
+    const blocks = await this.api.commitProof?.(height);
+    if (blocks === undefined || blocks === null) throw new HttpError("COMMIT_PROOF_UNAVAILABLE", `no commit proof for height ${height} (not committed, or no consecutive-view pair committed above it yet)`);
+    this.chargeBlockRead(ex, blocks.length);
+    ex.json(200, blocksJson(blocks));
   }
 
   private async getProof(ex: Exchange, heightParam: string, indexParam: string): Promise<void> {

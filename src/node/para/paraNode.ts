@@ -237,6 +237,10 @@ export class ParaNode implements NodeApi {
     return this.reads.blockBody(height);
   }
 
+  commitProof(height: number): BlockSummary[] | null {
+    return this.reads.commitProof(height);
+  }
+
   proof(height: number, index: number): ProofResult {
     return this.reads.proof(height, index);
   }
