@@ -14,8 +14,13 @@ import { ParacrossModule } from "./paracross/module.js";
 import type { EscrowLedger } from "./paracross/module.js";
 import { COMMIT_TX_TAG } from "./paracross/format.js";
 import { StateTreeError } from "./stateTree.js";
+import { defaultHasher } from "../../crypto/hash/backends.js";
+import { XShardModule } from "./xshard/module.js";
+import { XSHARD_TX_TAG } from "./xshard/format.js";
+import { shardOf } from "./xshard/network.js";
+import type { ShardNetwork } from "./xshard/network.js";
 
-export type ModuleName = "kv" | "accounts" | "paracross";
+export type ModuleName = "kv" | "accounts" | "paracross" | "xshard";
 
 /** A para chain the main chain's paracross module counts commits for. */
 export interface ParaRegistration {
@@ -33,6 +38,8 @@ export interface AppSpec {
   readonly paraTitle?: string;
   /** Main chain: the registered para chains. */
   readonly paras?: readonly ParaRegistration[];
+  /** Set on a shard of a sharded network (required by the xshard module): accounts then live on their own shard. */
+  readonly network?: ShardNetwork;
 }
 
 export interface AppDeps {
@@ -53,6 +60,7 @@ export interface BuiltApplication {
   readonly kv: KvModule | null;
   readonly accounts: AccountsModule | null;
   readonly paracross: ParacrossModule | null;
+  readonly xshard: XShardModule | null;
 }
 
 export function buildApplication(spec: AppSpec, deps: AppDeps): BuiltApplication {
@@ -64,6 +72,11 @@ export function buildApplication(spec: AppSpec, deps: AppDeps): BuiltApplication
   if (spec.modules.includes("paracross") && !spec.modules.includes("accounts") && deps.escrow === undefined) {
     throw new StateTreeError("BAD_ARGUMENT", "the paracross module credits withdrawals through the accounts module: list both");
   }
+  if (spec.modules.includes("xshard") && (!spec.modules.includes("accounts") || spec.network === undefined || deps.bls === undefined)) {
+    throw new StateTreeError("BAD_ARGUMENT", "the xshard module needs the accounts module, the network (spec.network) and a BLS backend (deps.bls)");
+  }
+  const hasher = deps.hasher ?? defaultHasher();
+  const network = spec.network;
   const ledger: EscrowLedger = { releaseEscrow: (title, to, amount) => accounts!.releaseEscrow(title, to, amount) };
   for (const name of spec.modules) {
     switch (name) {
@@ -71,7 +84,11 @@ export function buildApplication(spec: AppSpec, deps: AppDeps): BuiltApplication
         kv = app.use(new KvModule(app.state));
         break;
       case "accounts": {
-        const opts = { chainId: spec.chainId, titles: (spec.paras ?? []).map((p) => p.title) };
+        const opts = {
+          chainId: spec.chainId,
+          titles: (spec.paras ?? []).map((p) => p.title),
+          ...(network === undefined ? {} : { inShard: (pub: Uint8Array) => shardOf(pub, network.shards.length, hasher) === network.self }),
+        };
         accounts = app.use(new AccountsModule(spec.paraTitle === undefined ? opts : { ...opts, paraTitle: spec.paraTitle }, { state: app.namespace(ACCOUNT_TX_TAG) }));
         break;
       }
@@ -82,9 +99,16 @@ export function buildApplication(spec: AppSpec, deps: AppDeps): BuiltApplication
         );
         break;
       }
+      case "xshard":
+        break; // below, once the accounts module exists
       default:
         throw new StateTreeError("BAD_ARGUMENT", `module ${name} is not built yet`);
     }
   }
-  return { app, kv, accounts, paracross };
+  let xshard: XShardModule | null = null;
+  if (spec.modules.includes("xshard")) {
+    xshard = app.use(new XShardModule({ network: network! }, { state: app.namespace(XSHARD_TX_TAG), committed: deps.committed, accounts: accounts!, hasher, bls: deps.bls! }));
+    app.sealWith(xshard);
+  }
+  return { app, kv, accounts, paracross, xshard };
 }

@@ -53,6 +53,17 @@ export interface AppModule {
   endBlock?(ctx: BlockContext): void;
 }
 
+/**
+ * Extends the state root past the state tree (module xshard: a sharded chain's root also seals its block's outbox).
+ * Without a sealer the state root is the tree root.
+ */
+export interface RootSealer {
+  /** At the end of a block, after its tree root: may write derived records (`derivedKey`); returns the state root. */
+  seal(treeRoot: Uint8Array, state: StateWriter): Uint8Array;
+  /** The state root of a stored state with tree root `treeRoot`, from what `seal` stored. */
+  sealed(treeRoot: Uint8Array, state: StateReader): Uint8Array;
+}
+
 export interface ModularApplicationOptions {
   /** Buckets of the state tree, as a power of two (part of the state-root definition). */
   readonly bucketBits?: number;
@@ -74,6 +85,8 @@ export class ModularApplication implements Application {
   private readonly byTag = new Map<number, AppModule>();
   private readonly modules: AppModule[] = [];
   private ctx: Context | null = null;
+  private writer: StateWriter | null = null;
+  private sealer: RootSealer | null = null;
 
   constructor(opts: ModularApplicationOptions, modules: ModularApplicationModules) {
     this.state = new TreeKeyedState(modules.hasher ?? defaultHasher(), opts.bucketBits ?? DEFAULT_BUCKET_BITS, modules.committed);
@@ -95,6 +108,12 @@ export class ModularApplication implements Application {
     return m;
   }
 
+  /** Sets the one root sealer (see RootSealer). */
+  sealWith(sealer: RootSealer): void {
+    if (this.sealer !== null) throw new StateTreeError("BAD_ARGUMENT", "a chain has one root sealer");
+    this.sealer = sealer;
+  }
+
   /** The modules, in registration order. */
   moduleNames(): string[] {
     return this.modules.map((m) => m.name);
@@ -108,6 +127,7 @@ export class ModularApplication implements Application {
 
   beginBlock(state: StateWriter, info: BlockInfo): void {
     this.state.begin(state);
+    this.writer = state;
     this.ctx = new Context(this, info.height, info.txs);
     for (const m of this.modules) m.beginBlock?.(this.ctx);
   }
@@ -123,11 +143,15 @@ export class ModularApplication implements Application {
     const ctx = this.current();
     for (const m of this.modules) m.endBlock?.(ctx);
     this.ctx = null;
-    return this.state.commit();
+    const writer = this.writer!;
+    this.writer = null;
+    const treeRoot = this.state.commit();
+    return this.sealer === null ? treeRoot : this.sealer.seal(treeRoot, writer);
   }
 
   stateRoot(state: StateReader): Uint8Array {
-    return this.state.tree.root(state);
+    const treeRoot = this.state.tree.root(state);
+    return this.sealer === null ? treeRoot : this.sealer.sealed(treeRoot, state);
   }
 
   /** The committed value of a raw state key (KV keys are raw; see the modules for their own query helpers). */

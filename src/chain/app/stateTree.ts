@@ -18,6 +18,7 @@
  *   0x02 ‖ u16be bucket               → members: (keyHash(32) ‖ leafHash(32))* sorted by keyHash, leafHash = H(0x00 ‖ entry)
  *   0x03 ‖ u8 group ‖ u16be page      → a page of the outer tree: the 2^w nodes of level 4·group with indices
  *                                       [page·2^w, (page + 1)·2^w), w = min(4, B − 4·group), 32 bytes each
+ *   0x04 ‖ u8 tag ‖ key                → a module's derived record, outside the tree (DERIVED_PREFIX)
  * Level 0 of the outer tree holds H(0x00 ‖ bucketRoot) (its RFC 6962 leaf hashes); level B is the root. A page is the
  * bottom row of a 4-level subtree: its upper rows are recomputed when needed (15 hashes) instead of stored, which cuts
  * a 1,000-key block from ~8,000 stored nodes to ~1,200 stored pages: LMDB puts and reads dominated the commit, and
@@ -43,6 +44,20 @@ export const DEFAULT_BUCKET_BITS = 16;
 export const ENTRY_PREFIX = 0x01;
 export const MEMBERS_PREFIX = 0x02;
 export const PAGE_PREFIX = 0x03;
+/**
+ * Records a module derives from a block and keeps beside the tree, outside its root (module xshard's per-block
+ * outbox: what its relayers read). Written with the block, so a crash keeps or loses both together.
+ */
+export const DERIVED_PREFIX = 0x04;
+
+/** The raw state key of a derived record: DERIVED_PREFIX ‖ module tag ‖ key. */
+export function derivedKey(tag: number, key: Uint8Array): Uint8Array {
+  const out = new Uint8Array(2 + key.length);
+  out[0] = DERIVED_PREFIX;
+  out[1] = tag;
+  out.set(key, 2);
+  return out;
+}
 /** Levels of the outer tree per stored page. */
 const PAGE_LEVELS = 4;
 

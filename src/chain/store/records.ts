@@ -210,6 +210,32 @@ export function decodeQcRecord(bytes: Uint8Array): QuorumCert {
   return qc;
 }
 
+/**
+ * A commit proof (consensus/commitProof.ts) in the same header and QC layouts: count(u8) header* qc qc. Also carried
+ * inside cross-shard import txs (chain/app/xshard), where it is untrusted: that decoder turns CORRUPT into its own
+ * refusal code. Decoded byte fields are copies.
+ */
+export function encodeCommitProofRecord(p: { readonly headers: readonly BlockHeader[]; readonly qcs: readonly [QuorumCert, QuorumCert] }): Uint8Array {
+  if (p.headers.length > 255) throw new ChainStoreError("CORRUPT", "a commit proof holds at most 255 headers");
+  let size = 1 + qcSize(p.qcs[0]) + qcSize(p.qcs[1]);
+  for (const h of p.headers) size += headerSize(h);
+  const w = new Writer(size);
+  w.u8(p.headers.length);
+  for (const h of p.headers) writeHeader(w, h);
+  writeQc(w, p.qcs[0]);
+  writeQc(w, p.qcs[1]);
+  return w.finish();
+}
+export function decodeCommitProofRecord(bytes: Uint8Array): { headers: BlockHeader[]; qcs: [QuorumCert, QuorumCert] } {
+  const r = new Reader(bytes, "commit proof");
+  const n = r.u8();
+  const headers: BlockHeader[] = [];
+  for (let i = 0; i < n; i++) headers.push(readHeader(r));
+  const qcs: [QuorumCert, QuorumCert] = [readQc(r), readQc(r)];
+  r.end();
+  return { headers, qcs };
+}
+
 /** What the height index holds for one committed height (the block itself is stored by hash). */
 export interface CommitRecord {
   readonly hash: Hash;

@@ -38,6 +38,7 @@ export type AccountsCode =
   | "WRONG_TITLE"
   | "WRONG_CHAIN"
   | "MINT_AFTER_GENESIS"
+  | "WRONG_SHARD"
   | "OVERFLOW";
 
 /** Internal invariant breaks (a caller's bug, never a client's error). */
@@ -61,6 +62,12 @@ export interface AccountsModuleOptions {
    * map's entry). Keyed by the whole tx: keying by the signature alone would let a valid signature vouch for another body.
    */
   readonly verifiedCacheSize?: number;
+  /**
+   * Set on a shard of a sharded network: whether an account lives on this shard (xshard/network.ts `shardOf`). A
+   * transfer between two of its accounts is intra-shard; any other fails WRONG_SHARD (it is a cross-shard transfer,
+   * module xshard), and so does a genesis mint to another shard's account.
+   */
+  readonly inShard?: (publicKey: Uint8Array) => boolean;
 }
 
 export interface AccountsModuleModules {
@@ -85,6 +92,7 @@ export class AccountsModule implements AppModule {
   private readonly state: NamespacedState;
   private readonly verifier: Ed25519Verifier;
   private readonly verified: LruCache<string, true>;
+  private readonly inShard: ((publicKey: Uint8Array) => boolean) | undefined;
 
   constructor(opts: AccountsModuleOptions, modules: AccountsModuleModules) {
     this.chainId = opts.chainId;
@@ -93,6 +101,7 @@ export class AccountsModule implements AppModule {
     this.state = modules.state;
     this.verifier = modules.verifier ?? new Ed25519Verifier();
     this.verified = new LruCache(opts.verifiedCacheSize ?? 65_536);
+    this.inShard = opts.inShard;
   }
 
   /** Whether this module runs on a para chain. */
@@ -118,6 +127,7 @@ export class AccountsModule implements AppModule {
         if (t.title !== this.paraTitle) return { ok: false, code: "WRONG_TITLE", reason: `this para chain is "${this.paraTitle}"` };
         break;
       case "transfer":
+        if (!this.local(t.from) || !this.local(t.to)) return { ok: false, code: "WRONG_SHARD", reason: "both accounts of a transfer must live on this shard (use a cross-shard transfer)" };
         break;
     }
     if (!this.verifySignature(tx, t)) return { ok: false, code: "BAD_SIGNATURE", reason: "the signature does not verify for this chain's id" };
@@ -137,6 +147,7 @@ export class AccountsModule implements AppModule {
         return this.isPara ? this.burnWithdrawal(tx, t) : fail("WRONG_CHAIN");
       case "mint":
         if (ctx.height !== 0) return fail("MINT_AFTER_GENESIS");
+        if (!this.local(t.from)) return fail("WRONG_SHARD");
         return this.credit(t.from, t.amount) ? OK : fail("OVERFLOW");
     }
   }
@@ -178,7 +189,30 @@ export class AccountsModule implements AppModule {
     return true;
   }
 
+  /**
+   * During a block, for a cross-shard input whose signature the caller verified (module xshard): checks the nonce and
+   * the funds, then debits the account and bumps its nonce; the amount leaves this chain's supply (it is held in the
+   * transfer's escrow). Null on success, else the code (nothing written).
+   */
+  debitInput(from: Uint8Array, nonce: number, amount: number): AccountsCode | null {
+    if (!this.local(from)) return "WRONG_SHARD";
+    const r = this.debit(from, nonce, amount);
+    if (r !== null) return r;
+    return this.addSupply(-amount) ? null : "OVERFLOW";
+  }
+
+  /** During a block: credits `amount` that enters this chain's supply (a cross-shard credit or refund). False on overflow. */
+  creditIncoming(to: Uint8Array, amount: number): boolean {
+    if (to.length !== PUBLIC_KEY_BYTES || !Number.isSafeInteger(amount) || amount < 1) throw new AccountsError("BAD_ARGUMENT", "creditIncoming wants a 32-byte key and an amount in [1, 2^53)");
+    return this.credit(to, amount);
+  }
+
+  private local(publicKey: Uint8Array): boolean {
+    return this.inShard === undefined || this.inShard(publicKey);
+  }
+
   private transfer(tx: Uint8Array, t: AccountTx): DeliverResult {
+    if (!this.local(t.from) || !this.local(t.to)) return fail("WRONG_SHARD");
     const sender = this.debitSigned(tx, t);
     if (sender !== null) return sender;
     if (!this.credit(t.to, t.amount, false)) return fail("OVERFLOW");
@@ -218,13 +252,18 @@ export class AccountsModule implements AppModule {
   /** Signature, nonce and funds of a signed tx; on success debits the sender and bumps its nonce (supply unchanged). */
   private debitSigned(tx: Uint8Array, t: AccountTx): DeliverResult | null {
     if (!this.verifySignature(tx, t)) return fail("BAD_SIGNATURE");
-    const key = accountKey(t.from);
+    const r = this.debit(t.from, t.nonce, t.amount);
+    return r === null ? null : fail(r);
+  }
+
+  private debit(from: Uint8Array, nonce: number, amount: number): AccountsCode | null {
+    const key = accountKey(from);
     const v = this.state.get(key);
     const a = v === undefined ? ZERO : decodeAccount(v);
-    if (t.nonce !== a.nonce) return fail("BAD_NONCE");
-    if (a.balance < t.amount) return fail("INSUFFICIENT_FUNDS");
-    if (a.nonce === MAX_UINT53) return fail("OVERFLOW");
-    this.state.put(key, encodeAccount(a.balance - t.amount, a.nonce + 1));
+    if (nonce !== a.nonce) return "BAD_NONCE";
+    if (a.balance < amount) return "INSUFFICIENT_FUNDS";
+    if (a.nonce === MAX_UINT53) return "OVERFLOW";
+    this.state.put(key, encodeAccount(a.balance - amount, a.nonce + 1));
     return null;
   }
 
