@@ -16,8 +16,9 @@ import type { InclusionProof } from "../crypto/merkle.js";
 import { BitmapError, decodeBitmap } from "../crypto/bitmap/index.js";
 import { defaultHasher } from "../crypto/hash/backends.js";
 import { bytesEqual } from "../util/bytes.js";
-import { verifyCommitProof } from "./commitProof.js";
+import { commitProofOf, verifyCommitProof } from "./commitProof.js";
 import type { CommitProof, CommitProofCode, CommitProofContext } from "./commitProof.js";
+import type { BlockHeader, QuorumCert } from "../domain/types.js";
 
 export interface Receipt {
   /** The id the receipt claims (SHA-256 of the tx), when it carries one. */
@@ -79,6 +80,22 @@ export function verifyReceipt(r: Receipt, ctx: ReceiptContext): ReceiptResult {
   const c = verifyCommitProof(r.commit, ctx);
   if (!c.ok) return c;
   return { ok: true, height: c.height, index: r.index, failed, id };
+}
+
+/**
+ * A receipt from a served document (`GET /v1/tx/:id/receipt`: the blocks h..k+1 each with its QC), or null when the
+ * last two blocks carry no QC (nothing to prove the commit with).
+ */
+export function receiptOf(doc: {
+  readonly id: Uint8Array;
+  readonly tx: Uint8Array;
+  readonly index: number;
+  readonly failed: boolean;
+  readonly inclusion: InclusionProof;
+  readonly blocks: readonly { readonly header: BlockHeader; readonly qc: QuorumCert | null }[];
+}): Receipt | null {
+  const commit = commitProofOf(doc.blocks);
+  return commit === null ? null : { id: doc.id, tx: doc.tx, index: doc.index, failed: doc.failed, inclusion: doc.inclusion, commit };
 }
 
 function bad(code: ReceiptCode, reason: string): ReceiptResult {
