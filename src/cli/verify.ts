@@ -48,12 +48,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   const genesis = await loadGenesis(genesisFile, bls);
   let doc: DoneCommitDoc;
   if (file !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (e) {
-      throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
-    }
+    const text = readText(file);
     try {
       doc = decodeParaCommit(JSON.parse(text));
     } catch (e) {
@@ -100,9 +95,10 @@ async function verifyCommitProofCommand(args: ReturnType<typeof parseArgs>): Pro
   if ((file === undefined) === (rpc === undefined) || height === undefined) throw new UsageError(`give --height and exactly one of --file and --rpc\n${USAGE}`);
   const bls = await loadBlsBackend();
   const genesis = await loadGenesis(genesisFile, bls);
+  const text = file === undefined ? undefined : readText(file);
   let blocks;
   try {
-    blocks = file !== undefined ? decodeBlocks(JSON.parse(readFileSync(file, "utf8")), height, height + MAX_COMMIT_PROOF_HEADERS - 1) : await new RpcClient({ url: rpc! }).commitProof(height);
+    blocks = text !== undefined ? decodeBlocks(JSON.parse(text), height, height + MAX_COMMIT_PROOF_HEADERS - 1) : await new RpcClient({ url: rpc! }).commitProof(height);
   } catch (e) {
     if (e instanceof SyntaxError || e instanceof QuireError) {
       process.stdout.write(`invalid: MALFORMED: ${e.message}\n`);
@@ -140,9 +136,10 @@ async function verifyReceiptCommand(args: ReturnType<typeof parseArgs>): Promise
   }
   const bls = await loadBlsBackend();
   const genesis = await loadGenesis(genesisFile, bls);
+  const text = file === undefined ? undefined : readText(file);
   let doc: TxReceipt | null;
   try {
-    doc = file !== undefined ? decodeReceipt(JSON.parse(readFileSync(file, "utf8"))) : await new RpcClient({ url: rpc! }).receipt(id!);
+    doc = text !== undefined ? decodeReceipt(JSON.parse(text)) : await new RpcClient({ url: rpc! }).receipt(id!);
   } catch (e) {
     if (e instanceof SyntaxError || e instanceof QuireError) {
       process.stdout.write(`invalid: MALFORMED: ${e.message}\n`);
@@ -170,4 +167,13 @@ async function verifyReceiptCommand(args: ReturnType<typeof parseArgs>): Promise
   }
   process.stdout.write(`valid: tx ${toHex(r.id)} is tx ${r.index} of committed block ${r.height} of ${genesis.chainId}; it ${r.failed ? "failed" : "succeeded"}\n`);
   return 0;
+}
+
+/** A document named on the command line; an unreadable file is bad usage (exit 2), not an invalid document. */
+function readText(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (e) {
+    throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
+  }
 }
