@@ -11,6 +11,7 @@ const SUITES: Record<string, () => Promise<BenchSuite>> = {
   chain: async () => (await import("../../bench/chain.js")).suite,
   rpc: async () => (await import("../../bench/rpc.js")).suite,
   paracross: async () => (await import("../../bench/paracross.js")).suite,
+  "commit-proof": async () => (await import("../../bench/commitProof.js")).suite,
 };
 
 const COMMON_FLAGS = ["json", "time", "iterations", "filter"];

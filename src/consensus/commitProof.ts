@@ -8,7 +8,7 @@
  * headers k and k+1. Usually k = h: two headers, two QCs. The QCs are checked by the caller's certificate verifier
  * (the node's `SchemeCertificates`: signer set ≥ quorum, aggregate BLS signature), both in one batch.
  *
- * DRAFT on the `shards` branch: not wired to RPC or CLI yet.
+ * Served by `GET /v1/blocks/:h/commit-proof`, checked by `quire verify commit`; receipts (receipt.ts) build on it.
  */
 import type { BlockHeader, Hash, QuorumCert } from "../domain/types.js";
 import type { BlockHasher } from "./blockHash.js";

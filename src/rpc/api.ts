@@ -63,6 +63,22 @@ export interface BlockSummary {
   readonly qc: QuorumCert | null;
 }
 
+/**
+ * `GET /v1/tx/:id/receipt`: what proves a committed tx and its result from the genesis alone
+ * (consensus/receipt.ts): the tx, its audit path in block h's txRoot, the result, and the commit proof of h (whose
+ * second block's `parentResults` certifies the result).
+ */
+export interface TxReceipt {
+  readonly id: Uint8Array;
+  readonly height: number;
+  readonly index: number;
+  readonly tx: Uint8Array;
+  readonly failed: boolean;
+  readonly inclusion: RootedInclusionProof;
+  /** The blocks h..k+1 with their QCs, as `GET /v1/blocks/:h/commit-proof` serves them. */
+  readonly blocks: readonly BlockSummary[];
+}
+
 /** A committed block's transactions and its own encoded result bitmap (`GET /v1/blocks/:height/body`). */
 export interface BlockBody {
   /** Encoded bitmap (crypto/bitmap codec): bit i set = tx i failed on execution. */

@@ -8,12 +8,12 @@
  * `SubmitOutcome`. Everything else is an `RpcClientError`: `NETWORK` (no answer, or the timeout expired), `HTTP`
  * (an unexpected status; `payload.code` is the server's error code) or `BAD_RESPONSE` (a body the client cannot read).
  */
-import type { AccountView, BlockBody, BlockSummary, NodeStatus, SupplyView, TxStatus } from "./api.js";
+import type { AccountView, BlockBody, BlockSummary, NodeStatus, SupplyView, TxReceipt, TxStatus } from "./api.js";
 import { decodeBlockBody } from "./blockBody.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
 import { RpcClientError } from "./errors.js";
 import { MAX_COMMIT_PROOF_HEADERS } from "../consensus/commitProof.js";
-import { decodeAccount, decodeBlock, decodeBlocks, decodeKvValue, decodeParaCommit, decodeParaStatus, decodeProof, decodeStatus, decodeSubmitItem, decodeSupply, decodeTxStatus } from "./json.js";
+import { decodeAccount, decodeBlock, decodeBlocks, decodeKvValue, decodeParaCommit, decodeParaStatus, decodeProof, decodeReceipt, decodeStatus, decodeSubmitItem, decodeSupply, decodeTxStatus } from "./json.js";
 import type { DoneCommit, ParaStatus } from "../chain/app/paracross/module.js";
 import type { SubmitOutcome } from "./json.js";
 import { toHex, utf8 } from "../util/bytes.js";
@@ -251,6 +251,19 @@ export class RpcClient {
     if (a.status === 404 && errorCode(a) === "COMMIT_PROOF_UNAVAILABLE") return null;
     if (a.status !== 200) throw unexpected("GET /v1/blocks/:h/commit-proof", a);
     return decodeBlocks(parseJson(a), height, height + MAX_COMMIT_PROOF_HEADERS - 1);
+  }
+
+  /**
+   * `GET /v1/tx/:id/receipt`: the tx, its inclusion proof, its result and the commit proof of its block (check it
+   * with `verifyReceipt`); null when the node does not know the tx or cannot prove it yet.
+   */
+  async receipt(id: Uint8Array | string): Promise<TxReceipt | null> {
+    const hex = typeof id === "string" ? id : toHex(id);
+    const a = await this.call("GET", `/v1/tx/${encodeURIComponent(hex)}/receipt`);
+    const code = errorCode(a);
+    if (a.status === 404 && (code === "TX_NOT_FOUND" || code === "RECEIPT_UNAVAILABLE")) return null;
+    if (a.status !== 200) throw unexpected("GET /v1/tx/:id/receipt", a);
+    return decodeReceipt(parseJson(a));
   }
 
   /** `GET /v1/status`. */

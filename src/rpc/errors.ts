@@ -53,6 +53,8 @@ export const RPC_ERRORS = {
   KEY_NOT_FOUND: 404,
   /** No commit proof for that height yet (not committed, or no consecutive-view pair committed at or above it). */
   COMMIT_PROOF_UNAVAILABLE: 404,
+  /** The tx is pending, not executed yet, or its block is not provable yet (no consecutive-view pair above it). */
+  RECEIPT_UNAVAILABLE: 404,
   /** No para chain of this title is registered on this chain (or it runs no paracross module). */
   PARA_NOT_FOUND: 404,
   /** The para height is not done (yet) on this chain. */

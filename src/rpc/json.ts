@@ -6,7 +6,7 @@
  * Decoders treat the document as untrusted: a wrong shape, a non-integer, bad hex or a wrong digest length is an
  * `RpcClientError("BAD_RESPONSE")`, never a silently wrong value.
  */
-import type { AccountView, BlockSummary, NodeStatus, ParaNodeStatus, SupplyView, TxStatus } from "./api.js";
+import type { AccountView, BlockSummary, NodeStatus, ParaNodeStatus, SupplyView, TxReceipt, TxStatus } from "./api.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
 import type { BlockHeader, QuorumCert } from "../domain/types.js";
 import { HASH_BYTES, MAX_UINT53, SIGNATURE_BYTES } from "../domain/limits.js";
@@ -14,6 +14,7 @@ import { fromHex, toHex } from "../util/bytes.js";
 import { RpcClientError } from "./errors.js";
 import type { DoneCommit, ParaStatus } from "../chain/app/paracross/module.js";
 import { decodeCommitMessage } from "../chain/app/paracross/format.js";
+import { MAX_COMMIT_PROOF_HEADERS } from "../consensus/commitProof.js";
 
 /** `GET /v1/blocks/:height` and each `/v1/stream` frame. */
 export interface BlockJson {
@@ -52,6 +53,18 @@ export interface TxStatusJson {
   height: number | null;
   index: number | null;
   ok: boolean | null;
+}
+
+/** `GET /v1/tx/:id/receipt` (consensus/receipt.ts checks it; `quire verify receipt --file` reads it). */
+export interface ReceiptJson {
+  id: string;
+  height: number;
+  index: number;
+  tx: string;
+  failed: boolean;
+  inclusion: ProofJson;
+  /** The commit proof of `height`: the blocks height..k+1 with their QCs. */
+  blocks: BlockJson[];
 }
 
 /** `GET /v1/blocks/:height/proof/:index`: exactly the document `quire merkle proof` prints and `merkle verify` reads. */
@@ -132,6 +145,10 @@ export function txStatusJson(id: Uint8Array, s: TxStatus): TxStatusJson {
 
 export function proofJson(p: RootedInclusionProof): ProofJson {
   return { leafIndex: p.leafIndex, treeSize: p.treeSize, root: toHex(p.root), leafHash: toHex(p.leafHash), proof: p.proof.map(toHex) };
+}
+
+export function receiptJson(r: TxReceipt): ReceiptJson {
+  return { id: toHex(r.id), height: r.height, index: r.index, tx: toHex(r.tx), failed: r.failed, inclusion: proofJson(r.inclusion), blocks: r.blocks.map(blockJson) };
 }
 
 export function accountJson(a: AccountView): AccountJson {
@@ -416,5 +433,25 @@ export function decodeParaCommit(v: unknown): DoneCommit {
     signers: hex(o, "signers", "para commit"),
     signerCount: uint(o, "signerCount", "para commit"),
     nodes: uint(o, "nodes", "para commit"),
+  };
+}
+
+/**
+ * Reads a receipt document: the shape only (hex, integers, the blocks consecutive from `height`, at most
+ * MAX_COMMIT_PROOF_HEADERS of them); whether it proves anything is `verifyReceipt`'s to say.
+ */
+export function decodeReceipt(v: unknown): TxReceipt {
+  const o = object(v, "receipt");
+  const height = uint(o, "height", "receipt");
+  const failed = o["failed"];
+  if (typeof failed !== "boolean") bad("receipt.failed must be a boolean");
+  return {
+    id: hex(o, "id", "receipt", HASH_BYTES),
+    height,
+    index: uint(o, "index", "receipt"),
+    tx: hex(o, "tx", "receipt"),
+    failed,
+    inclusion: decodeProof(o["inclusion"]),
+    blocks: decodeBlocks({ blocks: o["blocks"] }, height, height + MAX_COMMIT_PROOF_HEADERS - 1),
   };
 }

@@ -17,7 +17,7 @@ import type { BlockSummary, NodeApi, RpcLogger, SubmitResult } from "./api.js";
 import { HttpError, RpcConfigError, RpcListenError } from "./errors.js";
 import { Exchange, ExchangeClosed } from "./exchange.js";
 import type { ExchangeHost } from "./exchange.js";
-import { accountJson, blockJson, blocksJson, kvJson, paraCommitJson, paraStatusJson, proofJson, statusJson, supplyJson, txStatusJson } from "./json.js";
+import { accountJson, blockJson, blocksJson, kvJson, paraCommitJson, paraStatusJson, proofJson, receiptJson, statusJson, supplyJson, txStatusJson } from "./json.js";
 import type { SubmitItemJson } from "./json.js";
 import { createRpcMetrics } from "./metrics.js";
 import type { RpcMetrics } from "./metrics.js";
@@ -195,7 +195,7 @@ export function resolveRpcLimits(partial: Partial<RpcLimits> = {}): RpcLimits {
 }
 
 /** Route names: the `route` label of the metrics. */
-export type RouteName = "index" | "metrics" | "status" | "genesis" | "evidence" | "tx_submit" | "txs_submit" | "tx_status" | "blocks" | "block" | "block_txids" | "block_body" | "commit_proof" | "proof" | "kv" | "account" | "supply" | "para_status" | "para_commit" | "stream" | "unknown";
+export type RouteName = "index" | "metrics" | "status" | "genesis" | "evidence" | "tx_submit" | "txs_submit" | "tx_status" | "tx_receipt" | "blocks" | "block" | "block_txids" | "block_body" | "commit_proof" | "proof" | "kv" | "account" | "supply" | "para_status" | "para_commit" | "stream" | "unknown";
 
 /** What a handler may read of the request (uWS's HttpRequest is only valid synchronously). */
 interface RequestInfo {
@@ -549,6 +549,7 @@ export class RpcServer {
       route("tx_submit", "/v1/tx", { post: (ex, _p, req) => this.postTx(ex, req) }),
       route("txs_submit", "/v1/txs", { post: (ex, _p, req) => this.postTxs(ex, req) }),
       route("tx_status", "/v1/tx/:id", { get: (ex, p) => this.getTx(ex, p[0]!) }),
+      route("tx_receipt", "/v1/tx/:id/receipt", { get: (ex, p) => this.getTxReceipt(ex, p[0]!) }),
       route("blocks", "/v1/blocks", { get: (ex, _p, req) => this.getBlocks(ex, req) }),
       route("block", "/v1/blocks/:height", { get: (ex, p) => this.getBlock(ex, p[0]!) }),
       route("block_txids", "/v1/blocks/:height/txids", { get: (ex, p) => this.getBlockTxIds(ex, p[0]!) }),
@@ -614,6 +615,28 @@ export class RpcServer {
     const s = await this.api.txStatus(id);
     if (s === null) throw new HttpError("TX_NOT_FOUND", `transaction ${toHex(id)} is not known to this node`);
     ex.json(200, txStatusJson(id, s));
+  }
+
+  /**
+   * `GET /v1/tx/:id/receipt`: composed of the reads the other routes serve (tx location, block body, inclusion proof,
+   * commit proof), so a receipt is exactly those documents together. Charged like reading the block and the proof.
+   */
+  private async getTxReceipt(ex: Exchange, idParam: string): Promise<void> {
+    const id = parseTxId(idParam);
+    const s = await this.api.txStatus(id);
+    if (s === null) throw new HttpError("TX_NOT_FOUND", `transaction ${toHex(id)} is not known to this node`);
+    const unavailable = (why: string) => new HttpError("RECEIPT_UNAVAILABLE", `no receipt for ${toHex(id)} yet: ${why}`);
+    if (s.status !== "committed") throw unavailable("it is pending");
+    if (s.ok === null) throw unavailable(`block ${s.height} is not executed yet`);
+    const blocks = await this.api.commitProof?.(s.height);
+    if (blocks === undefined || blocks === null) throw unavailable(`no consecutive-view pair is committed at or above height ${s.height}`);
+    const body = await this.api.blockBody(s.height);
+    const tx = body?.txs[s.index];
+    const p = await this.api.proof(s.height, s.index);
+    // Both were committed a moment ago: a miss is a store that lost a block, which the route reports as a bug.
+    if (tx === undefined || p.kind !== "ok") throw new Error(`block ${s.height} lost tx ${s.index} between reads`);
+    this.chargeBlockRead(ex, body!.txs.length + blocks.length);
+    ex.json(200, receiptJson({ id, height: s.height, index: s.index, tx, failed: !s.ok, inclusion: p.proof, blocks }));
   }
 
   private async getBlock(ex: Exchange, heightParam: string): Promise<void> {
