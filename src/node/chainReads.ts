@@ -9,7 +9,7 @@ import { ProofTreeCache } from "../chain/proofTrees.js";
 import { buildCommitProof } from "../consensus/commitProof.js";
 import type { ChainStore } from "../chain/store/interface.js";
 import { defaultHasher } from "../crypto/hash/backends.js";
-import type { AccountView, BlockBody, BlockSummary, ProofResult, SupplyView } from "../rpc/api.js";
+import type { AccountView, BlockBody, BlockSummary, ProofResult, SupplyView, XShardTransferView } from "../rpc/api.js";
 
 export class ChainReads {
   /** Trees of recent blocks' transactions: a repeated proof is a lookup, not a tree (see chain/proofTrees.ts). */
@@ -61,7 +61,15 @@ export class ChainReads {
   supply(): SupplyView | null {
     const a = this.app().accounts;
     if (a === null) return null;
-    return { supply: a.supply(), escrows: new Map(a.registeredTitles().map((t) => [t, a.escrow(t)])) };
+    const x = this.app().xshard;
+    const escrows = new Map(a.registeredTitles().map((t) => [t, a.escrow(t)]));
+    return x === null ? { supply: a.supply(), escrows } : { supply: a.supply(), escrows, xshard: x.totals() };
+  }
+
+  /** A cross-shard transfer's committed status on this shard; null without the xshard module. */
+  xshardTransfer(xid: Uint8Array): XShardTransferView | null {
+    const x = this.app().xshard;
+    return x === null ? null : { xid, shard: x.network.self, ...x.status(xid) };
   }
 
   /** The committed blocks h..k+1 that prove h committed (consensus/commitProof.ts), or null when not provable yet. */

@@ -31,7 +31,7 @@ import type { ChainStore } from "../chain/store/interface.js";
 import { blsLinkIdentity, blsLinkVerify } from "../net/blsLink.js";
 import { SystemScheduler } from "../util/clock.js";
 import { UwsTransport } from "../net/uwsTransport.js";
-import type { AccountView, BlockBody, BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, SupplyView, TxStatus } from "../rpc/api.js";
+import type { AccountView, BlockBody, BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, SupplyView, TxStatus, XShardTransferView } from "../rpc/api.js";
 import { createRpcMetrics } from "../rpc/metrics.js";
 import { RpcServer } from "../rpc/server.js";
 import { bytesEqual, toHex } from "../util/bytes.js";
@@ -374,6 +374,10 @@ export class QuireNode implements NodeApi {
 
   supply(): SupplyView | null {
     return this.reads.supply();
+  }
+
+  xshardTransfer(xid: Uint8Array): XShardTransferView | null {
+    return this.reads.xshardTransfer(xid);
   }
 
   status(): NodeStatus {

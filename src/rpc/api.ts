@@ -138,6 +138,21 @@ export interface AccountView {
 export interface SupplyView {
   readonly supply: number;
   readonly escrows: ReadonlyMap<string, number>;
+  /**
+   * On a shard of a sharded network: what this shard holds in cross-shard escrow and what it credited as an output
+   * shard. Σ over shards of supply + escrowed − imported is the network's genesis total (chain/app/xshard/module.ts).
+   */
+  readonly xshard?: { readonly escrowed: number; readonly imported: number };
+}
+
+/** `GET /v1/xshard/:xid`: what this shard knows of a cross-shard transfer (chain/app/xshard/module.ts). */
+export interface XShardTransferView {
+  readonly xid: Uint8Array;
+  readonly shard: number;
+  /** This shard's legs, as an input shard: escrowed | invalid | refunded | aborted, or null (not run here). */
+  readonly leg: string | null;
+  /** As the output shard: collecting | credited | aborted, the arrived input-shard mask and the sum so far; or null. */
+  readonly output: { readonly status: string; readonly arrived: number; readonly sum: number } | null;
 }
 
 /** A committed-block listener. Called once per block, in height order, with no gaps. */
@@ -186,6 +201,8 @@ export interface NodeApi {
   account(publicKey: Uint8Array): Awaitable<AccountView | null>;
   /** The committed supply and escrows; null when the chain runs no accounts module. */
   supply(): Awaitable<SupplyView | null>;
+  /** A cross-shard transfer's committed status on this shard; absent or null when the chain runs no xshard module. */
+  xshardTransfer?(xid: Uint8Array): Awaitable<XShardTransferView | null>;
   /**
    * The genesis document this node runs, as JSON text. The node renders it from the genesis it parsed (not the file's
    * bytes), so two nodes that loaded equivalent files serve identical text: `quire audit` compares it byte for byte.

@@ -8,12 +8,12 @@
  * `SubmitOutcome`. Everything else is an `RpcClientError`: `NETWORK` (no answer, or the timeout expired), `HTTP`
  * (an unexpected status; `payload.code` is the server's error code) or `BAD_RESPONSE` (a body the client cannot read).
  */
-import type { AccountView, BlockBody, BlockSummary, NodeStatus, SupplyView, TxReceipt, TxStatus } from "./api.js";
+import type { AccountView, BlockBody, BlockSummary, NodeStatus, SupplyView, TxReceipt, TxStatus, XShardTransferView } from "./api.js";
 import { decodeBlockBody } from "./blockBody.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
 import { RpcClientError } from "./errors.js";
 import { MAX_COMMIT_PROOF_HEADERS } from "../consensus/commitProof.js";
-import { decodeAccount, decodeBlock, decodeBlocks, decodeKvValue, decodeParaCommit, decodeParaStatus, decodeProof, decodeReceipt, decodeStatus, decodeSubmitItem, decodeSupply, decodeTxStatus } from "./json.js";
+import { decodeAccount, decodeBlock, decodeBlocks, decodeKvValue, decodeParaCommit, decodeParaStatus, decodeProof, decodeReceipt, decodeStatus, decodeSubmitItem, decodeSupply, decodeTxStatus, decodeXShardTransfer } from "./json.js";
 import type { DoneCommit, ParaStatus } from "../chain/app/paracross/module.js";
 import type { SubmitOutcome } from "./json.js";
 import { toHex, utf8 } from "../util/bytes.js";
@@ -243,6 +243,13 @@ export class RpcClient {
     const a = await this.call("GET", "/v1/supply");
     if (a.status !== 200) throw unexpected("GET /v1/supply", a);
     return decodeSupply(parseJson(a));
+  }
+
+  /** `GET /v1/xshard/:xid`: a cross-shard transfer's status on this shard. An `HTTP` error NO_XSHARD on an unsharded chain. */
+  async xshardTransfer(xid: Uint8Array): Promise<XShardTransferView> {
+    const a = await this.call("GET", `/v1/xshard/${toHex(xid)}`);
+    if (a.status !== 200) throw unexpected("GET /v1/xshard/:xid", a);
+    return decodeXShardTransfer(parseJson(a));
   }
 
   /** `GET /v1/blocks/:h/commit-proof`: the blocks h..k+1 with their QCs; null when not provable (yet). */

@@ -61,6 +61,7 @@ export const RPC_ERRORS = {
   COMMIT_NOT_DONE: 404,
   /** The chain runs no accounts module (its genesis's `app.modules` lacks "accounts"). */
   NO_ACCOUNTS: 404,
+  NO_XSHARD: 404,
   /** The route exists, the method does not (the `Allow` header lists the methods that do). */
   METHOD_NOT_ALLOWED: 405,
   /** A body larger than the route's limit; the connection is closed. */

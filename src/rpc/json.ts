@@ -6,7 +6,7 @@
  * Decoders treat the document as untrusted: a wrong shape, a non-integer, bad hex or a wrong digest length is an
  * `RpcClientError("BAD_RESPONSE")`, never a silently wrong value.
  */
-import type { AccountView, BlockSummary, NodeStatus, ParaNodeStatus, SupplyView, TxReceipt, TxStatus } from "./api.js";
+import type { AccountView, BlockSummary, NodeStatus, ParaNodeStatus, SupplyView, TxReceipt, TxStatus, XShardTransferView } from "./api.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
 import type { BlockHeader, QuorumCert } from "../domain/types.js";
 import { HASH_BYTES, MAX_UINT53, SIGNATURE_BYTES } from "../domain/limits.js";
@@ -94,6 +94,7 @@ export interface AccountJson {
 export interface SupplyJson {
   supply: number;
   escrows: Record<string, number>;
+  xshard?: { escrowed: number; imported: number };
 }
 
 /** `GET /v1/status`: the fields of `NodeStatus`. */
@@ -155,8 +156,27 @@ export function accountJson(a: AccountView): AccountJson {
   return { publicKey: toHex(a.publicKey), balance: a.balance, nonce: a.nonce };
 }
 
+export function xshardTransferJson(t: XShardTransferView): Record<string, unknown> {
+  return { xid: toHex(t.xid), shard: t.shard, leg: t.leg, output: t.output === null ? null : { ...t.output } };
+}
+
+export function decodeXShardTransfer(v: unknown): XShardTransferView {
+  const o = object(v, "xshard");
+  const leg = o["leg"];
+  if (leg !== null && typeof leg !== "string") throw new RpcClientError("BAD_RESPONSE", "malformed response: xshard.leg");
+  const out = o["output"];
+  let output: XShardTransferView["output"] = null;
+  if (out !== null) {
+    const x = object(out, "xshard.output");
+    if (typeof x["status"] !== "string") throw new RpcClientError("BAD_RESPONSE", "malformed response: xshard.output.status");
+    output = { status: x["status"], arrived: uint(x, "arrived", "xshard.output"), sum: uint(x, "sum", "xshard.output") };
+  }
+  if (typeof o["xid"] !== "string") throw new RpcClientError("BAD_RESPONSE", "malformed response: xshard.xid");
+  return { xid: fromHex(o["xid"]), shard: uint(o, "shard", "xshard"), leg, output };
+}
+
 export function supplyJson(s: SupplyView): SupplyJson {
-  return { supply: s.supply, escrows: Object.fromEntries(s.escrows) };
+  return { supply: s.supply, escrows: Object.fromEntries(s.escrows), ...(s.xshard === undefined ? {} : { xshard: { ...s.xshard } }) };
 }
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -323,7 +343,9 @@ export function decodeSupply(v: unknown): SupplyView {
   const escrows = new Map<string, number>();
   const e = object(o["escrows"], "supply.escrows");
   for (const title of Object.keys(e)) escrows.set(title, uint(e, title, "supply.escrows"));
-  return { supply: uint(o, "supply", "supply"), escrows };
+  if (o["xshard"] === undefined) return { supply: uint(o, "supply", "supply"), escrows };
+  const x = object(o["xshard"], "supply.xshard");
+  return { supply: uint(o, "supply", "supply"), escrows, xshard: { escrowed: uint(x, "escrowed", "supply.xshard"), imported: uint(x, "imported", "supply.xshard") } };
 }
 
 /** The client's view of one submission outcome (ids as bytes). */

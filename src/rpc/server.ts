@@ -17,7 +17,7 @@ import type { BlockSummary, NodeApi, RpcLogger, SubmitResult } from "./api.js";
 import { HttpError, RpcConfigError, RpcListenError } from "./errors.js";
 import { Exchange, ExchangeClosed } from "./exchange.js";
 import type { ExchangeHost } from "./exchange.js";
-import { accountJson, blockJson, blocksJson, kvJson, paraCommitJson, paraStatusJson, proofJson, receiptJson, statusJson, supplyJson, txStatusJson } from "./json.js";
+import { accountJson, blockJson, blocksJson, kvJson, paraCommitJson, paraStatusJson, proofJson, receiptJson, statusJson, supplyJson, txStatusJson, xshardTransferJson } from "./json.js";
 import type { SubmitItemJson } from "./json.js";
 import { createRpcMetrics } from "./metrics.js";
 import type { RpcMetrics } from "./metrics.js";
@@ -195,7 +195,7 @@ export function resolveRpcLimits(partial: Partial<RpcLimits> = {}): RpcLimits {
 }
 
 /** Route names: the `route` label of the metrics. */
-export type RouteName = "index" | "metrics" | "status" | "genesis" | "evidence" | "tx_submit" | "txs_submit" | "tx_status" | "tx_receipt" | "blocks" | "block" | "block_txids" | "block_body" | "commit_proof" | "proof" | "kv" | "account" | "supply" | "para_status" | "para_commit" | "stream" | "unknown";
+export type RouteName = "index" | "metrics" | "status" | "genesis" | "evidence" | "tx_submit" | "txs_submit" | "tx_status" | "tx_receipt" | "blocks" | "block" | "block_txids" | "block_body" | "commit_proof" | "proof" | "kv" | "account" | "supply" | "xshard_transfer" | "para_status" | "para_commit" | "stream" | "unknown";
 
 /** What a handler may read of the request (uWS's HttpRequest is only valid synchronously). */
 interface RequestInfo {
@@ -562,6 +562,7 @@ export class RpcServer {
       route("para_commit", "/v1/para/:title/:height", { get: (ex, p) => this.getParaCommit(ex, p[0]!, p[1]!) }),
       route("account", "/v1/accounts/:pubkey", { get: (ex, p) => this.getAccount(ex, p[0]!) }),
       route("supply", "/v1/supply", { get: (ex) => this.getSupply(ex) }),
+      route("xshard_transfer", "/v1/xshard/:xid", { get: (ex, p) => this.getXShardTransfer(ex, p[0]!) }),
       // Upgrades are caught by the WebSocket route; a plain GET lands here.
       route("stream", "/v1/stream", {
         get: (ex) => ex.error(new HttpError("UPGRADE_REQUIRED", "this is a WebSocket endpoint"), [["Upgrade", "websocket"]]),
@@ -723,6 +724,14 @@ export class RpcServer {
     const a = await this.api.account(publicKey);
     if (a === null) throw new HttpError("NO_ACCOUNTS", "this chain runs no accounts module");
     ex.json(200, accountJson(a));
+  }
+
+  /** `GET /v1/xshard/:xid`: a cross-shard transfer's status on this shard (nulls when this shard has seen nothing of it). */
+  private async getXShardTransfer(ex: Exchange, idParam: string): Promise<void> {
+    const xid = parseTxId(idParam);
+    const t = await this.api.xshardTransfer?.(xid);
+    if (t === undefined || t === null) throw new HttpError("NO_XSHARD", "this chain is not a shard of a sharded network");
+    ex.json(200, xshardTransferJson(t));
   }
 
   /** `GET /v1/supply`: Σ balances on this chain and each registered para chain's escrow. */
