@@ -5,11 +5,15 @@
  *   0x01         kv        (kvApp.ts)         kvTx.ts (the byte is the KV format's version)
  *   0x10         accounts  (accounts/)        accounts/accountTx.ts: Ed25519-signed transfers, deposits, withdrawals
  *   0x20–0x22    paracross (paracross/)       paracross/format.ts: commit messages, para-tagged txs, groups
+ *   0x30         xshard    (xshard/)          xshard/format.ts: cross-shard transfers and imports (a sharded network)
  *
  * Every module reads and writes through one `TreeKeyedState` (one state tree, one state root per block): the KV
  * module with the client's keys as they are, every other module inside its own namespace (`0xFF ‖ tag ‖ key`, see
  * keyedState.ts), so no client key can reach a balance. Which modules a chain runs is part of its genesis
  * (`app.modules`), and so part of what every node must agree on.
+ *
+ * On a shard of a sharded network the xshard module is the `RootSealer`: the state root is MTH(tree root, outbox
+ * root), so the block's cross-shard records are committed by the next header (xshard/README.md).
  *
  * A failed transaction writes nothing: each deliver runs inside a savepoint that is rolled back when the module
  * answers failed (a module may fail after some writes, e.g. a group whose second leg fails). Malformed bytes and a
