@@ -2,7 +2,8 @@
  * Creating a network on disk (`quire init`, and `quire cluster` for its temporary networks):
  *
  *   DIR/genesis.json                 chain id, validators' public keys with proofs of possession, consensus timing,
- *                                    the application's modules (kv, accounts) and the faucet's allocation
+ *                                    the application's modules (kv, accounts, paracross; a shard: kv, accounts,
+ *                                    xshard and the `network` section) and the faucet's allocation
  *   DIR/faucet.key                   the faucet: an account key (mode 0600) holding FAUCET_BALANCE from genesis
  *   DIR/node<i>/config.json          one per validator (paths relative to it)
  *   DIR/node<i>/validator.key        the validator's BLS key, mode 0600 (crypto/bls/keyFile.ts)
