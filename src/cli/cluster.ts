@@ -1,8 +1,9 @@
 import { join } from "node:path";
 import { checkFlags, choiceFlag, intFlag, parseArgs, stringFlag, UsageError } from "./args.js";
 import { LoadGenerator } from "./loadgen.js";
-import { launchCluster } from "./localCluster.js";
+import { launchCluster, launchShardedCluster } from "./localCluster.js";
 import { LOG_LEVELS } from "../node/config.js";
+import type { LogLevel } from "../node/config.js";
 import { RpcClient } from "../rpc/client.js";
 import type { NodeStatus } from "../rpc/api.js";
 
@@ -15,6 +16,8 @@ const USAGE = [
   "  --para demo:4 adds a para chain \"demo\" of 4 para nodes (paracross): registered in the main genesis, following the",
   "  main chain; the status line then shows its head and the main chain's done height for it, and a part of the load",
   "  (a tenth) goes to it as para txs. Ctrl-C (SIGINT) or SIGTERM stops every node (by pid) and exits.",
+  "  --shards S runs a sharded network (quire init --shards: DIR/shard-<i>, DIR/network.json) of S shards of N",
+  "  validators each, a status line per shard and the load (KV puts) on every shard.",
 ].join("\n");
 
 const STATUS_INTERVAL_MS = 1_000;
@@ -32,7 +35,7 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + "\n");
     return 0;
   }
-  checkFlags(args, ["validators", "dir", "load", "tx-size", "base-port", "duration-s", "keep", "log-level", "para", "help"]);
+  checkFlags(args, ["validators", "dir", "load", "tx-size", "base-port", "duration-s", "keep", "log-level", "para", "shards", "help"]);
   if (args.positional.length > 0) throw new UsageError(USAGE);
   const n = intFlag(args, "validators", 4)!;
   if (n < 1 || n > 64) throw new UsageError("--validators must be in [1, 64] for a local cluster");
@@ -52,10 +55,17 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     para = { title: m[1]!, nodes };
   }
 
+  const basePort = intFlag(args, "base-port");
+  const shards = intFlag(args, "shards");
+  if (shards !== undefined) {
+    if (shards < 1 || shards > 16) throw new UsageError("--shards must be in [1, 16] for a local cluster");
+    if (para !== undefined) throw new UsageError("--shards does not take --para");
+    return runShards({ t0, shards, n, rate, txSize, durationS, logLevel, keep, ...(givenDir !== undefined ? { dir: givenDir } : {}), ...(basePort !== undefined ? { basePort } : {}) });
+  }
+
   let stopping = false;
   const tty = process.stdout.isTTY === true;
   const out = (s: string) => process.stdout.write(s);
-  const basePort = intFlag(args, "base-port");
   const cluster = await launchCluster({
     validators: n,
     ...(givenDir !== undefined ? { dir: givenDir } : {}),
@@ -173,4 +183,104 @@ export async function clusterCommand(argv: string[]): Promise<number> {
   if (!keep) await cluster.remove();
   else out(`network kept in ${dir} (resume with: quire cluster --dir ${dir})\n`);
   return codes.every((c) => c === 0) ? 0 : 1;
+}
+
+interface ShardRun {
+  readonly t0: number;
+  readonly shards: number;
+  readonly n: number;
+  readonly rate: number;
+  readonly txSize: number;
+  readonly durationS: number | undefined;
+  readonly logLevel: LogLevel;
+  readonly keep: boolean;
+  readonly dir?: string;
+  readonly basePort?: number;
+}
+
+/**
+ * `quire cluster --shards S`: every shard's nodes (launchShardedCluster), the load split evenly over the shards (KV
+ * puts: the load generator does not sign account transfers yet), and every second one status line per shard:
+ * committed height, committed tx/s, nodes up.
+ */
+async function runShards(o: ShardRun): Promise<number> {
+  let stopping = false;
+  const tty = process.stdout.isTTY === true;
+  const out = (s: string) => process.stdout.write(s);
+  const net = await launchShardedCluster({
+    shards: o.shards,
+    validators: o.n,
+    ...(o.dir !== undefined ? { dir: o.dir } : {}),
+    ...(o.basePort !== undefined ? { basePort: o.basePort } : {}),
+    logLevel: o.logLevel,
+    onExit: (shard, i, code, logFile, pid) => {
+      if (!stopping) out(`\nshard ${shard} node ${i} (pid ${pid}) exited with code ${code}; see ${logFile}\n`);
+    },
+  });
+  const perShard = o.rate > 0 ? Math.max(1, Math.round(o.rate / net.shards.length)) : 0;
+  out(
+    [
+      `quire cluster: ${net.shards.length} shards of ${o.n} validators, network ${net.manifest.id}, in ${net.dir}${o.keep ? "" : " (removed at exit; --keep keeps it)"}`,
+      ...net.shards.flatMap((s) => [`  shard ${s.index} "${s.chainId}":`, ...s.urls.map((u, i) => `    node ${i}: pid ${s.children[i]!.proc.pid}, rpc ${u}, log ${s.children[i]!.logFile}`)]),
+      perShard > 0 ? `  load: ${perShard} tx/s of ${o.txSize}-byte puts per shard (--load 0 turns it off)` : "  load: off",
+      "  Ctrl-C stops every node",
+      "",
+    ].join("\n"),
+  );
+  const loads = perShard > 0 ? net.shards.map((s) => new LoadGenerator({ urls: s.urls, rate: perShard, txBytes: o.txSize, batch: Math.max(1, Math.ceil(perShard / 20)), trackIds: false })) : [];
+  for (const l of loads) l.start();
+
+  const clients = net.shards.map((s) => s.urls.map((url) => new RpcClient({ url, timeoutMs: 800 })));
+  const rates = net.shards.map(() => ({ total: null as number | null, at: 0, rate: 0 }));
+  let ticks = 0;
+  const poll = async () => {
+    const lines = await Promise.all(
+      net.shards.map(async (s, k) => {
+        const statuses = await Promise.all(clients[k]!.map((c) => c.status().catch(() => null)));
+        const live = statuses.filter((x): x is NodeStatus => x !== null);
+        const height = Math.max(0, ...live.map((x) => x.committedHeight));
+        const best = statuses.findIndex((x) => x !== null && x.committedHeight === height);
+        if (best >= 0) {
+          const m = /^quire_committed_txs_total (\d+)$/m.exec(await clients[k]![best]!.metrics().catch(() => ""));
+          const r = rates[k]!;
+          if (m !== null) {
+            const total = Number(m[1]);
+            const now = performance.now();
+            if (r.total !== null && total >= r.total && now > r.at) r.rate = 0.5 * r.rate + (0.5 * (total - r.total) * 1000) / (now - r.at);
+            r.total = total;
+            r.at = now;
+          }
+        }
+        // Cross-shard counters (sent / imported / credited / refunded) go here once the relayer reports them.
+        const xshard = "";
+        return `  shard ${s.index}: height ${height} | ${rates[k]!.rate.toFixed(0)} tx/s | nodes up ${live.length}/${s.urls.length}${xshard}`;
+      }),
+    );
+    ticks++;
+    const head = `[${((performance.now() - o.t0) / 1000).toFixed(0).padStart(4)} s]`;
+    if (tty) out(`${ticks > 1 ? `\x1b[${lines.length + 1}A` : ""}\x1b[K${head}\n${lines.map((l) => `\x1b[K${l}`).join("\n")}\n`);
+    else if (ticks % 2 === 0) out(`${head}\n${lines.join("\n")}\n`);
+  };
+  let polling = false;
+  const statusTimer = setInterval(() => {
+    if (polling || stopping) return;
+    polling = true;
+    void poll().finally(() => (polling = false));
+  }, STATUS_INTERVAL_MS);
+
+  const signal = await new Promise<string>((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    if (o.durationS !== undefined) setTimeout(() => resolve(`--duration-s ${o.durationS}`), o.durationS * 1000);
+  });
+  stopping = true;
+  clearInterval(statusTimer);
+  out(`stopping (${signal})...\n`);
+  await Promise.all(loads.map((l) => l.stop()));
+  const codes = await net.stop();
+  codes.forEach((cs, k) => out(`  shard ${k}: nodes exited ${cs.map((c) => (c === null ? "(killed)" : String(c))).join(" ")}\n`));
+  loads.forEach((l, k) => out(`load on shard ${k}: ${l.confirmed} txs accepted, ${l.stats.rejected503} refused with 503, ${l.stats.shed} shed\n`));
+  if (!o.keep) await net.remove();
+  else out(`network kept in ${net.dir} (resume with: quire cluster --shards ${net.shards.length} --dir ${net.dir})\n`);
+  return codes.every((cs) => cs.every((c) => c === 0)) ? 0 : 1;
 }

@@ -2,13 +2,23 @@ import { checkFlags, choiceFlag, intFlag, parseArgs, stringFlag, UsageError } fr
 import { BLS_BACKEND_NAMES, loadBlsBackend } from "../crypto/bls/backend.js";
 import { DEFAULT_BASE_PORT, writeNetwork } from "../node/network.js";
 import { DEFAULT_PARA_BASE_PORT, generateParaKeys, paraRegistration, writeParaChain } from "../node/para/paraNetwork.js";
+import { writeShardedNetwork } from "../node/shardNetwork.js";
 
-const USAGE = "usage: quire init --validators N --dir DIR [--base-port P] [--hosts h1,h2,...] [--chain-id ID] [--bls-workers W] [--backend blst|noble|herumi] [--para TITLE [--para-nodes N] [--para-base-port P]]";
+const USAGE = [
+  "usage: quire init --validators N --dir DIR [--base-port P] [--hosts h1,h2,...] [--chain-id ID] [--bls-workers W] [--backend blst|noble|herumi] [--para TITLE [--para-nodes N] [--para-base-port P]]",
+  "       quire init --shards S --validators N --dir DIR [--base-port P] [--chain-id NETWORK_ID] [--bls-workers W] [--backend ...]",
+  "  --shards S writes a sharded network: DIR/shard-<i> for i < S, each a network as plain init writes it (genesis,",
+  "  node<j>/{config.json, validator.key}, faucet.key: an account of shard i), chain ids NETWORK_ID-s<i>, shard i's",
+  "  validator j on ports P + 2(iN + j) and one more (RPC); every genesis carries the same `network` section. And",
+  "  DIR/network.json, the manifest tools read: {\"type\": \"quire-network\", \"version\": 1, \"id\": NETWORK_ID,",
+  "  \"shards\": [{\"index\", \"chainId\", \"genesisHash\" (hex), \"dir\" (relative), \"rpc\": [URLs]}, ...]}.",
+].join("\n");
 
 /**
  * `quire init`: a new network on disk — DIR/genesis.json plus DIR/node<i>/{config.json, validator.key} per validator
  * (keys mode 0600). Validator i listens for peers on P + 2i and serves RPC on P + 2i + 1 (P defaults to 26600).
- * With --hosts (one per validator), nodes bind every interface and reach each other by those names.
+ * With --hosts (one per validator), nodes bind every interface and reach each other by those names. With --shards S,
+ * S such networks and their manifest (src/node/shardNetwork.ts).
  */
 export async function initCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ["help"]);
@@ -16,7 +26,7 @@ export async function initCommand(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + "\n");
     return 0;
   }
-  checkFlags(args, ["validators", "dir", "base-port", "hosts", "chain-id", "bls-workers", "backend", "para", "para-nodes", "para-base-port", "help"]);
+  checkFlags(args, ["validators", "dir", "base-port", "hosts", "chain-id", "bls-workers", "backend", "para", "para-nodes", "para-base-port", "shards", "help"]);
   if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"; ${USAGE}`);
   const validators = intFlag(args, "validators");
   const dir = stringFlag(args, "dir");
@@ -28,6 +38,21 @@ export async function initCommand(argv: string[]): Promise<number> {
   if (hosts !== undefined && hosts.some((h) => h === "")) throw new UsageError(`--hosts has an empty entry: "${hostsFlag}"`);
   const blsWorkers = intFlag(args, "bls-workers");
   const backend = await loadBlsBackend(choiceFlag(args, "backend", BLS_BACKEND_NAMES, "blst"));
+  const shards = intFlag(args, "shards");
+  if (shards !== undefined) {
+    if (hosts !== undefined || stringFlag(args, "para") !== undefined) throw new UsageError(`--shards does not take --hosts or --para (yet); ${USAGE}`);
+    const net = await writeShardedNetwork(
+      { shards, validators, dir, basePort, ...(stringFlag(args, "chain-id") !== undefined ? { networkId: stringFlag(args, "chain-id")! } : {}), ...(blsWorkers !== undefined ? { blsWorkers } : {}) },
+      backend,
+    );
+    const lines = [`wrote a ${shards}-shard network "${net.id}" of ${validators} validators per shard in ${net.dir}`, `  manifest: ${net.manifestFile}`];
+    for (const [i, l] of net.shards.entries()) {
+      lines.push(`  shard ${i} "${l.chainId}": ${l.genesisFile}`, `    faucet: ${l.faucetKeyFile}`);
+      l.configFiles.forEach((f, j) => lines.push(`    node ${j}: quire node --config ${f}   (rpc ${l.rpcUrls[j]})`));
+    }
+    process.stdout.write(lines.join("\n") + "\n");
+    return 0;
+  }
   // A para chain: its nodes' keys first, since the main genesis registers them (paraNetwork.ts).
   const title = stringFlag(args, "para");
   const paraNodes = intFlag(args, "para-nodes", 4)!;

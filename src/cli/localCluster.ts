@@ -25,6 +25,8 @@ import { loadParaNodeConfig } from "../node/para/paraConfig.js";
 import { generateParaKeys, paraRegistration, writeParaChain } from "../node/para/paraNetwork.js";
 import type { NetworkLayout } from "../node/network.js";
 import { freePorts } from "../node/ports.js";
+import { loadNetworkManifest, MANIFEST_FILE, writeShardedNetwork } from "../node/shardNetwork.js";
+import type { NetworkManifest } from "../node/shardNetwork.js";
 import { RpcClient } from "../rpc/client.js";
 
 const BIN = fileURLToPath(new URL("../../../bin/quire.js", import.meta.url));
@@ -370,4 +372,90 @@ function pairs(ports: readonly number[]): { p2p: number; rpc: number }[] {
   const out: { p2p: number; rpc: number }[] = [];
   for (let i = 0; i < ports.length - 1; i += 2) out.push({ p2p: ports[i]!, rpc: ports[i + 1]! });
   return out;
+}
+
+export interface ShardedClusterOptions {
+  readonly shards: number;
+  /** Validators per shard. */
+  readonly validators: number;
+  /** Default: a fresh temporary directory (which `remove()` deletes). One holding a network.json is resumed. */
+  readonly dir?: string;
+  readonly basePort?: number;
+  readonly logLevel: LogLevel;
+  readonly consensus?: PacemakerConfig;
+  readonly block?: Partial<BlockPolicy>;
+  readonly output?: "file" | "capture";
+  /** A child exited: shard, node index, as `LocalClusterOptions.onExit`. */
+  readonly onExit?: (shard: number, index: number, code: number | null, logFile: string, pid: number | undefined) => void;
+}
+
+/** One shard of a sharded cluster: its nodes as a cluster of their own (DIR/shard-<i>). */
+export interface LocalShard extends LocalCluster {
+  readonly index: number;
+}
+
+export interface ShardedCluster {
+  readonly dir: string;
+  readonly temporary: boolean;
+  readonly manifest: NetworkManifest;
+  readonly shards: readonly LocalShard[];
+  /** Stops every shard's nodes (by pid, as `LocalCluster.stop`); exit codes by shard. */
+  stop(): Promise<(number | null)[][]>;
+  remove(): Promise<void>;
+}
+
+/**
+ * A sharded network of local processes (`quire cluster --shards S`): written by `writeShardedNetwork` (free ports
+ * unless `basePort`), then each shard's directory run by `launchCluster` as an existing network.
+ */
+export async function launchShardedCluster(o: ShardedClusterOptions): Promise<ShardedCluster> {
+  const temporary = o.dir === undefined;
+  const dir = o.dir ?? (await mkdtemp(join(tmpdir(), "quire-shards-")));
+  let manifest: NetworkManifest;
+  if (existsSync(join(dir, MANIFEST_FILE))) manifest = await loadNetworkManifest(dir);
+  else {
+    const ports = o.basePort === undefined ? await Promise.all(Array.from({ length: o.shards }, async () => pairs(await freePorts(2 * o.validators)))) : undefined;
+    const net = await writeShardedNetwork(
+      {
+        shards: o.shards,
+        validators: o.validators,
+        dir,
+        ...(o.basePort !== undefined ? { basePort: o.basePort } : {}),
+        ...(ports !== undefined ? { ports } : {}),
+        ...(o.consensus !== undefined ? { consensus: o.consensus } : {}),
+        ...(o.block !== undefined ? { block: o.block } : {}),
+        // S·N nodes share this machine's cores: one BLS worker each.
+        blsWorkers: 1,
+        logLevel: o.logLevel,
+      },
+      await loadBlsBackend("blst"),
+    );
+    manifest = net.manifest;
+  }
+  const shards: LocalShard[] = [];
+  try {
+    for (const s of manifest.shards) {
+      const c = await launchCluster({
+        validators: s.rpc.length,
+        dir: s.dir,
+        logLevel: o.logLevel,
+        ...(o.output !== undefined ? { output: o.output } : {}),
+        onExit: (i, code, logFile, pid) => o.onExit?.(s.index, i, code, logFile, pid),
+      });
+      shards.push({ ...c, index: s.index, chainId: s.chainId });
+    }
+  } catch (e) {
+    await Promise.all(shards.map((c) => c.stop()));
+    throw e;
+  }
+  return {
+    dir,
+    temporary,
+    manifest,
+    shards,
+    stop: () => Promise.all(shards.map((c) => c.stop())),
+    remove: async () => {
+      if (temporary) await rm(dir, { recursive: true, force: true });
+    },
+  };
 }

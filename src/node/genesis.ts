@@ -13,12 +13,20 @@
  *     "app": { "name": "quire", "bucketBits": 16, "modules": ["kv", "accounts", "paracross"] },
  *     "accounts": [{ "publicKey": "<64 hex: Ed25519>", "balance": 1000000 }, ...],      optional allocations
  *     "paras": [{ "title": "demo", "nodes": [{ "publicKey", "proofOfPossession" }, ...] }, ...]   optional
+ *     "network": { "id": "quire-net-5c1e", "shard": 0,                                   optional: a shard
+ *                  "shards": [{ "chainId": "quire-net-5c1e-s0", "validators": [{ "publicKey", "proofOfPossession" }, ...] }, ...] }
  *   }
  *
  * `app.name` "kv" (the first genesis files) means the KV module alone; "quire" lists its modules. Allocations become
  * the genesis block's mint txs (accounts/accountTx.ts), so the genesis block hash covers them. `paras` registers the
  * para chains whose commit messages the paracross module counts (src/chain/app/paracross/README.md): their nodes' BLS
  * keys, with proofs of possession checked like the validators'.
+ *
+ * `network` makes the chain one shard of a sharded network (`quire init --shards`, docs/design/shards.md §2): the same
+ * section in every shard's genesis except `shard`, this chain's index. The entry at `shard` must be this genesis's own
+ * chain id and validators; chain ids are distinct; 1..256 shards. The xshard module verifies other shards' commit
+ * proofs against it, so it is required with that module (and the module with it, beside accounts), and every
+ * allocation must be an account of this shard (`shardOf`, chain/app/xshard/network.ts).
  *
  * Proofs of possession are verified when the file is loaded: same-message signature aggregation (every QC) is only
  * safe against rogue keys when each key came with one.
@@ -31,7 +39,7 @@ import { DEFAULT_BUCKET_BITS } from "../chain/app/stateTree.js";
 import { checkPacemaker } from "../consensus/pacemaker.js";
 import type { PacemakerConfig } from "../consensus/pacemaker.js";
 import { ConsensusError } from "../consensus/errors.js";
-import { toHex, utf8 } from "../util/bytes.js";
+import { bytesEqual, toHex, utf8 } from "../util/bytes.js";
 import { MAX_CERT_SIGNERS, MAX_CHAIN_ID_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from "../domain/limits.js";
 import type { Block } from "../domain/types.js";
 import { NodeError } from "./errors.js";
@@ -39,6 +47,9 @@ import { FieldReader, join, parseJsonDocument } from "./fields.js";
 import type { Json, JsonObject } from "./fields.js";
 import type { AppSpec, ModuleName } from "../chain/app/build.js";
 import { encodeAccountTxBody, MAX_TITLE_BYTES } from "../chain/app/accounts/accountTx.js";
+import { shardOf } from "../chain/app/xshard/network.js";
+import type { ShardNetwork } from "../chain/app/xshard/network.js";
+import { defaultHasher } from "../crypto/hash/backends.js";
 
 export const GENESIS_TYPE = "quire-genesis";
 export const GENESIS_VERSION = 1;
@@ -50,7 +61,7 @@ export interface GenesisValidator {
 
 /** The application modules a chain can run (src/chain/app/modular.ts). */
 export type AppModuleName = ModuleName;
-export const APP_MODULE_NAMES: readonly AppModuleName[] = ["kv", "accounts", "paracross"];
+export const APP_MODULE_NAMES: readonly AppModuleName[] = ["kv", "accounts", "paracross", "xshard"];
 
 export interface GenesisApp {
   readonly name: "kv" | "quire";
@@ -70,6 +81,22 @@ export interface GenesisPara {
   readonly nodes: readonly GenesisValidator[];
 }
 
+/** One shard of a sharded network, as every shard's genesis lists it. */
+export interface GenesisShard {
+  readonly chainId: string;
+  readonly validators: readonly GenesisValidator[];
+}
+
+/** The `network` section: the sharded network this chain is shard `shard` of. */
+export interface GenesisNetwork {
+  readonly id: string;
+  readonly shard: number;
+  readonly shards: readonly GenesisShard[];
+}
+
+/** Most shards a network may have. */
+export const MAX_SHARDS = 256;
+
 export interface Genesis {
   readonly chainId: string;
   /** `chainId` as bytes (what consensus signs and the store records). */
@@ -80,6 +107,8 @@ export interface Genesis {
   readonly app: GenesisApp;
   readonly accounts: readonly GenesisAllocation[];
   readonly paras: readonly GenesisPara[];
+  /** Set on a shard of a sharded network. */
+  readonly network?: GenesisNetwork;
 }
 
 /**
@@ -97,8 +126,10 @@ export type GenesisInput = Omit<Genesis, "chainIdBytes" | "app" | "accounts" | "
   readonly paras?: readonly GenesisPara[];
 };
 
-/** Every module: what `quire init` writes for a new network. */
-export const DEFAULT_APP: GenesisApp = { name: "quire", bucketBits: DEFAULT_BUCKET_BITS, modules: APP_MODULE_NAMES };
+/** What `quire init` writes for a new unsharded network: every module but xshard (which needs a `network`). */
+export const DEFAULT_APP: GenesisApp = { name: "quire", bucketBits: DEFAULT_BUCKET_BITS, modules: ["kv", "accounts", "paracross"] };
+/** What `quire init --shards` writes for each shard. */
+export const SHARD_APP: GenesisApp = { name: "quire", bucketBits: DEFAULT_BUCKET_BITS, modules: ["kv", "accounts", "xshard"] };
 
 export function genesisJson(g: GenesisInput): Record<string, unknown> {
   const accounts = g.accounts ?? [];
@@ -110,9 +141,12 @@ export function genesisJson(g: GenesisInput): Record<string, unknown> {
     genesisTimeMs: g.genesisTimeMs,
     validators: g.validators.map(validatorJson),
     consensus: { ...g.consensus },
-    app: g.app.name === "kv" ? { name: "kv", bucketBits: g.app.bucketBits } : { name: g.app.name, bucketBits: g.app.bucketBits, modules: [...(g.app.modules ?? APP_MODULE_NAMES)] },
+    app: g.app.name === "kv" ? { name: "kv", bucketBits: g.app.bucketBits } : { name: g.app.name, bucketBits: g.app.bucketBits, modules: [...(g.app.modules ?? DEFAULT_APP.modules)] },
     ...(accounts.length > 0 ? { accounts: accounts.map((a) => ({ publicKey: toHex(a.publicKey), balance: a.balance })) } : {}),
     ...(paras.length > 0 ? { paras: paras.map((p) => ({ title: p.title, nodes: p.nodes.map(validatorJson) })) } : {}),
+    ...(g.network !== undefined
+      ? { network: { id: g.network.id, shard: g.network.shard, shards: g.network.shards.map((s) => ({ chainId: s.chainId, validators: s.validators.map(validatorJson) })) } }
+      : {}),
   };
 }
 
@@ -133,7 +167,7 @@ export async function loadGenesis(path: string, backend: BlsBackend): Promise<Ge
 
 export async function parseGenesis(text: string, file: string, backend: BlsBackend): Promise<Genesis> {
   const r = new FieldReader("BAD_GENESIS", file);
-  const doc = r.object(parseJsonDocument(text, r), "", ["type", "version", "chainId", "genesisTimeMs", "validators", "consensus", "app", "accounts", "paras"]);
+  const doc = r.object(parseJsonDocument(text, r), "", ["type", "version", "chainId", "genesisTimeMs", "validators", "consensus", "app", "accounts", "paras", "network"]);
   if (doc["type"] !== GENESIS_TYPE) r.fail("type", `must be "${GENESIS_TYPE}"`);
   r.int(doc, "version", "", GENESIS_VERSION, GENESIS_VERSION);
   const chainId = r.string(doc, "chainId", "");
@@ -167,6 +201,7 @@ export async function parseGenesis(text: string, file: string, backend: BlsBacke
       modules.push(m as AppModuleName);
     }
     if (modules.includes("paracross") && !modules.includes("accounts")) r.fail("app.modules", "paracross needs accounts (escrows and withdrawal credits)");
+    if (modules.includes("xshard") && !modules.includes("accounts")) r.fail("app.modules", "xshard needs accounts (cross-shard debits and credits)");
   } else if (a["modules"] !== undefined) r.fail("app.modules", 'only an app named "quire" lists modules');
   const app: GenesisApp = { name, bucketBits, modules };
   const accounts: GenesisAllocation[] = [];
@@ -200,7 +235,61 @@ export async function parseGenesis(text: string, file: string, backend: BlsBacke
       paras.push({ title, nodes: await parseBlsKeys(r, o, "nodes", backend, field) });
     }
   }
-  return { chainId, chainIdBytes, genesisTimeMs, validators, consensus, app, accounts, paras };
+  let network: GenesisNetwork | undefined;
+  if (doc["network"] !== undefined) network = await parseNetwork(r, doc, chainId, validators, backend);
+  if (modules.includes("xshard") !== (network !== undefined)) {
+    if (network === undefined) r.fail("network", "the xshard module needs the network section (quire init --shards writes it)");
+    r.fail("app.modules", "a shard of a network (network) must run the accounts and xshard modules");
+  }
+  if (network !== undefined) {
+    const hasher = defaultHasher();
+    accounts.forEach((a, i) => {
+      const home = shardOf(a.publicKey, network.shards.length, hasher);
+      if (home !== network.shard) r.fail(join(join("accounts", i), "publicKey"), `is an account of shard ${home}, not of this shard (${network.shard})`);
+    });
+  }
+  return { chainId, chainIdBytes, genesisTimeMs, validators, consensus, app, accounts, paras, ...(network !== undefined ? { network } : {}) };
+}
+
+/**
+ * The `network` section: ids valid and distinct, this chain at `shard` (its own chain id and validators, already
+ * verified), every other shard's validators with verified proofs of possession.
+ */
+async function parseNetwork(r: FieldReader, doc: JsonObject, chainId: string, validators: readonly GenesisValidator[], backend: BlsBackend): Promise<GenesisNetwork> {
+  const o = r.object(doc["network"], "network", ["id", "shard", "shards"]);
+  const id = r.string(o, "id", "network");
+  if (utf8(id).length > MAX_CHAIN_ID_BYTES) r.fail("network.id", `must be at most ${MAX_CHAIN_ID_BYTES} bytes of UTF-8`);
+  const list = r.array(o, "shards", "network", 1, MAX_SHARDS);
+  const shard = r.int(o, "shard", "network", 0, list.length - 1);
+  const shards: GenesisShard[] = [];
+  const seen = new Map<string, number>();
+  for (let i = 0; i < list.length; i++) {
+    const field = join("network.shards", i);
+    const s = r.object(list[i] as Json, field, ["chainId", "validators"]);
+    const cid = r.string(s, "chainId", field);
+    if (utf8(cid).length > MAX_CHAIN_ID_BYTES) r.fail(join(field, "chainId"), `must be at most ${MAX_CHAIN_ID_BYTES} bytes of UTF-8`);
+    const dup = seen.get(cid);
+    if (dup !== undefined) r.fail(join(field, "chainId"), `is the chain id of network.shards[${dup}] too`);
+    seen.set(cid, i);
+    if (i === shard) {
+      // This chain: the same chain id and validators as the genesis's own (their proofs are verified already).
+      if (cid !== chainId) r.fail(join(field, "chainId"), `must be this genesis's chainId "${chainId}" (network.shard is ${shard})`);
+      const vs = r.array(s, "validators", field, 1, validators.length + 1);
+      const same =
+        vs.length === validators.length &&
+        vs.every((v, k) => {
+          const f = join(join(field, "validators"), k);
+          const e = r.object(v as Json, f, ["publicKey", "proofOfPossession"]);
+          const w = validators[k]!;
+          return bytesEqual(r.hex(e, "publicKey", f, PUBLIC_KEY_BYTES), w.publicKey) && bytesEqual(r.hex(e, "proofOfPossession", f, SIGNATURE_BYTES), w.proofOfPossession);
+        });
+      if (!same) r.fail(join(field, "validators"), "must list this genesis's validators, in the same order");
+      shards.push({ chainId: cid, validators });
+    } else {
+      shards.push({ chainId: cid, validators: await parseBlsKeys(r, s, "validators", backend, field) });
+    }
+  }
+  return { id, shard, shards };
 }
 
 /** Most genesis allocations and registered para chains a genesis may carry. */
@@ -245,7 +334,13 @@ export function appSpecOf(g: Genesis): AppSpec {
     modules: g.app.modules,
     chainId: g.chainIdBytes,
     paras: g.paras.map((p) => ({ title: p.title, nodes: p.nodes.map((n) => n.publicKey) })),
+    ...(g.network !== undefined ? { network: shardNetworkOf(g.network) } : {}),
   };
+}
+
+/** The network as the xshard module takes it: ids as bytes, the shards' validator keys. */
+export function shardNetworkOf(n: GenesisNetwork): ShardNetwork {
+  return { id: utf8(n.id), self: n.shard, shards: n.shards.map((s) => ({ chainId: utf8(s.chainId), validators: s.validators.map((v) => v.publicKey) })) };
 }
 
 /** The genesis block (height 0, no transactions) every validator of this genesis starts from. */

@@ -2,7 +2,8 @@
  * Creating a network on disk (`quire init`, and `quire cluster` for its temporary networks):
  *
  *   DIR/genesis.json                 chain id, validators' public keys with proofs of possession, consensus timing,
- *                                    the application's modules (kv, accounts) and the faucet's allocation
+ *                                    the application's modules (kv, accounts, paracross; a shard: kv, accounts,
+ *                                    xshard and the `network` section) and the faucet's allocation
  *   DIR/faucet.key                   the faucet: an account key (mode 0600) holding FAUCET_BALANCE from genesis
  *   DIR/node<i>/config.json          one per validator (paths relative to it)
  *   DIR/node<i>/validator.key        the validator's BLS key, mode 0600 (crypto/bls/keyFile.ts)
@@ -16,15 +17,16 @@ import { mkdir, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { BlsBackend } from "../crypto/bls/backend.js";
 import { generateKeyFile, writeKeyFile } from "../crypto/bls/keyFile.js";
+import type { KeyFileJson } from "../crypto/bls/keyFile.js";
 import { generateAccountKeyFile, writeAccountKeyFile } from "../crypto/accountKeyFile.js";
+import type { AccountKeyFileJson } from "../crypto/accountKeyFile.js";
 import type { PacemakerConfig } from "../consensus/pacemaker.js";
 import { fromHex } from "../util/bytes.js";
 import { CONFIG_DEFAULTS, nodeConfigJson } from "./config.js";
 import type { BlockPolicy, HostPort, LogLevel } from "./config.js";
 import { NodeError } from "./errors.js";
-import { APP_MODULE_NAMES, DEFAULT_CONSENSUS, genesisJson } from "./genesis.js";
-import type { GenesisAllocation, GenesisPara } from "./genesis.js";
-import { DEFAULT_BUCKET_BITS } from "../chain/app/stateTree.js";
+import { DEFAULT_APP, DEFAULT_CONSENSUS, genesisJson, SHARD_APP } from "./genesis.js";
+import type { GenesisAllocation, GenesisNetwork, GenesisPara } from "./genesis.js";
 
 export const DEFAULT_BASE_PORT = 26600;
 /** The faucet's genesis balance: 10^12 units, room for a million test accounts of 10^6 each. */
@@ -51,6 +53,12 @@ export interface NetworkSpec {
   readonly paras?: readonly GenesisPara[];
   /** Genesis allocations besides the faucet's. */
   readonly accounts?: readonly GenesisAllocation[];
+  /** The validators' keys (one per validator), when the caller needs them before the genesis (shards). Default: fresh. */
+  readonly validatorKeys?: readonly KeyFileJson[];
+  /** The faucet's key (e.g. one ground to live on a shard). Default: fresh. */
+  readonly faucet?: AccountKeyFileJson;
+  /** Makes the chain a shard of this network (genesis `network`; src/node/shardNetwork.ts): runs kv, accounts, xshard. */
+  readonly network?: GenesisNetwork;
 }
 
 export interface NetworkLayout {
@@ -81,26 +89,29 @@ export async function writeNetwork(spec: NetworkSpec, backend: BlsBackend): Prom
   const local = hosts.every((h) => h === "127.0.0.1" || h === "localhost" || h === "::1");
   const chainId = spec.chainId ?? `quire-local-${randomBytes(4).toString("hex")}`;
 
+  if (spec.validatorKeys !== undefined && spec.validatorKeys.length !== n) throw new NodeError("BAD_CONFIG", `validatorKeys lists ${spec.validatorKeys.length} keys for ${n} validators`, { field: "validatorKeys" });
+
   await mkdir(dir, { recursive: true });
   const keys = [];
   for (let i = 0; i < n; i++) {
     const nodeDir = join(dir, `node${i}`);
     await mkdir(nodeDir, { recursive: true });
-    const doc = await generateKeyFile(backend);
+    const doc = spec.validatorKeys?.[i] ?? (await generateKeyFile(backend));
     await writeKeyFile(join(nodeDir, "validator.key"), doc);
     keys.push({ publicKey: fromHex(doc.publicKey), proofOfPossession: fromHex(doc.proofOfPossession) });
   }
   const faucetKeyFile = join(dir, "faucet.key");
-  const faucet = generateAccountKeyFile();
+  const faucet = spec.faucet ?? generateAccountKeyFile();
   await writeAccountKeyFile(faucetKeyFile, faucet);
   const genesis = genesisJson({
     chainId,
     genesisTimeMs: spec.genesisTimeMs ?? Date.now(),
     validators: keys,
     consensus: spec.consensus ?? DEFAULT_CONSENSUS,
-    app: { name: "quire", bucketBits: DEFAULT_BUCKET_BITS, modules: APP_MODULE_NAMES },
+    app: spec.network !== undefined ? SHARD_APP : DEFAULT_APP,
     accounts: [{ publicKey: fromHex(faucet.publicKey), balance: FAUCET_BALANCE }, ...(spec.accounts ?? [])],
     ...(spec.paras !== undefined ? { paras: spec.paras } : {}),
+    ...(spec.network !== undefined ? { network: spec.network } : {}),
   });
   await writeFile(genesisFile, JSON.stringify(genesis, null, 2) + "\n");
 
