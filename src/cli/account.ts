@@ -9,21 +9,27 @@ import type { Ed25519KeyPair } from "../crypto/ed25519.js";
 import { RpcClient } from "../rpc/client.js";
 import { submitOrReport, waitCommitted } from "./tx.js";
 import { fromHex, toHex, utf8 } from "../util/bytes.js";
+import { attachSignatures, encodeTransferBody, inputShardsOf, transferId, transferSigningMessage } from "../chain/app/xshard/format.js";
+import { shardOf } from "../chain/app/xshard/network.js";
+import { defaultHasher } from "../crypto/hash/backends.js";
+import { loadNetworkManifest } from "../node/shardNetwork.js";
 
 const USAGE = [
   "usage: quire account new --out FILE [--force]",
   "       quire account balance (PUBKEY | --key FILE) --rpc URL",
   "       quire account transfer --key FILE --to PUBKEY --amount N --rpc URL [--wait] [--timeout-ms T]",
   "       quire account deposit --key FILE --title T --to PARA_PUBKEY --amount N --rpc MAIN_URL [--wait] [--timeout-ms T]",
+  "       quire account xtransfer --network NETWORK.json --key FILE [--key FILE …] --amount N [--amount N …] --to PUBKEY [--wait] [--timeout-ms T]",
   "       quire account withdraw --key FILE --title T --to MAIN_PUBKEY --amount N --para-rpc PARA_URL --rpc MAIN_URL [--wait] [--timeout-ms T]",
 ].join("\n");
 
 const OPTIONS = {
   out: { type: "string" },
   force: { type: "boolean" },
-  key: { type: "string" },
+  key: { type: "string", multiple: true },
+  network: { type: "string" },
   to: { type: "string" },
-  amount: { type: "string" },
+  amount: { type: "string", multiple: true },
   title: { type: "string" },
   rpc: { type: "string" },
   "para-rpc": { type: "string" },
@@ -68,11 +74,14 @@ export async function accountCommand(argv: string[]): Promise<number> {
     }
     case "balance": {
       if (words.length > 1 || (words.length === 1) === (v.key !== undefined)) throw new UsageError(`give PUBKEY or --key FILE\n${USAGE}`);
-      const pub = words.length === 1 ? publicKeyArg(words[0]!, "PUBKEY") : (await loadAccountKeyFile(v.key!)).publicKey;
+      const pub = words.length === 1 ? publicKeyArg(words[0]!, "PUBKEY") : (await loadAccountKeyFile(one(v.key, "--key FILE"))).publicKey;
       const a = await new RpcClient({ url: need(v.rpc, "--rpc URL") }).account(pub);
       process.stdout.write(`account ${toHex(pub)}\nbalance: ${a.balance}\nnonce: ${a.nonce}\n`);
       return 0;
     }
+    case "xtransfer":
+      noWords(words);
+      return await sendCrossShard(v);
     case "transfer":
     case "deposit":
     case "withdraw":
@@ -84,9 +93,9 @@ export async function accountCommand(argv: string[]): Promise<number> {
 }
 
 async function sendTx(op: "transfer" | "deposit" | "withdraw", v: Values): Promise<number> {
-  const key = await loadAccountKeyFile(need(v.key, "--key FILE"));
+  const key = await loadAccountKeyFile(one(v.key, "--key FILE"));
   const to = publicKeyArg(need(v.to, "--to PUBKEY"), "--to");
-  const amount = amountArg(need(v.amount, "--amount N"));
+  const amount = amountArg(one(v.amount, "--amount N"));
   const main = new RpcClient({ url: need(v.rpc, "--rpc URL") });
   // A withdrawal is signed for the para chain (where it executes, with the nonce it has there) and reaches it wrapped
   // in a para tx through the main chain, which orders the para chain's txs.
@@ -101,6 +110,62 @@ async function sendTx(op: "transfer" | "deposit" | "withdraw", v: Values): Promi
   process.stdout.write(`id: ${id} (${op} of ${amount}, nonce ${nonce})\n`);
   if (v.wait !== true) return 0;
   return waitCommitted(main, id, amountArg(v["timeout-ms"] ?? "30000"));
+}
+
+/**
+ * A cross-shard transfer (chain/app/xshard): one input per --key (with its --amount, in order), each from the shard its
+ * account lives on, to --to on its own shard. Signed by every key for the network's id, submitted to every input
+ * shard; with --wait, until the output shard credits it (exit 0) or it is aborted (exit 1).
+ */
+async function sendCrossShard(v: Values): Promise<number> {
+  const manifest = await loadNetworkManifest(need(v.network, "--network NETWORK.json"));
+  const keyFiles = v.key ?? [];
+  const amounts = (v.amount ?? []).map(amountArg);
+  if (keyFiles.length === 0 || keyFiles.length !== amounts.length) throw new UsageError(`give one --amount per --key\n${USAGE}`);
+  const to = publicKeyArg(need(v.to, "--to PUBKEY"), "--to");
+  const S = manifest.shards.length;
+  const hasher = defaultHasher();
+  const client = (s: number) => new RpcClient({ url: manifest.shards[s]!.rpc[0]! });
+  const inputs = [];
+  const keys = [];
+  for (const [i, file] of keyFiles.entries()) {
+    const key = await loadAccountKeyFile(file);
+    const shard = shardOf(key.publicKey, S, hasher);
+    const { nonce } = await client(shard).account(key.publicKey);
+    inputs.push({ shard, from: key.publicKey, nonce, amount: amounts[i]! });
+    keys.push(key);
+  }
+  const outShard = shardOf(to, S, hasher);
+  const body = encodeTransferBody({ outShard, to, inputs });
+  const networkId = utf8(manifest.id);
+  const msg = transferSigningMessage(networkId, body);
+  const tx = attachSignatures(body, keys.map((k) => ed25519Sign(k.secretKey, msg)));
+  const xid = toHex(transferId(networkId, body, hasher));
+  for (const s of inputShardsOf({ inputs })) {
+    const id = await submitOrReport(client(s), tx);
+    if (id === null) return 1;
+    process.stdout.write(`submitted to shard ${s}: tx ${id}\n`);
+  }
+  process.stdout.write(`xid: ${xid} (shards ${inputShardsOf({ inputs }).join(",")} → ${outShard})\n`);
+  if (v.wait !== true) return 0;
+  const deadline = Date.now() + amountArg(v["timeout-ms"] ?? "60000");
+  for (;;) {
+    const t = await client(outShard).xshardTransfer(fromHex(xid));
+    if (t.output !== null && t.output.status !== "collecting") {
+      process.stdout.write(`${t.output.status} on shard ${outShard}: ${t.output.sum}\n`);
+      return t.output.status === "credited" ? 0 : 1;
+    }
+    if (Date.now() > deadline) {
+      process.stdout.write(`not decided on shard ${outShard} after the timeout (${t.output === null ? "nothing arrived" : "collecting"})\n`);
+      return 1;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function one(values: string[] | undefined, what: string): string {
+  if (values !== undefined && values.length > 1) throw new UsageError(`${what} is given more than once\n${USAGE}`);
+  return need(values?.[0], what);
 }
 
 function sign(key: Ed25519KeyPair, chainId: Uint8Array, input: AccountTxInput): Uint8Array {

@@ -96,6 +96,12 @@ export interface NodeConfig {
    */
   readonly hash?: { readonly backend: HashBackend };
   readonly log: { readonly level: LogLevel };
+  /**
+   * A shard of a sharded network: the manifest (network.json, `quire init --shards` writes it) whose RPC addresses
+   * the cross-shard relayer sends imports to, and how often it runs (node/xshardRelayer.ts). Absent: no relaying
+   * (the shard still applies imports others relay to it).
+   */
+  readonly xshard?: { readonly manifest: string; readonly relayIntervalMs: number };
 }
 
 /**
@@ -165,7 +171,7 @@ export function applyConfigOverrides(text: string, file: string, overrides: read
 export function parseNodeConfig(text: string, file: string): NodeConfig {
   const r = new FieldReader("BAD_CONFIG", file);
   const base = dirname(file);
-  const doc = r.object(parseJsonDocument(text, r), "", ["type", "version", "validatorIndex", "genesisFile", "keyFile", "dataDir", "p2p", "peers", "rpc", "mempool", "block", "gossip", "bls", "hash", "log"]);
+  const doc = r.object(parseJsonDocument(text, r), "", ["type", "version", "validatorIndex", "genesisFile", "keyFile", "dataDir", "p2p", "peers", "rpc", "mempool", "block", "gossip", "bls", "hash", "log", "xshard"]);
   if (doc["type"] !== CONFIG_TYPE) r.fail("type", `must be "${CONFIG_TYPE}"`);
   r.int(doc, "version", "", CONFIG_VERSION, CONFIG_VERSION);
   const validatorIndex = r.int(doc, "validatorIndex", "", 0, MAX_CERT_SIGNERS - 1);
@@ -201,7 +207,9 @@ export function parseNodeConfig(text: string, file: string): NodeConfig {
   const hash = hs["backend"] === undefined ? undefined : { backend: r.choice(hs, "backend", "hash", HASH_BACKENDS, HASH_BACKENDS[0]!) };
   const l = r.optObject(doc, "log", "", ["level"]);
   const log = { level: r.choice(l, "level", "log", LOG_LEVELS, d.log.level) };
-  return { file, validatorIndex, genesisFile, keyFile, dataDir, p2p, peers, rpc, mempool, block, gossip, bls, ...(hash !== undefined ? { hash } : {}), log };
+  const x = r.optObject(doc, "xshard", "", ["manifest", "relayIntervalMs"]);
+  const xshard = x["manifest"] === undefined ? undefined : { manifest: resolve(base, r.string(x, "manifest", "xshard")), relayIntervalMs: r.int(x, "relayIntervalMs", "xshard", 10, 60_000, 100) };
+  return { file, validatorIndex, genesisFile, keyFile, dataDir, p2p, peers, rpc, mempool, block, gossip, bls, ...(hash !== undefined ? { hash } : {}), log, ...(xshard !== undefined ? { xshard } : {}) };
 }
 
 function rpcConfig(r: FieldReader, v: Json | undefined): RpcConfig {
@@ -243,5 +251,6 @@ export function nodeConfigJson(c: Omit<NodeConfig, "file">): Record<string, unkn
     bls: { ...c.bls },
     ...(c.hash !== undefined ? { hash: { ...c.hash } } : {}),
     log: { ...c.log },
+    ...(c.xshard !== undefined ? { xshard: { ...c.xshard } } : {}),
   };
 }

@@ -48,6 +48,7 @@ import type { Json, JsonObject } from "./fields.js";
 import type { AppSpec, ModuleName } from "../chain/app/build.js";
 import { encodeAccountTxBody, MAX_TITLE_BYTES } from "../chain/app/accounts/accountTx.js";
 import { shardOf } from "../chain/app/xshard/network.js";
+import { encodeNetworkTx, networkDigest } from "../chain/app/xshard/format.js";
 import type { ShardNetwork } from "../chain/app/xshard/network.js";
 import { defaultHasher } from "../crypto/hash/backends.js";
 
@@ -346,5 +347,7 @@ export function shardNetworkOf(n: GenesisNetwork): ShardNetwork {
 /** The genesis block (height 0, no transactions) every validator of this genesis starts from. */
 export function genesisBlock(g: Genesis): Block {
   const txs = g.accounts.map((a) => encodeAccountTxBody({ op: "mint", from: a.publicKey, nonce: 0, amount: a.balance }));
+  // A shard's genesis block also binds its network section: the genesis hash then covers every shard's keys.
+  if (g.network !== undefined) txs.push(encodeNetworkTx(networkDigest(shardNetworkOf(g.network), defaultHasher())));
   return buildGenesisBlock({ timestampMs: g.genesisTimeMs, txs });
 }

@@ -133,6 +133,8 @@ export async function writeNetwork(spec: NetworkSpec, backend: BlsBackend): Prom
       gossip: { ...CONFIG_DEFAULTS.gossip },
       bls: { backend: CONFIG_DEFAULTS.bls.backend, workers: spec.blsWorkers ?? CONFIG_DEFAULTS.bls.workers },
       log: { level: spec.logLevel ?? CONFIG_DEFAULTS.log.level },
+      // A shard's nodes relay cross-shard records to the shards network.json lists (written beside the shards).
+      ...(spec.network !== undefined ? { xshard: { manifest: "../../network.json", relayIntervalMs: 100 } } : {}),
     });
     const file = join(dir, `node${i}`, "config.json");
     await writeFile(file, JSON.stringify(config, null, 2) + "\n");

@@ -49,6 +49,8 @@ import type { BuiltApplication } from "../chain/app/build.js";
 import type { Mempool } from "../chain/mempool.js";
 import { NodeError } from "./errors.js";
 import { appSpecOf, genesisBlock, genesisJson, loadGenesis } from "./genesis.js";
+import { loadNetworkManifest } from "./shardNetwork.js";
+import { checkManifest, startRelaying } from "./xshardLink.js";
 import type { Genesis } from "./genesis.js";
 import { LineLogger } from "./logger.js";
 import type { Logger } from "./logger.js";
@@ -91,6 +93,8 @@ export class QuireNode implements NodeApi {
   private readonly listeners = new Set<CommittedBlockListener>();
   private resolveDone!: (code: number) => void;
   private state: "new" | "running" | "stopping" | "stopped" = "new";
+  /** Cross-shard relaying (a shard with `xshard.manifest` in its config). */
+  private relaying: { stop(): void } | null = null;
   private readonly startedAt = Date.now();
   /** `GET /v1/genesis`: rendered once from the parsed genesis, so equivalent files give identical text. */
   private readonly genesisText: string;
@@ -262,6 +266,7 @@ export class QuireNode implements NodeApi {
       await this.transport.start();
       this.shell.start();
       await this.rpc.start();
+      await this.startRelaying();
     } catch (e) {
       await this.stop(1);
       throw e;
@@ -283,6 +288,7 @@ export class QuireNode implements NodeApi {
     if (this.state === "stopping" || this.state === "stopped") return;
     this.state = "stopping";
     this.logger.info("stopping", { height: this.store.head()?.height ?? 0 });
+    this.relaying?.stop();
     this.shell.stop();
     await settle(this.rpc.stop());
     await settle(this.transport.stop());
@@ -294,6 +300,24 @@ export class QuireNode implements NodeApi {
     this.state = "stopped";
     this.logger.info("stopped");
     this.resolveDone(code);
+  }
+
+  private async startRelaying(): Promise<void> {
+    const x = this.app?.xshard ?? null;
+    const cfg = this.config.xshard;
+    if (x === null || cfg === undefined || this.genesis.network === undefined) return;
+    const manifest = await loadNetworkManifest(cfg.manifest);
+    checkManifest(manifest, this.genesis.network, cfg.manifest);
+    this.relaying = startRelaying({
+      xshard: x,
+      head: () => this.store.head()?.height ?? 0,
+      commitProof: (h) => this.reads.commitProof(h),
+      manifest,
+      validatorIndex: this.config.validatorIndex,
+      validatorCount: this.genesis.validators.length,
+      intervalMs: cfg.relayIntervalMs,
+      logger: this.logger,
+    });
   }
 
   private onFatal(e: unknown): void {

@@ -42,6 +42,12 @@
  *      2  c              items, 1..MAX_IMPORT_ITEMS
  *   c × ( 4 index ‖ 1 q ‖ q × 32 path ‖ 2 L ‖ L record )
  *
+ * **Network** (op 0x03) — only in a genesis block: 0x30 ‖ 0x03 ‖ 32 networkDigest, so the genesis hash (and so the
+ * manifest's genesis hashes) covers the network section every shard verifies the others with:
+ *
+ *   networkDigest = SHA-256("quire-network-v1" ‖ u8 len(id) ‖ id ‖ u16 self ‖ u16 S ‖
+ *                           S × ( u8 len(chainId) ‖ chainId ‖ u16 n ‖ n × publicKey ))
+ *
  * A sharded chain's state root (what header h+1 carries as `parentStateRoot`) seals the outbox:
  * MTH(treeRoot, outboxRoot), outboxRoot = MTH(destRoot_0 … destRoot_{S−1}), destRoot_d = MTH(records bound for d, in
  * block order), MTH({}) = SHA-256(""): RFC 6962 throughout (crypto/merkle.ts).
@@ -54,7 +60,7 @@ import { QuireError } from "../../../util/errors.js";
 import { ED25519_SIGNATURE_BYTES, PUBLIC_KEY_BYTES } from "../accounts/accountTx.js";
 
 export const XSHARD_TX_TAG = 0x30;
-export const XSHARD_OP = { transfer: 0x01, import: 0x02 } as const;
+export const XSHARD_OP = { transfer: 0x01, import: 0x02, network: 0x03 } as const;
 export const XSHARD_DOMAIN = "quire-xshard-tx-v1";
 /** Inputs of one transfer (and so input shards). */
 export const MAX_INPUTS = 8;
@@ -221,6 +227,28 @@ export function decodeTransfer(tx: Uint8Array): Decoded<XTransfer> {
 /** The distinct input shards of a transfer, ascending. */
 export function inputShardsOf(t: { readonly inputs: readonly XInput[] }): number[] {
   return [...new Set(t.inputs.map((i) => i.shard))].sort((a, b) => a - b);
+}
+
+// ---- network ---------------------------------------------------------------------------------------------------
+
+/** The digest of a shard's view of its network (layout in the module comment). */
+export function networkDigest(net: { readonly id: Uint8Array; readonly self: number; readonly shards: readonly { readonly chainId: Uint8Array; readonly validators: readonly Uint8Array[] }[] }, hasher: Hasher): Uint8Array {
+  const parts: number[] = [...utf8("quire-network-v1"), net.id.length, ...net.id, net.self >> 8, net.self & 0xff, net.shards.length >> 8, net.shards.length & 0xff];
+  for (const s of net.shards) {
+    parts.push(s.chainId.length, ...s.chainId, s.validators.length >> 8, s.validators.length & 0xff);
+    for (const k of s.validators) parts.push(...k);
+  }
+  return hasher.digest(Uint8Array.from(parts));
+}
+
+/** The genesis tx that binds the network section into the genesis block. */
+export function encodeNetworkTx(digest: Uint8Array): Uint8Array {
+  if (digest.length !== DIGEST_LENGTH) throw new XFormatError("BAD_ARGUMENT", "a network digest is 32 bytes");
+  const out = new Uint8Array(2 + DIGEST_LENGTH);
+  out[0] = XSHARD_TX_TAG;
+  out[1] = XSHARD_OP.network;
+  out.set(digest, 2);
+  return out;
 }
 
 // ---- leg record --------------------------------------------------------------------------------------------------

@@ -35,14 +35,14 @@ import { bitmapSignerSets } from "../../../consensus/adapters/bitmapSignerSets.j
 import { blockHasher } from "../../../consensus/blockHash.js";
 import type { CommitProofContext } from "../../../consensus/commitProof.js";
 import { SchemeCertificates } from "../../../consensus/scheme.js";
-import { bytesKey, readU64BE, writeU64BE } from "../../../util/bytes.js";
+import { bytesEqual, bytesKey, readU64BE, writeU64BE } from "../../../util/bytes.js";
 import { LruCache } from "../../../util/lru.js";
 import type { AccountsModule } from "../accounts/module.js";
 import type { CheckResult, DeliverResult, StateReader, StateWriter } from "../interface.js";
 import type { NamespacedState } from "../keyedState.js";
 import type { AppModule, BlockContext, RootSealer } from "../modular.js";
 import { derivedKey } from "../stateTree.js";
-import { decodeImport, decodeTransfer, encodeRecord, inputShardsOf, transferSigningMessage, XSHARD_OP, XSHARD_TX_TAG } from "./format.js";
+import { decodeImport, decodeTransfer, encodeNetworkTx, encodeRecord, inputShardsOf, networkDigest, transferSigningMessage, XSHARD_OP, XSHARD_TX_TAG } from "./format.js";
 import type { LegRecord, XTransfer } from "./format.js";
 import { shardOf } from "./network.js";
 import type { ShardNetwork } from "./network.js";
@@ -65,7 +65,9 @@ export type XShardCode =
   | "BAD_COMMIT_PROOF"
   | "BAD_SEAL"
   | "BAD_INCLUSION"
-  | "WRONG_DESTINATION";
+  | "WRONG_DESTINATION"
+  | "NETWORK_AFTER_GENESIS"
+  | "WRONG_NETWORK";
 
 export type LegStatus = "escrowed" | "invalid" | "refunded" | "aborted";
 export type OutputStatus = "collecting" | "credited" | "aborted";
@@ -160,6 +162,7 @@ export class XShardModule implements AppModule, RootSealer {
   }
 
   check(tx: Uint8Array): CheckResult {
+    if (tx[1] === XSHARD_OP.network) return refuse("NETWORK_AFTER_GENESIS", "the network tx exists only in a genesis block");
     if (tx[1] === XSHARD_OP.transfer) {
       const d = decodeTransfer(tx);
       if (!d.ok) return refuse("MALFORMED", `${d.code}: ${d.reason}`);
@@ -183,7 +186,16 @@ export class XShardModule implements AppModule, RootSealer {
     this.invalidIds = new Set();
   }
 
-  deliver(tx: Uint8Array, _index: number, _ctx: BlockContext): DeliverResult {
+  /** The genesis tx binding this shard's network section (node/genesis.ts puts it in the genesis block). */
+  networkTx(): Uint8Array {
+    return encodeNetworkTx(networkDigest(this.network, this.hasher));
+  }
+
+  deliver(tx: Uint8Array, _index: number, ctx: BlockContext): DeliverResult {
+    if (tx[1] === XSHARD_OP.network) {
+      if (ctx.height !== 0) return fail("NETWORK_AFTER_GENESIS");
+      return tx.length === 34 && bytesEqual(tx, this.networkTx()) ? OK : fail("WRONG_NETWORK");
+    }
     if (tx[1] === XSHARD_OP.transfer) return this.executeLegs(tx);
     if (tx[1] === XSHARD_OP.import) return this.applyImport(tx);
     return fail("MALFORMED");

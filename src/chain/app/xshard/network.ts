@@ -2,7 +2,8 @@
  * A sharded network as each shard's application sees it: the network id (what cross-shard transfers are signed for),
  * this shard's index, and every shard's chain id and validator keys (what its commit proofs are verified against).
  * The node builds it from the genesis's `network` section (node/genesis.ts); `quire init --shards` writes that
- * section, identical in every shard's genesis, so every shard's genesis hash covers the whole network.
+ * section, identical in every shard's genesis but for `shard`. Its digest is a tx of the genesis block (format.ts,
+ * op 0x03), so each shard's genesis hash — what network.json lists — covers the whole network's keys.
  *
  * Accounts map to shards by a fixed rule every shard and client computes the same way:
  *

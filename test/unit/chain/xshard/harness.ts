@@ -114,7 +114,8 @@ export function makeNetwork(bls: BlsBackend, S: number, allocations: readonly { 
   // Genesis: mints at height 0 on each shard.
   for (let s = 0; s < S; s++) {
     const mints = allocations.filter((a) => a.shard === s).map((a) => encodeAccountTxBody({ op: "mint", from: a.pub, nonce: 0, amount: a.balance }));
-    net.execute(s, mints);
+    const out = net.execute(s, [...mints, shards[s]!.built.xshard!.networkTx()]);
+    if (!out.every((r) => r.ok)) throw new Error(`genesis of shard ${s} failed: ${JSON.stringify(out)}`);
   }
   return net;
 }

@@ -206,3 +206,19 @@ test("xshard: accounts live on their shard — intra-shard transfers to another 
   assert.deepEqual(net.execute(0, [forged]), [{ ok: false, code: "BAD_SIGNATURE" }]);
   assert.equal(net.shards[0]!.built.xshard!.outboxAt(2), null);
 });
+
+test("xshard: the network tx binds the genesis block to the network section — only at height 0, only with this shard's digest", async () => {
+  const { encodeNetworkTx } = await import("../../../../src/chain/app/xshard/format.js");
+  const net = makeNetwork(bls, 2, []);
+  const x = net.shards[0]!.built.xshard!;
+  // Height 0 of each shard ran it (the harness checks); a later block refuses it, and so does submission.
+  assert.deepEqual(net.execute(0, [x.networkTx()]), [{ ok: false, code: "NETWORK_AFTER_GENESIS" }]);
+  assert.equal((net.shards[0]!.built.app.check(x.networkTx()) as { code: string }).code, "NETWORK_AFTER_GENESIS");
+  // Shard 1's digest differs (it names itself), and a fresh genesis with another shard's digest fails.
+  assert.notDeepEqual(x.networkTx(), net.shards[1]!.built.xshard!.networkTx());
+  const other = makeNetwork(bls, 2, []);
+  const fresh = other.shards[0]!;
+  fresh.built.app.beginBlock(fresh.state, { height: 0, txCount: 1, txs: [encodeNetworkTx(new Uint8Array(32))] });
+  assert.deepEqual(fresh.built.app.deliver(encodeNetworkTx(new Uint8Array(32)), 0), { ok: false, code: "WRONG_NETWORK" });
+  fresh.built.app.commit();
+});
