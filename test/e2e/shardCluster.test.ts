@@ -6,12 +6,12 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadNetworkManifest } from "../../src/node/shardNetwork.js";
 import { RpcClient } from "../../src/rpc/client.js";
 import { spawnQuire, stopAll, until } from "./support/network.js";
+import { freeRange } from "./support/shards.js";
 import type { NodeProcess } from "./support/network.js";
 
 const SHARDS = 2;
@@ -22,22 +22,6 @@ after(async () => {
   await stopAll(undefined);
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
-
-/** A base port P with P .. P + count − 1 all free on 127.0.0.1 a moment ago (init lays the shards' ports out from P). */
-async function freeRange(count: number): Promise<number> {
-  for (;;) {
-    const base = 30_000 + 2 * Math.floor(Math.random() * 14_000);
-    let ok = true;
-    for (let p = base; p < base + count && ok; p++) {
-      ok = await new Promise<boolean>((resolve) => {
-        const s = createServer();
-        s.once("error", () => resolve(false));
-        s.listen(p, "127.0.0.1", () => s.close(() => resolve(true)));
-      });
-    }
-    if (ok) return base;
-  }
-}
 
 test("quire init --shards 2 --validators 4: all 8 nodes start and both shards commit blocks", { timeout: 40_000 }, async () => {
   dir = await mkdtemp(join(tmpdir(), "quire-e2e-shards-"));
