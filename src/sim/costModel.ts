@@ -272,7 +272,11 @@ export class VirtualCpu {
         });
       },
       start: () => inner.start(),
-      stop: () => inner.stop(),
+      // A stopped endpoint is a crashed process: what it was about to send and the events it had queued die with it.
+      stop: () => {
+        cpu.discard();
+        return inner.stop();
+      },
       send,
       multicast(to: Iterable<number>, priority: Priority, payload: Uint8Array): number {
         let refused = 0;
@@ -297,6 +301,12 @@ export class VirtualCpu {
   /** Virtual µs this CPU has been busy so far. */
   get busyMicros(): number {
     return this.busyUs;
+  }
+
+  /** Drops the queued events and the held sends (the process they belonged to is gone). */
+  discard(): void {
+    for (let i = this.head; i < this.queue.length; i++) this.queue[i]!.cancelled = true;
+    this.outbox = [];
   }
 
   private send(go: () => SendStatus, bytes: number): SendStatus {
