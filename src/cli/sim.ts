@@ -12,6 +12,7 @@
  *   quire sim --shards 4 --validators 4 --seeds 20 --scenario random   # 4 shards on one clock, faults inside each
  *   quire sim --curve 1,2,4,8,16 --validators 4                         # shard scaling under the CPU-cost model
  *   quire sim --curve 1,8 --costs txExecuteUs=248                       # … with a cost overridden
+ *   quire sim --curve 1,2,4,8,16 --cross 0.2                            # … with a synthetic 20 % cross-shard mix
  *
  * With `--shards S` (or `--curve`) every run is S shard chains of N replicas (src/sim/shardSimulation.ts) on one
  * virtual clock, each with its own chain id, keys and scenario faults, a client per shard (`--load RATE|saturate`),
@@ -41,8 +42,8 @@ import { CALIBRATED_COSTS } from "../sim/costModel.js";
 import type { CostModel } from "../sim/costModel.js";
 import { runShardCurve, runShardSweep } from "../sim/shardSweep.js";
 
-const FLAGS = ["validators", "seeds", "seed", "scenario", "views", "byzantine", "json", "quiet", "bls-every", "bls-backend", "para", "byzantine-paras", "para-policy", "para-height", "para-outages", "shards", "curve", "costs", "load", "warmup-ms", "window-ms"];
-const SHARD_FLAGS = ["shards", "curve", "costs", "load", "warmup-ms", "window-ms"];
+const FLAGS = ["validators", "seeds", "seed", "scenario", "views", "byzantine", "json", "quiet", "bls-every", "bls-backend", "para", "byzantine-paras", "para-policy", "para-height", "para-outages", "shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms"];
+const SHARD_FLAGS = ["shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms"];
 
 function parseKinds(s: string): readonly ScenarioKind[] | "random" {
   if (s === "random") return "random";
@@ -248,8 +249,13 @@ function shardSim(args: ParsedArgs, c: SimConfig): number {
     for (const k of counts) if (!Number.isInteger(k) || k < 1 || k > 64) throw new UsageError("--curve: shard counts must be integers in 1..64");
     // The curve measures capacity, not recovery: faults other than "happy" are allowed but the default is happy.
     const kinds = args.flags.has("scenario") ? c.kinds : (["happy"] as const);
-    process.stdout.write(`quire sim --curve: n=${c.validators} per shard, load=${loadText} per shard, window ${windowMs} ms after ${warmupMs} ms, seed ${c.firstSeed}, scenario ${args.flags.has("scenario") ? c.scenario : "happy"}\n`);
-    process.stdout.write(`  shards   committed tx/s (virtual)   per shard min..max     ratio to 1   CPU util   violations   wall\n`);
+    // The synthetic cross-shard mix (src/sim/crossShardLoad.ts): costs of the LD path, until the xshard module lands.
+    const crossText = stringFlag(args, "cross", "0")!;
+    const crossFraction = Number(crossText);
+    if (!(crossFraction >= 0 && crossFraction <= 1)) throw new UsageError("--cross must be a fraction in 0..1");
+    const relayDelayMs = intFlag(args, "relay-ms", 20)!;
+    process.stdout.write(`quire sim --curve: n=${c.validators} per shard, load=${loadText} per shard, window ${windowMs} ms after ${warmupMs} ms, seed ${c.firstSeed}, scenario ${args.flags.has("scenario") ? c.scenario : "happy"}${crossFraction > 0 ? `, synthetic cross-shard mix ${crossFraction} (relay ${relayDelayMs} ms)` : ""}\n`);
+    process.stdout.write(`  shards   completed tx/s (virtual)   per shard min..max     ratio to 1   CPU util   violations   wall\n`);
     const rows = runShardCurve({
       counts,
       validators: c.validators,
@@ -259,15 +265,18 @@ function shardSim(args: ParsedArgs, c: SimConfig): number {
       load,
       warmupMs,
       windowMs,
+      crossFraction,
+      relayDelayMs,
       clock: () => performance.now(),
       onRow: (r) =>
         process.stdout.write(
           `  ${String(r.shards).padStart(6)}   ${fmt(Math.round(r.txPerSec)).padStart(24)}   ${`${fmt(Math.round(r.minShardTxPerSec))}..${fmt(Math.round(r.maxShardTxPerSec))}`.padEnd(20)} ${r.ratio.toFixed(2).padStart(9)}   ${(100 * r.utilisation).toFixed(0).padStart(7)} %   ${String(r.violations).padStart(10)}   ${(r.wallMs / 1000).toFixed(1)} s\n`,
         ),
     });
-    if (c.json !== undefined) writeFileSync(c.json, JSON.stringify({ command: "sim", config: { curve: counts, validators: c.validators, seed: c.firstSeed, load, warmupMs, windowMs, costs }, rows }, null, 2) + "\n");
+    if (c.json !== undefined) writeFileSync(c.json, JSON.stringify({ command: "sim", config: { curve: counts, validators: c.validators, seed: c.firstSeed, load, warmupMs, windowMs, costs, crossFraction, relayDelayMs }, rows }, null, 2) + "\n");
     return rows.some((r) => r.violations > 0) ? 1 : 0;
   }
+  for (const f of ["cross", "relay-ms"]) if (args.flags.has(f)) throw new UsageError(`--${f} applies to --curve`);
   const shards = intFlag(args, "shards")!;
   if (shards < 1 || shards > 64) throw new UsageError("--shards must be in 1..64");
   let lastReport = performance.now();

@@ -184,18 +184,24 @@ export class ShardSimulation {
   }
 
   /**
-   * Hands `tx` to shard `to`'s mempool after `delayMs` virtual ms (the cross-shard relay): to its first replica that
-   * is up, as an event on that replica's CPU. Returns false when `to` is not a shard.
+   * Hands `txs` to shard `to`'s mempool after `delayMs` virtual ms (the cross-shard relay): to its first replica that
+   * is up, as one event on that replica's CPU, charged per message and byte, `verifyUs` more (checking the proof the
+   * message carries) and each tx's admission check. Returns false when `to` is not a shard.
    */
-  relay(to: number, tx: Uint8Array, delayMs: number, clientId = "relay"): boolean {
+  relay(to: number, txs: readonly Uint8Array[], delayMs: number, opts: { readonly clientId?: string; readonly verifyUs?: number } = {}): boolean {
     const shard = this.shards[to];
     if (shard === undefined) return false;
     this.relayed++;
     this.scheduler.setTimeout(() => {
       const i = shard.replicas.findIndex((r) => r.up);
-      if (i >= 0) this.submit(to, i, [tx], clientId);
+      if (i >= 0) this.submit(to, i, txs, opts.clientId ?? "relay", opts.verifyUs ?? 0);
     }, delayMs);
     return true;
+  }
+
+  /** Whether `instance` is the replica of `shard` whose commits the throughput counts (its first live honest one). */
+  isReference(shard: number, instance: number): boolean {
+    return this.reference[shard] === instance;
   }
 
   /** Shard `shard`'s application handles at `instance` (null while it is down). */
@@ -214,7 +220,7 @@ export class ShardSimulation {
   }
 
   /** `txs` into `instance`'s mempool as one event on its CPU (charged per message and byte, and per check by the app). */
-  private submit(shard: number, instance: number, txs: readonly Uint8Array[], clientId: string): void {
+  private submit(shard: number, instance: number, txs: readonly Uint8Array[], clientId: string, extraUs = 0): void {
     const r = this.shards[shard]!.replicas[instance]!;
     const add = (): void => {
       const stack = r.stack;
@@ -228,7 +234,7 @@ export class ShardSimulation {
     }
     let bytes = 0;
     for (const tx of txs) bytes += tx.length;
-    cpu.run(add, cpu.messageCost(bytes));
+    cpu.run(add, cpu.messageCost(bytes) + extraUs);
   }
 
   private armClients(): void {

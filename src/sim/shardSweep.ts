@@ -7,6 +7,7 @@ import type { CostModel } from "./costModel.js";
 import { minimalTrace } from "./runner.js";
 import { describePlan } from "./scenario.js";
 import type { ScenarioKind } from "./scenario.js";
+import { CrossShardLoad } from "./crossShardLoad.js";
 import { runShardSimulation } from "./shardSimulation.js";
 import type { ShardHooks, ShardSimOptions } from "./shardSimulation.js";
 
@@ -88,15 +89,19 @@ export interface CurveOptions {
   readonly load?: number | "saturate";
   readonly warmupMs?: number;
   readonly windowMs?: number;
-  readonly hooks?: ShardHooks;
+  /** The synthetic cross-shard mix (crossShardLoad.ts): this fraction of client txs cross to another shard. */
+  readonly crossFraction?: number;
+  readonly relayDelayMs?: number;
   readonly onRow?: (row: CurveRow) => void;
   readonly clock?: () => number;
 }
 
 export interface CurveRow {
   readonly shards: number;
-  /** Committed tx/s summed over shards (virtual time). */
+  /** Completed tx/s summed over shards (virtual time; a cross-shard tx counts once, its source leg not at all). */
   readonly txPerSec: number;
+  /** Cross-shard txs relayed (destination legs) over the run. */
+  readonly crossLegs: number;
   /** Slowest and fastest shard. */
   readonly minShardTxPerSec: number;
   readonly maxShardTxPerSec: number;
@@ -116,15 +121,19 @@ export function runShardCurve(opts: CurveOptions): CurveRow[] {
   let base = 0;
   for (const shards of counts) {
     const t0 = clock();
-    const r = runShardSimulation({ shards, validators: opts.validators, seed: opts.seed, kinds: opts.kinds, views: 1, costs: opts.costs, load: opts.load ?? "saturate", warmupMs: opts.warmupMs, windowMs: opts.windowMs, hooks: opts.hooks });
+    const cross = (opts.crossFraction ?? 0) > 0 ? new CrossShardLoad({ fraction: opts.crossFraction!, relayDelayMs: opts.relayDelayMs }, shards, opts.costs) : null;
+    const r = runShardSimulation({ shards, validators: opts.validators, seed: opts.seed, kinds: opts.kinds, views: 1, costs: opts.costs, load: opts.load ?? "saturate", warmupMs: opts.warmupMs, windowMs: opts.windowMs, ...(cross === null ? {} : { hooks: cross.hooks }) });
     const per = r.shards.map((s) => s.committedTxPerSec);
-    if (shards === 1) base = r.committedTxPerSec;
+    const windowS = (opts.windowMs ?? 2_000) / 1000;
+    const completed = r.committedTxPerSec - (cross === null ? 0 : cross.sourceLegsInWindow / windowS);
+    if (shards === 1) base = completed;
     const row: CurveRow = {
       shards,
-      txPerSec: r.committedTxPerSec,
+      txPerSec: completed,
+      crossLegs: cross?.destinationLegs ?? 0,
       minShardTxPerSec: Math.min(...per),
       maxShardTxPerSec: Math.max(...per),
-      ratio: base === 0 ? 0 : r.committedTxPerSec / base,
+      ratio: base === 0 ? 0 : completed / base,
       utilisation: r.utilisation ?? 0,
       violations: r.violations.length,
       wallMs: clock() - t0,

@@ -4,7 +4,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { encodeKvTx } from "../../src/chain/app/kvTx.js";
+import { decodeKvTx, encodeKvTx } from "../../src/chain/app/kvTx.js";
+import { CrossShardLoad } from "../../src/sim/crossShardLoad.js";
 import { CALIBRATED_COSTS } from "../../src/sim/costModel.js";
 import type { CostModel } from "../../src/sim/costModel.js";
 import { runShardSimulation, shardChainId } from "../../src/sim/shardSimulation.js";
@@ -93,8 +94,8 @@ test("the relay hook: a tx handed from shard 0's commit to shard 1 commits there
         // Shard 0's first replica relays once, after its first block with a client tx.
         if (shard === 0 && instance === 0 && relayedAt < 0 && blocks.some((b) => b.block.txs.length > 0)) {
           relayedAt = sim.scheduler.now();
-          assert.equal(sim.relay(1, marker, DELAY), true);
-          assert.equal(sim.relay(7, marker, DELAY), false);
+          assert.equal(sim.relay(1, [marker], DELAY), true);
+          assert.equal(sim.relay(7, [marker], DELAY), false);
         }
         if (shard === 1 && landedAt < 0 && blocks.some((b) => b.block.txs.some((tx) => toHex(tx) === toHex(marker)))) landedAt = sim.scheduler.now();
       },
@@ -104,4 +105,28 @@ test("the relay hook: a tx handed from shard 0's commit to shard 1 commits there
   assert.ok(relayedAt >= 0 && landedAt >= 0, `relayed at ${relayedAt}, landed at ${landedAt}`);
   assert.ok(landedAt >= relayedAt + DELAY, `relayed at ${relayedAt}, landed at ${landedAt}`);
   assert.equal(r.relayed, 1);
+});
+
+test("the synthetic cross-shard mix: source legs committed on one shard arrive as destination legs on the other and commit there", () => {
+  const cross = new CrossShardLoad({ fraction: 0.5, relayDelayMs: 20 }, 2, CALIBRATED_COSTS);
+  const r = runShardSimulation({ shards: 2, validators: 4, seed: 2, kinds: ["happy"], views: 1, costs: CALIBRATED_COSTS, load: 400, warmupMs: 0, windowMs: 1_000, hooks: cross.hooks });
+  assert.deepEqual(r.violations, [], describe(r));
+  assert.ok(cross.destinationLegs > 0 && r.relayed > 0);
+  // Every destination leg names its source shard (d/SRC/…) and lands on the other shard.
+  for (const s of r.shards) {
+    const log = s.result.recorder.commits[0]!;
+    assert.ok(log.length > 0);
+    const txs = s.result.replicas[0]!.chainStore!;
+    let legs = 0;
+    for (let h = 1; h <= log[log.length - 1]!.height; h++) {
+      for (const tx of txs.committedAt(h)!.block.txs) {
+        const d = decodeKvTx(tx);
+        if (d.ok && d.tx.op === "put" && new TextDecoder().decode(d.tx.key).startsWith("d/")) {
+          assert.equal(new TextDecoder().decode(d.tx.key).split("/")[1], String(1 - s.shard));
+          legs++;
+        }
+      }
+    }
+    assert.ok(legs > 0, `shard ${s.shard} committed no destination leg`);
+  }
 });
