@@ -181,7 +181,8 @@ export class CpuCluster {
 
 /**
  * Charges an application's admission checks and tx executions to the running CPU. The application object is the one
- * the stack uses (its methods are replaced on the instance), so nothing else changes.
+ * the stack uses (its methods are replaced on the instance), so nothing else changes. A group's nested legs
+ * (`BlockContext.deliverNested`) are part of their group's one charge.
  */
 export function meterApplication(app: ModularApplication, cluster: CpuCluster): ModularApplication {
   const check = app.check.bind(app);
@@ -296,11 +297,6 @@ export class VirtualCpu {
 
   stats(): CpuStats {
     return { busyUs: this.busyUs, events: this.events, dropped: this.dropped, maxQueue: this.maxQueue };
-  }
-
-  /** Virtual µs this CPU has been busy so far. */
-  get busyMicros(): number {
-    return this.busyUs;
   }
 
   /** Drops the queued events and the held sends (the process they belonged to is gone). */
