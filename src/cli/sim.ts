@@ -9,6 +9,16 @@
  *   quire sim --validators 4 --para 4 --seeds 200 --scenario random --para-outages random   # + para node outages
  *   quire sim --para 4 --byzantine-paras 3 --para-policy shared --scenario happy --seeds 3   # 2/3 collude: must fail
  *
+ *   quire sim --shards 4 --validators 4 --seeds 20 --scenario random   # 4 shards on one clock, faults inside each
+ *   quire sim --curve 1,2,4,8,16 --validators 4                         # shard scaling under the CPU-cost model
+ *   quire sim --curve 1,8 --costs txExecuteUs=248                       # … with a cost overridden
+ *   quire sim --curve 1,2,4,8,16 --cross 0.2                            # … with a synthetic 20 % cross-shard mix
+ *
+ * With `--shards S` (or `--curve`) every run is S shard chains of N replicas (src/sim/shardSimulation.ts) on one
+ * virtual clock, each with its own chain id, keys and scenario faults, a client per shard (`--load RATE|saturate`),
+ * and the CPU-cost model of src/sim/costModel.ts (`--costs off`, or `key=value,…` over the calibrated defaults);
+ * committed tx/s are counted in virtual time over `--window-ms` after `--warmup-ms`.
+ *
  * With `--para P` each run is a multi-chain run (src/sim/paraSimulation.ts): the main chain's replicas run
  * kv + accounts + paracross, P para nodes (real BLS, blst) follow it on the same virtual clock, and the paracross
  * invariant (every done height contiguous and agreed by ≥ 2/3, the honest para nodes' commit) is checked with the
@@ -28,8 +38,12 @@ import { SCENARIO_KINDS } from "../sim/scenario.js";
 import type { ScenarioKind } from "../sim/scenario.js";
 import { runSweep } from "../sim/runner.js";
 import type { SweepSummary } from "../sim/runner.js";
+import { CALIBRATED_COSTS } from "../sim/costModel.js";
+import type { CostModel } from "../sim/costModel.js";
+import { runShardCurve, runShardSweep } from "../sim/shardSweep.js";
 
-const FLAGS = ["validators", "seeds", "seed", "scenario", "views", "byzantine", "json", "quiet", "bls-every", "bls-backend", "para", "byzantine-paras", "para-policy", "para-height", "para-outages"];
+const FLAGS = ["validators", "seeds", "seed", "scenario", "views", "byzantine", "json", "quiet", "bls-every", "bls-backend", "para", "byzantine-paras", "para-policy", "para-height", "para-outages", "shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms"];
+const SHARD_FLAGS = ["shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms"];
 
 function parseKinds(s: string): readonly ScenarioKind[] | "random" {
   if (s === "random") return "random";
@@ -64,6 +78,11 @@ export async function simCommand(argv: string[]): Promise<number> {
   if (views < 1) throw new UsageError("--views must be >= 1");
   if (byzantine !== undefined && byzantine > validators) throw new UsageError("--byzantine cannot exceed --validators");
   const para = intFlag(args, "para");
+  if (args.flags.has("shards") || args.flags.has("curve")) {
+    if (para !== undefined || blsEvery > 0) throw new UsageError("--shards/--curve do not combine with --para or --bls-every");
+    return shardSim(args, { validators, seeds, firstSeed, views, byzantine, scenario, kinds, json, quiet, para: 0 });
+  }
+  for (const f of SHARD_FLAGS) if (args.flags.has(f)) throw new UsageError(`--${f} needs --shards or --curve`);
   if (para !== undefined) {
     if (blsEvery > 0) throw new UsageError("--bls-every does not apply to --para runs (their para commits are always BLS)");
     return paraSim(args, { validators, seeds, firstSeed, views, byzantine, scenario, kinds, json, quiet, para });
@@ -197,4 +216,107 @@ function paraReport(s: ParaSweepSummary, c: SimConfig, byzantineParas: number, p
     `  violations  ${s.violations}${s.failures.length > 0 ? ` in ${s.failures.length} failing seed(s)` : ""}`,
     "",
   ].join("\n");
+}
+
+/** `--costs off` or `key=value,…` over the calibrated defaults (µs; byteNs in ns). */
+function parseCosts(text: string): CostModel | undefined {
+  if (text === "off") return undefined;
+  if (text === "calibrated") return CALIBRATED_COSTS;
+  const out: Record<string, number> = { ...CALIBRATED_COSTS };
+  for (const part of text.split(",")) {
+    const [key, value] = part.split("=");
+    if (key === undefined || value === undefined || !(key in CALIBRATED_COSTS)) throw new UsageError(`--costs: expected off, calibrated or key=value,… with keys ${Object.keys(CALIBRATED_COSTS).join(", ")}; got "${part}"`);
+    const v = Number(value);
+    if (!Number.isFinite(v) || v < 0) throw new UsageError(`--costs: ${key} must be a non-negative number`);
+    out[key] = v;
+  }
+  return out as unknown as CostModel;
+}
+
+/** `quire sim --shards S` (seed sweep with per-shard checkers) and `quire sim --curve 1,2,4,…` (scaling curve). */
+function shardSim(args: ParsedArgs, c: SimConfig): number {
+  const costs = parseCosts(stringFlag(args, "costs", "calibrated")!);
+  const loadText = stringFlag(args, "load", "saturate")!;
+  const load = loadText === "saturate" ? "saturate" : Number(loadText);
+  if (load !== "saturate" && !(Number.isFinite(load) && load >= 0)) throw new UsageError("--load must be saturate or a rate in tx/s (0: none)");
+  const warmupMs = intFlag(args, "warmup-ms", 1_000)!;
+  const windowMs = intFlag(args, "window-ms", 2_000)!;
+  if (windowMs < 1) throw new UsageError("--window-ms must be >= 1");
+  const curveText = stringFlag(args, "curve");
+  if (curveText !== undefined) {
+    if (costs === undefined) throw new UsageError("--curve needs the cost model (drop --costs off)");
+    const counts = curveText.split(",").map((x) => Number(x.trim()));
+    for (const k of counts) if (!Number.isInteger(k) || k < 1 || k > 64) throw new UsageError("--curve: shard counts must be integers in 1..64");
+    // The curve measures capacity, not recovery: faults other than "happy" are allowed but the default is happy.
+    const kinds = args.flags.has("scenario") ? c.kinds : (["happy"] as const);
+    // The synthetic cross-shard mix (src/sim/crossShardLoad.ts): costs of the LD path, until the xshard module lands.
+    const crossText = stringFlag(args, "cross", "0")!;
+    const crossFraction = Number(crossText);
+    if (!(crossFraction >= 0 && crossFraction <= 1)) throw new UsageError("--cross must be a fraction in 0..1");
+    const relayDelayMs = intFlag(args, "relay-ms", 20)!;
+    process.stdout.write(`quire sim --curve: n=${c.validators} per shard, load=${loadText} per shard, window ${windowMs} ms after ${warmupMs} ms, seed ${c.firstSeed}, scenario ${args.flags.has("scenario") ? c.scenario : "happy"}${crossFraction > 0 ? `, synthetic cross-shard mix ${crossFraction} (relay ${relayDelayMs} ms)` : ""}\n`);
+    process.stdout.write(`  shards   completed tx/s (virtual)   per shard min..max     ratio to 1   CPU util   violations   wall\n`);
+    const rows = runShardCurve({
+      counts,
+      validators: c.validators,
+      seed: c.firstSeed,
+      kinds,
+      costs,
+      load,
+      warmupMs,
+      windowMs,
+      crossFraction,
+      relayDelayMs,
+      clock: () => performance.now(),
+      onRow: (r) =>
+        process.stdout.write(
+          `  ${String(r.shards).padStart(6)}   ${fmt(Math.round(r.txPerSec)).padStart(24)}   ${`${fmt(Math.round(r.minShardTxPerSec))}..${fmt(Math.round(r.maxShardTxPerSec))}`.padEnd(20)} ${r.ratio.toFixed(2).padStart(9)}   ${(100 * r.utilisation).toFixed(0).padStart(7)} %   ${String(r.violations).padStart(10)}   ${(r.wallMs / 1000).toFixed(1)} s\n`,
+        ),
+    });
+    if (c.json !== undefined) writeFileSync(c.json, JSON.stringify({ command: "sim", config: { curve: counts, validators: c.validators, seed: c.firstSeed, load, warmupMs, windowMs, costs, crossFraction, relayDelayMs }, rows }, null, 2) + "\n");
+    return rows.some((r) => r.violations > 0) ? 1 : 0;
+  }
+  for (const f of ["cross", "relay-ms"]) if (args.flags.has(f)) throw new UsageError(`--${f} applies to --curve`);
+  const shards = intFlag(args, "shards")!;
+  if (shards < 1 || shards > 64) throw new UsageError("--shards must be in 1..64");
+  let lastReport = performance.now();
+  const s = runShardSweep({
+    shards,
+    validators: c.validators,
+    seeds: c.seeds,
+    firstSeed: c.firstSeed,
+    kinds: c.kinds,
+    views: c.views,
+    ...(c.byzantine !== undefined ? { byzantine: c.byzantine } : {}),
+    ...(costs === undefined ? {} : { costs }),
+    load: load === 0 ? undefined : load,
+    warmupMs,
+    windowMs,
+    clock: () => performance.now(),
+    onProgress: (done, sum) => {
+      if (c.quiet || performance.now() - lastReport < 2_000) return;
+      lastReport = performance.now();
+      process.stderr.write(`quire sim --shards: ${fmt(done)}/${fmt(c.seeds)} runs, ${sum.violations} violations, ${(sum.wallMs / 1000).toFixed(1)} s\n`);
+    },
+  });
+  const costText = stringFlag(args, "costs", "calibrated")!;
+  const extra = `${c.byzantine !== undefined ? ` --byzantine ${c.byzantine}` : ""} --costs ${costText} --load ${loadText} --warmup-ms ${warmupMs} --window-ms ${windowMs}`;
+  process.stdout.write(
+    [
+      `quire sim: shards=${shards} n=${c.validators} scenario=${c.scenario} views=${c.views}${c.byzantine !== undefined ? ` byzantine=${c.byzantine}` : ""} costs=${costText} load=${loadText}`,
+      `  runs        ${fmt(s.runs)}`,
+      `  blocks      ${fmt(s.blocks)} committed (highest height, summed over shards and runs)`,
+      `  throughput  ${fmt(Math.round(s.meanTxPerSec))} committed tx/s (virtual, all shards, mean over runs)`,
+      `  virtual     ${(s.virtualMs / 1000).toFixed(1)} s simulated in ${(s.wallMs / 1000).toFixed(2)} s wall`,
+      `  violations  ${s.violations}${s.failures.length > 0 ? ` in ${s.failures.length} failing seed(s)` : ""}`,
+      "",
+    ].join("\n"),
+  );
+  for (const f of s.failures) {
+    process.stdout.write(`\nFAILED seed ${f.seed} (shard ${f.shard}): ${f.plan}\n  replay: quire sim --shards ${shards} --validators ${c.validators} --seeds 1 --seed ${f.seed} --scenario ${c.scenario} --views ${c.views}${extra}\n`);
+    for (const v of f.violations.slice(0, 5)) process.stdout.write(`  ${v.kind} violation: ${v.message}\n`);
+    process.stdout.write(`  minimal trace:\n${f.trace.map((l) => `    ${l}`).join("\n")}\n`);
+  }
+  if (c.json !== undefined) writeFileSync(c.json, JSON.stringify({ command: "sim", config: { shards, validators: c.validators, seeds: c.seeds, firstSeed: c.firstSeed, scenario: c.scenario, views: c.views, costs: costs ?? null, load, warmupMs, windowMs }, ...s }, null, 2) + "\n");
+  return s.violations > 0 ? 1 : 0;
 }

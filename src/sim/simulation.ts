@@ -23,13 +23,16 @@ import { MemoryNetwork } from "../net/memoryNetwork.js";
 import { ManualScheduler } from "../util/clock.js";
 import { faultyValidators, planScenario } from "./scenario.js";
 import type { ScenarioKind, ScenarioPlan } from "./scenario.js";
-import { SimReplica } from "./simReplica.js";
+import { SimReplica, SIM_BUCKET_BITS } from "./simReplica.js";
 import { buildGenesisBlock } from "../chain/blocks.js";
 import type { Block } from "../domain/types.js";
 import type { ChainStore } from "../chain/store/interface.js";
 import type { CommittedSummary } from "../chain/executor.js";
 import type { ModularApplication } from "../chain/app/modular.js";
 import { hash } from "node:crypto";
+import { buildApplication } from "../chain/app/build.js";
+import { meterApplication } from "./costModel.js";
+import type { CpuCluster, VirtualCpu } from "./costModel.js";
 
 export const SIM_CHAIN_ID = utf8("quire-sim");
 
@@ -83,6 +86,15 @@ export interface SimOptions {
   readonly genesis?: Block;
   /** Multi-chain runs: told of every commit of every instance. */
   readonly onCommitted?: (instance: number, blocks: readonly CommittedSummary[]) => void;
+  /** Multi-chain runs: the virtual clock shared with the other chains (default: a clock of this run's own). */
+  readonly scheduler?: ManualScheduler;
+  /** The chain's id (default SIM_CHAIN_ID): shards each have their own. */
+  readonly chainId?: Uint8Array;
+  /**
+   * The CPU-cost model (costModel.ts): each instance gets a virtual CPU of this cluster, and signing, verification,
+   * tx checks and executions and network bytes cost virtual time. Off by default (events cost nothing).
+   */
+  readonly cpu?: CpuCluster;
 }
 
 export interface SimResult {
@@ -117,7 +129,10 @@ export function runSimulation(opts: SimOptions): SimResult {
 
 export class Simulation {
   readonly plan: ScenarioPlan;
-  readonly scheduler = new ManualScheduler();
+  readonly scheduler: ManualScheduler;
+  readonly chainId: Uint8Array;
+  /** Each instance's virtual CPU (null without a cost model). */
+  readonly cpus: readonly VirtualCpu[] | null;
   readonly network: MemoryNetwork;
   readonly recorder: RunRecorder;
   readonly replicas: SimReplica[];
@@ -133,10 +148,16 @@ export class Simulation {
     this.plan = plan;
     const n = plan.validators;
     const instances = plan.validatorOf.length;
-    const crypto = opts.crypto ?? testSimCrypto(n, seed);
+    const baseCrypto = opts.crypto ?? testSimCrypto(n, seed);
+    const cpu = opts.cpu;
+    const crypto = cpu === undefined ? baseCrypto : { ...baseCrypto, scheme: cpu.meterScheme(baseCrypto.scheme), signer: (i: number) => cpu.meterSigner(baseCrypto.signer(i)) };
+    this.scheduler = opts.scheduler ?? new ManualScheduler();
+    const chainId = (this.chainId = opts.chainId ?? SIM_CHAIN_ID);
+    const cpus = (this.cpus = cpu === undefined ? null : plan.validatorOf.map(() => cpu.cpu()));
+    const application = cpu === undefined ? opts.application : (store: ChainStore, instance: number) => meterApplication(opts.application?.(store, instance) ?? buildApplication({ bucketBits: SIM_BUCKET_BITS, modules: ["kv"], chainId }, { committed: store }).app, cpu);
     this.network = new MemoryNetwork({ size: instances, seed: (seed ^ 0x5bd1e995) >>> 0, faults: plan.preGst }, { scheduler: this.scheduler });
     this.recorder = new RunRecorder(instances, opts.trace ?? false);
-    const certs = new SchemeCertificates({ chainId: SIM_CHAIN_ID, validatorCount: n, optimisticVotes: plan.optimisticVotes, tcRule: opts.tcRule }, crypto.scheme, crypto.signerSets);
+    const certs = new SchemeCertificates({ chainId, validatorCount: n, optimisticVotes: plan.optimisticVotes, tcRule: opts.tcRule }, crypto.scheme, crypto.signerSets);
     const hashBlock = blockHasher(crypto.sha256);
     this.genesis = opts.genesis ?? buildGenesisBlock({ timestampMs: 0 });
     const instancesOf: number[][] = Array.from({ length: n }, () => []);
@@ -148,7 +169,7 @@ export class Simulation {
           instance,
           validator: v,
           validatorCount: n,
-          chainId: SIM_CHAIN_ID,
+          chainId,
           genesis: this.genesis,
           pacemaker: plan.pacemaker,
           certificates: certs,
@@ -156,15 +177,15 @@ export class Simulation {
           signer: crypto.signer(v),
           hashBlock,
           txRoot: crypto.txRoot,
-          network: this.network.transport(instance),
-          scheduler: this.scheduler,
+          network: cpus === null ? this.network.transport(instance) : cpus[instance]!.transport(this.network.transport(instance)),
+          scheduler: cpus === null ? this.scheduler : cpus[instance]!.scheduler,
           recorder: this.recorder,
           instancesOf,
           validatorOfInstance: plan.validatorOf,
           behaviour: plan.byzantine.get(v) ?? null,
           rng: byzRng,
           clientIntervalMs: opts.clientIntervalMs ?? SIM_CLIENT_INTERVAL_MS,
-          application: opts.application,
+          application,
           onCommitted: opts.onCommitted,
         }),
     );
@@ -177,7 +198,7 @@ export class Simulation {
   run(): void {
     const { done, deadline } = this.begin();
     this.scheduler.runUntil(done, deadline);
-    this.endMs = this.scheduler.now();
+    this.end();
   }
 
   /**
@@ -199,7 +220,16 @@ export class Simulation {
     this.endMs = s.now();
   }
 
-  private begin(): { done: () => boolean; deadline: number } {
+  /** Marks the end of a run driven from outside (several chains on one shared clock): the liveness check reads it. */
+  end(): void {
+    this.endMs = this.scheduler.now();
+  }
+
+  /**
+   * Schedules the plan's events and starts every instance; returns when the run is done and its deadline. `run` and
+   * `runAsync` call it; multi-chain runs on a shared clock call it for each chain and drive the clock themselves.
+   */
+  begin(): { done: () => boolean; deadline: number } {
     const { plan, scheduler, network, recorder } = this;
     for (const p of plan.partitions) {
       scheduler.setTimeout(() => {

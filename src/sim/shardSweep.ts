@@ -1,0 +1,145 @@
+/**
+ * Sharded sweeps: many seeds of `runShardSimulation` (faults inside every shard, per-shard checkers), and the scaling
+ * curve — committed tx/s in virtual time for 1, 2, 4, … shards under the CPU-cost model, with the ratio to one shard.
+ */
+import type { Violation } from "./checkers.js";
+import type { CostModel } from "./costModel.js";
+import { minimalTrace } from "./runner.js";
+import { describePlan } from "./scenario.js";
+import type { ScenarioKind } from "./scenario.js";
+import { CrossShardLoad } from "./crossShardLoad.js";
+import { runShardSimulation } from "./shardSimulation.js";
+import type { ShardHooks, ShardSimOptions } from "./shardSimulation.js";
+
+export interface ShardSweepOptions {
+  readonly shards: number;
+  readonly validators: number;
+  readonly seeds: number;
+  readonly firstSeed: number;
+  readonly kinds: readonly ScenarioKind[] | "random";
+  readonly views: number;
+  readonly byzantine?: number;
+  readonly costs?: CostModel;
+  readonly load?: number | "saturate";
+  readonly warmupMs?: number;
+  readonly windowMs?: number;
+  readonly hooks?: ShardHooks;
+  /** Stop after this many failing seeds (default 5). */
+  readonly maxFailures?: number;
+  readonly onProgress?: (done: number, summary: ShardSweepSummary) => void;
+  /** Wall clock for `wallMs` (the CLI passes performance.now; the simulator never reads real time). */
+  readonly clock?: () => number;
+}
+
+export interface ShardSweepFailure {
+  readonly seed: number;
+  readonly shard: number;
+  readonly plan: string;
+  readonly violations: readonly Violation[];
+  readonly trace: readonly string[];
+}
+
+export interface ShardSweepSummary {
+  runs: number;
+  /** Sum over runs and shards of the highest committed height. */
+  blocks: number;
+  /** Mean over runs of the committed tx/s (virtual, summed over shards). */
+  meanTxPerSec: number;
+  violations: number;
+  virtualMs: number;
+  wallMs: number;
+  failures: ShardSweepFailure[];
+}
+
+export function runShardSweep(opts: ShardSweepOptions): ShardSweepSummary {
+  const s: ShardSweepSummary = { runs: 0, blocks: 0, meanTxPerSec: 0, violations: 0, virtualMs: 0, wallMs: 0, failures: [] };
+  const clock = opts.clock ?? ((): number => 0);
+  const t0 = clock();
+  let tps = 0;
+  for (let i = 0; i < opts.seeds; i++) {
+    const seed = (opts.firstSeed + i) >>> 0;
+    const base: ShardSimOptions = { ...opts, seed };
+    const r = runShardSimulation(base);
+    s.runs++;
+    for (const sh of r.shards) s.blocks += sh.result.committedHeight;
+    tps += r.committedTxPerSec;
+    s.meanTxPerSec = tps / s.runs;
+    s.virtualMs += r.endMs;
+    if (r.violations.length > 0) {
+      s.violations += r.violations.length;
+      const bad = r.shards.find((sh) => sh.result.violations.length > 0)!;
+      const traced = runShardSimulation({ ...base, trace: true });
+      s.failures.push({ seed, shard: bad.shard, plan: describePlan(bad.result.plan), violations: r.violations, trace: minimalTrace(traced.shards[bad.shard]!.result, bad.result.violations[0]!) });
+      if (s.failures.length >= (opts.maxFailures ?? 5)) break;
+    }
+    s.wallMs = clock() - t0;
+    opts.onProgress?.(i + 1, s);
+  }
+  s.wallMs = clock() - t0;
+  return s;
+}
+
+export interface CurveOptions {
+  /** Shard counts, e.g. [1, 2, 4, 8, 16]; a 1-shard run is added first when missing (it is the ratios' base). */
+  readonly counts: readonly number[];
+  readonly validators: number;
+  readonly seed: number;
+  readonly kinds: readonly ScenarioKind[] | "random";
+  readonly costs: CostModel;
+  readonly load?: number | "saturate";
+  readonly warmupMs?: number;
+  readonly windowMs?: number;
+  /** The synthetic cross-shard mix (crossShardLoad.ts): this fraction of client txs cross to another shard. */
+  readonly crossFraction?: number;
+  readonly relayDelayMs?: number;
+  readonly onRow?: (row: CurveRow) => void;
+  readonly clock?: () => number;
+}
+
+export interface CurveRow {
+  readonly shards: number;
+  /** Completed tx/s summed over shards (virtual time; a cross-shard tx counts once, its source leg not at all). */
+  readonly txPerSec: number;
+  /** Cross-shard txs relayed (destination legs) over the run. */
+  readonly crossLegs: number;
+  /** Slowest and fastest shard. */
+  readonly minShardTxPerSec: number;
+  readonly maxShardTxPerSec: number;
+  /** `txPerSec` over the 1-shard run's. */
+  readonly ratio: number;
+  /** Mean replica CPU utilisation over the run. */
+  readonly utilisation: number;
+  readonly violations: number;
+  readonly wallMs: number;
+}
+
+/** The scaling curve: one run per shard count, same seed, load and cost model. */
+export function runShardCurve(opts: CurveOptions): CurveRow[] {
+  const counts = opts.counts.includes(1) ? [...opts.counts] : [1, ...opts.counts];
+  const clock = opts.clock ?? ((): number => 0);
+  const rows: CurveRow[] = [];
+  let base = 0;
+  for (const shards of counts) {
+    const t0 = clock();
+    const cross = (opts.crossFraction ?? 0) > 0 ? new CrossShardLoad({ fraction: opts.crossFraction!, relayDelayMs: opts.relayDelayMs }, shards, opts.costs) : null;
+    const r = runShardSimulation({ shards, validators: opts.validators, seed: opts.seed, kinds: opts.kinds, views: 1, costs: opts.costs, load: opts.load ?? "saturate", warmupMs: opts.warmupMs, windowMs: opts.windowMs, ...(cross === null ? {} : { hooks: cross.hooks }) });
+    const per = r.shards.map((s) => s.committedTxPerSec);
+    const windowS = (opts.windowMs ?? 2_000) / 1000;
+    const completed = r.committedTxPerSec - (cross === null ? 0 : cross.sourceLegsInWindow / windowS);
+    if (shards === 1) base = completed;
+    const row: CurveRow = {
+      shards,
+      txPerSec: completed,
+      crossLegs: cross?.destinationLegs ?? 0,
+      minShardTxPerSec: Math.min(...per),
+      maxShardTxPerSec: Math.max(...per),
+      ratio: base === 0 ? 0 : completed / base,
+      utilisation: r.utilisation ?? 0,
+      violations: r.violations.length,
+      wallMs: clock() - t0,
+    };
+    rows.push(row);
+    opts.onRow?.(row);
+  }
+  return rows.sort((a, b) => a.shards - b.shards);
+}
