@@ -19,7 +19,7 @@ import { loadAccountKeyFile } from "../../src/crypto/accountKeyFile.js";
 import { ed25519Keygen, ed25519Sign } from "../../src/crypto/ed25519.js";
 import type { Ed25519KeyPair } from "../../src/crypto/ed25519.js";
 import { defaultHasher } from "../../src/crypto/hash/backends.js";
-import { attachSignatures, encodeTransferBody, transferId, transferSigningMessage, XSHARD_OP, XSHARD_TX_TAG } from "../../src/chain/app/xshard/format.js";
+import { attachSignatures, decodeImport, encodeImport, encodeTransferBody, transferId, transferSigningMessage, XSHARD_OP, XSHARD_TX_TAG } from "../../src/chain/app/xshard/format.js";
 import { shardOf } from "../../src/chain/app/xshard/network.js";
 import { toHex, utf8 } from "../../src/util/bytes.js";
 import { spawnQuire, stopAll, until } from "./support/network.js";
@@ -113,8 +113,8 @@ test("xshard e2e: a transfer from shard 0 to shard 1 is credited; both shards' r
   const bob = accountOn(1);
   const xid = await transfer([{ key: faucets[0]!, amount: 1_000 }], bob.publicKey);
   await outputStatus(1, xid, "credited");
-  assert.equal((await net.clients[1]![2]!.account(bob.publicKey)).balance, 1_000);
-  assert.equal((await net.clients[0]![3]!.xshardTransfer(Buffer.from(xid, "hex"))).leg, "escrowed");
+  assert.equal((await net.clients[1]![0]!.account(bob.publicKey)).balance, 1_000);
+  assert.equal((await net.clients[0]![0]!.xshardTransfer(Buffer.from(xid, "hex"))).leg, "escrowed");
   assert.equal(await networkTotal(), 2 * FAUCET);
   // Receipts: the transfer on shard 0, and the import that credited it on shard 1.
   const [sent] = await committedTxs(0, [XSHARD_TX_TAG, XSHARD_OP.transfer]);
@@ -126,11 +126,15 @@ test("xshard e2e: a transfer from shard 0 to shard 1 is credited; both shards' r
   // A forged import: one byte of the real one flipped (inside the records) is refused; the real one is a replay.
   const real = imports[0]!;
   const forged = real.slice();
-  forged[forged.length - 20] = forged[forged.length - 20]! ^ 1;
+  forged[forged.length - 60] = forged[forged.length - 60]! ^ 1; // inside the record's xid: not a replay, so it is verified
   const f = await net.clients[1]![0]!.submitTx(forged);
   assert.equal(f.status, "invalid");
   assert.match((f as { reason: string }).reason, /^(BAD_INCLUSION|BAD_SEAL|MALFORMED)/);
-  const again = await net.clients[1]![0]!.submitTx(real);
+  // The same bytes again are a committed tx id (duplicate); the same records in another import are REPLAYED.
+  assert.equal((await net.clients[1]![0]!.submitTx(real)).status, "duplicate");
+  const reencoded = decodeImport(real);
+  assert.ok(reencoded.ok);
+  const again = await net.clients[1]![0]!.submitTx(encodeImport({ ...reencoded.value, items: [...reencoded.value.items, reencoded.value.items[0]!] }));
   assert.equal(again.status, "invalid");
   assert.match((again as { reason: string }).reason, /^REPLAYED/);
   assert.equal((await net.clients[1]![0]!.account(bob.publicKey)).balance, 1_000);
@@ -163,13 +167,13 @@ test("xshard e2e: SIGKILL of the whole output shard and one input node mid-trans
   // Shard 1's faucet pays dave on shard 0: shard 1 is the input, shard 0 the output.
   const xid = await transfer([{ key: faucets[1]!, amount: 4_321 }], dave.publicKey);
   for (const p of net.nodes[0]!) p.proc.kill("SIGKILL");
-  net.nodes[1]![1]!.proc.kill("SIGKILL");
-  await Promise.all([...net.nodes[0]!, net.nodes[1]![1]!].map((p) => p.exit));
+  net.nodes[1]![3]!.proc.kill("SIGKILL");
+  await Promise.all([...net.nodes[0]!, net.nodes[1]![3]!].map((p) => p.exit));
   // The input shard (3 of 4 alive) commits the legs and its relayers find the output shard down.
   await until("shard 1 escrows", async () => ((await net.clients[1]![0]!.xshardTransfer(Buffer.from(xid, "hex"))).leg === "escrowed" ? true : undefined), 30_000);
   await new Promise((r) => setTimeout(r, 1_500));
   for (let i = 0; i < 4; i++) net.start(0, i);
-  net.start(1, 1);
+  net.start(1, 3);
   await outputStatus(0, xid, "credited", 60_000);
   assert.equal((await net.clients[0]![1]!.account(dave.publicKey)).balance, 4_321);
   // Relayers keep resending until they see REPLAYED: give them time to try, then check nothing was credited twice.
