@@ -4,6 +4,7 @@ import { LoadGenerator } from "./loadgen.js";
 import { launchCluster, launchShardedCluster } from "./localCluster.js";
 import { LOG_LEVELS } from "../node/config.js";
 import type { LogLevel } from "../node/config.js";
+import { ShardedClient } from "./xshardClient.js";
 import { RpcClient } from "../rpc/client.js";
 import type { NodeStatus } from "../rpc/api.js";
 
@@ -200,8 +201,9 @@ interface ShardRun {
 
 /**
  * `quire cluster --shards S`: every shard's nodes (launchShardedCluster), the load split evenly over the shards (KV
- * puts: the load generator does not sign account transfers yet), and every second one status line per shard:
- * committed height, committed tx/s, nodes up.
+ * puts: the load generator does not sign account transfers yet) with a trickle of cross-shard transfers (one in
+ * flight per shard, faucet → the next shard), and every second one status line per shard: committed height, committed
+ * tx/s, nodes up, cross-shard transfers sent and credited by that shard's trickle, and its escrowed / imported totals.
  */
 async function runShards(o: ShardRun): Promise<number> {
   let stopping = false;
@@ -227,6 +229,33 @@ async function runShards(o: ShardRun): Promise<number> {
       "",
     ].join("\n"),
   );
+  // A cross-shard trickle beside the load: each shard's faucet pays a fresh account on the next shard, one transfer in
+  // flight per shard, so the status lines show transfers being relayed and credited.
+  const xstats = net.shards.map(() => ({ sent: 0, credited: 0, lastMs: 0 }));
+  let xopen: Promise<ShardedClient> | null = null;
+  const trickle = async (k: number): Promise<void> => {
+    if (net.shards.length < 2 || perShard === 0) return;
+    while (!stopping) {
+      try {
+        // Opened once the nodes answer (it reads the faucets' nonces).
+        xopen ??= ShardedClient.open(net.manifest).catch((e: unknown) => {
+          xopen = null;
+          throw e;
+        });
+        const xclient = await xopen;
+        const t0 = performance.now();
+        const { xid, outShard } = await xclient.cross(k, xclient.accountOn((k + 1) % net.shards.length).publicKey, 1);
+        xstats[k]!.sent++;
+        if ((await xclient.decided(outShard, xid, 30_000, 50)) === "credited") {
+          xstats[k]!.credited++;
+          xstats[k]!.lastMs = performance.now() - t0;
+        }
+      } catch {
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
+  };
+  const trickles = net.shards.map((_, k) => trickle(k));
   const loads = perShard > 0 ? net.shards.map((s) => new LoadGenerator({ urls: s.urls, rate: perShard, txBytes: o.txSize, batch: Math.max(1, Math.ceil(perShard / 20)), trackIds: false })) : [];
   for (const l of loads) l.start();
 
@@ -251,8 +280,9 @@ async function runShards(o: ShardRun): Promise<number> {
             r.at = now;
           }
         }
-        // Cross-shard counters (sent / imported / credited / refunded) go here once the relayer reports them.
-        const xshard = "";
+        const supply = best >= 0 ? await clients[k]![best]!.supply().catch(() => null) : null;
+        const x = xstats[k]!;
+        const xshard = supply?.xshard === undefined ? "" : ` | xshard sent ${x.sent}, credited ${x.credited}${x.lastMs > 0 ? ` (last ${x.lastMs.toFixed(0)} ms)` : ""}, escrowed ${supply.xshard.escrowed}, imported ${supply.xshard.imported}`;
         return `  shard ${s.index}: height ${height} | ${rates[k]!.rate.toFixed(0)} tx/s | nodes up ${live.length}/${s.urls.length}${xshard}`;
       }),
     );
@@ -277,6 +307,7 @@ async function runShards(o: ShardRun): Promise<number> {
   clearInterval(statusTimer);
   out(`stopping (${signal})...\n`);
   await Promise.all(loads.map((l) => l.stop()));
+  await Promise.all(trickles);
   const codes = await net.stop();
   codes.forEach((cs, k) => out(`  shard ${k}: nodes exited ${cs.map((c) => (c === null ? "(killed)" : String(c))).join(" ")}\n`));
   loads.forEach((l, k) => out(`load on shard ${k}: ${l.confirmed} txs accepted, ${l.stats.rejected503} refused with 503, ${l.stats.shed} shed\n`));
