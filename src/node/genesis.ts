@@ -22,7 +22,7 @@
  * para chains whose commit messages the paracross module counts (src/chain/app/paracross/README.md): their nodes' BLS
  * keys, with proofs of possession checked like the validators'.
  *
- * `network` makes the chain one shard of a sharded network (`quire init --shards`, docs/design/shards.md §2): the same
+ * `network` makes the chain one shard of a sharded network (`quire init --shards`, src/chain/app/xshard/README.md): the same
  * section in every shard's genesis except `shard`, this chain's index. The entry at `shard` must be this genesis's own
  * chain id and validators; chain ids are distinct; 1..256 shards. The xshard module verifies other shards' commit
  * proofs against it, so it is required with that module (and the module with it, beside accounts), and every

@@ -1,5 +1,5 @@
 /**
- * A sharded network on disk (`quire init --shards S`, `quire cluster --shards S`; docs/design/shards.md §2): S
+ * A sharded network on disk (`quire init --shards S`, `quire cluster --shards S`; src/chain/app/xshard/README.md): S
  * ordinary networks, each written by `writeNetwork` (node/network.ts) into DIR/shard-<i>, whose genesis files carry
  * the same `network` section (node/genesis.ts) but for `shard`, plus one manifest DIR/network.json for tools:
  *

@@ -1,5 +1,5 @@
 /**
- * The genesis `network` section (issue 14, docs/design/shards.md §2): a shard's genesis parses into the network the
+ * The genesis `network` section (issue 14, src/chain/app/xshard/README.md): a shard's genesis parses into the network the
  * xshard module is built with, and every malformed section is refused with BAD_GENESIS naming the field. Which shard
  * an account lives on is computed here from the rule's text (SHA-256 of "quire-shard" ‖ key, first 4 bytes big-endian,
  * mod S) with node:crypto, not with the code under test.
