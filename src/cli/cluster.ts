@@ -159,19 +159,10 @@ export async function clusterCommand(argv: string[]): Promise<number> {
       out(`${tty ? "\r\x1b[K" : ""}first block committed ${((performance.now() - t0) / 1000).toFixed(2)} s after start\n`);
     });
   }, 100);
-  let polling = false;
-  const statusTimer = setInterval(() => {
-    if (polling || stopping) return;
-    polling = true;
-    void poll().finally(() => (polling = false));
-  }, STATUS_INTERVAL_MS);
+  const statusTimer = pollEvery(poll, () => stopping);
 
   // Run until a signal (or --duration-s), then stop every child by pid.
-  const signal = await new Promise<string>((resolve) => {
-    process.once("SIGINT", () => resolve("SIGINT"));
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-    if (durationS !== undefined) setTimeout(() => resolve(`--duration-s ${durationS}`), durationS * 1000);
-  });
+  const signal = await untilSignal(durationS);
   stopping = true;
   clearInterval(statusTimer);
   clearInterval(firstWatch);
@@ -291,18 +282,8 @@ async function runShards(o: ShardRun): Promise<number> {
     if (tty) out(`${ticks > 1 ? `\x1b[${lines.length + 1}A` : ""}\x1b[K${head}\n${lines.map((l) => `\x1b[K${l}`).join("\n")}\n`);
     else if (ticks % 2 === 0) out(`${head}\n${lines.join("\n")}\n`);
   };
-  let polling = false;
-  const statusTimer = setInterval(() => {
-    if (polling || stopping) return;
-    polling = true;
-    void poll().finally(() => (polling = false));
-  }, STATUS_INTERVAL_MS);
-
-  const signal = await new Promise<string>((resolve) => {
-    process.once("SIGINT", () => resolve("SIGINT"));
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-    if (o.durationS !== undefined) setTimeout(() => resolve(`--duration-s ${o.durationS}`), o.durationS * 1000);
-  });
+  const statusTimer = pollEvery(poll, () => stopping);
+  const signal = await untilSignal(o.durationS);
   stopping = true;
   clearInterval(statusTimer);
   out(`stopping (${signal})...\n`);
@@ -314,4 +295,23 @@ async function runShards(o: ShardRun): Promise<number> {
   if (!o.keep) await net.remove();
   else out(`network kept in ${net.dir} (resume with: quire cluster --shards ${net.shards.length} --dir ${net.dir})\n`);
   return codes.every((cs) => cs.every((c) => c === 0)) ? 0 : 1;
+}
+
+/** Runs `poll` every STATUS_INTERVAL_MS, never two at once, until `stopping()`. */
+function pollEvery(poll: () => Promise<void>, stopping: () => boolean): NodeJS.Timeout {
+  let polling = false;
+  return setInterval(() => {
+    if (polling || stopping()) return;
+    polling = true;
+    void poll().finally(() => (polling = false));
+  }, STATUS_INTERVAL_MS);
+}
+
+/** Resolves with what ended the run: SIGINT, SIGTERM or `--duration-s`. */
+function untilSignal(durationS: number | undefined): Promise<string> {
+  return new Promise<string>((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    if (durationS !== undefined) setTimeout(() => resolve(`--duration-s ${durationS}`), durationS * 1000);
+  });
 }

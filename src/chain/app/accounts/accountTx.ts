@@ -93,13 +93,18 @@ export function encodeAccountTxBody(input: AccountTxInput): Uint8Array {
 
 /** The bytes an Ed25519 signature covers: the domain, the chain id and the body. */
 export function signingMessage(chainId: Uint8Array, body: Uint8Array): Uint8Array {
-  const domain = utf8(ACCOUNT_TX_DOMAIN);
-  if (chainId.length > 255) throw new AccountTxError("BAD_ARGUMENT", "chain id longer than 255 bytes");
-  const out = new Uint8Array(domain.length + 1 + chainId.length + body.length);
+  return boundMessage(ACCOUNT_TX_DOMAIN, chainId, body);
+}
+
+/** domain ‖ u8 len(id) ‖ id ‖ body: a signed body bound to one chain (or network) id, under its own domain. */
+export function boundMessage(domainName: string, id: Uint8Array, body: Uint8Array): Uint8Array {
+  const domain = utf8(domainName);
+  if (id.length > 255) throw new AccountTxError("BAD_ARGUMENT", "id longer than 255 bytes");
+  const out = new Uint8Array(domain.length + 1 + id.length + body.length);
   out.set(domain, 0);
-  out[domain.length] = chainId.length;
-  out.set(chainId, domain.length + 1);
-  out.set(body, domain.length + 1 + chainId.length);
+  out[domain.length] = id.length;
+  out.set(id, domain.length + 1);
+  out.set(body, domain.length + 1 + id.length);
   return out;
 }
 

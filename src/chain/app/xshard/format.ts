@@ -57,7 +57,7 @@ import { DIGEST_LENGTH } from "../../../crypto/hasher.js";
 import { MAX_UINT53 } from "../../../domain/limits.js";
 import { utf8 } from "../../../util/bytes.js";
 import { QuireError } from "../../../util/errors.js";
-import { ED25519_SIGNATURE_BYTES, PUBLIC_KEY_BYTES } from "../accounts/accountTx.js";
+import { boundMessage, ED25519_SIGNATURE_BYTES, PUBLIC_KEY_BYTES } from "../accounts/accountTx.js";
 
 export const XSHARD_TX_TAG = 0x30;
 export const XSHARD_OP = { transfer: 0x01, import: 0x02, network: 0x03 } as const;
@@ -163,14 +163,7 @@ export function encodeTransferBody(t: { readonly outShard: number; readonly to: 
 
 /** What each input signs: the domain, the network id and the body. */
 export function transferSigningMessage(networkId: Uint8Array, body: Uint8Array): Uint8Array {
-  const domain = utf8(XSHARD_DOMAIN);
-  if (networkId.length > 255) throw new XFormatError("BAD_ARGUMENT", "network id longer than 255 bytes");
-  const out = new Uint8Array(domain.length + 1 + networkId.length + body.length);
-  out.set(domain, 0);
-  out[domain.length] = networkId.length;
-  out.set(networkId, domain.length + 1);
-  out.set(body, domain.length + 1 + networkId.length);
-  return out;
+  return boundMessage(XSHARD_DOMAIN, networkId, body);
 }
 
 /** The transfer's id: SHA-256 of its signing message (the same on every shard). */
