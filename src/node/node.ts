@@ -93,6 +93,7 @@ export class QuireNode implements NodeApi {
   private readonly listeners = new Set<CommittedBlockListener>();
   private resolveDone!: (code: number) => void;
   private state: "new" | "running" | "stopping" | "stopped" = "new";
+  private readonly registry: Registry;
   /** Cross-shard relaying (a shard with `xshard.manifest` in its config). */
   private relaying: { stop(): void } | null = null;
   private readonly startedAt = Date.now();
@@ -121,7 +122,7 @@ export class QuireNode implements NodeApi {
     const self = config.validatorIndex;
     const publicKeys = genesis.validators.map((v) => v.publicKey);
     // Built first (the pool reports into it); the sources are read only at scrape time, when every part exists.
-    const registry = new Registry();
+    const registry = (this.registry = new Registry());
     this.metrics = createMetrics(registry, {
       committedHeight: () => store.head()?.height ?? 0,
       view: () => this.shell.view,
@@ -317,6 +318,7 @@ export class QuireNode implements NodeApi {
       validatorCount: this.genesis.validators.length,
       intervalMs: cfg.relayIntervalMs,
       logger: this.logger,
+      registry: this.registry,
     });
   }
 

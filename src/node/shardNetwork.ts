@@ -97,7 +97,7 @@ export async function writeShardedNetwork(spec: ShardedNetworkSpec, backend: Bls
   const dir = resolve(spec.dir);
   const manifestFile = join(dir, MANIFEST_FILE);
   if (await exists(manifestFile)) throw new NodeError("BAD_CONFIG", `${manifestFile} already exists: refusing to overwrite a network (choose another --dir)`, { field: "dir" });
-  const id = spec.networkId ?? `quire-net-${randomBytes(4).toString("hex")}`;
+  const id = spec.networkId ?? `quire-net-${randomBytes(8).toString("hex")}`;
   const chainIdOf = (i: number) => `${id}-s${i}`;
   if (Buffer.byteLength(chainIdOf(s - 1)) > MAX_CHAIN_ID_BYTES) throw new NodeError("BAD_CONFIG", `network id "${id}" makes chain ids longer than ${MAX_CHAIN_ID_BYTES} bytes`, { field: "chainId" });
 

@@ -6,7 +6,10 @@ import type { XShardModule } from "../chain/app/xshard/module.js";
 import { encodeCommitProofRecord } from "../chain/store/records.js";
 import { commitProofOf } from "../consensus/commitProof.js";
 import { defaultHasher } from "../crypto/hash/backends.js";
+import { Gauge } from "prom-client";
+import type { Registry } from "prom-client";
 import { RpcClient } from "../rpc/client.js";
+import { toHex } from "../util/bytes.js";
 import type { BlockSummary } from "../rpc/api.js";
 import { NodeError } from "./errors.js";
 import type { GenesisNetwork } from "./genesis.js";
@@ -15,13 +18,18 @@ import type { NetworkManifest } from "./shardNetwork.js";
 import { XShardRelayer } from "./xshardRelayer.js";
 import type { RelayAnswer, RelaySink, RelaySource } from "./xshardRelayer.js";
 
+/** What the sink asks of a shard node (an RpcClient). */
+export type RelayClient = Pick<RpcClient, "submitTx" | "txStatus">;
+
 /** Sends imports to one shard node at a time, moving to that shard's next node when one does not answer. */
 export class RpcRelaySink implements RelaySink {
   private readonly next: number[];
-  private readonly clients: RpcClient[][];
+  private readonly clients: RelayClient[][];
+  private readonly hasher = defaultHasher();
 
-  constructor(manifest: NetworkManifest, timeoutMs = 5_000) {
-    this.clients = manifest.shards.map((s) => s.rpc.map((url) => new RpcClient({ url, timeoutMs, rateLimitRetries: 0 })));
+  /** `clients[s]`: shard s's nodes (RpcClients over network.json's addresses by default). */
+  constructor(manifest: NetworkManifest, timeoutMs = 5_000, clients?: RelayClient[][]) {
+    this.clients = clients ?? manifest.shards.map((s) => s.rpc.map((url) => new RpcClient({ url, timeoutMs, rateLimitRetries: 0 })));
     // Start each shard at a different node per process, so the relayers of one shard spread their sends.
     this.next = manifest.shards.map(() => Math.floor(Math.random() * 1_000));
   }
@@ -32,7 +40,13 @@ export class RpcRelaySink implements RelaySink {
     const client = list[this.next[dest]! % list.length]!;
     try {
       const r = await client.submitTx(tx);
-      if (r.status === "accepted" || r.status === "duplicate") return { answer: "accepted" };
+      if (r.status === "accepted") return { answer: "accepted" };
+      if (r.status === "duplicate") {
+        // These very bytes are known there: pending (wait and resend later) or committed — done either way once
+        // committed (a committed import that failed REPLAYED means another import applied its records).
+        const st = await client.txStatus(toHex(this.hasher.digest(tx)));
+        return st !== null && st.status === "committed" ? { answer: "applied" } : { answer: "accepted" };
+      }
       if (r.status === "invalid") return r.reason.startsWith("REPLAYED") ? { answer: "applied" } : { answer: "refused", reason: r.reason };
       this.next[dest]!++;
       return { answer: "unreachable", reason: r.status };
@@ -64,6 +78,8 @@ export interface RelayLinkDeps {
   readonly validatorCount: number;
   readonly intervalMs: number;
   readonly logger: Logger;
+  /** Where the relayer's gauges go (`GET /metrics`). */
+  readonly registry?: Registry;
 }
 
 /** Starts relaying on a timer; returns the relayer (stats) and a stop function. */
@@ -78,6 +94,23 @@ export function startRelaying(d: RelayLinkDeps): { relayer: XShardRelayer; stop(
     head: d.head,
   };
   const relayer = new XShardRelayer({ shard: d.xshard.network.self, validatorIndex: d.validatorIndex, validatorCount: d.validatorCount }, source, new RpcRelaySink(d.manifest), defaultHasher(), d.logger);
+  if (d.registry !== undefined) {
+    const registers = [d.registry];
+    const gauge = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect(this: Gauge) {
+          this.set(read());
+        },
+      });
+    gauge("quire_xshard_relay_in_flight", "Source heights whose cross-shard records this node has not seen confirmed by every destination", () => relayer.inFlight);
+    gauge("quire_xshard_relay_submitted", "Imports this node submitted to other shards (first sends and resends)", () => relayer.stats.submitted);
+    gauge("quire_xshard_relay_confirmed", "Imports the destination confirmed applied (REPLAYED, or committed)", () => relayer.stats.confirmed);
+    gauge("quire_xshard_relay_refused", "Imports a destination refused for another reason (logged; not resent)", () => relayer.stats.refused);
+    gauge("quire_xshard_relay_unreachable", "Import submissions no destination node answered", () => relayer.stats.unreachable);
+  }
   const timer = setInterval(() => {
     try {
       relayer.tick(Date.now());

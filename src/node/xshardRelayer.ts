@@ -69,6 +69,8 @@ export interface RelayerStats {
   dropped: number;
 }
 
+const SCAN_PER_TICK = 512;
+
 interface Delivery {
   readonly dest: number;
   readonly tx: Uint8Array;
@@ -113,7 +115,8 @@ export class XShardRelayer {
 
   /** Picks up newly committed heights and sends what is due. Call it often (every 100–500 ms). */
   tick(now: number): void {
-    const head = this.source.head();
+    // At most SCAN_PER_TICK heights a tick: a relayer far behind (a rescan, a node catching up) catches up over ticks.
+    const head = Math.min(this.source.head(), this.scannedTo + SCAN_PER_TICK);
     for (let h = this.scannedTo + 1; h <= head; h++) {
       if (this.source.outboxAt(h) === null) continue;
       const n = this.opts.validatorCount;

@@ -181,5 +181,14 @@ test("xshard e2e: SIGKILL of the whole output shard and one input node mid-trans
   assert.equal((await net.clients[0]![2]!.account(dave.publicKey)).balance, 4_321);
   const t = await net.clients[0]![0]!.xshardTransfer(Buffer.from(xid, "hex"));
   assert.deepEqual(t.output, { status: "credited", arrived: 1, sum: 4_321 });
+  // And every relayer stops: each confirmed its imports (a committed duplicate or REPLAYED), nothing left in flight.
+  await until(
+    "every node's relayer idle",
+    async () => {
+      const inFlight = await Promise.all(net.clients.flat().map(async (c) => Number(/^quire_xshard_relay_in_flight (\d+)$/m.exec(await c.metrics())?.[1] ?? "-1")));
+      return inFlight.every((x) => x === 0) ? true : undefined;
+    },
+    30_000,
+  );
   assert.equal(await networkTotal(), 2 * FAUCET);
 });

@@ -36,7 +36,7 @@ export class TreeKeyedState implements KeyedState {
   private state: StateWriter | null = null;
   private readonly written = new Map<string, Written>();
   /** Undo log for savepoints: (key, what `written` held before). Only kept while a savepoint is open. */
-  private readonly undo: { readonly k: string; readonly prev: Written | undefined }[] = [];
+  private readonly undo: ({ readonly k: string; readonly prev: Written | undefined } | { readonly fn: () => void })[] = [];
   private openSavepoints = 0;
 
   constructor(
@@ -85,11 +85,23 @@ export class TreeKeyedState implements KeyedState {
   rollback(mark: number): void {
     for (let i = this.undo.length - 1; i >= mark; i--) {
       const u = this.undo[i]!;
+      if ("fn" in u) {
+        u.fn();
+        continue;
+      }
       if (u.prev === undefined) this.written.delete(u.k);
       else this.written.set(u.k, u.prev);
     }
     this.undo.length = mark;
     this.release();
+  }
+
+  /**
+   * Registers how to undo a module's in-memory effect of the current tx (e.g. a record it queued for the block), so a
+   * rollback — of the tx, or of an enclosing group — undoes it with the tx's writes. Outside any savepoint it is kept.
+   */
+  onRollback(fn: () => void): void {
+    if (this.openSavepoints > 0) this.undo.push({ fn });
   }
 
   release(): void {
@@ -181,6 +193,11 @@ export class NamespacedState implements KeyedState {
 
   delete(key: Uint8Array): void {
     this.inner.delete(this.key(key));
+  }
+
+  /** See TreeKeyedState.onRollback. */
+  onRollback(fn: () => void): void {
+    this.inner.onRollback(fn);
   }
 }
 

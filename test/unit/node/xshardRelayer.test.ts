@@ -102,3 +102,36 @@ test("relayer: a non-primary waits its rank × fallbackMs; a lost block is cover
   assert.equal(net.shards[1]!.built.accounts!.account(b.publicKey).balance, 10);
   assert.equal(again.inFlight + r.inFlight, 0);
 });
+
+test("relay sink: a duplicate that is committed there is confirmed (no endless resends); pending is waited for; REPLAYED confirms; other refusals drop; an unreachable node moves on", async () => {
+  const { RpcRelaySink } = await import("../../../src/node/xshardLink.js");
+  const calls: string[] = [];
+  const node = (name: string, submit: () => unknown, status: () => unknown) => ({
+    submitTx: async () => {
+      calls.push(`${name} submit`);
+      return submit() as never;
+    },
+    txStatus: async () => {
+      calls.push(`${name} status`);
+      return status() as never;
+    },
+  });
+  const manifest = { id: "n", shards: [0, 1].map((index) => ({ index, chainId: `n-s${index}`, genesisHash: new Uint8Array(32), dir: "/x", rpc: ["a", "b"] })) };
+  const answers = (submit: () => unknown, status: () => unknown = () => null) => {
+    const sink = new RpcRelaySink(manifest, 1_000, [[], [node("x", submit, status), node("y", submit, status)]]);
+    return sink.submit(1, new Uint8Array([0x30, 0x02]));
+  };
+  assert.equal((await answers(() => ({ status: "duplicate", id: new Uint8Array(32) }), () => ({ status: "committed", height: 3, index: 0, ok: false }))).answer, "applied");
+  assert.equal((await answers(() => ({ status: "duplicate", id: new Uint8Array(32) }), () => ({ status: "pending" }))).answer, "accepted");
+  assert.equal((await answers(() => ({ status: "accepted", id: new Uint8Array(32) }))).answer, "accepted");
+  assert.equal((await answers(() => ({ status: "invalid", reason: "REPLAYED: every record of this import was applied already" }))).answer, "applied");
+  assert.equal((await answers(() => ({ status: "invalid", reason: "BAD_SEAL: …" }))).answer, "refused");
+  // A node that does not answer: unreachable, and the next submit goes to the shard's other node.
+  calls.length = 0;
+  const flaky = new RpcRelaySink(manifest, 1_000, [[], [node("x", () => { throw new Error("ECONNREFUSED"); }, () => null), node("y", () => ({ status: "accepted", id: new Uint8Array(32) }), () => null)]]);
+  // (Where it starts is random per process, to spread a shard's relayers over the destination's nodes.)
+  const first = await flaky.submit(1, new Uint8Array([0x30]));
+  const second = await flaky.submit(1, new Uint8Array([0x30]));
+  if (first.answer === "unreachable") assert.deepEqual([calls, second.answer], [["x submit", "y submit"], "accepted"]);
+  else assert.deepEqual([calls, first.answer, second.answer], [["y submit", "y submit"], "accepted", "accepted"]);
+});

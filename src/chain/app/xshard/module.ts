@@ -127,7 +127,10 @@ export class XShardModule implements AppModule, RootSealer {
   private readonly ed25519: Ed25519Verifier;
   private readonly proofContexts: CommitProofContext[];
   private readonly importContext: ImportContext;
+  /** Import verdicts by tx hash, valid or not (deterministic in the bytes). */
   private readonly verifiedImports: LruCache<string, ImportCheck>;
+  /** Commit proofs verified for a source shard (source ‖ hash of the proof bytes): imports of one block share one. */
+  private readonly verifiedProofs: LruCache<string, true>;
   private readonly verifiedTransfers: LruCache<string, true>;
   private readonly emptyOutboxRoot: Uint8Array;
   // The block being executed.
@@ -153,6 +156,7 @@ export class XShardModule implements AppModule, RootSealer {
     this.importContext = { hasher: this.hasher, shardCount: this.S, proofContext: (s) => this.proofContexts[s]! };
     this.verifiedImports = new LruCache(opts.verifiedCacheSize ?? 4_096);
     this.verifiedTransfers = new LruCache(opts.verifiedCacheSize ?? 4_096);
+    this.verifiedProofs = new LruCache(opts.verifiedCacheSize ?? 4_096);
     this.emptyOutboxRoot = outboxRoots(emptyRecords(this.S), this.hasher).outboxRoot;
   }
 
@@ -197,7 +201,7 @@ export class XShardModule implements AppModule, RootSealer {
       return tx.length === 34 && bytesEqual(tx, this.networkTx()) ? OK : fail("WRONG_NETWORK");
     }
     if (tx[1] === XSHARD_OP.transfer) return this.executeLegs(tx);
-    if (tx[1] === XSHARD_OP.import) return this.applyImport(tx);
+    if (tx[1] === XSHARD_OP.import) return this.applyImport(tx, ctx);
     return fail("MALFORMED");
   }
 
@@ -239,8 +243,12 @@ export class XShardModule implements AppModule, RootSealer {
     if (hit !== undefined) return hit;
     const d = decodeImport(tx);
     if (!d.ok) return { ok: false, code: "BAD_INCLUSION", reason: `${d.code}: ${d.reason}` };
-    const v = verifyImport(d.value, this.self, this.importContext);
-    if (v.ok) this.verifiedImports.set(key, v);
+    const source = d.value.source;
+    const proofKey = (proof: Uint8Array) => `${source}:${bytesKey(this.hasher.digest(proof))}`;
+    const v = verifyImport(d.value, this.self, this.importContext, (proof) => this.verifiedProofs.get(proofKey(proof)) !== undefined);
+    if (v.ok) this.verifiedProofs.set(proofKey(d.value.proof), true);
+    // Failures too: the verdict depends only on the bytes, and a resubmitted forgery must not cost pairings again.
+    this.verifiedImports.set(key, v);
     return v;
   }
 
@@ -302,7 +310,8 @@ export class XShardModule implements AppModule, RootSealer {
       const code = this.accounts.debitInput(i.from, i.nonce, i.amount);
       if (code !== null) {
         if (code === "BAD_NONCE" || code === "INSUFFICIENT_FUNDS") {
-          // Invalid input: the tx fails (its debits roll back) and endBlock binds the CL.
+          // Invalid input: the tx fails (its debits roll back) and endBlock decides the legs invalid and binds the CL.
+          // Deliberately not undone by a rollback (of this tx or of an enclosing group): aborting is always safe.
           this.invalid.push({ xid, t });
           this.invalidIds.add(bytesKey(xid));
         }
@@ -316,20 +325,31 @@ export class XShardModule implements AppModule, RootSealer {
     return r;
   }
 
-  /** A verified import: applies each record not applied before. */
-  private applyImport(tx: Uint8Array): DeliverResult {
+  /**
+   * A verified import: applies each record not applied before, each on its own — a record that cannot apply (an
+   * overflowing credit) is left unapplied without holding back the others of its source block.
+   */
+  private applyImport(tx: Uint8Array, ctx: BlockContext): DeliverResult {
     const v = this.verifyImportCached(tx);
     if (!v.ok) return fail(v.code);
     let fresh = 0;
+    let failed: DeliverResult | null = null;
     for (const r of v.records) {
       const seen = seenKey(r.xid, r.source);
       if (this.state.get(seen) !== undefined) continue;
+      const mark = ctx.savepoint();
       this.state.put(seen, new Uint8Array(0));
       const res = this.apply(r);
-      if (!res.ok) return res;
-      fresh++;
+      if (res.ok) {
+        ctx.release(mark);
+        fresh++;
+      } else {
+        ctx.rollback(mark);
+        failed = res;
+      }
     }
-    return fresh > 0 ? OK : fail("REPLAYED");
+    if (fresh > 0) return OK;
+    return failed ?? fail("REPLAYED");
   }
 
   /** Binds a record to its destinations: into the outbox, or applied here when this shard is one of them. */
@@ -337,7 +357,10 @@ export class XShardModule implements AppModule, RootSealer {
     const bytes = encodeRecord(r);
     for (const dest of destinationsOf(r)) {
       if (dest !== this.self) {
-        this.out[dest]!.push(bytes);
+        const list = this.out[dest]!;
+        list.push(bytes);
+        // A failed enclosing tx (a paracross group whose later leg fails) takes the record back with its writes.
+        this.state.onRollback(() => void list.pop());
         continue;
       }
       const res = this.apply(r);

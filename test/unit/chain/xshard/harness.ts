@@ -17,7 +17,7 @@ import { defaultHasher } from "../../../../src/crypto/hash/backends.js";
 import type { BlockHeader, QuorumCert } from "../../../../src/domain/types.js";
 import { attachSignature, encodeAccountTxBody, signingMessage } from "../../../../src/chain/app/accounts/accountTx.js";
 import { buildApplication } from "../../../../src/chain/app/build.js";
-import type { BuiltApplication } from "../../../../src/chain/app/build.js";
+import type { BuiltApplication, ModuleName } from "../../../../src/chain/app/build.js";
 import { MapState } from "../../../../src/chain/app/mapState.js";
 import { encodeCommitProofRecord } from "../../../../src/chain/store/records.js";
 import { attachSignatures, encodeTransferBody, transferSigningMessage } from "../../../../src/chain/app/xshard/format.js";
@@ -58,7 +58,7 @@ export interface Network {
   imports(s: number, h: number, dest: number): Uint8Array[];
 }
 
-export function makeNetwork(bls: BlsBackend, S: number, allocations: readonly { pub: Uint8Array; shard: number; balance: number }[]): Network {
+export function makeNetwork(bls: BlsBackend, S: number, allocations: readonly { pub: Uint8Array; shard: number; balance: number }[], modules: readonly ModuleName[] = ["accounts", "xshard"]): Network {
   const hasher = defaultHasher();
   const keySets = Array.from({ length: S }, (_, s) => Array.from({ length: N }, (_, i) => bls.secretKeyFromBytes(keyGen(sha(`xshard-test/${s}/${i}`)))));
   const spec = {
@@ -68,7 +68,7 @@ export function makeNetwork(bls: BlsBackend, S: number, allocations: readonly { 
   const shards: Shard[] = keySets.map((sks, s) => {
     const state = new MapState();
     const chainId = spec.shards[s]!.chainId;
-    const built = buildApplication({ bucketBits: 8, modules: ["accounts", "xshard"], chainId, network: { ...spec, self: s } }, { committed: state, bls, hasher });
+    const built = buildApplication({ bucketBits: 8, modules, chainId, network: { ...spec, self: s } }, { committed: state, bls, hasher });
     const certs = new SchemeCertificates({ chainId, validatorCount: N }, new BlsScheme(bls, spec.shards[s]!.validators), bitmapSignerSets());
     const signers = sks.map((sk, i) => blsSigner(bls, sk, i));
     const qcFor = (view: number, hash: Uint8Array, voters: readonly number[] = [0, 1, 2]): QuorumCert =>

@@ -176,7 +176,7 @@ test("xshard: forged and misdirected imports are refused with typed codes", () =
   // Shard 1's records sent to shard 2: its destination root is not leaf 2 of the outbox.
   assert.equal(code(2, good!), "BAD_SEAL");
   // Claimed to come from shard 2 (whose validators did not sign it).
-  assert.equal(code(1, encodeImport({ ...x.value, source: 2 })), "BAD_COMMIT_PROOF");
+  assert.equal(code(1, encodeImport({ ...x.value, source: 2 })), "WRONG_SOURCE");
   // Back to its own source.
   assert.equal(code(0, good!), "WRONG_SOURCE");
   // A forged import delivered in a block (a Byzantine proposer): fails, credits nothing.
@@ -221,4 +221,52 @@ test("xshard: the network tx binds the genesis block to the network section — 
   fresh.built.app.beginBlock(fresh.state, { height: 0, txCount: 1, txs: [encodeNetworkTx(new Uint8Array(32))] });
   assert.deepEqual(fresh.built.app.deliver(encodeNetworkTx(new Uint8Array(32)), 0), { ok: false, code: "WRONG_NETWORK" });
   fresh.built.app.commit();
+});
+
+test("xshard: a transfer leg inside a paracross group that fails leaves no record, no debit and can run again; an invalid leg still decides", async () => {
+  const { encodeGroupTx } = await import("../../../../src/chain/app/paracross/format.js");
+  const probe = makeNetwork(bls, 2, []);
+  const a = probe.account(0);
+  const a2 = probe.account(0);
+  const b = probe.account(1);
+  const net = makeNetwork(bls, 2, [{ pub: a.publicKey, shard: 0, balance: 100 }], ["accounts", "paracross", "xshard"]);
+  const tx = transferTx(1, b.publicKey, [{ shard: 0, from: a.publicKey, nonce: 0, amount: 40, key: a }]);
+  // The second leg overdraws a2 (nothing there): the group fails, and with it the transfer leg.
+  const overdraw = accountTransfer(net, 0, a2, 0, a.publicKey, 1);
+  assert.deepEqual(net.execute(0, [encodeGroupTx([tx, overdraw])]), [{ ok: false, code: "GROUP_LEG_FAILED:INSUFFICIENT_FUNDS" }]);
+  assert.equal(net.shards[0]!.built.xshard!.outboxAt(1), null);
+  assert.equal(balance(net, 0, a.publicKey), 100);
+  assert.equal(net.shards[0]!.built.xshard!.status(xidOf(tx)).leg, null);
+  assert.equal(net.shards[0]!.built.xshard!.totals().escrowed, 0);
+  // On its own it runs once: one LD.
+  assert.deepEqual(net.execute(0, [tx]), [{ ok: true }]);
+  assert.equal(net.shards[0]!.built.xshard!.outboxAt(2)!.records[1]!.length, 1);
+  // An invalid leg inside a failing group still decides the transfer invalid (a CL, which only ever refunds).
+  const poor = transferTx(1, b.publicKey, [{ shard: 0, from: a2.publicKey, nonce: 0, amount: 5, key: a2 }]);
+  assert.deepEqual(net.execute(0, [encodeGroupTx([poor, accountTransfer(net, 0, a, 1, a2.publicKey, 1)])]), [{ ok: false, code: "GROUP_LEG_FAILED:INSUFFICIENT_FUNDS" }]);
+  assert.equal(net.shards[0]!.built.xshard!.status(xidOf(poor)).leg, "invalid");
+  assert.equal(net.shards[0]!.built.xshard!.outboxAt(3)!.records[1]![0]![0], 0x02);
+  assert.equal(networkTotal(net), 100);
+});
+
+test("xshard: a record that cannot apply (an overflowing credit) does not hold back the other records of its import", () => {
+  const probe = makeNetwork(bls, 2, []);
+  const a = probe.account(0);
+  const b = probe.account(1);
+  const c = probe.account(1);
+  const net = makeNetwork(bls, 2, [{ pub: a.publicKey, shard: 0, balance: 2 ** 53 - 1 }]);
+  // c already holds 2^52: a credit of 2^52 more overflows; b's credit of 3 does not.
+  const sh1 = net.shards[1]!;
+  sh1.built.app.beginBlock(sh1.state, { height: 1, txCount: 0, txs: [] });
+  sh1.built.accounts!.creditIncoming(c.publicKey, 2 ** 52);
+  sh1.built.app.commit();
+  sh1.results.push([]);
+  const toC = transferTx(1, c.publicKey, [{ shard: 0, from: a.publicKey, nonce: 0, amount: 2 ** 52, key: a }]);
+  const toB = transferTx(1, b.publicKey, [{ shard: 0, from: a.publicKey, nonce: 1, amount: 3, key: a }]);
+  assert.deepEqual(net.execute(0, [toC, toB]), [{ ok: true }, { ok: true }]);
+  const [imp] = net.imports(0, 1, 1);
+  assert.deepEqual(net.execute(1, [imp!]), [{ ok: true }]);
+  assert.equal(balance(net, 1, b.publicKey), 3);
+  assert.equal(balance(net, 1, c.publicKey), 2 ** 52);
+  assert.deepEqual(sh1.built.xshard!.status(xidOf(toC)).output, null);
 });
