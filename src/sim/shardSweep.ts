@@ -7,6 +7,8 @@ import type { CostModel } from "./costModel.js";
 import { minimalTrace } from "./runner.js";
 import { describePlan } from "./scenario.js";
 import type { ScenarioKind } from "./scenario.js";
+import { runCrossShard } from "./crossShard.js";
+import type { CrossShardRunOptions } from "./crossShard.js";
 import { CrossShardLoad } from "./crossShardLoad.js";
 import { runShardSimulation } from "./shardSimulation.js";
 import type { ShardHooks, ShardSimOptions } from "./shardSimulation.js";
@@ -142,4 +144,58 @@ export function runShardCurve(opts: CurveOptions): CurveRow[] {
     opts.onRow?.(row);
   }
   return rows.sort((a, b) => a.shards - b.shards);
+}
+
+export interface CrossShardSweepOptions extends Omit<CrossShardRunOptions, "seed"> {
+  readonly seeds: number;
+  readonly firstSeed: number;
+  readonly maxFailures?: number;
+  readonly onProgress?: (done: number, summary: CrossShardSweepSummary) => void;
+  readonly clock?: () => number;
+}
+
+export interface CrossShardSweepSummary {
+  runs: number;
+  blocks: number;
+  intra: number;
+  cross: number;
+  invalidInputs: number;
+  credited: number;
+  aborted: number;
+  undecided: number;
+  imports: number;
+  violations: number;
+  virtualMs: number;
+  wallMs: number;
+  failures: { seed: number; plans: string[]; violations: Violation[] }[];
+}
+
+/** `quire sim --shards S --scenario cross-shard`: many seeds of `runCrossShard`, every checker on each. */
+export async function runCrossShardSweep(opts: CrossShardSweepOptions): Promise<CrossShardSweepSummary> {
+  const s: CrossShardSweepSummary = { runs: 0, blocks: 0, intra: 0, cross: 0, invalidInputs: 0, credited: 0, aborted: 0, undecided: 0, imports: 0, violations: 0, virtualMs: 0, wallMs: 0, failures: [] };
+  const clock = opts.clock ?? ((): number => 0);
+  const t0 = clock();
+  for (let i = 0; i < opts.seeds; i++) {
+    const seed = (opts.firstSeed + i) >>> 0;
+    const r = await runCrossShard({ ...opts, seed });
+    s.runs++;
+    for (const sh of r.sim.shards) s.blocks += sh.result.committedHeight;
+    s.intra += r.stats.intra;
+    s.cross += r.stats.cross;
+    s.invalidInputs += r.stats.invalidInputs;
+    s.imports += r.stats.relaySubmitted;
+    s.credited += r.atomicity.credited;
+    s.aborted += r.atomicity.aborted;
+    s.undecided += r.atomicity.undecided;
+    s.virtualMs += r.sim.endMs;
+    if (r.violations.length > 0) {
+      s.violations += r.violations.length;
+      s.failures.push({ seed, plans: r.sim.shards.map((sh) => `shard ${sh.shard}: ${describePlan(sh.result.plan)}`), violations: [...r.violations] });
+      if (s.failures.length >= (opts.maxFailures ?? 5)) break;
+    }
+    s.wallMs = clock() - t0;
+    opts.onProgress?.(i + 1, s);
+  }
+  s.wallMs = clock() - t0;
+  return s;
 }
