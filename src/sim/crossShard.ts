@@ -14,7 +14,8 @@
  *   `invalidFraction` of the cross-shard ones carries one deliberately invalid input (a stale nonce or more than the
  *   balance), so CL records and refunds happen. Each account has one transfer in flight at a time: the client reads
  *   the account's nonce from a live replica of its shard once the last one was decided there (as `quire account`
- *   does). Every tx is submitted to every replica of each of its input shards that is up.
+ *   does). Every tx is submitted to every replica of each of its input shards that is up, and sent again after
+ *   `resendMs` while its shard has not executed it (a crashed replica's mempool is lost, as a node's is).
  * - **Relaying.** Each replica of each shard runs an `XShardRelayer` (the node's class: primary for height h is
  *   validator h mod n, the others follow `fallbackMs` per rank), ticked every `tickMs` on the virtual clock, over
  *   its own committed store and application (commit proofs read as the node reads them, ChainReads). A restarted
@@ -76,6 +77,8 @@ export interface CrossShardOptions {
   /** The relayer's fallback per rank and resend interval (defaults 500 and 1,000 ms: short virtual runs). */
   readonly fallbackMs?: number;
   readonly confirmMs?: number;
+  /** A client resends a transfer its account's shard has not executed after this long (default 1,000 ms). */
+  readonly resendMs?: number;
   /** Client and relayer tick (default 50 ms). */
   readonly tickMs?: number;
   /** Virtual ms allowed after the shards' own end for every transfer to be decided (default 20,000). */
@@ -90,14 +93,16 @@ interface Account {
   /** What the client knows of the account (max nonce read, last balance read). */
   nonce: number;
   balance: number;
-  /** The transfer in flight: its xid (cross) or the nonce it used (intra). */
-  busy: { readonly kind: "cross"; readonly xid: Uint8Array } | { readonly kind: "intra"; readonly nonce: number } | null;
+  /** The transfer in flight (its xid when cross-shard, the nonce it used), its bytes and when it was last sent. */
+  busy: { readonly xid: Uint8Array | null; readonly nonce: number; readonly tx: Uint8Array; sentAt: number } | null;
 }
 
 export interface CrossShardStats {
   intra: number;
   cross: number;
   invalidInputs: number;
+  /** Transfers a client sent again (not executed by their shard within `resendMs`). */
+  resent: number;
   /** Summed over every relayer incarnation. */
   relaySubmitted: number;
   relayConfirmed: number;
@@ -110,7 +115,7 @@ export class CrossShardWorkload {
   readonly transfers: SubmittedTransfer[] = [];
   /** Each shard's genesis allocation total. */
   readonly genesisTotals: number[];
-  readonly stats: CrossShardStats = { intra: 0, cross: 0, invalidInputs: 0, relaySubmitted: 0, relayConfirmed: 0, relayRefused: 0 };
+  readonly stats: CrossShardStats = { intra: 0, cross: 0, invalidInputs: 0, resent: 0, relaySubmitted: 0, relayConfirmed: 0, relayRefused: 0 };
   private readonly accounts: Account[][];
   private readonly cryptos: ReturnType<typeof blsSimCrypto>[];
   private readonly hasher = defaultHasher();
@@ -119,6 +124,7 @@ export class CrossShardWorkload {
   private readonly owed: number[];
   private settledAt: number | null = null;
   private lastTick = 0;
+  private lastTickNow = 0;
   private readonly o: Required<Omit<CrossShardOptions, "wrapApplication">>;
 
   constructor(private readonly opts: CrossShardOptions) {
@@ -133,6 +139,7 @@ export class CrossShardWorkload {
       fallbackMs: 500,
       confirmMs: 1_000,
       tickMs: 50,
+      resendMs: 1_000,
       settleMs: 20_000,
       ...stripUndefined(opts),
     } as Required<Omit<CrossShardOptions, "wrapApplication">>;
@@ -190,7 +197,9 @@ export class CrossShardWorkload {
   }
 
   private tick(sim: ShardSimulation, now: number): void {
+    this.lastTickNow = now;
     this.relay(sim, now);
+    this.refresh(sim, now);
     if (now < this.o.loadMs) this.client(sim, now);
     else if (this.settledAt === null && this.allDecided(sim)) this.settledAt = now;
     this.lastTick = now;
@@ -284,15 +293,26 @@ export class CrossShardWorkload {
     return null;
   }
 
-  private refresh(sim: ShardSimulation): void {
+  /**
+   * Frees the accounts whose transfer their shard decided (and reads their nonce and balance there); resends the
+   * others after `resendMs` (a tx can be lost with the mempools of crashed replicas, as with a real node).
+   */
+  private refresh(sim: ShardSimulation, now: number): void {
     this.accounts.forEach((list, k) => {
       const b = this.reader(sim, k);
       if (b === null) return;
       for (const a of list) {
         if (a.busy === null) continue;
         const st = b.accounts!.account(a.key.publicKey);
-        const done = a.busy.kind === "intra" ? st.nonce > a.busy.nonce : b.xshard!.status(a.busy.xid).leg !== null;
-        if (!done) continue;
+        const done = a.busy.xid === null ? st.nonce > a.busy.nonce : b.xshard!.status(a.busy.xid).leg !== null;
+        if (!done) {
+          if (now - a.busy.sentAt >= this.o.resendMs) {
+            a.busy.sentAt = now;
+            this.stats.resent++;
+            this.submit(sim, k, a.busy.tx);
+          }
+          continue;
+        }
         a.busy = null;
         a.nonce = Math.max(a.nonce, st.nonce);
         a.balance = st.balance;
@@ -301,7 +321,6 @@ export class CrossShardWorkload {
   }
 
   private client(sim: ShardSimulation, now: number): void {
-    this.refresh(sim);
     const S = this.opts.shards;
     for (let k = 0; k < S; k++) {
       this.owed[k]! += (this.o.ratePerShard * (now - this.lastTick)) / 1000;
@@ -326,7 +345,7 @@ export class CrossShardWorkload {
     const amount = 1 + this.rng.int(Math.min(100, from.balance));
     const body = encodeAccountTxBody({ op: "transfer", from: from.key.publicKey, nonce: from.nonce, amount, to: to.key.publicKey });
     const tx = attachSignature(body, ed25519Sign(from.key.secretKey, signingMessage(shardChainId(k), body)));
-    from.busy = { kind: "intra", nonce: from.nonce };
+    from.busy = { xid: null, nonce: from.nonce, tx, sentAt: this.lastTickNow };
     this.stats.intra++;
     this.submit(sim, k, tx);
   }
@@ -361,7 +380,7 @@ export class CrossShardWorkload {
     const msg = transferSigningMessage(SIM_NETWORK_ID, body);
     const tx = attachSignatures(body, inputs.map((i) => ed25519Sign(i.key.secretKey, msg)));
     const xid = transferId(SIM_NETWORK_ID, body, this.hasher);
-    for (const a of picked) a.busy = { kind: "cross", xid };
+    picked.forEach((a, i) => (a.busy = { xid, nonce: inputs[i]!.nonce, tx, sentAt: this.lastTickNow }));
     this.transfers.push({ xid, outShard, inputs: inputs.map((i) => ({ shard: i.shard, amount: i.amount })), invalidInput: invalid >= 0 });
     this.stats.cross++;
     for (const s of shards) this.submit(sim, s, tx);
