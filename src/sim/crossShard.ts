@@ -26,7 +26,7 @@
  */
 import { buildApplication } from "../chain/app/build.js";
 import type { BuiltApplication } from "../chain/app/build.js";
-import { attachSignature, encodeAccountTxBody, signingMessage } from "../chain/app/accounts/accountTx.js";
+import { ACCOUNT_TX_TAG, attachSignature, encodeAccountTxBody, signingMessage } from "../chain/app/accounts/accountTx.js";
 import { attachSignatures, encodeNetworkTx, encodeTransferBody, networkDigest, transferId, transferSigningMessage } from "../chain/app/xshard/format.js";
 import type { XInput } from "../chain/app/xshard/format.js";
 import { shardOf } from "../chain/app/xshard/network.js";
@@ -83,6 +83,13 @@ export interface CrossShardOptions {
   readonly tickMs?: number;
   /** Virtual ms allowed after the shards' own end for every transfer to be decided (default 20,000). */
   readonly settleMs?: number;
+  /**
+   * "all" (default): each tx to every replica of its shard that is up (the seed sweeps: robust under crashes); "one":
+   * each tick's txs for a shard to one of its replicas, in turn, as one batch (the curve: gossip spreads them).
+   */
+  readonly submitTo?: "all" | "one";
+  /** Throughput window (virtual ms): transfers completed in it are counted (`completedInWindow`). */
+  readonly window?: { readonly fromMs: number; readonly toMs: number };
   /** TEST ONLY: wraps each built application (the broken-run tests inject bugs here). */
   readonly wrapApplication?: (shard: number, built: BuiltApplication) => BuiltApplication;
 }
@@ -123,6 +130,13 @@ export class CrossShardWorkload {
   private readonly relayers = new Map<string, { readonly store: ChainStore; readonly relayer: XShardRelayer }>();
   private readonly owed: number[];
   private settledAt: number | null = null;
+  /** Txs to submit at the end of the current tick, by shard. */
+  private outgoing: Uint8Array[][];
+  private ticks = 0;
+  /** Intra-shard transfers committed in the window (at each shard's reference replica). */
+  private intraInWindow = 0;
+  /** Cross-shard transfers decided (credited or aborted) at the output shard's reference, at the window's ends. */
+  private crossDecidedAt: number[] = [];
   private lastTick = 0;
   private lastTickNow = 0;
   private readonly o: Required<Omit<CrossShardOptions, "wrapApplication">>;
@@ -141,6 +155,8 @@ export class CrossShardWorkload {
       tickMs: 50,
       resendMs: 1_000,
       settleMs: 20_000,
+      submitTo: "all",
+      window: { fromMs: 0, toMs: 0 },
       ...stripUndefined(opts),
     } as Required<Omit<CrossShardOptions, "wrapApplication">>;
     const S = opts.shards;
@@ -158,11 +174,20 @@ export class CrossShardWorkload {
     }
     this.genesisTotals = this.accounts.map((a) => a.length * this.o.balance);
     this.owed = new Array<number>(S).fill(0);
+    this.outgoing = Array.from({ length: S }, () => []);
     this.hooks = {
       crypto: (k) => this.cryptos[k]!,
       genesis: (k) => this.genesis(k),
       application: (k, store, chainId) => this.application(k, store, chainId),
       tick: (sim, now) => this.tick(sim, now),
+      onCommitted: (sim, shard, instance, blocks) => {
+        if (!sim.isReference(shard, instance)) return;
+        const now = sim.scheduler.now();
+        if (now < this.o.window.fromMs || now >= this.o.window.toMs) return;
+        for (const b of blocks) b.block.txs.forEach((tx, i) => {
+          if (tx[0] === ACCOUNT_TX_TAG && b.ok[i] === true) this.intraInWindow++;
+        });
+      },
       tickMs: this.o.tickMs,
       settled: () => this.settledAt !== null,
       settleMs: this.o.settleMs,
@@ -196,12 +221,32 @@ export class CrossShardWorkload {
     return out;
   }
 
+  /** Transfers completed in the window: intra-shard ones committed, cross-shard ones decided on their output shard. */
+  completedInWindow(): number {
+    const [a, b] = this.crossDecidedAt;
+    return this.intraInWindow + (a !== undefined && b !== undefined ? b - a : 0);
+  }
+
+  private crossDecided(sim: ShardSimulation): number {
+    const refs = sim.shards.map((sh, k) => sim.app(k, sh.live[0] ?? sh.honest[0] ?? 0)?.xshard ?? null);
+    let n = 0;
+    for (const t of this.transfers) {
+      const out = refs[t.outShard]?.status(t.xid).output;
+      if (out !== undefined && out !== null && out.status !== "collecting") n++;
+    }
+    return n;
+  }
+
   private tick(sim: ShardSimulation, now: number): void {
     this.lastTickNow = now;
+    this.ticks++;
+    const w = this.o.window;
+    if (w.toMs > w.fromMs && ((this.crossDecidedAt.length === 0 && now >= w.fromMs) || (this.crossDecidedAt.length === 1 && now >= w.toMs))) this.crossDecidedAt.push(this.crossDecided(sim));
     this.relay(sim, now);
     this.refresh(sim, now);
     if (now < this.o.loadMs) this.client(sim, now);
     else if (this.settledAt === null && this.allDecided(sim)) this.settledAt = now;
+    this.flush(sim);
     this.lastTick = now;
   }
 
@@ -386,10 +431,23 @@ export class CrossShardWorkload {
     for (const s of shards) this.submit(sim, s, tx);
   }
 
-  /** To every replica of shard k that is up (a client that knows every node's address). */
-  private submit(sim: ShardSimulation, k: number, tx: Uint8Array): void {
-    const n = sim.shards[k]!.replicas.length;
-    for (let j = 0; j < n; j++) sim.relay(k, [tx], 1, { clientId: `client:${k}`, to: j });
+  /** Queued for the end of the tick. */
+  private submit(_sim: ShardSimulation, k: number, tx: Uint8Array): void {
+    this.outgoing[k]!.push(tx);
+  }
+
+  /** Each shard's queued txs, as one batch: to every replica that is up, or to one in turn. */
+  private flush(sim: ShardSimulation): void {
+    this.outgoing.forEach((txs, k) => {
+      if (txs.length === 0) return;
+      this.outgoing[k] = [];
+      if (this.o.submitTo === "one") {
+        sim.relay(k, txs, 1, { clientId: `client:${k}`, to: this.ticks });
+        return;
+      }
+      const n = sim.shards[k]!.replicas.length;
+      for (let j = 0; j < n; j++) sim.relay(k, txs, 1, { clientId: `client:${k}`, to: j });
+    });
   }
 
   /** Every submitted transfer decided at the shards' first honest live replicas (checked once per tick). */
