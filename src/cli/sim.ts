@@ -43,7 +43,8 @@ import { runSweep } from "../sim/runner.js";
 import type { SweepSummary } from "../sim/runner.js";
 import { CALIBRATED_COSTS } from "../sim/costModel.js";
 import type { CostModel } from "../sim/costModel.js";
-import { runCrossShardSweep, runShardCurve, runShardSweep } from "../sim/shardSweep.js";
+import { runCrossShardSweep, runRealShardCurve, runShardCurve, runShardSweep } from "../sim/shardSweep.js";
+import type { CurveRow } from "../sim/shardSweep.js";
 
 const FLAGS = ["validators", "seeds", "seed", "scenario", "views", "byzantine", "json", "quiet", "bls-every", "bls-backend", "para", "byzantine-paras", "para-policy", "para-height", "para-outages", "shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms", "xfer-rate", "invalid", "load-ms", "settle-ms", "stand-in"];
 const SHARD_FLAGS = ["shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms", "xfer-rate", "invalid", "load-ms", "settle-ms", "stand-in"];
@@ -60,7 +61,7 @@ function fmt(n: number): string {
 }
 
 export async function simCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ["quiet"]);
+  const args = parseArgs(argv, ["quiet", "stand-in"]);
   checkFlags(args, FLAGS);
   const validators = intFlag(args, "validators", 4)!;
   const seeds = intFlag(args, "seeds", 100)!;
@@ -245,7 +246,7 @@ function parseCosts(text: string): CostModel | undefined {
 }
 
 /** `quire sim --shards S` (seed sweep with per-shard checkers) and `quire sim --curve 1,2,4,…` (scaling curve). */
-function shardSim(args: ParsedArgs, c: SimConfig): number {
+async function shardSim(args: ParsedArgs, c: SimConfig): Promise<number> {
   const costs = parseCosts(stringFlag(args, "costs", "calibrated")!);
   const loadText = stringFlag(args, "load", "saturate")!;
   const load = loadText === "saturate" ? "saturate" : Number(loadText);
@@ -260,34 +261,29 @@ function shardSim(args: ParsedArgs, c: SimConfig): number {
     for (const k of counts) if (!Number.isInteger(k) || k < 1 || k > 64) throw new UsageError("--curve: shard counts must be integers in 1..64");
     // The curve measures capacity, not recovery: faults other than "happy" are allowed but the default is happy.
     const kinds = args.flags.has("scenario") ? c.kinds : (["happy"] as const);
-    // The synthetic cross-shard mix (src/sim/crossShardLoad.ts): costs of the LD path, until the xshard module lands.
+    // --cross F (0 too): the real workload (accounts transfers and xshard transfers, real BLS, the node's relayer,
+    // src/sim/crossShard.ts); with --stand-in, phase 1's synthetic mix (src/sim/crossShardLoad.ts); neither: KV puts.
     const crossText = stringFlag(args, "cross", "0")!;
     const crossFraction = Number(crossText);
     if (!(crossFraction >= 0 && crossFraction <= 1)) throw new UsageError("--cross must be a fraction in 0..1");
+    const real = args.flags.has("cross") && args.flags.get("stand-in") !== true;
     const relayDelayMs = intFlag(args, "relay-ms", 20)!;
-    process.stdout.write(`quire sim --curve: n=${c.validators} per shard, load=${loadText} per shard, window ${windowMs} ms after ${warmupMs} ms, seed ${c.firstSeed}, scenario ${args.flags.has("scenario") ? c.scenario : "happy"}${crossFraction > 0 ? `, synthetic cross-shard mix ${crossFraction} (relay ${relayDelayMs} ms)` : ""}\n`);
+    const workload = real ? `real transfers, ${Math.round(crossFraction * 100)} % cross-shard` : args.flags.has("cross") ? `stand-in mix, ${Math.round(crossFraction * 100)} % cross` : "KV puts";
+    process.stdout.write(`quire sim --curve: n=${c.validators} per shard, ${workload}, load=${real ? "1,024 transfers in flight" : loadText} per shard, window ${windowMs} ms after ${warmupMs} ms, seed ${c.firstSeed}, scenario ${args.flags.has("scenario") ? c.scenario : "happy"}\n`);
     process.stdout.write(`  shards   completed tx/s (virtual)   per shard min..max     ratio to 1   CPU util   violations   wall\n`);
-    const rows = runShardCurve({
-      counts,
-      validators: c.validators,
-      seed: c.firstSeed,
-      kinds,
-      costs,
-      load,
-      warmupMs,
-      windowMs,
-      crossFraction,
-      relayDelayMs,
-      clock: () => performance.now(),
-      onRow: (r) =>
-        process.stdout.write(
-          `  ${String(r.shards).padStart(6)}   ${fmt(Math.round(r.txPerSec)).padStart(24)}   ${`${fmt(Math.round(r.minShardTxPerSec))}..${fmt(Math.round(r.maxShardTxPerSec))}`.padEnd(20)} ${r.ratio.toFixed(2).padStart(9)}   ${(100 * r.utilisation).toFixed(0).padStart(7)} %   ${String(r.violations).padStart(10)}   ${(r.wallMs / 1000).toFixed(1)} s\n`,
-        ),
-    });
+    const onRow = (r: CurveRow): void => {
+      process.stdout.write(
+        `  ${String(r.shards).padStart(6)}   ${fmt(Math.round(r.txPerSec)).padStart(24)}   ${`${fmt(Math.round(r.minShardTxPerSec))}..${fmt(Math.round(r.maxShardTxPerSec))}`.padEnd(20)} ${r.ratio.toFixed(2).padStart(10)}   ${`${(r.utilisation * 100).toFixed(0)} %`.padStart(8)}   ${String(r.violations).padStart(10)}   ${(r.wallMs / 1000).toFixed(1)} s\n`,
+      );
+    };
+    const common = { counts, validators: c.validators, seed: c.firstSeed, kinds, costs, warmupMs, windowMs, relayDelayMs, clock: () => performance.now(), onRow };
+    const rows = real
+      ? await runRealShardCurve({ ...common, crossFraction, bls: await loadBlsBackend("blst") })
+      : runShardCurve({ ...common, load, crossFraction });
     if (c.json !== undefined) writeFileSync(c.json, JSON.stringify({ command: "sim", config: { curve: counts, validators: c.validators, seed: c.firstSeed, load, warmupMs, windowMs, costs, crossFraction, relayDelayMs }, rows }, null, 2) + "\n");
     return rows.some((r) => r.violations > 0) ? 1 : 0;
   }
-  for (const f of ["cross", "relay-ms"]) if (args.flags.has(f)) throw new UsageError(`--${f} applies to --curve`);
+  for (const f of ["cross", "relay-ms", "stand-in", "xfer-rate", "invalid", "load-ms", "settle-ms"]) if (args.flags.has(f)) throw new UsageError(`--${f} applies to --curve or --scenario cross-shard`);
   const shards = intFlag(args, "shards")!;
   if (shards < 1 || shards > 64) throw new UsageError("--shards must be in 1..64");
   let lastReport = performance.now();

@@ -7,10 +7,11 @@ import type { CostModel } from "./costModel.js";
 import { minimalTrace } from "./runner.js";
 import { describePlan } from "./scenario.js";
 import type { ScenarioKind } from "./scenario.js";
-import { runCrossShard } from "./crossShard.js";
+import type { BlsBackend } from "../crypto/bls/backend.js";
+import { CrossShardWorkload, runCrossShard } from "./crossShard.js";
 import type { CrossShardRunOptions } from "./crossShard.js";
 import { CrossShardLoad } from "./crossShardLoad.js";
-import { runShardSimulation } from "./shardSimulation.js";
+import { runShardSimulation, ShardSimulation } from "./shardSimulation.js";
 import type { ShardHooks, ShardSimOptions } from "./shardSimulation.js";
 
 export interface ShardSweepOptions {
@@ -198,4 +199,65 @@ export async function runCrossShardSweep(opts: CrossShardSweepOptions): Promise<
   }
   s.wallMs = clock() - t0;
   return s;
+}
+
+export interface RealCurveOptions extends Omit<CurveOptions, "crossFraction" | "load"> {
+  /** Share of transfers that are cross-shard (real xshard transfers, 1–3 input shards, all valid). */
+  readonly crossFraction: number;
+  readonly bls: BlsBackend;
+  /** Accounts per shard: each has one transfer in flight, so this is each shard's client window (default 1,024). */
+  readonly accountsPerShard?: number;
+}
+
+/**
+ * The scaling curve with the real application: signed account transfers and cross-shard transfers (xshard module,
+ * real BLS commit proofs, the node's relayer), each shard's client keeping `accountsPerShard` transfers in flight.
+ * A transfer counts once: an intra-shard one when committed, a cross-shard one when decided on its output shard.
+ */
+export async function runRealShardCurve(opts: RealCurveOptions): Promise<CurveRow[]> {
+  const counts = opts.counts.includes(1) ? [...opts.counts] : [1, ...opts.counts];
+  const clock = opts.clock ?? ((): number => 0);
+  const warmupMs = opts.warmupMs ?? 1_000;
+  const windowMs = opts.windowMs ?? 2_000;
+  const rows: CurveRow[] = [];
+  let base = 0;
+  for (const shards of counts) {
+    const t0 = clock();
+    const w = new CrossShardWorkload({
+      shards,
+      validators: opts.validators,
+      seed: opts.seed,
+      bls: opts.bls,
+      accountsPerShard: opts.accountsPerShard ?? 1_024,
+      ratePerShard: 1e6, // every free account sends at every tick: a closed loop of accountsPerShard transfers
+      crossFraction: opts.crossFraction,
+      invalidFraction: 0,
+      loadMs: warmupMs + windowMs,
+      relayDelayMs: opts.relayDelayMs,
+      settleMs: 0,
+      submitTo: "one",
+      window: { fromMs: warmupMs, toMs: warmupMs + windowMs },
+    });
+    const sim = new ShardSimulation({ shards, validators: opts.validators, seed: opts.seed, kinds: opts.kinds, views: 1, costs: opts.costs, warmupMs, windowMs, hooks: { ...w.hooks, settled: undefined } });
+    await sim.runAsync();
+    w.finish();
+    const r = sim.result();
+    const completed = w.completedInWindow() / (windowMs / 1000);
+    if (shards === 1) base = completed;
+    const per = r.shards.map((s) => s.committedTxPerSec);
+    const row: CurveRow = {
+      shards,
+      txPerSec: completed,
+      crossLegs: w.stats.relaySubmitted,
+      minShardTxPerSec: Math.min(...per),
+      maxShardTxPerSec: Math.max(...per),
+      ratio: base === 0 ? 0 : completed / base,
+      utilisation: r.utilisation ?? 0,
+      violations: r.violations.length,
+      wallMs: clock() - t0,
+    };
+    rows.push(row);
+    opts.onRow?.(row);
+  }
+  return rows.sort((a, b) => a.shards - b.shards);
 }

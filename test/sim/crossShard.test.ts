@@ -28,9 +28,10 @@ async function run(seed: number, extra: Partial<CrossShardRunOptions> = {}): Pro
 }
 
 test("three shards with crash-restart and loss inside each: transfers are credited or refunded, atomically, and every checker passes", async () => {
-  const r = await run(11);
+  // Nothing commits before GST (1.5–3 s here): the clients' 1.5 s of load mostly waits in the mempools.
+  const r = await run(12, { loadMs: 1_500, invalidFraction: 0.5 });
   assert.deepEqual(r.violations, [], describe(r));
-  assert.ok(r.stats.cross > 10 && r.stats.intra > 5, describe(r));
+  assert.ok(r.stats.cross >= 5 && r.stats.intra >= 5 && r.stats.invalidInputs > 0, describe(r));
   // Honest runs decide everything: some credited, and the invalid inputs' transfers aborted (a CL was relayed).
   assert.equal(r.atomicity.undecided, 0, describe(r));
   assert.ok(r.atomicity.credited > 0, describe(r));
@@ -81,13 +82,14 @@ function dropCancels(_shard: number, built: BuiltApplication): BuiltApplication 
 }
 
 test("the atomicity checker reports injected bugs: a double-applied credit, and dropped cancels", async () => {
-  const doubled = await run(11, { kinds: ["happy"], wrapApplication: doubleCredit });
+  const doubled = await run(11, { kinds: ["happy"], loadMs: 500, wrapApplication: doubleCredit });
   assert.ok(
     doubled.atomicity.violations.some((v) => /supply \d+ \+ escrowed \d+ − imported \d+ = \d+, genesis/.test(v.message)),
     describe(doubled),
   );
   assert.ok(doubled.atomicity.violations.some((v) => /Σ\(supply \+ escrowed − imported\)/.test(v.message)), describe(doubled));
-  const dropped = await run(11, { shards: 2, kinds: ["happy"], wrapApplication: dropCancels, settleMs: 1_000 });
+  // Never settles: a short liveness bound keeps the run's deadline (and the test) short.
+  const dropped = await run(11, { shards: 2, kinds: ["happy"], views: 3, loadMs: 500, invalidFraction: 0.5, wrapApplication: dropCancels, settleMs: 1_000, plan: (_k, p) => ({ ...p, livenessBoundMs: 1_500 }) });
   assert.ok(dropped.atomicity.undecided > 0, describe(dropped));
   assert.ok(dropped.atomicity.violations.some((v) => /undecided after the drain/.test(v.message)), describe(dropped));
 });
