@@ -12,9 +12,11 @@
  * overloaded shard is measured at its capacity instead of drowning in admission checks). Submissions are events on
  * the receiving replica's CPU (one per replica and tick), charged per message, byte and tx check.
  *
- * Cross-shard traffic (phase 2) plugs in through `ShardHooks`: the application per shard (the cross-shard module will
- * be built through `buildApplication`), each shard's genesis, a callback on every commit of every replica, and
- * `ShardSimulation.relay`, which hands a tx to another shard's mempool after a virtual delay.
+ * Cross-shard traffic plugs in through `ShardHooks` (crossShard.ts uses them all): the application, genesis and
+ * signature scheme per shard, a callback on every commit of every replica, a tick on the virtual clock, a settle
+ * condition the run waits for after the shards' own end, and `ShardSimulation.relay`, which hands txs to a shard's
+ * mempool after a virtual delay and reports the mempool's answers. Hooks that answer through promises (the node's
+ * relayer) run under `runAsync`.
  */
 import { buildApplication } from "../chain/app/build.js";
 import type { BuiltApplication } from "../chain/app/build.js";

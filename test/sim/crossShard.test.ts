@@ -5,6 +5,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import type { BuiltApplication } from "../../src/chain/app/build.js";
 import { decodeImport, decodeRecord, XSHARD_OP, XSHARD_TX_TAG } from "../../src/chain/app/xshard/format.js";
 import type { TransferStatus } from "../../src/chain/app/xshard/module.js";
@@ -121,4 +123,17 @@ test("the atomicity checker on made-up ledgers: credited and refunded at once, r
   // Credited more than the inputs.
   const over = [good[0]!, ledger(1, 0, { leg: null, output: { status: "credited", arrived: 1, sum: 6 } }, { escrowed: 0, imported: 6 }, 106)];
   assert.ok(checkAtomicity([transfer], over, [100, 100]).violations.some((v) => /credited 6 on shard 1, its inputs sum to 5/.test(v.message)));
+});
+
+test("quire sim --shards 2 --scenario cross-shard,happy: one seed, every checker, exit 0; cross-shard needs --shards", () => {
+  const bin = fileURLToPath(new URL("../../../bin/quire.js", import.meta.url));
+  const quire = (args: string[]): { code: number | null; out: string } => {
+    const r = spawnSync(process.execPath, [bin, "sim", ...args], { encoding: "utf8", timeout: 120_000 });
+    if (r.error !== undefined) throw r.error;
+    return { code: r.status, out: r.stdout + r.stderr };
+  };
+  const r = quire(["--shards", "2", "--validators", "4", "--scenario", "cross-shard,happy", "--seeds", "1", "--views", "3", "--load-ms", "300", "--quiet"]);
+  assert.equal(r.code, 0, r.out);
+  for (const field of ["shards=2", "runs        1", "violations  0", "credited", "undecided"]) assert.ok(r.out.includes(field), `missing "${field}" in\n${r.out}`);
+  assert.equal(quire(["--scenario", "cross-shard", "--seeds", "1"]).code, 2);
 });
