@@ -12,7 +12,10 @@
  *   quire sim --shards 4 --validators 4 --seeds 20 --scenario random   # 4 shards on one clock, faults inside each
  *   quire sim --curve 1,2,4,8,16 --validators 4                         # shard scaling under the CPU-cost model
  *   quire sim --curve 1,8 --costs txExecuteUs=248                       # … with a cost overridden
- *   quire sim --curve 1,2,4,8,16 --cross 0.2                            # … with a synthetic 20 % cross-shard mix
+ *   quire sim --curve 1,2,4,8,16 --cross 0.2                            # … with 20 % real cross-shard transfers
+ *   quire sim --curve 1,2,4,8,16 --cross 0.2 --stand-in                 # … with the synthetic stand-in mix (phase 1)
+ *   quire sim --shards 3 --validators 4 --scenario cross-shard --seeds 1000   # real xshard module + atomicity checker
+ *   quire sim --shards 3 --scenario cross-shard,crash-restart,lossy     # … with only these faults inside each shard
  *
  * With `--shards S` (or `--curve`) every run is S shard chains of N replicas (src/sim/shardSimulation.ts) on one
  * virtual clock, each with its own chain id, keys and scenario faults, a client per shard (`--load RATE|saturate`),
@@ -40,10 +43,11 @@ import { runSweep } from "../sim/runner.js";
 import type { SweepSummary } from "../sim/runner.js";
 import { CALIBRATED_COSTS } from "../sim/costModel.js";
 import type { CostModel } from "../sim/costModel.js";
-import { runShardCurve, runShardSweep } from "../sim/shardSweep.js";
+import { runCrossShardSweep, runRealShardCurve, runShardCurve, runShardSweep } from "../sim/shardSweep.js";
+import type { CurveRow } from "../sim/shardSweep.js";
 
-const FLAGS = ["validators", "seeds", "seed", "scenario", "views", "byzantine", "json", "quiet", "bls-every", "bls-backend", "para", "byzantine-paras", "para-policy", "para-height", "para-outages", "shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms"];
-const SHARD_FLAGS = ["shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms"];
+const FLAGS = ["validators", "seeds", "seed", "scenario", "views", "byzantine", "json", "quiet", "bls-every", "bls-backend", "para", "byzantine-paras", "para-policy", "para-height", "para-outages", "shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms", "xfer-rate", "invalid", "load-ms", "settle-ms", "stand-in"];
+const SHARD_FLAGS = ["shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms", "xfer-rate", "invalid", "load-ms", "settle-ms", "stand-in"];
 
 function parseKinds(s: string): readonly ScenarioKind[] | "random" {
   if (s === "random") return "random";
@@ -57,15 +61,21 @@ function fmt(n: number): string {
 }
 
 export async function simCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ["quiet"]);
+  const args = parseArgs(argv, ["quiet", "stand-in"]);
   checkFlags(args, FLAGS);
   const validators = intFlag(args, "validators", 4)!;
   const seeds = intFlag(args, "seeds", 100)!;
   const firstSeed = intFlag(args, "seed", 1)!;
-  const views = intFlag(args, "views", 30)!;
+  // Cross-shard seeds run real BLS: 10 views (plus the drain) by default instead of 30.
+  const views = intFlag(args, "views", (stringFlag(args, "scenario") ?? "").includes("cross-shard") ? 10 : 30)!;
   const byzantine = intFlag(args, "byzantine");
   const scenario = stringFlag(args, "scenario", "random")!;
-  const kinds = parseKinds(scenario);
+  // "cross-shard" is a workload, not a fault: the other kinds listed (default random) are each shard's faults.
+  const scenarioParts = scenario.split(",").map((k) => k.trim());
+  const crossShard = scenarioParts.includes("cross-shard");
+  const faultText = scenarioParts.filter((k) => k !== "cross-shard").join(",");
+  const kinds = parseKinds(crossShard && faultText === "" ? "random" : faultText);
+  if (crossShard && !args.flags.has("shards")) throw new UsageError("--scenario cross-shard needs --shards S");
   const json = stringFlag(args, "json");
   const quiet = args.flags.get("quiet") === true;
   // Every K-th run (K = --bls-every, 0 = none) signs and verifies with real BLS instead of the fast test scheme.
@@ -80,7 +90,9 @@ export async function simCommand(argv: string[]): Promise<number> {
   const para = intFlag(args, "para");
   if (args.flags.has("shards") || args.flags.has("curve")) {
     if (para !== undefined || blsEvery > 0) throw new UsageError("--shards/--curve do not combine with --para or --bls-every");
-    return shardSim(args, { validators, seeds, firstSeed, views, byzantine, scenario, kinds, json, quiet, para: 0 });
+    const c = { validators, seeds, firstSeed, views, byzantine, scenario, kinds, json, quiet, para: 0 };
+    if (crossShard) return crossShardSim(args, c);
+    return shardSim(args, c);
   }
   for (const f of SHARD_FLAGS) if (args.flags.has(f)) throw new UsageError(`--${f} needs --shards or --curve`);
   if (para !== undefined) {
@@ -234,7 +246,7 @@ function parseCosts(text: string): CostModel | undefined {
 }
 
 /** `quire sim --shards S` (seed sweep with per-shard checkers) and `quire sim --curve 1,2,4,…` (scaling curve). */
-function shardSim(args: ParsedArgs, c: SimConfig): number {
+async function shardSim(args: ParsedArgs, c: SimConfig): Promise<number> {
   const costs = parseCosts(stringFlag(args, "costs", "calibrated")!);
   const loadText = stringFlag(args, "load", "saturate")!;
   const load = loadText === "saturate" ? "saturate" : Number(loadText);
@@ -249,34 +261,29 @@ function shardSim(args: ParsedArgs, c: SimConfig): number {
     for (const k of counts) if (!Number.isInteger(k) || k < 1 || k > 64) throw new UsageError("--curve: shard counts must be integers in 1..64");
     // The curve measures capacity, not recovery: faults other than "happy" are allowed but the default is happy.
     const kinds = args.flags.has("scenario") ? c.kinds : (["happy"] as const);
-    // The synthetic cross-shard mix (src/sim/crossShardLoad.ts): costs of the LD path, until the xshard module lands.
+    // --cross F (0 too): the real workload (accounts transfers and xshard transfers, real BLS, the node's relayer,
+    // src/sim/crossShard.ts); with --stand-in, phase 1's synthetic mix (src/sim/crossShardLoad.ts); neither: KV puts.
     const crossText = stringFlag(args, "cross", "0")!;
     const crossFraction = Number(crossText);
     if (!(crossFraction >= 0 && crossFraction <= 1)) throw new UsageError("--cross must be a fraction in 0..1");
+    const real = args.flags.has("cross") && args.flags.get("stand-in") !== true;
     const relayDelayMs = intFlag(args, "relay-ms", 20)!;
-    process.stdout.write(`quire sim --curve: n=${c.validators} per shard, load=${loadText} per shard, window ${windowMs} ms after ${warmupMs} ms, seed ${c.firstSeed}, scenario ${args.flags.has("scenario") ? c.scenario : "happy"}${crossFraction > 0 ? `, synthetic cross-shard mix ${crossFraction} (relay ${relayDelayMs} ms)` : ""}\n`);
+    const workload = real ? `real transfers, ${Math.round(crossFraction * 100)} % cross-shard` : args.flags.has("cross") ? `stand-in mix, ${Math.round(crossFraction * 100)} % cross` : "KV puts";
+    process.stdout.write(`quire sim --curve: n=${c.validators} per shard, ${workload}, load=${real ? "1,024 transfers in flight" : loadText} per shard, window ${windowMs} ms after ${warmupMs} ms, seed ${c.firstSeed}, scenario ${args.flags.has("scenario") ? c.scenario : "happy"}\n`);
     process.stdout.write(`  shards   completed tx/s (virtual)   per shard min..max     ratio to 1   CPU util   violations   wall\n`);
-    const rows = runShardCurve({
-      counts,
-      validators: c.validators,
-      seed: c.firstSeed,
-      kinds,
-      costs,
-      load,
-      warmupMs,
-      windowMs,
-      crossFraction,
-      relayDelayMs,
-      clock: () => performance.now(),
-      onRow: (r) =>
-        process.stdout.write(
-          `  ${String(r.shards).padStart(6)}   ${fmt(Math.round(r.txPerSec)).padStart(24)}   ${`${fmt(Math.round(r.minShardTxPerSec))}..${fmt(Math.round(r.maxShardTxPerSec))}`.padEnd(20)} ${r.ratio.toFixed(2).padStart(9)}   ${(100 * r.utilisation).toFixed(0).padStart(7)} %   ${String(r.violations).padStart(10)}   ${(r.wallMs / 1000).toFixed(1)} s\n`,
-        ),
-    });
+    const onRow = (r: CurveRow): void => {
+      process.stdout.write(
+        `  ${String(r.shards).padStart(6)}   ${fmt(Math.round(r.txPerSec)).padStart(24)}   ${`${fmt(Math.round(r.minShardTxPerSec))}..${fmt(Math.round(r.maxShardTxPerSec))}`.padEnd(20)} ${r.ratio.toFixed(2).padStart(10)}   ${`${(r.utilisation * 100).toFixed(0)} %`.padStart(8)}   ${String(r.violations).padStart(10)}   ${(r.wallMs / 1000).toFixed(1)} s\n`,
+      );
+    };
+    const common = { counts, validators: c.validators, seed: c.firstSeed, kinds, costs, warmupMs, windowMs, relayDelayMs, clock: () => performance.now(), onRow };
+    const rows = real
+      ? await runRealShardCurve({ ...common, crossFraction, bls: await loadBlsBackend("blst") })
+      : runShardCurve({ ...common, load, crossFraction });
     if (c.json !== undefined) writeFileSync(c.json, JSON.stringify({ command: "sim", config: { curve: counts, validators: c.validators, seed: c.firstSeed, load, warmupMs, windowMs, costs, crossFraction, relayDelayMs }, rows }, null, 2) + "\n");
     return rows.some((r) => r.violations > 0) ? 1 : 0;
   }
-  for (const f of ["cross", "relay-ms"]) if (args.flags.has(f)) throw new UsageError(`--${f} applies to --curve`);
+  for (const f of ["cross", "relay-ms", "stand-in", "xfer-rate", "invalid", "load-ms", "settle-ms"]) if (args.flags.has(f)) throw new UsageError(`--${f} applies to --curve or --scenario cross-shard`);
   const shards = intFlag(args, "shards")!;
   if (shards < 1 || shards > 64) throw new UsageError("--shards must be in 1..64");
   let lastReport = performance.now();
@@ -318,5 +325,69 @@ function shardSim(args: ParsedArgs, c: SimConfig): number {
     process.stdout.write(`  minimal trace:\n${f.trace.map((l) => `    ${l}`).join("\n")}\n`);
   }
   if (c.json !== undefined) writeFileSync(c.json, JSON.stringify({ command: "sim", config: { shards, validators: c.validators, seeds: c.seeds, firstSeed: c.firstSeed, scenario: c.scenario, views: c.views, costs: costs ?? null, load, warmupMs, windowMs }, ...s }, null, 2) + "\n");
+  return s.violations > 0 ? 1 : 0;
+}
+
+/**
+ * `quire sim --shards S --scenario cross-shard[,kinds]`: every shard runs accounts + xshard with real BLS (blst) QCs,
+ * clients send intra- and cross-shard transfers (some with an invalid input), the node's relayer carries the records,
+ * and after a drain the atomicity checker (src/sim/atomicityChecker.ts) runs with each shard's own checkers.
+ */
+async function crossShardSim(args: ParsedArgs, c: SimConfig): Promise<number> {
+  for (const f of ["curve", "load", "warmup-ms", "window-ms", "stand-in"]) if (args.flags.has(f)) throw new UsageError(`--${f} does not apply to --scenario cross-shard`);
+  const shards = intFlag(args, "shards")!;
+  if (shards < 1 || shards > 64) throw new UsageError("--shards must be in 1..64");
+  const costText = stringFlag(args, "costs", "calibrated")!;
+  const costs = parseCosts(costText);
+  const crossFraction = Number(stringFlag(args, "cross", "0.5"));
+  const invalidFraction = Number(stringFlag(args, "invalid", "0.25"));
+  if (!(crossFraction >= 0 && crossFraction <= 1) || !(invalidFraction >= 0 && invalidFraction <= 1)) throw new UsageError("--cross and --invalid must be fractions in 0..1");
+  const ratePerShard = intFlag(args, "xfer-rate", 20)!;
+  const loadMs = intFlag(args, "load-ms", 1_000)!;
+  const settleMs = intFlag(args, "settle-ms", 20_000)!;
+  const relayDelayMs = intFlag(args, "relay-ms", 20)!;
+  const bls = await loadBlsBackend("blst");
+  let lastReport = performance.now();
+  const s = await runCrossShardSweep({
+    shards,
+    validators: c.validators,
+    seeds: c.seeds,
+    firstSeed: c.firstSeed,
+    kinds: c.kinds,
+    views: c.views,
+    ...(c.byzantine !== undefined ? { byzantine: c.byzantine } : {}),
+    ...(costs === undefined ? {} : { costs }),
+    bls,
+    crossFraction,
+    invalidFraction,
+    ratePerShard,
+    loadMs,
+    settleMs,
+    relayDelayMs,
+    clock: () => performance.now(),
+    onProgress: (done, sum) => {
+      if (c.quiet || performance.now() - lastReport < 5_000) return;
+      lastReport = performance.now();
+      process.stderr.write(`quire sim --scenario cross-shard: ${fmt(done)}/${fmt(c.seeds)} runs, ${sum.violations} violations, ${(sum.wallMs / 1000).toFixed(1)} s\n`);
+    },
+  });
+  const extra = `${c.byzantine !== undefined ? ` --byzantine ${c.byzantine}` : ""} --costs ${costText} --cross ${crossFraction} --invalid ${invalidFraction} --xfer-rate ${ratePerShard} --load-ms ${loadMs} --settle-ms ${settleMs} --relay-ms ${relayDelayMs}`;
+  process.stdout.write(
+    [
+      `quire sim: shards=${shards} n=${c.validators} scenario=${c.scenario} views=${c.views}${extra}`,
+      `  runs        ${fmt(s.runs)} (${(s.runs / (s.wallMs / 1000)).toFixed(2)} seeds/s wall)`,
+      `  blocks      ${fmt(s.blocks)} committed (highest height, summed over shards and runs)`,
+      `  transfers   ${fmt(s.intra)} intra-shard, ${fmt(s.cross)} cross-shard (${fmt(s.invalidInputs)} with an invalid input)`,
+      `  outcome     ${fmt(s.credited)} credited, ${fmt(s.aborted)} aborted and refunded, ${fmt(s.undecided)} undecided; ${fmt(s.imports)} imports sent`,
+      `  virtual     ${(s.virtualMs / 1000).toFixed(1)} s simulated in ${(s.wallMs / 1000).toFixed(2)} s wall`,
+      `  violations  ${s.violations}${s.failures.length > 0 ? ` in ${s.failures.length} failing seed(s)` : ""}`,
+      "",
+    ].join("\n"),
+  );
+  for (const f of s.failures) {
+    process.stdout.write(`\nFAILED seed ${f.seed}:\n  ${f.plans.join("\n  ")}\n  replay: quire sim --shards ${shards} --validators ${c.validators} --seeds 1 --seed ${f.seed} --scenario ${c.scenario} --views ${c.views}${extra}\n`);
+    for (const v of f.violations.slice(0, 5)) process.stdout.write(`  ${v.kind} violation: ${v.message}\n`);
+  }
+  if (c.json !== undefined) writeFileSync(c.json, JSON.stringify({ command: "sim", config: { shards, validators: c.validators, seeds: c.seeds, firstSeed: c.firstSeed, scenario: c.scenario, views: c.views, crossFraction, invalidFraction, ratePerShard, loadMs, settleMs, relayDelayMs }, ...s, seedsPerSecond: s.runs / (s.wallMs / 1000) }, null, 2) + "\n");
   return s.violations > 0 ? 1 : 0;
 }

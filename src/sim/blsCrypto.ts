@@ -14,18 +14,18 @@ import type { SimCrypto } from "./simulation.js";
 
 const IKM_DOMAIN = utf8("QUIRE-SIM-BLS");
 
-export function blsSimCrypto(backend: BlsBackend, validators: number, seed: number): SimCrypto {
+/** The run's crypto and the validators' public keys (48-byte compressed), in index order. */
+export function blsSimCrypto(backend: BlsBackend, validators: number, seed: number): SimCrypto & { readonly publicKeys: readonly Uint8Array[] } {
   const secrets = Array.from({ length: validators }, (_, i) => {
     const id = new Uint8Array(8);
     new DataView(id.buffer).setUint32(0, seed >>> 0);
     new DataView(id.buffer).setUint32(4, i);
     return backend.secretKeyFromBytes(keyGen(hash("sha256", concatBytes(IKM_DOMAIN, id), "buffer")));
   });
-  const scheme = new BlsScheme(
-    backend,
-    secrets.map((sk) => backend.publicKeyToBytes(backend.publicKeyOf(sk))),
-  );
+  const publicKeys = secrets.map((sk) => backend.publicKeyToBytes(backend.publicKeyOf(sk)));
+  const scheme = new BlsScheme(backend, publicKeys);
   return {
+    publicKeys,
     scheme,
     signer: (i) => blsSigner(backend, secrets[i]!, i),
     signerSets: bitmapSignerSets(),

@@ -31,6 +31,7 @@
 import type { AggregateToVerify, SignatureScheme } from "../consensus/scheme.js";
 import type { ConsensusSigner } from "../consensus/signing.js";
 import type { ModularApplication } from "../chain/app/modular.js";
+import { XSHARD_OP, XSHARD_TX_TAG } from "../chain/app/xshard/format.js";
 import { SendStatus } from "../net/transport.js";
 import type { Priority, Transport, TransportHandler } from "../net/transport.js";
 import type { Scheduler, TimerHandle } from "../util/clock.js";
@@ -189,6 +190,9 @@ export function meterApplication(app: ModularApplication, cluster: CpuCluster): 
   const deliver = app.deliver.bind(app);
   app.check = (tx) => {
     cluster.charge(cluster.model.txCheckUs);
+    // A cross-shard import (xshard tag 0x30, op 2) carries a commit proof: two aggregate verifications (its two QCs),
+    // shared by every record it carries (verified once per replica: deliver reuses the check's result).
+    if (tx[0] === XSHARD_TX_TAG && tx[1] === XSHARD_OP.import) cluster.charge(2 * cluster.model.aggregateVerifyUs);
     return check(tx);
   };
   app.deliver = (tx, index) => {

@@ -1,7 +1,7 @@
 /**
- * A synthetic cross-shard workload for the scaling curve, standing in until the cross-shard module
- * (src/chain/app/xshard) lands: it models the COSTS of Kronos's cross-shard path, not its semantics (no escrow, no
- * proofs checked for real, no refunds — phase 2 replaces it with the module's own transactions and relayer).
+ * A synthetic cross-shard workload for the scaling curve (phase 1's stand-in, kept under `quire sim --curve --cross F
+ * --stand-in`; the real workload is crossShard.ts): it models the COSTS of Kronos's cross-shard path, not its
+ * semantics (no escrow, no proofs checked for real, no refunds).
  *
  * A fraction of each shard's client txs are source legs (KV puts under `x/DEST/…`). When the source shard's reference
  * replica commits a block, its source legs are relayed to their destination shards — one message per block and

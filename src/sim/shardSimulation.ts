@@ -12,14 +12,17 @@
  * overloaded shard is measured at its capacity instead of drowning in admission checks). Submissions are events on
  * the receiving replica's CPU (one per replica and tick), charged per message, byte and tx check.
  *
- * Cross-shard traffic (phase 2) plugs in through `ShardHooks`: the application per shard (the cross-shard module will
- * be built through `buildApplication`), each shard's genesis, a callback on every commit of every replica, and
- * `ShardSimulation.relay`, which hands a tx to another shard's mempool after a virtual delay.
+ * Cross-shard traffic plugs in through `ShardHooks` (crossShard.ts uses them all): the application, genesis and
+ * signature scheme per shard, a callback on every commit of every replica, a tick on the virtual clock, a settle
+ * condition the run waits for after the shards' own end, and `ShardSimulation.relay`, which hands txs to a shard's
+ * mempool after a virtual delay and reports the mempool's answers. Hooks that answer through promises (the node's
+ * relayer) run under `runAsync`.
  */
 import { buildApplication } from "../chain/app/build.js";
 import type { BuiltApplication } from "../chain/app/build.js";
 import { encodeKvTx } from "../chain/app/kvTx.js";
 import type { CommittedSummary } from "../chain/executor.js";
+import type { AddResult } from "../chain/mempool.js";
 import type { ChainStore } from "../chain/store/interface.js";
 import type { Block } from "../domain/types.js";
 import { utf8, writeU64BE } from "../util/bytes.js";
@@ -30,7 +33,7 @@ import type { CostModel, CpuStats } from "./costModel.js";
 import type { ScenarioKind, ScenarioPlan } from "./scenario.js";
 import { SIM_BUCKET_BITS } from "./simReplica.js";
 import { Simulation } from "./simulation.js";
-import type { SimResult } from "./simulation.js";
+import type { SimCrypto, SimResult } from "./simulation.js";
 
 /** How often each shard's client submits (virtual ms). */
 export const LOAD_TICK_MS = 10;
@@ -59,6 +62,24 @@ export interface ShardHooks {
   onCommitted?(sim: ShardSimulation, shard: number, instance: number, blocks: readonly CommittedSummary[]): void;
   /** The client's tx number `seq` for `shard` (default: a KV put with a distinct nonce over a few keys). */
   clientTx?(shard: number, seq: number): Uint8Array;
+  /** Shard `shard`'s signature scheme (default: the insecure test scheme); cross-shard runs need real BLS. */
+  crypto?(shard: number): SimCrypto;
+  /** Called on every virtual tick of `tickMs` once the shards started (cross-shard clients and relayers). */
+  tick?(sim: ShardSimulation, now: number): void;
+  readonly tickMs?: number;
+  /** The run goes on past the shards' own end until this holds (or `settleMs` more virtual ms passed). */
+  settled?(sim: ShardSimulation): boolean;
+  readonly settleMs?: number;
+}
+
+export interface RelayOptions {
+  readonly clientId?: string;
+  /** Extra CPU charged at the receiving replica (µs). */
+  readonly verifyUs?: number;
+  /** Which of the shard's replicas that are up receives it (index mod their count; default the first). */
+  readonly to?: number;
+  /** The receiving mempool's answers, on its CPU (null: no replica of the shard was up). */
+  readonly onResult?: (results: readonly AddResult[] | null) => void;
 }
 
 export interface ShardSimOptions {
@@ -151,6 +172,7 @@ export class ShardSimulation {
           kinds: opts.kinds,
           views: opts.views ?? 10,
           byzantine: opts.byzantine,
+          ...(hooks.crypto === undefined ? {} : { crypto: hooks.crypto(k) }),
           happyDelayMs: opts.happyDelayMs,
           trace: opts.trace,
           plan: opts.plan === undefined ? undefined : (drawn) => opts.plan!(k, drawn),
@@ -175,12 +197,54 @@ export class ShardSimulation {
 
   /** Starts every shard and the clients, and runs the shared clock until every shard is done and the window is over. */
   run(): void {
+    const { done, deadline } = this.begin();
+    this.scheduler.runUntil(done, deadline);
+    for (const s of this.shards) s.end();
+  }
+
+  /**
+   * Like `run`, for hooks whose parts answer through promises (the cross-shard relayer's sink): after an event that
+   * settled one (`wake()`), the pending promise callbacks run before the next event, so the run stays a deterministic
+   * function of its seed.
+   */
+  async runAsync(): Promise<void> {
+    const { done, deadline } = this.begin();
+    const s = this.scheduler;
+    while (!done()) {
+      const at = s.nextAt();
+      if (at === undefined || at > deadline) break;
+      s.runNext();
+      if (this.woken) {
+        this.woken = false;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
+    for (const sh of this.shards) sh.end();
+  }
+
+  /** Tells `runAsync` that a promise was settled by the event being run. */
+  wake(): void {
+    this.woken = true;
+  }
+
+  private woken = false;
+
+  private begin(): { done: () => boolean; deadline: number } {
     const parts = this.shards.map((s) => s.begin());
     this.armClients();
+    const hooks = this.opts.hooks ?? {};
+    if (hooks.tick !== undefined) {
+      const every = hooks.tickMs ?? 100;
+      const step = (): void => {
+        hooks.tick!(this, this.scheduler.now());
+        this.scheduler.setTimeout(step, every);
+      };
+      this.scheduler.setTimeout(step, every);
+    }
     const windowEnd = this.warmupMs + this.windowMs;
-    const deadline = Math.max(windowEnd, ...parts.map((p) => p.deadline));
-    this.scheduler.runUntil(() => this.scheduler.now() >= windowEnd && parts.every((p) => p.done()), deadline);
-    for (const s of this.shards) s.end();
+    const deadline = Math.max(windowEnd, ...parts.map((p) => p.deadline)) + (hooks.settled === undefined ? 0 : (hooks.settleMs ?? 10_000));
+    const done = (): boolean => this.scheduler.now() >= windowEnd && parts.every((p) => p.done()) && (hooks.settled?.(this) ?? true);
+    return { done, deadline };
   }
 
   /**
@@ -188,13 +252,15 @@ export class ShardSimulation {
    * is up, as one event on that replica's CPU, charged per message and byte, `verifyUs` more (checking the proof the
    * message carries) and each tx's admission check. Returns false when `to` is not a shard.
    */
-  relay(to: number, txs: readonly Uint8Array[], delayMs: number, opts: { readonly clientId?: string; readonly verifyUs?: number } = {}): boolean {
+  relay(to: number, txs: readonly Uint8Array[], delayMs: number, opts: RelayOptions = {}): boolean {
     const shard = this.shards[to];
     if (shard === undefined) return false;
     this.relayed++;
     this.scheduler.setTimeout(() => {
-      const i = shard.replicas.findIndex((r) => r.up);
-      if (i >= 0) this.submit(to, i, txs, opts.clientId ?? "relay", opts.verifyUs ?? 0);
+      const up = shard.replicas.map((r, i) => (r.up ? i : -1)).filter((i) => i >= 0);
+      const i = opts.to === undefined ? (up[0] ?? -1) : (up.length === 0 ? -1 : up[opts.to % up.length]!);
+      if (i >= 0) this.submit(to, i, txs, opts.clientId ?? "relay", opts.verifyUs ?? 0, opts.onResult);
+      else opts.onResult?.(null);
     }, delayMs);
     return true;
   }
@@ -220,12 +286,16 @@ export class ShardSimulation {
   }
 
   /** `txs` into `instance`'s mempool as one event on its CPU (charged per message and byte, and per check by the app). */
-  private submit(shard: number, instance: number, txs: readonly Uint8Array[], clientId: string, extraUs = 0): void {
+  private submit(shard: number, instance: number, txs: readonly Uint8Array[], clientId: string, extraUs = 0, onResult?: (r: readonly AddResult[] | null) => void): void {
     const r = this.shards[shard]!.replicas[instance]!;
     const add = (): void => {
       const stack = r.stack;
-      if (stack === null) return;
-      for (const tx of txs) stack.mempool.add(tx, clientId);
+      if (stack === null) {
+        onResult?.(null);
+        return;
+      }
+      const results = txs.map((tx) => stack.mempool.add(tx, clientId));
+      onResult?.(results);
     };
     const cpu = this.shards[shard]!.cpus?.[instance];
     if (cpu === undefined) {

@@ -7,8 +7,11 @@ import type { CostModel } from "./costModel.js";
 import { minimalTrace } from "./runner.js";
 import { describePlan } from "./scenario.js";
 import type { ScenarioKind } from "./scenario.js";
+import type { BlsBackend } from "../crypto/bls/backend.js";
+import { CrossShardWorkload, runCrossShard } from "./crossShard.js";
+import type { CrossShardRunOptions } from "./crossShard.js";
 import { CrossShardLoad } from "./crossShardLoad.js";
-import { runShardSimulation } from "./shardSimulation.js";
+import { runShardSimulation, ShardSimulation } from "./shardSimulation.js";
 import type { ShardHooks, ShardSimOptions } from "./shardSimulation.js";
 
 export interface ShardSweepOptions {
@@ -131,6 +134,121 @@ export function runShardCurve(opts: CurveOptions): CurveRow[] {
       shards,
       txPerSec: completed,
       crossLegs: cross?.destinationLegs ?? 0,
+      minShardTxPerSec: Math.min(...per),
+      maxShardTxPerSec: Math.max(...per),
+      ratio: base === 0 ? 0 : completed / base,
+      utilisation: r.utilisation ?? 0,
+      violations: r.violations.length,
+      wallMs: clock() - t0,
+    };
+    rows.push(row);
+    opts.onRow?.(row);
+  }
+  return rows.sort((a, b) => a.shards - b.shards);
+}
+
+export interface CrossShardSweepOptions extends Omit<CrossShardRunOptions, "seed"> {
+  readonly seeds: number;
+  readonly firstSeed: number;
+  readonly maxFailures?: number;
+  readonly onProgress?: (done: number, summary: CrossShardSweepSummary) => void;
+  readonly clock?: () => number;
+}
+
+export interface CrossShardSweepSummary {
+  runs: number;
+  blocks: number;
+  intra: number;
+  cross: number;
+  invalidInputs: number;
+  credited: number;
+  aborted: number;
+  undecided: number;
+  imports: number;
+  violations: number;
+  virtualMs: number;
+  wallMs: number;
+  failures: { seed: number; plans: string[]; violations: Violation[] }[];
+}
+
+/** `quire sim --shards S --scenario cross-shard`: many seeds of `runCrossShard`, every checker on each. */
+export async function runCrossShardSweep(opts: CrossShardSweepOptions): Promise<CrossShardSweepSummary> {
+  const s: CrossShardSweepSummary = { runs: 0, blocks: 0, intra: 0, cross: 0, invalidInputs: 0, credited: 0, aborted: 0, undecided: 0, imports: 0, violations: 0, virtualMs: 0, wallMs: 0, failures: [] };
+  const clock = opts.clock ?? ((): number => 0);
+  const t0 = clock();
+  for (let i = 0; i < opts.seeds; i++) {
+    const seed = (opts.firstSeed + i) >>> 0;
+    const r = await runCrossShard({ ...opts, seed });
+    s.runs++;
+    for (const sh of r.sim.shards) s.blocks += sh.result.committedHeight;
+    s.intra += r.stats.intra;
+    s.cross += r.stats.cross;
+    s.invalidInputs += r.stats.invalidInputs;
+    s.imports += r.stats.relaySubmitted;
+    s.credited += r.atomicity.credited;
+    s.aborted += r.atomicity.aborted;
+    s.undecided += r.atomicity.undecided;
+    s.virtualMs += r.sim.endMs;
+    if (r.violations.length > 0) {
+      s.violations += r.violations.length;
+      s.failures.push({ seed, plans: r.sim.shards.map((sh) => `shard ${sh.shard}: ${describePlan(sh.result.plan)}`), violations: [...r.violations] });
+      if (s.failures.length >= (opts.maxFailures ?? 5)) break;
+    }
+    s.wallMs = clock() - t0;
+    opts.onProgress?.(i + 1, s);
+  }
+  s.wallMs = clock() - t0;
+  return s;
+}
+
+export interface RealCurveOptions extends Omit<CurveOptions, "crossFraction" | "load"> {
+  /** Share of transfers that are cross-shard (real xshard transfers, 1–3 input shards, all valid). */
+  readonly crossFraction: number;
+  readonly bls: BlsBackend;
+  /** Accounts per shard: each has one transfer in flight, so this is each shard's client window (default 1,024). */
+  readonly accountsPerShard?: number;
+}
+
+/**
+ * The scaling curve with the real application: signed account transfers and cross-shard transfers (xshard module,
+ * real BLS commit proofs, the node's relayer), each shard's client keeping `accountsPerShard` transfers in flight.
+ * A transfer counts once: an intra-shard one when committed, a cross-shard one when decided on its output shard.
+ */
+export async function runRealShardCurve(opts: RealCurveOptions): Promise<CurveRow[]> {
+  const counts = opts.counts.includes(1) ? [...opts.counts] : [1, ...opts.counts];
+  const clock = opts.clock ?? ((): number => 0);
+  const warmupMs = opts.warmupMs ?? 1_000;
+  const windowMs = opts.windowMs ?? 2_000;
+  const rows: CurveRow[] = [];
+  let base = 0;
+  for (const shards of counts) {
+    const t0 = clock();
+    const w = new CrossShardWorkload({
+      shards,
+      validators: opts.validators,
+      seed: opts.seed,
+      bls: opts.bls,
+      accountsPerShard: opts.accountsPerShard ?? 1_024,
+      ratePerShard: 1e6, // every free account sends at every tick: a closed loop of accountsPerShard transfers
+      crossFraction: opts.crossFraction,
+      invalidFraction: 0,
+      loadMs: warmupMs + windowMs,
+      relayDelayMs: opts.relayDelayMs,
+      settleMs: 0,
+      submitTo: "one",
+      window: { fromMs: warmupMs, toMs: warmupMs + windowMs },
+    });
+    const sim = new ShardSimulation({ shards, validators: opts.validators, seed: opts.seed, kinds: opts.kinds, views: 1, costs: opts.costs, warmupMs, windowMs, hooks: { ...w.hooks, settled: undefined } });
+    await sim.runAsync();
+    w.finish();
+    const r = sim.result();
+    const completed = w.completedInWindow() / (windowMs / 1000);
+    if (shards === 1) base = completed;
+    const per = r.shards.map((s) => s.committedTxPerSec);
+    const row: CurveRow = {
+      shards,
+      txPerSec: completed,
+      crossLegs: w.stats.relaySubmitted,
       minShardTxPerSec: Math.min(...per),
       maxShardTxPerSec: Math.max(...per),
       ratio: base === 0 ? 0 : completed / base,
