@@ -469,8 +469,10 @@ function answerOf(r: AddResult | null): { answer: RelayAnswer; reason?: string }
   if (r === null) return { answer: "unreachable", reason: "no replica of the shard is up" };
   switch (r.kind) {
     case "accepted":
-    case "duplicate":
       return { answer: "accepted" };
+    case "duplicate":
+      // As the node's RpcRelaySink: these bytes committed there → confirmed; still pending → wait and resend.
+      return r.committed ? { answer: "applied" } : { answer: "accepted" };
     case "full":
       return { answer: "unreachable", reason: "mempool full" };
     case "invalid":
