@@ -82,6 +82,18 @@ const BLS_JOB_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 /** Verification work of one batch where it ran: 0.6 ms (one job) to ≈ 20 ms (32 jobs re-checked one by one). */
 const BLS_BATCH_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
 
+/** A gauge read at scrape time from `read` (the para node's and the cross-shard relayer's series). */
+export function scrapeGauge(registry: Registry, name: string, help: string, read: () => number): Gauge {
+  return new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect(this: Gauge) {
+      this.set(read());
+    },
+  });
+}
+
 /** Registers every node series on `registry`. Without `sources` the scrape-time gauges stay where `set()` left them. */
 export function createMetrics(registry: Registry, sources?: ScrapeSources) {
   const registers = [registry];

@@ -6,8 +6,8 @@ import type { XShardModule } from "../chain/app/xshard/module.js";
 import { encodeCommitProofRecord } from "../chain/store/records.js";
 import { commitProofOf } from "../consensus/commitProof.js";
 import { defaultHasher } from "../crypto/hash/backends.js";
-import { Gauge } from "prom-client";
 import type { Registry } from "prom-client";
+import { scrapeGauge } from "./metrics.js";
 import { RpcClient } from "../rpc/client.js";
 import { toHex } from "../util/bytes.js";
 import type { BlockSummary } from "../rpc/api.js";
@@ -95,16 +95,8 @@ export function startRelaying(d: RelayLinkDeps): { relayer: XShardRelayer; stop(
   };
   const relayer = new XShardRelayer({ shard: d.xshard.network.self, validatorIndex: d.validatorIndex, validatorCount: d.validatorCount }, source, new RpcRelaySink(d.manifest), defaultHasher(), d.logger);
   if (d.registry !== undefined) {
-    const registers = [d.registry];
-    const gauge = (name: string, help: string, read: () => number) =>
-      new Gauge({
-        name,
-        help,
-        registers,
-        collect(this: Gauge) {
-          this.set(read());
-        },
-      });
+    const registry = d.registry;
+    const gauge = (name: string, help: string, read: () => number) => scrapeGauge(registry, name, help, read);
     gauge("quire_xshard_relay_in_flight", "Source heights whose cross-shard records this node has not seen confirmed by every destination", () => relayer.inFlight);
     gauge("quire_xshard_relay_submitted", "Imports this node submitted to other shards (first sends and resends)", () => relayer.stats.submitted);
     gauge("quire_xshard_relay_confirmed", "Imports the destination confirmed applied (REPLAYED, or committed)", () => relayer.stats.confirmed);

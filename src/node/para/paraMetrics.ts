@@ -1,5 +1,6 @@
 /** The para node's series (prom-client), on the registry its RPC server renders at `GET /metrics`. */
-import { Counter, Gauge } from "prom-client";
+import { Counter } from "prom-client";
+import { scrapeGauge } from "../metrics.js";
 import type { Registry } from "prom-client";
 
 export interface ParaMetricSources {
@@ -11,15 +12,7 @@ export interface ParaMetricSources {
 
 export function createParaMetrics(registry: Registry, sources: ParaMetricSources) {
   const registers = [registry];
-  const gauge = (name: string, help: string, read: () => number) =>
-    new Gauge({
-      name,
-      help,
-      registers,
-      collect(this: Gauge) {
-        this.set(read());
-      },
-    });
+  const gauge = (name: string, help: string, read: () => number) => scrapeGauge(registry, name, help, read);
   return {
     height: gauge("quire_para_height", "Para head height (last para block made and committed here)", sources.height),
     doneHeight: gauge("quire_para_done_height", "The main chain's done height for this para chain, as last heard", sources.doneHeight),
