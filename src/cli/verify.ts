@@ -7,7 +7,7 @@ import { verifyDoneCommit } from "../chain/app/paracross/verify.js";
 import type { DoneCommitDoc } from "../chain/app/paracross/verify.js";
 import { decodeBlocks, decodeParaCommit, decodeReceipt } from "../rpc/json.js";
 import type { TxReceipt } from "../rpc/api.js";
-import { receiptOf, verifyReceipt } from "../consensus/receipt.js";
+import { receiptOf, verifyReceipt } from "../chain/receipt.js";
 import { commitProofOf, MAX_COMMIT_PROOF_HEADERS, verifyCommitProof } from "../consensus/commitProof.js";
 import { auditChainOf } from "./auditor.js";
 import { bytesEqual, fromHex, toHex } from "../util/bytes.js";
@@ -120,7 +120,7 @@ async function verifyCommitProofCommand(args: ReturnType<typeof parseArgs>): Pro
   return 0;
 }
 
-/** `quire verify receipt`: a tx receipt checked against the genesis's validators (consensus/receipt.ts). */
+/** `quire verify receipt`: a tx receipt checked against the genesis's validators (chain/receipt.ts). */
 async function verifyReceiptCommand(args: ReturnType<typeof parseArgs>): Promise<number> {
   checkFlags(args, ["genesis", "file", "rpc", "tx"]);
   const genesisFile = stringFlag(args, "genesis");

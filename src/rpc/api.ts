@@ -65,7 +65,7 @@ export interface BlockSummary {
 
 /**
  * `GET /v1/tx/:id/receipt`: what proves a committed tx and its result from the genesis alone
- * (consensus/receipt.ts): the tx, its audit path in block h's txRoot, the result, and the commit proof of h (whose
+ * (chain/receipt.ts): the tx, its audit path in block h's txRoot, the result, and the commit proof of h (whose
  * second block's `parentResults` certifies the result).
  */
 export interface TxReceipt {

@@ -55,7 +55,7 @@ export interface TxStatusJson {
   ok: boolean | null;
 }
 
-/** `GET /v1/tx/:id/receipt` (consensus/receipt.ts checks it; `quire verify receipt --file` reads it). */
+/** `GET /v1/tx/:id/receipt` (chain/receipt.ts checks it; `quire verify receipt --file` reads it). */
 export interface ReceiptJson {
   id: string;
   height: number;

@@ -4,7 +4,7 @@ import { assertError, http, startHarness } from "../../support/rpcHttp.js";
 import type { Harness } from "../../support/rpcHttp.js";
 import { sha256 } from "../../support/fakeNodeApi.js";
 import { checkInclusion } from "../../../src/crypto/merkle.js";
-import { receiptOf, verifyReceipt } from "../../../src/consensus/receipt.js";
+import { receiptOf, verifyReceipt } from "../../../src/chain/receipt.js";
 import type { BlockSummary } from "../../../src/rpc/api.js";
 import { RpcClient } from "../../../src/rpc/client.js";
 import { decodeReceipt } from "../../../src/rpc/json.js";

@@ -16,8 +16,8 @@ import type { InclusionProof } from "../crypto/merkle.js";
 import { BitmapError, decodeBitmap } from "../crypto/bitmap/index.js";
 import { defaultHasher } from "../crypto/hash/backends.js";
 import { bytesEqual } from "../util/bytes.js";
-import { commitProofOf, verifyCommitProof } from "./commitProof.js";
-import type { CommitProof, CommitProofCode, CommitProofContext } from "./commitProof.js";
+import { commitProofOf, verifyCommitProof } from "../consensus/commitProof.js";
+import type { CommitProof, CommitProofCode, CommitProofContext } from "../consensus/commitProof.js";
 import type { BlockHeader, QuorumCert } from "../domain/types.js";
 
 export interface Receipt {

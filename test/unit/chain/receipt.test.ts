@@ -6,8 +6,8 @@ import { BlsScheme, blsSigner } from "../../../src/consensus/adapters/blsScheme.
 import { blockHash, blockHasher } from "../../../src/consensus/blockHash.js";
 import { buildCommitProof } from "../../../src/consensus/commitProof.js";
 import type { CommitProof } from "../../../src/consensus/commitProof.js";
-import { verifyReceipt } from "../../../src/consensus/receipt.js";
-import type { Receipt, ReceiptContext } from "../../../src/consensus/receipt.js";
+import { verifyReceipt } from "../../../src/chain/receipt.js";
+import type { Receipt, ReceiptContext } from "../../../src/chain/receipt.js";
 import { SchemeCertificates } from "../../../src/consensus/scheme.js";
 import { voteMessage } from "../../../src/consensus/signing.js";
 import { loadBlsBackend } from "../../../src/crypto/bls/backend.js";
