@@ -12,7 +12,7 @@ import { CrossShardWorkload, runCrossShard } from "./crossShard.js";
 import type { CrossShardRunOptions } from "./crossShard.js";
 import { CrossShardLoad } from "./crossShardLoad.js";
 import { runShardSimulation, ShardSimulation } from "./shardSimulation.js";
-import type { ShardHooks, ShardSimOptions } from "./shardSimulation.js";
+import type { ShardHooks, ShardSimOptions, ShardSimResult } from "./shardSimulation.js";
 
 export interface ShardSweepOptions {
   readonly shards: number;
@@ -126,21 +126,10 @@ export function runShardCurve(opts: CurveOptions): CurveRow[] {
     const t0 = clock();
     const cross = (opts.crossFraction ?? 0) > 0 ? new CrossShardLoad({ fraction: opts.crossFraction!, relayDelayMs: opts.relayDelayMs }, shards, opts.costs) : null;
     const r = runShardSimulation({ shards, validators: opts.validators, seed: opts.seed, kinds: opts.kinds, views: 1, costs: opts.costs, load: opts.load ?? "saturate", warmupMs: opts.warmupMs, windowMs: opts.windowMs, ...(cross === null ? {} : { hooks: cross.hooks }) });
-    const per = r.shards.map((s) => s.committedTxPerSec);
     const windowS = (opts.windowMs ?? 2_000) / 1000;
     const completed = r.committedTxPerSec - (cross === null ? 0 : cross.sourceLegsInWindow / windowS);
     if (shards === 1) base = completed;
-    const row: CurveRow = {
-      shards,
-      txPerSec: completed,
-      crossLegs: cross?.destinationLegs ?? 0,
-      minShardTxPerSec: Math.min(...per),
-      maxShardTxPerSec: Math.max(...per),
-      ratio: base === 0 ? 0 : completed / base,
-      utilisation: r.utilisation ?? 0,
-      violations: r.violations.length,
-      wallMs: clock() - t0,
-    };
+    const row = curveRow(shards, completed, cross?.destinationLegs ?? 0, base, r, clock() - t0);
     rows.push(row);
     opts.onRow?.(row);
   }
@@ -244,20 +233,25 @@ export async function runRealShardCurve(opts: RealCurveOptions): Promise<CurveRo
     const r = sim.result();
     const completed = w.completedInWindow() / (windowMs / 1000);
     if (shards === 1) base = completed;
-    const per = r.shards.map((s) => s.committedTxPerSec);
-    const row: CurveRow = {
-      shards,
-      txPerSec: completed,
-      crossLegs: w.stats.relaySubmitted,
-      minShardTxPerSec: Math.min(...per),
-      maxShardTxPerSec: Math.max(...per),
-      ratio: base === 0 ? 0 : completed / base,
-      utilisation: r.utilisation ?? 0,
-      violations: r.violations.length,
-      wallMs: clock() - t0,
-    };
+    const row = curveRow(shards, completed, w.stats.relaySubmitted, base, r, clock() - t0);
     rows.push(row);
     opts.onRow?.(row);
   }
   return rows.sort((a, b) => a.shards - b.shards);
+}
+
+/** One row of a curve: `completed` tx/s against the 1-shard `base`, with the per-shard spread of the run `r`. */
+function curveRow(shards: number, completed: number, crossLegs: number, base: number, r: ShardSimResult, wallMs: number): CurveRow {
+  const per = r.shards.map((s) => s.committedTxPerSec);
+  return {
+    shards,
+    txPerSec: completed,
+    crossLegs,
+    minShardTxPerSec: Math.min(...per),
+    maxShardTxPerSec: Math.max(...per),
+    ratio: base === 0 ? 0 : completed / base,
+    utilisation: r.utilisation ?? 0,
+    violations: r.violations.length,
+    wallMs,
+  };
 }
