@@ -20,7 +20,7 @@
  * shard i's validator j uses basePort + 2(iN + j) (peers) and one more (RPC), unless explicit ports are given.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import type { BlsBackend } from "../crypto/bls/backend.js";
 import { generateKeyFile } from "../crypto/bls/keyFile.js";
