@@ -1,0 +1,154 @@
+/**
+ * Following a certified chain without voting (a follower node, src/node/follow/): what a node that knows only the
+ * genesis (chain id, validator keys) checks before it applies a block some upstream served it. The upstream is not
+ * trusted — neither for the bytes nor for the claim that a block is committed.
+ *
+ * Per block, in height order from the follower's tip (no signature needed):
+ *   - the header hashes to the hash the upstream reports (`WRONG_HASH`);
+ *   - it extends the tip: height = tip + 1 and parent = the tip's hash (`BAD_LINK`);
+ *   - it carries a QC (`MISSING_QC`) that certifies exactly that header — its hash and its view (`QC_MISMATCH`);
+ *   - its transactions hash to the header's txRoot (`BAD_TX_ROOT`);
+ * then every QC of the offer in one batch (`verifyQcs`, the `SchemeCertificates` of the node, `quire audit` and
+ * commit proofs): signer set ≥ quorum of the genesis validators, aggregate signature valid (`BAD_QC`).
+ * Any failure refuses the whole offer: nothing of it is kept.
+ *
+ * Commitment (the core's two-chain rule, consensus/core.ts): a verified block is only certified. Block k is committed
+ * once its child k + 1, linked to it, is certified in view(k) + 1; committing k commits every ancestor. So verified
+ * blocks wait in `pending` and are released — handed to the caller to execute and store — up to the highest k for
+ * which a pair (k, k + 1) with consecutive views has been verified. Headers k+1.. stay pending until a later pair
+ * arrives. This is the commit proof of consensus/commitProof.ts walked incrementally: the pending run h..k+1 with the
+ * QCs of k and k+1 is exactly the proof `verifyCommitProof` accepts for h, with every intermediate QC verified too
+ * (the follower serves them). Upstreams serve only committed blocks, so their highest block waits for the next one:
+ * a follower trails its upstream by one block at least (src/node/follow/README.md).
+ */
+import type { Block, Hash, QuorumCert } from "../domain/types.js";
+import { bytesEqual, toHex } from "../util/bytes.js";
+import type { BlockHasher } from "./blockHash.js";
+import type { CertCheck } from "./validation/verifier.js";
+
+export type CertifiedChainCode =
+  /** The header does not hash to the hash the source reported. */
+  | "WRONG_HASH"
+  /** Not the next height above the tip, or its parent is not the tip's hash. */
+  | "BAD_LINK"
+  /** A block above genesis without a QC. */
+  | "MISSING_QC"
+  /** The QC names another block hash or view than the header's. */
+  | "QC_MISMATCH"
+  /** The transactions' RFC 6962 root is not the header's txRoot. */
+  | "BAD_TX_ROOT"
+  /** The QC does not verify against the genesis validators (below quorum, bad aggregate, bad signer set). */
+  | "BAD_QC"
+  /** More verified blocks wait for commit evidence than the follower keeps: a run of timeouts longer than the bound. */
+  | "TOO_MANY_PENDING";
+
+/** A block as an upstream serves it: header and transactions, the hash it claims, the QC it stores for it. */
+export interface ServedBlock {
+  readonly block: Block;
+  readonly hash: Hash;
+  readonly qc: QuorumCert | null;
+}
+
+/** A block that passed every check, with its own hash and QC: what the executor commits. */
+export interface CertifiedBlock {
+  readonly block: Block;
+  readonly hash: Hash;
+  readonly qc: QuorumCert;
+}
+
+export interface CertifiedChainContext {
+  readonly hashBlock: BlockHasher;
+  readonly certificates: { verifyQcs(qcs: readonly QuorumCert[]): CertCheck[] };
+  /** RFC 6962 root of a block's transactions (crypto/merkle.ts), as validation computes it. */
+  readonly txRoot: (txs: readonly Uint8Array[]) => Hash;
+}
+
+export interface ChainTip {
+  readonly height: number;
+  readonly hash: Hash;
+}
+
+export type OfferResult =
+  /** `committed`: the blocks now proven committed, in height order (possibly none); `pending`: verified, waiting. */
+  | { readonly ok: true; readonly committed: readonly CertifiedBlock[]; readonly pending: number }
+  | { readonly ok: false; readonly code: CertifiedChainCode; readonly height: number; readonly reason: string };
+
+/**
+ * Verified blocks waiting for commit evidence, at most this many. A pair with consecutive views comes with the first
+ * view that did not time out, so a healthy chain keeps one or two here; 1,024 is minutes of back-to-back timeouts.
+ */
+export const DEFAULT_MAX_PENDING = 1_024;
+
+/** The follower's view of a certified chain: its committed head, and the verified blocks above it (see the header). */
+export class CertifiedChain {
+  private head: ChainTip;
+  private readonly pendingBlocks: CertifiedBlock[] = [];
+  private readonly maxPending: number;
+
+  constructor(
+    private readonly ctx: CertifiedChainContext,
+    committedHead: ChainTip,
+    opts: { readonly maxPending?: number } = {},
+  ) {
+    this.head = committedHead;
+    this.maxPending = opts.maxPending ?? DEFAULT_MAX_PENDING;
+  }
+
+  /** The highest block released as committed (the store's head once the caller applied it). */
+  get committedHead(): ChainTip {
+    return this.head;
+  }
+
+  /** The highest verified block: the next offer starts right above it. */
+  get tip(): ChainTip {
+    const last = this.pendingBlocks[this.pendingBlocks.length - 1];
+    return last === undefined ? this.head : { height: last.block.header.height, hash: last.hash };
+  }
+
+  /** Verified blocks waiting for commit evidence, ascending. */
+  get pending(): readonly CertifiedBlock[] {
+    return this.pendingBlocks;
+  }
+
+  /** Checks `blocks` (consecutive, from `tip.height + 1`); on success keeps them and releases what is now committed. */
+  offer(blocks: readonly ServedBlock[]): OfferResult {
+    const checked: CertifiedBlock[] = [];
+    let prev = this.tip;
+    for (const b of blocks) {
+      const h = b.block.header;
+      const hash = this.ctx.hashBlock(h);
+      if (!bytesEqual(hash, b.hash)) return refuse("WRONG_HASH", h.height, `reported hash ${toHex(b.hash)}, the header hashes to ${toHex(hash)}`);
+      if (h.height !== prev.height + 1 || !bytesEqual(h.parent, prev.hash)) return refuse("BAD_LINK", h.height, `header ${h.height} (parent ${toHex(h.parent)}) does not extend ${prev.height} (${toHex(prev.hash)})`);
+      if (b.qc === null) return refuse("MISSING_QC", h.height, "no certificate");
+      if (b.qc.view !== h.view || !bytesEqual(b.qc.blockHash, hash)) return refuse("QC_MISMATCH", h.height, `the QC certifies ${toHex(b.qc.blockHash)} in view ${b.qc.view}, the block is ${toHex(hash)} in view ${h.view}`);
+      if (!bytesEqual(this.ctx.txRoot(b.block.txs), h.txRoot)) return refuse("BAD_TX_ROOT", h.height, `the ${b.block.txs.length} transactions do not hash to the header's txRoot`);
+      checked.push({ block: b.block, hash, qc: b.qc });
+      prev = { height: h.height, hash };
+    }
+    const verdicts = this.ctx.certificates.verifyQcs(checked.map((c) => c.qc));
+    const bad = verdicts.findIndex((v) => v !== "ok");
+    if (bad >= 0) return refuse("BAD_QC", checked[bad]!.block.header.height, `certificate refused: ${verdicts[bad]}`);
+
+    const all = [...this.pendingBlocks, ...checked];
+    // The highest pair (k, k + 1) with consecutive views: k and everything below it is committed.
+    let commitTo = -1;
+    for (let i = all.length - 1; i >= 1; i--) {
+      if (all[i]!.block.header.view === all[i - 1]!.block.header.view + 1) {
+        commitTo = i - 1;
+        break;
+      }
+    }
+    const committed = all.slice(0, commitTo + 1);
+    const waiting = all.length - committed.length;
+    if (waiting > this.maxPending) return refuse("TOO_MANY_PENDING", all[all.length - 1]!.block.header.height, `${waiting} verified blocks without commit evidence (at most ${this.maxPending} are kept)`);
+    this.pendingBlocks.length = 0;
+    this.pendingBlocks.push(...all.slice(commitTo + 1));
+    const last = committed[committed.length - 1];
+    if (last !== undefined) this.head = { height: last.block.header.height, hash: last.hash };
+    return { ok: true, committed, pending: this.pendingBlocks.length };
+  }
+}
+
+function refuse(code: CertifiedChainCode, height: number, reason: string): OfferResult {
+  return { ok: false, code, height, reason };
+}
