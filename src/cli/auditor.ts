@@ -17,15 +17,12 @@
  */
 import { performance } from "node:perf_hooks";
 import type { BlsBackend } from "../crypto/bls/backend.js";
-import { bitmapSignerSets } from "../consensus/adapters/bitmapSignerSets.js";
-import { BlsScheme } from "../consensus/adapters/blsScheme.js";
 import { blockHasher } from "../consensus/blockHash.js";
 import type { BlockHasher } from "../consensus/blockHash.js";
-import { SchemeCertificates } from "../consensus/scheme.js";
 import { qcKey } from "../consensus/validation/verifier.js";
 import type { CertCheck } from "../consensus/validation/verifier.js";
 import type { Hash, QuorumCert } from "../domain/types.js";
-import { genesisBlock } from "../node/genesis.js";
+import { genesisBlock, genesisCertificates } from "../node/genesis.js";
 import type { Genesis } from "../node/genesis.js";
 import type { BlockSummary, NodeStatus } from "../rpc/api.js";
 import { RpcClientError } from "../rpc/errors.js";
@@ -59,13 +56,12 @@ export interface AuditChain {
 
 /** The node's own certificate and hash code over the genesis validator set (as src/node/node.ts builds it). */
 export function auditChainOf(genesis: Genesis, backend: BlsBackend): AuditChain {
-  const publicKeys = genesis.validators.map((v) => v.publicKey);
   const hashBlock = blockHasher();
   return {
     chainId: genesis.chainId,
     genesisHash: hashBlock(genesisBlock(genesis).header),
     hashBlock,
-    certificates: new SchemeCertificates({ chainId: genesis.chainIdBytes, validatorCount: publicKeys.length }, new BlsScheme(backend, publicKeys), bitmapSignerSets()),
+    certificates: genesisCertificates(genesis, backend),
   };
 }
 

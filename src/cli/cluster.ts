@@ -9,7 +9,7 @@ import { RpcClient } from "../rpc/client.js";
 import type { NodeStatus } from "../rpc/api.js";
 
 const USAGE = [
-  "usage: quire cluster [--validators N] [--dir DIR] [--load TX_PER_S] [--tx-size BYTES] [--base-port P]",
+  "usage: quire cluster [--validators N] [--followers F] [--dir DIR] [--load TX_PER_S] [--tx-size BYTES] [--base-port P]",
   "                     [--para TITLE:NODES] [--duration-s S] [--keep] [--log-level debug|info|warn|error]",
   "  Starts a local N-validator network (default 4) as child processes, with a live status line and a built-in",
   "  load (default 200 tx/s of 128-byte puts; --load 0 turns it off). Without --dir the network lives in a fresh",
@@ -17,6 +17,8 @@ const USAGE = [
   "  --para demo:4 adds a para chain \"demo\" of 4 para nodes (paracross): registered in the main genesis, following the",
   "  main chain; the status line then shows its head and the main chain's done height for it, and a part of the load",
   "  (a tenth) goes to it as para txs. Ctrl-C (SIGINT) or SIGTERM stops every node (by pid) and exits.",
+  "  --followers F adds F non-voting full nodes (src/node/follow/README.md) following the validators round-robin; the",
+  "  status line then shows their heads and their largest lag behind the validators' head.",
   "  --shards S runs a sharded network (quire init --shards: DIR/shard-<i>, DIR/network.json) of S shards of N",
   "  validators each, a status line per shard and the load (KV puts) on every shard.",
 ].join("\n");
@@ -36,8 +38,10 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + "\n");
     return 0;
   }
-  checkFlags(args, ["validators", "dir", "load", "tx-size", "base-port", "duration-s", "keep", "log-level", "para", "shards", "help"]);
+  checkFlags(args, ["validators", "dir", "load", "tx-size", "base-port", "duration-s", "keep", "log-level", "para", "shards", "followers", "help"]);
   if (args.positional.length > 0) throw new UsageError(USAGE);
+  const followerCount = intFlag(args, "followers", 0)!;
+  if (followerCount < 0 || followerCount > 32) throw new UsageError("--followers must be in [0, 32] for a local cluster");
   const n = intFlag(args, "validators", 4)!;
   if (n < 1 || n > 64) throw new UsageError("--validators must be in [1, 64] for a local cluster");
   const rate = intFlag(args, "load", 200)!;
@@ -60,7 +64,7 @@ export async function clusterCommand(argv: string[]): Promise<number> {
   const shards = intFlag(args, "shards");
   if (shards !== undefined) {
     if (shards < 1 || shards > 16) throw new UsageError("--shards must be in [1, 16] for a local cluster");
-    if (para !== undefined) throw new UsageError("--shards does not take --para");
+    if (para !== undefined || followerCount > 0) throw new UsageError("--shards does not take --para or --followers");
     return runShards({ t0, shards, n, rate, txSize, durationS, logLevel, keep, ...(givenDir !== undefined ? { dir: givenDir } : {}), ...(basePort !== undefined ? { basePort } : {}) });
   }
 
@@ -73,8 +77,9 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     ...(basePort !== undefined ? { basePort } : {}),
     logLevel,
     ...(para !== undefined ? { paras: [para] } : {}),
+    ...(followerCount > 0 ? { followers: followerCount } : {}),
     onExit: (i, code, logFile, pid) => {
-      const who = i >= 1000 ? `para node ${i % 1000}` : `node ${i}`;
+      const who = i >= 1000 ? `para node ${i % 1000}` : i >= 500 ? `follower ${i - 500}` : `node ${i}`;
       if (!stopping) out(`\n${who} (pid ${pid}) exited with code ${code}; see ${logFile}\n`);
     },
   });
@@ -82,6 +87,7 @@ export async function clusterCommand(argv: string[]): Promise<number> {
   const paraClients = paraChain?.urls.map((url) => new RpcClient({ url, timeoutMs: 800 })) ?? [];
   const { dir, chainId, configs, urls, children } = cluster;
   const clients = urls.map((url) => new RpcClient({ url, timeoutMs: 800 }));
+  const followerClients = cluster.followers.urls.map((url) => new RpcClient({ url, timeoutMs: 800 }));
   out(
     [
       `quire cluster: ${configs.length} validators, chain ${chainId}, in ${dir}${keep ? "" : " (removed at exit; --keep keeps it)"}`,
@@ -92,6 +98,7 @@ export async function clusterCommand(argv: string[]): Promise<number> {
             `  para chain "${paraChain.title}" in ${paraChain.dir}:`,
             ...paraChain.urls.map((u, i) => `    para node ${i}: pid ${paraChain.children[i]!.proc.pid}, rpc ${u}, log ${paraChain.children[i]!.logFile}`),
           ]),
+      ...cluster.followers.urls.map((u, k) => `  follower ${k}: pid ${cluster.followers.children[k]!.proc.pid}, rpc ${u}, log ${cluster.followers.children[k]!.logFile}`),
       rate > 0 ? `  load: ${rate} tx/s of ${txSize}-byte puts (--load 0 turns it off)` : "  load: off",
       "  Ctrl-C stops every node",
       "",
@@ -143,7 +150,14 @@ export async function clusterCommand(argv: string[]): Promise<number> {
       const stalled = pl.find((s) => s.para?.stalled != null)?.para?.stalled;
       paraPart = ` | ${paraChain.title}: head ${paraHead}, done ${doneSt?.doneHeight ?? "?"}${doneSt !== null && doneSt !== undefined && doneSt.holes.length > 0 ? ` (holes ${doneSt.holes.length})` : ""}, up ${pl.length}/${paraClients.length}${stalled != null ? ` STALLED: ${stalled}` : ""}`;
     }
-    const line = `[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] height ${height} | view ${view} | ${txRate.toFixed(0)} tx/s | peers ${peers} | mempool ${mempool} | nodes up ${live.length}/${configs.length}${paraPart}`;
+    let followerPart = "";
+    if (followerClients.length > 0) {
+      const fs = await Promise.all(followerClients.map((c) => c.status().catch(() => null)));
+      const heads = fs.map((s) => (s === null ? "-" : String(s.committedHeight)));
+      const lag = Math.max(0, ...fs.filter((s): s is NodeStatus => s !== null).map((s) => height - s.committedHeight));
+      followerPart = ` | followers ${heads.join("/")} (lag ≤ ${lag})`;
+    }
+    const line = `[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] height ${height} | view ${view} | ${txRate.toFixed(0)} tx/s | peers ${peers} | mempool ${mempool} | nodes up ${live.length}/${configs.length}${paraPart}${followerPart}`;
     ticks++;
     if (tty) out(`\r\x1b[K${line}`);
     else if (ticks % 2 === 0) out(`${line}\n`);

@@ -3,9 +3,13 @@ import { BLS_BACKEND_NAMES, loadBlsBackend } from "../crypto/bls/backend.js";
 import { DEFAULT_BASE_PORT, writeNetwork } from "../node/network.js";
 import { DEFAULT_PARA_BASE_PORT, generateParaKeys, paraRegistration, writeParaChain } from "../node/para/paraNetwork.js";
 import { writeShardedNetwork } from "../node/shardNetwork.js";
+import { writeFollowers } from "../node/follow/followerNetwork.js";
 
 const USAGE = [
-  "usage: quire init --validators N --dir DIR [--base-port P] [--hosts h1,h2,...] [--chain-id ID] [--bls-workers W] [--backend blst|noble|herumi] [--para TITLE [--para-nodes N] [--para-base-port P]]",
+  "usage: quire init --validators N --dir DIR [--followers F] [--base-port P] [--hosts h1,h2,...] [--chain-id ID] [--bls-workers W] [--backend blst|noble|herumi] [--para TITLE [--para-nodes N] [--para-base-port P]]",
+  "  --followers F also writes DIR/follower<k>/config.json: non-voting full nodes (src/node/follow/README.md) on RPC port",
+  "  P + 2N + k, following validators k, k+1, ... (mod N) with fan-out 2. To make follower 1 follow follower 0 instead:",
+  "  quire node --config DIR/follower1/config.json --set 'follow.upstreams=[{\"host\":\"127.0.0.1\",\"port\":P+2N}]'",
   "       quire init --shards S --validators N --dir DIR [--base-port P] [--chain-id NETWORK_ID] [--bls-workers W] [--backend ...]",
   "  --shards S writes a sharded network: DIR/shard-<i> for i < S, each a network as plain init writes it (genesis,",
   "  node<j>/{config.json, validator.key}, faucet.key: an account of shard i), chain ids NETWORK_ID-s<i>, shard i's",
@@ -26,7 +30,7 @@ export async function initCommand(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + "\n");
     return 0;
   }
-  checkFlags(args, ["validators", "dir", "base-port", "hosts", "chain-id", "bls-workers", "backend", "para", "para-nodes", "para-base-port", "shards", "help"]);
+  checkFlags(args, ["validators", "dir", "base-port", "hosts", "chain-id", "bls-workers", "backend", "para", "para-nodes", "para-base-port", "shards", "followers", "help"]);
   if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"; ${USAGE}`);
   const validators = intFlag(args, "validators");
   const dir = stringFlag(args, "dir");
@@ -40,7 +44,7 @@ export async function initCommand(argv: string[]): Promise<number> {
   const backend = await loadBlsBackend(choiceFlag(args, "backend", BLS_BACKEND_NAMES, "blst"));
   const shards = intFlag(args, "shards");
   if (shards !== undefined) {
-    if (hosts !== undefined || stringFlag(args, "para") !== undefined) throw new UsageError(`--shards does not take --hosts or --para (yet); ${USAGE}`);
+    if (hosts !== undefined || stringFlag(args, "para") !== undefined || intFlag(args, "followers") !== undefined) throw new UsageError(`--shards does not take --hosts, --para or --followers (yet); ${USAGE}`);
     const net = await writeShardedNetwork(
       { shards, validators, dir, basePort, ...(stringFlag(args, "chain-id") !== undefined ? { networkId: stringFlag(args, "chain-id")! } : {}), ...(blsWorkers !== undefined ? { blsWorkers } : {}) },
       backend,
@@ -71,6 +75,11 @@ export async function initCommand(argv: string[]): Promise<number> {
   );
   const lines = [`wrote a ${validators}-validator network "${layout.chainId}" in ${layout.dir}`, `  genesis: ${layout.genesisFile}`, `  faucet:  ${layout.faucetKeyFile} (quire account balance --key ${layout.faucetKeyFile} --rpc ${layout.rpcUrls[0]})`];
   layout.configFiles.forEach((f, i) => lines.push(`  node ${i}: quire node --config ${f}   (rpc ${layout.rpcUrls[i]})`));
+  const followers = intFlag(args, "followers", 0)!;
+  if (followers > 0) {
+    const fl = await writeFollowers({ dir: layout.dir, followers, validatorRpc: layout.rpcUrls.map(hostPortOfUrl), basePort, logLevel: "info" });
+    fl.configFiles.forEach((f, k) => lines.push(`  follower ${k}: quire node --config ${f}   (rpc ${fl.rpcUrls[k]})`));
+  }
   if (title !== undefined) {
     const para = await writeParaChain({ dir: layout.dir, title, keys: paraKeys!, mainGenesisFile: layout.genesisFile, mainRpcUrls: layout.rpcUrls, basePort: intFlag(args, "para-base-port", DEFAULT_PARA_BASE_PORT)! }, backend);
     lines.push(`  para chain "${title}": ${para.genesisFile}`);
@@ -78,4 +87,10 @@ export async function initCommand(argv: string[]): Promise<number> {
   }
   process.stdout.write(lines.join("\n") + "\n");
   return 0;
+}
+
+/** `{host, port}` of an `http://host:port` RPC URL (as `writeNetwork` lists them). */
+function hostPortOfUrl(url: string): { host: string; port: number } {
+  const u = new URL(url);
+  return { host: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port) };
 }

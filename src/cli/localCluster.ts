@@ -22,6 +22,8 @@ import { loadNodeConfig } from "../node/config.js";
 import type { BlockPolicy, LogLevel, NodeConfig } from "../node/config.js";
 import { writeNetwork } from "../node/network.js";
 import { loadParaNodeConfig } from "../node/para/paraConfig.js";
+import { loadFollowerConfig } from "../node/follow/followerConfig.js";
+import { writeFollowers } from "../node/follow/followerNetwork.js";
 import { generateParaKeys, paraRegistration, writeParaChain } from "../node/para/paraNetwork.js";
 import type { NetworkLayout } from "../node/network.js";
 import { freePorts } from "../node/ports.js";
@@ -85,6 +87,14 @@ export interface LocalClusterOptions {
    * (src/node/para/paraNetwork.ts), its nodes following the main nodes' RPC. Started after the main nodes.
    */
   readonly paras?: readonly LocalParaOptions[];
+  /**
+   * Followers of a new network (non-voting full nodes, src/node/follow/): DIR/follower<k>, following the validators
+   * round-robin with fan-out 2, or follower `followerOf(k)` (an earlier one). Started after the validators.
+   */
+  readonly followers?: number;
+  readonly followerOf?: (k: number) => number | null;
+  /** Extra `quire node` arguments of follower k. */
+  readonly followerArgs?: (k: number) => readonly string[];
 }
 
 export interface LocalParaOptions {
@@ -129,6 +139,8 @@ export interface LocalCluster extends ProcessGroup {
   readonly configs: readonly NodeConfig[];
   /** The para chains (empty without `paras`). */
   readonly paras: readonly LocalPara[];
+  /** The followers (no children without `followers`). */
+  readonly followers: ProcessGroup;
   /** SIGTERM to every live child by pid (para nodes first), SIGKILL to those still running after the grace period;
    *  the validators' exit codes (para nodes' through `paras[k].children`). */
   stop(): Promise<(number | null)[]>;
@@ -182,6 +194,17 @@ export async function launchCluster(o: LocalClusterOptions): Promise<LocalCluste
         backend,
       );
     }
+    if ((o.followers ?? 0) > 0) {
+      const f = o.followers!;
+      await writeFollowers({
+        dir,
+        followers: f,
+        validatorRpc: (ports ?? Array.from({ length: n }, (_, i) => ({ rpc: o.basePort! + 2 * i + 1 }))).map((p) => ({ host: "127.0.0.1", port: p.rpc })),
+        ...(o.basePort !== undefined ? { basePort: o.basePort } : { ports: await freePorts(f) }),
+        ...(o.followerOf !== undefined ? { followerOf: o.followerOf } : {}),
+        logLevel: o.logLevel,
+      });
+    }
     configFiles = [...layout.configFiles];
     chainId = layout.chainId;
     try {
@@ -227,6 +250,21 @@ export async function launchCluster(o: LocalClusterOptions): Promise<LocalCluste
     paras.push({ title, dir: join(dir, paraDir), genesisFile: join(dir, paraDir, "genesis.json"), ...group });
   }
 
+  const followerFiles = configsIn(dir, "follower");
+  const followerConfigs = await Promise.all(followerFiles.map((f) => loadFollowerConfig(f)));
+  const followers = processGroup({
+    configFiles: followerFiles,
+    urls: followerConfigs.map((c) => rpcUrl(c.rpc.host, c.rpc.port)),
+    dataDirs: followerConfigs.map((c) => c.dataDir),
+    logFile: (k) => join(dir, `follower${k}`, "node.log"),
+    argv: (k) => [process.execPath, BIN, "node", "--config", followerFiles[k]!, ...(o.followerArgs?.(k) ?? [])],
+    capture: o.output === "capture",
+    deferred: [],
+    // Follower k is reported to onExit as index 500 + k (validators keep 0..N−1, para nodes 1000·(chain + 1) + k).
+    onExit: (k, code, logFile, pid) => o.onExit?.(500 + k, code, logFile, pid),
+    what: "follower",
+  });
+
   return {
     dir,
     temporary,
@@ -234,9 +272,11 @@ export async function launchCluster(o: LocalClusterOptions): Promise<LocalCluste
     genesisFile: join(dir, "genesis.json"),
     configs,
     paras,
+    followers,
     ...main,
     stop: async () => {
-      // Para nodes first: they follow the validators and would only log failed requests while those stop.
+      // Followers and para nodes first: they follow the validators and would only log failed requests while those stop.
+      await stopChildren(followers.children.filter((c) => c !== undefined), STOP_GRACE_MS);
       await stopChildren(paras.flatMap((p) => p.children.filter((c) => c !== undefined)), STOP_GRACE_MS);
       return stopChildren(main.children.filter((c) => c !== undefined), STOP_GRACE_MS);
     },
@@ -331,9 +371,15 @@ function processGroup(g: GroupSpec): ProcessGroup {
 
 /** The nodeN/config.json files of a network directory, by node index. */
 function nodeConfigsIn(dir: string): string[] {
+  return configsIn(dir, "node");
+}
+
+/** The <prefix>N/config.json files of a directory, by N. */
+function configsIn(dir: string, prefix: string): string[] {
+  const re = new RegExp(`^${prefix}\\d+$`);
   return readdirSync(dir)
-    .filter((d) => /^node\d+$/.test(d) && existsSync(join(dir, d, "config.json")))
-    .sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)))
+    .filter((d) => re.test(d) && existsSync(join(dir, d, "config.json")))
+    .sort((a, b) => Number(a.slice(prefix.length)) - Number(b.slice(prefix.length)))
     .map((d) => join(dir, d, "config.json"));
 }
 

@@ -7,10 +7,12 @@ import type { Logger } from "../node/logger.js";
 import { QuireNode } from "../node/node.js";
 import { PARA_CONFIG_TYPE, parseParaNodeConfig } from "../node/para/paraConfig.js";
 import { ParaNode } from "../node/para/paraNode.js";
+import { FOLLOWER_CONFIG_TYPE, parseFollowerConfig } from "../node/follow/followerConfig.js";
+import { FollowerNode } from "../node/follow/followerNode.js";
 
-const USAGE = "usage: quire node --config FILE [--set field.path=value ...]   (e.g. --set rpc.port=27000 --set log.level=debug; a quire-para-node-config file runs a para node)";
+const USAGE = "usage: quire node --config FILE [--set field.path=value ...]   (e.g. --set rpc.port=27000 --set log.level=debug; a quire-para-node-config file runs a para node, a quire-follower-config file a follower)";
 
-/** What the command runs: a validator (`QuireNode`) or a para node (`ParaNode`). */
+/** What the command runs: a validator (`QuireNode`), a para node (`ParaNode`) or a follower (`FollowerNode`). */
 interface RunnableNode {
   readonly logger: Logger;
   readonly done: Promise<number>;
@@ -33,9 +35,9 @@ async function openNode(file: string, overrides: readonly string[]): Promise<Run
   } catch {
     type = undefined; // the validator config's parser names the JSON error
   }
-  if (type === PARA_CONFIG_TYPE) {
+  if (type === PARA_CONFIG_TYPE || type === FOLLOWER_CONFIG_TYPE) {
     const applied = overrides.length === 0 ? text : applyConfigOverrides(text, path, overrides);
-    return ParaNode.open(parseParaNodeConfig(applied, path));
+    return type === PARA_CONFIG_TYPE ? ParaNode.open(parseParaNodeConfig(applied, path)) : FollowerNode.open(parseFollowerConfig(applied, path));
   }
   return QuireNode.open(await loadNodeConfig(file, overrides));
 }

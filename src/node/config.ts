@@ -212,7 +212,7 @@ export function parseNodeConfig(text: string, file: string): NodeConfig {
   return { file, validatorIndex, genesisFile, keyFile, dataDir, p2p, peers, rpc, mempool, block, gossip, bls, ...(hash !== undefined ? { hash } : {}), log, ...(xshard !== undefined ? { xshard } : {}) };
 }
 
-function rpcConfig(r: FieldReader, v: Json | undefined): RpcConfig {
+export function rpcConfig(r: FieldReader, v: Json | undefined): RpcConfig {
   const o = r.object(v, "rpc", ["host", "port", "limits"]);
   const address = hostPort(r, { host: o["host"], port: o["port"] } as JsonObject, "rpc", true);
   if (o["limits"] === undefined) return address;
@@ -228,7 +228,7 @@ function rpcConfig(r: FieldReader, v: Json | undefined): RpcConfig {
   return { ...address, limits };
 }
 
-function hostPort(r: FieldReader, v: Json | undefined, field: string, zeroPortOk: boolean): HostPort {
+export function hostPort(r: FieldReader, v: Json | undefined, field: string, zeroPortOk: boolean): HostPort {
   const o: JsonObject = r.object(v, field, ["host", "port"]);
   return { host: r.host(o, "host", field), port: r.int(o, "port", field, zeroPortOk ? 0 : 1, 65_535) };
 }

@@ -96,8 +96,7 @@ export function buildConsensusStack(o: ConsensusStackOptions, m: ConsensusStackM
   const hashBlock = m.hashBlock ?? blockHasher();
   const genesisHash = hashBlock(o.genesis.header);
   const app = m.application?.(store) ?? new KvApplication({ bucketBits: o.bucketBits }, { committed: store });
-  const executor = new Executor({}, { store, app });
-  if (store.head() === null) executor.commitGenesis({ block: o.genesis, hash: genesisHash, qc: genesisQc(genesisHash) });
+  const executor = genesisExecutor(store, app, o.genesis, genesisHash);
   const mempool = new Mempool(o.mempool ?? {}, { check: (tx) => app.check(tx), isCommitted: (id) => store.txLocation(id) !== undefined, now: () => m.scheduler.now() });
   // Leaders that missed their recent views are skipped (consensus/leaderElection.ts); a test may pass round robin.
   const signerSets = bitmapSignerSets();
@@ -132,6 +131,16 @@ export function buildConsensusStack(o: ConsensusStackOptions, m: ConsensusStackM
     },
   );
   return { shell, replica, validator, executor, mempool, app, leaders, penalties, genesisHash };
+}
+
+/**
+ * The executor over `store`, genesis committed into it first if the store is empty: a validator's stack and a
+ * follower (node/follow/) commit through the same executor the same way.
+ */
+export function genesisExecutor(store: ChainStore, app: ModularApplication, genesis: Block, genesisHash: Hash): Executor {
+  const executor = new Executor({}, { store, app });
+  if (store.head() === null) executor.commitGenesis({ block: genesis, hash: genesisHash, qc: genesisQc(genesisHash) });
+  return executor;
 }
 
 /**

@@ -38,6 +38,9 @@ import { buildGenesisBlock } from "../chain/blocks.js";
 import { DEFAULT_BUCKET_BITS } from "../chain/app/stateTree.js";
 import { checkPacemaker } from "../consensus/pacemaker.js";
 import type { PacemakerConfig } from "../consensus/pacemaker.js";
+import { bitmapSignerSets } from "../consensus/adapters/bitmapSignerSets.js";
+import { BlsScheme } from "../consensus/adapters/blsScheme.js";
+import { SchemeCertificates } from "../consensus/scheme.js";
 import { ConsensusError } from "../consensus/errors.js";
 import { bytesEqual, toHex, utf8 } from "../util/bytes.js";
 import { MAX_CERT_SIGNERS, MAX_CHAIN_ID_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from "../domain/limits.js";
@@ -350,4 +353,13 @@ export function genesisBlock(g: Genesis): Block {
   // A shard's genesis block also binds its network section: the genesis hash then covers every shard's keys.
   if (g.network !== undefined) txs.push(encodeNetworkTx(networkDigest(shardNetworkOf(g.network), defaultHasher())));
   return buildGenesisBlock({ timestampMs: g.genesisTimeMs, txs });
+}
+
+/**
+ * The certificate checks of a genesis's validator set (`SchemeCertificates` over `BlsScheme`): what `quire audit`,
+ * `quire verify` and a follower (node/follow/) verify QCs with, from the genesis alone.
+ */
+export function genesisCertificates(g: Genesis, backend: BlsBackend): SchemeCertificates {
+  const publicKeys = g.validators.map((v) => v.publicKey);
+  return new SchemeCertificates({ chainId: g.chainIdBytes, validatorCount: publicKeys.length }, new BlsScheme(backend, publicKeys), bitmapSignerSets());
 }

@@ -38,6 +38,13 @@ export type SubmitResult =
    */
   | { readonly kind: "invalid"; readonly reason: string; readonly code?: string };
 
+/**
+ * One item of a batch a node hands on whole (`NodeApi.submitTxs`: a follower forwards it to a validator): a
+ * `SubmitResult`, or what the validator answered for an item it did not decide — `skipped` (not offered, after a full
+ * pool) or `error` (it failed on it; nothing about the item is acknowledged).
+ */
+export type BatchSubmitResult = SubmitResult | { readonly kind: "skipped" } | { readonly kind: "error" };
+
 /** Where a transaction is. `null` from `NodeApi.txStatus` means this node has never heard of it (or forgot it). */
 export type TxStatus =
   | { readonly status: "pending" }
@@ -113,6 +120,20 @@ export interface NodeStatus {
   readonly mempoolSize: number;
   /** Set by a para node only (src/node/para/): its title and progress against the main chain. */
   readonly para?: ParaNodeStatus;
+  /** Set by a follower only (src/node/follow/): whom it follows and how far behind it is. */
+  readonly follower?: FollowerNodeStatus;
+}
+
+/** A follower's progress: `GET /v1/status` carries it as `"follower"` (absent on a validator). */
+export interface FollowerNodeStatus {
+  /** RPC URL of the upstream it streams from now, or null while it has none. */
+  readonly upstream: string | null;
+  /** The upstream's committed height as last heard. */
+  readonly upstreamHeight: number;
+  /** `upstreamHeight − committedHeight`, at least 0. */
+  readonly lag: number;
+  /** Verified blocks waiting for commit evidence (consensus/certifiedChain.ts). */
+  readonly pending: number;
 }
 
 /** A para node's progress: `GET /v1/status` carries it as `"para"` (absent on a validator). */
@@ -165,6 +186,11 @@ export interface NodeApi {
    * (the server passes the request's source: the peer's IPv4 address as text, or its IPv6 /64 as "a:b:c:d::/64").
    */
   submitTx(tx: Uint8Array, clientId: string): Awaitable<SubmitResult>;
+  /**
+   * A whole `POST /v1/txs` batch at once, one result per tx in order. Optional: a node that hands batches on (a
+   * follower forwarding to a validator, in one request) implements it; without it the server offers items one by one.
+   */
+  submitTxs?(txs: readonly Uint8Array[], clientId: string): Promise<readonly BatchSubmitResult[]>;
   /** Status of the transaction with this 32-byte id, or null if unknown. */
   txStatus(id: Uint8Array): Awaitable<TxStatus | null>;
   /** The committed block at `height` (or the highest committed one), or null if not committed yet. */

@@ -92,6 +92,11 @@ export const RPC_ERRORS = {
   NODE_TIMEOUT: 503,
   /** The block stream has its maximum number of subscribers. */
   TOO_MANY_SUBSCRIBERS: 503,
+  /**
+   * A follower (src/node/follow/) could not hand the submission to any validator (none answered): nothing was
+   * acknowledged; retry, here or at a validator.
+   */
+  UPSTREAM_UNAVAILABLE: 503,
 } as const;
 
 export type RpcErrorCode = keyof typeof RPC_ERRORS;

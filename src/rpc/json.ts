@@ -6,7 +6,7 @@
  * Decoders treat the document as untrusted: a wrong shape, a non-integer, bad hex or a wrong digest length is an
  * `RpcClientError("BAD_RESPONSE")`, never a silently wrong value.
  */
-import type { AccountView, BlockSummary, NodeStatus, ParaNodeStatus, SupplyView, TxReceipt, TxStatus, XShardTransferView } from "./api.js";
+import type { AccountView, BlockSummary, FollowerNodeStatus, NodeStatus, ParaNodeStatus, SupplyView, TxReceipt, TxStatus, XShardTransferView } from "./api.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
 import type { BlockHeader, QuorumCert } from "../domain/types.js";
 import { HASH_BYTES, MAX_UINT53, SIGNATURE_BYTES } from "../domain/limits.js";
@@ -202,6 +202,7 @@ export function statusJson(s: NodeStatus): StatusJson {
     peersConnected: s.peersConnected,
     mempoolSize: s.mempoolSize,
     ...(s.para !== undefined ? { para: { title: s.para.title, doneHeight: s.para.doneHeight, mainHeight: s.para.mainHeight, stalled: s.para.stalled } } : {}),
+    ...(s.follower !== undefined ? { follower: { upstream: s.follower.upstream, upstreamHeight: s.follower.upstreamHeight, lag: s.follower.lag, pending: s.follower.pending } } : {}),
   };
 }
 
@@ -317,7 +318,15 @@ export function decodeStatus(v: unknown): NodeStatus {
     peersConnected: uint(o, "peersConnected", "status"),
     mempoolSize: uint(o, "mempoolSize", "status"),
     ...(o["para"] !== undefined ? { para: decodeParaNodeStatus(o["para"]) } : {}),
+    ...(o["follower"] !== undefined ? { follower: decodeFollowerStatus(o["follower"]) } : {}),
   };
+}
+
+function decodeFollowerStatus(v: unknown): FollowerNodeStatus {
+  const f = object(v, "status.follower");
+  const upstream = f["upstream"];
+  if (upstream !== null && typeof upstream !== "string") bad("status.follower.upstream must be a string or null");
+  return { upstream, upstreamHeight: uint(f, "upstreamHeight", "status.follower"), lag: uint(f, "lag", "status.follower"), pending: uint(f, "pending", "status.follower") };
 }
 
 function decodeParaNodeStatus(v: unknown): ParaNodeStatus {

@@ -13,7 +13,7 @@ import * as uWS from "uWebSockets.js";
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_socket } from "uWebSockets.js";
 import { listenExclusive } from "../net/link/uwsServer.js";
 import { SILENT_LOGGER } from "./api.js";
-import type { BlockSummary, NodeApi, RpcLogger, SubmitResult } from "./api.js";
+import type { BlockSummary, NodeApi, RpcLogger, BatchSubmitResult, SubmitResult } from "./api.js";
 import { HttpError, RpcConfigError, RpcListenError } from "./errors.js";
 import { Exchange, ExchangeClosed } from "./exchange.js";
 import type { ExchangeHost } from "./exchange.js";
@@ -808,18 +808,29 @@ export class RpcServer {
     let failed: unknown = undefined;
     // Admission item by item, durability once for the batch (one group write): see SubmitResult.durable.
     const durable: Promise<void>[] = [];
-    for (const tx of txs) {
+    // A node that hands the batch on whole (a follower) answers it at once; a typed refusal passes through.
+    const whole = this.api.submitTxs === undefined ? null : await this.api.submitTxs(txs, req.clientId);
+    for (let i = 0; i < txs.length; i++) {
       if (full > 0 || failed !== undefined) {
         results.push({ status: "skipped" });
         continue;
       }
-      let r: SubmitResult;
+      let r: BatchSubmitResult;
       try {
-        r = await this.api.submitTx(tx, req.clientId);
+        r = whole !== null ? whole[i]! : await this.api.submitTx(txs[i]!, req.clientId);
       } catch (e) {
         // A typed refusal (a para node takes no txs) is the node's answer to the whole batch, not a failure.
         if (e instanceof HttpError) throw e;
         failed = e;
+        results.push({ status: "error" });
+        continue;
+      }
+      if (r.kind === "skipped") {
+        results.push({ status: "skipped" });
+        continue;
+      }
+      if (r.kind === "error") {
+        failed = new Error(`the validator this batch was forwarded to failed on item ${i}`);
         results.push({ status: "error" });
         continue;
       }

@@ -1,0 +1,203 @@
+/**
+ * The follower's loop: learn the upstream's committed head (its `/v1/stream` frames, and `GET /v1/blocks/latest` at
+ * start, after a lost stream and after a failure), fetch the heights above the verified tip in ranges
+ * (`GET /v1/blocks?from&to` for certified headers + QCs, `GET /v1/blocks/:h/body` for the transactions), offer them to
+ * the `CertifiedChain` (every check, and the two-chain release rule), and apply what it releases as committed.
+ *
+ * Shaped like the para node's main-chain follower (node/para/follower.ts: single-flight pump, stream-driven head,
+ * retries on the injected scheduler) but not the same loop: that one trusts its main node and walks one block at a
+ * time for two consumers; this one verifies everything and walks ranges for one.
+ *
+ * A refused offer (a forged QC, a block that does not link, a body that is not the header's) costs the upstream its
+ * place: the pool moves to the next one, the refusal is counted by code, and the range is fetched again after
+ * `retryMs`. Nothing of a refused offer is applied.
+ */
+import type { CertifiedBlock, CertifiedChain, CertifiedChainCode, ServedBlock } from "../../consensus/certifiedChain.js";
+import type { BlockHeader } from "../../domain/types.js";
+import type { Scheduler, TimerHandle } from "../../util/clock.js";
+import type { Logger } from "../logger.js";
+import type { StreamHandle, Subscribe, UpstreamPool } from "./upstreams.js";
+
+export interface ChainFollowerOptions {
+  readonly rangeBlocks: number;
+  readonly retryMs: number;
+}
+
+export interface ChainFollowerModules {
+  readonly pool: UpstreamPool;
+  readonly subscribe: Subscribe;
+  readonly chain: CertifiedChain;
+  readonly scheduler: Scheduler;
+  readonly logger: Logger;
+  /**
+   * Executes and stores blocks released as committed, in order; `next` is the verified header above the last of them
+   * (its certified parentStateRoot/parentResults check the execution). Throws on an invariant break (fatal).
+   */
+  apply(blocks: readonly CertifiedBlock[], next: BlockHeader | undefined): void;
+  /** A refused offer, by code (metrics). */
+  onRefused?(code: CertifiedChainCode): void;
+  /** `apply` threw: the node must stop. */
+  onFatal(e: unknown): void;
+}
+
+export class ChainFollower {
+  private knownHead = 0;
+  private running = false;
+  private pumping: Promise<void> | null = null;
+  private again = false;
+  private stream: StreamHandle | null = null;
+  private streamUrl = "";
+  private retry: TimerHandle | null = null;
+
+  constructor(
+    private readonly o: ChainFollowerOptions,
+    private readonly m: ChainFollowerModules,
+  ) {}
+
+  /** The upstream's committed head as last heard. */
+  get upstreamHeight(): number {
+    return this.knownHead;
+  }
+
+  start(): void {
+    this.running = true;
+    this.subscribe();
+    void this.refreshHead();
+  }
+
+  stop(): void {
+    this.running = false;
+    this.stream?.close();
+    this.stream = null;
+    this.retry?.cancel();
+    this.retry = null;
+  }
+
+  /** Resolves when the current run (if any) is over. */
+  idle(): Promise<void> {
+    return this.pumping ?? Promise.resolve();
+  }
+
+  /** A new upstream head (from the stream). */
+  onHead(height: number): Promise<void> {
+    if (height > this.knownHead) this.knownHead = height;
+    return this.pump();
+  }
+
+  /** Walks forward as far as the known head allows. Single-flight: a call during a run makes the run go on. */
+  pump(): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    if (this.pumping !== null) {
+      this.again = true;
+      return this.pumping;
+    }
+    this.pumping = this.run().finally(() => {
+      this.pumping = null;
+    });
+    return this.pumping;
+  }
+
+  private async run(): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        while (this.running && (await this.step()));
+      } catch (e) {
+        this.m.logger.warn("follower: request failed, retrying", { error: e instanceof Error ? e.message : String(e), retryMs: this.o.retryMs });
+        this.scheduleRetry();
+        return;
+      }
+    } while (this.again && this.running);
+  }
+
+  /** Fetches, verifies and applies one range; false when there is nothing to do until the next head. */
+  private async step(): Promise<boolean> {
+    // The pool failed over to another upstream: stream from that one.
+    if (this.stream !== null && this.streamUrl !== this.m.pool.url) {
+      this.resubscribe();
+      this.subscribe();
+    }
+    const from = this.m.chain.tip.height + 1;
+    if (from > this.knownHead) return false;
+    const to = Math.min(this.knownHead, from + this.o.rangeBlocks - 1);
+    const served = await this.m.pool.call(async (s) => {
+      const headers = await s.blocks(from, to);
+      const bodies = await Promise.all(headers.map((h) => s.blockBody(h.header.height)));
+      const out: ServedBlock[] = [];
+      for (const [i, h] of headers.entries()) {
+        const body = bodies[i];
+        if (body === null || body === undefined) break;
+        out.push({ block: { header: h.header, txs: body.txs }, hash: h.hash, qc: h.qc });
+      }
+      return out;
+    });
+    if (!this.running) return false;
+    if (served.length === 0) {
+      // The upstream announced more than it serves (it restarted, or it is another upstream now): ask again.
+      this.knownHead = from - 1;
+      void this.refreshHead();
+      return false;
+    }
+    const r = this.m.chain.offer(served);
+    if (!r.ok) {
+      this.m.onRefused?.(r.code);
+      this.m.logger.warn("follower: upstream served a block that fails verification", { upstream: this.m.pool.url, code: r.code, height: r.height, reason: r.reason });
+      this.m.pool.demote(`${r.code} at height ${r.height}`);
+      this.resubscribe();
+      this.scheduleRetry();
+      return false;
+    }
+    if (r.committed.length > 0) {
+      try {
+        this.m.apply(r.committed, this.m.chain.pending[0]?.block.header);
+      } catch (e) {
+        this.running = false;
+        this.m.onFatal(e);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private async refreshHead(): Promise<void> {
+    try {
+      const h = (await this.m.pool.call((s) => s.block("latest")))?.header.height ?? 0;
+      if (h > this.knownHead) this.knownHead = h;
+    } catch (e) {
+      this.m.logger.warn("follower: no upstream head, retrying", { error: e instanceof Error ? e.message : String(e), retryMs: this.o.retryMs });
+      this.scheduleRetry();
+      return;
+    }
+    await this.pump();
+  }
+
+  private subscribe(): void {
+    if (!this.running || this.stream !== null) return;
+    const url = (this.streamUrl = this.m.pool.url);
+    this.stream = this.m.subscribe(
+      url,
+      (h) => void this.onHead(h),
+      (frames) => {
+        this.stream = null;
+        // Closed before a first frame (refused upgrade, node down): the next subscription goes to the next upstream.
+        if (frames === 0 && this.m.pool.url === url) this.m.pool.demote("its stream closed before any block");
+        if (this.running) this.scheduleRetry();
+      },
+    );
+  }
+
+  /** The primary changed: stream from the new one. */
+  private resubscribe(): void {
+    this.stream?.close();
+    this.stream = null;
+  }
+
+  private scheduleRetry(): void {
+    if (!this.running || this.retry !== null) return;
+    this.retry = this.m.scheduler.setTimeout(() => {
+      this.retry = null;
+      this.subscribe();
+      void this.refreshHead();
+    }, this.o.retryMs);
+  }
+}

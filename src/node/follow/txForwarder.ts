@@ -1,0 +1,130 @@
+/**
+ * Client transactions on a follower: a follower has no mempool that any proposer reads, so it hands every submission
+ * to a validator's RPC and answers with exactly what that validator answered — a 202 from the validator means the tx
+ * is durable there (its journal, node/txJournal.ts), so the follower's 202 carries the same promise, and a follower
+ * never acknowledges what no validator acknowledged. A batch (`POST /v1/txs`, JSON or the binary form `quire load`
+ * uses) goes on as one binary batch request, its per-item outcomes passed back item for item.
+ *
+ * Validators are tried in order from this follower's own starting point (followers spread over them); one that does
+ * not answer (network error, timeout, a 5xx that is not MEMPOOL_FULL) is skipped for the next. When none answers the
+ * client gets 503 UPSTREAM_UNAVAILABLE and nothing is acknowledged.
+ *
+ * Acknowledged ids are remembered (bounded, oldest forgotten first) so that `GET /v1/tx/:id` on the follower says
+ * pending until the follower itself commits the tx.
+ */
+import type { BatchSubmitResult, SubmitResult } from "../../rpc/api.js";
+import { RpcClient } from "../../rpc/client.js";
+import type { BatchOutcome, SubmitOutcome } from "../../rpc/client.js";
+import { HttpError, RpcClientError } from "../../rpc/errors.js";
+import { bytesKey } from "../../util/bytes.js";
+import type { Logger } from "../logger.js";
+
+/** Acknowledged, uncommitted ids remembered for `GET /v1/tx/:id`: above a mempool's worth (65,536) several times. */
+export const MAX_REMEMBERED_PENDING = 262_144;
+
+/** What the forwarder sends to; `RpcClient` is one, tests pass fakes. */
+export interface SubmitTarget {
+  readonly baseUrl: string;
+  submitTx(tx: Uint8Array): Promise<SubmitOutcome>;
+  submitTxs(txs: readonly Uint8Array[], opts: { binary?: boolean }): Promise<BatchOutcome>;
+}
+
+export interface TxForwarderOptions {
+  readonly urls: readonly string[];
+  /** Index of the first validator tried (default 0). */
+  readonly start?: number;
+  /** Per-request timeout (default 10,000 ms: a validator under load answers a batch only once it is journaled). */
+  readonly timeoutMs?: number;
+}
+
+export class TxForwarder {
+  private readonly targets: SubmitTarget[];
+  private next: number;
+  private readonly pendingIds = new Map<string, true>();
+
+  constructor(
+    opts: TxForwarderOptions,
+    private readonly m: { readonly logger: Logger; readonly targets?: readonly SubmitTarget[]},
+  ) {
+    this.targets = m.targets !== undefined ? [...m.targets] : opts.urls.map((url) => new RpcClient({ url, timeoutMs: opts.timeoutMs ?? 10_000, rateLimitRetries: 0 }));
+    this.next = this.targets.length === 0 ? 0 : (opts.start ?? 0) % this.targets.length;
+  }
+
+  /** Acknowledged by a validator, not committed here yet. */
+  get pendingCount(): number {
+    return this.pendingIds.size;
+  }
+
+  isPending(id: Uint8Array): boolean {
+    return this.pendingIds.has(bytesKey(id));
+  }
+
+  /** Ids just committed here: no longer pending. */
+  onCommitted(ids: readonly Uint8Array[]): void {
+    if (this.pendingIds.size === 0) return;
+    for (const id of ids) this.pendingIds.delete(bytesKey(id));
+  }
+
+  async submitTx(tx: Uint8Array): Promise<SubmitResult> {
+    const o = await this.forward((t) => t.submitTx(tx));
+    const r = fromOutcome(o, 1);
+    if (r.kind === "skipped" || r.kind === "error") throw new HttpError("UPSTREAM_UNAVAILABLE", "the validator answered a single submission with a batch outcome");
+    this.remember(r);
+    return r;
+  }
+
+  async submitTxs(txs: readonly Uint8Array[]): Promise<BatchSubmitResult[]> {
+    const b = await this.forward((t) => t.submitTxs(txs, { binary: true }));
+    const out = b.results.map((o) => fromOutcome(o, b.retryAfterSec ?? 1));
+    for (const r of out) this.remember(r);
+    return out;
+  }
+
+  private remember(r: BatchSubmitResult): void {
+    if (r.kind !== "accepted" && r.kind !== "duplicate") return;
+    this.pendingIds.set(bytesKey(r.id), true);
+    if (this.pendingIds.size > MAX_REMEMBERED_PENDING) this.pendingIds.delete(this.pendingIds.keys().next().value!);
+  }
+
+  /** `send` to the validators in turn from `next` until one answers; 503 UPSTREAM_UNAVAILABLE when none does. */
+  private async forward<T>(send: (t: SubmitTarget) => Promise<T>): Promise<T> {
+    let last: unknown = new Error("no validator configured");
+    for (let k = 0; k < this.targets.length; k++) {
+      const i = (this.next + k) % this.targets.length;
+      const t = this.targets[i]!;
+      try {
+        const v = await send(t);
+        this.next = i;
+        return v;
+      } catch (e) {
+        if (!unanswered(e)) throw e;
+        last = e;
+        this.m.logger.debug("follower: validator did not take a submission, trying the next", { url: t.baseUrl, error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    throw new HttpError("UPSTREAM_UNAVAILABLE", `no validator took the submission (${last instanceof Error ? last.message : String(last)}); nothing was acknowledged`);
+  }
+}
+
+/** No answer worth passing on: the next validator may take it. A 4xx the validator sent is its answer (passed on). */
+function unanswered(e: unknown): boolean {
+  if (!(e instanceof RpcClientError)) return false;
+  if (e.code === "NETWORK") return true;
+  return e.code === "HTTP" && ((e.payload.status ?? 0) >= 500 || e.payload.status === 429);
+}
+
+function fromOutcome(o: SubmitOutcome, retryAfterSec: number): BatchSubmitResult {
+  switch (o.status) {
+    case "accepted":
+    case "duplicate":
+      return { kind: o.status, id: o.id };
+    case "full":
+      return { kind: "full", retryAfterSec: o.retryAfterSec > 0 ? o.retryAfterSec : retryAfterSec };
+    case "invalid":
+      return { kind: "invalid", reason: o.reason };
+    case "skipped":
+      return { kind: "skipped" };
+    case "error":
+      return { kind: "error" };
+  }
+}
