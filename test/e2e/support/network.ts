@@ -60,6 +60,9 @@ export interface StartNetworkOptions {
   readonly tmpfs?: boolean;
   /** Runs after the network is written, before any node starts (e.g. to rewrite a config: LocalClusterOptions.prepare). */
   readonly prepare?: (layout: NetworkLayout) => Promise<void>;
+  /** Followers (src/node/follow/): `cluster.followers`; `followerOf` as LocalClusterOptions. */
+  readonly followers?: number;
+  readonly followerOf?: (k: number) => number | null;
 }
 
 const live = new Set<ChildProcess>();
@@ -114,6 +117,8 @@ export async function startNetwork(n: number, opts: StartNetworkOptions = {}): P
     ...(opts.rpcHosts !== undefined ? { rpcHosts: opts.rpcHosts } : {}),
     ...(opts.launcher !== undefined ? { launcher: opts.launcher } : {}),
     ...(opts.prepare !== undefined ? { prepare: opts.prepare } : {}),
+    ...(opts.followers !== undefined ? { followers: opts.followers } : {}),
+    ...(opts.followerOf !== undefined ? { followerOf: opts.followerOf } : {}),
   };
   const cluster = await launchCluster(options);
   clusters.add(cluster);
