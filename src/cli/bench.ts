@@ -29,8 +29,9 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (suiteName === "cluster") return (await import("./benchCluster.js")).benchClusterCommand(rest);
   if (suiteName === "para") return (await import("./benchPara.js")).benchParaCommand(rest);
   if (suiteName === "xshard") return (await import("./benchXShard.js")).benchXShardCommand(rest);
+  if (suiteName === "followers") return (await import("./benchFollowers.js")).benchFollowersCommand(rest);
   const suite = suiteName === undefined ? undefined : SUITES[suiteName];
-  if (suite === undefined) throw new UsageError(`usage: quire bench <${Object.keys(SUITES).join("|")}> [--json FILE] [--time MS] [--filter TEXT] | quire bench faults [--help] | quire bench catchup [--blocks N] [--txs T] [--size B] [--json FILE] | quire bench floor [--help] | quire bench cluster [--help] | quire bench para [--help] | quire bench xshard [--help]`);
+  if (suite === undefined) throw new UsageError(`usage: quire bench <${Object.keys(SUITES).join("|")}> [--json FILE] [--time MS] [--filter TEXT] | quire bench faults [--help] | quire bench catchup [--blocks N] [--txs T] [--size B] [--json FILE] | quire bench floor [--help] | quire bench cluster [--help] | quire bench para [--help] | quire bench xshard [--help] | quire bench followers [--help]`);
   const loaded = await suite();
   const args = parseArgs(rest);
   checkFlags(args, [...COMMON_FLAGS, ...loaded.flags]);

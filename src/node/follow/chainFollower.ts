@@ -121,11 +121,13 @@ export class ChainFollower {
     if (from > this.knownHead) return false;
     const to = Math.min(this.knownHead, from + this.o.rangeBlocks - 1);
     const served = await this.m.pool.call(async (s) => {
-      const headers = await s.blocks(from, to);
-      const bodies = await Promise.all(headers.map((h) => s.blockBody(h.header.height)));
+      // Headers and bodies at once (one round trip, not two): the heights are known; a body above the upstream's head
+      // is null and ends the range there.
+      const heights = Array.from({ length: to - from + 1 }, (_, k) => from + k);
+      const [headers, bodies] = await Promise.all([s.blocks(from, to), Promise.all(heights.map((h) => s.blockBody(h)))]);
       const out: ServedBlock[] = [];
       for (const [i, h] of headers.entries()) {
-        const body = bodies[i];
+        const body = h.header.height === from + i ? bodies[i] : null;
         if (body === null || body === undefined) break;
         out.push({ block: { header: h.header, txs: body.txs }, hash: h.hash, qc: h.qc });
       }
