@@ -9,7 +9,8 @@ import { ProofTreeCache } from "../chain/proofTrees.js";
 import { buildCommitProof } from "../consensus/commitProof.js";
 import type { ChainStore } from "../chain/store/interface.js";
 import { defaultHasher } from "../crypto/hash/backends.js";
-import type { AccountView, BlockBody, BlockSummary, ProofResult, SupplyView, XShardTransferView } from "../rpc/api.js";
+import type { AccountView, BlockBody, BlockSummary, CommittedBlockListener, ProofResult, SupplyView, XShardTransferView } from "../rpc/api.js";
+import type { Logger } from "./logger.js";
 
 export class ChainReads {
   /** Trees of recent blocks' transactions: a repeated proof is a lookup, not a tree (see chain/proofTrees.ts). */
@@ -92,5 +93,64 @@ export class ChainReads {
 
   paraCommit(title: string, height: number): DoneCommit | null {
     return this.app().paracross?.doneCommit(title, height) ?? null;
+  }
+}
+
+/**
+ * The part of `NodeApi` every kind of node answers alike from its committed store — the validator (`QuireNode`), the
+ * para node and the follower extend it — and the commit listeners behind `/v1/stream`. Each keeps what differs
+ * (submission, tx status, status, genesis, and the para and cross-shard reads where its chain has them).
+ */
+export abstract class CommittedChainApi {
+  protected abstract readonly reads: ChainReads;
+  abstract readonly logger: Logger;
+  private readonly listeners = new Set<CommittedBlockListener>();
+
+  block(height: number | "latest"): BlockSummary | null {
+    return this.reads.block(height);
+  }
+
+  blockTxIds(height: number): Uint8Array | null {
+    return this.reads.blockTxIds(height);
+  }
+
+  blockBody(height: number): BlockBody | null {
+    return this.reads.blockBody(height);
+  }
+
+  commitProof(height: number): BlockSummary[] | null {
+    return this.reads.commitProof(height);
+  }
+
+  proof(height: number, index: number): ProofResult {
+    return this.reads.proof(height, index);
+  }
+
+  kv(key: Uint8Array): Uint8Array | null {
+    return this.reads.kv(key);
+  }
+
+  account(publicKey: Uint8Array): AccountView | null {
+    return this.reads.account(publicKey);
+  }
+
+  supply(): SupplyView | null {
+    return this.reads.supply();
+  }
+
+  onCommittedHeader(listener: CommittedBlockListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Hands a just-committed block to every listener, in height order; one that throws is logged, the rest still run. */
+  protected notifyCommitted(info: BlockSummary): void {
+    for (const l of this.listeners) {
+      try {
+        l(info);
+      } catch (e) {
+        this.logger.error("commit listener threw", { error: String(e) });
+      }
+    }
   }
 }

@@ -23,7 +23,6 @@
  *
  * Validated once at start (`loadNodeConfig`): an error names the field (`rpc.port`, `peers[2].host`, ...).
  */
-import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { BLS_BACKEND_NAMES } from "../crypto/bls/backend.js";
 import { HASH_BACKENDS } from "../crypto/hasher.js";
@@ -31,7 +30,7 @@ import type { HashBackend } from "../crypto/hasher.js";
 import type { BlsBackendName } from "../crypto/bls/backend.js";
 import { MAX_CERT_SIGNERS, MAX_MESSAGE_BYTES, MAX_TX_BYTES, MAX_TXS_PER_BATCH, MAX_TXS_PER_BLOCK } from "../domain/limits.js";
 import { NodeError } from "./errors.js";
-import { FieldReader, join, parseJsonDocument } from "./fields.js";
+import { FieldReader, join, parseJsonDocument, readConfigFile } from "./fields.js";
 import { DEFAULT_RPC_LIMITS, resolveRpcLimits } from "../rpc/server.js";
 import type { RpcLimits } from "../rpc/server.js";
 import { RpcConfigError } from "../rpc/errors.js";
@@ -123,13 +122,7 @@ export const CONFIG_DEFAULTS = {
 } as const;
 
 export async function loadNodeConfig(path: string, overrides: readonly string[] = []): Promise<NodeConfig> {
-  const file = resolve(path);
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (e) {
-    throw new NodeError("BAD_CONFIG", `cannot read config file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file });
-  }
+  const { file, text } = await readConfigFile(path);
   return parseNodeConfig(overrides.length === 0 ? text : applyConfigOverrides(text, file, overrides), file);
 }
 

@@ -3,8 +3,20 @@
  * reader takes the dotted path of the value it reads and throws a `NodeError` with that path on anything unexpected,
  * so "rpc.port must be an integer in [0, 65535], got 70000" reaches the operator instead of a stack trace.
  */
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import { NodeError } from "./errors.js";
 import type { NodeErrorCode } from "./errors.js";
+
+/** A config file's text and absolute path; a file that cannot be read is `BAD_CONFIG` naming it. */
+export async function readConfigFile(path: string): Promise<{ file: string; text: string }> {
+  const file = resolve(path);
+  try {
+    return { file, text: await readFile(file, "utf8") };
+  } catch (e) {
+    throw new NodeError("BAD_CONFIG", `cannot read config file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file });
+  }
+}
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type JsonObject = { [k: string]: Json };

@@ -31,7 +31,7 @@ import type { ChainStore } from "../chain/store/interface.js";
 import { blsLinkIdentity, blsLinkVerify } from "../net/blsLink.js";
 import { SystemScheduler } from "../util/clock.js";
 import { UwsTransport } from "../net/uwsTransport.js";
-import type { AccountView, BlockBody, BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, SupplyView, TxStatus, XShardTransferView } from "../rpc/api.js";
+import type { BlockSummary, NodeApi, NodeStatus, SubmitResult, TxStatus, XShardTransferView } from "../rpc/api.js";
 import { createRpcMetrics } from "../rpc/metrics.js";
 import { RpcServer } from "../rpc/server.js";
 import { bytesEqual, toHex } from "../util/bytes.js";
@@ -40,7 +40,7 @@ import { ConsensusShell } from "./consensusShell.js";
 import { buildConsensusStack } from "./consensusStack.js";
 import type { LeaderElection } from "../consensus/leaderElection.js";
 import type { EvidenceReport } from "../consensus/validation/evidence.js";
-import { ChainReads } from "./chainReads.js";
+import { ChainReads, CommittedChainApi } from "./chainReads.js";
 import { createHasher, defaultHasher, setDefaultHasher } from "../crypto/hash/backends.js";
 import { blockHasher } from "../consensus/blockHash.js";
 import { buildApplication } from "../chain/app/build.js";
@@ -67,7 +67,7 @@ export interface NodeOpenOptions {
   readonly logger?: Logger;
 }
 
-export class QuireNode implements NodeApi {
+export class QuireNode extends CommittedChainApi implements NodeApi {
   readonly config: NodeConfig;
   readonly genesis: Genesis;
   readonly logger: Logger;
@@ -90,7 +90,6 @@ export class QuireNode implements NodeApi {
   private readonly locks: readonly FileLock[];
   /** Acknowledged client txs, durable before their 202 (txJournal.ts). */
   private readonly journal: TxJournal;
-  private readonly listeners = new Set<CommittedBlockListener>();
   private resolveDone!: (code: number) => void;
   private state: "new" | "running" | "stopping" | "stopped" = "new";
   private readonly registry: Registry;
@@ -109,6 +108,7 @@ export class QuireNode implements NodeApi {
     key: Awaited<ReturnType<typeof loadKeyFile>>;
     locks: readonly FileLock[];
   }) {
+    super();
     const { config, genesis, logger, backend, store, key } = parts;
     this.locks = parts.locks;
     this.config = config;
@@ -334,13 +334,7 @@ export class QuireNode implements NodeApi {
     for (const b of blocks) {
       recordCommit(this.metrics, b.block.header.timestampMs, b.txIds.length, now);
       const info: BlockSummary = { hash: b.hash, header: b.block.header, txCount: b.block.txs.length, qc: b.qc };
-      for (const l of this.listeners) {
-        try {
-          l(info);
-        } catch (e) {
-          this.logger.error("commit listener threw", { error: String(e) });
-        }
-      }
+      this.notifyCommitted(info);
     }
     const last = blocks[blocks.length - 1];
     if (last !== undefined) this.logger.debug("committed", { height: last.height, txs: last.txIds.length, hash: toHex(last.hash).slice(0, 16) });
@@ -359,32 +353,14 @@ export class QuireNode implements NodeApi {
     return this.mempool.has(id) ? { status: "pending" } : null;
   }
 
-  block(height: number | "latest"): BlockSummary | null {
-    return this.reads.block(height);
-  }
 
-  blockTxIds(height: number): Uint8Array | null {
-    return this.reads.blockTxIds(height);
-  }
 
-  blockBody(height: number): BlockBody | null {
-    return this.reads.blockBody(height);
-  }
 
-  commitProof(height: number): BlockSummary[] | null {
-    return this.reads.commitProof(height);
-  }
 
   /** Blocks, proofs, KV, accounts, supply and paracross reads over the store (shared with the para node). */
-  private readonly reads: ChainReads;
+  protected readonly reads: ChainReads;
 
-  proof(height: number, index: number): ProofResult {
-    return this.reads.proof(height, index);
-  }
 
-  kv(key: Uint8Array): Uint8Array | null {
-    return this.reads.kv(key);
-  }
 
   paraStatus(title: string): ParaStatus | null {
     return this.reads.paraStatus(title);
@@ -394,13 +370,7 @@ export class QuireNode implements NodeApi {
     return this.reads.paraCommit(title, height);
   }
 
-  account(publicKey: Uint8Array): AccountView | null {
-    return this.reads.account(publicKey);
-  }
 
-  supply(): SupplyView | null {
-    return this.reads.supply();
-  }
 
   xshardTransfer(xid: Uint8Array): XShardTransferView | null {
     return this.reads.xshardTransfer(xid);
@@ -427,10 +397,6 @@ export class QuireNode implements NodeApi {
     return this.shell.evidence();
   }
 
-  onCommittedHeader(listener: CommittedBlockListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
 
   private peersConnected(): number {
     return this.transport.peers.filter((p) => this.transport.isConnected(p)).length;

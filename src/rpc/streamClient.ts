@@ -42,3 +42,31 @@ export function subscribeBlocks(url: string, handlers: BlockSubscriptionHandlers
   ws.on("close", (code, reason) => handlers.onClose?.(code, reason.toString("utf8")));
   return { close: () => ws.close(1000) };
 }
+
+/**
+ * Committed heights of the node at `url`, for a follower that fetches the blocks itself: `onHead` per frame, `onClose`
+ * once when the stream ends by itself, with the number of frames it carried (0: the upgrade was refused or the node is
+ * down — a reason to try another node). The returned `close()` ends it without calling `onClose`.
+ */
+export function subscribeHeads(url: string, onHead: (height: number) => void, onClose: (frames: number) => void, onError?: (err: Error) => void): BlockSubscription {
+  let frames = 0;
+  let closed = false;
+  const sub = subscribeBlocks(url, {
+    onBlock: (b) => {
+      frames++;
+      onHead(b.header.height);
+    },
+    onClose: () => {
+      if (closed) return;
+      closed = true;
+      onClose(frames);
+    },
+    ...(onError !== undefined ? { onError } : {}),
+  });
+  return {
+    close: () => {
+      closed = true;
+      sub.close();
+    },
+  };
+}

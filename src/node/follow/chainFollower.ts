@@ -4,8 +4,8 @@
  * (`GET /v1/blocks?from&to` for certified headers + QCs, `GET /v1/blocks/:h/body` for the transactions), offer them to
  * the `CertifiedChain` (every check, and the two-chain release rule), and apply what it releases as committed.
  *
- * Shaped like the para node's main-chain follower (node/para/follower.ts: single-flight pump, stream-driven head,
- * retries on the injected scheduler) but not the same loop: that one trusts its main node and walks one block at a
+ * Driven like the para node's main-chain follower (node/para/follower.ts): the same single-flight `StepLoop`, a
+ * stream-driven head, retries on the injected scheduler; but not the same steps: that one trusts its main node and walks one block at a
  * time for two consumers; this one verifies everything and walks ranges for one.
  *
  * A refused offer (a forged QC, a block that does not link, a body that is not the header's) costs the upstream its
@@ -15,6 +15,7 @@
 import type { CertifiedBlock, CertifiedChain, CertifiedChainCode, ServedBlock } from "../../consensus/certifiedChain.js";
 import type { BlockHeader } from "../../domain/types.js";
 import type { Scheduler, TimerHandle } from "../../util/clock.js";
+import { StepLoop } from "../../util/stepLoop.js";
 import type { Logger } from "../logger.js";
 import type { StreamHandle, Subscribe, UpstreamPool } from "./upstreams.js";
 
@@ -43,8 +44,7 @@ export interface ChainFollowerModules {
 export class ChainFollower {
   private knownHead = 0;
   private running = false;
-  private pumping: Promise<void> | null = null;
-  private again = false;
+  private readonly loop: StepLoop;
   private stream: StreamHandle | null = null;
   private streamUrl = "";
   private retry: TimerHandle | null = null;
@@ -52,7 +52,16 @@ export class ChainFollower {
   constructor(
     private readonly o: ChainFollowerOptions,
     private readonly m: ChainFollowerModules,
-  ) {}
+  ) {
+    this.loop = new StepLoop(
+      () => this.step(),
+      (e) => {
+        this.m.logger.warn("follower: request failed, retrying", { error: e instanceof Error ? e.message : String(e), retryMs: this.o.retryMs });
+        this.scheduleRetry();
+      },
+      () => this.running,
+    );
+  }
 
   /** The upstream's committed head as last heard. */
   get upstreamHeight(): number {
@@ -75,7 +84,7 @@ export class ChainFollower {
 
   /** Resolves when the current run (if any) is over. */
   idle(): Promise<void> {
-    return this.pumping ?? Promise.resolve();
+    return this.loop.idle();
   }
 
   /** A new upstream head (from the stream). */
@@ -86,28 +95,7 @@ export class ChainFollower {
 
   /** Walks forward as far as the known head allows. Single-flight: a call during a run makes the run go on. */
   pump(): Promise<void> {
-    if (!this.running) return Promise.resolve();
-    if (this.pumping !== null) {
-      this.again = true;
-      return this.pumping;
-    }
-    this.pumping = this.run().finally(() => {
-      this.pumping = null;
-    });
-    return this.pumping;
-  }
-
-  private async run(): Promise<void> {
-    do {
-      this.again = false;
-      try {
-        while (this.running && (await this.step()));
-      } catch (e) {
-        this.m.logger.warn("follower: request failed, retrying", { error: e instanceof Error ? e.message : String(e), retryMs: this.o.retryMs });
-        this.scheduleRetry();
-        return;
-      }
-    } while (this.again && this.running);
+    return this.loop.trigger();
   }
 
   /** Fetches, verifies and applies one range; false when there is nothing to do until the next head. */

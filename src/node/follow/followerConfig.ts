@@ -16,7 +16,6 @@
  * `submit` lists the validators' RPC addresses client transactions are forwarded to (default: the upstreams — then a
  * follower of a follower forwards through it, which still answers only what a validator answered).
  */
-import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { BLS_BACKEND_NAMES } from "../../crypto/bls/backend.js";
 import type { BlsBackendName } from "../../crypto/bls/backend.js";
@@ -24,8 +23,7 @@ import { HASH_BACKENDS } from "../../crypto/hasher.js";
 import type { HashBackend } from "../../crypto/hasher.js";
 import { CONFIG_DEFAULTS, hostPort, LOG_LEVELS, rpcConfig } from "../config.js";
 import type { HostPort, LogLevel, RpcConfig } from "../config.js";
-import { NodeError } from "../errors.js";
-import { FieldReader, join, parseJsonDocument } from "../fields.js";
+import { FieldReader, join, parseJsonDocument, readConfigFile } from "../fields.js";
 
 export const FOLLOWER_CONFIG_TYPE = "quire-follower-config";
 export const FOLLOWER_CONFIG_VERSION = 1;
@@ -61,13 +59,7 @@ export interface FollowerConfig {
 export const DEFAULT_FOLLOW = { fanout: 2, rangeBlocks: 64, retryMs: 500 } as const;
 
 export async function loadFollowerConfig(path: string): Promise<FollowerConfig> {
-  const file = resolve(path);
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (e) {
-    throw new NodeError("BAD_CONFIG", `cannot read config file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file });
-  }
+  const { file, text } = await readConfigFile(path);
   return parseFollowerConfig(text, file);
 }
 

@@ -30,13 +30,13 @@ import type { BlsBackend } from "../../crypto/bls/backend.js";
 import { createHasher, setDefaultHasher } from "../../crypto/hash/backends.js";
 import { merkleRoot } from "../../crypto/merkle.js";
 import type { BlockHeader } from "../../domain/types.js";
-import type { AccountView, BatchSubmitResult, BlockBody, BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, SupplyView, TxStatus, XShardTransferView } from "../../rpc/api.js";
+import type { BatchSubmitResult, BlockSummary, NodeApi, NodeStatus, SubmitResult, TxStatus, XShardTransferView } from "../../rpc/api.js";
 import { createRpcMetrics } from "../../rpc/metrics.js";
 import { RpcServer } from "../../rpc/server.js";
 import { bytesEqual, toHex } from "../../util/bytes.js";
 import { SystemScheduler } from "../../util/clock.js";
 import type { Scheduler } from "../../util/clock.js";
-import { ChainReads } from "../chainReads.js";
+import { ChainReads, CommittedChainApi } from "../chainReads.js";
 import { genesisExecutor } from "../consensusStack.js";
 import { NodeError } from "../errors.js";
 import { appSpecOf, genesisBlock, genesisCertificates, genesisJson, loadGenesis } from "../genesis.js";
@@ -66,7 +66,7 @@ export interface FollowerOpenOptions {
 
 const EMPTY_EVIDENCE: EvidenceReport = { total: 0, dropped: 0, byValidator: {}, proposals: [] };
 
-export class FollowerNode implements NodeApi {
+export class FollowerNode extends CommittedChainApi implements NodeApi {
   readonly config: FollowerConfig;
   readonly genesis: Genesis;
   readonly logger: Logger;
@@ -80,8 +80,7 @@ export class FollowerNode implements NodeApi {
   private readonly chain: CertifiedChain;
   private readonly pool: UpstreamPool;
   private readonly forwarder: TxForwarder;
-  private readonly reads: ChainReads;
-  private readonly listeners = new Set<CommittedBlockListener>();
+  protected readonly reads: ChainReads;
   private readonly genesisText: string;
   private readonly lock: FileLock;
   private readonly refused: Counter;
@@ -89,6 +88,7 @@ export class FollowerNode implements NodeApi {
   private state: "new" | "running" | "stopping" | "stopped" = "new";
 
   private constructor(parts: { config: FollowerConfig; genesis: Genesis; logger: Logger; backend: BlsBackend; store: ChainStore; lock: FileLock; opts: FollowerOpenOptions }) {
+    super();
     const { config, genesis, logger, backend, store, opts } = parts;
     this.config = config;
     this.genesis = genesis;
@@ -206,13 +206,7 @@ export class FollowerNode implements NodeApi {
       }
       this.forwarder.onCommitted(s.txIds);
       const info: BlockSummary = { hash: s.hash, header: s.block.header, txCount: s.block.txs.length, qc: s.qc };
-      for (const l of this.listeners) {
-        try {
-          l(info);
-        } catch (e) {
-          this.logger.error("commit listener threw", { error: String(e) });
-        }
-      }
+      this.notifyCommitted(info);
     }
     const last = summaries[summaries.length - 1];
     if (last !== undefined) this.logger.debug("committed", { height: last.height, txs: last.txIds.length, lagMs: now - last.block.header.timestampMs });
@@ -235,29 +229,11 @@ export class FollowerNode implements NodeApi {
     return this.forwarder.isPending(id) ? { status: "pending" } : null;
   }
 
-  block(height: number | "latest"): BlockSummary | null {
-    return this.reads.block(height);
-  }
 
-  blockTxIds(height: number): Uint8Array | null {
-    return this.reads.blockTxIds(height);
-  }
 
-  blockBody(height: number): BlockBody | null {
-    return this.reads.blockBody(height);
-  }
 
-  commitProof(height: number): BlockSummary[] | null {
-    return this.reads.commitProof(height);
-  }
 
-  proof(height: number, index: number): ProofResult {
-    return this.reads.proof(height, index);
-  }
 
-  kv(key: Uint8Array): Uint8Array | null {
-    return this.reads.kv(key);
-  }
 
   paraStatus(title: string): ParaStatus | null {
     return this.reads.paraStatus(title);
@@ -267,13 +243,7 @@ export class FollowerNode implements NodeApi {
     return this.reads.paraCommit(title, height);
   }
 
-  account(publicKey: Uint8Array): AccountView | null {
-    return this.reads.account(publicKey);
-  }
 
-  supply(): SupplyView | null {
-    return this.reads.supply();
-  }
 
   xshardTransfer(xid: Uint8Array): XShardTransferView | null {
     return this.reads.xshardTransfer(xid);
@@ -303,10 +273,6 @@ export class FollowerNode implements NodeApi {
     return EMPTY_EVIDENCE;
   }
 
-  onCommittedHeader(listener: CommittedBlockListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
 }
 
 async function settle(p: Promise<unknown>): Promise<void> {

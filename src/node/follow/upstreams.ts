@@ -10,7 +10,7 @@
  * validators or other followers — the RPC is the same.
  */
 import { RpcClient } from "../../rpc/client.js";
-import { subscribeBlocks } from "../../rpc/streamClient.js";
+import { subscribeHeads } from "../../rpc/streamClient.js";
 import type { BlockSummary, BlockBody } from "../../rpc/api.js";
 import { NodeError } from "../errors.js";
 import type { Logger } from "../logger.js";
@@ -99,24 +99,4 @@ export class UpstreamPool {
 }
 
 /** `Subscribe` over the real `/v1/stream`. */
-export const wsSubscribe: Subscribe = (url, onHead, onClose) => {
-  let frames = 0;
-  let closed = false;
-  const sub = subscribeBlocks(url, {
-    onBlock: (b) => {
-      frames++;
-      onHead(b.header.height);
-    },
-    onClose: () => {
-      if (closed) return;
-      closed = true;
-      onClose(frames);
-    },
-  });
-  return {
-    close: () => {
-      closed = true;
-      sub.close();
-    },
-  };
-};
+export const wsSubscribe: Subscribe = (url, onHead, onClose) => subscribeHeads(url, onHead, onClose);

@@ -12,6 +12,7 @@
  * asks the head and catches up from its cursors. Retries wait `retryMs` on the injected scheduler.
  */
 import type { Scheduler, TimerHandle } from "../../util/clock.js";
+import { StepLoop } from "../../util/stepLoop.js";
 import type { Logger } from "../logger.js";
 import type { MainBlock, MainChainClient } from "./mainChain.js";
 
@@ -50,8 +51,7 @@ export class MainFollower {
   private watched: number;
   private knownHead = -1;
   private running = false;
-  private pumping: Promise<void> | null = null;
-  private again = false;
+  private readonly loop: StepLoop;
   private unsubscribe: (() => void) | null = null;
   private retry: TimerHandle | null = null;
 
@@ -59,6 +59,14 @@ export class MainFollower {
     this.retryMs = opts.retryMs ?? 1_000;
     this.m = modules;
     this.watched = modules.builder.lastMainHeight;
+    this.loop = new StepLoop(
+      () => this.step(),
+      (e) => {
+        this.m.logger.warn("main chain follower: request failed, retrying", { error: e instanceof Error ? e.message : String(e), retryMs: this.retryMs });
+        this.scheduleRetry();
+      },
+      () => this.running,
+    );
   }
 
   /** The main chain's head as last heard. */
@@ -83,7 +91,7 @@ export class MainFollower {
 
   /** Resolves when the current catch-up run (if any) is over. */
   idle(): Promise<void> {
-    return this.pumping ?? Promise.resolve();
+    return this.loop.idle();
   }
 
   /** A new main head (from the stream). */
@@ -94,28 +102,7 @@ export class MainFollower {
 
   /** Walks forward as far as the known head allows. Single-flight: a call during a run makes the run go on. */
   pump(): Promise<void> {
-    if (!this.running) return Promise.resolve();
-    if (this.pumping !== null) {
-      this.again = true;
-      return this.pumping;
-    }
-    this.pumping = this.run().finally(() => {
-      this.pumping = null;
-    });
-    return this.pumping;
-  }
-
-  private async run(): Promise<void> {
-    do {
-      this.again = false;
-      try {
-        while (this.running && (await this.step()));
-      } catch (e) {
-        this.m.logger.warn("main chain follower: request failed, retrying", { error: e instanceof Error ? e.message : String(e), retryMs: this.retryMs });
-        this.scheduleRetry();
-        return;
-      }
-    } while (this.again && this.running);
+    return this.loop.trigger();
   }
 
   /** Processes one main height; false when there is nothing to do until the next head. */

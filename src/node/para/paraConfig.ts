@@ -11,14 +11,12 @@
  * Paths are relative to the config file's directory. `blockPolicy` exists to run the seed's scenario of two para nodes
  * on different policies (they build different chains and never agree); leave it out otherwise.
  */
-import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { MAX_COMMITS_PER_TX } from "../../chain/app/paracross/format.js";
 import { MAX_CERT_SIGNERS } from "../../domain/limits.js";
 import { LOG_LEVELS } from "../config.js";
 import type { LogLevel } from "../config.js";
-import { NodeError } from "../errors.js";
-import { FieldReader, join, parseJsonDocument } from "../fields.js";
+import { FieldReader, join, parseJsonDocument, readConfigFile } from "../fields.js";
 import type { Json } from "../fields.js";
 import type { ParaBlockPolicy } from "./paraGenesis.js";
 import { MAX_EMPTY_BLOCK_INTERVAL } from "./paraGenesis.js";
@@ -49,13 +47,7 @@ export interface ParaNodeConfig {
 }
 
 export async function loadParaNodeConfig(path: string): Promise<ParaNodeConfig> {
-  const file = resolve(path);
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (e) {
-    throw new NodeError("BAD_CONFIG", `cannot read config file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file });
-  }
+  const { file, text } = await readConfigFile(path);
   return parseParaNodeConfig(text, file);
 }
 

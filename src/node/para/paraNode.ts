@@ -15,7 +15,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Registry } from "prom-client";
 import type { BuiltApplication } from "../../chain/app/build.js";
-import { ChainReads } from "../chainReads.js";
+import { ChainReads, CommittedChainApi } from "../chainReads.js";
 import { LmdbChainStore } from "../../chain/store/lmdbStore.js";
 import type { ChainStore } from "../../chain/store/interface.js";
 import { loadBlsBackend } from "../../crypto/bls/backend.js";
@@ -24,7 +24,7 @@ import { loadKeyFile } from "../../crypto/bls/keyFile.js";
 import type { ValidatorKey } from "../../crypto/bls/keyFile.js";
 import { blockHasher } from "../../consensus/blockHash.js";
 import type { EvidenceReport } from "../../consensus/validation/evidence.js";
-import type { AccountView, BlockBody, BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, SupplyView, TxStatus } from "../../rpc/api.js";
+import type { BlockSummary, NodeApi, NodeStatus, SubmitResult, TxStatus } from "../../rpc/api.js";
 import { HttpError } from "../../rpc/errors.js";
 import { createRpcMetrics } from "../../rpc/metrics.js";
 import { RpcServer } from "../../rpc/server.js";
@@ -60,7 +60,7 @@ const EMPTY_EVIDENCE: EvidenceReport = { total: 0, dropped: 0, byValidator: {}, 
 /** Wait between attempts to reach the main chain at start. */
 const START_RETRY_MS = 1_000;
 
-export class ParaNode implements NodeApi {
+export class ParaNode extends CommittedChainApi implements NodeApi {
   readonly config: ParaNodeConfig;
   readonly genesis: ParaGenesis;
   readonly logger: Logger;
@@ -77,15 +77,15 @@ export class ParaNode implements NodeApi {
   private readonly main: MainChainClient;
   private readonly scheduler: Scheduler;
   private readonly locks: readonly FileLock[];
-  private readonly listeners = new Set<CommittedBlockListener>();
   /** Blocks, proofs, KV, accounts and supply reads over the store (shared with the validator node). */
-  private readonly reads: ChainReads;
+  protected readonly reads: ChainReads;
   private readonly genesisText: string;
   private resolveDone!: (code: number) => void;
   private state: "new" | "running" | "stopping" | "stopped" = "new";
   private startRetry: TimerHandle | null = null;
 
   private constructor(parts: { config: ParaNodeConfig; genesis: ParaGenesis; logger: Logger; backend: BlsBackend; key: ValidatorKey; store: ChainStore; locks: readonly FileLock[]; opts: ParaNodeOpenOptions }) {
+    super();
     const { config, genesis, logger, backend, key, store } = parts;
     this.config = config;
     this.genesis = genesis;
@@ -204,13 +204,7 @@ export class ParaNode implements NodeApi {
     if (rec === undefined) return;
     this.logger.debug("para block", { height, mainHeight: rec.block.header.view, txs: rec.block.txs.length });
     const info: BlockSummary = { hash: rec.hash, header: rec.block.header, txCount: rec.block.txs.length, qc: rec.qc };
-    for (const l of this.listeners) {
-      try {
-        l(info);
-      } catch (e) {
-        this.logger.error("commit listener threw", { error: String(e) });
-      }
-    }
+    this.notifyCommitted(info);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -225,37 +219,13 @@ export class ParaNode implements NodeApi {
     return loc === undefined ? null : { status: "committed", height: loc.height, index: loc.index, ok: loc.ok };
   }
 
-  block(height: number | "latest"): BlockSummary | null {
-    return this.reads.block(height);
-  }
 
-  blockTxIds(height: number): Uint8Array | null {
-    return this.reads.blockTxIds(height);
-  }
 
-  blockBody(height: number): BlockBody | null {
-    return this.reads.blockBody(height);
-  }
 
-  commitProof(height: number): BlockSummary[] | null {
-    return this.reads.commitProof(height);
-  }
 
-  proof(height: number, index: number): ProofResult {
-    return this.reads.proof(height, index);
-  }
 
-  kv(key: Uint8Array): Uint8Array | null {
-    return this.reads.kv(key);
-  }
 
-  account(publicKey: Uint8Array): AccountView | null {
-    return this.reads.account(publicKey);
-  }
 
-  supply(): SupplyView | null {
-    return this.reads.supply();
-  }
 
   status(): NodeStatus {
     return {
@@ -278,10 +248,6 @@ export class ParaNode implements NodeApi {
     return EMPTY_EVIDENCE;
   }
 
-  onCommittedHeader(listener: CommittedBlockListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
 }
 
 async function settle(p: Promise<unknown>): Promise<void> {

@@ -11,7 +11,7 @@ import type { Hasher } from "../../crypto/hasher.js";
 import { defaultHasher } from "../../crypto/hash/backends.js";
 import { txRoot } from "../../chain/blocks.js";
 import { RpcClient } from "../../rpc/client.js";
-import { subscribeBlocks } from "../../rpc/streamClient.js";
+import { subscribeHeads } from "../../rpc/streamClient.js";
 import type { Logger } from "../logger.js";
 import { ParaNodeError } from "./errors.js";
 import type { MainBlock, MainChainClient, ParaStatusView } from "./mainChain.js";
@@ -106,17 +106,11 @@ export class RpcMainChain implements MainChainClient {
   }
 
   subscribeHeads(onHead: (height: number) => void, onClose: () => void): () => void {
-    let closed = false;
-    let frames = 0;
     const url = this.url;
-    const sub = subscribeBlocks(url, {
-      onBlock: (b) => {
-        frames++;
-        onHead(b.header.height);
-      },
-      onClose: () => {
-        if (closed) return;
-        closed = true;
+    const sub = subscribeHeads(
+      url,
+      onHead,
+      (frames) => {
         // A stream that closes before its first frame (refused upgrade, 426 through a proxy, node down): the next
         // subscription tries the next main node, as a failed request does (seen in the e2e tests: a relay that did not
         // pass upgrades left every para node on a dead stream while the same node's HTTP worked).
@@ -126,12 +120,9 @@ export class RpcMainChain implements MainChainClient {
         }
         onClose();
       },
-      onError: (e) => this.modules.logger.debug("main stream error", { url, error: e.message }),
-    });
-    return () => {
-      closed = true;
-      sub.close();
-    };
+      (e) => this.modules.logger.debug("main stream error", { url, error: e.message }),
+    );
+    return () => sub.close();
   }
 
   private async verifyIdentity(c: RpcClient, expect: { readonly chainId: string; readonly genesisHash: Uint8Array }): Promise<void> {
