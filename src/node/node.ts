@@ -14,6 +14,7 @@
  * releases the locks.
  * `done` resolves when the node stopped, with the exit code (0 after `stop()`, 1 after a fatal error).
  */
+import { settle } from "../util/errors.js";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Registry } from "prom-client";
@@ -353,14 +354,8 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
     return this.mempool.has(id) ? { status: "pending" } : null;
   }
 
-
-
-
-
   /** Blocks, proofs, KV, accounts, supply and paracross reads over the store (shared with the para node). */
   protected readonly reads: ChainReads;
-
-
 
   paraStatus(title: string): ParaStatus | null {
     return this.reads.paraStatus(title);
@@ -369,8 +364,6 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
   paraCommit(title: string, height: number): DoneCommit | null {
     return this.reads.paraCommit(title, height);
   }
-
-
 
   xshardTransfer(xid: Uint8Array): XShardTransferView | null {
     return this.reads.xshardTransfer(xid);
@@ -397,16 +390,7 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
     return this.shell.evidence();
   }
 
-
   private peersConnected(): number {
     return this.transport.peers.filter((p) => this.transport.isConnected(p)).length;
-  }
-}
-
-async function settle(p: Promise<unknown>): Promise<void> {
-  try {
-    await p;
-  } catch {
-    // Closing is best effort: one layer failing to close must not keep the others open.
   }
 }

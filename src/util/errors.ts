@@ -17,3 +17,12 @@ export class QuireError<Code extends string = string, Payload extends object = R
 
 /** Thrown for malformed caller input to a utility (bad hex). */
 export class InputError extends QuireError<"BAD_HEX"> {}
+
+/** Awaits `p` and ignores its failure: closing is best effort, one layer failing to close must not keep others open. */
+export async function settle(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch {
+    // Best effort (see above).
+  }
+}

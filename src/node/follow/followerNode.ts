@@ -12,6 +12,7 @@
  * Lifecycle as `QuireNode`: `open` locks the data directory and builds everything; `start` binds the RPC port and
  * starts following; `stop` stops following, closes the RPC server and the store, releases the lock.
  */
+import { settle } from "../../util/errors.js";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Counter, Registry } from "prom-client";
@@ -229,12 +230,6 @@ export class FollowerNode extends CommittedChainApi implements NodeApi {
     return this.forwarder.isPending(id) ? { status: "pending" } : null;
   }
 
-
-
-
-
-
-
   paraStatus(title: string): ParaStatus | null {
     return this.reads.paraStatus(title);
   }
@@ -242,8 +237,6 @@ export class FollowerNode extends CommittedChainApi implements NodeApi {
   paraCommit(title: string, height: number): DoneCommit | null {
     return this.reads.paraCommit(title, height);
   }
-
-
 
   xshardTransfer(xid: Uint8Array): XShardTransferView | null {
     return this.reads.xshardTransfer(xid);
@@ -271,14 +264,5 @@ export class FollowerNode extends CommittedChainApi implements NodeApi {
 
   evidence(): EvidenceReport {
     return EMPTY_EVIDENCE;
-  }
-
-}
-
-async function settle(p: Promise<unknown>): Promise<void> {
-  try {
-    await p;
-  } catch {
-    // Closing is best effort.
   }
 }

@@ -11,6 +11,7 @@
  * RPC port, asks the main chain for the done height (retrying on the scheduler while no main node answers) and starts
  * following; `stop` stops following, closes the RPC server and the store, releases the locks.
  */
+import { settle } from "../../util/errors.js";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Registry } from "prom-client";
@@ -219,14 +220,6 @@ export class ParaNode extends CommittedChainApi implements NodeApi {
     return loc === undefined ? null : { status: "committed", height: loc.height, index: loc.index, ok: loc.ok };
   }
 
-
-
-
-
-
-
-
-
   status(): NodeStatus {
     return {
       chainId: this.genesis.chainId,
@@ -246,14 +239,5 @@ export class ParaNode extends CommittedChainApi implements NodeApi {
 
   evidence(): EvidenceReport {
     return EMPTY_EVIDENCE;
-  }
-
-}
-
-async function settle(p: Promise<unknown>): Promise<void> {
-  try {
-    await p;
-  } catch {
-    // Closing is best effort.
   }
 }
