@@ -2,7 +2,8 @@
  * Followers end to end (issue 16): 4 validators and 2 followers as real processes — follower 0 follows the validators,
  * follower 1 follows follower 0. Client load goes to the followers only (`quire load --rpc f0,f1`), which forward it to
  * validators; then every tx a follower acknowledged is committed on every follower (`GET /v1/tx/:id`), the followers'
- * blocks are the validators' blocks, their KV state answers, and a follower's `/v1/stream` delivers frames.
+ * blocks are the validators' blocks, their KV state answers, a follower's `/v1/stream` delivers frames, and a follower
+ * whose validator is killed follows on from the fallback of its window.
  */
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
@@ -90,4 +91,23 @@ test("followers: load through followers only is committed and reported by every 
 
   // Lag metric on the follower's /metrics.
   assert.match(await followers[0]!.metrics(), /^quire_follower_lag_blocks \d+$/m);
+
+  // The validator follower 0 streams from is killed: it moves to the fallback of its window and keeps following.
+  const upstream = (await followers[0]!.status()).follower!.upstream!;
+  const victim = n.urls.indexOf(upstream);
+  assert.ok(victim >= 0);
+  await n.cluster.kill(victim);
+  const before = (await followers[0]!.status()).committedHeight;
+  const moved = await until(
+    "follower 0 following on from another validator",
+    async () => {
+      const st = await followers[0]!.status();
+      return st.committedHeight >= before + 3 && st.follower!.upstream !== upstream ? st : undefined;
+    },
+    30_000,
+    () => followerLogs(n),
+  );
+  assert.ok(n.urls.includes(moved.follower!.upstream!));
+  // Follower 1, behind follower 0, moves on with it.
+  await until("follower 1 following on", async () => ((await followers[1]!.status()).committedHeight >= before + 2 ? true : undefined), 30_000, () => followerLogs(n));
 });

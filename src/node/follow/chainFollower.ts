@@ -102,7 +102,7 @@ export class ChainFollower {
   private async step(): Promise<boolean> {
     // The pool failed over to another upstream: stream from that one.
     if (this.stream !== null && this.streamUrl !== this.m.pool.url) {
-      this.resubscribe();
+      this.dropStream();
       this.subscribe();
     }
     const from = this.m.chain.tip.height + 1;
@@ -133,7 +133,7 @@ export class ChainFollower {
       this.m.onRefused?.(r.code);
       this.m.logger.warn("follower: upstream served a block that fails verification", { upstream: this.m.pool.url, code: r.code, height: r.height, reason: r.reason });
       this.m.pool.demote(`${r.code} at height ${r.height}`);
-      this.resubscribe();
+      this.dropStream();
       this.scheduleRetry();
       return false;
     }
@@ -176,8 +176,8 @@ export class ChainFollower {
     );
   }
 
-  /** The primary changed: stream from the new one. */
-  private resubscribe(): void {
+  /** Ends the stream (the primary changed or misbehaved); the next `subscribe()` streams from the current primary. */
+  private dropStream(): void {
     this.stream?.close();
     this.stream = null;
   }
