@@ -62,7 +62,7 @@ export interface GenesisValidator {
 
 /** The application modules a chain can run (src/chain/app/modular.ts). */
 export type AppModuleName = ModuleName;
-export const APP_MODULE_NAMES: readonly AppModuleName[] = ["kv", "accounts", "paracross", "xshard"];
+export const APP_MODULE_NAMES: readonly AppModuleName[] = ["kv", "accounts", "paracross", "xshard", "validators"];
 
 export interface GenesisApp {
   readonly name: "kv" | "quire";
@@ -335,6 +335,7 @@ export function appSpecOf(g: Genesis): AppSpec {
     modules: g.app.modules,
     chainId: g.chainIdBytes,
     paras: g.paras.map((p) => ({ title: p.title, nodes: p.nodes.map((n) => n.publicKey) })),
+    validators: g.validators.map((v) => v.publicKey),
     ...(g.network !== undefined ? { network: shardNetworkOf(g.network) } : {}),
   };
 }
