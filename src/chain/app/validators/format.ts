@@ -96,13 +96,18 @@ export function changeMessage(chainId: Uint8Array, epoch: number, changeBytes: U
 
 /** What an added key signs (its proof of possession, binding its address). */
 export function joinMessage(chainId: Uint8Array, publicKey: Uint8Array, host: string, port: number): Uint8Array {
+  return boundMessage(JOIN_DOMAIN, chainId, keyAddressBytes(publicKey, host, port));
+}
+
+/** publicKey ‖ u8 len ‖ host ‖ u16 port: the joined key and its address (also the module's registry entry). */
+export function keyAddressBytes(publicKey: Uint8Array, host: string, port: number): Uint8Array {
   const h = utf8(host);
-  const body = new Uint8Array(PUBLIC_KEY_BYTES + 1 + h.length + 2);
-  body.set(publicKey, 0);
-  body[PUBLIC_KEY_BYTES] = h.length;
-  body.set(h, PUBLIC_KEY_BYTES + 1);
-  new DataView(body.buffer).setUint16(PUBLIC_KEY_BYTES + 1 + h.length, port);
-  return boundMessage(JOIN_DOMAIN, chainId, body);
+  const out = new Uint8Array(PUBLIC_KEY_BYTES + 1 + h.length + 2);
+  out.set(publicKey, 0);
+  out[PUBLIC_KEY_BYTES] = h.length;
+  out.set(h, PUBLIC_KEY_BYTES + 1);
+  new DataView(out.buffer).setUint16(PUBLIC_KEY_BYTES + 1 + h.length, port);
+  return out;
 }
 
 export function encodeChangeTx(epoch: number, changeBytes: Uint8Array, signers: Uint8Array, signature: Uint8Array): Uint8Array {

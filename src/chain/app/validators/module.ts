@@ -25,7 +25,7 @@ import { QuireError } from "../../../util/errors.js";
 import type { CheckResult, DeliverResult } from "../interface.js";
 import type { NamespacedState } from "../keyedState.js";
 import type { AppModule, BlockContext } from "../modular.js";
-import { changeMessage, decodeChangeTx, encodeChange, encodeChangeTx, joinMessage, PUBLIC_KEY_BYTES, VALSET_TX_TAG } from "./format.js";
+import { changeMessage, decodeChangeTx, encodeChange, encodeChangeTx, joinMessage, keyAddressBytes, PUBLIC_KEY_BYTES, VALSET_TX_TAG } from "./format.js";
 import type { AddChange, ValsetChange } from "./format.js";
 
 export type ValsetErrorCode =
@@ -139,7 +139,7 @@ export class ValidatorsModule implements AppModule {
       if (index >= 0 && members.includes(index)) return { ok: false, code: "ALREADY_VALIDATOR" };
       if (!this.verifyOne(pk, joinMessage(this.chainId, c.publicKey, c.host, c.port), c.joinSignature)) return { ok: false, code: "BAD_JOIN_SIGNATURE" };
       if (index < 0) index = size;
-      added = { index, entry: encodeEntry(c.publicKey, c.host, c.port) };
+      added = { index, entry: keyAddressBytes(c.publicKey, c.host, c.port) };
       next = [...members, index].sort((a, b) => a - b);
     }
     // The quorum's signature last: the checks above are cheap and fail first on garbage.
@@ -256,16 +256,6 @@ function u64(v: number): Uint8Array {
 
 function readU64(v: Uint8Array | undefined): number | undefined {
   return v === undefined ? undefined : Number(new DataView(v.buffer, v.byteOffset, v.byteLength).getBigUint64(0));
-}
-
-function encodeEntry(publicKey: Uint8Array, host: string, port: number): Uint8Array {
-  const h = utf8(host);
-  const out = new Uint8Array(PUBLIC_KEY_BYTES + 1 + h.length + 2);
-  out.set(publicKey, 0);
-  out[PUBLIC_KEY_BYTES] = h.length;
-  out.set(h, PUBLIC_KEY_BYTES + 1);
-  new DataView(out.buffer).setUint16(PUBLIC_KEY_BYTES + 1 + h.length, port);
-  return out;
 }
 
 /** Entries are written by this module only; a missing or short one is a broken store, not hostile input. */
