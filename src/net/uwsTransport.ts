@@ -146,6 +146,10 @@ interface PeerSlot {
   connects: number;
   /** Banned until this time (scheduler ms); 0 when not banned. */
   bannedUntil: number;
+  /** When the current link authenticated (scheduler ms); -1 without a link. For `peerActivity` only. */
+  connectedSince: number;
+  /** When the last message from this peer arrived, over any link (scheduler ms); -1 before the first. */
+  lastMessageAt: number;
 }
 
 type Resolved = Required<Omit<UwsTransportOptions, "queueLimits" | "backoff" | "listen" | "validators" | "self" | "chainId" | "admission">>;
@@ -254,6 +258,8 @@ export class UwsTransport implements Transport, LinkOwner {
         flagged: false,
         connects: 0,
         bannedUntil: 0,
+        connectedSince: -1,
+        lastMessageAt: -1,
       });
     });
     this.peers = peers;
@@ -425,6 +431,17 @@ export class UwsTransport implements Transport, LinkOwner {
     return (this.slots[peer]?.bannedUntil ?? 0) > this.scheduler.now();
   }
 
+  /**
+   * When `peer`'s current link came up and when its last message arrived, on this transport's scheduler clock (null:
+   * not connected / nothing received yet). Read-only, for operators (`GET /v1/peers`); the link paths pay one
+   * timestamp write each for it (no allocation per message).
+   */
+  peerActivity(peer: PeerId): { connectedSince: number | null; lastMessageAt: number | null } {
+    const s = this.slot(peer);
+    const up = s.link?.isOpen ?? false;
+    return { connectedSince: up && s.connectedSince >= 0 ? s.connectedSince : null, lastMessageAt: s.lastMessageAt >= 0 ? s.lastMessageAt : null };
+  }
+
   stats(): TransportStats {
     const peers: PeerStats[] = [];
     for (const s of this.slots) {
@@ -479,6 +496,7 @@ export class UwsTransport implements Transport, LinkOwner {
     }
     s.link = link;
     s.connects++;
+    s.connectedSince = this.scheduler.now();
     s.blocked = false;
     this.handler.onPeerUp?.(peer);
     this.scheduleFlush(s);
@@ -487,6 +505,7 @@ export class UwsTransport implements Transport, LinkOwner {
   linkMessage(link: Link, priority: Priority, payload: Uint8Array): void {
     const s = this.slots[link.peer!]!;
     if (s.link !== link) return; // a replaced link's last frames
+    s.lastMessageAt = this.scheduler.now();
     const st = s.queue.classes[priority]!;
     st.receivedMessages++;
     st.receivedBytes += payload.length;
@@ -511,6 +530,7 @@ export class UwsTransport implements Transport, LinkOwner {
       if (s.link === link) {
         s.link = undefined;
         s.blocked = false;
+        s.connectedSince = -1;
         this.handler.onPeerDown?.(s.id, refusal ?? "closed");
       }
       if (this.state === "started" && link.role === "dialer" && s.link === undefined && s.dialing === undefined) this.scheduleReconnect(s);
