@@ -6,7 +6,7 @@
  * Decoders treat the document as untrusted: a wrong shape, a non-integer, bad hex or a wrong digest length is an
  * `RpcClientError("BAD_RESPONSE")`, never a silently wrong value.
  */
-import type { AccountView, BlockSummary, ConsensusView, NodeHealth, NodeStatus, ParaNodeStatus, PeerView, SupplyView, TxReceipt, TxStatus, ValidatorSetView, ViewAndBlock, XShardTransferView } from "./api.js";
+import type { AccountView, BlockSummary, ConsensusView, HealthReason, NodeHealth, NodeStatus, ParaNodeStatus, PeerView, SupplyView, TxReceipt, TxStatus, ValidatorSetView, ViewAndBlock, XShardTransferView } from "./api.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
 import type { BlockHeader, QuorumCert } from "../domain/types.js";
 import { HASH_BYTES, MAX_UINT53, SIGNATURE_BYTES } from "../domain/limits.js";
@@ -432,6 +432,29 @@ export function decodeStatus(v: unknown): NodeStatus {
     peersConnected: uint(o, "peersConnected", "status"),
     mempoolSize: uint(o, "mempoolSize", "status"),
     ...(o["para"] !== undefined ? { para: decodeParaNodeStatus(o["para"]) } : {}),
+  };
+}
+
+const HEALTH_REASONS: readonly HealthReason[] = ["NO_PEERS", "NOT_COMMITTING", "CATCHING_UP"];
+
+/** `GET /v1/health`'s document, from a 200 or a 503 (whose `error` beside it is ignored here). */
+export function decodeHealth(v: unknown): NodeHealth {
+  const o = object(v, "health");
+  const ok = o["ok"];
+  const reason = o["reason"];
+  const detail = o["detail"];
+  if (typeof ok !== "boolean") bad("health.ok must be a boolean");
+  if (ok ? reason !== null : !HEALTH_REASONS.includes(reason as HealthReason)) bad(`health.reason must be ${ok ? "null when ok" : HEALTH_REASONS.join(", ")}`);
+  if (detail !== null && typeof detail !== "string") bad("health.detail must be a string or null");
+  return {
+    ok,
+    reason: reason as HealthReason | null,
+    detail,
+    committedHeight: uint(o, "committedHeight", "health"),
+    lastCommitAgeMs: uint(o, "lastCommitAgeMs", "health"),
+    notCommittingAfterMs: uint(o, "notCommittingAfterMs", "health"),
+    peersConnected: uint(o, "peersConnected", "health"),
+    peersNeeded: uint(o, "peersNeeded", "health"),
   };
 }
 

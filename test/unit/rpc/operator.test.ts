@@ -9,7 +9,9 @@ import { assertError, eventually, http, startHarness } from "../../support/rpcHt
 import type { Harness } from "../../support/rpcHttp.js";
 import { ManualScheduler } from "../../../src/util/clock.js";
 import { renderStatusPage } from "../../../src/rpc/statusPage.js";
-import { statusJson } from "../../../src/rpc/json.js";
+import { decodeHealth, statusJson } from "../../../src/rpc/json.js";
+import { RpcClient } from "../../../src/rpc/client.js";
+import { RpcClientError } from "../../../src/rpc/errors.js";
 import type { ConsensusView, PeerView } from "../../../src/rpc/api.js";
 
 const key = (b: number): Uint8Array => new Uint8Array(48).fill(b);
@@ -161,6 +163,30 @@ describe("operator routes", () => {
       } finally {
         h.api.throwOn.delete(method);
       }
+    }
+  });
+
+  test("RpcClient.health: the document as a value for 200 and 503 NODE_UNHEALTHY; a node failure is an HTTP error", async () => {
+    const client = new RpcClient({ url: h.base });
+    const healthy = { ok: true, reason: null, detail: null, committedHeight: 4, lastCommitAgeMs: 10, notCommittingAfterMs: 10_000, peersConnected: 3, peersNeeded: 2 } as const;
+    h.api.healthState = healthy;
+    assert.deepEqual(await client.health(), healthy);
+    const sick = { ...healthy, ok: false, reason: "CATCHING_UP", detail: "catching up: committed height 4, peers announced 900" } as const;
+    h.api.healthState = sick;
+    assert.deepEqual(await client.health(), sick);
+    h.api.throwOn.add("health");
+    try {
+      await assert.rejects(client.health(), (e: unknown) => e instanceof RpcClientError && e.code === "HTTP" && /INTERNAL/.test(e.message));
+    } finally {
+      h.api.throwOn.delete("health");
+    }
+  });
+
+  test("decodeHealth refuses a document it cannot trust", () => {
+    const good = { ok: false, reason: "NO_PEERS", detail: "x", committedHeight: 1, lastCommitAgeMs: 1, notCommittingAfterMs: 1, peersConnected: 0, peersNeeded: 2 };
+    assert.equal(decodeHealth(good).reason, "NO_PEERS");
+    for (const broken of [{ ...good, reason: "BORED" }, { ...good, ok: true }, { ...good, ok: "no" }, { ...good, peersConnected: -1 }, { ...good, detail: 5 }]) {
+      assert.throws(() => decodeHealth(broken), (e: unknown) => e instanceof RpcClientError && e.code === "BAD_RESPONSE", JSON.stringify(broken));
     }
   });
 
