@@ -148,8 +148,8 @@ interface PeerSlot {
   bannedUntil: number;
   /** When the current link authenticated (scheduler ms); -1 without a link. For `peerActivity` only. */
   connectedSince: number;
-  /** When the last message from this peer arrived, over any link (scheduler ms); -1 before the first. */
-  lastMessageAt: number;
+  /** When the last frame arrived on a link that has since closed (scheduler ms); -1 before any. For `peerActivity`. */
+  lastReceivedAt: number;
 }
 
 type Resolved = Required<Omit<UwsTransportOptions, "queueLimits" | "backoff" | "listen" | "validators" | "self" | "chainId" | "admission">>;
@@ -259,7 +259,7 @@ export class UwsTransport implements Transport, LinkOwner {
         connects: 0,
         bannedUntil: 0,
         connectedSince: -1,
-        lastMessageAt: -1,
+        lastReceivedAt: -1,
       });
     });
     this.peers = peers;
@@ -432,14 +432,16 @@ export class UwsTransport implements Transport, LinkOwner {
   }
 
   /**
-   * When `peer`'s current link came up and when its last message arrived, on this transport's scheduler clock (null:
-   * not connected / nothing received yet). Read-only, for operators (`GET /v1/peers`); the link paths pay one
-   * timestamp write each for it (no allocation per message).
+   * When `peer`'s current link came up, and when the last frame from it arrived (a message or a liveness ping/pong, on
+   * the current link or the last one), on this transport's scheduler clock; null: not connected / never connected.
+   * Read-only, for operators (`GET /v1/peers`). It costs the message path nothing: the arrival time is the link's
+   * liveness stamp, read once per frame anyway (link.ts); only link-up and link-down write here.
    */
-  peerActivity(peer: PeerId): { connectedSince: number | null; lastMessageAt: number | null } {
+  peerActivity(peer: PeerId): { connectedSince: number | null; lastReceivedAt: number | null } {
     const s = this.slot(peer);
     const up = s.link?.isOpen ?? false;
-    return { connectedSince: up && s.connectedSince >= 0 ? s.connectedSince : null, lastMessageAt: s.lastMessageAt >= 0 ? s.lastMessageAt : null };
+    const last = s.link !== undefined ? s.link.lastReceivedAt : s.lastReceivedAt;
+    return { connectedSince: up && s.connectedSince >= 0 ? s.connectedSince : null, lastReceivedAt: last >= 0 ? last : null };
   }
 
   stats(): TransportStats {
@@ -505,7 +507,6 @@ export class UwsTransport implements Transport, LinkOwner {
   linkMessage(link: Link, priority: Priority, payload: Uint8Array): void {
     const s = this.slots[link.peer!]!;
     if (s.link !== link) return; // a replaced link's last frames
-    s.lastMessageAt = this.scheduler.now();
     const st = s.queue.classes[priority]!;
     st.receivedMessages++;
     st.receivedBytes += payload.length;
@@ -531,6 +532,7 @@ export class UwsTransport implements Transport, LinkOwner {
         s.link = undefined;
         s.blocked = false;
         s.connectedSince = -1;
+        s.lastReceivedAt = link.lastReceivedAt;
         this.handler.onPeerDown?.(s.id, refusal ?? "closed");
       }
       if (this.state === "started" && link.role === "dialer" && s.link === undefined && s.dialing === undefined) this.scheduleReconnect(s);

@@ -470,7 +470,7 @@ export class QuireNode implements NodeApi {
         address: this.config.peers[p] ?? null,
         connected: t.isConnected(p),
         connectedSince: wall(a.connectedSince),
-        lastMessageAt: wall(a.lastMessageAt),
+        lastMessageAt: wall(a.lastReceivedAt),
         committedHeight: heights.get(p) ?? null,
         penalties: { points: this.penalties.points(p), muted: this.penalties.muted(p), strikes: this.penalties.strikes(p), banned: t.isBanned(p) },
       };

@@ -200,7 +200,10 @@ export interface PeerView {
   readonly connected: boolean;
   /** When the current link came up; null while disconnected. */
   readonly connectedSince: number | null;
-  /** When the last message from it arrived (over any link since this node started); null if none yet. */
+  /**
+   * When the last frame from it arrived (a message, or a liveness ping when the link is quiet; peers push a hello every
+   * second), on the current link or the last one; null if it never connected.
+   */
   readonly lastMessageAt: number | null;
   /** Its committed height as it last announced it (hello); null when unknown (no hello since its link came up). */
   readonly committedHeight: number | null;
