@@ -16,6 +16,11 @@ const ROUTES: readonly (readonly [string, string])[] = [
   ["GET /v1/blocks/:height/proof/:index", "RFC 6962 inclusion proof (input of quire merkle verify)"],
   ["GET /v1/kv/:key", "committed value of a key (percent-encoded bytes)"],
   ["GET /v1/status", "node status"],
+  ["GET /v1/health", "200 when connected, in sync and committing; 503 with the reason (NO_PEERS, NOT_COMMITTING, CATCHING_UP)"],
+  ["GET /v1/peers", "every validator peer: address, link, last message, announced height, penalties"],
+  ["GET /v1/validators", "the validator set (epoch, keys, voting power, addresses)"],
+  ["GET /v1/config", "the effective node config, without secrets"],
+  ["GET /v1/consensus", "view, leader, view deadline, last vote, high QC, last TC, timeouts"],
   ["GET /v1/stream", "WebSocket: one JSON frame per committed block"],
   ["GET /metrics", "Prometheus metrics"],
 ];
