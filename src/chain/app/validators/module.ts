@@ -20,7 +20,7 @@
 import type { BlsBackend, PublicKey, SecretKey } from "../../../crypto/bls/backend.js";
 import { bitmapSignerSets } from "../../../consensus/adapters/bitmapSignerSets.js";
 import { quorumSize } from "../../../domain/quorum.js";
-import { bytesEqual, utf8 } from "../../../util/bytes.js";
+import { bytesEqual, bytesKey, utf8 } from "../../../util/bytes.js";
 import { QuireError } from "../../../util/errors.js";
 import type { CheckResult, DeliverResult } from "../interface.js";
 import type { NamespacedState } from "../keyedState.js";
@@ -90,8 +90,11 @@ export class ValidatorsModule implements AppModule {
   private readonly genesisKeys: readonly Uint8Array[];
   private readonly state: NamespacedState;
   private readonly bls: BlsBackend;
-  /** Parsed public keys by registry index (immutable once registered, so a cache never goes stale). */
-  private readonly parsed = new Map<number, PublicKey>();
+  /**
+   * Parsed public keys by their bytes. Not by registry index: two speculative forks may register different keys under
+   * the same new index, and a cache keyed by index would then verify one fork with the other's key.
+   */
+  private readonly parsed = new Map<string, PublicKey>();
 
   constructor(opts: ValidatorsModuleOptions, modules: ValidatorsModuleModules) {
     if (opts.genesisValidators.length < 1) throw new ValsetError("MALFORMED", "a chain has at least one genesis validator");
@@ -203,10 +206,13 @@ export class ValidatorsModule implements AppModule {
   }
 
   private publicKey(read: (k: Uint8Array) => Uint8Array | undefined, i: number): PublicKey {
-    let pk = this.parsed.get(i);
+    const bytes = this.entryKey(read, i);
+    const key = bytesKey(bytes);
+    let pk = this.parsed.get(key);
     if (pk === undefined) {
-      pk = this.bls.publicKeyFromBytes(this.entryKey(read, i));
-      this.parsed.set(i, pk);
+      pk = this.bls.publicKeyFromBytes(bytes);
+      // Bounded by the registry (every key here passed a quorum's signature), not by what clients send.
+      this.parsed.set(key, pk);
     }
     return pk;
   }

@@ -134,3 +134,29 @@ test("a removed validator added again keeps its registry index; the last validat
   const one = chain(1);
   assert.deepEqual(one.block([buildChangeTx(bls, CHAIN, 0, 1, { kind: "remove", index: 0 }, signedBy([0], [0]))]), ["LAST_VALIDATOR"]);
 });
+
+test("two forks that register different keys under the same new index each verify with their own key", () => {
+  const base = new MapState();
+  const built = buildApplication({ bucketBits: 4, modules: ["validators"], chainId: CHAIN, validators: [0, 1, 2, 3].map(pub) }, { committed: base, bls });
+  const run = (state: MapState, height: number, txs: Uint8Array[]): string[] => {
+    built.app.beginBlock(state, { height, txCount: txs.length, txs });
+    const out = txs.map((tx, i) => {
+      const r = built.app.deliver(tx, i);
+      return r.ok ? "ok" : r.code;
+    });
+    built.app.commit();
+    return out;
+  };
+  const forkA = new MapState();
+  const forkB = new MapState();
+  const g = [0, 1, 2, 3];
+  // Fork A registers key 4 as index 4; fork B registers key 5 as index 4.
+  assert.deepEqual(run(forkA, 1, [buildChangeTx(bls, CHAIN, 0, 4, addChange(bls, CHAIN, keys[4]!, "a", 1), signedBy(g, [0, 1, 2]))]), ["ok"]);
+  assert.deepEqual(run(forkB, 1, [buildChangeTx(bls, CHAIN, 0, 4, addChange(bls, CHAIN, keys[5]!, "b", 1), signedBy(g, [0, 1, 2]))]), ["ok"]);
+  const five = [0, 1, 2, 3, 4];
+  // In epoch 1 each fork's index 4 signs with its own key: key 4 on A, key 5 on B.
+  const signedA = buildChangeTx(bls, CHAIN, 1, 5, { kind: "remove", index: 0 }, [...signedBy(five, [1, 2, 3]), { position: 4, secretKey: keys[4]! }]);
+  const signedB = buildChangeTx(bls, CHAIN, 1, 5, { kind: "remove", index: 0 }, [...signedBy(five, [1, 2, 3]), { position: 4, secretKey: keys[5]! }]);
+  assert.deepEqual(run(forkA, 3, [signedB, signedA]), ["BAD_SIGNATURE", "ok"]);
+  assert.deepEqual(run(forkB, 3, [signedA, signedB]), ["BAD_SIGNATURE", "ok"]);
+});
