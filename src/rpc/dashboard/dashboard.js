@@ -279,8 +279,9 @@ async function fillGrid() {
     if (latest.status !== 200 || latest.body === null) return;
     const head = latest.body.height;
     onBlock(latest.body, false);
-    const have = rows.length > 0 ? rows[0].height : 0;
-    const from = Math.max(1, head - GRID_ROWS + 1, have + 1);
+    // The lowest height of the grid's window not shown yet (rows is descending, so walk it from the bottom).
+    let from = Math.max(1, head - GRID_ROWS + 1);
+    for (let i = rows.length - 1; i >= 0 && rows[i].height <= from; i--) if (rows[i].height === from) from++;
     if (from >= head) return;
     const r = await getJson(`/v1/blocks?from=${from}&to=${head - 1}`);
     if (r.status === 200 && r.body !== null && Array.isArray(r.body.blocks)) for (const b of r.body.blocks) onBlock(b, false);

@@ -1,0 +1,68 @@
+/**
+ * A real headless browser for tests of the node's dashboard (`GET /`): Debian's chromium-headless-shell, installed by
+ * scripts/ensure-chromium.sh when missing (apt-get; CI runs as root), driven with playwright-core over CDP. The
+ * browser is a child process of this one: `close()` ends it, and callers call it from `finally`.
+ */
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import type { Browser, CDPSession, Page } from "playwright-core";
+
+const ENSURE = fileURLToPath(new URL("../../../../scripts/ensure-chromium.sh", import.meta.url));
+
+/** The path of a headless Chromium binary, installing Debian's package first if none is there. */
+export function ensureChromium(): string {
+  const r = spawnSync("bash", [ENSURE], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 300_000 });
+  const path = r.stdout.trim().split("\n").at(-1) ?? "";
+  if (r.status !== 0 || path === "") throw new Error(`scripts/ensure-chromium.sh failed (exit ${r.status}):\n${r.stderr.slice(-2000)}`);
+  return path;
+}
+
+export interface DashboardBrowser {
+  readonly browser: Browser;
+  readonly page: Page;
+  /** A DevTools session on the page (heap usage, forced GC). */
+  readonly cdp: CDPSession;
+  /** Console errors and uncaught page errors seen so far (CSP violations land here too). */
+  readonly errors: string[];
+  close(): Promise<void>;
+}
+
+/** Launches the browser and opens one page (not yet navigated), 1280x900. */
+export async function openBrowser(): Promise<DashboardBrowser> {
+  const executablePath = ensureChromium();
+  // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
+  const browser = await chromium.launch({ executablePath, args: ["--no-sandbox", "--disable-gpu", "--enable-precise-memory-info"], timeout: 30_000 });
+  try {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(m.text());
+    });
+    page.on("pageerror", (e) => errors.push(String(e)));
+    const cdp = await context.newCDPSession(page);
+    return { browser, page, cdp, errors, close: () => browser.close() };
+  } catch (e) {
+    await browser.close();
+    throw e;
+  }
+}
+
+/** JS heap in use after a forced garbage collection, in bytes. */
+export async function heapAfterGc(cdp: CDPSession): Promise<number> {
+  await cdp.send("HeapProfiler.collectGarbage");
+  const u = await cdp.send("Runtime.getHeapUsage");
+  return u.usedSize;
+}
+
+/**
+ * Milliseconds from navigation start to the page's first live height (the `quire:first-height` mark dashboard.js
+ * sets), or null before it.
+ */
+export async function firstHeightMs(page: Page): Promise<number | null> {
+  return page.evaluate(() => {
+    const m = performance.getEntriesByName("quire:first-height", "mark")[0];
+    return m === undefined ? null : m.startTime;
+  });
+}
