@@ -4,6 +4,7 @@
 //     qc.signerIndices lists the validators in its certificate). Drives height, tx/s, commit latency and the signer
 //     grid. On close or error it reconnects with exponential back-off and fills the grid's gap from /v1/blocks.
 //   - /v1/status every 2 s (view, leader, mempool, peers), /v1/health every 5 s (may be 404: shown as "—"),
+//     /metrics every 5 s (the node's own commit-latency histogram, a second line on the latency chart),
 //     /v1/genesis once (the validator count, i.e. the grid's columns).
 // Memory stays flat however long the page runs: the charts' history is fixed-size typed arrays indexed by second,
 // the grid holds at most GRID_ROWS blocks and reuses its DOM rows and cells, and nothing is appended per update.
@@ -12,9 +13,10 @@ const HISTORY_SEC = 300;
 const GRID_ROWS = 20;
 const STATUS_POLL_MS = 2000;
 const HEALTH_POLL_MS = 5000;
+const METRICS_POLL_MS = 5000;
 const FETCH_TIMEOUT_MS = 5000;
 const BACKOFF_MIN_MS = 500;
-const BACKOFF_MAX_MS = 15000;
+const BACKOFF_MAX_MS = 5000;
 /** Tiles average over this many whole seconds. */
 const TILE_WINDOW_SEC = 10;
 
@@ -92,9 +94,12 @@ class SecondRing {
 
 const txs = new SecondRing(HISTORY_SEC);
 const latency = new SecondRing(HISTORY_SEC);
+/** The node's own commit latency (its quire_commit_latency_seconds histogram), averaged between two /metrics polls. */
+const nodeLatency = new SecondRing(HISTORY_SEC);
 // Chart input, reused every second: NaN is "no data".
 const tpsValues = new Float64Array(HISTORY_SEC);
 const latencyValues = new Float64Array(HISTORY_SEC);
+const nodeLatencyValues = new Float64Array(HISTORY_SEC);
 /** The second the page started recording (seconds before it are no data, not zero). */
 const startSec = Math.floor(Date.now() / 1000);
 
@@ -152,6 +157,36 @@ async function pollHealth() {
   }
   setText(ui.health, text);
   setTimeout(pollHealth, HEALTH_POLL_MS);
+}
+
+/** The value of an unlabelled sample `name` in Prometheus text, or NaN. */
+function sampleValue(text, name) {
+  const at = text.indexOf(`\n${name} `);
+  if (at < 0) return NaN;
+  const end = text.indexOf("\n", at + 1);
+  return Number(text.slice(at + name.length + 2, end < 0 ? undefined : end));
+}
+
+let lastLatencySum = NaN;
+let lastLatencyCount = NaN;
+
+/** The node-side commit latency: the histogram's sum and count, differenced between polls (blocks since the last). */
+async function pollMetrics() {
+  try {
+    const r = await fetch("/metrics", { cache: "no-store", signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+    if (r.ok) {
+      const text = await r.text();
+      const sum = sampleValue(text, "quire_commit_latency_seconds_sum");
+      const count = sampleValue(text, "quire_commit_latency_seconds_count");
+      // A restarted node starts its counters again: a count that went down only re-bases.
+      if (count > lastLatencyCount && sum >= lastLatencySum) nodeLatency.add(Math.floor(Date.now() / 1000), ((sum - lastLatencySum) / (count - lastLatencyCount)) * 1000);
+      lastLatencySum = sum;
+      lastLatencyCount = count;
+    }
+  } catch {
+    // No /metrics (or unreachable): the chart shows the page's own measure only.
+  }
+  setTimeout(pollMetrics, METRICS_POLL_MS);
 }
 
 async function loadValidatorCount() {
@@ -360,15 +395,19 @@ function fitCanvas(c) {
   return dpr;
 }
 
-/** Draws `values` (oldest first, NaN = no data) as bars or a line, scaled to their maximum; returns that maximum. */
-function drawChart(c, values, color, bars) {
+/**
+ * Draws series on one scale (their common maximum, which it returns). Each is `{values, color, kind}`: values oldest
+ * first, NaN = no data; kind "bars", "line" (lifted over gaps) or "sparse" (a line joining the points it has, for a
+ * series sampled every few seconds).
+ */
+function drawChart(c, series) {
   const dpr = fitCanvas(c);
   const g = c.getContext("2d");
   const w = c.width;
   const h = c.height;
   g.clearRect(0, 0, w, h);
   let max = 0;
-  for (let i = 0; i < values.length; i++) if (values[i] > max) max = values[i];
+  for (const { values } of series) for (let i = 0; i < values.length; i++) if (values[i] > max) max = values[i];
   const top = max > 0 ? max * 1.1 : 1;
   g.strokeStyle = "#d8dde3";
   g.lineWidth = 1;
@@ -379,24 +418,26 @@ function drawChart(c, values, color, bars) {
     g.lineTo(w, y);
   }
   g.stroke();
-  const step = w / values.length;
-  g.fillStyle = color;
-  g.strokeStyle = color;
-  g.lineWidth = 1.5 * dpr;
-  if (bars) {
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i];
-      if (!(v > 0)) continue;
-      const bh = (v / top) * h;
-      g.fillRect(i * step, h - bh, Math.max(1, step - 0.5), bh);
+  for (const { values, color, kind } of series) {
+    const step = w / values.length;
+    g.fillStyle = color;
+    g.strokeStyle = color;
+    g.lineWidth = 1.5 * dpr;
+    if (kind === "bars") {
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        if (!(v > 0)) continue;
+        const bh = (v / top) * h;
+        g.fillRect(i * step, h - bh, Math.max(1, step - 0.5), bh);
+      }
+      continue;
     }
-  } else {
     g.beginPath();
     let pen = false;
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
       if (Number.isNaN(v)) {
-        pen = false;
+        if (kind === "line") pen = false;
         continue;
       }
       const x = i * step + step / 2;
@@ -425,6 +466,8 @@ function tick() {
     const recorded = sec >= startSec;
     tpsValues[k] = ti >= 0 ? txs.sum[ti] : recorded ? 0 : NaN;
     latencyValues[k] = li >= 0 ? latency.sum[li] / latency.count[li] : NaN;
+    const ni = nodeLatency.at(sec);
+    nodeLatencyValues[k] = ni >= 0 ? nodeLatency.sum[ni] / nodeLatency.count[ni] : NaN;
     if (recorded && sec > last - TILE_WINDOW_SEC) {
       tileSecs++;
       if (ti >= 0) tileTx += txs.sum[ti];
@@ -434,10 +477,14 @@ function tick() {
       }
     }
   }
-  if (tileSecs > 0 && ws !== null) setText(ui.tps, fmt1.format(tileTx / tileSecs));
+  // Without a stream the page sees no commits: "—" rather than a made-up zero.
+  setText(ui.tps, tileSecs > 0 && ws !== null ? fmt1.format(tileTx / tileSecs) : DASH);
   setText(ui.latency, tileLatCount > 0 ? `${fmt.format(tileLatSum / tileLatCount)} ms` : DASH);
-  const tpsMax = drawChart(ui.tpsChart, tpsValues, "#2463b8", true);
-  const latMax = drawChart(ui.latencyChart, latencyValues, "#b8541f", false);
+  const tpsMax = drawChart(ui.tpsChart, [{ values: tpsValues, color: "#2463b8", kind: "bars" }]);
+  const latMax = drawChart(ui.latencyChart, [
+    { values: latencyValues, color: "#b8541f", kind: "line" },
+    { values: nodeLatencyValues, color: "#6b3fa0", kind: "sparse" },
+  ]);
   setText(ui.tpsMax, `max ${fmt1.format(tpsMax)}`);
   setText(ui.latencyMax, `max ${fmt.format(latMax)} ms`);
   setTimeout(tick, 1000 - (Date.now() % 1000) + 5);
@@ -448,6 +495,7 @@ function tick() {
 buildGridRows();
 pollStatus();
 pollHealth();
+pollMetrics();
 loadValidatorCount();
 connect();
 tick();

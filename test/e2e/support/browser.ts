@@ -23,8 +23,10 @@ export interface DashboardBrowser {
   readonly page: Page;
   /** A DevTools session on the page (heap usage, forced GC). */
   readonly cdp: CDPSession;
-  /** Console errors and uncaught page errors seen so far (CSP violations land here too). */
-  readonly errors: string[];
+  /** Uncaught exceptions of the page's scripts so far. */
+  readonly pageErrors: string[];
+  /** Console errors so far: CSP violations land here, and so do failed loads (a 404, a refused connection). */
+  readonly consoleErrors: string[];
   close(): Promise<void>;
 }
 
@@ -36,13 +38,14 @@ export async function openBrowser(): Promise<DashboardBrowser> {
   try {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
-    const errors: string[] = [];
+    const pageErrors: string[] = [];
+    const consoleErrors: string[] = [];
     page.on("console", (m) => {
-      if (m.type() === "error") errors.push(m.text());
+      if (m.type() === "error") consoleErrors.push(m.text());
     });
-    page.on("pageerror", (e) => errors.push(String(e)));
+    page.on("pageerror", (e) => pageErrors.push(String(e)));
     const cdp = await context.newCDPSession(page);
-    return { browser, page, cdp, errors, close: () => browser.close() };
+    return { browser, page, cdp, pageErrors, consoleErrors, close: () => browser.close() };
   } catch (e) {
     await browser.close();
     throw e;
