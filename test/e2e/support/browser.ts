@@ -3,18 +3,28 @@
  * scripts/ensure-chromium.sh when missing (apt-get; CI runs as root), driven with playwright-core over CDP. The
  * browser is a child process of this one: `close()` ends it, and callers call it from `finally`.
  */
-import { spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import type { Browser, CDPSession, Page } from "playwright-core";
 
 const ENSURE = fileURLToPath(new URL("../../../../scripts/ensure-chromium.sh", import.meta.url));
 
-/** The path of a headless Chromium binary, installing Debian's package first if none is there. */
-export function ensureChromium(): string {
-  const r = spawnSync("bash", [ENSURE], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 300_000 });
-  const path = r.stdout.trim().split("\n").at(-1) ?? "";
-  if (r.status !== 0 || path === "") throw new Error(`scripts/ensure-chromium.sh failed (exit ${r.status}):\n${r.stderr.slice(-2000)}`);
+/**
+ * The path of a headless Chromium binary, installing Debian's package first if none is there. Asynchronous, so nodes
+ * started alongside keep being polled while apt-get runs (a first install takes a minute or two).
+ */
+export async function ensureChromium(): Promise<string> {
+  let out: { stdout: string; stderr: string };
+  try {
+    out = await promisify(execFile)("bash", [ENSURE], { encoding: "utf8", timeout: 600_000, maxBuffer: 16 * 1024 * 1024 });
+  } catch (e) {
+    const err = e as { code?: unknown; stderr?: string };
+    throw new Error(`scripts/ensure-chromium.sh failed (${String(err.code)}):\n${(err.stderr ?? "").slice(-2000)}`);
+  }
+  const path = out.stdout.trim().split("\n").at(-1) ?? "";
+  if (path === "") throw new Error("scripts/ensure-chromium.sh printed no path");
   return path;
 }
 
@@ -32,7 +42,7 @@ export interface DashboardBrowser {
 
 /** Launches the browser and opens one page (not yet navigated), 1280x900. */
 export async function openBrowser(): Promise<DashboardBrowser> {
-  const executablePath = ensureChromium();
+  const executablePath = await ensureChromium();
   // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
   const browser = await chromium.launch({ executablePath, args: ["--no-sandbox", "--disable-gpu", "--enable-precise-memory-info"], timeout: 30_000 });
   try {
