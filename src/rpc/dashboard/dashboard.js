@@ -218,6 +218,7 @@ function setValidatorCount(n) {
     head.append(th);
   }
   for (const tr of rowEls) {
+    delete tr.dataset.height; // new cells: the row must be drawn again
     while (tr.children.length > 1) tr.lastElementChild.remove();
     for (let v = 0; v < n; v++) {
       const td = document.createElement("td");
