@@ -329,7 +329,7 @@ async function fillGrid() {
 }
 
 // ------------------------------------------------------------------------------------------------------------------
-// The stream, with back-off: 0.5 s doubling to 15 s (with jitter), reset once a frame arrives.
+// The stream, with back-off: 0.5 s doubling to 5 s (with jitter), reset once a frame arrives.
 
 let ws = null;
 let backoff = BACKOFF_MIN_MS;
