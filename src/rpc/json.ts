@@ -9,7 +9,8 @@
 import type { AccountView, BlockSummary, ConsensusView, HealthReason, NodeHealth, NodeStatus, ParaNodeStatus, PeerView, SupplyView, TxReceipt, TxStatus, ValidatorSetView, ViewAndBlock, XShardTransferView } from "./api.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
 import type { BlockHeader, QuorumCert } from "../domain/types.js";
-import { HASH_BYTES, MAX_UINT53, SIGNATURE_BYTES } from "../domain/limits.js";
+import { HASH_BYTES, MAX_CERT_SIGNERS, MAX_UINT53, SIGNATURE_BYTES } from "../domain/limits.js";
+import { decodeBitmapIndices } from "../crypto/bitmap/index.js";
 import { fromHex, toHex } from "../util/bytes.js";
 import { RpcClientError } from "./errors.js";
 import type { DoneCommit, ParaStatus } from "../chain/app/paracross/module.js";
@@ -43,6 +44,11 @@ export interface QcJson {
   blockHash: string;
   /** The encoded signer bitmap (src/crypto/bitmap format). */
   signers: string;
+  /**
+   * The same set as validator indices, increasing (decoded from `signers` by the node), so a reader such as the
+   * dashboard needs no bitmap decoder. Rendering only: the client decoders take the set from `signers`.
+   */
+  signerIndices: number[];
   aggregateSignature: string;
 }
 
@@ -114,7 +120,10 @@ export type SubmitItemJson =
 // Rendering (server side)
 
 export function qcJson(qc: QuorumCert): QcJson {
-  return { view: qc.view, blockHash: toHex(qc.blockHash), signers: toHex(qc.signers), aggregateSignature: toHex(qc.aggregateSignature) };
+  // A certificate the node holds was verified on arrival, so its bitmap decodes; MAX_CERT_SIGNERS bounds the work
+  // anyway (a broken store would make this route a logged 500, not an unbounded allocation).
+  const signerIndices = Array.from(decodeBitmapIndices(qc.signers, { maxBits: MAX_CERT_SIGNERS }));
+  return { view: qc.view, blockHash: toHex(qc.blockHash), signers: toHex(qc.signers), signerIndices, aggregateSignature: toHex(qc.aggregateSignature) };
 }
 
 export function blockJson(b: BlockSummary): BlockJson {
