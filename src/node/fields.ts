@@ -3,6 +3,7 @@
  * reader takes the dotted path of the value it reads and throws a `NodeError` with that path on anything unexpected,
  * so "rpc.port must be an integer in [0, 65535], got 70000" reaches the operator instead of a stack trace.
  */
+import { isHostName } from "../domain/address.js";
 import { NodeError } from "./errors.js";
 import type { NodeErrorCode } from "./errors.js";
 
@@ -83,7 +84,7 @@ export class FieldReader {
   /** A host name or IP address (no scheme, no port). */
   host(o: JsonObject, key: string, field: string, def?: string): string {
     const h = this.string(o, key, field, def);
-    if (!/^[A-Za-z0-9.\-:]+$/.test(h) || h.length > 253) this.fail(join(field, key), `must be a host name or IP address, got ${describe(h)}`);
+    if (!isHostName(h)) this.fail(join(field, key), `must be a host name or IP address, got ${describe(h)}`);
     return h;
   }
 }

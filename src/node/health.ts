@@ -33,6 +33,16 @@ export function peersNeededForQuorum(validatorCount: number): number {
   return Math.max(0, quorumSize(validatorCount) - 1);
 }
 
+/**
+ * The highest committed height at least one honest peer vouches for: the (f+1)-th highest of the heights the peers
+ * announced. With at most f liars among them, one of the f+1 highest is honest, so a single peer announcing 10^9
+ * cannot hold an honest, committing node in CATCHING_UP (review finding). -1 when fewer than f+1 peers announced.
+ */
+export function honestBackedHeight(announced: Iterable<number>, f: number): number {
+  const sorted = [...announced].sort((a, b) => b - a);
+  return sorted.length > f ? sorted[f]! : -1;
+}
+
 /** What the health rule reads. */
 export interface HealthFigures {
   readonly committedHeight: number;

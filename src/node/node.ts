@@ -37,7 +37,9 @@ import { RpcServer } from "../rpc/server.js";
 import { bytesEqual, toHex } from "../util/bytes.js";
 import { operatorConfigJson } from "./config.js";
 import type { NodeConfig } from "./config.js";
-import { assessHealth, notCommittingThresholdMs, peersNeededForQuorum } from "./health.js";
+import { assessHealth, honestBackedHeight, notCommittingThresholdMs, peersNeededForQuorum } from "./health.js";
+import { DEFAULT_CATCH_UP } from "./catchUp.js";
+import { maxFaulty } from "../domain/quorum.js";
 import { viewDuration } from "../consensus/pacemaker.js";
 import type { SignerSetCodec } from "../consensus/scheme.js";
 import { ConsensusShell } from "./consensusShell.js";
@@ -101,8 +103,11 @@ export class QuireNode implements NodeApi {
   /** Cross-shard relaying (a shard with `xshard.manifest` in its config). */
   private relaying: { stop(): void } | null = null;
   private readonly startedAt = Date.now();
-  /** When this node last committed a block (wall ms; its start before the first): `GET /v1/health`. */
-  private lastCommitAt = this.startedAt;
+  /**
+   * When this node last committed a block (its start before the first), on the monotonic clock: a step of the wall
+   * clock must not make `GET /v1/health` report NOT_COMMITTING (review finding).
+   */
+  private lastCommitAt = performance.now();
   private readonly notCommittingAfterMs: number;
   private readonly signerSets: SignerSetCodec;
   /** `GET /v1/genesis`: rendered once from the parsed genesis, so equivalent files give identical text. */
@@ -338,7 +343,7 @@ export class QuireNode implements NodeApi {
 
   private onCommit(blocks: readonly CommittedSummary[]): void {
     const now = Date.now();
-    if (blocks.length > 0) this.lastCommitAt = now;
+    if (blocks.length > 0) this.lastCommitAt = performance.now();
     const retried = this.journal.retryLeftOut(this.mempool);
     if (retried !== undefined && retried.replayed > 0) this.logger.info("acknowledged txs left out at start now replayed", { ...retried });
     for (const b of blocks) {
@@ -444,15 +449,19 @@ export class QuireNode implements NodeApi {
 
   health(): NodeHealth {
     const op = this.shell.operatorView();
+    const committedHeight = this.store.head()?.height ?? 0;
+    // Catch-up starts on any one peer's word (it costs that peer penalties if it lied); health waits for a height
+    // f+1 peers vouch for, so one liar cannot take an honest node out of a load balancer.
+    const backed = honestBackedHeight(this.shell.peerHeights.values(), maxFaulty(this.genesis.validators.length));
     return assessHealth({
-      committedHeight: this.store.head()?.height ?? 0,
-      lastCommitAgeMs: Math.max(0, Date.now() - this.lastCommitAt),
+      committedHeight,
+      lastCommitAgeMs: Math.max(0, Math.round(performance.now() - this.lastCommitAt)),
       notCommittingAfterMs: this.notCommittingAfterMs,
       peersConnected: this.peersConnected(),
       peersTotal: this.transport.peers.length,
       peersNeeded: peersNeededForQuorum(this.genesis.validators.length),
-      catchingUp: op?.catchingUp ?? false,
-      catchUpTarget: op?.catchUpTarget ?? 0,
+      catchingUp: (op?.catchingUp ?? false) && backed > committedHeight + DEFAULT_CATCH_UP.behindBlocks,
+      catchUpTarget: Math.max(0, backed),
     });
   }
 

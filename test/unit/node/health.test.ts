@@ -4,7 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { assessHealth, MIN_NOT_COMMITTING_MS, notCommittingThresholdMs, peersNeededForQuorum } from "../../../src/node/health.js";
+import { assessHealth, MIN_NOT_COMMITTING_MS, notCommittingThresholdMs, peersNeededForQuorum, honestBackedHeight } from "../../../src/node/health.js";
 import type { HealthFigures } from "../../../src/node/health.js";
 import { CONFIG_DEFAULTS } from "../../../src/node/config.js";
 import { DEFAULT_CONSENSUS } from "../../../src/node/genesis.js";
@@ -66,4 +66,16 @@ test("threshold: 10 s with the default genesis and config, far above an idle cha
   assert.ok(t >= 40 * CONFIG_DEFAULTS.block.emptyIntervalMs, "an idle chain commits an empty block every emptyIntervalMs");
   assert.equal(notCommittingThresholdMs(5_000, 250), 50_000);
   assert.equal(notCommittingThresholdMs(1_000, 2_000), 20_000);
+});
+
+test("the catch-up height health believes is the (f+1)-th highest announced: one liar cannot move it", () => {
+  // n = 4, f = 1: three peers; one announces 10^9.
+  assert.equal(honestBackedHeight([1_000_000_000, 120, 118], 1), 120);
+  assert.equal(honestBackedHeight([120, 1_000_000_000, 118], 1), 120);
+  // Two honest peers far ahead do move it.
+  assert.equal(honestBackedHeight([500, 499, 3], 1), 499);
+  // Fewer announcements than f+1: nothing is vouched for.
+  assert.equal(honestBackedHeight([1_000_000_000], 1), -1);
+  assert.equal(honestBackedHeight([], 0), -1);
+  assert.equal(honestBackedHeight([7], 0), 7);
 });

@@ -7,7 +7,8 @@
  *      1  op = 0x01 (change)
  *      8  epoch        the epoch whose validator set signs this change (the latest epoch: replay protection)
  *      1  kind         0x01 add, 0x02 remove
- *   add:    48 publicKey (BLS, compressed) ‖ 96 joinSignature ‖ 1 len ‖ len host (UTF-8, 1..253) ‖ 2 port
+ *   add:    48 publicKey (BLS, compressed) ‖ 96 joinSignature ‖ 1 len ‖ len host ‖ 2 port
+ *           host: 1..253 ASCII characters of [A-Za-z0-9.-:] (domain/address.ts, the config's rule too)
  *   remove:  4 index       a registry index that is a member of the epoch
  *      2  s ‖ s        signers: the crypto layer's compact bitmap over the epoch's member positions (ascending)
  *     96  signature    aggregate BLS signature of every signer over changeMessage
@@ -21,6 +22,7 @@
  * others will dial. It is checked with the ordinary synchronous `verify`, so execution stays synchronous; the
  * ciphersuite's POP-DST proof (the genesis key files carry one) is only available asynchronously here.
  */
+import { isHostName, MAX_HOST_LENGTH } from "../../../domain/address.js";
 import { utf8 } from "../../../util/bytes.js";
 import { boundMessage } from "../accounts/accountTx.js";
 
@@ -30,7 +32,7 @@ export const KIND_ADD = 0x01;
 export const KIND_REMOVE = 0x02;
 export const PUBLIC_KEY_BYTES = 48;
 export const BLS_SIGNATURE_BYTES = 96;
-export const MAX_HOST_BYTES = 253;
+export const MAX_HOST_BYTES = MAX_HOST_LENGTH;
 /** A signer bitmap over at most 2^16 members is far below this; it bounds the decoder's work on hostile bytes. */
 export const MAX_SIGNERS_BYTES = 8192;
 
@@ -68,8 +70,8 @@ export function encodeChange(c: ValsetChange): Uint8Array {
     new DataView(out.buffer).setUint32(1, c.index);
     return out;
   }
+  if (!isHostName(c.host)) throw new RangeError(`host must be a host name or IP address of at most ${MAX_HOST_BYTES} characters`);
   const host = utf8(c.host);
-  if (host.length < 1 || host.length > MAX_HOST_BYTES) throw new RangeError(`host must be 1..${MAX_HOST_BYTES} bytes`);
   if (!Number.isInteger(c.port) || c.port < 1 || c.port > 65535) throw new RangeError(`bad port ${c.port}`);
   if (c.publicKey.length !== PUBLIC_KEY_BYTES || c.joinSignature.length !== BLS_SIGNATURE_BYTES) throw new RangeError("publicKey is 48 bytes, joinSignature 96");
   const out = new Uint8Array(1 + PUBLIC_KEY_BYTES + BLS_SIGNATURE_BYTES + 1 + host.length + 2);
@@ -101,6 +103,7 @@ export function joinMessage(chainId: Uint8Array, publicKey: Uint8Array, host: st
 
 /** publicKey ‖ u8 len ‖ host ‖ u16 port: the joined key and its address (also the module's registry entry). */
 export function keyAddressBytes(publicKey: Uint8Array, host: string, port: number): Uint8Array {
+  if (!isHostName(host)) throw new RangeError(`host must be a host name or IP address of at most ${MAX_HOST_BYTES} characters`);
   const h = utf8(host);
   const out = new Uint8Array(PUBLIC_KEY_BYTES + 1 + h.length + 2);
   out.set(publicKey, 0);
@@ -151,14 +154,11 @@ export function decodeChangeTx(tx: Uint8Array): ValsetDecode {
     const joinSignature = tx.subarray(p, p + BLS_SIGNATURE_BYTES);
     p += BLS_SIGNATURE_BYTES;
     const len = tx[p++]!;
-    if (len < 1) return bad("BAD_HOST", "empty host");
+    if (len < 1 || len > MAX_HOST_BYTES) return bad("BAD_HOST", `a host is 1..${MAX_HOST_BYTES} bytes`);
     if (p + len + 2 > tx.length) return bad("TRUNCATED", "the bytes end inside the address");
-    let host: string;
-    try {
-      host = new TextDecoder("utf-8", { fatal: true }).decode(tx.subarray(p, p + len));
-    } catch {
-      return bad("BAD_HOST", "the host is not UTF-8");
-    }
+    // ASCII only (the config's host rule): one spelling per host, nothing to normalise, nothing a log or dialer misreads.
+    const host = String.fromCharCode(...tx.subarray(p, p + len));
+    if (!isHostName(host)) return bad("BAD_HOST", "not a host name or IP address");
     p += len;
     const port = dv.getUint16(p);
     p += 2;

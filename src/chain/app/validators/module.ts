@@ -19,6 +19,7 @@
  */
 import type { BlsBackend, PublicKey, SecretKey } from "../../../crypto/bls/backend.js";
 import { bitmapSignerSets } from "../../../consensus/adapters/bitmapSignerSets.js";
+import { MAX_CERT_SIGNERS } from "../../../domain/limits.js";
 import { quorumSize } from "../../../domain/quorum.js";
 import { bytesEqual, bytesKey, utf8 } from "../../../util/bytes.js";
 import { QuireError } from "../../../util/errors.js";
@@ -50,7 +51,11 @@ export type ValsetErrorCode =
   /** The removed index is not a member of the latest epoch. */
   | "NOT_VALIDATOR"
   /** Removing the last member would leave no validator. */
-  | "LAST_VALIDATOR";
+  | "LAST_VALIDATOR"
+  /** Adding would exceed the most signers a certificate may carry (`MAX_CERT_SIGNERS`). */
+  | "TOO_MANY_VALIDATORS"
+  /** The block already had `MAX_CHECKED_CHANGES_PER_BLOCK` change txs that reached the signature checks. */
+  | "TOO_MANY_CHANGES";
 
 export class ValsetError extends QuireError<ValsetErrorCode> {}
 
@@ -79,6 +84,14 @@ export interface ValidatorsModuleModules {
   readonly bls: BlsBackend;
 }
 
+/**
+ * Change txs per block whose signatures are checked; later ones fail `TOO_MANY_CHANGES` without any BLS work. At most
+ * one change can succeed per epoch boundary anyway, and each check costs about two pairings (≈ 1 ms with blst) with
+ * no fee: without a cap a proposer could fill a block with 16,384 forged changes and stall every replica for seconds
+ * (review finding). Two, not one, so that a forged change cannot crowd out the genuine one in the same block.
+ */
+export const MAX_CHECKED_CHANGES_PER_BLOCK = 2;
+
 const KEY_SIZE = utf8("N");
 const KEY_LATEST = utf8("L");
 const signerSets = bitmapSignerSets();
@@ -95,6 +108,8 @@ export class ValidatorsModule implements AppModule {
    * the same new index, and a cache keyed by index would then verify one fork with the other's key.
    */
   private readonly parsed = new Map<string, PublicKey>();
+  /** Change txs of the current block that reached the signature checks. */
+  private checkedThisBlock = 0;
 
   constructor(opts: ValidatorsModuleOptions, modules: ValidatorsModuleModules) {
     if (opts.genesisValidators.length < 1) throw new ValsetError("MALFORMED", "a chain has at least one genesis validator");
@@ -107,6 +122,10 @@ export class ValidatorsModule implements AppModule {
   check(tx: Uint8Array): CheckResult {
     const d = decodeChangeTx(tx);
     return d.ok ? { ok: true } : { ok: false, code: "MALFORMED", reason: `${d.code}: ${d.reason}` };
+  }
+
+  beginBlock(): void {
+    this.checkedThisBlock = 0;
   }
 
   deliver(tx: Uint8Array, _index: number, ctx: BlockContext): DeliverResult {
@@ -130,27 +149,34 @@ export class ValidatorsModule implements AppModule {
       next = members.filter((m) => m !== idx);
     } else {
       const c = t.change;
+      if (members.length >= MAX_CERT_SIGNERS) return { ok: false, code: "TOO_MANY_VALIDATORS" };
+      const size = this.registrySize(read);
+      let index = -1;
+      for (let i = 0; i < size; i++) if (bytesEqual(this.entryKey(read, i), c.publicKey)) index = i;
+      if (index >= 0 && members.includes(index)) return { ok: false, code: "ALREADY_VALIDATOR" };
+      if (index < 0) index = size;
+      added = { index, entry: keyAddressBytes(c.publicKey, c.host, c.port) };
+      next = [...members, index].sort((a, b) => a - b);
+    }
+    // The signature checks last, and a bounded number per block: everything above is cheap and fails first on garbage.
+    if (this.checkedThisBlock >= MAX_CHECKED_CHANGES_PER_BLOCK) return { ok: false, code: "TOO_MANY_CHANGES" };
+    this.checkedThisBlock++;
+    // The quorum's aggregate first: only a real quorum passes it, while anyone can make a valid join signature.
+    const signerKeys = positions.map((p) => this.publicKey(read, members[p]!));
+    if (!this.verifyAggregate(signerKeys, changeMessage(this.chainId, t.epoch, t.changeBytes), t.signature)) return { ok: false, code: "BAD_SIGNATURE" };
+    if (t.change.kind === "add") {
+      const c = t.change;
       let pk: PublicKey;
       try {
         pk = this.bls.publicKeyFromBytes(c.publicKey);
       } catch {
         return { ok: false, code: "BAD_KEY" };
       }
-      const size = this.registrySize(read);
-      let index = -1;
-      for (let i = 0; i < size; i++) if (bytesEqual(this.entryKey(read, i), c.publicKey)) index = i;
-      if (index >= 0 && members.includes(index)) return { ok: false, code: "ALREADY_VALIDATOR" };
       if (!this.verifyOne(pk, joinMessage(this.chainId, c.publicKey, c.host, c.port), c.joinSignature)) return { ok: false, code: "BAD_JOIN_SIGNATURE" };
-      if (index < 0) index = size;
-      added = { index, entry: keyAddressBytes(c.publicKey, c.host, c.port) };
-      next = [...members, index].sort((a, b) => a - b);
     }
-    // The quorum's signature last: the checks above are cheap and fail first on garbage.
-    const signerKeys = positions.map((p) => this.publicKey(read, members[p]!));
-    if (!this.verifyAggregate(signerKeys, changeMessage(this.chainId, t.epoch, t.changeBytes), t.signature)) return { ok: false, code: "BAD_SIGNATURE" };
     if (added !== null) {
       // Re-adding a removed validator refreshes its announced address; its key (and so its index) is unchanged.
-      if (added.index >= this.genesisKeys.length) this.state.put(entryKey(added.index), added.entry);
+      this.state.put(entryKey(added.index), added.entry);
       if (added.index >= this.registrySize(read)) this.state.put(KEY_SIZE, u32(added.index + 1));
     }
     const epoch: Epoch = { epoch: latest.epoch + 1, startHeight: ctx.height + 2, members: next };
@@ -181,8 +207,10 @@ export class ValidatorsModule implements AppModule {
     const out: RegistryEntry[] = [];
     const size = this.registrySize(read);
     for (let i = 0; i < size; i++) {
-      if (i < this.genesisKeys.length) out.push({ index: i, publicKey: this.genesisKeys[i]!, address: null });
-      else out.push({ index: i, ...decodeEntry(read(entryKey(i))) });
+      const rec = read(entryKey(i));
+      // A genesis validator has an entry (its announced address) only once it was removed and added again.
+      if (i < this.genesisKeys.length) out.push({ index: i, publicKey: this.genesisKeys[i]!, address: rec === undefined ? null : decodeEntry(rec).address });
+      else out.push({ index: i, ...decodeEntry(rec) });
     }
     return out;
   }

@@ -160,3 +160,30 @@ test("two forks that register different keys under the same new index each verif
   assert.deepEqual(run(forkA, 3, [signedB, signedA]), ["BAD_SIGNATURE", "ok"]);
   assert.deepEqual(run(forkB, 3, [signedA, signedB]), ["BAD_SIGNATURE", "ok"]);
 });
+
+test("at most two changes per block reach the signature checks; the rest fail without BLS work", () => {
+  const c = chain(4);
+  const m = [0, 1, 2, 3];
+  const forged = (i: number) => buildChangeTx(bls, CHAIN, 0, 4, { kind: "remove", index: i }, [...signedBy(m, [0, 1]), { position: 2, secretKey: keys[7]! }]);
+  const genuine = buildChangeTx(bls, CHAIN, 0, 4, { kind: "remove", index: 3 }, signedBy(m, [0, 1, 2]));
+  assert.deepEqual(c.block([forged(0), forged(1), forged(2), genuine]), ["BAD_SIGNATURE", "BAD_SIGNATURE", "TOO_MANY_CHANGES", "TOO_MANY_CHANGES"]);
+  // The budget is per block: the genuine change applies in the next one, even after a forged one.
+  assert.deepEqual(c.block([forged(0), genuine]), ["BAD_SIGNATURE", "ok"]);
+});
+
+test("an announced host follows the config's rule: ASCII host name or IP literal, at most 253 characters", () => {
+  const tx = buildChangeTx(bls, CHAIN, 0, 4, addChange(bls, CHAIN, keys[4]!, "node-4.example", 26600), signedBy([0, 1, 2, 3], [0, 1, 2]));
+  const d = decodeChangeTx(tx);
+  assert.ok(d.ok && d.tx.change.kind === "add" && d.tx.change.host === "node-4.example");
+  // tag, op, epoch, kind, key, join signature, host length: the host starts at byte 156; its '-' is its 5th byte.
+  const at = 2 + 8 + 1 + 48 + 96 + 1 + 4;
+  assert.equal(tx[at], 0x2d);
+  for (const b of [0x2f, 0x40, 0x20, 0x0a, 0xc3, 0xef]) {
+    const bad = Uint8Array.from(tx);
+    bad[at] = b;
+    const r = decodeChangeTx(bad);
+    assert.ok(!r.ok && r.code === "BAD_HOST", `byte 0x${b.toString(16)}`);
+  }
+  assert.throws(() => addChange(bls, CHAIN, keys[4]!, "http://x", 1), RangeError);
+  assert.throws(() => addChange(bls, CHAIN, keys[4]!, "a".repeat(254), 1), RangeError);
+});

@@ -75,6 +75,9 @@ test("para config errors name the field", async () => {
   const bad = (patch: Record<string, unknown>) => () => parseParaNodeConfig(JSON.stringify({ ...doc, ...patch }), layout.configFiles[0]!);
   assert.throws(bad({ sender: { maxCommitsPerTx: 21 } }), (e: unknown) => e instanceof NodeError && e.payload.field === "sender.maxCommitsPerTx");
   assert.throws(bad({ mainRpc: ["ftp://x"] }), (e: unknown) => e instanceof NodeError && e.payload.field === "mainRpc[0]");
+  for (const url of ["http://user:secret@127.0.0.1:26601", "http://127.0.0.1:26601/?token=secret", "http://127.0.0.1:26601/#x"]) {
+    assert.throws(bad({ mainRpc: [url] }), (e: unknown) => e instanceof NodeError && e.payload.field === "mainRpc[0]", url);
+  }
   assert.throws(bad({ blockPolicy: { emptyBlockInterval: 0 } }), (e: unknown) => e instanceof NodeError && e.payload.field === "blockPolicy.emptyBlockInterval");
   assert.throws(bad({ extra: 1 }), (e: unknown) => e instanceof NodeError && e.payload.field === "extra");
 });
