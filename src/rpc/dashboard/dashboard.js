@@ -140,15 +140,15 @@ async function pollStatus() {
   setTimeout(pollStatus, STATUS_POLL_MS);
 }
 
-/** `/v1/health` when the node serves it; anything else ("404", unreachable, unknown shape) is "—". */
+/** `/v1/health`: "ok", or the reason the node gives for a 503; anything else (404, unreachable) is "—". */
 async function pollHealth() {
   let text = DASH;
   try {
     const r = await getJson("/v1/health");
     if (r.status !== 404) {
       const b = r.body;
-      if (b !== null && typeof b === "object" && typeof b.status === "string") text = b.status;
-      else if (b !== null && typeof b === "object" && typeof b.ok === "boolean") text = b.ok ? "ok" : "not ok";
+      // 200 {"ok": true} or 503 {"ok": false, "reason": "NO_PEERS" | "CATCHING_UP" | "NOT_COMMITTING"}.
+      if (b !== null && typeof b === "object" && typeof b.ok === "boolean") text = b.ok ? "ok" : typeof b.reason === "string" ? b.reason : "unhealthy";
       else if (r.status === 200) text = "ok";
       else if (r.status === 503) text = "unhealthy";
     }
