@@ -81,6 +81,11 @@ async function startSubject(mode: Mode): Promise<Subject> {
     status: unused,
     evidence: unused,
     genesisDocument: unused,
+    health: unused,
+    peers: unused,
+    validators: unused,
+    effectiveConfig: unused,
+    consensus: unused,
     onCommittedHeader: () => () => {},
   };
   const server = new RpcServer({ host: "127.0.0.1", port: 0 }, { api });

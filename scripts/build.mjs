@@ -2,8 +2,9 @@
 // One build for everything: assembly/ -> two wasm binaries (SIMD and scalar) -> a generated TS module that
 // embeds both (so the core loads synchronously in the main thread and in worker threads) -> tsc into dist/.
 // The wasm step is skipped when the sources, the compiler version and the flags are unchanged; tsc is incremental.
+// Static files that tsc does not emit (the RPC dashboard's HTML, JS and CSS) are copied beside their compiled module.
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -68,9 +69,24 @@ function buildTs() {
   if (r.status !== 0) throw new Error(`tsc failed (exit ${r.status})`);
 }
 
+// Folders of hand-written static files, copied whole to the same place under dist/ (stale files removed first).
+const STATIC_DIRS = ["src/rpc/dashboard"];
+
+function copyStatic() {
+  for (const dir of STATIC_DIRS) {
+    const out = join(root, "dist", dir);
+    rmSync(out, { recursive: true, force: true });
+    mkdirSync(out, { recursive: true });
+    for (const e of readdirSync(join(root, dir), { withFileTypes: true })) if (e.isFile()) copyFileSync(join(root, dir, e.name), join(out, e.name));
+  }
+}
+
 try {
   await buildWasm();
-  if (!wasmOnly) buildTs();
+  if (!wasmOnly) {
+    buildTs();
+    copyStatic();
+  }
 } catch (e) {
   process.stderr.write(`build: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);

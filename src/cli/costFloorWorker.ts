@@ -98,6 +98,11 @@ async function main(): Promise<void> {
     account: unused,
     supply: unused,
     status: () => ({ chainId: "quire-cost-floor", nodeIndex: 0, committedHeight: parent.height, view: parent.height, leader: 0, peersConnected: 0, mempoolSize: queue.length }),
+    health: unused,
+    peers: unused,
+    validators: unused,
+    effectiveConfig: unused,
+    consensus: unused,
     evidence: unused,
     genesisDocument: unused,
     onCommittedHeader: (l) => {

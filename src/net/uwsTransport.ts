@@ -146,6 +146,10 @@ interface PeerSlot {
   connects: number;
   /** Banned until this time (scheduler ms); 0 when not banned. */
   bannedUntil: number;
+  /** When the current link authenticated (scheduler ms); -1 without a link. For `peerActivity` only. */
+  connectedSince: number;
+  /** When the last frame arrived on a link that has since closed (scheduler ms); -1 before any. For `peerActivity`. */
+  lastReceivedAt: number;
 }
 
 type Resolved = Required<Omit<UwsTransportOptions, "queueLimits" | "backoff" | "listen" | "validators" | "self" | "chainId" | "admission">>;
@@ -254,6 +258,8 @@ export class UwsTransport implements Transport, LinkOwner {
         flagged: false,
         connects: 0,
         bannedUntil: 0,
+        connectedSince: -1,
+        lastReceivedAt: -1,
       });
     });
     this.peers = peers;
@@ -425,6 +431,19 @@ export class UwsTransport implements Transport, LinkOwner {
     return (this.slots[peer]?.bannedUntil ?? 0) > this.scheduler.now();
   }
 
+  /**
+   * When `peer`'s current link came up, and when the last frame from it arrived (a message or a liveness ping/pong, on
+   * the current link or the last one), on this transport's scheduler clock; null: not connected / never connected.
+   * Read-only, for operators (`GET /v1/peers`). It costs the message path nothing: the arrival time is the link's
+   * liveness stamp, read once per frame anyway (link.ts); only link-up and link-down write here.
+   */
+  peerActivity(peer: PeerId): { connectedSince: number | null; lastReceivedAt: number | null } {
+    const s = this.slot(peer);
+    const up = s.link?.isOpen ?? false;
+    const last = s.link !== undefined ? s.link.lastReceivedAt : s.lastReceivedAt;
+    return { connectedSince: up && s.connectedSince >= 0 ? s.connectedSince : null, lastReceivedAt: last >= 0 ? last : null };
+  }
+
   stats(): TransportStats {
     const peers: PeerStats[] = [];
     for (const s of this.slots) {
@@ -479,6 +498,7 @@ export class UwsTransport implements Transport, LinkOwner {
     }
     s.link = link;
     s.connects++;
+    s.connectedSince = this.scheduler.now();
     s.blocked = false;
     this.handler.onPeerUp?.(peer);
     this.scheduleFlush(s);
@@ -511,6 +531,8 @@ export class UwsTransport implements Transport, LinkOwner {
       if (s.link === link) {
         s.link = undefined;
         s.blocked = false;
+        s.connectedSince = -1;
+        s.lastReceivedAt = link.lastReceivedAt;
         this.handler.onPeerDown?.(s.id, refusal ?? "closed");
       }
       if (this.state === "started" && link.role === "dialer" && s.link === undefined && s.dialing === undefined) this.scheduleReconnect(s);

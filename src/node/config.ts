@@ -247,3 +247,12 @@ export function nodeConfigJson(c: Omit<NodeConfig, "file">): Record<string, unkn
     ...(c.xshard !== undefined ? { xshard: { ...c.xshard } } : {}),
   };
 }
+
+/**
+ * `GET /v1/config`: the effective config (after `--set` overrides) as operators see it — `nodeConfigJson`'s explicit
+ * field list plus the file it came from. A config holds no key material (only `keyFile`, a path), and the list is
+ * explicit so that a field added later is not served until someone adds it here.
+ */
+export function operatorConfigJson(c: NodeConfig): Record<string, unknown> {
+  return { file: c.file, ...nodeConfigJson(c) };
+}

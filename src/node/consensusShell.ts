@@ -39,7 +39,7 @@ import { actionOf } from "../consensus/validation/codes.js";
 import type { RejectCode } from "../consensus/validation/codes.js";
 import type { MessageValidator } from "../consensus/validation/validator.js";
 import type { EvidenceReport } from "../consensus/validation/evidence.js";
-import type { Effect, Input, ReplicaState } from "../consensus/types.js";
+import type { Effect, Input, ReplicaState, SafetyState } from "../consensus/types.js";
 import { ExecutionError } from "../chain/errors.js";
 import type { CommittedSummary, Executor } from "../chain/executor.js";
 import type { Mempool } from "../chain/mempool.js";
@@ -63,6 +63,22 @@ export const DEFAULT_LEADER_DOWN_GRACE_MS = 150;
 
 /** Messages waiting for their signature precheck, at most; beyond it new consensus messages are dropped (counted). */
 const MAX_INBOUND = 4_096;
+
+/** `ConsensusShell.operatorView()`: what operators read of the replica. */
+export interface ShellOperatorView {
+  readonly view: number;
+  /** When the current view's timer fires, on the shell's scheduler clock. */
+  readonly viewDeadline: number;
+  readonly safety: SafetyState;
+  /** View timers that fired here since start. */
+  readonly localTimeouts: number;
+  /** Steps that raised the replica's highest TC (a TC formed here or received) since start. */
+  readonly tcs: number;
+  /** Whether catch-up is fetching committed ranges (node/catchUp.ts: far behind its peers). */
+  readonly catchingUp: boolean;
+  /** The highest committed height a peer announced. */
+  readonly catchUpTarget: number;
+}
 
 /** What the shell reads and writes in the chain store. */
 export type ShellStore = Pick<ChainStore, "head" | "committedAt" | "loadSafetyState" | "pendingBlocks" | "saveConsensusState">;
@@ -149,6 +165,9 @@ export class ConsensusShell {
   private leaderDownFired = 0;
   /** Peers whose link went down (after having been up), since when. */
   private readonly downSince = new Map<number, number>();
+  /** View timers that fired here, and steps that raised the replica's highest TC (formed here or received). */
+  private localTimeouts = 0;
+  private tcsSeen = 0;
 
   constructor(
     private readonly o: ConsensusShellOptions,
@@ -211,6 +230,16 @@ export class ConsensusShell {
   /** The current view (0 before start). */
   get view(): number {
     return this.state?.view ?? 0;
+  }
+
+  /**
+   * Read-only, for operators (`GET /v1/consensus`, `/v1/health`): the replica's view, its deadline (scheduler ms) and
+   * safety state, the timeouts seen since start, and whether catch-up is fetching ranges. Null before start.
+   */
+  operatorView(): ShellOperatorView | null {
+    const st = this.state;
+    if (st === null) return null;
+    return { view: st.view, viewDeadline: st.viewDeadline, safety: st.safety, localTimeouts: this.localTimeouts, tcs: this.tcsSeen, catchingUp: this.catchUp.active, catchUpTarget: this.catchUp.target };
   }
 
   /** Resumes from the store (genesis must be committed) and starts the timers. Once: a stopped shell stays stopped. */
@@ -497,9 +526,11 @@ export class ConsensusShell {
       while (this.inbox.length > 0 && !this.stopped && this.state !== null) {
         const next = this.inbox.shift()!;
         const before = this.state.view;
+        const tcBefore = this.state.safety.lastTc;
         const now = this.m.scheduler.now();
         const r = this.m.replica.step(this.state, next, now);
         this.state = r.state;
+        if (r.state.safety.lastTc !== tcBefore && r.state.safety.lastTc !== null) this.tcsSeen++;
         if (r.state.view !== before) this.metrics.viewEntered(r.state.view, now);
         this.execute(r.effects);
         if (this.downSince.size > 0 && this.downSince.has(this.awaited())) this.armLeaderDownCheck();
@@ -574,7 +605,10 @@ export class ConsensusShell {
       this.viewTimer = null;
       if (this.stopped) return;
       if (this.m.scheduler.now() < at) this.armViewTimer(view, at);
-      else this.input({ kind: "timer", view });
+      else {
+        this.localTimeouts++;
+        this.input({ kind: "timer", view });
+      }
     }, at - this.m.scheduler.now());
   }
 

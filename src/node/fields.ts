@@ -5,6 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
+import { isHostName } from "../domain/address.js";
 import { NodeError } from "./errors.js";
 import type { NodeErrorCode } from "./errors.js";
 
@@ -95,7 +96,7 @@ export class FieldReader {
   /** A host name or IP address (no scheme, no port). */
   host(o: JsonObject, key: string, field: string, def?: string): string {
     const h = this.string(o, key, field, def);
-    if (!/^[A-Za-z0-9.\-:]+$/.test(h) || h.length > 253) this.fail(join(field, key), `must be a host name or IP address, got ${describe(h)}`);
+    if (!isHostName(h)) this.fail(join(field, key), `must be a host name or IP address, got ${describe(h)}`);
     return h;
   }
 }

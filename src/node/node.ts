@@ -32,11 +32,17 @@ import type { ChainStore } from "../chain/store/interface.js";
 import { blsLinkIdentity, blsLinkVerify } from "../net/blsLink.js";
 import { SystemScheduler } from "../util/clock.js";
 import { UwsTransport } from "../net/uwsTransport.js";
-import type { BlockSummary, NodeApi, NodeStatus, SubmitResult, TxStatus, XShardTransferView } from "../rpc/api.js";
+import type { BlockSummary, ConsensusView, NodeApi, NodeHealth, NodeStatus, PeerView, SubmitResult, TxStatus, ValidatorSetView, XShardTransferView } from "../rpc/api.js";
 import { createRpcMetrics } from "../rpc/metrics.js";
 import { RpcServer } from "../rpc/server.js";
 import { bytesEqual, toHex } from "../util/bytes.js";
+import { operatorConfigJson } from "./config.js";
 import type { NodeConfig } from "./config.js";
+import { assessHealth, honestBackedHeight, notCommittingThresholdMs, peersNeededForQuorum } from "./health.js";
+import { DEFAULT_CATCH_UP } from "./catchUp.js";
+import { maxFaulty } from "../domain/quorum.js";
+import { viewDuration } from "../consensus/pacemaker.js";
+import type { SignerSetCodec } from "../consensus/scheme.js";
 import { ConsensusShell } from "./consensusShell.js";
 import { buildConsensusStack } from "./consensusStack.js";
 import type { LeaderElection } from "../consensus/leaderElection.js";
@@ -97,6 +103,13 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
   /** Cross-shard relaying (a shard with `xshard.manifest` in its config). */
   private relaying: { stop(): void } | null = null;
   private readonly startedAt = Date.now();
+  /**
+   * When this node last committed a block (its start before the first), on the monotonic clock: a step of the wall
+   * clock must not make `GET /v1/health` report NOT_COMMITTING (review finding).
+   */
+  private lastCommitAt = performance.now();
+  private readonly notCommittingAfterMs: number;
+  private readonly signerSets: SignerSetCodec;
   /** `GET /v1/genesis`: rendered once from the parsed genesis, so equivalent files give identical text. */
   private readonly genesisText: string;
 
@@ -152,7 +165,8 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
       },
       { identity: blsLinkIdentity(backend, key), verify: blsLinkVerify(this.pool) },
     );
-    const signerSets = bitmapSignerSets();
+    const signerSets = (this.signerSets = bitmapSignerSets());
+    this.notCommittingAfterMs = notCommittingThresholdMs(genesis.consensus.baseTimeoutMs, config.block.emptyIntervalMs);
     const certs = new SchemeCertificates({ chainId: genesis.chainIdBytes, validatorCount: n }, new BlsScheme(backend, publicKeys), signerSets);
     // One verdict cache: the pool's precheck fills it, validation reads it.
     const verifier = (this.precheckVerifier = new CachingVerifier(certs));
@@ -330,6 +344,7 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
 
   private onCommit(blocks: readonly CommittedSummary[]): void {
     const now = Date.now();
+    if (blocks.length > 0) this.lastCommitAt = performance.now();
     const retried = this.journal.retryLeftOut(this.mempool);
     if (retried !== undefined && retried.replayed > 0) this.logger.info("acknowledged txs left out at start now replayed", { ...retried });
     for (const b of blocks) {
@@ -388,6 +403,87 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
 
   evidence(): EvidenceReport {
     return this.shell.evidence();
+  }
+
+  health(): NodeHealth {
+    const op = this.shell.operatorView();
+    const committedHeight = this.store.head()?.height ?? 0;
+    // Catch-up starts on any one peer's word (it costs that peer penalties if it lied); health waits for a height
+    // f+1 peers vouch for, so one liar cannot take an honest node out of a load balancer.
+    const backed = honestBackedHeight(this.shell.peerHeights.values(), maxFaulty(this.genesis.validators.length));
+    return assessHealth({
+      committedHeight,
+      lastCommitAgeMs: Math.max(0, Math.round(performance.now() - this.lastCommitAt)),
+      notCommittingAfterMs: this.notCommittingAfterMs,
+      peersConnected: this.peersConnected(),
+      peersTotal: this.transport.peers.length,
+      peersNeeded: peersNeededForQuorum(this.genesis.validators.length),
+      catchingUp: (op?.catchingUp ?? false) && backed > committedHeight + DEFAULT_CATCH_UP.behindBlocks,
+      catchUpTarget: Math.max(0, backed),
+    });
+  }
+
+  peers(): PeerView[] {
+    const t = this.transport;
+    // The transport stamps on its own monotonic clock: shifted onto the wall clock here (src/node/ reads the clock).
+    const offset = Date.now() - t.scheduler.now();
+    const wall = (at: number | null): number | null => (at === null ? null : Math.round(at + offset));
+    const heights = this.shell.peerHeights;
+    return t.peers.map((p) => {
+      const a = t.peerActivity(p);
+      return {
+        index: p,
+        publicKey: this.genesis.validators[p]!.publicKey,
+        address: this.config.peers[p] ?? null,
+        connected: t.isConnected(p),
+        connectedSince: wall(a.connectedSince),
+        lastMessageAt: wall(a.lastReceivedAt),
+        committedHeight: heights.get(p) ?? null,
+        penalties: { points: this.penalties.points(p), muted: this.penalties.muted(p), strikes: this.penalties.strikes(p), banned: t.isBanned(p) },
+      };
+    });
+  }
+
+  validators(): ValidatorSetView {
+    return this.validatorSet();
+  }
+
+  /**
+   * The validator set this node runs with: the genesis validators, one vote each, epoch 0. The one place the set is
+   * computed for the RPC, so validator-set changes by epoch change only this.
+   */
+  validatorSet(): ValidatorSetView {
+    const self = this.config.validatorIndex;
+    return {
+      epoch: 0,
+      validators: this.genesis.validators.map((v, index) => ({ index, publicKey: v.publicKey, votingPower: 1, address: this.config.peers[index] ?? null, self: index === self })),
+    };
+  }
+
+  effectiveConfig(): Record<string, unknown> {
+    return operatorConfigJson(this.config);
+  }
+
+  consensus(): ConsensusView {
+    const op = this.shell.operatorView();
+    // The RPC server starts after the shell: only a stopped-before-start node gets here without a state.
+    if (op === null) throw new Error("consensus has not started");
+    const { safety } = op;
+    const n = this.genesis.validators.length;
+    return {
+      view: op.view,
+      leader: this.leaders.leader(op.view),
+      // The consensus scheduler reads Date.now (see the constructor): its deadline is already wall ms.
+      viewDeadlineMs: op.viewDeadline,
+      viewTimeoutMs: viewDuration(this.genesis.consensus, op.view, safety.highQc.view),
+      lastVote: safety.lastVote === null ? null : { view: safety.lastVote.view, blockHash: safety.lastVote.blockHash },
+      highQc: { view: safety.highQc.view, blockHash: safety.highQc.blockHash, signers: this.signerSets.decode(safety.highQc.signers, n)?.length ?? 0 },
+      lastTcView: safety.lastTc?.view ?? null,
+      timeouts: { local: op.localTimeouts, tcs: op.tcs },
+      lastVotedView: safety.lastVotedView,
+      lastProposedView: safety.lastProposedView,
+      committedHeight: this.store.head()?.height ?? 0,
+    };
   }
 
   private peersConnected(): number {

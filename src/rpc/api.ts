@@ -176,6 +176,104 @@ export interface XShardTransferView {
   readonly output: { readonly status: string; readonly arrived: number; readonly sum: number } | null;
 }
 
+/** Why `GET /v1/health` answers 503 (src/rpc/README.md, *Operator routes*). */
+export type HealthReason =
+  /** Fewer than a quorum of validators (this node included) are connected: this node cannot help form a QC. */
+  | "NO_PEERS"
+  /** No block committed for longer than `notCommittingAfterMs` (an idle chain still commits its empty blocks). */
+  | "NOT_COMMITTING"
+  /** The catch-up component is fetching committed ranges: this node is far behind its peers. */
+  | "CATCHING_UP";
+
+/** `GET /v1/health`: 200 when `ok`, else 503 with the first failing `reason`. */
+export interface NodeHealth {
+  readonly ok: boolean;
+  /** Null when `ok`. */
+  readonly reason: HealthReason | null;
+  /** For people: what failed, with the numbers; null when `ok`. */
+  readonly detail: string | null;
+  readonly committedHeight: number;
+  /** Milliseconds since this node last committed a block (since it started, before its first commit). */
+  readonly lastCommitAgeMs: number;
+  /** The age past which the node reports NOT_COMMITTING. */
+  readonly notCommittingAfterMs: number;
+  readonly peersConnected: number;
+  /** Peers this node needs connected to be part of a quorum (quorum − 1). */
+  readonly peersNeeded: number;
+}
+
+/** How many penalty points a peer holds and what they cost it (node/penalties.ts, the transport's bans). */
+export interface PeerPenaltyView {
+  /** Current points (decayed to now); a peer is muted when they reach the threshold. */
+  readonly points: number;
+  readonly muted: boolean;
+  /** Strikes on record (the second within the strike memory bans). */
+  readonly strikes: number;
+  readonly banned: boolean;
+}
+
+/** One validator peer as this node sees it (`GET /v1/peers`). Times are ms since the Unix epoch. */
+export interface PeerView {
+  readonly index: number;
+  readonly publicKey: Uint8Array;
+  /** Its p2p address from this node's config, or null when unknown. */
+  readonly address: { readonly host: string; readonly port: number } | null;
+  readonly connected: boolean;
+  /** When the current link came up; null while disconnected. */
+  readonly connectedSince: number | null;
+  /**
+   * When the last frame from it arrived (a message, or a liveness ping when the link is quiet; peers push a hello every
+   * second), on the current link or the last one; null if it never connected.
+   */
+  readonly lastMessageAt: number | null;
+  /** Its committed height as it last announced it (hello); null when unknown (no hello since its link came up). */
+  readonly committedHeight: number | null;
+  readonly penalties: PeerPenaltyView;
+}
+
+/** One member of the validator set (`GET /v1/validators`). */
+export interface ValidatorView {
+  readonly index: number;
+  readonly publicKey: Uint8Array;
+  readonly votingPower: number;
+  /** Its p2p address from this node's config, or null when unknown. */
+  readonly address: { readonly host: string; readonly port: number } | null;
+  /** Whether this is the node answering. */
+  readonly self: boolean;
+}
+
+/** The validator set of an epoch (one epoch, 0, until validator-set changes land). */
+export interface ValidatorSetView {
+  readonly epoch: number;
+  readonly validators: readonly ValidatorView[];
+}
+
+/** A certificate's or vote's (view, block hash). */
+export interface ViewAndBlock {
+  readonly view: number;
+  readonly blockHash: Uint8Array;
+}
+
+/** `GET /v1/consensus`: the replica's pacemaker and safety state, for operators. Times are ms since the Unix epoch. */
+export interface ConsensusView {
+  readonly view: number;
+  readonly leader: number;
+  /** When the current view times out here. */
+  readonly viewDeadlineMs: number;
+  /** The current view's timer length (the pacemaker's back-off applied). */
+  readonly viewTimeoutMs: number;
+  /** The last vote this replica sent, or null. */
+  readonly lastVote: ViewAndBlock | null;
+  readonly highQc: ViewAndBlock & { readonly signers: number };
+  /** The view of the highest TC this replica holds, or null. */
+  readonly lastTcView: number | null;
+  /** Since the process started: view timers that fired here, and TCs formed or received that raised `lastTcView`. */
+  readonly timeouts: { readonly local: number; readonly tcs: number };
+  readonly lastVotedView: number;
+  readonly lastProposedView: number;
+  readonly committedHeight: number;
+}
+
 /** A committed-block listener. Called once per block, in height order, with no gaps. */
 export type CommittedBlockListener = (block: BlockSummary) => void;
 
@@ -240,6 +338,19 @@ export interface NodeApi {
    * (`verifyEquivocationEvidence` in src/consensus/validation/evidence.ts).
    */
   evidence(): Awaitable<EvidenceReport>;
+  /** `GET /v1/health`: whether this node is connected, in sync and committing. */
+  health(): Awaitable<NodeHealth>;
+  /** `GET /v1/peers`: every other validator, ascending by index (empty on a node without validator peers). */
+  peers(): Awaitable<readonly PeerView[]>;
+  /** `GET /v1/validators`: the validator set this node runs with. */
+  validators(): Awaitable<ValidatorSetView>;
+  /**
+   * `GET /v1/config`: the node's effective config (after `--set` overrides) as a JSON document, without secrets: key
+   * file paths at most, never key material.
+   */
+  effectiveConfig(): Awaitable<Readonly<Record<string, unknown>>>;
+  /** `GET /v1/consensus`: null on a node that runs no consensus (a para node): the route answers NO_CONSENSUS. */
+  consensus(): Awaitable<ConsensusView | null>;
   /**
    * Registers a listener for blocks as they commit; returns the function that removes it. The listener is called
    * synchronously from the commit path and must not throw (the server's listener catches everything).

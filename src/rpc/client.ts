@@ -8,12 +8,12 @@
  * `SubmitOutcome`. Everything else is an `RpcClientError`: `NETWORK` (no answer, or the timeout expired), `HTTP`
  * (an unexpected status; `payload.code` is the server's error code) or `BAD_RESPONSE` (a body the client cannot read).
  */
-import type { AccountView, BlockBody, BlockSummary, NodeStatus, SupplyView, TxReceipt, TxStatus, XShardTransferView } from "./api.js";
+import type { AccountView, BlockBody, BlockSummary, NodeHealth, NodeStatus, SupplyView, TxReceipt, TxStatus, XShardTransferView } from "./api.js";
 import { decodeBlockBody } from "./blockBody.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
 import { RpcClientError } from "./errors.js";
 import { MAX_COMMIT_PROOF_HEADERS } from "../consensus/commitProof.js";
-import { decodeAccount, decodeBlock, decodeBlocks, decodeKvValue, decodeParaCommit, decodeParaStatus, decodeProof, decodeReceipt, decodeStatus, decodeSubmitItem, decodeSupply, decodeTxStatus, decodeXShardTransfer } from "./json.js";
+import { decodeAccount, decodeBlock, decodeBlocks, decodeHealth, decodeKvValue, decodeParaCommit, decodeParaStatus, decodeProof, decodeReceipt, decodeStatus, decodeSubmitItem, decodeSupply, decodeTxStatus, decodeXShardTransfer } from "./json.js";
 import type { DoneCommit, ParaStatus } from "../chain/app/paracross/module.js";
 import type { SubmitOutcome } from "./json.js";
 import { toHex, utf8 } from "../util/bytes.js";
@@ -278,6 +278,18 @@ export class RpcClient {
     const a = await this.call("GET", "/v1/status");
     if (a.status !== 200) throw unexpected("GET /v1/status", a);
     return decodeStatus(parseJson(a));
+  }
+
+  /**
+   * `GET /v1/health`: the node's health, healthy (200) or not (503 NODE_UNHEALTHY: `ok` false with its `reason`), as a
+   * value either way; anything else is an `HTTP` error.
+   */
+  async health(): Promise<NodeHealth> {
+    const a = await this.call("GET", "/v1/health");
+    if (a.status !== 200 && !(a.status === 503 && errorCode(a) === "NODE_UNHEALTHY")) throw unexpected("GET /v1/health", a);
+    const h = decodeHealth(parseJson(a));
+    if (h.ok !== (a.status === 200)) throw new RpcClientError("BAD_RESPONSE", `malformed response: GET /v1/health answered ${a.status} with ok ${String(h.ok)}`);
+    return h;
   }
 
   /** `GET /metrics`: the Prometheus text. */

@@ -62,6 +62,8 @@ export const RPC_ERRORS = {
   /** The chain runs no accounts module (its genesis's `app.modules` lacks "accounts"). */
   NO_ACCOUNTS: 404,
   NO_XSHARD: 404,
+  /** `GET /v1/consensus` on a node that runs no consensus of its own (a para node). */
+  NO_CONSENSUS: 404,
   /** The route exists, the method does not (the `Allow` header lists the methods that do). */
   METHOD_NOT_ALLOWED: 405,
   /** A body larger than the route's limit; the connection is closed. */
@@ -97,6 +99,11 @@ export const RPC_ERRORS = {
    * acknowledged; retry, here or at a validator.
    */
   UPSTREAM_UNAVAILABLE: 503,
+  /**
+   * `GET /v1/health`: the node is not healthy; the body also carries `ok: false`, the `reason` (NO_PEERS,
+   * NOT_COMMITTING, CATCHING_UP), `detail` and the figures of a healthy answer.
+   */
+  NODE_UNHEALTHY: 503,
 } as const;
 
 export type RpcErrorCode = keyof typeof RPC_ERRORS;

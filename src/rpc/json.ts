@@ -6,10 +6,11 @@
  * Decoders treat the document as untrusted: a wrong shape, a non-integer, bad hex or a wrong digest length is an
  * `RpcClientError("BAD_RESPONSE")`, never a silently wrong value.
  */
-import type { AccountView, BlockSummary, FollowerNodeStatus, NodeStatus, ParaNodeStatus, SupplyView, TxReceipt, TxStatus, XShardTransferView } from "./api.js";
+import type { AccountView, BlockSummary, ConsensusView, FollowerNodeStatus, HealthReason, NodeHealth, NodeStatus, ParaNodeStatus, PeerView, SupplyView, TxReceipt, TxStatus, ValidatorSetView, ViewAndBlock, XShardTransferView } from "./api.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
 import type { BlockHeader, QuorumCert } from "../domain/types.js";
-import { HASH_BYTES, MAX_UINT53, SIGNATURE_BYTES } from "../domain/limits.js";
+import { HASH_BYTES, MAX_CERT_SIGNERS, MAX_UINT53, SIGNATURE_BYTES } from "../domain/limits.js";
+import { decodeBitmapIndices } from "../crypto/bitmap/index.js";
 import { fromHex, toHex } from "../util/bytes.js";
 import { RpcClientError } from "./errors.js";
 import type { DoneCommit, ParaStatus } from "../chain/app/paracross/module.js";
@@ -43,6 +44,11 @@ export interface QcJson {
   blockHash: string;
   /** The encoded signer bitmap (src/crypto/bitmap format). */
   signers: string;
+  /**
+   * The same set as validator indices, increasing (decoded from `signers` by the node), so a reader such as the
+   * dashboard needs no bitmap decoder. Rendering only: the client decoders take the set from `signers`.
+   */
+  signerIndices: number[];
   aggregateSignature: string;
 }
 
@@ -114,7 +120,10 @@ export type SubmitItemJson =
 // Rendering (server side)
 
 export function qcJson(qc: QuorumCert): QcJson {
-  return { view: qc.view, blockHash: toHex(qc.blockHash), signers: toHex(qc.signers), aggregateSignature: toHex(qc.aggregateSignature) };
+  // A certificate the node holds was verified on arrival, so its bitmap decodes; MAX_CERT_SIGNERS bounds the work
+  // anyway (a broken store would make this route a logged 500, not an unbounded allocation).
+  const signerIndices = Array.from(decodeBitmapIndices(qc.signers, { maxBits: MAX_CERT_SIGNERS }));
+  return { view: qc.view, blockHash: toHex(qc.blockHash), signers: toHex(qc.signers), signerIndices, aggregateSignature: toHex(qc.aggregateSignature) };
 }
 
 export function blockJson(b: BlockSummary): BlockJson {
@@ -189,6 +198,121 @@ export function kvJson(key: Uint8Array, value: Uint8Array): KvJson {
     text = null;
   }
   return { key: toHex(key), value: toHex(value), valueUtf8: text };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Operator routes (health, peers, validators, consensus). Each copies the listed fields only, as statusJson does.
+
+/** `GET /v1/health`: the 200 document; a 503 carries the same fields beside its `error` (server.ts). */
+export interface HealthJson {
+  ok: boolean;
+  reason: string | null;
+  detail: string | null;
+  committedHeight: number;
+  lastCommitAgeMs: number;
+  notCommittingAfterMs: number;
+  peersConnected: number;
+  peersNeeded: number;
+}
+
+/** `GET /v1/peers`: `{"peers": [...]}`, ascending by index. */
+export interface PeerJson {
+  index: number;
+  publicKey: string;
+  /** `host:port`, or null when unknown. */
+  address: string | null;
+  connected: boolean;
+  connectedSince: number | null;
+  lastMessageAt: number | null;
+  committedHeight: number | null;
+  penalties: { points: number; muted: boolean; strikes: number; banned: boolean };
+}
+
+/** `GET /v1/validators`. */
+export interface ValidatorsJson {
+  epoch: number;
+  validators: { index: number; publicKey: string; votingPower: number; address: string | null; self: boolean }[];
+}
+
+export interface ViewAndBlockJson {
+  view: number;
+  blockHash: string;
+}
+
+/** `GET /v1/consensus`. */
+export interface ConsensusJson {
+  view: number;
+  leader: number;
+  viewDeadlineMs: number;
+  viewTimeoutMs: number;
+  lastVote: ViewAndBlockJson | null;
+  highQc: ViewAndBlockJson & { signers: number };
+  lastTcView: number | null;
+  timeouts: { local: number; tcs: number };
+  lastVotedView: number;
+  lastProposedView: number;
+  committedHeight: number;
+}
+
+export function healthJson(h: NodeHealth): HealthJson {
+  return {
+    ok: h.ok,
+    reason: h.reason,
+    detail: h.detail,
+    committedHeight: h.committedHeight,
+    lastCommitAgeMs: h.lastCommitAgeMs,
+    notCommittingAfterMs: h.notCommittingAfterMs,
+    peersConnected: h.peersConnected,
+    peersNeeded: h.peersNeeded,
+  };
+}
+
+function addressText(a: { readonly host: string; readonly port: number } | null): string | null {
+  if (a === null) return null;
+  return a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+export function peersJson(peers: readonly PeerView[]): { peers: PeerJson[] } {
+  return {
+    peers: peers.map((p) => ({
+      index: p.index,
+      publicKey: toHex(p.publicKey),
+      address: addressText(p.address),
+      connected: p.connected,
+      connectedSince: p.connectedSince,
+      lastMessageAt: p.lastMessageAt,
+      committedHeight: p.committedHeight,
+      // Points decay continuously: two decimals are plenty for people and keep the document stable to read.
+      penalties: { points: Math.round(p.penalties.points * 100) / 100, muted: p.penalties.muted, strikes: p.penalties.strikes, banned: p.penalties.banned },
+    })),
+  };
+}
+
+export function validatorsJson(v: ValidatorSetView): ValidatorsJson {
+  return {
+    epoch: v.epoch,
+    validators: v.validators.map((x) => ({ index: x.index, publicKey: toHex(x.publicKey), votingPower: x.votingPower, address: addressText(x.address), self: x.self })),
+  };
+}
+
+function viewAndBlockJson(v: ViewAndBlock): ViewAndBlockJson {
+  return { view: v.view, blockHash: toHex(v.blockHash) };
+}
+
+export function consensusJson(c: ConsensusView): ConsensusJson {
+  return {
+    view: c.view,
+    leader: c.leader,
+    viewDeadlineMs: c.viewDeadlineMs,
+    viewTimeoutMs: c.viewTimeoutMs,
+    lastVote: c.lastVote === null ? null : viewAndBlockJson(c.lastVote),
+    highQc: { ...viewAndBlockJson(c.highQc), signers: c.highQc.signers },
+    lastTcView: c.lastTcView,
+    timeouts: { local: c.timeouts.local, tcs: c.timeouts.tcs },
+    lastVotedView: c.lastVotedView,
+    lastProposedView: c.lastProposedView,
+    committedHeight: c.committedHeight,
+  };
 }
 
 export function statusJson(s: NodeStatus): StatusJson {
@@ -327,6 +451,29 @@ function decodeFollowerStatus(v: unknown): FollowerNodeStatus {
   const upstream = f["upstream"];
   if (upstream !== null && typeof upstream !== "string") bad("status.follower.upstream must be a string or null");
   return { upstream, upstreamHeight: uint(f, "upstreamHeight", "status.follower"), lag: uint(f, "lag", "status.follower"), pending: uint(f, "pending", "status.follower") };
+}
+
+const HEALTH_REASONS: readonly HealthReason[] = ["NO_PEERS", "NOT_COMMITTING", "CATCHING_UP"];
+
+/** `GET /v1/health`'s document, from a 200 or a 503 (whose `error` beside it is ignored here). */
+export function decodeHealth(v: unknown): NodeHealth {
+  const o = object(v, "health");
+  const ok = o["ok"];
+  const reason = o["reason"];
+  const detail = o["detail"];
+  if (typeof ok !== "boolean") bad("health.ok must be a boolean");
+  if (ok ? reason !== null : !HEALTH_REASONS.includes(reason as HealthReason)) bad(`health.reason must be ${ok ? "null when ok" : HEALTH_REASONS.join(", ")}`);
+  if (detail !== null && typeof detail !== "string") bad("health.detail must be a string or null");
+  return {
+    ok,
+    reason: reason as HealthReason | null,
+    detail,
+    committedHeight: uint(o, "committedHeight", "health"),
+    lastCommitAgeMs: uint(o, "lastCommitAgeMs", "health"),
+    notCommittingAfterMs: uint(o, "notCommittingAfterMs", "health"),
+    peersConnected: uint(o, "peersConnected", "health"),
+    peersNeeded: uint(o, "peersNeeded", "health"),
+  };
 }
 
 function decodeParaNodeStatus(v: unknown): ParaNodeStatus {

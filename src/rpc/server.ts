@@ -17,7 +17,7 @@ import type { BlockSummary, NodeApi, RpcLogger, BatchSubmitResult, SubmitResult 
 import { HttpError, RpcConfigError, RpcListenError } from "./errors.js";
 import { Exchange, ExchangeClosed } from "./exchange.js";
 import type { ExchangeHost } from "./exchange.js";
-import { accountJson, blockJson, blocksJson, kvJson, paraCommitJson, paraStatusJson, proofJson, receiptJson, statusJson, supplyJson, txStatusJson, xshardTransferJson } from "./json.js";
+import { accountJson, blockJson, blocksJson, consensusJson, healthJson, kvJson, paraCommitJson, paraStatusJson, peersJson, proofJson, receiptJson, statusJson, supplyJson, txStatusJson, validatorsJson, xshardTransferJson } from "./json.js";
 import type { SubmitItemJson } from "./json.js";
 import { createRpcMetrics } from "./metrics.js";
 import type { RpcMetrics } from "./metrics.js";
@@ -25,7 +25,7 @@ import { DEFAULT_MAX_RANGE_BLOCKS, contentLength, mediaType, parseHeight, parseI
 import { BlockStream } from "./stream.js";
 import { reservedForNewSources, SourceTable, sourceKey } from "./sources.js";
 import type { SourceEntry } from "./sources.js";
-import { renderStatusPage } from "./statusPage.js";
+import { DASHBOARD_INDEX, dashboardAsset, dashboardHeaders, notModified } from "./dashboardAssets.js";
 import { encodeBlockBody } from "./blockBody.js";
 import { MAX_TX_BYTES } from "../domain/limits.js";
 import { fromHex, toHex } from "../util/bytes.js";
@@ -195,7 +195,7 @@ export function resolveRpcLimits(partial: Partial<RpcLimits> = {}): RpcLimits {
 }
 
 /** Route names: the `route` label of the metrics. */
-export type RouteName = "index" | "metrics" | "status" | "genesis" | "evidence" | "tx_submit" | "txs_submit" | "tx_status" | "tx_receipt" | "blocks" | "block" | "block_txids" | "block_body" | "commit_proof" | "proof" | "kv" | "account" | "supply" | "xshard_transfer" | "para_status" | "para_commit" | "stream" | "unknown";
+export type RouteName = "index" | "dashboard_asset" | "metrics" | "status" | "genesis" | "evidence" | "tx_submit" | "txs_submit" | "tx_status" | "tx_receipt" | "blocks" | "block" | "block_txids" | "block_body" | "commit_proof" | "proof" | "kv" | "account" | "supply" | "xshard_transfer" | "para_status" | "para_commit" | "health" | "peers" | "validators" | "config" | "consensus" | "stream" | "unknown";
 
 /** What a handler may read of the request (uWS's HttpRequest is only valid synchronously). */
 interface RequestInfo {
@@ -208,6 +208,8 @@ interface RequestInfo {
   readonly clientId: string;
   /** The raw query string (after "?"; "" when none). Only `GET /v1/blocks` reads it. */
   readonly query: string;
+  /** The `If-None-Match` header ("" when none). Only the dashboard's files read it (dashboardAssets.ts). */
+  readonly ifNoneMatch: string;
 }
 
 type Handler = (ex: Exchange, params: readonly string[], req: RequestInfo) => void | Promise<void>;
@@ -419,6 +421,7 @@ export class RpcServer {
       contentLength: length,
       clientId: method === "post" ? source.key : "",
       query: req.getQuery() ?? "", // undefined when the URL has no "?", whatever the typings say
+      ifNoneMatch: req.getHeader("if-none-match"),
     };
     const ex = new Exchange(res, this.exchangeHost, method === "head", chunked || (length !== undefined && length > 0), source);
     // +1: the next tick may come at any moment, so a request always gets at least the full timeout.
@@ -541,7 +544,8 @@ export class RpcServer {
         .join(", "),
     });
     return [
-      route("index", "/", { get: (ex) => this.getIndex(ex) }),
+      route("index", "/", { get: (ex, _p, req) => this.getDashboardFile(ex, DASHBOARD_INDEX, req) }),
+      route("dashboard_asset", "/dashboard/:file", { get: (ex, p, req) => this.getDashboardFile(ex, p[0]!, req) }),
       route("metrics", "/metrics", { get: (ex) => this.getMetrics(ex) }),
       route("status", "/v1/status", { get: (ex) => this.getStatus(ex) }),
       route("genesis", "/v1/genesis", { get: (ex) => this.getGenesis(ex) }),
@@ -563,6 +567,12 @@ export class RpcServer {
       route("account", "/v1/accounts/:pubkey", { get: (ex, p) => this.getAccount(ex, p[0]!) }),
       route("supply", "/v1/supply", { get: (ex) => this.getSupply(ex) }),
       route("xshard_transfer", "/v1/xshard/:xid", { get: (ex, p) => this.getXShardTransfer(ex, p[0]!) }),
+      // Operator routes: what monitoring polls (README "Operator routes").
+      route("health", "/v1/health", { get: (ex) => this.getHealth(ex) }),
+      route("peers", "/v1/peers", { get: async (ex) => ex.json(200, peersJson(await this.api.peers())) }),
+      route("validators", "/v1/validators", { get: async (ex) => ex.json(200, validatorsJson(await this.api.validators())) }),
+      route("config", "/v1/config", { get: async (ex) => ex.json(200, await this.api.effectiveConfig()) }),
+      route("consensus", "/v1/consensus", { get: (ex) => this.getConsensus(ex) }),
       // Upgrades are caught by the WebSocket route; a plain GET lands here.
       route("stream", "/v1/stream", {
         get: (ex) => ex.error(new HttpError("UPGRADE_REQUIRED", "this is a WebSocket endpoint"), [["Upgrade", "websocket"]]),
@@ -573,9 +583,13 @@ export class RpcServer {
   // -------------------------------------------------------------------------------------------------------------
   // Handlers. Each may throw HttpError (→ its typed response) or anything else (→ 500 INTERNAL).
 
-  private async getIndex(ex: Exchange): Promise<void> {
-    const status = await this.api.status();
-    ex.reply(200, renderStatusPage(statusJson(status)), { contentType: "text/html; charset=utf-8" });
+  /** The live dashboard's static files (dashboardAssets.ts): `GET /` is its index.html. */
+  private getDashboardFile(ex: Exchange, name: string, req: RequestInfo): void {
+    const a = dashboardAsset(name);
+    if (a === undefined) throw new HttpError("NOT_FOUND", `no dashboard file ${JSON.stringify(name)}`);
+    const headers = dashboardHeaders(a);
+    if (notModified(req.ifNoneMatch, a)) ex.reply(304, "", { contentType: a.contentType, headers });
+    else ex.reply(200, a.body, { contentType: a.contentType, headers });
   }
 
   private async getMetrics(ex: Exchange): Promise<void> {
@@ -586,6 +600,23 @@ export class RpcServer {
 
   private async getStatus(ex: Exchange): Promise<void> {
     ex.json(200, statusJson(await this.api.status()));
+  }
+
+  /**
+   * `GET /v1/health`: 200 with the health document when the node is healthy; otherwise 503 NODE_UNHEALTHY whose body
+   * carries the typed error and, beside it, the same document (`ok: false`, `reason`, `detail`, the figures), so a
+   * probe that only reads the status and one that reads the reason both work.
+   */
+  private async getHealth(ex: Exchange): Promise<void> {
+    const h = healthJson(await this.api.health());
+    if (h.ok) ex.json(200, h);
+    else ex.error(new HttpError("NODE_UNHEALTHY", `${h.reason ?? "UNHEALTHY"}: ${h.detail ?? "not healthy"}`), undefined, { ...h });
+  }
+
+  private async getConsensus(ex: Exchange): Promise<void> {
+    const c = await this.api.consensus();
+    if (c === null) throw new HttpError("NO_CONSENSUS", "this node runs no consensus of its own (a para node follows its main chain)");
+    ex.json(200, consensusJson(c));
   }
 
   private async getGenesis(ex: Exchange): Promise<void> {

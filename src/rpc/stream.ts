@@ -39,7 +39,8 @@ export const CLOSE_GOING_AWAY = 1001;
 
 // uWS drops a send beyond maxBackpressure; ours is the policy limit plus room for the largest frame we send, so uWS
 // never drops a frame before the policy check disconnects the subscriber. A block document is under 1 KiB plus the
-// hex of its result bitmap (MAX_BITMAP_BYTES = 64 KiB → 128 KiB of hex).
+// hex of its result bitmap (MAX_BITMAP_BYTES = 64 KiB → 128 KiB of hex) and its QC's signer indices (at most
+// MAX_CERT_SIGNERS = 4,096 of them: under 20 KiB).
 const FRAME_SLACK_BYTES = 256 * 1024;
 // Subscribers have nothing to say; control frames (ping/pong/close) fit easily.
 const MAX_INBOUND_BYTES = 1024;

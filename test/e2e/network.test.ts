@@ -10,6 +10,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import WebSocket from "ws";
 import { encodeKvTx } from "../../src/chain/app/kvTx.js";
 import { checkInclusion, leafHash } from "../../src/crypto/merkle.js";
@@ -220,6 +221,8 @@ describe("a 4-validator network of real processes", { timeout: 150_000 }, () => 
       { method: "PUT", path: "/v1/blocks/1", status: 405, code: "METHOD_NOT_ALLOWED", allow: "GET, HEAD" },
       { method: "GET", path: "/v1/stream", status: 426, code: "UPGRADE_REQUIRED" },
       { method: "GET", path: "/v1/accounts/xyz", status: 400, code: "BAD_PUBLIC_KEY" },
+      { method: "PUT", path: "/v1/peers", status: 405, code: "METHOD_NOT_ALLOWED", allow: "GET, HEAD" },
+      { method: "GET", path: "/v1/consensus/1", status: 404, code: "NOT_FOUND" },
       { method: "GET", path: "/metrics", status: 200 },
       { method: "GET", path: "/v1/Status", status: 404, code: "NOT_FOUND" },
       { method: "GET", path: "/v1/status/", status: 404, code: "NOT_FOUND" },
@@ -253,6 +256,57 @@ describe("a 4-validator network of real processes", { timeout: 150_000 }, () => 
     const metrics = await nw.clients[target]!.metrics();
     assert.doesNotMatch(metrics, /^quire_rpc_handler_errors_total\{[^}]*\} [1-9]/m);
     for (let i = 0; i < N; i++) assert.equal(nw.nodes[i]!.exited, false, `node ${i} exited\n${logs(nw)}`);
+  });
+
+  test("the operator routes: every node healthy, 3 connected peers heard from lately, the genesis validators, no secret in its config, a view >= 1", async () => {
+    const nw = network();
+    const genesis = JSON.parse(await readFile(nw.genesisFile, "utf8")) as { validators: { publicKey: string }[] };
+    const get = async (i: number, path: string): Promise<{ status: number; text: string; doc: Record<string, unknown> }> => {
+      const r = await fetch(nw.urls[i]! + path);
+      const text = await r.text();
+      return { status: r.status, text, doc: JSON.parse(text) as Record<string, unknown> };
+    };
+    for (let i = 0; i < N; i++) {
+      const health = await get(i, "/v1/health");
+      assert.equal(health.status, 200, `node ${i}: ${health.text}`);
+      assert.equal(health.doc["ok"], true);
+      assert.equal(health.doc["peersConnected"], N - 1);
+
+      const peers = (await get(i, "/v1/peers")).doc["peers"] as { index: number; publicKey: string; address: string; connected: boolean; connectedSince: number | null; lastMessageAt: number | null; committedHeight: number | null }[];
+      const now = Date.now();
+      assert.deepEqual(peers.map((p) => p.index), [0, 1, 2, 3].filter((j) => j !== i));
+      for (const p of peers) {
+        assert.equal(p.connected, true, `node ${i} peer ${p.index}`);
+        assert.equal(p.publicKey, genesis.validators[p.index]!.publicKey);
+        assert.equal(p.address, `127.0.0.1:${nw.p2pPorts[p.index]}`);
+        assert.ok(p.connectedSince !== null && p.connectedSince <= now);
+        // Peers push a hello every second: a message older than 10 s would mean the link carries nothing.
+        assert.ok(p.lastMessageAt !== null && now - p.lastMessageAt < 10_000, `node ${i} peer ${p.index}: last message at ${p.lastMessageAt}, now ${now}`);
+        assert.ok(p.committedHeight !== null && p.committedHeight >= 1);
+      }
+
+      const validators = (await get(i, "/v1/validators")).doc as { epoch: number; validators: { index: number; publicKey: string; votingPower: number; self: boolean }[] };
+      assert.equal(validators.epoch, 0);
+      assert.deepEqual(
+        validators.validators.map((v) => [v.index, v.publicKey, v.votingPower, v.self]),
+        genesis.validators.map((v, j) => [j, v.publicKey, 1, j === i]),
+      );
+
+      const config = await get(i, "/v1/config");
+      assert.equal(config.status, 200);
+      const keyFile = nw.cluster.configs[i]!.keyFile;
+      assert.equal(config.doc["keyFile"], keyFile);
+      const secret = (JSON.parse(await readFile(keyFile, "utf8")) as { secretKey: string }).secretKey;
+      assert.match(secret, /^[0-9a-f]{64}$/);
+      assert.ok(!config.text.toLowerCase().includes(secret.toLowerCase()), `node ${i}: GET /v1/config shows the BLS secret key`);
+
+      const consensus = (await get(i, "/v1/consensus")).doc as { view: number; leader: number; highQc: { signers: number }; committedHeight: number; viewTimeoutMs: number };
+      assert.ok(consensus.view >= 1);
+      assert.ok(consensus.leader >= 0 && consensus.leader < N);
+      assert.ok(consensus.highQc.signers >= 3, "a QC holds a quorum of signers");
+      assert.ok(consensus.committedHeight >= 1);
+      assert.ok(consensus.viewTimeoutMs >= 1);
+    }
   });
 
   test("a node stopped cleanly resumes from its store at its height and catches up", async () => {

@@ -6,7 +6,7 @@ import type { EvidenceReport } from "../../src/consensus/validation/evidence.js"
 import { createHash } from "node:crypto";
 import { Gauge } from "prom-client";
 import type { Registry } from "prom-client";
-import type { AccountView, Awaitable, BlockBody, BlockSummary, CommittedBlockListener, NodeApi, NodeStatus, ProofResult, SubmitResult, SupplyView, TxStatus } from "../../src/rpc/api.js";
+import type { AccountView, Awaitable, BlockBody, BlockSummary, CommittedBlockListener, ConsensusView, NodeApi, NodeHealth, NodeStatus, PeerView, ProofResult, SubmitResult, SupplyView, TxStatus, ValidatorSetView } from "../../src/rpc/api.js";
 import type { BlockHeader } from "../../src/domain/types.js";
 import type { DoneCommit, ParaStatus } from "../../src/chain/app/paracross/module.js";
 import { merkleProof, merkleRoot } from "../../src/crypto/merkle.js";
@@ -66,6 +66,13 @@ export class FakeNodeApi implements NodeApi {
   genesisText = '{"type":"quire-genesis","chainId":"quire-test"}';
   /** What `evidence` answers. */
   evidenceReport: EvidenceReport = { total: 0, dropped: 0, byValidator: {}, proposals: [] };
+  /** What the operator routes answer (`GET /v1/health`, `/v1/peers`, `/v1/validators`, `/v1/config`, `/v1/consensus`). */
+  healthState: NodeHealth = { ok: true, reason: null, detail: null, committedHeight: 0, lastCommitAgeMs: 120, notCommittingAfterMs: 10_000, peersConnected: 3, peersNeeded: 2 };
+  peerViews: PeerView[] = [];
+  validatorSet: ValidatorSetView = { epoch: 0, validators: [] };
+  configDoc: Record<string, unknown> = { type: "quire-node-config", version: 1, keyFile: "/tmp/node2/validator.key" };
+  /** Null: the node runs no consensus (as a para node). */
+  consensusView: ConsensusView | null = null;
 
   constructor(opts: FakeNodeOptions = {}) {
     this.capacity = opts.capacity ?? 1000;
@@ -232,6 +239,26 @@ export class FakeNodeApi implements NodeApi {
 
   evidence(): Awaitable<EvidenceReport> {
     return this.answer("evidence", () => this.evidenceReport);
+  }
+
+  health(): Awaitable<NodeHealth> {
+    return this.answer("health", () => this.healthState);
+  }
+
+  peers(): Awaitable<readonly PeerView[]> {
+    return this.answer("peers", () => this.peerViews);
+  }
+
+  validators(): Awaitable<ValidatorSetView> {
+    return this.answer("validators", () => this.validatorSet);
+  }
+
+  effectiveConfig(): Awaitable<Readonly<Record<string, unknown>>> {
+    return this.answer("effectiveConfig", () => this.configDoc);
+  }
+
+  consensus(): Awaitable<ConsensusView | null> {
+    return this.answer("consensus", () => this.consensusView);
   }
 
   onCommittedHeader(listener: CommittedBlockListener): () => void {

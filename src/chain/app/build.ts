@@ -15,12 +15,14 @@ import type { EscrowLedger } from "./paracross/module.js";
 import { COMMIT_TX_TAG } from "./paracross/format.js";
 import { StateTreeError } from "./stateTree.js";
 import { defaultHasher } from "../../crypto/hash/backends.js";
+import { ValidatorsModule } from "./validators/module.js";
+import { VALSET_TX_TAG } from "./validators/format.js";
 import { XShardModule } from "./xshard/module.js";
 import { XSHARD_TX_TAG } from "./xshard/format.js";
 import { shardOf } from "./xshard/network.js";
 import type { ShardNetwork } from "./xshard/network.js";
 
-export type ModuleName = "kv" | "accounts" | "paracross" | "xshard";
+export type ModuleName = "kv" | "accounts" | "paracross" | "xshard" | "validators";
 
 /** A para chain the main chain's paracross module counts commits for. */
 export interface ParaRegistration {
@@ -40,6 +42,8 @@ export interface AppSpec {
   readonly paras?: readonly ParaRegistration[];
   /** Set on a shard of a sharded network (required by the xshard module): accounts then live on their own shard. */
   readonly network?: ShardNetwork;
+  /** The genesis validators' BLS public keys, in genesis order (required by the validators module). */
+  readonly validators?: readonly Uint8Array[];
 }
 
 export interface AppDeps {
@@ -61,6 +65,7 @@ export interface BuiltApplication {
   readonly accounts: AccountsModule | null;
   readonly paracross: ParacrossModule | null;
   readonly xshard: XShardModule | null;
+  readonly validators: ValidatorsModule | null;
 }
 
 export function buildApplication(spec: AppSpec, deps: AppDeps): BuiltApplication {
@@ -68,6 +73,7 @@ export function buildApplication(spec: AppSpec, deps: AppDeps): BuiltApplication
   let kv: KvModule | null = null;
   let accounts: AccountsModule | null = null;
   let paracross: ParacrossModule | null = null;
+  let validators: ValidatorsModule | null = null;
   // Whichever order the genesis lists the modules in, withdrawals are credited by the accounts module.
   if (spec.modules.includes("paracross") && !spec.modules.includes("accounts") && deps.escrow === undefined) {
     throw new StateTreeError("BAD_ARGUMENT", "the paracross module credits withdrawals through the accounts module: list both");
@@ -99,6 +105,10 @@ export function buildApplication(spec: AppSpec, deps: AppDeps): BuiltApplication
         );
         break;
       }
+      case "validators":
+        if (deps.bls === undefined || spec.validators === undefined) throw new StateTreeError("BAD_ARGUMENT", "the validators module needs a BLS backend (deps.bls) and the genesis validators (spec.validators)");
+        validators = app.use(new ValidatorsModule({ chainId: spec.chainId, genesisValidators: spec.validators }, { state: app.namespace(VALSET_TX_TAG), bls: deps.bls }));
+        break;
       case "xshard":
         break; // below, once the accounts module exists
       default:
@@ -110,5 +120,5 @@ export function buildApplication(spec: AppSpec, deps: AppDeps): BuiltApplication
     xshard = app.use(new XShardModule({ network: network! }, { state: app.namespace(XSHARD_TX_TAG), committed: deps.committed, accounts: accounts!, hasher, bls: deps.bls! }));
     app.sealWith(xshard);
   }
-  return { app, kv, accounts, paracross, xshard };
+  return { app, kv, accounts, paracross, xshard, validators };
 }

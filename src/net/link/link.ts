@@ -126,6 +126,11 @@ export class Link {
     return this.state === "closed";
   }
 
+  /** When the last frame (or ping/pong) arrived from the peer, on the owner's scheduler clock: the liveness stamp. */
+  get lastReceivedAt(): number {
+    return this.lastReceived;
+  }
+
   /**
    * Seals and sends a data frame whose last TAG_BYTES bytes are room for the channel tag (written here, in place).
    * Returns false if the link is not open.

@@ -48,6 +48,7 @@ export class ChainFollower {
   private stream: StreamHandle | null = null;
   private streamUrl = "";
   private retry: TimerHandle | null = null;
+  private answered = false;
 
   constructor(
     private readonly o: ChainFollowerOptions,
@@ -56,6 +57,7 @@ export class ChainFollower {
     this.loop = new StepLoop(
       () => this.step(),
       (e) => {
+        this.answered = false;
         this.m.logger.warn("follower: request failed, retrying", { error: e instanceof Error ? e.message : String(e), retryMs: this.o.retryMs });
         this.scheduleRetry();
       },
@@ -66,6 +68,11 @@ export class ChainFollower {
   /** The upstream's committed head as last heard. */
   get upstreamHeight(): number {
     return this.knownHead;
+  }
+
+  /** Whether the last request to the upstreams was answered (health: a follower without an upstream has no peer). */
+  get upstreamAnswering(): boolean {
+    return this.answered;
   }
 
   start(): void {
@@ -121,6 +128,7 @@ export class ChainFollower {
       }
       return out;
     });
+    this.answered = true;
     if (!this.running) return false;
     if (served.length === 0) {
       // The upstream announced more than it serves (it restarted, or it is another upstream now): ask again.
@@ -152,8 +160,10 @@ export class ChainFollower {
   private async refreshHead(): Promise<void> {
     try {
       const h = (await this.m.pool.call((s) => s.block("latest")))?.header.height ?? 0;
+      this.answered = true;
       if (h > this.knownHead) this.knownHead = h;
     } catch (e) {
+      this.answered = false;
       this.m.logger.warn("follower: no upstream head, retrying", { error: e instanceof Error ? e.message : String(e), retryMs: this.o.retryMs });
       this.scheduleRetry();
       return;

@@ -31,7 +31,7 @@ import type { BlsBackend } from "../../crypto/bls/backend.js";
 import { createHasher, setDefaultHasher } from "../../crypto/hash/backends.js";
 import { merkleRoot } from "../../crypto/merkle.js";
 import type { BlockHeader } from "../../domain/types.js";
-import type { BatchSubmitResult, BlockSummary, NodeApi, NodeStatus, SubmitResult, TxStatus, XShardTransferView } from "../../rpc/api.js";
+import type { BatchSubmitResult, BlockSummary, ConsensusView, NodeApi, NodeHealth, NodeStatus, PeerView, SubmitResult, TxStatus, ValidatorSetView, XShardTransferView } from "../../rpc/api.js";
 import { createRpcMetrics } from "../../rpc/metrics.js";
 import { RpcServer } from "../../rpc/server.js";
 import { bytesEqual, toHex } from "../../util/bytes.js";
@@ -48,7 +48,10 @@ import type { Logger } from "../logger.js";
 import { scrapeGauge } from "../metrics.js";
 import { ChainFollower } from "./chainFollower.js";
 import type { FollowerConfig } from "./followerConfig.js";
-import { rpcUrlOf } from "./followerConfig.js";
+import { followerConfigJson, rpcUrlOf } from "./followerConfig.js";
+import { CONFIG_DEFAULTS } from "../config.js";
+import { DEFAULT_CATCH_UP } from "../catchUp.js";
+import { assessHealth, notCommittingThresholdMs } from "../health.js";
 import { TxForwarder } from "./txForwarder.js";
 import type { SubmitTarget } from "./txForwarder.js";
 import { UpstreamPool, wsSubscribe } from "./upstreams.js";
@@ -87,6 +90,8 @@ export class FollowerNode extends CommittedChainApi implements NodeApi {
   private readonly refused: Counter;
   private resolveDone!: (code: number) => void;
   private state: "new" | "running" | "stopping" | "stopped" = "new";
+  /** performance.now() of the last block applied (of the start before the first): the health rule's commit age. */
+  private lastCommitAt = performance.now();
 
   private constructor(parts: { config: FollowerConfig; genesis: Genesis; logger: Logger; backend: BlsBackend; store: ChainStore; lock: FileLock; opts: FollowerOpenOptions }) {
     super();
@@ -200,6 +205,7 @@ export class FollowerNode extends CommittedChainApi implements NodeApi {
   private apply(blocks: readonly CertifiedBlock[], next: BlockHeader | undefined): void {
     const summaries = this.executor.commit(blocks);
     const now = Date.now();
+    this.lastCommitAt = performance.now();
     for (const [i, s] of summaries.entries()) {
       const above = blocks[i + 1]?.block.header ?? next;
       if (above !== undefined && (!bytesEqual(above.parentStateRoot, s.stateRoot) || !bytesEqual(above.parentResults, s.results))) {
@@ -264,5 +270,45 @@ export class FollowerNode extends CommittedChainApi implements NodeApi {
 
   evidence(): EvidenceReport {
     return EMPTY_EVIDENCE;
+  }
+
+  /**
+   * The health rule of every node (node/health.ts) over a follower's figures: its "peers" are its upstreams (one
+   * answering is enough), catching up is being more than catch-up's threshold behind the upstream's head, and it
+   * is not committing when no block arrived for the threshold of the genesis's view timer.
+   */
+  health(): NodeHealth {
+    const committedHeight = this.store.head()?.height ?? 0;
+    const upstreamHeight = this.follower.upstreamHeight;
+    return assessHealth({
+      committedHeight,
+      lastCommitAgeMs: Math.max(0, Math.round(performance.now() - this.lastCommitAt)),
+      notCommittingAfterMs: notCommittingThresholdMs(this.genesis.consensus.baseTimeoutMs, CONFIG_DEFAULTS.block.emptyIntervalMs),
+      peersConnected: this.follower.upstreamAnswering ? 1 : 0,
+      peersTotal: this.config.follow.upstreams.length,
+      peersNeeded: 1,
+      catchingUp: upstreamHeight - committedHeight > DEFAULT_CATCH_UP.behindBlocks,
+      catchUpTarget: upstreamHeight,
+    });
+  }
+
+  /** A follower has no validator links (it reads its upstreams over RPC). */
+  peers(): PeerView[] {
+    return [];
+  }
+
+  /** The genesis validators whose QCs it verifies (it is none of them). */
+  validators(): ValidatorSetView {
+    return { epoch: 0, validators: this.genesis.validators.map((v, index) => ({ index, publicKey: v.publicKey, votingPower: 1, address: null, self: false })) };
+  }
+
+  /** The follower config (it has no key). */
+  effectiveConfig(): Record<string, unknown> {
+    return { file: this.config.file, ...followerConfigJson(this.config) };
+  }
+
+  /** No consensus of its own: the route answers NO_CONSENSUS. */
+  consensus(): ConsensusView | null {
+    return null;
   }
 }

@@ -93,6 +93,8 @@ function mainUrl(r: FieldReader, v: Json | undefined, field: string): string {
     return r.fail(field, `is not a URL: ${JSON.stringify(v)}`);
   }
   if (u.protocol !== "http:" && u.protocol !== "https:") r.fail(field, "must be an http:// or https:// URL");
+  // The config is served by GET /v1/config: a URL must not carry a secret (credentials or a token in the query).
+  if (u.username !== "" || u.password !== "" || u.search !== "" || u.hash !== "") r.fail(field, "must not carry credentials, a query or a fragment");
   return v.replace(/\/+$/, "");
 }
 

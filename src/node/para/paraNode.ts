@@ -25,7 +25,7 @@ import { loadKeyFile } from "../../crypto/bls/keyFile.js";
 import type { ValidatorKey } from "../../crypto/bls/keyFile.js";
 import { blockHasher } from "../../consensus/blockHash.js";
 import type { EvidenceReport } from "../../consensus/validation/evidence.js";
-import type { BlockSummary, NodeApi, NodeStatus, SubmitResult, TxStatus } from "../../rpc/api.js";
+import type { BlockSummary, ConsensusView, NodeApi, NodeHealth, NodeStatus, PeerView, SubmitResult, TxStatus, ValidatorSetView } from "../../rpc/api.js";
 import { HttpError } from "../../rpc/errors.js";
 import { createRpcMetrics } from "../../rpc/metrics.js";
 import { RpcServer } from "../../rpc/server.js";
@@ -41,7 +41,10 @@ import { ParaBuilder } from "./builder.js";
 import { buildParaStack } from "./paraStack.js";
 import { MainFollower } from "./follower.js";
 import type { MainChainClient } from "./mainChain.js";
+import { paraNodeConfigJson } from "./paraConfig.js";
 import type { ParaNodeConfig } from "./paraConfig.js";
+import { DEFAULT_CATCH_UP } from "../catchUp.js";
+import { assessHealth, MIN_NOT_COMMITTING_MS } from "../health.js";
 import { loadParaGenesis, paraGenesisBlock, paraGenesisJson } from "./paraGenesis.js";
 import type { ParaGenesis } from "./paraGenesis.js";
 import { createParaMetrics } from "./paraMetrics.js";
@@ -84,6 +87,8 @@ export class ParaNode extends CommittedChainApi implements NodeApi {
   private resolveDone!: (code: number) => void;
   private state: "new" | "running" | "stopping" | "stopped" = "new";
   private startRetry: TimerHandle | null = null;
+  /** When the last para block was made (scheduler ms; the node's creation before the first): `GET /v1/health`. */
+  private lastParaBlockAt: number;
 
   private constructor(parts: { config: ParaNodeConfig; genesis: ParaGenesis; logger: Logger; backend: BlsBackend; key: ValidatorKey; store: ChainStore; locks: readonly FileLock[]; opts: ParaNodeOpenOptions }) {
     super();
@@ -97,6 +102,7 @@ export class ParaNode extends CommittedChainApi implements NodeApi {
     this.genesisText = JSON.stringify(paraGenesisJson(genesis));
     this.done = new Promise<number>((resolve) => (this.resolveDone = resolve));
     this.scheduler = parts.opts.scheduler ?? new SystemScheduler(Date.now);
+    this.lastParaBlockAt = this.scheduler.now();
     this.main = parts.opts.main ?? new RpcMainChain({ urls: config.mainRpc, expect: { chainId: genesis.mainChainId, genesisHash: genesis.mainGenesisHash } }, { logger });
     const registry = new Registry();
     // Read at scrape time, when every part exists.
@@ -201,6 +207,7 @@ export class ParaNode extends CommittedChainApi implements NodeApi {
   }
 
   private onParaBlock(height: number): void {
+    this.lastParaBlockAt = this.scheduler.now();
     const rec = this.store.committedAt(height);
     if (rec === undefined) return;
     this.logger.debug("para block", { height, mainHeight: rec.block.header.view, txs: rec.block.txs.length });
@@ -235,6 +242,48 @@ export class ParaNode extends CommittedChainApi implements NodeApi {
 
   genesisDocument(): string {
     return this.genesisText;
+  }
+
+  /**
+   * A para node's health from its own progress: its "peers" are the main-chain nodes it follows (NO_PEERS until one
+   * answered), CATCHING_UP while more than catch-up's `behindBlocks` main blocks are unprocessed, NOT_COMMITTING when
+   * the sender stalled or no para block was made for 10 s (one para block per main block, and an idle main chain
+   * still commits empty blocks several times a second).
+   */
+  health(): NodeHealth {
+    const mainHeight = this.follower.mainHeight;
+    return assessHealth({
+      committedHeight: this.builder.paraHeight,
+      lastCommitAgeMs: Math.max(0, this.scheduler.now() - this.lastParaBlockAt),
+      notCommittingAfterMs: MIN_NOT_COMMITTING_MS,
+      peersConnected: mainHeight >= 0 ? 1 : 0,
+      peersTotal: this.config.mainRpc.length,
+      peersNeeded: 1,
+      catchingUp: mainHeight - this.builder.lastMainHeight > DEFAULT_CATCH_UP.behindBlocks,
+      catchUpTarget: Math.max(0, mainHeight),
+      stalled: this.sender.stalled,
+    });
+  }
+
+  /** A para node has no validator links (it reads the main chain over RPC). */
+  peers(): PeerView[] {
+    return [];
+  }
+
+  /** The para nodes of the para genesis: the signers of this chain's commit messages (one vote each, epoch 0). */
+  validators(): ValidatorSetView {
+    const self = this.config.nodeIndex;
+    return { epoch: 0, validators: this.genesis.nodes.map((v, index) => ({ index, publicKey: v.publicKey, votingPower: 1, address: null, self: index === self })) };
+  }
+
+  /** The para node config (a key file path at most, never the key). */
+  effectiveConfig(): Record<string, unknown> {
+    return { file: this.config.file, ...paraNodeConfigJson(this.config) };
+  }
+
+  /** No consensus of its own: the route answers NO_CONSENSUS. */
+  consensus(): ConsensusView | null {
+    return null;
   }
 
   evidence(): EvidenceReport {

@@ -315,7 +315,8 @@ describe("queries", () => {
       parentStateRoot: toHex(b.header.parentStateRoot),
       parentResults: toHex(b.header.parentResults),
       txCount: 3,
-      qc: { view: b.qc!.view, blockHash: toHex(b.hash), signers: "010e", aggregateSignature: toHex(b.qc!.aggregateSignature) },
+      // 01 0e: DENSE, 7 bits, {1, 2, 3}; signerIndices is the same set, decoded by the node.
+      qc: { view: b.qc!.view, blockHash: toHex(b.hash), signers: "010e", signerIndices: [1, 2, 3], aggregateSignature: toHex(b.qc!.aggregateSignature) },
     });
     const latest = await http(h.base, "GET", "/v1/blocks/latest");
     assert.deepEqual(latest.json, a.json);
@@ -415,12 +416,36 @@ describe("queries", () => {
     assert.equal(s.value("quire_rpc_stream_subscribers"), 0);
   });
 
-  test("GET /: a small HTML status page", async () => {
+  test("GET /: the dashboard page, with its script and style from /dashboard/, a self-only CSP and revalidation", async () => {
     const a = await http(h.base, "GET", "/");
     assert.equal(a.status, 200);
     assert.equal(a.headers.get("content-type"), "text/html; charset=utf-8");
-    assert.match(a.text, /<h1>Quire node 2 · quire-test<\/h1>/);
+    assert.match(a.text, /<script type="module" src="\/dashboard\/dashboard.js"><\/script>/);
     assert.match(a.text, /GET \/v1\/blocks\/:height\/proof\/:index/);
+    const csp = a.headers.get("content-security-policy") ?? "";
+    assert.match(csp, /default-src 'none'/);
+    for (const d of ["script-src", "style-src", "connect-src"]) assert.match(csp, new RegExp(`${d} 'self'(;|$)`), d);
+    assert.doesNotMatch(csp, /unsafe|https?:|\*/);
+    assert.equal(a.headers.get("x-content-type-options"), "nosniff");
+    assert.equal(a.headers.get("cache-control"), "no-cache");
+    const etag = a.headers.get("etag")!;
+    assert.match(etag, /^"[0-9a-f]{32}"$/);
+    // A revalidation with the ETag is a 304 with no body; a stale one gets the file again.
+    const same = await fetch(`${h.base}/`, { headers: { "If-None-Match": etag } });
+    assert.equal(same.status, 304);
+    assert.equal(await same.text(), "");
+    assert.equal((await fetch(`${h.base}/`, { headers: { "If-None-Match": '"0"' } })).status, 200);
+    // Every file the page names is served with its type; anything else under /dashboard/ is 404.
+    for (const [file, type] of [["dashboard.js", "text/javascript; charset=utf-8"], ["dashboard.css", "text/css; charset=utf-8"], ["index.html", "text/html; charset=utf-8"]] as const) {
+      const f = await http(h.base, "GET", `/dashboard/${file}`);
+      assert.equal(f.status, 200, file);
+      assert.equal(f.headers.get("content-type"), type, file);
+      assert.equal(f.headers.get("content-security-policy"), csp, file);
+      assert.ok(f.text.length > 100, file);
+    }
+    assertError(await http(h.base, "GET", "/dashboard/..%2fserver.js"), 404, "NOT_FOUND");
+    assertError(await http(h.base, "GET", "/dashboard/constructor"), 404, "NOT_FOUND");
+    assert.equal(await h.count("quire_rpc_requests_total", { route: "dashboard_asset", status: "200" }), 3);
   });
 
   test("HEAD answers like GET without a body", async () => {
@@ -587,7 +612,6 @@ describe("node failures never escape a handler", () => {
           ["kv", "GET", "/v1/kv/a", {}],
           ["status", "GET", "/v1/status", {}],
           ["metrics", "GET", "/metrics", {}],
-          ["status", "GET", "/", {}],
         ];
         for (const [method] of routes) h.api.throwOn.add(method);
         for (const [, m, p, o] of routes) assertError(await http(h.base, m, p, o), 500, "INTERNAL");

@@ -75,6 +75,9 @@ test("para config errors name the field", async () => {
   const bad = (patch: Record<string, unknown>) => () => parseParaNodeConfig(JSON.stringify({ ...doc, ...patch }), layout.configFiles[0]!);
   assert.throws(bad({ sender: { maxCommitsPerTx: 21 } }), (e: unknown) => e instanceof NodeError && e.payload.field === "sender.maxCommitsPerTx");
   assert.throws(bad({ mainRpc: ["ftp://x"] }), (e: unknown) => e instanceof NodeError && e.payload.field === "mainRpc[0]");
+  for (const url of ["http://user:secret@127.0.0.1:26601", "http://127.0.0.1:26601/?token=secret", "http://127.0.0.1:26601/#x"]) {
+    assert.throws(bad({ mainRpc: [url] }), (e: unknown) => e instanceof NodeError && e.payload.field === "mainRpc[0]", url);
+  }
   assert.throws(bad({ blockPolicy: { emptyBlockInterval: 0 } }), (e: unknown) => e instanceof NodeError && e.payload.field === "blockPolicy.emptyBlockInterval");
   assert.throws(bad({ extra: 1 }), (e: unknown) => e instanceof NodeError && e.payload.field === "extra");
 });
@@ -85,12 +88,14 @@ test("ParaNode: follows a main chain, serves its para chain over RPC, refuses PO
   const main = new FakeMain();
   main.add([encodeParaTx(TITLE, put("hello", "para"))]);
   main.add();
-  const node = await ParaNode.open(config, { logger: SILENT, main, scheduler: new ManualScheduler(0) });
+  const clock = new ManualScheduler(0);
+  const node = await ParaNode.open(config, { logger: SILENT, main, scheduler: clock });
   try {
     await node.start();
     await node.follower.idle();
     await node.sender.idle();
     const client = new RpcClient({ url: node.rpc.url });
+    await checkOperatorRoutes(node, config.keyFile, clock);
     const s = await client.status();
     assert.equal(s.committedHeight, 2);
     assert.equal(s.para?.title, TITLE);
@@ -133,3 +138,33 @@ test("ParaNode: follows a main chain, serves its para chain over RPC, refuses PO
     await again.stop();
   }
 });
+
+/**
+ * The operator routes of a para node: healthy from its own progress (then NOT_COMMITTING once no para block came for
+ * 10 s), no validator peers, its para genesis's nodes as the validator set, its config without the key, no consensus.
+ */
+async function checkOperatorRoutes(node: ParaNode, keyFile: string, clock: ManualScheduler): Promise<void> {
+  const get = async (path: string) => {
+    const r = await fetch(node.rpc.url + path);
+    const text = await r.text();
+    return { status: r.status, text, doc: JSON.parse(text) as Record<string, unknown> };
+  };
+  const health = await get("/v1/health");
+  assert.equal(health.status, 200, health.text);
+  assert.deepEqual([health.doc["ok"], health.doc["committedHeight"], health.doc["peersConnected"], health.doc["peersNeeded"]], [true, 2, 1, 1]);
+  assert.deepEqual((await get("/v1/peers")).doc, { peers: [] });
+  const set = (await get("/v1/validators")).doc as { epoch: number; validators: { index: number; publicKey: string; self: boolean; address: string | null }[] };
+  assert.equal(set.epoch, 0);
+  assert.deepEqual(set.validators.map((v) => [v.index, v.publicKey, v.self, v.address]), node.genesis.nodes.map((n, i) => [i, toHex(n.publicKey), i === 0, null]));
+  const config = await get("/v1/config");
+  assert.equal(config.doc["keyFile"], keyFile);
+  const secret = (JSON.parse(readFileSync(keyFile, "utf8")) as { secretKey: string }).secretKey;
+  assert.ok(!config.text.includes(secret), "the para node's secret key is in GET /v1/config");
+  const consensus = await get("/v1/consensus");
+  assert.equal(consensus.status, 404);
+  assert.equal((consensus.doc["error"] as { code: string }).code, "NO_CONSENSUS");
+  clock.advance(10_001);
+  const stale = await get("/v1/health");
+  assert.equal(stale.status, 503);
+  assert.equal(stale.doc["reason"], "NOT_COMMITTING");
+}
