@@ -173,6 +173,12 @@ test("follower: after a forger, the honest upstream of the window is used; only 
     assert.deepEqual(node.txStatus(txIdAt2.id), { status: "committed", height: 2, index: 0, ok: true });
     assert.deepEqual(node.kv(utf8("k4/1")), utf8("v4"));
     assert.ok(log.warnings.some((w) => w.includes('"code":"BAD_TX_ROOT"')));
+    // Operator routes: healthy (an upstream answers, blocks arrive), no validator links, no consensus, no key.
+    assert.deepEqual({ ok: node.health().ok, reason: node.health().reason }, { ok: true, reason: null });
+    assert.deepEqual(node.peers(), []);
+    assert.equal(node.consensus(), null);
+    assert.equal(node.validators().validators.filter((v) => v.self).length, 0);
+    assert.ok(!JSON.stringify(node.effectiveConfig()).includes("keyFile"));
   } finally {
     await node.stop();
   }
