@@ -37,8 +37,8 @@ const { values } = parseArgs({
 const minutes = Number(values.minutes);
 const warmupSec = Number(values.warmup);
 const paintRuns = Number(values["paint-runs"]);
-if (!(minutes > 0) || !(warmupSec >= 0)) {
-  process.stderr.write("usage: dashboard-soak.mjs [--minutes M] [--warmup SECONDS] [--screenshot FILE.png]\n");
+if (!(minutes > 0) || !(warmupSec >= 0) || !Number.isInteger(paintRuns) || paintRuns < 1) {
+  process.stderr.write("usage: dashboard-soak.mjs [--minutes M] [--warmup SECONDS] [--paint-runs N] [--screenshot FILE.png]\n");
   process.exit(2);
 }
 
@@ -64,7 +64,12 @@ process.once("SIGINT", () => {
 
 let code = 0;
 try {
-  [net, b] = await Promise.all([startNetwork(4, { tmpfs: true }), openBrowser()]);
+  // allSettled: whichever side started is kept for cleanup() even when the other failed.
+  const [n, br] = await Promise.allSettled([startNetwork(4, { tmpfs: true }), openBrowser()]);
+  if (n.status === "fulfilled") net = n.value;
+  if (br.status === "fulfilled") b = br.value;
+  if (n.status === "rejected") throw n.reason;
+  if (br.status === "rejected") throw br.reason;
   await waitForHeight(net, 2, 30_000);
   load = startTxLoad(net, { targets: () => [0, 1, 2, 3], intervalMs: 100, batch: 5 });
   const page = b.page;
@@ -107,7 +112,10 @@ try {
     log(`screenshot: ${values.screenshot}`);
   }
   const bad = [...b.pageErrors, ...b.consoleErrors.filter((e) => /Content.Security.Policy/i.test(e))];
-  if (bad.length > 0) log(`page errors: ${bad.slice(0, 5).join(" | ")}`);
+  if (bad.length > 0) {
+    log(`FAIL: page errors: ${bad.slice(0, 5).join(" | ")}`);
+    code = 1;
+  }
 } catch (e) {
   process.stderr.write(`dashboard-soak: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   code = 1;

@@ -49,9 +49,13 @@ test("dashboard: live height, QC signer grid matching /v1/blocks/:h, stream reco
   const stage = (what: string) => t.diagnostic(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
   try {
     // The browser is launched (and installed if missing) while the nodes start.
-    const [n, browser] = await Promise.all([startNetwork(N, { tmpfs: true }), openBrowser()]);
-    net = n;
-    b = browser;
+    // allSettled: when one side fails, the other is still kept and stopped in `finally` (no leaked nodes or browser).
+    const [n, browser] = await Promise.allSettled([startNetwork(N, { tmpfs: true }), openBrowser()]);
+    if (n.status === "fulfilled") net = n.value;
+    if (browser.status === "fulfilled") b = browser.value;
+    if (n.status === "rejected") throw n.reason;
+    if (browser.status === "rejected") throw browser.reason;
+    if (net === undefined || b === undefined) throw new Error("unreachable");
     await waitForHeight(net, 2, 30_000);
     stage("network at height 2, browser up");
     let nodeZeroDown = false;
@@ -93,9 +97,9 @@ test("dashboard: live height, QC signer grid matching /v1/blocks/:h, stream reco
     assert.equal(await page.textContent("#node"), "0");
     assert.match((await page.textContent("#peers")) ?? "", /^\d+$/);
     assert.match((await page.textContent("#mempool")) ?? "", /^[\d,]+$/);
-    assert.equal((await fetch(`${base}/v1/health`)).status, 200);
-    await until("the health tile to say ok", async () => ((await page.textContent("#health")) === "ok" ? true : undefined), 10_000, diag);
-    assert.equal(await page.getAttribute("#conn", "data-state"), "live");
+    await until("node 0 healthy", async () => ((await fetch(`${base}/v1/health`)).status === 200 ? true : undefined), 15_000, diag);
+    await until("the health tile to say ok", async () => ((await page.textContent("#health")) === "ok" ? true : undefined), 15_000, diag);
+    await until("the stream to be live", async () => ((await page.getAttribute("#conn", "data-state")) === "live" ? true : undefined), 10_000, diag);
 
     stage("grid and tiles checked");
     // The stream lost and back: node 0 killed, the page says so and keeps retrying; restarted, it is live again and

@@ -109,6 +109,8 @@ const startSec = Math.floor(Date.now() / 1000);
 let height = -1;
 let firstHeightMarked = false;
 let validators = 0;
+/** MAX_CERT_SIGNERS of src/domain/limits.ts: the grid never grows wider than a certificate can be. */
+const MAX_COLUMNS = 4096;
 
 function showHeight(h) {
   if (h <= height) return;
@@ -248,11 +250,13 @@ function addGridBlock(b) {
   while (i < rows.length && rows[i].height > b.height) i++;
   if (i < rows.length && rows[i].height === b.height) return;
   if (i >= GRID_ROWS) return;
+  if (b.qc.signerIndices.length > MAX_COLUMNS) return;
   rows.splice(i, 0, { height: b.height, signers: b.qc.signerIndices, proposer: b.proposer, txCount: b.txCount });
   if (rows.length > GRID_ROWS) rows.length = GRID_ROWS;
   let top = -1;
-  for (const s of b.qc.signerIndices) if (s > top) top = s;
-  if (top + 1 > validators) setValidatorCount(top + 1);
+  for (const s of b.qc.signerIndices) if (Number.isSafeInteger(s) && s > top) top = s;
+  // A certificate names at most MAX_CERT_SIGNERS (domain/limits.ts) validators: a node answering more gets no columns.
+  if (top + 1 > validators) setValidatorCount(Math.min(top + 1, MAX_COLUMNS));
   markGridDirty();
 }
 

@@ -43,8 +43,9 @@ export interface DashboardBrowser {
 /** Launches the browser and opens one page (not yet navigated), 1280x900. */
 export async function openBrowser(): Promise<DashboardBrowser> {
   const executablePath = await ensureChromium();
-  // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
-  const browser = await chromium.launch({ executablePath, args: ["--no-sandbox", "--disable-gpu", "--enable-precise-memory-info"], timeout: 30_000 });
+  // --no-sandbox only as root (CI), where Chromium's sandbox refuses to start; anyone else keeps the sandbox.
+  const sandbox = process.getuid?.() === 0 ? ["--no-sandbox"] : [];
+  const browser = await chromium.launch({ executablePath, args: [...sandbox, "--disable-gpu", "--enable-precise-memory-info"], timeout: 30_000 });
   try {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
