@@ -76,6 +76,8 @@ export class ReputationElection implements LeaderElection {
   private lastHeight = -1;
   private cacheAnchor = -2;
   private cacheExcluded: readonly number[] = [];
+  /** `cacheExcluded` as a mask: 1 at each excluded validator. */
+  private cacheMask: Uint8Array;
 
   constructor(
     private readonly n: number,
@@ -86,6 +88,7 @@ export class ReputationElection implements LeaderElection {
     // The anchor of the current view lies at most lagViews blocks below the head (views rise by at least one a block),
     // and the window needs the anchor plus the windowViews blocks below it (the last one bounds the window's first gap).
     this.historyBlocks = o.windowViews + o.lagViews + 1;
+    this.cacheMask = new Uint8Array(n);
   }
 
   observe(blocks: readonly CommittedBlock[]): void {
@@ -106,11 +109,11 @@ export class ReputationElection implements LeaderElection {
 
   leader(view: number): number {
     const own = view % this.n;
-    const excluded = this.excludedAt(view);
-    if (excluded.length === 0) return own;
+    if (this.excludedAt(view).length === 0) return own;
+    const mask = this.cacheMask; // excludedAt just filled it for this view's anchor
     for (let k = 0; k < this.n; k++) {
       const c = (own + k) % this.n;
-      if (!excluded.includes(c)) return c;
+      if (mask[c] === 0) return c;
     }
     return own; // unreachable: excludedAt never excludes everyone
   }
@@ -127,8 +130,8 @@ export class ReputationElection implements LeaderElection {
     const key = anchor < 0 ? -1 : this.base + anchor;
     if (key === this.cacheAnchor) return this.cacheExcluded;
     let excluded: number[] = [];
+    const failed = new Uint8Array(this.n);
     if (anchor >= 0) {
-      const failed = new Uint8Array(this.n);
       const lo = this.views[anchor]! - this.o.windowViews; // the window is (lo, anchor's view]
       // Each gap between two consecutive committed views is a run of failed views. Before the first block observed
       // nothing is known (a restart loads historyBlocks blocks, enough for the window of its current view).
@@ -140,6 +143,7 @@ export class ReputationElection implements LeaderElection {
     }
     this.cacheAnchor = key;
     this.cacheExcluded = excluded;
+    this.cacheMask = excluded.length === 0 ? failed.fill(0) : failed;
     return excluded;
   }
 
