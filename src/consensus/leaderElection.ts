@@ -4,6 +4,7 @@
  * on every honest replica that has committed that history; a disagreement (a replica that lags behind) costs liveness
  * for that replica's view, never safety: voting and the certificates never depend on who the leader is.
  */
+import { maxFaulty } from "../domain/quorum.js";
 import type { CommittedBlock } from "./types.js";
 
 export interface LeaderElection {
@@ -48,29 +49,34 @@ export const DEFAULT_REPUTATION: ReputationOptions = { windowViews: 12, lagViews
 /**
  * Leaders that missed their recent views are skipped (issue 10; the reputation issue generalises it into scores).
  *
- * The rule reads only the committed chain's headers — the views of the committed blocks — so every replica that has
- * committed the same blocks computes the same leaders. Take the anchor, the committed block of highest height among
- * those whose view is <= v - `lagViews`; the window is the `windowViews` views up to the anchor's. A view of the window
- * that holds no committed block failed, and its round-robin owner (`u mod n`) is excluded. The leader of v is its own
- * round-robin owner `v mod n` when not excluded, else the next validator in index order that is not. With no history
- * (the first views of a chain), with everyone excluded, or once the anchor is stale — no block committed for
- * `windowViews` views below the lag: commits stopped, and round robin guarantees runs of live leaders again — it is
- * round robin over everyone. A crashed validator's view fails, so it is skipped for the next `windowViews` views of
- * progress, comes back, fails once more if still down, and so on: about one short view per window instead of one per
- * rotation. A restarted validator is back as soon as its failed views leave the window.
+ * The rule reads only the committed chain's headers — each committed block's view and proposer — so every replica
+ * that has committed the same blocks computes the same leaders. Take the anchor, the committed block of highest height
+ * among those whose view is <= v - `lagViews`; the window is the `windowViews` views up to the anchor's. A view of the
+ * window that holds no committed block failed, and its round-robin owner (`u mod n`) is excluded — unless it proposed
+ * a committed block of the window (it is alive: its failed view had another cause, say a down vote collector) — newest
+ * failures first and at most f validators, so that at least 2f + 1 stay in the rotation whatever happened before GST
+ * (with no cap, failures before GST once excluded every honest validator and left a Byzantine one leading every view
+ * until the stale fallback: sim n = 7 seed 1308). The leader of v is its own round-robin owner `v mod n` when not
+ * excluded, else the next validator in index order that is not. With no history (the first views of a chain), or once
+ * the anchor is stale — no block committed for `windowViews` views below the lag: commits stopped, and round robin
+ * guarantees runs of live leaders again — it is round robin over everyone. A crashed validator's view fails, so its
+ * views go to the next validator from about `lagViews` views later until that failure has left the window; then it is
+ * tried again: about one short view per window instead of one per rotation. A restarted validator is back as soon as
+ * its failed views have left the window.
  *
  * Why not who signed the QCs (the first version): a block's QC is not part of the committed chain. Each replica keeps
  * the QC it happened to receive, and two QCs for one block with different signers exist as soon as a collector is
  * Byzantine (a twin pair each aggregating the first 2f + 1 votes it got, or one collector handing out different
  * subsets), so replicas held different signer sets, computed different leaders, and split their votes between two
  * "next leaders" view after view until the stale-anchor fallback (sim seed n = 7, 1369808434: 36 s without a commit
- * after GST). Blaming a failed view's owner can wrong an honest leader whose view failed for another reason (its vote
- * collector, the next leader, was down): that costs it `windowViews` views out of the rotation, never liveness.
+ * after GST).
  */
 export class ReputationElection implements LeaderElection {
   readonly historyBlocks: number;
   /** Views of the committed blocks observed, ascending (genesis, view 0, included when observed). */
   private readonly views: number[] = [];
+  /** The proposer of each entry of `views` (-1 for genesis). */
+  private readonly proposers: number[] = [];
   /** Absolute index of `views[0]` (entries are dropped from the front once no anchor can need them). */
   private base = 0;
   private lastHeight = -1;
@@ -97,12 +103,14 @@ export class ReputationElection implements LeaderElection {
       if (h.height <= this.lastHeight) continue;
       this.lastHeight = h.height;
       this.views.push(h.view);
+      this.proposers.push(h.height === 0 ? -1 : h.proposer);
     }
     // Keep a generous tail: anchors only move forward with the view, and the newest blocks may still be above one.
     const keep = 4 * this.historyBlocks + 64;
     if (this.views.length > 2 * keep) {
       const drop = this.views.length - keep;
       this.views.splice(0, drop);
+      this.proposers.splice(0, drop);
       this.base += drop;
     }
   }
@@ -115,7 +123,7 @@ export class ReputationElection implements LeaderElection {
       const c = (own + k) % this.n;
       if (mask[c] === 0) return c;
     }
-    return own; // unreachable: excludedAt never excludes everyone
+    return own; // unreachable: excludedAt excludes at most f of the n validators
   }
 
   /** The validators excluded for `view`, ascending; empty when the leader is round robin (no history, stale, none). */
@@ -129,21 +137,32 @@ export class ReputationElection implements LeaderElection {
     // Keyed by absolute position: the views up to a committed block never change.
     const key = anchor < 0 ? -1 : this.base + anchor;
     if (key === this.cacheAnchor) return this.cacheExcluded;
-    let excluded: number[] = [];
-    const failed = new Uint8Array(this.n);
+    const excluded: number[] = [];
+    const mask = new Uint8Array(this.n);
     if (anchor >= 0) {
       const lo = this.views[anchor]! - this.o.windowViews; // the window is (lo, anchor's view]
-      // Each gap between two consecutive committed views is a run of failed views. Before the first block observed
-      // nothing is known (a restart loads historyBlocks blocks, enough for the window of its current view).
-      for (let i = anchor; i >= 1 && this.views[i]! > lo + 1; i--) {
-        for (let u = Math.max(this.views[i - 1]! + 1, lo + 1); u < this.views[i]!; u++) failed[u % this.n] = 1;
+      const proposed = new Uint8Array(this.n);
+      for (let i = anchor; i >= 0 && this.views[i]! > lo; i--) {
+        const p = this.proposers[i]!;
+        if (p >= 0 && p < this.n) proposed[p] = 1;
       }
-      for (let v = 0; v < this.n; v++) if (failed[v] === 1) excluded.push(v);
-      if (excluded.length === this.n) excluded = [];
+      // Each gap between two consecutive committed views is a run of failed views, newest first. Before the first
+      // block observed nothing is known (a restart loads historyBlocks blocks, enough for the window of its view).
+      const budget = maxFaulty(this.n);
+      for (let i = anchor; i >= 1 && this.views[i]! > lo + 1 && excluded.length < budget; i--) {
+        for (let u = this.views[i]! - 1; u > Math.max(this.views[i - 1]!, lo) && excluded.length < budget; u--) {
+          const owner = u % this.n;
+          if (proposed[owner] === 0 && mask[owner] === 0) {
+            mask[owner] = 1;
+            excluded.push(owner);
+          }
+        }
+      }
+      excluded.sort((a, b) => a - b);
     }
     this.cacheAnchor = key;
     this.cacheExcluded = excluded;
-    this.cacheMask = excluded.length === 0 ? failed.fill(0) : failed;
+    this.cacheMask = mask;
     return excluded;
   }
 

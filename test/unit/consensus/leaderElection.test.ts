@@ -1,25 +1,29 @@
 /**
  * Leaders from committed history (ReputationElection). The oracle is written out by hand: the views of the window that
- * hold no committed block exclude their round-robin owners, and a view whose owner is excluded goes to the next
- * validator in index order that is not.
+ * hold no committed block exclude their round-robin owners (newest first, at most f, never one that proposed a
+ * committed block of the window), and a view whose owner is excluded goes to the next validator in index order that is
+ * not.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ReputationElection, RoundRobinElection } from "../../../src/consensus/leaderElection.js";
 import type { CommittedBlock } from "../../../src/consensus/types.js";
 
-/** A committed block of `view` at `height`, its QC signed by `signers` (a fake QC: the election must not read it). */
-function block(height: number, view: number, signers: number[] = [0, 1, 2, 3]): CommittedBlock {
+/**
+ * A committed block of `view` at `height`, proposed by the view's round-robin owner among `n`, its QC signed by
+ * `signers` (a fake QC: the election must not read it).
+ */
+function block(height: number, view: number, signers: number[] = [0, 1, 2, 3], n = 4): CommittedBlock {
   return {
-    block: { header: { height, view, proposer: view % 4 } } as unknown as CommittedBlock["block"],
+    block: { header: { height, view, proposer: view % n } } as unknown as CommittedBlock["block"],
     hash: new Uint8Array(32),
     qc: { view, blockHash: new Uint8Array(32), signers: Uint8Array.from(signers), aggregateSignature: new Uint8Array(96) },
   };
 }
 
 /** Blocks at consecutive heights from 1, one per view listed. */
-function chain(views: number[], signers?: number[]): CommittedBlock[] {
-  return views.map((v, i) => block(i + 1, v, signers));
+function chain(views: number[], signers?: number[], n = 4): CommittedBlock[] {
+  return views.map((v, i) => block(i + 1, v, signers, n));
 }
 
 function election(window = 4, lag = 2, n = 4): ReputationElection {
@@ -55,15 +59,31 @@ test("the owner of a failed view of the window is skipped for the next validator
   assert.deepEqual(e.excludedAt(8), []);
 });
 
-test("the next validator after an excluded one wraps around, and runs of excluded validators are skipped together", () => {
-  const e = election(6, 1);
-  // Views 2 and 3 failed (owners 2, 3): views owned by 2 and 3 go to 0.
-  e.observe([block(0, 0), ...chain([1, 4, 5, 6])]);
-  assert.deepEqual(e.excludedAt(7), [2, 3]);
-  assert.equal(e.leader(6), 0);
-  assert.equal(e.leader(7), 0);
-  assert.equal(e.leader(8), 0);
-  assert.equal(e.leader(9), 1);
+test("a validator that proposed a committed block of the window is not excluded for a failed view", () => {
+  const e = new ReputationElection(7, { windowViews: 12, lagViews: 1 });
+  // Views 5, 7, 8 and 10 failed (owners 5, 0, 1, 3); 1, 3 and 5 proposed committed blocks of the window, 0 did not.
+  e.observe([block(0, 0, undefined, 7), ...chain([1, 2, 3, 4, 6, 9, 11, 12], undefined, 7)]);
+  assert.deepEqual(e.excludedAt(13), [0]);
+  assert.equal(e.leader(13), 6);
+  assert.equal(e.leader(14), 1); // 14 mod 7 = 0, excluded: the next one
+  assert.equal(e.leader(15), 1);
+});
+
+test("at most f validators are excluded, the newest failures first; runs of excluded validators are skipped together", () => {
+  const e = new ReputationElection(7, { windowViews: 12, lagViews: 1 });
+  // Views 1..9 failed (owners 1..6, 0, 1, 2): the newest, 9 and 8, exclude 2 and 1; f = 2 stops there.
+  e.observe([block(0, 0, undefined, 7), ...chain([10, 11, 12], undefined, 7)]);
+  assert.deepEqual(e.excludedAt(15), [1, 2]);
+  assert.equal(e.leader(15), 3);
+  assert.equal(e.leader(16), 3);
+  assert.equal(e.leader(17), 3);
+  assert.equal(e.leader(18), 4);
+  // n = 4 (f = 1): one excluded at most, and the next validator wraps around.
+  const four = election(6, 1);
+  four.observe([block(0, 0), ...chain([1, 4, 5])]); // views 2 and 3 failed: 3, the newest, is excluded
+  assert.deepEqual(four.excludedAt(6), [3]);
+  assert.equal(four.leader(7), 0);
+  assert.equal(four.leader(6), 2);
 });
 
 test("QC signers do not matter: replicas holding different QCs for the same blocks agree on every leader", () => {
@@ -108,9 +128,9 @@ test("when commits stop for windowViews views below the lag, the leader is round
   for (let v = 15; v < 30; v++) assert.equal(e.leader(v), v % 4);
 });
 
-test("when every validator owns a failed view of the window, it is round robin", () => {
-  const e = election(8, 1);
-  e.observe([block(0, 0), ...chain([5, 6])]);
+test("with f = 0 (n < 4) nobody is excluded: round robin", () => {
+  const e = new ReputationElection(3, { windowViews: 8, lagViews: 1 });
+  e.observe([block(0, 0, undefined, 3), ...chain([5, 6], undefined, 3)]);
   assert.deepEqual(e.excludedAt(7), []);
-  for (let v = 7; v < 12; v++) assert.equal(e.leader(v), v % 4);
+  for (let v = 7; v < 12; v++) assert.equal(e.leader(v), v % 3);
 });
