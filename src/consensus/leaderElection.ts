@@ -1,10 +1,8 @@
 /**
- * Who leads a view. Every implementation must be a function of the view and of committed history only — the committed
- * blocks themselves, not the certificates a replica happens to hold for them, which differ between replicas — identical
- * on every honest replica that has committed that history; a disagreement (a replica that lags behind) costs liveness
+ * Who leads a view. Every implementation must be a function of the view and of committed history only, identical on
+ * every honest replica that has committed that history; a disagreement (a replica that lags behind) costs liveness
  * for that replica's view, never safety: voting and the certificates never depend on who the leader is.
  */
-import { maxFaulty } from "../domain/quorum.js";
 import type { CommittedBlock } from "./types.js";
 
 export interface LeaderElection {
@@ -33,68 +31,60 @@ export class RoundRobinElection implements LeaderElection {
 }
 
 export interface ReputationOptions {
-  /** How many views of recent committed history make up the window (the views whose outcome counts). */
-  readonly windowViews: number;
+  /** How many committed blocks make up the window of recent history (the "active" evidence). */
+  readonly windowBlocks: number;
   /**
-   * Only views <= v - lagViews decide the leader of view v: by then every replica in view v has normally committed
-   * the blocks that settle them (the two-chain rule commits a block about two views after it, a few more after
-   * timeouts), so replicas agree on the window although their committed heights differ by a few blocks.
+   * Only blocks of views <= v - lagViews decide the leader of view v: by then every replica in view v has normally
+   * committed them (the two-chain rule commits a block about two views after it, a few more after timeouts), so
+   * replicas agree on the window although their committed heights differ by a few blocks.
    */
   readonly lagViews: number;
 }
 
-/** A 12-view window, decided 8 views back: a crashed validator stops being chosen about 20 views after it went. */
-export const DEFAULT_REPUTATION: ReputationOptions = { windowViews: 12, lagViews: 8 };
+/** A 12-block window, decided 8 views back: a crashed validator stops being chosen about 20 views after it went. */
+export const DEFAULT_REPUTATION: ReputationOptions = { windowBlocks: 12, lagViews: 8 };
+
+/** What one committed block tells about activity: its view, and who proposed it or signed its QC. */
+interface Evidence {
+  readonly view: number;
+  /** Bit i set: validator i proposed the block or signed the QC that certifies it. */
+  readonly active: Uint8Array;
+}
 
 /**
  * Leaders that missed their recent views are skipped (issue 10; the reputation issue generalises it into scores).
  *
- * The rule reads only the committed chain's headers — each committed block's view and proposer — so every replica
- * that has committed the same blocks computes the same leaders. Take the anchor, the committed block of highest height
- * among those whose view is <= v - `lagViews`; the window is the `windowViews` views up to the anchor's. A view of the
- * window that holds no committed block failed, and its round-robin owner (`u mod n`) is excluded — unless it proposed
- * a committed block of the window (it is alive: its failed view had another cause, say a down vote collector) — newest
- * failures first and at most f validators, so that at least 2f + 1 stay in the rotation whatever happened before GST
- * (with no cap, failures before GST once excluded every honest validator and left a Byzantine one leading every view
- * until the stale fallback: sim n = 7 seed 1308). The leader of v is its own round-robin owner `v mod n` when not
- * excluded, else the next validator in index order that is not. With no history (the first views of a chain), or once
- * the anchor is stale — no block committed for `windowViews` views below the lag: commits stopped, and round robin
- * guarantees runs of live leaders again — it is round robin over everyone. A crashed validator's view fails, so its
- * views go to the next validator from about `lagViews` views later until that failure has left the window; then it is
- * tried again: about one short view per window instead of one per rotation. A restarted validator is back as soon as
- * its failed views have left the window.
+ * The rule, over committed history only: take the `windowBlocks` committed blocks of highest height among those whose
+ * view is <= v - `lagViews` (the anchor); a validator is active when it proposed one of them or signed the QC of one.
+ * The leader of v is `active[v mod |active|]` with `active` in index order; with no such history (the first views of
+ * a chain, or once no block has been committed for `windowBlocks` views below the lag: commits stopped, and round robin
+ * guarantees runs of live leaders again) it is round robin, `v mod n`. A crashed validator signs no QC and proposes nothing, so once the window has
+ * moved past its crash it is never chosen again and its views stop costing a timeout each; as soon as it signs a QC
+ * again (it restarted and caught up) it is back in the rotation. Every QC has a quorum of signers, so `active` always
+ * holds at least 2f + 1 validators and some honest one leads regularly.
  *
- * Why not who signed the QCs (the first version): a block's QC is not part of the committed chain. Each replica keeps
- * the QC it happened to receive, and two QCs for one block with different signers exist as soon as a collector is
- * Byzantine (a twin pair each aggregating the first 2f + 1 votes it got, or one collector handing out different
- * subsets), so replicas held different signer sets, computed different leaders, and split their votes between two
- * "next leaders" view after view until the stale-anchor fallback (sim seed n = 7, 1369808434: 36 s without a commit
- * after GST).
+ * Known limit: a validator whose votes are always the last to arrive is never in a QC and so never leads (fair to
+ * liveness, not to it); scores with slow decay (the reputation issue) soften that.
  */
 export class ReputationElection implements LeaderElection {
   readonly historyBlocks: number;
-  /** Views of the committed blocks observed, ascending (genesis, view 0, included when observed). */
-  private readonly views: number[] = [];
-  /** The proposer of each entry of `views` (-1 for genesis). */
-  private readonly proposers: number[] = [];
-  /** Absolute index of `views[0]` (entries are dropped from the front once no anchor can need them). */
+  private readonly evidence: Evidence[] = [];
+  /** Absolute index of `evidence[0]` (entries are dropped from the front once no anchor can need them). */
   private base = 0;
   private lastHeight = -1;
   private cacheAnchor = -2;
-  private cacheExcluded: readonly number[] = [];
-  /** `cacheExcluded` as a mask: 1 at each excluded validator. */
-  private cacheMask: Uint8Array;
+  private cacheActive: readonly number[] = [];
 
   constructor(
     private readonly n: number,
     private readonly o: ReputationOptions,
+    /** The signer indices of a QC (null when its bitmap cannot be read: the block then counts only its proposer). */
+    private readonly signersOf: (qc: CommittedBlock["qc"]) => readonly number[] | null,
   ) {
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`validator count must be a positive integer, got ${n}`);
-    if (!(o.windowViews >= 1) || !(o.lagViews >= 1)) throw new RangeError(`reputation window and lag must be >= 1, got ${JSON.stringify(o)}`);
-    // The anchor of the current view lies at most lagViews blocks below the head (views rise by at least one a block),
-    // and the window needs the anchor plus the windowViews blocks below it (the last one bounds the window's first gap).
-    this.historyBlocks = o.windowViews + o.lagViews + 1;
-    this.cacheMask = new Uint8Array(n);
+    if (!(o.windowBlocks >= 1) || !(o.lagViews >= 1)) throw new RangeError(`reputation window and lag must be >= 1, got ${JSON.stringify(o)}`);
+    // The anchor of the current view lies at most lagViews blocks below the head (views rise by at least one a block).
+    this.historyBlocks = o.windowBlocks + o.lagViews + 1;
   }
 
   observe(blocks: readonly CommittedBlock[]): void {
@@ -102,78 +92,61 @@ export class ReputationElection implements LeaderElection {
       const h = b.block.header;
       if (h.height <= this.lastHeight) continue;
       this.lastHeight = h.height;
-      this.views.push(h.view);
-      this.proposers.push(h.height === 0 ? -1 : h.proposer);
+      if (h.height === 0) continue; // genesis: nobody proposed or signed it
+      const active = new Uint8Array(this.n);
+      if (h.proposer >= 0 && h.proposer < this.n) active[h.proposer] = 1;
+      for (const s of this.signersOf(b.qc) ?? []) if (s >= 0 && s < this.n) active[s] = 1;
+      this.evidence.push({ view: h.view, active });
     }
     // Keep a generous tail: anchors only move forward with the view, and the newest blocks may still be above one.
     const keep = 4 * this.historyBlocks + 64;
-    if (this.views.length > 2 * keep) {
-      const drop = this.views.length - keep;
-      this.views.splice(0, drop);
-      this.proposers.splice(0, drop);
+    if (this.evidence.length > 2 * keep) {
+      const drop = this.evidence.length - keep;
+      this.evidence.splice(0, drop);
       this.base += drop;
     }
   }
 
   leader(view: number): number {
-    const own = view % this.n;
-    if (this.excludedAt(view).length === 0) return own;
-    const mask = this.cacheMask; // excludedAt just filled it for this view's anchor
-    for (let k = 0; k < this.n; k++) {
-      const c = (own + k) % this.n;
-      if (mask[c] === 0) return c;
-    }
-    return own; // unreachable: excludedAt excludes at most f of the n validators
+    const active = this.activeAt(view);
+    return active.length === 0 ? view % this.n : active[view % active.length]!;
   }
 
-  /** The validators excluded for `view`, ascending; empty when the leader is round robin (no history, stale, none). */
-  excludedAt(view: number): readonly number[] {
+  /** The active validators for `view`, ascending; empty when there is no history to decide by. */
+  activeAt(view: number): readonly number[] {
     let anchor = this.anchorIndex(view - this.o.lagViews);
-    // A stale anchor — no block committed for windowViews views below the lag — means commits stopped: back to round
-    // robin over everyone. Otherwise a window that excludes a live validator while a candidate dies could keep the
-    // dead one in every run of three consecutive views (proposer, its vote collector, the next collector) and no block
-    // could commit again to move the window.
-    if (anchor >= 0 && view - this.o.lagViews - this.views[anchor]! > this.o.windowViews) anchor = -1;
-    // Keyed by absolute position: the views up to a committed block never change.
+    // A stale anchor — no block committed for windowBlocks views below the lag — means commits stopped: back to round
+    // robin over everyone. Otherwise a window of exactly 2f + 1 active validators, one of which then dies, would put
+    // the dead one in every run of three consecutive views (proposer, its vote collector, the next collector) and no
+    // block could commit again to move the window (a live validator outside it signs only blocks that never commit).
+    if (anchor >= 0 && view - this.o.lagViews - this.evidence[anchor]!.view > this.o.windowBlocks) anchor = -1;
+    // Keyed by absolute position: a window's blocks never change once committed.
     const key = anchor < 0 ? -1 : this.base + anchor;
-    if (key === this.cacheAnchor) return this.cacheExcluded;
-    const excluded: number[] = [];
-    const mask = new Uint8Array(this.n);
+    if (key === this.cacheAnchor) return this.cacheActive;
+    let active: number[] = [];
     if (anchor >= 0) {
-      const lo = this.views[anchor]! - this.o.windowViews; // the window is (lo, anchor's view]
-      const proposed = new Uint8Array(this.n);
-      for (let i = anchor; i >= 0 && this.views[i]! > lo; i--) {
-        const p = this.proposers[i]!;
-        if (p >= 0 && p < this.n) proposed[p] = 1;
+      const seen = new Uint8Array(this.n);
+      const from = Math.max(0, anchor - this.o.windowBlocks + 1);
+      for (let i = from; i <= anchor; i++) {
+        const a = this.evidence[i]!.active;
+        for (let v = 0; v < this.n; v++) seen[v]! |= a[v]!;
       }
-      // Each gap between two consecutive committed views is a run of failed views, newest first. Before the first
-      // block observed nothing is known (a restart loads historyBlocks blocks, enough for the window of its view).
-      const budget = maxFaulty(this.n);
-      for (let i = anchor; i >= 1 && this.views[i]! > lo + 1 && excluded.length < budget; i--) {
-        for (let u = this.views[i]! - 1; u > Math.max(this.views[i - 1]!, lo) && excluded.length < budget; u--) {
-          const owner = u % this.n;
-          if (proposed[owner] === 0 && mask[owner] === 0) {
-            mask[owner] = 1;
-            excluded.push(owner);
-          }
-        }
-      }
-      excluded.sort((a, b) => a - b);
+      for (let v = 0; v < this.n; v++) if (seen[v] === 1) active.push(v);
+      if (active.length === this.n) active = [];
     }
     this.cacheAnchor = key;
-    this.cacheExcluded = excluded;
-    this.cacheMask = mask;
-    return excluded;
+    this.cacheActive = active;
+    return active;
   }
 
-  /** Index in `views` of the last block with view <= `maxView`, or -1. */
+  /** Index in `evidence` of the last block with view <= `maxView`, or -1. */
   private anchorIndex(maxView: number): number {
     let lo = 0;
-    let hi = this.views.length - 1;
+    let hi = this.evidence.length - 1;
     let found = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      if (this.views[mid]! <= maxView) {
+      if (this.evidence[mid]!.view <= maxView) {
         found = mid;
         lo = mid + 1;
       } else hi = mid - 1;

@@ -19,6 +19,7 @@ import { blockHasher } from "../consensus/blockHash.js";
 import type { BlockHasher } from "../consensus/blockHash.js";
 import type { CertificateAggregator } from "../consensus/certificates.js";
 import { DEFAULT_REPUTATION, ReputationElection } from "../consensus/leaderElection.js";
+import { bitmapSignerSets } from "../consensus/adapters/bitmapSignerSets.js";
 import type { LeaderElection } from "../consensus/leaderElection.js";
 import { DEFAULT_PACEMAKER } from "../consensus/pacemaker.js";
 import type { PacemakerConfig } from "../consensus/pacemaker.js";
@@ -98,7 +99,8 @@ export function buildConsensusStack(o: ConsensusStackOptions, m: ConsensusStackM
   const executor = genesisExecutor(store, app, o.genesis, genesisHash);
   const mempool = new Mempool(o.mempool ?? {}, { check: (tx) => app.check(tx), isCommitted: (id) => store.txLocation(id) !== undefined, now: () => m.scheduler.now() });
   // Leaders that missed their recent views are skipped (consensus/leaderElection.ts); a test may pass round robin.
-  const leaders = m.leaders ?? new ReputationElection(o.validatorCount, DEFAULT_REPUTATION);
+  const signerSets = bitmapSignerSets();
+  const leaders = m.leaders ?? new ReputationElection(o.validatorCount, DEFAULT_REPUTATION, (qc) => signerSets.decode(qc.signers, o.validatorCount));
   const penalties = m.penalties ?? new PeerPenalties(DEFAULT_PENALTIES, () => m.scheduler.now());
   const replica = new Replica(
     { chainId: o.chainId, self: o.self, validatorCount: o.validatorCount, genesis: o.genesis, pacemaker: o.pacemaker },

@@ -52,7 +52,7 @@ test("the current leader killed again and again: views advance by timeout certif
 
     // A view the dead node had to lead (or whose votes it had to collect) ends without it: by timeouts of the
     // survivors, which make a TC (3 of 4 is a quorum). The kill may land just after its proposal left, so that view
-    // can still complete; its next turn comes within a few views (it leaves the rotation only ~8 views after a failed one).
+    // can still complete; its next turn comes within a few views (it leaves the rotation only ~20 views later).
     await until(
       `the survivors ${survivors.join(",")} past view ${view}, each having received timeouts, and 3 blocks above ${height}`,
       async () => {
