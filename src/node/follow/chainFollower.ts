@@ -10,7 +10,10 @@
  *
  * A refused offer (a forged QC, a block that does not link, a body that is not the header's) costs the upstream its
  * place: the pool moves to the next one, the refusal is counted by code, and the range is fetched again after
- * `retryMs`. Nothing of a refused offer is applied.
+ * `retryMs`. Nothing of a refused offer is applied. Two exceptions: a range whose first block does not extend the
+ * pending (certified, uncommitted) blocks is fetched again from above the committed head, without blame — a pending
+ * block may be orphaned, served by another upstream; and an empty range below the announced head (a head the
+ * primary does not serve) demotes the primary and asks again after `retryMs`.
  */
 import type { CertifiedBlock, CertifiedChain, CertifiedChainCode, ServedBlock } from "../../consensus/certifiedChain.js";
 import type { BlockHeader } from "../../domain/types.js";
@@ -49,6 +52,7 @@ export class ChainFollower {
   private streamUrl = "";
   private retry: TimerHandle | null = null;
   private answered = false;
+  private rewind = false;
 
   constructor(
     private readonly o: ChainFollowerOptions,
@@ -112,7 +116,9 @@ export class ChainFollower {
       this.dropStream();
       this.subscribe();
     }
-    const from = this.m.chain.tip.height + 1;
+    // After an offer from the tip did not link: from right above the committed head (the pending blocks may be orphaned).
+    const from = this.rewind ? this.m.chain.committedHead.height + 1 : this.m.chain.tip.height + 1;
+    this.rewind = false;
     if (from > this.knownHead) return false;
     const to = Math.min(this.knownHead, from + this.o.rangeBlocks - 1);
     const served = await this.m.pool.call(async (s) => {
@@ -131,12 +137,23 @@ export class ChainFollower {
     this.answered = true;
     if (!this.running) return false;
     if (served.length === 0) {
-      // The upstream announced more than it serves (it restarted, or it is another upstream now): ask again.
+      // The primary announced a head it does not serve (it lies, or it restarted): it loses its place, and the head is
+      // asked again — of the next upstream — after `retryMs`, not at once (a liar would otherwise be asked in a loop).
       this.knownHead = from - 1;
-      void this.refreshHead();
+      this.m.pool.demote(`announced height ${from} or more, served nothing from ${from}`);
+      this.dropStream();
+      this.scheduleRetry();
       return false;
     }
     const r = this.m.chain.offer(served);
+    if (!r.ok && r.code === "BAD_LINK" && r.height === from && from > this.m.chain.committedHead.height + 1) {
+      // The range does not extend our pending blocks: they are only certified, and one of them may have been orphaned
+      // (served by a Byzantine upstream). Not this upstream's fault: fetch again from above the committed head, where
+      // the offer replaces the pending blocks it does not extend (certifiedChain.ts).
+      this.m.logger.info("follower: the range does not extend the pending blocks, fetching from the committed head", { upstream: this.m.pool.url, height: r.height, committed: this.m.chain.committedHead.height });
+      this.rewind = true;
+      return true;
+    }
     if (!r.ok) {
       this.m.onRefused?.(r.code);
       this.m.logger.warn("follower: upstream served a block that fails verification", { upstream: this.m.pool.url, code: r.code, height: r.height, reason: r.reason });
