@@ -162,6 +162,17 @@ export class CertifiedChain {
   }
 
   /**
+   * Whether a header alone (no link to the tip, no transactions) is certified: it hashes to `hash` and carries a QC
+   * for it that verifies against the genesis validators. What a follower needs to believe an upstream's announced
+   * head: a quorum certified a block at that height (health's catch-up target; src/node/follow/README.md).
+   */
+  certifiesHeader(header: BlockHeader, hash: Hash, qc: QuorumCert | null): boolean {
+    if (qc === null || qc.view !== header.view || !bytesEqual(qc.blockHash, hash)) return false;
+    if (!bytesEqual(this.ctx.hashBlock(header), hash)) return false;
+    return this.ctx.certificates.verifyQcs([qc])[0] === "ok";
+  }
+
+  /**
    * How many pending blocks an offer starting with `first` keeps below it: all of them when it extends the tip (or
    * links nowhere: the link check then refuses it against the tip), j + 1 when its parent is pending[j], 0 when it is
    * the committed head.

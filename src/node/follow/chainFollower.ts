@@ -18,6 +18,7 @@
 import type { CertifiedBlock, CertifiedChain, CertifiedChainCode, ServedBlock } from "../../consensus/certifiedChain.js";
 import type { BlockHeader } from "../../domain/types.js";
 import type { Scheduler, TimerHandle } from "../../util/clock.js";
+import { toHex } from "../../util/bytes.js";
 import { StepLoop } from "../../util/stepLoop.js";
 import type { Logger } from "../logger.js";
 import type { StreamHandle, Subscribe, UpstreamPool } from "./upstreams.js";
@@ -53,6 +54,9 @@ export class ChainFollower {
   private retry: TimerHandle | null = null;
   private answered = false;
   private rewind = false;
+  /** The tip (hex hash) the last refetch from the committed head started from. */
+  private rewoundAt: string | null = null;
+  private certifiedHead = 0;
 
   constructor(
     private readonly o: ChainFollowerOptions,
@@ -69,9 +73,17 @@ export class ChainFollower {
     );
   }
 
-  /** The upstream's committed head as last heard. */
+  /** The upstream's committed head as last heard (unverified: a height in a stream frame; what ranges are asked up to). */
   get upstreamHeight(): number {
     return this.knownHead;
+  }
+
+  /**
+   * The highest height a quorum is known to have certified: the verified tip, or an upstream's `latest` block whose
+   * QC verified (asked at start, after a lost stream and after a failure). Not an upstream's word: health's target.
+   */
+  get certifiedHeight(): number {
+    return Math.max(this.certifiedHead, this.m.chain.tip.height);
   }
 
   /** Whether the last request to the upstreams was answered (health: a follower without an upstream has no peer). */
@@ -146,15 +158,19 @@ export class ChainFollower {
       return false;
     }
     const r = this.m.chain.offer(served);
-    if (!r.ok && r.code === "BAD_LINK" && r.height === from && from > this.m.chain.committedHead.height + 1) {
+    const tipKey = toHex(this.m.chain.tip.hash);
+    if (!r.ok && r.code === "BAD_LINK" && r.height === from && from > this.m.chain.committedHead.height + 1 && this.rewoundAt !== tipKey) {
       // The range does not extend our pending blocks: they are only certified, and one of them may have been orphaned
       // (served by a Byzantine upstream). Not this upstream's fault: fetch again from above the committed head, where
-      // the offer replaces the pending blocks it does not extend (certifiedChain.ts).
+      // the offer replaces the pending blocks it does not extend (certifiedChain.ts). Once per tip: if the refetch
+      // leaves the same tip and the next range again does not extend it, the upstream is blamed as for any refusal.
       this.m.logger.info("follower: the range does not extend the pending blocks, fetching from the committed head", { upstream: this.m.pool.url, height: r.height, committed: this.m.chain.committedHead.height });
       this.rewind = true;
+      this.rewoundAt = tipKey;
       return true;
     }
     if (!r.ok) {
+      this.rewoundAt = null;
       this.m.onRefused?.(r.code);
       this.m.logger.warn("follower: upstream served a block that fails verification", { upstream: this.m.pool.url, code: r.code, height: r.height, reason: r.reason });
       this.m.pool.demote(`${r.code} at height ${r.height}`);
@@ -176,9 +192,11 @@ export class ChainFollower {
 
   private async refreshHead(): Promise<void> {
     try {
-      const h = (await this.m.pool.call((s) => s.block("latest")))?.header.height ?? 0;
+      const latest = await this.m.pool.call((s) => s.block("latest"));
       this.answered = true;
+      const h = latest?.header.height ?? 0;
       if (h > this.knownHead) this.knownHead = h;
+      if (latest !== null && h > this.certifiedHead && this.m.chain.certifiesHeader(latest.header, latest.hash, latest.qc)) this.certifiedHead = h;
     } catch (e) {
       this.answered = false;
       this.m.logger.warn("follower: no upstream head, retrying", { error: e instanceof Error ? e.message : String(e), retryMs: this.o.retryMs });

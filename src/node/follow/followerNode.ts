@@ -270,12 +270,14 @@ export class FollowerNode extends CommittedChainApi implements NodeApi {
 
   /**
    * The health rule of every node (node/health.ts) over a follower's figures: its "peers" are its upstreams (one
-   * answering is enough), catching up is being more than catch-up's threshold behind the upstream's head, and it
+   * answering is enough), catching up is being more than catch-up's threshold behind the highest height a quorum is
+   * known to have certified (`ChainFollower.certifiedHeight`: the verified tip, or an upstream head whose QC verified —
+   * not a height an upstream merely announced, so a lying upstream cannot hold the follower in CATCHING_UP), and it
    * is not committing when no block arrived for the threshold of the genesis's view timer.
    */
   health(): NodeHealth {
     const committedHeight = this.store.head()?.height ?? 0;
-    const upstreamHeight = this.follower.upstreamHeight;
+    const upstreamHeight = this.follower.certifiedHeight;
     return assessHealth({
       committedHeight,
       lastCommitAgeMs: Math.max(0, Math.round(performance.now() - this.lastCommitAt)),

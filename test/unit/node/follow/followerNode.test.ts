@@ -267,3 +267,33 @@ test("follower: a primary announcing a head it does not serve is left for the ne
     await node.stop();
   }
 });
+
+test("follower: an announced head without a valid certificate does not make the follower report CATCHING_UP", async () => {
+  const log = new Recording();
+  // Its `latest` is block 8's header claiming height 1,000 (hashed again, with block 8's QC, which does not certify
+  // it); above 8 it serves block 8's header as 9 (which does not link): it answers, and is refused, again and again.
+  const claim = (height: number): BlockSummary => {
+    const header = { ...chain[HEIGHTS]!.block.header, height };
+    return { hash: blockHasher()(header), header, txCount: 2, qc: chain[HEIGHTS]!.qc };
+  };
+  const honest = upstream("boaster");
+  const boaster: UpstreamSource = {
+    baseUrl: honest.baseUrl,
+    block: async (h) => (h === "latest" ? claim(1_000) : honest.block(h)),
+    blocks: async (from, to) => (from > HEIGHTS ? [claim(HEIGHTS + 1)] : honest.blocks(from, to)),
+    blockBody: async (h) => honest.blockBody(Math.min(h, HEIGHTS)),
+  };
+  const node = await open("boaster", [boaster], log);
+  try {
+    await until("height 7", () => (node.store.head()?.height ?? 0) >= HEIGHTS - 1);
+    // The verified tip (8, certified, waiting for its child), not the announced 1,000, is health's target.
+    assert.equal(node.follower.certifiedHeight, HEIGHTS);
+    await until("a refusal of the fake 9", () => log.warnings.some((w) => w.includes('"code":"BAD_LINK","height":9')));
+    // It keeps asking the boaster (its only upstream, which answers) for 9..1,000; never CATCHING_UP.
+    assert.equal(node.follower.upstreamHeight, 1_000);
+    const h = node.health();
+    assert.notEqual(h.reason, "CATCHING_UP", h.detail ?? "");
+  } finally {
+    await node.stop();
+  }
+});
