@@ -212,10 +212,11 @@ export class ChainFollower {
     this.stream = this.m.subscribe(
       url,
       (h) => void this.onHead(h),
-      (frames) => {
+      (frames, badFrame) => {
         this.stream = null;
-        // Closed before a first frame (refused upgrade, node down): the next subscription goes to the next upstream.
-        if (frames === 0 && this.m.pool.url === url) this.m.pool.demote("its stream closed before any block");
+        // Closed before a first frame (refused upgrade, node down), or on a frame that does not decode or is too long:
+        // the next subscription goes to the next upstream.
+        if ((frames === 0 || badFrame) && this.m.pool.url === url) this.m.pool.demote(badFrame ? "its stream sent a bad frame" : "its stream closed before any block");
         if (this.running) this.scheduleRetry();
       },
     );

@@ -134,7 +134,7 @@ class Recording implements Logger {
   }
 }
 
-async function open(name: string, sources: UpstreamSource[], logger: Logger): Promise<FollowerNode> {
+async function open(name: string, sources: UpstreamSource[], logger: Logger, subscribe: Subscribe = noStream): Promise<FollowerNode> {
   const doc = followerConfigJson({
     followerIndex: 0,
     genesisFile,
@@ -145,7 +145,7 @@ async function open(name: string, sources: UpstreamSource[], logger: Logger): Pr
     bls: { backend: "blst" },
     log: { level: "warn" },
   });
-  const node = await FollowerNode.open(parseFollowerConfig(JSON.stringify(doc), join(dir, `${name}.json`)), { logger, upstreams: sources, subscribe: noStream });
+  const node = await FollowerNode.open(parseFollowerConfig(JSON.stringify(doc), join(dir, `${name}.json`)), { logger, upstreams: sources, subscribe });
   await node.start();
   return node;
 }
@@ -293,6 +293,28 @@ test("follower: an announced head without a valid certificate does not make the 
     assert.equal(node.follower.upstreamHeight, 1_000);
     const h = node.health();
     assert.notEqual(h.reason, "CATCHING_UP", h.detail ?? "");
+  } finally {
+    await node.stop();
+  }
+});
+
+test("follower: a primary whose stream sends a bad frame (undecodable, too long) loses its place", async () => {
+  const log = new Recording();
+  // The first primary's stream carries two good frames, then a bad one; the other's stays open.
+  const subscribe: Subscribe = (url, onHead, onClose) => {
+    if (url === "fake://bad-stream") {
+      queueMicrotask(() => {
+        onHead(HEIGHTS);
+        onHead(HEIGHTS);
+        onClose(2, true);
+      });
+    }
+    return { close: () => {} };
+  };
+  const node = await open("bad-stream", [upstream("bad-stream"), upstream("good-stream")], log, subscribe);
+  try {
+    await until("the next upstream", () => node.status().follower?.upstream === "fake://good-stream");
+    assert.ok(log.warnings.some((w) => w.includes("its stream sent a bad frame")), log.warnings.join("\n"));
   } finally {
     await node.stop();
   }
