@@ -43,7 +43,9 @@ export type ExecutionErrorCode =
   /** The executor has no committed head: commit the genesis block first. */
   | "NO_GENESIS"
   /** A genesis block that is not at height 0, or a second genesis. */
-  | "BAD_GENESIS";
+  | "BAD_GENESIS"
+  /** A verified commit (a follower's): an execution outcome differs from the one the certified header above carries. */
+  | "EXECUTION_MISMATCH";
 
 /** The typed error of the executor (executor.ts). */
 export class ExecutionError extends QuireError<ExecutionErrorCode> {}

@@ -18,7 +18,7 @@ import type { Hasher } from "../crypto/hasher.js";
 import { DIGEST_LENGTH } from "../crypto/hasher.js";
 import { defaultHasher } from "../crypto/hash/backends.js";
 import { bytesEqual, toHex } from "../util/bytes.js";
-import type { Block, Hash, QuorumCert } from "../domain/types.js";
+import type { Block, BlockHeader, Hash, QuorumCert } from "../domain/types.js";
 import type { Application } from "./app/interface.js";
 import { checkParentOutcome } from "./blocks.js";
 import type { ExecutionOutcome } from "./blocks.js";
@@ -194,8 +194,12 @@ export class Executor {
    * Commits blocks in ascending height, each extending the previous and the first extending the committed head
    * (what the consensus `commit` effect lists). Executes those not executed yet, writes all of them in one store
    * transaction, then drops speculative blocks that no longer descend from the new head.
+   *
+   * With `verify` (a follower, which executes blocks it did not vote on), each block's header is checked against its
+   * parent's outcome — the first against the committed head's — and the last block's outcome against `verify.above`
+   * (the certified header above it, if known), all before anything is written: `EXECUTION_MISMATCH` stores nothing.
    */
-  commit(blocks: readonly CertifiedBlockInput[]): CommittedSummary[] {
+  commit(blocks: readonly CertifiedBlockInput[], verify?: { readonly above: BlockHeader | undefined }): CommittedSummary[] {
     if (blocks.length === 0) return [];
     let head = this.requireHead();
     const batch: { input: CertifiedBlockInput; s: Speculative }[] = [];
@@ -221,6 +225,18 @@ export class Executor {
       }
       batch.push({ input, s });
       head = { height: input.block.header.height, hash: input.hash };
+    }
+    if (verify !== undefined) {
+      let parent: ExecutionOutcome = this.headOutcome(this.requireHead());
+      const headers = [...blocks.map((b) => b.block.header), ...(verify.above !== undefined ? [verify.above] : [])];
+      for (const [i, header] of headers.entries()) {
+        const c = checkParentOutcome({ header, txs: [] }, parent);
+        if (c !== null) {
+          throw new ExecutionError("EXECUTION_MISMATCH", `${c}: block ${header.height} certifies parent state root ${toHex(header.parentStateRoot)}, executing block ${header.height - 1} gave ${toHex(parent.stateRoot)} (or other results)`);
+        }
+        const s = batch[i]?.s;
+        if (s !== undefined) parent = s.result;
+      }
     }
     this.persist(batch);
     return batch.map(({ input, s }) => ({ ...s.result, block: input.block, qc: input.qc }));

@@ -20,8 +20,15 @@
  * QCs of k and k+1 is exactly the proof `verifyCommitProof` accepts for h, with every intermediate QC verified too
  * (the follower serves them). Upstreams serve only committed blocks, so their highest block waits for the next one:
  * a follower trails its upstream by one block at least (src/node/follow/README.md).
+ *
+ * Pending blocks are certified, not committed: a Byzantine upstream can serve a certified block that the chain then
+ * orphaned (a timeout certificate whose high QC is lower). So an offer may start below the tip — right above the
+ * committed head or above a pending block — and, once verified, replaces the pending blocks above its link point.
+ * Safety is the two-chain rule's: a consecutive-view pair exists only on the committed branch, so discarding a
+ * pending block never discards a committed one. The caller refetches from `committedHead + 1` when an offer from the
+ * tip does not link (chainFollower.ts).
  */
-import type { Block, Hash, QuorumCert } from "../domain/types.js";
+import type { Block, BlockHeader, Hash, QuorumCert } from "../domain/types.js";
 import { bytesEqual, toHex } from "../util/bytes.js";
 import type { BlockHasher } from "./blockHash.js";
 import type { CertCheck } from "./validation/verifier.js";
@@ -110,10 +117,16 @@ export class CertifiedChain {
     return this.pendingBlocks;
   }
 
-  /** Checks `blocks` (consecutive, from `tip.height + 1`); on success keeps them and releases what is now committed. */
+  /**
+   * Checks `blocks` (consecutive); on success keeps them and releases what is now committed. The offer extends the
+   * verified tip, or — pending blocks are only certified and may be orphaned — the committed head or a pending block
+   * below the tip: then the pending blocks above that point are replaced by the offer once it passed every check (see
+   * the header: a certified block another branch left behind must not block the chain).
+   */
   offer(blocks: readonly ServedBlock[]): OfferResult {
     const checked: CertifiedBlock[] = [];
-    let prev = this.tip;
+    const keep = this.linkPoint(blocks[0]?.block.header);
+    let prev = keep === 0 ? this.head : this.blockTip(this.pendingBlocks[keep - 1]!);
     for (const b of blocks) {
       const h = b.block.header;
       const hash = this.ctx.hashBlock(h);
@@ -129,7 +142,7 @@ export class CertifiedChain {
     const bad = verdicts.findIndex((v) => v !== "ok");
     if (bad >= 0) return refuse("BAD_QC", checked[bad]!.block.header.height, `certificate refused: ${verdicts[bad]}`);
 
-    const all = [...this.pendingBlocks, ...checked];
+    const all = [...this.pendingBlocks.slice(0, keep), ...checked];
     // The highest pair (k, k + 1) with consecutive views: k and everything below it is committed.
     let commitTo = -1;
     for (let i = all.length - 1; i >= 1; i--) {
@@ -146,6 +159,36 @@ export class CertifiedChain {
     const last = committed[committed.length - 1];
     if (last !== undefined) this.head = { height: last.block.header.height, hash: last.hash };
     return { ok: true, committed, pending: this.pendingBlocks.length };
+  }
+
+  /**
+   * Whether a header alone (no link to the tip, no transactions) is certified: it hashes to `hash` and carries a QC
+   * for it that verifies against the genesis validators. What a follower needs to believe an upstream's announced
+   * head: a quorum certified a block at that height (health's catch-up target; src/node/follow/README.md).
+   */
+  certifiesHeader(header: BlockHeader, hash: Hash, qc: QuorumCert | null): boolean {
+    if (qc === null || qc.view !== header.view || !bytesEqual(qc.blockHash, hash)) return false;
+    if (!bytesEqual(this.ctx.hashBlock(header), hash)) return false;
+    return this.ctx.certificates.verifyQcs([qc])[0] === "ok";
+  }
+
+  /**
+   * How many pending blocks an offer starting with `first` keeps below it: all of them when it extends the tip (or
+   * links nowhere: the link check then refuses it against the tip), j + 1 when its parent is pending[j], 0 when it is
+   * the committed head.
+   */
+  private linkPoint(first: BlockHeader | undefined): number {
+    const n = this.pendingBlocks.length;
+    if (first === undefined || n === 0) return n;
+    const links = (t: ChainTip) => first.height === t.height + 1 && bytesEqual(first.parent, t.hash);
+    if (links(this.tip)) return n;
+    if (links(this.head)) return 0;
+    for (let j = n - 2; j >= 0; j--) if (links(this.blockTip(this.pendingBlocks[j]!))) return j + 1;
+    return n;
+  }
+
+  private blockTip(b: CertifiedBlock): ChainTip {
+    return { height: b.block.header.height, hash: b.hash };
   }
 }
 

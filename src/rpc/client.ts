@@ -6,7 +6,8 @@
  *
  * Outcomes the API defines are values: "not found" is null, a full mempool or an invalid transaction is a
  * `SubmitOutcome`. Everything else is an `RpcClientError`: `NETWORK` (no answer, or the timeout expired), `HTTP`
- * (an unexpected status; `payload.code` is the server's error code) or `BAD_RESPONSE` (a body the client cannot read).
+ * (an unexpected status; `payload.code` is the server's error code) or `BAD_RESPONSE` (a body the client cannot read,
+ * or one over its byte cap: `maxBodyBytes`, `maxStatusBytes` — a hostile node cannot make the client buffer more).
  */
 import type { AccountView, BlockBody, BlockSummary, NodeHealth, NodeStatus, SupplyView, TxReceipt, TxStatus, XShardTransferView } from "./api.js";
 import { decodeBlockBody } from "./blockBody.js";
@@ -16,7 +17,7 @@ import { MAX_COMMIT_PROOF_HEADERS } from "../consensus/commitProof.js";
 import { decodeAccount, decodeBlock, decodeBlocks, decodeHealth, decodeKvValue, decodeParaCommit, decodeParaStatus, decodeProof, decodeReceipt, decodeStatus, decodeSubmitItem, decodeSupply, decodeTxStatus, decodeXShardTransfer } from "./json.js";
 import type { DoneCommit, ParaStatus } from "../chain/app/paracross/module.js";
 import type { SubmitOutcome } from "./json.js";
-import { toHex, utf8 } from "../util/bytes.js";
+import { concatBytes, toHex, utf8 } from "../util/bytes.js";
 
 export type { SubmitOutcome } from "./json.js";
 
@@ -30,6 +31,13 @@ export interface RpcClientOptions {
    * 429 is an error at once). Only GETs: they change nothing, so a retry is always safe.
    */
   rateLimitRetries?: number;
+  /**
+   * The largest response body read, in bytes (default 64 MiB: a range of blocks, a block body, a commit proof): a
+   * longer one is `BAD_RESPONSE` and is not buffered past the cap, so a hostile node cannot make the client hold more.
+   */
+  maxBodyBytes?: number;
+  /** The same for the small JSON documents `status()` and `health()` (default 1 MiB). */
+  maxStatusBytes?: number;
 }
 
 /** Outcome of `submitTxs`: one entry per transaction, in order, plus the server's Retry-After when the pool filled. */
@@ -48,6 +56,8 @@ interface Answer {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+const DEFAULT_MAX_STATUS_BYTES = 1024 * 1024;
 const DEFAULT_RATE_LIMIT_RETRIES = 3;
 const MAX_RATE_LIMIT_WAIT_SEC = 10;
 
@@ -82,11 +92,15 @@ export class RpcClient {
   readonly baseUrl: string;
   private readonly timeoutMs: number;
   private readonly rateLimitRetries: number;
+  private readonly maxBodyBytes: number;
+  private readonly maxStatusBytes: number;
 
   constructor(opts: RpcClientOptions) {
     this.baseUrl = opts.url.replace(/\/+$/, "");
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.rateLimitRetries = opts.rateLimitRetries ?? DEFAULT_RATE_LIMIT_RETRIES;
+    this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.maxStatusBytes = opts.maxStatusBytes ?? DEFAULT_MAX_STATUS_BYTES;
   }
 
   /** `POST /v1/tx`. Never `skipped`/`error`: those exist in batches only. */
@@ -275,7 +289,7 @@ export class RpcClient {
 
   /** `GET /v1/status`. */
   async status(): Promise<NodeStatus> {
-    const a = await this.call("GET", "/v1/status");
+    const a = await this.call("GET", "/v1/status", undefined, undefined, false, this.maxStatusBytes);
     if (a.status !== 200) throw unexpected("GET /v1/status", a);
     return decodeStatus(parseJson(a));
   }
@@ -285,7 +299,7 @@ export class RpcClient {
    * value either way; anything else is an `HTTP` error.
    */
   async health(): Promise<NodeHealth> {
-    const a = await this.call("GET", "/v1/health");
+    const a = await this.call("GET", "/v1/health", undefined, undefined, false, this.maxStatusBytes);
     if (a.status !== 200 && !(a.status === 503 && errorCode(a) === "NODE_UNHEALTHY")) throw unexpected("GET /v1/health", a);
     const h = decodeHealth(parseJson(a));
     if (h.ok !== (a.status === 200)) throw new RpcClientError("BAD_RESPONSE", `malformed response: GET /v1/health answered ${a.status} with ok ${String(h.ok)}`);
@@ -299,16 +313,16 @@ export class RpcClient {
     return a.text;
   }
 
-  private async call(method: string, path: string, body?: Uint8Array | string, contentType?: string, binary = false): Promise<Answer> {
+  private async call(method: string, path: string, body?: Uint8Array | string, contentType?: string, binary = false, maxBytes = this.maxBodyBytes): Promise<Answer> {
     for (let retries = method === "GET" ? this.rateLimitRetries : 0; ; retries--) {
-      const a = await this.once(method, path, body, contentType, binary);
+      const a = await this.once(method, path, body, contentType, binary, maxBytes);
       if (a.status !== 429 || retries <= 0 || errorCode(a) !== "RATE_LIMITED") return a;
       // The server's bucket refills by whole seconds: wait what it says (capped, so a bad header cannot stall us).
       await new Promise((r) => setTimeout(r, 1000 * Math.min(retryAfterOf(a), MAX_RATE_LIMIT_WAIT_SEC)));
     }
   }
 
-  private async once(method: string, path: string, body?: Uint8Array | string, contentType?: string, binary = false): Promise<Answer> {
+  private async once(method: string, path: string, body: Uint8Array | string | undefined, contentType: string | undefined, binary: boolean, maxBytes: number): Promise<Answer> {
     const init: RequestInit = { method, signal: AbortSignal.timeout(this.timeoutMs) };
     if (body !== undefined) {
       init.body = body;
@@ -316,16 +330,46 @@ export class RpcClient {
     }
     try {
       const res = await fetch(`${this.baseUrl}${path}`, init);
+      const bytes = await readCapped(res, maxBytes, `${method} ${this.baseUrl}${path}`);
       if (binary && res.status === 200 && (res.headers.get("content-type") ?? "").startsWith("application/octet-stream")) {
-        return { status: res.status, headers: res.headers, text: "", bytes: new Uint8Array(await res.arrayBuffer()) };
+        return { status: res.status, headers: res.headers, text: "", bytes };
       }
-      return { status: res.status, headers: res.headers, text: await res.text() };
+      return { status: res.status, headers: res.headers, text: new TextDecoder().decode(bytes) };
     } catch (e) {
+      if (e instanceof RpcClientError) throw e;
       const timedOut = e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError");
       const why = timedOut ? `no answer within ${this.timeoutMs} ms` : describe(e);
       throw new RpcClientError("NETWORK", `${method} ${this.baseUrl}${path}: ${why}`);
     }
   }
+}
+
+/**
+ * The body of `res`, at most `maxBytes` of it: a declared or actual length over the cap is `BAD_RESPONSE`, and the
+ * stream is cancelled there (`res.arrayBuffer()` would buffer whatever the server sends).
+ */
+async function readCapped(res: Response, maxBytes: number, what: string): Promise<Uint8Array> {
+  const tooLong = () => new RpcClientError("BAD_RESPONSE", `${what}: response body over ${maxBytes} bytes`);
+  const declared = Number(res.headers.get("content-length") ?? NaN);
+  if (declared > maxBytes) {
+    await res.body?.cancel();
+    throw tooLong();
+  }
+  if (res.body === null) return new Uint8Array(0);
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel();
+      throw tooLong();
+    }
+    chunks.push(value);
+  }
+  return chunks.length === 1 ? chunks[0]! : concatBytes(...chunks);
 }
 
 function describe(e: unknown): string {

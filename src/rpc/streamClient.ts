@@ -21,10 +21,17 @@ export interface BlockSubscription {
   close(): void;
 }
 
+/**
+ * The largest frame a subscriber reads (ws's default is 100 MiB, which a hostile node could make it buffer). A block
+ * document is under 1 KiB plus its result bitmap's hex (at most 128 KiB) and its QC's signer indices (under 20 KiB):
+ * see FRAME_SLACK_BYTES in stream.ts. A longer frame is an error (`BAD_RESPONSE`) and closes the subscription.
+ */
+export const MAX_STREAM_FRAME_BYTES = 1024 * 1024;
+
 /** Subscribes to committed blocks of the node whose RPC base URL is `url` (http://host:port). */
 export function subscribeBlocks(url: string, handlers: BlockSubscriptionHandlers): BlockSubscription {
   const wsUrl = `${url.replace(/\/+$/, "").replace(/^http/, "ws")}/v1/stream`;
-  const ws = new WebSocket(wsUrl, { perMessageDeflate: false });
+  const ws = new WebSocket(wsUrl, { perMessageDeflate: false, maxPayload: MAX_STREAM_FRAME_BYTES });
   ws.on("open", () => handlers.onOpen?.());
   ws.on("message", (data, isBinary) => {
     let block: BlockSummary;
@@ -38,7 +45,11 @@ export function subscribeBlocks(url: string, handlers: BlockSubscriptionHandlers
     }
     handlers.onBlock(block);
   });
-  ws.on("error", (e) => handlers.onError?.(e));
+  ws.on("error", (e) => {
+    // ws closes the connection itself (1009) after a frame over maxPayload.
+    const tooLong = (e as { code?: unknown }).code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH";
+    handlers.onError?.(tooLong ? new RpcClientError("BAD_RESPONSE", `malformed stream frame: over ${MAX_STREAM_FRAME_BYTES} bytes`) : e);
+  });
   ws.on("close", (code, reason) => handlers.onClose?.(code, reason.toString("utf8")));
   return { close: () => ws.close(1000) };
 }
@@ -46,11 +57,13 @@ export function subscribeBlocks(url: string, handlers: BlockSubscriptionHandlers
 /**
  * Committed heights of the node at `url`, for a follower that fetches the blocks itself: `onHead` per frame, `onClose`
  * once when the stream ends by itself, with the number of frames it carried (0: the upgrade was refused or the node is
- * down — a reason to try another node). The returned `close()` ends it without calling `onClose`.
+ * down — a reason to try another node) and whether it ended on a bad frame (one that does not decode or is too long:
+ * the node misbehaves). The returned `close()` ends it without calling `onClose`.
  */
-export function subscribeHeads(url: string, onHead: (height: number) => void, onClose: (frames: number) => void, onError?: (err: Error) => void): BlockSubscription {
+export function subscribeHeads(url: string, onHead: (height: number) => void, onClose: (frames: number, badFrame: boolean) => void, onError?: (err: Error) => void): BlockSubscription {
   let frames = 0;
   let closed = false;
+  let badFrame = false;
   const sub = subscribeBlocks(url, {
     onBlock: (b) => {
       frames++;
@@ -59,9 +72,12 @@ export function subscribeHeads(url: string, onHead: (height: number) => void, on
     onClose: () => {
       if (closed) return;
       closed = true;
-      onClose(frames);
+      onClose(frames, badFrame);
     },
-    ...(onError !== undefined ? { onError } : {}),
+    onError: (e) => {
+      if (e instanceof RpcClientError && e.code === "BAD_RESPONSE") badFrame = true;
+      onError?.(e);
+    },
   });
   return {
     close: () => {

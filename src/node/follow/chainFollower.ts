@@ -10,11 +10,15 @@
  *
  * A refused offer (a forged QC, a block that does not link, a body that is not the header's) costs the upstream its
  * place: the pool moves to the next one, the refusal is counted by code, and the range is fetched again after
- * `retryMs`. Nothing of a refused offer is applied.
+ * `retryMs`. Nothing of a refused offer is applied. Two exceptions: a range whose first block does not extend the
+ * pending (certified, uncommitted) blocks is fetched again from above the committed head, without blame — a pending
+ * block may be orphaned, served by another upstream; and an empty range below the announced head (a head the
+ * primary does not serve) demotes the primary and asks again after `retryMs`.
  */
 import type { CertifiedBlock, CertifiedChain, CertifiedChainCode, ServedBlock } from "../../consensus/certifiedChain.js";
 import type { BlockHeader } from "../../domain/types.js";
 import type { Scheduler, TimerHandle } from "../../util/clock.js";
+import { toHex } from "../../util/bytes.js";
 import { StepLoop } from "../../util/stepLoop.js";
 import type { Logger } from "../logger.js";
 import type { StreamHandle, Subscribe, UpstreamPool } from "./upstreams.js";
@@ -49,6 +53,10 @@ export class ChainFollower {
   private streamUrl = "";
   private retry: TimerHandle | null = null;
   private answered = false;
+  private rewind = false;
+  /** The tip (hex hash) the last refetch from the committed head started from. */
+  private rewoundAt: string | null = null;
+  private certifiedHead = 0;
 
   constructor(
     private readonly o: ChainFollowerOptions,
@@ -65,9 +73,17 @@ export class ChainFollower {
     );
   }
 
-  /** The upstream's committed head as last heard. */
+  /** The upstream's committed head as last heard (unverified: a height in a stream frame; what ranges are asked up to). */
   get upstreamHeight(): number {
     return this.knownHead;
+  }
+
+  /**
+   * The highest height a quorum is known to have certified: the verified tip, or an upstream's `latest` block whose
+   * QC verified (asked at start, after a lost stream and after a failure). Not an upstream's word: health's target.
+   */
+  get certifiedHeight(): number {
+    return Math.max(this.certifiedHead, this.m.chain.tip.height);
   }
 
   /** Whether the last request to the upstreams was answered (health: a follower without an upstream has no peer). */
@@ -112,7 +128,9 @@ export class ChainFollower {
       this.dropStream();
       this.subscribe();
     }
-    const from = this.m.chain.tip.height + 1;
+    // After an offer from the tip did not link: from right above the committed head (the pending blocks may be orphaned).
+    const from = this.rewind ? this.m.chain.committedHead.height + 1 : this.m.chain.tip.height + 1;
+    this.rewind = false;
     if (from > this.knownHead) return false;
     const to = Math.min(this.knownHead, from + this.o.rangeBlocks - 1);
     const served = await this.m.pool.call(async (s) => {
@@ -131,13 +149,28 @@ export class ChainFollower {
     this.answered = true;
     if (!this.running) return false;
     if (served.length === 0) {
-      // The upstream announced more than it serves (it restarted, or it is another upstream now): ask again.
+      // The primary announced a head it does not serve (it lies, or it restarted): it loses its place, and the head is
+      // asked again — of the next upstream — after `retryMs`, not at once (a liar would otherwise be asked in a loop).
       this.knownHead = from - 1;
-      void this.refreshHead();
+      this.m.pool.demote(`announced height ${from} or more, served nothing from ${from}`);
+      this.dropStream();
+      this.scheduleRetry();
       return false;
     }
     const r = this.m.chain.offer(served);
+    const tipKey = toHex(this.m.chain.tip.hash);
+    if (!r.ok && r.code === "BAD_LINK" && r.height === from && from > this.m.chain.committedHead.height + 1 && this.rewoundAt !== tipKey) {
+      // The range does not extend our pending blocks: they are only certified, and one of them may have been orphaned
+      // (served by a Byzantine upstream). Not this upstream's fault: fetch again from above the committed head, where
+      // the offer replaces the pending blocks it does not extend (certifiedChain.ts). Once per tip: if the refetch
+      // leaves the same tip and the next range again does not extend it, the upstream is blamed as for any refusal.
+      this.m.logger.info("follower: the range does not extend the pending blocks, fetching from the committed head", { upstream: this.m.pool.url, height: r.height, committed: this.m.chain.committedHead.height });
+      this.rewind = true;
+      this.rewoundAt = tipKey;
+      return true;
+    }
     if (!r.ok) {
+      this.rewoundAt = null;
       this.m.onRefused?.(r.code);
       this.m.logger.warn("follower: upstream served a block that fails verification", { upstream: this.m.pool.url, code: r.code, height: r.height, reason: r.reason });
       this.m.pool.demote(`${r.code} at height ${r.height}`);
@@ -159,9 +192,11 @@ export class ChainFollower {
 
   private async refreshHead(): Promise<void> {
     try {
-      const h = (await this.m.pool.call((s) => s.block("latest")))?.header.height ?? 0;
+      const latest = await this.m.pool.call((s) => s.block("latest"));
       this.answered = true;
+      const h = latest?.header.height ?? 0;
       if (h > this.knownHead) this.knownHead = h;
+      if (latest !== null && h > this.certifiedHead && this.m.chain.certifiesHeader(latest.header, latest.hash, latest.qc)) this.certifiedHead = h;
     } catch (e) {
       this.answered = false;
       this.m.logger.warn("follower: no upstream head, retrying", { error: e instanceof Error ? e.message : String(e), retryMs: this.o.retryMs });
@@ -177,10 +212,11 @@ export class ChainFollower {
     this.stream = this.m.subscribe(
       url,
       (h) => void this.onHead(h),
-      (frames) => {
+      (frames, badFrame) => {
         this.stream = null;
-        // Closed before a first frame (refused upgrade, node down): the next subscription goes to the next upstream.
-        if (frames === 0 && this.m.pool.url === url) this.m.pool.demote("its stream closed before any block");
+        // Closed before a first frame (refused upgrade, node down), or on a frame that does not decode or is too long:
+        // the next subscription goes to the next upstream.
+        if ((frames === 0 || badFrame) && this.m.pool.url === url) this.m.pool.demote(badFrame ? "its stream sent a bad frame" : "its stream closed before any block");
         if (this.running) this.scheduleRetry();
       },
     );

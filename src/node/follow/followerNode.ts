@@ -34,12 +34,10 @@ import type { BlockHeader } from "../../domain/types.js";
 import type { BatchSubmitResult, BlockSummary, ConsensusView, NodeApi, NodeHealth, NodeStatus, PeerView, SubmitResult, TxStatus, ValidatorSetView, XShardTransferView } from "../../rpc/api.js";
 import { createRpcMetrics } from "../../rpc/metrics.js";
 import { RpcServer } from "../../rpc/server.js";
-import { bytesEqual, toHex } from "../../util/bytes.js";
 import { SystemScheduler } from "../../util/clock.js";
 import type { Scheduler } from "../../util/clock.js";
 import { ChainReads, CommittedChainApi } from "../chainReads.js";
 import { genesisExecutor } from "../consensusStack.js";
-import { NodeError } from "../errors.js";
 import { appSpecOf, genesisBlock, genesisCertificates, genesisJson, loadGenesis } from "../genesis.js";
 import type { Genesis } from "../genesis.js";
 import { FileLock } from "../lock.js";
@@ -198,19 +196,17 @@ export class FollowerNode extends CommittedChainApi implements NodeApi {
 
   /**
    * Commits blocks the certified chain released, as a validator's shell does (executor: execution, state, blocks, QCs
-   * and the tx index in one store transaction), then checks the execution against what the validators certified: the
-   * header above each block carries its state root and result bitmap. A mismatch means this node's application
-   * disagrees with the validators' — an invariant break: the follower stops rather than serve a wrong state.
+   * and the tx index in one store transaction), checking the execution against what the validators certified before
+   * anything is written: each header carries its parent's state root and result bitmap — the first block's is the
+   * stored head's, `next` (the verified header above the batch) carries the last one's. A mismatch
+   * (`EXECUTION_MISMATCH`) stores nothing of the batch and means this node's application disagrees with the
+   * validators' — an invariant break: the follower stops rather than serve a wrong state.
    */
   private apply(blocks: readonly CertifiedBlock[], next: BlockHeader | undefined): void {
-    const summaries = this.executor.commit(blocks);
+    const summaries = this.executor.commit(blocks, { above: next });
     const now = Date.now();
     this.lastCommitAt = performance.now();
-    for (const [i, s] of summaries.entries()) {
-      const above = blocks[i + 1]?.block.header ?? next;
-      if (above !== undefined && (!bytesEqual(above.parentStateRoot, s.stateRoot) || !bytesEqual(above.parentResults, s.results))) {
-        throw new NodeError("FATAL", `executing block ${s.height} gave state root ${toHex(s.stateRoot)}, the validators certified ${toHex(above.parentStateRoot)} (or other results): this follower's application diverged`);
-      }
+    for (const s of summaries) {
       this.forwarder.onCommitted(s.txIds);
       const info: BlockSummary = { hash: s.hash, header: s.block.header, txCount: s.block.txs.length, qc: s.qc };
       this.notifyCommitted(info);
@@ -274,12 +270,14 @@ export class FollowerNode extends CommittedChainApi implements NodeApi {
 
   /**
    * The health rule of every node (node/health.ts) over a follower's figures: its "peers" are its upstreams (one
-   * answering is enough), catching up is being more than catch-up's threshold behind the upstream's head, and it
+   * answering is enough), catching up is being more than catch-up's threshold behind the highest height a quorum is
+   * known to have certified (`ChainFollower.certifiedHeight`: the verified tip, or an upstream head whose QC verified —
+   * not a height an upstream merely announced, so a lying upstream cannot hold the follower in CATCHING_UP), and it
    * is not committing when no block arrived for the threshold of the genesis's view timer.
    */
   health(): NodeHealth {
     const committedHeight = this.store.head()?.height ?? 0;
-    const upstreamHeight = this.follower.upstreamHeight;
+    const upstreamHeight = this.follower.certifiedHeight;
     return assessHealth({
       committedHeight,
       lastCommitAgeMs: Math.max(0, Math.round(performance.now() - this.lastCommitAt)),

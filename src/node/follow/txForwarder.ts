@@ -6,8 +6,13 @@
  * uses) goes on as one binary batch request, its per-item outcomes passed back item for item.
  *
  * Validators are tried in order from this follower's own starting point (followers spread over them); one that does
- * not answer (network error, timeout, a 5xx that is not MEMPOOL_FULL) is skipped for the next. When none answers the
- * client gets 503 UPSTREAM_UNAVAILABLE and nothing is acknowledged.
+ * not answer (network error, timeout, a 5xx that is not MEMPOOL_FULL) is skipped for the next, at most
+ * `MAX_VALIDATORS_PER_REQUEST` per request (a client's request does not fan out to every validator). When none answers
+ * the client gets 503 UPSTREAM_UNAVAILABLE and nothing is acknowledged. A validator's 4xx refusal (TX_TOO_LARGE,
+ * EMPTY_TX, …) is its answer: the client gets the same status and code.
+ *
+ * The ids of accepted transactions are computed here (the node's tx hash of the bytes the client sent), not taken
+ * from the validator's answer: a pending id the follower remembers and reports is the tx's own.
  *
  * Acknowledged ids are remembered (bounded, oldest forgotten first) so that `GET /v1/tx/:id` on the follower says
  * pending until the follower itself commits the tx.
@@ -15,9 +20,14 @@
 import type { BatchSubmitResult, SubmitResult } from "../../rpc/api.js";
 import { RpcClient } from "../../rpc/client.js";
 import type { BatchOutcome, SubmitOutcome } from "../../rpc/client.js";
-import { HttpError, RpcClientError } from "../../rpc/errors.js";
+import { HttpError, RPC_ERRORS, RpcClientError } from "../../rpc/errors.js";
+import type { RpcErrorCode } from "../../rpc/errors.js";
+import { defaultHasher } from "../../crypto/hash/backends.js";
 import { bytesKey } from "../../util/bytes.js";
 import type { Logger } from "../logger.js";
+
+/** Validators a single client request may be handed to (the first, and one more when it does not answer). */
+export const MAX_VALIDATORS_PER_REQUEST = 2;
 
 /** Acknowledged, uncommitted ids remembered for `GET /v1/tx/:id`: above a mempool's worth (65,536) several times. */
 export const MAX_REMEMBERED_PENDING = 262_144;
@@ -67,7 +77,7 @@ export class TxForwarder {
 
   async submitTx(tx: Uint8Array): Promise<SubmitResult> {
     const o = await this.forward((t) => t.submitTx(tx));
-    const r = fromOutcome(o, 1);
+    const r = fromOutcome(o, 1, tx);
     if (r.kind === "skipped" || r.kind === "error") throw new HttpError("UPSTREAM_UNAVAILABLE", "the validator answered a single submission with a batch outcome");
     this.remember(r);
     return r;
@@ -75,7 +85,7 @@ export class TxForwarder {
 
   async submitTxs(txs: readonly Uint8Array[]): Promise<BatchSubmitResult[]> {
     const b = await this.forward((t) => t.submitTxs(txs, { binary: true }));
-    const out = b.results.map((o) => fromOutcome(o, b.retryAfterSec ?? 1));
+    const out = b.results.map((o, i) => fromOutcome(o, b.retryAfterSec ?? 1, txs[i]!));
     for (const r of out) this.remember(r);
     return out;
   }
@@ -89,7 +99,7 @@ export class TxForwarder {
   /** `send` to the validators in turn from `next` until one answers; 503 UPSTREAM_UNAVAILABLE when none does. */
   private async forward<T>(send: (t: SubmitTarget) => Promise<T>): Promise<T> {
     let last: unknown = new Error("no validator configured");
-    for (let k = 0; k < this.targets.length; k++) {
+    for (let k = 0; k < Math.min(MAX_VALIDATORS_PER_REQUEST, this.targets.length); k++) {
       const i = (this.next + k) % this.targets.length;
       const t = this.targets[i]!;
       try {
@@ -97,7 +107,7 @@ export class TxForwarder {
         this.next = i;
         return v;
       } catch (e) {
-        if (!unanswered(e)) throw e;
+        if (!unanswered(e)) throw passedOn(e);
         last = e;
         this.m.logger.debug("follower: validator did not take a submission, trying the next", { url: t.baseUrl, error: e instanceof Error ? e.message : String(e) });
       }
@@ -113,11 +123,22 @@ function unanswered(e: unknown): boolean {
   return e.code === "HTTP" && ((e.payload.status ?? 0) >= 500 || e.payload.status === 429);
 }
 
-function fromOutcome(o: SubmitOutcome, retryAfterSec: number): BatchSubmitResult {
+/**
+ * A validator's refusal as the follower's own answer: its 4xx code and status when the code is one of the RPC's
+ * (rpc/errors.ts), else 503 UPSTREAM_UNAVAILABLE (not a 500: the follower did not fail). Other errors unchanged.
+ */
+function passedOn(e: unknown): unknown {
+  if (!(e instanceof RpcClientError) || e.code !== "HTTP") return e;
+  const code = e.payload.code;
+  if (code !== undefined && code in RPC_ERRORS && RPC_ERRORS[code as RpcErrorCode] === e.payload.status) return new HttpError(code as RpcErrorCode, `the validator refused it: ${e.message}`);
+  return new HttpError("UPSTREAM_UNAVAILABLE", `the validator answered with an error this node does not pass on: ${e.message}; nothing was acknowledged`);
+}
+
+function fromOutcome(o: SubmitOutcome, retryAfterSec: number, tx: Uint8Array): BatchSubmitResult {
   switch (o.status) {
     case "accepted":
     case "duplicate":
-      return { kind: o.status, id: o.id };
+      return { kind: o.status, id: defaultHasher().digest(tx) };
     case "full":
       return { kind: "full", retryAfterSec: o.retryAfterSec > 0 ? o.retryAfterSec : retryAfterSec };
     case "invalid":

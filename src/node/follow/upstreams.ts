@@ -37,8 +37,11 @@ export interface StreamHandle {
   close(): void;
 }
 
-/** Subscribes to committed blocks of `url` (the ws `/v1/stream`); `onClose` after it ended, whoever ended it. */
-export type Subscribe = (url: string, onHead: (height: number) => void, onClose: (frames: number) => void) => StreamHandle;
+/**
+ * Subscribes to committed blocks of `url` (the ws `/v1/stream`); `onClose` after it ended by itself, with the frames
+ * it carried and whether it ended on a bad frame (undecodable, or over the client's frame cap).
+ */
+export type Subscribe = (url: string, onHead: (height: number) => void, onClose: (frames: number, badFrame: boolean) => void) => StreamHandle;
 
 export class UpstreamPool {
   private readonly sources: UpstreamSource[];
@@ -68,10 +71,13 @@ export class UpstreamPool {
   /** `call` on the primary, then on the rest of the window; the first that answers becomes the primary. */
   async call<T>(call: (s: UpstreamSource) => Promise<T>): Promise<T> {
     let last: unknown;
+    const first = this.primary;
     for (const i of this.window()) {
       try {
         const v = await call(this.sources[i]!);
-        if (i !== this.primary) {
+        // A fallback answered: it becomes the primary — unless the primary moved meanwhile (a demote while this call
+        // was in flight), which an answer of the old primary must not undo.
+        if (i !== first && this.primary === first) {
           this.m.logger.info("follower: upstream switched", { from: this.url, to: this.sources[i]!.baseUrl });
           this.primary = i;
         }

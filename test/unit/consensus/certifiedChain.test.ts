@@ -12,7 +12,7 @@ import { loadBlsBackend } from "../../../src/crypto/bls/backend.js";
 import { keyGen } from "../../../src/crypto/bls/keygen.js";
 import { merkleRoot } from "../../../src/crypto/merkle.js";
 import type { BlockHeader, QuorumCert } from "../../../src/domain/types.js";
-import { utf8 } from "../../../src/util/bytes.js";
+import { toHex, utf8 } from "../../../src/util/bytes.js";
 
 const N = 4;
 const CHAIN = utf8("quire-follow-test");
@@ -132,4 +132,56 @@ test("certified chain: more blocks without commit evidence than the bound are re
   const r = c.offer(range(5, 6));
   assert.equal(r.ok ? "ok" : r.code, "TOO_MANY_PENDING");
   assert.equal(c.tip.height, 4);
+});
+
+/** A certified block at `height` extending chain[height - 1] in `view`, which the honest chain does not contain. */
+function orphan(height: number, view: number): ServedBlock {
+  const txs = [utf8(`orphan-${height}`)];
+  const p = chain[height - 1]!;
+  const header: BlockHeader = { ...chain[height]!.block.header, parent: p.hash, view, height, txRoot: merkleRoot(txs) };
+  const hash = ctx.hashBlock(header);
+  return { block: { header, txs }, hash, qc: qcFor(view, hash) };
+}
+
+test("certified chain: a pending block the chain orphaned is replaced by an offer from the committed head, and the chain goes on", () => {
+  const c = fresh();
+  assert.ok(c.offer(range(1, 5)).ok);
+  // Height 6 certified in view 7 (after height 5 in view 6): it commits 5 and waits; the chain went on without it.
+  const b = orphan(6, 7);
+  const r = c.offer([b]);
+  assert.ok(r.ok);
+  assert.deepEqual(c.pending.map((p) => toHex(p.hash)), [toHex(b.hash)]);
+  assert.equal(c.committedHead.height, 5);
+  // The honest 7 does not extend the orphan: refused, the orphan stays until an offer replaces it.
+  const link = c.offer(range(7, 8));
+  assert.equal(link.ok ? "ok" : `${link.code}@${link.height}`, "BAD_LINK@7");
+  // From above the committed head: the honest branch replaces the orphan, and (7, 8) commits 6 and 7.
+  const r2 = c.offer(range(6, 8));
+  assert.ok(r2.ok);
+  assert.deepEqual(r2.committed.map((x) => toHex(x.hash)), [6, 7].map((h) => toHex(chain[h]!.hash)));
+  assert.deepEqual(c.tip, { height: 8, hash: chain[8]!.hash });
+});
+
+test("certified chain: an offer linking to a pending block below the tip cuts the pending run back to it; a refused one cuts nothing", () => {
+  const c = fresh();
+  assert.ok(c.offer(range(1, 6)).ok);
+  assert.deepEqual(c.pending.map((p) => p.block.header.height), [4, 5, 6]);
+  // A forged QC on a block linking to pending 5: refused, the pending run is intact.
+  const b = orphan(6, 7);
+  const forged = c.offer([{ ...b, qc: qcFor(7, b.hash, [0, 1]) }]);
+  assert.equal(forged.ok ? "ok" : forged.code, "BAD_QC");
+  assert.deepEqual(c.pending.map((p) => toHex(p.hash)), [4, 5, 6].map((h) => toHex(chain[h]!.hash)));
+  // The same block, certified: it replaces 6, and (5, it) in views 6, 7 commits 4 and 5.
+  const r = c.offer([b]);
+  assert.ok(r.ok);
+  assert.deepEqual(r.committed.map((x) => x.block.header.height), [4, 5]);
+  assert.deepEqual(c.pending.map((p) => toHex(p.hash)), [toHex(b.hash)]);
+});
+
+test("certified chain: a QC for the same block hash in another view is QC_MISMATCH", () => {
+  const c = fresh();
+  const b1 = chain[1]!;
+  const r = c.offer([{ ...b1, qc: qcFor(b1.block.header.view + 1, b1.hash) }]);
+  assert.equal(r.ok ? "ok" : `${r.code}@${r.height}`, "QC_MISMATCH@1");
+  assert.equal(c.pending.length, 0);
 });

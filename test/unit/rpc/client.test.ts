@@ -177,3 +177,38 @@ test("a GET answered 429 RATE_LIMITED is sent again after Retry-After (rateLimit
     await h.server.stop();
   }
 });
+
+test("RpcClient: a body over its cap is BAD_RESPONSE and is not read past the cap (declared or streamed); status has a smaller cap", async () => {
+  let streamedBytes = 0;
+  const server = createServer((req, res) => {
+    if (req.url === "/v1/blocks/1/body") {
+      // No Content-Length: chunks until the client hangs up (a hostile node), at most 64 MiB.
+      res.writeHead(200, { "content-type": "application/octet-stream" });
+      const chunk = Buffer.alloc(64 * 1024);
+      const more = (): void => {
+        while (streamedBytes < 64 * 1024 * 1024 && !res.destroyed) {
+          streamedBytes += chunk.length;
+          if (!res.write(chunk)) return void res.once("drain", more);
+        }
+        res.end();
+      };
+      res.on("close", () => res.destroy());
+      more();
+      return;
+    }
+    // Declared: a status document of 2 MiB.
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ pad: "x".repeat(2 * 1024 * 1024) }));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  try {
+    const c = new RpcClient({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, maxBodyBytes: 256 * 1024 });
+    await assert.rejects(c.blockBody(1), (e: unknown) => isClientError("BAD_RESPONSE")(e) && /over 262144 bytes/.test((e as Error).message));
+    assert.ok(streamedBytes < 64 * 1024 * 1024, `the server wrote ${streamedBytes} bytes before the client stopped reading`);
+    // status(): the 1 MiB default of maxStatusBytes, whatever maxBodyBytes is.
+    const big = new RpcClient({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, maxBodyBytes: 64 * 1024 * 1024 });
+    await assert.rejects(big.status(), (e: unknown) => isClientError("BAD_RESPONSE")(e) && /over 1048576 bytes/.test((e as Error).message));
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+});

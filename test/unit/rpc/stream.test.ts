@@ -1,11 +1,12 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { setImmediate as tick } from "node:timers/promises";
-import WebSocket from "ws";
+import WebSocket, { WebSocketServer } from "ws";
+import type { AddressInfo } from "node:net";
 import { eventually, http, startHarness } from "../../support/rpcHttp.js";
 import type { Harness } from "../../support/rpcHttp.js";
 import type { BlockSummary } from "../../../src/rpc/api.js";
-import { subscribeBlocks } from "../../../src/rpc/streamClient.js";
+import { MAX_STREAM_FRAME_BYTES, subscribeBlocks, subscribeHeads } from "../../../src/rpc/streamClient.js";
 
 /** A `ws` subscriber that records every frame and how it closed. */
 class Sub {
@@ -222,4 +223,20 @@ describe("/v1/stream", () => {
       await h.server.stop();
     }
   });
+});
+
+test("subscribeHeads: a frame over MAX_STREAM_FRAME_BYTES ends the subscription as a bad frame (ws's default would read 100 MiB)", async () => {
+  const server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  await new Promise<void>((r) => server.once("listening", () => r()));
+  server.on("connection", (ws) => ws.send("x".repeat(MAX_STREAM_FRAME_BYTES + 1)));
+  try {
+    const closed = await new Promise<{ frames: number; badFrame: boolean; error: string }>((resolve) => {
+      let error = "";
+      subscribeHeads(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, () => {}, (frames, badFrame) => resolve({ frames, badFrame, error }), (e) => (error = e.message));
+    });
+    assert.deepEqual(closed, { frames: 0, badFrame: true, error: `malformed stream frame: over ${MAX_STREAM_FRAME_BYTES} bytes` });
+  } finally {
+    for (const c of server.clients) c.terminate();
+    await new Promise((r) => server.close(r));
+  }
 });

@@ -30,11 +30,18 @@ import { writeNetwork } from "../../../../src/node/network.js";
 import type { BlockBody, BlockSummary } from "../../../../src/rpc/api.js";
 import { toHex, utf8 } from "../../../../src/util/bytes.js";
 
-const HEIGHTS = 6;
+const HEIGHTS = 8;
+/** The honest chain's views: one per height, but view 6 timed out (its block, `orphan`, was certified and left). */
+const viewAt = (h: number): number => (h <= 5 ? h : h + 1);
+type Served = { block: Block; hash: Uint8Array; qc: QuorumCert | null };
 let dir: string;
 let genesisFile: string;
-/** Heights 0..HEIGHTS, consecutive views: every block but the last has commit evidence. */
-let chain: { block: Block; hash: Uint8Array; qc: QuorumCert | null }[];
+/** Heights 0..HEIGHTS: every block but the last has commit evidence. */
+let chain: Served[];
+/** A block at height 6 certified in view 6, extending 5, which the chain then left (the honest 6 is in view 7). */
+let orphan: Served;
+/** The same chain (own keys, valid QCs) but block 3's header certifies a forged parentStateRoot. */
+let forgedState: Served[];
 const txIdAt2: { id: Uint8Array } = { id: new Uint8Array(0) };
 
 before(async () => {
@@ -49,28 +56,48 @@ before(async () => {
   const hashBlock = blockHasher();
   const g = genesisBlock(genesis);
   const gHash = hashBlock(g.header);
-  // The producer: the real application over a memory store, committing each block as it is made.
-  const store = MemoryChainStore.open({ chainId: genesis.chainIdBytes, genesisHash: gHash });
-  const app = buildApplication(appSpecOf(genesis), { committed: store, bls: backend });
-  const executor = genesisExecutor(store, app.app, g, gHash);
-  chain = [{ block: g, hash: gHash, qc: null }];
-  for (let h = 1; h <= HEIGHTS; h++) {
-    const parent = chain[h - 1]!;
-    const txs = [0, 1].map((i) => encodeKvTx({ op: "put", nonce: new Uint8Array(8).fill(10 * h + i), key: utf8(`k${h}/${i}`), value: utf8(`v${h}`) }));
-    if (h === 2) txIdAt2.id = defaultHasher().digest(txs[0]!);
-    const block = buildBlock({ parentHash: parent.hash, parentHeight: h - 1, view: h, proposer: h % 4, timestampMs: genesis.genesisTimeMs + h, txs, parentExecution: executor.parentExecution(parent.hash) });
+  const certify = (block: Block): Served & { qc: QuorumCert } => {
     const hash = hashBlock(block.header);
-    const qc = certs.assembleQc([0, 1, 2].map((voter) => ({ view: h, blockHash: hash, voter, signature: signers[voter]!.sign(voteMessage(genesis.chainIdBytes, h, hash)) }))).qc!;
-    executor.commit([{ block, hash, qc }]);
-    chain.push({ block, hash, qc });
-  }
+    const view = block.header.view;
+    const qc = certs.assembleQc([0, 1, 2].map((voter) => ({ view, blockHash: hash, voter, signature: signers[voter]!.sign(voteMessage(genesis.chainIdBytes, view, hash)) }))).qc!;
+    return { block, hash, qc };
+  };
+  // The producer: the real application over a memory store, committing each block as it is made.
+  const produce = (forgeStateAt: number): Served[] => {
+    const store = MemoryChainStore.open({ chainId: genesis.chainIdBytes, genesisHash: gHash });
+    const app = buildApplication(appSpecOf(genesis), { committed: store, bls: backend });
+    const executor = genesisExecutor(store, app.app, g, gHash);
+    const out: Served[] = [{ block: g, hash: gHash, qc: null }];
+    for (let h = 1; h <= HEIGHTS; h++) {
+      const parent = out[h - 1]!;
+      const txs = [0, 1].map((i) => encodeKvTx({ op: "put", nonce: new Uint8Array(8).fill(10 * h + i), key: utf8(`k${h}/${i}`), value: utf8(`v${h}`) }));
+      if (h === 2) txIdAt2.id = defaultHasher().digest(txs[0]!);
+      const made = (view: number, t: Uint8Array[]) => buildBlock({ parentHash: parent.hash, parentHeight: h - 1, view, proposer: view % 4, timestampMs: genesis.genesisTimeMs + view, txs: t, parentExecution: executor.parentExecution(parent.hash) });
+      let block = made(viewAt(h), txs);
+      if (h === forgeStateAt) block = { ...block, header: { ...block.header, parentStateRoot: new Uint8Array(32).fill(9) } };
+      if (h === 6 && forgeStateAt < 0) orphan = certify(made(6, [encodeKvTx({ op: "put", nonce: new Uint8Array(8).fill(99), key: utf8("orphan"), value: utf8("o") })]));
+      const c = certify(block);
+      executor.commit([c]);
+      out.push(c);
+    }
+    return out;
+  };
+  chain = produce(-1);
+  forgedState = produce(3);
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
-/** An upstream serving `chain`, with `forge` applied to what it serves. */
-function upstream(name: string, forge: (h: number, b: { summary: BlockSummary; body: BlockBody }) => { summary: BlockSummary; body: BlockBody } = (_h, b) => b): UpstreamSource & { calls: number } {
+type Forge = (h: number, b: { summary: BlockSummary; body: BlockBody }) => { summary: BlockSummary; body: BlockBody };
+
+/**
+ * An upstream serving `opts.blocks` (default `chain`) up to `opts.serveTo` (default HEIGHTS), with `forge` applied to
+ * what it serves; it announces `opts.head` (default HEIGHTS) as its head; `opts.failAbove`: ranges above it throw.
+ */
+function upstream(name: string, forge: Forge = (_h, b) => b, opts: { blocks?: Served[]; head?: number; serveTo?: number; failAbove?: number } = {}): UpstreamSource & { calls: number } {
+  const blocks = opts.blocks ?? chain;
+  const serveTo = opts.serveTo ?? HEIGHTS;
   const at = (h: number) => {
-    const c = chain[h]!;
+    const c = blocks[h]!;
     return forge(h, { summary: { hash: c.hash, header: c.block.header, txCount: c.block.txs.length, qc: c.qc }, body: { txs: c.block.txs, results: new Uint8Array(0) } });
   };
   const src = {
@@ -78,16 +105,17 @@ function upstream(name: string, forge: (h: number, b: { summary: BlockSummary; b
     calls: 0,
     block: async (h: number | "latest") => {
       src.calls++;
-      const height = h === "latest" ? HEIGHTS : h;
-      return height <= HEIGHTS ? at(height).summary : null;
+      if (h === "latest") return at(opts.head ?? HEIGHTS).summary;
+      return h <= serveTo ? at(h).summary : null;
     },
     blocks: async (from: number, to: number) => {
       src.calls++;
+      if (opts.failAbove !== undefined && from > opts.failAbove) throw new Error(`${name} does not answer`);
       const out: BlockSummary[] = [];
-      for (let h = from; h <= Math.min(to, HEIGHTS); h++) out.push(at(h).summary);
+      for (let h = from; h <= Math.min(to, serveTo); h++) out.push(at(h).summary);
       return out;
     },
-    blockBody: async (h: number) => (h <= HEIGHTS ? at(h).body : null),
+    blockBody: async (h: number) => (h <= serveTo ? at(h).body : null),
   };
   return src;
 }
@@ -101,12 +129,12 @@ class Recording implements Logger {
   warn(msg: string, fields?: Record<string, unknown>): void {
     this.warnings.push(`${msg} ${JSON.stringify(fields ?? {})}`);
   }
-  error(msg: string): void {
-    this.warnings.push(msg);
+  error(msg: string, fields?: Record<string, unknown>): void {
+    this.warnings.push(`${msg} ${JSON.stringify(fields ?? {})}`);
   }
 }
 
-async function open(name: string, sources: UpstreamSource[], logger: Logger): Promise<FollowerNode> {
+async function open(name: string, sources: UpstreamSource[], logger: Logger, subscribe: Subscribe = noStream): Promise<FollowerNode> {
   const doc = followerConfigJson({
     followerIndex: 0,
     genesisFile,
@@ -117,7 +145,7 @@ async function open(name: string, sources: UpstreamSource[], logger: Logger): Pr
     bls: { backend: "blst" },
     log: { level: "warn" },
   });
-  const node = await FollowerNode.open(parseFollowerConfig(JSON.stringify(doc), join(dir, `${name}.json`)), { logger, upstreams: sources, subscribe: noStream });
+  const node = await FollowerNode.open(parseFollowerConfig(JSON.stringify(doc), join(dir, `${name}.json`)), { logger, upstreams: sources, subscribe });
   await node.start();
   return node;
 }
@@ -128,7 +156,7 @@ async function until(what: string, cond: () => boolean): Promise<void> {
 }
 
 test("follower: a forged body (txRoot), a forged QC or a header that does not link is refused with its code, nothing stored", async () => {
-  const forgeries: [string, Parameters<typeof upstream>[1]][] = [
+  const forgeries: [string, Forge][] = [
     ["BAD_TX_ROOT", (h, b) => (h === 3 ? { ...b, body: { ...b.body, txs: [utf8("forged")] } } : b)],
     ["BAD_QC", (h, b) => (h === 3 ? { ...b, summary: { ...b.summary, qc: { ...b.summary.qc!, aggregateSignature: chain[2]!.qc!.aggregateSignature } } } : b)],
     // A header from elsewhere, reported with its own hash: it does not extend block 2.
@@ -179,6 +207,114 @@ test("follower: after a forger, the honest upstream of the window is used; only 
     assert.equal(node.consensus(), null);
     assert.equal(node.validators().validators.filter((v) => v.self).length, 0);
     assert.ok(!JSON.stringify(node.effectiveConfig()).includes("keyFile"));
+  } finally {
+    await node.stop();
+  }
+});
+
+/** Serves `orphan` in place of the honest block 6. */
+const orphanAt6: Forge = (h, b) => (h === 6 ? { summary: { hash: orphan.hash, header: orphan.block.header, txCount: orphan.block.txs.length, qc: orphan.qc }, body: { txs: orphan.block.txs, results: new Uint8Array(0) } } : b);
+
+test("follower: a certified block the chain orphaned, served by a Byzantine upstream, is replaced by the honest branch; the honest upstream keeps its place", async () => {
+  const log = new Recording();
+  // Serves 1..5 and the orphan at 6, then stops answering: the honest upstream's 7 does not extend the orphan.
+  const byzantine = upstream("byzantine", orphanAt6, { serveTo: 6, failAbove: 6 });
+  const honest = upstream("honest");
+  const node = await open("orphan", [byzantine, honest], log);
+  try {
+    await until("height 7", () => (node.store.head()?.height ?? 0) >= HEIGHTS - 1);
+    for (let h = 1; h < HEIGHTS; h++) assert.equal(toHex(node.block(h)!.hash), toHex(chain[h]!.hash));
+    assert.equal(node.kv(utf8("orphan")), null);
+    assert.equal(node.status().follower?.upstream, "fake://honest");
+    // The honest upstream was never blamed for not extending the orphan.
+    assert.ok(!log.warnings.some((w) => w.includes('"code":"BAD_LINK"')), log.warnings.join("\n"));
+  } finally {
+    await node.stop();
+  }
+});
+
+test("follower: a certified header with a forged parentStateRoot stops the follower before anything of the batch is stored", async () => {
+  const log = new Recording();
+  const node = await open("forged-state", [upstream("forged", undefined, { blocks: forgedState })], log);
+  try {
+    assert.equal(await node.done, 1);
+    assert.ok(log.warnings.some((w) => w.includes("BAD_PARENT_STATE_ROOT: block 3 certifies")), log.warnings.join("\n"));
+  } finally {
+    await node.stop();
+  }
+  // Reopened over the same data directory (an upstream that serves nothing): blocks 1 and 2 executed fine, but they
+  // came in one batch (1..7) with header 3's forged outcome of block 2, and nothing of the batch was written.
+  const again = await open("forged-state", [upstream("silent", undefined, { head: 0, serveTo: 0 })], new Recording());
+  try {
+    assert.equal(again.store.head()!.height, 0);
+  } finally {
+    await again.stop();
+  }
+});
+
+test("follower: a primary announcing a head it does not serve is left for the next upstream", async () => {
+  const log = new Recording();
+  const liar = upstream("liar", undefined, { serveTo: 4 });
+  const honest = upstream("honest");
+  const node = await open("liar", [liar, honest], log);
+  try {
+    await until("height 7", () => (node.store.head()?.height ?? 0) >= HEIGHTS - 1);
+    assert.equal(node.status().follower?.upstream, "fake://honest");
+    assert.ok(log.warnings.some((w) => w.includes("served nothing from 5")), log.warnings.join("\n"));
+    // Asked a bounded number of times, not in a loop: its head (1), the ranges 1..8 and 5..8, perhaps a retry.
+    assert.ok(liar.calls <= 6, `the liar was asked ${liar.calls} times`);
+  } finally {
+    await node.stop();
+  }
+});
+
+test("follower: an announced head without a valid certificate does not make the follower report CATCHING_UP", async () => {
+  const log = new Recording();
+  // Its `latest` is block 8's header claiming height 1,000 (hashed again, with block 8's QC, which does not certify
+  // it); above 8 it serves block 8's header as 9 (which does not link): it answers, and is refused, again and again.
+  const claim = (height: number): BlockSummary => {
+    const header = { ...chain[HEIGHTS]!.block.header, height };
+    return { hash: blockHasher()(header), header, txCount: 2, qc: chain[HEIGHTS]!.qc };
+  };
+  const honest = upstream("boaster");
+  const boaster: UpstreamSource = {
+    baseUrl: honest.baseUrl,
+    block: async (h) => (h === "latest" ? claim(1_000) : honest.block(h)),
+    blocks: async (from, to) => (from > HEIGHTS ? [claim(HEIGHTS + 1)] : honest.blocks(from, to)),
+    blockBody: async (h) => honest.blockBody(Math.min(h, HEIGHTS)),
+  };
+  const node = await open("boaster", [boaster], log);
+  try {
+    await until("height 7", () => (node.store.head()?.height ?? 0) >= HEIGHTS - 1);
+    // The verified tip (8, certified, waiting for its child), not the announced 1,000, is health's target.
+    assert.equal(node.follower.certifiedHeight, HEIGHTS);
+    await until("a refusal of the fake 9", () => log.warnings.some((w) => w.includes('"code":"BAD_LINK","height":9')));
+    // It keeps asking the boaster (its only upstream, which answers) for 9..1,000; never CATCHING_UP.
+    assert.equal(node.follower.upstreamHeight, 1_000);
+    const h = node.health();
+    assert.notEqual(h.reason, "CATCHING_UP", h.detail ?? "");
+  } finally {
+    await node.stop();
+  }
+});
+
+test("follower: a primary whose stream sends a bad frame (undecodable, too long) loses its place", async () => {
+  const log = new Recording();
+  // The first primary's stream carries two good frames, then a bad one; the other's stays open.
+  const subscribe: Subscribe = (url, onHead, onClose) => {
+    if (url === "fake://bad-stream") {
+      queueMicrotask(() => {
+        onHead(HEIGHTS);
+        onHead(HEIGHTS);
+        onClose(2, true);
+      });
+    }
+    return { close: () => {} };
+  };
+  const node = await open("bad-stream", [upstream("bad-stream"), upstream("good-stream")], log, subscribe);
+  try {
+    await until("the next upstream", () => node.status().follower?.upstream === "fake://good-stream");
+    assert.ok(log.warnings.some((w) => w.includes("its stream sent a bad frame")), log.warnings.join("\n"));
   } finally {
     await node.stop();
   }

@@ -8,7 +8,9 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { TxForwarder } from "../../../../src/node/follow/txForwarder.js";
-import { HttpError } from "../../../../src/rpc/errors.js";
+import type { SubmitTarget } from "../../../../src/node/follow/txForwarder.js";
+import type { SubmitOutcome } from "../../../../src/rpc/client.js";
+import { HttpError, RpcClientError } from "../../../../src/rpc/errors.js";
 import { RpcServer } from "../../../../src/rpc/server.js";
 import { createRpcMetrics } from "../../../../src/rpc/metrics.js";
 import { encodeTxBatchBody } from "../../../../src/rpc/client.js";
@@ -84,4 +86,36 @@ test("a follower's POST /v1/txs answers with the validator's outcomes: nothing t
   } finally {
     await front.stop();
   }
+});
+
+test("forwarder: a validator's 4xx is passed on with its code; at most two validators per request; ids are the tx's own", async () => {
+  const calls: string[] = [];
+  const target = (baseUrl: string, answer: () => SubmitOutcome): SubmitTarget => ({
+    baseUrl,
+    submitTx: async () => {
+      calls.push(baseUrl);
+      return answer();
+    },
+    submitTxs: async (txs) => {
+      calls.push(baseUrl);
+      return { results: txs.map(() => answer()), retryAfterSec: null };
+    },
+  });
+  const down = (name: string) => target(name, () => {
+    throw new RpcClientError("NETWORK", `${name}: no answer`);
+  });
+  // A refusal of the validator's own (TX_TOO_LARGE, 400) is the client's answer, not a 500.
+  const refusing = new TxForwarder({ urls: [] }, { logger: SILENT_LOGGER, targets: [target("v0", () => {
+    throw new RpcClientError("HTTP", "POST /v1/tx: HTTP 400 TX_TOO_LARGE", { status: 400, code: "TX_TOO_LARGE" });
+  })] });
+  await assert.rejects(refusing.submitTx(tx(40)), (e: unknown) => e instanceof HttpError && e.code === "TX_TOO_LARGE" && e.status === 400);
+  // Three validators down: two are tried, not three.
+  const f = new TxForwarder({ urls: [] }, { logger: SILENT_LOGGER, targets: [down("a"), down("b"), down("c")] });
+  await assert.rejects(f.submitTx(tx(41)), (e: unknown) => e instanceof HttpError && e.code === "UPSTREAM_UNAVAILABLE");
+  assert.deepEqual(calls.splice(0), ["v0", "a", "b"]);
+  // A validator reporting another id: the forwarder reports and remembers the tx's own hash.
+  const liar = new TxForwarder({ urls: [] }, { logger: SILENT_LOGGER, targets: [target("liar", () => ({ status: "accepted", id: new Uint8Array(32).fill(1) }))] });
+  assert.deepEqual(await liar.submitTx(tx(42)), { kind: "accepted", id: sha256(tx(42)) });
+  assert.deepEqual((await liar.submitTxs([tx(43), tx(44)])).map((r) => (r.kind === "accepted" ? r.id : null)), [sha256(tx(43)), sha256(tx(44))]);
+  assert.ok(liar.isPending(sha256(tx(44))) && !liar.isPending(new Uint8Array(32).fill(1)));
 });
