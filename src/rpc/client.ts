@@ -14,6 +14,7 @@ import { decodeBlockBody } from "./blockBody.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
 import { RpcClientError } from "./errors.js";
 import { MAX_COMMIT_PROOF_HEADERS } from "../consensus/commitProof.js";
+import { MAX_MESSAGE_BYTES } from "../domain/limits.js";
 import { decodeAccount, decodeBlock, decodeBlocks, decodeHealth, decodeKvValue, decodeParaCommit, decodeParaStatus, decodeProof, decodeReceipt, decodeStatus, decodeSubmitItem, decodeSupply, decodeTxStatus, decodeXShardTransfer } from "./json.js";
 import type { DoneCommit, ParaStatus } from "../chain/app/paracross/module.js";
 import type { SubmitOutcome } from "./json.js";
@@ -57,6 +58,8 @@ interface Answer {
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+/** The cap of one `GET /v1/blocks/:h/body` answer: a whole message plus 1 MiB for prefixes and the result bitmap. */
+const MAX_BODY_RESPONSE_BYTES = MAX_MESSAGE_BYTES + 1024 * 1024;
 const DEFAULT_MAX_STATUS_BYTES = 1024 * 1024;
 const DEFAULT_RATE_LIMIT_RETRIES = 3;
 const MAX_RATE_LIMIT_WAIT_SEC = 10;
@@ -201,7 +204,8 @@ export class RpcClient {
    * height yet. The caller checks the txs against the header's txRoot before trusting them.
    */
   async blockBody(height: number): Promise<BlockBody | null> {
-    const a = await this.call("GET", `/v1/blocks/${height}/body`, undefined, undefined, true);
+    // A body is at most a block (block.maxBytes ≤ MAX_MESSAGE_BYTES) plus its length prefixes and result bitmap.
+    const a = await this.call("GET", `/v1/blocks/${height}/body`, undefined, undefined, true, Math.min(this.maxBodyBytes, MAX_BODY_RESPONSE_BYTES));
     if (a.status === 404 && errorCode(a) === "BLOCK_NOT_FOUND") return null;
     if (a.status !== 200) throw unexpected("GET /v1/blocks/:height/body", a);
     const d = decodeBlockBody(a.bytes ?? new Uint8Array(0));

@@ -39,7 +39,9 @@ export function subscribeBlocks(url: string, handlers: BlockSubscriptionHandlers
       if (isBinary) throw new RpcClientError("BAD_RESPONSE", "malformed stream frame: binary");
       block = decodeBlock(JSON.parse(String(data)));
     } catch (e) {
-      handlers.onError?.(e instanceof Error ? e : new Error(String(e)));
+      // Whatever failed (JSON.parse's SyntaxError included), the frame was bad: one typed error, so that a subscriber
+      // treats not-JSON like any other malformed frame (review finding: a follower did not demote on non-JSON text).
+      handlers.onError?.(e instanceof RpcClientError ? e : new RpcClientError("BAD_RESPONSE", `malformed stream frame: ${e instanceof Error ? e.message : String(e)}`));
       ws.close(1003, "bad frame");
       return;
     }

@@ -130,14 +130,16 @@ export class ChainFollower {
     }
     // After an offer from the tip did not link: from right above the committed head (the pending blocks may be orphaned).
     const from = this.rewind ? this.m.chain.committedHead.height + 1 : this.m.chain.tip.height + 1;
-    this.rewind = false;
-    if (from > this.knownHead) return false;
+    if (from > this.knownHead) {
+      this.rewind = false;
+      return false;
+    }
     const to = Math.min(this.knownHead, from + this.o.rangeBlocks - 1);
     const served = await this.m.pool.call(async (s) => {
       // Headers and bodies at once (one round trip, not two): the heights are known; a body above the upstream's head
       // is null and ends the range there.
       const heights = Array.from({ length: to - from + 1 }, (_, k) => from + k);
-      const [headers, bodies] = await Promise.all([s.blocks(from, to), Promise.all(heights.map((h) => s.blockBody(h)))]);
+      const [headers, bodies] = await Promise.all([s.blocks(from, to), fetchBodies(heights, (h) => s.blockBody(h))]);
       const out: ServedBlock[] = [];
       for (const [i, h] of headers.entries()) {
         const body = h.header.height === from + i ? bodies[i] : null;
@@ -146,6 +148,8 @@ export class ChainFollower {
       }
       return out;
     });
+    // Cleared only once answered: a refetch lost to the network is tried again from the committed head (review finding).
+    this.rewind = false;
     this.answered = true;
     if (!this.running) return false;
     if (served.length === 0) {
@@ -158,15 +162,18 @@ export class ChainFollower {
       return false;
     }
     const r = this.m.chain.offer(served);
-    const tipKey = toHex(this.m.chain.tip.hash);
-    if (!r.ok && r.code === "BAD_LINK" && r.height === from && from > this.m.chain.committedHead.height + 1 && this.rewoundAt !== tipKey) {
+    // One free refetch per (committed head, upstream): keyed by the tip, an upstream alternating junk with shortened
+    // ranges could rewind again and again at no cost (review finding); keyed by the committed head, its second
+    // non-linking range before the chain commits anything more is blamed like any refusal.
+    const rewindKey = `${toHex(this.m.chain.committedHead.hash)}|${this.m.pool.url}`;
+    if (!r.ok && r.code === "BAD_LINK" && r.height === from && from > this.m.chain.committedHead.height + 1 && this.rewoundAt !== rewindKey) {
       // The range does not extend our pending blocks: they are only certified, and one of them may have been orphaned
       // (served by a Byzantine upstream). Not this upstream's fault: fetch again from above the committed head, where
-      // the offer replaces the pending blocks it does not extend (certifiedChain.ts). Once per tip: if the refetch
-      // leaves the same tip and the next range again does not extend it, the upstream is blamed as for any refusal.
+      // the offer replaces the pending blocks it does not extend (certifiedChain.ts). Once per committed head and
+      // upstream: a second range that does not link before anything more commits is blamed as for any refusal.
       this.m.logger.info("follower: the range does not extend the pending blocks, fetching from the committed head", { upstream: this.m.pool.url, height: r.height, committed: this.m.chain.committedHead.height });
       this.rewind = true;
-      this.rewoundAt = tipKey;
+      this.rewoundAt = rewindKey;
       return true;
     }
     if (!r.ok) {
@@ -236,4 +243,20 @@ export class ChainFollower {
       void this.refreshHead();
     }, this.o.retryMs);
   }
+}
+
+/**
+ * Bodies BODY_FETCHES_AT_ONCE at a time, stopping after a part with a missing one (the upstream's head): a range of
+ * 64 heights must not hold 64 answers of up to 17 MiB in memory at once (review finding) — 8 × 17 MiB at most.
+ */
+const BODY_FETCHES_AT_ONCE = 8;
+
+async function fetchBodies<B>(heights: readonly number[], fetch: (h: number) => Promise<B | null>): Promise<(B | null)[]> {
+  const out: (B | null)[] = [];
+  for (let i = 0; i < heights.length; i += BODY_FETCHES_AT_ONCE) {
+    const part = await Promise.all(heights.slice(i, i + BODY_FETCHES_AT_ONCE).map(fetch));
+    out.push(...part);
+    if (part.includes(null)) break;
+  }
+  return out;
 }

@@ -99,8 +99,9 @@ export class TxForwarder {
   /** `send` to the validators in turn from `next` until one answers; 503 UPSTREAM_UNAVAILABLE when none does. */
   private async forward<T>(send: (t: SubmitTarget) => Promise<T>): Promise<T> {
     let last: unknown = new Error("no validator configured");
+    const start = this.next;
     for (let k = 0; k < Math.min(MAX_VALIDATORS_PER_REQUEST, this.targets.length); k++) {
-      const i = (this.next + k) % this.targets.length;
+      const i = (start + k) % this.targets.length;
       const t = this.targets[i]!;
       try {
         const v = await send(t);
@@ -109,6 +110,9 @@ export class TxForwarder {
       } catch (e) {
         if (!unanswered(e)) throw passedOn(e);
         last = e;
+        // The next request starts past the validator that did not answer: with two dead in a row at `next`, requests
+        // would otherwise never reach the live ones (review finding).
+        this.next = (i + 1) % this.targets.length;
         this.m.logger.debug("follower: validator did not take a submission, trying the next", { url: t.baseUrl, error: e instanceof Error ? e.message : String(e) });
       }
     }

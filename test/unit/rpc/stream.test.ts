@@ -240,3 +240,18 @@ test("subscribeHeads: a frame over MAX_STREAM_FRAME_BYTES ends the subscription 
     await new Promise((r) => server.close(r));
   }
 });
+
+test("subscribeHeads: a text frame that is not JSON ends the subscription as a bad frame too", async () => {
+  const server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  await new Promise<void>((r) => server.once("listening", () => r()));
+  server.on("connection", (ws) => ws.send("garbage"));
+  try {
+    const closed = await new Promise<{ frames: number; badFrame: boolean }>((resolve) => {
+      subscribeHeads(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, () => {}, (frames, badFrame) => resolve({ frames, badFrame }));
+    });
+    assert.deepEqual(closed, { frames: 0, badFrame: true });
+  } finally {
+    for (const c of server.clients) c.terminate();
+    await new Promise((r) => server.close(r));
+  }
+});

@@ -319,3 +319,39 @@ test("follower: a primary whose stream sends a bad frame (undecodable, too long)
     await node.stop();
   }
 });
+
+test("follower: an upstream alternating non-linking ranges with shortened ones gets one free refetch, then loses its place", async () => {
+  const log = new Recording();
+  const hashHeader = blockHasher();
+  const summary = (h: number): BlockSummary => ({ hash: chain[h]!.hash, header: chain[h]!.block.header, txCount: chain[h]!.block.txs.length, qc: chain[h]!.qc });
+  // A header that hashes right but does not link: refused BAD_LINK before any certificate is checked (free to make).
+  const junk = (h: number): BlockSummary => {
+    const header = { ...chain[h]!.block.header, parent: new Uint8Array(32).fill(7) };
+    return { hash: hashHeader(header), header, txCount: 0, qc: chain[h]!.qc };
+  };
+  let rewinds = 0;
+  let rangeCalls = 0;
+  // Blocks 5 (view 5) and 6 (view 7) stay pending (no consecutive pair above 4). On every refetch from the committed
+  // head the upstream serves [5] or [5, 6] in turn, so the tip changes each time; from the tip it serves junk.
+  const hostile: UpstreamSource = {
+    baseUrl: "fake://hostile",
+    block: async (h) => (h === "latest" ? summary(HEIGHTS) : h <= HEIGHTS ? summary(h) : null),
+    blocks: async (from, to) => {
+      rangeCalls++;
+      if (from === 1) return [1, 2, 3, 4, 5, 6].filter((h) => h <= to).map(summary);
+      if (from === 5) return (rewinds++ % 2 === 0 ? [5] : [5, 6]).map(summary);
+      return [junk(from)];
+    },
+    blockBody: async (h) => (h <= HEIGHTS ? { txs: chain[h]!.block.txs, results: new Uint8Array(0) } : null),
+  };
+  const node = await open("alternating", [hostile, upstream("honest")], log);
+  try {
+    await until("height 7", () => (node.store.head()?.height ?? 0) >= HEIGHTS - 1);
+    assert.equal(node.status().follower?.upstream, "fake://honest");
+    // The first range, one junk range, one free refetch, one more junk range: then it is blamed (a retry or two more).
+    assert.ok(rangeCalls <= 6, `the hostile upstream was asked for ${rangeCalls} ranges`);
+    assert.ok(log.warnings.some((w) => w.includes('"code":"BAD_LINK"')), log.warnings.join("\n"));
+  } finally {
+    await node.stop();
+  }
+});

@@ -113,6 +113,13 @@ test("forwarder: a validator's 4xx is passed on with its code; at most two valid
   const f = new TxForwarder({ urls: [] }, { logger: SILENT_LOGGER, targets: [down("a"), down("b"), down("c")] });
   await assert.rejects(f.submitTx(tx(41)), (e: unknown) => e instanceof HttpError && e.code === "UPSTREAM_UNAVAILABLE");
   assert.deepEqual(calls.splice(0), ["v0", "a", "b"]);
+  // Two dead validators in a row, then live ones: the first request fails (two tried), the next starts past them.
+  const live = target("d", () => ({ status: "accepted", id: new Uint8Array(32) }));
+  const g = new TxForwarder({ urls: [] }, { logger: SILENT_LOGGER, targets: [down("a"), down("b"), live, target("e", () => ({ status: "accepted", id: new Uint8Array(32) }))] });
+  await assert.rejects(g.submitTx(tx(45)), (e: unknown) => e instanceof HttpError && e.code === "UPSTREAM_UNAVAILABLE");
+  assert.equal((await g.submitTx(tx(46))).kind, "accepted");
+  assert.equal((await g.submitTx(tx(47))).kind, "accepted");
+  assert.deepEqual(calls.splice(0), ["a", "b", "d", "d"]);
   // A validator reporting another id: the forwarder reports and remembers the tx's own hash.
   const liar = new TxForwarder({ urls: [] }, { logger: SILENT_LOGGER, targets: [target("liar", () => ({ status: "accepted", id: new Uint8Array(32).fill(1) }))] });
   assert.deepEqual(await liar.submitTx(tx(42)), { kind: "accepted", id: sha256(tx(42)) });
