@@ -13,7 +13,7 @@ import * as uWS from "uWebSockets.js";
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_socket } from "uWebSockets.js";
 import { listenExclusive } from "../net/link/uwsServer.js";
 import { SILENT_LOGGER } from "./api.js";
-import type { BlockSummary, NodeApi, RpcLogger, BatchSubmitResult, SubmitResult } from "./api.js";
+import type { BlockSummary, NodeApi, RpcLogger, BatchSubmitResult } from "./api.js";
 import { HttpError, RpcConfigError, RpcListenError } from "./errors.js";
 import { Exchange, ExchangeClosed } from "./exchange.js";
 import type { ExchangeHost } from "./exchange.js";

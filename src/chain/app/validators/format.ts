@@ -32,7 +32,6 @@ export const KIND_ADD = 0x01;
 export const KIND_REMOVE = 0x02;
 export const PUBLIC_KEY_BYTES = 48;
 export const BLS_SIGNATURE_BYTES = 96;
-export const MAX_HOST_BYTES = MAX_HOST_LENGTH;
 /** A signer bitmap over at most 2^16 members is far below this; it bounds the decoder's work on hostile bytes. */
 export const MAX_SIGNERS_BYTES = 8192;
 
@@ -70,7 +69,7 @@ export function encodeChange(c: ValsetChange): Uint8Array {
     new DataView(out.buffer).setUint32(1, c.index);
     return out;
   }
-  if (!isHostName(c.host)) throw new RangeError(`host must be a host name or IP address of at most ${MAX_HOST_BYTES} characters`);
+  if (!isHostName(c.host)) throw new RangeError(`host must be a host name or IP address of at most ${MAX_HOST_LENGTH} characters`);
   const host = utf8(c.host);
   if (!Number.isInteger(c.port) || c.port < 1 || c.port > 65535) throw new RangeError(`bad port ${c.port}`);
   if (c.publicKey.length !== PUBLIC_KEY_BYTES || c.joinSignature.length !== BLS_SIGNATURE_BYTES) throw new RangeError("publicKey is 48 bytes, joinSignature 96");
@@ -103,7 +102,7 @@ export function joinMessage(chainId: Uint8Array, publicKey: Uint8Array, host: st
 
 /** publicKey ‖ u8 len ‖ host ‖ u16 port: the joined key and its address (also the module's registry entry). */
 export function keyAddressBytes(publicKey: Uint8Array, host: string, port: number): Uint8Array {
-  if (!isHostName(host)) throw new RangeError(`host must be a host name or IP address of at most ${MAX_HOST_BYTES} characters`);
+  if (!isHostName(host)) throw new RangeError(`host must be a host name or IP address of at most ${MAX_HOST_LENGTH} characters`);
   const h = utf8(host);
   const out = new Uint8Array(PUBLIC_KEY_BYTES + 1 + h.length + 2);
   out.set(publicKey, 0);
@@ -154,7 +153,7 @@ export function decodeChangeTx(tx: Uint8Array): ValsetDecode {
     const joinSignature = tx.subarray(p, p + BLS_SIGNATURE_BYTES);
     p += BLS_SIGNATURE_BYTES;
     const len = tx[p++]!;
-    if (len < 1 || len > MAX_HOST_BYTES) return bad("BAD_HOST", `a host is 1..${MAX_HOST_BYTES} bytes`);
+    if (len < 1 || len > MAX_HOST_LENGTH) return bad("BAD_HOST", `a host is 1..${MAX_HOST_LENGTH} bytes`);
     if (p + len + 2 > tx.length) return bad("TRUNCATED", "the bytes end inside the address");
     // ASCII only (the config's host rule): one spelling per host, nothing to normalise, nothing a log or dialer misreads.
     const host = String.fromCharCode(...tx.subarray(p, p + len));

@@ -152,7 +152,7 @@ export class ValidatorsModule implements AppModule {
       if (members.length >= MAX_CERT_SIGNERS) return { ok: false, code: "TOO_MANY_VALIDATORS" };
       const size = this.registrySize(read);
       let index = -1;
-      for (let i = 0; i < size; i++) if (bytesEqual(this.entryKey(read, i), c.publicKey)) index = i;
+      for (let i = 0; i < size; i++) if (bytesEqual(this.keyOf(read, i), c.publicKey)) index = i;
       if (index >= 0 && members.includes(index)) return { ok: false, code: "ALREADY_VALIDATOR" };
       if (index < 0) index = size;
       added = { index, entry: keyAddressBytes(c.publicKey, c.host, c.port) };
@@ -229,12 +229,12 @@ export class ValidatorsModule implements AppModule {
     return v === undefined ? this.genesisKeys.length : new DataView(v.buffer, v.byteOffset, v.byteLength).getUint32(0);
   }
 
-  private entryKey(read: (k: Uint8Array) => Uint8Array | undefined, i: number): Uint8Array {
+  private keyOf(read: (k: Uint8Array) => Uint8Array | undefined, i: number): Uint8Array {
     return i < this.genesisKeys.length ? this.genesisKeys[i]! : decodeEntry(read(entryKey(i))).publicKey;
   }
 
   private publicKey(read: (k: Uint8Array) => Uint8Array | undefined, i: number): PublicKey {
-    const bytes = this.entryKey(read, i);
+    const bytes = this.keyOf(read, i);
     const key = bytesKey(bytes);
     let pk = this.parsed.get(key);
     if (pk === undefined) {
