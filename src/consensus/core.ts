@@ -34,6 +34,8 @@ import type {
 export interface ReplicaContext {
   readonly chainId: Uint8Array;
   readonly self: number;
+  /** `self` is not in this instance's set (`self === n`): it never signs a vote, timeout or proposal. */
+  readonly observer: boolean;
   readonly n: number;
   /** 2f+1. */
   readonly quorum: number;
@@ -288,7 +290,7 @@ function committedInStep(d: Draft, hash: Uint8Array): Block | undefined {
 /** Votes for `p` when it is for the current view and the voting rule allows it. */
 function tryVote(d: Draft, p: VerifiedProposal): void {
   const view = p.block.header.view;
-  if (view !== d.view || !safeToVote(d.safety, view, p.qc, p.tc)) return;
+  if (d.ctx.observer || view !== d.view || !safeToVote(d.safety, view, p.qc, p.tc)) return;
   const vote: Vote = { view, blockHash: p.hash, voter: d.ctx.self, signature: d.ctx.signer.sign(voteMessage(d.ctx.chainId, view, p.hash)) };
   d.setSafety({ lastVotedView: view, lastVote: vote });
   sendVote(d, vote);
@@ -374,6 +376,11 @@ export function localTimeout(d: Draft): void {
   const view = d.view;
   const last = d.safety.lastTimeout;
   let t: Timeout;
+  if (d.ctx.observer) {
+    // An observer only waits for the set's certificates; its timer keeps running so that sync retries go on.
+    d.viewDeadline = d.now + viewDuration(d.ctx.pacemaker, view, d.safety.highQc.view);
+    return;
+  }
   if (last !== null && last.view === view) {
     t = last;
   } else {

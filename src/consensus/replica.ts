@@ -28,7 +28,7 @@ import { onStaleTimeout, onTimeout } from "./onTimeout.js";
 import { onVote } from "./onVote.js";
 import { checkPacemaker, DEFAULT_PACEMAKER } from "./pacemaker.js";
 import type { PacemakerConfig } from "./pacemaker.js";
-import { genesisQc } from "./signing.js";
+import { genesisQc, rootQc } from "./signing.js";
 import type { ConsensusSigner } from "./signing.js";
 import { attachQc, getNode, insertBlock, treeWithRoot } from "./blockTree.js";
 import { bytesKey } from "../util/bytes.js";
@@ -38,11 +38,19 @@ import type { CommittedBlock, ExecutionCheck, Input, ReplicaState, SafetyState, 
 
 export interface ReplicaOptions {
   readonly chainId: Uint8Array;
-  /** This replica's validator index. */
+  /**
+   * This replica's validator index; `validatorCount` makes it an observer (a replica of an epoch whose set does not
+   * include it: it follows proposals and certificates and commits, but never votes, times out or proposes).
+   */
   readonly self: number;
   readonly validatorCount: number;
   /** The genesis block (height 0, view 0); committed from the start, certified by `genesisQc`. */
   readonly genesis: Block;
+  /**
+   * The epoch's root instead of genesis (src/node/epochShell.ts): the committed block that ended the previous epoch,
+   * certified here by `rootQc` at its own view. The first block of the epoch extends it in a later view.
+   */
+  readonly epochRoot?: Block;
   readonly pacemaker?: PacemakerConfig;
 }
 
@@ -60,13 +68,13 @@ export interface ReplicaModules {
 
 export class Replica {
   readonly ctx: ReplicaContext;
-  /** The genesis block with its hash and certificate. */
-  readonly genesis: CommittedBlock;
+  /** The root this instance starts from (genesis, or the epoch's root) with its hash and certificate. */
+  readonly root: CommittedBlock;
 
   constructor(opts: ReplicaOptions, modules: ReplicaModules) {
     const n = opts.validatorCount;
     if (!Number.isInteger(n) || n < 1) throw new ConsensusError("BAD_CONFIG", `validatorCount must be a positive integer, got ${n}`);
-    if (!Number.isInteger(opts.self) || opts.self < 0 || opts.self >= n) throw new ConsensusError("BAD_CONFIG", `self ${opts.self} is not a validator index in [0, ${n})`);
+    if (!Number.isInteger(opts.self) || opts.self < 0 || opts.self > n) throw new ConsensusError("BAD_CONFIG", `self ${opts.self} is not a validator index in [0, ${n}] (${n}: an observer)`);
     if (modules.signer.index !== opts.self) throw new ConsensusError("BAD_CONFIG", `signer is for validator ${modules.signer.index}, not ${opts.self}`);
     if (opts.chainId.length < 1 || opts.chainId.length > 255) throw new ConsensusError("BAD_CONFIG", "chainId must be 1..255 bytes");
     const g = opts.genesis.header;
@@ -76,6 +84,7 @@ export class Replica {
     this.ctx = {
       chainId: opts.chainId,
       self: opts.self,
+      observer: opts.self === n,
       n,
       quorum: quorumSize(n),
       weakQuorum: f + 1,
@@ -86,13 +95,18 @@ export class Replica {
       hashBlock,
       execution: modules.execution ?? NO_EXECUTION_CHECK,
     };
-    const hash = hashBlock(g);
-    this.genesis = { block: opts.genesis, hash, qc: genesisQc(hash) };
+    if (opts.epochRoot === undefined) {
+      const hash = hashBlock(g);
+      this.root = { block: opts.genesis, hash, qc: genesisQc(hash) };
+    } else {
+      const hash = hashBlock(opts.epochRoot.header);
+      this.root = { block: opts.epochRoot, hash, qc: rootQc(hash, opts.epochRoot.header.view) };
+    }
   }
 
   /** A replica starting from genesis with nothing persisted. */
   init(now: number): StepResult {
-    return this.restore(null, this.genesis, [], now);
+    return this.restore(null, this.root, [], now);
   }
 
   /**

@@ -69,7 +69,32 @@ export function timeoutMessage(chainId: Uint8Array, view: number, highQcView: nu
  * cryptographically: validation accepts exactly this value (see `isGenesisQc`) and nothing else at view 0.
  */
 export function genesisQc(genesisHash: Hash): QuorumCert {
-  return { view: 0, blockHash: genesisHash, signers: new Uint8Array(0), aggregateSignature: new Uint8Array(SIGNATURE_BYTES) };
+  return rootQc(genesisHash, 0);
+}
+
+/**
+ * The certificate of an epoch's root (src/node/epochShell.ts): like the genesis certificate — no signers, an all-zero
+ * signature — at the root block's own view. Epoch e + 1 starts from the block E that ended epoch e, committed under
+ * epoch e's set; its instance accepts exactly this value for E (validation's `checkQc`) and verifies nothing of it,
+ * since E's commitment was checked under the set that made it.
+ */
+export function rootQc(rootHash: Hash, view: number): QuorumCert {
+  return { view, blockHash: rootHash, signers: new Uint8Array(0), aggregateSignature: new Uint8Array(SIGNATURE_BYTES) };
+}
+
+/**
+ * What consensus signatures of epoch `epoch` are bound to, in place of the bare chain id: the chain id itself for epoch
+ * 0 (so a chain that never changes its set signs as before), then `u8 len(chainId) ‖ chainId ‖ 0x00 ‖ u64 epoch`. The
+ * length prefix keeps any (chain id, epoch) pair from spelling another: a plain `chainId ‖ "/" ‖ epoch` would let
+ * chain "x/1" at epoch 0 collide with chain "x" at epoch 1. A vote or timeout of one epoch never counts in another.
+ */
+export function epochDomain(chainId: Uint8Array, epoch: number): Uint8Array {
+  if (epoch === 0) return chainId;
+  const out = new Uint8Array(1 + chainId.length + 1 + 8);
+  out[0] = chainId.length;
+  out.set(chainId, 1);
+  writeU64BE(new DataView(out.buffer), 2 + chainId.length, epoch);
+  return out;
 }
 
 /** Signs consensus messages with this replica's key. Must be deterministic (BLS and the test scheme are). */

@@ -32,8 +32,11 @@ export function syncBlockBytes(b: { readonly block: { readonly txs: readonly Uin
   return size;
 }
 
-/** The answer to `req`: consecutive certified blocks from `req.fromHeight`, as many as fit the limits (maybe none). */
-export function serveSyncRequest(state: ReplicaState, chain: CommittedChain, req: SyncRequest): SyncResponse {
+/**
+ * The answer to `req`: consecutive certified blocks from `req.fromHeight`, as many as fit the limits (maybe none).
+ * `state` null: from the committed chain only (a range of an ended epoch, whose blocks the core no longer holds).
+ */
+export function serveSyncRequest(state: ReplicaState | null, chain: CommittedChain, req: SyncRequest): SyncResponse {
   const blocks: CertifiedBlock[] = [];
   const to = Math.min(req.toHeight, req.fromHeight + MAX_SYNC_BLOCKS - 1);
   let txs = 0;
@@ -51,7 +54,7 @@ export function serveSyncRequest(state: ReplicaState, chain: CommittedChain, req
     if (b === undefined || !fits(b)) return { requestId: req.requestId, blocks };
     blocks.push({ block: b.block, qc: b.qc });
   }
-  if (h > to) return { requestId: req.requestId, blocks };
+  if (h > to || state === null) return { requestId: req.requestId, blocks };
   // Past the committed chain: the certified uncommitted branch towards our high QC, which extends the root.
   for (const b of certifiedBranch(state.tree, bytesKey(state.safety.highQc.blockHash))) {
     if (b.block.header.height < h) continue;

@@ -26,7 +26,7 @@ import { Priority, SendStatus } from "../net/transport.js";
 import type { Transport } from "../net/transport.js";
 import { decodeMessage, encodeMessage } from "../wire/codec.js";
 import { WireError } from "../wire/errors.js";
-import type { Block, Hash, Hello, Message, SyncRequest } from "../domain/types.js";
+import type { Block, CertifiedBlock, Hash, Hello, Message, QuorumCert, SyncRequest } from "../domain/types.js";
 import { CatchUp, DEFAULT_CATCH_UP } from "./catchUp.js";
 import type { CatchUpPolicy } from "./catchUp.js";
 import { bytesEqual, toHex } from "../util/bytes.js";
@@ -39,7 +39,7 @@ import { actionOf } from "../consensus/validation/codes.js";
 import type { RejectCode } from "../consensus/validation/codes.js";
 import type { MessageValidator } from "../consensus/validation/validator.js";
 import type { EvidenceReport } from "../consensus/validation/evidence.js";
-import type { Effect, Input, ReplicaState, SafetyState } from "../consensus/types.js";
+import type { CommittedBlock, Effect, Input, ReplicaState, SafetyState } from "../consensus/types.js";
 import { ExecutionError } from "../chain/errors.js";
 import type { CommittedSummary, Executor } from "../chain/executor.js";
 import type { Mempool } from "../chain/mempool.js";
@@ -98,6 +98,32 @@ export interface ConsensusShellOptions {
   readonly leaderDownGraceMs?: number;
   /** What one peer may make this node serve (syncLimiter.ts). Default `DEFAULT_SYNC_LIMITS`. */
   readonly syncLimits?: SyncLimits;
+  /**
+   * The validator-set epoch this shell runs (src/node/epochShell.ts; default 0): its consensus messages carry it in
+   * the envelope, and its safety state is saved with it.
+   */
+  readonly epoch?: number;
+}
+
+/**
+ * Where the epoch ends, for a shell run by `EpochShell` (absent: one epoch for ever, as a chain without the validators
+ * module). All reads are of committed state.
+ */
+export interface EpochBoundary {
+  /** The last height of this shell's epoch: the block E that ends it, once the change scheduling it is committed. */
+  lastHeight(): number;
+  /** Whether committing `block` may schedule the next epoch (it carries a validator-set change). */
+  mayScheduleNext(block: Block): boolean;
+  /**
+   * E was just committed (and nothing after it): `endedBy` is E's certified child in the next view, whose QC committed
+   * E — the proof sync serves after E — or null if this replica holds none (it then serves ranges up to E only).
+   */
+  ended(endedBy: CertifiedBlock | null): void;
+  /**
+   * Serving a sync request from `fromHeight`: the epoch of that height, its last height if it has ended, and the
+   * proof served after it. A response never crosses an epoch: its QCs are all of one set.
+   */
+  syncCut(fromHeight: number): { readonly epoch: number; readonly end: number; readonly endedBy: CertifiedBlock | undefined };
 }
 
 export interface ConsensusShellModules {
@@ -128,6 +154,10 @@ export interface ConsensusShellModules {
   readonly onFatal: (error: unknown) => void;
   /** Default: none (`NO_SHELL_METRICS`). */
   readonly metrics?: ShellMetrics;
+  /** Set by `EpochShell`: where this shell's epoch ends. */
+  readonly epochs?: EpochBoundary;
+  /** Rejection counters shared with the shells of other epochs (default: this shell's own). */
+  readonly counters?: Map<string, number>;
 }
 
 interface InboundEntry {
@@ -156,7 +186,7 @@ export class ConsensusShell {
   private readonly gossip: TxGossip;
   private readonly metrics: ShellMetrics;
   /** Rejections and dropped messages by code (validation codes, `CORE_*`, `WIRE_*`, shell codes). */
-  readonly counters = new Map<string, number>();
+  readonly counters: Map<string, number>;
   private readonly catchUp: CatchUp;
   private readonly syncLimiter: SyncLimiter;
   private statusTimer: TimerHandle | null = null;
@@ -174,6 +204,7 @@ export class ConsensusShell {
     private readonly m: ConsensusShellModules,
   ) {
     this.metrics = m.metrics ?? NO_SHELL_METRICS;
+    this.counters = m.counters ?? new Map();
     this.proposer = new Proposer(
       { self: o.self, block: o.block },
       {
@@ -251,9 +282,19 @@ export class ConsensusShell {
     const rec = m.store.committedAt(head.height);
     if (rec === undefined) throw new ExecutionError("NO_GENESIS", `the store has no record of its head at height ${head.height}`);
     const saved = m.store.loadSafetyState();
-    const safety = saved === undefined ? null : decodeSafetyRecord(saved);
+    const epoch = this.o.epoch ?? 0;
+    let safety: SafetyState | null = saved === undefined ? null : decodeSafetyRecord(saved);
+    // A safety state (and the uncommitted blocks stored with it) of another epoch is void here: its votes were signed
+    // under another domain. `ChainStore.beginEpoch` replaces both when an epoch starts; a crash just before that write
+    // leaves the old ones, dropped here.
+    const current = safety !== null && (safety as { epoch?: number }).epoch === epoch;
+    if (!current && epoch > 0) safety = null;
+    const pending = current || epoch === 0 ? m.store.pendingBlocks() : [];
     this.observeHistory(head.height);
-    const r = m.replica.restore(safety, { block: rec.block, hash: rec.hash, qc: rec.qc }, m.store.pendingBlocks(), m.scheduler.now());
+    const root = m.replica.root;
+    // The epoch's root is certified here by its root QC (the stored one is the previous set's).
+    const committed = epoch > 0 && bytesEqual(rec.hash, root.hash) ? root : { block: rec.block, hash: rec.hash, qc: rec.qc };
+    const r = m.replica.restore(safety, committed, pending, m.scheduler.now());
     this.state = r.state;
     m.logger.info("consensus started", { height: head.height, view: r.state.view, lastVotedView: safety?.lastVotedView ?? 0 });
     this.execute(r.effects);
@@ -261,6 +302,7 @@ export class ConsensusShell {
     // A fatal error while resuming has stopped the shell: nothing may start after it.
     if (this.stopped) return;
     this.gossip.start();
+    if (epoch > 0) this.sendHello(m.transport.peers);
     this.armStatusTimer();
   }
 
@@ -269,7 +311,9 @@ export class ConsensusShell {
     const leaders = this.m.leaders;
     if (leaders.observe === undefined || leaders.historyBlocks === 0) return;
     const blocks = [];
-    for (let h = Math.max(0, head - leaders.historyBlocks + 1); h <= head; h++) {
+    // Only this epoch's blocks: signer bitmaps of another epoch count other members.
+    const first = Math.max(0, head - leaders.historyBlocks + 1, this.m.replica.root.block.header.height + 1);
+    for (let h = first; h <= head; h++) {
       const rec = this.m.store.committedAt(h);
       if (rec !== undefined) blocks.push({ block: rec.block, hash: rec.hash, qc: rec.qc });
     }
@@ -310,6 +354,16 @@ export class ConsensusShell {
       this.count(`WIRE_${e.code}`);
       this.m.penalties.add(from, PENALTY.undecodable);
       this.m.logger.debug("undecodable message", { from, code: e.code });
+      return;
+    }
+    this.onDecoded(from, msg);
+  }
+
+  /** A message `EpochShell` decoded (and found to be of this shell's epoch, or of none). */
+  onDecoded(from: number, msg: Message): void {
+    if (this.stopped || this.state === null) return;
+    if (this.m.penalties.muted(from)) {
+      this.count("PEER_MUTED");
       return;
     }
     this.metrics.messageIn(msg.kind);
@@ -494,19 +548,26 @@ export class ConsensusShell {
     }
     if (grant.heights < req.toHeight - req.fromHeight + 1) req = { ...req, toHeight: req.fromHeight + grant.heights - 1 };
     const store = this.m.store;
+    const head = store.head()?.height ?? 0;
+    // Across epochs (epochShell.ts): only heights of the epoch `fromHeight` is in, then the proof that ended it.
+    const cut = this.m.epochs?.syncCut(req.fromHeight);
+    const ended = cut !== undefined && cut.end <= head;
+    if (ended && req.toHeight > cut.end) req = { ...req, toHeight: cut.end + (cut.endedBy === undefined ? 0 : 1) };
     const chain: CommittedChain = {
-      height: store.head()?.height ?? 0,
+      height: ended ? Math.min(head, cut.end) : head,
       at: (h) => {
         const rec = store.committedAt(h);
         return rec === undefined ? undefined : { block: rec.block, hash: rec.hash, qc: rec.qc };
       },
     };
-    const res = serveSyncRequest(state, chain, req);
+    let res = serveSyncRequest(ended ? null : state, chain, req);
+    const last = res.blocks.at(-1);
+    if (ended && cut.endedBy !== undefined && last !== undefined && last.block.header.height === cut.end && req.toHeight > cut.end) res = { ...res, blocks: [...res.blocks, cut.endedBy] };
     // Charged by the size serveSyncRequest budgets with (payload + per-tx and per-block framing): no second encode.
     let bytes = 0;
     for (const b of res.blocks) bytes += syncBlockBytes(b);
     this.syncLimiter.charge(from, res.blocks.length, bytes, now);
-    this.transmit([from], { kind: "syncResponse", body: res }, Priority.Sync);
+    this.transmit([from], { kind: "syncResponse", body: res }, Priority.Sync, cut?.epoch ?? this.o.epoch ?? 0);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -671,6 +732,45 @@ export class ConsensusShell {
   }
 
   private commit(blocks: Extract<Effect, { kind: "commit" }>["blocks"]): void {
+    const epochs = this.m.epochs;
+    if (epochs === undefined) {
+      this.commitChunk(blocks);
+      return;
+    }
+    // The epoch ends at E: nothing above it is committed by this set, so the blocks are committed in chunks that end
+    // after each block that may schedule the next epoch, and E's end is read again after each.
+    let i = 0;
+    while (i < blocks.length && !this.stopped) {
+      const end = epochs.lastHeight();
+      if (blocks[i]!.block.header.height > end) break;
+      let j = i;
+      while (j < blocks.length - 1 && blocks[j]!.block.header.height < end && !epochs.mayScheduleNext(blocks[j]!.block)) j++;
+      this.commitChunk(blocks.slice(i, j + 1));
+      i = j + 1;
+      const e = blocks[j]!;
+      if (e.block.header.height === epochs.lastHeight()) {
+        this.stop();
+        epochs.ended(this.certifiedChild(e, blocks.slice(i)));
+        return;
+      }
+    }
+  }
+
+  /**
+   * E's child in E's next view with its QC (the two-chain that committed E): among the blocks the commit cut off, in
+   * the core's tree, or null.
+   */
+  private certifiedChild(e: CommittedBlock, rest: readonly CommittedBlock[]): CertifiedBlock | null {
+    const fits = (b: { readonly block: Block; readonly qc: QuorumCert | null }): b is CertifiedBlock =>
+      b.qc !== null && bytesEqual(b.block.header.parent, e.hash) && b.block.header.view === e.block.header.view + 1 && bytesEqual(b.qc.blockHash, this.m.replica.ctx.hashBlock(b.block.header));
+    for (const b of rest) if (fits(b)) return { block: b.block, qc: b.qc };
+    const tree = this.state?.tree;
+    if (tree === undefined) return null;
+    for (const n of [tree.root, ...tree.nodes.values()]) if (fits(n)) return { block: n.block, qc: n.qc };
+    return null;
+  }
+
+  private commitChunk(blocks: readonly CommittedBlock[]): void {
     // An executor or store failure here is an invariant break (the core only commits blocks extending the head).
     const summaries = this.m.executor.commit(blocks);
     this.m.leaders.observe?.(blocks);
@@ -722,11 +822,11 @@ export class ConsensusShell {
    * Encodes once and queues for each target; transport refusals are counted, never thrown. Returns how many targets
    * did not get it queued (refused, failed, or nothing could be encoded).
    */
-  private transmit(targets: readonly number[], msg: Message, priority: Priority): number {
+  private transmit(targets: readonly number[], msg: Message, priority: Priority, epoch = this.o.epoch ?? 0): number {
     if (this.stopped) return targets.length;
     let bytes: Uint8Array;
     try {
-      bytes = encodeMessage(msg);
+      bytes = encodeMessage(msg, epoch);
     } catch (e) {
       this.count("ENCODE_FAILED");
       this.m.logger.error("cannot encode an outgoing message", { kind: msg.kind, error: e instanceof Error ? e.message : String(e) });

@@ -52,7 +52,7 @@ type Item =
 
 /**
  * What of `msg` validation will verify, screened by its origin checks (sender = voter, a validator index, a high QC
- * below the timeout's view); QCs already cached as valid and the (unsigned) genesis QC are left out. A proposal's
+ * below the timeout's view); QCs already cached as valid and root QCs (no signers: genesis's, an epoch root's) are left out. A proposal's
  * signature needs its block hash (one header hash, ≈ 3 µs; validation hashes it again — cheaper than threading the
  * hash through). Proposals are screened by the proposer's index only, not the sender: relayed ones are accepted
  * (consensus/validation/proposal.ts). `bulk`: catch-up traffic that may wait for a full batch.
@@ -61,7 +61,7 @@ function itemsOf(from: number, msg: Message, n: number, cache: CachingVerifier, 
   const items: Item[] = [];
   const valid = (i: number): boolean => Number.isInteger(i) && i >= 0 && i < n;
   const qc = (q: QuorumCert): void => {
-    if (q.view !== 0 && !cache.knowsQc(q)) items.push({ kind: "qc", qc: q });
+    if (q.signers.length !== 0 && !cache.knowsQc(q)) items.push({ kind: "qc", qc: q });
   };
   switch (msg.kind) {
     case "vote":

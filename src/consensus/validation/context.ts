@@ -17,7 +17,9 @@ export type TxRootFn = (txs: readonly Uint8Array[]) => Hash;
 export interface CheckContext {
   readonly self: number;
   readonly n: number;
-  readonly genesisHash: Hash;
+  /** The instance's root (genesis, or the block that ended the previous epoch) and its view: its QC is `rootQc`. */
+  readonly rootHash: Hash;
+  readonly rootView: number;
   readonly viewWindow: number;
   readonly maxClockSkewMs: number;
   /** False in optimistic mode: vote signatures are checked in the aggregate by the collector (see vote.ts). */
@@ -40,13 +42,14 @@ export function validView(v: number): boolean {
   return Number.isSafeInteger(v) && v >= 1;
 }
 
-/** A QC: the genesis certificate exactly, or one whose signers and aggregate verify. */
+/**
+ * A QC: the root certificate exactly (genesis's at view 0, or an epoch root's at its view: `rootQc`), or one whose
+ * signers and aggregate verify. Any other QC of view 0 is refused as a bad genesis QC.
+ */
 export function checkQc(ctx: CheckContext, qc: QuorumCert): Verdict {
   if (qc.blockHash.length !== HASH_BYTES || qc.aggregateSignature.length !== SIGNATURE_BYTES || !Number.isSafeInteger(qc.view) || qc.view < 0) return "MALFORMED";
-  if (qc.view === 0) {
-    const genesis = bytesEqual(qc.blockHash, ctx.genesisHash) && qc.signers.length === 0 && qc.aggregateSignature.every((b) => b === 0);
-    return genesis ? null : "BAD_GENESIS_QC";
-  }
+  if (qc.view === ctx.rootView && qc.signers.length === 0 && bytesEqual(qc.blockHash, ctx.rootHash) && qc.aggregateSignature.every((b) => b === 0)) return null;
+  if (qc.view === 0) return "BAD_GENESIS_QC";
   switch (ctx.verifier.verifyQc(qc)) {
     case "ok":
       return null;

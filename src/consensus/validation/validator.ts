@@ -31,8 +31,10 @@ import { checkVote } from "./vote.js";
 export interface ValidatorOptions {
   readonly self: number;
   readonly validatorCount: number;
-  /** Hash of the genesis block: the one view-0 QC accepted (without signatures). */
+  /** Hash of the genesis block: the one view-0 QC accepted (without signatures). With `root`, unused. */
   readonly genesisHash: Hash;
+  /** An epoch's root (src/node/epochShell.ts) instead of genesis: its QC (`rootQc`) is accepted without signatures. */
+  readonly root?: { readonly hash: Hash; readonly view: number };
   /**
    * How far ahead of the current view a vote or timeout may be (default 100). Proposals need no window: a proposal
    * for view v must carry a valid QC or TC of view v − 1, which bounds it by real progress.
@@ -71,7 +73,8 @@ export class MessageValidator {
     this.ctx = {
       self: opts.self,
       n: opts.validatorCount,
-      genesisHash: opts.genesisHash,
+      rootHash: opts.root?.hash ?? opts.genesisHash,
+      rootView: opts.root?.view ?? 0,
       viewWindow: opts.viewWindow ?? 100,
       maxClockSkewMs: opts.maxClockSkewMs ?? 10_000,
       verifyVotes: (opts.voteSignatures ?? "verify") === "verify",

@@ -1,0 +1,377 @@
+/**
+ * Validator-set epochs around the one consensus shell (issue 16; the plan is src/chain/app/validators/README.md).
+ *
+ * Each epoch is a fresh instance of the unchanged core — a `ConsensusShell` with its own replica, validation,
+ * certificates, leaders and precheck — rooted at the block that ended the previous epoch, as Aptos starts an epoch
+ * from the last epoch's ledger info. This class keeps what outlives an epoch (store, executor, mempool, transport,
+ * penalties, counters) and swaps the instance when the current one commits its last block.
+ *
+ *   a change tx committed in block h (validators module) → epoch e + 1 starts at h + 2, so E = h + 1 ends epoch e
+ *   → the instance of e commits up to E and stops (nothing above E is committed under e's set; E's certified child C,
+ *     whose QC committed E, is kept as the proof that ended e)
+ *   → `ChainStore.beginEpoch`: the proof, no uncommitted blocks, a fresh safety state of e + 1, in one transaction
+ *   → the instance of e + 1 starts from E (certified here by `rootQc` at E's view), signing under
+ *     `epochDomain(chainId, e + 1)`; messages of e + 1 held meanwhile are handed to it; the QC that committed E goes
+ *     to every peer, so that one still in e commits E too.
+ *
+ * **Peer identities.** The transport and the penalties count registry indices (stable for a validator's life: the
+ * genesis validators are 0..n−1). An instance counts positions in its epoch's member list — votes, bitmaps and
+ * leaders are per epoch — so this class maps: member at position p ↔ id p; any other registry index r ↔ id n + 1 + r
+ * (a non-member: it may sync from us and we from it, and its consensus messages of the epoch are refused,
+ * `NOT_IN_EPOCH`); id n is this node itself when it is not a member (an observer: it follows, never signs).
+ *
+ * **Envelopes carry the epoch** (wire/codec.ts). Hello, sync requests and tx batches belong to no epoch. A consensus
+ * message or sync response of the current epoch goes to the instance; of the next, it is held (bounded per peer,
+ * oldest dropped, no penalty: it cannot be verified yet) until the switch; of an earlier one, it is stale and dropped.
+ * Sync responses never cross an epoch: the serving instance cuts a range at its epoch's end and appends the proof
+ * (`EpochBoundary.syncCut`).
+ *
+ * Without the validators module there is one epoch for ever: members 0..n−1, ids equal registry indices, the chain
+ * id as the signing domain, no envelope field — exactly the single-epoch node.
+ */
+import type { Epoch, RegistryEntry } from "../chain/app/validators/module.js";
+import { VALSET_TX_TAG } from "../chain/app/validators/format.js";
+import type { ChainStore } from "../chain/store/interface.js";
+import { encodeSafetyRecord } from "../chain/store/records.js";
+import { epochDomain, rootQc } from "../consensus/signing.js";
+import type { LeaderElection } from "../consensus/leaderElection.js";
+import type { EvidenceReport } from "../consensus/validation/evidence.js";
+import type { Block, CertifiedBlock, Message } from "../domain/types.js";
+import { Priority } from "../net/transport.js";
+import type { Transport } from "../net/transport.js";
+import { bytesEqual } from "../util/bytes.js";
+import { decodeEnvelope, encodeMessage } from "../wire/codec.js";
+import { WireError } from "../wire/errors.js";
+import type { ConsensusShell, EpochBoundary, ShellOperatorView } from "./consensusShell.js";
+import type { Logger } from "./logger.js";
+import { PENALTY } from "./penalties.js";
+import type { PeerPenalties } from "./penalties.js";
+
+/** Messages of the next epoch held per peer until the switch; beyond it the oldest is dropped (`EPOCH_HOLD_DROPPED`). */
+export const MAX_HELD_PER_PEER = 16;
+
+/** The committed epochs and registry (the validators module's reads). */
+export interface EpochReader {
+  epochs(): readonly Epoch[];
+  registry(): readonly RegistryEntry[];
+}
+
+/** One epoch as an instance runs it. */
+export interface EpochSet {
+  readonly epoch: number;
+  readonly startHeight: number;
+  /** Registry indices, ascending: position p in this list is validator p of the instance. */
+  readonly members: readonly number[];
+  /** The members' BLS public keys, by position. */
+  readonly publicKeys: readonly Uint8Array[];
+  /** What the instance's signatures are bound to (`epochDomain`). */
+  readonly domain: Uint8Array;
+  /** This node's position, or `members.length`: not a member (an observer of this epoch). */
+  readonly self: number;
+  /** The committed block that ended the previous epoch; null for epoch 0 (genesis is the root). */
+  readonly root: Block | null;
+}
+
+/** What an instance is built with, besides its set: the ports this class maps (see the module comment). */
+export interface EpochPorts {
+  readonly transport: Pick<Transport, "peers" | "send"> & Partial<Pick<Transport, "queuedBytes">>;
+  readonly penalties: Pick<PeerPenalties, "add" | "muted">;
+  readonly epochs: EpochBoundary | undefined;
+  readonly counters: Map<string, number>;
+}
+
+/** An epoch's instance. */
+export interface EpochInstance {
+  readonly shell: ConsensusShell;
+  readonly leaders: LeaderElection;
+}
+
+export interface EpochShellOptions {
+  readonly chainId: Uint8Array;
+  /** The genesis validators' public keys (epoch 0 without the module). */
+  readonly genesisKeys: readonly Uint8Array[];
+  /** This node's BLS public key: its registry index and positions are found by it. */
+  readonly selfKey: Uint8Array;
+}
+
+export interface EpochShellModules {
+  readonly store: Pick<ChainStore, "head" | "committedAt" | "beginEpoch" | "epochEndProof">;
+  /** Registry-indexed, as the transport's peers. */
+  readonly transport: Pick<Transport, "peers" | "send"> & Partial<Pick<Transport, "queuedBytes">>;
+  readonly penalties: Pick<PeerPenalties, "add" | "muted">;
+  /** The validators module's committed reads; null: the chain has one epoch. */
+  readonly reader: EpochReader | null;
+  readonly build: (set: EpochSet, ports: EpochPorts) => EpochInstance;
+  readonly logger: Logger;
+  /** A new epoch started (after the store write, before the held messages are replayed). Must not throw. */
+  readonly onEpoch?: (set: EpochSet) => void;
+}
+
+interface Held {
+  readonly msg: Message;
+}
+
+const EPOCHLESS: ReadonlySet<Message["kind"]> = new Set(["hello", "syncRequest", "txBatch", "handshake"]);
+
+export class EpochShell {
+  /** Rejection and drop counters of every epoch's instance, and this class's own. */
+  readonly counters = new Map<string, number>();
+  private current: { readonly set: EpochSet; readonly inst: EpochInstance; readonly n: number } | null = null;
+  private readonly held = new Map<number, Held[]>();
+  private stopped = false;
+  private switches = 0;
+
+  constructor(
+    private readonly o: EpochShellOptions,
+    private readonly m: EpochShellModules,
+  ) {}
+
+  /** The running instance's set (null before start). */
+  get epoch(): EpochSet | null {
+    return this.current?.set ?? null;
+  }
+
+  /** Epoch switches since start. */
+  get epochSwitches(): number {
+    return this.switches;
+  }
+
+  get view(): number {
+    return this.current?.inst.shell.view ?? 0;
+  }
+
+  get peerHeights(): ReadonlyMap<number, number> {
+    const c = this.current;
+    if (c === null) return new Map();
+    const out = new Map<number, number>();
+    for (const [id, h] of c.inst.shell.peerHeights) out.set(this.regOf(id), h);
+    return out;
+  }
+
+  /** The registry index of the validator that leads `view` in the current epoch. */
+  leader(view: number): number {
+    const c = this.current;
+    return c === null ? -1 : this.regOf(c.inst.leaders.leader(view));
+  }
+
+  operatorView(): ShellOperatorView | null {
+    return this.current?.inst.shell.operatorView() ?? null;
+  }
+
+  evidence(): EvidenceReport {
+    return this.current!.inst.shell.evidence();
+  }
+
+  /** The running instance (tests, the simulator's probes). */
+  get shell(): ConsensusShell | null {
+    return this.current?.inst.shell ?? null;
+  }
+
+  start(): void {
+    if (this.stopped || this.current !== null) throw new Error("EpochShell.start: already started or stopped");
+    this.startEpoch(this.setAt(this.nextHeight()));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.current?.inst.shell.stop();
+    this.held.clear();
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Transport events (registry indices)
+
+  onMessage(from: number, payload: Uint8Array): void {
+    const c = this.current;
+    if (c === null || this.stopped) return;
+    const id = this.idOf(from);
+    let env: { message: Message; epoch: number };
+    try {
+      env = decodeEnvelope(payload);
+    } catch (e) {
+      if (!(e instanceof WireError)) throw e;
+      // The instance counts and penalises it like any undecodable message.
+      c.inst.shell.onMessage(id, payload);
+      return;
+    }
+    const msg = env.message;
+    if (EPOCHLESS.has(msg.kind)) {
+      c.inst.shell.onDecoded(id, msg);
+      return;
+    }
+    const epoch = c.set.epoch;
+    if (env.epoch === epoch) {
+      if (msg.kind !== "syncResponse" && id >= c.n) {
+        this.count("NOT_IN_EPOCH");
+        this.m.penalties.add(from, PENALTY.invalid);
+        return;
+      }
+      c.inst.shell.onDecoded(id, msg);
+    } else if (env.epoch === epoch + 1 && msg.kind !== "syncResponse") {
+      this.hold(from, msg);
+    } else {
+      this.count(env.epoch < epoch ? "EPOCH_STALE" : "EPOCH_AHEAD");
+    }
+  }
+
+  onPeerUp(peer: number): void {
+    this.current?.inst.shell.onPeerUp(this.idOf(peer));
+  }
+
+  onPeerDown(peer: number): void {
+    this.current?.inst.shell.onPeerDown(this.idOf(peer));
+  }
+
+  private hold(from: number, msg: Message): void {
+    let q = this.held.get(from);
+    if (q === undefined) this.held.set(from, (q = []));
+    if (q.length >= MAX_HELD_PER_PEER) {
+      q.shift();
+      this.count("EPOCH_HOLD_DROPPED");
+    }
+    q.push({ msg });
+    this.count("EPOCH_HELD");
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Epochs
+
+  private nextHeight(): number {
+    return (this.m.store.head()?.height ?? 0) + 1;
+  }
+
+  /** The set that certifies block `height`, from committed state. */
+  private setAt(height: number): EpochSet {
+    const reader = this.m.reader;
+    if (reader === null) {
+      const members = this.o.genesisKeys.map((_, i) => i);
+      const self = this.o.genesisKeys.findIndex((k) => bytesEqual(k, this.o.selfKey));
+      return { epoch: 0, startHeight: 1, members, publicKeys: this.o.genesisKeys, domain: this.o.chainId, self: self < 0 ? members.length : self, root: null };
+    }
+    const all = reader.epochs();
+    let e = all[0]!;
+    for (const x of all) if (x.startHeight <= height) e = x;
+    const registry = reader.registry();
+    const publicKeys = e.members.map((r) => registry[r]!.publicKey);
+    const selfReg = registry.findIndex((r) => bytesEqual(r.publicKey, this.o.selfKey));
+    const pos = e.members.indexOf(selfReg);
+    let root: Block | null = null;
+    if (e.epoch > 0) {
+      const rec = this.m.store.committedAt(e.startHeight - 1);
+      if (rec === undefined) throw new Error(`EpochShell: the block that ended epoch ${e.epoch - 1} (height ${e.startHeight - 1}) is not committed`);
+      root = rec.block;
+    }
+    return { epoch: e.epoch, startHeight: e.startHeight, members: e.members, publicKeys, domain: epochDomain(this.o.chainId, e.epoch), self: pos < 0 ? e.members.length : pos, root };
+  }
+
+  /** The last height of epoch `epoch`, once the next one is scheduled (committed). */
+  private endOf(epoch: number): number {
+    const reader = this.m.reader;
+    if (reader === null) return Infinity;
+    const next = reader.epochs().find((x) => x.epoch === epoch + 1);
+    return next === undefined ? Infinity : next.startHeight - 1;
+  }
+
+  private epochOfHeight(height: number): number {
+    const reader = this.m.reader;
+    if (reader === null) return 0;
+    let e = 0;
+    for (const x of reader.epochs()) if (x.startHeight <= height) e = x.epoch;
+    return e;
+  }
+
+  private startEpoch(set: EpochSet): void {
+    const n = set.members.length;
+    const boundary: EpochBoundary | undefined =
+      this.m.reader === null
+        ? undefined
+        : {
+            lastHeight: () => this.endOf(set.epoch),
+            mayScheduleNext: (block) => block.txs.some((tx) => tx[0] === VALSET_TX_TAG),
+            ended: (endedBy) => this.ended(set, endedBy),
+            syncCut: (fromHeight) => {
+              const epoch = this.epochOfHeight(fromHeight);
+              const end = this.endOf(epoch);
+              return { epoch, end, endedBy: Number.isFinite(end) ? this.m.store.epochEndProof(epoch) : undefined };
+            },
+          };
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const outer = this;
+    const ports: EpochPorts = {
+      transport: {
+        get peers() {
+          return outer.m.transport.peers.map((r) => outer.idIn(set, r));
+        },
+        send: (id, priority, bytes) => this.m.transport.send(this.regIn(set, id), priority, bytes),
+        queuedBytes: (id) => this.m.transport.queuedBytes?.(this.regIn(set, id)) ?? 0,
+      },
+      penalties: { add: (id, points) => this.m.penalties.add(this.regIn(set, id), points), muted: (id) => this.m.penalties.muted(this.regIn(set, id)) },
+      epochs: boundary,
+      counters: this.counters,
+    };
+    const inst = this.m.build(set, ports);
+    this.current = { set, inst, n };
+    this.m.onEpoch?.(set);
+    inst.shell.start();
+    // Messages of this epoch that arrived early, in arrival order per peer.
+    const held = [...this.held];
+    this.held.clear();
+    for (const [from, q] of held) for (const h of q) if (!this.stopped && this.current?.inst === inst) this.deliverHeld(from, h.msg);
+  }
+
+  private deliverHeld(from: number, msg: Message): void {
+    const c = this.current!;
+    const id = this.idOf(from);
+    if (id >= c.n) {
+      this.count("NOT_IN_EPOCH");
+      return;
+    }
+    c.inst.shell.onDecoded(id, msg);
+  }
+
+  /** The instance of `set` committed its last block E (it has stopped). */
+  private ended(set: EpochSet, endedBy: CertifiedBlock | null): void {
+    if (this.stopped) return;
+    const next = this.setAt(this.nextHeight());
+    if (next.epoch !== set.epoch + 1 || next.root === null) throw new Error(`EpochShell: epoch ${set.epoch} ended, but the committed state starts epoch ${next.epoch}`);
+    const rootHash = this.m.store.head()!.hash;
+    const fresh = encodeSafetyRecord({ epoch: next.epoch, lastVotedView: 0, highQc: rootQc(rootHash, next.root.header.view), lastProposedView: 0, lastVote: null, lastTimeout: null, lastTc: null });
+    this.m.store.beginEpoch({ epoch: next.epoch, endedBy, safety: fresh });
+    this.switches++;
+    this.count("EPOCH_SWITCH");
+    this.m.logger.info("epoch started", { epoch: next.epoch, startHeight: next.startHeight, members: next.members.length, member: next.self < next.members.length });
+    if (endedBy !== null) {
+      // Whoever is still in `set` commits E on this QC (asking us for C if it lacks it).
+      const bytes = encodeMessage({ kind: "qc", body: endedBy.qc }, set.epoch);
+      for (const r of this.m.transport.peers) this.m.transport.send(r, Priority.Consensus, bytes);
+    }
+    this.startEpoch(next);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Identities
+
+  private idOf(reg: number): number {
+    const c = this.current;
+    return c === null ? reg : this.idIn(c.set, reg);
+  }
+
+  private regOf(id: number): number {
+    const c = this.current;
+    return c === null ? id : this.regIn(c.set, id);
+  }
+
+  private idIn(set: EpochSet, reg: number): number {
+    const p = set.members.indexOf(reg);
+    return p >= 0 ? p : set.members.length + 1 + reg;
+  }
+
+  private regIn(set: EpochSet, id: number): number {
+    const n = set.members.length;
+    return id < n ? set.members[id]! : id - n - 1;
+  }
+
+  private count(code: string): void {
+    this.counters.set(code, (this.counters.get(code) ?? 0) + 1);
+  }
+}
