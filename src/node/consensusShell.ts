@@ -617,7 +617,7 @@ export class ConsensusShell {
           const pending: PendingBlock[] = [];
           for (; k < effects.length; k++) {
             const d = effects[k]!;
-            if (d.kind === "persist") safety = encodeSafetyRecord(d.safety);
+            if (d.kind === "persist") safety = encodeSafetyRecord({ ...d.safety, epoch: 0 }); // epoch: set by the epoch switch
             else if (d.kind === "saveBlock") {
               pending.push(d.stored);
               this.executeAhead.push({ block: d.stored.block, hash: d.stored.hash });

@@ -14,7 +14,10 @@
  * - the consensus safety state: opaque bytes, written durably before `saveSafetyState` returns;
  * - uncommitted blocks the replica stored before voting (the fork database), durable as well, pruned by commits;
  * - client transactions the node acknowledged (202) and has not committed yet (`savePendingTxs`), so that an
- *   acknowledged transaction survives a crash; a commit drops those it indexes in the same transaction.
+ *   acknowledged transaction survives a crash; a commit drops those it indexes in the same transaction;
+ * - per ended epoch, the proof that ended it (`beginEpoch`): the certified child C of the epoch's last block E. C
+ *   commits E (two-chain rule) but is never committed itself, since the next epoch's first block replaces it, so it is
+ *   kept apart from the chain for sync to serve right after E.
  *
  * Crash consistency: `commit` writes every record of every block it is given in one atomic transaction, so a crash
  * leaves either all of them or none. The safety state and pending blocks are separate transactions; the consensus
@@ -120,6 +123,25 @@ export interface CommittedBlockRecord {
   readonly results: Uint8Array;
 }
 
+/** What `beginEpoch` writes: the proof that ended epoch `epoch − 1`, and the new epoch's first safety state. */
+export interface EpochStart {
+  /** The epoch that begins (≥ 1). */
+  readonly epoch: number;
+  /**
+   * The certified child of the committed head (E): `block` at height E + 1 with E as its parent, and the quorum's QC
+   * for it. The store does not hash: the caller has checked that `qc` certifies `block`.
+   */
+  readonly endedBy: EpochEndProof;
+  /** The new epoch's safety state (opaque bytes, as `saveSafetyState`). */
+  readonly safety: Uint8Array;
+}
+
+/** The block that committed an epoch's last block, with the QC that certifies it. */
+export interface EpochEndProof {
+  readonly block: Block;
+  readonly qc: QuorumCert;
+}
+
 /** An uncommitted block of the fork database (the consensus core's `StoredBlock`, structurally). */
 export interface PendingBlock {
   readonly block: Block;
@@ -175,6 +197,16 @@ export interface ChainStore extends StateReader {
    * persist before its vote leaves (one fsync instead of two). Either part may be omitted.
    */
   saveConsensusState(update: { readonly safety?: Uint8Array; readonly pending?: readonly PendingBlock[] }): void;
+
+  /**
+   * Starts epoch `update.epoch` in one durable transaction: stores `update.endedBy` as the proof that ended epoch
+   * `update.epoch − 1` (replacing any proof stored for it), deletes every pending block (all belong to the ended
+   * epoch) and replaces the safety state with `update.safety`. Throws `BAD_ARGUMENT`, writing nothing, when the epoch
+   * is below 1 or `endedBy.block` is not at the head's height + 1 with the head as its parent.
+   */
+  beginEpoch(update: EpochStart): void;
+  /** The proof stored by `beginEpoch` for the end of `endedEpoch`, or undefined. */
+  epochEndProof(endedEpoch: number): EpochEndProof | undefined;
 
   /**
    * Stores acknowledged client txs (replacing any record with the same id) in one durable transaction: on return they

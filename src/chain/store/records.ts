@@ -22,7 +22,12 @@
  *                [vote: view(u64) blockHash(32) voter(u32) len(u32) signature]
  *                [timeout: view(u64) highQc voter(u32) len(u32) signature]
  *                [tc: view(u64) len(u32) signers count(u32) highQcView(u64)* len(u32) aggregateSignature highQc]
+ *   safety v3    version(u8 = 3) epoch(u64) then exactly the version-2 body (from lastVotedView on)
+ *   epochEnd     block qc    (value of meta "epochEnd/" u64 endedEpoch: the certified child that committed the
+ *                             epoch's last block, and its QC)
  *
+ * The safety state is per epoch (each epoch runs a fresh consensus core). Epoch 0 is written as version 2, so data
+ * directories and records from before epochs are byte-identical; versions 1 and 2 read as epoch 0.
  * Safety version 1 is the same without the TC's carried highQc (protocol version 1). It is still read, with its TC
  * dropped: a TC without the QC it now must carry cannot be sent or proposed with, and nothing safety-critical rests on
  * the last TC (it only moves the replica to the next view and helps laggards; the next TC or QC replaces it), so a
@@ -236,6 +241,24 @@ export function decodeCommitProofRecord(bytes: Uint8Array): { headers: BlockHead
   return { headers, qcs };
 }
 
+/** The proof that ended an epoch: the certified child of its last block and that child's QC (ChainStore.beginEpoch). */
+export interface EpochEndRecord {
+  readonly block: Block;
+  readonly qc: QuorumCert;
+}
+export function encodeEpochEndRecord(e: EpochEndRecord): Uint8Array {
+  const w = new Writer(blockSize(e.block) + qcSize(e.qc));
+  writeBlock(w, e.block);
+  writeQc(w, e.qc);
+  return w.finish();
+}
+export function decodeEpochEndRecord(bytes: Uint8Array): EpochEndRecord {
+  const r = new Reader(bytes, "epoch end");
+  const e = { block: readBlock(r), qc: readQc(r) };
+  r.end();
+  return e;
+}
+
 /** What the height index holds for one committed height (the block itself is stored by hash). */
 export interface CommitRecord {
   readonly hash: Hash;
@@ -363,6 +386,8 @@ export function heightKey(height: number): Uint8Array {
  * as opaque bytes. The node encodes it with `encodeSafetyRecord` before saving it and decodes it after a restart.
  */
 export interface SafetyRecord {
+  /** The epoch whose consensus core this state belongs to (0 before any validator-set change). */
+  readonly epoch: number;
   readonly lastVotedView: number;
   readonly highQc: QuorumCert;
   readonly lastProposedView: number;
@@ -372,17 +397,23 @@ export interface SafetyRecord {
 }
 
 const SAFETY_VERSION = 2;
+/** Version 2 prefixed with the epoch; written only for epochs above 0. */
+const SAFETY_VERSION_EPOCH = 3;
 /** The previous layout, read with its TC dropped (see the module comment). */
 const SAFETY_VERSION_NO_TC_QC = 1;
 
 export function encodeSafetyRecord(s: SafetyRecord): Uint8Array {
   const { lastVote: v, lastTimeout: t, lastTc: tc } = s;
-  let size = 1 + 8 + qcSize(s.highQc) + 8 + 1;
+  const withEpoch = s.epoch !== 0;
+  let size = 1 + (withEpoch ? 8 : 0) + 8 + qcSize(s.highQc) + 8 + 1;
   if (v !== null) size += 8 + HASH_BYTES + 4 + 4 + v.signature.length;
   if (t !== null) size += 8 + qcSize(t.highQc) + 4 + 4 + t.signature.length;
   if (tc !== null) size += 8 + 4 + tc.signers.length + 4 + 8 * tc.highQcViews.length + 4 + tc.aggregateSignature.length + qcSize(tc.highQc);
   const w = new Writer(size);
-  w.u8(SAFETY_VERSION);
+  if (withEpoch) {
+    w.u8(SAFETY_VERSION_EPOCH);
+    w.u64(s.epoch);
+  } else w.u8(SAFETY_VERSION);
   w.u64(s.lastVotedView);
   writeQc(w, s.highQc);
   w.u64(s.lastProposedView);
@@ -413,7 +444,8 @@ export function encodeSafetyRecord(s: SafetyRecord): Uint8Array {
 export function decodeSafetyRecord(bytes: Uint8Array): SafetyRecord {
   const r = new Reader(bytes, "safety state");
   const version = r.u8();
-  if (version !== SAFETY_VERSION && version !== SAFETY_VERSION_NO_TC_QC) throw corrupt(`safety state: unknown version ${version}`);
+  if (version !== SAFETY_VERSION_EPOCH && version !== SAFETY_VERSION && version !== SAFETY_VERSION_NO_TC_QC) throw corrupt(`safety state: unknown version ${version}`);
+  const epoch = version === SAFETY_VERSION_EPOCH ? r.u64() : 0;
   const lastVotedView = r.u64();
   const highQc = readQc(r);
   const lastProposedView = r.u64();
@@ -431,8 +463,8 @@ export function decodeSafetyRecord(bytes: Uint8Array): SafetyRecord {
     const highQcViews: number[] = [];
     for (let i = 0; i < count; i++) highQcViews.push(r.u64());
     const aggregateSignature = r.sized();
-    if (version === SAFETY_VERSION) lastTc = { view, signers, highQcViews, aggregateSignature, highQc: readQc(r) };
+    if (version !== SAFETY_VERSION_NO_TC_QC) lastTc = { view, signers, highQcViews, aggregateSignature, highQc: readQc(r) };
   }
   r.end();
-  return { lastVotedView, highQc, lastProposedView, lastVote, lastTimeout, lastTc };
+  return { epoch, lastVotedView, highQc, lastProposedView, lastVote, lastTimeout, lastTc };
 }

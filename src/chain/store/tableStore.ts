@@ -5,7 +5,8 @@
  * compliance suite checks the one set of rules on both backends.
  *
  * Tables (key → value):
- *   meta     "schemaVersion" → u32, "chainId" → bytes, "genesisHash" → 32 bytes, "head" → head, "safety" → bytes
+ *   meta     "schemaVersion" → u32, "chainId" → bytes, "genesisHash" → 32 bytes, "head" → head, "safety" → bytes,
+ *            "epochEnd/" u64 epoch → epoch-end record  (one per ended epoch; meta keys, so no schema change)
  *   blocks   block hash → block                        (committed blocks)
  *   heights  u64 height → commit record                (hash, state root, results, QC)
  *   txs      tx id → tx location
@@ -26,6 +27,7 @@ import type { Block, Hash } from "../../domain/types.js";
 import {
   decodeBlockRecord,
   decodeCommitRecord,
+  decodeEpochEndRecord,
   decodeHead,
   decodePendingRecord,
   decodePendingTxRecord,
@@ -33,6 +35,7 @@ import {
   decodeU32,
   encodeBlockRecord,
   encodeCommitRecord,
+  encodeEpochEndRecord,
   encodeHead,
   encodePendingRecord,
   encodePendingTxRecord,
@@ -48,6 +51,8 @@ import type {
   ChainStore,
   ChainStoreOptions,
   CommittedBlockRecord,
+  EpochEndProof,
+  EpochStart,
   PendingBlock,
   PendingTx,
   TxLocation,
@@ -64,6 +69,15 @@ export const META_KEYS = {
   head: utf8("head"),
   safety: utf8("safety"),
 } as const;
+
+/** Meta key of the proof that ended `epoch`: "epochEnd/" then the epoch as u64 big-endian. */
+export function epochEndKey(epoch: number): Uint8Array {
+  const prefix = utf8("epochEnd/");
+  const k = new Uint8Array(prefix.length + 8);
+  k.set(prefix);
+  k.set(heightKey(epoch), prefix.length);
+  return k;
+}
 
 /**
  * Longest application-state key. LMDB's compiled key limit is larger (lmdb-js: 1,978 bytes); 511 is the classic
@@ -298,6 +312,39 @@ export class TableChainStore implements ChainStore {
       if (safety !== undefined) w.put("meta", META_KEYS.safety, safety);
     });
     for (const p of pending) this.pendingIndex.set(bytesKey(p.hash), { hash: p.hash.slice(), height: p.block.header.height });
+  }
+
+  beginEpoch(update: EpochStart): void {
+    this.open();
+    const { epoch, endedBy, safety } = update;
+    if (!Number.isSafeInteger(epoch) || epoch < 1) throw new ChainStoreError("BAD_ARGUMENT", `a new epoch must be a safe integer ≥ 1, got ${epoch}`);
+    if (!(safety instanceof Uint8Array)) throw new ChainStoreError("BAD_ARGUMENT", "safety state must be bytes");
+    const head = this.currentHead;
+    const h = endedBy.block.header;
+    // The proof must be for the committed head: its certified child.
+    if (head === null || h.height !== head.height + 1 || !bytesEqual(h.parent, head.hash)) {
+      throw new ChainStoreError(
+        "BAD_ARGUMENT",
+        head === null
+          ? "an epoch can only end at a committed block; the store has none"
+          : `the epoch-end block at height ${h.height} is not a child of the head ${toHex(head.hash)} at height ${head.height}`,
+      );
+    }
+    const record = encodeEpochEndRecord(endedBy);
+    const dropped = [...this.pendingIndex.values()];
+    this.tables.transaction((w) => {
+      w.put("meta", epochEndKey(epoch - 1), record);
+      for (const p of dropped) w.remove("pending", p.hash);
+      w.put("meta", META_KEYS.safety, safety);
+    });
+    this.pendingIndex.clear();
+  }
+
+  epochEndProof(endedEpoch: number): EpochEndProof | undefined {
+    this.open();
+    if (!Number.isSafeInteger(endedEpoch) || endedEpoch < 0) throw new ChainStoreError("BAD_ARGUMENT", `epoch must be a non-negative safe integer, got ${endedEpoch}`);
+    const e = this.tables.get("meta", epochEndKey(endedEpoch));
+    return e === undefined ? undefined : decodeEpochEndRecord(e);
   }
 
   pendingBlocks(): PendingBlock[] {

@@ -4,6 +4,7 @@ import { ChainStoreError } from "../../../src/chain/errors.js";
 import {
   decodeBlockRecord,
   decodeCommitRecord,
+  decodeEpochEndRecord,
   decodeHead,
   decodePendingRecord,
   decodeQcRecord,
@@ -11,6 +12,7 @@ import {
   decodeTxLocation,
   encodeBlockRecord,
   encodeCommitRecord,
+  encodeEpochEndRecord,
   encodeHead,
   encodePendingRecord,
   encodeQcRecord,
@@ -20,7 +22,7 @@ import {
 } from "../../../src/chain/store/records.js";
 import type { SafetyRecord } from "../../../src/chain/store/records.js";
 import { MemoryChainData, MemoryChainStore } from "../../../src/chain/store/memoryStore.js";
-import { META_KEYS } from "../../../src/chain/store/tableStore.js";
+import { META_KEYS, epochEndKey } from "../../../src/chain/store/tableStore.js";
 import { bytesKey } from "../../../src/util/bytes.js";
 import { compareBytes, toHex } from "../../../src/util/bytes.js";
 import type { SeededRng } from "../../../src/util/rng.js";
@@ -34,8 +36,9 @@ function qc(rng: SeededRng): QuorumCert {
   return { view: rng.int(1 << 30) * 1024 + rng.int(1024), blockHash: rng.bytes(32), signers: rng.bytes(rng.int(20)), aggregateSignature: rng.bytes(96) };
 }
 
-function safety(rng: SeededRng, flags: number): SafetyRecord {
+function safety(rng: SeededRng, flags: number, epoch = 0): SafetyRecord {
   return {
+    epoch,
     lastVotedView: rng.int(1 << 30),
     highQc: qc(rng),
     lastProposedView: Number.MAX_SAFE_INTEGER - rng.int(10),
@@ -56,10 +59,13 @@ test("records: every record round-trips; truncation, trailing bytes and oversize
     [encodeTxLocation({ height: 2 ** 40, index: 7, ok: false }), decodeTxLocation, { height: 2 ** 40, index: 7, ok: false }],
     [encodePendingRecord({ block: b.block, hash: b.hash, qc: null, parentQc: parent.qc }), (x) => decodePendingRecord(b.hash, x), { block: b.block, hash: b.hash, qc: null, parentQc: parent.qc }],
     [encodeHead({ height: 12, hash: b.hash }), decodeHead, { height: 12, hash: b.hash }],
+    [encodeEpochEndRecord({ block: b.block, qc: b.qc }), decodeEpochEndRecord, { block: b.block, qc: b.qc }],
   ];
   for (let flags = 0; flags < 8; flags++) {
     const s = safety(rng, flags);
     cases.push([encodeSafetyRecord(s), decodeSafetyRecord, s]);
+    const e = safety(rng, flags, 1 + rng.int(1 << 30) * 1024);
+    cases.push([encodeSafetyRecord(e), decodeSafetyRecord, e]);
   }
   for (const [bytes, decode, want] of cases) {
     const got = decode(bytes);
@@ -76,7 +82,7 @@ test("records: every record round-trips; truncation, trailing bytes and oversize
   assert.throws(() => decodeTxLocation(badOk), isCorrupt);
 });
 
-test("records: a version-1 safety record (TCs without a carried QC) is read with its TC dropped; other versions are CORRUPT", (t) => {
+test("records: safety versions: epoch 0 is written as version 2, a later epoch as version 3 = epoch(u64) then the version-2 body; version 1 (TCs without a carried QC) is read with its TC dropped; other versions are CORRUPT", (t) => {
   const rng = seededRng(t);
   for (let flags = 0; flags < 8; flags++) {
     const s = safety(rng, flags);
@@ -86,7 +92,14 @@ test("records: a version-1 safety record (TCs without a carried QC) is read with
     const tcQcBytes = s.lastTc === null ? 0 : encodeQcRecord(s.lastTc.highQc).length;
     const v1 = Uint8Array.of(1, ...v2.subarray(1, v2.length - tcQcBytes));
     assert.deepEqual(decodeSafetyRecord(v1), { ...s, lastTc: null });
-    for (const version of [0, 3, 255]) assert.throws(() => decodeSafetyRecord(Uint8Array.of(version, ...v2.subarray(1))), isCorrupt);
+    for (const epoch of [1, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER]) {
+      const v3 = encodeSafetyRecord({ ...s, epoch });
+      assert.deepEqual(v3, Uint8Array.of(3, ...heightKey(epoch), ...v2.subarray(1)));
+      assert.deepEqual(decodeSafetyRecord(v3), { ...s, epoch });
+    }
+    // A version 3 without its epoch field is short by 8 bytes.
+    assert.throws(() => decodeSafetyRecord(Uint8Array.of(3, ...v2.subarray(1))), isCorrupt);
+    for (const version of [0, 4, 255]) assert.throws(() => decodeSafetyRecord(Uint8Array.of(version, ...v2.subarray(1))), isCorrupt);
   }
 });
 
@@ -100,4 +113,17 @@ test("records: a store whose head record is damaged refuses to open with CORRUPT
   void MemoryChainStore.open({ chainId: CHAIN_ID }, data).close();
   data.tables.get("meta")!.set(bytesKey(META_KEYS.head), [META_KEYS.head, Uint8Array.of(1, 2, 3)]);
   assert.throws(() => MemoryChainStore.open({ chainId: CHAIN_ID }, data), isCorrupt);
+});
+
+test("records: a damaged stored epoch-end proof is CORRUPT when read", (t) => {
+  const rng = seededRng(t);
+  const data = new MemoryChainData();
+  const s = MemoryChainStore.open({ chainId: CHAIN_ID }, data);
+  const b = nextBlock(null, randomTxs(rng, 2));
+  const whole = encodeEpochEndRecord({ block: b.block, qc: b.qc });
+  const key = epochEndKey(4);
+  data.tables.get("meta")!.set(bytesKey(key), [key, whole.subarray(0, whole.length - 1)]);
+  assert.throws(() => s.epochEndProof(4), isCorrupt);
+  assert.equal(s.epochEndProof(3), undefined);
+  void s.close();
 });

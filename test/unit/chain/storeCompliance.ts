@@ -246,6 +246,69 @@ export function runChainStoreCompliance<Loc>(backend: StoreBackend<Loc>): void {
       }
     });
 
+    test("beginEpoch stores the proof that ended the epoch, drops every pending block, replaces the safety state; all survive a reopen", async () => {
+      const loc = await backend.newLocation();
+      try {
+        let s = await backend.open(loc, opts);
+        const chain = buildChain(5);
+        s.commit([commitOf(chain[0]!), commitOf(chain[1]!), commitOf(chain[2]!)]);
+        // E = 2 is the epoch's last block; C = 3 its certified child; 4 and a fork at 3 are pending too.
+        const fork = nextBlock(chain[2]!, [utf8("fork")], { view: 9 });
+        const pend = (b: ChainBlock, parent: ChainBlock): PendingBlock => ({ block: b.block, hash: b.hash, qc: null, parentQc: parent.qc });
+        s.saveConsensusState({ safety: utf8("epoch 0 safety"), pending: [pend(chain[3]!, chain[2]!), pend(chain[4]!, chain[3]!), pend(fork, chain[2]!)] });
+        assert.equal(s.epochEndProof(0), undefined);
+        const endedBy = { block: chain[3]!.block, qc: chain[3]!.qc };
+        s.beginEpoch({ epoch: 1, endedBy, safety: utf8("epoch 1 safety") });
+        const check = (st: ChainStore): void => {
+          assert.deepEqual(st.epochEndProof(0), endedBy);
+          assert.equal(st.epochEndProof(1), undefined);
+          assert.deepEqual(st.pendingBlocks(), []);
+          assert.equal(st.blockByHash(chain[4]!.hash), undefined);
+          assert.equal(st.blockByHash(fork.hash), undefined);
+          assert.deepEqual(st.loadSafetyState(), utf8("epoch 1 safety"));
+          assert.deepEqual(st.head(), { height: 2, hash: chain[2]!.hash });
+        };
+        check(s);
+        await s.close();
+        s = await backend.open(loc, opts);
+        check(s);
+        // The next epoch's blocks are stored and committed as usual on top of E.
+        const next = nextBlock(chain[2]!, [utf8("epoch 1 first")], { view: 1 });
+        s.savePending(pend(next, chain[2]!));
+        assert.deepEqual(s.pendingBlocks().map((p) => p.hash), [next.hash]);
+        s.commit([commitOf(next)]);
+        assert.deepEqual(s.epochEndProof(0), endedBy);
+        await s.close();
+      } finally {
+        await backend.cleanup(loc);
+      }
+    });
+
+    test("beginEpoch refuses a proof that is not for the head's child, or an epoch below 1, and writes nothing", () =>
+      withStore((s) => {
+        const chain = buildChain(4);
+        const endedBy = (b: ChainBlock): { block: ChainBlock["block"]; qc: ChainBlock["qc"] } => ({ block: b.block, qc: b.qc });
+        // No head yet: nothing can have ended.
+        expectCode(() => s.beginEpoch({ epoch: 1, endedBy: endedBy(chain[0]!), safety: utf8("x") }), "BAD_ARGUMENT");
+        s.commit([commitOf(chain[0]!), commitOf(chain[1]!)]);
+        s.saveConsensusState({ safety: utf8("kept"), pending: [{ block: chain[2]!.block, hash: chain[2]!.hash, qc: chain[2]!.qc, parentQc: chain[1]!.qc }] });
+        const refused = (epoch: number, b: ChainBlock): void => expectCode(() => s.beginEpoch({ epoch, endedBy: endedBy(b), safety: utf8("new") }), "BAD_ARGUMENT");
+        refused(1, chain[1]!); // the head itself
+        refused(1, chain[3]!); // a grandchild
+        refused(1, nextBlock(nextBlock(chain[0]!, [utf8("other")]), [])); // height + 1, another parent
+        refused(0, chain[2]!);
+        refused(-1, chain[2]!);
+        refused(1.5, chain[2]!);
+        assert.equal(s.epochEndProof(0), undefined);
+        assert.equal(s.pendingBlocks().length, 1);
+        assert.deepEqual(s.loadSafetyState(), utf8("kept"));
+        expectCode(() => s.epochEndProof(-1), "BAD_ARGUMENT");
+        // The right proof is accepted, for a later epoch too.
+        s.beginEpoch({ epoch: 7, endedBy: endedBy(chain[2]!), safety: utf8("new") });
+        assert.deepEqual(s.epochEndProof(6), endedBy(chain[2]!));
+        assert.equal(s.epochEndProof(0), undefined);
+      }));
+
     test("a reopened store resumes at the same height with the same records", async () => {
       const loc = await backend.newLocation();
       try {
