@@ -104,3 +104,16 @@ export interface ConsensusSigner {
   /** The signature of a vote, timeout or proposal message, in their wire form (VOTE_SIGNATURE_BYTES, uncompressed). */
   sign(message: Uint8Array): Uint8Array;
 }
+
+/**
+ * The signer of a replica that is not in its epoch's set (index `validatorCount`: an observer, see Replica). The core
+ * never asks an observer to sign; if it did, this throws rather than sign with a key the set does not hold.
+ */
+export function observerSigner(index: number): ConsensusSigner {
+  return {
+    index,
+    sign: () => {
+      throw new Error("an observer of an epoch never signs");
+    },
+  };
+}

@@ -45,6 +45,7 @@ import type { CommittedSummary, Executor } from "../chain/executor.js";
 import type { Mempool } from "../chain/mempool.js";
 import type { ChainStore, PendingBlock } from "../chain/store/interface.js";
 import { decodeSafetyRecord, encodeSafetyRecord } from "../chain/store/records.js";
+import type { SafetyRecord } from "../chain/store/records.js";
 import type { BlockPolicy, GossipPolicy } from "./config.js";
 import type { Logger } from "./logger.js";
 import { PENALTY } from "./penalties.js";
@@ -141,7 +142,7 @@ export interface ConsensusShellModules {
   /** `queuedBytes` gates sync answers (syncLimiter.ts); without it (the simulator's endpoint, which queues nothing) 0. */
   readonly transport: Pick<Transport, "peers" | "send"> & Partial<Pick<Transport, "queuedBytes">>;
   readonly leaders: LeaderElection;
-  readonly penalties: PeerPenalties;
+  readonly penalties: Pick<PeerPenalties, "add" | "muted">;
   readonly logger: Logger;
   /**
    * Time and timers. Its clock is the consensus clock (view timers) and the proposer's block timestamps, so the node
@@ -283,11 +284,11 @@ export class ConsensusShell {
     if (rec === undefined) throw new ExecutionError("NO_GENESIS", `the store has no record of its head at height ${head.height}`);
     const saved = m.store.loadSafetyState();
     const epoch = this.o.epoch ?? 0;
-    let safety: SafetyState | null = saved === undefined ? null : decodeSafetyRecord(saved);
+    let safety: SafetyRecord | null = saved === undefined ? null : decodeSafetyRecord(saved);
     // A safety state (and the uncommitted blocks stored with it) of another epoch is void here: its votes were signed
     // under another domain. `ChainStore.beginEpoch` replaces both when an epoch starts; a crash just before that write
     // leaves the old ones, dropped here.
-    const current = safety !== null && (safety as { epoch?: number }).epoch === epoch;
+    const current = safety !== null && safety.epoch === epoch;
     if (!current && epoch > 0) safety = null;
     const pending = current || epoch === 0 ? m.store.pendingBlocks() : [];
     this.observeHistory(head.height);
@@ -617,7 +618,7 @@ export class ConsensusShell {
           const pending: PendingBlock[] = [];
           for (; k < effects.length; k++) {
             const d = effects[k]!;
-            if (d.kind === "persist") safety = encodeSafetyRecord({ ...d.safety, epoch: 0 }); // epoch: set by the epoch switch
+            if (d.kind === "persist") safety = encodeSafetyRecord({ ...d.safety, epoch: this.o.epoch ?? 0 });
             else if (d.kind === "saveBlock") {
               pending.push(d.stored);
               this.executeAhead.push({ block: d.stored.block, hash: d.stored.hash });

@@ -9,7 +9,7 @@
  * precheck, the transport and the scheduler.
  */
 import { KvApplication } from "../chain/app/kvApp.js";
-import type { ModularApplication } from "../chain/app/modular.js";
+import { ModularApplication } from "../chain/app/modular.js";
 import { Executor, executionCheck } from "../chain/executor.js";
 import type { CommittedSummary } from "../chain/executor.js";
 import { Mempool } from "../chain/mempool.js";
@@ -34,6 +34,8 @@ import type { Transport } from "../net/transport.js";
 import type { Scheduler } from "../util/clock.js";
 import type { BlockPolicy, GossipPolicy } from "./config.js";
 import { ConsensusShell } from "./consensusShell.js";
+import { EpochShell } from "./epochShell.js";
+import type { EpochInstance, EpochPorts, EpochReader, EpochSet } from "./epochShell.js";
 import type { PayloadSource } from "./proposer.js";
 import type { SignaturePrecheck } from "./precheck.js";
 import type { Logger } from "./logger.js";
@@ -57,15 +59,24 @@ export interface ConsensusStackOptions {
 
 export interface ConsensusStackModules {
   readonly store: ChainStore;
-  /** Builds QCs/TCs for the core and checks them for validation (`SchemeCertificates`). */
+  /** Epoch 0's (the genesis set's): builds QCs/TCs for the core and checks them for validation (`SchemeCertificates`). */
   readonly certificates: CertificateAggregator & CertificateVerifier;
   /** What validation asks; default `certificates` (the node passes the precheck's verdict cache in front of them). */
   readonly validationVerifier?: CertificateVerifier;
   readonly signer: ConsensusSigner;
   readonly precheck: SignaturePrecheck | null;
+  /**
+   * The same four for a later epoch (src/node/epochShell.ts): over the set's keys, signing under its domain, with a
+   * signer for the set's position of this node (index `members.length` when it is not a member: it never signs).
+   * Required when the application has the validators module.
+   */
+  readonly epochCrypto?: (set: EpochSet) => EpochCrypto;
+  /** This node's BLS public key (its registry entry); required with the validators module. */
+  readonly selfKey?: Uint8Array;
   readonly transport: Pick<Transport, "peers" | "send"> & Partial<Pick<Transport, "queuedBytes">>;
   readonly scheduler: Scheduler;
   readonly logger: Logger;
+  /** Epoch 0's leader election (a test may pass round robin); later epochs get a fresh `ReputationElection`. */
   readonly leaders?: LeaderElection;
   readonly penalties?: PeerPenalties;
   readonly hashBlock?: BlockHasher;
@@ -74,18 +85,29 @@ export interface ConsensusStackModules {
   readonly onCommit: (blocks: readonly CommittedSummary[]) => void;
   readonly onFatal: (error: unknown) => void;
   readonly metrics?: ShellMetrics;
-  /** The chain's application over the store (default: the KV module alone, `bucketBits` from the options). */
-  readonly application?: (store: ChainStore) => ModularApplication;
+  /**
+   * The chain's application over the store (default: the KV module alone, `bucketBits` from the options), with the
+   * validators module's reads when it runs it (then the set changes by epoch).
+   */
+  readonly application?: (store: ChainStore) => ModularApplication | { readonly app: ModularApplication; readonly validators: EpochReader | null };
+  /** A new epoch started (the node re-dials, the simulator records it). */
+  readonly onEpoch?: (set: EpochSet) => void;
+}
+
+/** What an epoch's instance signs and verifies with. */
+export interface EpochCrypto {
+  readonly certificates: CertificateAggregator & CertificateVerifier;
+  readonly validationVerifier?: CertificateVerifier;
+  readonly signer: ConsensusSigner;
+  readonly precheck: SignaturePrecheck | null;
 }
 
 export interface ConsensusStack {
-  readonly shell: ConsensusShell;
-  readonly replica: Replica;
-  readonly validator: MessageValidator;
+  /** The shell of the running epoch's instance, and the epochs around it. */
+  readonly shell: EpochShell;
   readonly executor: Executor;
   readonly mempool: Mempool;
   readonly app: ModularApplication;
-  readonly leaders: LeaderElection;
   readonly penalties: PeerPenalties;
   readonly genesisHash: Hash;
 }
@@ -95,42 +117,62 @@ export function buildConsensusStack(o: ConsensusStackOptions, m: ConsensusStackM
   const store = m.store;
   const hashBlock = m.hashBlock ?? blockHasher();
   const genesisHash = hashBlock(o.genesis.header);
-  const app = m.application?.(store) ?? new KvApplication({ bucketBits: o.bucketBits }, { committed: store });
+  const built = m.application?.(store) ?? new KvApplication({ bucketBits: o.bucketBits }, { committed: store });
+  const app = built instanceof ModularApplication ? built : built.app;
+  const reader = built instanceof ModularApplication ? null : built.validators;
+  if (reader !== null && (m.epochCrypto === undefined || m.selfKey === undefined)) throw new Error("buildConsensusStack: the validators module needs epochCrypto and selfKey");
   const executor = genesisExecutor(store, app, o.genesis, genesisHash);
   const mempool = new Mempool(o.mempool ?? {}, { check: (tx) => app.check(tx), isCommitted: (id) => store.txLocation(id) !== undefined, now: () => m.scheduler.now() });
-  // Leaders that missed their recent views are skipped (consensus/leaderElection.ts); a test may pass round robin.
-  const signerSets = bitmapSignerSets();
-  const leaders = m.leaders ?? new ReputationElection(o.validatorCount, DEFAULT_REPUTATION, (qc) => signerSets.decode(qc.signers, o.validatorCount));
   const penalties = m.penalties ?? new PeerPenalties(DEFAULT_PENALTIES, () => m.scheduler.now());
-  const replica = new Replica(
-    { chainId: o.chainId, self: o.self, validatorCount: o.validatorCount, genesis: o.genesis, pacemaker: o.pacemaker },
-    { signer: m.signer, aggregator: m.certificates, leaders, hashBlock, execution: executionCheck(executor) },
+  const build = (set: EpochSet, ports: EpochPorts): EpochInstance => {
+    const n = set.members.length;
+    // The genesis set's keys serve epoch 0 when this node holds its genesis index; anything else is built per epoch.
+    const crypto: EpochCrypto = set.epoch === 0 && set.self === o.self ? m : epochCryptoOf(m, set);
+    // Leaders that missed their recent views are skipped (consensus/leaderElection.ts); a test may pass round robin.
+    const signerSets = bitmapSignerSets();
+    const leaders = set.epoch === 0 && m.leaders !== undefined ? m.leaders : new ReputationElection(n, DEFAULT_REPUTATION, (qc) => signerSets.decode(qc.signers, n));
+    const replica = new Replica(
+      { chainId: set.domain, self: set.self, validatorCount: n, genesis: o.genesis, epochRoot: set.root ?? undefined, pacemaker: o.pacemaker },
+      { signer: crypto.signer, aggregator: crypto.certificates, leaders, hashBlock, execution: executionCheck(executor) },
+    );
+    const validator = new MessageValidator(
+      { self: set.self, validatorCount: n, genesisHash, root: set.root === null ? undefined : { hash: replica.root.hash, view: set.root.header.view }, voteSignatures: o.voteSignatures ?? "verify" },
+      { verifier: crypto.validationVerifier ?? crypto.certificates, txRoot: (txs) => merkleRoot(txs), leaders, hashBlock },
+    );
+    const shell = new ConsensusShell(
+      { chainId: o.chainId, self: set.self, validatorCount: n, epoch: set.epoch, block: o.block, gossip: o.gossip, leaderDownGraceMs: leaderDownGrace(o.pacemaker) },
+      {
+        replica,
+        validator,
+        precheck: crypto.precheck,
+        store,
+        executor,
+        mempool,
+        payload: m.payload?.(mempool),
+        transport: ports.transport,
+        leaders,
+        penalties: ports.penalties,
+        logger: m.logger,
+        scheduler: m.scheduler,
+        onCommit: m.onCommit,
+        onFatal: m.onFatal,
+        metrics: m.metrics,
+        epochs: ports.epochs,
+        counters: ports.counters,
+      },
+    );
+    return { shell, leaders, validator };
+  };
+  const shell = new EpochShell(
+    { chainId: o.chainId, validatorCount: o.validatorCount, self: o.self, selfKey: m.selfKey },
+    { store, transport: m.transport, penalties, reader, build, logger: m.logger, onEpoch: m.onEpoch },
   );
-  const validator = new MessageValidator(
-    { self: o.self, validatorCount: o.validatorCount, genesisHash, voteSignatures: o.voteSignatures ?? "verify" },
-    { verifier: m.validationVerifier ?? m.certificates, txRoot: (txs) => merkleRoot(txs), leaders, hashBlock },
-  );
-  const shell = new ConsensusShell(
-    { chainId: o.chainId, self: o.self, validatorCount: o.validatorCount, block: o.block, gossip: o.gossip, leaderDownGraceMs: leaderDownGrace(o.pacemaker) },
-    {
-      replica,
-      validator,
-      precheck: m.precheck,
-      store,
-      executor,
-      mempool,
-      payload: m.payload?.(mempool),
-      transport: m.transport,
-      leaders,
-      penalties,
-      logger: m.logger,
-      scheduler: m.scheduler,
-      onCommit: m.onCommit,
-      onFatal: m.onFatal,
-      metrics: m.metrics,
-    },
-  );
-  return { shell, replica, validator, executor, mempool, app, leaders, penalties, genesisHash };
+  return { shell, executor, mempool, app, penalties, genesisHash };
+}
+
+function epochCryptoOf(m: ConsensusStackModules, set: EpochSet): EpochCrypto {
+  if (m.epochCrypto === undefined) throw new Error(`buildConsensusStack: epoch ${set.epoch} needs epochCrypto`);
+  return m.epochCrypto(set);
 }
 
 /**

@@ -36,6 +36,7 @@ import { encodeSafetyRecord } from "../chain/store/records.js";
 import { epochDomain, rootQc } from "../consensus/signing.js";
 import type { LeaderElection } from "../consensus/leaderElection.js";
 import type { EvidenceReport } from "../consensus/validation/evidence.js";
+import type { MessageValidator } from "../consensus/validation/validator.js";
 import type { Block, CertifiedBlock, Message } from "../domain/types.js";
 import { Priority } from "../net/transport.js";
 import type { Transport } from "../net/transport.js";
@@ -84,14 +85,16 @@ export interface EpochPorts {
 export interface EpochInstance {
   readonly shell: ConsensusShell;
   readonly leaders: LeaderElection;
+  readonly validator: MessageValidator;
 }
 
 export interface EpochShellOptions {
   readonly chainId: Uint8Array;
-  /** The genesis validators' public keys (epoch 0 without the module). */
-  readonly genesisKeys: readonly Uint8Array[];
-  /** This node's BLS public key: its registry index and positions are found by it. */
-  readonly selfKey: Uint8Array;
+  /** The genesis set's size and this node's index in it (the one epoch of a chain without the validators module). */
+  readonly validatorCount: number;
+  readonly self: number;
+  /** This node's BLS public key: with the module, its registry index is found by it. */
+  readonly selfKey?: Uint8Array;
 }
 
 export interface EpochShellModules {
@@ -120,6 +123,7 @@ export class EpochShell {
   private readonly held = new Map<number, Held[]>();
   private stopped = false;
   private switches = 0;
+  private pastEvidence = 0;
 
   constructor(
     private readonly o: EpochShellOptions,
@@ -162,9 +166,15 @@ export class EpochShell {
     return this.current!.inst.shell.evidence();
   }
 
-  /** The running instance (tests, the simulator's probes). */
-  get shell(): ConsensusShell | null {
-    return this.current?.inst.shell ?? null;
+  /** Equivocation evidence recorded in every epoch so far (the current instance's log and its drops included). */
+  evidenceTotal(): number {
+    const v = this.current?.inst.validator;
+    return this.pastEvidence + (v === undefined ? 0 : v.evidence().length + v.evidenceDropped());
+  }
+
+  /** The running instance's shell and validation (tests, the simulator's probes). */
+  get instance(): EpochInstance | null {
+    return this.current?.inst ?? null;
   }
 
   start(): void {
@@ -244,16 +254,16 @@ export class EpochShell {
   private setAt(height: number): EpochSet {
     const reader = this.m.reader;
     if (reader === null) {
-      const members = this.o.genesisKeys.map((_, i) => i);
-      const self = this.o.genesisKeys.findIndex((k) => bytesEqual(k, this.o.selfKey));
-      return { epoch: 0, startHeight: 1, members, publicKeys: this.o.genesisKeys, domain: this.o.chainId, self: self < 0 ? members.length : self, root: null };
+      const members = Array.from({ length: this.o.validatorCount }, (_, i) => i);
+      return { epoch: 0, startHeight: 1, members, publicKeys: [], domain: this.o.chainId, self: this.o.self, root: null };
     }
     const all = reader.epochs();
     let e = all[0]!;
     for (const x of all) if (x.startHeight <= height) e = x;
     const registry = reader.registry();
     const publicKeys = e.members.map((r) => registry[r]!.publicKey);
-    const selfReg = registry.findIndex((r) => bytesEqual(r.publicKey, this.o.selfKey));
+    const selfKey = this.o.selfKey;
+    const selfReg = selfKey === undefined ? -1 : registry.findIndex((r) => bytesEqual(r.publicKey, selfKey));
     const pos = e.members.indexOf(selfReg);
     let root: Block | null = null;
     if (e.epoch > 0) {
@@ -338,6 +348,7 @@ export class EpochShell {
     const fresh = encodeSafetyRecord({ epoch: next.epoch, lastVotedView: 0, highQc: rootQc(rootHash, next.root.header.view), lastProposedView: 0, lastVote: null, lastTimeout: null, lastTc: null });
     this.m.store.beginEpoch({ epoch: next.epoch, endedBy, safety: fresh });
     this.switches++;
+    this.pastEvidence = this.evidenceTotal();
     this.count("EPOCH_SWITCH");
     this.m.logger.info("epoch started", { epoch: next.epoch, startHeight: next.startHeight, members: next.members.length, member: next.self < next.members.length });
     if (endedBy !== null) {

@@ -43,7 +43,7 @@ import { DEFAULT_CATCH_UP } from "./catchUp.js";
 import { maxFaulty } from "../domain/quorum.js";
 import { viewDuration } from "../consensus/pacemaker.js";
 import type { SignerSetCodec } from "../consensus/scheme.js";
-import { ConsensusShell } from "./consensusShell.js";
+import type { EpochShell } from "./epochShell.js";
 import { buildConsensusStack } from "./consensusStack.js";
 import type { LeaderElection } from "../consensus/leaderElection.js";
 import type { EvidenceReport } from "../consensus/validation/evidence.js";
@@ -80,7 +80,7 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
   readonly logger: Logger;
   readonly store: ChainStore;
   readonly mempool: Mempool;
-  readonly shell: ConsensusShell;
+  readonly shell: EpochShell;
   readonly transport: UwsTransport;
   readonly rpc: RpcServer;
   /** Every node series, on the registry `GET /metrics` renders (with the RPC server's own). */
@@ -92,7 +92,6 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
   private readonly pool: PooledBlsVerifier;
   private readonly precheckVerifier: CachingVerifier;
   private readonly precheck: PooledPrecheck;
-  private readonly leaders: LeaderElection;
   private readonly penalties: PeerPenalties;
   private readonly locks: readonly FileLock[];
   /** Acknowledged client txs, durable before their 202 (txJournal.ts). */
@@ -210,7 +209,6 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
       },
     );
     this.mempool = stack.mempool;
-    this.leaders = stack.leaders;
     this.shell = stack.shell;
     this.transport.setHandler({
       onMessage: (from, payload) => this.shell.onMessage(from, payload),
@@ -391,7 +389,7 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
       nodeIndex: this.config.validatorIndex,
       committedHeight: this.store.head()?.height ?? 0,
       view,
-      leader: this.leaders.leader(view),
+      leader: this.shell.leader(view),
       peersConnected: this.peersConnected(),
       mempoolSize: this.mempool.size,
     };
@@ -472,7 +470,7 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
     const n = this.genesis.validators.length;
     return {
       view: op.view,
-      leader: this.leaders.leader(op.view),
+      leader: this.shell.leader(op.view),
       // The consensus scheduler reads Date.now (see the constructor): its deadline is already wall ms.
       viewDeadlineMs: op.viewDeadline,
       viewTimeoutMs: viewDuration(this.genesis.consensus, op.view, safety.highQc.view),

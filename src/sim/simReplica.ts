@@ -31,6 +31,7 @@ import type { Block, Message } from "../domain/types.js";
 import { Priority, SendStatus } from "../net/transport.js";
 import type { Transport } from "../net/transport.js";
 import { buildConsensusStack } from "../node/consensusStack.js";
+import type { EpochReader, EpochSet } from "../node/epochShell.js";
 import type { ConsensusStack } from "../node/consensusStack.js";
 import type { PayloadSource } from "../node/proposer.js";
 import { SILENT } from "../node/logger.js";
@@ -88,7 +89,12 @@ export interface SimReplicaDeps {
    * The chain's application over the store, built once per incarnation (default: the KV module alone). Multi-chain
    * runs pass the main chain's, and keep each instance's handle on its modules (hence the instance).
    */
-  readonly application?: (store: ChainStore, instance: number) => ModularApplication;
+  readonly application?: (store: ChainStore, instance: number) => ModularApplication | { readonly app: ModularApplication; readonly validators: EpochReader | null };
+  /**
+   * Validator-set epochs (reconfig.ts): the certificates and signer of each epoch's set (this file puts the node's
+   * precheck and verdict cache in front of them, as for epoch 0), and this instance's BLS key in the registry.
+   */
+  readonly epochs?: { readonly crypto: (set: EpochSet) => { readonly certificates: CertificateAggregator & CertificateVerifier; readonly signer: ConsensusSigner }; readonly selfKey: Uint8Array };
   /** Also told of every commit of this instance (after the recorder): multi-chain runs feed para nodes from it. */
   readonly onCommitted?: (instance: number, blocks: readonly CommittedSummary[]) => void;
 }
@@ -199,6 +205,16 @@ export class SimReplica {
         },
         onFatal: (e) => this.onFatal(e),
         application: d.application === undefined ? undefined : (s) => d.application!(s, d.instance),
+        selfKey: d.epochs?.selfKey,
+        epochCrypto:
+          d.epochs === undefined
+            ? undefined
+            : (set) => {
+                const c = d.epochs!.crypto(set);
+                const epochCache = new CachingVerifier(c.certificates);
+                return { certificates: c.certificates, signer: c.signer, validationVerifier: epochCache, precheck: new InlinePrecheck({ validatorCount: set.members.length }, { verifier: c.certificates, cache: epochCache, hashBlock: d.hashBlock }) };
+              },
+        onEpoch: (set) => d.recorder.event(d.scheduler.now(), d.instance, "epoch", set.epoch, `from height ${set.startHeight}: members ${set.members.join(",")}${set.self < set.members.length ? "" : " (observer)"}`),
       },
     );
     this.booting = false;
@@ -253,7 +269,7 @@ export class SimReplica {
     const stack = this.stack;
     if (stack !== null) {
       for (const [code, n] of stack.shell.counters) rejections.set(code, (rejections.get(code) ?? 0) + n);
-      evidence += stack.validator.evidence().length + stack.validator.evidenceDropped();
+      evidence += stack.shell.evidenceTotal();
     }
     return { rejections, evidence };
   }
@@ -261,6 +277,12 @@ export class SimReplica {
   /** The running incarnation's equivocation evidence, as the node's operator would read it (null while down). */
   evidence(): EvidenceReport | null {
     return this.stack?.shell.evidence() ?? null;
+  }
+
+  /** Hands `tx` to this instance's mempool, as a client would (false while down or when the pool refuses it). */
+  submit(tx: Uint8Array, client: string): boolean {
+    const stack = this.stack;
+    return stack !== null && stack.mempool.add(tx, client).kind === "accepted";
   }
 
   validatorOf(instance: number): number {
@@ -326,7 +348,8 @@ export class SimReplica {
   private endpoint(): Pick<Transport, "peers" | "send"> {
     const d = this.deps;
     const peers: number[] = [];
-    for (let v = 0; v < d.validatorCount; v++) if (v !== d.validator || d.instancesOf[v]!.length > 1) peers.push(v);
+    // Every registry entry with an instance (spares included: they join and leave by epoch).
+    for (let v = 0; v < d.instancesOf.length; v++) if (v !== d.validator || d.instancesOf[v]!.length > 1) peers.push(v);
     return {
       peers,
       send: (to: number, priority: Priority, payload: Uint8Array): SendStatus => {

@@ -32,6 +32,10 @@ import type { ModularApplication } from "../chain/app/modular.js";
 import { hash } from "node:crypto";
 import { buildApplication } from "../chain/app/build.js";
 import { meterApplication } from "./costModel.js";
+import { epochSigner, registryKeys, remapScheme, SimOperator } from "./reconfig.js";
+import type { ReconfigOptions } from "./reconfig.js";
+import type { EpochReader, EpochSet } from "../node/epochShell.js";
+import { observerSigner } from "../consensus/signing.js";
 import type { CpuCluster, VirtualCpu } from "./costModel.js";
 
 export const SIM_CHAIN_ID = utf8("quire-sim");
@@ -95,6 +99,11 @@ export interface SimOptions {
    * tx checks and executions and network bytes cost virtual time. Off by default (events cost nothing).
    */
   readonly cpu?: CpuCluster;
+  /**
+   * Validator-set changes (reconfig.ts): the validators module, spare registry entries with instances of their own,
+   * and an operator changing the set every few views. Not with `application` or `cpu`.
+   */
+  readonly reconfig?: ReconfigOptions;
 }
 
 export interface SimResult {
@@ -115,6 +124,8 @@ export interface SimResult {
   /** Rejections at honest replicas by code. */
   readonly rejections: Record<string, number>;
   readonly trace: readonly TraceEvent[] | null;
+  /** Reconfig runs: the changes the operator submitted, and the epochs every honest replica reached. */
+  readonly reconfig: { readonly changes: number; readonly maxEpoch: number; readonly switches: number } | null;
   /** Per-instance commit logs (for tests and latency measurements). */
   readonly recorder: RunRecorder;
   readonly replicas: readonly SimReplica[];
@@ -139,6 +150,8 @@ export class Simulation {
   readonly honest: number[];
   readonly live: number[];
   readonly genesis: Block;
+  /** Reconfig runs: the operator (null otherwise). */
+  readonly operator: SimOperator | null = null;
   private endMs = 0;
 
   constructor(readonly opts: SimOptions) {
@@ -147,23 +160,48 @@ export class Simulation {
     const plan = opts.plan ? opts.plan(drawn) : drawn;
     this.plan = plan;
     const n = plan.validators;
-    const instances = plan.validatorOf.length;
-    const baseCrypto = opts.crypto ?? testSimCrypto(n, seed);
+    const reconfig = opts.reconfig;
+    if (reconfig !== undefined && (opts.application !== undefined || opts.cpu !== undefined)) throw new Error("Simulation: reconfig does not combine with application or cpu");
+    const spares = reconfig === undefined ? 0 : reconfig.spares ?? 1;
+    // Spares (reconfig runs): registry entries n.., one instance each after the plan's.
+    const validatorOf = [...plan.validatorOf, ...Array.from({ length: spares }, (_, k) => n + k)];
+    const instances = validatorOf.length;
+    const baseCrypto = opts.crypto ?? testSimCrypto(n + spares, seed);
     const cpu = opts.cpu;
     const crypto = cpu === undefined ? baseCrypto : { ...baseCrypto, scheme: cpu.meterScheme(baseCrypto.scheme), signer: (i: number) => cpu.meterSigner(baseCrypto.signer(i)) };
     this.scheduler = opts.scheduler ?? new ManualScheduler();
     const chainId = (this.chainId = opts.chainId ?? SIM_CHAIN_ID);
     const cpus = (this.cpus = cpu === undefined ? null : plan.validatorOf.map(() => cpu.cpu()));
-    const application = cpu === undefined ? opts.application : (store: ChainStore, instance: number) => meterApplication(opts.application?.(store, instance) ?? buildApplication({ bucketBits: SIM_BUCKET_BITS, modules: ["kv"], chainId }, { committed: store }).app, cpu);
+    const keys = reconfig === undefined ? null : registryKeys(reconfig.bls, n + spares, seed);
+    const reads: ({ readonly store: ChainStore; readonly reader: EpochReader } | null)[] = validatorOf.map(() => null);
+    const reconfigApp =
+      keys === null
+        ? undefined
+        : (store: ChainStore, instance: number) => {
+            const b = buildApplication({ bucketBits: SIM_BUCKET_BITS, modules: ["kv", "validators"], chainId, validators: keys.publicKeys.slice(0, n) }, { committed: store, bls: reconfig!.bls });
+            reads[instance] = { store, reader: b.validators! };
+            return { app: b.app, validators: b.validators };
+          };
+    const application = reconfigApp ?? (cpu === undefined ? opts.application : (store: ChainStore, instance: number) => meterApplication(opts.application?.(store, instance) ?? buildApplication({ bucketBits: SIM_BUCKET_BITS, modules: ["kv"], chainId }, { committed: store }).app, cpu));
     this.network = new MemoryNetwork({ size: instances, seed: (seed ^ 0x5bd1e995) >>> 0, faults: plan.preGst }, { scheduler: this.scheduler });
     this.recorder = new RunRecorder(instances, opts.trace ?? false);
     const certs = new SchemeCertificates({ chainId, validatorCount: n, optimisticVotes: plan.optimisticVotes, tcRule: opts.tcRule }, crypto.scheme, crypto.signerSets);
     const hashBlock = blockHasher(crypto.sha256);
     this.genesis = opts.genesis ?? buildGenesisBlock({ timestampMs: 0 });
-    const instancesOf: number[][] = Array.from({ length: n }, () => []);
-    plan.validatorOf.forEach((v, i) => instancesOf[v]!.push(i));
+    const instancesOf: number[][] = Array.from({ length: n + spares }, () => []);
+    validatorOf.forEach((v, i) => instancesOf[v]!.push(i));
+    const epochs =
+      keys === null
+        ? undefined
+        : (v: number) => ({
+            selfKey: keys.publicKeys[v]!,
+            crypto: (set: EpochSet) => ({
+              certificates: new SchemeCertificates({ chainId: set.domain, validatorCount: set.members.length, optimisticVotes: plan.optimisticVotes, tcRule: opts.tcRule }, remapScheme(crypto.scheme, set.members), crypto.signerSets),
+              signer: epochSigner(set, (r) => crypto.signer(r)),
+            }),
+          });
     const byzRng = new SeededRng((seed ^ 0x27d4eb2f) >>> 0);
-    this.replicas = plan.validatorOf.map(
+    this.replicas = validatorOf.map(
       (v, instance) =>
         new SimReplica({
           instance,
@@ -174,14 +212,15 @@ export class Simulation {
           pacemaker: plan.pacemaker,
           certificates: certs,
           optimisticVotes: plan.optimisticVotes,
-          signer: crypto.signer(v),
+          signer: v < n ? crypto.signer(v) : observerSigner(n),
           hashBlock,
           txRoot: crypto.txRoot,
           network: cpus === null ? this.network.transport(instance) : cpus[instance]!.transport(this.network.transport(instance)),
           scheduler: cpus === null ? this.scheduler : cpus[instance]!.scheduler,
           recorder: this.recorder,
           instancesOf,
-          validatorOfInstance: plan.validatorOf,
+          validatorOfInstance: validatorOf,
+          epochs: epochs?.(v),
           behaviour: plan.byzantine.get(v) ?? null,
           rng: byzRng,
           clientIntervalMs: opts.clientIntervalMs ?? SIM_CLIENT_INTERVAL_MS,
@@ -189,7 +228,26 @@ export class Simulation {
           onCommitted: opts.onCommitted,
         }),
     );
-    this.honest = plan.validatorOf.map((_, i) => i).filter((i) => !plan.byzantine.has(plan.validatorOf[i]!));
+    this.honest = validatorOf.map((_, i) => i).filter((i) => !plan.byzantine.has(validatorOf[i]!));
+    if (keys !== null) {
+      this.operator = new SimOperator(
+        { chainId, everyViews: reconfig!.everyViews ?? 20, genesisCount: n },
+        {
+          bls: reconfig!.bls,
+          secrets: keys.secrets,
+          scheduler: this.scheduler,
+          rng: new SeededRng((seed ^ 0x68e31da4) >>> 0),
+          maxView: () => Math.max(0, ...this.honest.map((i) => this.replicas[i]!.view)),
+          targets: this.replicas.map((r, i) => ({
+            reads: () => {
+              const x = reads[i];
+              return !r.up || x === null || x === undefined ? null : { height: x.store.head()?.height ?? 0, reader: x.reader };
+            },
+            submit: (tx: Uint8Array) => r.submit(tx, "operator"),
+          })),
+        },
+      );
+    }
     const stopped = new Set(plan.crashes.filter((c) => c.restartAtMs === null).map((c) => c.instance));
     this.live = this.honest.filter((i) => !stopped.has(i));
   }
@@ -259,6 +317,8 @@ export class Simulation {
     // Every endpoint is up before the first replica speaks (the leader of view 1 proposes as it starts).
     for (let i = 0; i < this.replicas.length; i++) void network.transport(i).start();
     for (const r of this.replicas) r.start();
+    const views0 = this.opts.views;
+    this.operator?.start(50, plan.gstMs + plan.livenessBoundMs + views0 * 2 * plan.pacemaker.baseTimeoutMs);
 
     const f = maxFaulty(plan.validators);
     const checkLive = faultyValidators(plan).size <= f;
@@ -279,6 +339,18 @@ export class Simulation {
       return true;
     };
     return { done, deadline };
+  }
+
+  private reconfigSummary(): { changes: number; maxEpoch: number; switches: number } {
+    let maxEpoch = 0;
+    let switches = 0;
+    for (const i of this.honest) {
+      const sh = this.replicas[i]!.stack?.shell;
+      if (sh === undefined) continue;
+      maxEpoch = Math.max(maxEpoch, sh.epoch?.epoch ?? 0);
+      switches += sh.epochSwitches;
+    }
+    return { changes: this.operator!.submitted.length, maxEpoch, switches };
   }
 
   result(): SimResult {
@@ -319,6 +391,7 @@ export class Simulation {
       evidence,
       rejections,
       trace: recorder.trace,
+      reconfig: this.operator === null ? null : this.reconfigSummary(),
       recorder,
       replicas: this.replicas,
     };

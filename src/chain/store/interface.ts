@@ -129,9 +129,10 @@ export interface EpochStart {
   readonly epoch: number;
   /**
    * The certified child of the committed head (E): `block` at height E + 1 with E as its parent, and the quorum's QC
-   * for it. The store does not hash: the caller has checked that `qc` certifies `block`.
+   * for it. The store does not hash: the caller has checked that `qc` certifies `block`. Null when the replica holds
+   * none (it then serves ranges up to E only; its peers have the proof).
    */
-  readonly endedBy: EpochEndProof;
+  readonly endedBy: EpochEndProof | null;
   /** The new epoch's safety state (opaque bytes, as `saveSafetyState`). */
   readonly safety: Uint8Array;
 }

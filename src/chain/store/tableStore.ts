@@ -320,9 +320,10 @@ export class TableChainStore implements ChainStore {
     if (!Number.isSafeInteger(epoch) || epoch < 1) throw new ChainStoreError("BAD_ARGUMENT", `a new epoch must be a safe integer ≥ 1, got ${epoch}`);
     if (!(safety instanceof Uint8Array)) throw new ChainStoreError("BAD_ARGUMENT", "safety state must be bytes");
     const head = this.currentHead;
-    const h = endedBy.block.header;
+    if (head === null) throw new ChainStoreError("BAD_ARGUMENT", "an epoch can only end at a committed block; the store has none");
+    const h = endedBy?.block.header;
     // The proof must be for the committed head: its certified child.
-    if (head === null || h.height !== head.height + 1 || !bytesEqual(h.parent, head.hash)) {
+    if (h !== undefined && (h.height !== head.height + 1 || !bytesEqual(h.parent, head.hash))) {
       throw new ChainStoreError(
         "BAD_ARGUMENT",
         head === null
@@ -330,10 +331,10 @@ export class TableChainStore implements ChainStore {
           : `the epoch-end block at height ${h.height} is not a child of the head ${toHex(head.hash)} at height ${head.height}`,
       );
     }
-    const record = encodeEpochEndRecord(endedBy);
+    const record = endedBy === null ? null : encodeEpochEndRecord(endedBy);
     const dropped = [...this.pendingIndex.values()];
     this.tables.transaction((w) => {
-      w.put("meta", epochEndKey(epoch - 1), record);
+      if (record !== null) w.put("meta", epochEndKey(epoch - 1), record);
       for (const p of dropped) w.remove("pending", p.hash);
       w.put("meta", META_KEYS.safety, safety);
     });

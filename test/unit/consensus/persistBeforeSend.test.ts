@@ -261,7 +261,7 @@ test("restore: the re-sent vote and timeout are exactly the persisted ones, and 
   const stored: StoredBlock[] = [{ block: b1, hash: h1, qc: null, parentQc: c.genesisQc }];
   // Restart from what the live disk holds.
   const disk = new Disk(3, live.safety, stored);
-  const r = rep.restore(live.safety, rep.genesis, stored, 1_000);
+  const r = rep.restore(live.safety, rep.root, stored, 1_000);
   assert.deepEqual(disk.execute(r), []);
   assert.deepEqual(sentBody(r, "vote"), live.safety.lastVote);
   assert.deepEqual(sentBody(r, "timeout"), live.safety.lastTimeout);

@@ -206,7 +206,7 @@ test("restore: resumes in the persisted view and re-sends its last vote and time
   const timedOut = rep.step(s, { kind: "timer", view: 1 }, s.viewDeadline);
   const persisted = effectsOf(timedOut.effects, "persist")[0]!.safety;
   const saved = effectsOf(voted.effects, "saveBlock").map((e) => e.stored);
-  const r = rep.restore(persisted, rep.genesis, saved, 1_000);
+  const r = rep.restore(persisted, rep.root, saved, 1_000);
   assert.equal(r.state.view, 1);
   const sent = sentMessages(r.effects).map((m) => `${m.message.kind}->${m.to}`);
   assert.deepEqual(sent.sort(), ["timeout->-1", "vote->2"]);
@@ -221,7 +221,7 @@ test("restore keeps the last TC: a restarted replica still lifts a replica stuck
   let s = rep.init(0).state;
   for (const v of [0, 1, 2]) s = rep.step(s, { kind: "timeout", from: v, timeout: c.timeout(v, 1, c.genesisQc) }, 10).state;
   assert.equal(s.view, 2);
-  const r = rep.restore(s.safety, rep.genesis, [], 500);
+  const r = rep.restore(s.safety, rep.root, [], 500);
   assert.equal(r.state.view, 2);
   const answer = rep.step(r.state, { kind: "staleTimeout", from: 1, view: 1 }, 501);
   const [m] = sentMessages(answer.effects);

@@ -17,7 +17,7 @@ import type { MemoryTransport } from "../../../../src/net/memoryNetwork.js";
 import type { Priority, SendStatus } from "../../../../src/net/transport.js";
 import type { ModularApplication } from "../../../../src/chain/app/modular.js";
 import type { Mempool } from "../../../../src/chain/mempool.js";
-import type { ConsensusShell } from "../../../../src/node/consensusShell.js";
+import type { EpochShell } from "../../../../src/node/epochShell.js";
 import { buildConsensusStack } from "../../../../src/node/consensusStack.js";
 import { SILENT } from "../../../../src/node/logger.js";
 import { DEFAULT_PENALTIES, PeerPenalties } from "../../../../src/node/penalties.js";
@@ -36,7 +36,7 @@ export type Event = { kind: "durable"; safety: SafetyRecord | null } | { kind: "
 
 export interface HarnessNode {
   readonly index: number;
-  shell: ConsensusShell;
+  shell: EpochShell;
   store: MemoryChainStore;
   app: ModularApplication;
   readonly data: MemoryChainData;
