@@ -71,7 +71,10 @@ const MAX_HI = 0x1fffff;
 // Field slots: the declaration index of each field in quire.fbs (a union field takes two: type, then value).
 // The encoder uses them for uint64 fields and the decoder for everything; the round-trip test reads the encoder's
 // output with the generated accessors, which would catch a slot that disagrees with the schema.
-const enum EnvelopeF { messageType = 0, message = 1 }
+const enum EnvelopeF { messageType = 0, message = 1, epoch = 2 }
+// The generated Envelope predates the epoch field (flatc was not at hand; its startEnvelope reserves 2 slots), so the
+// encoder writes the envelope table itself with all 3, and the tests check the epoch slot with a hand-built envelope.
+const ENVELOPE_FIELDS = 3;
 const enum HandshakeF { version = 0, chainId, publicKey, nonce, peerNonce, signature, ephemeralKey }
 const enum HelloF { chainId = 0, committedHeight, committedHash }
 const enum QcF { view = 0, blockHash, signers, signature }
@@ -430,11 +433,17 @@ function readTxBatch(b: Uint8Array, pos: number): TxBatch {
   return { txs, origins };
 }
 
+/** A decoded envelope: the message and the validator-set epoch it belongs to (0 when the field is absent). */
+export interface Envelope {
+  message: Message;
+  epoch: number;
+}
+
 /**
- * Decodes one message. Byte fields of the result are views into `bytes`.
- * Throws `WireError` (and nothing else) for any malformed, truncated, oversized or hostile input.
+ * Checks the envelope's size, file identifier and root table (the table and its vtable inside the buffer), starts
+ * the decode budget and returns the root table's vtable position; the root table is at `u32(bytes, 0)`.
  */
-export function decodeMessage(bytes: Uint8Array): Message {
+function envelopeVtable(bytes: Uint8Array): number {
   const n = bytes.length;
   if (n < MIN_MESSAGE_BYTES) fail("TOO_SHORT", "envelope", "", `${n} bytes, need at least ${MIN_MESSAGE_BYTES}`, n, MIN_MESSAGE_BYTES);
   if (n > MAX_MESSAGE_BYTES) fail("TOO_LARGE", "envelope", "", `${n} bytes, limit ${MAX_MESSAGE_BYTES}`, n, MAX_MESSAGE_BYTES);
@@ -442,8 +451,38 @@ export function decodeMessage(bytes: Uint8Array): Message {
     fail("BAD_IDENTIFIER", "envelope", "", `file identifier is not ${FILE_IDENTIFIER}`);
   }
   budget = n;
+  return table(bytes, u32(bytes, 0), "envelope");
+}
+
+/**
+ * The envelope's epoch alone, without decoding the message: checks only the envelope prelude (see envelopeVtable)
+ * and the epoch field. Cheap enough for every inbound consensus message, to decide whether to hold it raw until the
+ * node reaches that epoch. Throws the same `WireError` as `decodeEnvelope` for anything it reads; bytes it accepts
+ * may still fail `decodeEnvelope` in the message.
+ */
+export function envelopeEpoch(bytes: Uint8Array): number {
+  const vt = envelopeVtable(bytes);
+  return u53(bytes, u32(bytes, 0), vt, EnvelopeF.epoch, "envelope", "epoch");
+}
+
+/**
+ * Decodes one envelope: the message and its epoch. Byte fields of the message are views into `bytes`.
+ * Throws `WireError` (and nothing else) for any malformed, truncated, oversized or hostile input.
+ */
+export function decodeEnvelope(bytes: Uint8Array): Envelope {
+  const vt = envelopeVtable(bytes);
   const root = u32(bytes, 0);
-  const vt = table(bytes, root, "envelope");
+  // The epoch first, in the order envelopeEpoch reads it, so both refuse a bad epoch with the same error.
+  const epoch = u53(bytes, root, vt, EnvelopeF.epoch, "envelope", "epoch");
+  return { message: readMessage(bytes, root, vt), epoch };
+}
+
+/** Decodes one envelope and returns its message (see decodeEnvelope: the epoch is checked all the same). */
+export function decodeMessage(bytes: Uint8Array): Message {
+  return decodeEnvelope(bytes).message;
+}
+
+function readMessage(bytes: Uint8Array, root: number, vt: number): Message {
   const tp = field(bytes, root, vt, EnvelopeF.messageType, 1, "envelope", "messageType");
   const type = tp === 0 ? 0 : bytes[tp]!;
   const pos = ref(bytes, root, vt, EnvelopeF.message, "envelope", "message");
@@ -542,9 +581,12 @@ export class WireEncoder {
   /**
    * Encodes `msg` and returns a view into the builder's buffer, valid until the next call on this encoder. Use it to
    * copy straight into a frame; use `encode` when the bytes must be kept.
+   * `epoch` (a uint64, 0..2^53 - 1) goes into the envelope; 0 is not written, so epoch-0 bytes are those of an
+   * envelope without the field.
    * Throws `WireError` when a field is out of range or the message would exceed MAX_MESSAGE_BYTES.
    */
-  encodeView(msg: Message): Uint8Array {
+  encodeView(msg: Message, epoch = 0): Uint8Array {
+    checkU53(epoch, "envelope", "epoch");
     let bd = this.bd;
     if (bd.dataBuffer().capacity() > RETAIN_BUILDER_BYTES) bd = this.bd = new Builder(INITIAL_BUILDER_BYTES);
     if (this.scratch.length > RETAIN_BUILDER_BYTES) this.scratch = new Uint8Array(0);
@@ -593,8 +635,11 @@ export class WireEncoder {
         off = this.syncResponse(msg.body);
         break;
     }
-    const env = fb.Envelope.createEnvelope(bd, type, off);
-    bd.finish(env, FILE_IDENTIFIER);
+    bd.startObject(ENVELOPE_FIELDS);
+    addU53(bd, EnvelopeF.epoch, epoch);
+    bd.addFieldInt8(EnvelopeF.messageType, type, fb.Message.NONE);
+    bd.addFieldOffset(EnvelopeF.message, off, 0);
+    bd.finish(bd.endObject(), FILE_IDENTIFIER);
     const out = bd.asUint8Array();
     if (out.length > MAX_MESSAGE_BYTES) fail("TOO_LARGE", msg.kind, "", `${out.length} bytes, limit ${MAX_MESSAGE_BYTES}`, out.length, MAX_MESSAGE_BYTES);
     return out;
@@ -605,8 +650,8 @@ export class WireEncoder {
    * copied into a shared slab (the returned array is a view of it, so never transfer or detach its `.buffer`);
    * larger ones get their own ArrayBuffer.
    */
-  encode(msg: Message): Uint8Array {
-    const view = this.encodeView(msg);
+  encode(msg: Message, epoch = 0): Uint8Array {
+    const view = this.encodeView(msg, epoch);
     const n = view.length;
     if (n > SLAB_COPY_MAX_BYTES) return view.slice();
     if (this.slabUsed + n > this.slab.length) {
@@ -919,7 +964,10 @@ export class WireEncoder {
 
 const shared = new WireEncoder();
 
-/** Encodes `msg` into a new array (one shared builder for the whole thread). Throws `WireError` on invalid fields. */
-export function encodeMessage(msg: Message): Uint8Array {
-  return shared.encode(msg);
+/**
+ * Encodes `msg` of validator-set `epoch` into a new array (one shared builder for the whole thread). Throws
+ * `WireError` on invalid fields.
+ */
+export function encodeMessage(msg: Message, epoch = 0): Uint8Array {
+  return shared.encode(msg, epoch);
 }

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Builder, ByteBuffer } from "flatbuffers";
 import * as fb from "../../../src/wire/generated/quire_generated.js";
-import { decodeMessage, encodeMessage, FILE_IDENTIFIER, WireEncoder } from "../../../src/wire/codec.js";
+import { decodeEnvelope, decodeMessage, encodeMessage, envelopeEpoch, FILE_IDENTIFIER, WireEncoder } from "../../../src/wire/codec.js";
 import { WireError } from "../../../src/wire/errors.js";
 import { MAX_UINT53, MAX_TXS_PER_BLOCK } from "../../../src/domain/limits.js";
 import { MESSAGE_KINDS } from "../../../src/domain/types.js";
@@ -10,6 +10,8 @@ import type { Message, Vote } from "../../../src/domain/types.js";
 import { seededRng } from "../../support/seed.js";
 import { randomBlock, randomMessage, randomQc } from "../../support/wireSamples.js";
 import { decodeWithGenerated } from "../../support/wireOracle.js";
+import { fromHex } from "../../../src/util/bytes.js";
+import { EPOCH0_VECTORS } from "./epoch0Vectors.js";
 
 function sampleVote(view: number): Vote {
   return { view, blockHash: new Uint8Array(32).fill(0xab), voter: 7, signature: new Uint8Array(192).fill(0xcd) };
@@ -153,6 +155,95 @@ test("a truncated message is refused or (only when padding was cut) decodes unch
       assert.deepStrictEqual(decoded, msg, `${kind} cut to ${n} decoded to something else`);
       // Only trailing alignment padding can be cut without losing data.
       assert.ok(bytes.subarray(n).every((x) => x === 0), `${kind} cut to ${n} dropped non-padding bytes`);
+    }
+  }
+});
+
+// ---- the envelope's epoch -----------------------------------------------------------------------------------------
+
+const EPOCHS = [0, 1, 2 ** 32 + 5, MAX_UINT53];
+
+/** The epoch slot (field 2, vtable entry at +8) of the root table, read with the runtime's ByteBuffer alone. */
+function rawEpochSlot(bytes: Uint8Array): bigint | null {
+  const bb = new ByteBuffer(bytes);
+  const root = bb.readUint32(0);
+  const off = bb.__offset(root, 8);
+  return off === 0 ? null : bb.readUint64(root + off);
+}
+
+test("every message kind round-trips with epochs 0, 1, 2^32 + 5 and 2^53 - 1 through all three encoders", (t) => {
+  const rng = seededRng(t);
+  const enc = new WireEncoder();
+  for (const kind of MESSAGE_KINDS) {
+    for (let i = 0; i < 5; i++) {
+      const msg = randomMessage(rng, kind);
+      for (const epoch of EPOCHS) {
+        const at = `${kind} #${i} epoch ${epoch}`;
+        const outs = [encodeMessage(msg, epoch), enc.encode(msg, epoch), enc.encodeView(msg, epoch).slice()];
+        for (const bytes of outs) {
+          assert.deepStrictEqual(decodeEnvelope(bytes), { message: msg, epoch }, at);
+          assert.deepStrictEqual(decodeMessage(bytes), msg, at);
+          assert.equal(envelopeEpoch(bytes), epoch, at);
+          // Epoch 0 is not written; any other lands in slot 2 as a little-endian uint64.
+          assert.equal(rawEpochSlot(bytes), epoch === 0 ? null : BigInt(epoch), at);
+          // The generated accessors (which predate the field) still read the same message.
+          assert.deepStrictEqual(decodeWithGenerated(bytes), msg, at);
+        }
+        assert.deepStrictEqual(outs[1], outs[0], at);
+        assert.deepStrictEqual(outs[2], outs[0], at);
+      }
+    }
+  }
+});
+
+test("epoch 0 (given or defaulted) encodes byte for byte as the codec did before the epoch field", () => {
+  const enc = new WireEncoder();
+  for (const kind of MESSAGE_KINDS) {
+    const old = fromHex(EPOCH0_VECTORS[kind]);
+    const { message, epoch } = decodeEnvelope(old);
+    assert.equal(message.kind, kind);
+    assert.equal(epoch, 0);
+    assert.equal(envelopeEpoch(old), 0);
+    assert.deepStrictEqual(encodeMessage(message), old, kind);
+    assert.deepStrictEqual(encodeMessage(message, 0), old, kind);
+    assert.deepStrictEqual(enc.encode(message, 0), old, kind);
+    assert.deepStrictEqual(enc.encodeView(message), old, kind);
+  }
+});
+
+/** A vote envelope built with the raw runtime Builder: fields added in `order`, the epoch written when not null. */
+function handBuiltVote(v: Vote, epoch: bigint | null, order: "epochFirst" | "epochLast", forceDefaults = false): Uint8Array {
+  const ref = new Builder(64);
+  const hash = ref.createByteVector(v.blockHash);
+  const sig = ref.createByteVector(v.signature);
+  const vote = fb.Vote.createVote(ref, BigInt(v.view), hash, v.voter, sig);
+  ref.forceDefaults(forceDefaults);
+  ref.startObject(3);
+  if (epoch !== null && order === "epochFirst") ref.addFieldInt64(2, epoch, 0n);
+  ref.addFieldInt8(0, fb.Message.Vote, fb.Message.NONE);
+  ref.addFieldOffset(1, vote, 0);
+  if (epoch !== null && order === "epochLast") ref.addFieldInt64(2, epoch, 0n);
+  ref.finish(ref.endObject(), FILE_IDENTIFIER);
+  return ref.asUint8Array().slice();
+}
+
+test("an envelope hand-built with the FlatBuffers Builder decodes to its epoch, and the encoder writes the same bytes", (t) => {
+  const rng = seededRng(t);
+  const enc = new WireEncoder();
+  for (let i = 0; i < 20; i++) {
+    const v = randomMessage(rng, "vote").body as Vote;
+    const msg: Message = { kind: "vote", body: v };
+    for (const epoch of EPOCHS) {
+      const e = BigInt(epoch);
+      for (const order of ["epochFirst", "epochLast"] as const) {
+        const bytes = handBuiltVote(v, e, order);
+        assert.deepStrictEqual(decodeEnvelope(bytes), { message: msg, epoch }, `${order} epoch ${epoch}`);
+        assert.equal(envelopeEpoch(bytes), epoch);
+      }
+      // An explicit zero (another builder's forceDefaults) reads as epoch 0 too.
+      assert.deepStrictEqual(decodeEnvelope(handBuiltVote(v, e, "epochLast", true)), { message: msg, epoch });
+      // The encoder writes the largest field first, as it does in every table.
+      assert.deepStrictEqual(enc.encodeView(msg, epoch), handBuiltVote(v, e, "epochFirst"), `epoch ${epoch}`);
     }
   }
 });

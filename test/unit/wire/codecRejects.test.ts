@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Builder } from "flatbuffers";
 import * as fb from "../../../src/wire/generated/quire_generated.js";
-import { decodeMessage, encodeMessage, FILE_IDENTIFIER } from "../../../src/wire/codec.js";
+import { decodeEnvelope, decodeMessage, encodeMessage, envelopeEpoch, FILE_IDENTIFIER, WireEncoder } from "../../../src/wire/codec.js";
 import { WireError } from "../../../src/wire/errors.js";
 import type { WireErrorCode } from "../../../src/wire/errors.js";
 import {
@@ -100,6 +100,18 @@ test("encoder: numbers must be integers in range (uint64 as 0..2^53-1, uint32)",
   rejectsEncode({ kind: "syncRequest", body: { requestId: 1, fromHeight: 10, toHeight: 9 } }, "OUT_OF_RANGE", "syncRequest.toHeight");
 });
 
+test("encoder: the envelope epoch must be an integer in 0..2^53-1", () => {
+  const enc = new WireEncoder();
+  const msg: Message = { kind: "vote", body: vote };
+  for (const bad of [-1, 1.5, 2 ** 53, Number.NaN, Number.POSITIVE_INFINITY]) {
+    assert.throws(() => encodeMessage(msg, bad), isWireError("OUT_OF_RANGE", "envelope.epoch"));
+    assert.throws(() => enc.encode(msg, bad), isWireError("OUT_OF_RANGE", "envelope.epoch"));
+    assert.throws(() => enc.encodeView(msg, bad), isWireError("OUT_OF_RANGE", "envelope.epoch"));
+  }
+  // The refused epoch left nothing behind in the encoder.
+  assert.deepStrictEqual(decodeEnvelope(enc.encode(msg, 3)), { message: msg, epoch: 3 });
+});
+
 test("encoder: counts and sizes stay within their limits", () => {
   const tx = (n: number) => new Uint8Array(n);
   rejectsEncode({ kind: "txBatch", body: { txs: [tx(1), tx(MAX_TX_BYTES + 1)] } }, "TOO_LARGE", "txBatch.txs");
@@ -118,13 +130,18 @@ test("encoder: counts and sizes stay within their limits", () => {
 
 // ---- decoder side -------------------------------------------------------------------------------------------------
 
-/** A raw envelope around whatever `build` writes: the hostile peer's builder. */
-function raw(type: number, build: (bd: Builder) => number): Uint8Array {
+/**
+ * A raw envelope around whatever `build` writes: the hostile peer's builder. With `epoch`, the envelope gets its
+ * third field (slot 2, uint64), which the generated Envelope (older than the field) cannot write.
+ */
+function raw(type: number, build: (bd: Builder) => number, epoch?: bigint): Uint8Array {
   const bd = new Builder(256);
   const off = build(bd);
-  fb.Envelope.startEnvelope(bd);
+  if (epoch === undefined) fb.Envelope.startEnvelope(bd);
+  else bd.startObject(3);
   fb.Envelope.addMessageType(bd, type);
   if (off !== 0) fb.Envelope.addMessage(bd, off);
+  if (epoch !== undefined) bd.addFieldInt64(2, epoch, 0n);
   bd.finish(fb.Envelope.endEnvelope(bd), FILE_IDENTIFIER);
   return bd.asUint8Array().slice();
 }
@@ -136,7 +153,7 @@ interface RawVote {
   sig?: Uint8Array | null;
 }
 
-function rawVote(o: RawVote = {}): Uint8Array {
+function rawVote(o: RawVote = {}, epoch?: bigint): Uint8Array {
   return raw(fb.Message.Vote, (bd) => {
     const hash = o.hash === null ? 0 : bd.createByteVector(o.hash ?? new Uint8Array(32));
     const sig = o.sig === null ? 0 : bd.createByteVector(o.sig ?? new Uint8Array(192));
@@ -146,7 +163,7 @@ function rawVote(o: RawVote = {}): Uint8Array {
     fb.Vote.addVoter(bd, o.voter ?? 0);
     if (sig !== 0) fb.Vote.addSignature(bd, sig);
     return fb.Vote.endVote(bd);
-  });
+  }, epoch);
 }
 
 function rawQc(bd: Builder, o: { view?: bigint; hash?: Uint8Array; signers?: Uint8Array; sig?: Uint8Array } = {}): number {
@@ -525,4 +542,52 @@ test("honest messages at realistic sizes never trip the aliasing budget", (t) =>
     const m = randomMessage(rng, kind);
     assert.deepStrictEqual(decodeMessage(encodeMessage(m)), m);
   }
+});
+
+// ---- the envelope's epoch -----------------------------------------------------------------------------------------
+
+/** decodeEnvelope, decodeMessage and envelopeEpoch all refuse `bytes` with this code at this field. */
+function rejectsEpoch(bytes: Uint8Array, code: WireErrorCode, field: string): void {
+  assert.throws(() => decodeEnvelope(bytes), isWireError(code, field));
+  assert.throws(() => decodeMessage(bytes), isWireError(code, field));
+  assert.throws(() => envelopeEpoch(bytes), isWireError(code, field));
+}
+
+test("decoder: an epoch above 2^53 - 1 is refused like any uint64 field", () => {
+  for (const v of [2n ** 53n, 2n ** 63n, 2n ** 64n - 1n]) rejectsEpoch(rawVote({}, v), "OUT_OF_RANGE", "envelope.epoch");
+  const max = rawVote({}, 2n ** 53n - 1n);
+  assert.equal(decodeEnvelope(max).epoch, 2 ** 53 - 1);
+  assert.equal(envelopeEpoch(max), 2 ** 53 - 1);
+});
+
+test("decoder: an epoch field outside its table or a truncated envelope is refused with OUT_OF_BOUNDS", () => {
+  const good = rawVote({}, 0x1234_5678_9an);
+  const root = u32le(good, 0);
+  const vt = vtableOf(good, root);
+  const tsize = u16le(good, vt + 2);
+  assert.equal(u16le(good, vt), 10); // three fields: the epoch's entry is at vt + 8
+  assert.equal(envelopeEpoch(good), 0x1234_5678_9a);
+  // The epoch's 8 bytes must lie inside the table (and past its soffset).
+  for (const off of [1, 2, tsize - 7, tsize - 1, tsize, 0xfffe]) {
+    const b = good.slice();
+    put16(b, vt + 8, off);
+    rejectsEpoch(b, "OUT_OF_BOUNDS", "envelope.epoch");
+  }
+  // Cut anywhere before the end of the envelope table: the epoch's bytes are not all there.
+  for (let n = 0; n < root + tsize; n++) {
+    const b = good.slice(0, n);
+    const code = n < 8 ? "TOO_SHORT" : "OUT_OF_BOUNDS";
+    rejectsEpoch(b, code, "envelope");
+  }
+});
+
+test("envelopeEpoch reads only the envelope: a broken message still yields its epoch, decodeEnvelope refuses it", () => {
+  const bytes = rawVote({ sig: new Uint8Array(96) }, 7n);
+  assert.equal(envelopeEpoch(bytes), 7);
+  assert.throws(() => decodeEnvelope(bytes), isWireError("BAD_LENGTH", "vote.signature"));
+  // An envelope whose vtable ends before the epoch slot (every message before the field existed) is epoch 0.
+  const old = rawVote();
+  assert.equal(u16le(old, vtableOf(old, u32le(old, 0))), 8);
+  assert.equal(envelopeEpoch(old), 0);
+  assert.equal(decodeEnvelope(old).epoch, 0);
 });

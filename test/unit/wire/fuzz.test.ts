@@ -1,11 +1,14 @@
 // Seeded fuzzing of the decoder: random buffers and structure-aware mutations of valid messages must either decode
 // or throw WireError — never another exception, never a hang. Whatever decodes must also re-encode, and
 // encode(decode(x)) is a fixed point, so the decoder never hands out a value the rest of the node could not send.
+// The corpus carries envelope epochs too, and envelopeEpoch (the cheap peek) must agree with decodeEnvelope on every
+// input: the same epoch when the envelope decodes, the same error when the peek refuses.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { decodeMessage, encodeMessage } from "../../../src/wire/codec.js";
+import { decodeEnvelope, encodeMessage, envelopeEpoch } from "../../../src/wire/codec.js";
 import { WireError } from "../../../src/wire/errors.js";
 import { MESSAGE_KINDS } from "../../../src/domain/types.js";
+import { MAX_UINT53 } from "../../../src/domain/limits.js";
 import type { SeededRng } from "../../../src/util/rng.js";
 import { seededRng } from "../../support/seed.js";
 import { randomMessage } from "../../support/wireSamples.js";
@@ -94,32 +97,56 @@ function randomBuffer(rng: SeededRng): Uint8Array {
 test(`fuzz: ${ITERATIONS.toLocaleString("en-US")} random and mutated buffers decode or throw WireError, nothing else`, (t) => {
   const rng = seededRng(t);
   const corpus: Uint8Array[] = [];
-  for (const kind of MESSAGE_KINDS) for (let i = 0; i < 12; i++) corpus.push(encodeMessage(randomMessage(rng, kind)));
+  const epochs = [0, 1, 0xffffffff, 2 ** 32 + 5, MAX_UINT53];
+  for (const kind of MESSAGE_KINDS) {
+    for (let i = 0; i < 12; i++) corpus.push(encodeMessage(randomMessage(rng, kind), i < 4 ? 0 : rng.pick(epochs)));
+  }
   const codes = new Map<string, number>();
   let accepted = 0;
+  let peeked = 0;
+  let epochRefusals = 0;
   for (let i = 0; i < ITERATIONS; i++) {
     const input = rng.chance(0.15) ? randomBuffer(rng) : mutate(rng, rng.pick(corpus), corpus);
-    let msg;
+    let peek: number | WireError;
     try {
-      msg = decodeMessage(input);
+      peek = envelopeEpoch(input);
+      peeked++;
+    } catch (e) {
+      if (!(e instanceof WireError)) assert.fail(`iteration ${i}: envelopeEpoch threw ${String(e)} for input ${toHex(input)}`);
+      peek = e;
+      if (e.payload.field === "envelope.epoch") epochRefusals++;
+    }
+    let env;
+    try {
+      env = decodeEnvelope(input);
     } catch (e) {
       if (!(e instanceof WireError)) assert.fail(`iteration ${i}: ${String(e)} for input ${toHex(input)}`);
       codes.set(e.code, (codes.get(e.code) ?? 0) + 1);
+      // The peek checks a prefix of what the decoder checks: where it refuses, the decoder refuses the same way, and
+      // where the decoder refuses in that prefix (the envelope table or its epoch), so does the peek.
+      const inPrefix = e.payload.field === "envelope" || e.payload.field === "envelope.epoch";
+      if (peek instanceof WireError || inPrefix) {
+        assert.ok(peek instanceof WireError, `iteration ${i}: envelopeEpoch accepted what decodeEnvelope refused at ${e.payload.field}: ${toHex(input)}`);
+        assert.deepStrictEqual([e.code, e.payload], [peek.code, peek.payload], `iteration ${i}: ${toHex(input)}`);
+      }
       continue;
     }
     accepted++;
+    assert.equal(peek, env.epoch, `iteration ${i}: envelopeEpoch disagrees with decodeEnvelope for input ${toHex(input)}`);
     let again: Uint8Array;
     try {
-      again = encodeMessage(msg);
+      again = encodeMessage(env.message, env.epoch);
     } catch (e) {
       assert.fail(`iteration ${i}: decoded value does not re-encode (${String(e)}) for input ${toHex(input)}`);
     }
-    assert.ok(bytesEqual(encodeMessage(decodeMessage(again)), again), `iteration ${i}: re-encoding is not stable for input ${toHex(input)}`);
+    const back = decodeEnvelope(again);
+    assert.ok(bytesEqual(encodeMessage(back.message, back.epoch), again), `iteration ${i}: re-encoding is not stable for input ${toHex(input)}`);
   }
-  t.diagnostic(`accepted ${accepted}, refused ${ITERATIONS - accepted}: ${[...codes].map(([c, n]) => `${c} ${n}`).join(", ")}`);
+  t.diagnostic(`envelopeEpoch answered ${peeked}, refused ${epochRefusals} at envelope.epoch; accepted ${accepted}, refused ${ITERATIONS - accepted}: ${[...codes].map(([c, n]) => `${c} ${n}`).join(", ")}`);
   // The fuzzer must reach deep into the decoder, not only bounce off the envelope checks.
   for (const code of ["TOO_SHORT", "BAD_IDENTIFIER", "OUT_OF_BOUNDS", "BAD_VTABLE", "UNKNOWN_MESSAGE", "MISSING_FIELD", "BAD_LENGTH", "OUT_OF_RANGE", "BAD_TX_LAYOUT"]) {
     assert.ok((codes.get(code) ?? 0) > 0, `no input was refused with ${code}`);
   }
+  assert.ok(epochRefusals > 0, "no input reached the epoch field's checks");
   assert.ok(accepted > ITERATIONS / 20, `only ${accepted} inputs decoded`);
 });
