@@ -116,15 +116,16 @@ export interface EpochBoundary {
   /** Whether committing `block` may schedule the next epoch (it carries a validator-set change). */
   mayScheduleNext(block: Block): boolean;
   /**
-   * E was just committed (and nothing after it): `endedBy` is E's certified child in the next view, whose QC committed
-   * E — the proof sync serves after E — or null if this replica holds none (it then serves ranges up to E only).
+   * E was just committed (and nothing after it): `endedBy` is what committed it — the certified blocks above E up to
+   * the two-chain (`EpochEndProof`), which sync serves after E — or null if this replica holds none (it then serves
+   * ranges up to E only).
    */
-  ended(endedBy: CertifiedBlock | null): void;
+  ended(endedBy: readonly CertifiedBlock[] | null): void;
   /**
    * Serving a sync request from `fromHeight`: the epoch of that height, its last height if it has ended, and the
    * proof served after it. A response never crosses an epoch: its QCs are all of one set.
    */
-  syncCut(fromHeight: number): { readonly epoch: number; readonly end: number; readonly endedBy: CertifiedBlock | undefined };
+  syncCut(fromHeight: number): { readonly epoch: number; readonly end: number; readonly endedBy: readonly CertifiedBlock[] | undefined };
 }
 
 export interface ConsensusShellModules {
@@ -553,7 +554,7 @@ export class ConsensusShell {
     // Across epochs (epochShell.ts): only heights of the epoch `fromHeight` is in, then the proof that ended it.
     const cut = this.m.epochs?.syncCut(req.fromHeight);
     const ended = cut !== undefined && cut.end <= head;
-    if (ended && req.toHeight > cut.end) req = { ...req, toHeight: cut.end + (cut.endedBy === undefined ? 0 : 1) };
+    if (ended && req.toHeight > cut.end) req = { ...req, toHeight: cut.end };
     const chain: CommittedChain = {
       height: ended ? Math.min(head, cut.end) : head,
       at: (h) => {
@@ -563,7 +564,7 @@ export class ConsensusShell {
     };
     let res = serveSyncRequest(ended ? null : state, chain, req);
     const last = res.blocks.at(-1);
-    if (ended && cut.endedBy !== undefined && last !== undefined && last.block.header.height === cut.end && req.toHeight > cut.end) res = { ...res, blocks: [...res.blocks, cut.endedBy] };
+    if (ended && cut.endedBy !== undefined && last !== undefined && last.block.header.height === cut.end) res = { ...res, blocks: [...res.blocks, ...cut.endedBy] };
     // Charged by the size serveSyncRequest budgets with (payload + per-tx and per-block framing): no second encode.
     let bytes = 0;
     for (const b of res.blocks) bytes += syncBlockBytes(b);
@@ -750,24 +751,27 @@ export class ConsensusShell {
       i = j + 1;
       const e = blocks[j]!;
       if (e.block.header.height === epochs.lastHeight()) {
+        const proof = this.endProof(e, [...blocks.slice(i), ...this.deferredCommits.flat()]);
         this.stop();
-        epochs.ended(this.certifiedChild(e, blocks.slice(i)));
+        epochs.ended(proof);
         return;
       }
     }
   }
 
   /**
-   * E's child in E's next view with its QC (the two-chain that committed E): among the blocks the commit cut off, in
-   * the core's tree, or null.
+   * What committed E: the blocks the core committed above it (cut off here; each with its QC), then the certified
+   * child, in its parent's next view, of the last of them — or of E itself — from the core's tree. Null if the tree
+   * holds no such child (it always does when the core committed E; defensive).
    */
-  private certifiedChild(e: CommittedBlock, rest: readonly CommittedBlock[]): CertifiedBlock | null {
-    const fits = (b: { readonly block: Block; readonly qc: QuorumCert | null }): b is CertifiedBlock =>
-      b.qc !== null && bytesEqual(b.block.header.parent, e.hash) && b.block.header.view === e.block.header.view + 1 && bytesEqual(b.qc.blockHash, this.m.replica.ctx.hashBlock(b.block.header));
-    for (const b of rest) if (fits(b)) return { block: b.block, qc: b.qc };
+  private endProof(e: CommittedBlock, above: readonly CommittedBlock[]): CertifiedBlock[] | null {
+    const proof: CertifiedBlock[] = above.map((b) => ({ block: b.block, qc: b.qc }));
+    const last = above.at(-1) ?? e;
     const tree = this.state?.tree;
     if (tree === undefined) return null;
-    for (const n of [tree.root, ...tree.nodes.values()]) if (fits(n)) return { block: n.block, qc: n.qc };
+    for (const n of [tree.root, ...tree.nodes.values()]) {
+      if (n.qc !== null && bytesEqual(n.block.header.parent, last.hash) && n.block.header.view === last.block.header.view + 1) return [...proof, { block: n.block, qc: n.qc }];
+    }
     return null;
   }
 

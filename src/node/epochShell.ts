@@ -340,7 +340,7 @@ export class EpochShell {
   }
 
   /** The instance of `set` committed its last block E (it has stopped). */
-  private ended(set: EpochSet, endedBy: CertifiedBlock | null): void {
+  private ended(set: EpochSet, endedBy: readonly CertifiedBlock[] | null): void {
     if (this.stopped) return;
     const next = this.setAt(this.nextHeight());
     if (next.epoch !== set.epoch + 1 || next.root === null) throw new Error(`EpochShell: epoch ${set.epoch} ended, but the committed state starts epoch ${next.epoch}`);
@@ -352,8 +352,8 @@ export class EpochShell {
     this.count("EPOCH_SWITCH");
     this.m.logger.info("epoch started", { epoch: next.epoch, startHeight: next.startHeight, members: next.members.length, member: next.self < next.members.length });
     if (endedBy !== null) {
-      // Whoever is still in `set` commits E on this QC (asking us for C if it lacks it).
-      const bytes = encodeMessage({ kind: "qc", body: endedBy.qc }, set.epoch);
+      // Whoever is still in `set` commits E on the QC of the two-chain (asking us for the blocks if it lacks them).
+      const bytes = encodeMessage({ kind: "qc", body: endedBy[endedBy.length - 1]!.qc }, set.epoch);
       for (const r of this.m.transport.peers) this.m.transport.send(r, Priority.Consensus, bytes);
     }
     this.startEpoch(next);

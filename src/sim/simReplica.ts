@@ -40,7 +40,7 @@ import { CachingVerifier } from "../consensus/validation/verifier.js";
 import { bytesEqual, utf8, writeU64BE } from "../util/bytes.js";
 import type { Scheduler, TimerHandle } from "../util/clock.js";
 import type { SeededRng } from "../util/rng.js";
-import { decodeMessage, encodeMessage } from "../wire/codec.js";
+import { decodeEnvelope, encodeMessage } from "../wire/codec.js";
 import { byzantineReceive, byzantineRewrite, RECEIVING_BEHAVIOURS } from "./byzantine.js";
 import type { EvidenceReport } from "../consensus/validation/evidence.js";
 import type { RunRecorder } from "./checkers.js";
@@ -122,6 +122,8 @@ export class SimReplica {
   readonly fatal: unknown[] = [];
   private lastPayload: Uint8Array | null = null;
   private lastMessage: Message | null = null;
+  /** The epoch `lastPayload` carried: a Byzantine rewrite keeps it. */
+  private lastEpoch = 0;
   private lastRewrite: Map<number, Message[]> | null = null;
   private safetyBytes: Uint8Array | undefined;
   private safety: SafetyRecord | null = null;
@@ -365,11 +367,14 @@ export class SimReplica {
     // A broadcast hands the same bytes once per peer: decode, check and rewrite them once.
     if (payload !== this.lastPayload) {
       this.lastPayload = payload;
-      const msg = decodeMessage(payload);
+      const env = decodeEnvelope(payload);
+      const msg = env.message;
       this.lastMessage = msg;
+      this.lastEpoch = env.epoch;
       this.lastRewrite = null;
       this.checkPersistedBeforeSend(msg);
-      if (msg.kind === "proposal" && msg.body.block.header.proposer === d.validator) {
+      // Proposers are positions in the epoch's set (the registry index in epoch 0 without changes).
+      if (msg.kind === "proposal" && msg.body.block.header.proposer === (this.stack?.shell.epoch?.self ?? d.validator)) {
         d.recorder.proposed(d.hashBlock(msg.body.block.header));
         d.recorder.event(d.scheduler.now(), d.instance, "propose", msg.body.block.header.view, `height ${msg.body.block.header.height}`);
       } else if (d.recorder.trace !== null) {
@@ -389,21 +394,21 @@ export class SimReplica {
       d.network.send(instance, priority, payload);
       return;
     }
-    for (const m of plan.get(instance) ?? []) d.network.send(instance, priority, m === this.lastMessage ? payload : encodeMessage(m));
+    for (const m of plan.get(instance) ?? []) d.network.send(instance, priority, m === this.lastMessage ? payload : encodeMessage(m, this.lastEpoch));
   }
 
   /** Messages a Byzantine behaviour makes up from one it received (byzantine.ts), sent to every other instance. */
   private byzantineReceive(fromInstance: number, payload: Uint8Array): void {
     const d = this.deps;
     if (d.behaviour === null || !this.up) return;
-    let msg: Message;
+    let env: { message: Message; epoch: number };
     try {
-      msg = decodeMessage(payload);
+      env = decodeEnvelope(payload);
     } catch {
       return; // not ours to judge: the honest stack refused it already
     }
-    for (const m of byzantineReceive(d.behaviour, this.validatorOf(fromInstance), msg, this)) {
-      const bytes = encodeMessage(m);
+    for (const m of byzantineReceive(d.behaviour, this.validatorOf(fromInstance), env.message, this)) {
+      const bytes = encodeMessage(m, env.epoch);
       for (let i = 0; i < d.validatorOfInstance.length; i++) {
         if (i === d.instance || this.cut()) continue;
         d.recorder.messages++;
@@ -416,7 +421,8 @@ export class SimReplica {
   private checkPersistedBeforeSend(m: Message): void {
     const d = this.deps;
     if (m.kind !== "vote" && m.kind !== "timeout" && m.kind !== "proposal") return;
-    d.recorder.sent(d.instance, d.validator, this.persistedSafety(), m, d.scheduler.now());
+    // Its own messages name it by its position in the epoch's set.
+    d.recorder.sent(d.instance, this.stack?.shell.epoch?.self ?? d.validator, this.persistedSafety(), m, d.scheduler.now());
   }
 
   /** One KV put per interval, named by instance and sequence, into this instance's mempool as a client would. */

@@ -137,11 +137,11 @@ export interface EpochStart {
   readonly safety: Uint8Array;
 }
 
-/** The block that committed an epoch's last block, with the QC that certifies it. */
-export interface EpochEndProof {
-  readonly block: Block;
-  readonly qc: QuorumCert;
-}
+/**
+ * What committed an epoch's last block E: the certified blocks above E (heights E + 1, E + 2, …, each the parent of
+ * the next, each with its QC) up to the two-chain that committed E — most often just E's child in E's next view.
+ */
+export type EpochEndProof = readonly { readonly block: Block; readonly qc: QuorumCert }[];
 
 /** An uncommitted block of the fork database (the consensus core's `StoredBlock`, structurally). */
 export interface PendingBlock {

@@ -23,8 +23,8 @@
  *                [timeout: view(u64) highQc voter(u32) len(u32) signature]
  *                [tc: view(u64) len(u32) signers count(u32) highQcView(u64)* len(u32) aggregateSignature highQc]
  *   safety v3    version(u8 = 3) epoch(u64) then exactly the version-2 body (from lastVotedView on)
- *   epochEnd     block qc    (value of meta "epochEnd/" u64 endedEpoch: the certified child that committed the
- *                             epoch's last block, and its QC)
+ *   epochEnd     count(u32) { block qc }*   (value of meta "epochEnd/" u64 endedEpoch: the certified blocks above
+ *                             the epoch's last block, up to the two-chain that committed it)
  *
  * The safety state is per epoch (each epoch runs a fresh consensus core). Epoch 0 is written as version 2, so data
  * directories and records from before epochs are byte-identical; versions 1 and 2 read as epoch 0.
@@ -241,22 +241,31 @@ export function decodeCommitProofRecord(bytes: Uint8Array): { headers: BlockHead
   return { headers, qcs };
 }
 
-/** The proof that ended an epoch: the certified child of its last block and that child's QC (ChainStore.beginEpoch). */
-export interface EpochEndRecord {
-  readonly block: Block;
-  readonly qc: QuorumCert;
-}
+/**
+ * The proof that ended an epoch (ChainStore.beginEpoch): the certified blocks above its last block E, each with its
+ * QC, up to the two-chain that committed E.
+ */
+export type EpochEndRecord = readonly { readonly block: Block; readonly qc: QuorumCert }[];
 export function encodeEpochEndRecord(e: EpochEndRecord): Uint8Array {
-  const w = new Writer(blockSize(e.block) + qcSize(e.qc));
-  writeBlock(w, e.block);
-  writeQc(w, e.qc);
+  let size = 4;
+  for (const c of e) size += blockSize(c.block) + qcSize(c.qc);
+  const w = new Writer(size);
+  w.u32(e.length);
+  for (const c of e) {
+    writeBlock(w, c.block);
+    writeQc(w, c.qc);
+  }
   return w.finish();
 }
 export function decodeEpochEndRecord(bytes: Uint8Array): EpochEndRecord {
   const r = new Reader(bytes, "epoch end");
-  const e = { block: readBlock(r), qc: readQc(r) };
+  const count = r.u32();
+  // Each entry takes far more than one byte: a count the bytes cannot hold is damage, not a reason to allocate.
+  if (count < 1 || count > bytes.length) throw corrupt(`epoch end: ${count} blocks in ${bytes.length} bytes`);
+  const out: { block: Block; qc: QuorumCert }[] = [];
+  for (let i = 0; i < count; i++) out.push({ block: readBlock(r), qc: readQc(r) });
   r.end();
-  return e;
+  return out;
 }
 
 /** What the height index holds for one committed height (the block itself is stored by hash). */

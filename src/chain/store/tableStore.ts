@@ -321,15 +321,17 @@ export class TableChainStore implements ChainStore {
     if (!(safety instanceof Uint8Array)) throw new ChainStoreError("BAD_ARGUMENT", "safety state must be bytes");
     const head = this.currentHead;
     if (head === null) throw new ChainStoreError("BAD_ARGUMENT", "an epoch can only end at a committed block; the store has none");
-    const h = endedBy?.block.header;
-    // The proof must be for the committed head: its certified child.
-    if (h !== undefined && (h.height !== head.height + 1 || !bytesEqual(h.parent, head.hash))) {
-      throw new ChainStoreError(
-        "BAD_ARGUMENT",
-        head === null
-          ? "an epoch can only end at a committed block; the store has none"
-          : `the epoch-end block at height ${h.height} is not a child of the head ${toHex(head.hash)} at height ${head.height}`,
-      );
+    // The proof must start at the committed head's child and link block to block.
+    if (endedBy !== null) {
+      let parent = { height: head.height, hash: head.hash };
+      for (const c of endedBy) {
+        const h = c.block.header;
+        if (h.height !== parent.height + 1 || !bytesEqual(h.parent, parent.hash)) {
+          throw new ChainStoreError("BAD_ARGUMENT", `the epoch-end block at height ${h.height} is not a child of ${toHex(parent.hash)} at height ${parent.height}`);
+        }
+        parent = { height: h.height, hash: c.qc.blockHash };
+      }
+      if (endedBy.length === 0) throw new ChainStoreError("BAD_ARGUMENT", "an epoch-end proof has at least one block");
     }
     const record = endedBy === null ? null : encodeEpochEndRecord(endedBy);
     const dropped = [...this.pendingIndex.values()];

@@ -59,7 +59,7 @@ test("records: every record round-trips; truncation, trailing bytes and oversize
     [encodeTxLocation({ height: 2 ** 40, index: 7, ok: false }), decodeTxLocation, { height: 2 ** 40, index: 7, ok: false }],
     [encodePendingRecord({ block: b.block, hash: b.hash, qc: null, parentQc: parent.qc }), (x) => decodePendingRecord(b.hash, x), { block: b.block, hash: b.hash, qc: null, parentQc: parent.qc }],
     [encodeHead({ height: 12, hash: b.hash }), decodeHead, { height: 12, hash: b.hash }],
-    [encodeEpochEndRecord({ block: b.block, qc: b.qc }), decodeEpochEndRecord, { block: b.block, qc: b.qc }],
+    [encodeEpochEndRecord([{ block: b.block, qc: b.qc }]), decodeEpochEndRecord, [{ block: b.block, qc: b.qc }]],
   ];
   for (let flags = 0; flags < 8; flags++) {
     const s = safety(rng, flags);
@@ -120,7 +120,7 @@ test("records: a damaged stored epoch-end proof is CORRUPT when read", (t) => {
   const data = new MemoryChainData();
   const s = MemoryChainStore.open({ chainId: CHAIN_ID }, data);
   const b = nextBlock(null, randomTxs(rng, 2));
-  const whole = encodeEpochEndRecord({ block: b.block, qc: b.qc });
+  const whole = encodeEpochEndRecord([{ block: b.block, qc: b.qc }]);
   const key = epochEndKey(4);
   data.tables.get("meta")!.set(bytesKey(key), [key, whole.subarray(0, whole.length - 1)]);
   assert.throws(() => s.epochEndProof(4), isCorrupt);

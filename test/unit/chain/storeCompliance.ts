@@ -257,7 +257,11 @@ export function runChainStoreCompliance<Loc>(backend: StoreBackend<Loc>): void {
         const pend = (b: ChainBlock, parent: ChainBlock): PendingBlock => ({ block: b.block, hash: b.hash, qc: null, parentQc: parent.qc });
         s.saveConsensusState({ safety: utf8("epoch 0 safety"), pending: [pend(chain[3]!, chain[2]!), pend(chain[4]!, chain[3]!), pend(fork, chain[2]!)] });
         assert.equal(s.epochEndProof(0), undefined);
-        const endedBy = { block: chain[3]!.block, qc: chain[3]!.qc };
+        // What committed E: C, and C's child 4 (a two-chain in consecutive views).
+        const endedBy = [
+          { block: chain[3]!.block, qc: chain[3]!.qc },
+          { block: chain[4]!.block, qc: chain[4]!.qc },
+        ];
         s.beginEpoch({ epoch: 1, endedBy, safety: utf8("epoch 1 safety") });
         const check = (st: ChainStore): void => {
           assert.deepEqual(st.epochEndProof(0), endedBy);
@@ -287,7 +291,7 @@ export function runChainStoreCompliance<Loc>(backend: StoreBackend<Loc>): void {
     test("beginEpoch refuses a proof that is not for the head's child, or an epoch below 1, and writes nothing", () =>
       withStore((s) => {
         const chain = buildChain(4);
-        const endedBy = (b: ChainBlock): { block: ChainBlock["block"]; qc: ChainBlock["qc"] } => ({ block: b.block, qc: b.qc });
+        const endedBy = (b: ChainBlock): { block: ChainBlock["block"]; qc: ChainBlock["qc"] }[] => [{ block: b.block, qc: b.qc }];
         // No head yet: nothing can have ended.
         expectCode(() => s.beginEpoch({ epoch: 1, endedBy: endedBy(chain[0]!), safety: utf8("x") }), "BAD_ARGUMENT");
         s.commit([commitOf(chain[0]!), commitOf(chain[1]!)]);
@@ -299,6 +303,9 @@ export function runChainStoreCompliance<Loc>(backend: StoreBackend<Loc>): void {
         refused(0, chain[2]!);
         refused(-1, chain[2]!);
         refused(1.5, chain[2]!);
+        // A second block that does not extend the first, and an empty proof.
+        expectCode(() => s.beginEpoch({ epoch: 1, endedBy: [...endedBy(chain[2]!), ...endedBy(chain[2]!)], safety: utf8("new") }), "BAD_ARGUMENT");
+        expectCode(() => s.beginEpoch({ epoch: 1, endedBy: [], safety: utf8("new") }), "BAD_ARGUMENT");
         assert.equal(s.epochEndProof(0), undefined);
         assert.equal(s.pendingBlocks().length, 1);
         assert.deepEqual(s.loadSafetyState(), utf8("kept"));
