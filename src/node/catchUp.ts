@@ -94,6 +94,8 @@ export class CatchUp {
   private progressAt = 0;
   /** Blocks handed to the core since this catch-up began (for the log and metrics). */
   delivered = 0;
+  /** Start at any distance behind, once (`nudge`). */
+  private nudged = false;
 
   constructor(
     private readonly p: CatchUpPolicy,
@@ -131,6 +133,17 @@ export class CatchUp {
     this.pump();
   }
 
+  /**
+   * Catch up with whatever peers announced, however little it is ahead: a peer already talks in the next validator
+   * set's epoch (node/epochShell.ts), so this node's epoch has ended without it — the blocks that ended it, with the
+   * chain that committed them, are what it lacks, and no consensus message of its epoch will bring them any more.
+   */
+  nudge(): void {
+    if (this.stopped || this.active) return;
+    this.nudged = true;
+    this.pump();
+  }
+
   onPeerDown(peer: number): void {
     this.peerHeights.delete(peer);
     for (const r of [...this.inFlight.values()]) if (r.peer === peer) this.requeue(r);
@@ -147,8 +160,10 @@ export class CatchUp {
     this.inFlight.delete(requestId);
     const first = blocks[0];
     const last = blocks[blocks.length - 1];
-    const fits = first !== undefined && first.block.header.height === r.from && last!.block.header.height <= r.to;
-    const got = fits ? last!.block.header.height : r.from - 1;
+    // An answer may run past the range: a range that ends an epoch comes with the certified blocks that committed its
+    // last block (node/epochShell.ts). They are kept; what is past `to` is not counted as received.
+    const fits = first !== undefined && first.block.header.height === r.from;
+    const got = fits ? Math.min(last!.block.header.height, r.to) : r.from - 1;
     if (fits) this.buffered.set(r.from, { from, blocks });
     if (got < r.to) {
       // What is left of the range goes back to the queue; a peer that had announced it and sent nothing withheld it.
@@ -195,7 +210,8 @@ export class CatchUp {
     this.applied = Math.max(this.applied, committed);
     const target = this.target;
     if (!this.active) {
-      if (target <= committed + this.p.behindBlocks) return;
+      if (target <= committed + (this.nudged ? 0 : this.p.behindBlocks)) return;
+      this.nudged = false;
       this.applied = committed;
       this.cursor = committed + 1;
       this.m.count("CATCH_UP_STARTED");

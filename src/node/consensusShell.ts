@@ -255,6 +255,11 @@ export class ConsensusShell {
     });
   }
 
+  /** Catch up with peers however little they are ahead (`CatchUp.nudge`: they have left this shell's epoch). */
+  nudgeCatchUp(): void {
+    if (!this.stopped) this.catchUp.nudge();
+  }
+
   /** Committed heights peers announced in their hello. */
   get peerHeights(): ReadonlyMap<number, number> {
     return this.catchUp.peerHeights;

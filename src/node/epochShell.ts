@@ -241,6 +241,8 @@ export class EpochShell {
     }
     q.push({ msg });
     this.count("EPOCH_HELD");
+    // The sender has left our epoch: what ended it is committed somewhere; fetch it.
+    this.current?.inst.shell.nudgeCatchUp();
   }
 
   // ---------------------------------------------------------------------------------------------------------------
