@@ -15,6 +15,8 @@
  *   quire sim --curve 1,2,4,8,16 --cross 0.2                            # … with 20 % real cross-shard transfers
  *   quire sim --curve 1,2,4,8,16 --cross 0.2 --stand-in                 # … with the synthetic stand-in mix (phase 1)
  *   quire sim --shards 3 --validators 4 --scenario cross-shard --seeds 1000   # real xshard module + atomicity checker
+ *   quire sim --validators 4 --scenario reconfig --seeds 2000 --views 60    # validator-set changes every 20 views
+ *   quire sim --validators 4 --scenario reconfig,crash-restart,twins --spares 2  # … under only these faults
  *   quire sim --shards 3 --scenario cross-shard,crash-restart,lossy     # … with only these faults inside each shard
  *
  * With `--shards S` (or `--curve`) every run is S shard chains of N replicas (src/sim/shardSimulation.ts) on one
@@ -46,8 +48,8 @@ import type { CostModel } from "../sim/costModel.js";
 import { runCrossShardSweep, runRealShardCurve, runShardCurve, runShardSweep } from "../sim/shardSweep.js";
 import type { CurveRow } from "../sim/shardSweep.js";
 
-const FLAGS = ["validators", "seeds", "seed", "scenario", "views", "byzantine", "json", "quiet", "bls-every", "bls-backend", "para", "byzantine-paras", "para-policy", "para-height", "para-outages", "shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms", "xfer-rate", "invalid", "load-ms", "settle-ms", "stand-in"];
-const SHARD_FLAGS = ["shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms", "xfer-rate", "invalid", "load-ms", "settle-ms", "stand-in"];
+const FLAGS = ["validators", "seeds", "seed", "scenario", "views", "byzantine", "json", "quiet", "bls-every", "bls-backend", "para", "byzantine-paras", "para-policy", "para-height", "para-outages", "shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms", "xfer-rate", "invalid", "load-ms", "settle-ms", "stand-in", "spares"];
+const SHARD_FLAGS = ["shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms", "xfer-rate", "invalid", "load-ms", "settle-ms", "stand-in", "spares"];
 
 function parseKinds(s: string): readonly ScenarioKind[] | "random" {
   if (s === "random") return "random";
@@ -73,8 +75,10 @@ export async function simCommand(argv: string[]): Promise<number> {
   // "cross-shard" is a workload, not a fault: the other kinds listed (default random) are each shard's faults.
   const scenarioParts = scenario.split(",").map((k) => k.trim());
   const crossShard = scenarioParts.includes("cross-shard");
-  const faultText = scenarioParts.filter((k) => k !== "cross-shard").join(",");
-  const kinds = parseKinds(crossShard && faultText === "" ? "random" : faultText);
+  // "reconfig" is a workload too: validator-set changes every 20 views (src/sim/reconfig.ts) under the other kinds.
+  const reconfig = scenarioParts.includes("reconfig");
+  const faultText = scenarioParts.filter((k) => k !== "cross-shard" && k !== "reconfig").join(",");
+  const kinds = parseKinds((crossShard || reconfig) && faultText === "" ? "random" : faultText);
   if (crossShard && !args.flags.has("shards")) throw new UsageError("--scenario cross-shard needs --shards S");
   const json = stringFlag(args, "json");
   const quiet = args.flags.get("quiet") === true;
@@ -100,6 +104,10 @@ export async function simCommand(argv: string[]): Promise<number> {
     return paraSim(args, { validators, seeds, firstSeed, views, byzantine, scenario, kinds, json, quiet, para });
   }
   for (const f of ["byzantine-paras", "para-policy", "para-height", "para-outages"]) if (args.flags.has(f)) throw new UsageError(`--${f} needs --para`);
+  const spares = intFlag(args, "spares");
+  if (spares !== undefined && !reconfig) throw new UsageError("--spares needs --scenario reconfig");
+  if (reconfig && (spares ?? 1) < 1) throw new UsageError("--spares must be >= 1");
+  const reconfigOpts = reconfig ? { bls: backend ?? (await loadBlsBackend(blsBackendName)), spares: spares ?? 1, everyViews: 20 } : undefined;
 
   let lastReport = performance.now();
   const cpu0 = process.cpuUsage();
@@ -111,6 +119,7 @@ export async function simCommand(argv: string[]): Promise<number> {
     kinds,
     views,
     ...(byzantine !== undefined ? { byzantine } : {}),
+    ...(reconfigOpts !== undefined ? { reconfig: reconfigOpts } : {}),
     cryptoFor: (seed, i) => (backend !== null && i % blsEvery === 0 ? blsSimCrypto(backend, validators, seed) : undefined),
     onProgress: (done, s) => {
       if (quiet || performance.now() - lastReport < 2_000) return;
@@ -122,7 +131,7 @@ export async function simCommand(argv: string[]): Promise<number> {
   const cpu = process.cpuUsage(cpu0);
   summary.cpuMs = (cpu.user + cpu.system) / 1000;
   const replay = (seed: number, crypto: string): string =>
-    `quire sim --validators ${validators} --seeds 1 --seed ${seed} --scenario ${scenario} --views ${views}${byzantine !== undefined ? ` --byzantine ${byzantine}` : ""}${crypto.startsWith("bls-") ? ` --bls-every 1 --bls-backend ${blsBackendName}` : ""}`;
+    `quire sim --validators ${validators} --seeds 1 --seed ${seed} --scenario ${scenario} --views ${views}${spares !== undefined ? ` --spares ${spares}` : ""}${byzantine !== undefined ? ` --byzantine ${byzantine}` : ""}${crypto.startsWith("bls-") ? ` --bls-every 1 --bls-backend ${blsBackendName}` : ""}`;
   process.stdout.write(report(summary, { validators, scenario, views, byzantine }));
   for (const f of summary.failures) {
     process.stdout.write(`\nFAILED seed ${f.seed} (${f.crypto}): ${f.plan}\n  replay: ${replay(f.seed, f.crypto)}\n`);
@@ -150,6 +159,7 @@ function report(s: SweepSummary, c: { validators: number; scenario: string; view
     `  virtual     ${(s.virtualMs / 1000).toFixed(1)} s simulated in ${(s.wallMs / 1000).toFixed(2)} s wall`,
     `  commit latency (proposal to commit, mean): ${s.commitLatencyMs.first.toFixed(1)} ms at the first replica, ${s.commitLatencyMs.all.toFixed(1)} ms over all`,
     `  first commit after GST: worst ${s.maxFirstCommitAfterGstMs === null ? "n/a" : `${Math.round(s.maxFirstCommitAfterGstMs)} ms`}`,
+    ...(s.reconfig === null ? [] : [`  set changes ${fmt(s.reconfig.changes)} submitted, ${fmt(s.reconfig.switches)} epoch switches at honest replicas, up to epoch ${s.reconfig.maxEpoch}`]),
     `  violations  ${s.violations}${s.failures.length > 0 ? ` in ${s.failures.length} failing seed(s)` : ""}`,
     "",
   ].join("\n");

@@ -10,7 +10,11 @@
  *     "keyFile": "node0/validator.key",
  *     "dataDir": "node0/data",
  *     "p2p":  { "host": "127.0.0.1", "port": 26600 },            where this node listens for validators
- *     "peers": [{ "host": "127.0.0.1", "port": 26600 }, ...],    every validator's p2p address, in genesis order
+ *     "peers": [{ "host": "127.0.0.1", "port": 26600 }, ...],    every validator's p2p address, in registry order:
+ *                                                                the genesis validators, then (with the validators
+ *                                                                module) validators added later, each with its
+ *                                                                "publicKey" (96 hex) — a validator waiting to be
+ *                                                                added lists itself there
  *     "rpc":  { "host": "127.0.0.1", "port": 26700 },
  *     "mempool": { "maxTxs": 20000, "maxBytes": 67108864 },
  *     "block": { "maxTxs": 4096, "maxBytes": 4194304, "minIntervalMs": 50, "emptyIntervalMs": 250 },
@@ -30,6 +34,7 @@ import type { HashBackend } from "../crypto/hasher.js";
 import type { BlsBackendName } from "../crypto/bls/backend.js";
 import { MAX_CERT_SIGNERS, MAX_MESSAGE_BYTES, MAX_TX_BYTES, MAX_TXS_PER_BATCH, MAX_TXS_PER_BLOCK } from "../domain/limits.js";
 import { NodeError } from "./errors.js";
+import { toHex } from "../util/bytes.js";
 import { FieldReader, join, parseJsonDocument, readConfigFile } from "./fields.js";
 import { DEFAULT_RPC_LIMITS, resolveRpcLimits } from "../rpc/server.js";
 import type { RpcLimits } from "../rpc/server.js";
@@ -81,8 +86,11 @@ export interface NodeConfig {
   readonly keyFile: string;
   readonly dataDir: string;
   readonly p2p: HostPort;
-  /** Every validator's p2p address by index (this node's own entry is not dialled). */
-  readonly peers: readonly HostPort[];
+  /**
+   * Every validator's p2p address by registry index (this node's own entry is not dialled): the genesis validators,
+   * then validators added by a set change that this node knows at start, each with its public key.
+   */
+  readonly peers: readonly PeerConfig[];
   readonly rpc: RpcConfig;
   readonly mempool: { readonly maxTxs: number; readonly maxBytes: number };
   readonly block: BlockPolicy;
@@ -175,7 +183,7 @@ export function parseNodeConfig(text: string, file: string): NodeConfig {
   const p2p = hostPort(r, doc["p2p"], "p2p", false);
   const rpc = rpcConfig(r, doc["rpc"]);
   const list = r.array(doc, "peers", "", 1, MAX_CERT_SIGNERS);
-  const peers = list.map((p, i) => hostPort(r, p, join("peers", i), false));
+  const peers = list.map((p, i) => peerConfig(r, p, join("peers", i)));
   if (validatorIndex >= peers.length) r.fail("validatorIndex", `is ${validatorIndex} but peers lists only ${peers.length} validators`);
   const d = CONFIG_DEFAULTS;
   const m = r.optObject(doc, "mempool", "", ["maxTxs", "maxBytes"]);
@@ -221,6 +229,17 @@ export function rpcConfig(r: FieldReader, v: Json | undefined): RpcConfig {
   return { ...address, limits };
 }
 
+/** A peer: its address, and its BLS public key when it is not a genesis validator. */
+export interface PeerConfig extends HostPort {
+  readonly publicKey?: Uint8Array;
+}
+
+function peerConfig(r: FieldReader, v: Json | undefined, field: string): PeerConfig {
+  const o: JsonObject = r.object(v, field, ["host", "port", "publicKey"]);
+  const hp = { host: r.host(o, "host", field), port: r.int(o, "port", field, 1, 65_535) };
+  return o.publicKey === undefined ? hp : { ...hp, publicKey: r.hex(o, "publicKey", field, 48) };
+}
+
 export function hostPort(r: FieldReader, v: Json | undefined, field: string, zeroPortOk: boolean): HostPort {
   const o: JsonObject = r.object(v, field, ["host", "port"]);
   return { host: r.host(o, "host", field), port: r.int(o, "port", field, zeroPortOk ? 0 : 1, 65_535) };
@@ -236,7 +255,7 @@ export function nodeConfigJson(c: Omit<NodeConfig, "file">): Record<string, unkn
     keyFile: c.keyFile,
     dataDir: c.dataDir,
     p2p: { ...c.p2p },
-    peers: c.peers.map((p) => ({ ...p })),
+    peers: c.peers.map((p) => (p.publicKey === undefined ? { host: p.host, port: p.port } : { host: p.host, port: p.port, publicKey: toHex(p.publicKey) })),
     rpc: { ...c.rpc },
     mempool: { ...c.mempool },
     block: { ...c.block },

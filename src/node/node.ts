@@ -43,7 +43,9 @@ import { DEFAULT_CATCH_UP } from "./catchUp.js";
 import { maxFaulty } from "../domain/quorum.js";
 import { viewDuration } from "../consensus/pacemaker.js";
 import type { SignerSetCodec } from "../consensus/scheme.js";
-import type { EpochShell } from "./epochShell.js";
+import type { EpochSet, EpochShell } from "./epochShell.js";
+import type { EpochCrypto } from "./consensusStack.js";
+import { observerSigner } from "../consensus/signing.js";
 import { buildConsensusStack } from "./consensusStack.js";
 import type { LeaderElection } from "../consensus/leaderElection.js";
 import type { EvidenceReport } from "../consensus/validation/evidence.js";
@@ -90,8 +92,9 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
 
   private app!: BuiltApplication;
   private readonly pool: PooledBlsVerifier;
-  private readonly precheckVerifier: CachingVerifier;
-  private readonly precheck: PooledPrecheck;
+  /** The running epoch's verdict cache and precheck (replaced at each epoch: they hold its keys and domain). */
+  private precheckVerifier: CachingVerifier;
+  private precheck: PooledPrecheck;
   private readonly penalties: PeerPenalties;
   private readonly locks: readonly FileLock[];
   /** Acknowledged client txs, durable before their 202 (txJournal.ts). */
@@ -134,6 +137,8 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
     const n = genesis.validators.length;
     const self = config.validatorIndex;
     const publicKeys = genesis.validators.map((v) => v.publicKey);
+    // The transport's peers: the genesis validators, then validators added later that the config lists with keys.
+    const transportPeers = config.peers.map((p, i) => ({ publicKey: i < n ? publicKeys[i]! : p.publicKey!, address: { host: p.host, port: p.port } }));
     // Built first (the pool reports into it); the sources are read only at scrape time, when every part exists.
     const registry = (this.registry = new Registry());
     this.metrics = createMetrics(registry, {
@@ -159,17 +164,25 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
       {
         self,
         chainId: genesis.chainIdBytes,
-        validators: publicKeys.map((publicKey, i) => ({ publicKey, address: config.peers[i] })),
+        validators: transportPeers,
         listen: config.p2p,
       },
       { identity: blsLinkIdentity(backend, key), verify: blsLinkVerify(this.pool) },
     );
     const signerSets = (this.signerSets = bitmapSignerSets());
     this.notCommittingAfterMs = notCommittingThresholdMs(genesis.consensus.baseTimeoutMs, config.block.emptyIntervalMs);
-    const certs = new SchemeCertificates({ chainId: genesis.chainIdBytes, validatorCount: n }, new BlsScheme(backend, publicKeys), signerSets);
-    // One verdict cache: the pool's precheck fills it, validation reads it.
-    const verifier = (this.precheckVerifier = new CachingVerifier(certs));
-    const precheck = (this.precheck = new PooledPrecheck({ chainId: genesis.chainIdBytes, publicKeys }, { backend, pool: this.pool, signerSets, cache: verifier }));
+    // Each epoch's certificates over its set's keys, signing under its domain (epoch 0: the genesis set and chain id).
+    // One verdict cache per epoch: the pool's precheck fills it, validation reads it.
+    const epochCrypto = (set: { readonly domain: Uint8Array; readonly publicKeys: readonly Uint8Array[]; readonly members: readonly number[]; readonly self: number }): EpochCrypto => {
+      const certificates = new SchemeCertificates({ chainId: set.domain, validatorCount: set.members.length }, new BlsScheme(backend, set.publicKeys), signerSets);
+      const verifier = (this.precheckVerifier = new CachingVerifier(certificates));
+      const precheck = (this.precheck = new PooledPrecheck({ chainId: set.domain, publicKeys: set.publicKeys }, { backend, pool: this.pool, signerSets, cache: verifier }));
+      const signer = set.self < set.members.length ? blsSigner(backend, key.secretKey, set.self) : observerSigner(set.self);
+      return { certificates, validationVerifier: verifier, signer, precheck };
+    };
+    const genesisCrypto = epochCrypto({ domain: genesis.chainIdBytes, publicKeys, members: publicKeys.map((_, i) => i), self });
+    this.precheckVerifier = genesisCrypto.validationVerifier as CachingVerifier;
+    this.precheck = genesisCrypto.precheck as PooledPrecheck;
     // The consensus clock also stamps blocks: milliseconds since the Unix epoch.
     const scheduler = new SystemScheduler(Date.now);
     // Peers that keep earning penalties are banned by the transport, not only muted (penalties.ts has the policy).
@@ -191,10 +204,10 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
       },
       {
         store,
-        certificates: certs,
-        validationVerifier: verifier,
-        signer: blsSigner(backend, key.secretKey, self),
-        precheck,
+        ...genesisCrypto,
+        epochCrypto,
+        selfKey: key.publicKeyBytes,
+        onEpoch: (set) => this.onEpoch(set),
         transport: this.transport,
         scheduler,
         penalties: this.penalties,
@@ -204,7 +217,7 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
         metrics: shellMetrics(this.metrics),
         application: (committed) => {
           this.app = buildApplication(appSpecOf(genesis), { committed, bls: backend });
-          return this.app.app;
+          return { app: this.app.app, validators: this.app.validators };
         },
       },
     );
@@ -249,15 +262,22 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
     if (config.hash !== undefined) setDefaultHasher(createHasher(config.hash.backend));
     const backend = await loadBlsBackend(config.bls.backend);
     const genesis = await loadGenesis(config.genesisFile, backend);
-    if (config.peers.length !== genesis.validators.length) {
-      throw new NodeError("BAD_CONFIG", `${config.file}: peers: lists ${config.peers.length} validators but genesis has ${genesis.validators.length}`, { field: "peers", file: config.file });
+    const n = genesis.validators.length;
+    const changes = genesis.app.modules.includes("validators");
+    // Without the validators module the peers are exactly the genesis validators; with it, validators added later may
+    // follow, each with its key (a validator waiting to be added lists itself at the registry index it will get).
+    if (changes ? config.peers.length < n : config.peers.length !== n) {
+      throw new NodeError("BAD_CONFIG", `${config.file}: peers: lists ${config.peers.length} validators but genesis has ${n}`, { field: "peers", file: config.file });
     }
-    if (config.validatorIndex >= genesis.validators.length) {
-      throw new NodeError("BAD_CONFIG", `${config.file}: validatorIndex: ${config.validatorIndex} is not a validator of genesis (${genesis.validators.length} validators)`, { field: "validatorIndex", file: config.file });
-    }
+    config.peers.forEach((p, i) => {
+      if ((i < n) !== (p.publicKey === undefined)) {
+        throw new NodeError("BAD_CONFIG", `${config.file}: peers[${i}]: ${i < n ? "a genesis validator's key comes from genesis (no publicKey)" : "a validator added after genesis needs its publicKey"}`, { field: `peers.${i}.publicKey`, file: config.file });
+      }
+    });
     const key = await loadKeyFile(config.keyFile, backend);
-    if (!bytesEqual(key.publicKeyBytes, genesis.validators[config.validatorIndex]!.publicKey)) {
-      throw new NodeError("KEY_NOT_IN_GENESIS", `${config.keyFile}: its public key is not validators[${config.validatorIndex}] of ${config.genesisFile}`, { field: "keyFile", file: config.file });
+    const listed = config.validatorIndex < n ? genesis.validators[config.validatorIndex]!.publicKey : config.peers[config.validatorIndex]!.publicKey!;
+    if (!bytesEqual(key.publicKeyBytes, listed)) {
+      throw new NodeError("KEY_NOT_IN_GENESIS", `${config.keyFile}: its public key is not validators[${config.validatorIndex}] of ${config.validatorIndex < n ? config.genesisFile : config.file}`, { field: "keyFile", file: config.file });
     }
     const gHash = blockHasher()(genesisBlock(genesis).header);
     const store = await LmdbChainStore.open({ path: join(config.dataDir, "chain"), chainId: genesis.chainIdBytes, genesisHash: gHash });
@@ -447,15 +467,47 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
   }
 
   /**
-   * The validator set this node runs with: the genesis validators, one vote each, epoch 0. The one place the set is
-   * computed for the RPC, so validator-set changes by epoch change only this.
+   * The validator set this node runs with: the current epoch's members (registry indices), one vote each. Addresses
+   * are the config's for the validators it lists, else the one the change tx announced. The one place the set is
+   * computed for the RPC.
    */
   validatorSet(): ValidatorSetView {
     const self = this.config.validatorIndex;
+    const set = this.shell.epoch;
+    const registry = this.app?.validators?.registry() ?? null;
+    if (set === null || registry === null) {
+      return {
+        epoch: 0,
+        validators: this.genesis.validators.map((v, index) => ({ index, publicKey: v.publicKey, votingPower: 1, address: this.config.peers[index] ?? null, self: index === self })),
+      };
+    }
     return {
-      epoch: 0,
-      validators: this.genesis.validators.map((v, index) => ({ index, publicKey: v.publicKey, votingPower: 1, address: this.config.peers[index] ?? null, self: index === self })),
+      epoch: set.epoch,
+      validators: set.members.map((index) => {
+        const p = this.config.peers[index];
+        return { index, publicKey: registry[index]!.publicKey, votingPower: 1, address: p === undefined ? registry[index]!.address : { host: p.host, port: p.port }, self: index === self };
+      }),
     };
+  }
+
+  /**
+   * A new epoch started: every registry entry becomes a transport peer (a validator added by a change is dialled at
+   * the address it announced). Registry indices are transport peer ids, so an entry must land on its own index.
+   */
+  private onEpoch(set: EpochSet): void {
+    this.logger.info("validator set", { epoch: set.epoch, startHeight: set.startHeight, members: set.members.join(","), member: set.self < set.members.length });
+    const registry = this.app?.validators?.registry() ?? [];
+    for (const e of registry) {
+      const known = this.transport.peerIndexOf(e.publicKey);
+      if (known === e.index) continue;
+      // The transport's ids are the validators it lists, this node included.
+      const next = this.transport.peers.length + 1;
+      if (known !== undefined || e.index !== next || e.address === null) {
+        this.logger.error("a registry entry cannot become a transport peer at its index", { index: e.index, known: known ?? null, transportPeers: next });
+        continue;
+      }
+      this.transport.addPeer({ publicKey: e.publicKey, address: e.address });
+    }
   }
 
   effectiveConfig(): Record<string, unknown> {

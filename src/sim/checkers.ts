@@ -28,6 +28,8 @@ export interface CommitRecord {
   readonly at: number;
   /** The block's timestamp: when its proposer proposed it (virtual ms). */
   readonly proposedAt: number;
+  /** The signer bitmap of the QC it was committed with (positions in its epoch's set). */
+  readonly qcSigners: Uint8Array;
 }
 
 export type ViolationKind = "safety" | "validity" | "liveness" | "para";
@@ -80,6 +82,15 @@ export class RunRecorder {
     if (u !== null) this.unpersisted(instance, u.kind, u.view, at);
   }
 
+  /** Validator-set epochs each instance started (reconfig runs), in order, restarts included. */
+  readonly epochs = new Map<number, { readonly epoch: number; readonly startHeight: number; readonly members: string }[]>();
+
+  epochStarted(instance: number, epoch: number, startHeight: number, members: readonly number[]): void {
+    let log = this.epochs.get(instance);
+    if (log === undefined) this.epochs.set(instance, (log = []));
+    log.push({ epoch, startHeight, members: members.join(",") });
+  }
+
   proposed(hash: Uint8Array): void {
     this.proposals.add(toHex(hash));
   }
@@ -101,7 +112,7 @@ export class RunRecorder {
         this.canon.set(key, c);
       }
       const h = b.block.header;
-      log.push({ height: h.height, view: h.view, hash: c.hash, parent: c.parent, at, proposedAt: h.timestampMs });
+      log.push({ height: h.height, view: h.view, hash: c.hash, parent: c.parent, at, proposedAt: h.timestampMs, qcSigners: b.qc.signers });
       out.push(c.block);
       this.trace?.push({ at, instance, kind: "commit", view: h.view, text: `height ${h.height} ${c.hash.slice(0, 12)}` });
     }
@@ -166,6 +177,32 @@ export function checkSafety(rec: RunRecorder, honest: readonly number[]): Violat
           message: `height ${c.height}: replica ${first.instance} committed ${first.hash.slice(0, 16)} but replica ${i} committed ${c.hash.slice(0, 16)}`,
           instances: [first.instance, i],
           height: c.height,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Epochs (reconfig runs): every honest replica that started epoch k started it at the same height with the same
+ * members, and epochs follow each other in order at each replica (a restart may start its current one again).
+ */
+export function checkEpochs(rec: RunRecorder, honest: readonly number[]): Violation[] {
+  const canon = new Map<number, { startHeight: number; members: string; instance: number }>();
+  const out: Violation[] = [];
+  for (const i of honest) {
+    let last = -1;
+    for (const e of rec.epochs.get(i) ?? []) {
+      if (e.epoch < last) out.push({ kind: "safety", message: `replica ${i} started epoch ${e.epoch} after epoch ${last}`, instances: [i] });
+      last = Math.max(last, e.epoch);
+      const first = canon.get(e.epoch);
+      if (first === undefined) canon.set(e.epoch, { startHeight: e.startHeight, members: e.members, instance: i });
+      else if (first.startHeight !== e.startHeight || first.members !== e.members) {
+        out.push({
+          kind: "safety",
+          message: `epoch ${e.epoch}: replica ${first.instance} started it at height ${first.startHeight} with members [${first.members}], replica ${i} at height ${e.startHeight} with [${e.members}]`,
+          instances: [first.instance, i],
         });
       }
     }

@@ -6,6 +6,7 @@ import type { TraceEvent, Violation } from "./checkers.js";
 import { describePlan } from "./scenario.js";
 import type { ScenarioKind } from "./scenario.js";
 import { runSimulation } from "./simulation.js";
+import type { ReconfigOptions } from "./reconfig.js";
 import type { SimCrypto, SimResult } from "./simulation.js";
 
 export interface SweepOptions {
@@ -23,6 +24,8 @@ export interface SweepOptions {
   readonly onProgress?: (done: number, summary: SweepSummary) => void;
   /** Wall clock for `wallMs` (the CLI passes performance.now; the simulator itself never reads real time). */
   readonly clock?: () => number;
+  /** Validator-set changes in every run (reconfig.ts): `quire sim --scenario reconfig`. */
+  readonly reconfig?: ReconfigOptions;
 }
 
 export interface SweepFailure {
@@ -54,10 +57,12 @@ export interface SweepSummary {
   /** Mean proposal-to-commit latency: at the first replica to commit each block, and over every honest commit. */
   commitLatencyMs: { first: number; all: number };
   failures: SweepFailure[];
+  /** Reconfig sweeps: changes submitted, and epoch switches at honest replicas, summed over runs. */
+  reconfig: { changes: number; switches: number; maxEpoch: number } | null;
 }
 
 export function runSweep(opts: SweepOptions): SweepSummary {
-  const s: SweepSummary = { runs: 0, commits: 0, views: 0, messages: 0, violations: 0, schemes: {}, virtualMs: 0, wallMs: 0, cpuMs: 0, maxFirstCommitAfterGstMs: null, commitLatencyMs: { first: 0, all: 0 }, failures: [] };
+  const s: SweepSummary = { runs: 0, commits: 0, views: 0, messages: 0, violations: 0, schemes: {}, virtualMs: 0, wallMs: 0, cpuMs: 0, maxFirstCommitAfterGstMs: null, commitLatencyMs: { first: 0, all: 0 }, failures: [], reconfig: opts.reconfig === undefined ? null : { changes: 0, switches: 0, maxEpoch: 0 } };
   const lat = { blocks: 0, firstSumMs: 0, commits: 0, allSumMs: 0 };
   const maxFailures = opts.maxFailures ?? 5;
   const clock = opts.clock ?? ((): number => 0);
@@ -65,10 +70,15 @@ export function runSweep(opts: SweepOptions): SweepSummary {
   for (let i = 0; i < opts.seeds; i++) {
     const seed = (opts.firstSeed + i) >>> 0;
     const crypto = opts.cryptoFor?.(seed, i);
-    const base = { validators: opts.validators, seed, kinds: opts.kinds, views: opts.views, byzantine: opts.byzantine, crypto };
+    const base = { validators: opts.validators, seed, kinds: opts.kinds, views: opts.views, byzantine: opts.byzantine, crypto, reconfig: opts.reconfig };
     const r = runSimulation(base);
     s.runs++;
     s.commits += r.committedHeight;
+    if (s.reconfig !== null && r.reconfig !== null) {
+      s.reconfig.changes += r.reconfig.changes;
+      s.reconfig.switches += r.reconfig.switches;
+      s.reconfig.maxEpoch = Math.max(s.reconfig.maxEpoch, r.reconfig.maxEpoch);
+    }
     s.views += r.maxView;
     s.messages += r.messages;
     s.virtualMs += r.endMs;

@@ -216,7 +216,10 @@ export class SimReplica {
                 const epochCache = new CachingVerifier(c.certificates);
                 return { certificates: c.certificates, signer: c.signer, validationVerifier: epochCache, precheck: new InlinePrecheck({ validatorCount: set.members.length }, { verifier: c.certificates, cache: epochCache, hashBlock: d.hashBlock }) };
               },
-        onEpoch: (set) => d.recorder.event(d.scheduler.now(), d.instance, "epoch", set.epoch, `from height ${set.startHeight}: members ${set.members.join(",")}${set.self < set.members.length ? "" : " (observer)"}`),
+        onEpoch: (set) => {
+          d.recorder.epochStarted(d.instance, set.epoch, set.startHeight, set.members);
+          d.recorder.event(d.scheduler.now(), d.instance, "epoch", set.epoch, `from height ${set.startHeight}: members ${set.members.join(",")}${set.self < set.members.length ? "" : " (observer)"}`);
+        },
       },
     );
     this.booting = false;

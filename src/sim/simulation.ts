@@ -14,7 +14,7 @@ import type { SignatureScheme, SignerSetCodec } from "../consensus/scheme.js";
 import { SchemeCertificates } from "../consensus/scheme.js";
 import type { ConsensusSigner } from "../consensus/signing.js";
 import type { TxRootFn } from "../consensus/validation/context.js";
-import { checkLiveness, checkSafety, checkValidity, commitLatency, RunRecorder } from "./checkers.js";
+import { checkEpochs, checkLiveness, checkSafety, checkValidity, commitLatency, RunRecorder } from "./checkers.js";
 import type { CommitLatency, TraceEvent, Violation } from "./checkers.js";
 import { InsecureTestScheme } from "./insecureTestScheme.js";
 import { bitmapSignerSets } from "../consensus/adapters/bitmapSignerSets.js";
@@ -358,6 +358,7 @@ export class Simulation {
     const honestSet = new Set(this.honest);
     const violations: Violation[] = [
       ...checkSafety(recorder, this.honest),
+      ...checkEpochs(recorder, this.honest),
       ...checkValidity(recorder, this.honest, toHex(this.replicas[0]!.deps.hashBlock(this.genesis.header))),
       ...recorder.unpersistedSends.filter((v) => honestSet.has(v.instances[0]!)).slice(0, 5),
     ];

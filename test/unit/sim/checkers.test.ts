@@ -114,7 +114,7 @@ test("validity: a block committed twice is reported as such, even when its recor
   const rec = recorder(1, main);
   rec.committed(0, main, 1);
   // The first block again, as if at height 3 on top of height 2: every link check passes, only the repetition is wrong.
-  const again: CommitRecord = { height: 3, view: 3, hash: toHex(main[0]!.hash), parent: toHex(main[1]!.hash), at: 2, proposedAt: 1 };
+  const again: CommitRecord = { height: 3, view: 3, hash: toHex(main[0]!.hash), parent: toHex(main[1]!.hash), at: 2, proposedAt: 1, qcSigners: new Uint8Array(0) };
   rec.commits[0]!.push(again);
   const v = checkValidity(rec, [0], GENESIS);
   assert.deepEqual(kinds(v), ["validity"]);
@@ -137,7 +137,7 @@ test("validity: a skipped height is reported even when the parent link is right"
   const rec = recorder(1, main);
   rec.committed(0, [main[0]!], 1);
   // Height 3's record with its parent rewritten to height 1: only the height breaks the chain.
-  rec.commits[0]!.push({ height: 3, view: 3, hash: toHex(main[2]!.hash), parent: toHex(main[0]!.hash), at: 2, proposedAt: 1 });
+  rec.commits[0]!.push({ height: 3, view: 3, hash: toHex(main[2]!.hash), parent: toHex(main[0]!.hash), at: 2, proposedAt: 1, qcSigners: new Uint8Array(0) });
   const v = checkValidity(rec, [0], GENESIS);
   assert.deepEqual(kinds(v), ["validity"]);
   assert.equal(v[0]!.height, 3);
