@@ -69,6 +69,13 @@ interface SourceRecord {
 
 const OK: AdmissionVerdict = { ok: true };
 
+function checkAdmissionOptions(opts: AdmissionOptions): AdmissionOptions {
+  if (!(opts.maxPending >= 1 && opts.maxPendingPerSource >= 1 && opts.reservedForNewSources >= 0 && opts.reservedForNewSources < opts.maxPending)) {
+    throw new RangeError("admission: need maxPending >= 1, maxPendingPerSource >= 1, 0 <= reservedForNewSources < maxPending");
+  }
+  return opts;
+}
+
 /**
  * The admission table. Pure bookkeeping on an injected clock: the transport calls `admit` from the upgrade handler,
  * `opened` when the socket exists, and `closed` with the outcome when its handshake ends one way or the other.
@@ -79,13 +86,26 @@ export class Admission {
   private readonly records = new Map<string, SourceRecord>();
   private readonly trusted = new Set<string>();
 
+  private o: AdmissionOptions;
+
   constructor(
-    readonly opts: AdmissionOptions,
+    opts: AdmissionOptions,
     private readonly now: () => number,
   ) {
-    if (!(opts.maxPending >= 1 && opts.maxPendingPerSource >= 1 && opts.reservedForNewSources >= 0 && opts.reservedForNewSources < opts.maxPending)) {
-      throw new RangeError("admission: need maxPending >= 1, maxPendingPerSource >= 1, 0 <= reservedForNewSources < maxPending");
-    }
+    this.o = checkAdmissionOptions(opts);
+  }
+
+  /** The policy in force. */
+  get opts(): AdmissionOptions {
+    return this.o;
+  }
+
+  /**
+   * Replaces the policy; connections already pending and source records are kept and judged by the new caps from the
+   * next `admit` on. The transport raises the per-source cap this way when validators join at runtime.
+   */
+  setOptions(opts: AdmissionOptions): void {
+    this.o = checkAdmissionOptions(opts);
   }
 
   /** Connections mid-handshake, all sources. */

@@ -9,8 +9,11 @@ import { MAX_MESSAGE_BYTES } from "../domain/limits.js";
  * with seeded fault injection); both pass the same compliance suite (test/unit/net/transportCompliance.ts).
  *
  * Semantics shared by every implementation:
- * - Peers are validator indices (`PeerId`) in the genesis validator list. A transport never sends to itself:
- *   `broadcast` excludes `self`, and `send(self, …)` throws `NetError("UNKNOWN_PEER")`.
+ * - Peers are validator indices (`PeerId`) in the validator registry: the genesis validators are 0..n−1 and each
+ *   validator a validator-set change adds takes the next index; indices are never reused or renumbered. A transport
+ *   never sends to itself: `broadcast` excludes `self`, and `send(self, …)` throws `NetError("UNKNOWN_PEER")`.
+ * - A transport that supports it (`addPeer`) learns validators added after it was built; the others know their
+ *   validators from construction on.
  * - Delivery is best effort and at most once per send: a message may be lost when a link drops (the node recovers
  *   through consensus timeouts and sync), but is never delivered twice unless a fault injector duplicates it.
  * - Without injected faults, messages of one priority class from one sender to one receiver arrive in send order.
@@ -49,6 +52,19 @@ export const PRIORITY_NAMES: readonly string[] = ["consensus", "sync", "gossip"]
 /** Result of a `send`: queued (possibly displacing older gossip), or refused because the class queue is full. */
 export const SendStatus = { Queued: 0, Rejected: 1 } as const;
 export type SendStatus = (typeof SendStatus)[keyof typeof SendStatus];
+
+/** Where a validator listens. */
+export interface PeerAddress {
+  host: string;
+  port: number;
+}
+
+/** One validator as the transport sees it; its index in the registry is its `PeerId`. */
+export interface ValidatorEntry {
+  publicKey: Uint8Array;
+  /** Where it listens; may be set later (`UwsTransport.setPeerAddress`). Only needed for validators we dial. */
+  address?: PeerAddress;
+}
 
 /** The events a transport reports to its owner (the node). Handlers must not throw. */
 export interface TransportHandler {
@@ -121,7 +137,7 @@ export interface TransportStats {
 export interface Transport {
   /** This node's validator index. */
   readonly self: PeerId;
-  /** Every other validator index, ascending. */
+  /** Every other validator index, ascending; grows when `addPeer` adds one. */
   readonly peers: readonly PeerId[];
   /** Largest payload `send` accepts, in bytes. */
   readonly maxMessageBytes: number;
@@ -158,6 +174,17 @@ export interface Transport {
   queuedBytes(peer: PeerId): number;
   /** A snapshot of the counters. */
   stats(): TransportStats;
+
+  /**
+   * Adds the validator a validator-set change appended to the registry, at the next index (one past the highest
+   * known so far, self included), and returns that index; from then on it is a peer like the others (links, queues,
+   * `peers`). Works before `start()` and while started; throws `NetError("NOT_STARTED")` once stopping or stopped,
+   * and `NetError("BAD_CONFIG")` for a key already present (nothing changes). Optional: only transports whose
+   * validator set can change at runtime have it.
+   */
+  addPeer?(entry: ValidatorEntry): PeerId;
+  /** The index of `publicKey` (self included), or undefined: lets the node skip keys it already added. */
+  peerIndexOf?(publicKey: Uint8Array): PeerId | undefined;
 }
 
 export type NetErrorCode =

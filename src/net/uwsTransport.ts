@@ -14,6 +14,14 @@
  *   `linkClosed`).
  * - `ban(peer, ms)`: the node's penalties disconnect a validator that keeps misbehaving and refuse its handshakes
  *   (close code BANNED) until the ban expires; we do not dial it meanwhile.
+ * - Validators join at runtime: a validator-set change appends a validator to the registry (genesis validators are
+ *   0..n−1, the next added key gets n, and so on; indices are stable, and peer ids are those indices), and the node
+ *   calls `addPeer` so links to it come up without a restart. A joiner always takes an index above every validator
+ *   already known, so the usual rule (the lower index dials) has every existing validator dial the newcomer, and the
+ *   newcomer — built with its future index as `self` and the registry up to it in `validators` — dials none of them:
+ *   it listens, and each link comes up when that validator adds it (until then the validator does not know its key,
+ *   so it neither dials it nor accepts it). What scales with the validator count (admission's per-source cap) is
+ *   recomputed on each add; the proof budget and the dial direction depend on indices alone.
  *
  * Start one:
  *   const t = new UwsTransport({ self, chainId, validators, listen: { host: "127.0.0.1", port: 0 } }, { identity, verify });
@@ -43,23 +51,14 @@ import { WsClientSocket } from "./link/wsClient.js";
 import { DEFAULT_QUEUE_LIMITS, MIN_FRAME_BYTES, PeerQueue } from "./peerQueue.js";
 import type { QueueLimits } from "./peerQueue.js";
 import { checkPriority, DEFAULT_MAX_MESSAGE_BYTES, NetError, Priority, SendStatus } from "./transport.js";
-import type { PeerId, PeerStats, RefusalCode, Transport, TransportHandler, TransportStats } from "./transport.js";
+import type { PeerAddress, PeerId, PeerStats, RefusalCode, Transport, TransportHandler, TransportStats, ValidatorEntry } from "./transport.js";
 
-export interface PeerAddress {
-  host: string;
-  port: number;
-}
-
-/** One validator as the transport sees it; the array index is its `PeerId`. */
-export interface ValidatorEntry {
-  publicKey: Uint8Array;
-  /** Where it listens; may be set later with `setPeerAddress`. Only needed for validators we dial. */
-  address?: PeerAddress;
-}
+export type { PeerAddress, ValidatorEntry };
 
 export interface UwsTransportOptions {
   self: PeerId;
   chainId: Uint8Array;
+  /** The registry as known at construction, indexed by `PeerId`; `validators[self]` is our key. More via `addPeer`. */
   validators: readonly ValidatorEntry[];
   listen: PeerAddress;
   /** WebSocket route path. */
@@ -196,8 +195,14 @@ export class UwsTransport implements Transport, LinkOwner {
   private readonly listenAt: PeerAddress;
   private readonly backoff: BackoffOptions;
   private readonly random: () => number;
+  /** Indexed by `PeerId`, self's entry undefined; its length is the registry size known here (`addPeer` appends). */
   private readonly slots: (PeerSlot | undefined)[] = [];
   private readonly byKey = new Map<string, PeerId>();
+  /** What `peers` shows. */
+  private readonly peerList: PeerId[] = [];
+  private readonly queueLimits: QueueLimits;
+  /** The caller's admission overrides, kept to recompute the policy as validators join. */
+  private readonly admissionOverrides: Partial<Omit<AdmissionOptions, "maxPending">> | undefined;
   /** Listener-side links still in their handshake, with their admission source. */
   private readonly pendingInbound = new Map<Link, string>();
   private readonly admission: Admission;
@@ -232,37 +237,17 @@ export class UwsTransport implements Transport, LinkOwner {
     this.frameAuth = modules.frameAuth ?? authenticateFrames;
     this.timings = { handshakeTimeoutMs: o.handshakeTimeoutMs, proofTimeoutMs: o.proofTimeoutMs, pingIntervalMs: o.pingIntervalMs, idleTimeoutMs: o.idleTimeoutMs };
     this.proofBudget = new ProofBudget(DEFAULT_PROOF_BUDGET, () => this.scheduler.now());
+    this.admissionOverrides = opts.admission;
     this.admission = new Admission(admissionOptions(o.maxPendingHandshakes, opts.validators.length, opts.admission), () => this.scheduler.now());
-    const peers: PeerId[] = [];
+    this.queueLimits = opts.queueLimits ?? DEFAULT_QUEUE_LIMITS;
+    this.peers = this.peerList;
     opts.validators.forEach((v, i) => {
       const k = toHex(v.publicKey);
       if (this.byKey.has(k)) throw new NetError("BAD_CONFIG", `validators ${this.byKey.get(k)} and ${i} share a public key`);
       this.byKey.set(k, i);
-      if (i === opts.self) {
-        this.slots.push(undefined);
-        return;
-      }
-      peers.push(i);
-      this.slots.push({
-        id: i,
-        publicKey: v.publicKey,
-        address: v.address,
-        queue: new PeerQueue(opts.queueLimits ?? DEFAULT_QUEUE_LIMITS),
-        link: undefined,
-        dialing: undefined,
-        reconnectTimer: undefined,
-        attempt: 0,
-        flushScheduled: false,
-        blocked: false,
-        hadQueued: false,
-        flagged: false,
-        connects: 0,
-        bannedUntil: 0,
-        connectedSince: -1,
-        lastReceivedAt: -1,
-      });
+      if (i === opts.self) this.slots.push(undefined);
+      else this.pushPeer(v);
     });
-    this.peers = peers;
     for (const v of opts.validators) this.trustAddress(v.address);
     this.ctx = {
       self: opts.self,
@@ -357,6 +342,30 @@ export class UwsTransport implements Transport, LinkOwner {
     for (const s of this.slots) s?.queue.clear();
     this.closeWaiters = [];
     this.state = "stopped";
+  }
+
+  /**
+   * Adds the validator a validator-set change appended to the registry (`Transport.addPeer`): it gets the next index
+   * (the registry size known so far), its address is trusted as a configured validator's is, and — once started, when
+   * the lower index dials, which is always us since it is the highest index — it is dialled now.
+   */
+  addPeer(entry: ValidatorEntry): PeerId {
+    if (this.state === "stopping" || this.state === "stopped") throw new NetError("NOT_STARTED", "transport is stopped");
+    const k = toHex(entry.publicKey);
+    const had = this.byKey.get(k);
+    if (had !== undefined) throw new NetError("BAD_CONFIG", `public key already belongs to validator ${had}`);
+    const s = this.pushPeer(entry);
+    this.byKey.set(k, s.id);
+    this.trustAddress(entry.address);
+    // More validators may share one source address (a local cluster): the per-source cap follows the count.
+    this.admission.setOptions(admissionOptions(this.o.maxPendingHandshakes, this.slots.length, this.admissionOverrides));
+    if (this.state === "started" && this.weDial(s.id)) this.dial(s);
+    return s.id;
+  }
+
+  /** The index of `publicKey` (self included), or undefined. */
+  peerIndexOf(publicKey: Uint8Array): PeerId | undefined {
+    return this.byKey.get(toHex(publicKey));
   }
 
   /** Sets (or changes) where a validator listens; dials it now if it is ours to dial and not connected. */
@@ -556,6 +565,31 @@ export class UwsTransport implements Transport, LinkOwner {
   }
 
   // ---- internals ----
+
+  /** Appends a peer slot (and its id to `peers`) at the next index. */
+  private pushPeer(v: ValidatorEntry): PeerSlot {
+    const s: PeerSlot = {
+      id: this.slots.length,
+      publicKey: v.publicKey,
+      address: v.address,
+      queue: new PeerQueue(this.queueLimits),
+      link: undefined,
+      dialing: undefined,
+      reconnectTimer: undefined,
+      attempt: 0,
+      flushScheduled: false,
+      blocked: false,
+      hadQueued: false,
+      flagged: false,
+      connects: 0,
+      bannedUntil: 0,
+      connectedSince: -1,
+      lastReceivedAt: -1,
+    };
+    this.slots.push(s);
+    this.peerList.push(s.id);
+    return s;
+  }
 
   private slot(peer: PeerId): PeerSlot {
     const s = this.slots[peer];
