@@ -218,6 +218,34 @@ test("a listener: idle connections from one address fill only that address's slo
   }
 });
 
+test("a listener: the per-source cap follows validators added at runtime (n − 1 of them may dial from one address)", async () => {
+  const two = [0, 1].map((i) => ({ publicKey: testIdentity(i).publicKey }));
+  const t = new UwsTransport({ self: 1, chainId: CHAIN_ID, validators: two, listen: { host: "127.0.0.1", port: 0 }, maxPendingHandshakes: 16, handshakeTimeoutMs: 60_000 }, { identity: testIdentity(1), verify: blstVerifyFn });
+  t.setHandler(new Recorder());
+  await t.start();
+  const held: WebSocket[] = [];
+  try {
+    const statuses = async (k: number) => {
+      const out: number[] = [];
+      for (let i = 0; i < k; i++) {
+        const u = await upgrade(t.listenPort, ATTACKER);
+        out.push(u.status);
+        held.push(u.ws);
+      }
+      return out;
+    };
+    // Two validators: the default cap of 4 per source.
+    assert.deepEqual(await statuses(5), [101, 101, 101, 101, 503]);
+    // Six validators: five may dial us from one host at once.
+    for (let i = 2; i < 6; i++) assert.equal(t.addPeer({ publicKey: testIdentity(i).publicKey }), i);
+    assert.deepEqual(await statuses(2), [101, 503]);
+    assert.equal(t.stats().admission.pendingHandshakes, 5);
+  } finally {
+    for (const ws of held) ws.terminate();
+    await t.stop();
+  }
+});
+
 test("a listener: an address whose handshakes keep failing is held unanswered (64 at most), then answered 429, for a back-off period; the validators' address is not", async () => {
   const t = await listener({ handshakeTimeoutMs: 60_000, admission: { failuresBeforeBackoff: 3, backoffBaseMs: 60_000 } });
   try {
