@@ -7,6 +7,8 @@ import { writeFollowers } from "../node/follow/followerNetwork.js";
 
 const USAGE = [
   "usage: quire init --validators N --dir DIR [--followers F] [--base-port P] [--hosts h1,h2,...] [--chain-id ID] [--bls-workers W] [--backend blst|noble|herumi] [--para TITLE [--para-nodes N] [--para-base-port P]]",
+  "  --spares K also writes DIR/node<N..N+K-1>: validators outside genesis, to add with `quire validators add`, in",
+  "  order (the genesis then runs the validators module: src/chain/app/validators/README.md)",
   "  --followers F also writes DIR/follower<k>/config.json: non-voting full nodes (src/node/follow/README.md) on RPC port",
   "  P + 2N + k, following validators k, k+1, ... (mod N) with fan-out 2. To make follower 1 follow follower 0 instead:",
   "  quire node --config DIR/follower1/config.json --set 'follow.upstreams=[{\"host\":\"127.0.0.1\",\"port\":P+2N}]'",
@@ -30,7 +32,7 @@ export async function initCommand(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + "\n");
     return 0;
   }
-  checkFlags(args, ["validators", "dir", "base-port", "hosts", "chain-id", "bls-workers", "backend", "para", "para-nodes", "para-base-port", "shards", "followers", "help"]);
+  checkFlags(args, ["validators", "dir", "base-port", "hosts", "chain-id", "bls-workers", "backend", "para", "para-nodes", "para-base-port", "shards", "followers", "spares", "help"]);
   if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"; ${USAGE}`);
   const validators = intFlag(args, "validators");
   const dir = stringFlag(args, "dir");
@@ -70,11 +72,12 @@ export async function initCommand(argv: string[]): Promise<number> {
       ...(stringFlag(args, "chain-id") !== undefined ? { chainId: stringFlag(args, "chain-id")! } : {}),
       ...(blsWorkers !== undefined ? { blsWorkers } : {}),
       ...(title !== undefined ? { paras: [paraRegistration(title, paraKeys!)] } : {}),
+      ...(intFlag(args, "spares") !== undefined ? { spares: intFlag(args, "spares")! } : {}),
     },
     backend,
   );
   const lines = [`wrote a ${validators}-validator network "${layout.chainId}" in ${layout.dir}`, `  genesis: ${layout.genesisFile}`, `  faucet:  ${layout.faucetKeyFile} (quire account balance --key ${layout.faucetKeyFile} --rpc ${layout.rpcUrls[0]})`];
-  layout.configFiles.forEach((f, i) => lines.push(`  node ${i}: quire node --config ${f}   (rpc ${layout.rpcUrls[i]})`));
+  layout.configFiles.forEach((f, i) => lines.push(`  node ${i}${i >= validators ? " (spare: not in genesis)" : ""}: quire node --config ${f}   (rpc ${layout.rpcUrls[i]})`));
   const followers = intFlag(args, "followers", 0)!;
   if (followers > 0) {
     const fl = await writeFollowers({ dir: layout.dir, followers, validatorRpc: layout.rpcUrls.map(hostPortOfUrl), basePort, logLevel: "info" });

@@ -93,6 +93,11 @@ export interface LocalClusterOptions {
    */
   readonly followers?: number;
   readonly followerOf?: (k: number) => number | null;
+  /**
+   * Validators outside genesis (writeNetwork `spares`): node<n..n+spares-1>, to add by a set change. They are started
+   * with the others unless `deferred` lists them.
+   */
+  readonly spares?: number;
   /** Extra `quire node` arguments of follower k. */
   readonly followerArgs?: (k: number) => readonly string[];
 }
@@ -159,7 +164,7 @@ export async function launchCluster(o: LocalClusterOptions): Promise<LocalCluste
     chainId = "(resumed)";
   } else {
     const n = o.validators;
-    const ports = o.basePort === undefined ? pairs(await freePorts(2 * n)) : undefined;
+    const ports = o.basePort === undefined ? pairs(await freePorts(2 * (n + (o.spares ?? 0)))) : undefined;
     const backend = await loadBlsBackend("blst");
     // Para chains: their nodes' keys first, since the main genesis registers them.
     const paraKeys = await Promise.all((o.paras ?? []).map((p) => generateParaKeys(p.nodes, backend)));
@@ -176,6 +181,7 @@ export async function launchCluster(o: LocalClusterOptions): Promise<LocalCluste
         // N nodes share this machine's cores: one BLS worker each (blst already spreads a batch over the cores).
         blsWorkers: 1,
         logLevel: o.logLevel,
+        ...(o.spares !== undefined ? { spares: o.spares } : {}),
       },
       backend,
     );
@@ -199,7 +205,7 @@ export async function launchCluster(o: LocalClusterOptions): Promise<LocalCluste
       await writeFollowers({
         dir,
         followers: f,
-        validatorRpc: (ports ?? Array.from({ length: n }, (_, i) => ({ rpc: o.basePort! + 2 * i + 1 }))).map((p) => ({ host: "127.0.0.1", port: p.rpc })),
+        validatorRpc: (ports?.slice(0, n) ?? Array.from({ length: n }, (_, i) => ({ rpc: o.basePort! + 2 * i + 1 }))).map((p) => ({ host: "127.0.0.1", port: p.rpc })),
         ...(o.basePort !== undefined ? { basePort: o.basePort } : { ports: await freePorts(f) }),
         ...(o.followerOf !== undefined ? { followerOf: o.followerOf } : {}),
         logLevel: o.logLevel,

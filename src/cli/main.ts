@@ -18,6 +18,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   node: { summary: "run one validator or para node (by the config's type): quire node --config FILE [--set field.path=value ...] (SIGINT/SIGTERM stop it gracefully)", load: async () => (await import("./node.js")).nodeCommand },
   cluster: { summary: "a local N-validator network as child processes with a live status line and load: quire cluster [--validators N] [--dir DIR] [--load TX_PER_S]", load: async () => (await import("./cluster.js")).clusterCommand },
   load: { summary: "submit N txs through the RPC, check every node reports each committed: quire load --rpc URL[,URL...] | --cluster N [--txs N] [--size B]", load: async () => (await import("./load.js")).loadCommand },
+  validators: { summary: "the validator set: quire validators list | add --key K --host H --port P | remove --index I --signers K1,... --rpc URL", load: async () => (await import("./validators.js")).validatorsCommand },
   tx: { summary: "key-value transactions: quire tx put KEY VALUE | delete KEY | get KEY | status ID --rpc URL", load: async () => (await import("./tx.js")).txCommand },
   audit: {
     summary: "check every node's committed chain against genesis and each other: quire audit --rpc URL1,URL2,... [--genesis FILE] [--from H] [--to H] [--json] (exit 0 agree, 1 diverged/invalid, 2 unreadable)",

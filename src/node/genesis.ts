@@ -206,7 +206,8 @@ export async function parseGenesis(text: string, file: string, backend: BlsBacke
     }
     if (modules.includes("paracross") && !modules.includes("accounts")) r.fail("app.modules", "paracross needs accounts (escrows and withdrawal credits)");
     if (modules.includes("xshard") && !modules.includes("accounts")) r.fail("app.modules", "xshard needs accounts (cross-shard debits and credits)");
-    // Review finding: a chain that records validator-set changes consensus ignores would report one set and run another.
+    // Other shards verify a shard's commits with the sets the network section lists: a shard's set cannot change.
+    if (modules.includes("validators") && doc["network"] !== undefined) r.fail("app.modules", "validators: a shard's validator set is fixed by the network section (the other shards verify its commits with it)");
   } else if (a["modules"] !== undefined) r.fail("app.modules", 'only an app named "quire" lists modules');
   const app: GenesisApp = { name, bucketBits, modules };
   const accounts: GenesisAllocation[] = [];

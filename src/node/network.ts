@@ -23,7 +23,7 @@ import type { AccountKeyFileJson } from "../crypto/accountKeyFile.js";
 import type { PacemakerConfig } from "../consensus/pacemaker.js";
 import { fromHex } from "../util/bytes.js";
 import { CONFIG_DEFAULTS, nodeConfigJson } from "./config.js";
-import type { BlockPolicy, HostPort, LogLevel } from "./config.js";
+import type { BlockPolicy, LogLevel, PeerConfig } from "./config.js";
 import { NodeError } from "./errors.js";
 import { DEFAULT_APP, DEFAULT_CONSENSUS, genesisJson, SHARD_APP } from "./genesis.js";
 import type { GenesisAllocation, GenesisNetwork, GenesisPara } from "./genesis.js";
@@ -59,6 +59,13 @@ export interface NetworkSpec {
   readonly faucet?: AccountKeyFileJson;
   /** Makes the chain a shard of this network (genesis `network`; src/node/shardNetwork.ts): runs kv, accounts, xshard. */
   readonly network?: GenesisNetwork;
+  /**
+   * Validators that are not in genesis but may be added by a set change (src/chain/app/validators/): the genesis then
+   * runs the validators module, and spare k gets DIR/node<n+k> with its key, on the next ports, configured as the
+   * registry entry n + k — so spares are to be added in order. The genesis validators' configs do not list them: a
+   * node learns an added validator's key and address from the committed change.
+   */
+  readonly spares?: number;
 }
 
 export interface NetworkLayout {
@@ -74,6 +81,9 @@ export interface NetworkLayout {
 /** Writes genesis, configs and keys for a new network. Refuses to touch a directory that already has a genesis. */
 export async function writeNetwork(spec: NetworkSpec, backend: BlsBackend): Promise<NetworkLayout> {
   const n = spec.validators;
+  const spares = spec.spares ?? 0;
+  if (!Number.isInteger(spares) || spares < 0 || n + spares > 256) throw new NodeError("BAD_CONFIG", `--spares must be an integer with validators + spares ≤ 256, got ${spares}`, { field: "spares" });
+  if (spares > 0 && (spec.network !== undefined || spec.hosts !== undefined)) throw new NodeError("BAD_CONFIG", "--spares does not combine with shards or --hosts (yet)", { field: "spares" });
   if (!Number.isInteger(n) || n < 1 || n > 256) throw new NodeError("BAD_CONFIG", `--validators must be an integer in [1, 256], got ${n}`, { field: "validators" });
   const dir = resolve(spec.dir);
   const genesisFile = join(dir, "genesis.json");
@@ -82,9 +92,9 @@ export async function writeNetwork(spec: NetworkSpec, backend: BlsBackend): Prom
   if (hosts.length !== 1 && hosts.length !== n) throw new NodeError("BAD_CONFIG", `--hosts lists ${hosts.length} hosts for ${n} validators (give one per validator, or one for all)`, { field: "hosts" });
   const hostOf = (i: number) => (hosts.length === 1 ? hosts[0]! : hosts[i]!);
   const base = spec.basePort ?? DEFAULT_BASE_PORT;
-  if (spec.ports !== undefined && spec.ports.length !== n) throw new NodeError("BAD_CONFIG", `ports lists ${spec.ports.length} entries for ${n} validators`, { field: "ports" });
+  if (spec.ports !== undefined && spec.ports.length !== n + spares) throw new NodeError("BAD_CONFIG", `ports lists ${spec.ports.length} entries for ${n + spares} validators`, { field: "ports" });
   const portsOf = (i: number) => spec.ports?.[i] ?? { p2p: base + 2 * i, rpc: base + 2 * i + 1 };
-  if (spec.ports === undefined && base + 2 * n > 65_535) throw new NodeError("BAD_CONFIG", `--base-port ${base} leaves no room for ${n} validators (2 ports each)`, { field: "basePort" });
+  if (spec.ports === undefined && base + 2 * (n + spares) > 65_535) throw new NodeError("BAD_CONFIG", `--base-port ${base} leaves no room for ${n} validators (2 ports each)`, { field: "basePort" });
   // Every validator on one loopback host: bind there. Otherwise bind every interface and let peers use the names.
   const local = hosts.every((h) => h === "127.0.0.1" || h === "localhost" || h === "::1");
   const chainId = spec.chainId ?? `quire-local-${randomBytes(4).toString("hex")}`;
@@ -108,17 +118,27 @@ export async function writeNetwork(spec: NetworkSpec, backend: BlsBackend): Prom
     genesisTimeMs: spec.genesisTimeMs ?? Date.now(),
     validators: keys,
     consensus: spec.consensus ?? DEFAULT_CONSENSUS,
-    app: spec.network !== undefined ? SHARD_APP : DEFAULT_APP,
+    app: spec.network !== undefined ? SHARD_APP : spares > 0 ? { ...DEFAULT_APP, modules: [...DEFAULT_APP.modules!, "validators"] } : DEFAULT_APP,
     accounts: [{ publicKey: fromHex(faucet.publicKey), balance: FAUCET_BALANCE }, ...(spec.accounts ?? [])],
     ...(spec.paras !== undefined ? { paras: spec.paras } : {}),
     ...(spec.network !== undefined ? { network: spec.network } : {}),
   });
   await writeFile(genesisFile, JSON.stringify(genesis, null, 2) + "\n");
 
-  const peers: HostPort[] = Array.from({ length: n }, (_, i) => ({ host: hostOf(i), port: portsOf(i).p2p }));
+  const genesisPeers: PeerConfig[] = Array.from({ length: n }, (_, i) => ({ host: hostOf(i), port: portsOf(i).p2p }));
+  const spareKeys: Uint8Array[] = [];
+  for (let k = 0; k < spares; k++) {
+    const doc = await generateKeyFile(backend);
+    await mkdir(join(dir, `node${n + k}`), { recursive: true });
+    await writeKeyFile(join(dir, `node${n + k}`, "validator.key"), doc);
+    spareKeys.push(fromHex(doc.publicKey));
+  }
+  const sparePeers: PeerConfig[] = spareKeys.map((publicKey, k) => ({ host: hostOf(n + k), port: portsOf(n + k).p2p, publicKey }));
   const configFiles: string[] = [];
   const rpcUrls: string[] = [];
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < n + spares; i++) {
+    // A spare lists the spares up to itself: the registry entries it knows before it is added.
+    const peers = i < n ? genesisPeers : [...genesisPeers, ...sparePeers.slice(0, i - n + 1)];
     const bind = local ? hostOf(i) : "0.0.0.0";
     const config = nodeConfigJson({
       validatorIndex: i,

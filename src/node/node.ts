@@ -478,11 +478,13 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
     if (set === null || registry === null) {
       return {
         epoch: 0,
+        startHeight: 1,
         validators: this.genesis.validators.map((v, index) => ({ index, publicKey: v.publicKey, votingPower: 1, address: this.config.peers[index] ?? null, self: index === self })),
       };
     }
     return {
       epoch: set.epoch,
+      startHeight: set.startHeight,
       validators: set.members.map((index) => {
         const p = this.config.peers[index];
         return { index, publicKey: registry[index]!.publicKey, votingPower: 1, address: p === undefined ? registry[index]!.address : { host: p.host, port: p.port }, self: index === self };

@@ -245,6 +245,8 @@ export interface ValidatorView {
 /** The validator set of an epoch (one epoch, 0, until validator-set changes land). */
 export interface ValidatorSetView {
   readonly epoch: number;
+  /** The epoch's first height (1 for epoch 0). */
+  readonly startHeight: number;
   readonly validators: readonly ValidatorView[];
 }
 

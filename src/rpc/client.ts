@@ -15,7 +15,7 @@ import type { RootedInclusionProof } from "../crypto/merkle.js";
 import { RpcClientError } from "./errors.js";
 import { MAX_COMMIT_PROOF_HEADERS } from "../consensus/commitProof.js";
 import { MAX_MESSAGE_BYTES } from "../domain/limits.js";
-import { decodeAccount, decodeBlock, decodeBlocks, decodeHealth, decodeKvValue, decodeParaCommit, decodeParaStatus, decodeProof, decodeReceipt, decodeStatus, decodeSubmitItem, decodeSupply, decodeTxStatus, decodeXShardTransfer } from "./json.js";
+import { decodeAccount, decodeBlock, decodeBlocks, decodeHealth, decodeKvValue, decodeParaCommit, decodeParaStatus, decodeProof, decodeReceipt, decodeStatus, decodeSubmitItem, decodeSupply, decodeTxStatus, decodeValidators, decodeXShardTransfer } from "./json.js";
 import type { DoneCommit, ParaStatus } from "../chain/app/paracross/module.js";
 import type { SubmitOutcome } from "./json.js";
 import { concatBytes, toHex, utf8 } from "../util/bytes.js";
@@ -308,6 +308,13 @@ export class RpcClient {
     const h = decodeHealth(parseJson(a));
     if (h.ok !== (a.status === 200)) throw new RpcClientError("BAD_RESPONSE", `malformed response: GET /v1/health answered ${a.status} with ok ${String(h.ok)}`);
     return h;
+  }
+
+  /** `GET /v1/validators`: the node's current epoch and its members (registry indices and keys). */
+  async validators(): Promise<ReturnType<typeof decodeValidators>> {
+    const a = await this.call("GET", "/v1/validators", undefined, undefined, false, this.maxStatusBytes);
+    if (a.status !== 200) throw unexpected("GET /v1/validators", a);
+    return decodeValidators(parseJson(a));
   }
 
   /** `GET /metrics`: the Prometheus text. */

@@ -231,6 +231,7 @@ export interface PeerJson {
 /** `GET /v1/validators`. */
 export interface ValidatorsJson {
   epoch: number;
+  startHeight: number;
   validators: { index: number; publicKey: string; votingPower: number; address: string | null; self: boolean }[];
 }
 
@@ -291,6 +292,7 @@ export function peersJson(peers: readonly PeerView[]): { peers: PeerJson[] } {
 export function validatorsJson(v: ValidatorSetView): ValidatorsJson {
   return {
     epoch: v.epoch,
+    startHeight: v.startHeight,
     validators: v.validators.map((x) => ({ index: x.index, publicKey: toHex(x.publicKey), votingPower: x.votingPower, address: addressText(x.address), self: x.self })),
   };
 }
@@ -362,6 +364,22 @@ function hexOf(v: unknown, what: string, length?: number): Uint8Array {
 
 function hex(o: Record<string, unknown>, k: string, what: string, length?: number): Uint8Array {
   return hexOf(o[k], `${what}.${k}`, length);
+}
+
+/** `GET /v1/validators` read back by a client (`RpcClient.validators`): the epoch, and each member's index and key. */
+export function decodeValidators(v: unknown): { readonly epoch: number; readonly startHeight: number; readonly validators: readonly { readonly index: number; readonly publicKey: Uint8Array; readonly self: boolean }[] } {
+  const o = object(v, "validators");
+  const list = o["validators"];
+  if (!Array.isArray(list) || list.length > MAX_CERT_SIGNERS) bad(`validators.validators must be an array of at most ${MAX_CERT_SIGNERS}`);
+  return {
+    epoch: uint(o, "epoch", "validators"),
+    startHeight: uint(o, "startHeight", "validators"),
+    validators: list.map((x, i) => {
+      const e = object(x, `validators[${i}]`);
+      if (typeof e["self"] !== "boolean") bad(`validators[${i}].self must be a boolean`);
+      return { index: uint(e, "index", `validators[${i}]`), publicKey: hex(e, "publicKey", `validators[${i}]`, 48), self: e["self"] };
+    }),
+  };
 }
 
 export function decodeQc(v: unknown): QuorumCert {

@@ -69,7 +69,7 @@ export class FakeNodeApi implements NodeApi {
   /** What the operator routes answer (`GET /v1/health`, `/v1/peers`, `/v1/validators`, `/v1/config`, `/v1/consensus`). */
   healthState: NodeHealth = { ok: true, reason: null, detail: null, committedHeight: 0, lastCommitAgeMs: 120, notCommittingAfterMs: 10_000, peersConnected: 3, peersNeeded: 2 };
   peerViews: PeerView[] = [];
-  validatorSet: ValidatorSetView = { epoch: 0, validators: [] };
+  validatorSet: ValidatorSetView = { epoch: 0, startHeight: 1, validators: [] };
   configDoc: Record<string, unknown> = { type: "quire-node-config", version: 1, keyFile: "/tmp/node2/validator.key" };
   /** Null: the node runs no consensus (as a para node). */
   consensusView: ConsensusView | null = null;

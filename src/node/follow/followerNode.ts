@@ -297,7 +297,7 @@ export class FollowerNode extends CommittedChainApi implements NodeApi {
 
   /** The genesis validators whose QCs it verifies (it is none of them). */
   validators(): ValidatorSetView {
-    return { epoch: 0, validators: this.genesis.validators.map((v, index) => ({ index, publicKey: v.publicKey, votingPower: 1, address: null, self: false })) };
+    return { epoch: 0, startHeight: 1, validators: this.genesis.validators.map((v, index) => ({ index, publicKey: v.publicKey, votingPower: 1, address: null, self: false })) };
   }
 
   /** The follower config (it has no key). */

@@ -63,6 +63,8 @@ export interface StartNetworkOptions {
   /** Followers (src/node/follow/): `cluster.followers`; `followerOf` as LocalClusterOptions. */
   readonly followers?: number;
   readonly followerOf?: (k: number) => number | null;
+  /** Validators outside genesis (LocalClusterOptions.spares): nodes n.., started with the others. */
+  readonly spares?: number;
 }
 
 const live = new Set<ChildProcess>();
@@ -119,6 +121,7 @@ export async function startNetwork(n: number, opts: StartNetworkOptions = {}): P
     ...(opts.prepare !== undefined ? { prepare: opts.prepare } : {}),
     ...(opts.followers !== undefined ? { followers: opts.followers } : {}),
     ...(opts.followerOf !== undefined ? { followerOf: opts.followerOf } : {}),
+    ...(opts.spares !== undefined ? { spares: opts.spares } : {}),
   };
   const cluster = await launchCluster(options);
   clusters.add(cluster);

@@ -120,7 +120,7 @@ test("a malformed network section is refused with the field at fault", async () 
       delete d["accounts"];
     }, "app.modules"],
     ["xshard without network", (d) => delete d["network"], "network"],
-    ["the validators module (recorded-only until consensus switches sets)", (d) => (d["app"].modules = ["kv", "accounts", "xshard", "validators"]), "app.modules"],
+    ["the validators module (a shard's set is fixed by the network section)", (d) => (d["app"].modules = ["kv", "accounts", "xshard", "validators"]), "app.modules"],
     ["an allocation of another shard", (d) => (d["accounts"] = [{ publicKey: toHex(accountOf[0]!), balance: 5 }]), "accounts[0].publicKey"],
   ];
   for (const [what, mutate, field] of cases) assert.equal(await refusedField(mutate), field, what);

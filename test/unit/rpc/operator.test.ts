@@ -86,6 +86,7 @@ describe("operator routes", () => {
   test("GET /v1/validators: the epoch at the top, each validator with its key, power, address and self flag", async () => {
     h.api.validatorSet = {
       epoch: 0,
+      startHeight: 1,
       validators: [
         { index: 0, publicKey: key(1), votingPower: 1, address: { host: "10.0.0.1", port: 26600 }, self: false },
         { index: 1, publicKey: key(2), votingPower: 1, address: null, self: true },
@@ -95,6 +96,7 @@ describe("operator routes", () => {
     assert.equal(a.status, 200);
     assert.deepEqual(a.json, {
       epoch: 0,
+      startHeight: 1,
       validators: [
         { index: 0, publicKey: "01".repeat(48), votingPower: 1, address: "10.0.0.1:26600", self: false },
         { index: 1, publicKey: "02".repeat(48), votingPower: 1, address: null, self: true },

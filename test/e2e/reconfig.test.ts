@@ -1,0 +1,104 @@
+/**
+ * Validator-set changes end to end (issue 16): 4 genesis validators and one spare (a validator outside genesis) as
+ * real processes, under a steady client load. `quire validators add` grows the set to 5 (the spare syncs through the
+ * epoch's end and votes), then `quire validators remove` takes validator 0 out (4 again, the spare among them; node 0
+ * follows as an observer). Commits never stop for longer than 3 view timeouts, and every acknowledged tx commits.
+ */
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { bitmapSignerSets } from "../../src/consensus/adapters/bitmapSignerSets.js";
+import { loadNodeConfig } from "../../src/node/config.js";
+import type { BlockSummary } from "../../src/rpc/api.js";
+import { assertCommitted, startTxLoad } from "./support/load.js";
+import { logs, spawnQuire, startNetwork, stopAll, until, waitForHeight } from "./support/network.js";
+import type { TestNetwork } from "./support/network.js";
+
+let net: TestNetwork | undefined;
+after(() => stopAll(net));
+
+const BASE_TIMEOUT_MS = 1_000;
+
+async function change(n: TestNetwork, args: readonly string[], rpc: number): Promise<void> {
+  const p = spawnQuire(["validators", ...args, "--rpc", n.urls[rpc]!, "--timeout-ms", "30000"]);
+  const code = await p.exit;
+  assert.equal(code, 0, `quire validators ${args[0]} exited ${code}:\n${p.output}\n${logs(n)}`);
+}
+
+async function epochsOf(n: TestNetwork): Promise<{ epoch: number; startHeight: number; members: string }[]> {
+  return Promise.all(
+    n.clients.map(async (c) => {
+      const v = await c.validators();
+      return { epoch: v.epoch, startHeight: v.startHeight, members: v.validators.map((x) => x.index).join(",") };
+    }),
+  );
+}
+
+test("reconfiguration: 4 → 5 → 4 validators under load, commits never stop, nothing acknowledged is lost", async () => {
+  net = await startNetwork(4, { spares: 1, tmpfs: true, baseTimeoutMs: BASE_TIMEOUT_MS });
+  const n = net;
+  assert.equal(n.clients.length, 5, "4 validators and the spare");
+  const key = (i: number): string => join(n.dir, `node${i}`, "validator.key");
+  const spareP2p = (await loadNodeConfig(n.configFiles[4]!)).p2p;
+  await waitForHeight(n, 2, 40_000, [0, 1, 2, 3]);
+  assert.deepEqual((await epochsOf(n))[0], { epoch: 0, startHeight: 1, members: "0,1,2,3" });
+  let start1 = 0;
+  let start2 = 0;
+  const load = startTxLoad(n, { targets: () => [1, 2, 3], intervalMs: 100, batch: 5 });
+  try {
+    // Grow: the genesis set signs the spare in.
+    await change(n, ["add", "--key", key(4), "--host", spareP2p.host, "--port", String(spareP2p.port), "--signers", [0, 1, 2, 3].map(key).join(",")], 0);
+    await until(
+      "every node, the spare included, in epoch 1 with 5 members",
+      async () => ((await epochsOf(n)).every((e) => e.epoch === 1 && e.members === "0,1,2,3,4") ? true : undefined),
+      60_000,
+      () => logs(n),
+    );
+    // The spare votes: a block of epoch 1 certified with its signature (position 4 of 5).
+    start1 = (await epochsOf(n))[0]!.startHeight;
+    await until(
+      "a QC of epoch 1 signed by the added validator",
+      async () => {
+        const head = (await n.clients[1]!.status()).committedHeight;
+        const blocks = head >= start1 ? await n.clients[1]!.blocks(start1, Math.min(head, start1 + 60)) : [];
+        return blocks.some((b) => signerPositions(b, 5).includes(4)) ? true : undefined;
+      },
+      30_000,
+      () => logs(n),
+    );
+
+    // Shrink: validator 0 leaves; the four others (the spare among them) sign it out, a quorum of 5.
+    await change(n, ["remove", "--index", "0", "--signers", [1, 2, 3, 4].map(key).join(",")], 1);
+    await until(
+      "every node in epoch 2 with members 1,2,3,4",
+      async () => ((await epochsOf(n)).every((e) => e.epoch === 2 && e.members === "1,2,3,4") ? true : undefined),
+      60_000,
+      () => logs(n),
+    );
+    start2 = (await epochsOf(n))[0]!.startHeight;
+    await waitForHeight(n, start2 + 5, 30_000);
+  } finally {
+    const summary = await load.stop();
+    assert.deepEqual(summary.errors, []);
+    assert.ok(summary.acks.length > 50, `only ${summary.acks.length} txs acknowledged`);
+    await assertCommitted(n, summary.acks.map((a) => a.id), 2, 60_000);
+  }
+
+  // Commits never stopped: consecutive blocks' timestamps (every block, both epoch ends included) within 3 timeouts.
+  const head = (await n.clients[2]!.status()).committedHeight;
+  const blocks: BlockSummary[] = [];
+  for (let h = 1; h <= head; h += 100) blocks.push(...(await n.clients[2]!.blocks(h, Math.min(head, h + 99))));
+  let worst = 0;
+  for (let i = 1; i < blocks.length; i++) worst = Math.max(worst, blocks[i]!.header.timestampMs - blocks[i - 1]!.header.timestampMs);
+  assert.ok(worst <= 3 * BASE_TIMEOUT_MS, `a gap of ${worst} ms between commits (bound ${3 * BASE_TIMEOUT_MS} ms)`);
+  // Node 0, out of the set, still follows the chain (an observer of epoch 2).
+  const h0 = (await n.clients[0]!.status()).committedHeight;
+  assert.ok(h0 >= start2, `node 0 stopped at ${h0}`);
+  const self0 = (await n.clients[0]!.validators()).validators.some((v) => v.self);
+  assert.equal(self0, false, "node 0 is not in epoch 2's set");
+  process.stdout.write(`# reconfig e2e: ${head} blocks, epoch 1 from ${start1}, epoch 2 from ${start2}, worst gap ${worst} ms\n`);
+});
+
+function signerPositions(b: BlockSummary, members: number): number[] {
+  return b.qc === null ? [] : (bitmapSignerSets().decode(b.qc.signers, members) ?? []);
+}
