@@ -15,7 +15,9 @@ export type NodeErrorCode =
   /** The stored consensus safety state does not decode: the data directory is damaged. */
   | "CORRUPT_SAFETY_STATE"
   /** An internal invariant broke while running (the node stops rather than limp on with corrupted state). */
-  | "FATAL";
+  | "FATAL"
+  /** A tool or follower that checks certificates against the genesis set, given a chain whose set changes by epoch. */
+  | "EPOCHS_UNSUPPORTED";
 
 export interface NodeErrorPayload {
   /** The config or genesis field at fault, as a dotted path. */

@@ -177,6 +177,11 @@ export async function parseGenesis(text: string, file: string, backend: BlsBacke
   const chainId = r.string(doc, "chainId", "");
   const chainIdBytes = utf8(chainId);
   if (chainIdBytes.length > MAX_CHAIN_ID_BYTES) r.fail("chainId", `must be at most ${MAX_CHAIN_ID_BYTES} bytes of UTF-8, got ${chainIdBytes.length}`);
+  // Epochs after the first sign under `len ‖ chainId ‖ 0x00 ‖ u64 epoch` (consensus/signing.ts epochDomain): a chain id
+  // without control characters can never equal such a domain, so no chain's epoch-0 signatures count in another's
+  // later epoch.
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(chainId)) r.fail("chainId", "must not contain control characters");
   const genesisTimeMs = r.int(doc, "genesisTimeMs", "", 0, Number.MAX_SAFE_INTEGER);
   const validators = await parseBlsKeys(r, doc, "validators", backend);
   const c = r.optObject(doc, "consensus", "", ["baseTimeoutMs", "backoffFactor", "maxTimeoutMs"]);

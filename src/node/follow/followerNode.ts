@@ -13,6 +13,7 @@
  * starts following; `stop` stops following, closes the RPC server and the store, releases the lock.
  */
 import { settle } from "../../util/errors.js";
+import { NodeError } from "../errors.js";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Counter, Registry } from "prom-client";
@@ -145,6 +146,11 @@ export class FollowerNode extends CommittedChainApi implements NodeApi {
       if (config.hash !== undefined) setDefaultHasher(createHasher(config.hash.backend));
       const backend = await loadBlsBackend(config.bls.backend);
       const genesis = await loadGenesis(config.genesisFile, backend);
+      // A follower verifies every QC against the genesis set (consensus/certifiedChain.ts): a chain whose set changes
+      // by epoch would fail it at the first change. Refused up front rather than stuck later (issue 16, left undone).
+      if (genesis.app.modules.includes("validators")) {
+        throw new NodeError("EPOCHS_UNSUPPORTED", `${config.genesisFile}: this chain changes its validator set by epoch (the validators module); followers verify against the genesis set only and do not follow epochs yet`, { field: "genesisFile", file: config.file });
+      }
       const gHash = blockHasher()(genesisBlock(genesis).header);
       const store = await LmdbChainStore.open({ path: join(config.dataDir, "chain"), chainId: genesis.chainIdBytes, genesisHash: gHash });
       try {

@@ -120,6 +120,7 @@ test("a malformed network section is refused with the field at fault", async () 
       delete d["accounts"];
     }, "app.modules"],
     ["xshard without network", (d) => delete d["network"], "network"],
+    ["a control character in the chain id (epoch domains contain 0x00)", (d) => (d["chainId"] = "net\u0000s1"), "chainId"],
     ["the validators module (a shard's set is fixed by the network section)", (d) => (d["app"].modules = ["kv", "accounts", "xshard", "validators"]), "app.modules"],
     ["an allocation of another shard", (d) => (d["accounts"] = [{ publicKey: toHex(accountOf[0]!), balance: 5 }]), "accounts[0].publicKey"],
   ];
