@@ -428,14 +428,15 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
     const committedHeight = this.store.head()?.height ?? 0;
     // Catch-up starts on any one peer's word (it costs that peer penalties if it lied); health waits for a height
     // f+1 peers vouch for, so one liar cannot take an honest node out of a load balancer.
-    const backed = honestBackedHeight(this.shell.peerHeights.values(), maxFaulty(this.genesis.validators.length));
+    const members = this.shell.epoch?.members.length ?? this.genesis.validators.length;
+    const backed = honestBackedHeight(this.shell.peerHeights.values(), maxFaulty(members));
     return assessHealth({
       committedHeight,
       lastCommitAgeMs: Math.max(0, Math.round(performance.now() - this.lastCommitAt)),
       notCommittingAfterMs: this.notCommittingAfterMs,
       peersConnected: this.peersConnected(),
       peersTotal: this.transport.peers.length,
-      peersNeeded: peersNeededForQuorum(this.genesis.validators.length),
+      peersNeeded: peersNeededForQuorum(members),
       catchingUp: (op?.catchingUp ?? false) && backed > committedHeight + DEFAULT_CATCH_UP.behindBlocks,
       catchUpTarget: Math.max(0, backed),
     });
@@ -521,7 +522,8 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
     // The RPC server starts after the shell: only a stopped-before-start node gets here without a state.
     if (op === null) throw new Error("consensus has not started");
     const { safety } = op;
-    const n = this.genesis.validators.length;
+    // Signer bitmaps count the current epoch's members.
+    const n = this.shell.epoch?.members.length ?? this.genesis.validators.length;
     return {
       view: op.view,
       leader: this.shell.leader(op.view),
