@@ -56,6 +56,8 @@ export interface CatchUpPorts {
   readonly scheduler: Scheduler;
   /** The store's committed height. */
   committedHeight(): number;
+  /** The highest height worth asking for now (the end of the running validator-set epoch); default unbounded. */
+  maxHeight?(): number;
   /** Sends a sync request; false when the transport refused it (queue full). */
   send(peer: number, req: SyncRequest): boolean;
   /** Hands verified consecutive blocks (from the core's tree root + 1 or below) to the core. */
@@ -111,11 +113,11 @@ export class CatchUp {
     return this.inFlight.size > 0 || this.todo.size > 0 || this.buffered.size > 0;
   }
 
-  /** Highest committed height any peer announced. */
+  /** Highest committed height any peer announced, at most `maxHeight`. */
   get target(): number {
     let t = 0;
     for (const h of this.peerHeights.values()) if (h > t) t = h;
-    return t;
+    return Math.min(t, this.m.maxHeight?.() ?? Infinity);
   }
 
   stop(): void {

@@ -242,6 +242,8 @@ export class ConsensusShell {
     this.catchUp = new CatchUp(o.catchUp ?? DEFAULT_CATCH_UP, {
       scheduler: m.scheduler,
       committedHeight: () => m.store.head()?.height ?? 0,
+      // Heights past this epoch's last block are the next set's: their answers would be dropped (epochShell.ts).
+      maxHeight: () => m.epochs?.lastHeight() ?? Infinity,
       send: (peer, req) => this.transmit([peer], { kind: "syncRequest", body: req }, Priority.Sync) === 0,
       deliver: (from, blocks) => {
         this.metrics.syncBlocksApplied(blocks.length);
@@ -514,6 +516,8 @@ export class ConsensusShell {
     if (proposer !== this.o.self) this.penalise(proposer, "EQUIVOCATION");
     const validator = this.m.validator;
     if (validator.evidenceTotal() === evidenceBefore) return;
+    // An observer of the epoch (not in its set) records it but relays nothing: members refuse its proposals.
+    if (this.o.self >= this.o.validatorCount) return;
     this.count("PROPOSAL_EVIDENCE");
     const e = validator.evidence().at(-1);
     if (e?.kind === "proposal") this.m.logger.warn("proposal equivocation: evidence recorded", { proposer: e.validator, view: e.view, first: toHex(e.first.blockHash), second: toHex(e.second.blockHash) });
@@ -558,6 +562,13 @@ export class ConsensusShell {
     const head = store.head()?.height ?? 0;
     // Across epochs (epochShell.ts): only heights of the epoch `fromHeight` is in, then the proof that ended it.
     const cut = this.m.epochs?.syncCut(req.fromHeight);
+    const epoch = this.o.epoch ?? 0;
+    if (cut !== undefined && cut.epoch > epoch) {
+      // The requester is past our epoch: we hold no block of its epoch (a branch above our E is ours, certified by our
+      // set: labelled with its epoch it would be refused, and we blamed; review finding). An empty answer.
+      this.transmit([from], { kind: "syncResponse", body: { requestId: req.requestId, blocks: [] } }, Priority.Sync, cut.epoch);
+      return;
+    }
     const ended = cut !== undefined && cut.end <= head;
     if (ended && req.toHeight > cut.end) req = { ...req, toHeight: cut.end };
     const chain: CommittedChain = {
@@ -754,6 +765,8 @@ export class ConsensusShell {
       while (j < blocks.length - 1 && blocks[j]!.block.header.height < end && !epochs.mayScheduleNext(blocks[j]!.block)) j++;
       this.commitChunk(blocks.slice(i, j + 1));
       i = j + 1;
+      // Nothing can schedule an epoch but a block the chunks end after: a head past the end is an invariant break.
+      if (blocks[j]!.block.header.height > epochs.lastHeight()) throw new Error(`committed height ${blocks[j]!.block.header.height} past the end of epoch ${this.o.epoch ?? 0} (${epochs.lastHeight()})`);
       const e = blocks[j]!;
       if (e.block.header.height === epochs.lastHeight()) {
         const proof = this.endProof(e, [...blocks.slice(i), ...this.deferredCommits.flat()]);

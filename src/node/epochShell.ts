@@ -32,7 +32,7 @@
 import type { Epoch, RegistryEntry } from "../chain/app/validators/module.js";
 import { VALSET_TX_TAG } from "../chain/app/validators/format.js";
 import type { ChainStore } from "../chain/store/interface.js";
-import { encodeSafetyRecord } from "../chain/store/records.js";
+import { decodeSafetyRecord, encodeSafetyRecord } from "../chain/store/records.js";
 import { epochDomain, rootQc } from "../consensus/signing.js";
 import type { LeaderElection } from "../consensus/leaderElection.js";
 import type { EvidenceReport } from "../consensus/validation/evidence.js";
@@ -98,7 +98,7 @@ export interface EpochShellOptions {
 }
 
 export interface EpochShellModules {
-  readonly store: Pick<ChainStore, "head" | "committedAt" | "beginEpoch" | "epochEndProof">;
+  readonly store: Pick<ChainStore, "head" | "committedAt" | "beginEpoch" | "epochEndProof" | "loadSafetyState" | "pendingBlocks">;
   /** Registry-indexed, as the transport's peers. */
   readonly transport: Pick<Transport, "peers" | "send"> & Partial<Pick<Transport, "queuedBytes">>;
   readonly penalties: Pick<PeerPenalties, "add" | "muted">;
@@ -121,6 +121,8 @@ export class EpochShell {
   readonly counters = new Map<string, number>();
   private current: { readonly set: EpochSet; readonly inst: EpochInstance; readonly n: number } | null = null;
   private readonly held = new Map<number, Held[]>();
+  /** Peers whose later-epoch messages nudged catch-up in the running epoch. */
+  private readonly nudged = new Set<number>();
   private stopped = false;
   private switches = 0;
   private pastEvidence = 0;
@@ -179,7 +181,29 @@ export class EpochShell {
 
   start(): void {
     if (this.stopped || this.current !== null) throw new Error("EpochShell.start: already started or stopped");
-    this.startEpoch(this.setAt(this.nextHeight()));
+    const set = this.setAt(this.nextHeight());
+    if (set.epoch > 0) this.settle(set);
+    this.startEpoch(set);
+  }
+
+  /**
+   * A restart in epoch e ≥ 1 whose store still holds another epoch's safety state: the node crashed between
+   * committing the block that ended e − 1 and `beginEpoch`. That write is done now — a fresh safety state, no
+   * uncommitted blocks (they are e − 1's: restored under the new root they could be committed by its two-chain rule;
+   * review finding), and the end proof if this node still holds one among them.
+   */
+  private settle(set: EpochSet): void {
+    const saved = this.m.store.loadSafetyState();
+    if (saved !== undefined && decodeSafetyRecord(saved).epoch === set.epoch) return;
+    const root = set.root!;
+    const rootHash = this.m.store.head()!.height === root.header.height ? this.m.store.head()!.hash : this.m.store.committedAt(root.header.height)!.hash;
+    let endedBy: CertifiedBlock[] | null = null;
+    if (this.m.store.epochEndProof(set.epoch - 1) === undefined && this.m.store.head()!.height === root.header.height) {
+      const child = this.m.store.pendingBlocks().find((p) => p.qc !== null && bytesEqual(p.block.header.parent, rootHash) && p.block.header.view === root.header.view + 1);
+      if (child !== undefined) endedBy = [{ block: child.block, qc: child.qc! }];
+    }
+    this.m.store.beginEpoch({ epoch: set.epoch, endedBy, safety: freshSafety(set.epoch, rootHash, root.header.view) });
+    this.count("EPOCH_SETTLED");
   }
 
   stop(): void {
@@ -210,8 +234,16 @@ export class EpochShell {
       return;
     }
     const epoch = c.set.epoch;
+    if (this.m.reader === null && env.epoch !== 0) {
+      // A chain without the validators module has one epoch: a peer that says otherwise is broken.
+      this.count("EPOCH_UNEXPECTED");
+      this.m.penalties.add(from, PENALTY.invalid);
+      return;
+    }
     if (env.epoch === epoch) {
-      if (msg.kind !== "syncResponse" && id >= c.n) {
+      // A non-member signs nothing of this epoch: its proposals, votes and timeouts are refused. Certificates (which
+      // an observer forwards, e.g. answering a stale timeout) and sync answers are verified like anyone's.
+      if ((msg.kind === "proposal" || msg.kind === "vote" || msg.kind === "timeout") && id >= c.n) {
         this.count("NOT_IN_EPOCH");
         this.m.penalties.add(from, PENALTY.invalid);
         return;
@@ -219,8 +251,12 @@ export class EpochShell {
       c.inst.shell.onDecoded(id, msg);
     } else if (env.epoch === epoch + 1 && msg.kind !== "syncResponse") {
       this.hold(from, msg);
+    } else if (env.epoch > epoch) {
+      // Further ahead (or a next-epoch sync answer, which this epoch's catch-up cannot use): behind by whole epochs.
+      this.count("EPOCH_AHEAD");
+      this.nudgeOnce(from);
     } else {
-      this.count(env.epoch < epoch ? "EPOCH_STALE" : "EPOCH_AHEAD");
+      this.count("EPOCH_STALE");
     }
   }
 
@@ -241,7 +277,16 @@ export class EpochShell {
     }
     q.push({ msg });
     this.count("EPOCH_HELD");
-    // The sender has left our epoch: what ended it is committed somewhere; fetch it.
+    this.nudgeOnce(from);
+  }
+
+  /**
+   * `from` has left our epoch: what ended it is committed somewhere; catch up with it. Once per peer and epoch, so a
+   * peer cannot keep catch-up running by itself (review finding).
+   */
+  private nudgeOnce(from: number): void {
+    if (this.nudged.has(from)) return;
+    this.nudged.add(from);
     this.current?.inst.shell.nudgeCatchUp();
   }
 
@@ -323,6 +368,7 @@ export class EpochShell {
     };
     const inst = this.m.build(set, ports);
     this.current = { set, inst, n };
+    this.nudged.clear();
     this.m.onEpoch?.(set);
     inst.shell.start();
     // Messages of this epoch that arrived early, in arrival order per peer.
@@ -347,14 +393,14 @@ export class EpochShell {
     const next = this.setAt(this.nextHeight());
     if (next.epoch !== set.epoch + 1 || next.root === null) throw new Error(`EpochShell: epoch ${set.epoch} ended, but the committed state starts epoch ${next.epoch}`);
     const rootHash = this.m.store.head()!.hash;
-    const fresh = encodeSafetyRecord({ epoch: next.epoch, lastVotedView: 0, highQc: rootQc(rootHash, next.root.header.view), lastProposedView: 0, lastVote: null, lastTimeout: null, lastTc: null });
-    this.m.store.beginEpoch({ epoch: next.epoch, endedBy, safety: fresh });
+    this.m.store.beginEpoch({ epoch: next.epoch, endedBy, safety: freshSafety(next.epoch, rootHash, next.root.header.view) });
     this.switches++;
     this.pastEvidence = this.evidenceTotal();
     this.count("EPOCH_SWITCH");
     this.m.logger.info("epoch started", { epoch: next.epoch, startHeight: next.startHeight, members: next.members.length, member: next.self < next.members.length });
-    if (endedBy !== null) {
+    if (endedBy !== null && set.self < set.members.length) {
       // Whoever is still in `set` commits E on the QC of the two-chain (asking us for the blocks if it lacks them).
+      // A member sends it: from an observer it would be a non-member's message of that epoch.
       const bytes = encodeMessage({ kind: "qc", body: endedBy[endedBy.length - 1]!.qc }, set.epoch);
       for (const r of this.m.transport.peers) this.m.transport.send(r, Priority.Consensus, bytes);
     }
@@ -387,4 +433,9 @@ export class EpochShell {
   private count(code: string): void {
     this.counters.set(code, (this.counters.get(code) ?? 0) + 1);
   }
+}
+
+/** The first safety state of `epoch`: nothing voted, the high QC its root's certificate (`rootQc`). */
+function freshSafety(epoch: number, rootHash: Uint8Array, rootView: number): Uint8Array {
+  return encodeSafetyRecord({ epoch, lastVotedView: 0, highQc: rootQc(rootHash, rootView), lastProposedView: 0, lastVote: null, lastTimeout: null, lastTc: null });
 }

@@ -452,8 +452,9 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
       const a = t.peerActivity(p);
       return {
         index: p,
-        publicKey: this.genesis.validators[p]!.publicKey,
-        address: this.config.peers[p] ?? null,
+        // Genesis validators, then the config's later entries, then validators added by a change (the registry).
+        publicKey: this.genesis.validators[p]?.publicKey ?? this.config.peers[p]?.publicKey ?? this.app?.validators?.registry()[p]?.publicKey ?? new Uint8Array(48),
+        address: this.config.peers[p] ?? this.app?.validators?.registry()[p]?.address ?? null,
         connected: t.isConnected(p),
         connectedSince: wall(a.connectedSince),
         lastMessageAt: wall(a.lastReceivedAt),

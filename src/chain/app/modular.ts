@@ -55,6 +55,12 @@ export interface AppModule {
   deliver(tx: Uint8Array, index: number, ctx: BlockContext): DeliverResult;
   /** After the block's last tx, before the state root is computed. */
   endBlock?(ctx: BlockContext): void;
+  /**
+   * False: its txs are delivered only at the top level of a block, never as another module's leg (a paracross group).
+   * The validators module: consensus cuts its commits after every block that carries a set change at the top level,
+   * so a change inside a group would schedule an epoch no commit cut sees (review finding).
+   */
+  readonly nestable?: boolean;
 }
 
 /**
@@ -163,6 +169,12 @@ export class ModularApplication implements Application {
     return this.state.query(key);
   }
 
+  /** @internal whether the module owning `tx` accepts it as a leg (`AppModule.nestable`); undefined: no such module. */
+  nestable(tx: Uint8Array): boolean | undefined {
+    const m = tx.length === 0 ? undefined : this.byTag.get(tx[0]!);
+    return m === undefined ? undefined : m.nestable !== false;
+  }
+
   /** @internal the dispatcher behind `deliver` and `BlockContext.deliverNested`. */
   dispatch(tx: Uint8Array, index: number, ctx: BlockContext): DeliverResult {
     if (tx.length === 0) return { ok: false, code: "MALFORMED" };
@@ -198,6 +210,7 @@ class Context implements BlockContext {
   }
 
   deliverNested(tx: Uint8Array, index: number): DeliverResult {
+    if (this.app.nestable(tx) === false) return { ok: false, code: "NOT_NESTABLE" };
     return this.app.dispatch(tx, index, this);
   }
 

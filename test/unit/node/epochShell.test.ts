@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Epoch, RegistryEntry } from "../../../src/chain/app/validators/module.js";
-import { decodeSafetyRecord } from "../../../src/chain/store/records.js";
+import { decodeSafetyRecord, encodeSafetyRecord } from "../../../src/chain/store/records.js";
 import { epochDomain } from "../../../src/consensus/signing.js";
 import type { Block, Message } from "../../../src/domain/types.js";
 import { EpochShell, MAX_HELD_PER_PEER } from "../../../src/node/epochShell.js";
@@ -49,6 +49,8 @@ function harness(selfReg: number) {
         committedAt: (h) => ({ height: h, hash: new Uint8Array(32).fill(h), block: block(h, 2 * h), qc: { view: 2 * h, blockHash: new Uint8Array(32).fill(h), signers: new Uint8Array(1), aggregateSignature: new Uint8Array(96) }, results: new Uint8Array(0), stateRoot: new Uint8Array(32) }),
         beginEpoch: (u) => void begun.push({ epoch: u.epoch, safety: u.safety, endedBy: u.endedBy }),
         epochEndProof: () => undefined,
+        loadSafetyState: () => undefined,
+        pendingBlocks: () => [],
       },
       transport: { peers: [0, 1, 2, 3, 4].filter((r) => r !== selfReg), send: (to, _p, bytes) => (sent.push([to, bytes]), 0) },
       penalties: { add: (peer, points) => void penalties.push([peer, points]), muted: () => false },
@@ -84,9 +86,13 @@ test("epoch 0: members' messages reach the instance by position; a non-member's 
   // Registry 4 is no member of epoch 0: id n + 1 + 4 = 9 for what belongs to no epoch; its vote is refused.
   h.shell.onMessage(4, encodeMessage(hello, 0));
   h.shell.onMessage(4, encodeMessage(vote(7, 3)));
+  // A certificate from a non-member is verified like anyone's (an observer forwards them): passed on, no penalty.
+  const qc: Message = { kind: "qc", body: { view: 6, blockHash: new Uint8Array(32), signers: new Uint8Array(1), aggregateSignature: new Uint8Array(96) } };
+  h.shell.onMessage(4, encodeMessage(qc));
   assert.deepEqual(b.got, [
     { from: 2, kind: "vote", view: 7 },
     { from: 9, kind: "hello", view: undefined },
+    { from: 9, kind: "qc", view: 6 },
   ]);
   assert.equal(h.shell.counters.get("NOT_IN_EPOCH"), 1);
   assert.equal(h.penalties.length, 1);
@@ -108,7 +114,7 @@ test("next-epoch messages are held (bounded per peer, oldest dropped) and nudge 
   assert.equal(h.shell.counters.get("EPOCH_HELD"), MAX_HELD_PER_PEER + 1);
   assert.equal(h.shell.counters.get("EPOCH_HOLD_DROPPED"), 1);
   assert.equal(h.shell.counters.get("EPOCH_AHEAD"), 1);
-  assert.equal(b.nudges, MAX_HELD_PER_PEER + 1);
+  assert.equal(b.nudges, 2, "once per peer and epoch: peer 1 (held) and peer 2 (two epochs ahead)");
   assert.equal(h.penalties.length, 0, "no penalty for what cannot be verified yet");
 });
 
@@ -151,4 +157,45 @@ test("epochDomain: epoch 0 is the chain id; later epochs are length-prefixed so 
   // Every later epoch's domain holds a 0x00 byte, which genesis refuses in a chain id: no chain's epoch 0 can sign
   // under another chain's later epoch (test/unit/node/shardGenesis.test.ts has the refusal).
   for (const e of [1, 2, 255, 2 ** 40]) assert.ok(epochDomain(CHAIN, e).includes(0));
+});
+
+test("a restart in epoch 1 over epoch 0's safety state (a crash before beginEpoch) writes the switch first, with the end proof it holds", () => {
+  const h = harness(0);
+  h.epochs.push({ epoch: 1, startHeight: 10, members: [0, 1, 2, 3, 4] });
+  h.setHead(9);
+  const rootHash = new Uint8Array(32).fill(9);
+  const child = { block: { ...block(10, 19), header: { ...block(10, 19).header, parent: rootHash } }, hash: new Uint8Array(32).fill(77), qc: { view: 19, blockHash: new Uint8Array(32).fill(77), signers: new Uint8Array(1), aggregateSignature: new Uint8Array(96) }, parentQc: null };
+  const store = (h.shell as unknown as { m: { store: Record<string, unknown> } }).m.store;
+  store["loadSafetyState"] = () => encodeSafetyRecord({ epoch: 0, lastVotedView: 25, highQc: child.qc, lastProposedView: 0, lastVote: null, lastTimeout: null, lastTc: null });
+  store["pendingBlocks"] = () => [child];
+  h.shell.start();
+  assert.equal(h.begun.length, 1);
+  assert.equal(h.begun[0]!.epoch, 1);
+  assert.equal(decodeSafetyRecord(h.begun[0]!.safety).epoch, 1);
+  assert.equal(decodeSafetyRecord(h.begun[0]!.safety).lastVotedView, 0);
+  assert.deepEqual(h.begun[0]!.endedBy, [{ block: child.block, qc: child.qc }]);
+  assert.equal(h.built[0]!.set.epoch, 1);
+  assert.equal(h.shell.counters.get("EPOCH_SETTLED"), 1);
+});
+
+test("a chain without the validators module refuses envelopes of another epoch (penalised)", () => {
+  const penalties: number[] = [];
+  const got: string[] = [];
+  const shell = new EpochShell(
+    { chainId: CHAIN, validatorCount: 4, self: 0 },
+    {
+      store: { head: () => ({ height: 1, hash: new Uint8Array(32) }), committedAt: () => undefined, beginEpoch: () => {}, epochEndProof: () => undefined, loadSafetyState: () => undefined, pendingBlocks: () => [] },
+      transport: { peers: [1, 2, 3], send: () => 0 },
+      penalties: { add: (p) => void penalties.push(p), muted: () => false },
+      reader: null,
+      logger: SILENT,
+      build: () => ({ shell: { start: () => {}, onDecoded: (_f: number, m: Message) => void got.push(m.kind) } as never, leaders: {} as never, validator: {} as never }),
+    },
+  );
+  shell.start();
+  shell.onMessage(1, encodeMessage(vote(3, 1), 0));
+  shell.onMessage(1, encodeMessage(vote(4, 1), 1));
+  assert.deepEqual(got, ["vote"]);
+  assert.deepEqual(penalties, [1]);
+  assert.equal(shell.counters.get("EPOCH_UNEXPECTED"), 1);
 });

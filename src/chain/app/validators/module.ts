@@ -99,6 +99,8 @@ const signerSets = bitmapSignerSets();
 export class ValidatorsModule implements AppModule {
   readonly name = "validators";
   readonly txTags = [VALSET_TX_TAG] as const;
+  /** Never a leg of another module's tx: see `AppModule.nestable`. */
+  readonly nestable = false;
   private readonly chainId: Uint8Array;
   private readonly genesisKeys: readonly Uint8Array[];
   private readonly state: NamespacedState;

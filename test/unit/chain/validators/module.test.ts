@@ -10,6 +10,8 @@ import { MapState } from "../../../../src/chain/app/mapState.js";
 import { decodeChangeTx, encodeChange, encodeChangeTx } from "../../../../src/chain/app/validators/format.js";
 import { addChange, buildChangeTx } from "../../../../src/chain/app/validators/module.js";
 import { bitmapSignerSets } from "../../../../src/consensus/adapters/bitmapSignerSets.js";
+import { encodeGroupTx } from "../../../../src/chain/app/paracross/format.js";
+import { encodeKvTx } from "../../../../src/chain/app/kvTx.js";
 import { utf8 } from "../../../../src/util/bytes.js";
 
 const CHAIN = utf8("quire-valset-test");
@@ -23,9 +25,9 @@ before(async () => {
 const pub = (i: number): Uint8Array => bls.publicKeyToBytes(bls.publicKeyOf(keys[i]!), "compressed");
 
 /** A chain of `n` genesis validators running the validators module alone, executed block by block. */
-function chain(n: number): { built: BuiltApplication; block(txs: Uint8Array[]): string[]; readonly height: number } {
+function chain(n: number, modules: ("validators" | "kv" | "accounts" | "paracross")[] = ["validators"]): { built: BuiltApplication; block(txs: Uint8Array[]): string[]; readonly height: number } {
   const state = new MapState();
-  const built = buildApplication({ bucketBits: 4, modules: ["validators"], chainId: CHAIN, validators: Array.from({ length: n }, (_, i) => pub(i)) }, { committed: state, bls });
+  const built = buildApplication({ bucketBits: 4, modules, chainId: CHAIN, validators: Array.from({ length: n }, (_, i) => pub(i)) }, { committed: state, bls });
   let height = 1;
   return {
     built,
@@ -186,4 +188,15 @@ test("an announced host follows the config's rule: ASCII host name or IP literal
   }
   assert.throws(() => addChange(bls, CHAIN, keys[4]!, "http://x", 1), RangeError);
   assert.throws(() => addChange(bls, CHAIN, keys[4]!, "a".repeat(254), 1), RangeError);
+});
+
+test("a change is never a leg of a paracross group (the commit cut sees top-level changes only); at the top level it applies", () => {
+  const c = chain(4, ["kv", "accounts", "paracross", "validators"]);
+  const add = buildChangeTx(bls, CHAIN, 0, 4, addChange(bls, CHAIN, keys[4]!, "127.0.0.1", 26610), signedBy([0, 1, 2, 3], [0, 1, 2]));
+  const put = encodeKvTx({ op: "put", nonce: new Uint8Array(8), key: utf8("k"), value: utf8("v") });
+  const [code] = c.block([encodeGroupTx([put, add])]);
+  assert.match(code!, /NOT_NESTABLE/);
+  assert.equal(c.built.validators!.epochs().length, 1, "no epoch scheduled by the group");
+  assert.deepEqual(c.block([add]), ["ok"]);
+  assert.equal(c.built.validators!.epochs().length, 2);
 });
