@@ -771,7 +771,13 @@ export class ConsensusShell {
       if (e.block.header.height === epochs.lastHeight()) {
         const proof = this.endProof(e, [...blocks.slice(i), ...this.deferredCommits.flat()]);
         this.stop();
-        epochs.ended(proof);
+        // This shell is stopped: a failure of the switch (its store write) must still stop the node, which `fatal`
+        // would now ignore (review finding: it was swallowed, leaving no instance running).
+        try {
+          epochs.ended(proof);
+        } catch (err) {
+          this.m.onFatal(err);
+        }
         return;
       }
     }

@@ -370,6 +370,7 @@ export class EpochShell {
     this.current = { set, inst, n };
     this.nudged.clear();
     this.m.onEpoch?.(set);
+    if (this.stopped) return;
     inst.shell.start();
     // Messages of this epoch that arrived early, in arrival order per peer.
     const held = [...this.held];
@@ -404,6 +405,8 @@ export class EpochShell {
       const bytes = encodeMessage({ kind: "qc", body: endedBy[endedBy.length - 1]!.qc }, set.epoch);
       for (const r of this.m.transport.peers) this.m.transport.send(r, Priority.Consensus, bytes);
     }
+    // Stopped meanwhile (the simulator crashes a replica at any IO): no instance may start after a stop.
+    if (this.stopped) return;
     this.startEpoch(next);
   }
 

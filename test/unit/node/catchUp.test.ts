@@ -20,7 +20,7 @@ function blocks(from: number, to: number): VerifiedCertifiedBlock[] {
   return out;
 }
 
-function rig(policy = POLICY) {
+function rig(policy = POLICY, maxHeight?: () => number) {
   const scheduler = new ManualScheduler();
   // `hold(ms)`: the node's loop is busy for ms (a long commit): its clock moves on, its timers cannot fire meanwhile.
   let held = 0;
@@ -45,6 +45,7 @@ function rig(policy = POLICY) {
     },
     withheld: (peer, code) => penalties.push({ peer, code }),
     count: () => {},
+    ...(maxHeight !== undefined ? { maxHeight } : {}),
   });
   return { c, scheduler, sent, penalties, deliveries, committed: () => committed, hold: (ms: number) => (held += ms) };
 }
@@ -173,4 +174,29 @@ test("an answer validation refused (a lying peer) pauses that peer and re-asks t
   const third = r.sent[2]!;
   assert.equal(third.peer, 3);
   assert.equal(third.req.fromHeight, 1);
+});
+
+test("epochs: nothing past the running epoch's end is asked for; an answer may run past its range (the end proof); a nudge starts it at any distance", () => {
+  let end = Infinity;
+  const r = rig(POLICY, () => end);
+  end = 25; // the epoch ends at 25: peers at 100 are in the next one
+  r.c.onPeerHeight(1, 100);
+  r.c.onPeerHeight(2, 100);
+  assert.ok(r.sent.length > 0);
+  assert.ok(r.sent.every((s) => s.req.toHeight <= 25), `asked ${r.sent.map((s) => `${s.req.fromHeight}-${s.req.toHeight}`).join(" ")}`);
+  // The range ending at 25 comes back with the two blocks that committed 25: kept, not a short or bad answer.
+  for (let i = 0; i < r.sent.length; i++) {
+    const { peer, req } = r.sent[i]!;
+    r.c.onResponse(peer, req.requestId, blocks(req.fromHeight, req.toHeight === 25 ? 27 : req.toHeight));
+  }
+  assert.deepEqual(r.penalties, []);
+  assert.equal(r.deliveries.at(-1)!.last, 27);
+
+  // Within behindBlocks of a peer nothing starts, unless nudged (the peer has left our epoch).
+  const q = rig();
+  q.c.onPeerHeight(1, 3);
+  assert.equal(q.sent.length, 0);
+  q.c.nudge();
+  assert.equal(q.sent.length, 1);
+  assert.deepEqual([q.sent[0]!.req.fromHeight, q.sent[0]!.req.toHeight], [1, 3]);
 });
