@@ -73,18 +73,41 @@ export class ChainReads {
     return x === null ? null : { xid, shard: x.network.self, ...x.status(xid) };
   }
 
-  /** The committed blocks h..k+1 that prove h committed (consensus/commitProof.ts), or null when not provable yet. */
+  /**
+   * The committed blocks h..k+1 that prove h committed (consensus/commitProof.ts), or null when not provable yet. On a
+   * chain that changes its validator set, a proof never crosses an epoch's end E: the blocks above E that committed it
+   * are the stored end proof (`ChainStore.epochEndProof`), certified by E's epoch like h, not the next epoch's blocks.
+   */
   commitProof(height: number): BlockSummary[] | null {
     const head = this.store.head()?.height ?? -1;
     if (height < 1 || height > head) return null;
-    const p = buildCommitProof(height, head, (i) => {
-      const rec = this.store.committedAt(i);
-      return rec === undefined ? undefined : { header: rec.block.header, qc: rec.qc };
+    const ending = this.epochEnding(height, head);
+    const top = ending === null ? head : ending.end + ending.proof.length;
+    const at = (i: number): BlockSummary | undefined => {
+      if (ending === null || i <= ending.end) return this.block(i) ?? undefined;
+      const c = ending.proof[i - ending.end - 1];
+      return c === undefined ? undefined : { hash: c.qc.blockHash, header: c.block.header, txCount: c.block.txs.length, qc: c.qc };
+    };
+    const p = buildCommitProof(height, top, (i) => {
+      const b = at(i);
+      return b === undefined || b.qc === null ? undefined : { header: b.header, qc: b.qc };
     });
     if (p === null) return null;
     const out: BlockSummary[] = [];
-    for (let i = 0; i < p.headers.length; i++) out.push(this.block(height + i)!);
+    for (let i = 0; i < p.headers.length; i++) out.push(at(height + i)!);
     return out;
+  }
+
+  /** The end of the epoch `height` is in and what committed it, when that epoch has ended at or below `head`. */
+  private epochEnding(height: number, head: number): { end: number; proof: NonNullable<ReturnType<ChainStore["epochEndProof"]>> } | null {
+    const v = this.app().validators;
+    if (v === null) return null;
+    const epochs = v.epochs();
+    const next = epochs.find((e) => e.startHeight > height);
+    if (next === undefined || next.startHeight - 1 > head) return null;
+    // Without the stored proof (a crash before it was written) the range still stops at E: then only a pair inside
+    // the epoch proves h, and a block whose proof would need it reads as not provable here (other nodes hold it).
+    return { end: next.startHeight - 1, proof: this.store.epochEndProof(next.epoch - 1) ?? [] };
   }
 
   paraStatus(title: string): ParaStatus | null {

@@ -9,6 +9,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { bitmapSignerSets } from "../../src/consensus/adapters/bitmapSignerSets.js";
 import { loadNodeConfig } from "../../src/node/config.js";
+import { loadGenesis } from "../../src/node/genesis.js";
+import { loadBlsBackend } from "../../src/crypto/bls/backend.js";
+import { commitProofOf, verifyCommitProof } from "../../src/consensus/commitProof.js";
+import { auditChainOf } from "../../src/cli/auditor.js";
 import type { BlockSummary } from "../../src/rpc/api.js";
 import { assertCommitted, startTxLoad } from "./support/load.js";
 import { logs, spawnQuire, startNetwork, stopAll, until, waitForHeight } from "./support/network.js";
@@ -100,6 +104,14 @@ test("reconfiguration: 4 → 5 → 4 validators under load, commits never stop, 
   const atSwitch = Math.max(gap(start1 - 3, start1 + 3), gap(start2 - 3, start2 + 3));
   const worst = gap(1, head);
   assert.ok(atSwitch <= 3 * BASE_TIMEOUT_MS, `a gap of ${atSwitch} ms between commits at an epoch switch (bound ${3 * BASE_TIMEOUT_MS} ms)`);
+  // The commit proof of epoch 0's last block is what committed it inside epoch 0 (the stored end proof), not epoch
+  // 1's first block: it verifies against the genesis set alone.
+  const bls = await loadBlsBackend("blst");
+  const genesis = await loadGenesis(n.genesisFile, bls);
+  const proofBlocks = await n.clients[3]!.commitProof(start1 - 1);
+  assert.ok(proofBlocks !== null && proofBlocks.length >= 2, "a commit proof of the block that ended epoch 0");
+  const verdict = verifyCommitProof(commitProofOf(proofBlocks)!, auditChainOf(genesis, bls));
+  assert.deepEqual(verdict.ok ? { ok: true, height: verdict.height } : verdict, { ok: true, height: start1 - 1 });
   // Node 0, out of the set, still follows the chain (an observer of epoch 2).
   const h0 = (await n.clients[0]!.status()).committedHeight;
   assert.ok(h0 >= start2, `node 0 stopped at ${h0}`);
