@@ -241,9 +241,10 @@ export async function audit(nodes: readonly AuditNode[], chain: AuditChain, opts
     states.map(async (s) => {
       try {
         const st = await retried(() => s.source.status());
+        // On a chain with epochs the node's list is read with its status: a node that answers neither is not read.
+        if (s.replay !== null && s.source.epochs !== undefined) s.changes = changeHeights(await retried(() => s.source.epochs!()));
         s.committedHeight = st.committedHeight;
         s.chainId = st.chainId;
-        if (s.replay !== null && s.source.epochs !== undefined) s.changes = changeHeights(await retried(() => s.source.epochs!()));
       } catch (e) {
         s.live = false;
         s.error = errorOf(e);

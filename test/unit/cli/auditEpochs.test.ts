@@ -26,6 +26,7 @@ import type { BlockHeader, QuorumCert } from "../../../src/domain/types.js";
 import { DEFAULT_CONSENSUS, genesisBlock, genesisJson, parseGenesis, setCertificates } from "../../../src/node/genesis.js";
 import type { Genesis } from "../../../src/node/genesis.js";
 import type { BlockSummary, EpochView } from "../../../src/rpc/api.js";
+import { RpcClientError } from "../../../src/rpc/errors.js";
 
 const TOP = 30;
 const ADD_AT = 3;
@@ -194,6 +195,15 @@ describe("quire audit follows epochs", { timeout: 120_000 }, () => {
       ["node0", REMOVE_AT, "BAD_BODY"],
       ["node0", REMOVE_AT + 2, "BAD_QC"],
     ]);
+  });
+
+  test("a node that does not answer GET /v1/epochs is unreadable (incomplete), not judged on the genesis set", async () => {
+    const silent = new EpochSource();
+    silent.epochs = async () => {
+      throw new RpcClientError("NETWORK", "GET /v1/epochs: fetch failed: connect ECONNREFUSED");
+    };
+    const r = await audit(nodes(new EpochSource(), silent), chain, OPTS);
+    assert.deepEqual([r.verdict, r.agreedTo, r.problems, r.nodes[1]!.error?.code, r.nodes[1]!.committedHeight], ["incomplete", TOP, [], "NETWORK", null]);
   });
 
   test("--from above the changes: the change blocks below it are read and replayed first", async () => {
