@@ -84,6 +84,7 @@ async function startSubject(mode: Mode): Promise<Subject> {
     health: unused,
     peers: unused,
     validators: unused,
+    epochs: unused,
     effectiveConfig: unused,
     consensus: unused,
     onCommittedHeader: () => () => {},

@@ -7,28 +7,38 @@
  * - the header hashes (`consensus/blockHash.ts`, what the node itself uses) to the hash the node reports;
  * - h = 0 is the genesis block of the genesis the audit was given; h > 0 links to the node's block h − 1 (`parent`);
  * - the QC the node stores for h certifies exactly that header (its hash and its view), and verifies against the
- *   genesis validator set with a quorum of signers — `SchemeCertificates.verifyQcs`, the node's own certificate code,
- *   over `BlsScheme`, so the signature checks of a window run as one batch; a certificate several nodes return is
- *   checked once;
+ *   validator set of h's epoch with a quorum of signers — `SchemeCertificates.verifyQcs`, the node's own certificate
+ *   code, over `BlsScheme`, so the signature checks of a window run as one batch per set; a certificate several nodes
+ *   return is checked once;
  * - across nodes: the first height at which two nodes' block hashes differ is the divergence.
+ *
+ * Epochs (a genesis that lists the validators module): each node's sets are derived here, never taken from the node.
+ * Its `GET /v1/epochs` names the heights whose blocks carry changes (startHeight − 2 of each later epoch); the audit
+ * reads those blocks' bodies, checks their txs against the txRoot of the header it checked (`BAD_BODY` otherwise) and
+ * replays their change txs (`EpochReplay`, cli/epochReplay.ts). The QCs of epoch k then verify with the replayed
+ * members' keys under `epochDomain(chainId, k)`. A hint that omits or invents a change makes that node's QCs fail at
+ * the boundary (`BAD_QC`), as any bad certificate. Change blocks below `--from` are read first, each one's QC checked
+ * against the set replayed before it.
  *
  * Heights are read in windows of `DEFAULT_MAX_RANGE_BLOCKS` (`GET /v1/blocks?from&to`), every node's window in
  * parallel, a few windows ahead of the one being checked; checking runs in height order, so "first" is exact.
  */
 import { performance } from "node:perf_hooks";
 import type { BlsBackend } from "../crypto/bls/backend.js";
+import { txRoot } from "../chain/blocks.js";
 import { blockHasher } from "../consensus/blockHash.js";
 import type { BlockHasher } from "../consensus/blockHash.js";
 import { qcKey } from "../consensus/validation/verifier.js";
-import type { CertCheck } from "../consensus/validation/verifier.js";
 import type { Hash, QuorumCert } from "../domain/types.js";
 import { genesisBlock, genesisCertificates } from "../node/genesis.js";
 import type { Genesis } from "../node/genesis.js";
-import type { BlockSummary, NodeStatus } from "../rpc/api.js";
+import type { BlockBody, BlockSummary, EpochView, NodeStatus } from "../rpc/api.js";
 import { RpcClientError } from "../rpc/errors.js";
 import { DEFAULT_MAX_RANGE_BLOCKS } from "../rpc/params.js";
 import { bytesEqual, toHex } from "../util/bytes.js";
 import { QuireError } from "../util/errors.js";
+import { EpochSets } from "./epochReplay.js";
+import type { EpochReplay, EpochSetAt, QcVerifier } from "./epochReplay.js";
 
 /** What the audit reads of one node. `RpcClient` is one; tests pass chains held in memory. */
 export interface AuditSource {
@@ -37,6 +47,10 @@ export interface AuditSource {
   blocks(from: number, to: number): Promise<BlockSummary[]>;
   /** The genesis document the node runs, as JSON text. */
   genesis(): Promise<string>;
+  /** `GET /v1/epochs`, read on chains with epochs: a hint naming the change blocks. Absent: the node names none. */
+  epochs?(): Promise<readonly EpochView[]>;
+  /** The txs of a committed block (`GET /v1/blocks/:h/body`): read for the change blocks the hint names. */
+  blockBody?(height: number): Promise<Pick<BlockBody, "txs"> | null>;
 }
 
 export interface AuditNode {
@@ -50,8 +64,10 @@ export interface AuditChain {
   readonly chainId: string;
   readonly genesisHash: Hash;
   readonly hashBlock: BlockHasher;
-  /** Verdicts of many QCs at once, in order (the node's `SchemeCertificates`). */
-  readonly certificates: { verifyQcs(qcs: readonly QuorumCert[]): CertCheck[] };
+  /** Verdicts of many QCs at once, in order (the node's `SchemeCertificates`), for the genesis set. */
+  readonly certificates: QcVerifier;
+  /** Set when the chain changes its validator set by epoch (the validators module): where each node's replay starts. */
+  readonly epochs?: EpochSets;
 }
 
 /** The node's own certificate and hash code over the genesis validator set (as src/node/node.ts builds it). */
@@ -62,6 +78,7 @@ export function auditChainOf(genesis: Genesis, backend: BlsBackend): AuditChain 
     genesisHash: hashBlock(genesisBlock(genesis).header),
     hashBlock,
     certificates: genesisCertificates(genesis, backend),
+    ...(genesis.app.modules.includes("validators") ? { epochs: new EpochSets(genesis, backend) } : {}),
   };
 }
 
@@ -79,8 +96,10 @@ export type ProblemCode =
   | "MISSING_QC"
   /** The QC certifies another block hash or view than the header's. */
   | "QC_MISMATCH"
-  /** The QC does not verify against the genesis validators (the message names the check: BELOW_QUORUM, ...). */
+  /** The QC does not verify against its epoch's validators (the message names the check: BELOW_QUORUM, ...). */
   | "BAD_QC"
+  /** A change block the node's epochs name: its body is missing or its txs do not hash to the header's txRoot. */
+  | "BAD_BODY"
   /** The node's status claimed a height it then did not serve. */
   | "MISSING_BLOCKS"
   /** The node answered with a document that is not a valid block range. */
@@ -194,9 +213,13 @@ interface NodeState {
   live: boolean;
   /** This node's block hash at `checkedTo`. */
   prevHash: Hash | null;
+  /** Chains with epochs: this node's sets, replayed from the change blocks its hint names (`changes`, ascending). */
+  replay: EpochReplay | null;
+  changes: number[];
 }
 
-type WindowAnswer = { ok: true; blocks: BlockSummary[] } | { ok: false; error: unknown } | null;
+/** A window of one node: its blocks, and the bodies of the change blocks among them (null: not served). */
+type WindowAnswer = { ok: true; blocks: BlockSummary[]; bodies: Map<number, Pick<BlockBody, "txs"> | null> } | { ok: false; error: unknown } | null;
 
 /** Audits `nodes` against `chain` (see the module comment). */
 export async function audit(nodes: readonly AuditNode[], chain: AuditChain, opts: AuditOptions = {}): Promise<AuditReport> {
@@ -213,11 +236,13 @@ export async function audit(nodes: readonly AuditNode[], chain: AuditChain, opts
   const retryDelayMs = opts.retryDelayMs ?? 250;
   const retried = <T>(call: () => Promise<T>): Promise<T> => withRetry(call, attempts, retryDelayMs);
 
-  const states: NodeState[] = nodes.map((n) => ({ name: n.name, source: n.source, committedHeight: null, chainId: null, checkedTo: null, error: null, live: true, prevHash: null }));
+  const states: NodeState[] = nodes.map((n) => ({ name: n.name, source: n.source, committedHeight: null, chainId: null, checkedTo: null, error: null, live: true, prevHash: null, replay: chain.epochs?.replay() ?? null, changes: [] }));
   await Promise.all(
     states.map(async (s) => {
       try {
         const st = await retried(() => s.source.status());
+        // On a chain with epochs the node's list is read with its status: a node that answers neither is not read.
+        if (s.replay !== null && s.source.epochs !== undefined) s.changes = changeHeights(await retried(() => s.source.epochs!()));
         s.committedHeight = st.committedHeight;
         s.chainId = st.chainId;
       } catch (e) {
@@ -242,12 +267,16 @@ export async function audit(nodes: readonly AuditNode[], chain: AuditChain, opts
       states.map((s): Promise<WindowAnswer> | null =>
         !s.live
           ? null
-          : retried(() => s.source.blocks(a, b)).then(
-              (blocks) => ({ ok: true, blocks }),
+          : Promise.all([retried(() => s.source.blocks(a, b)), fetchBodies(s, a, b, retried)]).then(
+              ([blocks, bodies]) => ({ ok: true, blocks, bodies }),
               (error: unknown) => ({ ok: false, error }),
             ),
       ),
     );
+  // Change blocks below the range: replayed first, so that the range's QCs are checked with the sets they made.
+  if (chain.epochs !== undefined && from > 1) {
+    await Promise.all(states.map((s) => (s.live ? replayBelow(chain, s, from, retried, problem) : undefined)));
+  }
   const starts: number[] = [];
   for (let a = from; a <= to; a += window) starts.push(a);
   const pending = new Map<number, Promise<WindowAnswer[]>>();
@@ -268,6 +297,7 @@ export async function audit(nodes: readonly AuditNode[], chain: AuditChain, opts
     pending.delete(i);
 
     const w: WindowCheck = { from: a, hashes: states.map(() => []), bad: new Set(), qcs: new Map() };
+    const fallback: EpochSetAt = { epoch: 0, key: "", certificates: chain.certificates };
     states.forEach((s, k) => {
       const answer = answers[k];
       if (!s.live || answer === null || answer === undefined) return;
@@ -278,7 +308,7 @@ export async function audit(nodes: readonly AuditNode[], chain: AuditChain, opts
         else s.error = errorOf(answer.error);
         return;
       }
-      checkBlocks(chain, s, answer.blocks, w, w.hashes[k]!, (height, code, message) => {
+      checkBlocks(chain, s, answer.blocks, answer.bodies, fallback, w, w.hashes[k]!, (height, code, message) => {
         w.bad.add(height);
         problem(s.name, height, code, message);
       });
@@ -294,18 +324,21 @@ export async function audit(nodes: readonly AuditNode[], chain: AuditChain, opts
     // certificates are verified.
     request(i + prefetch);
 
-    // The window's distinct certificates, in one batch.
-    const entries = [...w.qcs.values()];
-    const verdicts = chain.certificates.verifyQcs(entries.map((e) => e.qc));
-    qcsVerified += entries.length;
-    entries.forEach((e, k) => {
-      const v = verdicts[k]!;
-      if (v === "ok") return;
-      for (const u of e.holders) {
-        w.bad.add(u.height);
-        problem(u.node, u.height, "BAD_QC", `certificate refused: ${v}`);
-      }
-    });
+    // The window's distinct certificates, in one batch per validator set (one in all but the windows an epoch ends in).
+    const bySet = new Map<string, WindowQc[]>();
+    for (const e of w.qcs.values()) bySet.set(e.set.key, [...(bySet.get(e.set.key) ?? []), e]);
+    for (const entries of bySet.values()) {
+      const verdicts = entries[0]!.set.certificates.verifyQcs(entries.map((e) => e.qc));
+      qcsVerified += entries.length;
+      entries.forEach((e, k) => {
+        const v = verdicts[k]!;
+        if (v === "ok") return;
+        for (const u of e.holders) {
+          w.bad.add(u.height);
+          problem(u.node, u.height, "BAD_QC", `certificate refused${e.set.key === "" ? "" : ` (epoch ${e.set.epoch})`}: ${v}`);
+        }
+      });
+    }
 
     // Across nodes, in height order: the first height where two hashes differ; agreement while nothing is amiss.
     for (let h = a; h <= b; h++) {
@@ -347,8 +380,15 @@ interface WindowCheck {
   readonly hashes: (Hash | undefined)[][];
   /** Heights at which some node failed a check. */
   readonly bad: Set<number>;
-  /** The distinct certificates to verify (by `qcKey`), with the nodes and heights that hold each. */
-  readonly qcs: Map<string, { qc: QuorumCert; holders: { node: string; height: number }[] }>;
+  /** The distinct certificates to verify (by set and `qcKey`), with the nodes and heights that hold each. */
+  readonly qcs: Map<string, WindowQc>;
+}
+
+interface WindowQc {
+  readonly qc: QuorumCert;
+  /** The set it is verified with: of its height's epoch, as the holders' replays derived it. */
+  readonly set: EpochSetAt;
+  readonly holders: { node: string; height: number }[];
 }
 
 /**
@@ -360,6 +400,8 @@ function checkBlocks(
   chain: AuditChain,
   s: NodeState,
   blocks: readonly BlockSummary[],
+  bodies: ReadonlyMap<number, Pick<BlockBody, "txs"> | null>,
+  fallback: EpochSetAt,
   w: WindowCheck,
   hashes: (Hash | undefined)[],
   fail: (height: number, code: ProblemCode, message: string) => void,
@@ -381,15 +423,87 @@ function checkBlocks(
       else if (!bytesEqual(qc.blockHash, hash) || qc.view !== block.header.view) {
         fail(h, "QC_MISMATCH", `certifies ${toHex(qc.blockHash)} in view ${qc.view}, the block is ${toHex(hash)} in view ${block.header.view}`);
       } else {
-        // Same key, same bytes (verifier.ts): a certificate several nodes hold is verified once.
-        const key = qcKey(qc);
+        // Same key, same bytes (verifier.ts): a certificate several nodes hold is verified once per set.
+        const set = s.replay?.at(h) ?? fallback;
+        const key = `${set.key}/${qcKey(qc)}`;
         const entry = w.qcs.get(key);
-        if (entry === undefined) w.qcs.set(key, { qc, holders: [{ node: s.name, height: h }] });
+        if (entry === undefined) w.qcs.set(key, { qc, set, holders: [{ node: s.name, height: h }] });
         else entry.holders.push({ node: s.name, height: h });
+      }
+      // A change block: its changes take effect at h + 2, after every QC up to h + 1 was keyed with the sets before.
+      if (s.replay !== null && bodies.has(h)) {
+        const txs = bodyTxs(bodies.get(h)!, block, (code, message) => fail(h, code, message));
+        if (txs !== null) s.replay.apply(h, txs);
       }
     }
     s.prevHash = hash;
     s.checkedTo = h;
+  }
+}
+
+/** The change heights a node's epochs name: startHeight − 2 of each epoch ≥ 1 (the block whose change made it). */
+function changeHeights(epochs: readonly EpochView[]): number[] {
+  const heights = new Set<number>();
+  for (const e of epochs) if (e.epoch >= 1 && e.startHeight >= 3) heights.add(e.startHeight - 2);
+  return [...heights].sort((x, y) => x - y);
+}
+
+type Retried = <T>(call: () => Promise<T>) => Promise<T>;
+
+/** The bodies of the node's change blocks in `a..b`. */
+async function fetchBodies(s: NodeState, a: number, b: number, retried: Retried): Promise<Map<number, Pick<BlockBody, "txs"> | null>> {
+  const out = new Map<number, Pick<BlockBody, "txs"> | null>();
+  if (s.replay === null || s.source.blockBody === undefined) return out;
+  const heights = s.changes.filter((h) => h >= a && h <= b);
+  const bodies = await Promise.all(heights.map((h) => retried(() => s.source.blockBody!(h))));
+  heights.forEach((h, i) => out.set(h, bodies[i]!));
+  return out;
+}
+
+/** A change block's txs, once they hash to its header's txRoot; null (after `fail`) when they do not or are missing. */
+function bodyTxs(body: Pick<BlockBody, "txs"> | null, block: BlockSummary, fail: (code: ProblemCode, message: string) => void): readonly Uint8Array[] | null {
+  if (body === null) {
+    fail("BAD_BODY", "the node's epochs name this block as a change block, but it did not serve its body");
+    return null;
+  }
+  const root = txRoot(body.txs);
+  if (!bytesEqual(root, block.header.txRoot)) {
+    fail("BAD_BODY", `the body's ${body.txs.length} txs hash to ${toHex(root)}, the header's txRoot is ${toHex(block.header.txRoot)}`);
+    return null;
+  }
+  return body.txs;
+}
+
+/**
+ * The node's change blocks below `from`, replayed in height order: each one's header read, its QC verified against the
+ * set replayed before it (it is outside the range, so nothing else checks it), its body against its txRoot.
+ */
+async function replayBelow(chain: AuditChain, s: NodeState, from: number, retried: Retried, problem: (node: string, height: number | null, code: ProblemCode, message: string) => void): Promise<void> {
+  for (const h of s.changes) {
+    if (h >= from) return;
+    let block: BlockSummary | undefined;
+    let body: Pick<BlockBody, "txs"> | null = null;
+    try {
+      [block] = await retried(() => s.source.blocks(h, h));
+      if (s.source.blockBody !== undefined) body = await retried(() => s.source.blockBody!(h));
+    } catch (e) {
+      s.live = false;
+      s.error = errorOf(e);
+      return;
+    }
+    if (block === undefined || block.header.height !== h) {
+      problem(s.name, h, "MISSING_BLOCKS", `its epochs name change block ${h}, which GET /v1/blocks did not serve`);
+      continue;
+    }
+    const hash = chain.hashBlock(block.header);
+    const qc = block.qc;
+    const verdict = qc === null || !bytesEqual(qc.blockHash, hash) || qc.view !== block.header.view ? "does not certify the block" : s.replay!.at(h).certificates.verifyQcs([qc])[0]!;
+    if (verdict !== "ok") {
+      problem(s.name, h, "BAD_QC", `change block below the audited range: certificate refused: ${verdict}`);
+      continue;
+    }
+    const txs = bodyTxs(body, block, (code, message) => problem(s.name, h, code, message));
+    if (txs !== null) s.replay!.apply(h, txs);
   }
 }
 

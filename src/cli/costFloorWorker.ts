@@ -101,6 +101,7 @@ async function main(): Promise<void> {
     health: unused,
     peers: unused,
     validators: unused,
+    epochs: unused,
     effectiveConfig: unused,
     consensus: unused,
     evidence: unused,

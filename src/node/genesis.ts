@@ -368,6 +368,13 @@ export function genesisBlock(g: Genesis): Block {
  * `quire verify` and a follower (node/follow/) verify QCs with, from the genesis alone.
  */
 export function genesisCertificates(g: Genesis, backend: BlsBackend): SchemeCertificates {
-  const publicKeys = g.validators.map((v) => v.publicKey);
-  return new SchemeCertificates({ chainId: g.chainIdBytes, validatorCount: publicKeys.length }, new BlsScheme(backend, publicKeys), bitmapSignerSets());
+  return setCertificates(g.chainIdBytes, g.validators.map((v) => v.publicKey), backend);
+}
+
+/**
+ * The certificate checks of one validator set: `publicKeys` by position (signer bitmaps count positions), signatures
+ * bound to `domain` (`epochDomain(chainId, e)`: the chain id for epoch 0).
+ */
+export function setCertificates(domain: Uint8Array, publicKeys: readonly Uint8Array[], backend: BlsBackend): SchemeCertificates {
+  return new SchemeCertificates({ chainId: domain, validatorCount: publicKeys.length }, new BlsScheme(backend, publicKeys), bitmapSignerSets());
 }

@@ -32,7 +32,7 @@ import type { ChainStore } from "../chain/store/interface.js";
 import { blsLinkIdentity, blsLinkVerify } from "../net/blsLink.js";
 import { SystemScheduler } from "../util/clock.js";
 import { UwsTransport } from "../net/uwsTransport.js";
-import type { BlockSummary, ConsensusView, NodeApi, NodeHealth, NodeStatus, PeerView, SubmitResult, TxStatus, ValidatorSetView, XShardTransferView } from "../rpc/api.js";
+import type { BlockSummary, ConsensusView, EpochView, NodeApi, NodeHealth, NodeStatus, PeerView, SubmitResult, TxStatus, ValidatorSetView, XShardTransferView } from "../rpc/api.js";
 import { createRpcMetrics } from "../rpc/metrics.js";
 import { RpcServer } from "../rpc/server.js";
 import { bytesEqual, toHex } from "../util/bytes.js";
@@ -466,6 +466,11 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
 
   validators(): ValidatorSetView {
     return this.validatorSet();
+  }
+
+  /** Every epoch of the committed state; epoch 0 over the genesis validators on a chain without the validators module. */
+  epochs(): readonly EpochView[] {
+    return this.app?.validators?.epochs() ?? [{ epoch: 0, startHeight: 1, members: this.genesis.validators.map((_, i) => i) }];
   }
 
   /**

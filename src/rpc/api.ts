@@ -250,6 +250,13 @@ export interface ValidatorSetView {
   readonly validators: readonly ValidatorView[];
 }
 
+/** One epoch of `GET /v1/epochs`: its members (registry indices, ascending) certify heights `startHeight..` up to the next epoch's. */
+export interface EpochView {
+  readonly epoch: number;
+  readonly startHeight: number;
+  readonly members: readonly number[];
+}
+
 /** A certificate's or vote's (view, block hash). */
 export interface ViewAndBlock {
   readonly view: number;
@@ -346,6 +353,11 @@ export interface NodeApi {
   peers(): Awaitable<readonly PeerView[]>;
   /** `GET /v1/validators`: the validator set this node runs with. */
   validators(): Awaitable<ValidatorSetView>;
+  /**
+   * `GET /v1/epochs`: every epoch of the committed state, oldest first (epoch 0 over the genesis validators alone on a
+   * chain without the validators module). A hint for `quire audit`, which derives each set itself.
+   */
+  epochs(): Awaitable<readonly EpochView[]>;
   /**
    * `GET /v1/config`: the node's effective config (after `--set` overrides) as a JSON document, without secrets: key
    * file paths at most, never key material.

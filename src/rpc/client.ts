@@ -9,13 +9,13 @@
  * (an unexpected status; `payload.code` is the server's error code) or `BAD_RESPONSE` (a body the client cannot read,
  * or one over its byte cap: `maxBodyBytes`, `maxStatusBytes` — a hostile node cannot make the client buffer more).
  */
-import type { AccountView, BlockBody, BlockSummary, NodeHealth, NodeStatus, SupplyView, TxReceipt, TxStatus, XShardTransferView } from "./api.js";
+import type { AccountView, BlockBody, BlockSummary, EpochView, NodeHealth, NodeStatus, SupplyView, TxReceipt, TxStatus, XShardTransferView } from "./api.js";
 import { decodeBlockBody } from "./blockBody.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
 import { RpcClientError } from "./errors.js";
 import { MAX_COMMIT_PROOF_HEADERS } from "../consensus/commitProof.js";
 import { MAX_MESSAGE_BYTES } from "../domain/limits.js";
-import { decodeAccount, decodeBlock, decodeBlocks, decodeHealth, decodeKvValue, decodeParaCommit, decodeParaStatus, decodeProof, decodeReceipt, decodeStatus, decodeSubmitItem, decodeSupply, decodeTxStatus, decodeValidators, decodeXShardTransfer } from "./json.js";
+import { decodeAccount, decodeBlock, decodeBlocks, decodeEpochs, decodeHealth, decodeKvValue, decodeParaCommit, decodeParaStatus, decodeProof, decodeReceipt, decodeStatus, decodeSubmitItem, decodeSupply, decodeTxStatus, decodeValidators, decodeXShardTransfer } from "./json.js";
 import type { DoneCommit, ParaStatus } from "../chain/app/paracross/module.js";
 import type { SubmitOutcome } from "./json.js";
 import { concatBytes, toHex, utf8 } from "../util/bytes.js";
@@ -315,6 +315,13 @@ export class RpcClient {
     const a = await this.call("GET", "/v1/validators", undefined, undefined, false, this.maxStatusBytes);
     if (a.status !== 200) throw unexpected("GET /v1/validators", a);
     return decodeValidators(parseJson(a));
+  }
+
+  /** `GET /v1/epochs`: every epoch of the node's committed state, oldest first (untrusted: `quire audit` derives them). */
+  async epochs(): Promise<EpochView[]> {
+    const a = await this.call("GET", "/v1/epochs");
+    if (a.status !== 200) throw unexpected("GET /v1/epochs", a);
+    return decodeEpochs(parseJson(a));
   }
 
   /** `GET /metrics`: the Prometheus text. */

@@ -6,7 +6,7 @@
  * Decoders treat the document as untrusted: a wrong shape, a non-integer, bad hex or a wrong digest length is an
  * `RpcClientError("BAD_RESPONSE")`, never a silently wrong value.
  */
-import type { AccountView, BlockSummary, ConsensusView, FollowerNodeStatus, HealthReason, NodeHealth, NodeStatus, ParaNodeStatus, PeerView, SupplyView, TxReceipt, TxStatus, ValidatorSetView, ViewAndBlock, XShardTransferView } from "./api.js";
+import type { AccountView, BlockSummary, ConsensusView, EpochView, FollowerNodeStatus, HealthReason, NodeHealth, NodeStatus, ParaNodeStatus, PeerView, SupplyView, TxReceipt, TxStatus, ValidatorSetView, ViewAndBlock, XShardTransferView } from "./api.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
 import type { BlockHeader, QuorumCert } from "../domain/types.js";
 import { HASH_BYTES, MAX_CERT_SIGNERS, MAX_UINT53, SIGNATURE_BYTES } from "../domain/limits.js";
@@ -235,6 +235,11 @@ export interface ValidatorsJson {
   validators: { index: number; publicKey: string; votingPower: number; address: string | null; self: boolean }[];
 }
 
+/** `GET /v1/epochs`. */
+export interface EpochsJson {
+  epochs: { epoch: number; startHeight: number; members: number[] }[];
+}
+
 export interface ViewAndBlockJson {
   view: number;
   blockHash: string;
@@ -295,6 +300,10 @@ export function validatorsJson(v: ValidatorSetView): ValidatorsJson {
     startHeight: v.startHeight,
     validators: v.validators.map((x) => ({ index: x.index, publicKey: toHex(x.publicKey), votingPower: x.votingPower, address: addressText(x.address), self: x.self })),
   };
+}
+
+export function epochsJson(epochs: readonly EpochView[]): EpochsJson {
+  return { epochs: epochs.map((e) => ({ epoch: e.epoch, startHeight: e.startHeight, members: [...e.members] })) };
 }
 
 function viewAndBlockJson(v: ViewAndBlock): ViewAndBlockJson {
@@ -380,6 +389,22 @@ export function decodeValidators(v: unknown): { readonly epoch: number; readonly
       return { index: uint(e, "index", `validators[${i}]`), publicKey: hex(e, "publicKey", `validators[${i}]`, 48), self: e["self"] };
     }),
   };
+}
+
+/** `GET /v1/epochs`: shapes only (an epoch has 1..MAX_CERT_SIGNERS members); what they mean is the caller's to check. */
+export function decodeEpochs(v: unknown): EpochView[] {
+  const list = object(v, "epochs")["epochs"];
+  if (!Array.isArray(list)) bad("epochs.epochs must be an array");
+  return list.map((x, i) => {
+    const e = object(x, `epochs[${i}]`);
+    const members = e["members"];
+    if (!Array.isArray(members) || members.length === 0 || members.length > MAX_CERT_SIGNERS) bad(`epochs[${i}].members must be an array of 1 to ${MAX_CERT_SIGNERS}`);
+    const indices = members.map((m: unknown, k) => {
+      if (typeof m !== "number" || !Number.isInteger(m) || m < 0 || m > MAX_UINT53) bad(`epochs[${i}].members[${k}] must be an integer in [0, 2^53)`);
+      return m;
+    });
+    return { epoch: uint(e, "epoch", `epochs[${i}]`), startHeight: uint(e, "startHeight", `epochs[${i}]`), members: indices };
+  });
 }
 
 export function decodeQc(v: unknown): QuorumCert {

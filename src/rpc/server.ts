@@ -17,7 +17,7 @@ import type { BlockSummary, NodeApi, RpcLogger, BatchSubmitResult } from "./api.
 import { HttpError, RpcConfigError, RpcListenError } from "./errors.js";
 import { Exchange, ExchangeClosed } from "./exchange.js";
 import type { ExchangeHost } from "./exchange.js";
-import { accountJson, blockJson, blocksJson, consensusJson, healthJson, kvJson, paraCommitJson, paraStatusJson, peersJson, proofJson, receiptJson, statusJson, supplyJson, txStatusJson, validatorsJson, xshardTransferJson } from "./json.js";
+import { accountJson, blockJson, blocksJson, consensusJson, epochsJson, healthJson, kvJson, paraCommitJson, paraStatusJson, peersJson, proofJson, receiptJson, statusJson, supplyJson, txStatusJson, validatorsJson, xshardTransferJson } from "./json.js";
 import type { SubmitItemJson } from "./json.js";
 import { createRpcMetrics } from "./metrics.js";
 import type { RpcMetrics } from "./metrics.js";
@@ -195,7 +195,7 @@ export function resolveRpcLimits(partial: Partial<RpcLimits> = {}): RpcLimits {
 }
 
 /** Route names: the `route` label of the metrics. */
-export type RouteName = "index" | "dashboard_asset" | "metrics" | "status" | "genesis" | "evidence" | "tx_submit" | "txs_submit" | "tx_status" | "tx_receipt" | "blocks" | "block" | "block_txids" | "block_body" | "commit_proof" | "proof" | "kv" | "account" | "supply" | "xshard_transfer" | "para_status" | "para_commit" | "health" | "peers" | "validators" | "config" | "consensus" | "stream" | "unknown";
+export type RouteName = "index" | "dashboard_asset" | "metrics" | "status" | "genesis" | "evidence" | "tx_submit" | "txs_submit" | "tx_status" | "tx_receipt" | "blocks" | "block" | "block_txids" | "block_body" | "commit_proof" | "proof" | "kv" | "account" | "supply" | "xshard_transfer" | "para_status" | "para_commit" | "health" | "peers" | "validators" | "epochs" | "config" | "consensus" | "stream" | "unknown";
 
 /** What a handler may read of the request (uWS's HttpRequest is only valid synchronously). */
 interface RequestInfo {
@@ -571,6 +571,7 @@ export class RpcServer {
       route("health", "/v1/health", { get: (ex) => this.getHealth(ex) }),
       route("peers", "/v1/peers", { get: async (ex) => ex.json(200, peersJson(await this.api.peers())) }),
       route("validators", "/v1/validators", { get: async (ex) => ex.json(200, validatorsJson(await this.api.validators())) }),
+      route("epochs", "/v1/epochs", { get: async (ex) => ex.json(200, epochsJson(await this.api.epochs())) }),
       route("config", "/v1/config", { get: async (ex) => ex.json(200, await this.api.effectiveConfig()) }),
       route("consensus", "/v1/consensus", { get: (ex) => this.getConsensus(ex) }),
       // Upgrades are caught by the WebSocket route; a plain GET lands here.

@@ -2,7 +2,8 @@
  * Validator-set changes end to end (issue 16): 4 genesis validators and one spare (a validator outside genesis) as
  * real processes, under a steady client load. `quire validators add` grows the set to 5 (the spare syncs through the
  * epoch's end and votes), then `quire validators remove` takes validator 0 out (4 again, the spare among them; node 0
- * follows as an observer). Commits never stop for longer than 3 view timeouts, and every acknowledged tx commits.
+ * follows as an observer). Commits never stop for longer than 3 view timeouts, every acknowledged tx commits, and
+ * `quire audit` (following the epochs) agrees on all five nodes, but refuses a node whose epochs omit the last change.
  */
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
@@ -12,10 +13,11 @@ import { loadNodeConfig } from "../../src/node/config.js";
 import { loadGenesis } from "../../src/node/genesis.js";
 import { loadBlsBackend } from "../../src/crypto/bls/backend.js";
 import { commitProofOf, verifyCommitProof } from "../../src/consensus/commitProof.js";
-import { auditChainOf } from "../../src/cli/auditor.js";
+import { audit, auditChainOf } from "../../src/cli/auditor.js";
+import type { AuditSource } from "../../src/cli/auditor.js";
 import type { BlockSummary } from "../../src/rpc/api.js";
 import { assertCommitted, startTxLoad } from "./support/load.js";
-import { logs, spawnQuire, startNetwork, stopAll, until, waitForHeight } from "./support/network.js";
+import { assertAudited, logs, spawnQuire, startNetwork, stopAll, until, waitForHeight } from "./support/network.js";
 import type { TestNetwork } from "./support/network.js";
 
 let net: TestNetwork | undefined;
@@ -117,7 +119,31 @@ test("reconfiguration: 4 → 5 → 4 validators under load, commits never stop, 
   assert.ok(h0 >= start2, `node 0 stopped at ${h0}`);
   const self0 = (await n.clients[0]!.validators()).validators.some((v) => v.self);
   assert.equal(self0, false, "node 0 is not in epoch 2's set");
-  process.stdout.write(`# reconfig e2e: ${head} blocks, epoch 1 from ${start1}, epoch 2 from ${start2}, worst gap ${atSwitch} ms at the switches, ${worst} ms anywhere\n`);
+  // Every node lists the three epochs (GET /v1/epochs), and quire audit, deriving each set from the change txs it
+  // replays, verifies every QC of every node across both changes.
+  const expected = [
+    { epoch: 0, startHeight: 1, members: [0, 1, 2, 3] },
+    { epoch: 1, startHeight: start1, members: [0, 1, 2, 3, 4] },
+    { epoch: 2, startHeight: start2, members: [1, 2, 3, 4] },
+  ];
+  for (const c of n.clients) assert.deepEqual(await c.epochs(), expected);
+  const audited = await assertAudited(n);
+  assert.ok(audited.to >= start2 + 5 && audited.qcsVerified >= audited.to, `audited to ${audited.to}, ${audited.qcsVerified} QCs`);
+  // The epochs are only a hint: a node whose list drops epoch 2 has its QCs of epoch 2 refused, from its first height.
+  const c1 = n.clients[1]!;
+  const lying: AuditSource = { status: () => c1.status(), blocks: (a, b) => c1.blocks(a, b), genesis: () => c1.genesis(), blockBody: (h) => c1.blockBody(h), epochs: async () => (await c1.epochs()).slice(0, 2) };
+  const refused = await audit(
+    [
+      { name: "true", source: n.clients[2]! },
+      { name: "lying", source: lying },
+    ],
+    auditChainOf(genesis, bls),
+    { to: audited.to },
+  );
+  assert.equal(refused.verdict, "invalid");
+  assert.deepEqual([refused.agreedTo, refused.problems[0]?.node, refused.problems[0]?.height, refused.problems[0]?.code], [start2 - 1, "lying", start2, "BAD_QC"]);
+  assert.ok(refused.problems.every((p) => p.node === "lying" && p.code === "BAD_QC"));
+  process.stdout.write(`# reconfig e2e: ${head} blocks, epoch 1 from ${start1}, epoch 2 from ${start2}, worst gap ${atSwitch} ms at the switches, ${worst} ms anywhere; audit of 5 nodes agrees on 0..${audited.to} (${audited.qcsVerified} QCs, ${audited.elapsedMs} ms)\n`);
 });
 
 function signerPositions(b: BlockSummary, members: number): number[] {

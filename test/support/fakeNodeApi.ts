@@ -6,7 +6,7 @@ import type { EvidenceReport } from "../../src/consensus/validation/evidence.js"
 import { createHash } from "node:crypto";
 import { Gauge } from "prom-client";
 import type { Registry } from "prom-client";
-import type { AccountView, Awaitable, BlockBody, BlockSummary, CommittedBlockListener, ConsensusView, NodeApi, NodeHealth, NodeStatus, PeerView, ProofResult, SubmitResult, SupplyView, TxStatus, ValidatorSetView } from "../../src/rpc/api.js";
+import type { AccountView, Awaitable, BlockBody, BlockSummary, CommittedBlockListener, ConsensusView, EpochView, NodeApi, NodeHealth, NodeStatus, PeerView, ProofResult, SubmitResult, SupplyView, TxStatus, ValidatorSetView } from "../../src/rpc/api.js";
 import type { BlockHeader } from "../../src/domain/types.js";
 import type { DoneCommit, ParaStatus } from "../../src/chain/app/paracross/module.js";
 import { merkleProof, merkleRoot } from "../../src/crypto/merkle.js";
@@ -70,6 +70,7 @@ export class FakeNodeApi implements NodeApi {
   healthState: NodeHealth = { ok: true, reason: null, detail: null, committedHeight: 0, lastCommitAgeMs: 120, notCommittingAfterMs: 10_000, peersConnected: 3, peersNeeded: 2 };
   peerViews: PeerView[] = [];
   validatorSet: ValidatorSetView = { epoch: 0, startHeight: 1, validators: [] };
+  epochList: EpochView[] = [{ epoch: 0, startHeight: 1, members: [0, 1, 2, 3] }];
   configDoc: Record<string, unknown> = { type: "quire-node-config", version: 1, keyFile: "/tmp/node2/validator.key" };
   /** Null: the node runs no consensus (as a para node). */
   consensusView: ConsensusView | null = null;
@@ -251,6 +252,10 @@ export class FakeNodeApi implements NodeApi {
 
   validators(): Awaitable<ValidatorSetView> {
     return this.answer("validators", () => this.validatorSet);
+  }
+
+  epochs(): Awaitable<readonly EpochView[]> {
+    return this.answer("epochs", () => this.epochList);
   }
 
   effectiveConfig(): Awaitable<Readonly<Record<string, unknown>>> {

@@ -32,7 +32,7 @@ import type { BlsBackend } from "../../crypto/bls/backend.js";
 import { createHasher, setDefaultHasher } from "../../crypto/hash/backends.js";
 import { merkleRoot } from "../../crypto/merkle.js";
 import type { BlockHeader } from "../../domain/types.js";
-import type { BatchSubmitResult, BlockSummary, ConsensusView, NodeApi, NodeHealth, NodeStatus, PeerView, SubmitResult, TxStatus, ValidatorSetView, XShardTransferView } from "../../rpc/api.js";
+import type { BatchSubmitResult, BlockSummary, ConsensusView, EpochView, NodeApi, NodeHealth, NodeStatus, PeerView, SubmitResult, TxStatus, ValidatorSetView, XShardTransferView } from "../../rpc/api.js";
 import { createRpcMetrics } from "../../rpc/metrics.js";
 import { RpcServer } from "../../rpc/server.js";
 import { SystemScheduler } from "../../util/clock.js";
@@ -304,6 +304,11 @@ export class FollowerNode extends CommittedChainApi implements NodeApi {
   /** The genesis validators whose QCs it verifies (it is none of them). */
   validators(): ValidatorSetView {
     return { epoch: 0, startHeight: 1, validators: this.genesis.validators.map((v, index) => ({ index, publicKey: v.publicKey, votingPower: 1, address: null, self: false })) };
+  }
+
+  /** Epoch 0 of the genesis alone: a follower verifies QCs with the genesis set (it refuses chains that change it). */
+  epochs(): EpochView[] {
+    return [{ epoch: 0, startHeight: 1, members: this.genesis.validators.map((_, i) => i) }];
   }
 
   /** The follower config (it has no key). */

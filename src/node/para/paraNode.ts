@@ -25,7 +25,7 @@ import { loadKeyFile } from "../../crypto/bls/keyFile.js";
 import type { ValidatorKey } from "../../crypto/bls/keyFile.js";
 import { blockHasher } from "../../consensus/blockHash.js";
 import type { EvidenceReport } from "../../consensus/validation/evidence.js";
-import type { BlockSummary, ConsensusView, NodeApi, NodeHealth, NodeStatus, PeerView, SubmitResult, TxStatus, ValidatorSetView } from "../../rpc/api.js";
+import type { BlockSummary, ConsensusView, EpochView, NodeApi, NodeHealth, NodeStatus, PeerView, SubmitResult, TxStatus, ValidatorSetView } from "../../rpc/api.js";
 import { HttpError } from "../../rpc/errors.js";
 import { createRpcMetrics } from "../../rpc/metrics.js";
 import { RpcServer } from "../../rpc/server.js";
@@ -274,6 +274,11 @@ export class ParaNode extends CommittedChainApi implements NodeApi {
   validators(): ValidatorSetView {
     const self = this.config.nodeIndex;
     return { epoch: 0, startHeight: 1, validators: this.genesis.nodes.map((v, index) => ({ index, publicKey: v.publicKey, votingPower: 1, address: null, self: index === self })) };
+  }
+
+  /** One epoch for ever: the para nodes of the para genesis. */
+  epochs(): EpochView[] {
+    return [{ epoch: 0, startHeight: 1, members: this.genesis.nodes.map((_, i) => i) }];
   }
 
   /** The para node config (a key file path at most, never the key). */

@@ -79,6 +79,8 @@ describe("a validator whose peers are down", () => {
       const set = node.validatorSet();
       assert.equal(set.epoch, 0);
       assert.deepEqual(set.validators.map((v) => [v.index, toHex(v.publicKey), v.votingPower, v.self]), node.genesis.validators.map((v, i) => [i, toHex(v.publicKey), 1, i === 0]));
+      // A chain without the validators module: one epoch for ever, over the genesis validators.
+      assert.deepEqual((await get(node, "/v1/epochs")).json, { epochs: [{ epoch: 0, startHeight: 1, members: [0, 1, 2, 3] }] });
 
       const key = JSON.parse(await readFile(node.config.keyFile, "utf8")) as { secretKey: string };
       assert.match(key.secretKey, /^[0-9a-f]{64}$/);

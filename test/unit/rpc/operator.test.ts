@@ -9,7 +9,7 @@ import { assertError, eventually, http, startHarness } from "../../support/rpcHt
 import type { Harness } from "../../support/rpcHttp.js";
 import { ManualScheduler } from "../../../src/util/clock.js";
 import { dashboardAsset, DASHBOARD_INDEX } from "../../../src/rpc/dashboardAssets.js";
-import { decodeHealth } from "../../../src/rpc/json.js";
+import { decodeEpochs, decodeHealth } from "../../../src/rpc/json.js";
 import { RpcClient } from "../../../src/rpc/client.js";
 import { RpcClientError } from "../../../src/rpc/errors.js";
 import type { ConsensusView, PeerView } from "../../../src/rpc/api.js";
@@ -104,6 +104,25 @@ describe("operator routes", () => {
     });
   });
 
+  test("GET /v1/epochs: every epoch with its first height and members; RpcClient.epochs decodes it and refuses bad shapes", async () => {
+    h.api.epochList = [
+      { epoch: 0, startHeight: 1, members: [0, 1, 2, 3] },
+      { epoch: 1, startHeight: 24, members: [0, 1, 2, 3, 4] },
+    ];
+    const a = await http(h.base, "GET", "/v1/epochs");
+    assert.equal(a.status, 200);
+    assert.deepEqual(a.json, {
+      epochs: [
+        { epoch: 0, startHeight: 1, members: [0, 1, 2, 3] },
+        { epoch: 1, startHeight: 24, members: [0, 1, 2, 3, 4] },
+      ],
+    });
+    assert.deepEqual(await new RpcClient({ url: h.base }).epochs(), h.api.epochList);
+    for (const broken of [{}, { epochs: [{ epoch: 0, startHeight: 1, members: [] }] }, { epochs: [{ epoch: 0, startHeight: 1, members: [-1] }] }, { epochs: [{ epoch: "0", startHeight: 1, members: [0] }] }]) {
+      assert.throws(() => decodeEpochs(broken), (e: unknown) => e instanceof RpcClientError && e.code === "BAD_RESPONSE", JSON.stringify(broken));
+    }
+  });
+
   test("GET /v1/config: the node's document as it is", async () => {
     h.api.configDoc = { type: "quire-node-config", keyFile: "/x/validator.key", rpc: { host: "127.0.0.1", port: 0 } };
     const a = await http(h.base, "GET", "/v1/config");
@@ -140,7 +159,7 @@ describe("operator routes", () => {
   });
 
   test("the server's usual handling: 405 with Allow, HEAD without a body, 500 INTERNAL on a node failure, counted by route", async () => {
-    for (const path of ["/v1/health", "/v1/peers", "/v1/validators", "/v1/config", "/v1/consensus"]) {
+    for (const path of ["/v1/health", "/v1/peers", "/v1/validators", "/v1/epochs", "/v1/config", "/v1/consensus"]) {
       const post = await http(h.base, "POST", path, { body: "{}", type: "application/json" });
       assertError(post, 405, "METHOD_NOT_ALLOWED");
       assert.equal(post.headers.get("allow"), "GET, HEAD");
@@ -154,6 +173,7 @@ describe("operator routes", () => {
       ["health", "/v1/health", "health"],
       ["peers", "/v1/peers", "peers"],
       ["validators", "/v1/validators", "validators"],
+      ["epochs", "/v1/epochs", "epochs"],
       ["effectiveConfig", "/v1/config", "config"],
       ["consensus", "/v1/consensus", "consensus"],
     ] as const;
@@ -194,7 +214,7 @@ describe("operator routes", () => {
 
   test("the dashboard's API section lists the operator routes", () => {
     const page = new TextDecoder().decode(dashboardAsset(DASHBOARD_INDEX)!.body);
-    for (const r of ["/v1/health", "/v1/peers", "/v1/validators", "/v1/config", "/v1/consensus"]) assert.ok(page.includes(`GET ${r}</code>`), r);
+    for (const r of ["/v1/health", "/v1/peers", "/v1/validators", "/v1/epochs", "/v1/config", "/v1/consensus"]) assert.ok(page.includes(`GET ${r}</code>`), r);
   });
 });
 
