@@ -15,7 +15,7 @@
  * Epochs (a genesis that lists the validators module): each node's sets are derived here, never taken from the node.
  * Its `GET /v1/epochs` names the heights whose blocks carry changes (startHeight − 2 of each later epoch); the audit
  * reads those blocks' bodies, checks their txs against the txRoot of the header it checked (`BAD_BODY` otherwise) and
- * replays their change txs (`EpochReplay`, cli/epochReplay.ts). The QCs of epoch k then verify with the replayed
+ * replays their change txs (`EpochReplay`, node/epochSets.ts). The QCs of epoch k then verify with the replayed
  * members' keys under `epochDomain(chainId, k)`. A hint that omits or invents a change makes that node's QCs fail at
  * the boundary (`BAD_QC`), as any bad certificate. Change blocks below `--from` are read first, each one's QC checked
  * against the set replayed before it.
@@ -37,8 +37,8 @@ import { RpcClientError } from "../rpc/errors.js";
 import { DEFAULT_MAX_RANGE_BLOCKS } from "../rpc/params.js";
 import { bytesEqual, toHex } from "../util/bytes.js";
 import { QuireError } from "../util/errors.js";
-import { EpochSets } from "./epochReplay.js";
-import type { EpochReplay, EpochSetAt, QcVerifier } from "./epochReplay.js";
+import { EpochSets } from "../node/epochSets.js";
+import type { EpochReplay, EpochSetAt, QcVerifier } from "../node/epochSets.js";
 
 /** What the audit reads of one node. `RpcClient` is one; tests pass chains held in memory. */
 export interface AuditSource {

@@ -12,6 +12,14 @@
  * commit proofs): signer set ≥ quorum of the genesis validators, aggregate signature valid (`BAD_QC`).
  * Any failure refuses the whole offer: nothing of it is kept.
  *
+ * On a chain that changes its validator set by epoch (chain/app/validators/README.md) the set depends on the height:
+ * `certificatesFor(height, below)` gives it (node/epochSets.ts `EpochVerifiers`), where `below` are the verified,
+ * uncommitted blocks under that height in this run (a change committed in block h starts its epoch at h + 2, so h may
+ * still be pending). The QCs are then verified in one batch per set. Each block's OWN QC is checked, never its
+ * justify: the first block F of an epoch extends the last block E of the one before through a signer-less root QC,
+ * and is itself certified by the new set. The release rule is unchanged across the boundary: a pair (E, F) with
+ * consecutive views proves E committed, since F's set exists only once E is committed.
+ *
  * Commitment (the core's two-chain rule, consensus/core.ts): a verified block is only certified. Block k is committed
  * once its child k + 1, linked to it, is certified in view(k) + 1; committing k commits every ancestor. So verified
  * blocks wait in `pending` and are released — handed to the caller to execute and store — up to the highest k for
@@ -63,9 +71,20 @@ export interface CertifiedBlock {
   readonly qc: QuorumCert;
 }
 
+/** What verifies QCs of one validator set, in batches (`SchemeCertificates`). */
+export interface QcVerifier {
+  verifyQcs(qcs: readonly QuorumCert[]): CertCheck[];
+}
+
 export interface CertifiedChainContext {
   readonly hashBlock: BlockHasher;
-  readonly certificates: { verifyQcs(qcs: readonly QuorumCert[]): CertCheck[] };
+  /** The genesis set's: every height's, unless `certificatesFor` is given. */
+  readonly certificates: QcVerifier;
+  /**
+   * The verifier of the set that certifies `height`, given the verified uncommitted blocks `below` it (ascending; they
+   * may carry changes). Absent on a chain whose set never changes: then every QC goes to `certificates`, one batch.
+   */
+  readonly certificatesFor?: (height: number, below: readonly Block[]) => QcVerifier;
   /** RFC 6962 root of a block's transactions (crypto/merkle.ts), as validation computes it. */
   readonly txRoot: (txs: readonly Uint8Array[]) => Hash;
 }
@@ -138,7 +157,7 @@ export class CertifiedChain {
       checked.push({ block: b.block, hash, qc: b.qc });
       prev = { height: h.height, hash };
     }
-    const verdicts = this.ctx.certificates.verifyQcs(checked.map((c) => c.qc));
+    const verdicts = this.verifyQcs(checked, keep);
     const bad = verdicts.findIndex((v) => v !== "ok");
     if (bad >= 0) return refuse("BAD_QC", checked[bad]!.block.header.height, `certificate refused: ${verdicts[bad]}`);
 
@@ -163,13 +182,40 @@ export class CertifiedChain {
 
   /**
    * Whether a header alone (no link to the tip, no transactions) is certified: it hashes to `hash` and carries a QC
-   * for it that verifies against the genesis validators. What a follower needs to believe an upstream's announced
-   * head: a quorum certified a block at that height (health's catch-up target; src/node/follow/README.md).
+   * for it that verifies against the genesis validators (with `certificatesFor`: the set of its height as the verified
+   * blocks know it; a header of an epoch not known yet does not verify, and the tip stays the target). What a follower
+   * needs to believe an upstream's announced head: a quorum certified a block at that height (health's catch-up
+   * target; src/node/follow/README.md).
    */
   certifiesHeader(header: BlockHeader, hash: Hash, qc: QuorumCert | null): boolean {
     if (qc === null || qc.view !== header.view || !bytesEqual(qc.blockHash, hash)) return false;
     if (!bytesEqual(this.ctx.hashBlock(header), hash)) return false;
-    return this.ctx.certificates.verifyQcs([qc])[0] === "ok";
+    const certificates = this.ctx.certificatesFor?.(header.height, this.pendingBlocks.map((p) => p.block)) ?? this.ctx.certificates;
+    return certificates.verifyQcs([qc])[0] === "ok";
+  }
+
+  /**
+   * The verdicts of the QCs of `checked` (which extend the first `keep` pending blocks), in order: one batch, or with
+   * `certificatesFor` one batch per set (the blocks below each are the kept pending ones and the offer's before it).
+   */
+  private verifyQcs(checked: readonly CertifiedBlock[], keep: number): CertCheck[] {
+    const forHeight = this.ctx.certificatesFor;
+    if (forHeight === undefined) return this.ctx.certificates.verifyQcs(checked.map((c) => c.qc));
+    const below = this.pendingBlocks.slice(0, keep).map((p) => p.block);
+    const batches = new Map<QcVerifier, number[]>();
+    checked.forEach((c, i) => {
+      const v = forHeight(c.block.header.height, below.slice());
+      below.push(c.block);
+      const batch = batches.get(v);
+      if (batch === undefined) batches.set(v, [i]);
+      else batch.push(i);
+    });
+    const verdicts = new Array<CertCheck>(checked.length);
+    for (const [v, indices] of batches) {
+      const out = v.verifyQcs(indices.map((i) => checked[i]!.qc));
+      indices.forEach((i, j) => (verdicts[i] = out[j]!));
+    }
+    return verdicts;
   }
 
   /**

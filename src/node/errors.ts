@@ -16,7 +16,7 @@ export type NodeErrorCode =
   | "CORRUPT_SAFETY_STATE"
   /** An internal invariant broke while running (the node stops rather than limp on with corrupted state). */
   | "FATAL"
-  /** A tool or follower that checks certificates against the genesis set, given a chain whose set changes by epoch. */
+  /** A tool that checks certificates against the genesis set (`quire verify`), given a chain whose set changes by epoch. */
   | "EPOCHS_UNSUPPORTED";
 
 export interface NodeErrorPayload {

@@ -1,6 +1,7 @@
 /**
  * A `StateWriter` over a plain Map: application state with no store and no executor behind it, for the tests and
- * benches that drive an application directly (`beginBlock` / `deliver` / `commit`). Not used by the node.
+ * benches that drive an application directly (`beginBlock` / `deliver` / `commit`), and the epoch replay of `quire
+ * audit` and followers (node/epochSets.ts), which holds the validators module's state alone.
  */
 import { bytesKey } from "../../util/bytes.js";
 import type { StateWriter } from "./interface.js";
@@ -18,5 +19,12 @@ export class MapState implements StateWriter {
 
   delete(key: Uint8Array): void {
     this.map.delete(bytesKey(key));
+  }
+
+  /** An independent copy (values are never mutated in place, so they are shared). */
+  clone(): MapState {
+    const c = new MapState();
+    for (const [k, v] of this.map) c.map.set(k, v);
+    return c;
   }
 }

@@ -31,13 +31,15 @@ import { loadBlsBackend } from "../../crypto/bls/backend.js";
 import type { BlsBackend } from "../../crypto/bls/backend.js";
 import { createHasher, setDefaultHasher } from "../../crypto/hash/backends.js";
 import { merkleRoot } from "../../crypto/merkle.js";
-import type { BlockHeader } from "../../domain/types.js";
+import type { Block, BlockHeader } from "../../domain/types.js";
 import type { BatchSubmitResult, BlockSummary, ConsensusView, EpochView, NodeApi, NodeHealth, NodeStatus, PeerView, SubmitResult, TxStatus, ValidatorSetView, XShardTransferView } from "../../rpc/api.js";
 import { createRpcMetrics } from "../../rpc/metrics.js";
 import { RpcServer } from "../../rpc/server.js";
 import { SystemScheduler } from "../../util/clock.js";
 import type { Scheduler } from "../../util/clock.js";
 import { ChainReads, CommittedChainApi } from "../chainReads.js";
+import { EpochSets, EpochVerifiers } from "../epochSets.js";
+import type { EpochReplay } from "../epochSets.js";
 import { genesisExecutor } from "../consensusStack.js";
 import { appSpecOf, genesisBlock, genesisCertificates, genesisJson, loadGenesis } from "../genesis.js";
 import type { Genesis } from "../genesis.js";
@@ -81,6 +83,8 @@ export class FollowerNode extends CommittedChainApi implements NodeApi {
   private app!: BuiltApplication;
   private readonly executor: Executor;
   private readonly chain: CertifiedChain;
+  /** The sets by height on a chain that changes them by epoch (null without the validators module). */
+  private readonly epochs_: EpochVerifiers | null;
   private readonly pool: UpstreamPool;
   private readonly forwarder: TxForwarder;
   protected readonly reads: ChainReads;
@@ -108,7 +112,17 @@ export class FollowerNode extends CommittedChainApi implements NodeApi {
     this.app = buildApplication(appSpecOf(genesis), { committed: store, bls: backend });
     this.executor = genesisExecutor(store, this.app.app, gBlock, hashBlock(gBlock.header));
     const head = store.head()!;
-    this.chain = new CertifiedChain({ hashBlock, certificates: genesisCertificates(genesis, backend), txRoot: (txs) => merkleRoot(txs) }, { height: head.height, hash: head.hash });
+    this.epochs_ = this.app.validators === null ? null : new EpochVerifiers(committedReplay(genesis, backend, this.app.validators.epochs(), store));
+    const epochs = this.epochs_;
+    this.chain = new CertifiedChain(
+      {
+        hashBlock,
+        certificates: genesisCertificates(genesis, backend),
+        txRoot: (txs) => merkleRoot(txs),
+        ...(epochs !== null ? { certificatesFor: (height: number, below: readonly Block[]) => epochs.certificatesFor(height, below) } : {}),
+      },
+      { height: head.height, hash: head.hash },
+    );
     const scheduler = opts.scheduler ?? new SystemScheduler(Date.now);
     const i = config.followerIndex;
     this.pool = new UpstreamPool({ urls: config.follow.upstreams.map(rpcUrlOf), fanout: config.follow.fanout, start: 0 }, { logger, ...(opts.upstreams !== undefined ? { sources: opts.upstreams } : {}) });
@@ -146,11 +160,6 @@ export class FollowerNode extends CommittedChainApi implements NodeApi {
       if (config.hash !== undefined) setDefaultHasher(createHasher(config.hash.backend));
       const backend = await loadBlsBackend(config.bls.backend);
       const genesis = await loadGenesis(config.genesisFile, backend);
-      // A follower verifies every QC against the genesis set (consensus/certifiedChain.ts): a chain whose set changes
-      // by epoch would fail it at the first change. Refused up front rather than stuck later (issue 16, left undone).
-      if (genesis.app.modules.includes("validators")) {
-        throw new NodeError("EPOCHS_UNSUPPORTED", `${config.genesisFile}: this chain changes its validator set by epoch (the validators module); followers verify against the genesis set only and do not follow epochs yet`, { field: "genesisFile", file: config.file });
-      }
       const gHash = blockHasher()(genesisBlock(genesis).header);
       const store = await LmdbChainStore.open({ path: join(config.dataDir, "chain"), chainId: genesis.chainIdBytes, genesisHash: gHash });
       try {
@@ -210,6 +219,7 @@ export class FollowerNode extends CommittedChainApi implements NodeApi {
    */
   private apply(blocks: readonly CertifiedBlock[], next: BlockHeader | undefined): void {
     const summaries = this.executor.commit(blocks, { above: next });
+    for (const b of blocks) this.epochs_?.committed(b.block.header.height, b.block.txs);
     const now = Date.now();
     this.lastCommitAt = performance.now();
     for (const s of summaries) {
@@ -301,14 +311,18 @@ export class FollowerNode extends CommittedChainApi implements NodeApi {
     return [];
   }
 
-  /** The genesis validators whose QCs it verifies (it is none of them). */
+  /** The validators of the committed state's latest epoch (the genesis set on a chain without changes); it is none of them. */
   validators(): ValidatorSetView {
-    return { epoch: 0, startHeight: 1, validators: this.genesis.validators.map((v, index) => ({ index, publicKey: v.publicKey, votingPower: 1, address: null, self: false })) };
+    const v = this.app.validators;
+    if (v === null) return { epoch: 0, startHeight: 1, validators: this.genesis.validators.map((g, index) => ({ index, publicKey: g.publicKey, votingPower: 1, address: null, self: false })) };
+    const e = v.epochs().at(-1)!;
+    const registry = v.registry();
+    return { epoch: e.epoch, startHeight: e.startHeight, validators: e.members.map((index) => ({ index, publicKey: registry[index]!.publicKey, votingPower: 1, address: registry[index]!.address, self: false })) };
   }
 
-  /** Epoch 0 of the genesis alone: a follower verifies QCs with the genesis set (it refuses chains that change it). */
-  epochs(): EpochView[] {
-    return [{ epoch: 0, startHeight: 1, members: this.genesis.validators.map((_, i) => i) }];
+  /** Every epoch of the committed state (epoch 0 of the genesis alone on a chain without the validators module). */
+  epochs(): readonly EpochView[] {
+    return this.app.validators?.epochs() ?? [{ epoch: 0, startHeight: 1, members: this.genesis.validators.map((_, i) => i) }];
   }
 
   /** The follower config (it has no key). */
@@ -320,4 +334,18 @@ export class FollowerNode extends CommittedChainApi implements NodeApi {
   consensus(): ConsensusView | null {
     return null;
   }
+}
+
+/**
+ * The epoch replay caught up with the committed store: each epoch ≥ 1 of the node's own committed state was scheduled
+ * by a change in block startHeight − 2, whose txs the store holds.
+ */
+function committedReplay(genesis: Genesis, backend: BlsBackend, epochs: readonly EpochView[], store: ChainStore): EpochReplay {
+  const replay = new EpochSets(genesis, backend).replay();
+  for (const h of [...new Set(epochs.slice(1).map((e) => e.startHeight - 2))]) {
+    const rec = store.committedAt(h);
+    if (rec === undefined) throw new NodeError("FATAL", `the committed change block ${h} is not in the store: the data directory is damaged`);
+    replay.apply(h, rec.block.txs);
+  }
+  return replay;
 }

@@ -1,8 +1,6 @@
 /**
- * `quire audit` on a chain that changes its validator set by epoch, held in memory: four genesis validators with the
- * validators module, a real change tx in block 3 that adds a fifth (epoch 1 from height 5, its QCs signed by five
- * members under `epochDomain(chainId, 1)`), and one in block 12 that removes validator 0 (epoch 2 from height 14).
- * Every QC is assembled from real BLS votes of its epoch's members; the change blocks' txRoots are their txs' roots.
+ * `quire audit` on a chain that changes its validator set by epoch, held in memory (test/support/epochChain.ts: an add
+ * in block 3, epoch 1 from height 5; a remove in block 12, epoch 2 from height 14; real BLS QCs per epoch).
  *
  * The oracle is the chain the test built: which set signed which height is known before the audit runs. The audit
  * derives the sets by replaying the change blocks its sources' `epochs()` hints name, so a true hint agrees, and a
@@ -11,101 +9,26 @@
  */
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { hash as nodeHash } from "node:crypto";
 import { audit, auditChainOf } from "../../../src/cli/auditor.js";
 import type { AuditChain, AuditNode, AuditOptions, AuditReport, AuditSource } from "../../../src/cli/auditor.js";
-import { txRoot } from "../../../src/chain/blocks.js";
-import { addChange, buildChangeTx } from "../../../src/chain/app/validators/module.js";
-import { blockHash } from "../../../src/consensus/blockHash.js";
-import { epochDomain, voteMessage } from "../../../src/consensus/signing.js";
-import { blsSigner } from "../../../src/consensus/adapters/blsScheme.js";
-import { loadBlsBackend } from "../../../src/crypto/bls/backend.js";
-import type { BlsBackend, SecretKey } from "../../../src/crypto/bls/backend.js";
-import { keyGen } from "../../../src/crypto/bls/keygen.js";
-import type { BlockHeader, QuorumCert } from "../../../src/domain/types.js";
-import { DEFAULT_CONSENSUS, genesisBlock, genesisJson, parseGenesis, setCertificates } from "../../../src/node/genesis.js";
 import type { Genesis } from "../../../src/node/genesis.js";
 import type { BlockSummary, EpochView } from "../../../src/rpc/api.js";
 import { RpcClientError } from "../../../src/rpc/errors.js";
+import { ADD_AT, EPOCHS, REMOVE_AT, TOP, buildEpochChain } from "../../support/epochChain.js";
 
-const TOP = 30;
-const ADD_AT = 3;
-const REMOVE_AT = 12;
-const sha = (s: string): Uint8Array => new Uint8Array(nodeHash("sha256", s, "buffer"));
-
-let backend: BlsBackend;
 let genesis: Genesis;
 let genesisText: string;
 let chain: AuditChain;
-let sks: SecretKey[];
 /** The true chain: heights 0..TOP. */
-let main: BlockSummary[];
+let main: readonly BlockSummary[];
 /** The true change blocks' txs. */
-let bodies: Map<number, Uint8Array[]>;
-/** The epochs the nodes report (what the module schedules). */
-const EPOCHS: EpochView[] = [
-  { epoch: 0, startHeight: 1, members: [0, 1, 2, 3] },
-  { epoch: 1, startHeight: ADD_AT + 2, members: [0, 1, 2, 3, 4] },
-  { epoch: 2, startHeight: REMOVE_AT + 2, members: [1, 2, 3, 4] },
-];
+let bodies: ReadonlyMap<number, Uint8Array[]>;
 
 before(async () => {
-  backend = await loadBlsBackend("blst");
-  sks = Array.from({ length: 5 }, (_, i) => backend.secretKeyFromBytes(keyGen(sha(`audit-epochs-${i}`))));
-  const validators = await Promise.all(
-    sks.slice(0, 4).map(async (sk) => ({ publicKey: backend.publicKeyToBytes(backend.publicKeyOf(sk), "compressed"), proofOfPossession: backend.signatureToBytes(await backend.popProve(sk)) })),
-  );
-  genesisText = JSON.stringify(
-    genesisJson({ chainId: "quire-audit-epochs", genesisTimeMs: 1_767_225_600_000, validators, consensus: DEFAULT_CONSENSUS, app: { name: "quire", bucketBits: 8, modules: ["kv", "validators"] } }),
-  );
-  genesis = await parseGenesis(genesisText, "test genesis", backend);
-  chain = auditChainOf(genesis, backend);
-  const cid = genesis.chainIdBytes;
-  const signedBy = (members: readonly number[], positions: readonly number[]) => positions.map((p) => ({ position: p, secretKey: sks[members[p]!]! }));
-  const add = buildChangeTx(backend, cid, 0, 4, addChange(backend, cid, sks[4]!, "127.0.0.1", 26604), signedBy([0, 1, 2, 3], [0, 1, 2]));
-  const remove = buildChangeTx(backend, cid, 1, 5, { kind: "remove", index: 0 }, signedBy([0, 1, 2, 3, 4], [1, 2, 3, 4]));
-  // Other txs ride along (a kv tx's bytes need not be valid for the audit: only the change txs are replayed).
-  bodies = new Map([
-    [ADD_AT, [Uint8Array.of(0x01, 1, 2, 3), add]],
-    [REMOVE_AT, [remove, Uint8Array.of(0x01, 4, 5)]],
-  ]);
-  const g = genesisBlock(genesis);
-  main = [{ hash: blockHash(g.header), header: g.header, txCount: 0, qc: null }];
-  while (main.length <= TOP) main.push(certified(main[main.length - 1]!));
+  const fixture = await buildEpochChain();
+  ({ genesis, genesisText, main, bodies } = fixture);
+  chain = auditChainOf(genesis, fixture.backend);
 });
-
-/** Epoch of a height in the true chain. */
-function epochOf(height: number): EpochView {
-  return [...EPOCHS].reverse().find((e) => e.startHeight <= height)!;
-}
-
-/** A QC of `hash` by a quorum of the true epoch's members, signed under that epoch's domain. */
-function qcFor(height: number, view: number, hash: Uint8Array): QuorumCert {
-  const e = epochOf(height);
-  const domain = epochDomain(genesis.chainIdBytes, e.epoch);
-  const certs = setCertificates(domain, e.members.map((i) => backend.publicKeyToBytes(backend.publicKeyOf(sks[i]!), "compressed")), backend);
-  const quorum = e.members.length - Math.floor((e.members.length - 1) / 3);
-  const votes = e.members.slice(0, quorum).map((i, position) => ({ view, blockHash: hash, voter: position, signature: blsSigner(backend, sks[i]!, position).sign(voteMessage(domain, view, hash)) }));
-  return certs.assembleQc(votes).qc!;
-}
-
-function certified(parent: BlockSummary): BlockSummary {
-  const height = parent.header.height + 1;
-  const view = parent.header.view + 1;
-  const txs = bodies.get(height) ?? [Uint8Array.of(0x01, height)];
-  const h: BlockHeader = {
-    parent: parent.hash,
-    view,
-    height,
-    proposer: view % 4,
-    timestampMs: genesis.genesisTimeMs + 100 * height,
-    txRoot: txRoot(txs),
-    parentStateRoot: sha(`state/${height - 1}`),
-    parentResults: new Uint8Array(0),
-  };
-  const hash = blockHash(h);
-  return { hash, header: h, txCount: txs.length, qc: qcFor(height, view, hash) };
-}
 
 class EpochSource implements AuditSource {
   constructor(

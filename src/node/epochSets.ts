@@ -1,6 +1,7 @@
 /**
- * The validator sets of a chain that changes them by epoch (issue 16), as `quire audit` derives them for one node: a
- * standalone replay of the validators module (module 0x40), fed the change blocks' top-level change txs.
+ * The validator sets of a chain that changes them by epoch (issue 16), as `quire audit` (cli/auditor.ts) derives them
+ * for one node and a follower (node/follow/) for the blocks it verifies: a standalone replay of the validators module
+ * (module 0x40), fed the change blocks' top-level change txs.
  *
  * Why a replay is enough: a change is never a leg of another tx (`nestable = false`), so a block's top-level 0x40 txs
  * are the only ones that touch the module's state, and the module reads nothing but its own namespace, the block
@@ -9,24 +10,29 @@
  *
  * Which heights to replay comes from the node's `GET /v1/epochs` (a hint, untrusted: the auditor checks each body
  * against its certified header's txRoot before it gets here, and a hint that omits or invents a change only makes
- * that node's QCs fail at the boundary — the replay decides the sets, never the hint).
+ * that node's QCs fail at the boundary — the replay decides the sets, never the hint). A follower feeds it the change
+ * blocks it commits, and verifies blocks above them with a copy advanced over the verified, uncommitted blocks below
+ * (`EpochVerifiers`): a change starts its epoch two blocks after its own, so the set of a height can depend on blocks
+ * that are only certified yet — and a copy makes an orphaned one cost nothing.
  */
 import { buildApplication } from "../chain/app/build.js";
 import { MapState } from "../chain/app/mapState.js";
 import { VALSET_TX_TAG } from "../chain/app/validators/format.js";
 import type { Epoch, ValidatorsModule } from "../chain/app/validators/module.js";
 import type { ModularApplication } from "../chain/app/modular.js";
+import type { QcVerifier } from "../consensus/certifiedChain.js";
 import { epochDomain } from "../consensus/signing.js";
-import type { CertCheck } from "../consensus/validation/verifier.js";
 import type { BlsBackend } from "../crypto/bls/backend.js";
-import type { QuorumCert } from "../domain/types.js";
-import { setCertificates } from "../node/genesis.js";
-import type { Genesis } from "../node/genesis.js";
+import type { Block } from "../domain/types.js";
 import { toHex } from "../util/bytes.js";
+import { setCertificates } from "./genesis.js";
+import type { Genesis } from "./genesis.js";
 
-/** What verifies QCs of one validator set, in batches (`SchemeCertificates`). */
-export interface QcVerifier {
-  verifyQcs(qcs: readonly QuorumCert[]): CertCheck[];
+export type { QcVerifier };
+
+/** Whether a block's txs hold a top-level validator-set change (the only txs that move the replay). */
+export function carriesChange(txs: readonly Uint8Array[]): boolean {
+  return txs.some((tx) => tx[0] === VALSET_TX_TAG);
 }
 
 /** The set that certifies one height, as a replay sees it. */
@@ -68,17 +74,17 @@ export class EpochSets {
 
 /** One node's epochs, from genesis through the change blocks replayed so far (in height order). */
 export class EpochReplay {
-  private readonly state = new MapState();
   private readonly app: ModularApplication;
   private readonly validators: ValidatorsModule;
-  private lastHeight = 0;
   /** The replayed epochs (committed state), and each one's set once asked for: reread after each `apply`. */
   private epochs: readonly Epoch[];
   private readonly setOf = new Map<number, EpochSetAt>();
 
   constructor(
     private readonly sets: EpochSets,
-    backend: BlsBackend,
+    private readonly backend: BlsBackend,
+    private readonly state = new MapState(),
+    private lastHeight = 0,
   ) {
     const g = sets.genesis;
     const built = buildApplication({ bucketBits: g.app.bucketBits, modules: ["validators"], chainId: g.chainIdBytes, validators: g.validators.map((v) => v.publicKey) }, { committed: this.state, bls: backend });
@@ -102,6 +108,11 @@ export class EpochReplay {
     this.setOf.clear();
   }
 
+  /** An independent replay at the same point (its state copied): advancing it leaves this one as it is. */
+  clone(): EpochReplay {
+    return new EpochReplay(this.sets, this.backend, this.state.clone(), this.lastHeight);
+  }
+
   /** The set that certifies block `height` (≥ 1), per the changes replayed so far. */
   at(height: number): EpochSetAt {
     let k = this.epochs.length - 1;
@@ -114,5 +125,35 @@ export class EpochReplay {
       this.setOf.set(k, set);
     }
     return set;
+  }
+}
+
+/**
+ * A follower's certificates by height (`CertifiedChainContext.certificatesFor`): one replay kept at the committed head
+ * (`committed` with each block the follower commits), and for a height above certified, uncommitted blocks that carry
+ * changes, a throw-away copy advanced over them (kept while the same blocks are asked about).
+ */
+export class EpochVerifiers {
+  private last: { readonly changes: readonly Block[]; readonly replay: EpochReplay } | null = null;
+
+  constructor(private readonly replay: EpochReplay) {}
+
+  /** A block committed (heights ascending): its change txs, if any, move the committed replay. */
+  committed(height: number, txs: readonly Uint8Array[]): void {
+    if (!carriesChange(txs)) return;
+    this.replay.apply(height, txs);
+    this.last = null;
+  }
+
+  /** The QC verifier of the set that certifies `height`, given the verified uncommitted blocks `below` it (ascending). */
+  certificatesFor(height: number, below: readonly Block[]): QcVerifier {
+    const changes = below.filter((b) => carriesChange(b.txs));
+    if (changes.length === 0) return this.replay.at(height).certificates;
+    const last = this.last;
+    if (last !== null && last.changes.length === changes.length && last.changes.every((b, i) => b === changes[i])) return last.replay.at(height).certificates;
+    const copy = this.replay.clone();
+    for (const b of changes) copy.apply(b.header.height, b.txs);
+    this.last = { changes, replay: copy };
+    return copy.at(height).certificates;
   }
 }

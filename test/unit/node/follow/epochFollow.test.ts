@@ -1,0 +1,109 @@
+/**
+ * A follower's certified chain across validator-set changes (issue 16): `CertifiedChain` with `certificatesFor` from
+ * `EpochVerifiers` (node/epochSets.ts) over the in-memory epoch chain of test/support/epochChain.ts (real BLS QCs of
+ * each epoch's members under its own domain; an add in block 3, epoch 1 from 5; a remove in block 12, epoch 2 from
+ * 14). Offered in ranges whose ends put the change blocks either already committed (fed to the replay as the follower
+ * commits them) or still pending below the boundary (verified with a copy advanced over them), every block is
+ * released; a QC signed by the wrong epoch's set or under its domain is refused where it sits.
+ */
+import { before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { blockHasher } from "../../../../src/consensus/blockHash.js";
+import { CertifiedChain } from "../../../../src/consensus/certifiedChain.js";
+import type { CertifiedChainContext, ServedBlock } from "../../../../src/consensus/certifiedChain.js";
+import { merkleRoot } from "../../../../src/crypto/merkle.js";
+import { EpochSets, EpochVerifiers } from "../../../../src/node/epochSets.js";
+import { genesisCertificates } from "../../../../src/node/genesis.js";
+import { ADD_AT, EPOCHS, REMOVE_AT, TOP, buildEpochChain } from "../../../support/epochChain.js";
+import type { EpochChain } from "../../../support/epochChain.js";
+
+let fx: EpochChain;
+/** Heights 0..TOP as an upstream serves them. */
+let served: ServedBlock[];
+
+before(async () => {
+  fx = await buildEpochChain("quire-follow-epochs");
+  served = fx.main.map((m) => ({ block: { header: m.header, txs: fx.txsAt(m.header.height) }, hash: m.hash, qc: m.qc }));
+});
+
+/** A follower's chain from genesis: the verifiers see each released block as committed, as followerNode.ts feeds them. */
+function follower(withEpochs = true): { chain: CertifiedChain; offer(blocks: readonly ServedBlock[]): ReturnType<CertifiedChain["offer"]> } {
+  const verifiers = new EpochVerifiers(new EpochSets(fx.genesis, fx.backend).replay());
+  const ctx: CertifiedChainContext = {
+    hashBlock: blockHasher(),
+    certificates: genesisCertificates(fx.genesis, fx.backend),
+    txRoot: (txs) => merkleRoot(txs),
+    ...(withEpochs ? { certificatesFor: (h: number, below: readonly ServedBlock["block"][]) => verifiers.certificatesFor(h, below) } : {}),
+  };
+  const chain = new CertifiedChain(ctx, { height: 0, hash: served[0]!.hash });
+  return {
+    chain,
+    offer(blocks) {
+      const r = chain.offer(blocks);
+      if (r.ok) for (const c of r.committed) verifiers.committed(c.block.header.height, c.block.txs);
+      return r;
+    },
+  };
+}
+
+/** `served` with block `height`'s QC replaced by one of `epoch`'s set under its domain. */
+function signedBy(height: number, epoch: (typeof EPOCHS)[number]): ServedBlock[] {
+  const out = [...served];
+  const b = out[height]!;
+  out[height] = { ...b, qc: fx.qcFor(height, b.block.header.view, b.hash, epoch) };
+  return out;
+}
+
+describe("a follower verifies each height with its epoch's set", { timeout: 120_000 }, () => {
+  // At the boundaries: offers of 2 have the add committed and the remove pending, of 3 both pending, of TOP both in it.
+  for (const size of [2, 3, TOP]) {
+    test(`offers of ${size} blocks release every block across both changes`, () => {
+      const f = follower();
+      const released: number[] = [];
+      for (let from = 1; from <= TOP; from += size) {
+        const r = f.offer(served.slice(from, Math.min(TOP, from + size - 1) + 1));
+        assert.ok(r.ok, `offer from ${from}: ${r.ok ? "" : `${r.code} at ${r.height}: ${r.reason}`}`);
+        released.push(...r.committed.map((c) => c.block.header.height));
+      }
+      // Every pair has consecutive views: all but the top block are committed, in order.
+      assert.deepEqual(released, Array.from({ length: TOP - 1 }, (_, i) => i + 1));
+      assert.equal(f.chain.tip.height, TOP);
+    });
+  }
+
+  test("without certificatesFor (the genesis set for every height) the first block of epoch 1 is refused", () => {
+    const r = follower(false).offer(served.slice(1, TOP + 1));
+    assert.deepEqual(r.ok ? null : [r.code, r.height], ["BAD_QC", ADD_AT + 2]);
+  });
+
+  test("a block of epoch 1 certified by epoch 0's set under epoch 0's domain is refused BAD_QC; nothing of the offer is kept", () => {
+    for (const h of [ADD_AT + 2, ADD_AT + 4]) {
+      const f = follower();
+      const r = f.offer(signedBy(h, EPOCHS[0]!).slice(1, TOP + 1));
+      assert.deepEqual(r.ok ? null : [r.code, r.height], ["BAD_QC", h]);
+      assert.deepEqual([f.chain.committedHead.height, f.chain.pending.length], [0, 0]);
+    }
+  });
+
+  test("an epoch-2 block signed by epoch 1's set is refused, with the remove committed or still pending", () => {
+    const forged = signedBy(REMOVE_AT + 3, EPOCHS[1]!);
+    const pending = follower();
+    assert.ok(pending.offer(forged.slice(1, REMOVE_AT + 1)).ok);
+    assert.equal(pending.chain.pending.at(-1)!.block.header.height, REMOVE_AT);
+    const r = pending.offer(forged.slice(REMOVE_AT + 1, TOP + 1));
+    assert.deepEqual(r.ok ? null : [r.code, r.height], ["BAD_QC", REMOVE_AT + 3]);
+    const committed = follower();
+    assert.ok(committed.offer(forged.slice(1, REMOVE_AT + 2)).ok);
+    assert.equal(committed.chain.committedHead.height, REMOVE_AT);
+    const r2 = committed.offer(forged.slice(REMOVE_AT + 2, TOP + 1));
+    assert.deepEqual(r2.ok ? null : [r2.code, r2.height], ["BAD_QC", REMOVE_AT + 3]);
+  });
+
+  test("an upstream head of a later epoch is certified once the change below it is known (health's target)", () => {
+    const f = follower();
+    const top = served[TOP]!;
+    assert.equal(f.chain.certifiesHeader(top.block.header, top.hash, top.qc), false);
+    assert.ok(f.offer(served.slice(1, REMOVE_AT + 1)).ok);
+    assert.equal(f.chain.certifiesHeader(top.block.header, top.hash, top.qc), true);
+  });
+});
