@@ -4,6 +4,8 @@
  * epoch's end and votes), then `quire validators remove` takes validator 0 out (4 again, the spare among them; node 0
  * follows as an observer). Commits never stop for longer than 3 view timeouts, every acknowledged tx commits, and
  * `quire audit` (following the epochs) agrees on all five nodes, but refuses a node whose epochs omit the last change.
+ * A follower (src/node/follow/) follows the validators through both changes, verifying each epoch's QCs with the set
+ * it derives from the change txs, and serves the validators' blocks of epoch 2.
  */
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
@@ -16,6 +18,8 @@ import { commitProofOf, verifyCommitProof } from "../../src/consensus/commitProo
 import { audit, auditChainOf } from "../../src/cli/auditor.js";
 import type { AuditSource } from "../../src/cli/auditor.js";
 import type { BlockSummary } from "../../src/rpc/api.js";
+import { RpcClient } from "../../src/rpc/client.js";
+import { toHex } from "../../src/util/bytes.js";
 import { assertCommitted, startTxLoad } from "./support/load.js";
 import { assertAudited, logs, spawnQuire, startNetwork, stopAll, until, waitForHeight } from "./support/network.js";
 import type { TestNetwork } from "./support/network.js";
@@ -41,7 +45,7 @@ async function epochsOf(n: TestNetwork): Promise<{ epoch: number; startHeight: n
 }
 
 test("reconfiguration: 4 → 5 → 4 validators under load, commits never stop, nothing acknowledged is lost", async () => {
-  net = await startNetwork(4, { spares: 1, tmpfs: true, baseTimeoutMs: BASE_TIMEOUT_MS });
+  net = await startNetwork(4, { spares: 1, tmpfs: true, baseTimeoutMs: BASE_TIMEOUT_MS, followers: 1 });
   const n = net;
   assert.equal(n.clients.length, 5, "4 validators and the spare");
   const key = (i: number): string => join(n.dir, `node${i}`, "validator.key");
@@ -143,6 +147,17 @@ test("reconfiguration: 4 → 5 → 4 validators under load, commits never stop, 
   assert.equal(refused.verdict, "invalid");
   assert.deepEqual([refused.agreedTo, refused.problems[0]?.node, refused.problems[0]?.height, refused.problems[0]?.code], [start2 - 1, "lying", start2, "BAD_QC"]);
   assert.ok(refused.problems.every((p) => p.node === "lying" && p.code === "BAD_QC"));
+  // The follower verified every block across both changes with its epoch's set, and serves the validators' blocks.
+  const follower = new RpcClient({ url: n.cluster.followers.urls[0]!, timeoutMs: 5_000 });
+  const followerLogs = (): string => n.cluster.followers.children.map((c) => `--- follower${c.exited ? ` exited ${c.exitCode}` : ""}\n${c.output.split("\n").slice(-30).join("\n")}`).join("\n") + "\n" + logs(n);
+  const vHead = (await n.clients[2]!.status()).committedHeight;
+  await until(`the follower at the validators' head (${vHead}, epoch 2)`, async () => ((await follower.status()).committedHeight >= vHead ? true : undefined), 30_000, followerLogs);
+  assert.deepEqual(await follower.epochs(), expected);
+  const [fb, vb] = await Promise.all([follower.block(start2 + 2), n.clients[2]!.block(start2 + 2)]);
+  assert.ok(fb !== null && vb !== null);
+  assert.equal(toHex(fb.hash), toHex(vb.hash));
+  assert.ok(signerPositions(fb, 4).length >= 3, "a QC of epoch 2's 4 members");
+  assert.doesNotMatch(await follower.metrics(), /^quire_follower_refused_total\{/m, "the follower refused nothing");
   process.stdout.write(`# reconfig e2e: ${head} blocks, epoch 1 from ${start1}, epoch 2 from ${start2}, worst gap ${atSwitch} ms at the switches, ${worst} ms anywhere; audit of 5 nodes agrees on 0..${audited.to} (${audited.qcsVerified} QCs, ${audited.elapsedMs} ms)\n`);
 });
 
