@@ -1,9 +1,10 @@
 /**
  * A follower (issue 16): a full node that never votes or proposes. It receives certified blocks from upstream nodes'
- * RPC, verifies them from the genesis alone (consensus/certifiedChain.ts), executes and stores them through the same
- * executor a validator commits with, and serves the whole RPC over its own store — blocks, tx status, proofs,
- * receipts, accounts, KV, `/v1/stream` — so client reads need not touch validators. Client transactions are forwarded
- * to a validator (txForwarder.ts). It holds no key: it signs nothing, and it needs none to check certificates.
+ * RPC, verifies them from the genesis alone (consensus/certifiedChain.ts; on a chain that changes its validator set,
+ * each height with its epoch's set, which `EpochVerifiers` derives from the change txs: node/epochSets.ts), executes
+ * and stores them through the same executor a validator commits with, and serves the whole RPC over its own store —
+ * blocks, tx status, proofs, receipts, accounts, KV, `/v1/stream` — so client reads need not touch validators. Client
+ * transactions are forwarded to a validator (txForwarder.ts). It holds no key: it signs nothing, and it needs none to check certificates.
  *
  *   config + genesis → data-directory lock → LMDB chain store (refuses another chain id or genesis)
  *     → application (genesis modules) → executor (genesis committed once; consensusStack.ts `genesisExecutor`)
