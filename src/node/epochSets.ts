@@ -70,6 +70,16 @@ export class EpochSets {
   replay(): EpochReplay {
     return new EpochReplay(this, this.backend);
   }
+
+  /**
+   * A replay caught up with a committed chain whose own state lists `epochs` (a follower's store at start): each epoch
+   * ≥ 1 was scheduled by a change in block startHeight − 2, whose txs `txsAt` reads.
+   */
+  replayCommitted(epochs: readonly { readonly startHeight: number }[], txsAt: (height: number) => readonly Uint8Array[]): EpochReplay {
+    const replay = this.replay();
+    for (const h of new Set(epochs.slice(1).map((e) => e.startHeight - 2))) replay.apply(h, txsAt(h));
+    return replay;
+  }
 }
 
 /** One node's epochs, from genesis through the change blocks replayed so far (in height order). */

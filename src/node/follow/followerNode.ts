@@ -40,7 +40,6 @@ import { SystemScheduler } from "../../util/clock.js";
 import type { Scheduler } from "../../util/clock.js";
 import { ChainReads, CommittedChainApi } from "../chainReads.js";
 import { EpochSets, EpochVerifiers } from "../epochSets.js";
-import type { EpochReplay } from "../epochSets.js";
 import { genesisExecutor } from "../consensusStack.js";
 import { appSpecOf, genesisBlock, genesisCertificates, genesisJson, loadGenesis } from "../genesis.js";
 import type { Genesis } from "../genesis.js";
@@ -113,7 +112,7 @@ export class FollowerNode extends CommittedChainApi implements NodeApi {
     this.app = buildApplication(appSpecOf(genesis), { committed: store, bls: backend });
     this.executor = genesisExecutor(store, this.app.app, gBlock, hashBlock(gBlock.header));
     const head = store.head()!;
-    this.epochs_ = this.app.validators === null ? null : new EpochVerifiers(committedReplay(genesis, backend, this.app.validators.epochs(), store));
+    this.epochs_ = this.app.validators === null ? null : new EpochVerifiers(new EpochSets(genesis, backend).replayCommitted(this.app.validators.epochs(), (h) => changeTxs(store, h)));
     const epochs = this.epochs_;
     this.chain = new CertifiedChain(
       {
@@ -337,16 +336,9 @@ export class FollowerNode extends CommittedChainApi implements NodeApi {
   }
 }
 
-/**
- * The epoch replay caught up with the committed store: each epoch ≥ 1 of the node's own committed state was scheduled
- * by a change in block startHeight − 2, whose txs the store holds.
- */
-function committedReplay(genesis: Genesis, backend: BlsBackend, epochs: readonly EpochView[], store: ChainStore): EpochReplay {
-  const replay = new EpochSets(genesis, backend).replay();
-  for (const h of [...new Set(epochs.slice(1).map((e) => e.startHeight - 2))]) {
-    const rec = store.committedAt(h);
-    if (rec === undefined) throw new NodeError("FATAL", `the committed change block ${h} is not in the store: the data directory is damaged`);
-    replay.apply(h, rec.block.txs);
-  }
-  return replay;
+/** The txs of committed block `height` (a change block the follower's own state names). */
+function changeTxs(store: ChainStore, height: number): readonly Uint8Array[] {
+  const rec = store.committedAt(height);
+  if (rec === undefined) throw new NodeError("FATAL", `the committed change block ${height} is not in the store: the data directory is damaged`);
+  return rec.block.txs;
 }

@@ -26,16 +26,21 @@ before(async () => {
   served = fx.main.map((m) => ({ block: { header: m.header, txs: fx.txsAt(m.header.height) }, hash: m.hash, qc: m.qc }));
 });
 
-/** A follower's chain from genesis: the verifiers see each released block as committed, as followerNode.ts feeds them. */
-function follower(withEpochs = true): { chain: CertifiedChain; offer(blocks: readonly ServedBlock[]): ReturnType<CertifiedChain["offer"]> } {
-  const verifiers = new EpochVerifiers(new EpochSets(fx.genesis, fx.backend).replay());
+/** A certified chain above block `head` whose QCs verify with `verifiers` (the genesis set alone when null). */
+function chainOver(verifiers: EpochVerifiers | null, head = 0): CertifiedChain {
   const ctx: CertifiedChainContext = {
     hashBlock: blockHasher(),
     certificates: genesisCertificates(fx.genesis, fx.backend),
     txRoot: (txs) => merkleRoot(txs),
-    ...(withEpochs ? { certificatesFor: (h: number, below: readonly ServedBlock["block"][]) => verifiers.certificatesFor(h, below) } : {}),
+    ...(verifiers !== null ? { certificatesFor: (h: number, below: readonly ServedBlock["block"][]) => verifiers.certificatesFor(h, below) } : {}),
   };
-  const chain = new CertifiedChain(ctx, { height: 0, hash: served[0]!.hash });
+  return new CertifiedChain(ctx, { height: head, hash: served[head]!.hash });
+}
+
+/** A follower's chain from genesis: the verifiers see each released block as committed, as followerNode.ts feeds them. */
+function follower(withEpochs = true): { chain: CertifiedChain; offer(blocks: readonly ServedBlock[]): ReturnType<CertifiedChain["offer"]> } {
+  const verifiers = new EpochVerifiers(new EpochSets(fx.genesis, fx.backend).replay());
+  const chain = chainOver(withEpochs ? verifiers : null);
   return {
     chain,
     offer(blocks) {
@@ -97,6 +102,22 @@ describe("a follower verifies each height with its epoch's set", { timeout: 120_
     assert.equal(committed.chain.committedHead.height, REMOVE_AT);
     const r2 = committed.offer(forged.slice(REMOVE_AT + 2, TOP + 1));
     assert.deepEqual(r2.ok ? null : [r2.code, r2.height], ["BAD_QC", REMOVE_AT + 3]);
+  });
+
+  test("a follower restarted above both changes catches its replay up from the stored change blocks and goes on", () => {
+    const read: number[] = [];
+    const replay = new EpochSets(fx.genesis, fx.backend).replayCommitted(EPOCHS, (h) => {
+      read.push(h);
+      return fx.txsAt(h);
+    });
+    assert.deepEqual(read, [ADD_AT, REMOVE_AT]);
+    const from = REMOVE_AT + 4;
+    const r = chainOver(new EpochVerifiers(replay), from - 1).offer(served.slice(from, TOP + 1));
+    assert.deepEqual(r.ok ? r.committed.length : r, TOP - from);
+    // Caught up on the add only (a store whose state knows epoch 1 alone), epoch 2's QCs are refused.
+    const stale = new EpochVerifiers(new EpochSets(fx.genesis, fx.backend).replayCommitted(EPOCHS.slice(0, 2), (h) => fx.txsAt(h)));
+    const refused = chainOver(stale, from - 1).offer(served.slice(from, TOP + 1));
+    assert.deepEqual(refused.ok ? null : [refused.code, refused.height], ["BAD_QC", from]);
   });
 
   test("an upstream head of a later epoch is certified once the change below it is known (health's target)", () => {
