@@ -216,6 +216,8 @@ interface NodeState {
   /** Chains with epochs: this node's sets, replayed from the change blocks its hint names (`changes`, ascending). */
   replay: EpochReplay | null;
   changes: number[];
+  /** A change block checked, waiting for the next header, whose `parentResults` says which of its txs succeeded. */
+  pendingChange: { readonly height: number; readonly txs: readonly Uint8Array[] } | null;
 }
 
 /** A window of one node: its blocks, and the bodies of the change blocks among them (null: not served). */
@@ -236,7 +238,7 @@ export async function audit(nodes: readonly AuditNode[], chain: AuditChain, opts
   const retryDelayMs = opts.retryDelayMs ?? 250;
   const retried = <T>(call: () => Promise<T>): Promise<T> => withRetry(call, attempts, retryDelayMs);
 
-  const states: NodeState[] = nodes.map((n) => ({ name: n.name, source: n.source, committedHeight: null, chainId: null, checkedTo: null, error: null, live: true, prevHash: null, replay: chain.epochs?.replay() ?? null, changes: [] }));
+  const states: NodeState[] = nodes.map((n) => ({ name: n.name, source: n.source, committedHeight: null, chainId: null, checkedTo: null, error: null, live: true, prevHash: null, replay: chain.epochs?.replay() ?? null, changes: [], pendingChange: null }));
   await Promise.all(
     states.map(async (s) => {
       try {
@@ -430,10 +432,16 @@ function checkBlocks(
         if (entry === undefined) w.qcs.set(key, { qc, set, holders: [{ node: s.name, height: h }] });
         else entry.holders.push({ node: s.name, height: h });
       }
-      // A change block: its changes take effect at h + 2, after every QC up to h + 1 was keyed with the sets before.
+      // A change block's changes take effect at h + 2: replayed once h + 1's header (whose certified parentResults say
+      // which of them succeeded) is checked, after its QC was keyed with the sets before.
+      const pending = s.pendingChange;
+      if (s.replay !== null && pending !== null && pending.height === h - 1) {
+        s.replay.apply(pending.height, pending.txs, block.header.parentResults);
+        s.pendingChange = null;
+      }
       if (s.replay !== null && bodies.has(h)) {
         const txs = bodyTxs(bodies.get(h)!, block, (code, message) => fail(h, code, message));
-        if (txs !== null) s.replay.apply(h, txs);
+        if (txs !== null) s.pendingChange = { height: h, txs };
       }
     }
     s.prevHash = hash;
@@ -482,28 +490,33 @@ async function replayBelow(chain: AuditChain, s: NodeState, from: number, retrie
   for (const h of s.changes) {
     if (h >= from) return;
     let block: BlockSummary | undefined;
+    let next: BlockSummary | undefined;
     let body: Pick<BlockBody, "txs"> | null = null;
     try {
-      [block] = await retried(() => s.source.blocks(h, h));
+      // The change block and the one above it: its certified parentResults say which changes succeeded.
+      [block, next] = await retried(() => s.source.blocks(h, h + 1));
       if (s.source.blockBody !== undefined) body = await retried(() => s.source.blockBody!(h));
     } catch (e) {
       s.live = false;
       s.error = errorOf(e);
       return;
     }
-    if (block === undefined || block.header.height !== h) {
-      problem(s.name, h, "MISSING_BLOCKS", `its epochs name change block ${h}, which GET /v1/blocks did not serve`);
+    if (block === undefined || block.header.height !== h || next === undefined || next.header.height !== h + 1) {
+      problem(s.name, h, "MISSING_BLOCKS", `its epochs name change block ${h}, which GET /v1/blocks did not serve with the block above it`);
       continue;
     }
     const hash = chain.hashBlock(block.header);
-    const qc = block.qc;
-    const verdict = qc === null || !bytesEqual(qc.blockHash, hash) || qc.view !== block.header.view ? "does not certify the block" : s.replay!.at(h).certificates.verifyQcs([qc])[0]!;
-    if (verdict !== "ok") {
-      problem(s.name, h, "BAD_QC", `change block below the audited range: certificate refused: ${verdict}`);
+    const nextHash = chain.hashBlock(next.header);
+    const certifies = (b: BlockSummary, bh: Uint8Array): boolean => b.qc !== null && bytesEqual(b.qc.blockHash, bh) && b.qc.view === b.header.view;
+    // Both are of the change's epoch (the next one starts at h + 2): one batch with the set replayed before them.
+    const verdicts = !certifies(block, hash) || !certifies(next, nextHash) || !bytesEqual(next.header.parent, hash) ? ["does not certify or link the blocks"] : s.replay!.at(h).certificates.verifyQcs([block.qc!, next.qc!]);
+    const bad = verdicts.find((v) => v !== "ok");
+    if (bad !== undefined) {
+      problem(s.name, h, "BAD_QC", `change block below the audited range: certificate refused: ${bad}`);
       continue;
     }
     const txs = bodyTxs(body, block, (code, message) => problem(s.name, h, code, message));
-    if (txs !== null) s.replay!.apply(h, txs);
+    if (txs !== null) s.replay!.apply(h, txs, next.header.parentResults);
   }
 }
 

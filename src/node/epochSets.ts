@@ -17,6 +17,7 @@
  */
 import { buildApplication } from "../chain/app/build.js";
 import { MapState } from "../chain/app/mapState.js";
+import { decodeBitmapIndices } from "../crypto/bitmap/index.js";
 import { VALSET_TX_TAG } from "../chain/app/validators/format.js";
 import type { Epoch, ValidatorsModule } from "../chain/app/validators/module.js";
 import type { ModularApplication } from "../chain/app/modular.js";
@@ -75,9 +76,12 @@ export class EpochSets {
    * A replay caught up with a committed chain whose own state lists `epochs` (a follower's store at start): each epoch
    * ≥ 1 was scheduled by a change in block startHeight − 2, whose txs `txsAt` reads.
    */
-  replayCommitted(epochs: readonly { readonly startHeight: number }[], txsAt: (height: number) => readonly Uint8Array[]): EpochReplay {
+  replayCommitted(epochs: readonly { readonly startHeight: number }[], blockAt: (height: number) => { readonly txs: readonly Uint8Array[]; readonly results: Uint8Array }): EpochReplay {
     const replay = this.replay();
-    for (const h of new Set(epochs.slice(1).map((e) => e.startHeight - 2))) replay.apply(h, txsAt(h));
+    for (const h of new Set(epochs.slice(1).map((e) => e.startHeight - 2))) {
+      const b = blockAt(h);
+      replay.apply(h, b.txs, b.results);
+    }
     return replay;
   }
 }
@@ -104,13 +108,26 @@ export class EpochReplay {
   }
 
   /**
-   * Executes the top-level change txs of block `height` (its other txs touch nothing the module reads). Heights must
-   * ascend; a tx the module refuses changes nothing, as on the node.
+   * Executes the top-level change txs of block `height` that succeeded on the chain (its other txs touch nothing the
+   * module reads). `results` is the block's certified result bitmap (bit i set: tx i failed; the next header's
+   * `parentResults`, or the store's record): the executor skips a duplicate tx without delivering it, and a failed
+   * change still counts against the module's per-block check budget, so delivering every change would drift from the
+   * chain (review finding: `[F, F, G]` with F forged made the replay refuse the genuine G). Delivering only the
+   * successful ones reaches the same state, and the module still checks each of them: a bitmap that lies cannot forge
+   * a set. Heights must ascend.
    */
-  apply(height: number, txs: readonly Uint8Array[]): void {
+  apply(height: number, txs: readonly Uint8Array[], results: Uint8Array): void {
     if (height <= this.lastHeight) throw new RangeError(`replay heights must ascend: ${height} after ${this.lastHeight}`);
     this.lastHeight = height;
-    const changes = txs.filter((tx) => tx[0] === VALSET_TX_TAG);
+    let failed: ReadonlySet<number>;
+    try {
+      failed = new Set(decodeBitmapIndices(results, { maxBits: txs.length }));
+    } catch {
+      // A bitmap that does not decode (it is certified, so only a dishonest quorum could make one): nothing succeeded
+      // as far as the replay knows; if that is wrong, the next epoch's QCs fail to verify and the chain is refused.
+      failed = new Set(txs.map((_, i) => i));
+    }
+    const changes = txs.filter((tx, i) => tx[0] === VALSET_TX_TAG && !failed.has(i));
     this.app.beginBlock(this.state, { height, txCount: changes.length, txs: changes });
     changes.forEach((tx, i) => this.app.deliver(tx, i));
     this.app.commit();
@@ -148,22 +165,31 @@ export class EpochVerifiers {
 
   constructor(private readonly replay: EpochReplay) {}
 
-  /** A block committed (heights ascending): its change txs, if any, move the committed replay. */
-  committed(height: number, txs: readonly Uint8Array[]): void {
+  /** A block committed (heights ascending) with its result bitmap: its successful changes move the committed replay. */
+  committed(height: number, txs: readonly Uint8Array[], results: Uint8Array): void {
     if (!carriesChange(txs)) return;
-    this.replay.apply(height, txs);
+    this.replay.apply(height, txs, results);
     this.last = null;
   }
 
   /** The QC verifier of the set that certifies `height`, given the verified uncommitted blocks `below` it (ascending). */
   certificatesFor(height: number, below: readonly Block[]): QcVerifier {
-    const changes = below.filter((b) => carriesChange(b.txs));
-    if (changes.length === 0) return this.replay.at(height).certificates;
+    // A change block's results are certified by the next header; without one below `height`, its changes start at
+    // height + 1 or later and cannot bear on it. So only blocks with their next one below count (and key the cache).
+    const applied: { readonly block: Block; readonly results: Uint8Array }[] = [];
+    for (const b of below) {
+      if (!carriesChange(b.txs)) continue;
+      const next = below.find((x) => x.header.height === b.header.height + 1);
+      if (next !== undefined) applied.push({ block: b, results: next.header.parentResults });
+    }
+    if (applied.length === 0) return this.replay.at(height).certificates;
+    const changes = applied.map((a) => a.block);
     const last = this.last;
     if (last !== null && last.changes.length === changes.length && last.changes.every((b, i) => b === changes[i])) return last.replay.at(height).certificates;
     const copy = this.replay.clone();
-    for (const b of changes) copy.apply(b.header.height, b.txs);
+    for (const a of applied) copy.apply(a.block.header.height, a.block.txs, a.results);
     this.last = { changes, replay: copy };
     return copy.at(height).certificates;
   }
+
 }

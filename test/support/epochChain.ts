@@ -7,6 +7,7 @@
  * consecutive (each block commits its parent). The oracle is the chain itself: which set signed which height is known
  * before anything verifies it.
  */
+import { encodeBitmapIndices } from "../../src/crypto/bitmap/index.js";
 import { hash as nodeHash } from "node:crypto";
 import { txRoot } from "../../src/chain/blocks.js";
 import { addChange, buildChangeTx } from "../../src/chain/app/validators/module.js";
@@ -91,7 +92,8 @@ export async function buildEpochChain(chainId = "quire-audit-epochs"): Promise<E
       timestampMs: genesis.genesisTimeMs + 100 * height,
       txRoot: txRoot(txs),
       parentStateRoot: sha(`state/${height - 1}`),
-      parentResults: new Uint8Array(0),
+      // The parent's certified results: none of its txs failed (what a replay reads to know its changes succeeded).
+      parentResults: encodeBitmapIndices(txsAt(height - 1).length, new Uint32Array(0)),
     };
     const hash = blockHash(h);
     return { hash, header: h, txCount: txs.length, qc: qcFor(height, view, hash) };

@@ -219,7 +219,7 @@ export class FollowerNode extends CommittedChainApi implements NodeApi {
    */
   private apply(blocks: readonly CertifiedBlock[], next: BlockHeader | undefined): void {
     const summaries = this.executor.commit(blocks, { above: next });
-    for (const b of blocks) this.epochs_?.committed(b.block.header.height, b.block.txs);
+    for (const x of summaries) this.epochs_?.committed(x.block.header.height, x.block.txs, x.results);
     const now = Date.now();
     this.lastCommitAt = performance.now();
     for (const s of summaries) {
@@ -337,8 +337,8 @@ export class FollowerNode extends CommittedChainApi implements NodeApi {
 }
 
 /** The txs of committed block `height` (a change block the follower's own state names). */
-function changeTxs(store: ChainStore, height: number): readonly Uint8Array[] {
+function changeTxs(store: ChainStore, height: number): { readonly txs: readonly Uint8Array[]; readonly results: Uint8Array } {
   const rec = store.committedAt(height);
   if (rec === undefined) throw new NodeError("FATAL", `the committed change block ${height} is not in the store: the data directory is damaged`);
-  return rec.block.txs;
+  return { txs: rec.block.txs, results: rec.results };
 }

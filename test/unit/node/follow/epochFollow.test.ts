@@ -12,6 +12,7 @@ import { blockHasher } from "../../../../src/consensus/blockHash.js";
 import { CertifiedChain } from "../../../../src/consensus/certifiedChain.js";
 import type { CertifiedChainContext, ServedBlock } from "../../../../src/consensus/certifiedChain.js";
 import { merkleRoot } from "../../../../src/crypto/merkle.js";
+import { encodeBitmapIndices } from "../../../../src/crypto/bitmap/index.js";
 import { EpochSets, EpochVerifiers } from "../../../../src/node/epochSets.js";
 import { genesisCertificates } from "../../../../src/node/genesis.js";
 import { ADD_AT, EPOCHS, REMOVE_AT, TOP, buildEpochChain } from "../../../support/epochChain.js";
@@ -45,7 +46,8 @@ function follower(withEpochs = true): { chain: CertifiedChain; offer(blocks: rea
     chain,
     offer(blocks) {
       const r = chain.offer(blocks);
-      if (r.ok) for (const c of r.committed) verifiers.committed(c.block.header.height, c.block.txs);
+      // A committed block's results: the next header's parentResults (what the executor produced and checked).
+      if (r.ok) for (const c of r.committed) verifiers.committed(c.block.header.height, c.block.txs, served[c.block.header.height + 1]!.block.header.parentResults);
       return r;
     },
   };
@@ -108,23 +110,49 @@ describe("a follower verifies each height with its epoch's set", { timeout: 120_
     const read: number[] = [];
     const replay = new EpochSets(fx.genesis, fx.backend).replayCommitted(EPOCHS, (h) => {
       read.push(h);
-      return fx.txsAt(h);
+      return { txs: fx.txsAt(h), results: served[h + 1]!.block.header.parentResults };
     });
     assert.deepEqual(read, [ADD_AT, REMOVE_AT]);
     const from = REMOVE_AT + 4;
     const r = chainOver(new EpochVerifiers(replay), from - 1).offer(served.slice(from, TOP + 1));
     assert.deepEqual(r.ok ? r.committed.length : r, TOP - from);
     // Caught up on the add only (a store whose state knows epoch 1 alone), epoch 2's QCs are refused.
-    const stale = new EpochVerifiers(new EpochSets(fx.genesis, fx.backend).replayCommitted(EPOCHS.slice(0, 2), (h) => fx.txsAt(h)));
+    const stale = new EpochVerifiers(new EpochSets(fx.genesis, fx.backend).replayCommitted(EPOCHS.slice(0, 2), (h) => ({ txs: fx.txsAt(h), results: served[h + 1]!.block.header.parentResults })));
     const refused = chainOver(stale, from - 1).offer(served.slice(from, TOP + 1));
     assert.deepEqual(refused.ok ? null : [refused.code, refused.height], ["BAD_QC", from]);
   });
 
-  test("an upstream head of a later epoch is certified once the change below it is known (health's target)", () => {
+  test("an upstream head of a later epoch is certified once the change below it and its certified result are known (health's target)", () => {
     const f = follower();
     const top = served[TOP]!;
     assert.equal(f.chain.certifiesHeader(top.block.header, top.hash, top.qc), false);
+    // The remove's block alone does not say whether it succeeded: the header above it (its certified results) does.
     assert.ok(f.offer(served.slice(1, REMOVE_AT + 1)).ok);
+    assert.equal(f.chain.certifiesHeader(top.block.header, top.hash, top.qc), false);
+    assert.ok(f.offer(served.slice(REMOVE_AT + 1, REMOVE_AT + 2)).ok);
     assert.equal(f.chain.certifiesHeader(top.block.header, top.hash, top.qc), true);
   });
+});
+
+test("the replay applies the changes the block's certified results mark as succeeded (a skipped duplicate or a forged change does not spend the per-block check budget)", () => {
+  // F: the genuine add with another change's aggregate signature (a valid point, the wrong message): it passes the
+  // cheap checks and fails BAD_SIGNATURE. On a node, [F, F, add] runs F (checked, fails), skips the duplicate F
+  // without delivering it, and runs add (checked second, succeeds): results bits {0, 1}.
+  const add = fx.bodies.get(ADD_AT)![1]!;
+  const remove = fx.bodies.get(REMOVE_AT)![0]!;
+  const forged = Uint8Array.from([...add.subarray(0, add.length - 96), ...remove.subarray(remove.length - 96)]);
+  const txs = [forged, forged, add];
+  const sets = new EpochSets(fx.genesis, fx.backend);
+  const replay = sets.replay();
+  replay.apply(ADD_AT, txs, encodeBitmapIndices(3, Uint32Array.of(0, 1)));
+  assert.equal(replay.at(ADD_AT + 2).epoch, 1, "the genuine change took effect");
+  // Delivering every change instead (a bitmap claiming all succeeded) spends both checks on F and refuses add:
+  // the drift the certified results prevent.
+  const drifted = sets.replay();
+  drifted.apply(ADD_AT, txs, encodeBitmapIndices(3, new Uint32Array(0)));
+  assert.equal(drifted.at(ADD_AT + 2).epoch, 0);
+  // A bitmap that does not decode counts as nothing succeeded (no throw).
+  const garbled = sets.replay();
+  garbled.apply(ADD_AT, txs, Uint8Array.of(0xff, 0xff));
+  assert.equal(garbled.at(ADD_AT + 2).epoch, 0);
 });
