@@ -110,17 +110,13 @@ export interface EpochShellModules {
   readonly onEpoch?: (set: EpochSet) => void;
 }
 
-interface Held {
-  readonly msg: Message;
-}
-
 const EPOCHLESS: ReadonlySet<Message["kind"]> = new Set(["hello", "syncRequest", "txBatch", "handshake"]);
 
 export class EpochShell {
   /** Rejection and drop counters of every epoch's instance, and this class's own. */
   readonly counters = new Map<string, number>();
   private current: { readonly set: EpochSet; readonly inst: EpochInstance; readonly n: number } | null = null;
-  private readonly held = new Map<number, Held[]>();
+  private readonly held = new Map<number, Message[]>();
   /** Peers whose later-epoch messages nudged catch-up in the running epoch. */
   private readonly nudged = new Set<number>();
   private stopped = false;
@@ -196,8 +192,9 @@ export class EpochShell {
     const saved = this.m.store.loadSafetyState();
     if (saved !== undefined && decodeSafetyRecord(saved).epoch === set.epoch) return;
     const root = set.root!;
-    const rootHash = this.m.store.head()!.height === root.header.height ? this.m.store.head()!.hash : this.m.store.committedAt(root.header.height)!.hash;
+    const rootHash = this.m.store.committedAt(root.header.height)!.hash;
     let endedBy: CertifiedBlock[] | null = null;
+    // The blocks above E are still pending only while E is the head.
     if (this.m.store.epochEndProof(set.epoch - 1) === undefined && this.m.store.head()!.height === root.header.height) {
       const child = this.m.store.pendingBlocks().find((p) => p.qc !== null && bytesEqual(p.block.header.parent, rootHash) && p.block.header.view === root.header.view + 1);
       if (child !== undefined) endedBy = [{ block: child.block, qc: child.qc! }];
@@ -275,7 +272,7 @@ export class EpochShell {
       q.shift();
       this.count("EPOCH_HOLD_DROPPED");
     }
-    q.push({ msg });
+    q.push(msg);
     this.count("EPOCH_HELD");
     this.nudgeOnce(from);
   }
@@ -375,7 +372,7 @@ export class EpochShell {
     // Messages of this epoch that arrived early, in arrival order per peer.
     const held = [...this.held];
     this.held.clear();
-    for (const [from, q] of held) for (const h of q) if (!this.stopped && this.current?.inst === inst) this.deliverHeld(from, h.msg);
+    for (const [from, q] of held) for (const msg of q) if (!this.stopped && this.current?.inst === inst) this.deliverHeld(from, msg);
   }
 
   private deliverHeld(from: number, msg: Message): void {
