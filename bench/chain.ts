@@ -172,7 +172,7 @@ class StoreWriteSubject {
 
   step(): void {
     const height = this.head.height + 1;
-    const block: Block = { header: { parent: this.head.hash, view: height, height, proposer: 0, timestampMs: height, txRoot: new Uint8Array(32), parentStateRoot: new Uint8Array(32), parentResults: new Uint8Array(1) }, txs: this.txs };
+    const block: Block = { header: { parent: this.head.hash, view: height, height, proposer: 0, timestampMs: height, txRoot: new Uint8Array(32), parentStateRoot: new Uint8Array(32), parentResults: new Uint8Array(1), parentSigners: new Uint8Array(0) }, txs: this.txs };
     const hash = hasher.digest(concatBytes(this.head.hash, Uint8Array.of(height & 0xff, height >>> 8)));
     const commit: BlockCommit = {
       block,

@@ -54,7 +54,7 @@ function fixture(bls: BlsBackend, n: number): Fixture {
   const chain: { header: BlockHeader; qc: QuorumCert }[] = [];
   let parent: Uint8Array = new Uint8Array(32);
   for (let height = 0; height <= PROOFS + 1; height++) {
-    const header: BlockHeader = { parent, view: height, height, proposer: height % n, timestampMs: 1_000 + height, txRoot: sha(`txs/${height}`), parentStateRoot: sha(`state/${height}`), parentResults: new Uint8Array(0) };
+    const header: BlockHeader = { parent, view: height, height, proposer: height % n, timestampMs: 1_000 + height, txRoot: sha(`txs/${height}`), parentStateRoot: sha(`state/${height}`), parentResults: new Uint8Array(0), parentSigners: new Uint8Array(0) };
     const hash = blockHash(header);
     const order = Array.from({ length: n }, (_, i) => i).sort(() => rand() - 0.5);
     const voters = order.slice(0, q).sort((a, b) => a - b);

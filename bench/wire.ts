@@ -37,6 +37,7 @@ function fixtures(): { vote: Vote; qc: QuorumCert; timeout: Timeout; proposal: P
       txRoot: rng.bytes(32),
       parentStateRoot: rng.bytes(32),
       parentResults: rng.bytes(TX_COUNT / 8),
+      parentSigners: new Uint8Array(0),
     },
     txs: Array.from({ length: TX_COUNT }, () => rng.bytes(TX_BYTES)),
   };
@@ -52,7 +53,7 @@ const utf8Decoder = new TextDecoder();
 
 interface QcJson { view: number; blockHash: string; signers: string; aggregateSignature: string }
 interface BlockJson {
-  header: { parent: string; view: number; height: number; proposer: number; timestampMs: number; txRoot: string; parentStateRoot: string; parentResults: string };
+  header: { parent: string; view: number; height: number; proposer: number; timestampMs: number; txRoot: string; parentStateRoot: string; parentResults: string; parentSigners: string };
   txs: string[];
 }
 
@@ -62,7 +63,7 @@ const qcFromJson = (o: QcJson): QuorumCert => ({ view: o.view, blockHash: unhex(
 function blockToJson(b: Block): BlockJson {
   const h = b.header;
   return {
-    header: { parent: hex(h.parent), view: h.view, height: h.height, proposer: h.proposer, timestampMs: h.timestampMs, txRoot: hex(h.txRoot), parentStateRoot: hex(h.parentStateRoot), parentResults: hex(h.parentResults) },
+    header: { parent: hex(h.parent), view: h.view, height: h.height, proposer: h.proposer, timestampMs: h.timestampMs, txRoot: hex(h.txRoot), parentStateRoot: hex(h.parentStateRoot), parentResults: hex(h.parentResults), parentSigners: hex(h.parentSigners) },
     txs: b.txs.map(hex),
   };
 }
@@ -70,7 +71,7 @@ function blockToJson(b: Block): BlockJson {
 function blockFromJson(o: BlockJson): Block {
   const h = o.header;
   return {
-    header: { parent: unhex(h.parent), view: h.view, height: h.height, proposer: h.proposer, timestampMs: h.timestampMs, txRoot: unhex(h.txRoot), parentStateRoot: unhex(h.parentStateRoot), parentResults: unhex(h.parentResults) },
+    header: { parent: unhex(h.parent), view: h.view, height: h.height, proposer: h.proposer, timestampMs: h.timestampMs, txRoot: unhex(h.txRoot), parentStateRoot: unhex(h.parentStateRoot), parentResults: unhex(h.parentResults), parentSigners: unhex(h.parentSigners) },
     txs: o.txs.map(unhex),
   };
 }

@@ -24,6 +24,8 @@ export interface ExecutionOutcome {
 export interface BuildBlockInput {
   readonly parentHash: Hash;
   readonly parentHeight: number;
+  /** The signers of the QC the block's proposal carries (default none: chains without QCs, such as a para chain's). */
+  readonly parentSigners?: Uint8Array;
   readonly view: number;
   readonly proposer: number;
   readonly timestampMs: number;
@@ -49,6 +51,7 @@ export function buildBlock(input: BuildBlockInput, hasher: Hasher = defaultHashe
       txRoot: txRoot(input.txs, hasher),
       parentStateRoot: input.parentExecution.stateRoot,
       parentResults: input.parentExecution.results,
+      parentSigners: input.parentSigners ?? new Uint8Array(0),
     },
     txs: input.txs,
   };
@@ -70,6 +73,7 @@ export function buildGenesisBlock(input: { readonly timestampMs: number; readonl
       txRoot: txRoot(txs, hasher),
       parentStateRoot: new Uint8Array(HASH_BYTES),
       parentResults: new Uint8Array(0),
+      parentSigners: new Uint8Array(0),
     },
     txs,
   };

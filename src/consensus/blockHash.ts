@@ -16,10 +16,14 @@
  *      108    32  parentStateRoot
  *      140     4  len(parentResults)  (uint32)
  *      144     …  parentResults
+ *        then, only when parentSigners is not empty:
+ *               4  len(parentSigners)  (uint32)
+ *               …  parentSigners
  *
  * Transactions are committed through txRoot (RFC 6962 root of the txs, checked by validation), so the hash costs the
  * same whatever the block size. Every field has a fixed position or an explicit length, so two different headers
- * never share a preimage. The hash function is injected (`Sha256`) so that callers may use node:crypto or the WASM
+ * never share a preimage (the total length tells whether parentSigners follows). A header without signers hashes as
+ * it did before the field existed. The hash function is injected (`Sha256`) so that callers may use node:crypto or the WASM
  * core; the default is @noble/hashes (pure JS), which keeps this module free of node:* imports.
  */
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
@@ -45,7 +49,9 @@ export const HEADER_FIXED_BYTES = 144;
 
 /** The canonical preimage of `header` (layout in the module comment). */
 export function headerPreimage(header: BlockHeader): Uint8Array {
-  const out = new Uint8Array(HEADER_FIXED_BYTES + header.parentResults.length);
+  const results = header.parentResults.length;
+  const signers = header.parentSigners.length;
+  const out = new Uint8Array(HEADER_FIXED_BYTES + results + (signers === 0 ? 0 : 4 + signers));
   const dv = new DataView(out.buffer);
   out.set(BLOCK_HASH_DOMAIN, 0);
   out.set(header.parent, 16);
@@ -57,6 +63,10 @@ export function headerPreimage(header: BlockHeader): Uint8Array {
   out.set(header.parentStateRoot, 108);
   dv.setUint32(140, header.parentResults.length);
   out.set(header.parentResults, HEADER_FIXED_BYTES);
+  if (signers !== 0) {
+    dv.setUint32(HEADER_FIXED_BYTES + results, signers);
+    out.set(header.parentSigners, HEADER_FIXED_BYTES + results + 4);
+  }
   return out;
 }
 

@@ -3,7 +3,7 @@
  * immutable `ReplicaState` whose fields are replaced (never mutated in place) with new immutable values, plus the
  * effects produced so far. `finish` turns it back into a state and orders the effects (persist before sends).
  */
-import { bytesKey } from "../util/bytes.js";
+import { bytesEqual, bytesKey } from "../util/bytes.js";
 import { MAX_SYNC_BLOCKS } from "../domain/limits.js";
 import type { Block, QuorumCert, Timeout, TimeoutCert, Vote } from "../domain/types.js";
 import { attachQc, commitTo, getNode, hasBlock, insertBlock } from "./blockTree.js";
@@ -418,7 +418,7 @@ export function maybePropose(d: Draft): void {
   }
   d.awaitingPayload = view;
   const h = parent.block.header;
-  d.effects.push({ kind: "proposeRequest", request: { view, parentHash: parent.hash, parentHeight: h.height, parentView: h.view } });
+  d.effects.push({ kind: "proposeRequest", request: { view, parentHash: parent.hash, parentHeight: h.height, parentView: h.view, parentSigners: qc.signers } });
 }
 
 /** The justification a proposal in `view` carries: the high QC, plus the TC of view - 1 unless the QC is of view - 1. */
@@ -435,6 +435,7 @@ export function payloadFits(d: Draft, view: number, block: Block): "ok" | CoreRe
   // The high QC's block may be unknown when the QC moved after the request: that too is a stale parent.
   const parent = getNode(d.tree, bytesKey(d.safety.highQc.blockHash));
   if (parent === undefined || bytesKey(h.parent) !== parent.key || h.height !== parent.block.header.height + 1) return "PAYLOAD_BAD_PARENT";
+  if (!bytesEqual(h.parentSigners, d.safety.highQc.signers)) return "PAYLOAD_BAD_PARENT";
   return "ok";
 }
 

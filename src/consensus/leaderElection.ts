@@ -44,10 +44,10 @@ export interface ReputationOptions {
 /** A 12-block window, decided 8 views back: a crashed validator stops being chosen about 20 views after it went. */
 export const DEFAULT_REPUTATION: ReputationOptions = { windowBlocks: 12, lagViews: 8 };
 
-/** What one committed block tells about activity: its view, and who proposed it or signed its QC. */
+/** What one committed block tells about activity: its view, and who proposed it or signed the QC it extends. */
 interface Evidence {
   readonly view: number;
-  /** Bit i set: validator i proposed the block or signed the QC that certifies it. */
+  /** Bit i set: validator i proposed the block or signed the QC its header names (`parentSigners`). */
   readonly active: Uint8Array;
 }
 
@@ -55,7 +55,10 @@ interface Evidence {
  * Leaders that missed their recent views are skipped (issue 10; the reputation issue generalises it into scores).
  *
  * The rule, over committed history only: take the `windowBlocks` committed blocks of highest height among those whose
- * view is <= v - `lagViews` (the anchor); a validator is active when it proposed one of them or signed the QC of one.
+ * view is <= v - `lagViews` (the anchor); a validator is active when it proposed one of them or is among the signers
+ * its header records (`parentSigners`: the QC it extends). The header, not the QC a replica happened to learn for the
+ * block, because replicas may hold different QCs for one block (any 2f+1 of the votes) — with the header every replica
+ * computes the same leaders from the same committed chain.
  * The leader of v is `active[v mod |active|]` with `active` in index order; with no such history (the first views of
  * a chain, or once no block has been committed for `windowBlocks` views below the lag: commits stopped, and round robin
  * guarantees runs of live leaders again) it is round robin, `v mod n`. A crashed validator signs no QC and proposes nothing, so once the window has
@@ -78,8 +81,8 @@ export class ReputationElection implements LeaderElection {
   constructor(
     private readonly n: number,
     private readonly o: ReputationOptions,
-    /** The signer indices of a QC (null when its bitmap cannot be read: the block then counts only its proposer). */
-    private readonly signersOf: (qc: CommittedBlock["qc"]) => readonly number[] | null,
+    /** The indices of an encoded signer set (null when it cannot be read: the block then counts only its proposer). */
+    private readonly signersOf: (signers: Uint8Array) => readonly number[] | null,
   ) {
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`validator count must be a positive integer, got ${n}`);
     if (!(o.windowBlocks >= 1) || !(o.lagViews >= 1)) throw new RangeError(`reputation window and lag must be >= 1, got ${JSON.stringify(o)}`);
@@ -95,7 +98,8 @@ export class ReputationElection implements LeaderElection {
       if (h.height === 0) continue; // genesis: nobody proposed or signed it
       const active = new Uint8Array(this.n);
       if (h.proposer >= 0 && h.proposer < this.n) active[h.proposer] = 1;
-      for (const s of this.signersOf(b.qc) ?? []) if (s >= 0 && s < this.n) active[s] = 1;
+      const bits = h.parentSigners;
+      if (bits.length > 0) for (const s of this.signersOf(bits) ?? []) if (s >= 0 && s < this.n) active[s] = 1;
       this.evidence.push({ view: h.view, active });
     }
     // Keep a generous tail: anchors only move forward with the view, and the newest blocks may still be above one.

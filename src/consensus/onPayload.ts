@@ -1,6 +1,6 @@
 /**
  * The shell's block for a `proposeRequest` (a local event). Check: we asked for exactly this view, still lead it, have
- * not proposed in it, and the block extends our high QC's block at the next height. Apply: record the proposal in the
+ * not proposed in it, and the block extends our high QC's block at the next height, naming that QC's signers. Apply: record the proposal in the
  * safety state (persisted before the proposal leaves: never two proposals in one view, even across a restart),
  * sign it and broadcast it with its justification, and process it like any proposal (insert, vote). A block built on a parent that
  * is no longer the high QC's block is refused and the request re-issued for the current parent.

@@ -183,6 +183,8 @@ export interface ProposeRequest {
   readonly parentHeight: number;
   /** The parent's own view (a timestamp rule may want the parent's time: the shell has the block). */
   readonly parentView: number;
+  /** The signers of the QC the proposal will carry: the block's `parentSigners`. */
+  readonly parentSigners: Uint8Array;
 }
 
 /**

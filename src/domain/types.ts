@@ -30,6 +30,13 @@ export interface BlockHeader {
   readonly parentStateRoot: Hash;
   /** Encoded tx-result bitmap of the parent block: bit i set = the parent's transaction i failed. */
   readonly parentResults: Uint8Array;
+  /**
+   * Encoded bitmap of the validators that signed the QC this block extends (its proposal's justify QC); empty when
+   * that QC has no signers (the genesis QC, an epoch's root QC). Voters check it against the QC, so a committed
+   * block's field is a true record of who voted: the committed history that leader election and reputation read
+   * (every replica has the same one, whichever QC for the parent it happened to learn).
+   */
+  readonly parentSigners: Uint8Array;
 }
 
 /** A block: its header and its transactions (opaque bytes to consensus). */

@@ -130,7 +130,7 @@ export function buildConsensusStack(o: ConsensusStackOptions, m: ConsensusStackM
     const crypto: EpochCrypto = set.epoch === 0 && set.self === o.self ? m : epochCryptoOf(m, set);
     // Leaders that missed their recent views are skipped (consensus/leaderElection.ts); a test may pass round robin.
     const signerSets = bitmapSignerSets();
-    const leaders = set.epoch === 0 && m.leaders !== undefined ? m.leaders : new ReputationElection(n, DEFAULT_REPUTATION, (qc) => signerSets.decode(qc.signers, n));
+    const leaders = set.epoch === 0 && m.leaders !== undefined ? m.leaders : new ReputationElection(n, DEFAULT_REPUTATION, (bits) => signerSets.decode(bits, n));
     const replica = new Replica(
       { chainId: set.domain, self: set.self, validatorCount: n, genesis: o.genesis, epochRoot: set.root ?? undefined, pacemaker: o.pacemaker },
       { signer: crypto.signer, aggregator: crypto.certificates, leaders, hashBlock, execution: executionCheck(executor) },

@@ -132,6 +132,7 @@ export class Proposer {
     return buildBlock({
       parentHash: req.parentHash,
       parentHeight: req.parentHeight,
+      parentSigners: req.parentSigners,
       view: req.view,
       proposer: this.o.self,
       timestampMs: Math.floor(now),

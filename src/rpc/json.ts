@@ -29,6 +29,8 @@ export interface BlockJson {
   parentStateRoot: string;
   /** The parent block's encoded tx-result bitmap. */
   parentResults: string;
+  /** Encoded bitmap of who signed the QC the block extends ("" for none). */
+  parentSigners: string;
   txCount: number;
   /** The certificate of this block; null for genesis. */
   qc: QcJson | null;
@@ -138,6 +140,7 @@ export function blockJson(b: BlockSummary): BlockJson {
     txRoot: toHex(h.txRoot),
     parentStateRoot: toHex(h.parentStateRoot),
     parentResults: toHex(h.parentResults),
+    parentSigners: toHex(h.parentSigners),
     txCount: b.txCount,
     qc: b.qc === null ? null : qcJson(b.qc),
   };
@@ -428,6 +431,8 @@ export function decodeBlock(v: unknown): BlockSummary {
     txRoot: hex(o, "txRoot", "block", HASH_BYTES),
     parentStateRoot: hex(o, "parentStateRoot", "block", HASH_BYTES),
     parentResults: hex(o, "parentResults", "block"),
+    // Absent from nodes older than the field: such a node's headers carry none (it would hash differently otherwise).
+    parentSigners: o["parentSigners"] === undefined ? new Uint8Array(0) : hex(o, "parentSigners", "block"),
   };
   const qc = o["qc"] === null ? null : decodeQc(o["qc"]);
   return { hash: hex(o, "hash", "block", HASH_BYTES), header, txCount: uint(o, "txCount", "block"), qc };

@@ -81,7 +81,7 @@ const enum QcF { view = 0, blockHash, signers, signature }
 const enum TcF { view = 0, signers, highQcViews, signature, highQc }
 const enum VoteF { view = 0, blockHash, voter, signature }
 const enum TimeoutF { view = 0, highQc, voter, signature }
-const enum HeaderF { parent = 0, view, height, proposer, timestampMs, txRoot, parentStateRoot, parentResults }
+const enum HeaderF { parent = 0, view, height, proposer, timestampMs, txRoot, parentStateRoot, parentResults, parentSigners }
 const enum BlockF { header = 0, txEnds, txData }
 const enum ProposalF { block = 0, qc, tc, signature }
 const enum CertifiedBlockF { block = 0, qc }
@@ -318,6 +318,7 @@ function readHeader(b: Uint8Array, pos: number, where: string): BlockHeader {
     txRoot: fixedBytes(b, pos, vt, HeaderF.txRoot, HASH_BYTES, where, "txRoot"),
     parentStateRoot: fixedBytes(b, pos, vt, HeaderF.parentStateRoot, HASH_BYTES, where, "parentStateRoot"),
     parentResults: varBytes(b, pos, vt, HeaderF.parentResults, MAX_BITMAP_BYTES, where, "parentResults"),
+    parentSigners: varBytes(b, pos, vt, HeaderF.parentSigners, MAX_BITMAP_BYTES, where, "parentSigners"),
   };
 }
 
@@ -789,11 +790,14 @@ export class WireEncoder {
     checkExact(h.txRoot, HASH_BYTES, where, "txRoot");
     checkExact(h.parentStateRoot, HASH_BYTES, where, "parentStateRoot");
     checkMax(h.parentResults, MAX_BITMAP_BYTES, where, "parentResults");
+    checkMax(h.parentSigners, MAX_BITMAP_BYTES, where, "parentSigners");
     const bd = this.bd;
     const parent = this.bytes(h.parent);
     const txRoot = this.bytes(h.txRoot);
     const stateRoot = this.bytes(h.parentStateRoot);
     const results = this.bytes(h.parentResults);
+    // Absent when empty: headers without signers keep the bytes they had before the field existed.
+    const signers = h.parentSigners.length === 0 ? 0 : this.bytes(h.parentSigners);
     fb.BlockHeader.startBlockHeader(bd);
     addU53(bd, HeaderF.timestampMs, h.timestampMs);
     addU53(bd, HeaderF.height, h.height);
@@ -803,6 +807,7 @@ export class WireEncoder {
     fb.BlockHeader.addTxRoot(bd, txRoot);
     fb.BlockHeader.addParentStateRoot(bd, stateRoot);
     fb.BlockHeader.addParentResults(bd, results);
+    if (signers !== 0) fb.BlockHeader.addParentSigners(bd, signers);
     return fb.BlockHeader.endBlockHeader(bd);
   }
 

@@ -26,7 +26,7 @@ export const PACEMAKER: PacemakerConfig = { baseTimeoutMs: 100, backoffFactor: 2
 export const txRoot = (txs: readonly Uint8Array[]): Hash => merkleRoot(txs);
 
 export function genesisBlock(): Block {
-  return { header: { parent: ZERO32, view: 0, height: 0, proposer: 0, timestampMs: 0, txRoot: txRoot([]), parentStateRoot: ZERO32, parentResults: new Uint8Array(0) }, txs: [] };
+  return { header: { parent: ZERO32, view: 0, height: 0, proposer: 0, timestampMs: 0, txRoot: txRoot([]), parentStateRoot: ZERO32, parentResults: new Uint8Array(0), parentSigners: new Uint8Array(0) }, txs: [] };
 }
 
 /** n validators with the insecure test scheme and the real certificate code. */
@@ -67,11 +67,16 @@ export class TestCommittee {
     );
   }
 
-  /** A block on `parent` (a block or {hash, height}) in `view`, proposed by the round-robin leader of `view`. */
-  block(parent: { hash: Hash; height: number }, view: number, tag = "", proposer = view % this.n): Block {
+  /**
+   * A block on `parent` (a block or {hash, height}) in `view`, proposed by the round-robin leader of `view`. Its
+   * parentSigners are those of the QC `qc(…)` makes by default (the first 2f+1), none on the genesis; pass `signers`
+   * (indices, or the encoded set) to match a QC with other signers.
+   */
+  block(parent: { hash: Hash; height: number }, view: number, tag = "", proposer = view % this.n, signers?: readonly number[] | Uint8Array): Block {
     const txs = [utf8(`tx/${view}/${tag}`)];
+    const parentSigners = signers instanceof Uint8Array ? signers : signers !== undefined ? this.signerBits(signers) : parent.height === 0 ? new Uint8Array(0) : this.signerBits(this.quorumOf());
     return {
-      header: { parent: parent.hash, view, height: parent.height + 1, proposer, timestampMs: view, txRoot: txRoot(txs), parentStateRoot: ZERO32, parentResults: new Uint8Array(0) },
+      header: { parent: parent.hash, view, height: parent.height + 1, proposer, timestampMs: view, txRoot: txRoot(txs), parentStateRoot: ZERO32, parentResults: new Uint8Array(0), parentSigners },
       txs,
     };
   }
@@ -94,6 +99,11 @@ export class TestCommittee {
 
   tc(view: number, highQcs: readonly QuorumCert[], signers: readonly number[] = this.quorumOf()): TimeoutCert {
     return this.certs.aggregateTc(signers.map((i, k) => this.timeout(i, view, highQcs[k] ?? highQcs[0]!)));
+  }
+
+  /** The encoded signer set of `signers` (what a QC's `signers` field holds). */
+  signerBits(signers: readonly number[]): Uint8Array {
+    return bitmapSignerSets().encode(signers, this.n);
   }
 
   /** The first 2f+1 validators. */
@@ -172,7 +182,7 @@ export class InstantCluster {
           break;
         case "proposeRequest": {
           const r = e.request;
-          this.queue.push({ to: i, input: { kind: "payload", view: r.view, block: this.committee.block({ hash: r.parentHash, height: r.parentHeight }, r.view, `by${i}`, i) } });
+          this.queue.push({ to: i, input: { kind: "payload", view: r.view, block: this.committee.block({ hash: r.parentHash, height: r.parentHeight }, r.view, `by${i}`, i, r.parentSigners) } });
           break;
         }
         default:

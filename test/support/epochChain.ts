@@ -94,6 +94,7 @@ export async function buildEpochChain(chainId = "quire-audit-epochs"): Promise<E
       parentStateRoot: sha(`state/${height - 1}`),
       // The parent's certified results: none of its txs failed (what a replay reads to know its changes succeeded).
       parentResults: encodeBitmapIndices(txsAt(height - 1).length, new Uint32Array(0)),
+      parentSigners: new Uint8Array(0),
     };
     const hash = blockHash(h);
     return { hash, header: h, txCount: txs.length, qc: qcFor(height, view, hash) };

@@ -79,7 +79,7 @@ export class FakeNodeApi implements NodeApi {
     this.capacity = opts.capacity ?? 1000;
     this.mode = opts.mode ?? "sync";
     const zero = new Uint8Array(32);
-    const header: BlockHeader = { parent: zero, view: 0, height: 0, proposer: 0, timestampMs: 0, txRoot: merkleRoot([]), parentStateRoot: zero, parentResults: new Uint8Array(0) };
+    const header: BlockHeader = { parent: zero, view: 0, height: 0, proposer: 0, timestampMs: 0, txRoot: merkleRoot([]), parentStateRoot: zero, parentResults: new Uint8Array(0), parentSigners: new Uint8Array(0) };
     this.blocks.push({ info: { hash: sha256(new Uint8Array([0x67])), header, txCount: 0, qc: null }, txs: [], results: encodeBitmapIndices(0, new Uint32Array(0)) });
   }
 
@@ -108,6 +108,7 @@ export class FakeNodeApi implements NodeApi {
       parentStateRoot: sha256(new Uint8Array([1, height & 255])),
       // As on a real chain: the parent's own result bitmap.
       parentResults: this.blocks[this.blocks.length - 1]!.results,
+      parentSigners: new Uint8Array(0),
     };
     const hash = sha256(new Uint8Array([...header.parent, ...header.txRoot, height & 255, (height >> 8) & 255]));
     const aggregateSignature = new Uint8Array(96).map((_, i) => (i * 7 + height) & 255);

@@ -45,6 +45,7 @@ function block(b: fb.Block): Block {
       txRoot: bytes(h.txRootArray()),
       parentStateRoot: bytes(h.parentStateRootArray()),
       parentResults: bytes(h.parentResultsArray()),
+      parentSigners: new Uint8Array(0),
     },
     txs: txs(b.txEndsArray(), b.txDataArray()),
   };

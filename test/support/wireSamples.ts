@@ -52,6 +52,7 @@ export function randomBlock(rng: SeededRng, maxTxs = 40): Block {
       txRoot: rng.bytes(32),
       parentStateRoot: rng.bytes(32),
       parentResults: rng.bytes(rng.range(0, 16)),
+      parentSigners: new Uint8Array(0),
     },
     txs: txs(rng, maxTxs),
   };

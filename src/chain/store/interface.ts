@@ -30,11 +30,14 @@ import type { StateReader } from "../app/interface.js";
  * Version of the on-disk layout (table names, key formats, records.ts). A store written by a newer version refuses
  * to open (`SCHEMA_TOO_NEW`); an older one too (`SCHEMA_TOO_OLD`) until a migration exists. Bump on any change.
  */
-export const CHAIN_SCHEMA_VERSION = 2;
+export const CHAIN_SCHEMA_VERSION = 3;
 
 /**
  * Oldest schema this build opens, upgrading it in place. Version 2 added the pending-tx table only: a version-1 store
  * has no acknowledged txs to carry over, so the upgrade is rewriting the version number (the table starts empty).
+ * Version 3 lets stored headers carry `parentSigners` (records.ts: a flag bit in the results length); every older
+ * record reads unchanged, so the upgrade is again the version number alone — but a version-2 build must not read a
+ * version-3 store, hence the bump.
  */
 export const CHAIN_SCHEMA_MIN_VERSION = 1;
 

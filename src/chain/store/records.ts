@@ -10,7 +10,9 @@
  * directory, an invariant break that stops the node.
  *
  *   header       parent(32) view(u64) height(u64) proposer(u32) timestampMs(u64) txRoot(32) parentStateRoot(32)
- *                len(u32) parentResults
+ *                flaggedLen(u32) parentResults [len(u32) parentSigners]
+ *                (flaggedLen's top bit set: parentSigners follows; it is set only when they are not empty, so headers
+ *                without signers — every header stored by schema 2 — keep their bytes)
  *   block        header  txCount(u32)  { len(u32) tx }*
  *   qc           view(u64) blockHash(32) len(u32) signers len(u32) aggregateSignature
  *   commit       hash(32) stateRoot(32) len(u32) results qc          (value of the height index)
@@ -128,8 +130,11 @@ function corrupt(message: string): ChainStoreError {
 
 const HEADER_FIXED = 32 + 8 + 8 + 4 + 8 + 32 + 32 + 4;
 
+/** Top bit of a header's parentResults length: parentSigners follow (results are far below 2^31 bytes). */
+const SIGNERS_FLAG = 0x8000_0000;
+
 function headerSize(h: BlockHeader): number {
-  return HEADER_FIXED + h.parentResults.length;
+  return HEADER_FIXED + h.parentResults.length + (h.parentSigners.length === 0 ? 0 : 4 + h.parentSigners.length);
 }
 function blockSize(b: Block): number {
   let n = headerSize(b.header) + 4;
@@ -150,7 +155,10 @@ function writeHeader(w: Writer, h: BlockHeader): void {
   w.u64(h.timestampMs);
   w.fixed(h.txRoot);
   w.fixed(h.parentStateRoot);
-  w.sized(h.parentResults);
+  const signers = h.parentSigners.length !== 0;
+  w.u32(h.parentResults.length | (signers ? SIGNERS_FLAG : 0));
+  w.fixed(h.parentResults);
+  if (signers) w.sized(h.parentSigners);
 }
 function writeBlock(w: Writer, b: Block): void {
   writeHeader(w, b.header);
@@ -175,8 +183,14 @@ function readHeader(r: Reader): BlockHeader {
     timestampMs: r.u64(),
     txRoot: r.fixed(HASH_BYTES),
     parentStateRoot: r.fixed(HASH_BYTES),
-    parentResults: r.sized(),
+    ...readResultsAndSigners(r),
   };
+}
+function readResultsAndSigners(r: Reader): { parentResults: Uint8Array; parentSigners: Uint8Array } {
+  const flagged = r.u32();
+  const parentResults = r.fixed(flagged & 0x7fff_ffff);
+  const parentSigners = (flagged & SIGNERS_FLAG) === 0 ? new Uint8Array(0) : r.sized();
+  return { parentResults, parentSigners };
 }
 function readBlock(r: Reader): Block {
   const header = readHeader(r);

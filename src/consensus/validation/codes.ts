@@ -56,6 +56,8 @@ const ACTIONS = {
   // justification of a proposal
   /** The proposal's QC does not certify the block's parent. */
   QC_NOT_FOR_PARENT: "penalise",
+  /** The header's parentSigners are not the signers of the proposal's QC (the committed record of who voted). */
+  SIGNERS_NOT_QC: "penalise",
   /** The proposal's QC is not from an earlier view than the block. */
   QC_VIEW_NOT_BELOW: "penalise",
   /** The TC is not for the view right before the block's. */

@@ -34,6 +34,7 @@ export function checkProposal(ctx: CheckContext, _from: number, p: Proposal, now
   // justification shape (cheap)
   if (p.qc.view >= h.view) return "QC_VIEW_NOT_BELOW";
   if (!bytesEqual(p.qc.blockHash, h.parent)) return "QC_NOT_FOR_PARENT";
+  if (!bytesEqual(p.qc.signers, h.parentSigners)) return "SIGNERS_NOT_QC";
   if (p.tc === null) {
     if (h.view !== p.qc.view + 1) return "UNJUSTIFIED";
   } else {

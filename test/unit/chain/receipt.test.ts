@@ -69,7 +69,7 @@ before(async () => {
   let prevResults = encodeBitmap(new Bitset(0));
   for (let height = 0; height <= 12; height++) {
     const txs = height === 0 ? [] : Array.from({ length: TXS_PER_BLOCK }, (_, i) => utf8(`tx ${height}/${i}`));
-    const header: BlockHeader = { parent, view, height, proposer: view % N, timestampMs: 1_000 + height, txRoot: mth(txs), parentStateRoot: sha(utf8(`state/${height}`)), parentResults: prevResults };
+    const header: BlockHeader = { parent, view, height, proposer: view % N, timestampMs: 1_000 + height, txRoot: mth(txs), parentStateRoot: sha(utf8(`state/${height}`)), parentResults: prevResults, parentSigners: new Uint8Array(0) };
     const hash = blockHash(header, (x) => sha(x));
     chain.push({ header, qc: qcFor(view, hash), txs });
     parent = hash;

@@ -72,6 +72,7 @@ function certified(parent: BlockSummary, tag: string, header: Partial<BlockHeade
     txRoot: sha(`${tag}/${height}`),
     parentStateRoot: sha(`state/${height - 1}`),
     parentResults: new Uint8Array(0),
+    parentSigners: new Uint8Array(0),
     ...header,
   };
   const hash = blockHash(h);

@@ -16,6 +16,7 @@ function sample(): BlockHeader {
     txRoot: new Uint8Array(32).fill(0xaa),
     parentStateRoot: new Uint8Array(32).fill(0xbb),
     parentResults: Uint8Array.of(0x02, 0x05),
+    parentSigners: new Uint8Array(0),
   };
 }
 
@@ -56,7 +57,7 @@ test("every header field changes the hash; parentResults bytes cannot move into 
     { ...base, timestampMs: base.timestampMs + 1 },
     { ...base, txRoot: rng.bytes(32) },
     { ...base, parentStateRoot: rng.bytes(32) },
-    { ...base, parentResults: Uint8Array.of(0x02) },
+    { ...base, parentResults: Uint8Array.of(0x02), parentSigners: new Uint8Array(0) },
     { ...base, parentResults: Uint8Array.of(0x02, 0x05, 0x00) },
   ];
   const seen = new Set([baseHash]);

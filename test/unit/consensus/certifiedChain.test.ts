@@ -42,7 +42,7 @@ before(async () => {
   let view = 0;
   for (let height = 0; height <= 12; height++) {
     const txs = [utf8(`tx-${height}-a`), utf8(`tx-${height}-b`)];
-    const header: BlockHeader = { parent, view, height, proposer: view % N, timestampMs: 1_000 + height, txRoot: merkleRoot(txs), parentStateRoot: sha(`state/${height}`), parentResults: new Uint8Array(0) };
+    const header: BlockHeader = { parent, view, height, proposer: view % N, timestampMs: 1_000 + height, txRoot: merkleRoot(txs), parentStateRoot: sha(`state/${height}`), parentResults: new Uint8Array(0), parentSigners: new Uint8Array(0) };
     const hash = hashBlock(header);
     chain.push({ block: { header, txs }, hash, qc: qcFor(view, hash) });
     parent = hash;

@@ -40,7 +40,7 @@ before(async () => {
   let parent: Uint8Array = new Uint8Array(32);
   let view = 0;
   for (let height = 0; height <= 30; height++) {
-    const header: BlockHeader = { parent, view, height, proposer: view % N, timestampMs: 1_000 + height, txRoot: sha(`txs/${height}`), parentStateRoot: sha(`state/${height}`), parentResults: new Uint8Array(0) };
+    const header: BlockHeader = { parent, view, height, proposer: view % N, timestampMs: 1_000 + height, txRoot: sha(`txs/${height}`), parentStateRoot: sha(`state/${height}`), parentResults: new Uint8Array(0), parentSigners: new Uint8Array(0) };
     // The hash from an independent SHA-256 (noble), not the hasher the verifier uses.
     const hash = blockHash(header, (x) => sha256(x));
     chain.push({ header, qc: qcFor(view, hash) });

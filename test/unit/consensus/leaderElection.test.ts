@@ -7,17 +7,17 @@ import assert from "node:assert/strict";
 import { ReputationElection, RoundRobinElection } from "../../../src/consensus/leaderElection.js";
 import type { CommittedBlock } from "../../../src/consensus/types.js";
 
-/** A committed block of `view` at `height`, proposed by `proposer`, its QC signed by `signers` (a fake QC: the
- *  election reads signers only through the decoder passed in, here the identity over a plain list). */
+/** A committed block of `view` at `height`, proposed by `proposer`, its header recording `signers` for the QC it
+ *  extends (the election reads them only through the decoder passed in, here the identity over a plain list). */
 function block(height: number, view: number, proposer: number, signers: number[]): CommittedBlock {
   return {
-    block: { header: { height, view, proposer } } as unknown as CommittedBlock["block"],
+    block: { header: { height, view, proposer, parentSigners: Uint8Array.from(signers) } } as unknown as CommittedBlock["block"],
     hash: new Uint8Array(32),
     qc: { view, blockHash: new Uint8Array(32), signers: Uint8Array.from(signers), aggregateSignature: new Uint8Array(96) },
   };
 }
 
-const decode = (qc: CommittedBlock["qc"]): number[] => Array.from(qc.signers);
+const decode = (bits: Uint8Array): number[] => Array.from(bits);
 
 function election(window = 4, lag = 2, n = 4): ReputationElection {
   return new ReputationElection(n, { windowBlocks: window, lagViews: lag }, decode);
@@ -70,9 +70,9 @@ test("blocks already observed (a restart reloading history) are ignored; the ans
   assert.deepEqual(a.activeAt(6), [0, 1, 3]);
 });
 
-test("the genesis block counts for nobody, and a QC whose signers cannot be read counts its proposer only", () => {
-  const e = new ReputationElection(4, { windowBlocks: 2, lagViews: 1 }, (qc) => (qc.signers.length === 0 ? null : Array.from(qc.signers)));
-  e.observe([block(0, 0, 0, [0, 1, 2, 3]), block(1, 1, 1, []), block(2, 2, 2, [])]);
+test("the genesis block counts for nobody, and signers that cannot be read count the proposer only", () => {
+  const e = new ReputationElection(4, { windowBlocks: 2, lagViews: 1 }, (bits) => (bits[0] === 0xff ? null : Array.from(bits)));
+  e.observe([block(0, 0, 0, [0, 1, 2, 3]), block(1, 1, 1, [0xff]), block(2, 2, 2, [])]);
   assert.deepEqual(e.activeAt(3), [1, 2]);
   assert.equal(e.leader(3), 2);
   assert.equal(e.leader(4), 1);

@@ -117,7 +117,7 @@ test("a TC carrying a QC this replica lacks: the high QC rises to it, its block 
   const id = req.message.kind === "syncRequest" ? req.message.body.requestId : -1;
   const r2 = rep.step(s, { kind: "syncResponse", from: 1, requestId: id, blocks: [{ block: b1, hash: c.ref(b1).hash, qc: q1 }] }, 20);
   const [ask] = effectsOf(r2.effects, "proposeRequest");
-  assert.deepEqual(ask?.request, { view: 3, parentHash: c.ref(b1).hash, parentHeight: 1, parentView: 1 });
+  assert.deepEqual(ask?.request, { view: 3, parentHash: c.ref(b1).hash, parentHeight: 1, parentView: 1, parentSigners: q1.signers });
   const r3 = rep.step(r2.state, { kind: "payload", view: 3, block: c.block(c.ref(b1), 3, "", 3) }, 21);
   const [prop] = sentMessages(r3.effects).filter((m) => m.message.kind === "proposal");
   assert.ok(prop?.message.kind === "proposal");

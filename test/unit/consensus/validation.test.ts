@@ -52,9 +52,11 @@ test("proposal rejections have exact codes", () => {
     ["TIMESTAMP_IN_FUTURE", 2, withHeader({ timestampMs: 5_000 })],
     ["BAD_TX_ROOT", 2, withHeader({}, [new Uint8Array([1])])],
     ["QC_BAD_AGGREGATE", 2, { ...p2, qc: { ...q1, aggregateSignature: new Uint8Array(96).fill(1) } }],
-    ["QC_BELOW_QUORUM", 2, { ...p2, qc: c.qc(1, c.ref(b1).hash, [0, 1]) }],
-    ["QC_BAD_SIGNERS", 2, { ...p2, qc: { ...q1, signers: Uint8Array.of(0xff, 0xff) } }],
-    ["BAD_GENESIS_QC", 2, c.proposal(c.block(c.ref(b1), 1, "", 1), { ...c.genesisQc, blockHash: c.ref(b1).hash })],
+    ["QC_BELOW_QUORUM", 2, signed({ ...p2, block: { header: { ...b2.header, parentSigners: c.signerBits([0, 1]) }, txs: b2.txs }, qc: c.qc(1, c.ref(b1).hash, [0, 1]) })],
+    ["QC_BAD_SIGNERS", 2, signed({ ...p2, block: { header: { ...b2.header, parentSigners: Uint8Array.of(0xff, 0xff) }, txs: b2.txs }, qc: { ...q1, signers: Uint8Array.of(0xff, 0xff) } })],
+    ["SIGNERS_NOT_QC", 2, withHeader({ parentSigners: c.signerBits([1, 2, 3]) })],
+    ["SIGNERS_NOT_QC", 2, withHeader({ parentSigners: new Uint8Array(0) })],
+    ["BAD_GENESIS_QC", 2, c.proposal(c.block(c.ref(b1), 1, "", 1, new Uint8Array(0)), { ...c.genesisQc, blockHash: c.ref(b1).hash })],
   ];
   for (const [want, from, p] of cases) {
     const sender = want === "BAD_GENESIS_QC" ? 1 : from;

@@ -22,7 +22,7 @@ const vote = (view: number, voter: number): Message => ({ kind: "vote", body: { 
 const hello: Message = { kind: "hello", body: { chainId: CHAIN, committedHeight: 3, committedHash: new Uint8Array(32) } };
 
 function block(height: number, view: number): Block {
-  return { header: { parent: new Uint8Array(32), view, height, proposer: 0, timestampMs: 0, txRoot: new Uint8Array(32), parentStateRoot: new Uint8Array(32), parentResults: new Uint8Array(0) }, txs: [] };
+  return { header: { parent: new Uint8Array(32), view, height, proposer: 0, timestampMs: 0, txRoot: new Uint8Array(32), parentStateRoot: new Uint8Array(32), parentResults: new Uint8Array(0), parentSigners: new Uint8Array(0) }, txs: [] };
 }
 
 interface Built {

@@ -8,7 +8,7 @@ const bytes = (n: number, v: number): Uint8Array => new Uint8Array(n).fill(v);
 
 const BLOCK: BlockSummary = {
   hash: bytes(32, 0x11),
-  header: { parent: bytes(32, 0x22), view: 7, height: 5, proposer: 3, timestampMs: 1_700_000_000_123, txRoot: bytes(32, 0x33), parentStateRoot: bytes(32, 0x44), parentResults: Uint8Array.of(0x01, 0x80) },
+  header: { parent: bytes(32, 0x22), view: 7, height: 5, proposer: 3, timestampMs: 1_700_000_000_123, txRoot: bytes(32, 0x33), parentStateRoot: bytes(32, 0x44), parentResults: Uint8Array.of(0x01, 0x80), parentSigners: Uint8Array.of(0x04, 0x07) },
   txCount: 12,
   qc: { view: 7, blockHash: bytes(32, 0x11), signers: Uint8Array.of(0x04, 0x0b), aggregateSignature: bytes(96, 0x55) },
 };
@@ -17,10 +17,14 @@ test("block document: the exact text (field names, order, hex)", () => {
   const h = (b: number, n = 32) => b.toString(16).padStart(2, "0").repeat(n);
   const expected =
     `{"height":5,"hash":"${h(0x11)}","parent":"${h(0x22)}","view":7,"proposer":3,"timestampMs":1700000000123,` +
-    `"txRoot":"${h(0x33)}","parentStateRoot":"${h(0x44)}","parentResults":"0180","txCount":12,` +
+    `"txRoot":"${h(0x33)}","parentStateRoot":"${h(0x44)}","parentResults":"0180","parentSigners":"0407","txCount":12,` +
     `"qc":{"view":7,"blockHash":"${h(0x11)}","signers":"040b","signerIndices":[0,1,3],"aggregateSignature":"${h(0x55, 96)}"}}`;
   assert.equal(JSON.stringify(blockJson(BLOCK)), expected);
   assert.deepEqual(decodeBlock(JSON.parse(expected)), BLOCK);
+  // A node from before parentSigners: its headers carry none.
+  const old = JSON.parse(expected) as Record<string, unknown>;
+  delete old["parentSigners"];
+  assert.deepEqual(decodeBlock(old).header.parentSigners, new Uint8Array(0));
   const genesis = { ...BLOCK, qc: null };
   assert.deepEqual(decodeBlock(JSON.parse(JSON.stringify(blockJson(genesis)))), genesis);
 });

@@ -314,6 +314,7 @@ describe("queries", () => {
       txRoot: toHex(b.header.txRoot),
       parentStateRoot: toHex(b.header.parentStateRoot),
       parentResults: toHex(b.header.parentResults),
+      parentSigners: toHex(b.header.parentSigners),
       txCount: 3,
       // 01 0e: DENSE, 7 bits, {1, 2, 3}; signerIndices is the same set, decoded by the node.
       qc: { view: b.qc!.view, blockHash: toHex(b.hash), signers: "010e", signerIndices: [1, 2, 3], aggregateSignature: toHex(b.qc!.aggregateSignature) },

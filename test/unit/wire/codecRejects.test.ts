@@ -48,7 +48,7 @@ const SIG = new Uint8Array(192);
 const qc: QuorumCert = { view: 4, blockHash: new Uint8Array(32), signers: Uint8Array.of(7), aggregateSignature: new Uint8Array(96) };
 const tc: TimeoutCert = { view: 4, signers: Uint8Array.of(7), highQcViews: [3, 3, 2], aggregateSignature: new Uint8Array(96), highQc: { ...qc, view: 3 } };
 const block: Block = {
-  header: { parent: new Uint8Array(32), view: 5, height: 3, proposer: 1, timestampMs: 1_700_000_000_000, txRoot: new Uint8Array(32), parentStateRoot: new Uint8Array(32), parentResults: new Uint8Array(0) },
+  header: { parent: new Uint8Array(32), view: 5, height: 3, proposer: 1, timestampMs: 1_700_000_000_000, txRoot: new Uint8Array(32), parentStateRoot: new Uint8Array(32), parentResults: new Uint8Array(0), parentSigners: new Uint8Array(0) },
   txs: [Uint8Array.of(1)],
 };
 const handshake = { version: 1, chainId: Uint8Array.of(1, 2), publicKey: new Uint8Array(48), nonce: new Uint8Array(32), peerNonce: null, signature: null, ephemeralKey: null };
@@ -119,7 +119,7 @@ test("encoder: counts and sizes stay within their limits", () => {
   rejectsEncode({ kind: "proposal", body: { block: { ...block, txs: Array.from({ length: MAX_TXS_PER_BLOCK + 1 }, () => tx(0)) }, qc, tc: null, signature: SIG } }, "TOO_MANY", "proposal.block.txs");
   rejectsEncode({ kind: "qc", body: { ...qc, signers: new Uint8Array(MAX_BITMAP_BYTES + 1) } }, "TOO_LARGE", "qc.signers");
   rejectsEncode({ kind: "tc", body: { ...tc, highQcViews: new Array<number>(MAX_CERT_SIGNERS + 1).fill(1) } }, "TOO_MANY", "tc.highQcViews");
-  rejectsEncode({ kind: "proposal", body: { block: { ...block, header: { ...block.header, parentResults: new Uint8Array(MAX_BITMAP_BYTES + 1) } }, qc, tc: null, signature: SIG } }, "TOO_LARGE", "proposal.block.header.parentResults");
+  rejectsEncode({ kind: "proposal", body: { block: { ...block, header: { ...block.header, parentResults: new Uint8Array(MAX_BITMAP_BYTES + 1), parentSigners: new Uint8Array(0) } }, qc, tc: null, signature: SIG } }, "TOO_LARGE", "proposal.block.header.parentResults");
   const blocks = Array.from({ length: MAX_SYNC_BLOCKS + 1 }, () => ({ block, qc }));
   rejectsEncode({ kind: "syncResponse", body: { requestId: 1, blocks } }, "TOO_MANY", "syncResponse.blocks");
   // 256 blocks of 80 KB each would be ~20 MB: refused once the builder passes the limit, not after building it all.

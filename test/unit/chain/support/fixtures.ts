@@ -41,6 +41,7 @@ export function nextBlock(parent: ChainBlock | null, txs: readonly Uint8Array[],
       txRoot: merkleRoot(txs),
       parentStateRoot: extra.stateRoot ?? new Uint8Array(32),
       parentResults: extra.results ?? new Uint8Array(0),
+      parentSigners: new Uint8Array(0),
     },
     txs,
   };

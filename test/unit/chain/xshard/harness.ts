@@ -77,7 +77,7 @@ export function makeNetwork(bls: BlsBackend, S: number, allocations: readonly { 
   });
   const header = (sh: Shard, height: number, parentStateRoot: Uint8Array): void => {
     const parent = height === 0 ? new Uint8Array(32) : blockHash(sh.headers[height - 1]!);
-    const h: BlockHeader = { parent, view: height, height, proposer: height % N, timestampMs: 1_000 + height, txRoot: sha(`${sh.index}/txs/${height}`), parentStateRoot, parentResults: new Uint8Array(0) };
+    const h: BlockHeader = { parent, view: height, height, proposer: height % N, timestampMs: 1_000 + height, txRoot: sha(`${sh.index}/txs/${height}`), parentStateRoot, parentResults: new Uint8Array(0), parentSigners: new Uint8Array(0) };
     sh.headers.push(h);
     sh.qcs.push(sh.qcFor(height, blockHash(h)));
   };

@@ -104,8 +104,23 @@ parentResultsArray():Uint8Array|null {
   return offset ? new Uint8Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
 }
 
+parentSigners(index: number):number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 20);
+  return offset ? this.bb!.readUint8(this.bb!.__vector(this.bb_pos + offset) + index) : 0;
+}
+
+parentSignersLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 20);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+parentSignersArray():Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 20);
+  return offset ? new Uint8Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
+}
+
 static startBlockHeader(builder:flatbuffers.Builder) {
-  builder.startObject(8);
+  builder.startObject(9);
 }
 
 static addParent(builder:flatbuffers.Builder, parentOffset:flatbuffers.Offset) {
@@ -186,6 +201,10 @@ static createParentResultsVector(builder:flatbuffers.Builder, data:number[]|Uint
 
 static startParentResultsVector(builder:flatbuffers.Builder, numElems:number) {
   builder.startVector(1, numElems, 1);
+}
+
+static addParentSigners(builder:flatbuffers.Builder, parentSignersOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(8, parentSignersOffset, 0);
 }
 
 static endBlockHeader(builder:flatbuffers.Builder):flatbuffers.Offset {
