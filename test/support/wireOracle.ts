@@ -45,7 +45,7 @@ function block(b: fb.Block): Block {
       txRoot: bytes(h.txRootArray()),
       parentStateRoot: bytes(h.parentStateRootArray()),
       parentResults: bytes(h.parentResultsArray()),
-      parentSigners: new Uint8Array(0),
+      parentSigners: bytes(h.parentSignersArray()),
     },
     txs: txs(b.txEndsArray(), b.txDataArray()),
   };

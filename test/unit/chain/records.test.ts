@@ -61,6 +61,9 @@ test("records: every record round-trips; truncation, trailing bytes and oversize
     [encodeHead({ height: 12, hash: b.hash }), decodeHead, { height: 12, hash: b.hash }],
     [encodeEpochEndRecord([{ block: b.block, qc: b.qc }]), decodeEpochEndRecord, [{ block: b.block, qc: b.qc }]],
   ];
+  const signed = { ...b.block, header: { ...b.block.header, parentSigners: rng.bytes(1 + rng.int(12)) } };
+  cases.push([encodeBlockRecord(signed), decodeBlockRecord, signed]);
+  cases.push([encodeEpochEndRecord([{ block: signed, qc: b.qc }]), decodeEpochEndRecord, [{ block: signed, qc: b.qc }]]);
   for (let flags = 0; flags < 8; flags++) {
     const s = safety(rng, flags);
     cases.push([encodeSafetyRecord(s), decodeSafetyRecord, s]);
@@ -101,6 +104,16 @@ test("records: safety versions: epoch 0 is written as version 2, a later epoch a
     assert.throws(() => decodeSafetyRecord(Uint8Array.of(3, ...v2.subarray(1))), isCorrupt);
     for (const version of [0, 4, 255]) assert.throws(() => decodeSafetyRecord(Uint8Array.of(version, ...v2.subarray(1))), isCorrupt);
   }
+});
+
+test("records: a header without parentSigners keeps its schema-2 bytes; with them the results length carries the top bit", (t) => {
+  const rng = seededRng(t);
+  const b = nextBlock(nextBlock(null, randomTxs(rng, 1)), [], { results: Uint8Array.of(0xab, 0xcd), stateRoot: rng.bytes(32) }).block;
+  const plain = encodeBlockRecord(b);
+  // Schema 2 layout, written out: fixed fields (124 bytes), len(u32) = 2, the results, tx count 0.
+  assert.equal(toHex(plain.subarray(124)), "00000002" + "abcd" + "00000000");
+  const withSigners = encodeBlockRecord({ ...b, header: { ...b.header, parentSigners: Uint8Array.of(0x07) } });
+  assert.equal(toHex(withSigners.subarray(124)), "80000002" + "abcd" + "00000001" + "07" + "00000000");
 });
 
 test("records: height keys sort as heights", () => {

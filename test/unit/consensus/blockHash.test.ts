@@ -38,6 +38,17 @@ test("header preimage follows the documented layout byte for byte", () => {
   assert.equal(headerPreimage(h).length, HEADER_FIXED_BYTES + 2);
 });
 
+test("parentSigners follow the results with their length when not empty; a header without them hashes as before the field", () => {
+  const h = { ...sample(), parentSigners: Uint8Array.of(0x04, 0x0b, 0x01) };
+  const without = toHex(headerPreimage(sample()));
+  assert.equal(toHex(headerPreimage(h)), without + "00000003" + "040b01");
+  assert.notEqual(toHex(blockHash(h, nodeSha256)), toHex(blockHash(sample(), nodeSha256)));
+  // The results' length decides where the signers start: moving a byte from results to signers changes the preimage.
+  const moved = { ...sample(), parentResults: Uint8Array.of(0x02), parentSigners: Uint8Array.of(0x05) };
+  assert.notEqual(toHex(headerPreimage(moved)), without);
+  assert.equal(toHex(headerPreimage(moved)).slice(-20), "00000001" + "02" + "00000001" + "05");
+});
+
 test("block hash is SHA-256 of the preimage (node:crypto oracle), with the default and an injected SHA-256", () => {
   const h = sample();
   const oracle = toHex(nodeSha256(headerPreimage(h)));
