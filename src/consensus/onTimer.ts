@@ -16,3 +16,9 @@ export function onLeaderDown(d: Draft, view: number): void {
   if (view !== d.view) return;
   localTimeout(d);
 }
+
+/** Another geo cluster asked for a view change (see the `remoteTimeout` input): time out now, once per view. */
+export function onRemoteTimeout(d: Draft, view: number): void {
+  if (view !== d.view || d.safety.lastTimeout?.view === view) return;
+  localTimeout(d);
+}

@@ -23,7 +23,7 @@ import { onQc, onTc } from "./onCertificate.js";
 import { onPayload } from "./onPayload.js";
 import { onProposal } from "./onProposal.js";
 import { onCertifiedBlocks, onSyncResponse } from "./onSyncResponse.js";
-import { onLeaderDown, onTimer } from "./onTimer.js";
+import { onLeaderDown, onRemoteTimeout, onTimer } from "./onTimer.js";
 import { onStaleTimeout, onTimeout } from "./onTimeout.js";
 import { onVote } from "./onVote.js";
 import { checkPacemaker, DEFAULT_PACEMAKER } from "./pacemaker.js";
@@ -193,6 +193,9 @@ export class Replica {
         break;
       case "leaderDown":
         onLeaderDown(d, input.view);
+        break;
+      case "remoteTimeout":
+        onRemoteTimeout(d, input.view);
         break;
       case "payload":
         onPayload(d, input.view, input.block);

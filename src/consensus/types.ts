@@ -151,6 +151,13 @@ export type Input =
    * collecting its vote): time out now instead of at the deadline. A local liveness hint; a timeout is always safe.
    */
   | { readonly kind: "leaderDown"; readonly view: number }
+  /**
+   * f + 1 replicas of another geo cluster asked, with valid signatures, for this cluster to replace the validator
+   * that failed to share its blocks or to unblock a stalled cluster (node/geo/geoReplica.ts): time out now. Like
+   * `leaderDown` a liveness hint from outside the core — verified by the shell, rate-limited there, and safe whatever
+   * its cause, since a timeout is always safe.
+   */
+  | { readonly kind: "remoteTimeout"; readonly view: number }
   /** The shell's answer to `proposeRequest`: the block to propose in `view`. */
   | { readonly kind: "payload"; readonly view: number; readonly block: Block };
 

@@ -408,6 +408,16 @@ export class ConsensusShell {
   }
 
   /** Transport handler: a link went down. */
+  /**
+   * A remote view change (node/geo/geoReplica.ts checked f + 1 signed requests and rate-limits): time out the current
+   * view now. No-op before start and after stop.
+   */
+  remoteTimeout(): void {
+    if (this.stopped || this.state === null) return;
+    this.count("REMOTE_TIMEOUT");
+    this.input({ kind: "remoteTimeout", view: this.state.view });
+  }
+
   onPeerDown(peer: number): void {
     if (this.stopped) return;
     this.downSince.set(peer, this.m.scheduler.now());

@@ -265,6 +265,11 @@ export class EpochShell {
     this.current?.inst.shell.onPeerDown(this.idOf(peer));
   }
 
+  /** See ConsensusShell.remoteTimeout (geo clusters). */
+  remoteTimeout(): void {
+    this.current?.inst.shell.remoteTimeout();
+  }
+
   private hold(from: number, msg: Message): void {
     let q = this.held.get(from);
     if (q === undefined) this.held.set(from, (q = []));

@@ -165,6 +165,17 @@ export class SimReplica {
     return this.stack?.shell.view ?? 0;
   }
 
+  /** The validator that leads the current view (-1 when down). */
+  get leader(): number {
+    const s = this.stack?.shell;
+    return s === undefined ? -1 : s.leader(s.view);
+  }
+
+  /** A remote view change asked by another geo cluster (node/geo): the shell times out its current view. */
+  remoteTimeout(): void {
+    this.stack?.shell.remoteTimeout();
+  }
+
   /** Starts (first time) or restarts over the surviving data. */
   start(): void {
     if (this.up) return;

@@ -44,6 +44,8 @@ export interface AppSpec {
   readonly network?: ShardNetwork;
   /** The genesis validators' BLS public keys, in genesis order (required by the validators module). */
   readonly validators?: readonly Uint8Array[];
+  /** A geo cluster's chain: orders transactions, executes nothing (ModularApplicationOptions.orderOnly). */
+  readonly orderOnly?: boolean;
 }
 
 export interface AppDeps {
@@ -69,7 +71,7 @@ export interface BuiltApplication {
 }
 
 export function buildApplication(spec: AppSpec, deps: AppDeps): BuiltApplication {
-  const app = new ModularApplication({ bucketBits: spec.bucketBits }, { committed: deps.committed, hasher: deps.hasher });
+  const app = new ModularApplication({ bucketBits: spec.bucketBits, orderOnly: spec.orderOnly }, { committed: deps.committed, hasher: deps.hasher });
   let kv: KvModule | null = null;
   let accounts: AccountsModule | null = null;
   let paracross: ParacrossModule | null = null;

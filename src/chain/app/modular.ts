@@ -77,6 +77,12 @@ export interface RootSealer {
 export interface ModularApplicationOptions {
   /** Buckets of the state tree, as a power of two (part of the state-root definition). */
   readonly bucketBits?: number;
+  /**
+   * Order transactions, execute nothing: `check` still refuses what no module would take, but every delivered tx
+   * succeeds and the state (root) never changes. A geo cluster's chain (node/geo): its blocks are executed in the
+   * global order, across clusters, by `GlobalOrder`, with the real modules.
+   */
+  readonly orderOnly?: boolean;
 }
 
 export interface ModularApplicationModules {
@@ -97,8 +103,10 @@ export class ModularApplication implements Application {
   private ctx: Context | null = null;
   private writer: StateWriter | null = null;
   private sealer: RootSealer | null = null;
+  private readonly orderOnly: boolean;
 
   constructor(opts: ModularApplicationOptions, modules: ModularApplicationModules) {
+    this.orderOnly = opts.orderOnly === true;
     this.state = new TreeKeyedState(modules.hasher ?? defaultHasher(), opts.bucketBits ?? DEFAULT_BUCKET_BITS, modules.committed);
   }
 
@@ -136,13 +144,15 @@ export class ModularApplication implements Application {
   }
 
   beginBlock(state: StateWriter, info: BlockInfo): void {
-    this.state.begin(state);
     this.writer = state;
+    if (this.orderOnly) return;
+    this.state.begin(state);
     this.ctx = new Context(this, info.height, info.txs);
     for (const m of this.modules) m.beginBlock?.(this.ctx);
   }
 
   deliver(tx: Uint8Array, index: number): DeliverResult {
+    if (this.orderOnly) return { ok: true };
     const ctx = this.current();
     const r = this.dispatch(tx, index, ctx);
     if (r.ok) ctx.ok[index] = 1;
@@ -150,6 +160,11 @@ export class ModularApplication implements Application {
   }
 
   commit(): Uint8Array {
+    if (this.orderOnly) {
+      const state = this.writer!;
+      this.writer = null;
+      return this.stateRoot(state);
+    }
     const ctx = this.current();
     for (const m of this.modules) m.endBlock?.(ctx);
     this.ctx = null;

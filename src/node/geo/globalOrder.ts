@@ -1,0 +1,201 @@
+/**
+ * The global order of a geo network (README.md in this folder): round ρ is every cluster's committed block at local
+ * height ρ, executed in cluster order 0, 1, …, Z−1, on one global state. Round 0 is the clusters' genesis blocks (their
+ * allocations seed the state). Every node of every cluster runs one `GlobalOrder` over the same blocks, so every node
+ * computes the same sequence, the same results and the same state root after each round.
+ *
+ * Blocks arrive in any order (own commits, verified shares, pulls); each cluster's are buffered by height until the
+ * round that needs them. `offer` is only ever given committed blocks (the caller verified them), so a second,
+ * different block for a height already held would mean two commits at one height of one cluster: a safety break of
+ * that cluster, reported by throwing (the node stops rather than execute a fork).
+ *
+ * Execution uses the chain's own application (chain/app/build.ts) over an in-memory state, exactly as a chain's
+ * executor drives it: beginBlock, deliver each tx, commit. The state lives in memory: a restarted node replays the
+ * rounds from genesis (README: limits).
+ */
+import { buildApplication } from "../../chain/app/build.js";
+import type { ModuleName } from "../../chain/app/build.js";
+import { MapState } from "../../chain/app/mapState.js";
+import type { ModularApplication } from "../../chain/app/modular.js";
+import type { Block, Hash } from "../../domain/types.js";
+import { bytesEqual, toHex } from "../../util/bytes.js";
+
+/** One block of a round, as executed. */
+export interface RoundBlock {
+  readonly cluster: number;
+  readonly height: number;
+  readonly hash: Hash;
+  readonly txCount: number;
+  /** Indices of the txs that failed in global execution. */
+  readonly failed: readonly number[];
+}
+
+/** A completed round: its blocks in cluster order and the global state root after the last of them. */
+export interface RoundRecord {
+  readonly round: number;
+  readonly blocks: readonly RoundBlock[];
+  readonly stateRoot: Uint8Array;
+}
+
+export interface GlobalOrderOptions {
+  readonly clusters: number;
+  /** The global application: its modules, state-tree buckets and chain id (the network id: what accounts sign for). */
+  readonly modules: readonly ModuleName[];
+  readonly bucketBits: number;
+  readonly chainId: Uint8Array;
+  /** Blocks buffered per cluster above the next round at most; further ones are refused ("full") and come again. */
+  readonly maxBuffered?: number;
+}
+
+export interface GlobalOrderModules {
+  /** Each cluster's genesis block and hash, in cluster order (round 0). */
+  readonly genesis: readonly { readonly block: Block; readonly hash: Hash }[];
+  /** Told of every completed round, in order (round 0 included). */
+  readonly onRound?: (r: RoundRecord) => void;
+}
+
+export type OfferResult = "new" | "known" | "full";
+
+const DEFAULT_MAX_BUFFERED = 4_096;
+
+export class GlobalOrder {
+  private readonly state = new MapState();
+  private readonly app: ModularApplication;
+  /** Per cluster: buffered blocks by height (heights > the executed round, or = it for clusters after `nextCluster`). */
+  private readonly buffered: Map<number, { readonly hash: Hash; readonly block: Block }>[];
+  /** The round being assembled and the next cluster to execute in it. */
+  private round = 0;
+  private nextCluster = 0;
+  private blocks: RoundBlock[] = [];
+  private executedTxs = 0;
+  private lastRoot: Uint8Array = new Uint8Array(32);
+  private readonly maxBuffered: number;
+  /** Hashes of executed blocks of the current and previous round per cluster (to tell a duplicate from a fork). */
+  private readonly executedHash: Map<number, string>[];
+
+  constructor(
+    private readonly o: GlobalOrderOptions,
+    private readonly m: GlobalOrderModules,
+  ) {
+    if (!Number.isInteger(o.clusters) || o.clusters < 1) throw new RangeError(`clusters must be a positive integer, got ${o.clusters}`);
+    if (m.genesis.length !== o.clusters) throw new RangeError(`one genesis block per cluster: ${m.genesis.length} for ${o.clusters}`);
+    this.app = buildApplication({ bucketBits: o.bucketBits, modules: o.modules, chainId: o.chainId }, { committed: this.state }).app;
+    this.maxBuffered = o.maxBuffered ?? DEFAULT_MAX_BUFFERED;
+    this.buffered = Array.from({ length: o.clusters }, () => new Map());
+    this.executedHash = Array.from({ length: o.clusters }, () => new Map());
+    m.genesis.forEach((g, c) => this.buffered[c]!.set(0, g));
+    this.run();
+  }
+
+  /** The last completed round (0 once the genesis round ran). */
+  get completedRound(): number {
+    return this.round - 1;
+  }
+
+  /** The next block global execution waits for. */
+  get next(): { readonly round: number; readonly cluster: number } {
+    return { round: this.round, cluster: this.nextCluster };
+  }
+
+  /** Txs executed so far (all rounds). */
+  get txs(): number {
+    return this.executedTxs;
+  }
+
+  /** The global state root after the last completed round. */
+  get stateRoot(): Uint8Array {
+    return this.lastRoot;
+  }
+
+  /** Whether `cluster`'s block at `height` was executed or is buffered. */
+  has(cluster: number, height: number): boolean {
+    return height < this.executedBelow(cluster) || this.buffered[cluster]!.has(height);
+  }
+
+  /** The lowest height of `cluster` neither executed nor buffered (what a pull asks from). */
+  missingFrom(cluster: number): number {
+    let h = this.executedBelow(cluster);
+    const b = this.buffered[cluster]!;
+    while (b.has(h)) h++;
+    return h;
+  }
+
+  /** A committed block of `cluster`. Throws on a second, different block at a height already held (a fork). */
+  offer(cluster: number, height: number, hash: Hash, block: Block): OfferResult {
+    if (!(cluster >= 0 && cluster < this.o.clusters)) throw new RangeError(`cluster ${cluster} outside 0..${this.o.clusters - 1}`);
+    const held = this.heldHash(cluster, height);
+    if (held !== undefined) {
+      if (held !== toHex(hash)) throw new Error(`global order: cluster ${cluster} has two committed blocks at height ${height} (${held.slice(0, 16)}…, ${toHex(hash).slice(0, 16)}…)`);
+      return "known";
+    }
+    if (height < this.executedBelow(cluster)) return "known";
+    if (height - this.round > this.maxBuffered) return "full";
+    this.buffered[cluster]!.set(height, { hash, block });
+    return "new";
+  }
+
+  /** Executes every block that is next in order and present. Returns the rounds completed. */
+  run(): number {
+    let completed = 0;
+    for (;;) {
+      const c = this.nextCluster;
+      const entry = this.buffered[c]!.get(this.round);
+      if (entry === undefined) return completed;
+      this.buffered[c]!.delete(this.round);
+      const { block, hash } = entry;
+      if (block.header.height !== this.round) throw new Error(`global order: cluster ${c}'s block at round ${this.round} says height ${block.header.height}`);
+      const failed = this.execute(block);
+      this.blocks.push({ cluster: c, height: this.round, hash, txCount: block.txs.length, failed });
+      const hashes = this.executedHash[c]!;
+      hashes.set(this.round, toHex(hash));
+      hashes.delete(this.round - 2);
+      this.nextCluster++;
+      if (this.nextCluster === this.o.clusters) {
+        const record: RoundRecord = { round: this.round, blocks: this.blocks, stateRoot: this.lastRoot };
+        this.blocks = [];
+        this.nextCluster = 0;
+        this.round++;
+        completed++;
+        this.m.onRound?.(record);
+      }
+    }
+  }
+
+  /** The committed global value of an application key (what `GET /v1/kv/:key` reads on a geo node). */
+  query(key: Uint8Array): Uint8Array | undefined {
+    return this.app.query(key);
+  }
+
+  private execute(block: Block): number[] {
+    const app = this.app;
+    const height = this.round * this.o.clusters + this.nextCluster;
+    app.beginBlock(this.state, { height, txCount: block.txs.length, txs: block.txs });
+    const failed: number[] = [];
+    block.txs.forEach((tx, i) => {
+      if (!app.deliver(tx, i).ok) failed.push(i);
+    });
+    this.lastRoot = app.commit();
+    this.executedTxs += block.txs.length;
+    return failed;
+  }
+
+  /** Heights of `cluster` below this are executed. */
+  private executedBelow(cluster: number): number {
+    return cluster < this.nextCluster ? this.round + 1 : this.round;
+  }
+
+  private heldHash(cluster: number, height: number): string | undefined {
+    const b = this.buffered[cluster]!.get(height);
+    if (b !== undefined) return toHex(b.hash);
+    return this.executedHash[cluster]!.get(height);
+  }
+}
+
+/** Whether two round records say the same (what the globalOrder checker and the e2e test compare). */
+export function sameRound(a: RoundRecord, b: RoundRecord): boolean {
+  if (a.round !== b.round || a.blocks.length !== b.blocks.length || !bytesEqual(a.stateRoot, b.stateRoot)) return false;
+  return a.blocks.every((x, i) => {
+    const y = b.blocks[i]!;
+    return x.cluster === y.cluster && x.height === y.height && bytesEqual(x.hash, y.hash) && x.failed.length === y.failed.length && x.failed.every((f, k) => f === y.failed[k]);
+  });
+}
