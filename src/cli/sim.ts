@@ -16,6 +16,7 @@
  *   quire sim --curve 1,2,4,8,16 --cross 0.2 --stand-in                 # … with the synthetic stand-in mix (phase 1)
  *   quire sim --shards 3 --validators 4 --scenario cross-shard --seeds 1000   # real xshard module + atomicity checker
  *   quire sim --validators 4 --scenario reconfig --seeds 2000 --views 60    # validator-set changes every 20 views
+ *   quire sim --clusters 3 --validators 4 --scenario geo --seeds 2000       # geo clusters: global order (simGeo.ts)
  *   quire sim --validators 4 --scenario reconfig,crash-restart,twins --spares 2  # … under only these faults
  *   quire sim --shards 3 --scenario cross-shard,crash-restart,lossy     # … with only these faults inside each shard
  *
@@ -47,8 +48,9 @@ import { CALIBRATED_COSTS } from "../sim/costModel.js";
 import type { CostModel } from "../sim/costModel.js";
 import { runCrossShardSweep, runRealShardCurve, runShardCurve, runShardSweep } from "../sim/shardSweep.js";
 import type { CurveRow } from "../sim/shardSweep.js";
+import { GEO_FLAGS, geoSim } from "./simGeo.js";
 
-const FLAGS = ["validators", "seeds", "seed", "scenario", "views", "byzantine", "json", "quiet", "bls-every", "bls-backend", "para", "byzantine-paras", "para-policy", "para-height", "para-outages", "shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms", "xfer-rate", "invalid", "load-ms", "settle-ms", "stand-in", "spares"];
+const FLAGS = ["validators", "seeds", "seed", "scenario", "views", "byzantine", "json", "quiet", "bls-every", "bls-backend", "para", "byzantine-paras", "para-policy", "para-height", "para-outages", "shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms", "xfer-rate", "invalid", "load-ms", "settle-ms", "stand-in", "spares", ...GEO_FLAGS];
 const SHARD_FLAGS = ["shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms", "xfer-rate", "invalid", "load-ms", "settle-ms", "stand-in", "spares"];
 
 function parseKinds(s: string): readonly ScenarioKind[] | "random" {
@@ -77,8 +79,12 @@ export async function simCommand(argv: string[]): Promise<number> {
   const crossShard = scenarioParts.includes("cross-shard");
   // "reconfig" is a workload too: validator-set changes every 20 views (src/sim/reconfig.ts) under the other kinds.
   const reconfig = scenarioParts.includes("reconfig");
-  const faultText = scenarioParts.filter((k) => k !== "cross-shard" && k !== "reconfig").join(",");
-  const kinds = parseKinds((crossShard || reconfig) && faultText === "" ? "random" : faultText);
+  // "geo": geo clusters (--clusters Z, src/cli/simGeo.ts) with the other kinds inside every cluster.
+  const geo = scenarioParts.includes("geo");
+  const faultText = scenarioParts.filter((k) => k !== "cross-shard" && k !== "reconfig" && k !== "geo").join(",");
+  const kinds = parseKinds((crossShard || reconfig || geo) && faultText === "" ? "random" : faultText);
+  if (geo !== args.flags.has("clusters")) throw new UsageError("--clusters and --scenario geo go together");
+  if (!geo) for (const f of GEO_FLAGS) if (args.flags.has(f)) throw new UsageError(`--${f} needs --clusters`);
   if (crossShard && !args.flags.has("shards")) throw new UsageError("--scenario cross-shard needs --shards S");
   const json = stringFlag(args, "json");
   const quiet = args.flags.get("quiet") === true;
@@ -92,6 +98,10 @@ export async function simCommand(argv: string[]): Promise<number> {
   if (views < 1) throw new UsageError("--views must be >= 1");
   if (byzantine !== undefined && byzantine > validators) throw new UsageError("--byzantine cannot exceed --validators");
   const para = intFlag(args, "para");
+  if (geo) {
+    if (para !== undefined || blsEvery > 0 || reconfig || crossShard || args.flags.has("shards") || args.flags.has("curve")) throw new UsageError("--clusters does not combine with --para, --bls-every, --shards, --curve, reconfig or cross-shard");
+    return geoSim(args, { validators, seeds, firstSeed, views, byzantine, scenario, kinds, json, quiet });
+  }
   if (args.flags.has("shards") || args.flags.has("curve")) {
     if (para !== undefined || blsEvery > 0) throw new UsageError("--shards/--curve do not combine with --para or --bls-every");
     const c = { validators, seeds, firstSeed, views, byzantine, scenario, kinds, json, quiet, para: 0 };

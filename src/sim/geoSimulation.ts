@@ -32,7 +32,10 @@ import type { RoundRecord } from "../node/geo/globalOrder.js";
 import { buildGenesisBlock } from "../chain/blocks.js";
 import { toHex, utf8, writeU64BE } from "../util/bytes.js";
 import type { Violation } from "./checkers.js";
+import { faultyValidators } from "./scenario.js";
 import type { ScenarioKind, ScenarioPlan } from "./scenario.js";
+import { SeededRng } from "../util/rng.js";
+import { maxFaulty } from "../domain/quorum.js";
 import { ShardSimulation, shardChainId, shardSeed } from "./shardSimulation.js";
 import type { ShardSimResult } from "./shardSimulation.js";
 import { SIM_BUCKET_BITS } from "./simReplica.js";
@@ -63,8 +66,12 @@ export interface GeoSimOptions {
   readonly plan?: (cluster: number, drawn: ScenarioPlan) => ScenarioPlan;
   /** Remote timeout (default 1,000 ms). */
   readonly remoteTimeoutMs?: number;
-  /** Geo-layer faults (silent or partial sharers). */
-  readonly faults?: readonly GeoFault[];
+  /**
+   * Geo-layer faults (silent or partial sharers), or "random": per cluster, with probability 1/2, one member turns
+   * silent or partial — a member the cluster's plan already made faulty when it has one, so no cluster gets more
+   * than its plan's faulty count or one, whichever is larger (≤ f whenever the plan keeps to f and f ≥ 1).
+   */
+  readonly faults?: readonly GeoFault[] | "random";
   /** Delay of one geo message (ms), or null when it is lost. Default: 1 ms inside a cluster, 50 ms between. */
   readonly linkDelayMs?: (from: { cluster: number; member: number }, to: { cluster: number; member: number }, bytes: number) => number | null;
   readonly costs?: CostModel;
@@ -97,6 +104,8 @@ export interface GeoSimResult {
   readonly globalTxPerSec: number;
   /** The longest any honest replica's global execution waited for one other cluster's block (ms; by the geo tick). */
   readonly longestRemoteWaitMs: number;
+  /** The run's geo-layer faults. */
+  readonly faults: readonly GeoFault[];
 }
 
 export function runGeoSimulation(opts: GeoSimOptions): GeoSimResult {
@@ -124,13 +133,12 @@ export class GeoSimulation {
   private readonly counters: Record<string, number> = {};
   private target = -1;
   private windowTxs = 0;
-  private readonly faults: Map<string, GeoBehaviour>;
+  private faults = new Map<string, GeoBehaviour>();
 
   constructor(readonly opts: GeoSimOptions) {
     const Z = opts.clusters;
     const N = opts.validators;
     if (!Number.isInteger(Z) || Z < 1 || Z > 64) throw new RangeError(`clusters must be in 1..64, got ${Z}`);
-    this.faults = new Map((opts.faults ?? []).map((f) => [`${f.cluster}:${f.member}`, f.behaviour]));
     const hashBlock = blockHasher();
     this.crypto = Array.from({ length: Z }, (_, c) => testSimCrypto(N, shardSeed(opts.seed, c)));
     // Distinct genesis blocks (time = the cluster index), so no two clusters ever build the same block.
@@ -172,6 +180,28 @@ export class GeoSimulation {
         settleMs: opts.settleMs ?? 20_000,
       },
     });
+    const faults = opts.faults === "random" ? this.drawFaults() : (opts.faults ?? []);
+    this.faults = new Map(faults.map((f) => [`${f.cluster}:${f.member}`, f.behaviour]));
+  }
+
+  /** The geo faults of this run (`faults`, or the random draw). */
+  get geoFaults(): readonly GeoFault[] {
+    return [...this.faults].map(([k, behaviour]) => {
+      const [cluster, member] = k.split(":").map(Number) as [number, number];
+      return { cluster, member, behaviour };
+    });
+  }
+
+  private drawFaults(): GeoFault[] {
+    const rng = new SeededRng((this.opts.seed ^ 0x6e0c1a57) >>> 0);
+    const out: GeoFault[] = [];
+    this.sim.shards.forEach((s, c) => {
+      if (!rng.chance(0.5) || maxFaulty(this.opts.validators) < 1) return;
+      const faulty = [...faultyValidators(s.plan)].sort((a, b) => a - b);
+      const member = faulty.length > 0 ? faulty[rng.int(faulty.length)]! : rng.int(this.opts.validators);
+      out.push({ cluster: c, member, behaviour: rng.chance(0.5) ? "silent" : "partial" });
+    });
+    return out;
   }
 
   run(): void {
@@ -190,7 +220,7 @@ export class GeoSimulation {
     });
     if (this.target >= 0 && minRound < this.target) violations.push({ kind: "liveness", message: `globalOrder: an honest replica executed rounds up to ${minRound} only, all clusters committed ${this.target}`, instances: [] });
     const windowS = (this.sim.windowMs || 1) / 1000;
-    return { seed: this.opts.seed >>> 0, clusters, violations, targetRound: this.target, minRound, rounds: this.canonical.size, counters: { ...this.counters }, windowTxs: this.windowTxs, globalTxPerSec: this.windowTxs / windowS, longestRemoteWaitMs: longest };
+    return { seed: this.opts.seed >>> 0, clusters, violations, targetRound: this.target, minRound, rounds: this.canonical.size, counters: { ...this.counters }, windowTxs: this.windowTxs, globalTxPerSec: this.windowTxs / windowS, longestRemoteWaitMs: longest, faults: this.geoFaults };
   }
 
   /** The global order of (cluster, instance), or null while it is down. */
