@@ -263,7 +263,7 @@ export class GeoSimulation {
     const broken = this.opts.breakOrderAt !== undefined && this.opts.breakOrderAt.cluster === cluster && this.opts.breakOrderAt.member === member;
     const order = new GlobalOrder(
       { clusters: this.opts.clusters, modules: ["kv"], bucketBits: SIM_BUCKET_BITS, chainId: GEO_NETWORK_ID },
-      { genesis: this.genesis, onRound: (rec) => (honest ? this.checkRound(cluster, instance, rec) : undefined) },
+      { genesis: this.genesis.map((g) => g.hash), onRound: (rec) => (honest ? this.checkRound(cluster, instance, rec) : undefined) },
     );
     const fed = broken ? brokenOrder(order, this.opts.clusters, cluster) : order;
     slot.order = order;

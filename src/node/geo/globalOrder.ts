@@ -2,7 +2,10 @@
  * The global order of a geo network (README.md in this folder): round ρ is every cluster's committed block at local
  * height ρ, executed in cluster order 0, 1, …, Z−1, on one global state. Round 0 is the clusters' genesis blocks (their
  * allocations seed the state). Every node of every cluster runs one `GlobalOrder` over the same blocks, so every node
- * computes the same sequence, the same results and the same state root after each round.
+ * computes the same sequence, the same results and the same state root after each round. Round 0 is the network's
+ * genesis: its allocations (the same list in every cluster's genesis file) execute once, as one block, then the
+ * clusters' genesis blocks are recorded (a cluster chain's genesis carries no transactions of its own to execute).
+ *
  *
  * Blocks arrive in any order (own commits, verified shares, pulls); each cluster's are buffered by height until the
  * round that needs them. `offer` is only ever given committed blocks (the caller verified them), so a second,
@@ -19,6 +22,7 @@ import { MapState } from "../../chain/app/mapState.js";
 import type { ModularApplication } from "../../chain/app/modular.js";
 import type { Block, Hash } from "../../domain/types.js";
 import { bytesEqual, toHex } from "../../util/bytes.js";
+import { buildGenesisBlock } from "../../chain/blocks.js";
 
 /** One block of a round, as executed. */
 export interface RoundBlock {
@@ -48,8 +52,10 @@ export interface GlobalOrderOptions {
 }
 
 export interface GlobalOrderModules {
-  /** Each cluster's genesis block and hash, in cluster order (round 0). */
-  readonly genesis: readonly { readonly block: Block; readonly hash: Hash }[];
+  /** Each cluster's genesis hash, in cluster order (round 0's records). */
+  readonly genesis: readonly Hash[];
+  /** The network's genesis transactions (account allocations), executed once at the start of round 0. */
+  readonly allocations?: readonly Uint8Array[];
   /** Told of every completed round, in order (round 0 included). */
   readonly onRound?: (r: RoundRecord) => void;
 }
@@ -57,6 +63,7 @@ export interface GlobalOrderModules {
 export type OfferResult = "new" | "known" | "full";
 
 const DEFAULT_MAX_BUFFERED = 4_096;
+const EMPTY_HEADER = buildGenesisBlock({ timestampMs: 0 }).header;
 
 export class GlobalOrder {
   private readonly state = new MapState();
@@ -83,8 +90,13 @@ export class GlobalOrder {
     this.maxBuffered = o.maxBuffered ?? DEFAULT_MAX_BUFFERED;
     this.buffered = Array.from({ length: o.clusters }, () => new Map());
     this.executedHash = Array.from({ length: o.clusters }, () => new Map());
-    m.genesis.forEach((g, c) => this.buffered[c]!.set(0, g));
-    this.run();
+    // Round 0: the allocations, then every cluster's genesis block (recorded, nothing of its own to execute).
+    const allocations = m.allocations ?? [];
+    const failed = this.execute({ header: EMPTY_HEADER, txs: allocations });
+    const blocks = m.genesis.map((hash, c) => ({ cluster: c, height: 0, hash, txCount: c === 0 ? allocations.length : 0, failed: c === 0 ? failed : [] }));
+    m.genesis.forEach((hash, c) => this.executedHash[c]!.set(0, toHex(hash)));
+    this.round = 1;
+    m.onRound?.({ round: 0, blocks, stateRoot: this.lastRoot });
   }
 
   /** The last completed round (0 once the genesis round ran). */
@@ -168,7 +180,8 @@ export class GlobalOrder {
 
   private execute(block: Block): number[] {
     const app = this.app;
-    const height = this.round * this.o.clusters + this.nextCluster;
+    // Round 0 is one block (the allocations); round r ≥ 1 block of cluster c is global block 1 + (r−1)·Z + c.
+    const height = this.round === 0 ? 0 : 1 + (this.round - 1) * this.o.clusters + this.nextCluster;
     app.beginBlock(this.state, { height, txCount: block.txs.length, txs: block.txs });
     const failed: number[] = [];
     block.txs.forEach((tx, i) => {

@@ -29,9 +29,9 @@ function block(cluster: number, height: number, txs: Uint8Array[]): { block: Blo
   return { block: b, hash: blockHash(b.header) };
 }
 
-function order(rounds: RoundRecord[]): GlobalOrder {
-  const genesis = [0, 1].map((c) => block(c, 0, []));
-  return new GlobalOrder({ clusters: 2, modules: ["kv"], bucketBits: 4, chainId: utf8("geo-test") }, { genesis, onRound: (r) => rounds.push(r) });
+function order(rounds: RoundRecord[], allocations: Uint8Array[] = []): GlobalOrder {
+  const genesis = [0, 1].map((c) => block(c, 0, []).hash);
+  return new GlobalOrder({ clusters: 2, modules: ["kv"], bucketBits: 4, chainId: utf8("geo-test") }, { genesis, allocations, onRound: (r) => rounds.push(r) });
 }
 
 const read = (o: GlobalOrder, key: string): string | undefined => {
@@ -70,6 +70,17 @@ test("round r runs cluster 0's block r then cluster 1's; blocks may arrive in an
     ],
   );
   assert.equal(o.txs, 5);
+});
+
+test("round 0 executes the network's allocations once, before any cluster's block", () => {
+  const rounds: RoundRecord[] = [];
+  const o = order(rounds, [put("seed", "g"), put("x", "g")]);
+  assert.equal(read(o, "seed"), "g");
+  assert.deepEqual(rounds[0]!.blocks.map((b) => [b.cluster, b.txCount]), [[0, 2], [1, 0]]);
+  const c0 = block(0, 1, [put("x", "c0")]);
+  o.offer(0, 1, c0.hash, c0.block);
+  o.run();
+  assert.equal(read(o, "x"), "c0");
 });
 
 test("a block already held is known; a second, different block at one height of one cluster is a fork and throws", () => {
