@@ -7,6 +7,7 @@ import type { LogLevel } from "../node/config.js";
 import { ShardedClient } from "./xshardClient.js";
 import { RpcClient } from "../rpc/client.js";
 import type { NodeStatus } from "../rpc/api.js";
+import { toHex } from "../util/bytes.js";
 
 const USAGE = [
   "usage: quire cluster [--validators N] [--followers F] [--dir DIR] [--load TX_PER_S] [--tx-size BYTES] [--base-port P]",
@@ -21,6 +22,8 @@ const USAGE = [
   "  status line then shows their heads and their largest lag behind the validators' head.",
   "  --shards S runs a sharded network (quire init --shards: DIR/shard-<i>, DIR/network.json) of S shards of N",
   "  validators each, a status line per shard and the load (KV puts) on every shard.",
+  "  --clusters Z runs a geo network (quire init --clusters, src/node/geo/README.md): Z clusters of N validators, each",
+  "  ordering its own txs, all executing one global order; the status shows each cluster's global round and root.",
 ].join("\n");
 
 const STATUS_INTERVAL_MS = 1_000;
@@ -38,7 +41,7 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + "\n");
     return 0;
   }
-  checkFlags(args, ["validators", "dir", "load", "tx-size", "base-port", "duration-s", "keep", "log-level", "para", "shards", "followers", "help"]);
+  checkFlags(args, ["validators", "dir", "load", "tx-size", "base-port", "duration-s", "keep", "log-level", "para", "shards", "clusters", "followers", "help"]);
   if (args.positional.length > 0) throw new UsageError(USAGE);
   const followerCount = intFlag(args, "followers", 0)!;
   if (followerCount < 0 || followerCount > 32) throw new UsageError("--followers must be in [0, 32] for a local cluster");
@@ -61,11 +64,14 @@ export async function clusterCommand(argv: string[]): Promise<number> {
   }
 
   const basePort = intFlag(args, "base-port");
-  const shards = intFlag(args, "shards");
+  const clusters = intFlag(args, "clusters");
+  if (clusters !== undefined && args.flags.has("shards")) throw new UsageError("--shards and --clusters are two kinds of network: pick one");
+  const shards = clusters ?? intFlag(args, "shards");
   if (shards !== undefined) {
-    if (shards < 1 || shards > 16) throw new UsageError("--shards must be in [1, 16] for a local cluster");
-    if (para !== undefined || followerCount > 0) throw new UsageError("--shards does not take --para or --followers");
-    return runShards({ t0, shards, n, rate, txSize, durationS, logLevel, keep, ...(givenDir !== undefined ? { dir: givenDir } : {}), ...(basePort !== undefined ? { basePort } : {}) });
+    const what = clusters !== undefined ? "--clusters" : "--shards";
+    if (shards < 1 || shards > 16) throw new UsageError(`${what} must be in [1, 16] for a local cluster`);
+    if (para !== undefined || followerCount > 0) throw new UsageError(`${what} does not take --para or --followers`);
+    return runShards({ t0, shards, geo: clusters !== undefined, n, rate, txSize, durationS, logLevel, keep, ...(givenDir !== undefined ? { dir: givenDir } : {}), ...(basePort !== undefined ? { basePort } : {}) });
   }
 
   let stopping = false;
@@ -194,6 +200,8 @@ export async function clusterCommand(argv: string[]): Promise<number> {
 interface ShardRun {
   readonly t0: number;
   readonly shards: number;
+  /** A geo network (--clusters): no cross-shard trickle; the status shows each cluster's global round. */
+  readonly geo: boolean;
   readonly n: number;
   readonly rate: number;
   readonly txSize: number;
@@ -214,22 +222,24 @@ async function runShards(o: ShardRun): Promise<number> {
   let stopping = false;
   const tty = process.stdout.isTTY === true;
   const out = (s: string) => process.stdout.write(s);
+  const what = o.geo ? "cluster" : "shard";
   const net = await launchShardedCluster({
+    ...(o.geo ? { kind: "clusters" as const } : {}),
     shards: o.shards,
     validators: o.n,
     ...(o.dir !== undefined ? { dir: o.dir } : {}),
     ...(o.basePort !== undefined ? { basePort: o.basePort } : {}),
     logLevel: o.logLevel,
     onExit: (shard, i, code, logFile, pid) => {
-      if (!stopping) out(`\nshard ${shard} node ${i} (pid ${pid}) exited with code ${code}; see ${logFile}\n`);
+      if (!stopping) out(`\n${what} ${shard} node ${i} (pid ${pid}) exited with code ${code}; see ${logFile}\n`);
     },
   });
   const perShard = o.rate > 0 ? Math.max(1, Math.round(o.rate / net.shards.length)) : 0;
   out(
     [
-      `quire cluster: ${net.shards.length} shards of ${o.n} validators, network ${net.manifest.id}, in ${net.dir}${o.keep ? "" : " (removed at exit; --keep keeps it)"}`,
-      ...net.shards.flatMap((s) => [`  shard ${s.index} "${s.chainId}":`, ...s.urls.map((u, i) => `    node ${i}: pid ${s.children[i]!.proc.pid}, rpc ${u}, log ${s.children[i]!.logFile}`)]),
-      perShard > 0 ? `  load: ${perShard} tx/s of ${o.txSize}-byte puts per shard (--load 0 turns it off)` : "  load: off",
+      `quire cluster: ${net.shards.length} ${what}s of ${o.n} validators, network ${net.manifest.id}, in ${net.dir}${o.keep ? "" : " (removed at exit; --keep keeps it)"}`,
+      ...net.shards.flatMap((s) => [`  ${what} ${s.index} "${s.chainId}":`, ...s.urls.map((u, i) => `    node ${i}: pid ${s.children[i]!.proc.pid}, rpc ${u}, log ${s.children[i]!.logFile}`)]),
+      perShard > 0 ? `  load: ${perShard} tx/s of ${o.txSize}-byte puts per ${what} (--load 0 turns it off)` : "  load: off",
       "  Ctrl-C stops every node",
       "",
     ].join("\n"),
@@ -239,7 +249,7 @@ async function runShards(o: ShardRun): Promise<number> {
   const xstats = net.shards.map(() => ({ sent: 0, credited: 0, lastMs: 0 }));
   let xopen: Promise<ShardedClient> | null = null;
   const trickle = async (k: number): Promise<void> => {
-    if (net.shards.length < 2 || perShard === 0) return;
+    if (net.shards.length < 2 || perShard === 0 || o.geo) return;
     while (!stopping) {
       try {
         // Opened once the nodes answer (it reads the faucets' nonces).
@@ -285,6 +295,11 @@ async function runShards(o: ShardRun): Promise<number> {
             r.at = now;
           }
         }
+        if (o.geo) {
+          const g = best >= 0 ? await clients[k]![best]!.geoStatus().catch(() => null) : null;
+          const geo = g === null ? "" : ` | global round ${g.round}, ${g.txs} txs executed, root ${toHex(g.stateRoot).slice(0, 12)}`;
+          return `  cluster ${s.index}: height ${height} | ${rates[k]!.rate.toFixed(0)} tx/s ordered | nodes up ${live.length}/${s.urls.length}${geo}`;
+        }
         const supply = best >= 0 ? await clients[k]![best]!.supply().catch(() => null) : null;
         const x = xstats[k]!;
         const xshard = supply?.xshard === undefined ? "" : ` | xshard sent ${x.sent}, credited ${x.credited}${x.lastMs > 0 ? ` (last ${x.lastMs.toFixed(0)} ms)` : ""}, escrowed ${supply.xshard.escrowed}, imported ${supply.xshard.imported}`;
@@ -304,8 +319,8 @@ async function runShards(o: ShardRun): Promise<number> {
   await Promise.all(loads.map((l) => l.stop()));
   await Promise.all(trickles);
   const codes = await net.stop();
-  codes.forEach((cs, k) => out(`  shard ${k}: nodes exited ${cs.map((c) => (c === null ? "(killed)" : String(c))).join(" ")}\n`));
-  loads.forEach((l, k) => out(`load on shard ${k}: ${l.confirmed} txs accepted, ${l.stats.rejected503} refused with 503, ${l.stats.shed} shed\n`));
+  codes.forEach((cs, k) => out(`  ${what} ${k}: nodes exited ${cs.map((c) => (c === null ? "(killed)" : String(c))).join(" ")}\n`));
+  loads.forEach((l, k) => out(`load on ${what} ${k}: ${l.confirmed} txs accepted, ${l.stats.rejected503} refused with 503, ${l.stats.shed} shed\n`));
   if (!o.keep) await net.remove();
   else out(`network kept in ${net.dir} (resume with: quire cluster --shards ${net.shards.length} --dir ${net.dir})\n`);
   return codes.every((cs) => cs.every((c) => c === 0)) ? 0 : 1;

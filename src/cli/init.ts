@@ -18,6 +18,9 @@ const USAGE = [
   "  validator j on ports P + 2(iN + j) and one more (RPC); every genesis carries the same `network` section. And",
   "  DIR/network.json, the manifest tools read: {\"type\": \"quire-network\", \"version\": 1, \"id\": NETWORK_ID,",
   "  \"shards\": [{\"index\", \"chainId\", \"genesisHash\" (hex), \"dir\" (relative), \"rpc\": [URLs]}, ...]}.",
+  "       quire init --clusters Z --validators N --dir DIR [--base-port P] [--chain-id NETWORK_ID] [--bls-workers W]",
+  "  --clusters Z writes a geo network (src/node/geo/README.md): DIR/cluster-<i>, chain ids NETWORK_ID-c<i>, one",
+  "  faucet for the whole network (the same key in every cluster), the manifest with \"kind\": \"clusters\".",
 ].join("\n");
 
 /**
@@ -32,7 +35,7 @@ export async function initCommand(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + "\n");
     return 0;
   }
-  checkFlags(args, ["validators", "dir", "base-port", "hosts", "chain-id", "bls-workers", "backend", "para", "para-nodes", "para-base-port", "shards", "followers", "spares", "help"]);
+  checkFlags(args, ["validators", "dir", "base-port", "hosts", "chain-id", "bls-workers", "backend", "para", "para-nodes", "para-base-port", "shards", "clusters", "followers", "spares", "help"]);
   if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"; ${USAGE}`);
   const validators = intFlag(args, "validators");
   const dir = stringFlag(args, "dir");
@@ -44,16 +47,19 @@ export async function initCommand(argv: string[]): Promise<number> {
   if (hosts !== undefined && hosts.some((h) => h === "")) throw new UsageError(`--hosts has an empty entry: "${hostsFlag}"`);
   const blsWorkers = intFlag(args, "bls-workers");
   const backend = await loadBlsBackend(choiceFlag(args, "backend", BLS_BACKEND_NAMES, "blst"));
-  const shards = intFlag(args, "shards");
+  const clusters = intFlag(args, "clusters");
+  if (clusters !== undefined && intFlag(args, "shards") !== undefined) throw new UsageError(`--shards and --clusters are two kinds of network: pick one; ${USAGE}`);
+  const shards = clusters ?? intFlag(args, "shards");
   if (shards !== undefined) {
-    if (hosts !== undefined || stringFlag(args, "para") !== undefined || intFlag(args, "followers") !== undefined) throw new UsageError(`--shards does not take --hosts, --para or --followers (yet); ${USAGE}`);
+    const what = clusters !== undefined ? "cluster" : "shard";
+    if (hosts !== undefined || stringFlag(args, "para") !== undefined || intFlag(args, "followers") !== undefined || intFlag(args, "spares") !== undefined) throw new UsageError(`--${what}s does not take --hosts, --para, --followers or --spares (yet); ${USAGE}`);
     const net = await writeShardedNetwork(
-      { shards, validators, dir, basePort, ...(stringFlag(args, "chain-id") !== undefined ? { networkId: stringFlag(args, "chain-id")! } : {}), ...(blsWorkers !== undefined ? { blsWorkers } : {}) },
+      { ...(clusters !== undefined ? { kind: "clusters" as const } : {}), shards, validators, dir, basePort, ...(stringFlag(args, "chain-id") !== undefined ? { networkId: stringFlag(args, "chain-id")! } : {}), ...(blsWorkers !== undefined ? { blsWorkers } : {}) },
       backend,
     );
-    const lines = [`wrote a ${shards}-shard network "${net.id}" of ${validators} validators per shard in ${net.dir}`, `  manifest: ${net.manifestFile}`];
+    const lines = [`wrote a ${shards}-${what} network "${net.id}" of ${validators} validators per ${what} in ${net.dir}`, `  manifest: ${net.manifestFile}`];
     for (const [i, l] of net.shards.entries()) {
-      lines.push(`  shard ${i} "${l.chainId}": ${l.genesisFile}`, `    faucet: ${l.faucetKeyFile}`);
+      lines.push(`  ${what} ${i} "${l.chainId}": ${l.genesisFile}`, `    faucet: ${l.faucetKeyFile}`);
       l.configFiles.forEach((f, j) => lines.push(`    node ${j}: quire node --config ${f}   (rpc ${l.rpcUrls[j]})`));
     }
     process.stdout.write(lines.join("\n") + "\n");

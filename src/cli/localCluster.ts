@@ -28,6 +28,7 @@ import { generateParaKeys, paraRegistration, writeParaChain } from "../node/para
 import type { NetworkLayout } from "../node/network.js";
 import { freePorts } from "../node/ports.js";
 import { loadNetworkManifest, MANIFEST_FILE, writeShardedNetwork } from "../node/shardNetwork.js";
+import type { NetworkKind } from "../node/genesis.js";
 import type { NetworkManifest } from "../node/shardNetwork.js";
 import { RpcClient } from "../rpc/client.js";
 
@@ -427,6 +428,8 @@ function pairs(ports: readonly number[]): { p2p: number; rpc: number }[] {
 }
 
 export interface ShardedClusterOptions {
+  /** "clusters": a geo network (`quire cluster --clusters Z`, node/geo). */
+  readonly kind?: NetworkKind;
   readonly shards: number;
   /** Validators per shard. */
   readonly validators: number;
@@ -462,13 +465,14 @@ export interface ShardedCluster {
  */
 export async function launchShardedCluster(o: ShardedClusterOptions): Promise<ShardedCluster> {
   const temporary = o.dir === undefined;
-  const dir = o.dir ?? (await mkdtemp(join(tmpdir(), "quire-shards-")));
+  const dir = o.dir ?? (await mkdtemp(join(tmpdir(), o.kind === "clusters" ? "quire-geo-" : "quire-shards-")));
   let manifest: NetworkManifest;
   if (existsSync(join(dir, MANIFEST_FILE))) manifest = await loadNetworkManifest(dir);
   else {
     const ports = o.basePort === undefined ? await Promise.all(Array.from({ length: o.shards }, async () => pairs(await freePorts(2 * o.validators)))) : undefined;
     const net = await writeShardedNetwork(
       {
+        ...(o.kind !== undefined ? { kind: o.kind } : {}),
         shards: o.shards,
         validators: o.validators,
         dir,

@@ -109,7 +109,16 @@ export interface NodeConfig {
    * (the shard still applies imports others relay to it).
    */
   readonly xshard?: { readonly manifest: string; readonly relayIntervalMs: number };
+  /**
+   * A cluster of a geo network (node/geo/README.md): the manifest (network.json, `quire init --clusters` writes it)
+   * naming every cluster's nodes, and the remote timeout (how long global execution waits for a cluster's block
+   * before asking that cluster for a remote view change). Required on a geo cluster's node.
+   */
+  readonly geo?: { readonly manifest: string; readonly remoteTimeoutMs: number };
 }
+
+/** Default remote timeout of geo clusters: above a cluster's block interval under load, below a user's patience. */
+export const DEFAULT_REMOTE_TIMEOUT_MS = 2_000;
 
 /**
  * Defaults. Block: 16,384 txs (8 MiB) and a 65,536-tx mempool. Under load a view costs a few fixed round trips and
@@ -172,7 +181,7 @@ export function applyConfigOverrides(text: string, file: string, overrides: read
 export function parseNodeConfig(text: string, file: string): NodeConfig {
   const r = new FieldReader("BAD_CONFIG", file);
   const base = dirname(file);
-  const doc = r.object(parseJsonDocument(text, r), "", ["type", "version", "validatorIndex", "genesisFile", "keyFile", "dataDir", "p2p", "peers", "rpc", "mempool", "block", "gossip", "bls", "hash", "log", "xshard"]);
+  const doc = r.object(parseJsonDocument(text, r), "", ["type", "version", "validatorIndex", "genesisFile", "keyFile", "dataDir", "p2p", "peers", "rpc", "mempool", "block", "gossip", "bls", "hash", "log", "xshard", "geo"]);
   if (doc["type"] !== CONFIG_TYPE) r.fail("type", `must be "${CONFIG_TYPE}"`);
   r.int(doc, "version", "", CONFIG_VERSION, CONFIG_VERSION);
   const validatorIndex = r.int(doc, "validatorIndex", "", 0, MAX_CERT_SIGNERS - 1);
@@ -210,7 +219,9 @@ export function parseNodeConfig(text: string, file: string): NodeConfig {
   const log = { level: r.choice(l, "level", "log", LOG_LEVELS, d.log.level) };
   const x = r.optObject(doc, "xshard", "", ["manifest", "relayIntervalMs"]);
   const xshard = x["manifest"] === undefined ? undefined : { manifest: resolve(base, r.string(x, "manifest", "xshard")), relayIntervalMs: r.int(x, "relayIntervalMs", "xshard", 10, 60_000, 100) };
-  return { file, validatorIndex, genesisFile, keyFile, dataDir, p2p, peers, rpc, mempool, block, gossip, bls, ...(hash !== undefined ? { hash } : {}), log, ...(xshard !== undefined ? { xshard } : {}) };
+  const gdoc = r.optObject(doc, "geo", "", ["manifest", "remoteTimeoutMs"]);
+  const geo = gdoc["manifest"] === undefined ? undefined : { manifest: resolve(base, r.string(gdoc, "manifest", "geo")), remoteTimeoutMs: r.int(gdoc, "remoteTimeoutMs", "geo", 100, 600_000, DEFAULT_REMOTE_TIMEOUT_MS) };
+  return { file, validatorIndex, genesisFile, keyFile, dataDir, p2p, peers, rpc, mempool, block, gossip, bls, ...(hash !== undefined ? { hash } : {}), log, ...(xshard !== undefined ? { xshard } : {}), ...(geo !== undefined ? { geo } : {}) };
 }
 
 export function rpcConfig(r: FieldReader, v: Json | undefined): RpcConfig {
@@ -264,6 +275,7 @@ export function nodeConfigJson(c: Omit<NodeConfig, "file">): Record<string, unkn
     ...(c.hash !== undefined ? { hash: { ...c.hash } } : {}),
     log: { ...c.log },
     ...(c.xshard !== undefined ? { xshard: { ...c.xshard } } : {}),
+    ...(c.geo !== undefined ? { geo: { ...c.geo } } : {}),
   };
 }
 

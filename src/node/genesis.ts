@@ -91,11 +91,24 @@ export interface GenesisShard {
   readonly validators: readonly GenesisValidator[];
 }
 
-/** The `network` section: the sharded network this chain is shard `shard` of. */
+/**
+ * The `network` section: the network this chain is part `shard` of. `kind` "shards" (the default, and the only kind
+ * before geo clusters): a sharded network, accounts live on their shard, the xshard module carries transfers.
+ * "clusters": a geo network (node/geo/README.md), every chain a cluster that orders transactions, all of them
+ * executed in one global order; `shard` is then the cluster's index and `shards` the clusters.
+ */
 export interface GenesisNetwork {
   readonly id: string;
+  readonly kind?: NetworkKind;
   readonly shard: number;
   readonly shards: readonly GenesisShard[];
+}
+
+export type NetworkKind = "shards" | "clusters";
+
+/** Whether this genesis makes its chain a cluster of a geo network. */
+export function isGeoCluster(g: Genesis): boolean {
+  return g.network?.kind === "clusters";
 }
 
 /** Most shards a network may have. */
@@ -132,6 +145,8 @@ export type GenesisInput = Omit<Genesis, "chainIdBytes" | "app" | "accounts" | "
 
 /** What `quire init` writes for a new unsharded network: every module but xshard (which needs a `network`). */
 export const DEFAULT_APP: GenesisApp = { name: "quire", bucketBits: DEFAULT_BUCKET_BITS, modules: ["kv", "accounts", "paracross"] };
+/** What `quire init --clusters` writes for each cluster: ordered there, executed in the global order (node/geo). */
+export const GEO_APP: GenesisApp = { name: "quire", bucketBits: DEFAULT_BUCKET_BITS, modules: ["kv", "accounts"] };
 /** What `quire init --shards` writes for each shard. */
 export const SHARD_APP: GenesisApp = { name: "quire", bucketBits: DEFAULT_BUCKET_BITS, modules: ["kv", "accounts", "xshard"] };
 
@@ -149,7 +164,7 @@ export function genesisJson(g: GenesisInput): Record<string, unknown> {
     ...(accounts.length > 0 ? { accounts: accounts.map((a) => ({ publicKey: toHex(a.publicKey), balance: a.balance })) } : {}),
     ...(paras.length > 0 ? { paras: paras.map((p) => ({ title: p.title, nodes: p.nodes.map(validatorJson) })) } : {}),
     ...(g.network !== undefined
-      ? { network: { id: g.network.id, shard: g.network.shard, shards: g.network.shards.map((s) => ({ chainId: s.chainId, validators: s.validators.map(validatorJson) })) } }
+      ? { network: { id: g.network.id, ...(g.network.kind === "clusters" ? { kind: "clusters" } : {}), shard: g.network.shard, shards: g.network.shards.map((s) => ({ chainId: s.chainId, validators: s.validators.map(validatorJson) })) } }
       : {}),
   };
 }
@@ -248,11 +263,14 @@ export async function parseGenesis(text: string, file: string, backend: BlsBacke
   }
   let network: GenesisNetwork | undefined;
   if (doc["network"] !== undefined) network = await parseNetwork(r, doc, chainId, validators, backend);
-  if (modules.includes("xshard") !== (network !== undefined)) {
+  const sharded = network !== undefined && network.kind !== "clusters";
+  if (modules.includes("xshard") !== sharded) {
     if (network === undefined) r.fail("network", "the xshard module needs the network section (quire init --shards writes it)");
+    if (!sharded) r.fail("app.modules", "a geo cluster (network.kind clusters) runs no xshard module: its transactions execute in the global order");
     r.fail("app.modules", "a shard of a network (network) must run the accounts and xshard modules");
   }
-  if (network !== undefined) {
+  if (network !== undefined && !sharded && (modules.includes("validators") || modules.includes("paracross"))) r.fail("app.modules", "a geo cluster runs kv and accounts only (no validator-set changes or para chains yet)");
+  if (network !== undefined && sharded) {
     const hasher = defaultHasher();
     accounts.forEach((a, i) => {
       const home = shardOf(a.publicKey, network.shards.length, hasher);
@@ -267,8 +285,11 @@ export async function parseGenesis(text: string, file: string, backend: BlsBacke
  * verified), every other shard's validators with verified proofs of possession.
  */
 async function parseNetwork(r: FieldReader, doc: JsonObject, chainId: string, validators: readonly GenesisValidator[], backend: BlsBackend): Promise<GenesisNetwork> {
-  const o = r.object(doc["network"], "network", ["id", "shard", "shards"]);
+  const o = r.object(doc["network"], "network", ["id", "kind", "shard", "shards"]);
   const id = r.string(o, "id", "network");
+  const kindText = o["kind"] === undefined ? "shards" : r.string(o, "kind", "network");
+  if (kindText !== "shards" && kindText !== "clusters") r.fail("network.kind", `must be "shards" or "clusters", not ${JSON.stringify(kindText)}`);
+  const kind = kindText as NetworkKind;
   if (utf8(id).length > MAX_CHAIN_ID_BYTES) r.fail("network.id", `must be at most ${MAX_CHAIN_ID_BYTES} bytes of UTF-8`);
   const list = r.array(o, "shards", "network", 1, MAX_SHARDS);
   const shard = r.int(o, "shard", "network", 0, list.length - 1);
@@ -300,7 +321,7 @@ async function parseNetwork(r: FieldReader, doc: JsonObject, chainId: string, va
       shards.push({ chainId: cid, validators: await parseBlsKeys(r, s, "validators", backend, field) });
     }
   }
-  return { id, shard, shards };
+  return kind === "clusters" ? { id, kind, shard, shards } : { id, shard, shards };
 }
 
 /** Most genesis allocations and registered para chains a genesis may carry. */
@@ -346,8 +367,20 @@ export function appSpecOf(g: Genesis): AppSpec {
     chainId: g.chainIdBytes,
     paras: g.paras.map((p) => ({ title: p.title, nodes: p.nodes.map((n) => n.publicKey) })),
     validators: g.validators.map((v) => v.publicKey),
-    ...(g.network !== undefined ? { network: shardNetworkOf(g.network) } : {}),
+    ...(g.network !== undefined && !isGeoCluster(g) ? { network: shardNetworkOf(g.network) } : {}),
+    // A geo cluster's chain orders only; its transactions execute in the global order (node/geo).
+    ...(isGeoCluster(g) ? { orderOnly: true } : {}),
   };
+}
+
+/** The application of a geo network's global order: the cluster's modules over one state, signed for the network id. */
+export function geoAppSpecOf(g: Genesis): AppSpec {
+  return { bucketBits: g.app.bucketBits, modules: g.app.modules, chainId: utf8(g.network!.id) };
+}
+
+/** The genesis allocations as txs (mints): the genesis block's; on a geo cluster (the same list in every cluster) round 0 of the global order. */
+export function allocationTxs(g: Genesis): Uint8Array[] {
+  return g.accounts.map((a) => encodeAccountTxBody({ op: "mint", from: a.publicKey, nonce: 0, amount: a.balance }));
 }
 
 /** The network as the xshard module takes it: ids as bytes, the shards' validator keys. */
@@ -357,7 +390,7 @@ export function shardNetworkOf(n: GenesisNetwork): ShardNetwork {
 
 /** The genesis block (height 0, no transactions) every validator of this genesis starts from. */
 export function genesisBlock(g: Genesis): Block {
-  const txs = g.accounts.map((a) => encodeAccountTxBody({ op: "mint", from: a.publicKey, nonce: 0, amount: a.balance }));
+  const txs = allocationTxs(g);
   // A shard's genesis block also binds its network section: the genesis hash then covers every shard's keys.
   if (g.network !== undefined) txs.push(encodeNetworkTx(networkDigest(shardNetworkOf(g.network), defaultHasher())));
   return buildGenesisBlock({ timestampMs: g.genesisTimeMs, txs });

@@ -22,10 +22,10 @@ import { generateAccountKeyFile, writeAccountKeyFile } from "../crypto/accountKe
 import type { AccountKeyFileJson } from "../crypto/accountKeyFile.js";
 import type { PacemakerConfig } from "../consensus/pacemaker.js";
 import { fromHex } from "../util/bytes.js";
-import { CONFIG_DEFAULTS, nodeConfigJson } from "./config.js";
+import { CONFIG_DEFAULTS, DEFAULT_REMOTE_TIMEOUT_MS, nodeConfigJson } from "./config.js";
 import type { BlockPolicy, LogLevel, PeerConfig } from "./config.js";
 import { NodeError } from "./errors.js";
-import { DEFAULT_APP, DEFAULT_CONSENSUS, genesisJson, SHARD_APP } from "./genesis.js";
+import { DEFAULT_APP, DEFAULT_CONSENSUS, GEO_APP, genesisJson, SHARD_APP } from "./genesis.js";
 import type { GenesisAllocation, GenesisNetwork, GenesisPara } from "./genesis.js";
 
 export const DEFAULT_BASE_PORT = 26600;
@@ -118,7 +118,7 @@ export async function writeNetwork(spec: NetworkSpec, backend: BlsBackend): Prom
     genesisTimeMs: spec.genesisTimeMs ?? Date.now(),
     validators: keys,
     consensus: spec.consensus ?? DEFAULT_CONSENSUS,
-    app: spec.network !== undefined ? SHARD_APP : spares > 0 ? { ...DEFAULT_APP, modules: [...DEFAULT_APP.modules!, "validators"] } : DEFAULT_APP,
+    app: spec.network?.kind === "clusters" ? GEO_APP : spec.network !== undefined ? SHARD_APP : spares > 0 ? { ...DEFAULT_APP, modules: [...DEFAULT_APP.modules!, "validators"] } : DEFAULT_APP,
     accounts: [{ publicKey: fromHex(faucet.publicKey), balance: FAUCET_BALANCE }, ...(spec.accounts ?? [])],
     ...(spec.paras !== undefined ? { paras: spec.paras } : {}),
     ...(spec.network !== undefined ? { network: spec.network } : {}),
@@ -153,8 +153,13 @@ export async function writeNetwork(spec: NetworkSpec, backend: BlsBackend): Prom
       gossip: { ...CONFIG_DEFAULTS.gossip },
       bls: { backend: CONFIG_DEFAULTS.bls.backend, workers: spec.blsWorkers ?? CONFIG_DEFAULTS.bls.workers },
       log: { level: spec.logLevel ?? CONFIG_DEFAULTS.log.level },
-      // A shard's nodes relay cross-shard records to the shards network.json lists (written beside the shards).
-      ...(spec.network !== undefined ? { xshard: { manifest: "../../network.json", relayIntervalMs: 100 } } : {}),
+      // A shard's nodes relay cross-shard records to the shards network.json lists (written beside the shards); a
+      // geo cluster's nodes share blocks with the clusters it lists.
+      ...(spec.network?.kind === "clusters"
+        ? { geo: { manifest: "../../network.json", remoteTimeoutMs: DEFAULT_REMOTE_TIMEOUT_MS } }
+        : spec.network !== undefined
+          ? { xshard: { manifest: "../../network.json", relayIntervalMs: 100 } }
+          : {}),
     });
     const file = join(dir, `node${i}`, "config.json");
     await writeFile(file, JSON.stringify(config, null, 2) + "\n");

@@ -32,7 +32,7 @@ import type { ChainStore } from "../chain/store/interface.js";
 import { blsLinkIdentity, blsLinkVerify } from "../net/blsLink.js";
 import { SystemScheduler } from "../util/clock.js";
 import { UwsTransport } from "../net/uwsTransport.js";
-import type { BlockSummary, ConsensusView, EpochView, NodeApi, NodeHealth, NodeStatus, PeerView, SubmitResult, TxStatus, ValidatorSetView, XShardTransferView } from "../rpc/api.js";
+import type { BlockSummary, ConsensusView, EpochView, GeoApi, NodeApi, NodeHealth, NodeStatus, PeerView, SubmitResult, TxStatus, ValidatorSetView, XShardTransferView } from "../rpc/api.js";
 import { createRpcMetrics } from "../rpc/metrics.js";
 import { RpcServer } from "../rpc/server.js";
 import { bytesEqual, toHex } from "../util/bytes.js";
@@ -57,8 +57,10 @@ import type { DoneCommit, ParaStatus } from "../chain/app/paracross/module.js";
 import type { BuiltApplication } from "../chain/app/build.js";
 import type { Mempool } from "../chain/mempool.js";
 import { NodeError } from "./errors.js";
-import { appSpecOf, genesisBlock, genesisJson, loadGenesis } from "./genesis.js";
+import { appSpecOf, genesisBlock, genesisJson, isGeoCluster, loadGenesis } from "./genesis.js";
 import { loadNetworkManifest } from "./shardNetwork.js";
+import type { NetworkManifest } from "./shardNetwork.js";
+import { GeoService } from "./geo/geoService.js";
 import { checkManifest, startRelaying } from "./xshardLink.js";
 import type { Genesis } from "./genesis.js";
 import { LineLogger } from "./logger.js";
@@ -104,6 +106,8 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
   private readonly registry: Registry;
   /** Cross-shard relaying (a shard with `xshard.manifest` in its config). */
   private relaying: { stop(): void } | null = null;
+  /** A geo cluster's sharing and global order (node/geo); null on other chains. */
+  private readonly geoService: GeoService | null = null;
   private readonly startedAt = Date.now();
   /**
    * When this node last committed a block (its start before the first), on the monotonic clock: a step of the wall
@@ -123,6 +127,7 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
     store: ChainStore;
     key: Awaited<ReturnType<typeof loadKeyFile>>;
     locks: readonly FileLock[];
+    geoManifest: NetworkManifest | null;
   }) {
     super();
     const { config, genesis, logger, backend, store, key } = parts;
@@ -132,7 +137,8 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
     this.genesisText = JSON.stringify(genesisJson(genesis));
     this.logger = logger;
     this.store = store;
-    this.reads = new ChainReads(store, () => this.app);
+    // A geo cluster's KV, account and supply reads are of the global state (node/geo), not of its order-only chain.
+    this.reads = new ChainReads(store, () => this.geoService?.order.built ?? this.app);
     this.done = new Promise<number>((resolve) => (this.resolveDone = resolve));
     const n = genesis.validators.length;
     const self = config.validatorIndex;
@@ -235,6 +241,12 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
       },
       onPeerFlagged: (peer, code) => logger.warn("peer flagged", { peer, code }),
     });
+    if (parts.geoManifest !== null) {
+      this.geoService = new GeoService(
+        { genesis, manifest: parts.geoManifest, validatorIndex: config.validatorIndex, remoteTimeoutMs: config.geo!.remoteTimeoutMs },
+        { backend, signer: blsSigner(backend, key.secretKey, config.validatorIndex), store, shell: this.shell, logger, registry, onFatal: (e) => this.onFatal(e) },
+      );
+    }
     this.journal = new TxJournal({ store, defer: (fn) => setImmediate(fn), now: Date.now, onError: (e) => this.onFatal(e) });
     this.rpc = new RpcServer({ host: config.rpc.host, port: config.rpc.port, limits: config.rpc.limits ?? {} }, { api: this, logger, metrics: createRpcMetrics(registry) });
   }
@@ -279,10 +291,16 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
     if (!bytesEqual(key.publicKeyBytes, listed)) {
       throw new NodeError("KEY_NOT_IN_GENESIS", `${config.keyFile}: its public key is not validators[${config.validatorIndex}] of ${config.validatorIndex < n ? config.genesisFile : config.file}`, { field: "keyFile", file: config.file });
     }
+    let geoManifest: NetworkManifest | null = null;
+    if (isGeoCluster(genesis)) {
+      if (config.geo === undefined) throw new NodeError("BAD_CONFIG", `${config.file}: a geo cluster's node needs geo.manifest (quire init --clusters writes it)`, { field: "geo.manifest", file: config.file });
+      geoManifest = await loadNetworkManifest(config.geo.manifest);
+      checkManifest(geoManifest, genesis.network!, config.geo.manifest, "geo.manifest");
+    } else if (config.geo !== undefined) throw new NodeError("BAD_CONFIG", `${config.file}: geo is for a geo cluster's node; this genesis is not one (network.kind clusters)`, { field: "geo", file: config.file });
     const gHash = blockHasher()(genesisBlock(genesis).header);
     const store = await LmdbChainStore.open({ path: join(config.dataDir, "chain"), chainId: genesis.chainIdBytes, genesisHash: gHash });
     try {
-      return new QuireNode({ config, genesis, logger, backend, store, key, locks });
+      return new QuireNode({ config, genesis, logger, backend, store, key, locks, geoManifest });
     } catch (e) {
       await store.close();
       throw e;
@@ -301,6 +319,7 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
       this.shell.start();
       await this.rpc.start();
       await this.startRelaying();
+      this.geoService?.start();
     } catch (e) {
       await this.stop(1);
       throw e;
@@ -323,6 +342,7 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
     this.state = "stopping";
     this.logger.info("stopping", { height: this.store.head()?.height ?? 0 });
     this.relaying?.stop();
+    this.geoService?.stop();
     this.shell.stop();
     await settle(this.rpc.stop());
     await settle(this.transport.stop());
@@ -361,6 +381,7 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
   }
 
   private onCommit(blocks: readonly CommittedSummary[]): void {
+    this.geoService?.onCommit(blocks);
     const now = Date.now();
     if (blocks.length > 0) this.lastCommitAt = performance.now();
     const retried = this.journal.retryLeftOut(this.mempool);
@@ -376,6 +397,11 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
 
   // ---------------------------------------------------------------------------------------------------------------
   // NodeApi
+
+  /** `POST /v1/geo`, `GET /v1/geo/status|rounds` (a geo cluster's node only). */
+  get geo(): GeoApi | undefined {
+    return this.geoService ?? undefined;
+  }
 
   submitTx(tx: Uint8Array, clientId: string): SubmitResult {
     return submitJournaled(this.mempool, this.journal, tx, clientId);

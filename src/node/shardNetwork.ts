@@ -38,7 +38,7 @@ import { NodeError } from "./errors.js";
 import { FieldReader, join as joinField, parseJsonDocument } from "./fields.js";
 import type { Json } from "./fields.js";
 import { genesisBlock, loadGenesis, MAX_SHARDS } from "./genesis.js";
-import type { GenesisNetwork } from "./genesis.js";
+import type { GenesisNetwork, NetworkKind } from "./genesis.js";
 import { DEFAULT_BASE_PORT, writeNetwork } from "./network.js";
 import type { NetworkLayout } from "./network.js";
 
@@ -47,6 +47,8 @@ export const MANIFEST_VERSION = 1;
 export const MANIFEST_FILE = "network.json";
 
 export interface ShardedNetworkSpec {
+  /** "clusters": a geo network (node/geo/README.md): DIR/cluster-<i>, chain ids `<id>-c<i>`, one faucet for all. */
+  readonly kind?: NetworkKind;
   readonly shards: number;
   /** Validators per shard. */
   readonly validators: number;
@@ -74,6 +76,8 @@ export interface ManifestShard {
 
 export interface NetworkManifest {
   readonly id: string;
+  /** "clusters" for a geo network (its `shards` are the clusters); absent or "shards": a sharded one. */
+  readonly kind?: NetworkKind;
   readonly shards: readonly ManifestShard[];
 }
 
@@ -98,7 +102,11 @@ export async function writeShardedNetwork(spec: ShardedNetworkSpec, backend: Bls
   const manifestFile = join(dir, MANIFEST_FILE);
   if (await exists(manifestFile)) throw new NodeError("BAD_CONFIG", `${manifestFile} already exists: refusing to overwrite a network (choose another --dir)`, { field: "dir" });
   const id = spec.networkId ?? `quire-net-${randomBytes(8).toString("hex")}`;
-  const chainIdOf = (i: number) => `${id}-s${i}`;
+  const geo = spec.kind === "clusters";
+  const chainIdOf = (i: number) => `${id}-${geo ? "c" : "s"}${i}`;
+  const dirOf = (i: number) => join(dir, `${geo ? "cluster" : "shard"}-${i}`);
+  // A geo network has one state, hence one faucet: the same key and allocation in every cluster's genesis.
+  const geoFaucet = geo ? generateAccountKeyFile() : undefined;
   if (Buffer.byteLength(chainIdOf(s - 1)) > MAX_CHAIN_ID_BYTES) throw new NodeError("BAD_CONFIG", `network id "${id}" makes chain ids longer than ${MAX_CHAIN_ID_BYTES} bytes`, { field: "chainId" });
 
   // Every shard's keys first: every genesis lists every shard's validators.
@@ -110,6 +118,7 @@ export async function writeShardedNetwork(spec: ShardedNetworkSpec, backend: Bls
   }
   const network = (shard: number): GenesisNetwork => ({
     id,
+    ...(geo ? { kind: "clusters" as const } : {}),
     shard,
     shards: keys.map((ks, i) => ({ chainId: chainIdOf(i), validators: ks.map((k) => ({ publicKey: fromHex(k.publicKey), proofOfPossession: fromHex(k.proofOfPossession) })) })),
   });
@@ -119,7 +128,7 @@ export async function writeShardedNetwork(spec: ShardedNetworkSpec, backend: Bls
     const layout = await writeNetwork(
       {
         validators: n,
-        dir: join(dir, `shard-${i}`),
+        dir: dirOf(i),
         ...(spec.ports !== undefined ? { ports: spec.ports[i]! } : { basePort: base + 2 * n * i }),
         chainId: chainIdOf(i),
         genesisTimeMs,
@@ -128,7 +137,7 @@ export async function writeShardedNetwork(spec: ShardedNetworkSpec, backend: Bls
         ...(spec.blsWorkers !== undefined ? { blsWorkers: spec.blsWorkers } : {}),
         ...(spec.logLevel !== undefined ? { logLevel: spec.logLevel } : {}),
         validatorKeys: keys[i]!,
-        faucet: shardFaucet(i, s),
+        faucet: geoFaucet ?? shardFaucet(i, s),
         network: network(i),
       },
       backend,
@@ -141,7 +150,7 @@ export async function writeShardedNetwork(spec: ShardedNetworkSpec, backend: Bls
     const g = await loadGenesis(l.genesisFile, backend);
     shards.push({ index: i, chainId: l.chainId, genesisHash: blockHasher()(genesisBlock(g).header), dir: l.dir, rpc: l.rpcUrls });
   }
-  const manifest: NetworkManifest = { id, shards };
+  const manifest: NetworkManifest = geo ? { id, kind: "clusters", shards } : { id, shards };
   await writeFile(manifestFile, JSON.stringify(manifestJson(manifest, dir), null, 2) + "\n");
   return { dir, id, manifestFile, manifest, shards: layouts };
 }
@@ -161,6 +170,7 @@ export function manifestJson(m: NetworkManifest, baseDir: string): Record<string
     type: MANIFEST_TYPE,
     version: MANIFEST_VERSION,
     id: m.id,
+    ...(m.kind === "clusters" ? { kind: "clusters" } : {}),
     shards: m.shards.map((s) => ({ index: s.index, chainId: s.chainId, genesisHash: toHex(s.genesisHash), dir: relativeTo(baseDir, s.dir), rpc: [...s.rpc] })),
   };
 }
@@ -179,10 +189,12 @@ export async function loadNetworkManifest(path: string): Promise<NetworkManifest
 
 export function parseNetworkManifest(text: string, file: string): NetworkManifest {
   const r = new FieldReader("BAD_CONFIG", file);
-  const doc = r.object(parseJsonDocument(text, r), "", ["type", "version", "id", "shards"]);
+  const doc = r.object(parseJsonDocument(text, r), "", ["type", "version", "id", "kind", "shards"]);
   if (doc["type"] !== MANIFEST_TYPE) r.fail("type", `must be "${MANIFEST_TYPE}"`);
   r.int(doc, "version", "", MANIFEST_VERSION, MANIFEST_VERSION);
   const id = r.string(doc, "id", "");
+  const kind = doc["kind"] === undefined ? "shards" : r.string(doc, "kind", "");
+  if (kind !== "shards" && kind !== "clusters") r.fail("kind", `must be "shards" or "clusters", not ${JSON.stringify(kind)}`);
   const list = r.array(doc, "shards", "", 1, MAX_SHARDS);
   const base = dirname(resolve(file));
   const shards: ManifestShard[] = [];
@@ -204,7 +216,7 @@ export function parseNetworkManifest(text: string, file: string): NetworkManifes
     }
     shards.push({ index: i, chainId, genesisHash, dir: resolve(base, dir), rpc });
   }
-  return { id, shards };
+  return kind === "clusters" ? { id, kind, shards } : { id, shards };
 }
 
 function relativeTo(base: string, path: string): string {

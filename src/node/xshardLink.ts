@@ -58,11 +58,12 @@ export class RpcRelaySink implements RelaySink {
 }
 
 /** The manifest must describe the network this shard's genesis names (ids and shard chain ids). */
-export function checkManifest(m: NetworkManifest, network: GenesisNetwork, file: string): void {
+export function checkManifest(m: NetworkManifest, network: GenesisNetwork, file: string, field = "xshard.manifest"): void {
   const fail = (why: string): never => {
-    throw new NodeError("BAD_CONFIG", `${file}: ${why}`, { field: "xshard.manifest", file });
+    throw new NodeError("BAD_CONFIG", `${file}: ${why}`, { field, file });
   };
   if (m.id !== network.id) fail(`is network "${m.id}", the genesis names "${network.id}"`);
+  if ((m.kind ?? "shards") !== (network.kind ?? "shards")) fail(`is a network of ${m.kind ?? "shards"}, the genesis one of ${network.kind ?? "shards"}`);
   if (m.shards.length !== network.shards.length) fail(`lists ${m.shards.length} shards, the genesis ${network.shards.length}`);
   m.shards.forEach((s, i) => {
     if (s.chainId !== network.shards[i]!.chainId) fail(`shard ${i} is "${s.chainId}", the genesis names "${network.shards[i]!.chainId}"`);

@@ -363,6 +363,11 @@ export interface NodeApi {
    * file paths at most, never key material.
    */
   effectiveConfig(): Awaitable<Readonly<Record<string, unknown>>>;
+  /**
+   * A geo cluster's node (node/geo): `POST /v1/geo` takes a geo message and answers a pull; `GET /v1/geo/status` and
+   * `GET /v1/geo/rounds?from&to` show the global order. Absent elsewhere: the routes answer NO_GEO.
+   */
+  geo?: GeoApi;
   /** `GET /v1/consensus`: null on a node that runs no consensus (a para node): the route answers NO_CONSENSUS. */
   consensus(): Awaitable<ConsensusView | null>;
   /**
@@ -386,3 +391,33 @@ export const SILENT_LOGGER: RpcLogger = {
   warn: () => {},
   error: () => {},
 };
+
+/** A geo node's routes (NodeApi.geo). */
+export interface GeoApi {
+  /** A geo message's bytes; the reply to send back (a pull's answer), or null. Never throws for bad input. */
+  receive(bytes: Uint8Array): Uint8Array | null;
+  status(): GeoStatusDoc;
+  /** Executed rounds from..to (inclusive) this node still keeps. */
+  roundRange(from: number, to: number): readonly GeoRoundView[];
+}
+
+/** `GET /v1/geo/status`. */
+export interface GeoStatusDoc {
+  readonly network: string;
+  readonly cluster: number;
+  readonly member: number;
+  readonly clusters: number;
+  readonly round: number;
+  readonly next: { readonly round: number; readonly cluster: number };
+  readonly stateRoot: string;
+  readonly txs: number;
+  readonly longestRemoteWaitMs: number;
+  readonly events: Record<string, number>;
+}
+
+/** One executed round of the global order: its blocks in cluster order and the state root after them. */
+export interface GeoRoundView {
+  readonly round: number;
+  readonly blocks: readonly { readonly cluster: number; readonly height: number; readonly hash: Uint8Array; readonly txCount: number; readonly failed: readonly number[] }[];
+  readonly stateRoot: Uint8Array;
+}

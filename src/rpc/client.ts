@@ -9,13 +9,13 @@
  * (an unexpected status; `payload.code` is the server's error code) or `BAD_RESPONSE` (a body the client cannot read,
  * or one over its byte cap: `maxBodyBytes`, `maxStatusBytes` — a hostile node cannot make the client buffer more).
  */
-import type { AccountView, BlockBody, BlockSummary, EpochView, NodeHealth, NodeStatus, SupplyView, TxReceipt, TxStatus, XShardTransferView } from "./api.js";
+import type { AccountView, BlockBody, BlockSummary, EpochView, GeoRoundView, NodeHealth, NodeStatus, SupplyView, TxReceipt, TxStatus, XShardTransferView } from "./api.js";
 import { decodeBlockBody } from "./blockBody.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
 import { RpcClientError } from "./errors.js";
 import { MAX_COMMIT_PROOF_HEADERS } from "../consensus/commitProof.js";
 import { MAX_MESSAGE_BYTES } from "../domain/limits.js";
-import { decodeAccount, decodeBlock, decodeBlocks, decodeEpochs, decodeHealth, decodeKvValue, decodeParaCommit, decodeParaStatus, decodeProof, decodeReceipt, decodeStatus, decodeSubmitItem, decodeSupply, decodeTxStatus, decodeValidators, decodeXShardTransfer } from "./json.js";
+import { decodeAccount, decodeBlock, decodeBlocks, decodeEpochs, decodeGeoRounds, decodeGeoStatus, decodeHealth, decodeKvValue, decodeParaCommit, decodeParaStatus, decodeProof, decodeReceipt, decodeStatus, decodeSubmitItem, decodeSupply, decodeTxStatus, decodeValidators, decodeXShardTransfer } from "./json.js";
 import type { DoneCommit, ParaStatus } from "../chain/app/paracross/module.js";
 import type { SubmitOutcome } from "./json.js";
 import { concatBytes, toHex, utf8 } from "../util/bytes.js";
@@ -322,6 +322,20 @@ export class RpcClient {
     const a = await this.call("GET", "/v1/epochs");
     if (a.status !== 200) throw unexpected("GET /v1/epochs", a);
     return decodeEpochs(parseJson(a));
+  }
+
+  /** `GET /v1/geo/status` (a geo cluster's node): the global order's progress. */
+  async geoStatus(): Promise<ReturnType<typeof decodeGeoStatus>> {
+    const a = await this.call("GET", "/v1/geo/status");
+    if (a.status !== 200) throw unexpected("GET /v1/geo/status", a);
+    return decodeGeoStatus(parseJson(a));
+  }
+
+  /** `GET /v1/geo/rounds?from&to`: executed rounds of the global order the node still keeps. */
+  async geoRounds(from: number, to: number): Promise<GeoRoundView[]> {
+    const a = await this.call("GET", `/v1/geo/rounds?from=${from}&to=${to}`);
+    if (a.status !== 200) throw unexpected("GET /v1/geo/rounds", a);
+    return decodeGeoRounds(parseJson(a));
   }
 
   /** `GET /metrics`: the Prometheus text. */

@@ -64,6 +64,8 @@ export const RPC_ERRORS = {
   NO_XSHARD: 404,
   /** `GET /v1/consensus` on a node that runs no consensus of its own (a para node). */
   NO_CONSENSUS: 404,
+  /** A geo route (`/v1/geo…`) on a node that is not a geo cluster's. */
+  NO_GEO: 404,
   /** The route exists, the method does not (the `Allow` header lists the methods that do). */
   METHOD_NOT_ALLOWED: 405,
   /** A body larger than the route's limit; the connection is closed. */

@@ -6,7 +6,7 @@
  * Decoders treat the document as untrusted: a wrong shape, a non-integer, bad hex or a wrong digest length is an
  * `RpcClientError("BAD_RESPONSE")`, never a silently wrong value.
  */
-import type { AccountView, BlockSummary, ConsensusView, EpochView, FollowerNodeStatus, HealthReason, NodeHealth, NodeStatus, ParaNodeStatus, PeerView, SupplyView, TxReceipt, TxStatus, ValidatorSetView, ViewAndBlock, XShardTransferView } from "./api.js";
+import type { AccountView, BlockSummary, ConsensusView, EpochView, FollowerNodeStatus, GeoRoundView, HealthReason, NodeHealth, NodeStatus, ParaNodeStatus, PeerView, SupplyView, TxReceipt, TxStatus, ValidatorSetView, ViewAndBlock, XShardTransferView } from "./api.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
 import type { BlockHeader, QuorumCert } from "../domain/types.js";
 import { HASH_BYTES, MAX_CERT_SIGNERS, MAX_UINT53, SIGNATURE_BYTES } from "../domain/limits.js";
@@ -680,4 +680,34 @@ export function decodeReceipt(v: unknown): TxReceipt {
     inclusion: decodeProof(o["inclusion"]),
     blocks: decodeBlocks({ blocks: o["blocks"] }, height, height + MAX_COMMIT_PROOF_HEADERS - 1),
   };
+}
+
+/** `GET /v1/geo/status` read back by a client: where the node's global order stands. */
+export function decodeGeoStatus(v: unknown): { readonly cluster: number; readonly member: number; readonly round: number; readonly stateRoot: Uint8Array; readonly txs: number; readonly longestRemoteWaitMs: number; readonly events: Readonly<Record<string, number>> } {
+  const o = object(v, "geo status");
+  const events: Record<string, number> = {};
+  const e = object(o["events"], "geo status.events");
+  for (const k of Object.keys(e)) events[k] = uint(e, k, "geo status.events");
+  return { cluster: uint(o, "cluster", "geo status"), member: uint(o, "member", "geo status"), round: uint(o, "round", "geo status"), stateRoot: hex(o, "stateRoot", "geo status", 32), txs: uint(o, "txs", "geo status"), longestRemoteWaitMs: uint(o, "longestRemoteWaitMs", "geo status"), events };
+}
+
+/** `GET /v1/geo/rounds` read back by a client: each round's blocks (cluster, height, hash, tx count, failed txs) and state root. */
+export function decodeGeoRounds(v: unknown): GeoRoundView[] {
+  const list = object(v, "geo rounds")["rounds"];
+  if (!Array.isArray(list)) bad("geo rounds.rounds must be an array");
+  return list.map((r, i) => {
+    const o = object(r, `rounds[${i}]`);
+    const blocks = o["blocks"];
+    if (!Array.isArray(blocks)) bad(`rounds[${i}].blocks must be an array`);
+    return {
+      round: uint(o, "round", `rounds[${i}]`),
+      stateRoot: hex(o, "stateRoot", `rounds[${i}]`, 32),
+      blocks: blocks.map((b, k) => {
+        const x = object(b, `rounds[${i}].blocks[${k}]`);
+        const failed = x["failed"];
+        if (!Array.isArray(failed) || failed.some((f) => typeof f !== "number" || !Number.isInteger(f) || f < 0)) bad(`rounds[${i}].blocks[${k}].failed must be an array of indices`);
+        return { cluster: uint(x, "cluster", "block"), height: uint(x, "height", "block"), hash: hex(x, "hash", "block", 32), txCount: uint(x, "txCount", "block"), failed: failed as number[] };
+      }),
+    };
+  });
 }

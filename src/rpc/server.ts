@@ -13,7 +13,7 @@ import * as uWS from "uWebSockets.js";
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_socket } from "uWebSockets.js";
 import { listenExclusive } from "../net/link/uwsServer.js";
 import { SILENT_LOGGER } from "./api.js";
-import type { BlockSummary, NodeApi, RpcLogger, BatchSubmitResult } from "./api.js";
+import type { BlockSummary, GeoApi, NodeApi, RpcLogger, BatchSubmitResult } from "./api.js";
 import { HttpError, RpcConfigError, RpcListenError } from "./errors.js";
 import { Exchange, ExchangeClosed } from "./exchange.js";
 import type { ExchangeHost } from "./exchange.js";
@@ -40,6 +40,8 @@ export interface RpcLimits {
   maxBatchBodyBytes: number;
   /** Most transactions in one `POST /v1/txs`. */
   maxBatchTxs: number;
+  /** Largest body of `POST /v1/geo` (a geo message: a share of committed blocks with their proof). */
+  maxGeoBodyBytes: number;
   /** Most heights one `GET /v1/blocks?from=H&to=H2` may ask for; more is 400 BAD_RANGE. */
   maxRangeBlocks: number;
   /** Longest request path (without the query string); longer is 414. uWS itself refuses headers over 4 KiB (431). */
@@ -118,6 +120,7 @@ export const DEFAULT_RPC_LIMITS: Readonly<RpcLimits> = Object.freeze({
   maxTxBytes: MAX_TX_BYTES,
   maxBatchBodyBytes: 1024 * 1024,
   maxBatchTxs: 4096,
+  maxGeoBodyBytes: 16 * 1024 * 1024,
   maxRangeBlocks: DEFAULT_MAX_RANGE_BLOCKS,
   maxUrlBytes: 2048,
   maxPendingBodyBytes: 64 * 1024 * 1024,
@@ -195,7 +198,7 @@ export function resolveRpcLimits(partial: Partial<RpcLimits> = {}): RpcLimits {
 }
 
 /** Route names: the `route` label of the metrics. */
-export type RouteName = "index" | "dashboard_asset" | "metrics" | "status" | "genesis" | "evidence" | "tx_submit" | "txs_submit" | "tx_status" | "tx_receipt" | "blocks" | "block" | "block_txids" | "block_body" | "commit_proof" | "proof" | "kv" | "account" | "supply" | "xshard_transfer" | "para_status" | "para_commit" | "health" | "peers" | "validators" | "epochs" | "config" | "consensus" | "stream" | "unknown";
+export type RouteName = "index" | "dashboard_asset" | "metrics" | "status" | "genesis" | "evidence" | "tx_submit" | "txs_submit" | "tx_status" | "tx_receipt" | "blocks" | "block" | "block_txids" | "block_body" | "commit_proof" | "proof" | "kv" | "account" | "supply" | "xshard_transfer" | "para_status" | "para_commit" | "health" | "peers" | "validators" | "epochs" | "config" | "consensus" | "stream" | "geo" | "geo_status" | "geo_rounds" | "unknown";
 
 /** What a handler may read of the request (uWS's HttpRequest is only valid synchronously). */
 interface RequestInfo {
@@ -574,6 +577,10 @@ export class RpcServer {
       route("epochs", "/v1/epochs", { get: async (ex) => ex.json(200, epochsJson(await this.api.epochs())) }),
       route("config", "/v1/config", { get: async (ex) => ex.json(200, await this.api.effectiveConfig()) }),
       route("consensus", "/v1/consensus", { get: (ex) => this.getConsensus(ex) }),
+      // Geo clusters (src/node/geo): messages between clusters' nodes, and the global order.
+      route("geo", "/v1/geo", { post: (ex, _p, req) => this.postGeo(ex, req) }),
+      route("geo_status", "/v1/geo/status", { get: (ex) => ex.json(200, this.geoApi().status()) }),
+      route("geo_rounds", "/v1/geo/rounds", { get: (ex, _p, req) => this.getGeoRounds(ex, req) }),
       // Upgrades are caught by the WebSocket route; a plain GET lands here.
       route("stream", "/v1/stream", {
         get: (ex) => ex.error(new HttpError("UPGRADE_REQUIRED", "this is a WebSocket endpoint"), [["Upgrade", "websocket"]]),
@@ -625,6 +632,42 @@ export class RpcServer {
   }
 
   /** `GET /v1/blocks?from=H&to=H2`: the committed blocks of the range, stopping at the head (possibly none). */
+  private geoApi(): GeoApi {
+    const g = this.api.geo;
+    if (g === undefined) throw new HttpError("NO_GEO", "this node is not a geo cluster's");
+    return g;
+  }
+
+  /**
+   * `POST /v1/geo`: one geo message (node/geo/messages.ts) as application/octet-stream, at most `maxGeoBodyBytes`.
+   * 200 with the reply's bytes (a pull's answer), else 204. The bytes prove themselves (commit proofs, signatures):
+   * the sender is not trusted, and a malformed or forged message costs it nothing but is counted and dropped.
+   */
+  private async postGeo(ex: Exchange, req: RequestInfo): Promise<void> {
+    const geo = this.geoApi();
+    if (mediaType(req.contentType) !== "application/octet-stream") {
+      ex.refuseBody("UNSUPPORTED_MEDIA_TYPE", "POST /v1/geo takes a geo message as application/octet-stream");
+      return;
+    }
+    const body = await ex.readBody(this.limits.maxGeoBodyBytes, req.contentLength);
+    const reply = geo.receive(body);
+    if (reply === null) ex.reply(204, "");
+    else ex.reply(200, reply, { contentType: "application/octet-stream" });
+  }
+
+  /** `GET /v1/geo/rounds?from=R&to=R2`: executed rounds, at most `maxRangeBlocks` of them. */
+  private getGeoRounds(ex: Exchange, req: RequestInfo): void {
+    const geo = this.geoApi();
+    const { from, to } = parseRange(req.query, this.limits.maxRangeBlocks);
+    ex.json(200, {
+      rounds: geo.roundRange(from, to).map((r) => ({
+        round: r.round,
+        stateRoot: toHex(r.stateRoot),
+        blocks: r.blocks.map((b) => ({ cluster: b.cluster, height: b.height, hash: toHex(b.hash), txCount: b.txCount, failed: [...b.failed] })),
+      })),
+    });
+  }
+
   private async getBlocks(ex: Exchange, req: RequestInfo): Promise<void> {
     const { from, to } = parseRange(req.query, this.limits.maxRangeBlocks);
     const blocks: BlockSummary[] = [];

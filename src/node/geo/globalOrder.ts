@@ -17,7 +17,7 @@
  * rounds from genesis (README: limits).
  */
 import { buildApplication } from "../../chain/app/build.js";
-import type { ModuleName } from "../../chain/app/build.js";
+import type { BuiltApplication, ModuleName } from "../../chain/app/build.js";
 import { MapState } from "../../chain/app/mapState.js";
 import type { ModularApplication } from "../../chain/app/modular.js";
 import type { Block, Hash } from "../../domain/types.js";
@@ -68,6 +68,8 @@ const EMPTY_HEADER = buildGenesisBlock({ timestampMs: 0 }).header;
 export class GlobalOrder {
   private readonly state = new MapState();
   private readonly app: ModularApplication;
+  /** The global application's module handles: what a geo node's KV, account and supply reads query. */
+  readonly built: BuiltApplication;
   /** Per cluster: buffered blocks by height (heights > the executed round, or = it for clusters after `nextCluster`). */
   private readonly buffered: Map<number, { readonly hash: Hash; readonly block: Block }>[];
   /** The round being assembled and the next cluster to execute in it. */
@@ -86,7 +88,8 @@ export class GlobalOrder {
   ) {
     if (!Number.isInteger(o.clusters) || o.clusters < 1) throw new RangeError(`clusters must be a positive integer, got ${o.clusters}`);
     if (m.genesis.length !== o.clusters) throw new RangeError(`one genesis block per cluster: ${m.genesis.length} for ${o.clusters}`);
-    this.app = buildApplication({ bucketBits: o.bucketBits, modules: o.modules, chainId: o.chainId }, { committed: this.state }).app;
+    this.built = buildApplication({ bucketBits: o.bucketBits, modules: o.modules, chainId: o.chainId }, { committed: this.state });
+    this.app = this.built.app;
     this.maxBuffered = o.maxBuffered ?? DEFAULT_MAX_BUFFERED;
     this.buffered = Array.from({ length: o.clusters }, () => new Map());
     this.executedHash = Array.from({ length: o.clusters }, () => new Map());
