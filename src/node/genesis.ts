@@ -364,7 +364,8 @@ export function appSpecOf(g: Genesis): AppSpec {
   return {
     bucketBits: g.app.bucketBits,
     modules: g.app.modules,
-    chainId: g.chainIdBytes,
+    // A geo cluster admits account txs signed for the network (what the global order executes them under).
+    chainId: isGeoCluster(g) ? utf8(g.network!.id) : g.chainIdBytes,
     paras: g.paras.map((p) => ({ title: p.title, nodes: p.nodes.map((n) => n.publicKey) })),
     validators: g.validators.map((v) => v.publicKey),
     ...(g.network !== undefined && !isGeoCluster(g) ? { network: shardNetworkOf(g.network) } : {}),

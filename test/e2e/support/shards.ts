@@ -41,11 +41,12 @@ export interface ShardedTestNetwork {
   diag(): string;
 }
 
-export async function startShardedNetwork(shards: number, validators: number, extraInit: readonly string[] = []): Promise<ShardedTestNetwork> {
-  const dir = await mkdtemp(join(tmpdir(), "quire-e2e-shards-"));
+/** `kind` "clusters": a geo network (`quire init --clusters`); its clusters fill the same fields. */
+export async function startShardedNetwork(shards: number, validators: number, extraInit: readonly string[] = [], kind: "shards" | "clusters" = "shards"): Promise<ShardedTestNetwork> {
+  const dir = await mkdtemp(join(tmpdir(), `quire-e2e-${kind}-`));
   const base = await freeRange(2 * shards * validators);
-  const init = spawnQuire(["init", "--shards", String(shards), "--validators", String(validators), "--dir", dir, "--base-port", String(base), "--bls-workers", "1", ...extraInit]);
-  if ((await init.exit) !== 0) throw new Error(`quire init --shards failed:\n${init.output}`);
+  const init = spawnQuire(["init", `--${kind}`, String(shards), "--validators", String(validators), "--dir", dir, "--base-port", String(base), "--bls-workers", "1", ...extraInit]);
+  if ((await init.exit) !== 0) throw new Error(`quire init --${kind} failed:\n${init.output}`);
   const manifest = await loadNetworkManifest(dir);
   const nodes: NodeProcess[][] = manifest.shards.map(() => []);
   const net: ShardedTestNetwork = {
