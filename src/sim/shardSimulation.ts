@@ -34,6 +34,7 @@ import type { ScenarioKind, ScenarioPlan } from "./scenario.js";
 import { SIM_BUCKET_BITS } from "./simReplica.js";
 import { Simulation } from "./simulation.js";
 import type { SimCrypto, SimResult } from "./simulation.js";
+import type { WanModel } from "./wan.js";
 
 /** How often each shard's client submits (virtual ms). */
 export const LOAD_TICK_MS = 10;
@@ -103,6 +104,12 @@ export interface ShardSimOptions {
   readonly windowMs?: number;
   readonly hooks?: ShardHooks;
   readonly trace?: boolean;
+  /**
+   * The WAN model (wan.ts) every shard runs over: shard k's validators are its global nodes k·N .. k·N+N-1 (N =
+   * `validators`), so the model needs at least shards × N nodes. One model per run: its uplinks are the nodes' own,
+   * shared with whatever else sends from them (a geo run's inter-cluster layer, through `model.send`).
+   */
+  readonly wan?: WanModel;
 }
 
 export interface ShardReport {
@@ -188,6 +195,7 @@ export class ShardSimulation {
             return built.app;
           },
           onCommitted: (instance, blocks) => this.onCommitted(k, instance, blocks),
+          ...(opts.wan === undefined ? {} : { wan: { model: opts.wan, offset: k * opts.validators } }),
         }),
       );
     }
