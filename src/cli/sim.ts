@@ -21,6 +21,7 @@
  *   quire sim --shards 3 --scenario cross-shard,crash-restart,lossy     # … with only these faults inside each shard
  *   quire sim --validators 16 --regions 4 --wan-inter 50-200 --seeds 20     # one flat cluster over a WAN (src/sim/wan.ts)
  *   quire sim --validators 16 --regions 4 --wan-inter 50-200 --bandwidth-mbps 100 --throughput   # its committed tx/s
+ *   quire sim --validators 16 --regions 4 --throughput --block-txs 1024       # … with blocks of up to 1,024 txs
  *
  * With `--shards S` (or `--curve`) every run is S shard chains of N replicas (src/sim/shardSimulation.ts) on one
  * virtual clock, each with its own chain id, keys and scenario faults, a client per shard (`--load RATE|saturate`),
@@ -59,7 +60,7 @@ import { GEO_FLAGS, geoSim } from "./simGeo.js";
 import { describeWan, parseWanFlags, WAN_FLAGS, WanError, wanFlagsText, wanSpec } from "../sim/wan.js";
 import type { WanConfig } from "../sim/wan.js";
 
-const FLAGS = ["validators", "seeds", "seed", "scenario", "views", "byzantine", "json", "quiet", "bls-every", "bls-backend", "para", "byzantine-paras", "para-policy", "para-height", "para-outages", "shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms", "xfer-rate", "invalid", "load-ms", "settle-ms", "stand-in", "spares", ...GEO_FLAGS, ...WAN_FLAGS, "throughput"];
+const FLAGS = ["validators", "seeds", "seed", "scenario", "views", "byzantine", "json", "quiet", "bls-every", "bls-backend", "para", "byzantine-paras", "para-policy", "para-height", "para-outages", "shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms", "xfer-rate", "invalid", "load-ms", "settle-ms", "stand-in", "spares", ...GEO_FLAGS, ...WAN_FLAGS, "throughput", "block-txs"];
 const SHARD_FLAGS = ["shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms", "xfer-rate", "invalid", "load-ms", "settle-ms", "stand-in", "spares"];
 
 function parseKinds(s: string): readonly ScenarioKind[] | "random" {
@@ -116,8 +117,10 @@ export async function simCommand(argv: string[]): Promise<number> {
   }
   if (wan !== null) {
     if (para !== undefined || crossShard || reconfig || args.flags.has("shards") || args.flags.has("curve")) throw new UsageError("the WAN flags apply to one flat cluster: not with --shards, --curve, --para or --scenario cross-shard/reconfig");
-    if (args.flags.has("throughput")) return wanThroughput(validators, firstSeed, wan, json);
-  } else if (args.flags.has("throughput")) throw new UsageError("--throughput needs a WAN flag (e.g. --regions 4)");
+    const blockTxs = intFlag(args, "block-txs");
+    if (blockTxs !== undefined && (blockTxs < 1 || !args.flags.has("throughput"))) throw new UsageError("--block-txs (>= 1) applies to --throughput");
+    if (args.flags.has("throughput")) return wanThroughput(validators, firstSeed, wan, blockTxs, json);
+  } else if (args.flags.has("throughput") || args.flags.has("block-txs")) throw new UsageError("--throughput and --block-txs need a WAN flag (e.g. --regions 4)");
   if (args.flags.has("shards") || args.flags.has("curve")) {
     if (para !== undefined || blsEvery > 0) throw new UsageError("--shards/--curve do not combine with --para or --bls-every");
     const c = { validators, seeds, firstSeed, views, byzantine, scenario, kinds, json, quiet, para: 0 };
@@ -184,20 +187,20 @@ function wanFlags(args: ParsedArgs): WanConfig | null {
 }
 
 /** `quire sim --validators N <WAN flags> --throughput`: committed tx/s of one flat cluster over the WAN (`measureFlatWan`). */
-function wanThroughput(validators: number, seed: number, wan: WanConfig, json: string | undefined): number {
+function wanThroughput(validators: number, seed: number, wan: WanConfig, blockMaxTxs: number | undefined, json: string | undefined): number {
   const t0 = performance.now();
-  const r = measureFlatWan({ validators, seed, wan });
+  const r = measureFlatWan({ validators, seed, wan, ...(blockMaxTxs === undefined ? {} : { blockMaxTxs }) });
   const up = r.uplinkUtilisation;
   process.stdout.write(
     [
-      `quire sim --throughput: n=${validators} flat, WAN ${describeWan(wan)}, CPU-cost model calibrated, saturating client, seed ${seed}`,
+      `quire sim --throughput: n=${validators} flat, WAN ${describeWan(wan)}, CPU-cost model calibrated, saturating client, blocks of ≤ ${blockMaxTxs ?? 256} txs, seed ${seed}`,
       `  throughput  ${fmt(Math.round(r.txPerSec))} committed tx/s (virtual; height ${fmt(r.committedHeight)} at ${(r.endMs / 1000).toFixed(1)} s)`,
       `  CPU util    ${(r.utilisation * 100).toFixed(0)} % mean over replicas; uplinks ${up === null ? "unlimited" : `${(up.mean * 100).toFixed(1)} % mean, ${(up.max * 100).toFixed(1)} % busiest`}`,
       `  violations  ${r.violations}    (${((performance.now() - t0) / 1000).toFixed(1)} s wall)`,
       "",
     ].join("\n"),
   );
-  if (json !== undefined) writeFileSync(json, JSON.stringify({ command: "sim", config: { validators, seed, wan, throughput: true }, ...r }, null, 2) + "\n");
+  if (json !== undefined) writeFileSync(json, JSON.stringify({ command: "sim", config: { validators, seed, wan, throughput: true, blockMaxTxs: blockMaxTxs ?? 256 }, ...r }, null, 2) + "\n");
   return r.violations > 0 ? 1 : 0;
 }
 

@@ -110,6 +110,8 @@ export interface ShardSimOptions {
    * shared with whatever else sends from them (a geo run's inter-cluster layer, through `model.send`).
    */
   readonly wan?: WanModel;
+  /** Most txs per block (default 256); "saturate" then keeps 4 blocks' worth pending at the replica it submits to. */
+  readonly blockMaxTxs?: number;
 }
 
 export interface ShardReport {
@@ -196,6 +198,7 @@ export class ShardSimulation {
           },
           onCommitted: (instance, blocks) => this.onCommitted(k, instance, blocks),
           ...(opts.wan === undefined ? {} : { wan: { model: opts.wan, offset: k * opts.validators } }),
+          ...(opts.blockMaxTxs === undefined ? {} : { blockMaxTxs: opts.blockMaxTxs }),
         }),
       );
     }
@@ -321,6 +324,8 @@ export class ShardSimulation {
     if (load !== "saturate" && !(load > 0)) throw new RangeError(`load must be a positive rate or "saturate", got ${load}`);
     const s = this.scheduler;
     const start = s.now();
+    // SATURATE_POOL_TXS is 4 blocks of the default 256 txs; larger blocks get 4 of theirs (still MAX_TXS_PER_SUBMIT a tick).
+    const poolTxs = this.opts.blockMaxTxs === undefined ? SATURATE_POOL_TXS : 4 * this.opts.blockMaxTxs;
     let tick = 0;
     const step = (): void => {
       tick++;
@@ -338,7 +343,7 @@ export class ShardSimulation {
         }
         if (target < 0) continue;
         let count: number;
-        if (load === "saturate") count = Math.max(0, SATURATE_POOL_TXS - sim.replicas[target]!.stack!.mempool.size);
+        if (load === "saturate") count = Math.max(0, poolTxs - sim.replicas[target]!.stack!.mempool.size);
         else count = Math.floor((load * (s.now() - start)) / 1000) - this.submitted[k]!;
         count = Math.min(count, MAX_TXS_PER_SUBMIT);
         if (count <= 0) continue;

@@ -271,6 +271,8 @@ export interface FlatWanOptions {
   /** Throughput window after the warm-up (defaults 3,000 and 6,000 virtual ms: WAN views take hundreds of ms). */
   readonly warmupMs?: number;
   readonly windowMs?: number;
+  /** Most txs per block (default the simulator's 256, which bounds a WAN cluster's throughput to 256 per view). */
+  readonly blockMaxTxs?: number;
 }
 
 export interface FlatWanResult {
@@ -303,6 +305,7 @@ export function measureFlatWan(opts: FlatWanOptions): FlatWanResult {
     warmupMs: opts.warmupMs ?? 3_000,
     windowMs: opts.windowMs ?? 6_000,
     wan: model,
+    ...(opts.blockMaxTxs === undefined ? {} : { blockMaxTxs: opts.blockMaxTxs }),
   });
   const busy = model.uplinks.map((u) => (u === undefined ? null : u.stats().busyMs / Math.max(1, r.endMs)));
   const known = busy.filter((b): b is number => b !== null);

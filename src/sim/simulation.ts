@@ -111,6 +111,8 @@ export interface SimOptions {
    * post-GST delay, Δ, timers and liveness bound are adapted to it (`wanPlan`, before `plan`). Off by default.
    */
   readonly wan?: SimWan;
+  /** Most txs per block (default 256, simReplica.ts's SIM_BLOCK). */
+  readonly blockMaxTxs?: number;
 }
 
 /** A run's place in a WAN model: its validator v is the model's global node `offset + v` (twins share their validator's). */
@@ -242,6 +244,7 @@ export class Simulation {
           behaviour: plan.byzantine.get(v) ?? null,
           rng: byzRng,
           clientIntervalMs: opts.clientIntervalMs ?? SIM_CLIENT_INTERVAL_MS,
+          blockMaxTxs: opts.blockMaxTxs,
           application,
           onCommitted: opts.onCommitted,
         }),

@@ -229,3 +229,25 @@ test("measureFlatWan: the same cluster commits less over 200 ms links than over 
   assert.ok(wan.txPerSec < lan.txPerSec / 2, `WAN ${wan.txPerSec} tx/s vs LAN ${lan.txPerSec}`);
   assert.ok(lan.uplinkUtilisation !== null && lan.uplinkUtilisation.max > 0);
 });
+
+test("blockMaxTxs caps every block (the knob measureFlatWan's --block-txs turns)", () => {
+  let most = 0;
+  let txs = 0;
+  const r = runSimulation({
+    validators: 4,
+    seed: 3,
+    kinds: ["happy"],
+    views: 20,
+    clientIntervalMs: 1,
+    blockMaxTxs: 3,
+    onCommitted: (_, blocks) => {
+      for (const b of blocks) {
+        most = Math.max(most, b.block.txs.length);
+        txs += b.block.txs.length;
+      }
+    },
+  });
+  assert.deepEqual(r.violations, []);
+  assert.equal(most, 3);
+  assert.ok(txs > 0);
+});
