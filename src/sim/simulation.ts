@@ -175,7 +175,9 @@ export class Simulation {
     const seed = opts.seed >>> 0;
     const drawn = planScenario(new SeededRng(seed), { validators: opts.validators, kinds: opts.kinds, byzantine: opts.byzantine, happyDelayMs: opts.happyDelayMs });
     const wan = opts.wan;
-    const adapted = wan === undefined ? drawn : wanPlan(drawn, wan.model);
+    // Global node of each validator (a cluster's are offset by its first); twins and spares come after the plan.
+    const wanNode = (v: number): number => (wan?.offset ?? 0) + v;
+    const adapted = wan === undefined ? drawn : wanPlan(drawn, wan.model, drawn.validatorOf.map(wanNode));
     const plan = opts.plan ? opts.plan(adapted) : adapted;
     this.plan = plan;
     const n = plan.validators;
@@ -202,7 +204,7 @@ export class Simulation {
             return { app: b.app, validators: b.validators };
           };
     const application = reconfigApp ?? (cpu === undefined ? opts.application : (store: ChainStore, instance: number) => meterApplication(opts.application?.(store, instance) ?? buildApplication({ bucketBits: SIM_BUCKET_BITS, modules: ["kv"], chainId }, { committed: store }).app, cpu));
-    const geography = wan === undefined ? {} : wan.model.networkModules(validatorOf.map((v) => (wan.offset ?? 0) + v));
+    const geography = wan === undefined ? {} : wan.model.networkModules(validatorOf.map(wanNode));
     this.network = new MemoryNetwork({ size: instances, seed: (seed ^ 0x5bd1e995) >>> 0, faults: plan.preGst }, { scheduler: this.scheduler, ...geography });
     this.recorder = new RunRecorder(instances, opts.trace ?? false);
     const certs = new SchemeCertificates({ chainId, validatorCount: n, optimisticVotes: plan.optimisticVotes, tcRule: opts.tcRule }, crypto.scheme, crypto.signerSets);

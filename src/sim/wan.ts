@@ -23,8 +23,9 @@
  * scenario's faults stay on top of it: partitions, crashes, Byzantine behaviours, and before GST the plan's own delays
  * (added to the model's), loss, duplication and reordering; from GST on the plan's delay is 0 so link delays are the
  * model's alone (duplication and reordering within the bound go on, as without a WAN). The timers scale with the
- * model (`wanPlan`): Δ, the largest one-way delay after GST, is the largest latency plus jitter plus the time to send
- * `WAN_BURST_BYTES` on the uplink; the view timer starts at 6Δ (the scenario's 300 ms was 6 × its 50 ms Δ: a
+ * model (`wanPlan`): Δ, the largest one-way delay after GST, is the largest latency between the network's own nodes
+ * (a cluster inside one region: the intra-region latency) plus jitter plus the time to send `WAN_BURST_BYTES` on the
+ * uplink; the view timer starts at 6Δ (the scenario's 300 ms was 6 × its 50 ms Δ: a
  * proposal and a vote, a block fetch, and room), caps at 8 × that, and the liveness bound grows in proportion.
  *
  * Determinism: the matrix comes from its own seed (one geography for every seed of a sweep); jitter and loss are drawn
@@ -173,17 +174,20 @@ export class WanModel {
     return bps === null ? 0 : (bytes * 1000) / bps;
   }
 
-  /** Largest latency between two regions that hold nodes, plus jitter (ms). */
-  maxOneWayMs(): number {
-    const used = [...new Set(this.spec.regionOf)];
+  /** Largest latency between the regions of `nodes` (default: every node), plus jitter (ms). */
+  maxOneWayMs(nodes?: readonly number[]): number {
+    const used = [...new Set(nodes === undefined ? this.spec.regionOf : nodes.map((g) => this.region(g)))];
     let max = 0;
     for (const a of used) for (const b of used) max = Math.max(max, this.spec.latencyMs[a]![b]!);
     return max + this.spec.jitterMs;
   }
 
-  /** Δ: the delay bound the timers are sized for (largest one-way delay plus sending `WAN_BURST_BYTES`). */
-  deltaMs(): number {
-    return this.maxOneWayMs() + this.transmitMs(WAN_BURST_BYTES);
+  /**
+   * Δ: the delay bound the timers of a network of `nodes` (default: every node) are sized for — the largest one-way
+   * delay between them plus sending `WAN_BURST_BYTES`. A cluster inside one region gets its intra-region Δ.
+   */
+  deltaMs(nodes?: readonly number[]): number {
+    return this.maxOneWayMs(nodes) + this.transmitMs(WAN_BURST_BYTES);
   }
 
   /**
@@ -232,12 +236,12 @@ export class WanModel {
 }
 
 /**
- * A drawn plan adapted to the WAN (see the module comment): after GST the link delays are the model's alone (the
+ * A drawn plan adapted to the WAN for a network of `nodes` (default: all of them; see the module comment): after GST the link delays are the model's alone (the
  * plan's post-GST delay becomes 0; a plan whose pre-GST faults are its post-GST ones gets the same), Δ and the
  * timers are sized for the model, the liveness bound grows with the view timer.
  */
-export function wanPlan(plan: ScenarioPlan, model: WanModel): ScenarioPlan {
-  const delta = model.deltaMs();
+export function wanPlan(plan: ScenarioPlan, model: WanModel, nodes?: readonly number[]): ScenarioPlan {
+  const delta = model.deltaMs(nodes);
   const base = Math.max(SIM_PACEMAKER.baseTimeoutMs, Math.ceil(6 * delta));
   const scale = base / SIM_PACEMAKER.baseTimeoutMs;
   const postGst = { ...plan.postGst, delay: { kind: "fixed" as const, ms: 0 } };

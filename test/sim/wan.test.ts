@@ -215,8 +215,13 @@ test("clusters on one WAN model: cluster k holds global nodes k·N.., every node
   const r = runShardSimulation({ shards: 2, validators: 4, seed: 2, kinds: ["happy"], views: 6, warmupMs: 0, windowMs: 200, wan: model });
   assert.deepEqual(r.violations, []);
   for (let g = 0; g < 8; g++) assert.ok(model.uplinks[g]!.stats().messages > 0, `node ${g} sent nothing`);
-  // Each cluster is one region: its links take the 1 ms intra latency, so commits come fast.
-  for (const sh of r.shards) assert.ok(sh.result.latency.firstSumMs / sh.result.latency.blocks < 20);
+  // Each cluster is one region: its links take the 1 ms intra latency, so commits come fast, and its timers are sized
+  // for its own links (Δ of 1 ms + the burst), not for the 100 ms between clusters.
+  for (const sh of r.shards) {
+    assert.ok(sh.result.latency.firstSumMs / sh.result.latency.blocks < 20);
+    assert.equal(sh.result.plan.deltaMs, Math.ceil(model.deltaMs([0, 1, 2, 3])));
+    assert.ok(sh.result.plan.pacemaker.baseTimeoutMs < 6 * model.deltaMs());
+  }
   assert.throws(() => runShardSimulation({ shards: 3, validators: 4, seed: 2, kinds: ["happy"], views: 6, wan: model }), (e: unknown) => e instanceof WanError && e.code === "UNKNOWN_NODE");
 });
 
