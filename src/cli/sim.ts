@@ -112,7 +112,7 @@ export async function simCommand(argv: string[]): Promise<number> {
   if (geo) {
     if (para !== undefined || blsEvery > 0 || reconfig || crossShard || args.flags.has("shards") || args.flags.has("curve")) throw new UsageError("--clusters does not combine with --para, --bls-every, --shards, --curve, reconfig or cross-shard");
     // GeoSimulation can take the model through ShardSimOptions.wan once its inter-cluster sends go through model.send.
-    if (wan !== null || args.flags.has("throughput")) throw new UsageError("the WAN flags do not apply to --clusters yet");
+    if (wan !== null || args.flags.has("throughput") || args.flags.has("block-txs")) throw new UsageError("the WAN flags do not apply to --clusters yet");
     return geoSim(args, { validators, seeds, firstSeed, views, byzantine, scenario, kinds, json, quiet });
   }
   if (wan !== null) {

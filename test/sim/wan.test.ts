@@ -178,12 +178,12 @@ function commitDigest(r: SimResult): string {
 }
 
 test("runs without a WAN are exactly what they were before the model existed (known seeds)", () => {
-  // Recorded on the commit before the WAN model (0633691) with the same options.
+  // Recorded on main before the WAN model (5b3335d, headers with parentSigners) with the same options.
   const known = [
-    { validators: 4, seed: 7, kinds: "random" as const, height: 13, messages: 428, endMs: 1686.4115874595009, digest: "52c699861eb6c559" },
-    { validators: 4, seed: 11, kinds: ["lossy", "partition"] as const, height: 15, messages: 420, endMs: 1861.9469456411898, digest: "791480c1bc8d1b1d" },
-    { validators: 7, seed: 3, kinds: "random" as const, height: 28, messages: 1840, endMs: 3735.825862536207, digest: "ef8ce2e8122af0a2" },
-    { validators: 4, seed: 5, kinds: ["happy"] as const, height: 17, messages: 162, endMs: 380, digest: "41805dd012538077" },
+    { validators: 4, seed: 7, kinds: "random" as const, height: 13, messages: 428, endMs: 1686.4115874595009, digest: "a25e8a0f2b4e57dd" },
+    { validators: 4, seed: 11, kinds: ["lossy", "partition"] as const, height: 15, messages: 464, endMs: 2084.564549950883, digest: "333837ebc19f1195" },
+    { validators: 7, seed: 3, kinds: "random" as const, height: 28, messages: 1848, endMs: 3978.1865859255195, digest: "1145e008a3b5e9b2" },
+    { validators: 4, seed: 5, kinds: ["happy"] as const, height: 17, messages: 162, endMs: 380, digest: "0539959005b2512b" },
   ];
   for (const k of known) {
     const r = runSimulation({ validators: k.validators, seed: k.seed, kinds: k.kinds, views: 20 });
