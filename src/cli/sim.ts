@@ -19,6 +19,9 @@
  *   quire sim --clusters 3 --validators 4 --scenario geo --seeds 2000       # geo clusters: global order (simGeo.ts)
  *   quire sim --validators 4 --scenario reconfig,crash-restart,twins --spares 2  # … under only these faults
  *   quire sim --shards 3 --scenario cross-shard,crash-restart,lossy     # … with only these faults inside each shard
+ *   quire sim --validators 16 --regions 4 --wan-inter 50-200 --seeds 20     # one flat cluster over a WAN (src/sim/wan.ts)
+ *   quire sim --validators 16 --regions 4 --wan-inter 50-200 --bandwidth-mbps 100 --throughput   # its committed tx/s
+ *   quire sim --validators 16 --regions 4 --throughput --block-txs 1024       # … with blocks of up to 1,024 txs
  *
  * With `--shards S` (or `--curve`) every run is S shard chains of N replicas (src/sim/shardSimulation.ts) on one
  * virtual clock, each with its own chain id, keys and scenario faults, a client per shard (`--load RATE|saturate`),
@@ -29,6 +32,11 @@
  * kv + accounts + paracross, P para nodes (real BLS, blst) follow it on the same virtual clock, and the paracross
  * invariant (every done height contiguous and agreed by ≥ 2/3, the honest para nodes' commit) is checked with the
  * main chain's own.
+ *
+ * With WAN flags (`--regions Z --wan-intra MS --wan-inter MIN-MAX --jitter MS --loss P --bandwidth-mbps R|off
+ * --wan-seed S`, any one of them) the validators are spread over Z regions in contiguous blocks and every run's links
+ * follow the model (src/sim/wan.ts); `--throughput` measures instead committed tx/s of that flat cluster under the
+ * CPU-cost model and a saturating client (`measureFlatWan`).
  *
  * Exit code 0 when every run kept safety, validity and liveness; 1 on any violation (the failing seeds are printed
  * with a replay command and a minimal trace); 2 on bad usage.
@@ -46,11 +54,13 @@ import { runSweep } from "../sim/runner.js";
 import type { SweepSummary } from "../sim/runner.js";
 import { CALIBRATED_COSTS } from "../sim/costModel.js";
 import type { CostModel } from "../sim/costModel.js";
-import { runCrossShardSweep, runRealShardCurve, runShardCurve, runShardSweep } from "../sim/shardSweep.js";
+import { measureFlatWan, runCrossShardSweep, runRealShardCurve, runShardCurve, runShardSweep } from "../sim/shardSweep.js";
 import type { CurveRow } from "../sim/shardSweep.js";
 import { GEO_FLAGS, geoSim } from "./simGeo.js";
+import { describeWan, parseWanFlags, WAN_FLAGS, WanError, wanFlagsText, wanSpec } from "../sim/wan.js";
+import type { WanConfig } from "../sim/wan.js";
 
-const FLAGS = ["validators", "seeds", "seed", "scenario", "views", "byzantine", "json", "quiet", "bls-every", "bls-backend", "para", "byzantine-paras", "para-policy", "para-height", "para-outages", "shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms", "xfer-rate", "invalid", "load-ms", "settle-ms", "stand-in", "spares", ...GEO_FLAGS];
+const FLAGS = ["validators", "seeds", "seed", "scenario", "views", "byzantine", "json", "quiet", "bls-every", "bls-backend", "para", "byzantine-paras", "para-policy", "para-height", "para-outages", "shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms", "xfer-rate", "invalid", "load-ms", "settle-ms", "stand-in", "spares", ...GEO_FLAGS, ...WAN_FLAGS, "throughput", "block-txs"];
 const SHARD_FLAGS = ["shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms", "xfer-rate", "invalid", "load-ms", "settle-ms", "stand-in", "spares"];
 
 function parseKinds(s: string): readonly ScenarioKind[] | "random" {
@@ -65,7 +75,7 @@ function fmt(n: number): string {
 }
 
 export async function simCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ["quiet", "stand-in"]);
+  const args = parseArgs(argv, ["quiet", "stand-in", "throughput"]);
   checkFlags(args, FLAGS);
   const validators = intFlag(args, "validators", 4)!;
   const seeds = intFlag(args, "seeds", 100)!;
@@ -98,10 +108,19 @@ export async function simCommand(argv: string[]): Promise<number> {
   if (views < 1) throw new UsageError("--views must be >= 1");
   if (byzantine !== undefined && byzantine > validators) throw new UsageError("--byzantine cannot exceed --validators");
   const para = intFlag(args, "para");
+  const wan = wanFlags(args);
   if (geo) {
     if (para !== undefined || blsEvery > 0 || reconfig || crossShard || args.flags.has("shards") || args.flags.has("curve")) throw new UsageError("--clusters does not combine with --para, --bls-every, --shards, --curve, reconfig or cross-shard");
+    // GeoSimulation can take the model through ShardSimOptions.wan once its inter-cluster sends go through model.send.
+    if (wan !== null || args.flags.has("throughput") || args.flags.has("block-txs")) throw new UsageError("the WAN flags do not apply to --clusters yet");
     return geoSim(args, { validators, seeds, firstSeed, views, byzantine, scenario, kinds, json, quiet });
   }
+  if (wan !== null) {
+    if (para !== undefined || crossShard || reconfig || args.flags.has("shards") || args.flags.has("curve")) throw new UsageError("the WAN flags apply to one flat cluster: not with --shards, --curve, --para or --scenario cross-shard/reconfig");
+    const blockTxs = intFlag(args, "block-txs");
+    if (blockTxs !== undefined && (blockTxs < 1 || !args.flags.has("throughput"))) throw new UsageError("--block-txs (>= 1) applies to --throughput");
+    if (args.flags.has("throughput")) return wanThroughput(validators, firstSeed, wan, blockTxs, json);
+  } else if (args.flags.has("throughput") || args.flags.has("block-txs")) throw new UsageError("--throughput and --block-txs need a WAN flag (e.g. --regions 4)");
   if (args.flags.has("shards") || args.flags.has("curve")) {
     if (para !== undefined || blsEvery > 0) throw new UsageError("--shards/--curve do not combine with --para or --bls-every");
     const c = { validators, seeds, firstSeed, views, byzantine, scenario, kinds, json, quiet, para: 0 };
@@ -130,6 +149,7 @@ export async function simCommand(argv: string[]): Promise<number> {
     views,
     ...(byzantine !== undefined ? { byzantine } : {}),
     ...(reconfigOpts !== undefined ? { reconfig: reconfigOpts } : {}),
+    ...(wan !== null ? { wan: wanSpec(wan, validators) } : {}),
     cryptoFor: (seed, i) => (backend !== null && i % blsEvery === 0 ? blsSimCrypto(backend, validators, seed) : undefined),
     onProgress: (done, s) => {
       if (quiet || performance.now() - lastReport < 2_000) return;
@@ -141,7 +161,8 @@ export async function simCommand(argv: string[]): Promise<number> {
   const cpu = process.cpuUsage(cpu0);
   summary.cpuMs = (cpu.user + cpu.system) / 1000;
   const replay = (seed: number, crypto: string): string =>
-    `quire sim --validators ${validators} --seeds 1 --seed ${seed} --scenario ${scenario} --views ${views}${spares !== undefined ? ` --spares ${spares}` : ""}${byzantine !== undefined ? ` --byzantine ${byzantine}` : ""}${crypto.startsWith("bls-") ? ` --bls-every 1 --bls-backend ${blsBackendName}` : ""}`;
+    `quire sim --validators ${validators} --seeds 1 --seed ${seed} --scenario ${scenario} --views ${views}${spares !== undefined ? ` --spares ${spares}` : ""}${byzantine !== undefined ? ` --byzantine ${byzantine}` : ""}${crypto.startsWith("bls-") ? ` --bls-every 1 --bls-backend ${blsBackendName}` : ""}${wan !== null ? ` ${wanFlagsText(wan)}` : ""}`;
+  if (wan !== null) process.stdout.write(`quire sim: WAN ${describeWan(wan)}\n`);
   process.stdout.write(report(summary, { validators, scenario, views, byzantine }));
   for (const f of summary.failures) {
     process.stdout.write(`\nFAILED seed ${f.seed} (${f.crypto}): ${f.plan}\n  replay: ${replay(f.seed, f.crypto)}\n`);
@@ -150,9 +171,37 @@ export async function simCommand(argv: string[]): Promise<number> {
     process.stdout.write(`  minimal trace:\n${f.trace.map((l) => `    ${l}`).join("\n")}\n`);
   }
   if (json !== undefined) {
-    writeFileSync(json, JSON.stringify({ command: "sim", config: { validators, seeds, firstSeed, scenario, views, byzantine: byzantine ?? null, blsEvery, blsBackend: blsBackendName }, ...summary, committedViewsPerSecond: summary.commits / (summary.wallMs / 1000), committedViewsPerCpuSecond: summary.commits / (summary.cpuMs / 1000) }, null, 2) + "\n");
+    writeFileSync(json, JSON.stringify({ command: "sim", config: { validators, seeds, firstSeed, scenario, views, byzantine: byzantine ?? null, blsEvery, blsBackend: blsBackendName, wan }, ...summary, committedViewsPerSecond: summary.commits / (summary.wallMs / 1000), committedViewsPerCpuSecond: summary.commits / (summary.cpuMs / 1000) }, null, 2) + "\n");
   }
   return summary.violations > 0 ? 1 : 0;
+}
+
+/** The WAN flags (src/sim/wan.ts) as a config, null without any; a bad value is a usage error. */
+function wanFlags(args: ParsedArgs): WanConfig | null {
+  try {
+    return parseWanFlags((f) => stringFlag(args, f));
+  } catch (e) {
+    if (e instanceof WanError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** `quire sim --validators N <WAN flags> --throughput`: committed tx/s of one flat cluster over the WAN (`measureFlatWan`). */
+function wanThroughput(validators: number, seed: number, wan: WanConfig, blockMaxTxs: number | undefined, json: string | undefined): number {
+  const t0 = performance.now();
+  const r = measureFlatWan({ validators, seed, wan, ...(blockMaxTxs === undefined ? {} : { blockMaxTxs }) });
+  const up = r.uplinkUtilisation;
+  process.stdout.write(
+    [
+      `quire sim --throughput: n=${validators} flat, WAN ${describeWan(wan)}, CPU-cost model calibrated, saturating client, blocks of ≤ ${blockMaxTxs ?? 256} txs, seed ${seed}`,
+      `  throughput  ${fmt(Math.round(r.txPerSec))} committed tx/s (virtual; height ${fmt(r.committedHeight)} at ${(r.endMs / 1000).toFixed(1)} s)`,
+      `  CPU util    ${(r.utilisation * 100).toFixed(0)} % mean over replicas; uplinks ${up === null ? "unlimited" : `${(up.mean * 100).toFixed(1)} % mean, ${(up.max * 100).toFixed(1)} % busiest`}`,
+      `  violations  ${r.violations}    (${((performance.now() - t0) / 1000).toFixed(1)} s wall)`,
+      "",
+    ].join("\n"),
+  );
+  if (json !== undefined) writeFileSync(json, JSON.stringify({ command: "sim", config: { validators, seed, wan, throughput: true, blockMaxTxs: blockMaxTxs ?? 256 }, ...r }, null, 2) + "\n");
+  return r.violations > 0 ? 1 : 0;
 }
 
 function report(s: SweepSummary, c: { validators: number; scenario: string; views: number; byzantine: number | undefined }): string {

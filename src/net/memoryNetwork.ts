@@ -20,13 +20,22 @@
  *   drops counted as "partition"), then the link comes back up.
  * - `setInterceptor(fn)` sees every message at send time and may drop, delay or replace it: content-aware faults
  *   for scenario tests (drop the votes of one view, delay one leader's proposals, corrupt a signature…).
- * - Bandwidth is not modelled: nothing queues, so `send` never returns Rejected and `queuedBytes` is 0.
+ * - Bandwidth (optional, `modules.uplinks`): a peer given an `Uplink` (uplink.ts) serialises its outbound bytes FIFO
+ *   over all its links at the uplink's rate; a message then arrives when its last byte has left plus the link's delay.
+ *   The uplink object may be shared with another channel sending from the same node (the simulator's WAN model).
+ *   Lost messages used the uplink (the bytes left); ones refused at send time (partition, block, down, interceptor)
+ *   did not. The queue is unbounded: `send` never returns Rejected and `queuedBytes` stays 0. Without uplinks nothing
+ *   queues.
+ * - Geography (optional, `modules.links`, a `LinkModel`): a per-pair base delay (and loss) drawn per message and added
+ *   to the faults' delay — a WAN's latency matrix and jitter beneath the scenario's faults. Without it links are
+ *   exactly the faults, and the random stream is the one runs without it always drew.
  * - Every event (peer up/down, delivery) runs from the scheduler, never synchronously inside a call.
  * Randomness comes from one `SeededRng(seed)`; with a `ManualScheduler` a run replays exactly.
  */
 import type { Scheduler } from "../util/clock.js";
 import { SeededRng } from "../util/rng.js";
 import { Deque } from "./deque.js";
+import type { Uplink } from "./uplink.js";
 import { PERFECT_LINK, sampleDelay, validateFaults } from "./faults.js";
 import type { LinkFaults } from "./faults.js";
 import { checkPriority, DEFAULT_MAX_MESSAGE_BYTES, emptyClassStats, NetError, PRIORITY_COUNT, SendStatus } from "./transport.js";
@@ -68,9 +77,23 @@ export type InterceptVerdict = { action: "drop" } | { action: "delay"; ms: numbe
 
 export type Interceptor = (m: InterceptedMessage) => InterceptVerdict | undefined;
 
+/**
+ * Properties of the directed links that come from where the peers are (a WAN's regions), beneath the faults: its
+ * delay is added to the faults' delay and its loss applies after theirs. Draws come from the network's own RNG.
+ */
+export interface LinkModel {
+  /** One-way delay from → to of one message (ms, >= 0). */
+  delay(from: PeerId, to: PeerId, rng: SeededRng): number;
+  /** Probability in [0, 1] that a message from → to is lost. */
+  loss(from: PeerId, to: PeerId): number;
+}
+
 export interface MemoryNetworkModules {
   scheduler: Scheduler;
   trace?: (e: NetTraceEvent) => void;
+  /** Each peer's outbound bandwidth (index = PeerId; missing or undefined: unlimited). May be shared with other channels. */
+  uplinks?: readonly (Uplink | undefined)[];
+  links?: LinkModel;
 }
 
 /** Counters of the whole network. */
@@ -125,6 +148,8 @@ export class MemoryNetwork {
   private interceptor: Interceptor | undefined;
   /** Banned pairs (`a * size + b`, a < b) → until (scheduler ms). */
   private readonly bans = new Map<number, number>();
+  private readonly uplinks: readonly (Uplink | undefined)[];
+  private readonly linkModel: LinkModel | undefined;
 
   constructor(opts: MemoryNetworkOptions, modules: MemoryNetworkModules) {
     if (!Number.isInteger(opts.size) || opts.size < 1) throw new NetError("BAD_CONFIG", "size must be a positive integer");
@@ -133,6 +158,9 @@ export class MemoryNetwork {
     this.rng = new SeededRng(opts.seed);
     this.scheduler = modules.scheduler;
     this.trace = modules.trace;
+    this.uplinks = modules.uplinks ?? [];
+    if (this.uplinks.length > opts.size) throw new NetError("BAD_CONFIG", `${this.uplinks.length} uplinks for ${opts.size} peers`);
+    this.linkModel = modules.links;
     this.faults = validateFaults({ ...PERFECT_LINK, ...opts.faults });
     this.links = Array.from({ length: opts.size * opts.size }, () => ({ lastArrival: -Infinity, fifo: new Deque<InFlight>(), faults: undefined, blocked: false }));
     this.transports = new Array<MemoryTransport | undefined>(opts.size).fill(undefined);
@@ -285,10 +313,18 @@ export class MemoryNetwork {
       if (v?.action === "replace") payload = v.payload;
     }
     const f = link.faults ?? this.faults;
+    // The bytes leave the sender's uplink whether or not the network then loses them; `queued` is the wait for that.
+    const uplink = this.uplinks[from];
+    const queued = uplink === undefined ? 0 : uplink.depart(at, payload.length) - at;
     if (f.loss > 0 && this.rng.chance(f.loss)) return this.dropped("loss", from, to, priority, bytes);
+    const model = this.linkModel;
+    if (model !== undefined) {
+      const p = model.loss(from, to);
+      if (p > 0 && this.rng.chance(p)) return this.dropped("loss", from, to, priority, bytes);
+    }
     const epoch = this.transports[to]!.epoch;
     const msg: InFlight = { from, to, priority, payload, epoch, duplicate: false, done: false };
-    const delay = sampleDelay(f.delay, this.rng);
+    const delay = queued + this.linkDelay(f, from, to);
     if (extraDelay > 0) {
       // Only this message is held back (an adversary's scheduling), not the link behind it.
       this.scheduleLoose(msg, delay + extraDelay);
@@ -304,8 +340,15 @@ export class MemoryNetwork {
     }
     if (f.duplicate > 0 && this.rng.chance(f.duplicate)) {
       c.duplicated++;
-      this.scheduleLoose({ ...msg, duplicate: true }, sampleDelay(f.delay, this.rng));
+      // The network makes the copy after the original left the sender: it does not use the uplink again.
+      this.scheduleLoose({ ...msg, duplicate: true }, queued + this.linkDelay(f, from, to));
     }
+  }
+
+  /** One message's delay over from → to: the faults' draw, plus the link model's when there is one. */
+  private linkDelay(f: LinkFaults, from: PeerId, to: PeerId): number {
+    const d = sampleDelay(f.delay, this.rng);
+    return this.linkModel === undefined ? d : d + this.linkModel.delay(from, to, this.rng);
   }
 
   private scheduleLoose(msg: InFlight, delay: number): void {

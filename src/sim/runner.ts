@@ -7,7 +7,9 @@ import { describePlan } from "./scenario.js";
 import type { ScenarioKind } from "./scenario.js";
 import { runSimulation } from "./simulation.js";
 import type { ReconfigOptions } from "./reconfig.js";
-import type { SimCrypto, SimResult } from "./simulation.js";
+import type { SimCrypto, SimOptions, SimResult } from "./simulation.js";
+import { WanModel } from "./wan.js";
+import type { WanSpec } from "./wan.js";
 
 export interface SweepOptions {
   readonly validators: number;
@@ -26,6 +28,8 @@ export interface SweepOptions {
   readonly clock?: () => number;
   /** Validator-set changes in every run (reconfig.ts): `quire sim --scenario reconfig`. */
   readonly reconfig?: ReconfigOptions;
+  /** Every run over this WAN (wan.ts): a fresh `WanModel` of it per run (and per replay). */
+  readonly wan?: WanSpec;
 }
 
 export interface SweepFailure {
@@ -71,7 +75,10 @@ export function runSweep(opts: SweepOptions): SweepSummary {
     const seed = (opts.firstSeed + i) >>> 0;
     const crypto = opts.cryptoFor?.(seed, i);
     const base = { validators: opts.validators, seed, kinds: opts.kinds, views: opts.views, byzantine: opts.byzantine, crypto, reconfig: opts.reconfig };
-    const r = runSimulation(base);
+    // The model holds the uplink queues: each run (and its replay) starts from empty ones.
+    const wan = opts.wan;
+    const run = (extra: Partial<SimOptions>): SimResult => runSimulation({ ...base, ...extra, ...(wan === undefined ? {} : { wan: { model: new WanModel(wan) } }) });
+    const r = run({});
     s.runs++;
     s.commits += r.committedHeight;
     if (s.reconfig !== null && r.reconfig !== null) {
@@ -93,7 +100,7 @@ export function runSweep(opts: SweepOptions): SweepSummary {
     if (r.violations.length > 0) {
       s.violations += r.violations.length;
       // Exact replay with the trace on.
-      const traced = runSimulation({ ...base, trace: true });
+      const traced = run({ trace: true });
       s.failures.push({ seed, plan: describePlan(r.plan), crypto: scheme, violations: r.violations, trace: minimalTrace(traced, r.violations[0]!) });
       if (s.failures.length >= maxFailures) break;
     }

@@ -34,6 +34,7 @@ import type { ScenarioKind, ScenarioPlan } from "./scenario.js";
 import { SIM_BUCKET_BITS } from "./simReplica.js";
 import { Simulation } from "./simulation.js";
 import type { SimCrypto, SimResult } from "./simulation.js";
+import type { WanModel } from "./wan.js";
 
 /** How often each shard's client submits (virtual ms). */
 export const LOAD_TICK_MS = 10;
@@ -103,6 +104,14 @@ export interface ShardSimOptions {
   readonly windowMs?: number;
   readonly hooks?: ShardHooks;
   readonly trace?: boolean;
+  /**
+   * The WAN model (wan.ts) every shard runs over: shard k's validators are its global nodes k·N .. k·N+N-1 (N =
+   * `validators`), so the model needs at least shards × N nodes. One model per run: its uplinks are the nodes' own,
+   * shared with whatever else sends from them (a geo run's inter-cluster layer, through `model.send`).
+   */
+  readonly wan?: WanModel;
+  /** Most txs per block (default 256); "saturate" then keeps 4 blocks' worth pending at the replica it submits to. */
+  readonly blockMaxTxs?: number;
 }
 
 export interface ShardReport {
@@ -188,6 +197,8 @@ export class ShardSimulation {
             return built.app;
           },
           onCommitted: (instance, blocks) => this.onCommitted(k, instance, blocks),
+          ...(opts.wan === undefined ? {} : { wan: { model: opts.wan, offset: k * opts.validators } }),
+          ...(opts.blockMaxTxs === undefined ? {} : { blockMaxTxs: opts.blockMaxTxs }),
         }),
       );
     }
@@ -313,6 +324,8 @@ export class ShardSimulation {
     if (load !== "saturate" && !(load > 0)) throw new RangeError(`load must be a positive rate or "saturate", got ${load}`);
     const s = this.scheduler;
     const start = s.now();
+    // SATURATE_POOL_TXS is 4 blocks of the default 256 txs; larger blocks get 4 of theirs (still MAX_TXS_PER_SUBMIT a tick).
+    const poolTxs = this.opts.blockMaxTxs === undefined ? SATURATE_POOL_TXS : 4 * this.opts.blockMaxTxs;
     let tick = 0;
     const step = (): void => {
       tick++;
@@ -330,7 +343,7 @@ export class ShardSimulation {
         }
         if (target < 0) continue;
         let count: number;
-        if (load === "saturate") count = Math.max(0, SATURATE_POOL_TXS - sim.replicas[target]!.stack!.mempool.size);
+        if (load === "saturate") count = Math.max(0, poolTxs - sim.replicas[target]!.stack!.mempool.size);
         else count = Math.floor((load * (s.now() - start)) / 1000) - this.submitted[k]!;
         count = Math.min(count, MAX_TXS_PER_SUBMIT);
         if (count <= 0) continue;

@@ -1,6 +1,8 @@
 /**
  * Sharded sweeps: many seeds of `runShardSimulation` (faults inside every shard, per-shard checkers), and the scaling
  * curve — committed tx/s in virtual time for 1, 2, 4, … shards under the CPU-cost model, with the ratio to one shard.
+ * `measureFlatWan`: the same measurement for one flat cluster over the WAN model (wan.ts), the baseline geo clusters
+ * are compared with.
  */
 import type { Violation } from "./checkers.js";
 import type { CostModel } from "./costModel.js";
@@ -13,6 +15,9 @@ import type { CrossShardRunOptions } from "./crossShard.js";
 import { CrossShardLoad } from "./crossShardLoad.js";
 import { runShardSimulation, ShardSimulation } from "./shardSimulation.js";
 import type { ShardHooks, ShardSimOptions, ShardSimResult } from "./shardSimulation.js";
+import { CALIBRATED_COSTS } from "./costModel.js";
+import { DEFAULT_WAN, WanModel, wanSpec } from "./wan.js";
+import type { WanConfig } from "./wan.js";
 
 export interface ShardSweepOptions {
   readonly shards: number;
@@ -253,5 +258,63 @@ function curveRow(shards: number, completed: number, crossLegs: number, base: nu
     utilisation: r.utilisation ?? 0,
     violations: r.violations.length,
     wallMs,
+  };
+}
+
+export interface FlatWanOptions {
+  readonly validators: number;
+  /** The WAN (default DEFAULT_WAN: 4 regions, 1 ms inside, 50–200 ms between, 100 Mbit/s); its nodes are the validators. */
+  readonly wan?: Partial<WanConfig>;
+  readonly seed?: number;
+  /** Default CALIBRATED_COSTS. */
+  readonly costs?: CostModel;
+  /** Throughput window after the warm-up (defaults 3,000 and 6,000 virtual ms: WAN views take hundreds of ms). */
+  readonly warmupMs?: number;
+  readonly windowMs?: number;
+  /** Most txs per block (default the simulator's 256, which bounds a WAN cluster's throughput to 256 per view). */
+  readonly blockMaxTxs?: number;
+}
+
+export interface FlatWanResult {
+  /** Committed tx/s in virtual time at the reference replica, over the window. */
+  readonly txPerSec: number;
+  readonly committedHeight: number;
+  /** Mean replica CPU utilisation over the run. */
+  readonly utilisation: number;
+  /** Mean and busiest uplink utilisation over the run (busy transmitting / elapsed; null with unlimited bandwidth). */
+  readonly uplinkUtilisation: { readonly mean: number; readonly max: number } | null;
+  readonly violations: number;
+  readonly endMs: number;
+}
+
+/**
+ * One flat cluster of `validators` over a WAN under the CPU-cost model and a saturating client (the happy scenario):
+ * committed tx/s in virtual time, as `runShardCurve` measures one shard.
+ */
+export function measureFlatWan(opts: FlatWanOptions): FlatWanResult {
+  const config: WanConfig = { ...DEFAULT_WAN, ...opts.wan };
+  const model = new WanModel(wanSpec(config, opts.validators));
+  const r = runShardSimulation({
+    shards: 1,
+    validators: opts.validators,
+    seed: opts.seed ?? 1,
+    kinds: ["happy"],
+    views: 1,
+    costs: opts.costs ?? CALIBRATED_COSTS,
+    load: "saturate",
+    warmupMs: opts.warmupMs ?? 3_000,
+    windowMs: opts.windowMs ?? 6_000,
+    wan: model,
+    ...(opts.blockMaxTxs === undefined ? {} : { blockMaxTxs: opts.blockMaxTxs }),
+  });
+  const busy = model.uplinks.map((u) => (u === undefined ? null : u.stats().busyMs / Math.max(1, r.endMs)));
+  const known = busy.filter((b): b is number => b !== null);
+  return {
+    txPerSec: r.committedTxPerSec,
+    committedHeight: r.shards[0]!.result.committedHeight,
+    utilisation: r.utilisation ?? 0,
+    uplinkUtilisation: known.length === 0 ? null : { mean: known.reduce((a, b) => a + b, 0) / known.length, max: Math.max(...known) },
+    violations: r.violations.length,
+    endMs: r.endMs,
   };
 }

@@ -85,6 +85,8 @@ export interface SimReplicaDeps {
   readonly rng: SeededRng;
   /** Virtual ms between two client transactions to this instance (0: no client). */
   readonly clientIntervalMs: number;
+  /** Most txs per block (default SIM_BLOCK's 256): throughput measurements over a WAN raise it. */
+  readonly blockMaxTxs?: number;
   /**
    * The chain's application over the store, built once per incarnation (default: the KV module alone). Multi-chain
    * runs pass the main chain's, and keep each instance's handle on its modules (hence the instance).
@@ -196,7 +198,7 @@ export class SimReplica {
         validatorCount: d.validatorCount,
         genesis: d.genesis,
         pacemaker: d.pacemaker,
-        block: SIM_BLOCK,
+        block: d.blockMaxTxs === undefined ? SIM_BLOCK : { ...SIM_BLOCK, maxTxs: d.blockMaxTxs },
         gossip: SIM_GOSSIP,
         voteSignatures: d.optimisticVotes ? "defer" : "verify",
         bucketBits: SIM_BUCKET_BITS,

@@ -37,6 +37,8 @@ import type { ReconfigOptions } from "./reconfig.js";
 import type { EpochReader, EpochSet } from "../node/epochShell.js";
 import { observerSigner } from "../consensus/signing.js";
 import type { CpuCluster, VirtualCpu } from "./costModel.js";
+import { wanPlan } from "./wan.js";
+import type { WanModel } from "./wan.js";
 
 export const SIM_CHAIN_ID = utf8("quire-sim");
 
@@ -104,6 +106,21 @@ export interface SimOptions {
    * and an operator changing the set every few views. Not with `application` or `cpu`.
    */
   readonly reconfig?: ReconfigOptions;
+  /**
+   * The WAN model (wan.ts): the network's latency, jitter, loss and per-node uplinks come from it, and the plan's
+   * post-GST delay, Δ, timers and liveness bound are adapted to it (`wanPlan`, before `plan`). Off by default.
+   */
+  readonly wan?: SimWan;
+  /** Most txs per block (default 256, simReplica.ts's SIM_BLOCK). */
+  readonly blockMaxTxs?: number;
+}
+
+/** A run's place in a WAN model: its validator v is the model's global node `offset + v` (twins share their validator's). */
+export interface SimWan {
+  /** One model per run (it holds the uplink queues), shared by every cluster of a geo run and its inter-cluster layer. */
+  readonly model: WanModel;
+  /** Global node of validator 0 (a cluster c of N validators: c·N; default 0, a flat cluster). */
+  readonly offset?: number;
 }
 
 export interface SimResult {
@@ -157,7 +174,11 @@ export class Simulation {
   constructor(readonly opts: SimOptions) {
     const seed = opts.seed >>> 0;
     const drawn = planScenario(new SeededRng(seed), { validators: opts.validators, kinds: opts.kinds, byzantine: opts.byzantine, happyDelayMs: opts.happyDelayMs });
-    const plan = opts.plan ? opts.plan(drawn) : drawn;
+    const wan = opts.wan;
+    // Global node of each validator (a cluster's are offset by its first); twins and spares come after the plan.
+    const wanNode = (v: number): number => (wan?.offset ?? 0) + v;
+    const adapted = wan === undefined ? drawn : wanPlan(drawn, wan.model, drawn.validatorOf.map(wanNode));
+    const plan = opts.plan ? opts.plan(adapted) : adapted;
     this.plan = plan;
     const n = plan.validators;
     const reconfig = opts.reconfig;
@@ -183,7 +204,8 @@ export class Simulation {
             return { app: b.app, validators: b.validators };
           };
     const application = reconfigApp ?? (cpu === undefined ? opts.application : (store: ChainStore, instance: number) => meterApplication(opts.application?.(store, instance) ?? buildApplication({ bucketBits: SIM_BUCKET_BITS, modules: ["kv"], chainId }, { committed: store }).app, cpu));
-    this.network = new MemoryNetwork({ size: instances, seed: (seed ^ 0x5bd1e995) >>> 0, faults: plan.preGst }, { scheduler: this.scheduler });
+    const geography = wan === undefined ? {} : wan.model.networkModules(validatorOf.map(wanNode));
+    this.network = new MemoryNetwork({ size: instances, seed: (seed ^ 0x5bd1e995) >>> 0, faults: plan.preGst }, { scheduler: this.scheduler, ...geography });
     this.recorder = new RunRecorder(instances, opts.trace ?? false);
     const certs = new SchemeCertificates({ chainId, validatorCount: n, optimisticVotes: plan.optimisticVotes, tcRule: opts.tcRule }, crypto.scheme, crypto.signerSets);
     const hashBlock = blockHasher(crypto.sha256);
@@ -224,6 +246,7 @@ export class Simulation {
           behaviour: plan.byzantine.get(v) ?? null,
           rng: byzRng,
           clientIntervalMs: opts.clientIntervalMs ?? SIM_CLIENT_INTERVAL_MS,
+          blockMaxTxs: opts.blockMaxTxs,
           application,
           onCommitted: opts.onCommitted,
         }),

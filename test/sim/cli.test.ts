@@ -71,3 +71,25 @@ test("quire sim --para with 3 of 4 para nodes colluding reports the paracross vi
   assert.match(r.stdout, /para violation: demo: replica \d's done commit at height \d+ is not the one the honest para nodes computed/);
   assert.match(r.stdout, /replay: quire sim --validators 4 --para 4 --seeds 1 --seed 1 --scenario happy --views 30 --byzantine-paras 3 --para-policy shared --para-height 10/);
 });
+
+test("quire sim with WAN flags: a flat cluster over the model, the WAN named in the summary", () => {
+  const r = quire(["--validators", "7", "--regions", "2", "--wan-inter", "80", "--jitter", "3", "--seeds", "2", "--views", "10", "--scenario", "crash-restart", "--quiet"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /WAN regions=2 intra=1ms inter=80-80ms jitter=3ms loss=0 bandwidth=100Mbit\/s wan-seed=1/);
+  assert.match(r.stdout, /runs {8}2 .*\n[\s\S]*violations {2}0/);
+});
+
+test("quire sim WAN usage errors exit 2 and name the flag", () => {
+  for (const [args, message] of [
+    [["--regions", "4", "--loss", "2"], /--loss must be a probability/],
+    [["--wan-inter", "200-50"], /--wan-inter must be MS or MIN-MAX/],
+    [["--throughput"], /need a WAN flag/],
+    [["--regions", "2", "--shards", "2"], /apply to one flat cluster/],
+    [["--regions", "2", "--block-txs", "512"], /--block-txs .* applies to --throughput/],
+    [["--clusters", "2", "--scenario", "geo", "--regions", "2"], /do not apply to --clusters yet/],
+  ] as const) {
+    const r = quire([...args]);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
+});
