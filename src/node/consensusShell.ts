@@ -96,6 +96,8 @@ export interface ConsensusShellOptions {
    * How long after the link to the validator the current view waits for went down the replica times out early (at
    * once in a view entered later than that). Default 150 ms (`DEFAULT_LEADER_DOWN_GRACE_MS`).
    */
+  /** Longest a proposal may be held (ProposerOptions.maxHoldMs). */
+  readonly maxHoldMs?: number;
   readonly leaderDownGraceMs?: number;
   /** What one peer may make this node serve (syncLimiter.ts). Default `DEFAULT_SYNC_LIMITS`. */
   readonly syncLimits?: SyncLimits;
@@ -140,6 +142,8 @@ export interface ConsensusShellModules {
   readonly mempool: Pick<Mempool, "size" | "reap" | "removeCommitted" | "add" | "takeNewForGossip">;
   /** Where proposals take their transactions from; default the mempool (the simulator's twins add to it). */
   readonly payload?: PayloadSource;
+  /** See ProposerModules.hold (geo clusters). */
+  readonly proposeHold?: (height: number) => boolean;
   /** `queuedBytes` gates sync answers (syncLimiter.ts); without it (the simulator's endpoint, which queues nothing) 0. */
   readonly transport: Pick<Transport, "peers" | "send"> & Partial<Pick<Transport, "queuedBytes">>;
   readonly leaders: LeaderElection;
@@ -208,8 +212,9 @@ export class ConsensusShell {
     this.metrics = m.metrics ?? NO_SHELL_METRICS;
     this.counters = m.counters ?? new Map();
     this.proposer = new Proposer(
-      { self: o.self, block: o.block },
+      { self: o.self, block: o.block, ...(o.maxHoldMs !== undefined ? { maxHoldMs: o.maxHoldMs } : {}) },
       {
+        ...(m.proposeHold !== undefined ? { hold: m.proposeHold } : {}),
         scheduler: m.scheduler,
         pace: this.pace,
         payload: m.payload ?? m.mempool,

@@ -82,6 +82,11 @@ export interface ConsensusStackModules {
   readonly hashBlock?: BlockHasher;
   /** Wraps the mempool as the proposer's payload source (the simulator's twins make their blocks differ). */
   readonly payload?: (mempool: Mempool) => PayloadSource;
+  /**
+   * Geo clusters (node/geo): whether to hold the proposal of the block at `height` (the cluster ran ahead of the
+   * global order). Held at most 40 % of the base view timer, then proposed anyway.
+   */
+  readonly proposeHold?: (height: number) => boolean;
   readonly onCommit: (blocks: readonly CommittedSummary[]) => void;
   readonly onFatal: (error: unknown) => void;
   readonly metrics?: ShellMetrics;
@@ -140,7 +145,7 @@ export function buildConsensusStack(o: ConsensusStackOptions, m: ConsensusStackM
       { verifier: crypto.validationVerifier ?? crypto.certificates, txRoot: (txs) => merkleRoot(txs), leaders, hashBlock },
     );
     const shell = new ConsensusShell(
-      { chainId: o.chainId, self: set.self, validatorCount: n, epoch: set.epoch, block: o.block, gossip: o.gossip, leaderDownGraceMs: leaderDownGrace(o.pacemaker) },
+      { chainId: o.chainId, self: set.self, validatorCount: n, epoch: set.epoch, block: o.block, gossip: o.gossip, leaderDownGraceMs: leaderDownGrace(o.pacemaker), maxHoldMs: 0.4 * (o.pacemaker ?? DEFAULT_PACEMAKER).baseTimeoutMs },
       {
         replica,
         validator,
@@ -149,6 +154,7 @@ export function buildConsensusStack(o: ConsensusStackOptions, m: ConsensusStackM
         executor,
         mempool,
         payload: m.payload?.(mempool),
+        ...(m.proposeHold !== undefined ? { proposeHold: m.proposeHold } : {}),
         transport: ports.transport,
         leaders,
         penalties: ports.penalties,

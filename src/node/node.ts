@@ -219,6 +219,8 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
         penalties: this.penalties,
         logger,
         onCommit: (blocks) => this.onCommit(blocks),
+        // A geo cluster's leaders wait for the global order (node/geo/geoReplica.ts `hold`); built after the stack.
+        proposeHold: (height) => this.geoService?.hold(height) ?? false,
         onFatal: (e) => this.onFatal(e),
         metrics: shellMetrics(this.metrics),
         application: (committed) => {

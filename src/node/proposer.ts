@@ -2,6 +2,8 @@
  * The leader's half of the shell: turns the core's `proposeRequest` into a block built from the mempool and hands it
  * back as a `payload` input. A leader proposes once it has transactions and `minIntervalMs` passed (so a block carries
  * what arrived meanwhile), or after `emptyIntervalMs` with an empty mempool (an idle chain keeps committing, slowly).
+ * A `hold` (geo clusters: this cluster ran too far ahead of the global order) delays the proposal up to `maxHoldMs`,
+ * so clusters that order faster than the network executes wait for it instead of piling up rounds.
  *
  * Time comes from the injected `Scheduler`, so the simulator runs this on virtual time exactly as the node does on the
  * real clock.
@@ -58,6 +60,8 @@ export interface PayloadSource {
 export interface ProposerOptions {
   readonly self: number;
   readonly block: BlockPolicy;
+  /** Longest a `hold` may delay one proposal (default 0: holds are ignored). Keep it well below the view timer. */
+  readonly maxHoldMs?: number;
 }
 
 export interface ProposerModules {
@@ -67,6 +71,8 @@ export interface ProposerModules {
   readonly payload: PayloadSource;
   /** The parent's execution outcome (carried in the header) and the txs already in its uncommitted branch. */
   readonly executor: Pick<Executor, "parentExecution" | "txIdsInBranch">;
+  /** Whether to wait before proposing the block at `height` (checked every poll, up to `maxHoldMs`). */
+  readonly hold?: (height: number) => boolean;
   /** Whether the core still waits for a payload for this request (the view may have moved on meanwhile). */
   readonly wanted: (req: ProposeRequest) => boolean;
   /** The block for `req`: the shell feeds it to the core as a `payload` input. */
@@ -112,6 +118,11 @@ export class Proposer {
     const empty = this.o.block.emptyIntervalMs;
     if (this.m.payload.size === 0 && waited < empty) {
       this.arm(req, Math.min(PROPOSE_POLL_MS, empty - waited));
+      return;
+    }
+    const maxHold = this.o.maxHoldMs ?? 0;
+    if (waited < maxHold && this.m.hold?.(req.parentHeight + 1) === true) {
+      this.arm(req, Math.min(PROPOSE_POLL_MS, maxHold - waited));
       return;
     }
     let block: Block;

@@ -196,7 +196,8 @@ export function meterApplication(app: ModularApplication, cluster: CpuCluster): 
     return check(tx);
   };
   app.deliver = (tx, index) => {
-    cluster.charge(cluster.model.txExecuteUs);
+    // An order-only chain (a geo cluster's) executes nothing here: the global order pays (geoSimulation.ts).
+    if (!app.orderOnly) cluster.charge(cluster.model.txExecuteUs);
     return deliver(tx, index);
   };
   return app;

@@ -42,6 +42,7 @@ import { SIM_BUCKET_BITS } from "./simReplica.js";
 import { testSimCrypto } from "./simulation.js";
 import type { SimCrypto } from "./simulation.js";
 import type { CostModel } from "./costModel.js";
+import type { WanModel } from "./wan.js";
 
 export const GEO_NETWORK_ID = utf8("quire-sim-geo");
 
@@ -64,6 +65,8 @@ export interface GeoSimOptions {
   readonly views?: number;
   readonly byzantine?: number;
   readonly plan?: (cluster: number, drawn: ScenarioPlan) => ScenarioPlan;
+  /** Rounds a cluster may run ahead of the global order before its leaders hold (GeoReplicaOptions.leadRounds). */
+  readonly leadRounds?: number;
   /** Remote timeout (default 1,000 ms). */
   readonly remoteTimeoutMs?: number;
   /**
@@ -72,6 +75,12 @@ export interface GeoSimOptions {
    * than its plan's faulty count or one, whichever is larger (≤ f whenever the plan keeps to f and f ≥ 1).
    */
   readonly faults?: readonly GeoFault[] | "random";
+  /**
+   * The WAN (wan.ts) every cluster runs over: cluster c's validators are global nodes c·N .. c·N+N−1, inside the
+   * clusters' networks and for geo messages alike (one uplink per node for both). Without it geo messages take
+   * `linkDelayMs`.
+   */
+  readonly wan?: WanModel;
   /** Delay of one geo message (ms), or null when it is lost. Default: 1 ms inside a cluster, 50 ms between. */
   readonly linkDelayMs?: (from: { cluster: number; member: number }, to: { cluster: number; member: number }, bytes: number) => number | null;
   readonly costs?: CostModel;
@@ -120,6 +129,10 @@ interface Slot {
   incarnation: number;
   /** The longest remote wait over this replica's incarnations. */
   maxWaitMs: number;
+  /** A global-order execution event is queued on the replica's CPU. */
+  executing: boolean;
+  /** `order.txs` when last accounted (see `account`). */
+  accounted: number;
 }
 
 export class GeoSimulation {
@@ -134,6 +147,8 @@ export class GeoSimulation {
   private target = -1;
   private windowTxs = 0;
   private faults = new Map<string, GeoBehaviour>();
+  /** Jitter and loss of geo messages over the WAN. */
+  private readonly rng: SeededRng;
 
   constructor(readonly opts: GeoSimOptions) {
     const Z = opts.clusters;
@@ -162,6 +177,7 @@ export class GeoSimulation {
       plan: opts.plan,
       costs: opts.costs,
       load: opts.load ?? DEFAULT_GEO_LOAD,
+      ...(opts.wan !== undefined ? { wan: opts.wan } : {}),
       warmupMs: opts.warmupMs,
       windowMs: opts.windowMs,
       hooks: {
@@ -169,6 +185,7 @@ export class GeoSimulation {
         crypto: (c) => this.crypto[c]!,
         genesis: (c) => this.genesis[c]!.block,
         onCommitted: (_sim, c, instance, blocks) => this.onCommitted(c, instance, blocks),
+        proposeHold: (c, instance, height) => this.slots[c]?.[instance]?.geo?.hold(height) ?? false,
         clientTx: (c, seq) => {
           const nonce = new Uint8Array(8);
           writeU64BE(new DataView(nonce.buffer), 0, seq);
@@ -182,6 +199,7 @@ export class GeoSimulation {
     });
     const faults = opts.faults === "random" ? this.drawFaults() : (opts.faults ?? []);
     this.faults = new Map(faults.map((f) => [`${f.cluster}:${f.member}`, f.behaviour]));
+    this.rng = new SeededRng((opts.seed ^ 0x2c1b3c6d) >>> 0);
   }
 
   /** The geo faults of this run (`faults`, or the random draw). */
@@ -248,7 +266,7 @@ export class GeoSimulation {
   private slot(cluster: number, instance: number): Slot {
     const list = this.slots[cluster]!;
     let slot = list[instance];
-    if (slot === undefined) list[instance] = slot = { geo: null, order: null, incarnation: -1, maxWaitMs: 0 };
+    if (slot === undefined) list[instance] = slot = { geo: null, order: null, incarnation: -1, maxWaitMs: 0, executing: false, accounted: 0 };
     if (slot.geo !== null) slot.maxWaitMs = Math.max(slot.maxWaitMs, slot.geo.longestRemoteWait.ms);
     const r = this.sim.shards[cluster]!.replicas[instance]!;
     if (!r.up) {
@@ -268,8 +286,10 @@ export class GeoSimulation {
     const fed = broken ? brokenOrder(order, this.opts.clusters, cluster) : order;
     slot.order = order;
     slot.incarnation = r.crashes;
+    slot.executing = false;
+    slot.accounted = 0;
     slot.geo = new GeoReplica(
-      { networkId: GEO_NETWORK_ID, cluster, member, remoteTimeoutMs: this.opts.remoteTimeoutMs ?? 1_000, behaviour: this.faults.get(`${cluster}:${member}`) },
+      { networkId: GEO_NETWORK_ID, cluster, member, remoteTimeoutMs: this.opts.remoteTimeoutMs ?? 1_000, ...(this.opts.leadRounds !== undefined ? { leadRounds: this.opts.leadRounds } : {}), behaviour: this.faults.get(`${cluster}:${member}`) },
       {
         clusters: this.clusters,
         order: fed,
@@ -280,37 +300,42 @@ export class GeoSimulation {
         remoteTimeout: () => r.remoteTimeout(),
         currentLeader: () => r.leader,
         count: (name) => (this.counters[name] = (this.counters[name] ?? 0) + 1),
+        scheduleExecution: () => {
+          if (slot!.executing) return;
+          slot!.executing = true;
+          this.onCpu(cluster, instance, 0, (s) => {
+            s.executing = false;
+            s.order?.run();
+          });
+        },
       },
     );
     return slot;
   }
 
+  /** Inside the replica's commit (already an event of its CPU): the global execution it triggers is charged there. */
   private onCommitted(cluster: number, instance: number, blocks: readonly CommittedSummary[]): void {
     const slot = this.slot(cluster, instance);
-    const order = slot.order;
-    const before = order?.txs ?? 0;
     slot.geo?.onLocalCommit(blocks);
-    this.countWindow(cluster, instance, before, order);
+    this.account(slot, cluster, instance);
   }
 
-  private countWindow(cluster: number, instance: number, before: number, order: GlobalOrder | null): void {
-    if (order === null || cluster !== 0 || !this.sim.isReference(0, instance)) return;
-    const now = this.sim.scheduler.now();
-    if (now >= this.sim.warmupMs && now < this.sim.warmupMs + this.sim.windowMs) this.windowTxs += order.txs - before;
-  }
+
 
   private send(from: { cluster: number; member: number }, to: { cluster: number; member: number }, bytes: Uint8Array): void {
-    const delay = this.opts.linkDelayMs?.(from, to, bytes.length) ?? (from.cluster === to.cluster ? 1 : 50);
+    const N = this.opts.validators;
+    const now = this.sim.scheduler.now();
+    const wan = this.opts.wan;
+    const delay = wan !== undefined ? nullMinus(wan.send(from.cluster * N + from.member, to.cluster * N + to.member, bytes.length, now, this.rng), now) : this.opts.linkDelayMs !== undefined ? this.opts.linkDelayMs(from, to, bytes.length) : from.cluster === to.cluster ? 1 : 50;
     if (delay === null) return;
     this.sim.scheduler.setTimeout(() => {
       const s = this.sim.shards[to.cluster]!;
       s.replicas.forEach((r, i) => {
         if (!r.up || r.validatorOf(i) !== to.member) return;
-        const slot = this.slot(to.cluster, i);
-        const before = slot.order?.txs ?? 0;
-        const reply = slot.geo?.onMessage(bytes) ?? null;
-        this.countWindow(to.cluster, i, before, slot.order);
-        if (reply !== null) this.send(to, from, reply);
+        this.onCpu(to.cluster, i, bytes.length, (slot) => {
+          const reply = slot.geo?.onMessage(bytes) ?? null;
+          if (reply !== null) this.send(to, from, reply);
+        });
       });
     }, delay);
   }
@@ -318,13 +343,42 @@ export class GeoSimulation {
   private tick(): void {
     this.sim.shards.forEach((s, c) =>
       s.replicas.forEach((r, i) => {
-        if (!r.up) return;
-        const slot = this.slot(c, i);
-        const before = slot.order?.txs ?? 0;
-        slot.geo?.tick();
-        this.countWindow(c, i, before, slot.order);
+        if (r.up) this.onCpu(c, i, 0, (slot) => slot.geo?.tick(), false);
       }),
     );
+  }
+
+  /**
+   * Runs `f` on the replica's geo layer as one event of its virtual CPU (with a cost model): charged per message and
+   * byte, two aggregate verifications per share checked (its commit proof's two QCs) and one execution per tx the
+   * global order ran — every replica executes every cluster's txs, as every replica of a flat cluster executes all.
+   */
+  private onCpu(cluster: number, instance: number, bytes: number, f: (slot: Slot) => void, essential = true): void {
+    const cpu = this.sim.shards[cluster]!.cpus?.[instance];
+    const run = (): void => {
+      const slot = this.slot(cluster, instance);
+      const verified = this.counters["share_verified"] ?? 0;
+      f(slot);
+      this.account(slot, cluster, instance, ((this.counters["share_verified"] ?? 0) - verified) * 2 * (this.sim.cpu?.model.aggregateVerifyUs ?? 0));
+    };
+    if (cpu === undefined) run();
+    else cpu.run(run, bytes === 0 ? 0 : cpu.messageCost(bytes), essential);
+  }
+
+  /**
+   * The txs the replica's global order executed since last accounted: counted for the window (the reference replica)
+   * and charged to the event being handled, with `extraUs` more. A watermark, so nested events never count twice.
+   */
+  private account(slot: Slot, cluster: number, instance: number, extraUs = 0): void {
+    const order = slot.order;
+    const c = this.sim.cpu;
+    if (order === null) return;
+    const done = order.txs - slot.accounted;
+    slot.accounted = order.txs;
+    if (c !== null) c.charge(done * c.model.txExecuteUs + extraUs);
+    if (cluster !== 0 || !this.sim.isReference(0, instance)) return;
+    const now = this.sim.scheduler.now();
+    if (now >= this.sim.warmupMs && now < this.sim.warmupMs + this.sim.windowMs) this.windowTxs += done;
   }
 
   /** Once every cluster's run ended: every honest replica that is up executed every round all clusters committed. */
@@ -359,6 +413,10 @@ export class GeoSimulation {
     const what = (r: RoundRecord): string => `${r.blocks.map((b) => `${b.cluster}@${b.height}:${toHex(b.hash).slice(0, 8)}`).join(" ")} root ${toHex(r.stateRoot).slice(0, 12)}`;
     this.violations.push({ kind: "safety", message: `globalOrder: round ${rec.round} at cluster ${cluster} instance ${instance} is [${what(rec)}], first reported as [${what(first)}]`, instances: [instance] });
   }
+}
+
+function nullMinus(at: number | null, now: number): number | null {
+  return at === null ? null : at - now;
 }
 
 /** Cluster c's chain id in geo runs (its shard's). */

@@ -6,6 +6,11 @@ import { describePlan } from "./scenario.js";
 import type { Violation } from "./checkers.js";
 import { runGeoSimulation } from "./geoSimulation.js";
 import type { GeoFault, GeoSimOptions } from "./geoSimulation.js";
+import { CALIBRATED_COSTS } from "./costModel.js";
+import type { CostModel } from "./costModel.js";
+import { measureFlatWan } from "./shardSweep.js";
+import { DEFAULT_WAN, WanModel, wanSpec } from "./wan.js";
+import type { WanConfig } from "./wan.js";
 
 export interface GeoSweepOptions extends Omit<GeoSimOptions, "seed"> {
   readonly seeds: number;
@@ -66,4 +71,66 @@ export function runGeoSweep(opts: GeoSweepOptions): GeoSweepSummary {
   }
   s.wallMs = clock() - t0;
   return s;
+}
+
+export interface GeoCurveOptions {
+  /** Cluster counts to measure (e.g. 2, 4, 8). */
+  readonly clusters: readonly number[];
+  /** Validators per cluster. */
+  readonly validators: number;
+  /** The WAN: one region per cluster (its `regions` is set to the cluster count); default DEFAULT_WAN. */
+  readonly wan?: Partial<WanConfig>;
+  readonly seed?: number;
+  readonly costs?: CostModel;
+  readonly warmupMs?: number;
+  readonly windowMs?: number;
+  readonly onRow?: (row: GeoCurveRow) => void;
+}
+
+export interface GeoCurveRow {
+  readonly clusters: number;
+  /** Txs executed in the global order per virtual second, at cluster 0's reference replica, over the window. */
+  readonly geoTxPerSec: number;
+  /** One flat cluster of clusters × validators over the same links (same regions, latencies, bandwidth). */
+  readonly flatTxPerSec: number;
+  readonly ratio: number;
+  readonly violations: number;
+  readonly wallMs: number;
+}
+
+/**
+ * The geo-vs-flat curve (issue 15's throughput target): for each Z, Z clusters of N validators, each cluster in its
+ * own region of the WAN, with a saturating client per cluster and the CPU-cost model, against one flat cluster of
+ * Z·N validators on the very same geography (`measureFlatWan`, same regions, latency matrix seed and bandwidth).
+ */
+export function runGeoCurve(o: GeoCurveOptions, clock: () => number = () => 0): GeoCurveRow[] {
+  const rows: GeoCurveRow[] = [];
+  for (const z of o.clusters) {
+    const t0 = clock();
+    const config: WanConfig = { ...DEFAULT_WAN, ...o.wan, regions: z };
+    const nodes = z * o.validators;
+    const warmupMs = o.warmupMs ?? 3_000;
+    const windowMs = o.windowMs ?? 6_000;
+    const geo = runGeoSimulation({
+      clusters: z,
+      validators: o.validators,
+      seed: o.seed ?? 1,
+      kinds: ["happy"],
+      views: 1,
+      costs: o.costs ?? CALIBRATED_COSTS,
+      load: "saturate",
+      warmupMs,
+      windowMs,
+      wan: new WanModel(wanSpec(config, nodes)),
+      // Over the WAN a round's blocks arrive hundreds of ms apart, more under load: a LAN-sized remote timeout would
+      // ask healthy clusters for view changes.
+      remoteTimeoutMs: 2_000,
+      settleMs: 0,
+    });
+    const flat = measureFlatWan({ validators: nodes, wan: config, seed: o.seed ?? 1, ...(o.costs !== undefined ? { costs: o.costs } : {}), warmupMs, windowMs });
+    const row: GeoCurveRow = { clusters: z, geoTxPerSec: geo.globalTxPerSec, flatTxPerSec: flat.txPerSec, ratio: flat.txPerSec > 0 ? geo.globalTxPerSec / flat.txPerSec : Infinity, violations: geo.violations.length + flat.violations, wallMs: clock() - t0 };
+    rows.push(row);
+    o.onRow?.(row);
+  }
+  return rows;
 }

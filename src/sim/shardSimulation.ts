@@ -59,6 +59,8 @@ export interface ShardHooks {
   application?(shard: number, store: ChainStore, chainId: Uint8Array): BuiltApplication;
   /** Shard `shard`'s genesis block (default: empty, time 0): mints go here. */
   genesis?(shard: number): Block;
+  /** Geo runs: whether an instance of a shard (cluster) holds its proposal of the block at `height`. */
+  proposeHold?(shard: number, instance: number, height: number): boolean;
   /** Every commit of every instance of every shard (after the shard's own recorder); may call `sim.relay`. */
   onCommitted?(sim: ShardSimulation, shard: number, instance: number, blocks: readonly CommittedSummary[]): void;
   /** The client's tx number `seq` for `shard` (default: a KV put with a distinct nonce over a few keys). */
@@ -197,6 +199,7 @@ export class ShardSimulation {
             return built.app;
           },
           onCommitted: (instance, blocks) => this.onCommitted(k, instance, blocks),
+          ...(hooks.proposeHold !== undefined ? { proposeHold: (instance: number, height: number) => hooks.proposeHold!(k, instance, height) } : {}),
           ...(opts.wan === undefined ? {} : { wan: { model: opts.wan, offset: k * opts.validators } }),
           ...(opts.blockMaxTxs === undefined ? {} : { blockMaxTxs: opts.blockMaxTxs }),
         }),

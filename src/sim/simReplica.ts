@@ -99,6 +99,8 @@ export interface SimReplicaDeps {
   readonly epochs?: { readonly crypto: (set: EpochSet) => { readonly certificates: CertificateAggregator & CertificateVerifier; readonly signer: ConsensusSigner }; readonly selfKey: Uint8Array };
   /** Also told of every commit of this instance (after the recorder): multi-chain runs feed para nodes from it. */
   readonly onCommitted?: (instance: number, blocks: readonly CommittedSummary[]) => void;
+  /** Geo runs: whether this instance holds its proposal of the block at `height` (ConsensusStackModules.proposeHold). */
+  readonly proposeHold?: (instance: number, height: number) => boolean;
 }
 
 export class SimReplica {
@@ -219,6 +221,7 @@ export class SimReplica {
           d.onCommitted?.(d.instance, blocks);
         },
         onFatal: (e) => this.onFatal(e),
+        ...(d.proposeHold !== undefined ? { proposeHold: (h: number) => d.proposeHold!(d.instance, h) } : {}),
         application: d.application === undefined ? undefined : (s) => d.application!(s, d.instance),
         selfKey: d.epochs?.selfKey,
         epochCrypto:

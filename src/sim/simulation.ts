@@ -92,6 +92,8 @@ export interface SimOptions {
   readonly genesis?: Block;
   /** Multi-chain runs: told of every commit of every instance. */
   readonly onCommitted?: (instance: number, blocks: readonly CommittedSummary[]) => void;
+  /** Geo runs: whether an instance holds its proposal of the block at `height`. */
+  readonly proposeHold?: (instance: number, height: number) => boolean;
   /** Multi-chain runs: the virtual clock shared with the other chains (default: a clock of this run's own). */
   readonly scheduler?: ManualScheduler;
   /** The chain's id (default SIM_CHAIN_ID): shards each have their own. */
@@ -249,6 +251,7 @@ export class Simulation {
           blockMaxTxs: opts.blockMaxTxs,
           application,
           onCommitted: opts.onCommitted,
+          proposeHold: opts.proposeHold,
         }),
     );
     this.honest = validatorOf.map((_, i) => i).filter((i) => !plan.byzantine.has(validatorOf[i]!));

@@ -103,7 +103,8 @@ export class ModularApplication implements Application {
   private ctx: Context | null = null;
   private writer: StateWriter | null = null;
   private sealer: RootSealer | null = null;
-  private readonly orderOnly: boolean;
+  /** See ModularApplicationOptions.orderOnly. */
+  readonly orderOnly: boolean;
 
   constructor(opts: ModularApplicationOptions, modules: ModularApplicationModules) {
     this.orderOnly = opts.orderOnly === true;

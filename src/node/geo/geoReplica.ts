@@ -12,8 +12,8 @@
  * remote view change below.
  *
  * Remote view change. A replica whose global execution waits for cluster i's block at round ρ (every earlier block
- * is there) for `remoteTimeoutMs` sends every member of i a signed request (i, ρ, attempt 1), and one more, with the
- * attempt raised, per further timeout. A member of i accepts a request only with f_j + 1 valid ones from one cluster j
+ * is there, and its own cluster's block of ρ too) for `remoteTimeoutMs` sends every member of i a signed request
+ * (i, ρ, attempt 1), and one more, with the attempt raised, per further timeout. A member of i accepts a request only with f_j + 1 valid ones from one cluster j
  * for the same (ρ, attempt) — at least one of them honest, so a faulty minority of j cannot trigger anything — and at
  * most once per key. On acceptance:
  *   - if i has not committed ρ itself, the cluster is behind: its replicas time out their current leader (the
@@ -64,7 +64,11 @@ export interface GeoReplicaOptions {
    */
   readonly pullGap?: number;
   readonly behaviour?: GeoBehaviour;
+  /** Rounds a cluster may run ahead of the global order before its leaders hold proposals (default 32). */
+  readonly leadRounds?: number;
 }
+
+export const DEFAULT_LEAD_ROUNDS = 32;
 
 export interface GeoReplicaModules {
   readonly clusters: readonly GeoCluster[];
@@ -79,9 +83,18 @@ export interface GeoReplicaModules {
   remoteTimeout(): void;
   /** The leader of the local consensus's current view. */
   currentLeader(): number;
+  /**
+   * Executes the global order later, as its own unit of work (the node: the next turn of the event loop; the
+   * simulator: an event of the replica's virtual CPU), so that consensus messages already waiting are not held up
+   * behind the execution of a whole round. Absent: at once, inside the call that made blocks ready.
+   */
+  scheduleExecution?(): void;
   /** Counts an event (metrics): "share_sent", "share_new", "share_refused", "rvc_sent", "rvc_accepted", … */
   count?(name: string): void;
 }
+
+/** Own heights below the head shared again when a replica's geo layer starts (see the constructor). */
+const RESHARE_ON_START = 8;
 
 /** Highest attempt a request may carry (bounds the keys a member keeps). */
 const MAX_ATTEMPT = 1_024;
@@ -115,15 +128,18 @@ export class GeoReplica {
     this.n = m.clusters[o.cluster]!.size;
     this.seen = m.clusters.map(() => 0);
     this.pulledAt = m.clusters.map(() => -Infinity);
-    // Own committed blocks already in the store (a restart): into the global order, nothing to share again.
+    // Own committed blocks already in the store (a restart): into the global order. The last few are shared again
+    // where this replica is their sharer: it may have crashed between committing one and sharing it (or, built
+    // during its first commit, never seen the commit as new).
     const head = m.chain.head()?.height ?? 0;
     for (let h = 1; h <= head; h++) {
       const r = m.chain.committedAt(h);
       if (r === undefined) break;
       m.order.offer(o.cluster, h, r.hash, r.block);
     }
-    this.considered = head;
+    this.considered = Math.max(0, head - RESHARE_ON_START);
     m.order.run();
+    this.collectDuties();
   }
 
   /**
@@ -134,10 +150,26 @@ export class GeoReplica {
     return this.longestWait;
   }
 
+  /**
+   * Whether this replica, as leader, should hold its proposal of own height `height`: the cluster is more than
+   * `leadRounds` rounds ahead of the global order executed here (other clusters or execution are slower). A local
+   * liveness policy only (the shell proposes anyway after a bounded hold): it keeps a fast cluster from piling up
+   * rounds nobody can execute yet.
+   */
+  hold(height: number): boolean {
+    return height > this.m.order.completedRound + (this.o.leadRounds ?? DEFAULT_LEAD_ROUNDS);
+  }
+
   /** Own blocks newly committed (ascending): into the global order, and shared where this replica is the sharer. */
   onLocalCommit(blocks: readonly { readonly block: Block; readonly hash: Hash }[]): void {
     for (const b of blocks) this.m.order.offer(this.o.cluster, b.block.header.height, b.hash, b.block);
-    this.m.order.run();
+    this.execute();
+    this.collectDuties();
+    this.shareDuties();
+  }
+
+  /** Own heights committed since last looked at whose sharer this replica is. */
+  private collectDuties(): void {
     const head = this.m.chain.head()?.height ?? 0;
     const now = this.m.scheduler.now();
     for (let h = this.considered + 1; h <= head; h++) {
@@ -145,7 +177,6 @@ export class GeoReplica {
       if (proposer !== undefined && this.sharerOf(proposer, now) === this.o.member) this.duties.push(h);
     }
     this.considered = Math.max(this.considered, head);
-    this.shareDuties();
   }
 
   /** Geo message bytes from anyone. Returns the reply to send back (a pull's answer), or null. */
@@ -177,7 +208,9 @@ export class GeoReplica {
     const now = this.m.scheduler.now();
     this.shareDuties();
     const next = this.m.order.next;
-    if (next.cluster !== this.o.cluster) {
+    // Waiting for cluster i's block of round r counts only once this cluster's own block of r is here: "while others
+    // have" — before that everyone is still producing the round (a network starting, a slower moment everywhere).
+    if (next.cluster !== this.o.cluster && this.m.order.has(this.o.cluster, next.round)) {
       if (next.round !== this.blocked.round || next.cluster !== this.blocked.cluster) this.blocked = { round: next.round, cluster: next.cluster, since: now, attempt: 0 };
       if (now - this.blocked.since > this.longestWait.ms) this.longestWait = { ms: now - this.blocked.since, round: next.round, cluster: next.cluster };
       const attempt = Math.min(MAX_ATTEMPT, Math.floor((now - this.blocked.since) / this.o.remoteTimeoutMs));
@@ -266,6 +299,7 @@ export class GeoReplica {
     for (let h = first; h <= last && !fresh; h++) fresh = !this.m.order.has(c, h);
     if (!fresh) return;
     let blocks;
+    this.count("share_verified");
     try {
       blocks = verifyShare(s, cluster.share);
     } catch (e) {
@@ -280,7 +314,7 @@ export class GeoReplica {
     this.seen[c] = Math.max(this.seen[c]!, last);
     if (!added) return;
     this.count("share_new");
-    this.m.order.run();
+    this.execute();
     if (s.hop === 0 && this.o.behaviour !== "silent") {
       const bytes = encodeGeoMessage({ kind: "share", share: { ...s, hop: 1 } });
       for (let k = 0; k < this.n; k++) if (k !== this.o.member) this.m.send(this.o.cluster, k, bytes);
@@ -352,6 +386,12 @@ export class GeoReplica {
     const bytes = encodeGeoMessage({ kind: "share", share });
     for (let k = 0; k < this.m.clusters[requester]!.size; k++) this.m.send(requester, k, bytes);
     this.count("reshare_sent");
+  }
+
+  /** Runs the global order now, or asks the host to soon (`scheduleExecution`). */
+  private execute(): void {
+    if (this.m.scheduleExecution !== undefined) this.m.scheduleExecution();
+    else this.m.order.run();
   }
 
   private timeOutLeader(now: number): void {

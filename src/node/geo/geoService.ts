@@ -145,6 +145,11 @@ export class GeoService {
     this.guard(() => this.replica.onLocalCommit(blocks));
   }
 
+  /** Whether a leader should hold its proposal of own height `height` (GeoReplica.hold). */
+  hold(height: number): boolean {
+    return !this.stopped && this.replica.hold(height);
+  }
+
   /** `POST /v1/geo`: a geo message from anyone; the reply (a pull's answer) or null. Bad input is counted, not thrown. */
   receive(bytes: Uint8Array): Uint8Array | null {
     return this.guard(() => this.replica.onMessage(bytes)) ?? null;
