@@ -279,6 +279,9 @@ export class StickyElection implements LeaderElection {
   }
 }
 
+/** Below this score a validator leads only when nobody reputable is active (see `ScoreElection`). */
+export const REPUTABLE_SCORE = 95;
+
 /** What one committed block leaves for `ScoreElection`: everyone's score after it, who took part, who failed. */
 interface ScoredEvidence {
   readonly view: number;
@@ -293,8 +296,10 @@ interface ScoredEvidence {
  * the anchor and window of `ReputationElection` (the `windowBlocks` committed blocks up to the last of view
  * <= v - lag), each validator's weight is
  *   0 if it neither proposed nor signed in the window (crashed or cut off: it leads no view once the window passed),
- *   1 if it led a view skipped in the window (a failed proposer: ~0 next to the others),
- *   1 + s² otherwise, s its score 0..100 after the anchor block (consensus/reputation.ts),
+ *   1 if it led a view skipped in the window, or its score s (0..100 after the anchor block, consensus/reputation.ts)
+ *     is below REPUTABLE_SCORE (a failed proposer stays there for a while: one skipped view costs 20 points, more
+ *     when it keeps failing, and correct voting wins back half a point a block) — ~0 next to the others,
+ *   1 + s² otherwise (8 101..10 001),
  * and the leader is drawn by a hash of v over the weights. With no anchor, a stale one (commits stopped for
  * `windowBlocks` views) or every weight 0 it is round robin, `v mod n`: ReputationElection's anti-stall fallback.
  *
@@ -359,7 +364,7 @@ export class ScoreElection implements LeaderElection {
       const milli = this.history.at(key).milli;
       for (let v = 0; v < this.n; v++) {
         const s = Math.floor(milli[v]! / 1000);
-        weights[v] = active[v] === 0 ? 0 : failed[v] === 1 ? 1 : 1 + s * s;
+        weights[v] = active[v] === 0 ? 0 : failed[v] === 1 || s < REPUTABLE_SCORE ? 1 : 1 + s * s;
       }
     }
     this.cacheKey = key;

@@ -13,8 +13,10 @@
  * - a validator not among the block's parent signers loses `missMilli` × its run of consecutive misses, at most
  *   `missCapMilli` (1, 2, 3 … 10 points): one late vote costs little, a validator that stopped voting is at 0 within
  *   about 15 blocks. A QC holds only 2f + 1 of n votes, so honest validators miss some blocks by construction;
- * - the leader of each skipped view loses `skippedLeaderMilli` (at most `maxSkippedViews` views per block are charged:
- *   a long stall is everyone's problem and the rotation spreads it anyway);
+ * - the leader of each skipped view loses `skippedLeaderMilli` × its run of failed views since its last committed
+ *   proposal, at most `skippedCapMilli` (20, 40, 50 … points): an unlucky view costs 20, a leader that keeps failing
+ *   is at 0 after three. At most `maxSkippedViews` views per block are charged: a long stall is everyone's problem
+ *   and the rotation spreads it anyway;
  * - a signer gains `voteRecoverMilli` (0.5), the proposer `proposeRecoverMilli` (0.5) more: slow recovery, but more
  *   than the structural misses cost (n = 7, all live: 5 × 0.5 + 0.5 gained against 2 × 1 lost per block);
  * - provable misbehaviour (equivocation, a vote against the 2f + 1) costs `misbehaviourMilli`;
@@ -27,6 +29,7 @@ export interface ReputationRules {
   readonly missMilli: number;
   readonly missCapMilli: number;
   readonly skippedLeaderMilli: number;
+  readonly skippedCapMilli: number;
   readonly maxSkippedViews: number;
   readonly voteRecoverMilli: number;
   readonly proposeRecoverMilli: number;
@@ -38,7 +41,8 @@ export const MAX_SCORE_MILLI = 100_000;
 export const DEFAULT_REPUTATION_RULES: ReputationRules = {
   missMilli: 1_000,
   missCapMilli: 10_000,
-  skippedLeaderMilli: 15_000,
+  skippedLeaderMilli: 20_000,
+  skippedCapMilli: 50_000,
   maxSkippedViews: 64,
   voteRecoverMilli: 500,
   proposeRecoverMilli: 500,
@@ -61,11 +65,14 @@ export interface ReputationSnapshot {
   readonly lastView: number;
   readonly milli: readonly number[];
   readonly streak: readonly number[];
+  readonly failStreak: readonly number[];
 }
 
 export class ReputationTracker {
   private milliScores: Int32Array;
   private streak: Int32Array;
+  /** Views each validator led and failed since its last committed proposal. */
+  private failStreak: Int32Array;
   private lastHeight = -1;
   private lastView = -1;
 
@@ -78,6 +85,7 @@ export class ReputationTracker {
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`validator count must be a positive integer, got ${n}`);
     this.milliScores = new Int32Array(n).fill(MAX_SCORE_MILLI);
     this.streak = new Int32Array(n);
+    this.failStreak = new Int32Array(n);
   }
 
   get height(): number {
@@ -102,7 +110,9 @@ export class ReputationTracker {
         for (let w = prevView + 1; w <= last; w++) {
           const l = this.leaderOf(w);
           charged.push(l);
-          this.add(l, -r.skippedLeaderMilli);
+          if (l < 0 || l >= this.n) continue;
+          this.failStreak[l] = Math.min(this.failStreak[l]! + 1, 1_000_000);
+          this.add(l, -Math.min(r.skippedCapMilli, r.skippedLeaderMilli * this.failStreak[l]!));
         }
       }
       if (b.signers !== null) {
@@ -119,6 +129,7 @@ export class ReputationTracker {
         }
       }
       this.add(b.proposer, r.proposeRecoverMilli);
+      if (b.proposer >= 0 && b.proposer < this.n) this.failStreak[b.proposer] = 0;
     }
     return charged;
   }
@@ -146,14 +157,15 @@ export class ReputationTracker {
   }
 
   snapshot(): ReputationSnapshot {
-    return { lastHeight: this.lastHeight, lastView: this.lastView, milli: Array.from(this.milliScores), streak: Array.from(this.streak) };
+    return { lastHeight: this.lastHeight, lastView: this.lastView, milli: Array.from(this.milliScores), streak: Array.from(this.streak), failStreak: Array.from(this.failStreak) };
   }
 
   restore(s: ReputationSnapshot): void {
-    if (s.milli.length !== this.n || s.streak.length !== this.n) throw new RangeError(`reputation snapshot is for ${s.milli.length} validators, not ${this.n}`);
+    if (s.milli.length !== this.n || s.streak.length !== this.n || s.failStreak.length !== this.n) throw new RangeError(`reputation snapshot is for ${s.milli.length} validators, not ${this.n}`);
     for (const m of s.milli) if (!Number.isInteger(m) || m < 0 || m > MAX_SCORE_MILLI) throw new RangeError(`reputation snapshot score out of range: ${m}`);
     this.milliScores = Int32Array.from(s.milli);
     this.streak = Int32Array.from(s.streak);
+    this.failStreak = Int32Array.from(s.failStreak);
     this.lastHeight = s.lastHeight;
     this.lastView = s.lastView;
   }
