@@ -396,9 +396,12 @@ export class TrackedElection implements LeaderElection {
   }
 
   observe(blocks: readonly CommittedBlock[]): void {
-    // The tracker first: the skipped views of these blocks were led by the election before it saw them.
-    this.tracker.observe(blocks.map((b) => scoredBlock(b, this.n, this.signersOf)));
-    this.inner.observe?.(blocks);
+    // One block at a time, the tracker first: a block's skipped views were led by the election as it stood before
+    // the block (what it answers for them depends only on earlier blocks), however the blocks arrive in chunks.
+    for (const b of blocks) {
+      this.tracker.observe([scoredBlock(b, this.n, this.signersOf)]);
+      this.inner.observe?.([b]);
+    }
   }
 
   scores(): readonly number[] {
