@@ -187,10 +187,41 @@ function participants(b: ScoredBlock, n: number): Uint8Array {
   return active;
 }
 
-/** What the tracker and the elections read of a committed block: its header only. */
+/** What the elections read of a committed block: its header only. */
 export function scoredBlock(b: CommittedBlock, n: number, signersOf: SignersOf): ScoredBlock {
   const h = b.block.header;
   return { height: h.height, view: h.view, proposer: h.proposer, signers: h.parentSigners.length === 0 ? null : signersOf(h.parentSigners, n) };
+}
+
+/**
+ * The validators a committed block's successful evidence txs prove misbehaving, given its certified result bitmap
+ * (the next header's `parentResults`): the evidence module's reading (chain/app/evidence/format.ts
+ * `provenMisbehaviour`), injected since consensus sits below the chain.
+ */
+export type MisbehaviourOf = (txs: readonly Uint8Array[], results: Uint8Array) => readonly number[];
+
+/**
+ * Committed blocks as the tracker takes them: the header's facts, plus the misbehaviour its parent's evidence txs
+ * proved — known only now, from this header's `parentResults`. The parent must have been read just before (heights
+ * consecutive): the first block an election sees (after its epoch's root) carries none, on every replica alike.
+ */
+class TrackerFeed {
+  private prev: CommittedBlock | null = null;
+
+  constructor(
+    private readonly n: number,
+    private readonly signersOf: SignersOf,
+    private readonly misbehaviourOf: MisbehaviourOf | undefined,
+  ) {}
+
+  read(b: CommittedBlock): ScoredBlock {
+    const s = scoredBlock(b, this.n, this.signersOf);
+    const prev = this.prev;
+    this.prev = b;
+    if (this.misbehaviourOf === undefined || prev === null || prev.block.header.height !== s.height - 1) return s;
+    const proven = this.misbehaviourOf(prev.block.txs, b.block.header.parentResults);
+    return proven.length === 0 ? s : { ...s, misbehaved: proven };
+  }
 }
 
 /** The indices of an encoded signer set of `n` validators (null when it cannot be read). */
@@ -309,6 +340,7 @@ interface ScoredEvidence {
 export class ScoreElection implements LeaderElection {
   readonly historyBlocks = Number.MAX_SAFE_INTEGER;
   private readonly tracker: ReputationTracker;
+  private readonly feed: TrackerFeed;
   private readonly history: ViewHistory<ScoredEvidence>;
   private cacheKey = -2;
   private cacheWeights: Int32Array = new Int32Array(0);
@@ -316,18 +348,20 @@ export class ScoreElection implements LeaderElection {
   constructor(
     private readonly n: number,
     private readonly o: ReputationOptions,
-    private readonly signersOf: SignersOf,
+    signersOf: SignersOf,
+    misbehaviourOf?: MisbehaviourOf,
   ) {
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`validator count must be a positive integer, got ${n}`);
     if (!(o.windowBlocks >= 1) || !(o.lagViews >= 1)) throw new RangeError(`reputation window and lag must be >= 1, got ${JSON.stringify(o)}`);
     this.tracker = new ReputationTracker(n, undefined, (view) => this.leader(view));
+    this.feed = new TrackerFeed(n, signersOf, misbehaviourOf);
     this.history = new ViewHistory(o.windowBlocks + o.lagViews + 1);
   }
 
   observe(blocks: readonly CommittedBlock[]): void {
     for (const b of blocks) {
-      const s = scoredBlock(b, this.n, this.signersOf);
-      if (s.height <= this.tracker.height) continue;
+      if (b.block.header.height <= this.tracker.height) continue;
+      const s = this.feed.read(b);
       // One block at a time: the leaders of its skipped views are decided by the blocks before it.
       const charged = this.tracker.observe([s]);
       if (s.height === 0) continue;
@@ -381,14 +415,17 @@ export class ScoreElection implements LeaderElection {
 export class TrackedElection implements LeaderElection {
   readonly historyBlocks: number;
   private readonly tracker: ReputationTracker;
+  private readonly feed: TrackerFeed;
 
   constructor(
     private readonly inner: LeaderElection,
-    private readonly n: number,
-    private readonly signersOf: SignersOf,
+    n: number,
+    signersOf: SignersOf,
+    misbehaviourOf?: MisbehaviourOf,
   ) {
     this.historyBlocks = inner.historyBlocks;
     this.tracker = new ReputationTracker(n, undefined, (view) => inner.leader(view));
+    this.feed = new TrackerFeed(n, signersOf, misbehaviourOf);
   }
 
   leader(view: number): number {
@@ -399,7 +436,7 @@ export class TrackedElection implements LeaderElection {
     // One block at a time, the tracker first: a block's skipped views were led by the election as it stood before
     // the block (what it answers for them depends only on earlier blocks), however the blocks arrive in chunks.
     for (const b of blocks) {
-      this.tracker.observe([scoredBlock(b, this.n, this.signersOf)]);
+      if (b.block.header.height > this.tracker.height) this.tracker.observe([this.feed.read(b)]);
       this.inner.observe?.([b]);
     }
   }
@@ -422,19 +459,19 @@ export interface LeaderConfig {
   readonly leaderWeights?: readonly number[];
 }
 
-/** The election of a set of `n` under `config`, scores included. */
-export function buildLeaderElection(config: LeaderConfig, n: number, signersOf: SignersOf): LeaderElection {
+/** The election of a set of `n` under `config`, scores included (misbehaviour read from evidence txs when given). */
+export function buildLeaderElection(config: LeaderConfig, n: number, signersOf: SignersOf, misbehaviourOf?: MisbehaviourOf): LeaderElection {
   const mode = config.leaderMode ?? "skip-inactive";
   switch (mode) {
     case "reputation":
-      return new ScoreElection(n, DEFAULT_REPUTATION, signersOf);
+      return new ScoreElection(n, DEFAULT_REPUTATION, signersOf, misbehaviourOf);
     case "round-robin":
-      return new TrackedElection(new RoundRobinElection(n), n, signersOf);
+      return new TrackedElection(new RoundRobinElection(n), n, signersOf, misbehaviourOf);
     case "sticky":
-      return new TrackedElection(new StickyElection(n), n, signersOf);
+      return new TrackedElection(new StickyElection(n), n, signersOf, misbehaviourOf);
     case "weighted":
-      return new TrackedElection(new WeightedElection(n, config.leaderWeights), n, signersOf);
+      return new TrackedElection(new WeightedElection(n, config.leaderWeights), n, signersOf, misbehaviourOf);
     case "skip-inactive":
-      return new TrackedElection(new ReputationElection(n, DEFAULT_REPUTATION, (bits) => signersOf(bits, n)), n, signersOf);
+      return new TrackedElection(new ReputationElection(n, DEFAULT_REPUTATION, (bits) => signersOf(bits, n)), n, signersOf, misbehaviourOf);
   }
 }

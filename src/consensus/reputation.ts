@@ -19,7 +19,9 @@
  *   and the rotation spreads it anyway;
  * - a signer gains `voteRecoverMilli` (0.5), the proposer `proposeRecoverMilli` (0.5) more: slow recovery, but more
  *   than the structural misses cost (n = 7, all live: 5 × 0.5 + 0.5 gained against 2 × 1 lost per block);
- * - provable misbehaviour (equivocation, a vote against the 2f + 1) costs `misbehaviourMilli`;
+ * - provable misbehaviour costs `misbehaviourMilli`: each successful evidence tx of the evidence module
+ *   (chain/app/evidence/: two signed proposals or votes of one view), counted in the block after it, whose
+ *   `parentResults` certify that it succeeded;
  * - scores are capped to 0..100 000 after each step; everyone starts at 100 000.
  *
  * A block whose parent signers are empty (the child of the genesis or of an epoch's root) or unreadable counts no votes.
@@ -56,6 +58,8 @@ export interface ScoredBlock {
   readonly proposer: number;
   /** Indices of the parent QC's signers; null when the header records none (or they cannot be read). */
   readonly signers: readonly number[] | null;
+  /** Validators the parent block's successful evidence txs proved misbehaving (one entry per tx; default none). */
+  readonly misbehaved?: readonly number[];
 }
 
 /** The tracker's whole state: restore it to continue without replaying history. */
@@ -105,6 +109,7 @@ export class ReputationTracker {
       const prevView = this.lastView;
       this.lastView = b.view;
       if (b.height === 0) continue;
+      for (const v of b.misbehaved ?? []) this.misbehaved(v);
       if (prevView >= 0 && this.leaderOf !== null) {
         const last = Math.min(b.view - 1, prevView + r.maxSkippedViews);
         for (let w = prevView + 1; w <= last; w++) {

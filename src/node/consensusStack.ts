@@ -9,6 +9,8 @@
  * precheck, the transport and the scheduler.
  */
 import { KvApplication } from "../chain/app/kvApp.js";
+import { evidenceTxOf, provenMisbehaviour } from "../chain/app/evidence/format.js";
+import type { Evidence } from "../consensus/validation/equivocation.js";
 import { ModularApplication } from "../chain/app/modular.js";
 import { Executor, executionCheck } from "../chain/executor.js";
 import type { CommittedSummary } from "../chain/executor.js";
@@ -129,13 +131,15 @@ export function buildConsensusStack(o: ConsensusStackOptions, m: ConsensusStackM
   const mempool = new Mempool(o.mempool ?? {}, { check: (tx) => app.check(tx), isCommitted: (id) => store.txLocation(id) !== undefined, now: () => m.scheduler.now() });
   const penalties = m.penalties ?? new PeerPenalties(DEFAULT_PENALTIES, () => m.scheduler.now());
   const elections = new Map<number, LeaderElection>();
+  const evidenceOnChain = app.moduleNames().includes("evidence");
   const build = (set: EpochSet, ports: EpochPorts): EpochInstance => {
     const n = set.members.length;
     // The genesis set's keys serve epoch 0 when this node holds its genesis index; anything else is built per epoch.
     const crypto: EpochCrypto = set.epoch === 0 && set.self === o.self ? m : epochCryptoOf(m, set);
     // The genesis's leader mode (consensus/leaderElection.ts), scores included; a test may pass round robin.
     const signerSets = bitmapSignerSets();
-    const leaders = set.epoch === 0 && m.leaders !== undefined ? m.leaders : buildLeaderElection(o.leaderConfig ?? {}, n, (bits, k) => signerSets.decode(bits, k));
+    const leaders =
+      set.epoch === 0 && m.leaders !== undefined ? m.leaders : buildLeaderElection(o.leaderConfig ?? {}, n, (bits, k) => signerSets.decode(bits, k), evidenceOnChain ? provenMisbehaviour : undefined);
     // The last two epochs' elections: the running one, and the next one while it starts.
     elections.set(set.epoch, leaders);
     for (const e of elections.keys()) if (e < set.epoch - 1) elections.delete(e);
@@ -167,6 +171,8 @@ export function buildConsensusStack(o: ConsensusStackOptions, m: ConsensusStackM
         metrics: m.metrics,
         epochs: ports.epochs,
         counters: ports.counters,
+        // Evidence txs name genesis indices: epoch 0 only (the evidence module refuses to run with set changes).
+        onEvidence: set.epoch === 0 && evidenceOnChain ? (e) => submitEvidence(mempool, e, m.logger) : undefined,
       },
     );
     return { shell, leaders, validator };
@@ -176,6 +182,14 @@ export function buildConsensusStack(o: ConsensusStackOptions, m: ConsensusStackM
     { store, transport: m.transport, penalties, reader, build, logger: m.logger, onEpoch: m.onEpoch },
   );
   return { shell, executor, mempool, app, penalties, genesisHash, scores: (epoch) => elections.get(epoch)?.scores?.() ?? null };
+}
+
+/** Evidence validation recorded, as a tx in this node's mempool (a duplicate or a full pool only logs). */
+function submitEvidence(mempool: Mempool, e: Evidence, logger: Logger): void {
+  const tx = evidenceTxOf(e);
+  if (tx === null) return;
+  const r = mempool.add(tx, "evidence");
+  logger.info("equivocation evidence submitted", { kind: e.kind, validator: e.validator, view: e.view, result: r.kind });
 }
 
 function epochCryptoOf(m: ConsensusStackModules, set: EpochSet): EpochCrypto {

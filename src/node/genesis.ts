@@ -73,7 +73,7 @@ export interface GenesisValidator {
 
 /** The application modules a chain can run (src/chain/app/modular.ts). */
 export type AppModuleName = ModuleName;
-export const APP_MODULE_NAMES: readonly AppModuleName[] = ["kv", "accounts", "paracross", "xshard", "validators"];
+export const APP_MODULE_NAMES: readonly AppModuleName[] = ["kv", "accounts", "paracross", "xshard", "validators", "evidence"];
 
 export interface GenesisApp {
   readonly name: "kv" | "quire";
@@ -258,6 +258,8 @@ export async function parseGenesis(text: string, file: string, backend: BlsBacke
     if (modules.includes("paracross") && !modules.includes("accounts")) r.fail("app.modules", "paracross needs accounts (escrows and withdrawal credits)");
     if (modules.includes("xshard") && !modules.includes("accounts")) r.fail("app.modules", "xshard needs accounts (cross-shard debits and credits)");
     // Other shards verify a shard's commits with the sets the network section lists: a shard's set cannot change.
+    // Evidence txs name genesis indices and are checked against the genesis keys (chain/app/evidence/module.ts).
+    if (modules.includes("evidence") && modules.includes("validators")) r.fail("app.modules", "evidence: proofs are checked against the genesis set, which the validators module changes");
     if (modules.includes("validators") && doc["network"] !== undefined) r.fail("app.modules", "validators: a shard's validator set is fixed by the network section (the other shards verify its commits with it)");
   } else if (a["modules"] !== undefined) r.fail("app.modules", 'only an app named "quire" lists modules');
   const app: GenesisApp = { name, bucketBits, modules };

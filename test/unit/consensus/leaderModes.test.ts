@@ -118,3 +118,25 @@ test("weighted: no history, shares follow the weights, another set size counts e
   assert.equal(seen.size, 5);
   assert.throws(() => new WeightedElection(2, [1, 0]), RangeError);
 });
+
+test("provable misbehaviour: a successful evidence tx costs its validator 60 points in the block after it (parentResults)", () => {
+  // A stand-in for the evidence module's reading: a tx [0x41, v] proves v unless the results mark every tx failed.
+  const misbehaviourOf = (txs: readonly Uint8Array[], results: Uint8Array): number[] => (results[0] === 0xff ? [] : txs.filter((t) => t[0] === 0x41).map((t) => t[1]!));
+  const withBody = (b: CommittedBlock, txs: Uint8Array[], parentResults: Uint8Array): CommittedBlock => ({ ...b, block: { ...b.block, txs, header: { ...b.block.header, parentResults } } });
+  const chain = (failed: boolean): CommittedBlock[] => [
+    withBody(block(1, 1, 0, []), [], new Uint8Array(0)),
+    withBody(block(2, 2, 1, [0, 1, 2, 3]), [Uint8Array.of(0x41, 3)], new Uint8Array(0)),
+    withBody(block(3, 3, 2, [0, 1, 2, 3]), [], failed ? Uint8Array.of(0xff) : Uint8Array.of(0)),
+  ];
+  for (const leaderMode of ["reputation", "skip-inactive"] as const) {
+    const e = buildLeaderElection({ leaderMode }, 4, decode, misbehaviourOf);
+    const c = chain(false);
+    e.observe?.(c.slice(0, 2));
+    assert.equal(e.scores?.()[3], 100, `${leaderMode}: not before its results are certified`);
+    e.observe?.(c.slice(2));
+    assert.equal(e.scores?.()[3], 40, `${leaderMode}: 100 - 60 + 0.5 for its vote`);
+    const f = buildLeaderElection({ leaderMode }, 4, decode, misbehaviourOf);
+    f.observe?.(chain(true));
+    assert.equal(f.scores?.()[3], 100, `${leaderMode}: a failed evidence tx proves nothing`);
+  }
+});
