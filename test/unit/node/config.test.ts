@@ -173,6 +173,12 @@ test("consensus.leaderMode and leaderWeights: absent keeps the document's bytes;
   assert.equal(await genesisField(withMode({ leaderWeights: [1, 1, 1, 1] })), "consensus.leaderWeights");
 });
 
+test("app.modules evidence: accepted, but not with validators (its proofs are checked against the genesis set)", async () => {
+  const g = await parseGenesis(JSON.stringify({ ...genesisDoc(), app: { name: "quire", bucketBits: 16, modules: ["kv", "evidence"] } }), "genesis.json", backend);
+  assert.deepEqual(g.app.modules, ["kv", "evidence"]);
+  assert.equal(await genesisField((d) => (d["app"] = { name: "quire", bucketBits: 16, modules: ["kv", "validators", "evidence"] })), "app.modules");
+});
+
 test("command-line overrides (--set field.path=value) apply before validation and are checked like the file", () => {
   const text = JSON.stringify(validConfig());
   const c = parseNodeConfig(applyConfigOverrides(text, FILE, ["rpc.port=27000", "log.level=debug", "mempool.maxTxs=5", "peers.1.host=10.0.0.2"]), FILE);
