@@ -19,6 +19,7 @@ import { encodeBitmapIndices } from "../../../../src/crypto/bitmap/index.js";
 import { proposalMessage, voteMessage } from "../../../../src/consensus/signing.js";
 import { encodeKvTx } from "../../../../src/chain/app/kvTx.js";
 import { utf8 } from "../../../../src/util/bytes.js";
+import { appBlocks } from "../support/fixtures.js";
 
 const CHAIN = utf8("quire-evidence-test");
 let bls: BlsBackend;
@@ -41,20 +42,7 @@ function proof(kind: EvidenceTx["kind"], v: number, view: number, a = "a", b = "
 function chain() {
   const state = new MapState();
   const built = buildApplication({ bucketBits: 4, modules: ["kv", "evidence"], chainId: CHAIN, validators: keys.map((k) => bls.publicKeyToBytes(bls.publicKeyOf(k), "compressed")) }, { committed: state, bls });
-  let height = 1;
-  return {
-    built,
-    block(txs: Uint8Array[]): string[] {
-      built.app.beginBlock(state, { height, txCount: txs.length, txs });
-      const out = txs.map((tx, i) => {
-        const r = built.app.deliver(tx, i);
-        return r.ok ? "ok" : r.code;
-      });
-      built.app.commit();
-      height++;
-      return out;
-    },
-  };
+  return { built, block: appBlocks(built.app, state).block };
 }
 
 test("a proposal and a vote equivocation are accepted once; duplicates (either order) and forgeries are refused", () => {
