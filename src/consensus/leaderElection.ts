@@ -21,12 +21,21 @@ export interface LeaderElection {
   scores?(): readonly number[];
 }
 
+function checkCount(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`validator count must be a positive integer, got ${n}`);
+}
+
+function checkWindow(n: number, o: ReputationOptions): void {
+  checkCount(n);
+  if (!(o.windowBlocks >= 1) || !(o.lagViews >= 1)) throw new RangeError(`reputation window and lag must be >= 1, got ${JSON.stringify(o)}`);
+}
+
 /** `leader(v) = v mod n` (DESIGN §3). */
 export class RoundRobinElection implements LeaderElection {
   readonly historyBlocks = 0;
 
   constructor(private readonly validatorCount: number) {
-    if (!Number.isInteger(validatorCount) || validatorCount < 1) throw new RangeError(`validatorCount must be a positive integer, got ${validatorCount}`);
+    checkCount(validatorCount);
   }
 
   leader(view: number): number {
@@ -86,8 +95,7 @@ export class ReputationElection implements LeaderElection {
     /** The indices of an encoded signer set (null when it cannot be read: the block then counts only its proposer). */
     private readonly signersOf: (signers: Uint8Array) => readonly number[] | null,
   ) {
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`validator count must be a positive integer, got ${n}`);
-    if (!(o.windowBlocks >= 1) || !(o.lagViews >= 1)) throw new RangeError(`reputation window and lag must be >= 1, got ${JSON.stringify(o)}`);
+    checkWindow(n, o);
     // The anchor of the current view lies at most lagViews blocks below the head (views rise by at least one a block).
     this.historyBlocks = o.windowBlocks + o.lagViews + 1;
     this.evidence = new ViewHistory(this.historyBlocks);
@@ -258,7 +266,7 @@ export class WeightedElection implements LeaderElection {
   private readonly weights: readonly number[];
 
   constructor(n: number, weights: readonly number[] | undefined) {
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`validator count must be a positive integer, got ${n}`);
+    checkCount(n);
     this.weights = weights !== undefined && weights.length === n ? [...weights] : new Array<number>(n).fill(1);
     for (const w of this.weights) if (!Number.isInteger(w) || w < 1) throw new RangeError(`leader weights must be positive integers, got ${w}`);
   }
@@ -287,7 +295,7 @@ export class StickyElection implements LeaderElection {
     private readonly n: number,
     private readonly lagViews: number = DEFAULT_REPUTATION.lagViews,
   ) {
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`validator count must be a positive integer, got ${n}`);
+    checkCount(n);
     this.historyBlocks = lagViews + 2;
     this.history = new ViewHistory(this.historyBlocks);
   }
@@ -351,8 +359,7 @@ export class ScoreElection implements LeaderElection {
     signersOf: SignersOf,
     misbehaviourOf?: MisbehaviourOf,
   ) {
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`validator count must be a positive integer, got ${n}`);
-    if (!(o.windowBlocks >= 1) || !(o.lagViews >= 1)) throw new RangeError(`reputation window and lag must be >= 1, got ${JSON.stringify(o)}`);
+    checkWindow(n, o);
     this.tracker = new ReputationTracker(n, undefined, (view) => this.leader(view));
     this.feed = new TrackerFeed(n, signersOf, misbehaviourOf);
     this.history = new ViewHistory(o.windowBlocks + o.lagViews + 1);
