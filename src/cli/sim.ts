@@ -18,6 +18,9 @@
  *   quire sim --validators 4 --scenario reconfig --seeds 2000 --views 60    # validator-set changes every 20 views
  *   quire sim --clusters 3 --validators 4 --scenario geo --seeds 2000       # geo clusters: global order (simGeo.ts)
  *   quire sim --validators 4 --scenario reconfig,crash-restart,twins --spares 2  # … under only these faults
+ *   quire sim --validators 4 --seeds 20 --scenario crash-stop --leader-mode reputation   # genesis consensus.leaderMode
+ *   quire sim --validators 7 --seeds 5 --scenario crash-stop --leader-mode-compare      # every mode, one crashed (sim/leaderModes.ts)
+ *   quire sim --validators 7 --seeds 5 --scenario withhold --leader-mode-compare        # … one withholding its proposals
  *   quire sim --shards 3 --scenario cross-shard,crash-restart,lossy     # … with only these faults inside each shard
  *   quire sim --validators 16 --regions 4 --wan-inter 50-200 --seeds 20     # one flat cluster over a WAN (src/sim/wan.ts)
  *   quire sim --validators 16 --regions 4 --wan-inter 50-200 --bandwidth-mbps 100 --throughput   # its committed tx/s
@@ -59,8 +62,10 @@ import type { CurveRow } from "../sim/shardSweep.js";
 import { GEO_FLAGS, geoSim } from "./simGeo.js";
 import { describeWan, parseWanFlags, WAN_FLAGS, WanError, wanFlagsText, wanSpec } from "../sim/wan.js";
 import type { WanConfig } from "../sim/wan.js";
+import { LEADER_MODES } from "../consensus/leaderElection.js";
+import { compareLeaderModes, leaderModeReport } from "../sim/leaderModes.js";
 
-const FLAGS = ["validators", "seeds", "seed", "scenario", "views", "byzantine", "json", "quiet", "bls-every", "bls-backend", "para", "byzantine-paras", "para-policy", "para-height", "para-outages", "shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms", "xfer-rate", "invalid", "load-ms", "settle-ms", "stand-in", "spares", ...GEO_FLAGS, ...WAN_FLAGS, "throughput", "block-txs"];
+const FLAGS = ["validators", "seeds", "seed", "scenario", "views", "byzantine", "json", "quiet", "bls-every", "bls-backend", "para", "byzantine-paras", "para-policy", "para-height", "para-outages", "shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms", "xfer-rate", "invalid", "load-ms", "settle-ms", "stand-in", "spares", ...GEO_FLAGS, ...WAN_FLAGS, "throughput", "block-txs", "leader-mode", "leader-mode-compare"];
 const SHARD_FLAGS = ["shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms", "xfer-rate", "invalid", "load-ms", "settle-ms", "stand-in", "spares"];
 
 function parseKinds(s: string): readonly ScenarioKind[] | "random" {
@@ -75,7 +80,7 @@ function fmt(n: number): string {
 }
 
 export async function simCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ["quiet", "stand-in", "throughput"]);
+  const args = parseArgs(argv, ["quiet", "stand-in", "throughput", "leader-mode-compare"]);
   checkFlags(args, FLAGS);
   const validators = intFlag(args, "validators", 4)!;
   const seeds = intFlag(args, "seeds", 100)!;
@@ -136,6 +141,12 @@ export async function simCommand(argv: string[]): Promise<number> {
   const spares = intFlag(args, "spares");
   if (spares !== undefined && !reconfig) throw new UsageError("--spares needs --scenario reconfig");
   if (reconfig && (spares ?? 1) < 1) throw new UsageError("--spares must be >= 1");
+  const leaderMode = choiceFlag(args, "leader-mode", LEADER_MODES, "skip-inactive");
+  if (args.flags.get("leader-mode-compare") === true) {
+    const fault = scenarioParts.includes("withhold") ? "withhold" : "crash";
+    process.stdout.write(leaderModeReport(compareLeaderModes({ validators, seeds, firstSeed, fault, views: args.flags.has("views") ? views : 200 })));
+    return 0;
+  }
   const reconfigOpts = reconfig ? { bls: backend ?? (await loadBlsBackend(blsBackendName)), spares: spares ?? 1, everyViews: 20 } : undefined;
 
   let lastReport = performance.now();
@@ -150,6 +161,7 @@ export async function simCommand(argv: string[]): Promise<number> {
     ...(byzantine !== undefined ? { byzantine } : {}),
     ...(reconfigOpts !== undefined ? { reconfig: reconfigOpts } : {}),
     ...(wan !== null ? { wan: wanSpec(wan, validators) } : {}),
+    leaderMode,
     cryptoFor: (seed, i) => (backend !== null && i % blsEvery === 0 ? blsSimCrypto(backend, validators, seed) : undefined),
     onProgress: (done, s) => {
       if (quiet || performance.now() - lastReport < 2_000) return;
@@ -161,7 +173,7 @@ export async function simCommand(argv: string[]): Promise<number> {
   const cpu = process.cpuUsage(cpu0);
   summary.cpuMs = (cpu.user + cpu.system) / 1000;
   const replay = (seed: number, crypto: string): string =>
-    `quire sim --validators ${validators} --seeds 1 --seed ${seed} --scenario ${scenario} --views ${views}${spares !== undefined ? ` --spares ${spares}` : ""}${byzantine !== undefined ? ` --byzantine ${byzantine}` : ""}${crypto.startsWith("bls-") ? ` --bls-every 1 --bls-backend ${blsBackendName}` : ""}${wan !== null ? ` ${wanFlagsText(wan)}` : ""}`;
+    `quire sim --validators ${validators} --seeds 1 --seed ${seed} --scenario ${scenario} --views ${views}${spares !== undefined ? ` --spares ${spares}` : ""}${leaderMode !== "skip-inactive" ? ` --leader-mode ${leaderMode}` : ""}${byzantine !== undefined ? ` --byzantine ${byzantine}` : ""}${crypto.startsWith("bls-") ? ` --bls-every 1 --bls-backend ${blsBackendName}` : ""}${wan !== null ? ` ${wanFlagsText(wan)}` : ""}`;
   if (wan !== null) process.stdout.write(`quire sim: WAN ${describeWan(wan)}\n`);
   process.stdout.write(report(summary, { validators, scenario, views, byzantine }));
   for (const f of summary.failures) {

@@ -39,6 +39,7 @@ import { actionOf } from "../consensus/validation/codes.js";
 import type { RejectCode } from "../consensus/validation/codes.js";
 import type { MessageValidator } from "../consensus/validation/validator.js";
 import type { EvidenceReport } from "../consensus/validation/evidence.js";
+import type { Evidence } from "../consensus/validation/equivocation.js";
 import type { CommittedBlock, Effect, Input, ReplicaState, SafetyState } from "../consensus/types.js";
 import { ExecutionError } from "../chain/errors.js";
 import type { CommittedSummary, Executor } from "../chain/executor.js";
@@ -164,6 +165,11 @@ export interface ConsensusShellModules {
   readonly epochs?: EpochBoundary;
   /** Rejection counters shared with the shells of other epochs (default: this shell's own). */
   readonly counters?: Map<string, number>;
+  /**
+   * Validation just recorded new equivocation evidence (a proposal or vote conflicting with one signed earlier): the
+   * stack turns it into an evidence tx for the chain (chain/app/evidence/) when the chain runs that module.
+   */
+  readonly onEvidence?: (e: Evidence) => void;
 }
 
 interface InboundEntry {
@@ -484,7 +490,7 @@ export class ConsensusShell {
     const state = this.state;
     if (state === null || this.stopped) return;
     let v: ReturnType<MessageValidator["validate"]>;
-    const evidenceBefore = msg.kind === "proposal" ? this.m.validator.evidenceTotal() : 0;
+    const evidenceBefore = this.m.validator.evidenceTotal();
     try {
       v = this.m.validator.validate(from, msg, state.view, this.m.scheduler.now());
     } catch (e) {
@@ -495,6 +501,10 @@ export class ConsensusShell {
       return;
     }
     const catchUpId = msg.kind === "syncResponse" && CatchUp.owns(msg.body.requestId) ? msg.body.requestId : -1;
+    if (this.m.onEvidence !== undefined && this.m.validator.evidenceTotal() > evidenceBefore) {
+      const e = this.m.validator.evidence().at(-1);
+      if (e !== undefined) this.m.onEvidence(e);
+    }
     if (!v.ok) {
       if (v.code === "EQUIVOCATION" && msg.kind === "proposal") this.onProposalEquivocation(from, msg, evidenceBefore);
       else this.reject(from, v.code);

@@ -9,6 +9,8 @@
  * precheck, the transport and the scheduler.
  */
 import { KvApplication } from "../chain/app/kvApp.js";
+import { evidenceTxOf, provenMisbehaviour } from "../chain/app/evidence/format.js";
+import type { Evidence } from "../consensus/validation/equivocation.js";
 import { ModularApplication } from "../chain/app/modular.js";
 import { Executor, executionCheck } from "../chain/executor.js";
 import type { CommittedSummary } from "../chain/executor.js";
@@ -18,9 +20,9 @@ import type { ChainStore } from "../chain/store/interface.js";
 import { blockHasher } from "../consensus/blockHash.js";
 import type { BlockHasher } from "../consensus/blockHash.js";
 import type { CertificateAggregator } from "../consensus/certificates.js";
-import { DEFAULT_REPUTATION, ReputationElection } from "../consensus/leaderElection.js";
+import { buildLeaderElection } from "../consensus/leaderElection.js";
 import { bitmapSignerSets } from "../consensus/adapters/bitmapSignerSets.js";
-import type { LeaderElection } from "../consensus/leaderElection.js";
+import type { LeaderConfig, LeaderElection } from "../consensus/leaderElection.js";
 import { DEFAULT_PACEMAKER } from "../consensus/pacemaker.js";
 import type { PacemakerConfig } from "../consensus/pacemaker.js";
 import { Replica } from "../consensus/replica.js";
@@ -55,6 +57,8 @@ export interface ConsensusStackOptions {
   readonly bucketBits?: number;
   /** Optimistic vote collection (the certificates must be built with `optimisticVotes`). Default "verify". */
   readonly voteSignatures?: "verify" | "defer";
+  /** The genesis's leader mode, for every epoch (default: `skip-inactive`, consensus/leaderElection.ts). */
+  readonly leaderConfig?: LeaderConfig;
 }
 
 export interface ConsensusStackModules {
@@ -76,7 +80,7 @@ export interface ConsensusStackModules {
   readonly transport: Pick<Transport, "peers" | "send"> & Partial<Pick<Transport, "queuedBytes">>;
   readonly scheduler: Scheduler;
   readonly logger: Logger;
-  /** Epoch 0's leader election (a test may pass round robin); later epochs get a fresh `ReputationElection`. */
+  /** Epoch 0's leader election (a test may pass round robin); later epochs get a fresh one of `leaderConfig`'s mode. */
   readonly leaders?: LeaderElection;
   readonly penalties?: PeerPenalties;
   readonly hashBlock?: BlockHasher;
@@ -115,6 +119,8 @@ export interface ConsensusStack {
   readonly app: ModularApplication;
   readonly penalties: PeerPenalties;
   readonly genesisHash: Hash;
+  /** The reputation scores (0..100, by position in the set) of `epoch`'s leader election; null if not built or kept. */
+  scores(epoch: number): readonly number[] | null;
 }
 
 /** Builds the stack over `store`, committing genesis into it first if it is empty. Starts nothing. */
@@ -129,13 +135,19 @@ export function buildConsensusStack(o: ConsensusStackOptions, m: ConsensusStackM
   const executor = genesisExecutor(store, app, o.genesis, genesisHash);
   const mempool = new Mempool(o.mempool ?? {}, { check: (tx) => app.check(tx), isCommitted: (id) => store.txLocation(id) !== undefined, now: () => m.scheduler.now() });
   const penalties = m.penalties ?? new PeerPenalties(DEFAULT_PENALTIES, () => m.scheduler.now());
+  const elections = new Map<number, LeaderElection>();
+  const evidenceOnChain = app.moduleNames().includes("evidence");
   const build = (set: EpochSet, ports: EpochPorts): EpochInstance => {
     const n = set.members.length;
     // The genesis set's keys serve epoch 0 when this node holds its genesis index; anything else is built per epoch.
     const crypto: EpochCrypto = set.epoch === 0 && set.self === o.self ? m : epochCryptoOf(m, set);
-    // Leaders that missed their recent views are skipped (consensus/leaderElection.ts); a test may pass round robin.
+    // The genesis's leader mode (consensus/leaderElection.ts), scores included; a test may pass round robin.
     const signerSets = bitmapSignerSets();
-    const leaders = set.epoch === 0 && m.leaders !== undefined ? m.leaders : new ReputationElection(n, DEFAULT_REPUTATION, (bits) => signerSets.decode(bits, n));
+    const leaders =
+      set.epoch === 0 && m.leaders !== undefined ? m.leaders : buildLeaderElection(o.leaderConfig ?? {}, n, (bits, k) => signerSets.decode(bits, k), evidenceOnChain ? provenMisbehaviour : undefined);
+    // The last two epochs' elections: the running one, and the next one while it starts.
+    elections.set(set.epoch, leaders);
+    for (const e of elections.keys()) if (e < set.epoch - 1) elections.delete(e);
     const replica = new Replica(
       { chainId: set.domain, self: set.self, validatorCount: n, genesis: o.genesis, epochRoot: set.root ?? undefined, pacemaker: o.pacemaker },
       { signer: crypto.signer, aggregator: crypto.certificates, leaders, hashBlock, execution: executionCheck(executor) },
@@ -165,6 +177,8 @@ export function buildConsensusStack(o: ConsensusStackOptions, m: ConsensusStackM
         metrics: m.metrics,
         epochs: ports.epochs,
         counters: ports.counters,
+        // Evidence txs name genesis indices: epoch 0 only (the evidence module refuses to run with set changes).
+        onEvidence: set.epoch === 0 && evidenceOnChain ? (e) => submitEvidence(mempool, e, m.logger) : undefined,
       },
     );
     return { shell, leaders, validator };
@@ -173,7 +187,15 @@ export function buildConsensusStack(o: ConsensusStackOptions, m: ConsensusStackM
     { chainId: o.chainId, validatorCount: o.validatorCount, self: o.self, selfKey: m.selfKey },
     { store, transport: m.transport, penalties, reader, build, logger: m.logger, onEpoch: m.onEpoch },
   );
-  return { shell, executor, mempool, app, penalties, genesisHash };
+  return { shell, executor, mempool, app, penalties, genesisHash, scores: (epoch) => elections.get(epoch)?.scores?.() ?? null };
+}
+
+/** Evidence validation recorded, as a tx in this node's mempool (a duplicate or a full pool only logs). */
+function submitEvidence(mempool: Mempool, e: Evidence, logger: Logger): void {
+  const tx = evidenceTxOf(e);
+  if (tx === null) return;
+  const r = mempool.add(tx, "evidence");
+  logger.info("equivocation evidence submitted", { kind: e.kind, validator: e.validator, view: e.view, result: r.kind });
 }
 
 function epochCryptoOf(m: ConsensusStackModules, set: EpochSet): EpochCrypto {

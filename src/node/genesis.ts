@@ -9,7 +9,8 @@
  *     "chainId": "quire-local-5c1e0a9b",          1..64 bytes of UTF-8
  *     "genesisTimeMs": 1767225600000,             the genesis block's timestamp (ms since the Unix epoch)
  *     "validators": [{ "publicKey": "<96 hex>", "proofOfPossession": "<192 hex>" }, ...],
- *     "consensus": { "baseTimeoutMs": 1000, "backoffFactor": 2, "maxTimeoutMs": 16000 },
+ *     "consensus": { "baseTimeoutMs": 1000, "backoffFactor": 2, "maxTimeoutMs": 16000,
+ *                    "leaderMode": "reputation", "leaderWeights": [3, 1, 1, 1] },   both optional (see below)
  *     "app": { "name": "quire", "bucketBits": 16, "modules": ["kv", "accounts", "paracross"] },
  *     "accounts": [{ "publicKey": "<64 hex: Ed25519>", "balance": 1000000 }, ...],      optional allocations
  *     "paras": [{ "title": "demo", "nodes": [{ "publicKey", "proofOfPossession" }, ...] }, ...]   optional
@@ -28,6 +29,11 @@
  * proofs against it, so it is required with that module (and the module with it, beside accounts), and every
  * allocation must be an account of this shard (`shardOf`, chain/app/xshard/network.ts).
  *
+ * `consensus.leaderMode` picks who leads a view (consensus/leaderElection.ts `buildLeaderElection`): `skip-inactive`
+ * (the default: round robin over the validators active in a recent window), `round-robin`, `sticky`, `weighted`
+ * (`leaderWeights`: one positive integer per validator, required with it and refused without it) or `reputation`
+ * (weights from the reputation scores). Absent, the document keeps its old bytes.
+ *
  * Proofs of possession are verified when the file is loaded: same-message signature aggregation (every QC) is only
  * safe against rogue keys when each key came with one.
  */
@@ -38,6 +44,8 @@ import { buildGenesisBlock } from "../chain/blocks.js";
 import { DEFAULT_BUCKET_BITS } from "../chain/app/stateTree.js";
 import { checkPacemaker } from "../consensus/pacemaker.js";
 import type { PacemakerConfig } from "../consensus/pacemaker.js";
+import { LEADER_MODES } from "../consensus/leaderElection.js";
+import type { LeaderConfig } from "../consensus/leaderElection.js";
 import { bitmapSignerSets } from "../consensus/adapters/bitmapSignerSets.js";
 import { BlsScheme } from "../consensus/adapters/blsScheme.js";
 import { SchemeCertificates } from "../consensus/scheme.js";
@@ -65,7 +73,7 @@ export interface GenesisValidator {
 
 /** The application modules a chain can run (src/chain/app/modular.ts). */
 export type AppModuleName = ModuleName;
-export const APP_MODULE_NAMES: readonly AppModuleName[] = ["kv", "accounts", "paracross", "xshard", "validators"];
+export const APP_MODULE_NAMES: readonly AppModuleName[] = ["kv", "accounts", "paracross", "xshard", "validators", "evidence"];
 
 export interface GenesisApp {
   readonly name: "kv" | "quire";
@@ -120,7 +128,7 @@ export interface Genesis {
   readonly chainIdBytes: Uint8Array;
   readonly genesisTimeMs: number;
   readonly validators: readonly GenesisValidator[];
-  readonly consensus: PacemakerConfig;
+  readonly consensus: PacemakerConfig & LeaderConfig;
   readonly app: GenesisApp;
   readonly accounts: readonly GenesisAllocation[];
   readonly paras: readonly GenesisPara[];
@@ -169,6 +177,28 @@ export function genesisJson(g: GenesisInput): Record<string, unknown> {
   };
 }
 
+/** Most weight one validator may hold in `weighted` mode (the draw is over 32 bits). */
+export const MAX_LEADER_WEIGHT = 1_000_000;
+
+/** `consensus.leaderMode` and `consensus.leaderWeights`, absent fields left out (old documents keep their bytes). */
+function parseLeaderConfig(r: FieldReader, c: JsonObject, validators: number): LeaderConfig {
+  if (c["leaderMode"] === undefined) {
+    if (c["leaderWeights"] !== undefined) r.fail("consensus.leaderWeights", 'only with consensus.leaderMode "weighted"');
+    return {};
+  }
+  const leaderMode = r.choice(c, "leaderMode", "consensus", LEADER_MODES, "skip-inactive");
+  if (leaderMode !== "weighted") {
+    if (c["leaderWeights"] !== undefined) r.fail("consensus.leaderWeights", 'only with consensus.leaderMode "weighted"');
+    return { leaderMode };
+  }
+  const list = r.array(c, "leaderWeights", "consensus", validators, validators);
+  const leaderWeights = list.map((w, i) => {
+    if (typeof w !== "number" || !Number.isInteger(w) || w < 1 || w > MAX_LEADER_WEIGHT) r.fail(join("consensus.leaderWeights", i), `must be an integer in 1..${MAX_LEADER_WEIGHT}`);
+    return w;
+  });
+  return { leaderMode, leaderWeights };
+}
+
 function validatorJson(v: GenesisValidator): Record<string, string> {
   return { publicKey: toHex(v.publicKey), proofOfPossession: toHex(v.proofOfPossession) };
 }
@@ -199,11 +229,12 @@ export async function parseGenesis(text: string, file: string, backend: BlsBacke
   if (/[\u0000-\u001f\u007f]/.test(chainId)) r.fail("chainId", "must not contain control characters");
   const genesisTimeMs = r.int(doc, "genesisTimeMs", "", 0, Number.MAX_SAFE_INTEGER);
   const validators = await parseBlsKeys(r, doc, "validators", backend);
-  const c = r.optObject(doc, "consensus", "", ["baseTimeoutMs", "backoffFactor", "maxTimeoutMs"]);
-  const consensus: PacemakerConfig = {
+  const c = r.optObject(doc, "consensus", "", ["baseTimeoutMs", "backoffFactor", "maxTimeoutMs", "leaderMode", "leaderWeights"]);
+  const consensus: PacemakerConfig & LeaderConfig = {
     baseTimeoutMs: r.int(c, "baseTimeoutMs", "consensus", 1, 3_600_000, DEFAULT_CONSENSUS.baseTimeoutMs),
     backoffFactor: r.number(c, "backoffFactor", "consensus", 1, 16, DEFAULT_CONSENSUS.backoffFactor),
     maxTimeoutMs: r.int(c, "maxTimeoutMs", "consensus", 1, 3_600_000, DEFAULT_CONSENSUS.maxTimeoutMs),
+    ...parseLeaderConfig(r, c, validators.length),
   };
   try {
     checkPacemaker(consensus);
@@ -227,6 +258,8 @@ export async function parseGenesis(text: string, file: string, backend: BlsBacke
     if (modules.includes("paracross") && !modules.includes("accounts")) r.fail("app.modules", "paracross needs accounts (escrows and withdrawal credits)");
     if (modules.includes("xshard") && !modules.includes("accounts")) r.fail("app.modules", "xshard needs accounts (cross-shard debits and credits)");
     // Other shards verify a shard's commits with the sets the network section lists: a shard's set cannot change.
+    // Evidence txs name genesis indices and are checked against the genesis keys (chain/app/evidence/module.ts).
+    if (modules.includes("evidence") && modules.includes("validators")) r.fail("app.modules", "evidence: proofs are checked against the genesis set, which the validators module changes");
     if (modules.includes("validators") && doc["network"] !== undefined) r.fail("app.modules", "validators: a shard's validator set is fixed by the network section (the other shards verify its commits with it)");
   } else if (a["modules"] !== undefined) r.fail("app.modules", 'only an app named "quire" lists modules');
   const app: GenesisApp = { name, bucketBits, modules };

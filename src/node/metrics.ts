@@ -36,6 +36,8 @@ export interface ScrapeSources {
   uptimeSeconds(): number;
   /** The transport's admission and refusal counters (`UwsTransport.stats()`) and the node's bans. */
   p2p(): P2pSnapshot;
+  /** The current set's reputation scores (0..100) by registry index. */
+  reputation(): readonly { readonly validator: number; readonly score: number }[];
 }
 
 /** What the p2p series read at scrape time. */
@@ -216,6 +218,21 @@ export function createMetrics(registry: Registry, sources?: ScrapeSources) {
     mempoolBytes: gauge("quire_mempool_bytes", "Bytes of the transactions waiting in the mempool.", sources?.mempoolBytes.bind(sources)),
     mempoolAccepted: followed("quire_mempool_accepted_total", "Transactions admitted to the mempool.", sources?.mempoolAccepted.bind(sources)),
     uptime: gauge("quire_uptime_seconds", "Seconds since the node started.", sources?.uptimeSeconds.bind(sources)),
+    // One series per member of the current set; a validator that left the set drops out at the next scrape.
+    reputation: new Gauge<"validator">({
+      name: "quire_reputation_score",
+      help: "Reputation score 0..100 of each validator of the current set (registry index), from committed history (consensus/reputation.ts).",
+      labelNames: ["validator"],
+      registers,
+      ...(sources === undefined
+        ? {}
+        : {
+            collect(this: Gauge<"validator">) {
+              this.reset();
+              for (const r of sources.reputation()) this.set({ validator: String(r.validator) }, r.score);
+            },
+          }),
+    }),
 
     // The p2p transport's admission, refusals and bans: read at scrape time (issue 11).
     p2p: {

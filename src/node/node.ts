@@ -85,6 +85,8 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
   readonly store: ChainStore;
   readonly mempool: Mempool;
   readonly shell: EpochShell;
+  /** The reputation scores of an epoch's leader election (ConsensusStack.scores). */
+  private readonly scoresOf: (epoch: number) => readonly number[] | null;
   readonly transport: UwsTransport;
   readonly rpc: RpcServer;
   /** Every node series, on the registry `GET /metrics` renders (with the RPC server's own). */
@@ -158,6 +160,7 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
       precheckMisses: () => this.precheckVerifier.misses,
       precheckRefused: () => this.precheck.refused,
       uptimeSeconds: () => Math.floor((Date.now() - this.startedAt) / 1000),
+      reputation: () => this.validatorSet().validators.flatMap((v) => (v.score === null ? [] : [{ validator: v.index, score: v.score }])),
       p2p: () => {
         const st = this.transport.stats();
         return { ...splitRefusals(st.refused), pendingHandshakes: st.admission.pendingHandshakes, backedOffSources: st.admission.backedOffSources, heldConnections: st.admission.heldConnections, bannedPeers: st.admission.bannedPeers.length, bans: this.penalties.bans };
@@ -203,6 +206,7 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
         validatorCount: n,
         genesis: gBlock,
         pacemaker: genesis.consensus,
+        leaderConfig: genesis.consensus,
         block: config.block,
         gossip: config.gossip,
         mempool: { maxTxs: config.mempool.maxTxs, maxBytes: config.mempool.maxBytes },
@@ -231,6 +235,7 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
     );
     this.mempool = stack.mempool;
     this.shell = stack.shell;
+    this.scoresOf = (epoch) => stack.scores(epoch);
     this.transport.setHandler({
       onMessage: (from, payload) => this.shell.onMessage(from, payload),
       onPeerUp: (peer) => {
@@ -510,19 +515,20 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
     const self = this.config.validatorIndex;
     const set = this.shell.epoch;
     const registry = this.app?.validators?.registry() ?? null;
+    const scores = this.scoresOf(set?.epoch ?? 0);
     if (set === null || registry === null) {
       return {
         epoch: 0,
         startHeight: 1,
-        validators: this.genesis.validators.map((v, index) => ({ index, publicKey: v.publicKey, votingPower: 1, address: this.config.peers[index] ?? null, self: index === self })),
+        validators: this.genesis.validators.map((v, index) => ({ index, publicKey: v.publicKey, votingPower: 1, address: this.config.peers[index] ?? null, self: index === self, score: scores?.[index] ?? null, role: "member" })),
       };
     }
     return {
       epoch: set.epoch,
       startHeight: set.startHeight,
-      validators: set.members.map((index) => {
+      validators: set.members.map((index, position) => {
         const p = this.config.peers[index];
-        return { index, publicKey: registry[index]!.publicKey, votingPower: 1, address: p === undefined ? registry[index]!.address : { host: p.host, port: p.port }, self: index === self };
+        return { index, publicKey: registry[index]!.publicKey, votingPower: 1, address: p === undefined ? registry[index]!.address : { host: p.host, port: p.port }, self: index === self, score: scores?.[position] ?? null, role: "member" };
       }),
     };
   }

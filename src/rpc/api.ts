@@ -240,7 +240,16 @@ export interface ValidatorView {
   readonly address: { readonly host: string; readonly port: number } | null;
   /** Whether this is the node answering. */
   readonly self: boolean;
+  /**
+   * Its reputation score 0..100 from committed history (consensus/reputation.ts), as this node's leader election
+   * holds it; null where none is kept (a follower, a para node).
+   */
+  readonly score: number | null;
+  /** "member": votes in the epoch; "passive" arrives with committees (a registered validator outside the committee). */
+  readonly role: ValidatorRole;
 }
+
+export type ValidatorRole = "member" | "passive";
 
 /** The validator set of an epoch (one epoch, 0, until validator-set changes land). */
 export interface ValidatorSetView {

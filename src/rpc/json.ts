@@ -6,7 +6,7 @@
  * Decoders treat the document as untrusted: a wrong shape, a non-integer, bad hex or a wrong digest length is an
  * `RpcClientError("BAD_RESPONSE")`, never a silently wrong value.
  */
-import type { AccountView, BlockSummary, ConsensusView, EpochView, FollowerNodeStatus, GeoRoundView, HealthReason, NodeHealth, NodeStatus, ParaNodeStatus, PeerView, SupplyView, TxReceipt, TxStatus, ValidatorSetView, ViewAndBlock, XShardTransferView } from "./api.js";
+import type { AccountView, BlockSummary, ConsensusView, EpochView, FollowerNodeStatus, GeoRoundView, HealthReason, NodeHealth, NodeStatus, ParaNodeStatus, PeerView, SupplyView, TxReceipt, TxStatus, ValidatorRole, ValidatorSetView, ViewAndBlock, XShardTransferView } from "./api.js";
 import type { RootedInclusionProof } from "../crypto/merkle.js";
 import type { BlockHeader, QuorumCert } from "../domain/types.js";
 import { HASH_BYTES, MAX_CERT_SIGNERS, MAX_UINT53, SIGNATURE_BYTES } from "../domain/limits.js";
@@ -235,7 +235,7 @@ export interface PeerJson {
 export interface ValidatorsJson {
   epoch: number;
   startHeight: number;
-  validators: { index: number; publicKey: string; votingPower: number; address: string | null; self: boolean }[];
+  validators: { index: number; publicKey: string; votingPower: number; address: string | null; self: boolean; score: number | null; role: ValidatorRole }[];
 }
 
 /** `GET /v1/epochs`. */
@@ -301,7 +301,7 @@ export function validatorsJson(v: ValidatorSetView): ValidatorsJson {
   return {
     epoch: v.epoch,
     startHeight: v.startHeight,
-    validators: v.validators.map((x) => ({ index: x.index, publicKey: toHex(x.publicKey), votingPower: x.votingPower, address: addressText(x.address), self: x.self })),
+    validators: v.validators.map((x) => ({ index: x.index, publicKey: toHex(x.publicKey), votingPower: x.votingPower, address: addressText(x.address), self: x.self, score: x.score, role: x.role })),
   };
 }
 
@@ -378,8 +378,15 @@ function hex(o: Record<string, unknown>, k: string, what: string, length?: numbe
   return hexOf(o[k], `${what}.${k}`, length);
 }
 
-/** `GET /v1/validators` read back by a client (`RpcClient.validators`): the epoch, and each member's index and key. */
-export function decodeValidators(v: unknown): { readonly epoch: number; readonly startHeight: number; readonly validators: readonly { readonly index: number; readonly publicKey: Uint8Array; readonly self: boolean }[] } {
+/**
+ * `GET /v1/validators` read back by a client (`RpcClient.validators`): the epoch, and each member's index, key, score
+ * and role (a node from before scores answers without them: null and "member").
+ */
+export function decodeValidators(v: unknown): {
+  readonly epoch: number;
+  readonly startHeight: number;
+  readonly validators: readonly { readonly index: number; readonly publicKey: Uint8Array; readonly self: boolean; readonly score: number | null; readonly role: ValidatorRole }[];
+} {
   const o = object(v, "validators");
   const list = o["validators"];
   if (!Array.isArray(list) || list.length > MAX_CERT_SIGNERS) bad(`validators.validators must be an array of at most ${MAX_CERT_SIGNERS}`);
@@ -389,7 +396,11 @@ export function decodeValidators(v: unknown): { readonly epoch: number; readonly
     validators: list.map((x, i) => {
       const e = object(x, `validators[${i}]`);
       if (typeof e["self"] !== "boolean") bad(`validators[${i}].self must be a boolean`);
-      return { index: uint(e, "index", `validators[${i}]`), publicKey: hex(e, "publicKey", `validators[${i}]`, 48), self: e["self"] };
+      const score = e["score"] ?? null;
+      if (score !== null && (typeof score !== "number" || !Number.isInteger(score) || score < 0 || score > 100)) bad(`validators[${i}].score must be an integer in 0..100 or null`);
+      const role = e["role"] ?? "member";
+      if (role !== "member" && role !== "passive") bad(`validators[${i}].role must be "member" or "passive"`);
+      return { index: uint(e, "index", `validators[${i}]`), publicKey: hex(e, "publicKey", `validators[${i}]`, 48), self: e["self"], score, role };
     }),
   };
 }

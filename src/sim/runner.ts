@@ -10,6 +10,7 @@ import type { ReconfigOptions } from "./reconfig.js";
 import type { SimCrypto, SimOptions, SimResult } from "./simulation.js";
 import { WanModel } from "./wan.js";
 import type { WanSpec } from "./wan.js";
+import type { LeaderMode } from "../consensus/leaderElection.js";
 
 export interface SweepOptions {
   readonly validators: number;
@@ -30,6 +31,8 @@ export interface SweepOptions {
   readonly reconfig?: ReconfigOptions;
   /** Every run over this WAN (wan.ts): a fresh `WanModel` of it per run (and per replay). */
   readonly wan?: WanSpec;
+  /** Who leads a view in every run (`quire sim --leader-mode`; default skip-inactive). */
+  readonly leaderMode?: LeaderMode;
 }
 
 export interface SweepFailure {
@@ -74,7 +77,7 @@ export function runSweep(opts: SweepOptions): SweepSummary {
   for (let i = 0; i < opts.seeds; i++) {
     const seed = (opts.firstSeed + i) >>> 0;
     const crypto = opts.cryptoFor?.(seed, i);
-    const base = { validators: opts.validators, seed, kinds: opts.kinds, views: opts.views, byzantine: opts.byzantine, crypto, reconfig: opts.reconfig };
+    const base = { validators: opts.validators, seed, kinds: opts.kinds, views: opts.views, byzantine: opts.byzantine, crypto, reconfig: opts.reconfig, leaderMode: opts.leaderMode };
     // The model holds the uplink queues: each run (and its replay) starts from empty ones.
     const wan = opts.wan;
     const run = (extra: Partial<SimOptions>): SimResult => runSimulation({ ...base, ...extra, ...(wan === undefined ? {} : { wan: { model: new WanModel(wan) } }) });

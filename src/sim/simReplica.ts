@@ -24,6 +24,7 @@ import { decodeSafetyRecord } from "../chain/store/records.js";
 import type { SafetyRecord } from "../chain/store/records.js";
 import type { BlockHasher } from "../consensus/blockHash.js";
 import type { CertificateAggregator } from "../consensus/certificates.js";
+import type { LeaderConfig } from "../consensus/leaderElection.js";
 import type { PacemakerConfig } from "../consensus/pacemaker.js";
 import type { ConsensusSigner } from "../consensus/signing.js";
 import type { CertificateVerifier } from "../consensus/validation/verifier.js";
@@ -68,6 +69,8 @@ export interface SimReplicaDeps {
   readonly chainId: Uint8Array;
   readonly genesis: Block;
   readonly pacemaker: PacemakerConfig;
+  /** The genesis's leader mode (default skip-inactive). */
+  readonly leaderConfig?: LeaderConfig;
   readonly certificates: CertificateAggregator & CertificateVerifier;
   readonly optimisticVotes: boolean;
   readonly signer: ConsensusSigner;
@@ -200,6 +203,7 @@ export class SimReplica {
         validatorCount: d.validatorCount,
         genesis: d.genesis,
         pacemaker: d.pacemaker,
+        leaderConfig: d.leaderConfig,
         block: d.blockMaxTxs === undefined ? SIM_BLOCK : { ...SIM_BLOCK, maxTxs: d.blockMaxTxs },
         gossip: SIM_GOSSIP,
         voteSignatures: d.optimisticVotes ? "defer" : "verify",

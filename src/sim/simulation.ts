@@ -5,6 +5,7 @@
  *   const result = runSimulation({ validators: 4, seed: 7, kinds: "random", views: 50 });
  *   result.violations   // [] when safety, validity and liveness held
  */
+import type { LeaderMode } from "../consensus/leaderElection.js";
 import { toHex, utf8 } from "../util/bytes.js";
 import { SeededRng } from "../util/rng.js";
 import { maxFaulty } from "../domain/quorum.js";
@@ -108,6 +109,10 @@ export interface SimOptions {
    * and an operator changing the set every few views. Not with `application` or `cpu`.
    */
   readonly reconfig?: ReconfigOptions;
+  /** Who leads a view (genesis `consensus.leaderMode`, consensus/leaderElection.ts; default skip-inactive). */
+  readonly leaderMode?: LeaderMode;
+  /** `weighted` mode: one positive integer per validator (default: equal weights). */
+  readonly leaderWeights?: readonly number[];
   /**
    * The WAN model (wan.ts): the network's latency, jitter, loss and per-node uplinks come from it, and the plan's
    * post-GST delay, Δ, timers and liveness bound are adapted to it (`wanPlan`, before `plan`). Off by default.
@@ -234,6 +239,7 @@ export class Simulation {
           chainId,
           genesis: this.genesis,
           pacemaker: plan.pacemaker,
+          leaderConfig: { leaderMode: opts.leaderMode, leaderWeights: opts.leaderWeights },
           certificates: certs,
           optimisticVotes: plan.optimisticVotes,
           signer: v < n ? crypto.signer(v) : observerSigner(n),

@@ -285,12 +285,19 @@ describe("a 4-validator network of real processes", { timeout: 150_000 }, () => 
         assert.ok(p.committedHeight !== null && p.committedHeight >= 1);
       }
 
-      const validators = (await get(i, "/v1/validators")).doc as { epoch: number; validators: { index: number; publicKey: string; votingPower: number; self: boolean }[] };
+      const validators = (await get(i, "/v1/validators")).doc as { epoch: number; validators: { index: number; publicKey: string; votingPower: number; self: boolean; score: number; role: string }[] };
       assert.equal(validators.epoch, 0);
       assert.deepEqual(
-        validators.validators.map((v) => [v.index, v.publicKey, v.votingPower, v.self]),
-        genesis.validators.map((v, j) => [j, v.publicKey, 1, j === i]),
+        validators.validators.map((v) => [v.index, v.publicKey, v.votingPower, v.self, v.role]),
+        genesis.validators.map((v, j) => [j, v.publicKey, 1, j === i, "member"]),
       );
+      // Reputation scores from committed history, also on /metrics (startup timeouts may have cost some points).
+      const metrics = await nw.clients[i]!.metrics();
+      assert.ok(validators.validators.some((v) => v.score > 50), JSON.stringify(validators.validators.map((v) => v.score)));
+      for (const v of validators.validators) {
+        assert.ok(Number.isInteger(v.score) && v.score >= 0 && v.score <= 100, `node ${i}: validator ${v.index} scores ${v.score}`);
+        assert.match(metrics, new RegExp(`^quire_reputation_score\\{validator="${v.index}"\\} \\d+$`, "m"));
+      }
 
       const config = await get(i, "/v1/config");
       assert.equal(config.status, 200);

@@ -93,3 +93,16 @@ test("quire sim WAN usage errors exit 2 and name the flag", () => {
     assert.match(r.stderr, message);
   }
 });
+
+test("quire sim --leader-mode-compare: one row per mode over the same seeds; --leader-mode runs a sweep under one mode; a bad mode is usage", () => {
+  const r = quire(["--validators", "4", "--seeds", "1", "--scenario", "crash-stop", "--views", "40", "--leader-mode-compare"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  for (const mode of ["skip-inactive", "round-robin", "sticky", "weighted", "reputation"]) assert.match(r.stdout, new RegExp(`^  ${mode} +\\d+\\.\\d\\d +\\d+\\.\\d\\d +\\d+ +0$`, "m"));
+  assert.match(r.stdout, /reputation \/ round-robin: \d+\.\d\d×/);
+  const sweep = quire(["--validators", "4", "--seeds", "3", "--scenario", "crash-stop", "--views", "20", "--leader-mode", "sticky", "--quiet"]);
+  assert.equal(sweep.code, 0, sweep.stdout + sweep.stderr);
+  assert.match(sweep.stdout, /violations {2}0/);
+  const bad = quire(["--leader-mode", "lottery"]);
+  assert.equal(bad.code, 2, bad.stdout + bad.stderr);
+  assert.match(bad.stderr, /--leader-mode must be one of/);
+});

@@ -16,13 +16,16 @@ import { COMMIT_TX_TAG } from "./paracross/format.js";
 import { StateTreeError } from "./stateTree.js";
 import { defaultHasher } from "../../crypto/hash/backends.js";
 import { ValidatorsModule } from "./validators/module.js";
+import { EvidenceModule } from "./evidence/module.js";
+import { EVIDENCE_TX_TAG } from "./evidence/format.js";
+import { BlsScheme } from "../../consensus/adapters/blsScheme.js";
 import { VALSET_TX_TAG } from "./validators/format.js";
 import { XShardModule } from "./xshard/module.js";
 import { XSHARD_TX_TAG } from "./xshard/format.js";
 import { shardOf } from "./xshard/network.js";
 import type { ShardNetwork } from "./xshard/network.js";
 
-export type ModuleName = "kv" | "accounts" | "paracross" | "xshard" | "validators";
+export type ModuleName = "kv" | "accounts" | "paracross" | "xshard" | "validators" | "evidence";
 
 /** A para chain the main chain's paracross module counts commits for. */
 export interface ParaRegistration {
@@ -68,6 +71,7 @@ export interface BuiltApplication {
   readonly paracross: ParacrossModule | null;
   readonly xshard: XShardModule | null;
   readonly validators: ValidatorsModule | null;
+  readonly evidence: EvidenceModule | null;
 }
 
 export function buildApplication(spec: AppSpec, deps: AppDeps): BuiltApplication {
@@ -76,6 +80,7 @@ export function buildApplication(spec: AppSpec, deps: AppDeps): BuiltApplication
   let accounts: AccountsModule | null = null;
   let paracross: ParacrossModule | null = null;
   let validators: ValidatorsModule | null = null;
+  let evidence: EvidenceModule | null = null;
   // Whichever order the genesis lists the modules in, withdrawals are credited by the accounts module.
   if (spec.modules.includes("paracross") && !spec.modules.includes("accounts") && deps.escrow === undefined) {
     throw new StateTreeError("BAD_ARGUMENT", "the paracross module credits withdrawals through the accounts module: list both");
@@ -111,6 +116,12 @@ export function buildApplication(spec: AppSpec, deps: AppDeps): BuiltApplication
         if (deps.bls === undefined || spec.validators === undefined) throw new StateTreeError("BAD_ARGUMENT", "the validators module needs a BLS backend (deps.bls) and the genesis validators (spec.validators)");
         validators = app.use(new ValidatorsModule({ chainId: spec.chainId, genesisValidators: spec.validators }, { state: app.namespace(VALSET_TX_TAG), bls: deps.bls }));
         break;
+      case "evidence":
+        if (deps.bls === undefined || spec.validators === undefined) throw new StateTreeError("BAD_ARGUMENT", "the evidence module needs a BLS backend (deps.bls) and the genesis validators (spec.validators)");
+        evidence = app.use(
+          new EvidenceModule({ chainId: spec.chainId, validatorCount: spec.validators.length }, { state: app.namespace(EVIDENCE_TX_TAG), scheme: new BlsScheme(deps.bls, spec.validators) }),
+        );
+        break;
       case "xshard":
         break; // below, once the accounts module exists
       default:
@@ -122,5 +133,5 @@ export function buildApplication(spec: AppSpec, deps: AppDeps): BuiltApplication
     xshard = app.use(new XShardModule({ network: network! }, { state: app.namespace(XSHARD_TX_TAG), committed: deps.committed, accounts: accounts!, hasher, bls: deps.bls! }));
     app.sealWith(xshard);
   }
-  return { app, kv, accounts, paracross, xshard, validators };
+  return { app, kv, accounts, paracross, xshard, validators, evidence };
 }

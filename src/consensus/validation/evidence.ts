@@ -6,14 +6,17 @@
  * no certificate, no trust in the replica that recorded it. An honest proposer never signs two: `lastProposedView` is
  * persisted before its proposal leaves (consensus/onPayload.ts).
  *
+ * Vote equivocation (two signed votes of one view for different blocks) is checked the same way
+ * (`verifyVoteEquivocationEvidence`); the evidence module (src/chain/app/evidence/) puts both kinds on chain.
+ *
  * Encoding: JSON (`evidenceToJson` / `evidenceFromJson`), hex byte fields, for operators and the RPC; the wire schema
  * has no evidence table yet (passing evidence between peers would add one — the signed tuples are all it needs).
  */
 import { HASH_BYTES, VOTE_SIGNATURE_BYTES } from "../../domain/limits.js";
-import type { SignedProposalHash } from "../../domain/types.js";
+import type { SignedProposalHash, Vote } from "../../domain/types.js";
 import { bytesEqual, fromHex, toHex } from "../../util/bytes.js";
 import type { SignatureScheme } from "../scheme.js";
-import { proposalMessage } from "../signing.js";
+import { proposalMessage, voteMessage } from "../signing.js";
 import type { Evidence } from "./equivocation.js";
 
 /** Two signed proposals of one view by one proposer (the self-contained part of a tracker's proposal evidence). */
@@ -45,7 +48,7 @@ export interface EvidenceCheckContext {
   readonly validatorCount: number;
 }
 
-function wellFormed(s: SignedProposalHash): boolean {
+function wellFormed(s: { readonly view: number; readonly blockHash: Uint8Array; readonly signature: Uint8Array }): boolean {
   return Number.isSafeInteger(s.view) && s.view >= 1 && s.blockHash.length === HASH_BYTES && s.signature.length === VOTE_SIGNATURE_BYTES;
 }
 
@@ -54,15 +57,40 @@ function wellFormed(s: SignedProposalHash): boolean {
  * `e`, the chain id and the validator keys. Cheap checks first; the two signature checks last.
  */
 export function verifyEquivocationEvidence(ctx: EvidenceCheckContext, e: ProposalEquivocation): EvidenceVerdict {
-  const { first, second } = e;
+  return verifyPair(ctx, { ...e.first, signer: e.first.proposer }, { ...e.second, signer: e.second.proposer }, proposalMessage);
+}
+
+/** Two signed votes of one view by one voter, for different blocks (the self-contained part of vote evidence). */
+export interface VoteEquivocation {
+  readonly first: Vote;
+  readonly second: Vote;
+}
+
+/**
+ * Whether `e` proves that its voter signed votes for two different blocks in one view (an honest voter votes once per
+ * view: `lastVotedView` is persisted before its vote leaves). The verdicts are the proposal ones, the proposer being
+ * the voter: `DIFFERENT_PROPOSERS` for two voters, `UNKNOWN_PROPOSER` for one outside the set.
+ */
+export function verifyVoteEquivocationEvidence(ctx: EvidenceCheckContext, e: VoteEquivocation): EvidenceVerdict {
+  return verifyPair(ctx, { ...e.first, signer: e.first.voter }, { ...e.second, signer: e.second.voter }, voteMessage);
+}
+
+interface SignedHash {
+  readonly signer: number;
+  readonly view: number;
+  readonly blockHash: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+function verifyPair(ctx: EvidenceCheckContext, first: SignedHash, second: SignedHash, message: (chainId: Uint8Array, view: number, hash: Uint8Array) => Uint8Array): EvidenceVerdict {
   if (!wellFormed(first) || !wellFormed(second)) return "MALFORMED";
-  if (first.proposer !== second.proposer) return "DIFFERENT_PROPOSERS";
-  const p = first.proposer;
+  if (first.signer !== second.signer) return "DIFFERENT_PROPOSERS";
+  const p = first.signer;
   if (!Number.isInteger(p) || p < 0 || p >= ctx.validatorCount) return "UNKNOWN_PROPOSER";
   if (first.view !== second.view) return "DIFFERENT_VIEWS";
   if (bytesEqual(first.blockHash, second.blockHash)) return "SAME_BLOCK";
   for (const s of [first, second]) {
-    if (!ctx.scheme.verify(p, proposalMessage(ctx.chainId, s.view, s.blockHash), s.signature)) return "BAD_SIGNATURE";
+    if (!ctx.scheme.verify(p, message(ctx.chainId, s.view, s.blockHash), s.signature)) return "BAD_SIGNATURE";
   }
   return "ok";
 }

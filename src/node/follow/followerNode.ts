@@ -314,10 +314,10 @@ export class FollowerNode extends CommittedChainApi implements NodeApi {
   /** The validators of the committed state's latest epoch (the genesis set on a chain without changes); it is none of them. */
   validators(): ValidatorSetView {
     const v = this.app.validators;
-    if (v === null) return { epoch: 0, startHeight: 1, validators: this.genesis.validators.map((g, index) => ({ index, publicKey: g.publicKey, votingPower: 1, address: null, self: false })) };
+    if (v === null) return { epoch: 0, startHeight: 1, validators: this.genesis.validators.map((g, index) => ({ index, publicKey: g.publicKey, votingPower: 1, address: null, self: false, score: null, role: "member" })) };
     const e = v.epochs().at(-1)!;
     const registry = v.registry();
-    return { epoch: e.epoch, startHeight: e.startHeight, validators: e.members.map((index) => ({ index, publicKey: registry[index]!.publicKey, votingPower: 1, address: registry[index]!.address, self: false })) };
+    return { epoch: e.epoch, startHeight: e.startHeight, validators: e.members.map((index) => ({ index, publicKey: registry[index]!.publicKey, votingPower: 1, address: registry[index]!.address, self: false, score: null, role: "member" })) };
   }
 
   /** Every epoch of the committed state (epoch 0 of the genesis alone on a chain without the validators module). */

@@ -273,7 +273,7 @@ export class ParaNode extends CommittedChainApi implements NodeApi {
   /** The para nodes of the para genesis: the signers of this chain's commit messages (one vote each, epoch 0). */
   validators(): ValidatorSetView {
     const self = this.config.nodeIndex;
-    return { epoch: 0, startHeight: 1, validators: this.genesis.nodes.map((v, index) => ({ index, publicKey: v.publicKey, votingPower: 1, address: null, self: index === self })) };
+    return { epoch: 0, startHeight: 1, validators: this.genesis.nodes.map((v, index) => ({ index, publicKey: v.publicKey, votingPower: 1, address: null, self: index === self, score: null, role: "member" })) };
   }
 
   /** One epoch for ever: the para nodes of the para genesis. */

@@ -153,6 +153,32 @@ test("a bad genesis names its field: swapped proofs, duplicate keys, bad hex, lo
   assert.equal(await genesisField((d) => (d["app"] = { name: "evm" })), "app.name");
 });
 
+test("consensus.leaderMode and leaderWeights: absent keeps the document's bytes; weights only with weighted, one per validator", async () => {
+  const plain = await parseGenesis(JSON.stringify(genesisDoc()), "genesis.json", backend);
+  assert.equal(plain.consensus.leaderMode, undefined);
+  assert.deepEqual(Object.keys(genesisJson(plain)["consensus"] as object), ["baseTimeoutMs", "backoffFactor", "maxTimeoutMs"]);
+  const withMode = (c: Record<string, unknown>) => (d: Record<string, unknown>) => (d["consensus"] = { ...(d["consensus"] as object), ...c });
+  const weighted = genesisDoc();
+  withMode({ leaderMode: "weighted", leaderWeights: [3, 1, 1, 1] })(weighted);
+  const g = await parseGenesis(JSON.stringify(weighted), "genesis.json", backend);
+  assert.deepEqual([g.consensus.leaderMode, g.consensus.leaderWeights], ["weighted", [3, 1, 1, 1]]);
+  assert.deepEqual(genesisJson(g)["consensus"], weighted["consensus"], "written back as read");
+  assert.equal((await parseGenesis(JSON.stringify({ ...genesisDoc(), consensus: { leaderMode: "reputation" } }), "genesis.json", backend)).consensus.leaderMode, "reputation");
+  assert.equal(await genesisField(withMode({ leaderMode: "random" })), "consensus.leaderMode");
+  assert.equal(await genesisField(withMode({ leaderMode: "weighted" })), "consensus.leaderWeights");
+  assert.equal(await genesisField(withMode({ leaderMode: "weighted", leaderWeights: [1, 1, 1] })), "consensus.leaderWeights");
+  assert.equal(await genesisField(withMode({ leaderMode: "weighted", leaderWeights: [1, 0, 1, 1] })), "consensus.leaderWeights[1]");
+  assert.equal(await genesisField(withMode({ leaderMode: "weighted", leaderWeights: [1, 1, 1.5, 1] })), "consensus.leaderWeights[2]");
+  assert.equal(await genesisField(withMode({ leaderMode: "sticky", leaderWeights: [1, 1, 1, 1] })), "consensus.leaderWeights");
+  assert.equal(await genesisField(withMode({ leaderWeights: [1, 1, 1, 1] })), "consensus.leaderWeights");
+});
+
+test("app.modules evidence: accepted, but not with validators (its proofs are checked against the genesis set)", async () => {
+  const g = await parseGenesis(JSON.stringify({ ...genesisDoc(), app: { name: "quire", bucketBits: 16, modules: ["kv", "evidence"] } }), "genesis.json", backend);
+  assert.deepEqual(g.app.modules, ["kv", "evidence"]);
+  assert.equal(await genesisField((d) => (d["app"] = { name: "quire", bucketBits: 16, modules: ["kv", "validators", "evidence"] })), "app.modules");
+});
+
 test("command-line overrides (--set field.path=value) apply before validation and are checked like the file", () => {
   const text = JSON.stringify(validConfig());
   const c = parseNodeConfig(applyConfigOverrides(text, FILE, ["rpc.port=27000", "log.level=debug", "mempool.maxTxs=5", "peers.1.host=10.0.0.2"]), FILE);

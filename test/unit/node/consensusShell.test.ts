@@ -16,6 +16,10 @@ import { sameChain, ShellHarness, until } from "./support/shellHarness.js";
 import type { HarnessNode } from "./support/shellHarness.js";
 import { Priority } from "../../../src/net/transport.js";
 import { DEFAULT_SYNC_LIMITS } from "../../../src/node/syncLimiter.js";
+import { buildApplication } from "../../../src/chain/app/build.js";
+import { decodeEvidenceTx, EVIDENCE_TX_TAG } from "../../../src/chain/app/evidence/format.js";
+import { loadBlsBackend } from "../../../src/crypto/bls/backend.js";
+import { keyGen } from "../../../src/crypto/bls/keygen.js";
 
 function kvPut(i: number): Uint8Array {
   const nonce = new Uint8Array(8);
@@ -153,21 +157,28 @@ test("a proposal altered on the link (the relay attack of issue 11) is refused o
   }
 });
 
+/**
+ * Once node 0 committed height 3: the proposal of height 2 as node 0 received it (its QC is the one of height 1), and a
+ * second block of that view by the same leader, signed by it — what a relay that holds both would pass on.
+ */
+async function secondBlockOfAView(h: ShellHarness) {
+  await until("first commits", () => h.height(0) >= 3);
+  const node = h.nodes[0]!;
+  const b2 = node.store.committedAt(2)!;
+  const qc1 = node.store.committedAt(1)!.qc;
+  const leader = b2.block.header.proposer;
+  assert.equal(b2.block.header.view, qc1.view + 1);
+  const relay = [1, 2, 3].find((i) => i !== leader)!;
+  const txs = [utf8("the other block")];
+  const alt = h.signedByProposer({ block: { header: { ...b2.block.header, txRoot: merkleRoot(txs) }, txs }, qc: qc1, tc: null, signature: new Uint8Array(0) });
+  return { node, b2, leader, relay, alt };
+}
+
 test("a leader's second signed block of a view, relayed by another validator: evidence recorded, the leader blamed, the relay not, the evidence passed on", async () => {
   const h = new ShellHarness(4);
   try {
     await h.start();
-    await until("first commits", () => h.height(0) >= 3);
-    const node = h.nodes[0]!;
-    // The proposal of height 2 as node 0 received it (its QC is the one of height 1), and a second block of that view
-    // by the same leader, signed by it: what a relay that holds both would pass on.
-    const b2 = node.store.committedAt(2)!;
-    const qc1 = node.store.committedAt(1)!.qc;
-    const leader = b2.block.header.proposer;
-    assert.equal(b2.block.header.view, qc1.view + 1);
-    const relay = [1, 2, 3].find((i) => i !== leader)!;
-    const txs = [utf8("the other block")];
-    const alt = h.signedByProposer({ block: { header: { ...b2.block.header, txRoot: merkleRoot(txs) }, txs }, qc: qc1, tc: null, signature: new Uint8Array(0) });
+    const { node, b2, leader, relay, alt } = await secondBlockOfAView(h);
     const sentBefore = node.events.length;
     node.shell.onMessage(relay, encodeMessage({ kind: "proposal", body: alt }));
     assert.equal(node.shell.counters.get("PROPOSAL_EVIDENCE"), 1);
@@ -182,6 +193,30 @@ test("a leader's second signed block of a view, relayed by another validator: ev
     // The same again is no new evidence and no new relay.
     node.shell.onMessage(relay, encodeMessage({ kind: "proposal", body: alt }));
     assert.equal(node.shell.counters.get("PROPOSAL_EVIDENCE"), 1);
+  } finally {
+    await h.stop();
+  }
+});
+
+test("on a chain with the evidence module, new equivocation evidence becomes an evidence tx that the chain commits", async () => {
+  const bls = await loadBlsBackend("blst");
+  const keys = Array.from({ length: 4 }, (_, i) => bls.publicKeyToBytes(bls.publicKeyOf(bls.secretKeyFromBytes(keyGen(utf8(`shell evidence test key ${i} ----------`).subarray(0, 32)))), "compressed"));
+  const h = new ShellHarness(4, (store) => buildApplication({ bucketBits: 4, modules: ["kv", "evidence"], chainId: utf8("quire-shell-test"), validators: keys }, { committed: store, bls }).app);
+  try {
+    await h.start();
+    const { node, b2, leader, relay, alt } = await secondBlockOfAView(h);
+    node.shell.onMessage(relay, encodeMessage({ kind: "proposal", body: alt }));
+    // Committed by someone's block (its proof is the harness's test signatures, so the module fails it: BLS keys).
+    let found: ReturnType<typeof decodeEvidenceTx> | undefined;
+    await until("the evidence tx committed", () => {
+      for (let height = 3; height <= h.height(0) && found === undefined; height++) {
+        const tx = node.store.committedAt(height)!.block.txs.find((t) => t[0] === EVIDENCE_TX_TAG);
+        if (tx !== undefined) found = decodeEvidenceTx(tx);
+      }
+      return found !== undefined;
+    });
+    assert.ok(found!.ok);
+    assert.deepEqual([found!.tx.kind, found!.tx.validator, found!.tx.view], ["proposal", leader, b2.block.header.view]);
   } finally {
     await h.stop();
   }

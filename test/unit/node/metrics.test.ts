@@ -24,6 +24,7 @@ function fakeSources() {
     precheckMisses: 2,
     precheckRefused: 1,
     uptime: 42,
+    reputation: [{ validator: 0, score: 100 }, { validator: 3, score: 37 }] as { validator: number; score: number }[],
     p2p: { refused: { SOURCE_BACKOFF: 4, BAD_SIGNATURE: 2 } as Record<string, number>, refusedByPeer: { BANNED: 1 } as Record<string, number>, pendingHandshakes: 5, backedOffSources: 1, heldConnections: 7, bannedPeers: 1, bans: 2 },
   };
   const sources: ScrapeSources = {
@@ -38,6 +39,7 @@ function fakeSources() {
     precheckRefused: () => v.precheckRefused,
     uptimeSeconds: () => v.uptime,
     p2p: () => v.p2p,
+    reputation: () => v.reputation,
   };
   return { v, sources };
 }
@@ -91,6 +93,7 @@ const FAMILIES: Record<string, string> = {
   quire_mempool_bytes: "gauge",
   quire_mempool_accepted_total: "counter",
   quire_uptime_seconds: "gauge",
+  quire_reputation_score: "gauge",
   quire_bls_queue_length: "gauge",
   quire_bls_job_seconds: "histogram",
   quire_bls_jobs_total: "counter",
@@ -167,6 +170,8 @@ test("node metrics: after one of every event, each family reads back the value f
   assert.equal(s.value("quire_mempool_txs"), 11);
   assert.equal(s.value("quire_mempool_bytes"), 2048);
   assert.equal(s.value("quire_uptime_seconds"), 42);
+  assert.equal(s.value("quire_reputation_score", { validator: "0" }), 100);
+  assert.equal(s.value("quire_reputation_score", { validator: "3" }), 37);
   assert.equal(s.value("quire_bls_queue_length"), 4, "a gauge holds the last value set");
   assert.equal(s.count("quire_mempool_accepted_total"), 9);
   assert.equal(s.count("quire_signature_precheck_hits_total"), 6);

@@ -9,7 +9,7 @@ import { assertError, eventually, http, startHarness } from "../../support/rpcHt
 import type { Harness } from "../../support/rpcHttp.js";
 import { ManualScheduler } from "../../../src/util/clock.js";
 import { dashboardAsset, DASHBOARD_INDEX } from "../../../src/rpc/dashboardAssets.js";
-import { decodeEpochs, decodeHealth } from "../../../src/rpc/json.js";
+import { decodeEpochs, decodeHealth, decodeValidators } from "../../../src/rpc/json.js";
 import { RpcClient } from "../../../src/rpc/client.js";
 import { RpcClientError } from "../../../src/rpc/errors.js";
 import type { ConsensusView, PeerView } from "../../../src/rpc/api.js";
@@ -83,13 +83,13 @@ describe("operator routes", () => {
     });
   });
 
-  test("GET /v1/validators: the epoch at the top, each validator with its key, power, address and self flag", async () => {
+  test("GET /v1/validators: the epoch at the top, each validator with its key, power, address, self flag, score and role; RpcClient.validators decodes it", async () => {
     h.api.validatorSet = {
       epoch: 0,
       startHeight: 1,
       validators: [
-        { index: 0, publicKey: key(1), votingPower: 1, address: { host: "10.0.0.1", port: 26600 }, self: false },
-        { index: 1, publicKey: key(2), votingPower: 1, address: null, self: true },
+        { index: 0, publicKey: key(1), votingPower: 1, address: { host: "10.0.0.1", port: 26600 }, self: false, score: 87, role: "member" },
+        { index: 1, publicKey: key(2), votingPower: 1, address: null, self: true, score: null, role: "member" },
       ],
     };
     const a = await http(h.base, "GET", "/v1/validators");
@@ -98,10 +98,24 @@ describe("operator routes", () => {
       epoch: 0,
       startHeight: 1,
       validators: [
-        { index: 0, publicKey: "01".repeat(48), votingPower: 1, address: "10.0.0.1:26600", self: false },
-        { index: 1, publicKey: "02".repeat(48), votingPower: 1, address: null, self: true },
+        { index: 0, publicKey: "01".repeat(48), votingPower: 1, address: "10.0.0.1:26600", self: false, score: 87, role: "member" },
+        { index: 1, publicKey: "02".repeat(48), votingPower: 1, address: null, self: true, score: null, role: "member" },
       ],
     });
+    const decoded = await new RpcClient({ url: h.base }).validators();
+    assert.deepEqual(
+      decoded.validators.map((v) => [v.index, v.score, v.role]),
+      [
+        [0, 87, "member"],
+        [1, null, "member"],
+      ],
+    );
+    for (const score of [101, -1, 2.5, "9"]) {
+      const broken = { epoch: 0, startHeight: 1, validators: [{ index: 0, publicKey: "01".repeat(48), self: false, score }] };
+      assert.throws(() => decodeValidators(broken), (e: unknown) => e instanceof RpcClientError && e.code === "BAD_RESPONSE", JSON.stringify(score));
+    }
+    const old = decodeValidators({ epoch: 0, startHeight: 1, validators: [{ index: 0, publicKey: "01".repeat(48), self: false }] });
+    assert.deepEqual([old.validators[0]!.score, old.validators[0]!.role], [null, "member"], "a node from before scores");
   });
 
   test("GET /v1/epochs: every epoch with its first height and members; RpcClient.epochs decodes it and refuses bad shapes", async () => {

@@ -4,6 +4,7 @@ import type { Block, Hash, QuorumCert } from "../../../../src/domain/types.js";
 import { encodeBlockRecord } from "../../../../src/chain/store/records.js";
 import { utf8 } from "../../../../src/util/bytes.js";
 import type { SeededRng } from "../../../../src/util/rng.js";
+import type { Application, StateWriter } from "../../../../src/chain/app/interface.js";
 
 export const CHAIN_ID = utf8("quire-test");
 
@@ -51,4 +52,24 @@ export function nextBlock(parent: ChainBlock | null, txs: readonly Uint8Array[],
 
 export function randomTxs(rng: SeededRng, count: number, maxLen = 64): Uint8Array[] {
   return Array.from({ length: count }, () => rng.bytes(1 + rng.int(maxLen)));
+}
+
+/** Executes blocks of txs on `app` over `state` from height 1, one call a block: each tx's "ok" or failure code. */
+export function appBlocks(app: Application, state: StateWriter): { block(txs: Uint8Array[]): string[]; readonly height: number } {
+  let height = 1;
+  return {
+    get height() {
+      return height;
+    },
+    block(txs) {
+      app.beginBlock(state, { height, txCount: txs.length, txs });
+      const out = txs.map((tx, i) => {
+        const r = app.deliver(tx, i);
+        return r.ok ? "ok" : r.code;
+      });
+      app.commit();
+      height++;
+      return out;
+    },
+  };
 }

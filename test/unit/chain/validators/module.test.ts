@@ -13,6 +13,7 @@ import { bitmapSignerSets } from "../../../../src/consensus/adapters/bitmapSigne
 import { encodeGroupTx } from "../../../../src/chain/app/paracross/format.js";
 import { encodeKvTx } from "../../../../src/chain/app/kvTx.js";
 import { utf8 } from "../../../../src/util/bytes.js";
+import { appBlocks } from "../support/fixtures.js";
 
 const CHAIN = utf8("quire-valset-test");
 let bls: BlsBackend;
@@ -28,22 +29,13 @@ const pub = (i: number): Uint8Array => bls.publicKeyToBytes(bls.publicKeyOf(keys
 function chain(n: number, modules: ("validators" | "kv" | "accounts" | "paracross")[] = ["validators"]): { built: BuiltApplication; block(txs: Uint8Array[]): string[]; readonly height: number } {
   const state = new MapState();
   const built = buildApplication({ bucketBits: 4, modules, chainId: CHAIN, validators: Array.from({ length: n }, (_, i) => pub(i)) }, { committed: state, bls });
-  let height = 1;
+  const blocks = appBlocks(built.app, state);
   return {
     built,
     get height() {
-      return height;
+      return blocks.height;
     },
-    block(txs) {
-      built.app.beginBlock(state, { height, txCount: txs.length, txs });
-      const out = txs.map((tx, i) => {
-        const r = built.app.deliver(tx, i);
-        return r.ok ? "ok" : r.code;
-      });
-      built.app.commit();
-      height++;
-      return out;
-    },
+    block: (txs) => blocks.block(txs),
   };
 }
 

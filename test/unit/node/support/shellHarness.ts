@@ -19,6 +19,7 @@ import type { ModularApplication } from "../../../../src/chain/app/modular.js";
 import type { Mempool } from "../../../../src/chain/mempool.js";
 import type { EpochShell } from "../../../../src/node/epochShell.js";
 import { buildConsensusStack } from "../../../../src/node/consensusStack.js";
+import type { ConsensusStackModules } from "../../../../src/node/consensusStack.js";
 import { SILENT } from "../../../../src/node/logger.js";
 import { DEFAULT_PENALTIES, PeerPenalties } from "../../../../src/node/penalties.js";
 import { InsecureTestScheme } from "../../../../src/sim/insecureTestScheme.js";
@@ -56,7 +57,11 @@ export class ShellHarness {
   private readonly hashBlock = blockHasher();
   private readonly gHash: Uint8Array;
 
-  constructor(readonly n: number) {
+  constructor(
+    readonly n: number,
+    /** The chain's application (default: the KV module alone). */
+    private readonly application?: ConsensusStackModules["application"],
+  ) {
     this.net = new MemoryNetwork({ size: n, seed: 1 }, { scheduler: new SystemScheduler() });
     this.scheme = new InsecureTestScheme(n, 7);
     this.gHash = this.hashBlock(this.genesis.header);
@@ -106,6 +111,7 @@ export class ShellHarness {
         penalties,
         onCommit: (blocks) => committed.push(...blocks),
         onFatal: (e) => (node.fatal = e),
+        application: this.application,
       },
     );
     node.shell = stack.shell;
