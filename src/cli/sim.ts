@@ -59,7 +59,7 @@ import { CALIBRATED_COSTS } from "../sim/costModel.js";
 import type { CostModel } from "../sim/costModel.js";
 import { measureFlatWan, runCrossShardSweep, runRealShardCurve, runShardCurve, runShardSweep } from "../sim/shardSweep.js";
 import type { CurveRow } from "../sim/shardSweep.js";
-import { GEO_FLAGS, geoSim } from "./simGeo.js";
+import { GEO_FLAGS, geoCurve, geoSim } from "./simGeo.js";
 import { describeWan, parseWanFlags, WAN_FLAGS, WanError, wanFlagsText, wanSpec } from "../sim/wan.js";
 import type { WanConfig } from "../sim/wan.js";
 import { LEADER_MODES } from "../consensus/leaderElection.js";
@@ -98,6 +98,7 @@ export async function simCommand(argv: string[]): Promise<number> {
   const geo = scenarioParts.includes("geo");
   const faultText = scenarioParts.filter((k) => k !== "cross-shard" && k !== "reconfig" && k !== "geo").join(",");
   const kinds = parseKinds((crossShard || reconfig || geo) && faultText === "" ? "random" : faultText);
+  if (args.flags.has("geo-curve")) return geoCurve(args, intFlag(args, "validators", 4)!, intFlag(args, "seed", 1)!, wanFlags(args), stringFlag(args, "json"));
   if (geo !== args.flags.has("clusters")) throw new UsageError("--clusters and --scenario geo go together");
   if (!geo) for (const f of GEO_FLAGS) if (args.flags.has(f)) throw new UsageError(`--${f} needs --clusters`);
   if (crossShard && !args.flags.has("shards")) throw new UsageError("--scenario cross-shard needs --shards S");
@@ -116,9 +117,8 @@ export async function simCommand(argv: string[]): Promise<number> {
   const wan = wanFlags(args);
   if (geo) {
     if (para !== undefined || blsEvery > 0 || reconfig || crossShard || args.flags.has("shards") || args.flags.has("curve")) throw new UsageError("--clusters does not combine with --para, --bls-every, --shards, --curve, reconfig or cross-shard");
-    // GeoSimulation can take the model through ShardSimOptions.wan once its inter-cluster sends go through model.send.
-    if (wan !== null || args.flags.has("throughput") || args.flags.has("block-txs")) throw new UsageError("the WAN flags do not apply to --clusters yet");
-    return geoSim(args, { validators, seeds, firstSeed, views, byzantine, scenario, kinds, json, quiet });
+    if (args.flags.has("throughput") || args.flags.has("block-txs")) throw new UsageError("--throughput and --block-txs apply to one flat cluster (geo: --geo-curve)");
+    return geoSim(args, { validators, seeds, firstSeed, views, byzantine, scenario, kinds, json, quiet, wan });
   }
   if (wan !== null) {
     if (para !== undefined || crossShard || reconfig || args.flags.has("shards") || args.flags.has("curve")) throw new UsageError("the WAN flags apply to one flat cluster: not with --shards, --curve, --para or --scenario cross-shard/reconfig");

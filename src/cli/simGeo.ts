@@ -14,12 +14,14 @@
 import { writeFileSync } from "node:fs";
 import { choiceFlag, intFlag, stringFlag, UsageError } from "./args.js";
 import type { ParsedArgs } from "./args.js";
-import { runGeoSweep } from "../sim/geoSweep.js";
+import { runGeoCurve, runGeoSweep } from "../sim/geoSweep.js";
+import { DEFAULT_WAN, describeWan } from "../sim/wan.js";
+import type { WanConfig } from "../sim/wan.js";
 import type { GeoFault } from "../sim/geoSimulation.js";
 import type { ScenarioKind } from "../sim/scenario.js";
 import { maxFaulty } from "../domain/quorum.js";
 
-export const GEO_FLAGS = ["clusters", "geo-faults", "remote-timeout-ms"];
+export const GEO_FLAGS = ["clusters", "geo-faults", "remote-timeout-ms", "geo-curve"];
 
 export interface GeoSimConfig {
   readonly validators: number;
@@ -31,6 +33,8 @@ export interface GeoSimConfig {
   readonly kinds: readonly ScenarioKind[] | "random";
   readonly json: string | undefined;
   readonly quiet: boolean;
+  /** The WAN flags (one region per cluster: `--regions` is ignored), or null: 1 ms inside a cluster, 50 ms between. */
+  readonly wan: WanConfig | null;
 }
 
 export function geoSim(args: ParsedArgs, c: GeoSimConfig): number {
@@ -53,6 +57,7 @@ export function geoSim(args: ParsedArgs, c: GeoSimConfig): number {
     ...(c.byzantine !== undefined ? { byzantine: c.byzantine } : {}),
     remoteTimeoutMs,
     faults,
+    ...(c.wan !== null ? { wanConfig: c.wan } : {}),
     clock: () => performance.now(),
     onProgress: (done, sum) => {
       if (c.quiet || performance.now() - last < 2_000) return;
@@ -63,7 +68,7 @@ export function geoSim(args: ParsedArgs, c: GeoSimConfig): number {
   const k = s.counters;
   process.stdout.write(
     [
-      `quire sim: clusters=${clusters} n=${c.validators} scenario=${c.scenario} views=${c.views} geo-faults=${mode} remote-timeout=${remoteTimeoutMs} ms`,
+      `quire sim: clusters=${clusters} n=${c.validators} scenario=${c.scenario} views=${c.views} geo-faults=${mode} remote-timeout=${remoteTimeoutMs} ms${c.wan !== null ? ` wan: ${describeWan({ ...c.wan, regions: clusters })}` : ""}`,
       `  runs        ${fmt(s.runs)} (${fmt(s.geoFaultRuns)} with a silent or partial sharer)`,
       `  rounds      ${fmt(s.rounds)} executed in the global order (summed over runs), checked at every honest replica`,
       `  sharing     ${fmt(k["share_sent"] ?? 0)} shares sent, ${fmt(k["share_new"] ?? 0)} accepted new, ${fmt(k["share_refused"] ?? 0)} refused; ${fmt(k["pull_sent"] ?? 0)} pulls`,
@@ -82,4 +87,29 @@ export function geoSim(args: ParsedArgs, c: GeoSimConfig): number {
   }
   if (c.json !== undefined) writeFileSync(c.json, JSON.stringify({ clusters, ...c, mode, remoteTimeoutMs, summary: s }, null, 2));
   return s.violations === 0 ? 0 : 1;
+}
+
+/**
+ * `quire sim --geo-curve 2,4,8 --validators N [WAN flags]`: for each Z, Z clusters of N validators (one WAN region
+ * each, saturating clients, the calibrated CPU-cost model) against one flat cluster of Z·N validators on the same
+ * links — committed (flat) and globally executed (geo) tx/s in virtual time, and their ratio.
+ */
+export function geoCurve(args: ParsedArgs, validators: number, seed: number, wan: WanConfig | null, json: string | undefined): number {
+  const list = (stringFlag(args, "geo-curve") ?? "").split(",").map((x) => Number(x.trim()));
+  if (list.length === 0 || list.some((z) => !Number.isInteger(z) || z < 1 || z > 16)) throw new UsageError("--geo-curve takes cluster counts in 1..16, e.g. 2,4,8");
+  const w = wan ?? DEFAULT_WAN;
+  process.stdout.write(`quire sim --geo-curve: ${validators} validators per cluster, one region per cluster, ${describeWan({ ...w, regions: list[list.length - 1]! })}, calibrated costs, saturating load\n`);
+  process.stdout.write(`  clusters   geo (global order) tx/s   flat ${"Z·N"} tx/s   ratio   violations   wall\n`);
+  const rows = runGeoCurve(
+    {
+      clusters: list,
+      validators,
+      seed,
+      wan: w,
+      onRow: (r) => process.stdout.write(`  ${String(r.clusters).padStart(8)}   ${Math.round(r.geoTxPerSec).toLocaleString("en-US").padStart(23)}   ${Math.round(r.flatTxPerSec).toLocaleString("en-US").padStart(13)}   ${r.ratio.toFixed(2).padStart(5)}   ${String(r.violations).padStart(10)}   ${(r.wallMs / 1000).toFixed(1)} s\n`),
+    },
+    () => performance.now(),
+  );
+  if (json !== undefined) writeFileSync(json, JSON.stringify({ validators, seed, wan: w, rows }, null, 2));
+  return rows.every((r) => r.violations === 0) ? 0 : 1;
 }

@@ -12,7 +12,9 @@ import { measureFlatWan } from "./shardSweep.js";
 import { DEFAULT_WAN, WanModel, wanSpec } from "./wan.js";
 import type { WanConfig } from "./wan.js";
 
-export interface GeoSweepOptions extends Omit<GeoSimOptions, "seed"> {
+export interface GeoSweepOptions extends Omit<GeoSimOptions, "seed" | "wan"> {
+  /** A WAN (one region per cluster), a fresh model per run. */
+  readonly wanConfig?: WanConfig;
   readonly seeds: number;
   readonly firstSeed: number;
   /** Stop after this many failing seeds (default 5). */
@@ -51,7 +53,8 @@ export function runGeoSweep(opts: GeoSweepOptions): GeoSweepSummary {
   const t0 = clock();
   for (let i = 0; i < opts.seeds; i++) {
     const seed = (opts.firstSeed + i) >>> 0;
-    const r = runGeoSimulation({ ...opts, seed });
+    const wan = opts.wanConfig === undefined ? undefined : new WanModel(wanSpec({ ...opts.wanConfig, regions: opts.clusters }, opts.clusters * opts.validators));
+    const r = runGeoSimulation({ ...opts, seed, ...(wan !== undefined ? { wan } : {}) });
     s.runs++;
     s.rounds += r.targetRound + 1;
     s.virtualMs += r.clusters.endMs;
