@@ -305,6 +305,9 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
       checkManifest(geoManifest, genesis.network!, config.geo.manifest, "geo.manifest");
     } else if (config.geo !== undefined) throw new NodeError("BAD_CONFIG", `${config.file}: geo is for a geo cluster's node; this genesis is not one (network.kind clusters)`, { field: "geo", file: config.file });
     const gHash = blockHasher()(genesisBlock(genesis).header);
+    if (geoManifest !== null && !bytesEqual(geoManifest.shards[genesis.network!.shard]!.genesisHash, gHash)) {
+      throw new NodeError("BAD_CONFIG", `${config.geo!.manifest}: cluster ${genesis.network!.shard}'s genesisHash is not the hash of ${config.genesisFile}`, { field: "geo.manifest", file: config.file });
+    }
     const store = await LmdbChainStore.open({ path: join(config.dataDir, "chain"), chainId: genesis.chainIdBytes, genesisHash: gHash });
     try {
       return new QuireNode({ config, genesis, logger, backend, store, key, locks, geoManifest });
@@ -416,6 +419,13 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
 
   txStatus(id: Uint8Array): TxStatus | null {
     const loc = this.store.txLocation(id);
+    if (loc !== undefined && this.geoService !== null) {
+      // A geo cluster orders only: a tx is final, with its result, once its round ran in the global order. Rounds
+      // older than the records kept report the ordering result (committed, executed long ago: outcome not kept).
+      const outcome = this.geoService.txOutcome(loc.height, loc.index);
+      if (outcome === "pending") return { status: "pending" };
+      return { status: "committed", height: loc.height, index: loc.index, ok: outcome === null ? loc.ok : outcome.ok };
+    }
     if (loc !== undefined) return { status: "committed", height: loc.height, index: loc.index, ok: loc.ok };
     return this.mempool.has(id) ? { status: "pending" } : null;
   }

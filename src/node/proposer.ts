@@ -116,12 +116,14 @@ export class Proposer {
     const now = this.m.scheduler.now();
     const waited = now - this.waitingSince;
     const empty = this.o.block.emptyIntervalMs;
-    if (this.m.payload.size === 0 && waited < empty) {
+    // Waits end when less than a millisecond is left: with fractional clocks (the simulator's WAN model) a remainder
+    // like 1e-13 ms would re-arm at the same instant forever.
+    if (this.m.payload.size === 0 && empty - waited >= 1) {
       this.arm(req, Math.min(PROPOSE_POLL_MS, empty - waited));
       return;
     }
     const maxHold = this.o.maxHoldMs ?? 0;
-    if (waited < maxHold && this.m.hold?.(req.parentHeight + 1) === true) {
+    if (maxHold - waited >= 1 && this.m.hold?.(req.parentHeight + 1) === true) {
       this.arm(req, Math.min(PROPOSE_POLL_MS, maxHold - waited));
       return;
     }

@@ -91,8 +91,8 @@ export interface GeoSimOptions {
   /** Virtual ms the run may go on after the clusters ended for every replica to reach the target (default 20,000). */
   readonly settleMs?: number;
   /**
-   * TEST ONLY: replica (cluster, member) feeds its global order the other clusters' blocks under a wrong cluster
-   * index (swapped pairwise) — a broken run the globalOrder checker must catch.
+   * TEST ONLY: replica (cluster, member) executes each round's clusters in reverse order — a broken run the
+   * globalOrder checker must catch.
    */
   readonly breakOrderAt?: { readonly cluster: number; readonly member: number };
 }
@@ -280,10 +280,13 @@ export class GeoSimulation {
     const honest = this.isHonest(cluster, instance);
     const broken = this.opts.breakOrderAt !== undefined && this.opts.breakOrderAt.cluster === cluster && this.opts.breakOrderAt.member === member;
     const order = new GlobalOrder(
-      { clusters: this.opts.clusters, modules: ["kv"], bucketBits: SIM_BUCKET_BITS, chainId: GEO_NETWORK_ID },
-      { genesis: this.genesis.map((g) => g.hash), onRound: (rec) => (honest ? this.checkRound(cluster, instance, rec) : undefined) },
+      { clusters: this.opts.clusters, modules: ["kv"], bucketBits: SIM_BUCKET_BITS, chainId: GEO_NETWORK_ID, ...(broken ? { testExecutionOrder: Array.from({ length: this.opts.clusters }, (_, c) => this.opts.clusters - 1 - c) } : {}) },
+      {
+        genesis: this.genesis.map((g) => g.hash),
+        onRound: (rec) => (honest ? this.checkRound(cluster, instance, rec) : undefined),
+        onRefused: () => (this.counters["block_refused"] = (this.counters["block_refused"] ?? 0) + 1),
+      },
     );
-    const fed = broken ? brokenOrder(order, this.opts.clusters, cluster) : order;
     slot.order = order;
     slot.incarnation = r.crashes;
     slot.executing = false;
@@ -292,7 +295,7 @@ export class GeoSimulation {
       { networkId: GEO_NETWORK_ID, cluster, member, remoteTimeoutMs: this.opts.remoteTimeoutMs ?? 1_000, ...(this.opts.leadRounds !== undefined ? { leadRounds: this.opts.leadRounds } : {}), behaviour: this.faults.get(`${cluster}:${member}`) },
       {
         clusters: this.clusters,
-        order: fed,
+        order,
         signer: this.crypto[cluster]!.signer(member),
         scheduler: this.sim.scheduler,
         chain: store,
@@ -422,22 +425,4 @@ function nullMinus(at: number | null, now: number): number | null {
 /** Cluster c's chain id in geo runs (its shard's). */
 export function clusterChainId(cluster: number): Uint8Array {
   return shardChainId(cluster);
-}
-
-/** TEST ONLY (`breakOrderAt`): a global order that files the other clusters' blocks under swapped cluster indices. */
-function brokenOrder(order: GlobalOrder, clusters: number, own: number): GlobalOrder {
-  const swap = (c: number): number => (c === own ? c : (() => {
-    const others = Array.from({ length: clusters }, (_, k) => k).filter((k) => k !== own);
-    const i = others.indexOf(c);
-    return others[i ^ 1] ?? c;
-  })());
-  return new Proxy(order, {
-    get(target, prop, receiver) {
-      if (prop === "offer") return (c: number, h: number, hash: Uint8Array, b: Block) => target.offer(swap(c), h, hash, b);
-      if (prop === "has") return (c: number, h: number) => target.has(swap(c), h);
-      if (prop === "missingFrom") return (c: number) => target.missingFrom(swap(c));
-      const v = Reflect.get(target, prop, receiver) as unknown;
-      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
 }

@@ -86,7 +86,7 @@ test("quire sim WAN usage errors exit 2 and name the flag", () => {
     [["--throughput"], /need a WAN flag/],
     [["--regions", "2", "--shards", "2"], /apply to one flat cluster/],
     [["--regions", "2", "--block-txs", "512"], /--block-txs .* applies to --throughput/],
-    [["--clusters", "2", "--scenario", "geo", "--regions", "2"], /do not apply to --clusters yet/],
+    [["--clusters", "2", "--scenario", "geo", "--throughput", "--regions", "2"], /apply to one flat cluster/],
   ] as const) {
     const r = quire([...args]);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stdout}${r.stderr}`);

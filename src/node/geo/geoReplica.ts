@@ -93,6 +93,40 @@ export interface GeoReplicaModules {
   count?(name: string): void;
 }
 
+/** Most bytes of blocks one share carries (a block larger than this goes alone). Receivers take up to 16 MiB. */
+export const MAX_SHARE_BYTES = 8 * 1024 * 1024;
+/**
+ * Work anyone can make a replica do, per second (senders are not authenticated: the bytes prove themselves, at a
+ * price). Past a budget the message is dropped and counted; the protocol's timeouts retry. Honest traffic needs far
+ * less: a share check per new block of another cluster, a few requests per remote timeout, pulls after restarts.
+ */
+export const SHARE_CHECKS_PER_SEC = 400;
+export const RVC_CHECKS_PER_SEC = 200;
+export const PULL_ANSWERS_PER_SEC = 20;
+
+/** A token bucket of `perSec` tokens (burst: one second's worth). */
+class Budget {
+  private tokens: number;
+  private at = -Infinity;
+  constructor(private readonly perSec: number) {
+    this.tokens = perSec;
+  }
+  take(now: number): boolean {
+    if (this.at !== -Infinity) this.tokens = Math.min(this.perSec, this.tokens + ((now - this.at) * this.perSec) / 1000);
+    this.at = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+/** A block's encoded size, near enough for the share cap (the record adds a few bytes per tx). */
+function blockBytes(b: Block): number {
+  let n = 256 + b.header.parentResults.length + b.header.parentSigners.length;
+  for (const tx of b.txs) n += 4 + tx.length;
+  return n;
+}
+
 /** Own heights below the head shared again when a replica's geo layer starts (see the constructor). */
 const RESHARE_ON_START = 8;
 
@@ -120,6 +154,12 @@ export class GeoReplica {
   private readonly pulledAt: number[];
   private pullTurn = 0;
   private longestWait = { ms: 0, round: 0, cluster: -1 };
+  /** When this cluster last committed here (the "behind" rule of a remote view change looks at it). */
+  private lastLocalCommit: number;
+  /** Per sender (cluster:member): the request key its vote counts for now (one pending key per sender). */
+  private readonly pendingKey = new Map<string, string>();
+  /** Work that anyone can make this replica do, bounded per second whatever the senders: see `take`. */
+  private readonly budgets = { verify: new Budget(SHARE_CHECKS_PER_SEC), rvc: new Budget(RVC_CHECKS_PER_SEC), pull: new Budget(PULL_ANSWERS_PER_SEC) };
 
   constructor(
     private readonly o: GeoReplicaOptions,
@@ -128,18 +168,28 @@ export class GeoReplica {
     this.n = m.clusters[o.cluster]!.size;
     this.seen = m.clusters.map(() => 0);
     this.pulledAt = m.clusters.map(() => -Infinity);
+    this.lastLocalCommit = m.scheduler.now();
     // Own committed blocks already in the store (a restart): into the global order. The last few are shared again
     // where this replica is their sharer: it may have crashed between committing one and sharing it (or, built
     // during its first commit, never seen the commit as new).
     const head = m.chain.head()?.height ?? 0;
-    for (let h = 1; h <= head; h++) {
-      const r = m.chain.committedAt(h);
-      if (r === undefined) break;
-      m.order.offer(o.cluster, h, r.hash, r.block);
-    }
+    this.offerOwn();
     this.considered = Math.max(0, head - RESHARE_ON_START);
     m.order.run();
     this.collectDuties();
+  }
+
+  /**
+   * Own committed blocks into the global order, from the lowest one it lacks up to the head, read from the store —
+   * as far as its buffer takes them (the rest on a later call: commits and ticks call this again, so an own block
+   * is never lost to a full buffer).
+   */
+  private offerOwn(): void {
+    const head = this.m.chain.head()?.height ?? 0;
+    for (let h = this.m.order.missingFrom(this.o.cluster); h <= head; h++) {
+      const r = this.m.chain.committedAt(h);
+      if (r === undefined || this.m.order.offer(this.o.cluster, h, r.hash, r.block) === "full") break;
+    }
   }
 
   /**
@@ -162,7 +212,8 @@ export class GeoReplica {
 
   /** Own blocks newly committed (ascending): into the global order, and shared where this replica is the sharer. */
   onLocalCommit(blocks: readonly { readonly block: Block; readonly hash: Hash }[]): void {
-    for (const b of blocks) this.m.order.offer(this.o.cluster, b.block.header.height, b.hash, b.block);
+    if (blocks.length > 0) this.lastLocalCommit = this.m.scheduler.now();
+    this.offerOwn();
     this.execute();
     this.collectDuties();
     this.shareDuties();
@@ -174,7 +225,8 @@ export class GeoReplica {
     const now = this.m.scheduler.now();
     for (let h = this.considered + 1; h <= head; h++) {
       const proposer = this.m.chain.committedAt(h)?.block.header.proposer;
-      if (proposer !== undefined && this.sharerOf(proposer, now) === this.o.member) this.duties.push(h);
+      // The proposer always shares its own; while it is suspected, the first unsuspected member after it shares too.
+      if (proposer !== undefined && (proposer === this.o.member || this.sharerOf(proposer, now) === this.o.member)) this.duties.push(h);
     }
     this.considered = Math.max(this.considered, head);
   }
@@ -206,6 +258,8 @@ export class GeoReplica {
   /** Remote timeouts, requests and pulls: call often (every few tens of ms). */
   tick(): void {
     const now = this.m.scheduler.now();
+    this.offerOwn();
+    this.execute();
     this.shareDuties();
     const next = this.m.order.next;
     // Waiting for cluster i's block of round r counts only once this cluster's own block of r is here: "while others
@@ -222,7 +276,10 @@ export class GeoReplica {
     for (let c = 0; c < this.m.clusters.length; c++) {
       if (c === this.o.cluster) continue;
       const from = this.m.order.missingFrom(c);
-      if (this.seen[c]! - from > (this.o.pullGap ?? 32) && now - this.pulledAt[c]! >= this.o.remoteTimeoutMs / 2) {
+      // Far behind that cluster (a restart, a long cut), or waiting for it for a whole remote timeout (a share lost
+      // on the way here: the requests of one replica alone never reach f + 1).
+      const waiting = this.blocked.cluster === c && this.blocked.since >= 0 && now - this.blocked.since >= this.o.remoteTimeoutMs;
+      if ((this.seen[c]! - from > (this.o.pullGap ?? 32) || waiting) && now - this.pulledAt[c]! >= this.o.remoteTimeoutMs / 2) {
         this.pulledAt[c] = now;
         const member = this.pullTurn++ % this.m.clusters[c]!.size;
         this.m.send(c, member, encodeGeoMessage({ kind: "pull", pull: { cluster: c, fromHeight: from } }));
@@ -268,19 +325,27 @@ export class GeoReplica {
   }
 
   /** Own blocks from..min(to, provable) with the proof of the last, or null when `from` cannot be proven yet. */
-  private shareFrom(from: number, to: number, head: number): GeoShare | null {
+  private shareFrom(from: number, to: number, head: number, hop: 0 | 1 = 0): GeoShare | null {
     const chain = this.m.chain;
     const at = (i: number) => {
       const r = chain.committedAt(i);
       return r === undefined ? undefined : { header: r.block.header, qc: r.qc };
     };
-    // The highest provable height in from..to: a proof for it covers the ones below by hash links.
-    for (let last = Math.min(to, head); last >= from; last--) {
+    // Blocks from `from` up to MAX_SHARE_BYTES (at least one), then the highest of them that can be proven: its
+    // proof covers the ones below by hash links.
+    const blocks: Block[] = [];
+    let bytes = 0;
+    for (let i = from; i <= Math.min(to, head); i++) {
+      const b = chain.committedAt(i)?.block;
+      if (b === undefined) break;
+      const size = blockBytes(b);
+      if (blocks.length > 0 && bytes + size > MAX_SHARE_BYTES) break;
+      blocks.push(b);
+      bytes += size;
+    }
+    for (let last = from + blocks.length - 1; last >= from; last--) {
       const proof = buildCommitProof(last, head, at);
-      if (proof === null) continue;
-      const blocks: Block[] = [];
-      for (let i = from; i <= last; i++) blocks.push(chain.committedAt(i)!.block);
-      return { hop: 0, cluster: this.o.cluster, blocks, proof };
+      if (proof !== null) return { hop, cluster: this.o.cluster, blocks: blocks.slice(0, last - from + 1), proof };
     }
     return null;
   }
@@ -298,6 +363,10 @@ export class GeoReplica {
     let fresh = false;
     for (let h = first; h <= last && !fresh; h++) fresh = !this.m.order.has(c, h);
     if (!fresh) return;
+    if (!this.budgets.verify.take(this.m.scheduler.now())) {
+      this.count("share_dropped");
+      return;
+    }
     let blocks;
     this.count("share_verified");
     try {
@@ -323,8 +392,13 @@ export class GeoReplica {
 
   private onPull(cluster: number, fromHeight: number): Uint8Array | null {
     if (cluster !== this.o.cluster || this.o.behaviour === "silent" || fromHeight < 1) return null;
+    if (!this.budgets.pull.take(this.m.scheduler.now())) {
+      this.count("pull_dropped");
+      return null;
+    }
     const head = this.m.chain.head()?.height ?? 0;
-    const share = this.shareFrom(fromHeight, fromHeight + MAX_SHARE_BLOCKS - 1, head);
+    // hop 1: the one who pulled does not rebroadcast what it asked for itself.
+    const share = this.shareFrom(fromHeight, fromHeight + MAX_SHARE_BLOCKS - 1, head, 1);
     this.count("pull_answered");
     return share === null ? null : encodeGeoMessage({ kind: "share", share });
   }
@@ -351,6 +425,10 @@ export class GeoReplica {
       this.count("rvc_ignored");
       return;
     }
+    if (!this.budgets.rvc.take(now)) {
+      this.count("rvc_dropped");
+      return;
+    }
     if (!from.scheme.verify(r.fromMember, rvcMessage(this.o.networkId, r), r.signature)) {
       this.count("rvc_refused");
       return;
@@ -358,6 +436,14 @@ export class GeoReplica {
     this.lastRequest.set(who, { round: r.round, attempt: r.attempt, at: now });
     const key = `${r.fromCluster}:${r.round}:${r.attempt}`;
     if (this.acted.has(key)) return;
+    // A sender's vote counts for its latest key only: the map holds at most one pending key per sender.
+    const previous = this.pendingKey.get(who);
+    if (previous !== undefined && previous !== key) {
+      const old = this.requests.get(previous);
+      old?.delete(r.fromMember);
+      if (old !== undefined && old.size === 0) this.requests.delete(previous);
+    }
+    this.pendingKey.set(who, key);
     let set = this.requests.get(key);
     if (set === undefined) this.requests.set(key, (set = new Set()));
     set.add(r.fromMember);
@@ -372,7 +458,9 @@ export class GeoReplica {
   private act(requester: number, round: number, attempt: number, now: number): void {
     const head = this.m.chain.head()?.height ?? 0;
     if (round > head) {
-      this.timeOutLeader(now);
+      // Behind: only when this cluster committed nothing for a remote timeout (a cluster that commits, only more
+      // slowly than the requesters, keeps its views).
+      if (now - this.lastLocalCommit >= this.o.remoteTimeoutMs) this.timeOutLeader(now);
       return;
     }
     const proposer = this.m.chain.committedAt(round)?.block.header.proposer;
@@ -381,7 +469,8 @@ export class GeoReplica {
     if (this.m.currentLeader() === proposer) this.timeOutLeader(now);
     const rank = (this.o.member - proposer + this.n) % this.n;
     if (this.n < 2 || rank !== ((attempt - 1) % (this.n - 1)) + 1 || this.o.behaviour === "silent") return;
-    const share = this.shareFrom(round, round + MAX_SHARE_BLOCKS - 1, head);
+    // hop 1: it goes to every member of the requesting cluster, none of which needs to pass it on.
+    const share = this.shareFrom(round, round + MAX_SHARE_BLOCKS - 1, head, 1);
     if (share === null) return;
     const bytes = encodeGeoMessage({ kind: "share", share });
     for (let k = 0; k < this.m.clusters[requester]!.size; k++) this.m.send(requester, k, bytes);
@@ -406,6 +495,7 @@ export class GeoReplica {
     if (this.acted.size + this.requests.size < 4_096) return;
     const done = this.m.order.completedRound;
     for (const k of [...this.requests.keys()]) if (Number(k.split(":")[1]) <= done) this.requests.delete(k);
+    for (const [who, k] of [...this.pendingKey]) if (!this.requests.has(k)) this.pendingKey.delete(who);
     for (const k of [...this.acted]) if (Number(k.split(":")[1]) <= Math.min(done, round - 1)) this.acted.delete(k);
   }
 

@@ -27,6 +27,7 @@ import type { NetworkManifest } from "../shardNetwork.js";
 import { GeoReplica } from "./geoReplica.js";
 import type { GeoCluster } from "./geoReplica.js";
 import { GlobalOrder } from "./globalOrder.js";
+import { MAX_GEO_MESSAGE_BYTES } from "./messages.js";
 import type { RoundRecord } from "./globalOrder.js";
 
 /** Messages waiting per target node at most (then the oldest is dropped). */
@@ -35,6 +36,8 @@ const MAX_QUEUED = 256;
 export const KEPT_ROUNDS = 10_000;
 /** How long one POST may take. */
 const SEND_TIMEOUT_MS = 5_000;
+/** Blocks of the global order executed per turn of the event loop. */
+const EXECUTE_PER_TURN = 16;
 
 export interface GeoServiceOptions {
   readonly genesis: Genesis;
@@ -83,6 +86,7 @@ export class GeoService {
   private readonly queues = new Map<string, { url: string; queue: Uint8Array[]; busy: boolean }>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private executing = false;
 
   constructor(
     private readonly o: GeoServiceOptions,
@@ -104,6 +108,10 @@ export class GeoService {
           this.rounds.push(r);
           if (this.rounds.length > KEPT_ROUNDS + 1_000) this.rounds.splice(0, this.rounds.length - KEPT_ROUNDS);
         },
+        onRefused: (cluster, height) => {
+          this.count("block_refused");
+          m.logger.warn("geo: a certified block that does not extend its cluster's chain here was dropped", { cluster, height });
+        },
       },
     );
     this.counter = new Counter({ name: "quire_geo_events_total", help: "Geo-cluster events (shares, pulls, remote view changes) by kind", labelNames: ["event"], registers: [m.registry] });
@@ -115,7 +123,9 @@ export class GeoService {
         clusters,
         order: this.order,
         signer: m.signer,
-        scheduler: new SystemScheduler(Date.now),
+        // Monotonic: remote timeouts and rate limits must not jump with the wall clock.
+        scheduler: new SystemScheduler(() => performance.now()),
+        scheduleExecution: () => this.scheduleExecution(),
         chain: m.store,
         send: (cluster, member, bytes) => this.send(cluster, member, bytes),
         remoteTimeout: () => m.shell.remoteTimeout(),
@@ -182,6 +192,32 @@ export class GeoService {
     };
   }
 
+  /**
+   * Global execution in turns of at most EXECUTE_PER_TURN blocks, each on its own turn of the event loop, so a pull
+   * that completes many rounds at once never holds consensus messages back for long.
+   */
+  private scheduleExecution(): void {
+    if (this.executing || this.stopped) return;
+    this.executing = true;
+    setImmediate(() => {
+      this.executing = false;
+      this.guard(() => this.order.run(EXECUTE_PER_TURN));
+      if (this.order.ready) this.scheduleExecution();
+    });
+  }
+
+  /**
+   * The global outcome of own-cluster tx `index` of own height `height`: "pending" until its round ran here, else
+   * whether it succeeded; null when the round is older than the records kept.
+   */
+  txOutcome(height: number, index: number): "pending" | { readonly ok: boolean } | null {
+    if (height > this.order.completedRound) return "pending";
+    const first = this.rounds[0]?.round ?? 0;
+    const rec = this.rounds[height - first];
+    const b = rec !== undefined && rec.round === height ? rec.blocks[this.o.genesis.network!.shard] : undefined;
+    return b === undefined ? null : { ok: !b.failed.includes(index) };
+  }
+
   /** Round records from..to (inclusive) still kept, ascending. */
   roundRange(from: number, to: number): RoundRecord[] {
     return this.rounds.filter((r) => r.round >= from && r.round <= to);
@@ -213,8 +249,16 @@ export class GeoService {
         try {
           const res = await fetch(`${q.url}/v1/geo`, { method: "POST", headers: { "content-type": "application/octet-stream" }, body: bytes, signal: AbortSignal.timeout(SEND_TIMEOUT_MS) });
           if (res.status === 200) {
+            // A reply is a pull's answer: never more than a geo message may be (a node that lies about it is cut off).
+            const declared = Number(res.headers.get("content-length"));
+            if (!(declared >= 0 && declared <= MAX_GEO_MESSAGE_BYTES)) {
+              this.count("reply_refused");
+              await res.body?.cancel().catch(() => undefined);
+              continue;
+            }
             const reply = new Uint8Array(await res.arrayBuffer());
-            if (reply.length > 0) this.guard(() => this.replica.onMessage(reply));
+            if (reply.length > MAX_GEO_MESSAGE_BYTES) this.count("reply_refused");
+            else if (reply.length > 0) this.guard(() => this.replica.onMessage(reply));
           } else if (res.status !== 204) {
             this.count("send_refused");
             await res.arrayBuffer().catch(() => undefined);

@@ -8,9 +8,12 @@
  *
  *
  * Blocks arrive in any order (own commits, verified shares, pulls); each cluster's are buffered by height until the
- * round that needs them. `offer` is only ever given committed blocks (the caller verified them), so a second,
- * different block for a height already held would mean two commits at one height of one cluster: a safety break of
- * that cluster, reported by throwing (the node stops rather than execute a fork).
+ * round that needs them. `offer` is only given blocks whose commit a proof showed, but a proof binds a block to its
+ * cluster's chain id and keys, not to this network's genesis (a network re-created with the same id and keys has
+ * other certified blocks). So a block executes only if it extends the cluster's block executed before it (the genesis
+ * hash for height 1); one that does not is dropped and counted (`onRefused`), and the right one comes again (pulls,
+ * remote view changes). A second, different block offered for a height already held is refused the same way
+ * ("conflict") — never a throw: what a peer sends must not stop a node.
  *
  * Execution uses the chain's own application (chain/app/build.ts) over an in-memory state, exactly as a chain's
  * executor drives it: beginBlock, deliver each tx, commit. The state lives in memory: a restarted node replays the
@@ -49,6 +52,11 @@ export interface GlobalOrderOptions {
   readonly chainId: Uint8Array;
   /** Blocks buffered per cluster above the next round at most; further ones are refused ("full") and come again. */
   readonly maxBuffered?: number;
+  /**
+   * TEST ONLY: the order clusters execute in within a round (a permutation of 0..Z−1; default ascending) — a broken
+   * node for the simulator's globalOrder checker to catch.
+   */
+  readonly testExecutionOrder?: readonly number[];
 }
 
 export interface GlobalOrderModules {
@@ -58,9 +66,11 @@ export interface GlobalOrderModules {
   readonly allocations?: readonly Uint8Array[];
   /** Told of every completed round, in order (round 0 included). */
   readonly onRound?: (r: RoundRecord) => void;
+  /** A buffered block that does not extend its cluster's previous block was dropped. */
+  readonly onRefused?: (cluster: number, height: number) => void;
 }
 
-export type OfferResult = "new" | "known" | "full";
+export type OfferResult = "new" | "known" | "full" | "conflict";
 
 const DEFAULT_MAX_BUFFERED = 4_096;
 const EMPTY_HEADER = buildGenesisBlock({ timestampMs: 0 }).header;
@@ -74,10 +84,15 @@ export class GlobalOrder {
   private readonly buffered: Map<number, { readonly hash: Hash; readonly block: Block }>[];
   /** The round being assembled and the next cluster to execute in it. */
   private round = 0;
+  /** Position in the round of the next cluster to execute (`orderOf[position]` is the cluster). */
   private nextCluster = 0;
+  private readonly orderOf: readonly number[];
+  private readonly positionOf: readonly number[];
   private blocks: RoundBlock[] = [];
   private executedTxs = 0;
   private lastRoot: Uint8Array = new Uint8Array(32);
+  /** The state root after the last completed round. */
+  private roundRoot: Uint8Array = new Uint8Array(32);
   private readonly maxBuffered: number;
   /** Hashes of executed blocks of the current and previous round per cluster (to tell a duplicate from a fork). */
   private readonly executedHash: Map<number, string>[];
@@ -91,6 +106,10 @@ export class GlobalOrder {
     this.built = buildApplication({ bucketBits: o.bucketBits, modules: o.modules, chainId: o.chainId }, { committed: this.state });
     this.app = this.built.app;
     this.maxBuffered = o.maxBuffered ?? DEFAULT_MAX_BUFFERED;
+    this.orderOf = o.testExecutionOrder ?? Array.from({ length: o.clusters }, (_, c) => c);
+    const positions: number[] = [];
+    this.orderOf.forEach((c, p) => (positions[c] = p));
+    this.positionOf = positions;
     this.buffered = Array.from({ length: o.clusters }, () => new Map());
     this.executedHash = Array.from({ length: o.clusters }, () => new Map());
     // Round 0: the allocations, then every cluster's genesis block (recorded, nothing of its own to execute).
@@ -99,6 +118,7 @@ export class GlobalOrder {
     const blocks = m.genesis.map((hash, c) => ({ cluster: c, height: 0, hash, txCount: c === 0 ? allocations.length : 0, failed: c === 0 ? failed : [] }));
     m.genesis.forEach((hash, c) => this.executedHash[c]!.set(0, toHex(hash)));
     this.round = 1;
+    this.roundRoot = this.lastRoot;
     m.onRound?.({ round: 0, blocks, stateRoot: this.lastRoot });
   }
 
@@ -109,7 +129,7 @@ export class GlobalOrder {
 
   /** The next block global execution waits for. */
   get next(): { readonly round: number; readonly cluster: number } {
-    return { round: this.round, cluster: this.nextCluster };
+    return { round: this.round, cluster: this.orderOf[this.nextCluster]! };
   }
 
   /** Txs executed so far (all rounds). */
@@ -119,7 +139,7 @@ export class GlobalOrder {
 
   /** The global state root after the last completed round. */
   get stateRoot(): Uint8Array {
-    return this.lastRoot;
+    return this.roundRoot;
   }
 
   /** Whether `cluster`'s block at `height` was executed or is buffered. */
@@ -135,30 +155,32 @@ export class GlobalOrder {
     return h;
   }
 
-  /** A committed block of `cluster`. Throws on a second, different block at a height already held (a fork). */
+  /** A committed block of `cluster` (height ≥ 1). "conflict": another block is held at that height (kept). */
   offer(cluster: number, height: number, hash: Hash, block: Block): OfferResult {
     if (!(cluster >= 0 && cluster < this.o.clusters)) throw new RangeError(`cluster ${cluster} outside 0..${this.o.clusters - 1}`);
+    if (!(height >= 1)) return "known";
     const held = this.heldHash(cluster, height);
-    if (held !== undefined) {
-      if (held !== toHex(hash)) throw new Error(`global order: cluster ${cluster} has two committed blocks at height ${height} (${held.slice(0, 16)}…, ${toHex(hash).slice(0, 16)}…)`);
-      return "known";
-    }
+    if (held !== undefined) return held === toHex(hash) ? "known" : "conflict";
     if (height < this.executedBelow(cluster)) return "known";
     if (height - this.round > this.maxBuffered) return "full";
     this.buffered[cluster]!.set(height, { hash, block });
     return "new";
   }
 
-  /** Executes every block that is next in order and present. Returns the rounds completed. */
-  run(): number {
+  /** Executes blocks that are next in order and present, at most `maxBlocks` of them. Returns the rounds completed. */
+  run(maxBlocks = Infinity): number {
     let completed = 0;
-    for (;;) {
-      const c = this.nextCluster;
+    for (let n = 0; n < maxBlocks; n++) {
+      const c = this.orderOf[this.nextCluster]!;
       const entry = this.buffered[c]!.get(this.round);
       if (entry === undefined) return completed;
       this.buffered[c]!.delete(this.round);
       const { block, hash } = entry;
-      if (block.header.height !== this.round) throw new Error(`global order: cluster ${c}'s block at round ${this.round} says height ${block.header.height}`);
+      const parent = this.executedHash[c]!.get(this.round - 1);
+      if (block.header.height !== this.round || parent === undefined || toHex(block.header.parent) !== parent) {
+        this.m.onRefused?.(c, this.round);
+        return completed;
+      }
       const failed = this.execute(block);
       this.blocks.push({ cluster: c, height: this.round, hash, txCount: block.txs.length, failed });
       const hashes = this.executedHash[c]!;
@@ -167,6 +189,7 @@ export class GlobalOrder {
       this.nextCluster++;
       if (this.nextCluster === this.o.clusters) {
         const record: RoundRecord = { round: this.round, blocks: this.blocks, stateRoot: this.lastRoot };
+        this.roundRoot = this.lastRoot;
         this.blocks = [];
         this.nextCluster = 0;
         this.round++;
@@ -174,6 +197,12 @@ export class GlobalOrder {
         this.m.onRound?.(record);
       }
     }
+    return completed;
+  }
+
+  /** Whether a block is ready to execute now. */
+  get ready(): boolean {
+    return this.buffered[this.orderOf[this.nextCluster]!]!.has(this.round);
   }
 
   /** The committed global value of an application key (what `GET /v1/kv/:key` reads on a geo node). */
@@ -197,7 +226,7 @@ export class GlobalOrder {
 
   /** Heights of `cluster` below this are executed. */
   private executedBelow(cluster: number): number {
-    return cluster < this.nextCluster ? this.round + 1 : this.round;
+    return this.positionOf[cluster]! < this.nextCluster ? this.round + 1 : this.round;
   }
 
   private heldHash(cluster: number, height: number): string | undefined {

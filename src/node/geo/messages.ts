@@ -26,7 +26,7 @@ import { QuireError } from "../../util/errors.js";
 
 /** Most blocks one share carries (bounds the work one message can cost: one proof, this many tx roots). */
 export const MAX_SHARE_BLOCKS = 64;
-/** Largest encoded geo message (a share of MAX_SHARE_BLOCKS full blocks would be larger: senders split by bytes too). */
+/** Largest encoded geo message (a share of MAX_SHARE_BLOCKS full blocks would be larger: senders cap shares by bytes). */
 export const MAX_GEO_MESSAGE_BYTES = 16 * 1024 * 1024;
 /** Most clusters a network may have (indices are u32 on the wire; this bounds what a receiver allocates). */
 export const MAX_CLUSTERS = 64;
@@ -198,20 +198,22 @@ export interface ShareContext extends CommitProofContext {
 export function verifyShare(s: GeoShare, ctx: ShareContext): SharedBlock[] {
   const n = s.blocks.length;
   if (n < 1 || n > MAX_SHARE_BLOCKS) throw new GeoError("MALFORMED", `a share carries 1..${MAX_SHARE_BLOCKS} blocks, not ${n}`);
+  if (s.blocks[0]!.header.height < 1) throw new GeoError("BAD_BLOCKS", "a share never carries a genesis block");
+  // Cheapest refusals first, and the proof (two QCs) before hashing every transaction of up to 16 MiB of blocks.
   const hashes = s.blocks.map((b) => ctx.hashBlock(b.header));
   for (let i = 1; i < n; i++) {
     const prev = s.blocks[i - 1]!.header;
     const cur = s.blocks[i]!.header;
     if (cur.height !== prev.height + 1 || !bytesEqual(cur.parent, hashes[i - 1]!)) throw new GeoError("BAD_BLOCKS", `block ${cur.height} does not extend block ${prev.height}`);
   }
-  for (let i = 0; i < n; i++) {
-    const b = s.blocks[i]!;
-    if (!bytesEqual(ctx.txRoot(b.txs), b.header.txRoot)) throw new GeoError("BAD_BLOCKS", `block ${b.header.height}'s transactions do not match its txRoot`);
-  }
   const last = s.blocks[n - 1]!.header;
   if (s.proof.headers.length === 0 || !bytesEqual(ctx.hashBlock(s.proof.headers[0]!), hashes[n - 1]!)) throw new GeoError("BAD_PROOF", `the proof is not about block ${last.height}`);
   const r = verifyCommitProof(s.proof, ctx);
   if (!r.ok) throw new GeoError("BAD_PROOF", `${r.code}: ${r.reason}`);
+  for (let i = 0; i < n; i++) {
+    const b = s.blocks[i]!;
+    if (!bytesEqual(ctx.txRoot(b.txs), b.header.txRoot)) throw new GeoError("BAD_BLOCKS", `block ${b.header.height}'s transactions do not match its txRoot`);
+  }
   return s.blocks.map((block, i) => ({ height: block.header.height, hash: hashes[i]!, block }));
 }
 

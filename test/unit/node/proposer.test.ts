@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { EXECUTION_BUDGET_MS, ExecutionPace, MIN_PACED_TXS } from "../../../src/node/proposer.js";
+import { EXECUTION_BUDGET_MS, ExecutionPace, MIN_PACED_TXS, Proposer } from "../../../src/node/proposer.js";
+import { ManualScheduler } from "../../../src/util/clock.js";
 
 test("execution pace: no cap before a sample, then the budget at the recent ms per tx, never below the minimum", () => {
   const pace = new ExecutionPace();
@@ -19,4 +20,33 @@ test("execution pace: a virtual clock (0 ms per block) never caps", () => {
   const pace = new ExecutionPace();
   pace.observe(5000, 0);
   assert.equal(pace.txsWithin(EXECUTION_BUDGET_MS), Infinity);
+});
+
+test("a held proposal goes out after maxHoldMs, also on a fractional clock (no zero-delay re-arming at the end)", () => {
+  const sched = new ManualScheduler();
+  sched.advance(0.123456789);
+  const delivered: number[] = [];
+  let holds = 0;
+  const proposer = new Proposer(
+    { self: 1, block: { maxTxs: 10, maxBytes: 1 << 20, minIntervalMs: 0, emptyIntervalMs: 0 }, maxHoldMs: 204.00000000000003 },
+    {
+      scheduler: sched,
+      payload: { size: 0, reap: () => [] },
+      executor: { parentExecution: () => ({ stateRoot: new Uint8Array(32), results: new Uint8Array(0) }), txIdsInBranch: () => new Set() },
+      hold: () => {
+        holds++;
+        return true;
+      },
+      wanted: () => true,
+      deliver: (view) => delivered.push(view),
+      skipped: () => assert.fail("skipped"),
+      fatal: (e) => assert.fail(String(e)),
+    },
+  );
+  proposer.request({ view: 3, parentHash: new Uint8Array(32), parentHeight: 7, parentView: 2, parentSigners: new Uint8Array(0) });
+  // Bounded: the scheduler runs out of events once the proposal left (a zero-delay loop would never end).
+  for (let i = 0; i < 1_000 && delivered.length === 0; i++) sched.advance(1);
+  assert.deepEqual(delivered, [3]);
+  assert.ok(holds >= 20 && holds <= 22, `held ${holds} polls of 10 ms`);
+  assert.ok(sched.now() >= 204 && sched.now() < 206);
 });

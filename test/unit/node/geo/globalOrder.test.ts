@@ -3,7 +3,7 @@
  * Expected values are written out by hand from that rule (the later writer of a key wins), not read back from the
  * code under test.
  */
-import { test } from "node:test";
+import { beforeEach, test } from "node:test";
 import assert from "node:assert/strict";
 import { buildGenesisBlock } from "../../../../src/chain/blocks.js";
 import { encodeKvTx } from "../../../../src/chain/app/kvTx.js";
@@ -23,10 +23,19 @@ const put = (key: string, value: string): Uint8Array => {
   return encodeKvTx({ op: "put", nonce: n, key: utf8(key), value: utf8(value) });
 };
 
+/** The first block built at each (cluster, height) in this test: what the next height's block extends. */
+const built = new Map<string, Uint8Array>();
+beforeEach(() => built.clear());
+
+/** Cluster `cluster`'s block at `height`, extending the first one built at height − 1 (the genesis for 1). */
 function block(cluster: number, height: number, txs: Uint8Array[]): { block: Block; hash: Uint8Array } {
   const g = buildGenesisBlock({ timestampMs: cluster });
-  const b: Block = { header: { ...g.header, height, view: height, timestampMs: 1_000 * cluster + height, txRoot: merkleRoot(txs) }, txs };
-  return { block: b, hash: blockHash(b.header) };
+  if (height === 0) return { block: g, hash: blockHash(g.header) };
+  const parent = height === 1 ? blockHash(g.header) : built.get(`${cluster}:${height - 1}`)!;
+  const b: Block = { header: { ...g.header, parent, height, view: height, timestampMs: 1_000 * cluster + height, txRoot: merkleRoot(txs) }, txs };
+  const hash = blockHash(b.header);
+  if (!built.has(`${cluster}:${height}`)) built.set(`${cluster}:${height}`, hash);
+  return { block: b, hash };
 }
 
 function order(rounds: RoundRecord[], allocations: Uint8Array[] = []): GlobalOrder {
@@ -83,20 +92,56 @@ test("round 0 executes the network's allocations once, before any cluster's bloc
   assert.equal(read(o, "x"), "c0");
 });
 
-test("a block already held is known; a second, different block at one height of one cluster is a fork and throws", () => {
+test("a block already held is known; a second, different block at that height is a conflict, refused, never a throw", () => {
   const o = order([]);
   const a = block(1, 1, [put("k", "a")]);
   const b = block(1, 1, [put("k", "b")]);
   o.offer(1, 1, a.hash, a.block);
   assert.equal(o.offer(1, 1, a.hash, a.block), "known");
-  assert.throws(() => o.offer(1, 1, b.hash, b.block), /two committed blocks at height 1/);
+  assert.equal(o.offer(1, 1, b.hash, b.block), "conflict");
   const c0 = block(0, 1, []);
   o.offer(0, 1, c0.hash, c0.block);
   o.run();
+  assert.equal(read(o, "k"), "a", "the first held block ran");
   assert.equal(o.offer(1, 1, a.hash, a.block), "known", "after execution too");
-  assert.throws(() => o.offer(1, 1, b.hash, b.block), /two committed blocks/);
+  assert.equal(o.offer(1, 1, b.hash, b.block), "conflict");
   assert.ok(o.has(1, 1) && o.has(0, 1) && !o.has(0, 2));
   assert.equal(o.missingFrom(0), 2);
+});
+
+test("a certified block that does not extend its cluster's previous block is dropped, not executed; the right one runs after", () => {
+  const refused: string[] = [];
+  const genesis = [0, 1].map((c) => block(c, 0, []).hash);
+  const o = new GlobalOrder({ clusters: 2, modules: ["kv"], bucketBits: 4, chainId: utf8("geo-test") }, { genesis, onRefused: (c, h) => refused.push(`${c}@${h}`) });
+  const c0 = block(0, 1, [put("p", "0")]);
+  const right = block(1, 1, [put("p", "right")]);
+  // Another network's block 1 of cluster 1 (same chain id and keys, another genesis): it extends another parent.
+  const foreign: Block = { header: { ...right.block.header, parent: new Uint8Array(32).fill(7) }, txs: [put("p", "foreign")] };
+  const fh = blockHash(foreign.header);
+  o.offer(0, 1, c0.hash, c0.block);
+  o.offer(1, 1, fh, { ...foreign, header: { ...foreign.header, txRoot: merkleRoot(foreign.txs) } });
+  o.run();
+  assert.deepEqual(refused, ["1@1"]);
+  assert.equal(o.completedRound, 0);
+  assert.equal(read(o, "p"), "0");
+  assert.equal(o.offer(1, 1, right.hash, right.block), "new", "the dropped block no longer holds the height");
+  o.run();
+  assert.equal(o.completedRound, 1);
+  assert.equal(read(o, "p"), "right");
+});
+
+test("run(maxBlocks) executes at most that many blocks per call", () => {
+  const o = order([]);
+  for (let h = 1; h <= 3; h++) for (const c of [0, 1]) {
+    const b = block(c, h, []);
+    o.offer(c, h, b.hash, b.block);
+  }
+  o.run(3);
+  assert.deepEqual(o.next, { round: 2, cluster: 1 });
+  assert.ok(o.ready);
+  o.run();
+  assert.equal(o.completedRound, 3);
+  assert.ok(!o.ready);
 });
 
 test("two orders fed the same blocks in different arrival orders end in the same records and state root", () => {
