@@ -187,7 +187,7 @@ export class GeoService {
       next: this.order.next,
       stateRoot: toHex(this.order.stateRoot),
       txs: this.order.txs,
-      longestRemoteWaitMs: this.replica.longestRemoteWait.ms,
+      longestRemoteWaitMs: Math.round(this.replica.longestRemoteWait.ms),
       events: { ...this.events },
     };
   }
