@@ -77,8 +77,11 @@ class Writer {
   }
 }
 
-/** Sequential reader; every overrun is `CORRUPT`. Returned byte fields are copies (stores may reuse read buffers). */
-class Reader {
+/**
+ * Sequential reader; every overrun is `CORRUPT`. Returned byte fields are copies (stores may reuse read buffers).
+ * Exported for formats that embed these records (node/geo/messages.ts), which turn CORRUPT into their own code.
+ */
+export class Reader {
   private readonly dv: DataView;
   private pos = 0;
 

@@ -9,6 +9,7 @@
  * body (the answer to a pull) is taken in like any message. No retries here: the protocol's timeouts are the retries.
  */
 import type { Registry } from "prom-client";
+import type { GeoStatusDoc } from "../../rpc/api.js";
 import { Counter } from "prom-client";
 import { BlsScheme } from "../../consensus/adapters/blsScheme.js";
 import { blockHasher } from "../../consensus/blockHash.js";
@@ -60,21 +61,6 @@ export interface GeoServiceModules {
    * cluster whose safety failed can produce: the node must stop rather than execute a fork.
    */
   readonly onFatal: (e: unknown) => void;
-}
-
-/** What `GET /v1/geo/status` shows. */
-export interface GeoStatusView {
-  readonly network: string;
-  readonly cluster: number;
-  readonly member: number;
-  readonly clusters: number;
-  /** The last round executed in the global order, and the block execution waits for. */
-  readonly round: number;
-  readonly next: { readonly round: number; readonly cluster: number };
-  readonly stateRoot: string;
-  readonly txs: number;
-  readonly longestRemoteWaitMs: number;
-  readonly events: Record<string, number>;
 }
 
 export class GeoService {
@@ -176,7 +162,7 @@ export class GeoService {
     }
   }
 
-  status(): GeoStatusView {
+  status(): GeoStatusDoc {
     const net = this.o.genesis.network!;
     return {
       network: net.id,

@@ -16,7 +16,7 @@
  * naming the network, so a request cannot be replayed across networks or reinterpreted as a vote.
  */
 import { ChainStoreError } from "../../chain/errors.js";
-import { decodeBlockRecord, decodeCommitProofRecord, encodeBlockRecord, encodeCommitProofRecord } from "../../chain/store/records.js";
+import { decodeBlockRecord, decodeCommitProofRecord, encodeBlockRecord, encodeCommitProofRecord, Reader } from "../../chain/store/records.js";
 import type { BlockHasher } from "../../consensus/blockHash.js";
 import { verifyCommitProof } from "../../consensus/commitProof.js";
 import type { CommitProof, CommitProofContext } from "../../consensus/commitProof.js";
@@ -128,7 +128,15 @@ export function encodeGeoMessage(m: GeoMessage): Uint8Array {
 /** Parses a geo message; `GeoError("MALFORMED")` on anything that does not parse exactly. Byte fields are copies. */
 export function decodeGeoMessage(bytes: Uint8Array): GeoMessage {
   if (bytes.length > MAX_GEO_MESSAGE_BYTES) throw malformed(`${bytes.length} bytes, limit ${MAX_GEO_MESSAGE_BYTES}`);
-  const r = new ByteReader(bytes);
+  try {
+    return readGeoMessage(new Reader(bytes, "geo message"));
+  } catch (e) {
+    if (e instanceof ChainStoreError) throw malformed(e.message);
+    throw e;
+  }
+}
+
+function readGeoMessage(r: Reader): GeoMessage {
   const kind = r.u8();
   let m: GeoMessage;
   if (kind === KIND_SHARE) {
@@ -138,14 +146,9 @@ export function decodeGeoMessage(bytes: Uint8Array): GeoMessage {
     const count = r.u32();
     if (count < 1 || count > MAX_SHARE_BLOCKS) throw malformed(`a share carries 1..${MAX_SHARE_BLOCKS} blocks, not ${count}`);
     const blocks: Block[] = [];
-    try {
-      for (let i = 0; i < count; i++) blocks.push(decodeBlockRecord(r.sized()));
-      const proof = decodeCommitProofRecord(r.sized());
-      m = { kind: "share", share: { hop, cluster, blocks, proof } };
-    } catch (e) {
-      if (e instanceof ChainStoreError) throw malformed(e.message);
-      throw e;
-    }
+    for (let i = 0; i < count; i++) blocks.push(decodeBlockRecord(r.sized()));
+    const proof = decodeCommitProofRecord(r.sized());
+    m = { kind: "share", share: { hop, cluster, blocks, proof } };
   } else if (kind === KIND_PULL) {
     m = { kind: "pull", pull: { cluster: r.u32(), fromHeight: r.u64() } };
   } else if (kind === KIND_RVC) {
@@ -154,7 +157,7 @@ export function decodeGeoMessage(bytes: Uint8Array): GeoMessage {
     const target = r.u32();
     const round = r.u64();
     const attempt = r.u32();
-    const signature = r.sized().slice();
+    const signature = r.sized();
     m = { kind: "rvc", rvc: { fromCluster, fromMember, target, round, attempt, signature } };
   } else throw malformed(`unknown kind ${kind}`);
   r.end();
@@ -219,43 +222,4 @@ export function verifyShare(s: GeoShare, ctx: ShareContext): SharedBlock[] {
 
 function malformed(reason: string): GeoError {
   return new GeoError("MALFORMED", `geo message: ${reason}`);
-}
-
-class ByteReader {
-  private readonly dv: DataView;
-  private pos = 0;
-
-  constructor(private readonly b: Uint8Array) {
-    this.dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  }
-  private need(n: number): void {
-    if (this.pos + n > this.b.length) throw malformed(`truncated at byte ${this.pos}`);
-  }
-  u8(): number {
-    this.need(1);
-    return this.b[this.pos++]!;
-  }
-  u32(): number {
-    this.need(4);
-    const v = this.dv.getUint32(this.pos);
-    this.pos += 4;
-    return v;
-  }
-  u64(): number {
-    this.need(8);
-    const v = this.dv.getUint32(this.pos) * 2 ** 32 + this.dv.getUint32(this.pos + 4);
-    this.pos += 8;
-    if (!Number.isSafeInteger(v)) throw malformed(`integer beyond 2^53 at byte ${this.pos - 8}`);
-    return v;
-  }
-  sized(): Uint8Array {
-    const n = this.u32();
-    this.need(n);
-    const v = this.b.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return v;
-  }
-  end(): void {
-    if (this.pos !== this.b.length) throw malformed(`${this.b.length - this.pos} trailing bytes`);
-  }
 }
