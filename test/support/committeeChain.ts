@@ -37,6 +37,7 @@ export const COMMITTEE_EPOCHS: readonly EpochView[] = [
 export interface CommitteeChain {
   readonly backend: BlsBackend;
   readonly genesis: Genesis;
+  readonly genesisText: string;
   /** Heights 0..COMMITTEE_TOP. */
   readonly main: readonly BlockSummary[];
   txsAt(height: number): Uint8Array[];
@@ -95,5 +96,5 @@ export async function buildCommitteeChain(chainId = "quire-committee-chain"): Pr
   const g = genesisBlock(genesis);
   const main: BlockSummary[] = [{ hash: blockHash(g.header), header: g.header, txCount: 0, qc: null }];
   while (main.length <= COMMITTEE_TOP) main.push(certified(main[main.length - 1]!));
-  return { backend, genesis, main, txsAt, qcFor };
+  return { backend, genesis, genesisText, main, txsAt, qcFor };
 }
