@@ -12,19 +12,10 @@
  *   epoch 2, 20–29: [0,2,3,4]    0 misses 21–28 (its run goes on: 9 + 10 × 7) → 0; passive 1: 55 + 9 = 64 → [1,2,3,4]
  *   epoch 3, 30–:   [1,2,3,4]
  */
-import { encodeBitmapIndices } from "../../src/crypto/bitmap/index.js";
-import { hash as nodeHash } from "node:crypto";
-import { txRoot } from "../../src/chain/blocks.js";
-import { blsSigner } from "../../src/consensus/adapters/blsScheme.js";
-import { blockHash } from "../../src/consensus/blockHash.js";
-import { epochDomain, voteMessage } from "../../src/consensus/signing.js";
-import { loadBlsBackend } from "../../src/crypto/bls/backend.js";
-import type { BlsBackend, SecretKey } from "../../src/crypto/bls/backend.js";
-import { keyGen } from "../../src/crypto/bls/keygen.js";
-import type { BlockHeader, QuorumCert } from "../../src/domain/types.js";
-import { DEFAULT_CONSENSUS, genesisBlock, genesisJson, parseGenesis, setCertificates } from "../../src/node/genesis.js";
-import type { Genesis } from "../../src/node/genesis.js";
-import type { BlockSummary, EpochView } from "../../src/rpc/api.js";
+import { DEFAULT_CONSENSUS } from "../../src/node/genesis.js";
+import type { EpochView } from "../../src/rpc/api.js";
+import { buildSignedChain } from "./epochChain.js";
+import type { EpochChain } from "./epochChain.js";
 
 export const COMMITTEE_TOP = 32;
 export const COMMITTEE_EPOCHS: readonly EpochView[] = [
@@ -34,67 +25,18 @@ export const COMMITTEE_EPOCHS: readonly EpochView[] = [
   { epoch: 3, startHeight: 30, members: [1, 2, 3, 4] },
 ];
 
-export interface CommitteeChain {
-  readonly backend: BlsBackend;
-  readonly genesis: Genesis;
-  readonly genesisText: string;
-  /** Heights 0..COMMITTEE_TOP. */
-  readonly main: readonly BlockSummary[];
-  txsAt(height: number): Uint8Array[];
-  qcFor(height: number, view: number, hash: Uint8Array, epoch?: EpochView): QuorumCert;
-}
+export type CommitteeChain = EpochChain;
 
-const sha = (s: string): Uint8Array => new Uint8Array(nodeHash("sha256", s, "buffer"));
-
-export function committeeEpochOf(height: number): EpochView {
-  return [...COMMITTEE_EPOCHS].reverse().find((e) => e.startHeight <= height)!;
-}
-
-export async function buildCommitteeChain(chainId = "quire-committee-chain"): Promise<CommitteeChain> {
-  const backend = await loadBlsBackend("blst");
-  const sks: SecretKey[] = Array.from({ length: 5 }, (_, i) => backend.secretKeyFromBytes(keyGen(sha(`committee-chain-${i}`))));
-  const validators = await Promise.all(sks.map(async (sk) => ({ publicKey: backend.publicKeyToBytes(backend.publicKeyOf(sk), "compressed"), proofOfPossession: backend.signatureToBytes(await backend.popProve(sk)) })));
-  const genesisText = JSON.stringify(
-    genesisJson({
-      chainId,
-      genesisTimeMs: 1_767_225_600_000,
-      validators,
-      consensus: { ...DEFAULT_CONSENSUS, committee: { size: 4, everyHeights: 10 } },
-      app: { name: "quire", bucketBits: 8, modules: ["kv", "validators"] },
-    }),
-  );
-  const genesis = await parseGenesis(genesisText, "test genesis", backend);
-  const cid = genesis.chainIdBytes;
-  const txsAt = (height: number): Uint8Array[] => [Uint8Array.of(0x01, height)];
-  const qcFor = (height: number, view: number, hash: Uint8Array, epoch = committeeEpochOf(height)): QuorumCert => {
-    const domain = epochDomain(cid, epoch.epoch);
-    const certs = setCertificates(domain, epoch.members.map((i) => backend.publicKeyToBytes(backend.publicKeyOf(sks[i]!), "compressed")), backend);
-    const quorum = epoch.members.length - Math.floor((epoch.members.length - 1) / 3);
-    const first = epoch.members.length - quorum;
-    const votes = epoch.members.slice(first).map((i, k) => ({ view, blockHash: hash, voter: first + k, signature: blsSigner(backend, sks[i]!, first + k).sign(voteMessage(domain, view, hash)) }));
-    return certs.assembleQc(votes).qc!;
-  };
-  const certified = (parent: BlockSummary): BlockSummary => {
-    const height = parent.header.height + 1;
-    const view = parent.header.view + 1;
-    const txs = txsAt(height);
-    const h: BlockHeader = {
-      parent: parent.hash,
-      view,
-      height,
-      proposer: 1,
-      timestampMs: genesis.genesisTimeMs + 100 * height,
-      txRoot: txRoot(txs),
-      parentStateRoot: sha(`state/${height - 1}`),
-      parentResults: encodeBitmapIndices(txsAt(height - 1).length, new Uint32Array(0)),
-      // The signers of the QC this block extends; none for an epoch's first block (it extends the root).
-      parentSigners: height === 1 || committeeEpochOf(height).startHeight === height ? new Uint8Array(0) : parent.qc!.signers,
-    };
-    const hash = blockHash(h);
-    return { hash, header: h, txCount: txs.length, qc: qcFor(height, view, hash) };
-  };
-  const g = genesisBlock(genesis);
-  const main: BlockSummary[] = [{ hash: blockHash(g.header), header: g.header, txCount: 0, qc: null }];
-  while (main.length <= COMMITTEE_TOP) main.push(certified(main[main.length - 1]!));
-  return { backend, genesis, genesisText, main, txsAt, qcFor };
+export function buildCommitteeChain(chainId = "quire-committee-chain"): Promise<CommitteeChain> {
+  return buildSignedChain({
+    chainId,
+    keyPrefix: "committee-chain",
+    keys: 5,
+    genesisValidators: 5,
+    consensus: { ...DEFAULT_CONSENSUS, committee: { size: 4, everyHeights: 10 } },
+    top: COMMITTEE_TOP,
+    epochs: COMMITTEE_EPOCHS,
+    proposer: () => 1,
+    signers: { quorum: "last", recorded: true },
+  });
 }
