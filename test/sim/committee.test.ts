@@ -40,10 +40,13 @@ test("a member that crashes is evicted, follows passively after its restart, and
   assert.ok(r.recorder.commits[CRASHED]!.length > 0);
 });
 
-test("random faults under committees: 12 seeds at n = 7, m = 5, zero violations", (t) => {
+test("random faults under committees: 12 seeds at n = 7, m = 5, zero safety violations, liveness misses only where known", (t) => {
   const first = seededRng(t).u32();
   const s = runSweep({ validators: 7, seeds: 12, firstSeed: first, kinds: "random", views: 120, reconfig: { bls, committee: { size: 5, everyHeights: 20 } } });
-  const known = (plan: string, kind: string): boolean => kind === "liveness" && plan.includes("twins");
+  // Known liveness misses, printed, not hidden: twins (the leader-election divergence of README *Notes*), and more
+  // crash-stops than a committee of 5 tolerates (1): the committee stalls for good, since only commits rotate it
+  // (validators README, *Committees*, known limits; 2 of 300 seeds).
+  const known = (plan: string, kind: string): boolean => kind === "liveness" && (plan.includes("twins") || (plan.match(/\(stop\)/g) ?? []).length > 1);
   const unexplained = s.failures.flatMap((f) => f.violations.filter((v) => !known(f.plan, v.kind)).map((v) => `seed ${f.seed}: ${f.plan}\n  ${v.message}`));
   for (const f of s.failures) if (f.violations.every((v) => known(f.plan, v.kind))) t.diagnostic(`known twins liveness miss: seed ${f.seed}`);
   assert.deepEqual(unexplained, [], `from seed ${first}`);
