@@ -379,7 +379,7 @@ export class Executor {
     const txIndex: TxIndexEntry[] = [];
     const txKeys = new Set<string>();
     const overlay = new StateOverlay(batch !== undefined ? batch.overlay : parent === null ? null : parent.overlay, this.store);
-    this.app.beginBlock(overlay, { height: block.header.height, txCount: n, txs });
+    this.app.beginBlock(overlay, { height: block.header.height, txCount: n, txs, header: block.header });
     for (let i = 0; i < n; i++) {
       const id = ids[i]!;
       const k = bytesKey(id);

@@ -29,7 +29,7 @@ import { txRoot } from "../chain/blocks.js";
 import { blockHasher } from "../consensus/blockHash.js";
 import type { BlockHasher } from "../consensus/blockHash.js";
 import { qcKey } from "../consensus/validation/verifier.js";
-import type { Hash, QuorumCert } from "../domain/types.js";
+import type { BlockHeader, Hash, QuorumCert } from "../domain/types.js";
 import { genesisBlock, genesisCertificates } from "../node/genesis.js";
 import type { Genesis } from "../node/genesis.js";
 import type { BlockBody, BlockSummary, EpochView, NodeStatus } from "../rpc/api.js";
@@ -178,7 +178,7 @@ export interface AuditOptions {
  * The audit could not start: no node answered, the nodes serve different genesis documents or an invalid one, an empty
  * range. `exitCode` is what `quire audit` exits with (1 when the nodes are at fault, 2 when nothing could be judged).
  */
-export class AuditError extends QuireError<"NO_NODE_ANSWERED" | "GENESIS_DIFFERS" | "BAD_GENESIS" | "EMPTY_RANGE", { exitCode: number }> {}
+export class AuditError extends QuireError<"NO_NODE_ANSWERED" | "GENESIS_DIFFERS" | "BAD_GENESIS" | "EMPTY_RANGE" | "COMMITTEE_FROM", { exitCode: number }> {}
 
 /**
  * The genesis document every answering node serves, compared byte for byte. Throws `GENESIS_DIFFERS` (naming which
@@ -217,7 +217,8 @@ interface NodeState {
   replay: EpochReplay | null;
   changes: number[];
   /** A change block checked, waiting for the next header, whose `parentResults` says which of its txs succeeded. */
-  pendingChange: { readonly height: number; readonly txs: readonly Uint8Array[] } | null;
+  /** The last block whose changes (with committees: whose header, every block) wait for the next header's results. */
+  pendingChange: { readonly height: number; readonly txs: readonly Uint8Array[]; readonly header: BlockHeader } | null;
 }
 
 /** A window of one node: its blocks, and the bodies of the change blocks among them (null: not served). */
@@ -275,6 +276,11 @@ export async function audit(nodes: readonly AuditNode[], chain: AuditChain, opts
             ),
       ),
     );
+  // A committee chain's sets depend on every header from genesis (the replay reads the reputation they record): not
+  // replayed below the range yet, so such a chain is audited from its start.
+  if (chain.epochs !== undefined && from > 1 && chain.epochs.genesis.consensus.committee !== undefined) {
+    throw new AuditError("COMMITTEE_FROM", "a chain with committees (genesis consensus.committee) is audited from height 0 or 1: its sets follow from every header", { exitCode: 2 });
+  }
   // Change blocks below the range: replayed first, so that the range's QCs are checked with the sets they made.
   if (chain.epochs !== undefined && from > 1) {
     await Promise.all(states.map((s) => (s.live ? replayBelow(chain, s, from, retried, problem) : undefined)));
@@ -436,13 +442,15 @@ function checkBlocks(
       // which of them succeeded) is checked, after its QC was keyed with the sets before.
       const pending = s.pendingChange;
       if (s.replay !== null && pending !== null && pending.height === h - 1) {
-        s.replay.apply(pending.height, pending.txs, block.header.parentResults);
+        s.replay.apply(pending.height, pending.txs, block.header.parentResults, pending.header);
         s.pendingChange = null;
       }
       if (s.replay !== null && bodies.has(h)) {
         const txs = bodyTxs(bodies.get(h)!, block, (code, message) => fail(h, code, message));
-        if (txs !== null) s.pendingChange = { height: h, txs };
+        if (txs !== null) s.pendingChange = { height: h, txs, header: block.header };
       }
+      // With committees every header moves the replay (node/epochSets.ts); a block whose body is not needed has no change.
+      if (s.replay?.everyBlock === true && s.pendingChange === null) s.pendingChange = { height: h, txs: [], header: block.header };
     }
     s.prevHash = hash;
     s.checkedTo = h;

@@ -18,6 +18,8 @@
  *   quire sim --validators 4 --scenario reconfig --seeds 2000 --views 60    # validator-set changes every 20 views
  *   quire sim --clusters 3 --validators 4 --scenario geo --seeds 2000       # geo clusters: global order (simGeo.ts)
  *   quire sim --validators 4 --scenario reconfig,crash-restart,twins --spares 2  # … under only these faults
+ *   quire sim --validators 7 --scenario committee,crash-restart --committee 5 --committee-every 20 --views 300
+ *                                                   # committees by reputation: the top 5 of 7 sign, rotated every 20
  *   quire sim --validators 4 --seeds 20 --scenario crash-stop --leader-mode reputation   # genesis consensus.leaderMode
  *   quire sim --validators 7 --seeds 5 --scenario crash-stop --leader-mode-compare      # every mode, one crashed (sim/leaderModes.ts)
  *   quire sim --validators 7 --seeds 5 --scenario withhold --leader-mode-compare        # … one withholding its proposals
@@ -63,9 +65,10 @@ import { GEO_FLAGS, geoCurve, geoSim } from "./simGeo.js";
 import { describeWan, parseWanFlags, WAN_FLAGS, WanError, wanFlagsText, wanSpec } from "../sim/wan.js";
 import type { WanConfig } from "../sim/wan.js";
 import { LEADER_MODES } from "../consensus/leaderElection.js";
+import { checkCommittee, ValsetError } from "../chain/app/validators/module.js";
 import { compareLeaderModes, leaderModeReport } from "../sim/leaderModes.js";
 
-const FLAGS = ["validators", "seeds", "seed", "scenario", "views", "byzantine", "json", "quiet", "bls-every", "bls-backend", "para", "byzantine-paras", "para-policy", "para-height", "para-outages", "shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms", "xfer-rate", "invalid", "load-ms", "settle-ms", "stand-in", "spares", ...GEO_FLAGS, ...WAN_FLAGS, "throughput", "block-txs", "leader-mode", "leader-mode-compare"];
+const FLAGS = ["validators", "seeds", "seed", "scenario", "views", "byzantine", "json", "quiet", "bls-every", "bls-backend", "para", "byzantine-paras", "para-policy", "para-height", "para-outages", "shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms", "xfer-rate", "invalid", "load-ms", "settle-ms", "stand-in", "spares", "committee", "committee-every", ...GEO_FLAGS, ...WAN_FLAGS, "throughput", "block-txs", "leader-mode", "leader-mode-compare"];
 const SHARD_FLAGS = ["shards", "curve", "costs", "load", "warmup-ms", "window-ms", "cross", "relay-ms", "xfer-rate", "invalid", "load-ms", "settle-ms", "stand-in", "spares"];
 
 function parseKinds(s: string): readonly ScenarioKind[] | "random" {
@@ -94,10 +97,12 @@ export async function simCommand(argv: string[]): Promise<number> {
   const crossShard = scenarioParts.includes("cross-shard");
   // "reconfig" is a workload too: validator-set changes every 20 views (src/sim/reconfig.ts) under the other kinds.
   const reconfig = scenarioParts.includes("reconfig");
+  // "committee": committees by reputation (validators module, genesis consensus.committee) under the other kinds.
+  const committee = scenarioParts.includes("committee");
   // "geo": geo clusters (--clusters Z, src/cli/simGeo.ts) with the other kinds inside every cluster.
   const geo = scenarioParts.includes("geo");
-  const faultText = scenarioParts.filter((k) => k !== "cross-shard" && k !== "reconfig" && k !== "geo").join(",");
-  const kinds = parseKinds((crossShard || reconfig || geo) && faultText === "" ? "random" : faultText);
+  const faultText = scenarioParts.filter((k) => k !== "cross-shard" && k !== "reconfig" && k !== "geo" && k !== "committee").join(",");
+  const kinds = parseKinds((crossShard || reconfig || geo || committee) && faultText === "" ? "random" : faultText);
   if (args.flags.has("geo-curve")) return geoCurve(args, intFlag(args, "validators", 4)!, intFlag(args, "seed", 1)!, wanFlags(args), stringFlag(args, "json"));
   if (geo !== args.flags.has("clusters")) throw new UsageError("--clusters and --scenario geo go together");
   if (!geo) for (const f of GEO_FLAGS) if (args.flags.has(f)) throw new UsageError(`--${f} needs --clusters`);
@@ -147,7 +152,25 @@ export async function simCommand(argv: string[]): Promise<number> {
     process.stdout.write(leaderModeReport(compareLeaderModes({ validators, seeds, firstSeed, fault, views: args.flags.has("views") ? views : 200 })));
     return 0;
   }
-  const reconfigOpts = reconfig ? { bls: backend ?? (await loadBlsBackend(blsBackendName)), spares: spares ?? 1, everyViews: 20 } : undefined;
+  const committeeSize = intFlag(args, "committee");
+  const committeeEvery = intFlag(args, "committee-every", 20)!;
+  if (committee !== (committeeSize !== undefined)) throw new UsageError("--committee M and --scenario committee go together");
+  if (committee && reconfig) throw new UsageError("--scenario committee does not combine with reconfig (the unit tests cover changes under a committee)");
+  if (!committee && args.flags.has("committee-every")) throw new UsageError("--committee-every needs --scenario committee");
+  if (committeeSize !== undefined) {
+    try {
+      checkCommittee({ size: committeeSize, everyHeights: committeeEvery }, validators);
+    } catch (e) {
+      if (e instanceof ValsetError) throw new UsageError(`--committee/--committee-every: ${e.message}`);
+      throw e;
+    }
+  }
+  const reconfigOpts =
+    committeeSize !== undefined
+      ? { bls: backend ?? (await loadBlsBackend(blsBackendName)), spares: 0, committee: { size: committeeSize, everyHeights: committeeEvery } }
+      : reconfig
+        ? { bls: backend ?? (await loadBlsBackend(blsBackendName)), spares: spares ?? 1, everyViews: 20 }
+        : undefined;
 
   let lastReport = performance.now();
   const cpu0 = process.cpuUsage();
@@ -230,7 +253,10 @@ function report(s: SweepSummary, c: { validators: number; scenario: string; view
     `  virtual     ${(s.virtualMs / 1000).toFixed(1)} s simulated in ${(s.wallMs / 1000).toFixed(2)} s wall`,
     `  commit latency (proposal to commit, mean): ${s.commitLatencyMs.first.toFixed(1)} ms at the first replica, ${s.commitLatencyMs.all.toFixed(1)} ms over all`,
     `  first commit after GST: worst ${s.maxFirstCommitAfterGstMs === null ? "n/a" : `${Math.round(s.maxFirstCommitAfterGstMs)} ms`}`,
-    ...(s.reconfig === null ? [] : [`  set changes ${fmt(s.reconfig.changes)} submitted, ${fmt(s.reconfig.switches)} epoch switches at honest replicas, up to epoch ${s.reconfig.maxEpoch}`]),
+    ...(s.reconfig?.committee == null
+      ? []
+      : [`  committee   ${fmt(s.reconfig.committee.rotations)} rotations, ${fmt(s.reconfig.committee.leaves)} members left, ${fmt(s.reconfig.committee.returns)} came back (${fmt(s.reconfig.switches)} epoch switches at honest replicas)`]),
+    ...(s.reconfig === null || s.reconfig.committee != null ? [] : [`  set changes ${fmt(s.reconfig.changes)} submitted, ${fmt(s.reconfig.switches)} epoch switches at honest replicas, up to epoch ${s.reconfig.maxEpoch}`]),
     `  violations  ${s.violations}${s.failures.length > 0 ? ` in ${s.failures.length} failing seed(s)` : ""}`,
     "",
   ].join("\n");

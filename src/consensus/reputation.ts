@@ -22,7 +22,20 @@
  * - provable misbehaviour costs `misbehaviourMilli`: each successful evidence tx of the evidence module
  *   (chain/app/evidence/: two signed proposals or votes of one view), counted in the block after it, whose
  *   `parentResults` certify that it succeeded;
- * - scores are capped to 0..100 000 after each step; everyone starts at 100 000.
+ * - scores are capped to 0..100 000 after each step; everyone starts at 100 000;
+ * - with a committee (chain/app/validators/: the top m by score sign, the rest follow passively), a block lists the
+ *   validators that could sign it (`eligible`): the others are passive — they cannot vote, so they are charged no
+ *   miss and no skipped view, and move `passiveRecoverMilli` (1 point) per committed block towards `passiveCapMilli`
+ *   (90 points) instead: up from below, down from above. That is how a passive validator earns its way back in: from 0
+ *   it reaches 90 within 90 blocks and re-enters at the first rotation where a member has fallen below it (a crashed
+ *   member is at 0 within about 15 blocks; ties go to the lower index, as always); if it then does not vote it falls to
+ *   0 again and leaves at the rotation after. The cap is below a voting member's range on purpose: a passive
+ *   validator cannot prove it is live, so it should not outrank a member that votes.
+ *   Known limit (measured): the member whose votes arrive last is left out of every QC, its miss run grows, and it
+ *   falls to 0 although it is live — in the simulator's happy network (equal delays) that is always the highest index,
+ *   so a committee of 5 of 7 sheds one member at nearly every rotation (13 rotations in 300 heights, E = 20,
+ *   `quire sim --validators 7 --scenario committee,happy --committee 5`). Counting late votes (which no committed
+ *   header records today) or a rotation margin would damp it.
  *
  * A block whose parent signers are empty (the child of the genesis or of an epoch's root) or unreadable counts no votes.
  */
@@ -36,6 +49,10 @@ export interface ReputationRules {
   readonly voteRecoverMilli: number;
   readonly proposeRecoverMilli: number;
   readonly misbehaviourMilli: number;
+  /** Per committed block, a validator outside the block's `eligible` signers (a passive one) moves this much … */
+  readonly passiveRecoverMilli: number;
+  /** … towards this score. */
+  readonly passiveCapMilli: number;
 }
 
 export const MAX_SCORE_MILLI = 100_000;
@@ -49,6 +66,8 @@ export const DEFAULT_REPUTATION_RULES: ReputationRules = {
   voteRecoverMilli: 500,
   proposeRecoverMilli: 500,
   misbehaviourMilli: 60_000,
+  passiveRecoverMilli: 1_000,
+  passiveCapMilli: 90_000,
 };
 
 /** What the tracker reads from one committed block's header. */
@@ -60,6 +79,11 @@ export interface ScoredBlock {
   readonly signers: readonly number[] | null;
   /** Validators the parent block's successful evidence txs proved misbehaving (one entry per tx; default none). */
   readonly misbehaved?: readonly number[];
+  /**
+   * The validators that could sign the block's parent QC and propose it (its epoch's members); the others are passive
+   * (see the rules). Absent: every validator is eligible — a chain without committees.
+   */
+  readonly eligible?: readonly number[];
 }
 
 /** The tracker's whole state: restore it to continue without replaying history. */
@@ -110,12 +134,22 @@ export class ReputationTracker {
       this.lastView = b.view;
       if (b.height === 0) continue;
       for (const v of b.misbehaved ?? []) this.misbehaved(v);
+      let passive: Uint8Array | null = null;
+      if (b.eligible !== undefined) {
+        passive = new Uint8Array(this.n).fill(1);
+        for (const e of b.eligible) if (e >= 0 && e < this.n) passive[e] = 0;
+        for (let i = 0; i < this.n; i++) {
+          if (passive[i] !== 1) continue;
+          const s = this.milliScores[i]!;
+          this.add(i, s < r.passiveCapMilli ? Math.min(r.passiveRecoverMilli, r.passiveCapMilli - s) : -Math.min(r.passiveRecoverMilli, s - r.passiveCapMilli));
+        }
+      }
       if (prevView >= 0 && this.leaderOf !== null) {
         const last = Math.min(b.view - 1, prevView + r.maxSkippedViews);
         for (let w = prevView + 1; w <= last; w++) {
           const l = this.leaderOf(w);
           charged.push(l);
-          if (l < 0 || l >= this.n) continue;
+          if (l < 0 || l >= this.n || passive?.[l] === 1) continue;
           this.failStreak[l] = Math.min(this.failStreak[l]! + 1, 1_000_000);
           this.add(l, -Math.min(r.skippedCapMilli, r.skippedLeaderMilli * this.failStreak[l]!));
         }
@@ -124,6 +158,7 @@ export class ReputationTracker {
         const signed = new Uint8Array(this.n);
         for (const s of b.signers) if (s >= 0 && s < this.n) signed[s] = 1;
         for (let i = 0; i < this.n; i++) {
+          if (passive?.[i] === 1) continue;
           if (signed[i] === 1) {
             this.streak[i] = 0;
             this.add(i, r.voteRecoverMilli);

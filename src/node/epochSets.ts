@@ -14,6 +14,10 @@
  * blocks it commits, and verifies blocks above them with a copy advanced over the verified, uncommitted blocks below
  * (`EpochVerifiers`): a change starts its epoch two blocks after its own, so the set of a height can depend on blocks
  * that are only certified yet — and a copy makes an orphaned one cost nothing.
+ *
+ * **Committees** (genesis `consensus.committee`): the module also schedules epochs itself from the reputation it
+ * reads in every header, so a committee chain's replay is fed every block, in order, with its header
+ * (`everyBlock`); the module, not a second implementation, decides each rotation exactly as the node did.
  */
 import { buildApplication } from "../chain/app/build.js";
 import { MapState } from "../chain/app/mapState.js";
@@ -24,7 +28,7 @@ import type { ModularApplication } from "../chain/app/modular.js";
 import type { QcVerifier } from "../consensus/certifiedChain.js";
 import { epochDomain } from "../consensus/signing.js";
 import type { BlsBackend } from "../crypto/bls/backend.js";
-import type { Block } from "../domain/types.js";
+import type { Block, BlockHeader } from "../domain/types.js";
 import { toHex } from "../util/bytes.js";
 import { setCertificates } from "./genesis.js";
 import type { Genesis } from "./genesis.js";
@@ -76,11 +80,17 @@ export class EpochSets {
    * A replay caught up with a committed chain whose own state lists `epochs` (a follower's store at start): each epoch
    * ≥ 1 was scheduled by a change in block startHeight − 2, whose txs `txsAt` reads.
    */
-  replayCommitted(epochs: readonly { readonly startHeight: number }[], blockAt: (height: number) => { readonly txs: readonly Uint8Array[]; readonly results: Uint8Array }): EpochReplay {
+  replayCommitted(
+    epochs: readonly { readonly startHeight: number }[],
+    head: number,
+    blockAt: (height: number) => { readonly header: BlockHeader; readonly txs: readonly Uint8Array[]; readonly results: Uint8Array },
+  ): EpochReplay {
     const replay = this.replay();
-    for (const h of new Set(epochs.slice(1).map((e) => e.startHeight - 2))) {
+    // A committee chain: every committed block (its header moves the scores); otherwise the change blocks alone.
+    const heights = replay.everyBlock ? Array.from({ length: head }, (_, i) => i + 1) : new Set(epochs.slice(1).map((e) => e.startHeight - 2));
+    for (const h of heights) {
       const b = blockAt(h);
-      replay.apply(h, b.txs, b.results);
+      replay.apply(h, b.txs, b.results, b.header);
     }
     return replay;
   }
@@ -93,6 +103,8 @@ export class EpochReplay {
   /** The replayed epochs (committed state), and each one's set once asked for: reread after each `apply`. */
   private epochs: readonly Epoch[];
   private readonly setOf = new Map<number, EpochSetAt>();
+  /** A committee chain: every block moves the replay (`apply` each height in turn, with its header). */
+  readonly everyBlock: boolean;
 
   constructor(
     private readonly sets: EpochSets,
@@ -101,7 +113,12 @@ export class EpochReplay {
     private lastHeight = 0,
   ) {
     const g = sets.genesis;
-    const built = buildApplication({ bucketBits: g.app.bucketBits, modules: ["validators"], chainId: g.chainIdBytes, validators: g.validators.map((v) => v.publicKey) }, { committed: this.state, bls: backend });
+    const committee = g.consensus.committee;
+    const built = buildApplication(
+      { bucketBits: g.app.bucketBits, modules: ["validators"], chainId: g.chainIdBytes, validators: g.validators.map((v) => v.publicKey), ...(committee !== undefined ? { committee } : {}) },
+      { committed: this.state, bls: backend },
+    );
+    this.everyBlock = committee !== undefined;
     this.app = built.app;
     this.validators = built.validators!;
     this.epochs = this.validators.epochs();
@@ -116,8 +133,9 @@ export class EpochReplay {
    * successful ones reaches the same state, and the module still checks each of them: a bitmap that lies cannot forge
    * a set. Heights must ascend.
    */
-  apply(height: number, txs: readonly Uint8Array[], results: Uint8Array): void {
+  apply(height: number, txs: readonly Uint8Array[], results: Uint8Array, header?: BlockHeader): void {
     if (height <= this.lastHeight) throw new RangeError(`replay heights must ascend: ${height} after ${this.lastHeight}`);
+    if (this.everyBlock && (height !== this.lastHeight + 1 || header === undefined)) throw new RangeError(`a committee chain's replay takes every block with its header: ${height} after ${this.lastHeight}`);
     this.lastHeight = height;
     let failed: ReadonlySet<number>;
     try {
@@ -128,7 +146,7 @@ export class EpochReplay {
       failed = new Set(txs.map((_, i) => i));
     }
     const changes = txs.filter((tx, i) => tx[0] === VALSET_TX_TAG && !failed.has(i));
-    this.app.beginBlock(this.state, { height, txCount: changes.length, txs: changes });
+    this.app.beginBlock(this.state, { height, txCount: changes.length, txs: changes, ...(header !== undefined ? { header } : {}) });
     changes.forEach((tx, i) => this.app.deliver(tx, i));
     this.app.commit();
     this.epochs = this.validators.epochs();
@@ -165,10 +183,10 @@ export class EpochVerifiers {
 
   constructor(private readonly replay: EpochReplay) {}
 
-  /** A block committed (heights ascending) with its result bitmap: its successful changes move the committed replay. */
-  committed(height: number, txs: readonly Uint8Array[], results: Uint8Array): void {
-    if (!carriesChange(txs)) return;
-    this.replay.apply(height, txs, results);
+  /** A block committed (heights ascending) with its result bitmap: its successful changes (and, with committees, its header) move the committed replay. */
+  committed(header: BlockHeader, txs: readonly Uint8Array[], results: Uint8Array): void {
+    if (!this.replay.everyBlock && !carriesChange(txs)) return;
+    this.replay.apply(header.height, txs, results, header);
     this.last = null;
   }
 
@@ -178,7 +196,7 @@ export class EpochVerifiers {
     // height + 1 or later and cannot bear on it. So only blocks with their next one below count (and key the cache).
     const applied: { readonly block: Block; readonly results: Uint8Array }[] = [];
     for (const b of below) {
-      if (!carriesChange(b.txs)) continue;
+      if (!this.replay.everyBlock && !carriesChange(b.txs)) continue;
       const next = below.find((x) => x.header.height === b.header.height + 1);
       if (next !== undefined) applied.push({ block: b, results: next.header.parentResults });
     }
@@ -187,7 +205,7 @@ export class EpochVerifiers {
     const last = this.last;
     if (last !== null && last.changes.length === changes.length && last.changes.every((b, i) => b === changes[i])) return last.replay.at(height).certificates;
     const copy = this.replay.clone();
-    for (const a of applied) copy.apply(a.block.header.height, a.block.txs, a.results);
+    for (const a of applied) copy.apply(a.block.header.height, a.block.txs, a.results, a.block.header);
     this.last = { changes, replay: copy };
     return copy.at(height).certificates;
   }

@@ -26,10 +26,15 @@
  * Sync responses never cross an epoch: the serving instance cuts a range at its epoch's end and appends the proof
  * (`EpochBoundary.syncCut`).
  *
+ * **Committees** (genesis `consensus.committee`): the validators module also schedules epochs itself, at every height
+ * ≡ E − 2 (mod E) whose top-m committee differs from the latest set; commits are cut after those heights too
+ * (`mayScheduleEpoch`), and the rest is the same switch. Non-members of an epoch are its observers: they follow,
+ * execute and serve, and the module's tracker lets them back in once their score recovers.
+ *
  * Without the validators module there is one epoch for ever: members 0..n−1, ids equal registry indices, the chain
  * id as the signing domain, no envelope field — exactly the single-epoch node.
  */
-import type { Epoch, RegistryEntry } from "../chain/app/validators/module.js";
+import type { CommitteeConfig, Epoch, RegistryEntry } from "../chain/app/validators/module.js";
 import { VALSET_TX_TAG } from "../chain/app/validators/format.js";
 import type { ChainStore } from "../chain/store/interface.js";
 import { decodeSafetyRecord, encodeSafetyRecord } from "../chain/store/records.js";
@@ -55,6 +60,14 @@ export const MAX_HELD_PER_PEER = 16;
 export interface EpochReader {
   epochs(): readonly Epoch[];
   registry(): readonly RegistryEntry[];
+  /** Committees by reputation: a rotation may schedule an epoch at every height ≡ everyHeights − 2 (null/absent: none). */
+  readonly committee?: CommitteeConfig | null;
+}
+
+/** Whether committing `block` may schedule the next epoch: it carries a change, or it is a committee's rotation height. */
+export function mayScheduleEpoch(block: Block, committee: CommitteeConfig | null | undefined): boolean {
+  if (committee != null && block.header.height % committee.everyHeights === committee.everyHeights - 2) return true;
+  return block.txs.some((tx) => tx[0] === VALSET_TX_TAG);
 }
 
 /** One epoch as an instance runs it. */
@@ -346,7 +359,7 @@ export class EpochShell {
         ? undefined
         : {
             lastHeight: () => this.endOf(set.epoch),
-            mayScheduleNext: (block) => block.txs.some((tx) => tx[0] === VALSET_TX_TAG),
+            mayScheduleNext: (block) => mayScheduleEpoch(block, this.m.reader?.committee),
             ended: (endedBy) => this.ended(set, endedBy),
             syncCut: (fromHeight) => {
               const epoch = this.epochOfHeight(fromHeight);

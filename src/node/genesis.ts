@@ -45,6 +45,8 @@ import { DEFAULT_BUCKET_BITS } from "../chain/app/stateTree.js";
 import { checkPacemaker } from "../consensus/pacemaker.js";
 import type { PacemakerConfig } from "../consensus/pacemaker.js";
 import { LEADER_MODES } from "../consensus/leaderElection.js";
+import { MIN_COMMITTEE_EVERY } from "../chain/app/validators/module.js";
+import type { CommitteeConfig } from "../chain/app/validators/module.js";
 import type { LeaderConfig } from "../consensus/leaderElection.js";
 import { bitmapSignerSets } from "../consensus/adapters/bitmapSignerSets.js";
 import { BlsScheme } from "../consensus/adapters/blsScheme.js";
@@ -128,7 +130,8 @@ export interface Genesis {
   readonly chainIdBytes: Uint8Array;
   readonly genesisTimeMs: number;
   readonly validators: readonly GenesisValidator[];
-  readonly consensus: PacemakerConfig & LeaderConfig;
+  /** `committee`: committees by reputation (chain/app/validators/README.md, *Committees*); absent: none. */
+  readonly consensus: PacemakerConfig & LeaderConfig & { readonly committee?: CommitteeConfig };
   readonly app: GenesisApp;
   readonly accounts: readonly GenesisAllocation[];
   readonly paras: readonly GenesisPara[];
@@ -199,6 +202,14 @@ function parseLeaderConfig(r: FieldReader, c: JsonObject, validators: number): L
   return { leaderMode, leaderWeights };
 }
 
+/** `consensus.committee`: `{ size, everyHeights }`, checked as the validators module checks it. */
+function parseCommittee(r: FieldReader, c: JsonObject, validators: number): CommitteeConfig {
+  const o = r.optObject(c, "committee", "consensus", ["size", "everyHeights"]);
+  const size = r.int(o, "size", "consensus.committee", 1, validators);
+  const everyHeights = r.int(o, "everyHeights", "consensus.committee", MIN_COMMITTEE_EVERY, 1_000_000_000);
+  return { size, everyHeights };
+}
+
 function validatorJson(v: GenesisValidator): Record<string, string> {
   return { publicKey: toHex(v.publicKey), proofOfPossession: toHex(v.proofOfPossession) };
 }
@@ -229,12 +240,13 @@ export async function parseGenesis(text: string, file: string, backend: BlsBacke
   if (/[\u0000-\u001f\u007f]/.test(chainId)) r.fail("chainId", "must not contain control characters");
   const genesisTimeMs = r.int(doc, "genesisTimeMs", "", 0, Number.MAX_SAFE_INTEGER);
   const validators = await parseBlsKeys(r, doc, "validators", backend);
-  const c = r.optObject(doc, "consensus", "", ["baseTimeoutMs", "backoffFactor", "maxTimeoutMs", "leaderMode", "leaderWeights"]);
-  const consensus: PacemakerConfig & LeaderConfig = {
+  const c = r.optObject(doc, "consensus", "", ["baseTimeoutMs", "backoffFactor", "maxTimeoutMs", "leaderMode", "leaderWeights", "committee"]);
+  const consensus: Genesis["consensus"] = {
     baseTimeoutMs: r.int(c, "baseTimeoutMs", "consensus", 1, 3_600_000, DEFAULT_CONSENSUS.baseTimeoutMs),
     backoffFactor: r.number(c, "backoffFactor", "consensus", 1, 16, DEFAULT_CONSENSUS.backoffFactor),
     maxTimeoutMs: r.int(c, "maxTimeoutMs", "consensus", 1, 3_600_000, DEFAULT_CONSENSUS.maxTimeoutMs),
     ...parseLeaderConfig(r, c, validators.length),
+    ...(c["committee"] === undefined ? {} : { committee: parseCommittee(r, c, validators.length) }),
   };
   try {
     checkPacemaker(consensus);
@@ -263,6 +275,7 @@ export async function parseGenesis(text: string, file: string, backend: BlsBacke
     if (modules.includes("validators") && doc["network"] !== undefined) r.fail("app.modules", "validators: a shard's validator set is fixed by the network section (the other shards verify its commits with it)");
   } else if (a["modules"] !== undefined) r.fail("app.modules", 'only an app named "quire" lists modules');
   const app: GenesisApp = { name, bucketBits, modules };
+  if (consensus.committee !== undefined && !modules.includes("validators")) r.fail("consensus.committee", "needs the validators module in app.modules (committees are its epochs)");
   const accounts: GenesisAllocation[] = [];
   if (doc["accounts"] !== undefined) {
     if (!modules.includes("accounts")) r.fail("accounts", "allocations need the accounts module in app.modules");
@@ -401,6 +414,7 @@ export function appSpecOf(g: Genesis): AppSpec {
     chainId: isGeoCluster(g) ? utf8(g.network!.id) : g.chainIdBytes,
     paras: g.paras.map((p) => ({ title: p.title, nodes: p.nodes.map((n) => n.publicKey) })),
     validators: g.validators.map((v) => v.publicKey),
+    ...(g.consensus.committee !== undefined ? { committee: g.consensus.committee } : {}),
     ...(g.network !== undefined && !isGeoCluster(g) ? { network: shardNetworkOf(g.network) } : {}),
     // A geo cluster's chain orders only; its transactions execute in the global order (node/geo).
     ...(isGeoCluster(g) ? { orderOnly: true } : {}),

@@ -218,10 +218,10 @@ export function createMetrics(registry: Registry, sources?: ScrapeSources) {
     mempoolBytes: gauge("quire_mempool_bytes", "Bytes of the transactions waiting in the mempool.", sources?.mempoolBytes.bind(sources)),
     mempoolAccepted: followed("quire_mempool_accepted_total", "Transactions admitted to the mempool.", sources?.mempoolAccepted.bind(sources)),
     uptime: gauge("quire_uptime_seconds", "Seconds since the node started.", sources?.uptimeSeconds.bind(sources)),
-    // One series per member of the current set; a validator that left the set drops out at the next scrape.
+    // One series per member of the current set (with committees: per registry validator); one that left drops out at the next scrape.
     reputation: new Gauge<"validator">({
       name: "quire_reputation_score",
-      help: "Reputation score 0..100 of each validator of the current set (registry index), from committed history (consensus/reputation.ts).",
+      help: "Reputation score 0..100 of each validator of the current set (registry index; with committees every registry validator, passive ones included), from committed history (consensus/reputation.ts).",
       labelNames: ["validator"],
       registers,
       ...(sources === undefined

@@ -32,7 +32,7 @@ import type { ChainStore } from "../chain/store/interface.js";
 import { blsLinkIdentity, blsLinkVerify } from "../net/blsLink.js";
 import { SystemScheduler } from "../util/clock.js";
 import { UwsTransport } from "../net/uwsTransport.js";
-import type { BlockSummary, ConsensusView, EpochView, GeoApi, NodeApi, NodeHealth, NodeStatus, PeerView, SubmitResult, TxStatus, ValidatorSetView, XShardTransferView } from "../rpc/api.js";
+import type { BlockSummary, ConsensusView, EpochView, GeoApi, NodeApi, NodeHealth, NodeStatus, PeerView, SubmitResult, TxStatus, ValidatorRole, ValidatorSetView, ValidatorView, XShardTransferView } from "../rpc/api.js";
 import { createRpcMetrics } from "../rpc/metrics.js";
 import { RpcServer } from "../rpc/server.js";
 import { bytesEqual, toHex } from "../util/bytes.js";
@@ -533,14 +533,16 @@ export class QuireNode extends CommittedChainApi implements NodeApi {
         validators: this.genesis.validators.map((v, index) => ({ index, publicKey: v.publicKey, votingPower: 1, address: this.config.peers[index] ?? null, self: index === self, score: scores?.[index] ?? null, role: "member" })),
       };
     }
-    return {
-      epoch: set.epoch,
-      startHeight: set.startHeight,
-      validators: set.members.map((index, position) => {
-        const p = this.config.peers[index];
-        return { index, publicKey: registry[index]!.publicKey, votingPower: 1, address: p === undefined ? registry[index]!.address : { host: p.host, port: p.port }, self: index === self, score: scores?.[position] ?? null, role: "member" };
-      }),
+    const view = (index: number, score: number | null, role: ValidatorRole): ValidatorView => {
+      const p = this.config.peers[index];
+      return { index, publicKey: registry[index]!.publicKey, votingPower: role === "member" ? 1 : 0, address: p === undefined ? registry[index]!.address : { host: p.host, port: p.port }, self: index === self, score, role };
     };
+    // Committees: every registry validator, with the score the module's rotations read (committed state) and its role.
+    const committee = this.app?.validators?.scores() ?? null;
+    if (committee !== null) {
+      return { epoch: set.epoch, startHeight: set.startHeight, validators: registry.map((_, index) => view(index, Math.floor(committee[index]! / 1000), set.members.includes(index) ? "member" : "passive")) };
+    }
+    return { epoch: set.epoch, startHeight: set.startHeight, validators: set.members.map((index, position) => view(index, scores?.[position] ?? null, "member")) };
   }
 
   /**

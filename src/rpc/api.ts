@@ -245,7 +245,12 @@ export interface ValidatorView {
    * holds it; null where none is kept (a follower, a para node).
    */
   readonly score: number | null;
-  /** "member": votes in the epoch; "passive" arrives with committees (a registered validator outside the committee). */
+  /**
+   * "member": votes in the epoch; "passive": a registered validator outside the committee (genesis
+   * `consensus.committee`): it follows and executes, never votes (`votingPower` 0), and re-enters once its score is
+   * among the top m at a rotation. With committees every registry validator is listed and `score` is the validators
+   * module's (the one its rotations read, committed state); without, the epoch's members and the election's scores.
+   */
   readonly role: ValidatorRole;
 }
 

@@ -19,6 +19,7 @@ import type { BlsBackend, SecretKey } from "../crypto/bls/backend.js";
 import { keyGen } from "../crypto/bls/keygen.js";
 import { addChange, buildChangeTx } from "../chain/app/validators/module.js";
 import type { ValsetChange } from "../chain/app/validators/format.js";
+import type { CommitteeConfig } from "../chain/app/validators/module.js";
 import type { SignatureScheme } from "../consensus/scheme.js";
 import { observerSigner } from "../consensus/signing.js";
 import type { ConsensusSigner } from "../consensus/signing.js";
@@ -35,6 +36,22 @@ export interface ReconfigOptions {
   readonly spares?: number;
   /** A change is submitted each time the highest honest view passes another multiple of this (default 20). */
   readonly everyViews?: number;
+  /**
+   * Committees by reputation instead of operator changes (`quire sim --scenario committee`): the module rotates the
+   * top `size` of the genesis validators every `everyHeights` heights; no spares (default 0) and no operator.
+   */
+  readonly committee?: CommitteeConfig;
+}
+
+/** A committee run, read from the epochs of the honest replica that committed the most. */
+export interface CommitteeSummary {
+  /** Epochs after the genesis one (each a rotation that changed the members). */
+  readonly rotations: number;
+  /** Members that were not in the next epoch, summed over rotations. */
+  readonly leaves: number;
+  /** Validators that entered an epoch after having left an earlier one: "earned their way back in". */
+  readonly returns: number;
+  readonly epochs: readonly { readonly startHeight: number; readonly members: readonly number[] }[];
 }
 
 /** The registry's BLS keys (the validators module's), one per genesis validator and spare, from the run's seed. */

@@ -65,11 +65,11 @@ export interface SweepSummary {
   commitLatencyMs: { first: number; all: number };
   failures: SweepFailure[];
   /** Reconfig sweeps: changes submitted, and epoch switches at honest replicas, summed over runs. */
-  reconfig: { changes: number; switches: number; maxEpoch: number } | null;
+  reconfig: { changes: number; switches: number; maxEpoch: number; committee: { rotations: number; leaves: number; returns: number } | null } | null;
 }
 
 export function runSweep(opts: SweepOptions): SweepSummary {
-  const s: SweepSummary = { runs: 0, commits: 0, views: 0, messages: 0, violations: 0, schemes: {}, virtualMs: 0, wallMs: 0, cpuMs: 0, maxFirstCommitAfterGstMs: null, commitLatencyMs: { first: 0, all: 0 }, failures: [], reconfig: opts.reconfig === undefined ? null : { changes: 0, switches: 0, maxEpoch: 0 } };
+  const s: SweepSummary = { runs: 0, commits: 0, views: 0, messages: 0, violations: 0, schemes: {}, virtualMs: 0, wallMs: 0, cpuMs: 0, maxFirstCommitAfterGstMs: null, commitLatencyMs: { first: 0, all: 0 }, failures: [], reconfig: opts.reconfig === undefined ? null : { changes: 0, switches: 0, maxEpoch: 0, committee: opts.reconfig.committee === undefined ? null : { rotations: 0, leaves: 0, returns: 0 } } };
   const lat = { blocks: 0, firstSumMs: 0, commits: 0, allSumMs: 0 };
   const maxFailures = opts.maxFailures ?? 5;
   const clock = opts.clock ?? ((): number => 0);
@@ -88,6 +88,12 @@ export function runSweep(opts: SweepOptions): SweepSummary {
       s.reconfig.changes += r.reconfig.changes;
       s.reconfig.switches += r.reconfig.switches;
       s.reconfig.maxEpoch = Math.max(s.reconfig.maxEpoch, r.reconfig.maxEpoch);
+      const c = r.reconfig.committee;
+      if (s.reconfig.committee !== null && c !== null) {
+        s.reconfig.committee.rotations += c.rotations;
+        s.reconfig.committee.leaves += c.leaves;
+        s.reconfig.committee.returns += c.returns;
+      }
     }
     s.views += r.maxView;
     s.messages += r.messages;

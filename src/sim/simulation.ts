@@ -34,6 +34,7 @@ import { hash } from "node:crypto";
 import { buildApplication } from "../chain/app/build.js";
 import { meterApplication } from "./costModel.js";
 import { epochSigner, registryKeys, remapScheme, SimOperator } from "./reconfig.js";
+import type { CommitteeSummary } from "./reconfig.js";
 import type { ReconfigOptions } from "./reconfig.js";
 import type { EpochReader, EpochSet } from "../node/epochShell.js";
 import { observerSigner } from "../consensus/signing.js";
@@ -149,7 +150,7 @@ export interface SimResult {
   readonly rejections: Record<string, number>;
   readonly trace: readonly TraceEvent[] | null;
   /** Reconfig runs: the changes the operator submitted, and the epochs every honest replica reached. */
-  readonly reconfig: { readonly changes: number; readonly maxEpoch: number; readonly switches: number } | null;
+  readonly reconfig: { readonly changes: number; readonly maxEpoch: number; readonly switches: number; readonly committee: CommitteeSummary | null } | null;
   /** Per-instance commit logs (for tests and latency measurements). */
   readonly recorder: RunRecorder;
   readonly replicas: readonly SimReplica[];
@@ -176,6 +177,8 @@ export class Simulation {
   readonly genesis: Block;
   /** Reconfig runs: the operator (null otherwise). */
   readonly operator: SimOperator | null = null;
+  /** Reconfig and committee runs: each instance's store and validators module (null otherwise). */
+  private reads: readonly ({ readonly store: ChainStore; readonly reader: EpochReader } | null)[] | null = null;
   private endMs = 0;
 
   constructor(readonly opts: SimOptions) {
@@ -190,7 +193,8 @@ export class Simulation {
     const n = plan.validators;
     const reconfig = opts.reconfig;
     if (reconfig !== undefined && (opts.application !== undefined || opts.cpu !== undefined)) throw new Error("Simulation: reconfig does not combine with application or cpu");
-    const spares = reconfig === undefined ? 0 : reconfig.spares ?? 1;
+    // A committee run's registry is the genesis set (its rotations pick among them); a change run adds spares.
+    const spares = reconfig === undefined ? 0 : reconfig.spares ?? (reconfig.committee !== undefined ? 0 : 1);
     // Spares (reconfig runs): registry entries n.., one instance each after the plan's.
     const validatorOf = [...plan.validatorOf, ...Array.from({ length: spares }, (_, k) => n + k)];
     const instances = validatorOf.length;
@@ -202,11 +206,15 @@ export class Simulation {
     const cpus = (this.cpus = cpu === undefined ? null : plan.validatorOf.map(() => cpu.cpu()));
     const keys = reconfig === undefined ? null : registryKeys(reconfig.bls, n + spares, seed);
     const reads: ({ readonly store: ChainStore; readonly reader: EpochReader } | null)[] = validatorOf.map(() => null);
+    if (reconfig !== undefined) this.reads = reads;
     const reconfigApp =
       keys === null
         ? undefined
         : (store: ChainStore, instance: number) => {
-            const b = buildApplication({ bucketBits: SIM_BUCKET_BITS, modules: ["kv", "validators"], chainId, validators: keys.publicKeys.slice(0, n) }, { committed: store, bls: reconfig!.bls });
+            const b = buildApplication(
+              { bucketBits: SIM_BUCKET_BITS, modules: ["kv", "validators"], chainId, validators: keys.publicKeys.slice(0, n), ...(reconfig!.committee !== undefined ? { committee: reconfig!.committee } : {}) },
+              { committed: store, bls: reconfig!.bls },
+            );
             reads[instance] = { store, reader: b.validators! };
             return { app: b.app, validators: b.validators };
           };
@@ -261,7 +269,8 @@ export class Simulation {
         }),
     );
     this.honest = validatorOf.map((_, i) => i).filter((i) => !plan.byzantine.has(validatorOf[i]!));
-    if (keys !== null) {
+    // A committee run's epochs come from its rotations alone (reconfig.ts: changes and rotations are tested together).
+    if (keys !== null && reconfig!.committee === undefined) {
       this.operator = new SimOperator(
         { chainId, everyViews: reconfig!.everyViews ?? 20, genesisCount: n },
         {
@@ -373,7 +382,7 @@ export class Simulation {
     return { done, deadline };
   }
 
-  private reconfigSummary(): { changes: number; maxEpoch: number; switches: number } {
+  private reconfigSummary(): { changes: number; maxEpoch: number; switches: number; committee: CommitteeSummary | null } {
     let maxEpoch = 0;
     let switches = 0;
     for (const i of this.honest) {
@@ -382,7 +391,28 @@ export class Simulation {
       maxEpoch = Math.max(maxEpoch, sh.epoch?.epoch ?? 0);
       switches += sh.epochSwitches;
     }
-    return { changes: this.operator!.submitted.length, maxEpoch, switches };
+    return { changes: this.operator?.submitted.length ?? 0, maxEpoch, switches, committee: this.opts.reconfig?.committee === undefined ? null : this.committeeSummary() };
+  }
+
+  /** The epochs of the honest replica that committed the most, as committee moves (see `CommitteeSummary`). */
+  private committeeSummary(): CommitteeSummary {
+    let best: { height: number; reader: EpochReader } | null = null;
+    for (const i of this.honest) {
+      const x = this.reads?.[i];
+      const h = x?.store.head()?.height ?? 0;
+      if (x !== null && x !== undefined && (best === null || h > best.height)) best = { height: h, reader: x.reader };
+    }
+    const epochs = best?.reader.epochs() ?? [];
+    const left = new Set<number>();
+    let leaves = 0;
+    let returns = 0;
+    for (let k = 1; k < epochs.length; k++) {
+      const before = epochs[k - 1]!.members;
+      const after = epochs[k]!.members;
+      for (const v of before) if (!after.includes(v)) (leaves++, left.add(v));
+      for (const v of after) if (!before.includes(v) && left.has(v)) returns++;
+    }
+    return { rotations: Math.max(0, epochs.length - 1), leaves, returns, epochs: epochs.map((e) => ({ startHeight: e.startHeight, members: e.members })) };
   }
 
   result(): SimResult {
@@ -424,7 +454,7 @@ export class Simulation {
       evidence,
       rejections,
       trace: recorder.trace,
-      reconfig: this.operator === null ? null : this.reconfigSummary(),
+      reconfig: this.reads === null ? null : this.reconfigSummary(),
       recorder,
       replicas: this.replicas,
     };

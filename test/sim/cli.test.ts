@@ -106,3 +106,14 @@ test("quire sim --leader-mode-compare: one row per mode over the same seeds; --l
   assert.equal(bad.code, 2, bad.stdout + bad.stderr);
   assert.match(bad.stderr, /--leader-mode must be one of/);
 });
+
+test("quire sim --scenario committee: the committee line in the summary; its usage errors exit 2", () => {
+  const r = quire(["--validators", "7", "--scenario", "committee,happy", "--committee", "5", "--committee-every", "10", "--views", "40", "--seeds", "1", "--quiet"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /committee +\d+ rotations, \d+ members left, \d+ came back/);
+  assert.equal(quire(["--validators", "7", "--scenario", "committee"]).code, 2, "--committee missing");
+  assert.equal(quire(["--validators", "7", "--committee", "5"]).code, 2, "--scenario committee missing");
+  assert.equal(quire(["--validators", "7", "--scenario", "committee", "--committee", "8"]).code, 2, "larger than the registry");
+  assert.equal(quire(["--validators", "7", "--scenario", "committee", "--committee", "5", "--committee-every", "9"]).code, 2, "period below 10");
+  assert.equal(quire(["--validators", "7", "--scenario", "committee,reconfig", "--committee", "5"]).code, 2);
+});

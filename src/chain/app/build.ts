@@ -16,6 +16,7 @@ import { COMMIT_TX_TAG } from "./paracross/format.js";
 import { StateTreeError } from "./stateTree.js";
 import { defaultHasher } from "../../crypto/hash/backends.js";
 import { ValidatorsModule } from "./validators/module.js";
+import type { CommitteeConfig } from "./validators/module.js";
 import { EvidenceModule } from "./evidence/module.js";
 import { EVIDENCE_TX_TAG } from "./evidence/format.js";
 import { BlsScheme } from "../../consensus/adapters/blsScheme.js";
@@ -49,6 +50,8 @@ export interface AppSpec {
   readonly validators?: readonly Uint8Array[];
   /** A geo cluster's chain: orders transactions, executes nothing (ModularApplicationOptions.orderOnly). */
   readonly orderOnly?: boolean;
+  /** Committees by reputation (genesis `consensus.committee`; needs the validators module). */
+  readonly committee?: CommitteeConfig;
 }
 
 export interface AppDeps {
@@ -91,6 +94,7 @@ export function buildApplication(spec: AppSpec, deps: AppDeps): BuiltApplication
   const hasher = deps.hasher ?? defaultHasher();
   const network = spec.network;
   const ledger: EscrowLedger = { releaseEscrow: (title, to, amount) => accounts!.releaseEscrow(title, to, amount) };
+  if (spec.committee !== undefined && !spec.modules.includes("validators")) throw new StateTreeError("BAD_ARGUMENT", "a committee needs the validators module");
   for (const name of spec.modules) {
     switch (name) {
       case "kv":
@@ -114,7 +118,12 @@ export function buildApplication(spec: AppSpec, deps: AppDeps): BuiltApplication
       }
       case "validators":
         if (deps.bls === undefined || spec.validators === undefined) throw new StateTreeError("BAD_ARGUMENT", "the validators module needs a BLS backend (deps.bls) and the genesis validators (spec.validators)");
-        validators = app.use(new ValidatorsModule({ chainId: spec.chainId, genesisValidators: spec.validators }, { state: app.namespace(VALSET_TX_TAG), bls: deps.bls }));
+        validators = app.use(
+          new ValidatorsModule(
+            { chainId: spec.chainId, genesisValidators: spec.validators, ...(spec.committee !== undefined ? { committee: spec.committee } : {}) },
+            { state: app.namespace(VALSET_TX_TAG), bls: deps.bls },
+          ),
+        );
         break;
       case "evidence":
         if (deps.bls === undefined || spec.validators === undefined) throw new StateTreeError("BAD_ARGUMENT", "the evidence module needs a BLS backend (deps.bls) and the genesis validators (spec.validators)");

@@ -15,6 +15,8 @@
  * never checked (a Byzantine one may include garbage), so `deliver` must handle malformed txs by failing them.
  */
 
+import type { BlockHeader } from "../../domain/types.js";
+
 /** Read access to one version of the application state (committed, or a block's speculative post-state). */
 export interface StateReader {
   /** The value at `key`, or undefined. The caller must not mutate the returned bytes. */
@@ -39,6 +41,12 @@ export interface BlockInfo {
   readonly txCount: number;
   /** The block's transactions, in order (the executor passes them; modules may prepare work for all of them). */
   readonly txs: readonly Uint8Array[];
+  /**
+   * The block's header: the executor always passes it (the validators module's committee reads who proposed and who
+   * signed the parent QC). Absent only where no header exists: tests, a geo network's global order (its heights are
+   * not any chain's), and a replay that only moves the validator-set epochs of a chain without committees.
+   */
+  readonly header?: BlockHeader;
 }
 
 export interface Application {

@@ -20,6 +20,7 @@
  * first byte no module claims fail with MALFORMED / UNKNOWN_MODULE, never throw.
  */
 import type { Hasher } from "../../crypto/hasher.js";
+import type { BlockHeader } from "../../domain/types.js";
 import { defaultHasher } from "../../crypto/hash/backends.js";
 import type { Application, BlockInfo, CheckResult, DeliverResult, StateReader, StateWriter } from "./interface.js";
 import { NamespacedState, TreeKeyedState } from "./keyedState.js";
@@ -28,6 +29,8 @@ import { DEFAULT_BUCKET_BITS, StateTreeError } from "./stateTree.js";
 /** The block being executed, as modules see it. */
 export interface BlockContext {
   readonly height: number;
+  /** The block's header, when the caller passed one (`BlockInfo.header`: the executor always does). */
+  readonly header: BlockHeader | undefined;
   /** Every tx of the block, in order (a module may prepare work for all of them in `beginBlock`, e.g. batch-verify). */
   readonly txs: readonly Uint8Array[];
   /**
@@ -148,7 +151,7 @@ export class ModularApplication implements Application {
     this.writer = state;
     if (this.orderOnly) return;
     this.state.begin(state);
-    this.ctx = new Context(this, info.height, info.txs);
+    this.ctx = new Context(this, info.height, info.txs, info.header);
     for (const m of this.modules) m.beginBlock?.(this.ctx);
   }
 
@@ -217,6 +220,7 @@ class Context implements BlockContext {
     private readonly app: ModularApplication,
     readonly height: number,
     readonly txs: readonly Uint8Array[],
+    readonly header: BlockHeader | undefined,
   ) {
     this.ok = new Uint8Array(txs.length);
   }

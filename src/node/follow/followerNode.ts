@@ -112,7 +112,7 @@ export class FollowerNode extends CommittedChainApi implements NodeApi {
     this.app = buildApplication(appSpecOf(genesis), { committed: store, bls: backend });
     this.executor = genesisExecutor(store, this.app.app, gBlock, hashBlock(gBlock.header));
     const head = store.head()!;
-    this.epochs_ = this.app.validators === null ? null : new EpochVerifiers(new EpochSets(genesis, backend).replayCommitted(this.app.validators.epochs(), (h) => changeTxs(store, h)));
+    this.epochs_ = this.app.validators === null ? null : new EpochVerifiers(new EpochSets(genesis, backend).replayCommitted(this.app.validators.epochs(), head.height, (h) => changeTxs(store, h)));
     const epochs = this.epochs_;
     this.chain = new CertifiedChain(
       {
@@ -219,7 +219,7 @@ export class FollowerNode extends CommittedChainApi implements NodeApi {
    */
   private apply(blocks: readonly CertifiedBlock[], next: BlockHeader | undefined): void {
     const summaries = this.executor.commit(blocks, { above: next });
-    for (const x of summaries) this.epochs_?.committed(x.block.header.height, x.block.txs, x.results);
+    for (const x of summaries) this.epochs_?.committed(x.block.header, x.block.txs, x.results);
     const now = Date.now();
     this.lastCommitAt = performance.now();
     for (const s of summaries) {
@@ -337,8 +337,8 @@ export class FollowerNode extends CommittedChainApi implements NodeApi {
 }
 
 /** The txs of committed block `height` (a change block the follower's own state names). */
-function changeTxs(store: ChainStore, height: number): { readonly txs: readonly Uint8Array[]; readonly results: Uint8Array } {
+function changeTxs(store: ChainStore, height: number): { readonly header: BlockHeader; readonly txs: readonly Uint8Array[]; readonly results: Uint8Array } {
   const rec = store.committedAt(height);
   if (rec === undefined) throw new NodeError("FATAL", `the committed change block ${height} is not in the store: the data directory is damaged`);
-  return { txs: rec.block.txs, results: rec.results };
+  return { header: rec.block.header, txs: rec.block.txs, results: rec.results };
 }

@@ -173,6 +173,26 @@ test("consensus.leaderMode and leaderWeights: absent keeps the document's bytes;
   assert.equal(await genesisField(withMode({ leaderWeights: [1, 1, 1, 1] })), "consensus.leaderWeights");
 });
 
+test("consensus.committee: with the validators module, size in 1..n, everyHeights >= 10; written back as read", async () => {
+  const doc = { ...genesisDoc(), app: { name: "quire", bucketBits: 16, modules: ["kv", "validators"] } };
+  const committee = (c: unknown) => (d: Record<string, unknown>) => {
+    d["app"] = doc.app;
+    d["consensus"] = { ...(d["consensus"] as object), committee: c };
+  };
+  const withIt = genesisDoc();
+  committee({ size: 3, everyHeights: 20 })(withIt);
+  const g = await parseGenesis(JSON.stringify(withIt), "genesis.json", backend);
+  assert.deepEqual(g.consensus.committee, { size: 3, everyHeights: 20 });
+  assert.deepEqual(genesisJson(g)["consensus"], withIt["consensus"], "written back as read");
+  assert.equal((await parseGenesis(JSON.stringify(doc), "genesis.json", backend)).consensus.committee, undefined);
+  assert.equal(await genesisField(committee({ size: 5, everyHeights: 20 })), "consensus.committee.size");
+  assert.equal(await genesisField(committee({ size: 0, everyHeights: 20 })), "consensus.committee.size");
+  assert.equal(await genesisField(committee({ size: 3, everyHeights: 9 })), "consensus.committee.everyHeights");
+  assert.equal(await genesisField(committee({ size: 3 })), "consensus.committee.everyHeights");
+  assert.equal(await genesisField(committee({ size: 3, everyHeights: 20, margin: 1 })), "consensus.committee.margin");
+  assert.equal(await genesisField((d) => (d["consensus"] = { ...(d["consensus"] as object), committee: { size: 3, everyHeights: 20 } })), "consensus.committee");
+});
+
 test("app.modules evidence: accepted, but not with validators (its proofs are checked against the genesis set)", async () => {
   const g = await parseGenesis(JSON.stringify({ ...genesisDoc(), app: { name: "quire", bucketBits: 16, modules: ["kv", "evidence"] } }), "genesis.json", backend);
   assert.deepEqual(g.app.modules, ["kv", "evidence"]);

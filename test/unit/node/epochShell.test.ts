@@ -10,7 +10,7 @@ import type { Epoch, RegistryEntry } from "../../../src/chain/app/validators/mod
 import { decodeSafetyRecord, encodeSafetyRecord } from "../../../src/chain/store/records.js";
 import { epochDomain } from "../../../src/consensus/signing.js";
 import type { Block, Message } from "../../../src/domain/types.js";
-import { EpochShell, MAX_HELD_PER_PEER } from "../../../src/node/epochShell.js";
+import { EpochShell, MAX_HELD_PER_PEER, mayScheduleEpoch } from "../../../src/node/epochShell.js";
 import type { EpochPorts, EpochSet } from "../../../src/node/epochShell.js";
 import { SILENT } from "../../../src/node/logger.js";
 import { utf8 } from "../../../src/util/bytes.js";
@@ -198,4 +198,12 @@ test("a chain without the validators module refuses envelopes of another epoch (
   assert.deepEqual(got, ["vote"]);
   assert.deepEqual(penalties, [1]);
   assert.equal(shell.counters.get("EPOCH_UNEXPECTED"), 1);
+});
+
+test("commits are cut after change blocks and, with a committee, after every rotation height (h ≡ E − 2 mod E)", () => {
+  const block = (height: number, txs: Uint8Array[] = []): Block => ({ header: { parent: new Uint8Array(32), view: height, height, proposer: 0, timestampMs: 0, txRoot: new Uint8Array(32), parentStateRoot: new Uint8Array(32), parentResults: new Uint8Array(0), parentSigners: new Uint8Array(0) }, txs });
+  const committee = { size: 3, everyHeights: 10 };
+  const cuts = (c: typeof committee | null) => Array.from({ length: 30 }, (_, i) => i + 1).filter((h) => mayScheduleEpoch(block(h, h === 5 ? [Uint8Array.of(0x40, 1)] : [Uint8Array.of(0x01)]), c));
+  assert.deepEqual(cuts(null), [5]);
+  assert.deepEqual(cuts(committee), [5, 8, 18, 28]);
 });

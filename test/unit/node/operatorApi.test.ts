@@ -5,7 +5,7 @@
  */
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadBlsBackend } from "../../../src/crypto/bls/backend.js";
@@ -125,6 +125,28 @@ describe("a single validator", () => {
       assert.equal(doc.viewTimeoutMs, node.genesis.consensus.baseTimeoutMs);
       const peers = await get(node, "/v1/peers");
       assert.deepEqual(peers.json, { peers: [] });
+    } finally {
+      await node.stop();
+    }
+  });
+});
+
+describe("a single validator with a committee of one", () => {
+  test("rotates nothing (the top 1 is itself) and lists itself as member with the module's score in GET /v1/validators", async () => {
+    const layout = await network(1);
+    // The genesis gains the validators module and consensus.committee (keys and proofs unchanged).
+    const doc = JSON.parse(await readFile(layout.genesisFile, "utf8")) as { consensus: Record<string, unknown>; app: { modules: string[] } };
+    doc.consensus["committee"] = { size: 1, everyHeights: 10 };
+    doc.app.modules = [...doc.app.modules, "validators"];
+    await writeFile(layout.genesisFile, JSON.stringify(doc));
+    const node = await startNode0(layout);
+    try {
+      // Past two rotation heights (8, 18): the chain keeps committing across the commit cuts there.
+      await until("height 20", () => (node.health().committedHeight >= 20 ? true : undefined), 400);
+      assert.deepEqual(node.epochs(), [{ epoch: 0, startHeight: 1, members: [0] }]);
+      const v = await get(node, "/v1/validators");
+      const list = v.json["validators"] as { index: number; role: string; score: number; votingPower: number }[];
+      assert.deepEqual(list.map((x) => [x.index, x.role, x.score, x.votingPower]), [[0, "member", 100, 1]]);
     } finally {
       await node.stop();
     }

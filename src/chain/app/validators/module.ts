@@ -6,6 +6,8 @@
  *   "R" ‖ u32 i     registry entry i ≥ genesis count: 48 publicKey ‖ u8 len ‖ host ‖ u16 port   (append-only)
  *   "L"             u64 latest epoch number (absent: 0, the genesis set)
  *   "E" ‖ u64 e     epoch e ≥ 1: u64 startHeight ‖ u32 m ‖ m × u32 registry index (ascending)
+ *   "S"             committee chains only: the reputation tracker's snapshot (`encodeReputation`)
+ *   "X" ‖ u32 i     committee chains only: registry entry i was removed by a change and is no candidate
  *
  * Epoch 0 is the genesis set (registry 0..n−1), starting at height 1. A change tx signed by a quorum of the latest
  * epoch's members (aggregate BLS over `changeMessage`), delivered in block h, schedules epoch e+1 from height h + 2:
@@ -16,9 +18,20 @@
  * Registry indices are stable: a validator keeps its index across epochs (a removed one that is added again gets its
  * old index back), so a peer's identity, its key files and the metrics labelled by index keep their meaning. The
  * members of an epoch are a sorted list of registry indices; signer bitmaps of that epoch count positions in it.
+ *
+ * **Committees** (issue 15; genesis `consensus.committee`, README.md beside this file): the module keeps a
+ * `ReputationTracker` in its state and feeds it every block's header (proposer and parent-QC signers, mapped from the
+ * block's epoch positions to registry indices). At each block h with h ≡ E − 2 (mod E) it schedules, from h + 2, an
+ * epoch of the top m candidates by score (ties: lower index) — the same epoch record a change writes, so consensus,
+ * sync, audit and followers need no second mechanism — unless that is the latest epoch's member list already. A
+ * rotation never collides with a change: while a change's epoch is pending (its start above h, including a change
+ * delivered in h itself) the rotation waits for the next period; a change delivered while a rotation's epoch is
+ * pending is `CHANGE_PENDING`, and one signed for the epoch before a rotation is `WRONG_EPOCH` (re-sign it).
  */
 import type { BlsBackend, PublicKey, SecretKey } from "../../../crypto/bls/backend.js";
 import { bitmapSignerSets } from "../../../consensus/adapters/bitmapSignerSets.js";
+import { MAX_SCORE_MILLI, ReputationTracker } from "../../../consensus/reputation.js";
+import type { ReputationSnapshot } from "../../../consensus/reputation.js";
 import { MAX_CERT_SIGNERS } from "../../../domain/limits.js";
 import { quorumSize } from "../../../domain/quorum.js";
 import { bytesEqual, bytesKey, utf8 } from "../../../util/bytes.js";
@@ -55,7 +68,9 @@ export type ValsetErrorCode =
   /** Adding would exceed the most signers a certificate may carry (`MAX_CERT_SIGNERS`). */
   | "TOO_MANY_VALIDATORS"
   /** The block already had `MAX_CHECKED_CHANGES_PER_BLOCK` change txs that reached the signature checks. */
-  | "TOO_MANY_CHANGES";
+  | "TOO_MANY_CHANGES"
+  /** A committee configuration out of range (size, period). */
+  | "BAD_COMMITTEE";
 
 export class ValsetError extends QuireError<ValsetErrorCode> {}
 
@@ -73,8 +88,23 @@ export interface Epoch {
   readonly members: readonly number[];
 }
 
+/** Committees by reputation: every `everyHeights` heights the top `size` registry validators by score sign. */
+export interface CommitteeConfig {
+  readonly size: number;
+  readonly everyHeights: number;
+}
+
+/**
+ * The shortest rotation period. A rotation's epoch starts two blocks after the block that schedules it and a change
+ * pending at that block defers it a whole period; ten blocks leave every epoch at least eight blocks of its own, so
+ * switches (a fresh instance, a root QC, a new safety state) stay a small part of a period.
+ */
+export const MIN_COMMITTEE_EVERY = 10;
+
 export interface ValidatorsModuleOptions {
   readonly chainId: Uint8Array;
+  /** Committees by reputation (genesis `consensus.committee`); absent: the set changes by change txs alone. */
+  readonly committee?: CommitteeConfig;
   /** The genesis validators' BLS public keys (compressed), in genesis order: registry 0..n−1 and epoch 0. */
   readonly genesisValidators: readonly Uint8Array[];
 }
@@ -94,6 +124,7 @@ export const MAX_CHECKED_CHANGES_PER_BLOCK = 2;
 
 const KEY_SIZE = utf8("N");
 const KEY_LATEST = utf8("L");
+const KEY_REPUTATION = utf8("S");
 const signerSets = bitmapSignerSets();
 
 export class ValidatorsModule implements AppModule {
@@ -103,6 +134,7 @@ export class ValidatorsModule implements AppModule {
   readonly nestable = false;
   private readonly chainId: Uint8Array;
   private readonly genesisKeys: readonly Uint8Array[];
+  readonly committee: CommitteeConfig | null;
   private readonly state: NamespacedState;
   private readonly bls: BlsBackend;
   /**
@@ -117,6 +149,8 @@ export class ValidatorsModule implements AppModule {
     if (opts.genesisValidators.length < 1) throw new ValsetError("MALFORMED", "a chain has at least one genesis validator");
     this.chainId = opts.chainId;
     this.genesisKeys = opts.genesisValidators;
+    this.committee = opts.committee ?? null;
+    if (this.committee !== null) checkCommittee(this.committee, opts.genesisValidators.length);
     this.state = modules.state;
     this.bls = modules.bls;
   }
@@ -176,6 +210,11 @@ export class ValidatorsModule implements AppModule {
       }
       if (!this.verifyOne(pk, joinMessage(this.chainId, c.publicKey, c.host, c.port), c.joinSignature)) return { ok: false, code: "BAD_JOIN_SIGNATURE" };
     }
+    if (this.committee !== null) {
+      // A removed validator is no committee candidate until a change adds it again.
+      if (t.change.kind === "remove") this.state.put(retiredKey(t.change.index), new Uint8Array(0));
+      else if (added !== null) this.state.delete(retiredKey(added.index));
+    }
     if (added !== null) {
       // Re-adding a removed validator refreshes its announced address; its key (and so its index) is unchanged.
       this.state.put(entryKey(added.index), added.entry);
@@ -185,6 +224,68 @@ export class ValidatorsModule implements AppModule {
     this.state.put(epochKey(epoch.epoch), encodeEpoch(epoch));
     this.state.put(KEY_LATEST, u64(epoch.epoch));
     return { ok: true };
+  }
+
+  /** Committee chains: feeds the block's header to the tracker, then rotates at h ≡ E − 2 (mod E). See the file header. */
+  endBlock(ctx: BlockContext): void {
+    const c = this.committee;
+    if (c === null) return;
+    const read = (k: Uint8Array): Uint8Array | undefined => this.state.get(k);
+    const size = this.registrySize(read);
+    const tracker = this.tracker(read, size);
+    const h = ctx.header;
+    if (h !== undefined) {
+      const members = this.epochAtRead(read, ctx.height).members;
+      const positions = h.parentSigners.length === 0 ? null : signerSets.decode(h.parentSigners, members.length);
+      tracker.observe([
+        {
+          height: ctx.height,
+          view: h.view,
+          proposer: members[h.proposer] ?? -1,
+          signers: positions === null ? null : positions.map((p) => members[p]!),
+          eligible: members,
+        },
+      ]);
+      this.state.put(KEY_REPUTATION, encodeReputation(tracker.snapshot()));
+    }
+    if (ctx.height % c.everyHeights !== c.everyHeights - 2) return;
+    const latest = this.latestEpoch(read);
+    // A change's epoch still pending (or scheduled by this very block): the rotation waits a period.
+    if (latest.startHeight > ctx.height) return;
+    const next = tracker
+      .top(size)
+      .filter((i) => read(retiredKey(i)) === undefined)
+      .slice(0, c.size)
+      .sort((a, b) => a - b);
+    if (next.length === 0 || (next.length === latest.members.length && next.every((m, i) => m === latest.members[i]))) return;
+    const epoch: Epoch = { epoch: latest.epoch + 1, startHeight: ctx.height + 2, members: next };
+    this.state.put(epochKey(epoch.epoch), encodeEpoch(epoch));
+    this.state.put(KEY_LATEST, u64(epoch.epoch));
+  }
+
+  /** Committed reputation scores in milli-points (0..100 000) by registry index; null without a committee. */
+  scores(): number[] | null {
+    if (this.committee === null) return null;
+    const read = (k: Uint8Array): Uint8Array | undefined => this.state.query(k);
+    const size = this.registrySize(read);
+    const t = this.tracker(read, size);
+    return Array.from({ length: size }, (_, i) => t.milli(i));
+  }
+
+  /** The tracker as the state holds it, over `size` registry entries (entries admitted since start at full score). */
+  private tracker(read: (k: Uint8Array) => Uint8Array | undefined, size: number): ReputationTracker {
+    const t = new ReputationTracker(size);
+    const v = read(KEY_REPUTATION);
+    if (v !== undefined) t.restore(decodeReputation(v, size));
+    return t;
+  }
+
+  private epochAtRead(read: (k: Uint8Array) => Uint8Array | undefined, height: number): Epoch {
+    for (let e = readU64(read(KEY_LATEST)) ?? 0; e > 0; e--) {
+      const x = decodeEpoch(e, read(epochKey(e)));
+      if (x.startHeight <= height) return x;
+    }
+    return this.genesisEpoch();
   }
 
   /** Every committed epoch, oldest first (epoch 0 is the genesis set). */
@@ -269,6 +370,53 @@ function entryKey(i: number): Uint8Array {
   k[0] = 0x52; // "R"
   new DataView(k.buffer).setUint32(1, i);
   return k;
+}
+
+function retiredKey(i: number): Uint8Array {
+  const k = entryKey(i);
+  k[0] = 0x58; // "X"
+  return k;
+}
+
+/** Typed refusals of a committee configuration (genesis `consensus.committee`). */
+export function checkCommittee(c: CommitteeConfig, registrySize: number): void {
+  if (!Number.isInteger(c.everyHeights) || c.everyHeights < MIN_COMMITTEE_EVERY) throw new ValsetError("BAD_COMMITTEE", `committee.everyHeights must be an integer >= ${MIN_COMMITTEE_EVERY}`);
+  if (!Number.isInteger(c.size) || c.size < 1 || c.size > registrySize) throw new ValsetError("BAD_COMMITTEE", `committee.size must be an integer in 1..${registrySize} (the genesis validators)`);
+}
+
+/**
+ * The tracker's snapshot as the state holds it: u64 lastHeight ‖ u64 (lastView + 1) ‖ u32 n ‖ n × (u32 milli ‖
+ * u32 streak ‖ u32 failStreak). Written by this module only.
+ */
+function encodeReputation(s: ReputationSnapshot): Uint8Array {
+  const n = s.milli.length;
+  const out = new Uint8Array(20 + 12 * n);
+  const dv = new DataView(out.buffer);
+  dv.setBigUint64(0, BigInt(s.lastHeight));
+  dv.setBigUint64(8, BigInt(s.lastView + 1));
+  dv.setUint32(16, n);
+  for (let i = 0; i < n; i++) {
+    dv.setUint32(20 + 12 * i, s.milli[i]!);
+    dv.setUint32(24 + 12 * i, s.streak[i]!);
+    dv.setUint32(28 + 12 * i, s.failStreak[i]!);
+  }
+  return out;
+}
+
+/** The stored snapshot, padded to `size` entries: a validator admitted since starts at full score, like everyone. */
+function decodeReputation(v: Uint8Array, size: number): ReputationSnapshot {
+  const dv = new DataView(v.buffer, v.byteOffset, v.byteLength);
+  const n = v.length >= 20 ? dv.getUint32(16) : -1;
+  if (n < 0 || v.length !== 20 + 12 * n || n > size) throw new ValsetError("MALFORMED", "reputation snapshot truncated or too long in the state");
+  const milli = new Array<number>(size).fill(MAX_SCORE_MILLI);
+  const streak = new Array<number>(size).fill(0);
+  const failStreak = new Array<number>(size).fill(0);
+  for (let i = 0; i < n; i++) {
+    milli[i] = dv.getUint32(20 + 12 * i);
+    streak[i] = dv.getUint32(24 + 12 * i);
+    failStreak[i] = dv.getUint32(28 + 12 * i);
+  }
+  return { lastHeight: Number(dv.getBigUint64(0)), lastView: Number(dv.getBigUint64(8)) - 1, milli, streak, failStreak };
 }
 
 function epochKey(e: number): Uint8Array {

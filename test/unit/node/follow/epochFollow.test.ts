@@ -47,7 +47,7 @@ function follower(withEpochs = true): { chain: CertifiedChain; offer(blocks: rea
     offer(blocks) {
       const r = chain.offer(blocks);
       // A committed block's results: the next header's parentResults (what the executor produced and checked).
-      if (r.ok) for (const c of r.committed) verifiers.committed(c.block.header.height, c.block.txs, served[c.block.header.height + 1]!.block.header.parentResults);
+      if (r.ok) for (const c of r.committed) verifiers.committed(c.block.header, c.block.txs, served[c.block.header.height + 1]!.block.header.parentResults);
       return r;
     },
   };
@@ -108,16 +108,16 @@ describe("a follower verifies each height with its epoch's set", { timeout: 120_
 
   test("a follower restarted above both changes catches its replay up from the stored change blocks and goes on", () => {
     const read: number[] = [];
-    const replay = new EpochSets(fx.genesis, fx.backend).replayCommitted(EPOCHS, (h) => {
+    const from = REMOVE_AT + 4;
+    const replay = new EpochSets(fx.genesis, fx.backend).replayCommitted(EPOCHS, from - 1, (h) => {
       read.push(h);
-      return { txs: fx.txsAt(h), results: served[h + 1]!.block.header.parentResults };
+      return { header: served[h]!.block.header, txs: fx.txsAt(h), results: served[h + 1]!.block.header.parentResults };
     });
     assert.deepEqual(read, [ADD_AT, REMOVE_AT]);
-    const from = REMOVE_AT + 4;
     const r = chainOver(new EpochVerifiers(replay), from - 1).offer(served.slice(from, TOP + 1));
     assert.deepEqual(r.ok ? r.committed.length : r, TOP - from);
     // Caught up on the add only (a store whose state knows epoch 1 alone), epoch 2's QCs are refused.
-    const stale = new EpochVerifiers(new EpochSets(fx.genesis, fx.backend).replayCommitted(EPOCHS.slice(0, 2), (h) => ({ txs: fx.txsAt(h), results: served[h + 1]!.block.header.parentResults })));
+    const stale = new EpochVerifiers(new EpochSets(fx.genesis, fx.backend).replayCommitted(EPOCHS.slice(0, 2), from - 1, (h) => ({ header: served[h]!.block.header, txs: fx.txsAt(h), results: served[h + 1]!.block.header.parentResults })));
     const refused = chainOver(stale, from - 1).offer(served.slice(from, TOP + 1));
     assert.deepEqual(refused.ok ? null : [refused.code, refused.height], ["BAD_QC", from]);
   });
