@@ -45,7 +45,7 @@ import { DEFAULT_BUCKET_BITS } from "../chain/app/stateTree.js";
 import { checkPacemaker } from "../consensus/pacemaker.js";
 import type { PacemakerConfig } from "../consensus/pacemaker.js";
 import { LEADER_MODES } from "../consensus/leaderElection.js";
-import { MIN_COMMITTEE_EVERY } from "../chain/app/validators/module.js";
+import { committeeSafe, MIN_COMMITTEE_EVERY, smallestSafeCommittee } from "../chain/app/validators/module.js";
 import type { CommitteeConfig } from "../chain/app/validators/module.js";
 import type { LeaderConfig } from "../consensus/leaderElection.js";
 import { bitmapSignerSets } from "../consensus/adapters/bitmapSignerSets.js";
@@ -207,6 +207,7 @@ function parseCommittee(r: FieldReader, c: JsonObject, validators: number): Comm
   const o = r.optObject(c, "committee", "consensus", ["size", "everyHeights"]);
   const size = r.int(o, "size", "consensus.committee", 1, validators);
   const everyHeights = r.int(o, "everyHeights", "consensus.committee", MIN_COMMITTEE_EVERY, 1_000_000_000);
+  if (!committeeSafe(size, validators)) r.fail("consensus.committee.size", `${size} is unsafe for ${validators} validators: two quorums of the committee must share more than the f that may be Byzantine; the smallest safe size is ${smallestSafeCommittee(validators)}`);
   return { size, everyHeights };
 }
 

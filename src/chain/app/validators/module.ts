@@ -33,7 +33,7 @@ import { bitmapSignerSets } from "../../../consensus/adapters/bitmapSignerSets.j
 import { MAX_SCORE_MILLI, ReputationTracker } from "../../../consensus/reputation.js";
 import type { ReputationSnapshot } from "../../../consensus/reputation.js";
 import { MAX_CERT_SIGNERS } from "../../../domain/limits.js";
-import { quorumSize } from "../../../domain/quorum.js";
+import { maxFaulty, quorumSize } from "../../../domain/quorum.js";
 import { bytesEqual, bytesKey, utf8 } from "../../../util/bytes.js";
 import { QuireError } from "../../../util/errors.js";
 import type { CheckResult, DeliverResult } from "../interface.js";
@@ -252,11 +252,23 @@ export class ValidatorsModule implements AppModule {
     const latest = this.latestEpoch(read);
     // A change's epoch still pending (or scheduled by this very block): the rotation waits a period.
     if (latest.startHeight > ctx.height) return;
-    const next = tracker
-      .top(size)
-      .filter((i) => read(retiredKey(i)) === undefined)
-      .slice(0, c.size)
-      .sort((a, b) => a - b);
+    // The best c.size by score, but at most one validator that was passive enters per rotation (review finding: a
+    // passive validator recovers without proving it is alive, so several dead ones could enter at once and stall the
+    // committee); the others wait for the next rotations, where a dead entrant has already dropped again.
+    const ranked = tracker.top(size).filter((i) => read(retiredKey(i)) === undefined);
+    const current = new Set(latest.members);
+    const picked: number[] = [];
+    let entrants = 0;
+    for (const i of ranked) {
+      if (picked.length === c.size) break;
+      if (current.has(i) || entrants < MAX_ENTRANTS_PER_ROTATION) {
+        if (!current.has(i)) entrants++;
+        picked.push(i);
+      }
+    }
+    // Not enough (members retired since): fill with the next best, entrants or not.
+    for (const i of ranked) if (picked.length < c.size && !picked.includes(i)) picked.push(i);
+    const next = picked.sort((a, b) => a - b);
     if (next.length === 0 || (next.length === latest.members.length && next.every((m, i) => m === latest.members[i]))) return;
     const epoch: Epoch = { epoch: latest.epoch + 1, startHeight: ctx.height + 2, members: next };
     this.state.put(epochKey(epoch.epoch), encodeEpoch(epoch));
@@ -378,10 +390,32 @@ function retiredKey(i: number): Uint8Array {
   return k;
 }
 
+/** Validators that were passive entering one rotation's committee at most. */
+export const MAX_ENTRANTS_PER_ROTATION = 1;
+
 /** Typed refusals of a committee configuration (genesis `consensus.committee`). */
 export function checkCommittee(c: CommitteeConfig, registrySize: number): void {
   if (!Number.isInteger(c.everyHeights) || c.everyHeights < MIN_COMMITTEE_EVERY) throw new ValsetError("BAD_COMMITTEE", `committee.everyHeights must be an integer >= ${MIN_COMMITTEE_EVERY}`);
   if (!Number.isInteger(c.size) || c.size < 1 || c.size > registrySize) throw new ValsetError("BAD_COMMITTEE", `committee.size must be an integer in 1..${registrySize} (the genesis validators)`);
+  if (!committeeSafe(c.size, registrySize)) {
+    throw new ValsetError("BAD_COMMITTEE", `committee.size ${c.size} is unsafe for ${registrySize} validators: two quorums of the committee must share more than the ${maxFaulty(registrySize)} validators that may be Byzantine (and all sit in the committee); the smallest safe size is ${smallestSafeCommittee(registrySize)}`);
+  }
+}
+
+/**
+ * Whether a committee of `size` out of `registrySize` validators stays safe with up to f = maxFaulty(registrySize)
+ * Byzantine validators, whichever of them the scores put in it: two of its quorums intersect in 2q − size members,
+ * which must exceed f (review finding: a collector chooses which signers a QC names, so a Byzantine minority can push
+ * honest members' scores down and its own into the committee; the committee's own ⌊(size−1)/3⌋ is no bound).
+ */
+export function committeeSafe(size: number, registrySize: number): boolean {
+  return 2 * quorumSize(size) - size > maxFaulty(registrySize);
+}
+
+/** The smallest committee size that is safe for `registrySize` validators (`committeeSafe`). */
+export function smallestSafeCommittee(registrySize: number): number {
+  for (let m = 1; m <= registrySize; m++) if (committeeSafe(m, registrySize)) return m;
+  return registrySize;
 }
 
 /**

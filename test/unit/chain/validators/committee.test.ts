@@ -7,7 +7,7 @@ import { keyGen } from "../../../../src/crypto/bls/keygen.js";
 import { buildApplication } from "../../../../src/chain/app/build.js";
 import type { BuiltApplication } from "../../../../src/chain/app/build.js";
 import { MapState } from "../../../../src/chain/app/mapState.js";
-import { buildChangeTx, ValsetError } from "../../../../src/chain/app/validators/module.js";
+import { buildChangeTx, committeeSafe, smallestSafeCommittee, ValsetError } from "../../../../src/chain/app/validators/module.js";
 import type { CommitteeConfig } from "../../../../src/chain/app/validators/module.js";
 import { bitmapSignerSets } from "../../../../src/consensus/adapters/bitmapSignerSets.js";
 import type { BlockHeader } from "../../../../src/domain/types.js";
@@ -122,6 +122,29 @@ test("two replicas fed the same history — one of them restarted from its state
   assert.deepEqual(b.v.epochs(), a.v.epochs());
   assert.deepEqual(b.v.scores(), a.v.scores());
   assert.ok(a.v.epochs().length > 2, `rotations happened (${a.v.epochs().length - 1})`);
+});
+
+test("at most one passive validator enters per rotation, even when several outscore members", () => {
+  const c = chain(6, { size: 4, everyHeights: 10 });
+  // Epoch 0 (all six): 4 and 5 miss every vote of 2..9, so the rotation at 8 keeps [0, 1, 2, 3].
+  for (let h = 1; h <= 9; h++) c.block(0, h === 1 ? null : [0, 1, 2, 3]);
+  assert.deepEqual(c.v.epochs()[1]!.members, [0, 1, 2, 3]);
+  // Epoch 1 (positions are registry 0..3): 2 and 3 miss every vote of 11..18, while passive 4 and 5 recover.
+  for (let h = 10; h <= 19; h++) c.block(0, h === 10 ? null : [0, 1]);
+  const sc = c.v.scores()!;
+  assert.ok(Math.min(sc[4]!, sc[5]!) > Math.max(sc[2]!, sc[3]!), `both passives outscore both failing members: ${sc}`);
+  // The rotation at 18: the top four would be [0, 1, 4, 5]; one entrant only, 4 (lower index), beside the best of 2, 3.
+  assert.deepEqual(c.v.epochs()[2], { epoch: 2, startHeight: 20, members: [0, 1, 2, 4] });
+});
+
+test("committee sizes that a Byzantine f of the validators could break are refused: two quorums must share more than f", () => {
+  // Written out: n = 4 (f = 1): m = 1 → q = 1, 2 − 1 = 1 ≤ 1 unsafe; m = 2 → q = 2, 4 − 2 = 2 > 1. n = 7 (f = 2): m = 3 →
+  // q = 3 (unanimous), 3 > 2 safe; m = 4 → q = 3, 2 ≤ 2 unsafe; m = 5 → q = 4, 3 > 2. n = 10 (f = 3): m = 3 → 3 ≤ 3;
+  // m = 4 → q = 3, 2; m = 5 → q = 4, 3; m = 6 → q = 5, 4 > 3.
+  assert.deepEqual([4, 7, 10].map(smallestSafeCommittee), [2, 3, 6]);
+  assert.ok(committeeSafe(3, 7) && !committeeSafe(4, 7) && committeeSafe(5, 7) && committeeSafe(7, 7));
+  assert.throws(() => chain(4, { size: 1, everyHeights: 10 }), (e: unknown) => e instanceof ValsetError && e.code === "BAD_COMMITTEE" && /smallest safe size is 2/.test(e.message));
+  assert.throws(() => chain(6, { size: 1, everyHeights: 10 }), (e: unknown) => e instanceof ValsetError && e.code === "BAD_COMMITTEE");
 });
 
 test("committee configurations are checked (typed errors)", () => {
