@@ -214,7 +214,7 @@ function rawHeader(bd: Builder, o: { height?: bigint; parent?: Uint8Array; resul
   const root = bd.createByteVector(new Uint8Array(32));
   const state = bd.createByteVector(new Uint8Array(32));
   const results = bd.createByteVector(o.results ?? new Uint8Array(0));
-  return fb.BlockHeader.createBlockHeader(bd, parent, 2n, o.height ?? 1n, 0, 0n, root, state, results);
+  return fb.BlockHeader.createBlockHeader(bd, parent, 2n, o.height ?? 1n, 0, 0n, root, state, results, 0);
 }
 
 function rawProposal(txs: RawTxs = {}, o: { withQc?: boolean; headerOverride?: (bd: Builder) => number; signature?: Uint8Array | null } = {}): Uint8Array {

@@ -207,12 +207,24 @@ static addParentSigners(builder:flatbuffers.Builder, parentSignersOffset:flatbuf
   builder.addFieldOffset(8, parentSignersOffset, 0);
 }
 
+static createParentSignersVector(builder:flatbuffers.Builder, data:number[]|Uint8Array):flatbuffers.Offset {
+  builder.startVector(1, data.length, 1);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addInt8(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startParentSignersVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(1, numElems, 1);
+}
+
 static endBlockHeader(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createBlockHeader(builder:flatbuffers.Builder, parentOffset:flatbuffers.Offset, view:bigint, height:bigint, proposer:number, timestampMs:bigint, txRootOffset:flatbuffers.Offset, parentStateRootOffset:flatbuffers.Offset, parentResultsOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createBlockHeader(builder:flatbuffers.Builder, parentOffset:flatbuffers.Offset, view:bigint, height:bigint, proposer:number, timestampMs:bigint, txRootOffset:flatbuffers.Offset, parentStateRootOffset:flatbuffers.Offset, parentResultsOffset:flatbuffers.Offset, parentSignersOffset:flatbuffers.Offset):flatbuffers.Offset {
   BlockHeader.startBlockHeader(builder);
   BlockHeader.addParent(builder, parentOffset);
   BlockHeader.addView(builder, view);
@@ -222,6 +234,7 @@ static createBlockHeader(builder:flatbuffers.Builder, parentOffset:flatbuffers.O
   BlockHeader.addTxRoot(builder, txRootOffset);
   BlockHeader.addParentStateRoot(builder, parentStateRootOffset);
   BlockHeader.addParentResults(builder, parentResultsOffset);
+  BlockHeader.addParentSigners(builder, parentSignersOffset);
   return BlockHeader.endBlockHeader(builder);
 }
 }
