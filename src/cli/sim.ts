@@ -62,6 +62,7 @@ import type { CostModel } from "../sim/costModel.js";
 import { measureFlatWan, runCrossShardSweep, runRealShardCurve, runShardCurve, runShardSweep } from "../sim/shardSweep.js";
 import type { CurveRow } from "../sim/shardSweep.js";
 import { GEO_FLAGS, geoCurve, geoSim } from "./simGeo.js";
+import type { SweepConfig } from "./simGeo.js";
 import { describeWan, parseWanFlags, WAN_FLAGS, WanError, wanFlagsText, wanSpec } from "../sim/wan.js";
 import type { WanConfig } from "../sim/wan.js";
 import { LEADER_MODES } from "../consensus/leaderElection.js";
@@ -262,16 +263,7 @@ function report(s: SweepSummary, c: { validators: number; scenario: string; view
   ].join("\n");
 }
 
-interface SimConfig {
-  readonly validators: number;
-  readonly seeds: number;
-  readonly firstSeed: number;
-  readonly views: number;
-  readonly byzantine: number | undefined;
-  readonly scenario: string;
-  readonly kinds: readonly ScenarioKind[] | "random";
-  readonly json: string | undefined;
-  readonly quiet: boolean;
+interface SimConfig extends SweepConfig {
   readonly para: number;
 }
 

@@ -23,7 +23,8 @@ import { maxFaulty } from "../domain/quorum.js";
 
 export const GEO_FLAGS = ["clusters", "geo-faults", "remote-timeout-ms", "geo-curve"];
 
-export interface GeoSimConfig {
+/** What every `quire sim` sweep reads from the common flags (sim.ts adds `para`, geo runs the WAN). */
+export interface SweepConfig {
   readonly validators: number;
   readonly seeds: number;
   readonly firstSeed: number;
@@ -33,6 +34,9 @@ export interface GeoSimConfig {
   readonly kinds: readonly ScenarioKind[] | "random";
   readonly json: string | undefined;
   readonly quiet: boolean;
+}
+
+export interface GeoSimConfig extends SweepConfig {
   /** The WAN flags (one region per cluster: `--regions` is ignored), or null: 1 ms inside a cluster, 50 ms between. */
   readonly wan: WanConfig | null;
 }

@@ -164,7 +164,7 @@ export class GeoSimulation {
     this.clusters = this.crypto.map((cr, c) => ({
       size: N,
       scheme: cr.scheme,
-      share: { hashBlock, txRoot: (txs) => merkleRoot(txs), certificates: new SchemeCertificates({ chainId: clusterChainId(c), validatorCount: N }, cr.scheme, cr.signerSets) },
+      share: { hashBlock, txRoot: (txs) => merkleRoot(txs), certificates: new SchemeCertificates({ chainId: shardChainId(c), validatorCount: N }, cr.scheme, cr.signerSets) },
     }));
     this.slots = Array.from({ length: Z }, () => []);
     this.sim = new ShardSimulation({
@@ -422,7 +422,3 @@ function nullMinus(at: number | null, now: number): number | null {
   return at === null ? null : at - now;
 }
 
-/** Cluster c's chain id in geo runs (its shard's). */
-export function clusterChainId(cluster: number): Uint8Array {
-  return shardChainId(cluster);
-}
