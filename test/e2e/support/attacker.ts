@@ -6,8 +6,8 @@
  * It takes the validator's real config and key, so it authenticates to the honest validators over the shipping
  * transport (UwsTransport with the BLS link handshake), then floods each of them for DURATION_MS with, in every
  * round: stale votes (views long past: VIEW_TOO_OLD where the peer led the view after), votes and a timeout around
- * the peer's current view signed over the wrong message (BAD_SIGNATURE; the timeout carries a real QC so it gets as
- * far as the signature check), and undecodable payloads inside well-formed frames — random bytes and truncated
+ * the peer's current view signed over the wrong message (BAD_SIGNATURE; the timeouts, for the peer's view as read and
+ * the next two, carry a real QC so they get as far as the signature check), and undecodable payloads inside well-formed frames — random bytes and truncated
  * messages (WIRE_*). Votes go to every peer for a few views: a vote is only checked by the leader of the view after
  * it, and leaders follow committed history (consensus/leaderElection.ts), which the attacker does not track. Peers' current views and a real QC come from their RPC (PEER=RPC_URL, by validator
  * index). After DURATION_MS or on SIGTERM it prints one JSON line counting what it sent, and exits 0.
@@ -27,6 +27,8 @@ const ROUND_MS = 10;
  */
 const GARBAGE_PER_ROUND = 10;
 const GENTLE_ROUNDS = 20;
+/** Wrong-signature timeouts per peer and round: its view as last read and the next ones (within every view window). */
+const TIMEOUT_VIEWS_AHEAD = 3;
 /** Stale votes go out for views 1..STALE_VIEWS (below the reputation window's lag: round robin, see above). */
 const STALE_VIEWS = 7;
 
@@ -84,8 +86,13 @@ async function main(argv: readonly string[]): Promise<void> {
       const votes = Array.from({ length: n + 2 }, (_, k) => vote(Math.max(1, view - 1) + k));
       for (const v of votes) send(peer, v, "badVotes");
       const last = votes[votes.length - 1]!;
+      // Timeouts are checked by every peer, whoever leads (votes reach the signature check only at the next view's
+      // leader, and skip-inactive election may pass over a peer that was left out of the first QCs). The view we read
+      // may already be behind the peer's (a timeout below its view is stale: no signature work), so the next views too.
       if (qc !== null && (qc as QuorumCert).view < view) {
-        send(peer, encodeMessage({ kind: "timeout", body: { view, highQc: qc, voter: self, signature: wrongSignature() } }), "badTimeouts");
+        for (let k = 0; k < TIMEOUT_VIEWS_AHEAD; k++) {
+          send(peer, encodeMessage({ kind: "timeout", body: { view: view + k, highQc: qc, voter: self, signature: wrongSignature() } }), "badTimeouts");
+        }
       }
       if (round >= GENTLE_ROUNDS || round % 4 === 0) {
         for (let k = 0; k < (round < GENTLE_ROUNDS ? 1 : GARBAGE_PER_ROUND); k++) send(peer, randomBytes(1 + Math.floor(Math.random() * 300)), "garbage");
