@@ -87,6 +87,12 @@ export interface AddOptions {
    * the relay's cap. Absent for the node's own clients.
    */
   readonly relay?: string;
+  /**
+   * The node made this tx from what it verified itself (the equivocation evidence its validation recorded): the
+   * application's admission check — and its budget, which a flood of forged submissions may have spent — is skipped.
+   * Never for txs from clients or peers.
+   */
+  readonly verified?: boolean;
 }
 
 /** A tx handed to gossip, with the client that submitted it (carried to the peers, see AddOptions.relay). */
@@ -100,8 +106,11 @@ export type AddResult =
   | { readonly kind: "accepted"; readonly id: Hash }
   /** Already pending, or already committed (`committed: true`): nothing to do, the tx is not lost. */
   | { readonly kind: "duplicate"; readonly id: Hash; readonly committed: boolean }
-  /** No room (the whole pool, or this client's quota): try again after `retryAfterMs` (HTTP 503 + Retry-After). */
-  | { readonly kind: "full"; readonly id: Hash; readonly scope: "pool" | "client"; readonly retryAfterMs: number }
+  /**
+   * No room (the whole pool, or this client's quota), or the application's check is at its admission budget
+   * (`check`): try again after `retryAfterMs` (HTTP 503 + Retry-After).
+   */
+  | { readonly kind: "full"; readonly id: Hash; readonly scope: "pool" | "client" | "check"; readonly retryAfterMs: number; readonly reason?: string }
   /** The tx can never be accepted (HTTP 400): too large, empty, or refused by the application's check. */
   | { readonly kind: "invalid"; readonly id: Hash; readonly code: string; readonly reason: string };
 
@@ -113,7 +122,8 @@ export interface MempoolMetrics {
   readonly accepted: number;
   /**
    * Rejections by reason: duplicate, full (pool; client: hard per-client cap; headroom: heavy client past the
-   * headroom line; relay: the relaying peer's cap), invalid (all codes).
+   * headroom line; relay: the relaying peer's cap; checkBusy: the application's check at its admission budget),
+   * invalid (all codes).
    */
   readonly rejected: {
     readonly duplicate: number;
@@ -121,6 +131,7 @@ export interface MempoolMetrics {
     readonly fullClient: number;
     readonly fullHeadroom: number;
     readonly fullRelay: number;
+    readonly checkBusy: number;
     readonly invalid: number;
   };
   /** Invalid rejections by code (TOO_LARGE, EMPTY and the application's codes). */
@@ -199,7 +210,7 @@ export class Mempool {
   private gossipHead = 0;
 
   private accepted = 0;
-  private readonly rejected = { duplicate: 0, fullPool: 0, fullClient: 0, fullHeadroom: 0, fullRelay: 0, invalid: 0 };
+  private readonly rejected = { duplicate: 0, fullPool: 0, fullClient: 0, fullHeadroom: 0, fullRelay: 0, checkBusy: 0, invalid: 0 };
   private readonly invalidByCode: Record<string, number> = {};
   private reaped = 0;
   private committed = 0;
@@ -264,8 +275,12 @@ export class Mempool {
       this.rejected.duplicate++;
       return { kind: "duplicate", id, committed: true };
     }
-    const checked = this.check(tx);
-    if (!checked.ok) return this.invalid(id, checked.code, checked.reason);
+    const checked = opts.verified === true ? ({ ok: true } as const) : this.check(tx);
+    if (!checked.ok) {
+      if (checked.retryAfterMs === undefined) return this.invalid(id, checked.code, checked.reason);
+      this.rejected.checkBusy++;
+      return { kind: "full", id, scope: "check", retryAfterMs: Math.max(1, checked.retryAfterMs), reason: `${checked.code}: ${checked.reason}` };
+    }
     const queueId = opts.relay === undefined ? clientId : `${opts.relay}|${clientId}`;
     const client = this.clients.get(queueId);
     const clientCount = client?.count ?? 0;

@@ -190,11 +190,14 @@ export function buildConsensusStack(o: ConsensusStackOptions, m: ConsensusStackM
   return { shell, executor, mempool, app, penalties, genesisHash, scores: (epoch) => elections.get(epoch)?.scores?.() ?? null };
 }
 
-/** Evidence validation recorded, as a tx in this node's mempool (a duplicate or a full pool only logs). */
+/**
+ * Evidence validation recorded, as a tx in this node's mempool (a duplicate or a full pool only logs). Validation
+ * verified its signatures, so it skips the admission check and its budget (the evidence module's `check`).
+ */
 function submitEvidence(mempool: Mempool, e: Evidence, logger: Logger): void {
   const tx = evidenceTxOf(e);
   if (tx === null) return;
-  const r = mempool.add(tx, "evidence");
+  const r = mempool.add(tx, "evidence", { verified: true });
   logger.info("equivocation evidence submitted", { kind: e.kind, validator: e.validator, view: e.view, result: r.kind });
 }
 

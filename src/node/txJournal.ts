@@ -178,7 +178,7 @@ export function submitJournaled(mempool: Pick<Mempool, "add">, journal: TxJourna
       // the node its client used); committed: durable anyway.
       return r.committed || journal === null ? { kind: "duplicate", id: r.id } : { kind: "duplicate", id: r.id, durable: journal.settled() };
     case "full":
-      return { kind: "full", retryAfterSec: Math.max(1, Math.ceil(r.retryAfterMs / 1000)) };
+      return { kind: "full", retryAfterSec: Math.max(1, Math.ceil(r.retryAfterMs / 1000)), ...(r.reason !== undefined ? { reason: r.reason } : {}) };
     case "invalid":
       return { kind: "invalid", code: r.code, reason: r.reason };
   }

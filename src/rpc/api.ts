@@ -30,8 +30,11 @@ export type SubmitResult =
   | { readonly kind: "accepted"; readonly id: Uint8Array; readonly durable?: Promise<void> }
   /** Already pending or committed here: nothing changed (safe outcome of a client retry). */
   | { readonly kind: "duplicate"; readonly id: Uint8Array; readonly durable?: Promise<void> }
-  /** Refused for lack of room (count, bytes or this client's share); nothing was kept. Retry after this many seconds. */
-  | { readonly kind: "full"; readonly retryAfterSec: number }
+  /**
+   * Refused for lack of room (count, bytes or this client's share), or with `reason` when the application's check is
+   * at its admission budget; nothing was kept. Retry after this many seconds.
+   */
+  | { readonly kind: "full"; readonly retryAfterSec: number; readonly reason?: string }
   /**
    * Malformed for the application (fails its stateless check). The client sees `"<code>: <reason>"` (or the reason
    * alone without a code): the mempool's `{code, reason}` passes through unchanged.

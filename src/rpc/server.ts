@@ -843,7 +843,7 @@ export class RpcServer {
         ex.json(200, { id: toHex(r.id), duplicate: true });
         return;
       case "full":
-        ex.error(new HttpError("MEMPOOL_FULL", `mempool full; retry after ${retryAfter(r.retryAfterSec)} s`), [["Retry-After", String(retryAfter(r.retryAfterSec))]]);
+        ex.error(new HttpError("MEMPOOL_FULL", `${r.reason ?? "mempool full"}; retry after ${retryAfter(r.retryAfterSec)} s`), [["Retry-After", String(retryAfter(r.retryAfterSec))]]);
         return;
       case "invalid":
         ex.error(new HttpError("TX_INVALID", invalidReason(r)));

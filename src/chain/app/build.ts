@@ -64,6 +64,8 @@ export interface AppDeps {
    * (built before paracross); this dep stands in until then. Without either, a credit throws.
    */
   readonly escrow?: EscrowLedger;
+  /** A monotonic ms clock for admission budgets (the evidence module's `check`); `performance.now` if absent. */
+  readonly now?: () => number;
 }
 
 /** The application and handles on its modules (for RPC queries). */
@@ -128,7 +130,7 @@ export function buildApplication(spec: AppSpec, deps: AppDeps): BuiltApplication
       case "evidence":
         if (deps.bls === undefined || spec.validators === undefined) throw new StateTreeError("BAD_ARGUMENT", "the evidence module needs a BLS backend (deps.bls) and the genesis validators (spec.validators)");
         evidence = app.use(
-          new EvidenceModule({ chainId: spec.chainId, validatorCount: spec.validators.length }, { state: app.namespace(EVIDENCE_TX_TAG), scheme: new BlsScheme(deps.bls, spec.validators) }),
+          new EvidenceModule({ chainId: spec.chainId, validatorCount: spec.validators.length }, { state: app.namespace(EVIDENCE_TX_TAG), scheme: new BlsScheme(deps.bls, spec.validators), ...(deps.now !== undefined ? { now: deps.now } : {}) }),
         );
         break;
       case "xshard":

@@ -29,8 +29,12 @@ export interface StateWriter extends StateReader {
   delete(key: Uint8Array): void;
 }
 
-/** Outcome of `check`: accepted into the mempool, or refused with a stable code and a human-readable reason. */
-export type CheckResult = { readonly ok: true } | { readonly ok: false; readonly code: string; readonly reason: string };
+/**
+ * Outcome of `check`: accepted into the mempool, or refused with a stable code and a human-readable reason. A refusal
+ * with `retryAfterMs` is "not now" (a local admission budget is spent), not "never": the mempool answers it as full
+ * (HTTP 503 + Retry-After), and the same bytes may be offered again.
+ */
+export type CheckResult = { readonly ok: true } | { readonly ok: false; readonly code: string; readonly reason: string; readonly retryAfterMs?: number };
 
 /** Outcome of `deliver`: a failed tx is still committed, with its result bit set. */
 export type DeliverResult = { readonly ok: true } | { readonly ok: false; readonly code: string };
