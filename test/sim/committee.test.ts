@@ -43,12 +43,16 @@ test("a member that crashes is evicted, follows passively after its restart, and
 test("random faults under committees: 12 seeds at n = 7, m = 5, zero safety violations, liveness misses only where known", (t) => {
   const first = seededRng(t).u32();
   const s = runSweep({ validators: 7, seeds: 12, firstSeed: first, kinds: "random", views: 120, reconfig: { bls, committee: { size: 5, everyHeights: 20 } } });
-  // Known liveness misses, printed, not hidden: twins (the leader-election divergence of README *Notes*), and more
-  // crash-stops than a committee of 5 tolerates (1): the committee stalls for good, since only commits rotate it
-  // (validators README, *Committees*, known limits; 2 of 300 seeds).
-  const known = (plan: string, kind: string): boolean => kind === "liveness" && (plan.includes("twins") || (plan.match(/\(stop\)/g) ?? []).length > 1);
+  // Known liveness misses, printed, not hidden: more faulty validators (crash-stops plus Byzantine ones, twins included)
+  // than a committee of 5 tolerates (1), all inside it — the committee stalls, for good with two crash-stops, since
+  // only commits rotate it (validators README, *Committees*, known limits). Over seeds 1–300 the misses are exactly
+  // 54 and 296 (two crash-stops) and 285 (twin 1 and crashed 5 both members: a 31.6 s stall). One fault never stalls.
+  const faulty = (plan: string): number => (plan.match(/\(stop\)/g) ?? []).length + (plan.match(/(?:^|[\s=])\d+:[a-z][a-z-]*/g) ?? []).length;
+  const known = (plan: string, kind: string): boolean => kind === "liveness" && faulty(plan) > 1;
+  assert.equal(faulty("kinds=partition,crash-stop,twins n=7 instances=8 byzantine=1:twin crashes=5@4434(stop)+0 partitions=1284-3025:[3,4][7,5]"), 2);
+  assert.equal(faulty("kinds=crash-stop,partition n=7 instances=7 crashes=5@3264->4000+2 partitions=1284-3025:[3,4][7,5]"), 0);
   const unexplained = s.failures.flatMap((f) => f.violations.filter((v) => !known(f.plan, v.kind)).map((v) => `seed ${f.seed}: ${f.plan}\n  ${v.message}`));
-  for (const f of s.failures) if (f.violations.every((v) => known(f.plan, v.kind))) t.diagnostic(`known twins liveness miss: seed ${f.seed}`);
+  for (const f of s.failures) if (f.violations.every((v) => known(f.plan, v.kind))) t.diagnostic(`known liveness miss (more faulty than the committee tolerates): seed ${f.seed}`);
   assert.deepEqual(unexplained, [], `from seed ${first}`);
   assert.ok(s.reconfig?.committee != null && s.reconfig.committee.rotations > 0, "no rotation at all");
 });
