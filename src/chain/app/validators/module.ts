@@ -124,6 +124,7 @@ export const MAX_CHECKED_CHANGES_PER_BLOCK = 2;
 
 const KEY_SIZE = utf8("N");
 const KEY_LATEST = utf8("L");
+const EMPTY = new Uint8Array(0);
 const KEY_REPUTATION = utf8("S");
 const signerSets = bitmapSignerSets();
 
@@ -144,6 +145,8 @@ export class ValidatorsModule implements AppModule {
   private readonly parsed = new Map<string, PublicKey>();
   /** Change txs of the current block that reached the signature checks. */
   private checkedThisBlock = 0;
+  /** `epochs()` as last read, with the bytes of its latest record (see there). */
+  private epochsKept: { readonly list: readonly Epoch[]; readonly lastBytes: Uint8Array } | null = null;
 
   constructor(opts: ValidatorsModuleOptions, modules: ValidatorsModuleModules) {
     if (opts.genesisValidators.length < 1) throw new ValsetError("MALFORMED", "a chain has at least one genesis validator");
@@ -300,13 +303,27 @@ export class ValidatorsModule implements AppModule {
     return this.genesisEpoch();
   }
 
-  /** Every committed epoch, oldest first (epoch 0 is the genesis set). */
-  epochs(): Epoch[] {
+  /**
+   * Every committed epoch, oldest first (epoch 0 is the genesis set). The shell asks for it at every block, so the
+   * decoded list is kept: epoch records are written once each, in order (`KEY_LATEST` only grows), and a call reads
+   * the latest number and that record's bytes, decoding only records committed since the last call. Should the
+   * latest record differ from the one kept, or the number fall, the list is read again whole.
+   */
+  epochs(): readonly Epoch[] {
     const read = (k: Uint8Array): Uint8Array | undefined => this.state.query(k);
     const latest = readU64(read(KEY_LATEST)) ?? 0;
-    const out: Epoch[] = [this.genesisEpoch()];
-    for (let e = 1; e <= latest; e++) out.push(decodeEpoch(e, read(epochKey(e))));
-    return out;
+    let kept = this.epochsKept;
+    if (kept !== null) {
+      const last = kept.list.length - 1;
+      const unchanged = last <= latest && (last === 0 || bytesEqual(read(epochKey(last)) ?? EMPTY, kept.lastBytes));
+      if (unchanged && last === latest) return kept.list;
+      if (!unchanged) kept = null;
+    }
+    const out: Epoch[] = kept === null ? [this.genesisEpoch()] : kept.list.slice();
+    for (let e = out.length; e <= latest; e++) out.push(decodeEpoch(e, read(epochKey(e))));
+    // A copy: the store may hand out views of buffers it reuses.
+    this.epochsKept = { list: Object.freeze(out), lastBytes: latest === 0 ? EMPTY : (read(epochKey(latest)) ?? EMPTY).slice() };
+    return this.epochsKept.list;
   }
 
   /** The committed epoch that certifies block `height` (the latest one whose start is at or below it). */

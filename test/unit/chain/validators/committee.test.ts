@@ -118,6 +118,13 @@ test("two replicas fed the same history — one of them restarted from its state
     b.block(proposer, signers);
     // Replica b restarts after 55: a new application over the same state continues from the stored snapshot.
     if (h === 55) b = chain(6, cfg, b.state, 56);
+    // The epoch list a module keeps between calls (extended as records commit) equals one read afresh by a module
+    // that never read it, and a list handed out earlier is frozen.
+    if (h % 7 === 0) {
+      const kept = a.v.epochs();
+      assert.deepEqual(kept, chain(6, cfg, a.state, h + 1).v.epochs(), `height ${h}`);
+      assert.ok(Object.isFrozen(kept));
+    }
   }
   assert.deepEqual(b.v.epochs(), a.v.epochs());
   assert.deepEqual(b.v.scores(), a.v.scores());
