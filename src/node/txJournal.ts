@@ -48,7 +48,8 @@ export interface ReplaySummary {
   /** Invalid now (e.g. a smaller configured tx limit): records dropped. */
   readonly invalid: number;
   /**
-   * No room (a pool configured smaller than before the restart): records kept, so the next start tries again; they
+   * No room (a pool configured smaller than before the restart), or the application's admission budget spent (more
+   * journaled evidence txs than the evidence module checks in a burst): records kept, so they are tried again; they
    * wait outside the mempool until then (the node logs the count).
    */
   readonly full: number;
