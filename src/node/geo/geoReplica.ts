@@ -30,6 +30,7 @@
  * asks one of that cluster's members for the gap, rotating through them; a member answers from its own committed
  * chain. Own blocks come from the local store (after a restart, all of them again: the global state is rebuilt).
  */
+import { TokenBucket } from "../../util/tokenBucket.js";
 import { buildCommitProof } from "../../consensus/commitProof.js";
 import type { SignatureScheme } from "../../consensus/scheme.js";
 import type { ConsensusSigner } from "../../consensus/signing.js";
@@ -104,22 +105,6 @@ export const SHARE_CHECKS_PER_SEC = 400;
 export const RVC_CHECKS_PER_SEC = 200;
 export const PULL_ANSWERS_PER_SEC = 20;
 
-/** A token bucket of `perSec` tokens (burst: one second's worth). */
-class Budget {
-  private tokens: number;
-  private at = -Infinity;
-  constructor(private readonly perSec: number) {
-    this.tokens = perSec;
-  }
-  take(now: number): boolean {
-    if (this.at !== -Infinity) this.tokens = Math.min(this.perSec, this.tokens + ((now - this.at) * this.perSec) / 1000);
-    this.at = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-}
-
 /** A block's encoded size, near enough for the share cap (the record adds a few bytes per tx). */
 function blockBytes(b: Block): number {
   let n = 256 + b.header.parentResults.length + b.header.parentSigners.length;
@@ -159,7 +144,7 @@ export class GeoReplica {
   /** Per sender (cluster:member): the request key its vote counts for now (one pending key per sender). */
   private readonly pendingKey = new Map<string, string>();
   /** Work that anyone can make this replica do, bounded per second whatever the senders: see `take`. */
-  private readonly budgets = { verify: new Budget(SHARE_CHECKS_PER_SEC), rvc: new Budget(RVC_CHECKS_PER_SEC), pull: new Budget(PULL_ANSWERS_PER_SEC) };
+  private readonly budgets = { verify: new TokenBucket(SHARE_CHECKS_PER_SEC), rvc: new TokenBucket(RVC_CHECKS_PER_SEC), pull: new TokenBucket(PULL_ANSWERS_PER_SEC) };
 
   constructor(
     private readonly o: GeoReplicaOptions,

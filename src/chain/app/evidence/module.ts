@@ -22,6 +22,7 @@
 import type { SignatureScheme } from "../../../consensus/scheme.js";
 import { verifyEquivocationEvidence, verifyVoteEquivocationEvidence } from "../../../consensus/validation/evidence.js";
 import type { EvidenceVerdict } from "../../../consensus/validation/evidence.js";
+import { TokenBucket } from "../../../util/tokenBucket.js";
 import type { CheckResult, DeliverResult } from "../interface.js";
 import type { NamespacedState } from "../keyedState.js";
 import type { AppModule } from "../modular.js";
@@ -55,19 +56,16 @@ export class EvidenceModule implements AppModule {
   readonly nestable = false;
   private checkedThisBlock = 0;
   private readonly admissionRate: number;
+  private readonly admission: TokenBucket;
   private readonly now: () => number;
-  private tokens: number;
-  private tokensAt: number;
 
   constructor(
     private readonly o: EvidenceModuleOptions,
     private readonly m: EvidenceModuleModules,
   ) {
     this.admissionRate = o.admissionChecksPerSecond ?? DEFAULT_EVIDENCE_ADMISSION_CHECKS_PER_SECOND;
-    if (!(this.admissionRate > 0)) throw new RangeError("admissionChecksPerSecond must be positive");
+    this.admission = new TokenBucket(this.admissionRate);
     this.now = m.now ?? (() => performance.now());
-    this.tokens = this.admissionRate;
-    this.tokensAt = this.now();
   }
 
   /** Admission: the format, the validator index, then (within the budget) the signatures. */
@@ -77,13 +75,9 @@ export class EvidenceModule implements AppModule {
     const e = d.tx;
     if (e.validator >= this.o.validatorCount) return { ok: false, code: "UNKNOWN_VALIDATOR", reason: `validator ${e.validator} of ${this.o.validatorCount}` };
     const now = this.now();
-    this.tokens = Math.min(this.admissionRate, this.tokens + ((now - this.tokensAt) / 1000) * this.admissionRate);
-    this.tokensAt = now;
-    if (this.tokens < 1) {
-      const retryAfterMs = Math.ceil(((1 - this.tokens) / this.admissionRate) * 1000);
-      return { ok: false, code: "EVIDENCE_BUSY", reason: `evidence signature checks are at their budget of ${this.admissionRate}/s`, retryAfterMs };
+    if (!this.admission.take(now)) {
+      return { ok: false, code: "EVIDENCE_BUSY", reason: `evidence signature checks are at their budget of ${this.admissionRate}/s`, retryAfterMs: this.admission.retryAfterMs(now) };
     }
-    this.tokens -= 1;
     const verdict = this.verify(e);
     return verdict === "ok" ? { ok: true } : { ok: false, code: verdict, reason: `the proof does not hold: ${verdict}` };
   }
